@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Every target builds in the Swift 6 language mode with complete strict
+/// concurrency; upcoming features that tighten it further are opted in here
+/// once, not per target.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Keygate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
+        .executable(name: "keygate", targets: ["KeygateCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libxml2 straight from the system: the catalog needs its parser and
+        // XSD validator, nothing a Swift XML package adds on top.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        .target(
+            name: "PlanCatalog",
+            dependencies: ["CLibXML2"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KeygateCLI",
+            dependencies: [
+                "PlanCatalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlanCatalogTests",
+            dependencies: ["PlanCatalog"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,25 @@
+import ArgumentParser
+import PlanCatalog
+
+struct ValidateCatalog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a catalog against the schema and the catalog rules.",
+        discussion: """
+            Prints one line per plan and exits 0, or prints every problem as \
+            path:line:column: message to stderr and exits 1.
+            """
+    )
+
+    @OptionGroup var location: CatalogLocation
+
+    func run() throws {
+        let catalog = try location.load()
+        let summary = CatalogSummary(catalog: catalog)
+        let width = catalog.plans.map(\.id.rawValue.count).max() ?? 0
+        for plan in catalog.plans {
+            print(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
+        }
+        print("\(location.resolvedPath): valid; " + summary.totals)
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Keygate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygate",
+        abstract: "Plan-gated API keys for SaaS products.",
+        subcommands: [CatalogCommand.self]
+    )
+}

@@ -1,0 +1,48 @@
+/// The id of something a catalog declares, typed by what it names so that a
+/// plan id can never be passed where a capability id is expected.
+///
+/// Ids are the stable strings of the catalog and the wire (`"booking.create"`,
+/// `"pro"`); they never change with the language.
+public struct CatalogIdentifier<Subject>: RawRepresentable, Hashable, Comparable, Sendable,
+    ExpressibleByStringLiteral, CustomStringConvertible
+{
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public init(_ rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public init(stringLiteral value: String) {
+        self.rawValue = value
+    }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.rawValue < rhs.rawValue
+    }
+}
+
+extension CatalogIdentifier: Codable {
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// The id of a ``Capability``, such as `booking.create`.
+public typealias CapabilityID = CatalogIdentifier<Capability>
+/// The id of a ``KeyKind``, such as `booking_partner`.
+public typealias KindID = CatalogIdentifier<KeyKind>
+/// The id of a ``Plan``, such as `pro`.
+public typealias PlanID = CatalogIdentifier<Plan>
+/// The id of a ``Meter``, such as `api.requests`; a quota is named by its meter.
+public typealias MeterID = CatalogIdentifier<Meter>

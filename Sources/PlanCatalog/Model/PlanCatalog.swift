@@ -1,0 +1,80 @@
+/// The plans a product sells and what each allows of API keys: an immutable
+/// value, checked in full when it was loaded, and safe to share across threads.
+///
+/// Load it from XML with ``PlanCatalog/load(contentsOf:)``:
+///
+/// ```swift
+/// let catalog = try PlanCatalog.load(contentsOf: URL(filePath: "Plans/plans.xml"))
+/// let pro = catalog.plan("pro")
+/// pro?.apiKeys?.rateLimit.maxPerMinute // 1000
+/// ```
+///
+/// Every id a catalog refers to is declared in it, so the lookups below only
+/// answer `nil` for ids that come from outside (a request, a stored key).
+public struct PlanCatalog: Sendable {
+    public let keys: KeySettings
+    /// The capability registry, in catalog order.
+    public let capabilities: [Capability]
+    public let kinds: [KeyKind]
+    public let meters: [Meter]
+    /// The plans from the cheapest to the most expensive.
+    public let plans: [Plan]
+    /// The plan of an organization that billing has never named.
+    public let defaultPlan: Plan
+    /// Empty when the catalog has no route table.
+    public let routes: RouteTable
+
+    private let capabilityIndex: [CapabilityID: Capability]
+    private let kindIndex: [KindID: KeyKind]
+    private let meterIndex: [MeterID: Meter]
+    private let planIndex: [PlanID: Plan]
+
+    /// Only the loader builds a catalog, after checking every rule.
+    init(
+        keys: KeySettings,
+        capabilities: [Capability],
+        kinds: [KeyKind],
+        meters: [Meter],
+        plans: [Plan],
+        defaultPlan: Plan,
+        routes: RouteTable
+    ) {
+        self.keys = keys
+        self.capabilities = capabilities
+        self.kinds = kinds
+        self.meters = meters
+        self.plans = plans
+        self.defaultPlan = defaultPlan
+        self.routes = routes
+        capabilityIndex = Dictionary(uniqueKeysWithValues: capabilities.map { ($0.id, $0) })
+        kindIndex = Dictionary(uniqueKeysWithValues: kinds.map { ($0.id, $0) })
+        meterIndex = Dictionary(uniqueKeysWithValues: meters.map { ($0.id, $0) })
+        planIndex = Dictionary(uniqueKeysWithValues: plans.map { ($0.id, $0) })
+    }
+
+    public func capability(_ id: CapabilityID) -> Capability? { capabilityIndex[id] }
+    public func kind(_ id: KindID) -> KeyKind? { kindIndex[id] }
+    public func meter(_ id: MeterID) -> Meter? { meterIndex[id] }
+    public func plan(_ id: PlanID) -> Plan? { planIndex[id] }
+
+    /// The meter counted from a source, such as the one `keys.verify` counts.
+    public func meter(source: MeterSource) -> Meter? {
+        meters.first { $0.source == source }
+    }
+
+    /// What a key of `kind` may carry on `plan`: what the kind admits and the
+    /// plan allows, in catalog order. Empty when the plan has no API keys or
+    /// does not allow the kind.
+    public func usableCapabilities(of kind: KindID, on plan: Plan) -> [CapabilityID] {
+        guard let policy = plan.apiKeys, policy.kinds.contains(kind), let scope = self.kind(kind)?.capabilities else {
+            return []
+        }
+        return policy.capabilities.filter(scope.contains)
+    }
+
+    /// The cheapest plan that satisfies a condition, for messages such as
+    /// "API keys come with the Pro plan".
+    public func cheapestPlan(where condition: (Plan) -> Bool) -> Plan? {
+        plans.first(where: condition)
+    }
+}

@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(
             name: "PlanCatalogTests",
             dependencies: ["PlanCatalog"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -34,11 +34,14 @@ final class DiagnosticSink {
         Unmanaged<DiagnosticSink>.fromOpaque(opaque).takeUnretainedValue()
     }
 
-    /// libxml2 names elements with their namespace in braces and ends
-    /// messages with a newline; neither helps the catalog's author.
+    /// libxml2 names elements with their namespace in braces and breaks some
+    /// messages over lines; a problem is one line, without the noise.
     private static func readable(_ message: String) -> String {
         message
             .replacingOccurrences(of: "{\(CatalogSchema.namespace)}", with: "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }

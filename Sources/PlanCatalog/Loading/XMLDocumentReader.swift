@@ -16,11 +16,15 @@ enum XMLDocumentReader {
             sink.add(line: nil, "the catalog is \(bytes.count) bytes; a catalog may have at most \(maximumSize)")
             return nil
         }
+        guard !bytes.isEmpty else {
+            sink.add(line: nil, "the catalog file is empty")
+            return nil
+        }
         LibXML.initialize()
         return bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { characters in
                 guard let parser = xmlCreateMemoryParserCtxt(characters.baseAddress, Int32(characters.count)) else {
-                    sink.add(line: nil, "the catalog is empty or could not be read")
+                    sink.add(line: nil, "the XML parser could not start (out of memory)")
                     return nil
                 }
                 defer {
@@ -67,7 +71,7 @@ enum XMLDocumentReader {
         let namespace = root.pointee.ns?.pointee.href.map { String(cString: $0) }
         guard namespace == CatalogSchema.namespace, String(cString: root.pointee.name) == "catalog" else {
             sink.add(
-                line: Int(xmlGetLineNo(root)),
+                line: line(of: root),
                 "the root element must be <catalog xmlns=\"\(CatalogSchema.namespace)\">"
             )
             return nil
@@ -97,8 +101,20 @@ enum XMLDocumentReader {
             name: String(cString: node.pointee.name),
             attributes: attributes,
             children: children,
-            line: Int(xmlGetLineNo(node))
+            line: line(of: node)
         )
+    }
+
+    /// An element's line. libxml2 keeps lines in 16 bits and, past 65535
+    /// (XML_PARSE_BIG_LINES), borrows the line of a neighbouring text node:
+    /// `xmlGetLineNo` asks the next one, which for an empty element ends a
+    /// line later. The text before the element ends on the element's own line.
+    private static func line(of node: xmlNodePtr) -> Int {
+        if node.pointee.line < 65535 { return Int(node.pointee.line) }
+        if let previous = node.pointee.prev, previous.pointee.type == XML_TEXT_NODE, let line = previous.pointee.psvi {
+            return Int(bitPattern: line)
+        }
+        return Int(xmlGetLineNo(node))
     }
 
     /// An attribute's value: the text of its nodes, which are plain text here

@@ -14,10 +14,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
+        .library(name: "KeyStore", targets: ["KeyStore"]),
         .executable(name: "keygate", targets: ["KeygateCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libxml2 straight from the system: the catalog needs its parser and
@@ -32,6 +35,14 @@ let package = Package(
             dependencies: ["CLibXML2"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeyStore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "KeygateCLI",
             dependencies: [
@@ -44,6 +55,11 @@ let package = Package(
             name: "PlanCatalogTests",
             dependencies: ["PlanCatalog"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeyStoreTests",
+            dependencies: ["KeyStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ],

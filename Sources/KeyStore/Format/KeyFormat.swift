@@ -1,0 +1,101 @@
+/// The format of Keygate keys: `<prefix>_<environment>_<random><checksum>`.
+///
+/// - `prefix` brands the product's keys (`kg`), from the catalog;
+/// - `environment` is one of the catalog's, such as `live` or `test`;
+/// - `random` is ``randomLength`` base62 characters from the system's CSPRNG
+///   (about 190 bits);
+/// - `checksum` is the CRC-32 of everything before it, in ``checksumLength``
+///   base62 digits.
+///
+/// ```swift
+/// let format = KeyFormat(prefix: "kg", environments: ["live", "test"])
+/// let key = format.generate(environment: "live")   // kg_live_3kTq…
+/// try format.parse(key.unredacted).environment      // "live"
+/// ```
+public struct KeyFormat: Sendable, Hashable {
+    /// 32 base62 characters: 32 × log2(62) ≈ 190.5 bits, above the 160 the
+    /// design asks for.
+    public static let randomLength = 32
+    /// 62^6 > 2^32, so six digits hold any CRC-32.
+    public static let checksumLength = 6
+    /// No key is longer; anything longer is refused before it is scanned.
+    static let maximumLength = 64
+
+    public let prefix: String
+    public let environments: [String]
+
+    public init(prefix: String, environments: [String]) {
+        self.prefix = prefix
+        self.environments = environments
+    }
+
+    /// A new key from the system's CSPRNG.
+    public func generate(environment: String) -> RawKey {
+        var generator = SystemRandomNumberGenerator()
+        return generate(environment: environment, using: &generator)
+    }
+
+    /// A new key from `generator`; only tests pass anything but the system's CSPRNG.
+    func generate(environment: String, using generator: inout some RandomNumberGenerator) -> RawKey {
+        precondition(environments.contains(environment), "unknown environment \(environment)")
+        var bytes = Array("\(prefix)_\(environment)_".utf8)
+        bytes += Base62.random(count: Self.randomLength, using: &generator)
+        bytes += Base62.encode(CRC32.checksum(bytes), width: Self.checksumLength)
+        return RawKey(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Checks a key's shape and checksum, without touching any storage.
+    public func parse(_ key: some StringProtocol) throws(KeyFormatError) -> ParsedKey {
+        var key = String(key)
+        let result = key.withUTF8 { bytes in
+            Result { () throws(KeyFormatError) in try parse(bytes) }
+        }
+        return try result.get()
+    }
+
+    private func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeyFormatError) -> ParsedKey {
+        guard bytes.count <= Self.maximumLength else { throw .wrongLength }
+        let prefix = Array(self.prefix.utf8)
+        guard bytes.count > prefix.count, bytes.starts(with: prefix), bytes[prefix.count] == UInt8(ascii: "_") else {
+            throw .wrongPrefix
+        }
+        let afterPrefix = prefix.count + 1
+        guard let separator = bytes[afterPrefix...].firstIndex(of: UInt8(ascii: "_")) else {
+            throw .unknownEnvironment
+        }
+        let environment = String(decoding: bytes[afterPrefix..<separator], as: UTF8.self)
+        guard environments.contains(environment) else { throw .unknownEnvironment }
+        let secretStart = separator + 1
+        guard bytes.count - secretStart == Self.randomLength + Self.checksumLength else { throw .wrongLength }
+        guard bytes[secretStart...].allSatisfy(Base62.isDigit) else { throw .invalidCharacter }
+        let checksumStart = bytes.count - Self.checksumLength
+        let expected = Base62.encode(CRC32.checksum(bytes[..<checksumStart]), width: Self.checksumLength)
+        guard bytes[checksumStart...].elementsEqual(expected) else { throw .checksumMismatch }
+        return ParsedKey(environment: environment, digest: KeyDigest(of: bytes), hint: Self.hint(of: Array(bytes)))
+    }
+
+    /// What lists show of a key: everything up to the secret, then its last
+    /// four characters, which are checksum digits and give away no random bits.
+    static func hint(of key: [UInt8]) -> String {
+        guard let separator = key.lastIndex(of: UInt8(ascii: "_")), key.count - separator > 4 else { return "…" }
+        return String(decoding: key[...separator], as: UTF8.self) + "…"
+            + String(decoding: key.suffix(4), as: UTF8.self)
+    }
+}
+
+/// A key whose shape and checksum are right; whether it exists is for the store to say.
+public struct ParsedKey: Sendable, Hashable {
+    public let environment: String
+    public let digest: KeyDigest
+    public let hint: String
+}
+
+/// Why a string is not a well-formed key. Every case is answered as
+/// `malformed`; the case says which check failed, for tests and debugging.
+public enum KeyFormatError: Error, Sendable, Hashable {
+    case wrongPrefix
+    case unknownEnvironment
+    case wrongLength
+    case invalidCharacter
+    case checksumMismatch
+}

@@ -1,0 +1,40 @@
+/// Where keys live: the boundary the service layer depends on.
+///
+/// Every operation is scoped to one organization; a key id of another
+/// organization behaves exactly like an id that does not exist. SQL stays
+/// behind this protocol, so a PostgreSQL store can take SQLite's place.
+public protocol KeyStorage: Sendable {
+    /// The rules every stored key obeys.
+    var rules: KeyRules { get }
+
+    /// Creates a key and returns its secret, the only time it exists outside
+    /// the caller's hands.
+    func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey
+    func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord
+    /// A page of keys, newest first, each with its usage counts.
+    func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage
+    func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError) -> KeyRecord
+    /// Gives the key a new secret. The previous one keeps working for
+    /// `gracePeriodSeconds` (0: it stops at once).
+    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey
+    /// Revokes for good; the record stays. Revoking again changes nothing.
+    func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord
+    /// Removes the key, its secrets and its usage; the audit log keeps that it happened.
+    func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError)
+    /// The key a secret belongs to, checked for shape and checksum first.
+    func find(secret: String) throws(KeyStoreError) -> KeyLookup
+    /// Adds verification counts and last-use details, skipping deleted keys.
+    func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError)
+    /// The organization's audit log, newest first.
+    func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+}
+
+/// What a secret turned out to be.
+public enum KeyLookup: Sendable {
+    /// Not a key of this product at all; no storage was touched.
+    case malformed(KeyFormatError)
+    /// Well-formed but unknown: never issued, deleted, or a rotated-out
+    /// secret past its grace deadline.
+    case notFound
+    case found(KeyMatch)
+}

@@ -1,0 +1,36 @@
+public import Foundation
+
+/// One line of an organization's audit log: who did what to which key, and
+/// what changed. It never holds a secret, and it outlives deleted keys.
+public struct AuditEntry: Sendable, Hashable {
+    public let id: Int64
+    public let organizationId: String
+    public let at: Date
+    public let actor: String
+    public let action: AuditAction
+    public let keyId: String?
+    public let details: [String: JSONValue]
+}
+
+/// What an audit entry records.
+public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { rawValue }
+
+    public static let keyCreated = AuditAction(rawValue: "key.created")
+    public static let keyUpdated = AuditAction(rawValue: "key.updated")
+    public static let keyRotated = AuditAction(rawValue: "key.rotated")
+    public static let keyRevoked = AuditAction(rawValue: "key.revoked")
+    public static let keyDeleted = AuditAction(rawValue: "key.deleted")
+}
+
+/// One page of an audit log, newest first.
+public struct AuditPage: Sendable {
+    public let entries: [AuditEntry]
+    public let nextCursor: String?
+}

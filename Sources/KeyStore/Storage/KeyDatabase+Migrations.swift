@@ -1,0 +1,72 @@
+import GRDB
+
+extension KeyDatabase {
+    /// The schema, as versioned migrations that only ever move forward: a
+    /// released migration is never edited, a change is a new one.
+    ///
+    /// Times are INTEGER milliseconds since 1970 UTC: compact, compared
+    /// without parsing on the verification path, and the same in PostgreSQL.
+    /// Lists of capabilities and origins are space-separated, which neither
+    /// can contain.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: keys, secrets, usage, audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE api_key (
+                    -- Insertion order, never reused: lists page by it without
+                    -- gaps or repeats while keys are being added.
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE CHECK (length(id) BETWEEN 5 AND 64),
+                    organization_id TEXT NOT NULL CHECK (length(organization_id) BETWEEN 1 AND 128),
+                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 400),
+                    kind TEXT NOT NULL CHECK (kind <> ''),
+                    capabilities TEXT NOT NULL CHECK (capabilities <> ''),
+                    environment TEXT NOT NULL CHECK (environment <> ''),
+                    hint TEXT NOT NULL CHECK (hint <> ''),
+                    rate_limit INTEGER NOT NULL CHECK (rate_limit BETWEEN 1 AND 1000),
+                    allowed_origins TEXT NOT NULL DEFAULT '',
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER CHECK (expires_at > created_at),
+                    revoked_at INTEGER CHECK (revoked_at >= created_at),
+                    last_used_at INTEGER,
+                    last_origin TEXT,
+                    last_ip TEXT
+                );
+                CREATE INDEX api_key_by_organization ON api_key(organization_id, seq);
+
+                -- A key's secrets, by digest only: the current one (expires_at
+                -- NULL) and, after a rotation with a grace period, earlier ones
+                -- until their deadline.
+                CREATE TABLE key_secret (
+                    digest BLOB PRIMARY KEY CHECK (typeof(digest) = 'blob' AND length(digest) = 32),
+                    key_id TEXT NOT NULL REFERENCES api_key(id) ON DELETE CASCADE,
+                    expires_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE INDEX key_secret_by_key ON key_secret(key_id);
+                CREATE UNIQUE INDEX key_secret_one_current ON key_secret(key_id) WHERE expires_at IS NULL;
+
+                CREATE TABLE key_usage_day (
+                    key_id TEXT NOT NULL REFERENCES api_key(id) ON DELETE CASCADE,
+                    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+                    valid INTEGER NOT NULL DEFAULT 0 CHECK (valid >= 0),
+                    invalid INTEGER NOT NULL DEFAULT 0 CHECK (invalid >= 0),
+                    PRIMARY KEY (key_id, day)
+                ) WITHOUT ROWID;
+
+                -- No foreign key to api_key: the log keeps what happened to a
+                -- key after the key is deleted.
+                CREATE TABLE audit_entry (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    organization_id TEXT NOT NULL CHECK (organization_id <> ''),
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL CHECK (actor <> ''),
+                    action TEXT NOT NULL CHECK (action <> ''),
+                    key_id TEXT,
+                    details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))
+                );
+                CREATE INDEX audit_entry_by_organization ON audit_entry(organization_id, id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,33 @@
+public import GRDB
+
+/// Opens Keygate's SQLite database and brings its schema up to date.
+///
+/// A file database is a `DatabasePool` in WAL mode, so readers never wait for
+/// the writer and several processes can share the file; a busy timeout lets a
+/// writer wait for another process's transaction instead of failing.
+public enum KeyDatabase {
+    /// How long a write waits for another connection's lock before it fails.
+    public static let busyTimeout: Double = 5
+
+    /// Opens (creating if needed) and migrates the database file at `path`.
+    public static func open(path: String) throws -> DatabasePool {
+        let pool = try DatabasePool(path: path, configuration: configuration())
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    /// A private in-memory database, for tests and tools.
+    public static func inMemory() throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(configuration: configuration())
+        try migrator.migrate(queue)
+        return queue
+    }
+
+    static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "keygate"
+        return configuration
+    }
+}

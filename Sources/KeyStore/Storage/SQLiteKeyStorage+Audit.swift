@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+
+extension SQLiteKeyStorage {
+    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+        let organizationId = try validator.organizationId(organizationId)
+        let limit = try validator.pageSize(limit)
+        let before = try cursor.map(StorageCoding.position) ?? Int64.max
+        let rows = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM audit_entry WHERE organization_id = ? AND id < ?
+                    ORDER BY id DESC LIMIT ?
+                    """,
+                arguments: [organizationId, before, limit + 1])
+        }
+        let page = rows.prefix(limit)
+        let entries = page.map { row in
+            AuditEntry(
+                id: row["id"],
+                organizationId: row["organization_id"],
+                at: StorageCoding.date(row["at"]),
+                actor: row["actor"],
+                action: AuditAction(rawValue: row["action"]),
+                keyId: row["key_id"],
+                details: (try? JSONDecoder().decode([String: JSONValue].self, from: Data((row["details"] as String).utf8))) ?? [:]
+            )
+        }
+        let nextCursor = rows.count > limit ? entries.last.map { StorageCoding.cursor($0.id) } : nil
+        return AuditPage(entries: entries, nextCursor: nextCursor)
+    }
+
+    /// Appends to the log inside the caller's transaction, so an entry exists
+    /// exactly when its change does.
+    func appendAudit(
+        _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
+        details: [String: JSONValue], at: Date, _ db: Database
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(details), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [organizationId, StorageCoding.milliseconds(at), actor, action.rawValue, keyId, json])
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+extension SQLiteKeyStorage {
+    public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)
+        -> KeyRecord
+    {
+        let name = try changes.name.map { name throws(KeyStoreError) in try validator.name(name) }
+        let capabilities = try changes.capabilities.map { list throws(KeyStoreError) in try validator.capabilities(list) }
+        let rateLimit = try changes.rateLimit.map { limit throws(KeyStoreError) in try validator.rateLimit(limit) }
+        let origins = try changes.allowedOrigins.map { list throws(KeyStoreError) in try validator.origins(list) }
+        let actor = try validator.actor(actor)
+        let now = self.now
+        return try write { db in
+            var key = try fetchKey(id: id, organizationId: organizationId, db)
+            guard key.revokedAt == nil else { throw KeyStoreError(.keyRevoked, field: "keyId") }
+            var details: [String: JSONValue] = [:]
+            if let name, name != key.name {
+                details["name"] = .change(from: .string(key.name), to: .string(name))
+                key.name = name
+            }
+            if let capabilities, capabilities != key.capabilities {
+                details["capabilities"] = .change(from: .strings(key.capabilities), to: .strings(capabilities))
+                key.capabilities = capabilities
+            }
+            if let rateLimit, rateLimit != key.rateLimit {
+                details["rateLimit"] = .change(from: .int(key.rateLimit), to: .int(rateLimit))
+                key.rateLimit = rateLimit
+            }
+            if let origins, origins != key.allowedOrigins {
+                details["allowedOrigins"] = .change(from: .strings(key.allowedOrigins), to: .strings(origins))
+                key.allowedOrigins = origins
+            }
+            // An update that changes nothing writes nothing, not even to the log.
+            guard !details.isEmpty else { return key }
+            try db.execute(
+                sql: """
+                    UPDATE api_key SET name = ?, capabilities = ?, rate_limit = ?, allowed_origins = ?
+                    WHERE id = ? AND organization_id = ?
+                    """,
+                arguments: [key.name, StorageCoding.list(key.capabilities), key.rateLimit,
+                            StorageCoding.list(key.allowedOrigins), id, organizationId])
+            try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: actor,
+                            details: details, at: now, db)
+            return key
+        }
+    }
+
+    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
+        -> IssuedKey
+    {
+        let grace = try validator.gracePeriod(gracePeriodSeconds)
+        let actor = try validator.actor(actor)
+        let now = self.now
+        let nowMilliseconds = StorageCoding.milliseconds(now)
+        let previousExpiresAt = grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace))
+        return try write { db in
+            var key = try fetchKey(id: id, organizationId: organizationId, db)
+            switch key.status(at: now) {
+            case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
+            case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
+            case .active, .suspended: break
+            }
+            let secret = rules.format.generate(environment: key.environment)
+            let parsed = try parsed(secret)
+            // Secrets whose grace has run out are dead weight; the current one
+            // gets its deadline, or goes at once.
+            try db.execute(
+                sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?",
+                arguments: [id, nowMilliseconds])
+            if let previousExpiresAt {
+                try db.execute(
+                    sql: "UPDATE key_secret SET expires_at = ? WHERE key_id = ? AND expires_at IS NULL",
+                    arguments: [StorageCoding.milliseconds(previousExpiresAt), id])
+            } else {
+                try db.execute(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at IS NULL", arguments: [id])
+            }
+            try insertSecret(parsed.digest, keyId: id, db)
+            try db.execute(sql: "UPDATE api_key SET hint = ? WHERE id = ?", arguments: [parsed.hint, id])
+            key.hint = parsed.hint
+            try appendAudit(
+                .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
+                details: [
+                    "gracePeriodSeconds": .int(grace),
+                    "previousSecretExpiresAt": previousExpiresAt.map { .string(Self.timestamp($0)) } ?? .null,
+                ],
+                at: now, db)
+            return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
+        }
+    }
+
+    public func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        let actor = try validator.actor(actor)
+        let now = self.now
+        return try write { db in
+            var key = try fetchKey(id: id, organizationId: organizationId, db)
+            guard key.revokedAt == nil else { return key }
+            try db.execute(
+                sql: "UPDATE api_key SET revoked_at = ? WHERE id = ?",
+                arguments: [StorageCoding.milliseconds(now), id])
+            key.revokedAt = now
+            try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
+                            details: ["name": .string(key.name)], at: now, db)
+            return key
+        }
+    }
+
+    public func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
+        let actor = try validator.actor(actor)
+        let now = self.now
+        try write { db in
+            let key = try fetchKey(id: id, organizationId: organizationId, db)
+            // Secrets and usage go with the key (ON DELETE CASCADE).
+            try db.execute(sql: "DELETE FROM api_key WHERE id = ?", arguments: [id])
+            try appendAudit(
+                .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
+                details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
+                at: now, db)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+public import GRDB
+
+/// The key store on SQLite, through GRDB.
+///
+/// ```swift
+/// let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: "keygate.sqlite"), rules: rules)
+/// let issued = try storage.create(NewKey(organizationId: "org_1", name: "Zapier", kind: "owner_integration",
+///                                        capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+/// issued.secret.unredacted   // kg_live_…, returned this once
+/// ```
+public struct SQLiteKeyStorage: KeyStorage {
+    public let rules: KeyRules
+    let database: any DatabaseWriter
+    let clock: any WallClock
+    let validator: KeyValidator
+
+    public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
+        self.database = database
+        self.rules = rules
+        self.clock = clock
+        validator = KeyValidator(rules: rules)
+    }
+
+    /// The store's clock, to the millisecond it stores.
+    var now: Date { StorageCoding.truncated(clock.now()) }
+
+    public func create(_ request: NewKey) throws(KeyStoreError) -> IssuedKey {
+        let now = self.now
+        let organizationId = try validator.organizationId(request.organizationId)
+        let name = try validator.name(request.name)
+        let kind = try validator.kind(request.kind)
+        let capabilities = try validator.capabilities(request.capabilities)
+        let environment = try validator.environment(request.environment)
+        let rateLimit = try validator.rateLimit(request.rateLimit)
+        let origins = try validator.origins(request.allowedOrigins)
+        let expiresAt = try validator.expiry(request.expiresAt.map(StorageCoding.truncated), now: now)
+        let actor = try validator.actor(request.actor)
+
+        let secret = rules.format.generate(environment: environment)
+        let parsed = try parsed(secret)
+        let record = KeyRecord(
+            id: Self.newKeyId(), organizationId: organizationId, name: name, kind: kind,
+            capabilities: capabilities, environment: environment, hint: parsed.hint, rateLimit: rateLimit,
+            allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
+            usage: KeyUsage())
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
+                                         rate_limit, allowed_origins, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id, organizationId, name, kind, StorageCoding.list(capabilities), environment,
+                    parsed.hint, rateLimit, StorageCoding.list(origins), StorageCoding.milliseconds(now),
+                    expiresAt.map(StorageCoding.milliseconds),
+                ])
+            try insertSecret(parsed.digest, keyId: record.id, db)
+            var details: [String: JSONValue] = [
+                "name": .string(name), "kind": .string(kind), "capabilities": .strings(capabilities),
+                "environment": .string(environment), "rateLimit": .int(rateLimit),
+                "allowedOrigins": .strings(origins),
+            ]
+            details["expiresAt"] = expiresAt.map { .string(Self.timestamp($0)) }
+            try appendAudit(.keyCreated, organizationId: organizationId, keyId: record.id, actor: actor,
+                            details: details, at: now, db)
+        }
+        return IssuedKey(key: record, secret: secret, previousSecretExpiresAt: nil)
+    }
+
+    public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {
+        try read { db in try fetchKey(id: id, organizationId: organizationId, db) }
+    }
+
+    public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)
+        -> KeyPage
+    {
+        let organizationId = try validator.organizationId(organizationId)
+        let limit = try validator.pageSize(limit)
+        let after = try cursor.map(StorageCoding.position) ?? Int64.max
+        var conditions = ["k.organization_id = :organization", "k.seq < :after"]
+        switch filter {
+        case .all, .status(.suspended):
+            // Suspension depends on plans, which the store does not know;
+            // the service filters for it over all keys.
+            break
+        case .status(.active):
+            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")
+        case .status(.expired):
+            conditions.append("k.revoked_at IS NULL AND k.expires_at <= :now")
+        case .status(.revoked):
+            conditions.append("k.revoked_at IS NOT NULL")
+        }
+        let arguments: StatementArguments = [
+            "organization": organizationId, "after": after,
+            "now": StorageCoding.milliseconds(now), "limit": limit + 1,
+        ]
+        let rows = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT k.seq, \(StorageCoding.keyColumns) FROM api_key k
+                    WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY k.seq DESC LIMIT :limit
+                    """,
+                arguments: arguments)
+        }
+        let page = rows.prefix(limit)
+        let nextCursor = rows.count > limit ? page.last.map { StorageCoding.cursor($0["seq"]) } : nil
+        return KeyPage(keys: page.map(StorageCoding.key), nextCursor: nextCursor)
+    }
+
+    public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
+        let parsed: ParsedKey
+        do {
+            parsed = try rules.format.parse(secret)
+        } catch {
+            return .malformed(error)
+        }
+        let now = StorageCoding.milliseconds(self.now)
+        let row = try read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT s.expires_at AS secret_expires_at, \(StorageCoding.keyColumns)
+                    FROM key_secret s JOIN api_key k ON k.id = s.key_id
+                    WHERE s.digest = ?
+                    """,
+                arguments: [Data(parsed.digest.bytes)])
+        }
+        guard let row else { return .notFound }
+        let secretExpiresAt: Int64? = row["secret_expires_at"]
+        if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
+        return .found(KeyMatch(key: StorageCoding.key(row), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
+    }
+
+    // MARK: Shared steps
+
+    func fetchKey(id: String, organizationId: String, _ db: Database) throws -> KeyRecord {
+        guard let row = try Row.fetchOne(
+            db,
+            sql: "SELECT \(StorageCoding.keyColumns) FROM api_key k WHERE k.id = ? AND k.organization_id = ?",
+            arguments: [id, organizationId])
+        else { throw KeyStoreError(.notFound, field: "keyId") }
+        return StorageCoding.key(row)
+    }
+
+    func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (?, ?, NULL)",
+            arguments: [Data(digest.bytes), keyId])
+    }
+
+    func parsed(_ secret: RawKey) throws(KeyStoreError) -> ParsedKey {
+        do {
+            return try rules.format.parse(secret.unredacted)
+        } catch {
+            preconditionFailure("a generated key failed its own format: \(error)")
+        }
+    }
+
+    static func newKeyId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "key_" + String(decoding: Base62.random(count: 20, using: &generator), as: UTF8.self)
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    private static func storeError(_ error: any Error) -> KeyStoreError {
+        switch error {
+        case let error as KeyStoreError: error
+        case let error as DatabaseError: StorageCoding.failure(error)
+        default: KeyStoreError(.storageFailure, ["reason": "other"])
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+/// How values cross the SQL boundary, in one place.
+enum StorageCoding {
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// A time as stored, so what a call returns equals what a later read returns.
+    static func truncated(_ date: Date) -> Date {
+        self.date(milliseconds(date))
+    }
+
+    static func list(_ values: [String]) -> String {
+        values.joined(separator: " ")
+    }
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: " ").map(String.init)
+    }
+
+    static func day(_ date: Date) -> String {
+        let components = utcCalendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
+    }
+
+    static let utcCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// Cursors are opaque to callers: the position of the last item seen.
+    static func cursor(_ position: Int64) -> String {
+        Data("p\(position)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func position(_ cursor: String) throws(KeyStoreError) -> Int64 {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard cursor.count <= 32, let data = Data(base64Encoded: base64),
+            let text = String(data: data, encoding: .utf8), text.hasPrefix("p"),
+            let position = Int64(text.dropFirst()), position > 0
+        else { throw KeyStoreError(.invalidCursor, field: "cursor") }
+        return position
+    }
+
+    /// The columns every key query selects: the key, and its usage counts
+    /// from the per-day table in the same statement (no query per key).
+    static let keyColumns = """
+        k.*,
+        (SELECT IFNULL(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_valid,
+        (SELECT IFNULL(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_invalid
+        """
+
+    static func key(_ row: Row) -> KeyRecord {
+        KeyRecord(
+            id: row["id"],
+            organizationId: row["organization_id"],
+            name: row["name"],
+            kind: row["kind"],
+            capabilities: list(row["capabilities"] as String),
+            environment: row["environment"],
+            hint: row["hint"],
+            rateLimit: row["rate_limit"],
+            allowedOrigins: list(row["allowed_origins"] as String),
+            createdAt: date(row["created_at"]),
+            expiresAt: (row["expires_at"] as Int64?).map(date),
+            revokedAt: (row["revoked_at"] as Int64?).map(date),
+            lastUsedAt: (row["last_used_at"] as Int64?).map(date),
+            usage: KeyUsage(valid: row["usage_valid"] ?? 0, invalid: row["usage_invalid"] ?? 0)
+        )
+    }
+
+    /// A database failure as the store reports it: a reason a person can act
+    /// on, never SQL or file paths.
+    static func failure(_ error: DatabaseError) -> KeyStoreError {
+        let reason: String
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: reason = "busy"
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH: reason = "read_only"
+        case .SQLITE_FULL: reason = "full"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: reason = "corrupt"
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN: reason = "io"
+        default: reason = "other"
+        }
+        return KeyStoreError(.storageFailure, ["reason": reason])
+    }
+}

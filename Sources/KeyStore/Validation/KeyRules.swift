@@ -1,0 +1,24 @@
+/// What the store accepts: the registry of the catalog (prefix, environments,
+/// kinds and capabilities) and the fixed bounds of every key. Plans do not
+/// appear here; the service applies them on top.
+public struct KeyRules: Sendable, Hashable {
+    public let format: KeyFormat
+    public let kinds: Set<String>
+    public let capabilities: Set<String>
+
+    public static let nameLength = 1...100
+    public static let rateLimits = 1...1000
+    public static let maximumOrigins = 50
+    public static let maximumIdentifierLength = 128
+    public static let maximumActorLength = 200
+    /// The longest grace period a rotation may give the previous secret.
+    public static let maximumGracePeriodSeconds = 30 * 24 * 3600
+    public static let pageSizes = 1...200
+    public static let defaultPageSize = 50
+
+    public init(format: KeyFormat, kinds: Set<String>, capabilities: Set<String>) {
+        self.format = format
+        self.kinds = kinds
+        self.capabilities = capabilities
+    }
+}

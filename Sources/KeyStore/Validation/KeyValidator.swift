@@ -1,0 +1,153 @@
+import Foundation
+
+/// The store's checks of what callers send, each failure with its code and field.
+struct KeyValidator {
+    let rules: KeyRules
+
+    func organizationId(_ id: String) throws(KeyStoreError) -> String {
+        guard !id.isEmpty, id.utf8.count <= KeyRules.maximumIdentifierLength,
+            id.unicodeScalars.allSatisfy({ $0.isPrintableASCII })
+        else {
+            throw KeyStoreError(.invalidOrganizationId, field: "organizationId",
+                                ["max": "\(KeyRules.maximumIdentifierLength)"])
+        }
+        return id
+    }
+
+    /// Trimmed; 1-100 characters; no control or invisible formatting
+    /// characters, which would let one name pass for another in a dashboard.
+    func name(_ name: String) throws(KeyStoreError) -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard KeyRules.nameLength.contains(trimmed.count) else {
+            throw KeyStoreError(.invalidName, field: "name",
+                                ["min": "\(KeyRules.nameLength.lowerBound)", "max": "\(KeyRules.nameLength.upperBound)"])
+        }
+        if let bad = trimmed.unicodeScalars.first(where: Self.isInvisible) {
+            throw KeyStoreError(.invalidName, field: "name", ["character": Self.codePoint(bad)])
+        }
+        return trimmed
+    }
+
+    func kind(_ kind: String) throws(KeyStoreError) -> String {
+        guard rules.kinds.contains(kind) else {
+            throw KeyStoreError(.unknownKind, field: "kind", ["kind": Self.excerpt(kind)])
+        }
+        return kind
+    }
+
+    func capabilities(_ capabilities: [String]) throws(KeyStoreError) -> [String] {
+        guard !capabilities.isEmpty else {
+            throw KeyStoreError(.invalidCapabilities, field: "capabilities", ["reason": "empty"])
+        }
+        var seen = Set<String>()
+        for capability in capabilities {
+            guard rules.capabilities.contains(capability) else {
+                throw KeyStoreError(.unknownCapability, field: "capabilities", ["capability": Self.excerpt(capability)])
+            }
+            guard seen.insert(capability).inserted else {
+                throw KeyStoreError(.invalidCapabilities, field: "capabilities",
+                                    ["reason": "duplicate", "capability": capability])
+            }
+        }
+        return capabilities
+    }
+
+    func environment(_ environment: String) throws(KeyStoreError) -> String {
+        guard rules.format.environments.contains(environment) else {
+            throw KeyStoreError(.unknownEnvironment, field: "environment",
+                                ["environment": Self.excerpt(environment),
+                                 "allowed": rules.format.environments.joined(separator: ", ")])
+        }
+        return environment
+    }
+
+    func rateLimit(_ rateLimit: Int) throws(KeyStoreError) -> Int {
+        guard KeyRules.rateLimits.contains(rateLimit) else {
+            throw KeyStoreError(.invalidRateLimit, field: "rateLimit",
+                                ["min": "\(KeyRules.rateLimits.lowerBound)", "max": "\(KeyRules.rateLimits.upperBound)"])
+        }
+        return rateLimit
+    }
+
+    /// Normalized, so the stored form equals what browsers send in `Origin`.
+    func origins(_ origins: [String]) throws(KeyStoreError) -> [String] {
+        guard origins.count <= KeyRules.maximumOrigins else {
+            throw KeyStoreError(.tooManyOrigins, field: "allowedOrigins", ["max": "\(KeyRules.maximumOrigins)"])
+        }
+        var normalized: [String] = []
+        for origin in origins {
+            let value: String
+            do {
+                value = try Origin.normalize(origin)
+            } catch {
+                throw KeyStoreError(.invalidOrigin, field: "allowedOrigins",
+                                    ["origin": Self.excerpt(origin), "reason": error.reason])
+            }
+            guard !normalized.contains(value) else {
+                throw KeyStoreError(.invalidOrigin, field: "allowedOrigins", ["origin": value, "reason": "duplicate"])
+            }
+            normalized.append(value)
+        }
+        return normalized
+    }
+
+    func expiry(_ expiresAt: Date?, now: Date) throws(KeyStoreError) -> Date? {
+        guard let expiresAt else { return nil }
+        guard expiresAt > now else {
+            throw KeyStoreError(.invalidExpiry, field: "expiresAt", ["reason": "past"])
+        }
+        return expiresAt
+    }
+
+    func actor(_ actor: String?) throws(KeyStoreError) -> String {
+        guard let actor else { return "system" }
+        guard !actor.isEmpty, actor.count <= KeyRules.maximumActorLength,
+            !actor.unicodeScalars.contains(where: Self.isInvisible)
+        else {
+            throw KeyStoreError(.invalidActor, field: "actor", ["max": "\(KeyRules.maximumActorLength)"])
+        }
+        return actor
+    }
+
+    func gracePeriod(_ seconds: Int) throws(KeyStoreError) -> Int {
+        guard (0...KeyRules.maximumGracePeriodSeconds).contains(seconds) else {
+            throw KeyStoreError(.invalidGracePeriod, field: "gracePeriodSeconds",
+                                ["max": "\(KeyRules.maximumGracePeriodSeconds)"])
+        }
+        return seconds
+    }
+
+    func pageSize(_ limit: Int?) throws(KeyStoreError) -> Int {
+        let limit = limit ?? KeyRules.defaultPageSize
+        guard KeyRules.pageSizes.contains(limit) else {
+            throw KeyStoreError(.invalidLimit, field: "limit", ["max": "\(KeyRules.pageSizes.upperBound)"])
+        }
+        return limit
+    }
+
+    /// Control characters and invisible formatting (bidi overrides, zero-width
+    /// spaces), except the joiners that emoji and several scripts need.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse:
+            return true
+        case .format:
+            return scalar != "\u{200D}" && scalar != "\u{200C}"
+        default:
+            return false
+        }
+    }
+
+    static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        String(format: "U+%04X", scalar.value)
+    }
+
+    /// Inputs echoed in errors are cut short, so a 10 MB string never comes back.
+    static func excerpt(_ value: String) -> String {
+        value.count <= 64 ? value : String(value.prefix(64)) + "…"
+    }
+}
+
+private extension Unicode.Scalar {
+    var isPrintableASCII: Bool { (0x21...0x7E).contains(value) }
+}

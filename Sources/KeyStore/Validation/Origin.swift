@@ -1,0 +1,58 @@
+/// Web origins as browsers send them in the `Origin` header.
+enum Origin {
+    struct Invalid: Error {
+        /// A stable word for the message: `format`, `path`, `credentials`,
+        /// `scheme`, `host`, `port`.
+        let reason: String
+    }
+
+    /// `scheme://host[:port]`, lower-cased, without the scheme's default port:
+    /// exactly what a browser sends, so matching is a string comparison.
+    static func normalize(_ text: String) throws(Invalid) -> String {
+        guard text.utf8.count <= 2048, let schemeEnd = text.range(of: "://") else { throw Invalid(reason: "format") }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard let first = scheme.unicodeScalars.first, ("a"..."z").contains(first),
+            scheme.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+.-".unicodeScalars.contains($0) })
+        else { throw Invalid(reason: "scheme") }
+        let authority = text[schemeEnd.upperBound...]
+        if authority.contains(where: { "/?#".contains($0) }) { throw Invalid(reason: "path") }
+        if authority.contains("@") { throw Invalid(reason: "credentials") }
+
+        var host = Substring(authority)
+        var port: Int?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { throw Invalid(reason: "host") }
+            let after = host[host.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw Invalid(reason: "host") }
+                port = try parsePort(after.dropFirst())
+            }
+            host = host[...close]
+            guard host.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }), host.count > 2 else {
+                throw Invalid(reason: "host")
+            }
+        } else {
+            if let colon = host.lastIndex(of: ":") {
+                port = try parsePort(host[host.index(after: colon)...])
+                host = host[..<colon]
+            }
+            let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+            guard !host.isEmpty, host.count <= 253,
+                labels.allSatisfy({ label in
+                    !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                        && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+                })
+            else { throw Invalid(reason: "host") }
+        }
+        let defaultPort = ["http": 80, "https": 443][scheme]
+        let portText = port.flatMap { $0 == defaultPort ? nil : ":\($0)" } ?? ""
+        return "\(scheme)://\(host.lowercased())\(portText)"
+    }
+
+    private static func parsePort(_ text: Substring) throws(Invalid) -> Int {
+        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCII), let port = Int(text), (1...65535).contains(port) else {
+            throw Invalid(reason: "port")
+        }
+        return port
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KeyStore
+
+@Suite("Database: migrations, schema, secrets at rest")
+struct DatabaseTests {
+    @Test func migrationsBuildTheSchemaFromAnEmptyFileAndReopeningChangesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let pool = try KeyDatabase.open(path: path)
+        let tables = try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+        }
+        #expect(tables == ["api_key", "audit_entry", "key_secret", "key_usage_day"])
+        #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
+        #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+        #expect(try pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") } == true)
+        try pool.close()
+        let again = try KeyDatabase.open(path: path)
+        #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == ["v1: keys, secrets, usage, audit"])
+    }
+
+    @Test func theSchemaRefusesWhatTheCodeWouldNeverWrite() throws {
+        let store = try StoreFixture()
+        let key = try store.create().key
+        let violations = [
+            "UPDATE api_key SET rate_limit = 0",
+            "UPDATE api_key SET name = ''",
+            "UPDATE api_key SET capabilities = ''",
+            "UPDATE api_key SET expires_at = created_at",
+            "INSERT INTO key_secret (digest, key_id) VALUES (zeroblob(32), '\(key.id)')",
+            "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (zeroblob(31), '\(key.id)', 1)",
+            "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (zeroblob(32), 'key_nobody', 1)",
+            "INSERT INTO key_usage_day (key_id, day) VALUES ('\(key.id)', 'today')",
+            "INSERT INTO audit_entry (organization_id, at, actor, action, details) VALUES ('o', 0, 'a', 'x', 'not json')",
+            "INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at) SELECT id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at FROM api_key",
+        ]
+        for sql in violations {
+            #expect(throws: DatabaseError.self, "\(sql)") { try store.database.write { try $0.execute(sql: sql) } }
+        }
+    }
+
+    /// The raw key exists only in the answer to create or rotate: not in the
+    /// database file, not in its write-ahead log, not in the audit log.
+    @Test func noRawKeyIsWrittenToTheDatabaseFileOrItsLog() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let pool = try KeyDatabase.open(path: path)
+        let store = try StoreFixture(database: pool)
+        var secrets: [RawKey] = []
+        for index in 0..<40 {
+            let issued = try store.create(store.newKey(name: "key \(index)", environment: index.isMultiple(of: 2) ? "live" : "test"))
+            secrets.append(issued.secret)
+            if index.isMultiple(of: 4) {
+                let grace = index.isMultiple(of: 8) ? 0 : 3600
+                secrets.append(try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: grace, actor: nil).secret)
+            }
+        }
+        // Everything written must still be there to scan: part in the WAL,
+        // part checkpointed into the main file.
+        let walBytes = try Data(contentsOf: URL(filePath: path + "-wal"))
+        #expect(!walBytes.isEmpty)
+        _ = try pool.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        var contents = [walBytes]
+        for file in files {
+            contents.append(try Data(contentsOf: directory.appending(path: file)))
+        }
+        for secret in secrets {
+            let random = secret.unredacted.split(separator: "_").last!.prefix(KeyFormat.randomLength)
+            for bytes in contents {
+                #expect(bytes.range(of: Data(random.utf8)) == nil, "a secret was found on disk")
+                #expect(bytes.range(of: Data(random.prefix(16).utf8)) == nil, "part of a secret was found on disk")
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+@testable import KeyStore
+
+@Suite("Key lifecycle")
+struct KeyLifecycleTests {
+    @Test func creatingAKeyReturnsItsSecretOnceAndTheSecretFindsIt() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        #expect(issued.key.organizationId == "org_a")
+        #expect(issued.key.status(at: store.clock.now()) == .active)
+        #expect(issued.key.hint == "kg_live_…" + issued.secret.unredacted.suffix(4))
+        #expect(issued.key.id.hasPrefix("key_"))
+        #expect(try store.found(issued.secret)?.id == issued.key.id)
+        #expect(try store.storage.key(id: issued.key.id, organizationId: "org_a") == issued.key)
+    }
+
+    @Test func namesAreTrimmedAndOriginsNormalized() throws {
+        let store = try StoreFixture()
+        let key = try store.create(store.newKey(
+            name: "  Booking widget \n", origins: ["HTTPS://Shop.Example:443", "http://localhost:8080"])).key
+        #expect(key.name == "Booking widget")
+        #expect(key.allowedOrigins == ["https://shop.example", "http://localhost:8080"])
+    }
+
+    @Test func aKeyExpiresWhenTheClockPassesItsExpiry() throws {
+        let store = try StoreFixture()
+        let key = try store.create(store.newKey(expiresIn: 3600)).key
+        store.clock.advance(by: 3599)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").status(at: store.clock.now()) == .active)
+        store.clock.advance(by: 1)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").status(at: store.clock.now()) == .expired)
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.expired), cursor: nil, limit: nil)
+            .keys.map(\.id) == [key.id])
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.active), cursor: nil, limit: nil)
+            .keys.isEmpty)
+    }
+
+    @Test func updateChangesOnlyWhatItNamesAndLogsTheChange() throws {
+        let store = try StoreFixture()
+        let key = try store.create().key
+        let updated = try store.storage.update(
+            id: key.id, organizationId: "org_a",
+            changes: KeyChanges(name: "Zapier (prod)", capabilities: ["booking.read", "booking.create"], rateLimit: 120),
+            actor: "user_2")
+        #expect(updated.name == "Zapier (prod)")
+        #expect(updated.capabilities == ["booking.read", "booking.create"])
+        #expect(updated.rateLimit == 120)
+        #expect(updated.allowedOrigins == key.allowedOrigins)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a") == updated)
+
+        let entry = try #require(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
+        #expect(entry.action == .keyUpdated)
+        #expect(entry.actor == "user_2")
+        #expect(entry.details["rateLimit"] == .object(["from": .int(60), "to": .int(120)]))
+        #expect(entry.details["name"] != nil && entry.details["allowedOrigins"] == nil)
+    }
+
+    @Test func anUpdateThatChangesNothingLeavesNoTrace() throws {
+        let store = try StoreFixture()
+        let key = try store.create().key
+        _ = try store.storage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: key.name), actor: nil)
+        #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 1)
+    }
+
+    @Test func rotationWithoutGraceStopsTheOldSecretAtOnce() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        #expect(rotated.secret != issued.secret)
+        #expect(rotated.previousSecretExpiresAt == nil)
+        #expect(rotated.key.id == issued.key.id)
+        #expect(rotated.key.hint == "kg_live_…" + rotated.secret.unredacted.suffix(4))
+        #expect(try store.found(issued.secret) == nil)
+        #expect(try store.found(rotated.secret)?.id == issued.key.id)
+    }
+
+    @Test func rotationWithGraceKeepsTheOldSecretUntilItsDeadlineAndNotAMomentAfter() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        #expect(rotated.previousSecretExpiresAt == store.clock.now().addingTimeInterval(600))
+        store.clock.advance(by: 599.999)
+        guard case .found(let old) = try store.storage.find(secret: issued.secret.unredacted) else {
+            Issue.record("the previous secret stopped before its deadline")
+            return
+        }
+        #expect(old.secretExpiresAt == rotated.previousSecretExpiresAt)
+        store.clock.advance(by: 0.001)
+        #expect(try store.found(issued.secret) == nil)
+        #expect(try store.found(rotated.secret)?.id == issued.key.id)
+    }
+
+    @Test func rotatingTwiceKeepsEachPreviousSecretToItsOwnDeadline() throws {
+        let store = try StoreFixture()
+        let first = try store.create()
+        let second = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        let third = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        #expect(try store.found(first.secret)?.id == first.key.id)
+        #expect(try store.found(second.secret) == nil)
+        #expect(try store.found(third.secret)?.id == first.key.id)
+    }
+
+    @Test func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        let revoked = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_1")
+        #expect(revoked.status(at: store.clock.now()) == .revoked)
+        #expect(try store.found(issued.secret)?.status(at: store.clock.now()) == .revoked)
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.revoked), cursor: nil, limit: nil)
+            .keys.map(\.id) == [issued.key.id])
+        #expect(throws: KeyStoreError(.keyRevoked, field: "keyId")) {
+            try store.storage.update(id: issued.key.id, organizationId: "org_a", changes: KeyChanges(name: "x"), actor: nil)
+        }
+        #expect(throws: KeyStoreError(.keyRevoked, field: "keyId")) {
+            try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        }
+    }
+
+    @Test func revokingTwiceChangesNothingTheSecondTime() throws {
+        let store = try StoreFixture()
+        let key = try store.create().key
+        let first = try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil)
+        store.clock.advance(by: 60)
+        let second = try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil)
+        #expect(second.revokedAt == first.revokedAt)
+        let actions = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.map(\.action)
+        #expect(actions == [.keyRevoked, .keyCreated])
+    }
+
+    @Test func anExpiredKeyCannotBeRotated() throws {
+        let store = try StoreFixture()
+        let key = try store.create(store.newKey(expiresIn: 10)).key
+        store.clock.advance(by: 10)
+        #expect(throws: KeyStoreError(.keyExpired, field: "keyId")) {
+            try store.storage.rotate(id: key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        }
+    }
+
+    @Test func deleteRemovesTheKeyItsSecretsAndUsageButTheLogRemembers() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        _ = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        try store.storage.recordUsage([UsageIncrement(keyId: issued.key.id, day: store.clock.now(), valid: 3, invalid: 1)])
+        try store.storage.delete(id: issued.key.id, organizationId: "org_a", actor: "user_1")
+
+        #expect(throws: KeyStoreError(.notFound, field: "keyId")) {
+            try store.storage.key(id: issued.key.id, organizationId: "org_a")
+        }
+        #expect(try store.found(issued.secret) == nil)
+        let leftovers = try store.database.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT (SELECT COUNT(*) FROM key_secret) + (SELECT COUNT(*) FROM key_usage_day)
+                """)
+        }
+        #expect(leftovers == 0)
+        let entries = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
+        #expect(entries.map(\.action) == [.keyDeleted, .keyRotated, .keyCreated])
+        #expect(entries.first?.keyId == issued.key.id)
+        #expect(entries.first?.details["name"] == .string("Zapier"))
+    }
+
+    @Test func usageIsCountedPerDayAndShownWithTheKey() throws {
+        let store = try StoreFixture()
+        let key = try store.create().key
+        let today = store.clock.now()
+        let used = today.addingTimeInterval(5)
+        try store.storage.recordUsage([
+            UsageIncrement(keyId: key.id, day: today, valid: 5, invalid: 2, lastUsedAt: used, lastOrigin: "https://a.example"),
+            UsageIncrement(keyId: key.id, day: today.addingTimeInterval(86_400), valid: 1, invalid: 0),
+            UsageIncrement(keyId: "key_deletedmeanwhile", day: today, valid: 1, invalid: 0, lastUsedAt: used),
+        ])
+        try store.storage.recordUsage([UsageIncrement(keyId: key.id, day: today, valid: 1, invalid: 0)])
+        let listed = try #require(try store.storage.keys(organizationId: "org_a", filter: .all, cursor: nil, limit: nil).keys.first)
+        #expect(listed.usage == KeyUsage(valid: 7, invalid: 2))
+        #expect(listed.lastUsedAt == used)
+        let days = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM key_usage_day") }
+        #expect(days == 2)
+    }
+
+    @Test func everyMutationIsAuditedWithItsActorAndNeverTheSecret() throws {
+        let store = try StoreFixture()
+        let issued = try store.create()
+        let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: "user_9")
+        _ = try store.storage.update(id: issued.key.id, organizationId: "org_a", changes: KeyChanges(rateLimit: 10), actor: "user_9")
+        _ = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_9")
+        let entries = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
+        #expect(entries.map(\.action) == [.keyRevoked, .keyUpdated, .keyRotated, .keyCreated])
+        #expect(entries.map(\.actor) == ["user_9", "user_9", "user_9", "user_1"])
+        #expect(entries.allSatisfy { $0.keyId == issued.key.id && $0.at == store.clock.now() })
+        #expect(entries.last?.details["capabilities"] == .array([.string("booking.read")]))
+        let text = "\(entries)"
+        #expect(!text.contains(issued.secret.unredacted) && !text.contains(rotated.secret.unredacted))
+    }
+
+    @Test func anOmittedActorIsRecordedAsSystem() throws {
+        let store = try StoreFixture()
+        var request = store.newKey()
+        request.actor = nil
+        _ = try store.create(request)
+        #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.first?.actor == "system")
+    }
+}

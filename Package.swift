@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
         .library(name: "KeyStore", targets: ["KeyStore"]),
+        .library(name: "KeygateService", targets: ["KeygateService"]),
         .executable(name: "keygate", targets: ["KeygateCLI"]),
     ],
     dependencies: [
@@ -43,6 +44,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeygateService",
+            dependencies: ["PlanCatalog", "KeyStore"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "KeygateCLI",
             dependencies: [
@@ -60,6 +66,11 @@ let package = Package(
         .testTarget(
             name: "KeyStoreTests",
             dependencies: ["KeyStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeygateServiceTests",
+            dependencies: ["KeygateService", "KeyStore", "PlanCatalog", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ],

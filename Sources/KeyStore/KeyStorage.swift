@@ -8,8 +8,10 @@ public protocol KeyStorage: Sendable {
     var rules: KeyRules { get }
 
     /// Creates a key and returns its secret, the only time it exists outside
-    /// the caller's hands.
-    func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey
+    /// the caller's hands. With a `limit`, the key is created only if the
+    /// organization has fewer live keys of the limit's kinds, counted in the
+    /// same transaction, so concurrent creates cannot overshoot.
+    func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey
     func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord
     /// A page of keys, newest first, each with its usage counts.
     func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage
@@ -27,6 +29,23 @@ public protocol KeyStorage: Sendable {
     func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError)
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+}
+
+extension KeyStorage {
+    public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {
+        try create(key, limit: nil)
+    }
+}
+
+/// At most `maximum` live keys (neither revoked nor expired) of these kinds.
+public struct LiveKeyLimit: Sendable, Hashable {
+    public var maximum: Int
+    public var kinds: [String]
+
+    public init(maximum: Int, kinds: [String]) {
+        self.maximum = maximum
+        self.kinds = kinds
+    }
 }
 
 /// What a secret turned out to be.

@@ -56,3 +56,14 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         return text
     }
 }
+
+extension KeyStoreError.Code {
+    /// A create would take the organization past the live-key limit it was given.
+    public static let keyLimitReached = Self(rawValue: "key_limit_reached")
+    public static let invalidEventId = Self(rawValue: "invalid_event_id")
+    public static let invalidPeriod = Self(rawValue: "invalid_period")
+    public static let invalidAmount = Self(rawValue: "invalid_amount")
+    public static let invalidIdempotencyKey = Self(rawValue: "invalid_idempotency_key")
+    /// The idempotency key was used before for another meter or amount.
+    public static let idempotencyKeyReused = Self(rawValue: "idempotency_key_reused")
+}

@@ -13,13 +13,18 @@ struct DatabaseTests {
         let tables = try pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["api_key", "audit_entry", "key_secret", "key_usage_day"])
+        #expect(tables == [
+            "api_key", "audit_entry", "billing_event", "key_secret", "key_usage_day", "meter_usage", "subscription",
+            "usage_record",
+        ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
         #expect(try pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") } == true)
         try pool.close()
         let again = try KeyDatabase.open(path: path)
-        #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == ["v1: keys, secrets, usage, audit"])
+        #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
+            "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters",
+        ])
     }
 
     @Test func theSchemaRefusesWhatTheCodeWouldNeverWrite() throws {

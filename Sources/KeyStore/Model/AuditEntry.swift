@@ -27,6 +27,7 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let keyRotated = AuditAction(rawValue: "key.rotated")
     public static let keyRevoked = AuditAction(rawValue: "key.revoked")
     public static let keyDeleted = AuditAction(rawValue: "key.deleted")
+    public static let subscriptionChanged = AuditAction(rawValue: "subscription.changed")
 }
 
 /// One page of an audit log, newest first.

@@ -67,6 +67,53 @@ extension KeyDatabase {
                 CREATE INDEX audit_entry_by_organization ON audit_entry(organization_id, id);
                 """)
         }
+        migrator.registerMigration("v2: subscriptions, billing events, meters") { db in
+            try db.execute(sql: """
+                CREATE TABLE subscription (
+                    organization_id TEXT PRIMARY KEY CHECK (length(organization_id) BETWEEN 1 AND 128),
+                    plan TEXT NOT NULL CHECK (plan <> ''),
+                    status TEXT NOT NULL CHECK (status IN ('active', 'trialing', 'past_due', 'canceled')),
+                    period_start INTEGER,
+                    period_end INTEGER,
+                    last_event_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    CHECK ((period_start IS NULL) = (period_end IS NULL)),
+                    CHECK (period_end > period_start)
+                ) WITHOUT ROWID;
+
+                -- Every billing event id ever seen, applied or not, so a
+                -- replay is recognised whenever it comes.
+                CREATE TABLE billing_event (
+                    event_id TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 200),
+                    organization_id TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'stale'))
+                ) WITHOUT ROWID;
+
+                -- One count per organization, meter and quota period.
+                CREATE TABLE meter_usage (
+                    organization_id TEXT NOT NULL,
+                    meter TEXT NOT NULL,
+                    period_start INTEGER NOT NULL,
+                    used INTEGER NOT NULL CHECK (used >= 0),
+                    PRIMARY KEY (organization_id, meter, period_start)
+                ) WITHOUT ROWID;
+
+                -- usage.record calls already counted, by idempotency key.
+                CREATE TABLE usage_record (
+                    organization_id TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                    meter TEXT NOT NULL,
+                    period_start INTEGER NOT NULL,
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    recorded_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization_id, idempotency_key)
+                ) WITHOUT ROWID;
+
+                CREATE INDEX api_key_live ON api_key(organization_id, seq) WHERE revoked_at IS NULL;
+                """)
+        }
         return migrator
     }
 }

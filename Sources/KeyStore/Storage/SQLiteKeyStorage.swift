@@ -25,7 +25,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// The store's clock, to the millisecond it stores.
     var now: Date { StorageCoding.truncated(clock.now()) }
 
-    public func create(_ request: NewKey) throws(KeyStoreError) -> IssuedKey {
+    public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
         let organizationId = try validator.organizationId(request.organizationId)
         let name = try validator.name(request.name)
@@ -45,6 +45,9 @@ public struct SQLiteKeyStorage: KeyStorage {
             allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
             usage: KeyUsage())
         try write { db in
+            if let limit, try liveKeyCount(organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
+                throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
@@ -86,7 +89,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             // the service filters for it over all keys.
             break
         case .status(.active):
-            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")
+            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")  // live
         case .status(.expired):
             conditions.append("k.revoked_at IS NULL AND k.expires_at <= :now")
         case .status(.revoked):
@@ -144,6 +147,23 @@ public struct SQLiteKeyStorage: KeyStorage {
             arguments: [id, organizationId])
         else { throw KeyStoreError(.notFound, field: "keyId") }
         return StorageCoding.key(row)
+    }
+
+    /// Keys neither revoked nor expired.
+    static let liveCondition = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)"
+
+    func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ db: Database) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM api_key
+                WHERE organization_id = :organization AND \(Self.liveCondition)
+                  AND kind IN (SELECT value FROM json_each(:kinds))
+                """,
+            arguments: [
+                "organization": organizationId, "now": StorageCoding.milliseconds(now),
+                "kinds": StorageCoding.jsonArray(kinds),
+            ]) ?? 0
     }
 
     func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {

@@ -24,6 +24,11 @@ enum StorageCoding {
         text.split(separator: " ").map(String.init)
     }
 
+    /// A list bound as one JSON argument, for `IN (SELECT value FROM json_each(?))`.
+    static func jsonArray(_ values: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
     static func day(_ date: Date) -> String {
         let components = utcCalendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)

@@ -1,0 +1,170 @@
+public import Foundation
+import GRDB
+
+extension SQLiteKeyStorage: SubscriptionStorage {
+    public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
+        try read { db in try fetchSubscription(organizationId, db) }
+    }
+
+    public func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome {
+        let organizationId = try validator.organizationId(event.organizationId)
+        guard (1...200).contains(event.eventId.utf8.count) else {
+            throw KeyStoreError(.invalidEventId, field: "eventId", ["max": "200"])
+        }
+        if let start = event.periodStart, let end = event.periodEnd, end <= start {
+            throw KeyStoreError(.invalidPeriod, field: "periodEnd", ["reason": "before_start"])
+        } else if (event.periodStart == nil) != (event.periodEnd == nil) {
+            throw KeyStoreError(.invalidPeriod, field: event.periodStart == nil ? "periodStart" : "periodEnd",
+                                ["reason": "incomplete"])
+        }
+        let actor = try validator.actor(event.actor ?? "billing")
+        let now = self.now
+        let occurredAt = StorageCoding.milliseconds(event.occurredAt)
+        return try write { db in
+            let current = try fetchSubscription(organizationId, db)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM billing_event WHERE event_id = ?", arguments: [event.eventId]) == true {
+                return .duplicate(current)
+            }
+            let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > occurredAt } ?? false
+            try db.execute(
+                sql: """
+                    INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [event.eventId, organizationId, occurredAt, StorageCoding.milliseconds(now),
+                            isStale ? "stale" : "applied"])
+            if isStale { return .stale(current) }
+
+            let status = event.status ?? current?.status ?? .active
+            // A plan change without a period keeps the period billing gave before.
+            let periodStart = event.periodStart ?? current?.periodStart
+            let periodEnd = event.periodEnd ?? current?.periodEnd
+            let updated = SubscriptionRecord(
+                organizationId: organizationId, plan: event.plan, status: status,
+                periodStart: periodStart.map(StorageCoding.truncated), periodEnd: periodEnd.map(StorageCoding.truncated),
+                lastEventAt: StorageCoding.date(occurredAt), updatedAt: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO subscription (organization_id, plan, status, period_start, period_end, last_event_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (organization_id) DO UPDATE SET
+                        plan = excluded.plan, status = excluded.status, period_start = excluded.period_start,
+                        period_end = excluded.period_end, last_event_at = excluded.last_event_at,
+                        updated_at = excluded.updated_at
+                    """,
+                arguments: [organizationId, updated.plan, status.rawValue,
+                            updated.periodStart.map(StorageCoding.milliseconds),
+                            updated.periodEnd.map(StorageCoding.milliseconds), occurredAt,
+                            StorageCoding.milliseconds(now)])
+            var details: [String: JSONValue] = [
+                "eventId": .string(event.eventId),
+                "plan": current.map { .change(from: .string($0.plan), to: .string(event.plan)) } ?? .string(event.plan),
+                "status": .string(status.rawValue),
+                "occurredAt": .string(Self.timestamp(StorageCoding.date(occurredAt))),
+            ]
+            if let periodStart, let periodEnd {
+                details["period"] = .object([
+                    "start": .string(Self.timestamp(periodStart)), "end": .string(Self.timestamp(periodEnd)),
+                ])
+            }
+            try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: actor,
+                            details: details, at: now, db)
+            return .applied(updated)
+        }
+    }
+
+    public func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError)
+        -> [MeterReading]
+    {
+        try read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?
+                """)
+            return try periods.map { meter, periodStart in
+                let used = try Int.fetchOne(
+                    statement, arguments: [organizationId, meter, StorageCoding.milliseconds(periodStart)]) ?? 0
+                return MeterReading(meter: meter, periodStart: periodStart, used: used)
+            }
+        }
+    }
+
+    public func add(
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String
+    ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
+        let organizationId = try validator.organizationId(organizationId)
+        guard amount > 0 else { throw KeyStoreError(.invalidAmount, field: "amount", ["min": "1"]) }
+        guard (1...200).contains(idempotencyKey.utf8.count) else {
+            throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
+        }
+        let start = StorageCoding.milliseconds(periodStart)
+        let now = StorageCoding.milliseconds(self.now)
+        return try write { db in
+            if let earlier = try Row.fetchOne(
+                db,
+                sql: "SELECT meter, period_start, amount FROM usage_record WHERE organization_id = ? AND idempotency_key = ?",
+                arguments: [organizationId, idempotencyKey])
+            {
+                guard earlier["meter"] == meter, earlier["amount"] == amount else {
+                    throw KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey")
+                }
+                let used = try Int.fetchOne(
+                    db,
+                    sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?",
+                    arguments: [organizationId, meter, start]) ?? 0
+                return (used, true)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [organizationId, idempotencyKey, meter, start, amount, now])
+            let used = try Int.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
+                    RETURNING used
+                    """,
+                arguments: [organizationId, meter, start, amount]) ?? amount
+            return (used, false)
+        }
+    }
+
+    public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
+        let now = StorageCoding.milliseconds(self.now)
+        return try read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM api_key
+                    WHERE organization_id = :organization AND \(Self.liveCondition)
+                      AND kind IN (SELECT value FROM json_each(:kinds))
+                    ORDER BY seq LIMIT :limit
+                    """,
+                arguments: [
+                    "organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds),
+                    "limit": max(0, limit),
+                ])
+        }
+    }
+
+    public func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int {
+        let now = self.now
+        return try read { db in try liveKeyCount(organizationId, kinds: kinds, now: now, db) }
+    }
+
+    private func fetchSubscription(_ organizationId: String, _ db: Database) throws -> SubscriptionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM subscription WHERE organization_id = ?", arguments: [organizationId])
+            .map { row in
+                SubscriptionRecord(
+                    organizationId: row["organization_id"],
+                    plan: row["plan"],
+                    status: SubscriptionStatus(rawValue: row["status"]) ?? .active,
+                    periodStart: (row["period_start"] as Int64?).map(StorageCoding.date),
+                    periodEnd: (row["period_end"] as Int64?).map(StorageCoding.date),
+                    lastEventAt: StorageCoding.date(row["last_event_at"]),
+                    updatedAt: StorageCoding.date(row["updated_at"]))
+            }
+    }
+}

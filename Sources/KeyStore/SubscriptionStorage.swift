@@ -1,0 +1,25 @@
+public import Foundation
+
+/// Where subscriptions, billing events and meter counts live, beside the keys.
+public protocol SubscriptionStorage: Sendable {
+    /// `nil` for an organization billing never named.
+    func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord?
+    /// Applies a billing event at most once, and only if no newer event was
+    /// applied before it; all in one transaction.
+    func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome
+    /// The counts of several meters, each for its own period (0 when nothing was counted).
+    func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError) -> [MeterReading]
+    /// Adds to a meter's count for a period, once per idempotency key.
+    /// Returns the count after it, and whether this key had been used before.
+    func add(
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String
+    ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
+    /// Live keys (neither revoked nor expired) of these kinds, oldest first,
+    /// at most `limit`.
+    func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String]
+    /// How many live keys of these kinds the organization has.
+    func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int
+}
+
+/// Everything the service layer needs from storage.
+public typealias KeygateStorage = KeyStorage & SubscriptionStorage

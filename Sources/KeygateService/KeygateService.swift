@@ -1,0 +1,32 @@
+public import KeyStore
+public import PlanCatalog
+
+/// The one place where the plan catalog meets the key store: every rule of
+/// the form "is this allowed on this plan?" lives here, once, for every caller.
+///
+/// ```swift
+/// let service = KeygateService(catalog: catalog, storage: storage)
+/// try service.createKey(CreateKeyRequest(organizationId: "org_1", name: "Zapier",
+///                                        kind: "owner_integration", capabilities: ["booking.read"]))
+/// // on Free: ServiceError plan_forbids_api_keys, requiredPlan "pro"
+/// ```
+public struct KeygateService: Sendable {
+    public let catalog: PlanCatalog
+    let storage: any KeygateStorage
+    let clock: any WallClock
+
+    public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
+        self.catalog = catalog
+        self.storage = storage
+        self.clock = clock
+    }
+
+    /// Runs a store call, turning its errors into the service's.
+    func store<T>(_ body: () throws(KeyStoreError) -> T) throws(ServiceError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import KeyStore
+import PlanCatalog
+
+/// What an organization's plan lets its keys do, derived afresh from the plan
+/// and the keys themselves, never stored, so that a downgrade deletes nothing
+/// and an upgrade restores everything.
+///
+/// - A plan without API keys suspends every key.
+/// - A key of a kind the plan does not allow is suspended.
+/// - When there are more live keys than the plan's maximum, the oldest keep
+///   working and the newest beyond the limit are suspended; revoking an old
+///   key lets the next one work again.
+/// - Capabilities outside the plan stay on the key but are unusable.
+/// - A rate limit above the plan's ceiling is enforced at the ceiling.
+struct KeyAccess {
+    let catalog: PlanCatalog
+    let plan: Plan
+    /// The keys within the plan's maximum; `nil` when every live key of an
+    /// allowed kind is within it.
+    let withinLimit: Set<String>?
+
+    /// Reads what deriving the statuses of an organization's keys needs: one
+    /// query, for the ids of its oldest live keys up to the plan's maximum.
+    init(catalog: PlanCatalog, plan: Plan, organizationId: String, storage: any KeygateStorage) throws(KeyStoreError) {
+        self.catalog = catalog
+        self.plan = plan
+        if let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
+            withinLimit = Set(try storage.liveKeyIds(
+                organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum))
+        } else {
+            withinLimit = nil
+        }
+    }
+
+    func status(of key: KeyRecord, at now: Date) -> KeyStatus {
+        let stored = key.status(at: now)
+        guard stored == .active else { return stored }
+        guard let policy = plan.apiKeys, policy.kinds.contains(KindID(key.kind)) else { return .suspended }
+        if let withinLimit, !withinLimit.contains(key.id) { return .suspended }
+        return .active
+    }
+
+    /// The key's capabilities that its kind and the plan allow, in the key's order.
+    func usableCapabilities(of key: KeyRecord) -> [String] {
+        let usable = Set(catalog.usableCapabilities(of: KindID(key.kind), on: plan).map(\.rawValue))
+        return key.capabilities.filter(usable.contains)
+    }
+
+    /// The key's rate limit, clamped to the plan's ceiling.
+    func rateLimit(of key: KeyRecord) -> Int {
+        min(key.rateLimit, plan.apiKeys?.rateLimit.maxPerMinute ?? key.rateLimit)
+    }
+}

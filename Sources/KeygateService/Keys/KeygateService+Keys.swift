@@ -1,0 +1,155 @@
+import Foundation
+public import KeyStore
+import PlanCatalog
+
+extension KeygateService {
+    /// Creates a key if the organization's plan allows it, returning its only secret.
+    public func createKey(_ request: CreateKeyRequest) throws(ServiceError) -> CreatedKey {
+        let organization = try organizationPlan(request.organizationId)
+        let gates = KeyGates(catalog: catalog, plan: organization.plan)
+        let policy = try gates.policy()
+        let kind = try gates.kind(request.kind, in: policy)
+        try gates.capabilities(request.capabilities, of: kind, in: policy)
+        let rateLimit = try gates.rateLimit(request.rateLimit, in: policy)
+        let expiresAt = try gates.expiry(request.expiresAt, now: clock.now(), in: policy)
+        let new = NewKey(
+            organizationId: request.organizationId, name: request.name, kind: request.kind,
+            capabilities: request.capabilities, environment: request.environment ?? catalog.keys.environments[0],
+            rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, expiresAt: expiresAt, actor: request.actor)
+        let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
+        let issued: IssuedKey
+        do {
+            issued = try storage.create(new, limit: limit)
+        } catch where error.code == .keyLimitReached {
+            throw gates.keyLimitReached(limit?.maximum ?? 0)
+        } catch {
+            throw ServiceError(error)
+        }
+        let key = try managed([issued.key], organization: organization)[0]
+        return CreatedKey(key: key, secret: issued.secret, previousSecretExpiresAt: nil)
+    }
+
+    /// What the create dialog may offer, by the same gates as ``createKey(_:)``.
+    public func keyOptions(organizationId: String) throws(ServiceError) -> KeyOptions {
+        let organization = try organizationPlan(organizationId)
+        let gates = KeyGates(catalog: catalog, plan: organization.plan)
+        let policy = organization.plan.apiKeys
+        let kinds = policy.map { policy in
+            policy.kinds.compactMap { id -> KindOption? in
+                guard let kind = catalog.kind(id) else { return nil }
+                let capabilities = catalog.usableCapabilities(of: id, on: organization.plan).compactMap(catalog.capability)
+                return KindOption(kind: kind, capabilities: capabilities)
+            }
+        } ?? []
+        let activeKeys = try store { () throws(KeyStoreError) in
+            try storage.liveKeyCount(organizationId: organizationId, kinds: policy?.kinds.map(\.rawValue) ?? [])
+        }
+        var reason: ServiceError?
+        do {
+            _ = try gates.policy()
+            if let maximum = policy?.maxActiveKeys, activeKeys >= maximum {
+                reason = gates.keyLimitReached(maximum)
+            }
+        } catch {
+            reason = error
+        }
+        return KeyOptions(
+            canCreate: reason == nil, reason: reason, kinds: kinds, rateLimit: policy?.rateLimit,
+            maxLifetimeDays: policy?.maxLifetimeDays, activeKeys: activeKeys, maxActiveKeys: policy?.maxActiveKeys)
+    }
+
+    public func key(id: String, organizationId: String) throws(ServiceError) -> ManagedKey {
+        let organization = try organizationPlan(organizationId)
+        let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
+        return try managed([record], organization: organization)[0]
+    }
+
+    /// A page of keys, newest first. Filtering by `active` or `suspended`,
+    /// which depend on the plan, may return pages shorter than `limit` with
+    /// a cursor to the next; follow the cursor, not the page size.
+    public func keys(organizationId: String, status: KeyStatus?, cursor: String?, limit: Int?) throws(ServiceError)
+        -> ManagedKeyPage
+    {
+        let organization = try organizationPlan(organizationId)
+        let filter: KeyFilter = switch status {
+        case nil: .all
+        case .active?, .suspended?: .status(.active)
+        case let status?: .status(status)
+        }
+        let page = try store { () throws(KeyStoreError) in
+            try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+        }
+        var keys = try managed(page.keys, organization: organization)
+        if let status { keys = keys.filter { $0.status == status } }
+        return ManagedKeyPage(keys: keys, nextCursor: page.nextCursor)
+    }
+
+    public func updateKey(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(ServiceError)
+        -> ManagedKey
+    {
+        let organization = try organizationPlan(organizationId)
+        if changes.capabilities != nil || changes.rateLimit != nil {
+            let gates = KeyGates(catalog: catalog, plan: organization.plan)
+            let policy = try gates.policy()
+            let current = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
+            if let capabilities = changes.capabilities, let kind = catalog.kind(KindID(current.kind)) {
+                try gates.capabilities(capabilities, of: kind, in: policy)
+            }
+            if let rateLimit = changes.rateLimit {
+                _ = try gates.rateLimit(rateLimit, in: policy)
+            }
+        }
+        let record = try store { () throws(KeyStoreError) in
+            try storage.update(id: id, organizationId: organizationId, changes: changes, actor: actor)
+        }
+        return try managed([record], organization: organization)[0]
+    }
+
+    /// Gives an active key a new secret; a suspended key cannot be rotated
+    /// until its plan allows it again.
+    public func rotateKey(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(ServiceError)
+        -> CreatedKey
+    {
+        let organization = try organizationPlan(organizationId)
+        _ = try KeyGates(catalog: catalog, plan: organization.plan).policy()
+        let current = try key(id: id, organizationId: organizationId)
+        if current.status == .suspended {
+            throw ServiceError(.keySuspended, field: "keyId", ["plan": organization.plan.id.rawValue])
+        }
+        let issued = try store { () throws(KeyStoreError) in
+            try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
+        }
+        return CreatedKey(
+            key: try managed([issued.key], organization: organization)[0], secret: issued.secret,
+            previousSecretExpiresAt: issued.previousSecretExpiresAt)
+    }
+
+    /// Revoking and deleting are always allowed, whatever the plan.
+    public func revokeKey(id: String, organizationId: String, actor: String?) throws(ServiceError) -> ManagedKey {
+        let organization = try organizationPlan(organizationId)
+        let record = try store { () throws(KeyStoreError) in try storage.revoke(id: id, organizationId: organizationId, actor: actor) }
+        return try managed([record], organization: organization)[0]
+    }
+
+    public func deleteKey(id: String, organizationId: String, actor: String?) throws(ServiceError) {
+        try store { () throws(KeyStoreError) in try storage.delete(id: id, organizationId: organizationId, actor: actor) }
+    }
+
+    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(ServiceError) -> AuditPage {
+        try store { () throws(KeyStoreError) in try storage.auditLog(organizationId: organizationId, cursor: cursor, limit: limit) }
+    }
+
+    /// Records with their status on the organization's plan, derived once for all of them.
+    func managed(_ records: [KeyRecord], organization: OrganizationPlan) throws(ServiceError) -> [ManagedKey] {
+        let access = try store { () throws(KeyStoreError) in
+            try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
+                          storage: storage)
+        }
+        let now = clock.now()
+        return records.map { record in
+            ManagedKey(
+                record: record, status: access.status(of: record, at: now),
+                usableCapabilities: access.usableCapabilities(of: record), effectiveRateLimit: access.rateLimit(of: record))
+        }
+    }
+}

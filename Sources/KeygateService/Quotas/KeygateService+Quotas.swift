@@ -1,0 +1,92 @@
+import Foundation
+import KeyStore
+import PlanCatalog
+
+extension KeygateService {
+    /// The capability a key needs to read its organization's quotas.
+    public static let subscriptionReadCapability = "subscription.read"
+
+    /// An organization's plan, status and quotas with what is used of each.
+    public func quotas(organizationId: String) throws(ServiceError) -> QuotaReport {
+        let organization = try organizationPlan(organizationId)
+        let now = clock.now()
+        let anchor = organization.subscription.periodStart
+        let plan = organization.plan
+        let counted = plan.quotas.filter { catalog.meter($0.meter)?.source != .activeKeys }
+        let windows = Dictionary(uniqueKeysWithValues: plan.quotas.map {
+            ($0.meter, QuotaCalendar.window($0.period, at: now, anchor: anchor))
+        })
+        let readings = try store { () throws(KeyStoreError) in
+            try storage.readings(
+                organizationId: organizationId,
+                periods: counted.map { ($0.meter.rawValue, windows[$0.meter]!.start) })
+        }
+        let used = Dictionary(uniqueKeysWithValues: readings.map { (MeterID($0.meter), $0.used) })
+        let activeKeys = try store { () throws(KeyStoreError) in
+            try storage.liveKeyCount(organizationId: organizationId, kinds: plan.apiKeys?.kinds.map(\.rawValue) ?? [])
+        }
+        let states = plan.quotas.map { quota in
+            let isKeyCount = catalog.meter(quota.meter)?.source == .activeKeys
+            return state(quota, used: isKeyCount ? activeKeys : used[quota.meter] ?? 0, window: windows[quota.meter]!)
+        }
+        return QuotaReport(subscription: organization.subscription, plan: plan.id, quotas: states)
+    }
+
+    /// The quotas of the organization a key belongs to, for an integration
+    /// reading them with its own key: the key must be valid, usable on its
+    /// plan, and carry `subscription.read`.
+    public func quotas(secret: String) throws(ServiceError) -> QuotaReport {
+        let lookup = try store { () throws(KeyStoreError) in try storage.find(secret: secret) }
+        let record: KeyRecord
+        switch lookup {
+        case .malformed: throw ServiceError(.invalidKey, field: "key", ["reason": "malformed"])
+        case .notFound: throw ServiceError(.invalidKey, field: "key", ["reason": "not_found"])
+        case .found(let match): record = match.key
+        }
+        let organization = try organizationPlan(record.organizationId)
+        let key = try managed([record], organization: organization)[0]
+        switch key.status {
+        case .active: break
+        case .revoked: throw ServiceError(.invalidKey, field: "key", ["reason": "revoked"])
+        case .expired: throw ServiceError(.invalidKey, field: "key", ["reason": "expired"])
+        case .suspended: throw ServiceError(.invalidKey, field: "key", ["reason": "plan_suspended"])
+        }
+        guard key.usableCapabilities.contains(Self.subscriptionReadCapability) else {
+            throw ServiceError(.insufficientCapability, field: "key", ["capability": Self.subscriptionReadCapability])
+        }
+        return try quotas(organizationId: record.organizationId)
+    }
+
+    /// Adds to a meter the product reports, once per idempotency key, and
+    /// returns the meter's quota state. Going over the limit is recorded
+    /// (the use happened); `remaining` then reads 0.
+    public func recordUsage(organizationId: String, meter id: String, amount: Int, idempotencyKey: String) throws(ServiceError)
+        -> QuotaState
+    {
+        guard let meter = catalog.meter(MeterID(id)) else {
+            throw ServiceError(.unknownMeter, field: "meter", [
+                "meter": String(id.prefix(64)),
+                "meters": catalog.meters.filter { $0.source == .recorded }.map(\.id.rawValue).joined(separator: ", "),
+            ])
+        }
+        guard meter.source == .recorded else {
+            throw ServiceError(.meterNotRecordable, field: "meter", ["meter": id])
+        }
+        let organization = try organizationPlan(organizationId)
+        guard let quota = organization.plan.quota(for: meter.id) else {
+            preconditionFailure("the catalog loader guarantees a quota per meter on every plan")
+        }
+        let window = QuotaCalendar.window(quota.period, at: clock.now(), anchor: organization.subscription.periodStart)
+        let result = try store { () throws(KeyStoreError) in
+            try storage.add(amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
+                            idempotencyKey: idempotencyKey)
+        }
+        return state(quota, used: result.used, window: window)
+    }
+
+    func state(_ quota: Quota, used: Int, window: QuotaWindow) -> QuotaState {
+        QuotaState(
+            meter: quota.meter, limit: quota.limit, used: used, remaining: quota.limit.map { max(0, $0 - used) },
+            period: quota.period, resetsAt: window.resetsAt)
+    }
+}

@@ -1,0 +1,26 @@
+public import PlanCatalog
+
+/// What moving an organization to another plan would do, before it is done.
+public struct PlanChangePreview: Sendable, Hashable {
+    public let from: PlanID
+    public let to: PlanID
+    /// Keys working now that the new plan would suspend, oldest first.
+    public let suspendedKeys: [String]
+    /// Keys suspended now that the new plan would bring back.
+    public let restoredKeys: [String]
+    /// Keys that keep working but lose capabilities they use now.
+    public let lostCapabilities: [LostCapabilities]
+    /// Quotas whose limit or period would differ.
+    public let quotaChanges: [QuotaChange]
+}
+
+public struct LostCapabilities: Sendable, Hashable {
+    public let keyId: String
+    public let capabilities: [String]
+}
+
+public struct QuotaChange: Sendable, Hashable {
+    public let meter: MeterID
+    public let from: Quota?
+    public let to: Quota?
+}

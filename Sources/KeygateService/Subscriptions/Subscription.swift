@@ -1,0 +1,58 @@
+public import Foundation
+public import KeyStore
+public import PlanCatalog
+
+/// An organization's subscription as callers see it.
+public struct Subscription: Sendable, Hashable {
+    public let organizationId: String
+    /// The plan billing named, or the catalog's default plan.
+    public let plan: PlanID
+    public let status: SubscriptionStatus
+    public let periodStart: Date?
+    public let periodEnd: Date?
+    /// `nil` for an organization billing never named.
+    public let updatedAt: Date?
+}
+
+/// The plan whose rules apply to an organization now.
+///
+/// That is the plan billing named, except that a canceled subscription, or a
+/// plan the catalog no longer has, falls back to the catalog's default plan:
+/// an organization never keeps paid features it no longer pays for.
+struct OrganizationPlan: Sendable {
+    let subscription: Subscription
+    let plan: Plan
+}
+
+/// What billing asks for: a plan change, idempotent per event id.
+public struct SetPlanRequest: Sendable, Hashable {
+    public var organizationId: String
+    public var plan: PlanID
+    public var eventId: String
+    public var occurredAt: Date
+    public var status: SubscriptionStatus?
+    public var periodStart: Date?
+    public var periodEnd: Date?
+    public var actor: String?
+
+    public init(
+        organizationId: String, plan: PlanID, eventId: String, occurredAt: Date,
+        status: SubscriptionStatus? = nil, periodStart: Date? = nil, periodEnd: Date? = nil, actor: String? = nil
+    ) {
+        self.organizationId = organizationId
+        self.plan = plan
+        self.eventId = eventId
+        self.occurredAt = occurredAt
+        self.status = status
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.actor = actor
+    }
+}
+
+public struct SetPlanResult: Sendable, Hashable {
+    public let subscription: Subscription
+    public let applied: Bool
+    /// Why it was not applied: `duplicate_event` or `stale_event`.
+    public let reason: String?
+}

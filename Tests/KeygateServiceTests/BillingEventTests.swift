@@ -1,0 +1,96 @@
+import Foundation
+import KeyStore
+import KeygateService
+import PlanCatalog
+import Testing
+
+@Suite("Billing events: idempotent and ordered by their own time")
+struct BillingEventTests {
+    func event(_ id: String, _ plan: PlanID, at seconds: TimeInterval, org: String = "org_a") -> SetPlanRequest {
+        SetPlanRequest(organizationId: org, plan: plan, eventId: id, occurredAt: utc(2026, 1, 1).addingTimeInterval(seconds))
+    }
+
+    @Test func aReplayedEventChangesNothing() throws {
+        let fixture = try ServiceFixture()
+        let first = try fixture.service.setPlan(event("evt_1", "pro", at: 10))
+        #expect(first.applied && first.reason == nil && first.subscription.plan == "pro")
+        #expect(try fixture.service.setPlan(event("evt_2", "starter", at: 20)).applied)
+        let replay = try fixture.service.setPlan(event("evt_1", "pro", at: 10))
+        #expect(!replay.applied && replay.reason == "duplicate_event")
+        #expect(replay.subscription.plan == "starter")
+    }
+
+    @Test func anOlderEventArrivingLateDoesNotUndoANewerOne() throws {
+        let fixture = try ServiceFixture()
+        #expect(try fixture.service.setPlan(event("evt_new", "starter", at: 20)).applied)
+        let late = try fixture.service.setPlan(event("evt_old", "pro", at: 10))
+        #expect(!late.applied && late.reason == "stale_event")
+        #expect(late.subscription.plan == "starter")
+        // A stale event is remembered too: its replay is a duplicate.
+        #expect(try fixture.service.setPlan(event("evt_old", "pro", at: 10)).reason == "duplicate_event")
+    }
+
+    /// Real billing systems deliver out of order and more than once: whatever
+    /// the order, the newest event wins and each is applied at most once.
+    @Test(arguments: 1...25 as ClosedRange<UInt64>)
+    func shuffledAndRepeatedEventsEndOnTheNewest(seed: UInt64) throws {
+        let fixture = try ServiceFixture()
+        var random = SplitMix64(seed: seed)
+        let plans: [PlanID] = ["free", "starter", "pro"]
+        let events = (0..<12).map { index in
+            event("evt_\(seed)_\(index)", plans[Int(random.next() % 3)], at: TimeInterval(index * 60))
+        }
+        var deliveries = events + events.filter { _ in random.next() % 3 == 0 }
+        deliveries.shuffle(using: &random)
+        var applied: [String: Int] = [:]
+        for delivery in deliveries where try fixture.service.setPlan(delivery).applied {
+            applied[delivery.eventId, default: 0] += 1
+        }
+        #expect(applied.values.allSatisfy { $0 == 1 })
+        #expect(try fixture.service.subscription(organizationId: "org_a").plan == events.last!.plan)
+        let audited = try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 200).entries
+        #expect(audited.count == applied.count)
+    }
+
+    @Test func eventsForOneOrganizationNeverTouchAnother() throws {
+        let fixture = try ServiceFixture()
+        _ = try fixture.service.setPlan(event("evt_a", "pro", at: 10, org: "org_a"))
+        #expect(try fixture.service.subscription(organizationId: "org_b").plan == "free")
+    }
+
+    @Test func unknownPlansAndBadPeriodsAreRefusedAndNotRemembered() throws {
+        let fixture = try ServiceFixture()
+        #expect(throws: ServiceError.self) { try fixture.service.setPlan(event("evt_1", "gold", at: 10)) }
+        var request = event("evt_1", "pro", at: 10)
+        request.periodStart = utc(2026, 2, 1)
+        request.periodEnd = utc(2026, 1, 1)
+        #expect {
+            try fixture.service.setPlan(request)
+        } throws: { ($0 as? ServiceError)?.code == .invalidPeriod }
+        #expect(try fixture.service.setPlan(event("evt_1", "pro", at: 10)).applied)
+    }
+
+    @Test func statusAndPeriodAreKeptUntilBillingChangesThem() throws {
+        let fixture = try ServiceFixture()
+        var first = event("evt_1", "pro", at: 10)
+        first.status = .trialing
+        first.periodStart = utc(2026, 1, 15)
+        first.periodEnd = utc(2026, 2, 15)
+        _ = try fixture.service.setPlan(first)
+        let second = try fixture.service.setPlan(event("evt_2", "starter", at: 20)).subscription
+        #expect(second.status == .trialing)
+        #expect(second.periodStart == utc(2026, 1, 15) && second.periodEnd == utc(2026, 2, 15))
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

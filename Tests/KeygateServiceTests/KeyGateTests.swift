@@ -1,0 +1,148 @@
+import Foundation
+import KeyStore
+import KeygateService
+import PlanCatalog
+import Testing
+
+@Suite("Plan gates on keys")
+struct KeyGateTests {
+    @Test(arguments: ["free", "starter"])
+    func plansWithoutKeysRefuseCreationNamingTheCheapestPlanWithKeys(plan: String) throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: PlanID(plan))
+        #expect {
+            try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        } throws: { error in
+            let error = error as? ServiceError
+            return error?.code == .planForbidsAPIKeys && error?.parameters["plan"] == plan
+                && error?.parameters["requiredPlan"] == "pro" && error?.httpStatus == 403
+        }
+    }
+
+    @Test func anOrganizationBillingNeverNamedIsOnTheDefaultPlan() throws {
+        let fixture = try ServiceFixture()
+        let subscription = try fixture.service.subscription(organizationId: "org_new")
+        #expect(subscription.plan == "free")
+        #expect(subscription.updatedAt == nil)
+        #expect(throws: ServiceError.self) { try fixture.create("org_new", kind: "owner_integration", capabilities: ["booking.read"]) }
+    }
+
+    @Test func proCreatesKeysOfBothKindsWithThePlanDefaults() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let owner = try fixture.create(kind: "owner_integration", capabilities: ["webhook.manage", "booking.read"])
+        #expect(owner.key.status == .active)
+        #expect(owner.key.record.rateLimit == 60)
+        #expect(owner.key.record.environment == "live")
+        // Pro keys live at most 365 days, so a key asked for without expiry gets that.
+        #expect(owner.key.record.expiresAt == fixture.clock.now().addingTimeInterval(365 * 86_400))
+        let partner = try fixture.create(kind: "booking_partner", capabilities: ["booking.create", "availability.read"])
+        #expect(partner.key.usableCapabilities == ["booking.create", "availability.read"])
+    }
+
+    @Test func aBookingPartnerKeyCanNeverCarryMoreThanItsKindAllows() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        #expect(throws: ServiceError(.capabilityNotAllowedForKind, field: "capabilities",
+                                     ["capability": "webhook.manage", "kind": "booking_partner"])) {
+            try fixture.create(kind: "booking_partner", capabilities: ["booking.create", "webhook.manage"])
+        }
+    }
+
+    @Test func rateLimitAboveTheCeilingAndLifetimeAboveTheMaximumAreRefused() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        #expect(try fixture.create(kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 1000)
+            .key.record.rateLimit == 1000)
+        #expect {
+            try fixture.create(kind: "owner_integration", capabilities: ["booking.read"],
+                               expiresAt: fixture.clock.now().addingTimeInterval(366 * 86_400))
+        } throws: { error in
+            let error = error as? ServiceError
+            return error?.code == .lifetimeAbovePlan && error?.parameters["maxDays"] == "365"
+                && error?.parameters["requiredPlan"] == nil
+        }
+        #expect(throws: ServiceError(.unknownCapability, field: "capabilities", ["capability": "booking.delete"])) {
+            try fixture.create(kind: "owner_integration", capabilities: ["booking.delete"])
+        }
+    }
+
+    @Test func gatesNameTheCheapestPlanThatWouldAllowTheRequest() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        func refusal(_ body: () throws -> Void) -> ServiceError? {
+            do { try body(); return nil } catch { return error as? ServiceError }
+        }
+        let analytics = refusal { _ = try fixture.create(kind: "workspace", capabilities: ["analyticsRead"]) }
+        #expect(analytics?.code == .capabilityNotAllowed)
+        #expect(analytics?.parameters["requiredPlan"] == "pro")
+        let customers = refusal { _ = try fixture.create(kind: "workspace", capabilities: ["customersRead"]) }
+        #expect(customers?.parameters["requiredPlan"] == "business")
+        let tracking = refusal { _ = try fixture.create(kind: "conversion_tracking", capabilities: ["conversionsWrite"]) }
+        #expect(tracking?.code == .kindNotAllowed)
+        #expect(tracking?.parameters["requiredPlan"] == "pro")
+        let fast = refusal { _ = try fixture.create(kind: "workspace", capabilities: ["linksRead"], rateLimit: 61) }
+        #expect(fast?.code == .rateLimitAbovePlan)
+        #expect(fast?.parameters["max"] == "60")
+
+        _ = try fixture.create(kind: "workspace", capabilities: ["linksRead"])
+        let second = refusal { _ = try fixture.create(kind: "workspace", capabilities: ["linksRead"]) }
+        #expect(second?.code == .keyLimitReached)
+        #expect(second?.parameters["limit"] == "1")
+        #expect(second?.parameters["requiredPlan"] == "pro")
+    }
+
+    @Test func keyOptionsAnswerWithTheSameGatesAsCreate() throws {
+        let fixture = try ServiceFixture()
+        let free = try fixture.service.keyOptions(organizationId: "org_a")
+        #expect(!free.canCreate)
+        #expect(free.reason?.code == .planForbidsAPIKeys)
+        #expect(free.kinds.isEmpty)
+
+        try fixture.move(to: "pro")
+        let pro = try fixture.service.keyOptions(organizationId: "org_a")
+        #expect(pro.canCreate && pro.reason == nil)
+        #expect(pro.kinds.map(\.kind.id) == ["owner_integration", "booking_partner"])
+        #expect(pro.kinds[1].capabilities.map(\.id) == ["availability.read", "booking.create", "services.read", "staff.read"])
+        #expect(pro.rateLimit == RateLimitPolicy(defaultPerMinute: 60, maxPerMinute: 1000))
+        #expect(pro.maxActiveKeys == 25 && pro.activeKeys == 0 && pro.maxLifetimeDays == 365)
+
+        let link = try ServiceFixture(catalog: "examples/link-platform.xml")
+        _ = try link.create(kind: "workspace", capabilities: ["linksRead"])
+        let full = try link.service.keyOptions(organizationId: "org_a")
+        #expect(!full.canCreate)
+        #expect(full.reason?.code == .keyLimitReached)
+        #expect(full.activeKeys == 1)
+    }
+
+    @Test func updatesAreGatedLikeCreation() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"]).key.record
+        #expect(throws: ServiceError.self) {
+            try fixture.service.updateKey(id: key.id, organizationId: "org_a",
+                                          changes: KeyChanges(capabilities: ["analyticsRead"]), actor: nil)
+        }
+        #expect(throws: ServiceError.self) {
+            try fixture.service.updateKey(id: key.id, organizationId: "org_a", changes: KeyChanges(rateLimit: 120), actor: nil)
+        }
+        let renamed = try fixture.service.updateKey(id: key.id, organizationId: "org_a",
+                                                    changes: KeyChanges(name: "CLI"), actor: nil)
+        #expect(renamed.record.name == "CLI")
+    }
+
+    @Test func concurrentCreatesNeverExceedThePlansKeyLimit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try KeyDatabase.open(path: directory.appending(path: "k.sqlite").path)
+        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", database: pool)
+        let created = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    (try? fixture.create(name: "widget \(index)", kind: "widget", capabilities: ["read"])) != nil
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 2)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import KeyStore
+import KeygateService
+import PlanCatalog
+import Testing
+
+@Suite("Plan changes never delete")
+struct PlanTransitionTests {
+    @Test func freeToProToStarterToProSuspendsAndRestoresKeysOfBothKinds() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let owner = try fixture.create(kind: "owner_integration", capabilities: ["booking.read", "webhook.manage"])
+        let partner = try fixture.create(kind: "booking_partner", capabilities: ["booking.create"])
+
+        let preview = try fixture.service.preview(organizationId: "org_a", plan: "starter")
+        #expect(preview.suspendedKeys == [owner.key.record.id, partner.key.record.id])
+
+        try fixture.move(to: "starter")
+        #expect(try fixture.status(owner) == .suspended)
+        #expect(try fixture.status(partner) == .suspended)
+        let suspended = try fixture.service.keys(organizationId: "org_a", status: .suspended, cursor: nil, limit: nil)
+        #expect(suspended.keys.count == 2)
+        #expect(throws: ServiceError.self) {
+            try fixture.service.rotateKey(id: owner.key.record.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        }
+
+        #expect(try fixture.service.preview(organizationId: "org_a", plan: "pro").restoredKeys.count == 2)
+        try fixture.move(to: "pro")
+        #expect(try fixture.status(owner) == .active)
+        #expect(try fixture.status(partner) == .active)
+        let restored = try fixture.service.key(id: owner.key.record.id, organizationId: "org_a")
+        #expect(restored.record.capabilities == ["booking.read", "webhook.manage"])
+    }
+
+    @Test func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "business")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "customersRead", "analyticsRead"],
+                                     rateLimit: 900).key.record
+
+        let preview = try fixture.service.preview(organizationId: "org_a", plan: "pro")
+        #expect(preview.suspendedKeys.isEmpty)
+        #expect(preview.lostCapabilities.map(\.keyId) == [key.id])
+        #expect(preview.lostCapabilities.map(\.capabilities) == [["customersRead"]])
+
+        try fixture.move(to: "pro")
+        let onPro = try fixture.service.key(id: key.id, organizationId: "org_a")
+        #expect(onPro.status == .active)
+        #expect(onPro.record.capabilities == ["linksRead", "customersRead", "analyticsRead"])
+        #expect(onPro.usableCapabilities == ["linksRead", "analyticsRead"])
+        #expect(onPro.effectiveRateLimit == 600)
+
+        try fixture.move(to: "business")
+        let back = try fixture.service.key(id: key.id, organizationId: "org_a")
+        #expect(back.usableCapabilities == ["linksRead", "customersRead", "analyticsRead"])
+        #expect(back.effectiveRateLimit == 900)
+    }
+
+    /// Our rule for keys beyond a smaller plan's maximum: the oldest keep
+    /// working, the newest beyond the limit are suspended, and revoking a
+    /// working key lets the next oldest work again.
+    @Test func beyondTheNewMaximumTheOldestKeysKeepWorking() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "pro")
+        let tracking = try fixture.create(name: "checkout", kind: "conversion_tracking", capabilities: ["conversionsWrite"])
+        let keys = try (0..<3).map { index in
+            try fixture.create(name: "workspace \(index)", kind: "workspace", capabilities: ["linksRead"])
+        }
+        let preview = try fixture.service.preview(organizationId: "org_a", plan: "free")
+        #expect(preview.suspendedKeys == [tracking, keys[1], keys[2]].map(\.key.record.id))
+
+        try fixture.move(to: "free")
+        #expect(try fixture.status(tracking) == .suspended)
+        #expect(try keys.map(fixture.status) == [.active, .suspended, .suspended])
+        #expect(try fixture.service.keyOptions(organizationId: "org_a").canCreate == false)
+
+        _ = try fixture.service.revokeKey(id: keys[0].key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try keys.map(fixture.status) == [.revoked, .active, .suspended])
+
+        try fixture.move(to: "pro")
+        #expect(try fixture.status(tracking) == .active)
+        #expect(try keys.map(fixture.status) == [.revoked, .active, .active])
+    }
+
+    @Test func previewChangesNothing() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        _ = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let before = try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
+        let preview = try fixture.service.preview(organizationId: "org_a", plan: "free")
+        #expect(preview.from == "pro" && preview.to == "free")
+        #expect(preview.quotaChanges.map(\.meter) == ["api.requests", "keys.active", "bookings"])
+        #expect(try fixture.service.subscription(organizationId: "org_a").plan == "pro")
+        #expect(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries == before)
+        #expect(throws: ServiceError.self) { try fixture.service.preview(organizationId: "org_a", plan: "gold") }
+    }
+
+    @Test func aCanceledSubscriptionFallsBackToTheDefaultPlan() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        try fixture.move(to: "pro", status: .canceled)
+        #expect(try fixture.status(key) == .suspended)
+        #expect(try fixture.service.quotas(organizationId: "org_a").plan == "free")
+        try fixture.move(to: "pro", status: .active)
+        #expect(try fixture.status(key) == .active)
+    }
+
+    @Test func pastDueKeepsThePlanWhileBillingRetries() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        try fixture.move(to: "pro", status: .pastDue)
+        #expect(try fixture.status(key) == .active)
+        #expect(try fixture.service.subscription(organizationId: "org_a").status == .pastDue)
+    }
+
+    @Test func transitionsHoldOnEveryExampleCatalog() throws {
+        for name in ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml", "examples/link-platform.xml"] {
+            let fixture = try ServiceFixture(catalog: name)
+            let top = try #require(fixture.catalog.plans.last)
+            let policy = try #require(top.apiKeys)
+            try fixture.move(to: top.id)
+            var created: [CreatedKey] = []
+            for kind in policy.kinds {
+                let capabilities = fixture.catalog.usableCapabilities(of: kind, on: top).map(\.rawValue)
+                created.append(try fixture.create(kind: kind.rawValue, capabilities: capabilities))
+            }
+            for plan in fixture.catalog.plans.reversed() + fixture.catalog.plans {
+                try fixture.move(to: plan.id)
+                let preview = try fixture.service.preview(organizationId: "org_a", plan: top.id)
+                for key in created {
+                    let managed = try fixture.service.key(id: key.key.record.id, organizationId: "org_a")
+                    #expect(managed.record == key.key.record, "\(name): a plan change altered a key")
+                    let allowed = plan.apiKeys?.kinds.contains(KindID(managed.record.kind)) == true
+                    #expect((managed.status == .active) == allowed || plan.apiKeys?.maxActiveKeys != nil, "\(name) \(plan.id)")
+                    if managed.status == .suspended { #expect(preview.restoredKeys.contains(managed.record.id)) }
+                }
+            }
+            #expect(try created.map(fixture.status).allSatisfy { $0 == .active }, "\(name): upgrade did not restore every key")
+        }
+    }
+}

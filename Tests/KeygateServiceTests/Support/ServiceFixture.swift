@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import KeyStore
+import KeygateService
+import PlanCatalog
+
+/// A clock tests move by hand.
+final class ManualClock: WallClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    init(_ start: Date) {
+        current = start
+    }
+
+    func now() -> Date { lock.withLock { current } }
+    func set(_ date: Date) { lock.withLock { current = date } }
+    func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
+
+/// The service on a catalog from Plans/, an in-memory store and a manual clock.
+final class ServiceFixture: @unchecked Sendable {
+    static let repository = URL(filePath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    let clock = ManualClock(utc(2026, 11, 22, 12))
+    let catalog: PlanCatalog
+    let service: KeygateService
+    private var events = 0
+
+    init(catalog name: String = "plans.xml", database: (any DatabaseWriter)? = nil) throws {
+        catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
+        let rules = KeyRules(
+            format: KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments),
+            kinds: Set(catalog.kinds.map(\.id.rawValue)),
+            capabilities: Set(catalog.capabilities.map(\.id.rawValue)))
+        let storage = SQLiteKeyStorage(database: try database ?? KeyDatabase.inMemory(), rules: rules, clock: clock)
+        service = KeygateService(catalog: catalog, storage: storage, clock: clock)
+    }
+
+    /// Moves an organization to a plan with a fresh billing event, a second after the last.
+    @discardableResult
+    func move(_ organization: String = "org_a", to plan: PlanID, status: SubscriptionStatus? = nil,
+              periodStart: Date? = nil, periodEnd: Date? = nil) throws -> SetPlanResult {
+        events += 1
+        return try service.setPlan(SetPlanRequest(
+            organizationId: organization, plan: plan, eventId: "evt_\(events)",
+            occurredAt: clock.now().addingTimeInterval(TimeInterval(events)), status: status,
+            periodStart: periodStart, periodEnd: periodEnd))
+    }
+
+    func create(
+        _ organization: String = "org_a", name: String = "integration", kind: String, capabilities: [String],
+        rateLimit: Int? = nil, expiresAt: Date? = nil
+    ) throws -> CreatedKey {
+        try service.createKey(CreateKeyRequest(
+            organizationId: organization, name: name, kind: kind, capabilities: capabilities, expiresAt: expiresAt,
+            rateLimit: rateLimit))
+    }
+
+    func status(_ key: CreatedKey) throws -> KeyStatus {
+        try service.key(id: key.key.record.id, organizationId: key.key.record.organizationId).status
+    }
+}
+
+func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0) -> Date {
+    var components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute)
+    components.timeZone = TimeZone(identifier: "UTC")
+    return Calendar(identifier: .gregorian).date(from: components)!
+}

@@ -11,17 +11,19 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Keygate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
         .library(name: "KeyStore", targets: ["KeyStore"]),
         .library(name: "KeygateService", targets: ["KeygateService"]),
+        .library(name: "KeygateLocalization", targets: ["KeygateLocalization"]),
         .executable(name: "keygate", targets: ["KeygateCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libxml2 straight from the system: the catalog needs its parser and
@@ -49,6 +51,11 @@ let package = Package(
             dependencies: ["PlanCatalog", "KeyStore"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeygateLocalization",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "KeygateCLI",
             dependencies: [
@@ -71,6 +78,15 @@ let package = Package(
         .testTarget(
             name: "KeygateServiceTests",
             dependencies: ["KeygateService", "KeyStore", "PlanCatalog", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeygateLocalizationTests",
+            dependencies: [
+                "KeygateLocalization", "PlanCatalog", "KeyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

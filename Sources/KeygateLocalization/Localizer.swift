@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Every message a person reads, in every language Keygate ships, loaded
+/// once from the String Catalogs in `Localization/`.
+///
+/// ```swift
+/// let localizer = try Localizer.load(directory: URL(filePath: "Localization"), logger: logger)
+/// let language = localizer.language(for: "pl-PL,de;q=0.8")              // "pl"
+/// localizer.string("error.key_limit_reached",
+///                  ["limit": 5, "planName": .message("plan.pro"), "requiredPlanName": .message("plan.pro")],
+///                  language: language)
+/// // "Plan Pro pozwala na 5 aktywnych kluczy jednocześnie. …"
+/// ```
+///
+/// A message missing in a language falls back to the source language
+/// (English), and the gap is logged once.
+public final class Localizer: Sendable {
+    /// The language every message exists in, and the last fallback.
+    public let sourceLanguage: String
+    /// The source language first, then the others alphabetically.
+    public let languages: [String]
+    /// Key, then language.
+    let messages: [String: [String: Message]]
+    private let logger: Logger
+    private let reportedGaps = Mutex<Set<String>>([])
+
+    init(sourceLanguage: String, messages: [String: [String: Message]], logger: Logger) {
+        self.sourceLanguage = sourceLanguage
+        self.messages = messages
+        self.logger = logger
+        let others = Set(messages.values.flatMap(\.keys)).subtracting([sourceLanguage]).sorted()
+        languages = [sourceLanguage] + others
+    }
+
+    /// Every message key there is.
+    public var keys: Set<String> { Set(messages.keys) }
+
+    public func contains(_ key: String) -> Bool { messages[key] != nil }
+
+    /// The language to answer in: the best match for what the caller asked
+    /// for, else the server's default, else the source language.
+    public func language(for request: String?, default fallback: String? = nil) -> String {
+        let supported = Set(languages)
+        for candidate in [request, fallback].compactMap({ $0 }) {
+            if let match = LanguagePreference.bestMatch(for: candidate, among: supported) { return match }
+        }
+        return sourceLanguage
+    }
+
+    /// A message in a language, with its values filled in. An unknown key
+    /// comes back as the key itself, so a defect shows rather than hides.
+    public func string(_ key: String, _ arguments: [String: MessageArgument] = [:], language: String) -> String {
+        guard let translations = messages[key] else {
+            reportOnce("\(key)") { logger.error("no message for key", metadata: ["key": "\(key)"]) }
+            return key
+        }
+        var language = language
+        var message = translations[language]
+        if message == nil {
+            reportOnce("\(key)|\(language)") {
+                logger.warning("message missing in language; using the source language",
+                               metadata: ["key": "\(key)", "language": "\(language)"])
+            }
+            language = sourceLanguage
+            message = translations[sourceLanguage]
+        }
+        guard let message else { return key }
+        return render(message, arguments, language: language)
+    }
+
+    private func render(_ message: Message, _ arguments: [String: MessageArgument], language: String) -> String {
+        var text = message.template
+        for (name, forms) in message.plurals {
+            let number: Int = if case .number(let value)? = arguments[name] { value } else { 0 }
+            let form = forms[PluralRules.category(of: number, in: language)] ?? forms[.other] ?? ""
+            text = text.replacingOccurrences(
+                of: "%#@\(name)@", with: form.replacingOccurrences(of: "%arg", with: format(.number(number), language)))
+        }
+        // One pass, so a value that itself contains braces is never expanded.
+        var output = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            output += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: "}") else {
+                rest = rest[open...]
+                break
+            }
+            let name = String(after[..<close])
+            output += arguments[name].map { format($0, language) } ?? "{\(name)}"
+            rest = after[after.index(after: close)...]
+        }
+        return output + rest
+    }
+
+    private func format(_ argument: MessageArgument, _ language: String) -> String {
+        switch argument {
+        case .text(let text):
+            return text
+        case .number(let number):
+            return number.formatted(.number.locale(Locale(identifier: language)))
+        case .date(let date):
+            var style = Date.FormatStyle(date: .long, time: .omitted, locale: Locale(identifier: language))
+            style.timeZone = TimeZone(identifier: "UTC")!
+            return date.formatted(style)
+        case .message(let key):
+            return string(key, language: language)
+        }
+    }
+
+    private func reportOnce(_ gap: String, _ report: () -> Void) {
+        if reportedGaps.withLock({ $0.insert(gap).inserted }) { report() }
+    }
+}

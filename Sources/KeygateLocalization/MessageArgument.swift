@@ -1,0 +1,20 @@
+public import Foundation
+
+/// A value to put into a message.
+public enum MessageArgument: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    case text(String)
+    /// Formatted for the language, and what plural forms are chosen by.
+    case number(Int)
+    /// A calendar date, written out in the language (UTC).
+    case date(Date)
+    /// Another message, such as a plan's name, in the same language.
+    case message(String)
+
+    public init(stringLiteral value: String) {
+        self = .text(value)
+    }
+
+    public init(integerLiteral value: Int) {
+        self = .number(value)
+    }
+}

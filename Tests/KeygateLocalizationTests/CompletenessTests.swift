@@ -1,0 +1,88 @@
+import Foundation
+import KeyStore
+import KeygateLocalization
+import PlanCatalog
+import Testing
+
+/// Completeness is a test: nothing a person may read is left untranslated.
+@Suite("Every message in every language")
+struct CompletenessTests {
+    let localizer = Repository.localizer
+
+    @Test func englishPolishAndGermanAreShipped() {
+        #expect(localizer.sourceLanguage == "en")
+        #expect(localizer.languages == ["en", "de", "pl"])
+    }
+
+    @Test func everyMessageExistsInEveryLanguageWithTheSamePlaceholdersAndEveryPluralForm() {
+        #expect(localizer.completenessProblems() == [])
+    }
+
+    /// Every error code the code can raise has a message: codes are found in
+    /// the source, so a new code without a translation fails here.
+    @Test func everyErrorCodeInTheCodeHasAMessage() throws {
+        var codes: Set<String> = []
+        let declaration = try Regex(#"(?:Code|Self)\(rawValue: "([a-z_]+)"\)"#)
+        for (_, text) in try Repository.sources() {
+            for match in text.matches(of: declaration) {
+                codes.insert(String(match.output[1].substring!))
+            }
+        }
+        #expect(codes.count > 30)
+        let missing = codes.filter { !localizer.contains("error.\($0)") }.sorted()
+        #expect(missing == [])
+    }
+
+    /// Message keys written literally in the code exist.
+    @Test func everyMessageKeyInTheCodeExists() throws {
+        let literal = try Regex(#""((?:time|verify|rpc|error)\.[a-z_]+(?:\.[a-z_]+)*)""#)
+        var missing: [String] = []
+        for (path, text) in try Repository.sources() where !path.contains("/KeygateLocalization/") || path.hasSuffix("RelativeTime.swift") {
+            for match in text.matches(of: literal) {
+                let key = String(match.output[1].substring!)
+                if !localizer.contains(key) { missing.append("\(key) in \(path)") }
+            }
+        }
+        #expect(missing == [])
+    }
+
+    @Test func everyStatusHasALabel() {
+        let keys = KeyStatus.allCases.map { "status.\($0.rawValue)" }
+            + SubscriptionStatus.allCases.map { "subscription.\($0.rawValue)" }
+        #expect(keys.filter { !localizer.contains($0) } == [])
+    }
+
+    @Test(arguments: ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml", "examples/link-platform.xml"])
+    func everyNameAndDescriptionOfAShippedCatalogIsTranslated(catalog name: String) throws {
+        let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/\(name)"))
+        let keys = catalog.plans.map(\.nameKey) + catalog.kinds.map(\.nameKey)
+            + catalog.capabilities.map(\.descriptionKey) + catalog.meters.map(\.nameKey)
+        #expect(keys.filter { !localizer.contains($0) } == [])
+    }
+
+    @Test func aGapInALanguageIsFoundByTheCheck() throws {
+        let table = Data("""
+            {"sourceLanguage": "en", "version": "1.0", "strings": {
+              "greeting": {"localizations": {
+                "en": {"stringUnit": {"state": "translated", "value": "Hello {name}"}},
+                "pl": {"stringUnit": {"state": "translated", "value": "Cześć"}}}},
+              "keys": {"localizations": {
+                "en": {"stringUnit": {"state": "translated", "value": "%#@count@"},
+                       "substitutions": {"count": {"argNum": 1, "formatSpecifier": "lld", "variations": {"plural": {
+                         "one": {"stringUnit": {"state": "translated", "value": "%arg key"}},
+                         "other": {"stringUnit": {"state": "translated", "value": "%arg keys"}}}}}}},
+                "pl": {"stringUnit": {"state": "translated", "value": "%#@count@"},
+                       "substitutions": {"count": {"argNum": 1, "formatSpecifier": "lld", "variations": {"plural": {
+                         "one": {"stringUnit": {"state": "translated", "value": "%arg klucz"}},
+                         "other": {"stringUnit": {"state": "translated", "value": "%arg klucza"}}}}}}}}},
+              "bye": {"localizations": {"en": {"stringUnit": {"state": "translated", "value": "Bye"}}}}
+            }}
+            """.utf8)
+        let localizer = try Localizer(tables: [("test.xcstrings", table)], logger: .init(label: "test"))
+        #expect(localizer.completenessProblems() == [
+            "bye: no pl translation",
+            "greeting [pl]: placeholders [] differ from en [\"name\"]",
+            "keys [pl]: plural “count” lacks [\"few\", \"many\"]",
+        ])
+    }
+}

@@ -14,6 +14,9 @@ public protocol SubscriptionStorage: Sendable {
     func add(
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
+    /// Adds buffered key usage and meter counts in one transaction, so a
+    /// flush is counted whole or not at all.
+    func flush(usage: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError)
     /// Live keys (neither revoked nor expired) of these kinds, oldest first,
     /// at most `limit`.
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String]
@@ -23,3 +26,19 @@ public protocol SubscriptionStorage: Sendable {
 
 /// Everything the service layer needs from storage.
 public typealias KeygateStorage = KeyStorage & SubscriptionStorage
+
+/// Counts to add to meters, without idempotency: the verification path's
+/// buffered request counts.
+public struct MeterIncrement: Sendable, Hashable {
+    public var organizationId: String
+    public var meter: String
+    public var periodStart: Date
+    public var amount: Int
+
+    public init(organizationId: String, meter: String, periodStart: Date, amount: Int) {
+        self.organizationId = organizationId
+        self.meter = meter
+        self.periodStart = periodStart
+        self.amount = amount
+    }
+}

@@ -14,6 +14,10 @@ public struct KeygateService: Sendable {
     public let catalog: PlanCatalog
     let storage: any KeygateStorage
     let clock: any WallClock
+    /// Shared by every copy of this service value: the process's rate limits
+    /// and its not-yet-flushed usage.
+    let rateLimiter = RateLimiter()
+    let usage = UsageBuffer()
 
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
         self.catalog = catalog

@@ -3,8 +3,22 @@ import GRDB
 
 extension SQLiteKeyStorage {
     public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
-        guard !increments.isEmpty else { return }
+        try flush(usage: increments, meters: [])
+    }
+
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError) {
+        guard !increments.isEmpty || !meters.isEmpty else { return }
         try write { db in
+            let addToMeter = try db.cachedStatement(sql: """
+                INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
+                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
+                """)
+            for increment in meters where increment.amount > 0 {
+                try addToMeter.execute(arguments: [
+                    increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
+                    increment.amount,
+                ])
+            }
             // Prepared once per batch: a flush writes many rows.
             let addDay = try db.cachedStatement(sql: """
                 INSERT INTO key_usage_day (key_id, day, valid, invalid)

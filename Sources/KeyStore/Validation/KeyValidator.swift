@@ -78,7 +78,7 @@ struct KeyValidator {
         for origin in origins {
             let value: String
             do {
-                value = try Origin.normalize(origin)
+                value = try WebOrigin.normalize(origin)
             } catch {
                 throw KeyStoreError(.invalidOrigin, field: "allowedOrigins",
                                     ["origin": Self.excerpt(origin), "reason": error.reason])

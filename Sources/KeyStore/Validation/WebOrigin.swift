@@ -1,14 +1,16 @@
-/// Web origins as browsers send them in the `Origin` header.
-enum Origin {
-    struct Invalid: Error {
+/// Web origins as browsers send them in the `Origin` header. Keys store
+/// their allowed origins in this form and verification compares a request's
+/// origin in it, so matching is a string comparison.
+public enum WebOrigin {
+    public struct Invalid: Error, Sendable {
         /// A stable word for the message: `format`, `path`, `credentials`,
         /// `scheme`, `host`, `port`.
-        let reason: String
+        public let reason: String
     }
 
     /// `scheme://host[:port]`, lower-cased, without the scheme's default port:
-    /// exactly what a browser sends, so matching is a string comparison.
-    static func normalize(_ text: String) throws(Invalid) -> String {
+    /// exactly what a browser sends.
+    public static func normalize(_ text: String) throws(Invalid) -> String {
         guard text.utf8.count <= 2048, let schemeEnd = text.range(of: "://") else { throw Invalid(reason: "format") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
         guard let first = scheme.unicodeScalars.first, ("a"..."z").contains(first),

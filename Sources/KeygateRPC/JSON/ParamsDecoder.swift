@@ -1,0 +1,291 @@
+import Foundation
+
+/// Why params could not be decoded, naming the field at fault
+/// (`capabilities[2]`, `expiresAt`).
+struct ParamsError: Error, Equatable {
+    enum Kind: Equatable {
+        case missing
+        /// The JSON type or form expected, such as "string" or "integer".
+        case type(expected: String)
+        case unknown
+        case value
+    }
+
+    let field: String
+    let kind: Kind
+}
+
+/// Decodes params from a parsed ``JSON`` value into a typed value, so each
+/// method states its params as a `Decodable` type. Beyond what `Decodable`
+/// checks, it refuses members the type does not read.
+struct ParamsDecoder {
+    static func decode<T: Decodable>(_ type: T.Type, from json: JSON) throws(ParamsError) -> T {
+        let tracker = KeyTracker()
+        do {
+            let value = try T(from: JSONValueDecoder(json: json, codingPath: [], tracker: tracker))
+            if let unknown = tracker.firstUnknown(in: json) { throw ParamsError(field: unknown, kind: .unknown) }
+            return value
+        } catch let error as ParamsError {
+            throw error
+        } catch let error as DecodingError {
+            throw Self.paramsError(error)
+        } catch {
+            throw ParamsError(field: "", kind: .value)
+        }
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
+    }
+
+    private static func paramsError(_ error: DecodingError) -> ParamsError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            ParamsError(field: path(context.codingPath + [key]), kind: .missing)
+        case .valueNotFound(_, let context):
+            ParamsError(field: path(context.codingPath), kind: .missing)
+        case .typeMismatch(_, let context):
+            ParamsError(field: path(context.codingPath), kind: .type(expected: context.debugDescription))
+        case .dataCorrupted(let context):
+            ParamsError(field: path(context.codingPath), kind: .value)
+        @unknown default:
+            ParamsError(field: "", kind: .value)
+        }
+    }
+}
+
+/// The object members each decoded object's type asked for.
+final class KeyTracker {
+    private var read: [String: Set<String>] = [:]
+
+    func mark(_ key: String, at path: [any CodingKey]) {
+        read[ParamsDecoder.path(path), default: []].insert(key)
+    }
+
+    /// The first member, depth first, that no type asked for.
+    func firstUnknown(in json: JSON, at path: String = "") -> String? {
+        switch json {
+        case .object(let members):
+            let known = read[path] ?? []
+            for member in members {
+                let memberPath = path.isEmpty ? member.key : "\(path).\(member.key)"
+                if !known.contains(member.key) { return memberPath }
+                if let unknown = firstUnknown(in: member.value, at: memberPath) { return unknown }
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let unknown = firstUnknown(in: element, at: "\(path)[\(index)]") { return unknown }
+            }
+        default:
+            break
+        }
+        return nil
+    }
+}
+
+private struct IndexKey: CodingKey {
+    let intValue: Int?
+    var stringValue: String { "\(intValue ?? 0)" }
+    init(_ index: Int) { intValue = index }
+    init?(stringValue: String) { return nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+private struct JSONValueDecoder: Decoder {
+    let json: JSON
+    let codingPath: [any CodingKey]
+    let tracker: KeyTracker
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = json else { throw mismatch("object") }
+        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath, tracker: tracker))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = json else { throw mismatch("array") }
+        return UnkeyedContainer(elements: elements, codingPath: codingPath, tracker: tracker)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleValue(json: json, codingPath: codingPath, tracker: tracker)
+    }
+
+    func mismatch(_ expected: String) -> DecodingError {
+        .typeMismatch(Any.self, .init(codingPath: codingPath, debugDescription: expected))
+    }
+}
+
+private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [(key: String, value: JSON)]
+    let codingPath: [any CodingKey]
+    let tracker: KeyTracker
+
+    var allKeys: [Key] { members.compactMap { Key(stringValue: $0.key) } }
+
+    func contains(_ key: Key) -> Bool {
+        tracker.mark(key.stringValue, at: codingPath)
+        return members.contains { $0.key == key.stringValue }
+    }
+
+    private func value(_ key: Key) throws -> JSON {
+        tracker.mark(key.stringValue, at: codingPath)
+        guard let value = members.first(where: { $0.key == key.stringValue })?.value else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
+        }
+        return value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        try value(key) == .null
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let json = try value(key)
+        if json == .null {
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath + [key], debugDescription: "null"))
+        }
+        return try SingleValue(json: json, codingPath: codingPath + [key], tracker: tracker).decode(T.self)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try JSONValueDecoder(json: value(key), codingPath: codingPath + [key], tracker: tracker).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try JSONValueDecoder(json: value(key), codingPath: codingPath + [key], tracker: tracker).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        JSONValueDecoder(json: .object(members), codingPath: codingPath, tracker: tracker)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        JSONValueDecoder(json: try value(key), codingPath: codingPath + [key], tracker: tracker)
+    }
+}
+
+private struct UnkeyedContainer: UnkeyedDecodingContainer {
+    let elements: [JSON]
+    let codingPath: [any CodingKey]
+    let tracker: KeyTracker
+    var currentIndex = 0
+
+    init(elements: [JSON], codingPath: [any CodingKey], tracker: KeyTracker) {
+        self.elements = elements
+        self.codingPath = codingPath
+        self.tracker = tracker
+    }
+
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    private mutating func next() throws -> (JSON, [any CodingKey]) {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "end"))
+        }
+        defer { currentIndex += 1 }
+        return (elements[currentIndex], codingPath + [IndexKey(currentIndex)])
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd, elements[currentIndex] == .null else { return false }
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let (json, path) = try next()
+        if json == .null { throw DecodingError.valueNotFound(T.self, .init(codingPath: path, debugDescription: "null")) }
+        return try SingleValue(json: json, codingPath: path, tracker: tracker).decode(T.self)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        let (json, path) = try next()
+        return try JSONValueDecoder(json: json, codingPath: path, tracker: tracker).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let (json, path) = try next()
+        return try JSONValueDecoder(json: json, codingPath: path, tracker: tracker).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let (json, path) = try next()
+        return JSONValueDecoder(json: json, codingPath: path, tracker: tracker)
+    }
+}
+
+private struct SingleValue: SingleValueDecodingContainer {
+    let json: JSON
+    let codingPath: [any CodingKey]
+    let tracker: KeyTracker
+
+    func decodeNil() -> Bool { json == .null }
+
+    private func mismatch(_ expected: String) -> DecodingError {
+        .typeMismatch(Any.self, .init(codingPath: codingPath, debugDescription: expected))
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool {
+        guard case .bool(let value) = json else { throw mismatch("boolean") }
+        return value
+    }
+
+    func decode(_ type: String.Type) throws -> String {
+        guard case .string(let value) = json else { throw mismatch("string") }
+        return value
+    }
+
+    func decode(_ type: Double.Type) throws -> Double {
+        guard case .number(let text) = json, let value = Double(text), value.isFinite else { throw mismatch("number") }
+        return value
+    }
+
+    func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+
+    /// Only whole numbers in range: `60.5`, `1e3` and `99999999999999999999` are refused, never rounded.
+    func decode(_ type: Int.Type) throws -> Int {
+        guard case .number(let text) = json, let value = Int(text) else { throw mismatch("integer") }
+        return value
+    }
+
+    func decode(_ type: Int8.Type) throws -> Int8 { try narrow(type) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try narrow(type) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try narrow(type) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try narrow(type) }
+    func decode(_ type: UInt.Type) throws -> UInt { try narrow(type) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try narrow(type) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try narrow(type) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try narrow(type) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try narrow(type) }
+
+    private func narrow<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        guard let value = T(exactly: try decode(Int.self)) else { throw mismatch("integer") }
+        return value
+    }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        switch type {
+        case is String.Type: return try decode(String.self) as! T
+        case is Int.Type: return try decode(Int.self) as! T
+        case is Bool.Type: return try decode(Bool.self) as! T
+        case is Double.Type: return try decode(Double.self) as! T
+        case is Date.Type:
+            guard case .string(let text) = json, let date = RFC3339.date(text) else { throw mismatch("date-time") }
+            return date as! T
+        default:
+            return try T(from: JSONValueDecoder(json: json, codingPath: codingPath, tracker: tracker))
+        }
+    }
+}

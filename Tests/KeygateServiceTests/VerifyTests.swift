@@ -1,0 +1,173 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import PlanCatalog
+import Testing
+
+@Suite("keys.verify")
+struct VerifyTests {
+    func proKey(_ fixture: ServiceFixture, capabilities: [String] = ["booking.read"], rateLimit: Int? = nil,
+                origins: [String] = []) throws -> CreatedKey {
+        try fixture.move(to: "pro")
+        return try fixture.service.createKey(CreateKeyRequest(
+            organizationId: "org_a", name: "gateway test", kind: "owner_integration", capabilities: capabilities,
+            rateLimit: rateLimit, allowedOrigins: origins))
+    }
+
+    func verify(_ fixture: ServiceFixture, _ key: String, capability: String? = "booking.read", origin: String? = nil,
+                cost: Int = 1) throws -> VerifyResult {
+        try fixture.service.verify(VerifyRequest(key: key, capability: capability, origin: origin, cost: cost))
+    }
+
+    @Test func aValidKeyCarriesItsOrganizationCapabilitiesRateLimitAndQuota() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture, capabilities: ["booking.read", "booking.create"])
+        let result = try verify(fixture, key.secret.unredacted)
+        #expect(result.outcome == .valid && result.outcome.httpStatus == 200)
+        #expect(result.organizationId == "org_a" && result.keyId == key.key.record.id && result.kind == "owner_integration")
+        #expect(result.capabilities == ["booking.read", "booking.create"])
+        #expect(result.rateLimit?.limit == 60 && result.rateLimit?.remaining == 59)
+        #expect(result.quota?.meter == "api.requests" && result.quota?.remaining == 999_999)
+    }
+
+    @Test func eachDenialHasItsCodeAndStatusInTheDocumentedOrder() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture, origins: ["https://shop.example"]).secret.unredacted
+        let outcomes: [(String, String?, String?, VerifyOutcome)] = [
+            ("not a key", "booking.read", "https://shop.example", .malformed),
+            ("kg_live_" + String(repeating: "0", count: 38), "booking.read", nil, .malformed),
+            (KeyFormat(prefix: "kg", environments: ["live"]).generate(environment: "live").unredacted, nil, nil, .notFound),
+            (key, "webhook.manage", "https://shop.example", .insufficientCapability),
+            (key, "booking.read", "https://evil.example", .originNotAllowed),
+            (key, "booking.read", nil, .originNotAllowed),
+            (key, "booking.read", "HTTPS://Shop.Example:443", .valid),
+        ]
+        for (secret, capability, origin, expected) in outcomes {
+            #expect(try verify(fixture, secret, capability: capability, origin: origin).outcome == expected)
+        }
+        #expect(VerifyOutcome.allCases.map(\.httpStatus) == [200, 401, 401, 401, 401, 403, 403, 403, 429, 429])
+    }
+
+    @Test func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse() throws {
+        let fixture = try ServiceFixture()
+        let revoked = try proKey(fixture)
+        _ = try fixture.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
+        // Revocation comes before capability: the wrong capability still says revoked.
+        #expect(try verify(fixture, revoked.secret.unredacted, capability: "webhook.manage").outcome == .revoked)
+
+        let expiring = try fixture.service.createKey(CreateKeyRequest(
+            organizationId: "org_a", name: "short", kind: "owner_integration", capabilities: ["booking.read"],
+            expiresAt: fixture.clock.now().addingTimeInterval(60)))
+        fixture.clock.advance(by: 60)
+        #expect(try verify(fixture, expiring.secret.unredacted).outcome == .expired)
+
+        let suspended = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        try fixture.move(to: "starter")
+        #expect(try verify(fixture, suspended.secret.unredacted, capability: "webhook.manage").outcome == .planSuspended)
+        try fixture.move(to: "pro")
+        #expect(try verify(fixture, suspended.secret.unredacted).outcome == .valid)
+    }
+
+    @Test func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture)
+        let rotated = try fixture.service.rotateKey(id: key.key.record.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: nil)
+        fixture.clock.advance(by: 29.999)
+        #expect(try verify(fixture, key.secret.unredacted).outcome == .valid)
+        fixture.clock.advance(by: 0.001)
+        #expect(try verify(fixture, key.secret.unredacted).outcome == .notFound)
+        #expect(try verify(fixture, rotated.secret.unredacted).outcome == .valid)
+    }
+
+    @Test func capabilitiesLostOnADowngradeAreRefused() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "business")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "customersRead"])
+        try fixture.move(to: "pro")
+        #expect(try verify(fixture, key.secret.unredacted, capability: "customersRead").outcome == .insufficientCapability)
+        #expect(try verify(fixture, key.secret.unredacted, capability: "linksRead").outcome == .valid)
+    }
+
+    @Test(arguments: [
+        ("GET", "/api/links/abc", VerifyOutcome.valid),
+        ("POST", "/api/links", .valid),
+        ("GET", "/api/analytics/timeseries", .insufficientCapability),
+        ("POST", "/api/track/sale", .insufficientCapability),
+        ("GET", "/api/nothing/here", .insufficientCapability),
+        ("GET", "/api/links/../customers", .insufficientCapability),
+    ])
+    func theRouteTableDecidesTheCapability(method: String, path: String, expected: VerifyOutcome) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "linksWrite"])
+        let result = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, method: method, path: path))
+        #expect(result.outcome == expected)
+        if path == "/api/nothing/here" { #expect(result.noRoute) }
+    }
+
+    @Test func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture, rateLimit: 6).secret.unredacted
+        for expected in (0..<6).reversed() {
+            #expect(try verify(fixture, key).rateLimit?.remaining == expected)
+        }
+        let limited = try verify(fixture, key)
+        #expect(limited.outcome == .rateLimited && limited.outcome.httpStatus == 429)
+        #expect(limited.retryAfter == 10)
+        fixture.clock.advance(by: 9.5)
+        #expect(try verify(fixture, key).retryAfter == 1)
+        fixture.clock.advance(by: 0.5)
+        #expect(try verify(fixture, key).outcome == .valid)
+        #expect(try verify(fixture, key).outcome == .rateLimited)
+        fixture.clock.advance(by: 60)
+        #expect(try verify(fixture, key, cost: 6).outcome == .valid)
+        #expect(try verify(fixture, key).retryAfter == 10)
+    }
+
+    @Test func aRateLimitAboveADowngradedCeilingIsEnforcedAtTheCeiling() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "business")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"], rateLimit: 1000)
+        try fixture.move(to: "free")
+        #expect(try verify(fixture, key.secret.unredacted, capability: "linksRead").rateLimit?.limit == 60)
+    }
+
+    @Test func theRequestQuotaIsCountedAndThenRefused() throws {
+        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml")
+        let key = try fixture.create(kind: "widget", capabilities: ["read"], rateLimit: 120)
+        // The basic plan allows 10,000 requests a day; spend most of them in bulk.
+        for _ in 0..<(9_990 / 90) {
+            fixture.clock.advance(by: 60)
+            #expect(try verify(fixture, key.secret.unredacted, capability: "read", cost: 90).outcome == .valid)
+        }
+        fixture.clock.advance(by: 60)
+        #expect(try verify(fixture, key.secret.unredacted, capability: "read", cost: 10).outcome == .valid)
+        let over = try verify(fixture, key.secret.unredacted, capability: "read")
+        #expect(over.outcome == .quotaExceeded)
+        #expect(over.quota?.remaining == 0 && over.quota?.resetsAt == utc(2026, 11, 23))
+        try fixture.service.flushUsage()
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 10_000)
+    }
+
+    @Test func usageIsBufferedUntilFlushedAndShownWithTheKey() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture)
+        for _ in 0..<3 { _ = try verify(fixture, key.secret.unredacted) }
+        _ = try verify(fixture, key.secret.unredacted, capability: "webhook.manage")
+        #expect(try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage())
+        try fixture.service.flushUsage()
+        let flushed = try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record
+        #expect(flushed.usage == KeyUsage(valid: 3, invalid: 1))
+        #expect(flushed.lastUsedAt == fixture.clock.now())
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 3)
+        try fixture.service.flushUsage()
+        #expect(try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 1))
+    }
+
+    @Test func bearerHeadersAreRead() {
+        #expect(VerifyRequest.key(fromAuthorization: "Bearer kg_live_abc") == "kg_live_abc")
+        #expect(VerifyRequest.key(fromAuthorization: "  bearer   kg_live_abc ") == "kg_live_abc")
+        #expect(VerifyRequest.key(fromAuthorization: "Basic dXNlcjpwYXNz") == nil)
+        #expect(VerifyRequest.key(fromAuthorization: "Bearer") == nil)
+    }
+}

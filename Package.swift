@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KeyStore", targets: ["KeyStore"]),
         .library(name: "KeygateService", targets: ["KeygateService"]),
         .library(name: "KeygateLocalization", targets: ["KeygateLocalization"]),
+        .library(name: "KeygateRPC", targets: ["KeygateRPC"]),
         .executable(name: "keygate", targets: ["KeygateCLI"]),
     ],
     dependencies: [
@@ -56,10 +57,19 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KeygateRPC",
+            dependencies: [
+                "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "KeygateCLI",
             dependencies: [
-                "PlanCatalog",
+                "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization", "KeygateRPC",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +96,14 @@ let package = Package(
                 "KeygateLocalization", "PlanCatalog", "KeyStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeygateRPCTests",
+            dependencies: [
+                "KeygateRPC", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

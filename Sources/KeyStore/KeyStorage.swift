@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Where keys live: the boundary the service layer depends on.
 ///
 /// Every operation is scoped to one organization; a key id of another
@@ -27,6 +29,9 @@ public protocol KeyStorage: Sendable {
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
     /// Adds verification counts and last-use details, skipping deleted keys.
     func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError)
+    /// Verification counts per UTC day from `from` to `to` (inclusive), for
+    /// one key or, summed, for all keys of the organization.
+    func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay]
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
 }

@@ -66,4 +66,6 @@ extension KeyStoreError.Code {
     public static let invalidIdempotencyKey = Self(rawValue: "invalid_idempotency_key")
     /// The idempotency key was used before for another meter or amount.
     public static let idempotencyKeyReused = Self(rawValue: "idempotency_key_reused")
+    /// A date range that ends before it starts or spans more than a year.
+    public static let invalidDateRange = Self(rawValue: "invalid_date_range")
 }

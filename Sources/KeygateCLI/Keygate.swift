@@ -5,6 +5,6 @@ struct Keygate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygate",
         abstract: "Plan-gated API keys for SaaS products.",
-        subcommands: [CatalogCommand.self]
+        subcommands: [ServeCommand.self, CatalogCommand.self]
     )
 }

@@ -1,3 +1,4 @@
+public import Foundation
 public import KeyStore
 public import PlanCatalog
 
@@ -25,6 +26,9 @@ public struct KeygateService: Sendable {
         self.clock = clock
     }
 
+    /// The service's time, for what callers derive from it (such as "2 days ago").
+    public func now() -> Date { clock.now() }
+
     /// Runs a store call, turning its errors into the service's.
     func store<T>(_ body: () throws(KeyStoreError) -> T) throws(ServiceError) -> T {
         do {
@@ -32,5 +36,15 @@ public struct KeygateService: Sendable {
         } catch {
             throw ServiceError(error)
         }
+    }
+}
+
+extension KeyRules {
+    /// The store's rules for a catalog: its key format, kinds and capabilities.
+    public init(catalog: PlanCatalog) {
+        self.init(
+            format: KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments),
+            kinds: Set(catalog.kinds.map(\.id.rawValue)),
+            capabilities: Set(catalog.capabilities.map(\.id.rawValue)))
     }
 }

@@ -35,12 +35,36 @@ struct CompletenessTests {
 
     /// Message keys written literally in the code exist.
     @Test func everyMessageKeyInTheCodeExists() throws {
-        let literal = try Regex(#""((?:time|verify|rpc|error)\.[a-z_]+(?:\.[a-z_]+)*)""#)
+        let literal = try Regex(#""((?:time|verify|rpc(?!\.discover)|error)\.[a-z_]+(?:\.[a-z_]+)*)""#)
         var missing: [String] = []
         for (path, text) in try Repository.sources() where !path.contains("/KeygateLocalization/") || path.hasSuffix("RelativeTime.swift") {
             for match in text.matches(of: literal) {
                 let key = String(match.output[1].substring!)
                 if !localizer.contains(key) { missing.append("\(key) in \(path)") }
+            }
+        }
+        #expect(missing == [])
+    }
+
+    /// Protocol errors are named where they are raised; each has a message.
+    @Test func everyProtocolErrorHasAMessage() throws {
+        let pattern = try Regex(#"protocolError\(\s*RPCError\.[a-zA-Z]+,\s*"([a-z_]+)""#)
+        var names: Set<String> = []
+        for (path, text) in try Repository.sources() where path.contains("/KeygateRPC/") {
+            for match in text.matches(of: pattern) { names.insert(String(match.output[1].substring!)) }
+        }
+        #expect(names.count >= 6)
+        #expect(names.filter { !localizer.contains("rpc.\($0)") }.sorted() == [])
+    }
+
+    /// Type names in "must be {expected}" messages, from the params decoder.
+    @Test func everyExpectedTypeHasAName() throws {
+        let pattern = try Regex(#"(?:mismatch|expected:) ?\(?"([a-z-]+)"\)?"#)
+        var missing: [String] = []
+        for (path, text) in try Repository.sources() where path.contains("/KeygateRPC/") {
+            for match in text.matches(of: pattern) {
+                let key = "rpc.type.\(match.output[1].substring!)"
+                if !localizer.contains(key) { missing.append(key) }
             }
         }
         #expect(missing == [])

@@ -26,3 +26,13 @@ public struct UsageIncrement: Sendable, Hashable {
         self.lastIP = lastIP
     }
 }
+
+/// Verification counts of one UTC day.
+public struct UsageDay: Sendable, Hashable {
+    /// The day, `YYYY-MM-DD`.
+    public let date: String
+    /// `nil` when the counts are summed over the organization's keys.
+    public let keyId: String?
+    public let valid: Int
+    public let invalid: Int
+}

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 extension SQLiteKeyStorage {
@@ -42,6 +42,42 @@ extension SQLiteKeyStorage {
                     ])
                 }
             }
+        }
+    }
+}
+
+extension SQLiteKeyStorage {
+    /// The longest range one call reads.
+    static let maximumUsageDays = 366
+
+    public func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
+        let organizationId = try validator.organizationId(organizationId)
+        let first = StorageCoding.day(from)
+        let last = StorageCoding.day(to)
+        let span = StorageCoding.utcCalendar.dateComponents(
+            [.day], from: StorageCoding.utcCalendar.startOfDay(for: from), to: StorageCoding.utcCalendar.startOfDay(for: to)).day ?? 0
+        guard first <= last, span < Self.maximumUsageDays else {
+            throw KeyStoreError(.invalidDateRange, field: first > last ? "to" : "from", ["max": "\(Self.maximumUsageDays)"])
+        }
+        return try read { db in
+            if let keyId {
+                _ = try fetchKey(id: keyId, organizationId: organizationId, db)
+                return try Row.fetchAll(
+                    db,
+                    sql: "SELECT day, valid, invalid FROM key_usage_day WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day",
+                    arguments: [keyId, first, last]
+                ).map { UsageDay(date: $0["day"], keyId: keyId, valid: $0["valid"], invalid: $0["invalid"]) }
+            }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.day, SUM(u.valid) AS valid, SUM(u.invalid) AS invalid
+                    FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
+                    WHERE k.organization_id = ? AND u.day BETWEEN ? AND ?
+                    GROUP BY u.day ORDER BY u.day
+                    """,
+                arguments: [organizationId, first, last]
+            ).map { UsageDay(date: $0["day"], keyId: nil, valid: $0["valid"], invalid: $0["invalid"]) }
         }
     }
 }

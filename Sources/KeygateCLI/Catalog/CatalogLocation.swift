@@ -14,7 +14,7 @@ struct CatalogLocation: ParsableArguments {
     var path: String?
 
     var resolvedPath: String {
-        path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"] ?? "Plans/plans.xml"
+        path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"] ?? ResourceLocator.locate("Plans/plans.xml").relativePath
     }
 
     /// Loads the catalog, or prints every problem to stderr and fails.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import KeyStore
 import PlanCatalog
 
@@ -133,6 +133,13 @@ extension KeygateService {
 
     public func deleteKey(id: String, organizationId: String, actor: String?) throws(ServiceError) {
         try store { () throws(KeyStoreError) in try storage.delete(id: id, organizationId: organizationId, actor: actor) }
+    }
+
+    /// Verification counts per UTC day, for one key or the whole organization.
+    public func usage(organizationId: String, keyId: String?, from: Date, to: Date) throws(ServiceError) -> [UsageDay] {
+        try store { () throws(KeyStoreError) in
+            try storage.usageDays(organizationId: organizationId, keyId: keyId, from: from, to: to)
+        }
     }
 
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(ServiceError) -> AuditPage {

@@ -1,0 +1,136 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Foundation
+import KeyStore
+import KeygateLocalization
+import KeygateRPC
+import KeygateService
+import Logging
+import PlanCatalog
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Answer JSON-RPC 2.0 on stdin and stdout, one message per line.",
+        discussion: """
+            stdout carries protocol messages only; logs go to stderr. On end of input, \
+            SIGTERM or SIGINT the server finishes the request in hand, writes buffered \
+            usage and exits 0.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The SQLite database, created on first use.", discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
+    var database: String?
+
+    @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then Plans/plans.xml."))
+    var catalog: String?
+
+    @Option(help: ArgumentHelp("The folder of .xcstrings files.", discussion: "Default: $KEYGATE_LOCALIZATION, then Localization/."))
+    var localization: String?
+
+    @Option(help: ArgumentHelp("The language of messages when a request names none (en, pl, de).", discussion: "Default: $KEYGATE_LOCALE, then en."))
+    var locale: String?
+
+    @Option(help: "The longest request line, in bytes; longer ones are answered with an error and skipped.")
+    var maxLineBytes: Int = 1 << 20
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default: $KEYGATE_LOG_LEVEL, then info).")
+    var logLevel: String?
+
+    func validate() throws {
+        guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "keygate")
+        Signals.install()
+
+        let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
+            ?? ResourceLocator.locate("Plans/plans.xml")
+        let localizationURL = localization.map { URL(filePath: $0) }
+            ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? ResourceLocator.locate("Localization")
+        let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+
+        let plans: PlanCatalog
+        let localizer: Localizer
+        let storage: SQLiteKeyStorage
+        do {
+            plans = try PlanCatalog.load(contentsOf: catalogURL)
+        } catch {
+            StandardError.write(error.description)
+            throw ExitCode.failure
+        }
+        do {
+            localizer = try Localizer.load(directory: localizationURL, logger: logger)
+            storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: databasePath), rules: KeyRules(catalog: plans))
+        } catch {
+            logger.critical("cannot start", metadata: ["reason": "\(error)"])
+            throw ExitCode.failure
+        }
+
+        let service = KeygateService(catalog: plans, storage: storage)
+        let server = RPCServer(
+            table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
+            defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)
+        logger.info("serving", metadata: [
+            "database": "\(databasePath)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
+        ])
+
+        let flusher = UsageFlusher(service: service, logger: logger)
+        flusher.start()
+        let output = LineWriter(descriptor: 1)
+        var reader = LineReader(descriptor: 0, limit: maxLineBytes)
+        var readerGone = false
+        reader.run(shouldStop: { Signals.shouldStop || readerGone }) { event in
+            let reply: [UInt8]? = switch event {
+            case .line(let bytes): server.reply(to: bytes)
+            case .oversized: server.replyToOversizedLine(limit: maxLineBytes)
+            }
+            if let reply, !output.write(reply) { readerGone = true }
+        }
+        flusher.stop()
+        logger.info("stopped")
+    }
+}
+
+/// Writes buffered verification usage to the database every second, and a
+/// last time on shutdown. `@unchecked`: the timer is a Dispatch source, safe
+/// to cancel from any thread, and everything else is immutable.
+final class UsageFlusher: @unchecked Sendable {
+    private let service: KeygateService
+    private let logger: Logger
+    private let timer: any DispatchSourceTimer
+
+    init(service: KeygateService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keygate.usage"))
+    }
+
+    func start() {
+        timer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(100))
+        timer.setEventHandler { [self] in flush() }
+        timer.resume()
+    }
+
+    func stop() {
+        timer.cancel()
+        flush()
+    }
+
+    private func flush() {
+        do {
+            try service.flushUsage()
+        } catch {
+            // The counts stay buffered; the next flush tries again.
+            logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+        }
+    }
+}

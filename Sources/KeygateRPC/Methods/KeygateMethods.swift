@@ -1,0 +1,193 @@
+import Foundation
+import KeyStore
+public import KeygateLocalization
+public import KeygateService
+import PlanCatalog
+
+/// The method table of `keygate serve`: every method of the RPC contract,
+/// each a thin adapter that decodes, calls one service method and presents
+/// the result. No business rule lives here.
+public enum KeygateMethods {
+    public static func table(service: KeygateService, localizer: Localizer) -> MethodTable {
+        let catalog = service.catalog
+        let messages = ErrorMessages(localizer: localizer, catalog: catalog)
+        @Sendable func presenter(_ context: RequestContext) -> Presenter {
+            Presenter(localizer: localizer, catalog: catalog, language: context.language, now: service.now())
+        }
+        var table = MethodTable()
+
+        table.register(CatalogPlans.self) { _, context in
+            let present = presenter(context)
+            return .init(defaultPlan: catalog.defaultPlan.id.rawValue, plans: catalog.plans.map(present.plan))
+        }
+        table.register(CatalogCapabilities.self) { _, context in
+            let present = presenter(context)
+            return .init(
+                capabilities: catalog.capabilities.map(present.capability),
+                kinds: catalog.kinds.map { kind in
+                    let capabilities: [String] = switch kind.capabilities {
+                    case .any: catalog.capabilities.map(\.id.rawValue)
+                    case .only(let ids): ids.map(\.rawValue)
+                    }
+                    return KindInfo(id: kind.id.rawValue, name: present.text(kind.nameKey), capabilities: capabilities)
+                })
+        }
+
+        table.register(GetSubscription.self) { params, context in
+            presenter(context).subscription(try service.subscription(organizationId: params.organizationId))
+        }
+        table.register(SetPlan.self) { params, context in
+            let status = try params.status.map { text in
+                guard let status = SubscriptionStatus(rawValue: text) else { throw ParamsError(field: "status", kind: .value) }
+                return status
+            }
+            let result = try service.setPlan(SetPlanRequest(
+                organizationId: params.organizationId, plan: PlanID(params.plan), eventId: params.eventId,
+                occurredAt: params.occurredAt, status: status, periodStart: params.periodStart,
+                periodEnd: params.periodEnd, actor: params.actor))
+            return .init(subscription: presenter(context).subscription(result.subscription), applied: result.applied,
+                         reason: result.reason)
+        }
+        table.register(PreviewPlan.self) { params, context in
+            let present = presenter(context)
+            let preview = try service.preview(organizationId: params.organizationId, plan: PlanID(params.plan))
+            return .init(
+                from: preview.from.rawValue, to: preview.to.rawValue, suspendedKeys: preview.suspendedKeys,
+                restoredKeys: preview.restoredKeys,
+                lostCapabilities: preview.lostCapabilities.map { .init(keyId: $0.keyId, capabilities: $0.capabilities) },
+                quotaChanges: preview.quotaChanges.map {
+                    .init(id: $0.meter.rawValue, from: present.quota($0.from), to: present.quota($0.to))
+                })
+        }
+        table.register(GetQuotas.self) { params, context in
+            let report: QuotaReport
+            switch (params.organizationId, params.key) {
+            case (let organizationId?, nil): report = try service.quotas(organizationId: organizationId)
+            case (nil, let key?): report = try service.quotas(secret: key)
+            case (nil, nil): throw ParamsError(field: "organizationId", kind: .missing)
+            case (_?, _?): throw ParamsError(field: "key", kind: .unknown)
+            }
+            let present = presenter(context)
+            return .init(
+                plan: report.plan.rawValue, planName: present.planName(report.plan),
+                status: report.subscription.status.rawValue, periodStart: report.subscription.periodStart,
+                periodEnd: report.subscription.periodEnd, quotas: report.quotas.map(present.quota))
+        }
+
+        table.register(CreateKey.self) { params, context in
+            let created = try service.createKey(CreateKeyRequest(
+                organizationId: params.organizationId, name: params.name, kind: params.kind,
+                capabilities: params.capabilities, expiresAt: params.expiresAt, rateLimit: params.rateLimit,
+                allowedOrigins: params.allowedOrigins ?? [], environment: params.environment, actor: params.actor))
+            return .init(key: presenter(context).key(created.key), secret: created.secret.unredacted)
+        }
+        table.register(KeyOptionsMethod.self) { params, context in
+            let present = presenter(context)
+            let options = try service.keyOptions(organizationId: params.organizationId)
+            return .init(
+                canCreate: options.canCreate,
+                reason: options.reason.map { messages.service($0, language: context.language).data.message },
+                reasonCode: options.reason?.code.rawValue,
+                kinds: options.kinds.map { option in
+                    KindOptionInfo(id: option.kind.id.rawValue, name: present.text(option.kind.nameKey),
+                                   capabilities: option.capabilities.map(present.capability))
+                },
+                rateLimit: options.rateLimit.map { RateLimit(default: $0.defaultPerMinute, max: $0.maxPerMinute) },
+                maxLifetimeDays: options.maxLifetimeDays, activeKeys: options.activeKeys,
+                maxActiveKeys: options.maxActiveKeys)
+        }
+        table.register(ListKeys.self) { params, context in
+            let status = try params.status.map { text in
+                guard let status = KeyStatus(rawValue: text) else { throw ParamsError(field: "status", kind: .value) }
+                return status
+            }
+            let page = try service.keys(organizationId: params.organizationId, status: status, cursor: params.cursor,
+                                        limit: params.limit)
+            return .init(keys: page.keys.map(presenter(context).key), nextCursor: page.nextCursor)
+        }
+        table.register(GetKey.self) { params, context in
+            presenter(context).key(try service.key(id: params.keyId, organizationId: params.organizationId))
+        }
+        table.register(UpdateKey.self) { params, context in
+            presenter(context).key(try service.updateKey(
+                id: params.keyId, organizationId: params.organizationId,
+                changes: KeyChanges(name: params.name, capabilities: params.capabilities, rateLimit: params.rateLimit,
+                                    allowedOrigins: params.allowedOrigins),
+                actor: params.actor))
+        }
+        table.register(RotateKey.self) { params, context in
+            let rotated = try service.rotateKey(
+                id: params.keyId, organizationId: params.organizationId,
+                gracePeriodSeconds: params.gracePeriodSeconds ?? 0, actor: params.actor)
+            return .init(key: presenter(context).key(rotated.key), secret: rotated.secret.unredacted,
+                         previousSecretExpiresAt: rotated.previousSecretExpiresAt)
+        }
+        table.register(RevokeKey.self) { params, context in
+            presenter(context).key(try service.revokeKey(id: params.keyId, organizationId: params.organizationId,
+                                                         actor: params.actor))
+        }
+        table.register(DeleteKey.self) { params, _ in
+            try service.deleteKey(id: params.keyId, organizationId: params.organizationId, actor: params.actor)
+            return .init(deleted: true)
+        }
+
+        table.register(VerifyKey.self) { params, context in
+            let secret: String
+            switch (params.key, params.authorization) {
+            case (let key?, nil): secret = key
+            case (nil, let header?):
+                guard let key = VerifyRequest.key(fromAuthorization: header) else {
+                    throw ParamsError(field: "authorization", kind: .value)
+                }
+                secret = key
+            case (nil, nil): throw ParamsError(field: "key", kind: .missing)
+            case (_?, _?): throw ParamsError(field: "authorization", kind: .unknown)
+            }
+            if params.capability == nil {
+                guard params.method != nil else { throw ParamsError(field: "capability", kind: .missing) }
+                guard params.path != nil else { throw ParamsError(field: "path", kind: .missing) }
+            }
+            let result = try service.verify(VerifyRequest(
+                key: secret, capability: params.capability, method: params.method, path: params.path,
+                origin: params.origin, ip: params.ip, cost: params.cost ?? 1))
+            return .init(
+                valid: result.isValid, code: result.outcome.rawValue, httpStatus: result.outcome.httpStatus,
+                message: messages.verification(result, language: context.language),
+                organizationId: result.organizationId, keyId: result.keyId, kind: result.kind,
+                capabilities: result.capabilities,
+                rateLimit: result.rateLimit.map { .init(limit: $0.limit, remaining: $0.remaining, resetAt: $0.resetAt) },
+                retryAfter: result.retryAfter,
+                quota: result.quota.map { .init(id: $0.meter.rawValue, limit: $0.limit, remaining: $0.remaining, resetsAt: $0.resetsAt) })
+        }
+
+        table.register(RecordUsage.self) { params, context in
+            presenter(context).quota(try service.recordUsage(
+                organizationId: params.organizationId, meter: params.meter, amount: params.amount,
+                idempotencyKey: params.idempotencyKey))
+        }
+        table.register(GetUsage.self) { params, _ in
+            let from = try day(params.from, field: "from")
+            let to = try day(params.to, field: "to")
+            let days = try service.usage(organizationId: params.organizationId, keyId: params.keyId, from: from, to: to)
+            return .init(days: days.map { .init(date: $0.date, keyId: $0.keyId, valid: $0.valid, invalid: $0.invalid) })
+        }
+        table.register(ListAudit.self) { params, _ in
+            let page = try service.auditLog(organizationId: params.organizationId, cursor: params.cursor, limit: params.limit)
+            return .init(
+                entries: page.entries.map {
+                    .init(at: $0.at, actor: $0.actor, action: $0.action.rawValue, keyId: $0.keyId,
+                          details: Presenter.json(.object($0.details)))
+                },
+                nextCursor: page.nextCursor)
+        }
+        return table
+    }
+
+    /// A UTC day written `YYYY-MM-DD`.
+    private static func day(_ text: String, field: String) throws -> Date {
+        guard text.count == 10, let date = try? Date.ISO8601FormatStyle().year().month().day().parse(text) else {
+            throw ParamsError(field: field, kind: .type(expected: "date"))
+        }
+        return date
+    }
+}

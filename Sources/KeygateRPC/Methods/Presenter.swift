@@ -1,0 +1,82 @@
+import Foundation
+import KeyStore
+import KeygateLocalization
+import KeygateService
+import PlanCatalog
+
+/// Turns service values into wire values in the request's language.
+struct Presenter {
+    let localizer: Localizer
+    let catalog: PlanCatalog
+    let language: String
+    let now: Date
+
+    func text(_ key: String) -> String {
+        localizer.string(key, language: language)
+    }
+
+    func key(_ key: ManagedKey) -> KeyInfo {
+        let record = key.record
+        return KeyInfo(
+            id: record.id, organizationId: record.organizationId, name: record.name, kind: record.kind,
+            kindName: catalog.kind(KindID(record.kind)).map { text($0.nameKey) } ?? record.kind,
+            capabilities: record.capabilities, usableCapabilities: key.usableCapabilities,
+            environment: record.environment, hint: record.hint, status: key.status.rawValue,
+            statusText: text("status.\(key.status.rawValue)"), createdAt: record.createdAt, expiresAt: record.expiresAt,
+            lastUsedAt: record.lastUsedAt,
+            lastUsedText: localizer.relativeTime(record.lastUsedAt, now: now, language: language),
+            rateLimit: record.rateLimit, effectiveRateLimit: key.effectiveRateLimit, allowedOrigins: record.allowedOrigins,
+            usage: .init(valid: record.usage.valid, invalid: record.usage.invalid))
+    }
+
+    func subscription(_ subscription: Subscription) -> SubscriptionInfo {
+        SubscriptionInfo(
+            organizationId: subscription.organizationId, plan: subscription.plan.rawValue,
+            planName: planName(subscription.plan), status: subscription.status.rawValue,
+            statusText: text("subscription.\(subscription.status.rawValue)"), periodStart: subscription.periodStart,
+            periodEnd: subscription.periodEnd, updatedAt: subscription.updatedAt)
+    }
+
+    func planName(_ id: PlanID) -> String {
+        catalog.plan(id).map { text($0.nameKey) } ?? id.rawValue
+    }
+
+    func quota(_ state: QuotaState) -> QuotaInfo {
+        QuotaInfo(
+            id: state.meter.rawValue, name: catalog.meter(state.meter).map { text($0.nameKey) } ?? state.meter.rawValue,
+            limit: state.limit, used: state.used, remaining: state.remaining, period: state.period.rawValue,
+            resetsAt: state.resetsAt)
+    }
+
+    func quota(_ quota: Quota?) -> PlanInfo.Quota? {
+        quota.map { PlanInfo.Quota(id: $0.meter.rawValue, limit: $0.limit, period: $0.period.rawValue) }
+    }
+
+    func plan(_ plan: Plan) -> PlanInfo {
+        let policy = plan.apiKeys
+        return PlanInfo(
+            id: plan.id.rawValue, name: text(plan.nameKey),
+            apiKeys: .init(
+                enabled: policy != nil, maxActiveKeys: policy == nil ? 0 : policy?.maxActiveKeys,
+                kinds: policy?.kinds.map(\.rawValue) ?? [], capabilities: policy?.capabilities.map(\.rawValue) ?? [],
+                rateLimit: policy.map { RateLimit(default: $0.rateLimit.defaultPerMinute, max: $0.rateLimit.maxPerMinute) },
+                maxLifetimeDays: policy?.maxLifetimeDays),
+            quotas: plan.quotas.compactMap(quota))
+    }
+
+    func capability(_ capability: Capability) -> CapabilityInfo {
+        CapabilityInfo(id: capability.id.rawValue, description: text(capability.descriptionKey))
+    }
+
+    static func json(_ value: JSONValue) -> JSON {
+        switch value {
+        case .null: .null
+        case .bool(let flag): .bool(flag)
+        case .int(let number): .number(String(number))
+        case .double(let number): .number("\(number)")
+        case .string(let text): .string(text)
+        case .array(let elements): .array(elements.map(json))
+        case .object(let members): .object(members.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) })
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// The methods a server answers, each registered with its type and handler.
+/// Built once, then frozen into an ``RPCServer``; `rpc.discover` is
+/// generated from the same entries.
+public struct MethodTable: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let summary: String
+        let paramsSchema: @Sendable () -> JSON
+        let resultSchema: @Sendable () -> JSON
+        /// Decodes the params, runs the handler, encodes the result.
+        let invoke: @Sendable (JSON, RequestContext) throws -> JSON
+    }
+
+    private(set) var entries: [Entry] = []
+
+    public init() {}
+
+    public mutating func register<Method: RPCMethod>(
+        _ method: Method.Type,
+        _ handler: @escaping @Sendable (Method.Params, RequestContext) throws -> Method.Result
+    ) {
+        precondition(!entries.contains { $0.name == Method.name }, "\(Method.name) is registered twice")
+        entries.append(Entry(
+            name: Method.name,
+            summary: Method.summary,
+            paramsSchema: { SchemaRecorder.schema(of: Method.Params.self) },
+            resultSchema: { SchemaRecorder.schema(of: Method.Result.self) },
+            invoke: { params, context in
+                let decoded = try ParamsDecoder.decode(Method.Params.self, from: params)
+                return try ResultEncoder.encode(try handler(decoded, context))
+            }))
+    }
+
+    func entry(named name: String) -> Entry? {
+        entries.first { $0.name == name }
+    }
+}

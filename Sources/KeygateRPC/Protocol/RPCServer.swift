@@ -1,0 +1,161 @@
+import Foundation
+public import KeygateLocalization
+import KeygateService
+public import Logging
+public import PlanCatalog
+
+/// Answers JSON-RPC 2.0 messages, one line at a time: requests, notifications
+/// (never answered) and batches, with every error the specification names.
+///
+/// The envelope is parsed once; a request's params are then decoded into
+/// its method's `Params` type, so a bad param is -32602 naming the field.
+/// The server is a value built once and never changed, safe to share.
+public struct RPCServer: Sendable {
+    let methods: [String: MethodTable.Entry]
+    let table: MethodTable
+    let messages: ErrorMessages
+    let localizer: Localizer
+    let defaultLocale: String?
+    let logger: Logger
+
+    public init(table: MethodTable, catalog: PlanCatalog, localizer: Localizer, defaultLocale: String?, logger: Logger) {
+        // The document lists rpc.discover too, so it is generated from the
+        // table with rpc.discover in it, once, and then served as it is.
+        var listed = table
+        listed.register(Discover.self) { _, _ in throw DiscoverPlaceholder() }
+        let document = OpenRPCDocument.generate(from: listed)
+        var table = table
+        table.register(Discover.self) { _, _ in document }
+        self.table = table
+        methods = Dictionary(uniqueKeysWithValues: table.entries.map { ($0.name, $0) })
+        messages = ErrorMessages(localizer: localizer, catalog: catalog)
+        self.localizer = localizer
+        self.defaultLocale = defaultLocale
+        self.logger = logger
+    }
+
+    /// The reply to one line of input, or `nil` when nothing is to be
+    /// answered (notifications, and batches of them).
+    public func reply(to line: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let fallback = localizer.language(for: nil, default: defaultLocale)
+        let json: JSON
+        do {
+            json = try JSONParser.parse(line)
+        } catch {
+            let variant: String? = switch error {
+            case .invalidUTF8: "utf8"
+            case .tooDeep: "too_deep"
+            case .syntax: nil
+            }
+            let arguments: [String: MessageArgument] = ["max": .number(JSONParser.maximumDepth)]
+            return frame(id: .null, error: messages.protocolError(
+                RPCError.parseError, "parse_error", variant: variant, arguments, language: fallback))
+        }
+        switch json {
+        case .array(let elements):
+            guard !elements.isEmpty else {
+                return frame(id: .null, error: messages.protocolError(
+                    RPCError.invalidRequest, "invalid_request", variant: "empty_batch", language: fallback))
+            }
+            let replies = elements.compactMap { handle($0, fallback: fallback) }
+            guard !replies.isEmpty else { return nil }
+            var writer = JSONWriter()
+            writer.raw("[")
+            for (index, reply) in replies.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.raw(reply)
+            }
+            writer.raw("]")
+            return writer.bytes
+        default:
+            return handle(json, fallback: fallback)
+        }
+    }
+
+    /// A reply for a line that was too long to read, answered without parsing it.
+    public func replyToOversizedLine(limit: Int) -> [UInt8] {
+        let language = localizer.language(for: nil, default: defaultLocale)
+        var error = messages.protocolError(RPCError.invalidRequest, "request_too_large", ["max": .number(limit)], language: language)
+        error = RPCError(code: error.code, data: .init(code: "request_too_large", httpStatus: 413, message: error.data.message, field: nil))
+        return frame(id: .null, error: error)
+    }
+
+    private func handle(_ message: JSON, fallback: String) -> [UInt8]? {
+        guard case .object = message else {
+            return frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+        }
+        let idMember = message["id"]
+        let id: JSON
+        switch idMember {
+        case nil, .null?: id = .null
+        case .string?, .number?: id = idMember!
+        default:
+            return frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+        }
+        let isNotification = idMember == nil
+        guard message["jsonrpc"] == .string("2.0"), case .string(let name)? = message["method"] else {
+            return frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+        }
+
+        var params = message["params"] ?? .object([])
+        var language = fallback
+        switch params {
+        case .object(var members):
+            if let index = members.firstIndex(where: { $0.key == "locale" }) {
+                guard case .string(let locale) = members[index].value else {
+                    return isNotification ? nil : frame(id: id, error: messages.params(
+                        ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback))
+                }
+                language = localizer.language(for: locale, default: defaultLocale)
+                members.remove(at: index)
+                params = .object(members)
+            }
+        default:
+            return isNotification ? nil : frame(id: id, error: messages.params(
+                ParamsError(field: "params", kind: .type(expected: "object")), language: fallback))
+        }
+
+        guard let method = methods[name] else {
+            return isNotification ? nil : frame(id: id, error: messages.protocolError(
+                RPCError.methodNotFound, "method_not_found", ["method": .text(String(name.prefix(100)))], language: language))
+        }
+        let reply: [UInt8]
+        do {
+            reply = frame(id: id, result: try method.invoke(params, RequestContext(language: language)))
+        } catch let error as ParamsError {
+            reply = frame(id: id, error: messages.params(error, language: language))
+        } catch let error as ServiceError {
+            if error.code == .storageFailure {
+                logger.error("storage failure", metadata: ["method": "\(name)", "reason": "\(error.parameters["reason"] ?? "")"])
+            }
+            reply = frame(id: id, error: messages.service(error, language: language))
+        } catch {
+            // Details stay in the log; the caller learns only that it failed.
+            logger.error("internal error", metadata: ["method": "\(name)", "error": "\(String(reflecting: type(of: error)))"])
+            reply = frame(id: id, error: messages.protocolError(RPCError.internalError, "internal_error", language: language))
+        }
+        return isNotification ? nil : reply
+    }
+
+    private struct DiscoverPlaceholder: Error {}
+
+    private func frame(id: JSON, result: JSON) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw(#"{"jsonrpc":"2.0","id":"#)
+        writer.write(id)
+        writer.raw(#","result":"#)
+        writer.write(result)
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    private func frame(id: JSON, error: RPCError) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw(#"{"jsonrpc":"2.0","id":"#)
+        writer.write(id)
+        writer.raw(#","error":"#)
+        writer.write(error.json)
+        writer.raw("}")
+        return writer.bytes
+    }
+}

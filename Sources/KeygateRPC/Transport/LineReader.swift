@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads newline-delimited messages from a file descriptor with blocking
+/// `read(2)`, the fastest way to take lines from a pipe.
+///
+/// A line longer than the limit is never held whole: once it passes the
+/// limit its bytes are dropped as they arrive, and the caller is told once
+/// the line ends, so one huge message costs no more memory than the limit.
+public struct LineReader: ~Copyable {
+    public enum Event {
+        case line(UnsafeBufferPointer<UInt8>)
+        case oversized
+    }
+
+    private let descriptor: Int32
+    private let limit: Int
+    private var buffer: [UInt8]
+    private var line: [UInt8] = []
+    private var discarding = false
+
+    public init(descriptor: Int32, limit: Int) {
+        self.descriptor = descriptor
+        self.limit = limit
+        buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    }
+
+    /// Reads until end of input or until `shouldStop` says so after an
+    /// interrupted read or a handled line; hands each line to `handle`.
+    public mutating func run(shouldStop: () -> Bool, _ handle: (Event) -> Void) {
+        while !shouldStop() {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if count == 0 { break }
+            var start = 0
+            for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
+                append(start..<index)
+                finishLine(handle)
+                start = index + 1
+                if shouldStop() { return }
+            }
+            append(start..<count)
+        }
+        if !line.isEmpty || discarding { finishLine(handle) }
+    }
+
+    private mutating func append(_ range: Range<Int>) {
+        guard !discarding, !range.isEmpty else { return }
+        if line.count + range.count > limit {
+            discarding = true
+            line = []
+        } else {
+            line += buffer[range]
+        }
+    }
+
+    private mutating func finishLine(_ handle: (Event) -> Void) {
+        defer {
+            line.removeAll(keepingCapacity: line.capacity <= 1 << 20)
+            discarding = false
+        }
+        if discarding {
+            handle(.oversized)
+            return
+        }
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        // Blank lines between messages are allowed and ignored.
+        guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
+        line.withUnsafeBufferPointer { handle(.line($0)) }
+    }
+}
+
+/// Writes whole replies to a file descriptor, one `write(2)` per reply
+/// where the pipe allows, so a reader sees each reply as soon as it is ready.
+public struct LineWriter: Sendable {
+    private let descriptor: Int32
+
+    public init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// Writes `bytes` and a newline; `false` when the reader is gone.
+    public func write(_ bytes: [UInt8]) -> Bool {
+        var message = bytes
+        message.append(UInt8(ascii: "\n"))
+        return message.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                #if canImport(Glibc)
+                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                #else
+                let written = Darwin.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                #endif
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+    }
+}

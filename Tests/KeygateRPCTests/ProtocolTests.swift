@@ -1,0 +1,133 @@
+import Foundation
+import KeygateRPC
+import Testing
+
+@Suite("JSON-RPC 2.0 protocol")
+struct ProtocolTests {
+    let rpc: RPCFixture
+
+    init() throws {
+        rpc = try RPCFixture()
+    }
+
+    @Test(arguments: [#""abc""#, "7", "-0", "1.50", "1e3", "12345678901234567890", #""é\u00e9""#, "null"])
+    func idsAreEchoedAsSent(id: String) throws {
+        let reply = try #require(rpc.send(#"{"jsonrpc":"2.0","id":\#(id),"method":"catalog.plans"}"#))
+        let expected = id == #""é\u00e9""# ? #""éé""# : id
+        #expect(reply.hasPrefix(#"{"jsonrpc":"2.0","id":\#(expected),"result":"#))
+    }
+
+    @Test(arguments: [
+        ("{", "parse_error"), ("not json", "parse_error"), (#"{"a":1,"a":2}"#, "parse_error"),
+        (String(repeating: "[", count: 100) + String(repeating: "]", count: 100), "parse_error"),
+        (#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"s":"\ud800"}}"#, "parse_error"),
+    ])
+    func unreadableInputIsAParseErrorWithANullId(line: String, code: String) throws {
+        let reply = try rpc.call(line)
+        #expect(reply["id"] is NSNull)
+        #expect(reply.errorCode == -32700)
+        #expect(reply.errorData?["code"] as? String == code)
+    }
+
+    @Test func invalidUTF8IsAParseErrorThatSaysSo() throws {
+        let bytes = Array(#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"locale":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8)
+        let reply = try #require(rpc.send(bytes: bytes))
+        #expect(reply.contains(#""code":-32700"#) && reply.contains("UTF-8"))
+    }
+
+    @Test(arguments: [
+        (#"[1]"#, "null"), (#""text""#, "null"), (#"{"id":1,"method":"catalog.plans"}"#, "1"),
+        (#"{"jsonrpc":"1.0","id":2,"method":"catalog.plans"}"#, "2"), (#"{"jsonrpc":"2.0","id":3,"method":7}"#, "3"),
+        (#"{"jsonrpc":"2.0","id":{"a":1},"method":"catalog.plans"}"#, "null"), (#"{"jsonrpc":"2.0","id":true,"method":"x"}"#, "null"),
+    ])
+    func malformedRequestsAreInvalidRequests(line: String, id: String) throws {
+        let reply = try #require(rpc.send(line))
+        #expect(reply.contains(#""code":-32600"#), "\(reply)")
+        #expect(reply.hasPrefix(#"{"jsonrpc":"2.0","id":\#(id),"error""#) || line.hasPrefix("["), "\(reply)")
+    }
+
+    @Test func anUnknownMethodIsMethodNotFound() throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":9,"method":"keys.steal"}"#)
+        #expect(reply.errorCode == -32601)
+        #expect(reply.errorData?["httpStatus"] as? Int == 404)
+    }
+
+    @Test(arguments: [
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration"}"#, "capabilities", "is required"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":["a",7]}"#, "capabilities[1]", "must be text"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":1e2}"#, "rateLimit", "whole number"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":99999999999999999999}"#, "rateLimit", "whole number"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"expiresAt":"tomorrow"}"#, "expiresAt", "RFC 3339"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"color":"red"}"#, "color", "not known"),
+        (#"{"organizationId":null,"name":"n","kind":"owner_integration","capabilities":[]}"#, "organizationId", "is required"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"locale":5}"#, "locale", "must be text"),
+    ])
+    func badParamsAreInvalidParamsNamingTheField(params: String, field: String, message: String) throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.create","params":\#(params)}"#)
+        #expect(reply.errorCode == -32602)
+        #expect(reply.errorData?["field"] as? String == field)
+        #expect((reply.errorData?["message"] as? String)?.contains(message) == true, "\(reply)")
+    }
+
+    @Test func paramsByPositionAreRefused() throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":["org_1"]}"#)
+        #expect(reply.errorCode == -32602)
+        #expect(reply.errorData?["field"] as? String == "params")
+    }
+
+    @Test func notificationsAreNeverAnswered() {
+        #expect(rpc.send(#"{"jsonrpc":"2.0","method":"catalog.plans"}"#) == nil)
+        #expect(rpc.send(#"{"jsonrpc":"2.0","method":"no.such.method"}"#) == nil)
+        #expect(rpc.send(#"{"jsonrpc":"2.0","method":"keys.list","params":{"bad":1}}"#) == nil)
+        #expect(rpc.send(#"[{"jsonrpc":"2.0","method":"catalog.plans"},{"jsonrpc":"2.0","method":"x"}]"#) == nil)
+    }
+
+    @Test func aBatchAnswersEachRequestAndNoNotification() throws {
+        let reply = try #require(rpc.send("""
+            [{"jsonrpc":"2.0","id":1,"method":"catalog.plans"},{"jsonrpc":"2.0","method":"catalog.plans"},\
+            {"jsonrpc":"2.0","id":"b","method":"nope"},5]
+            """))
+        let replies = try #require(try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [[String: Any]])
+        #expect(replies.count == 3)
+        #expect(replies[0]["id"] as? Int == 1 && replies[0]["result"] != nil)
+        #expect(replies[1]["id"] as? String == "b" && replies[1].errorCode == -32601)
+        #expect(replies[2]["id"] is NSNull && replies[2].errorCode == -32600)
+    }
+
+    @Test func anEmptyBatchIsOneInvalidRequest() throws {
+        let reply = try rpc.call("[]")
+        #expect(reply.errorCode == -32600 && reply["id"] is NSNull)
+    }
+
+    @Test func internalErrorsRevealNothing() throws {
+        struct Secret: Error { let path = "/var/lib/keygate/secret" }
+        let rpc = try RPCFixture { table in
+            table.register(Explode.self) { _, _ in throw Secret() }
+        }
+        let reply = try #require(rpc.send(#"{"jsonrpc":"2.0","id":1,"method":"test.explode"}"#))
+        #expect(reply.contains(#""code":-32603"#))
+        #expect(!reply.contains("Secret") && !reply.contains("/var/lib"))
+    }
+
+    @Test func messagesFollowTheRequestsLocaleButCodesNever() throws {
+        var codes: Set<String> = []
+        var messages: Set<String> = []
+        for locale in ["en", "pl-PL", "de-AT"] {
+            let reply = try rpc.request("keys.create", [
+                "organizationId": "org_1", "name": "n", "kind": "owner_integration", "capabilities": ["booking.read"],
+                "locale": locale,
+            ])
+            codes.insert(reply.errorData?["code"] as? String ?? "")
+            messages.insert(reply.errorData?["message"] as? String ?? "")
+        }
+        #expect(codes == ["plan_forbids_api_keys"])
+        #expect(messages.count == 3)
+    }
+}
+
+enum Explode: RPCMethod {
+    static let name = "test.explode"
+    static let summary = "Fails."
+    struct Params: Codable, Sendable {}
+    struct Result: Codable, Sendable {}
+}

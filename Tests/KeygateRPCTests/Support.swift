@@ -1,0 +1,63 @@
+import Foundation
+import KeyStore
+import KeygateLocalization
+import KeygateRPC
+import KeygateService
+import Logging
+import PlanCatalog
+
+enum Repository {
+    static let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+/// An RPC server on the shipped catalog and an in-memory database.
+struct RPCFixture {
+    let server: RPCServer
+    let service: KeygateService
+
+    init(table extra: ((inout MethodTable) -> Void)? = nil) throws {
+        let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/plans.xml"))
+        let localizer = try Localizer.load(directory: Repository.root.appending(path: "Localization"), logger: Logger(label: "test"))
+        let storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog))
+        service = KeygateService(catalog: catalog, storage: storage)
+        var table = KeygateMethods.table(service: service, localizer: localizer)
+        extra?(&table)
+        server = RPCServer(table: table, catalog: catalog, localizer: localizer, defaultLocale: nil, logger: Logger(label: "test"))
+    }
+
+    /// The raw reply to one line, or nil when there is none.
+    func send(_ line: String) -> String? {
+        var line = line
+        return line.withUTF8 { server.reply(to: $0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func send(bytes: [UInt8]) -> String? {
+        bytes.withUnsafeBufferPointer { server.reply(to: $0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The reply parsed, for tests that look inside it.
+    func call(_ line: String) throws -> [String: Any] {
+        let reply = try require_(send(line))
+        return try JSONSerialization.jsonObject(with: Data(reply.utf8)) as! [String: Any]
+    }
+
+    func request(_ method: String, _ params: [String: Any], id: Int = 1) throws -> [String: Any] {
+        let body: [String: Any] = ["jsonrpc": "2.0", "id": id, "method": method, "params": params]
+        let line = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try call(line)
+    }
+}
+
+struct MissingReply: Error {}
+
+func require_<T>(_ value: T?) throws -> T {
+    guard let value else { throw MissingReply() }
+    return value
+}
+
+extension Dictionary where Key == String, Value == Any {
+    var error: [String: Any]? { self["error"] as? [String: Any] }
+    var errorCode: Int? { error?["code"] as? Int }
+    var errorData: [String: Any]? { error?["data"] as? [String: Any] }
+    var result: [String: Any]? { self["result"] as? [String: Any] }
+}

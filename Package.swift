@@ -107,6 +107,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Drives the built `keygate` executable over pipes.
+        .testTarget(
+            name: "KeygateCLITests",
+            dependencies: ["KeygateCLI"],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -50,7 +50,7 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "keygate")
-        Signals.install()
+        let wake = Signals.install()
 
         let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
             ?? ResourceLocator.locate("Plans/plans.xml")
@@ -86,7 +86,7 @@ struct ServeCommand: ParsableCommand {
         let flusher = UsageFlusher(service: service, logger: logger)
         flusher.start()
         let output = LineWriter(descriptor: 1)
-        var reader = LineReader(descriptor: 0, limit: maxLineBytes)
+        var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)
         var readerGone = false
         reader.run(shouldStop: { Signals.shouldStop || readerGone }) { event in
             let reply: [UInt8]? = switch event {

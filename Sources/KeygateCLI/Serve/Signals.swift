@@ -8,22 +8,46 @@ import Synchronization
 /// SIGTERM and SIGINT ask the server to stop after the request in hand;
 /// SIGPIPE is ignored, so a reader that goes away ends the loop through a
 /// failed write instead of killing the process mid-flush.
+///
+/// The kernel delivers a signal to any thread, not necessarily the one
+/// blocked reading stdin, so the handler also writes a byte to a pipe the
+/// reader polls (the self-pipe trick; `write(2)` is async-signal-safe).
 enum Signals {
     static let stopRequested = Atomic<Bool>(false)
+    private static let wakeWriter = Atomic<Int32>(-1)
 
-    static func install() {
+    /// Installs the handlers and returns the descriptor that becomes
+    /// readable when a stop is requested.
+    static func install() -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        var pipeDescriptors: [Int32] = [-1, -1]
+        if pipe(&pipeDescriptors) == 0 {
+            wakeWriter.store(pipeDescriptors[1], ordering: .relaxed)
+        }
         var action = sigaction()
         #if canImport(Glibc)
-        action.__sigaction_handler.sa_handler = { _ in Signals.stopRequested.store(true, ordering: .relaxed) }
+        action.__sigaction_handler.sa_handler = { _ in Signals.requestStop() }
         #else
-        action.__sigaction_u.__sa_handler = { _ in Signals.stopRequested.store(true, ordering: .relaxed) }
+        action.__sigaction_u.__sa_handler = { _ in Signals.requestStop() }
         #endif
         sigemptyset(&action.sa_mask)
-        // No SA_RESTART: a blocked read returns EINTR, so the loop sees the request at once.
         action.sa_flags = 0
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        // A parent may start us with these signals blocked (some process
+        // launchers do); a handler is no use until they are unblocked.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGTERM)
+        sigaddset(&mask, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+        return pipeDescriptors[0]
+    }
+
+    private static func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+        var byte: UInt8 = 1
+        _ = write(wakeWriter.load(ordering: .relaxed), &byte, 1)
     }
 
     static var shouldStop: Bool { stopRequested.load(ordering: .relaxed) }

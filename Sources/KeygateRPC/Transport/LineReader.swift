@@ -17,21 +17,27 @@ public struct LineReader: ~Copyable {
     }
 
     private let descriptor: Int32
+    private let wakeDescriptor: Int32?
     private let limit: Int
     private var buffer: [UInt8]
     private var line: [UInt8] = []
     private var discarding = false
 
-    public init(descriptor: Int32, limit: Int) {
+    /// - Parameter wakeDescriptor: a descriptor that becomes readable when
+    ///   reading should stop (a signal handler's self-pipe). A signal may be
+    ///   delivered to any thread, so interrupting `read(2)` is not enough.
+    public init(descriptor: Int32, limit: Int, wakeDescriptor: Int32? = nil) {
         self.descriptor = descriptor
+        self.wakeDescriptor = wakeDescriptor
         self.limit = limit
         buffer = [UInt8](repeating: 0, count: 64 * 1024)
     }
 
-    /// Reads until end of input or until `shouldStop` says so after an
-    /// interrupted read or a handled line; hands each line to `handle`.
+    /// Reads until end of input, until the wake descriptor is readable, or
+    /// until `shouldStop` says so after a handled line; hands each line to `handle`.
     public mutating func run(shouldStop: () -> Bool, _ handle: (Event) -> Void) {
         while !shouldStop() {
+            guard waitForInput() else { return }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -48,6 +54,19 @@ public struct LineReader: ~Copyable {
             append(start..<count)
         }
         if !line.isEmpty || discarding { finishLine(handle) }
+    }
+
+    /// `false` when the wake descriptor says to stop.
+    private func waitForInput() -> Bool {
+        guard let wakeDescriptor else { return true }
+        var descriptors = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        while poll(&descriptors, 2, -1) < 0 {
+            if errno != EINTR { return true }
+        }
+        return descriptors[1].revents == 0
     }
 
     private mutating func append(_ range: Range<Int>) {

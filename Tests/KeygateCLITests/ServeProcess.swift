@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+
+/// A real `keygate serve` process, driven over pipes the way the dashboard
+/// backend, billing and the gateway drive it.
+final class ServeProcess: @unchecked Sendable {
+    static let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built executable, beside this test bundle in the build folder.
+    static var executable: URL {
+        var directory = Bundle.main.bundleURL
+        while directory.path != "/" {
+            let candidate = directory.appending(path: "keygate")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return repository.appending(path: ".build/debug/keygate")
+    }
+
+    let process = Process()
+    let database: URL
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let lines = Mutex<[String]>([])
+    private let everyLine = Mutex<[String]>([])
+    private let stderrText = Mutex<String>("")
+    private let arrived = DispatchSemaphore(value: 0)
+    private let stdoutClosed = DispatchSemaphore(value: 0)
+    private let stderrClosed = DispatchSemaphore(value: 0)
+
+    init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.database = try database ?? {
+            let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return directory.appending(path: "keygate.sqlite")
+        }()
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--database", self.database.path] + arguments
+        process.currentDirectoryURL = Self.repository
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        Thread.detachNewThread { [self] in pump(output.fileHandleForReading, into: { line in
+            lines.withLock { $0.append(line) }
+            everyLine.withLock { $0.append(line) }
+            arrived.signal()
+        }, closed: stdoutClosed) }
+        Thread.detachNewThread { [self] in pump(errors.fileHandleForReading, into: { line in
+            stderrText.withLock { $0 += line + "\n" }
+        }, closed: stderrClosed) }
+    }
+
+    private func pump(_ handle: FileHandle, into deliver: (String) -> Void, closed: DispatchSemaphore) {
+        var pending = Data()
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            pending += chunk
+            while let newline = pending.firstIndex(of: 0x0A) {
+                deliver(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                pending = Data(pending[(newline + 1)...])
+            }
+        }
+        if !pending.isEmpty { deliver(String(decoding: pending, as: UTF8.self)) }
+        closed.signal()
+    }
+
+    func send(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    func send(bytes: [UInt8]) {
+        input.fileHandleForWriting.write(Data(bytes))
+    }
+
+    /// The next line on stdout; fails the call after `timeout`.
+    func nextLine(timeout: TimeInterval = 10) throws -> String {
+        guard arrived.wait(timeout: .now() + timeout) == .success else { throw Timeout(stderr: stderr) }
+        return lines.withLock { $0.removeFirst() }
+    }
+
+    /// Sends a request and returns its parsed reply.
+    func call(_ method: String, _ params: [String: Any] = [:], id: Int = 1) throws -> [String: Any] {
+        let body: [String: Any] = ["jsonrpc": "2.0", "id": id, "method": method, "params": params]
+        send(String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
+        return try JSONSerialization.jsonObject(with: Data(try nextLine().utf8)) as! [String: Any]
+    }
+
+    func result(_ method: String, _ params: [String: Any] = [:]) throws -> [String: Any] {
+        let reply = try call(method, params)
+        guard let result = reply["result"] as? [String: Any] else { throw Failed(reply: reply) }
+        return result
+    }
+
+    /// Closes stdin and waits for the exit; returns the status.
+    func finish() -> Int32 {
+        try? input.fileHandleForWriting.close()
+        return waitForExit()
+    }
+
+    func waitForExit() -> Int32 {
+        process.waitUntilExit()
+        _ = stdoutClosed.wait(timeout: .now() + 5)
+        _ = stderrClosed.wait(timeout: .now() + 5)
+        return process.terminationStatus
+    }
+
+    /// Every line the process wrote to stdout, read or not.
+    var stdoutLines: [String] { everyLine.withLock { $0 } }
+    var stderr: String { stderrText.withLock { $0 } }
+
+    struct Timeout: Error, CustomStringConvertible {
+        let stderr: String
+        var description: String { "no reply in time; stderr:\n\(stderr)" }
+    }
+
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+        init(reply: [String: Any]) { description = "\(reply)" }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}

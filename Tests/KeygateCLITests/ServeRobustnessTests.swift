@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+@Suite("keygate serve keeps serving", .serialized)
+struct ServeRobustnessTests {
+    /// Valid and invalid lines mixed: every line gets its answer, in order,
+    /// and the process is still there at the end.
+    @Test func aSessionMixingValidAndInvalidLinesIsAnsweredLineByLine() throws {
+        let serve = try ServeProcess(arguments: ["--max-line-bytes", "4096"])
+        let ok = #"{"jsonrpc":"2.0","id":"ok","method":"subscriptions.get","params":{"organizationId":"org_1"}}"#
+        let inputs: [(String?, [UInt8]?, String)] = [
+            (ok, nil, "result"),
+            ("{not json", nil, "-32700"),
+            (nil, Array(#"{"jsonrpc":"2.0","id":2,"method":"subscriptions.get","params":{"organizationId":""#.utf8) + [0xFF, 0xFE] + Array(#""}}"#.utf8) + [0x0A], "-32700"),
+            (#"{"jsonrpc":"2.0","id":3,"method":"keys.list","params":{"organizationId":"org_1","limit":"ten"}}"#, nil, "-32602"),
+            (#"{"jsonrpc":"2.0","id":4,"method":"keys.list","params":{"organizationId":"org_1","limit":1e400}}"#, nil, "-32602"),
+            (#"{"jsonrpc":"2.0","id":5,"method":"keys.nuke"}"#, nil, "-32601"),
+            (#"{"jsonrpc":"2.0","id":6,"method":"keys.list","params":{"organizationId":"org_1"},"x":"#
+                + "\"" + String(repeating: "A", count: 10_000) + "\"}", nil, "request_too_large"),
+            (#"{"jsonrpc":"2.0","id":7,"method":"keys.get","params":{"organizationId":"org_1","keyId":"key_nobody"}}"#, nil, "-32001"),
+            (String(repeating: "[", count: 1_000), nil, "-32700"),
+            (ok, nil, "result"),
+        ]
+        for (text, bytes, _) in inputs {
+            if let text { serve.send(text) }
+            if let bytes { serve.send(bytes: bytes) }
+        }
+        for (_, _, expected) in inputs {
+            let line = try serve.nextLine()
+            #expect(line.contains(expected), "\(line)")
+        }
+        #expect(serve.process.isRunning)
+        #expect(serve.finish() == 0)
+    }
+
+    @Test func sigtermFinishesFlushesUsageAndExitsZero() throws {
+        let serve = try ServeProcess()
+        _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_t", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try serve.result("keys.create", [
+            "organizationId": "org_t", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        let secret = try #require(created["secret"] as? String)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        for _ in 0..<5 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
+        kill(serve.process.processIdentifier, SIGTERM)
+        #expect(serve.waitForExit() == 0)
+
+        let again = try ServeProcess(database: serve.database)
+        let key = try again.result("keys.get", ["organizationId": "org_t", "keyId": keyId])
+        #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 5)
+        #expect(key["lastUsedAt"] is String)
+        #expect(again.finish() == 0)
+    }
+
+    @Test func aMissingCatalogStopsStartupWithAClearMessage() throws {
+        let serve = try ServeProcess(arguments: ["--catalog", "/nonexistent/plans.xml"])
+        #expect(serve.waitForExit() == 1)
+        #expect(serve.stderr.contains("/nonexistent/plans.xml: no such file"))
+        #expect(serve.stdoutLines.isEmpty)
+    }
+}

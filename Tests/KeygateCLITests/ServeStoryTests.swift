@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// The whole story a caller lives through, against the real executable.
+@Suite("keygate serve end to end", .serialized)
+struct ServeStoryTests {
+    @Test func anOrganizationGoesFromRefusedToVerifiedToRevokedToDeleted() throws {
+        let serve = try ServeProcess()
+        let org: [String: Any] = ["organizationId": "org_story"]
+        let createParams: [String: Any] = org.merging(["name": "Zapier", "kind": "owner_integration",
+                                                        "capabilities": ["booking.read", "booking.create"]]) { $1 }
+
+        // Free: refused, naming the plan that would allow it.
+        let refused = try serve.call("keys.create", createParams)
+        let refusal = try #require((refused["error"] as? [String: Any])?["data"] as? [String: Any])
+        #expect(refusal["code"] as? String == "plan_forbids_api_keys")
+        #expect((refusal["message"] as? String)?.contains("Pro") == true)
+        #expect(refusal["httpStatus"] as? Int == 403)
+
+        // Billing moves the organization to Pro.
+        let moved = try serve.result("subscriptions.setPlan", org.merging([
+            "plan": "pro", "eventId": "evt_story_1", "occurredAt": "2026-11-22T10:00:00Z",
+        ]) { $1 })
+        #expect(moved["applied"] as? Bool == true)
+
+        let created = try serve.result("keys.create", createParams)
+        let secret = try #require(created["secret"] as? String)
+        let key = try #require(created["key"] as? [String: Any])
+        let keyId = try #require(key["id"] as? String)
+        #expect(secret.hasPrefix("kg_live_"))
+
+        let valid = try serve.result("keys.verify", ["authorization": "Bearer \(secret)", "capability": "booking.read"])
+        #expect(valid["valid"] as? Bool == true && valid["httpStatus"] as? Int == 200)
+        #expect(valid["keyId"] as? String == keyId)
+
+        // Lists show the hint, never the secret.
+        let listed = try #require(try serve.result("keys.list", org)["keys"] as? [[String: Any]])
+        #expect(listed.count == 1)
+        #expect(listed[0]["hint"] as? String == "kg_live_…" + secret.suffix(4))
+        #expect(!serve.stdoutLines.dropFirst(3).joined().contains(secret.dropFirst(8).prefix(12)))
+
+        let rotated = try serve.result("keys.rotate", org.merging(["keyId": keyId]) { $1 })
+        let newSecret = try #require(rotated["secret"] as? String)
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["code"] as? String == "not_found")
+        #expect(try serve.result("keys.verify", ["key": newSecret, "capability": "booking.read"])["valid"] as? Bool == true)
+
+        let revoked = try serve.result("keys.revoke", org.merging(["keyId": keyId]) { $1 })
+        #expect(revoked["status"] as? String == "revoked")
+        let afterRevoke = try serve.result("keys.verify", ["key": newSecret, "capability": "booking.read"])
+        #expect(afterRevoke["code"] as? String == "revoked" && afterRevoke["httpStatus"] as? Int == 401)
+
+        #expect(try serve.result("keys.delete", org.merging(["keyId": keyId]) { $1 })["deleted"] as? Bool == true)
+        let gone = try serve.call("keys.get", org.merging(["keyId": keyId]) { $1 })
+        #expect(((gone["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String == "not_found")
+
+        let audit = try #require(try serve.result("audit.list", org)["entries"] as? [[String: Any]])
+        #expect(audit.compactMap { $0["action"] as? String } == [
+            "key.deleted", "key.revoked", "key.rotated", "key.created", "subscription.changed",
+        ])
+
+        #expect(serve.finish() == 0)
+        // The secrets were printed once each, in the answers that created them, and nowhere else.
+        let everything = serve.stdoutLines.joined(separator: "\n")
+        #expect(everything.components(separatedBy: secret).count == 2)
+        #expect(everything.components(separatedBy: newSecret).count == 2)
+        #expect(!serve.stderr.contains(secret) && !serve.stderr.contains(newSecret))
+        for line in serve.stdoutLines {
+            let frame = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(frame?["jsonrpc"] as? String == "2.0", "stdout carries protocol frames only: \(line)")
+        }
+    }
+
+    @Test func everyMethodAnswers() throws {
+        let serve = try ServeProcess(arguments: ["--locale", "pl"])
+        let org: [String: Any] = ["organizationId": "org_all"]
+        func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
+
+        #expect((try serve.result("catalog.plans")["plans"] as? [[String: Any]])?.count == 3)
+        #expect((try serve.result("catalog.capabilities")["kinds"] as? [[String: Any]])?.count == 2)
+        #expect(try serve.result("subscriptions.get", org)["plan"] as? String == "free")
+        let options = try serve.result("keys.options", org)
+        #expect(options["canCreate"] as? Bool == false)
+        #expect((options["reason"] as? String)?.hasPrefix("Klucze API nie są dostępne") == true)
+        _ = try serve.result("subscriptions.setPlan", with(["plan": "pro", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z"]))
+        let preview = try serve.result("subscriptions.preview", with(["plan": "starter"]))
+        #expect(preview["suspendedKeys"] as? [String] == [])
+        let created = try serve.result("keys.create", with([
+            "name": "Reader", "kind": "owner_integration", "capabilities": ["subscription.read"],
+            "allowedOrigins": ["https://app.example"], "rateLimit": 120, "environment": "test",
+        ]))
+        let secret = try #require(created["secret"] as? String)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        #expect((created["key"] as? [String: Any])?["lastUsedText"] as? String == "Nigdy")
+        #expect(try serve.result("keys.get", with(["keyId": keyId]))["environment"] as? String == "test")
+        #expect(try serve.result("keys.update", with(["keyId": keyId, "name": "Reader 2"]))["name"] as? String == "Reader 2")
+        let byKey = try serve.result("subscriptions.quotas", ["key": secret])
+        #expect(byKey["plan"] as? String == "pro")
+        let quotas = try serve.result("subscriptions.quotas", org)
+        #expect((quotas["quotas"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["api.requests", "keys.active", "bookings"])
+        let recorded = try serve.result("usage.record", with(["meter": "bookings", "amount": 3, "idempotencyKey": "b-1"]))
+        #expect(recorded["used"] as? Int == 3)
+        let verified = try serve.result("keys.verify", [
+            "key": secret, "capability": "subscription.read", "origin": "https://app.example", "ip": "192.0.2.1",
+        ])
+        #expect(verified["valid"] as? Bool == true && verified["message"] as? String == "Klucz jest prawidłowy.")
+        let days = try serve.result("usage.get", with(["from": "2026-01-01", "to": "2026-12-31"]))
+        #expect(days["days"] is [Any])
+        #expect((try serve.result("audit.list", with(["limit": 2]))["entries"] as? [Any])?.count == 2)
+        let rotated = try serve.result("keys.rotate", with(["keyId": keyId, "gracePeriodSeconds": 60]))
+        #expect(rotated["previousSecretExpiresAt"] is String)
+        #expect(try serve.result("keys.revoke", with(["keyId": keyId]))["statusText"] as? String == "Unieważniony")
+        #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 19)
+        #expect(serve.finish() == 0)
+    }
+}

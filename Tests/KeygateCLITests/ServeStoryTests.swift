@@ -114,3 +114,27 @@ struct ServeStoryTests {
         #expect(serve.finish() == 0)
     }
 }
+
+@Suite("The README's Python client")
+struct PythonClientTests {
+    /// Examples/client.py is the README's example of driving keygate from
+    /// another language; it must keep working.
+    @Test func thePythonClientCreatesAndVerifiesAKey() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-py-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = Process()
+        process.executableURL = URL(filePath: "/usr/bin/env")
+        process.arguments = ["python3", ServeProcess.repository.appending(path: "Examples/client.py").path,
+                             ServeProcess.executable.path, "serve"]
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(printed == "valid\n")
+    }
+}

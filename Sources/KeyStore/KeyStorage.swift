@@ -27,6 +27,11 @@ public protocol KeyStorage: Sendable {
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError)
     /// The key a secret belongs to, checked for shape and checksum first.
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
+    /// The key whose secret has this digest (the secret already parsed).
+    func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup
+    /// Changes whenever anything is committed, here or in another process;
+    /// what callers keep in memory is current as long as it stays the same.
+    func changeToken() throws(KeyStoreError) -> ChangeToken
     /// Adds verification counts and last-use details, skipping deleted keys.
     func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError)
     /// Verification counts per UTC day from `from` to `to` (inclusive), for

@@ -20,6 +20,9 @@ public protocol SubscriptionStorage: Sendable {
     /// Live keys (neither revoked nor expired) of these kinds, oldest first,
     /// at most `limit`.
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String]
+    /// When the first of the organization's live keys of these kinds
+    /// expires, which changes which keys are within a plan's maximum.
+    func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date?
     /// How many live keys of these kinds the organization has.
     func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int
 }

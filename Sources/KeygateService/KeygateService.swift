@@ -19,6 +19,7 @@ public struct KeygateService: Sendable {
     /// and its not-yet-flushed usage.
     let rateLimiter = RateLimiter()
     let usage = UsageBuffer()
+    let cache = VerificationCache()
 
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
         self.catalog = catalog

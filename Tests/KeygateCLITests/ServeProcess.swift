@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// A real `keygate serve` process, driven over pipes the way the dashboard
@@ -35,6 +38,8 @@ final class ServeProcess: @unchecked Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             return directory.appending(path: "keygate.sqlite")
         }()
+        // A server that died must fail the test that writes to it, not kill the runner.
+        signal(SIGPIPE, SIG_IGN)
         process.executableURL = Self.executable
         process.arguments = ["serve", "--database", self.database.path] + arguments
         process.currentDirectoryURL = Self.repository

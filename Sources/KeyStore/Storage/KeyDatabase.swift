@@ -1,3 +1,4 @@
+import Foundation
 public import GRDB
 
 /// Opens Keygate's SQLite database and brings its schema up to date.
@@ -10,10 +11,22 @@ public enum KeyDatabase {
     public static let busyTimeout: Double = 5
 
     /// Opens (creating if needed) and migrates the database file at `path`.
+    ///
+    /// Processes starting together on a new file race to switch it to WAL,
+    /// and SQLite answers the loser's `PRAGMA journal_mode` with SQLITE_BUSY
+    /// at once, without its busy handler; opening is therefore retried for
+    /// as long as the busy timeout.
     public static func open(path: String) throws -> DatabasePool {
-        let pool = try DatabasePool(path: path, configuration: configuration())
-        try migrator.migrate(pool)
-        return pool
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration())
+                try migrator.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: .random(in: 0.005...0.02))
+            }
+        }
     }
 
     /// A private in-memory database, for tests and tools.

@@ -149,6 +149,20 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         }
     }
 
+    public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
+        let now = StorageCoding.milliseconds(self.now)
+        return try read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(expires_at) FROM api_key
+                    WHERE organization_id = :organization AND \(Self.liveCondition)
+                      AND kind IN (SELECT value FROM json_each(:kinds))
+                    """,
+                arguments: ["organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds)])
+        }.map(StorageCoding.date)
+    }
+
     public func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int {
         let now = self.now
         return try read { db in try liveKeyCount(organizationId, kinds: kinds, now: now, db) }

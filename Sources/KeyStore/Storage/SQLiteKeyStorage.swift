@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import Synchronization
 
 /// The key store on SQLite, through GRDB.
 ///
@@ -14,12 +15,26 @@ public struct SQLiteKeyStorage: KeyStorage {
     let database: any DatabaseWriter
     let clock: any WallClock
     let validator: KeyValidator
+    /// Sees commits of other connections (a file database only).
+    private let watcher: DataVersionWatcher?
+    /// Counts this store's own commits, which an in-memory database's
+    /// single connection cannot see through `data_version`.
+    private let writes = WriteCounter()
 
     public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
         self.database = database
         self.rules = rules
         self.clock = clock
         validator = KeyValidator(rules: rules)
+        let path = database.path
+        watcher = path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory") ? nil : DataVersionWatcher(path: path)
+    }
+
+    public func changeToken() throws(KeyStoreError) -> ChangeToken {
+        let local = writes.value
+        guard let watcher else { return ChangeToken(dataVersion: 0, localWrites: local) }
+        guard let version = watcher.version() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        return ChangeToken(dataVersion: version, localWrites: local)
     }
 
     /// The store's clock, to the millisecond it stores.
@@ -115,12 +130,16 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
-        let parsed: ParsedKey
+        let digest: KeyDigest
         do {
-            parsed = try rules.format.parse(secret)
+            digest = try rules.format.parse(secret).digest
         } catch {
             return .malformed(error)
         }
+        return try find(digest: digest)
+    }
+
+    public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
         let now = StorageCoding.milliseconds(self.now)
         let row = try read { db in
             try Row.fetchOne(
@@ -130,7 +149,7 @@ public struct SQLiteKeyStorage: KeyStorage {
                     FROM key_secret s JOIN api_key k ON k.id = s.key_id
                     WHERE s.digest = ?
                     """,
-                arguments: [Data(parsed.digest.bytes)])
+                arguments: [Data(digest.bytes)])
         }
         guard let row else { return .notFound }
         let secretExpiresAt: Int64? = row["secret_expires_at"]
@@ -191,6 +210,7 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
+            defer { writes.increment() }
             return try database.write(body)
         } catch {
             throw Self.storeError(error)
@@ -212,4 +232,11 @@ public struct SQLiteKeyStorage: KeyStorage {
         default: KeyStoreError(.storageFailure, ["reason": "other"])
         }
     }
+}
+
+/// How many write transactions this store ran.
+final class WriteCounter: Sendable {
+    private let count = Atomic<Int64>(0)
+    var value: Int64 { count.load(ordering: .acquiring) }
+    func increment() { count.add(1, ordering: .releasing) }
 }

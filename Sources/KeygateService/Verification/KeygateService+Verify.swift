@@ -11,15 +11,27 @@ extension KeygateService {
         guard (1...KeyRules.rateLimits.upperBound).contains(request.cost) else {
             throw ServiceError(.invalidAmount, field: "cost", ["min": "1"])
         }
-        let lookup = try store { () throws(KeyStoreError) in try storage.find(secret: request.key) }
-        let key: KeyRecord
-        switch lookup {
-        case .malformed: return VerifyResult(.malformed)
-        case .notFound: return VerifyResult(.notFound)
-        case .found(let match): key = match.key
+        let digest: KeyDigest
+        do {
+            digest = try storage.rules.format.parse(request.key).digest
+        } catch {
+            return VerifyResult(.malformed)
+        }
+        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+        cache.prepare(for: token)
+        let lookup: KeyLookup
+        if let cached = cache.lookup(digest) {
+            lookup = cached
+        } else {
+            lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
+            cache.store(lookup, for: digest, token: token)
         }
         let now = clock.now()
-        var result = try check(key, request, now: now)
+        guard case .found(let match) = lookup, match.secretExpiresAt.map({ $0 > now }) ?? true else {
+            return VerifyResult(.notFound)
+        }
+        let key = match.key
+        var result = try check(key, request, now: now, token: token)
         result.organizationId = key.organizationId
         result.keyId = key.id
         result.kind = key.kind
@@ -27,16 +39,16 @@ extension KeygateService {
         return result
     }
 
-    private func check(_ key: KeyRecord, _ request: VerifyRequest, now: Date) throws(ServiceError) -> VerifyResult {
+    private func check(_ key: KeyRecord, _ request: VerifyRequest, now: Date, token: ChangeToken) throws(ServiceError)
+        -> VerifyResult
+    {
         switch key.status(at: now) {
         case .revoked: return VerifyResult(.revoked)
         case .expired: return VerifyResult(.expired)
         case .active, .suspended: break
         }
-        let organization = try organizationPlan(key.organizationId)
-        let access = try store { () throws(KeyStoreError) in
-            try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: key.organizationId, storage: storage)
-        }
+        let organization = try cachedOrganization(key.organizationId, now: now, token: token)
+        let access = organization.access
         guard access.status(of: key, at: now) == .active else { return VerifyResult(.planSuspended) }
 
         let usable = access.usableCapabilities(of: key)
@@ -71,12 +83,9 @@ extension KeygateService {
         }
 
         var quota: QuotaState?
-        if let meter = catalog.meter(source: .verifications), let plan = organization.plan.quota(for: meter.id) {
-            let window = QuotaCalendar.window(plan.period, at: now, anchor: organization.subscription.periodStart)
-            let stored = try store { () throws(KeyStoreError) in
-                try storage.readings(organizationId: key.organizationId, periods: [(meter.id.rawValue, window.start)])
-            }
-            let used = (stored.first?.used ?? 0)
+        if let meter = catalog.meter(source: .verifications), let plan = organization.plan.plan.quota(for: meter.id) {
+            let window = QuotaCalendar.window(plan.period, at: now, anchor: organization.plan.subscription.periodStart)
+            let used = try storedRequests(key.organizationId, meter: meter.id.rawValue, window: window, token: token)
                 + usage.pending(organizationId: key.organizationId, meter: meter.id.rawValue, periodStart: window.start)
             if let cap = plan.limit, used + request.cost > cap {
                 var result = VerifyResult(.quotaExceeded)
@@ -94,16 +103,44 @@ extension KeygateService {
         return result
     }
 
-    /// Writes the buffered usage to the database in one transaction. On
-    /// failure nothing is lost: the counts go back into the buffer.
-    public func flushUsage() throws(ServiceError) {
-        let (increments, meters) = usage.drain()
-        do {
-            try storage.flush(usage: increments, meters: meters)
-        } catch {
-            usage.restore(usage: increments, meters: meters)
-            throw ServiceError(error)
+    /// The organization's plan and key access, from the cache or the store.
+    private func cachedOrganization(_ id: String, now: Date, token: ChangeToken) throws(ServiceError)
+        -> VerificationCache.Organization
+    {
+        if let cached = cache.organization(id, at: now) { return cached }
+        let plan = try organizationPlan(id)
+        let organization = try store { () throws(KeyStoreError) in
+            let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
+            let validUntil = try access.withinLimit == nil
+                ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
+            return VerificationCache.Organization(plan: plan, access: access, validUntil: validUntil)
         }
+        cache.store(organization, for: id, token: token)
+        return organization
+    }
+
+    /// Requests already written to the store for a quota window.
+    private func storedRequests(_ organizationId: String, meter: String, window: QuotaWindow, token: ChangeToken)
+        throws(ServiceError) -> Int
+    {
+        if let cached = cache.reading(organizationId: organizationId, meter: meter, periodStart: window.start) {
+            return cached
+        }
+        let readings = try store { () throws(KeyStoreError) in
+            try storage.readings(organizationId: organizationId, periods: [(meter, window.start)])
+        }
+        let used = readings.first?.used ?? 0
+        cache.store(reading: used, organizationId: organizationId, meter: meter, periodStart: window.start, token: token)
+        return used
+    }
+
+    /// Writes the buffered usage to the database in one transaction. Counts
+    /// leave the buffer only once written, so a failed flush loses nothing
+    /// and the next one writes them.
+    public func flushUsage() throws(ServiceError) {
+        let (increments, meters) = usage.snapshot()
+        try store { () throws(KeyStoreError) in try storage.flush(usage: increments, meters: meters) }
+        usage.remove(increments, meters)
         rateLimiter.prune(at: clock.now())
     }
 }

@@ -50,38 +50,36 @@ final class UsageBuffer: Sendable {
         state.withLock { $0.meters[MeterKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] ?? 0 }
     }
 
-    /// Takes everything buffered, leaving the buffer empty.
-    func drain() -> (usage: [UsageIncrement], meters: [MeterIncrement]) {
+    /// What is buffered now, left in place until ``remove(_:_:)`` confirms
+    /// it was written: while a flush is under way, quota checks keep seeing
+    /// these counts, so a request can never slip past a quota in between.
+    func snapshot() -> (usage: [UsageIncrement], meters: [MeterIncrement]) {
         state.withLock { state in
-            defer { state = State() }
-            return (
-                Array(state.usage.values),
-                state.meters.map { MeterIncrement(organizationId: $0.key.organizationId, meter: $0.key.meter,
-                                                  periodStart: $0.key.periodStart, amount: $0.value) })
+            (Array(state.usage.values),
+             state.meters.map { MeterIncrement(organizationId: $0.key.organizationId, meter: $0.key.meter,
+                                               periodStart: $0.key.periodStart, amount: $0.value) })
         }
     }
 
-    /// Puts back what a failed flush took, merged with what came meanwhile.
-    func restore(usage: [UsageIncrement], meters: [MeterIncrement]) {
+    /// Removes what a flush wrote, keeping whatever arrived meanwhile.
+    func remove(_ usage: [UsageIncrement], _ meters: [MeterIncrement]) {
         state.withLock { state in
-            for increment in usage {
-                let slot = DayKey(keyId: increment.keyId, day: increment.day)
-                guard var current = state.usage[slot] else {
-                    state.usage[slot] = increment
-                    continue
+            for written in usage {
+                let slot = DayKey(keyId: written.keyId, day: written.day)
+                guard var current = state.usage[slot] else { continue }
+                current.valid -= written.valid
+                current.invalid -= written.invalid
+                if current.lastUsedAt == written.lastUsedAt {
+                    current.lastUsedAt = nil
+                    current.lastOrigin = nil
+                    current.lastIP = nil
                 }
-                current.valid += increment.valid
-                current.invalid += increment.invalid
-                if current.lastUsedAt == nil, let used = increment.lastUsedAt {
-                    current.lastUsedAt = used
-                    current.lastOrigin = increment.lastOrigin
-                    current.lastIP = increment.lastIP
-                }
-                state.usage[slot] = current
+                state.usage[slot] = current.valid == 0 && current.invalid == 0 && current.lastUsedAt == nil ? nil : current
             }
-            for increment in meters {
-                state.meters[MeterKey(organizationId: increment.organizationId, meter: increment.meter,
-                                      periodStart: increment.periodStart), default: 0] += increment.amount
+            for written in meters {
+                let slot = MeterKey(organizationId: written.organizationId, meter: written.meter, periodStart: written.periodStart)
+                let remaining = (state.meters[slot] ?? 0) - written.amount
+                state.meters[slot] = remaining > 0 ? remaining : nil
             }
         }
     }

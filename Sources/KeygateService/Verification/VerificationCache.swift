@@ -1,0 +1,91 @@
+import Foundation
+import KeyStore
+import Synchronization
+
+/// What verification keeps in memory between calls: key look-ups by digest
+/// (misses included, so a flood of made-up keys costs one look-up each),
+/// each organization's plan and key access, and stored request counts.
+///
+/// All of it belongs to one ``ChangeToken``: the first verification after
+/// anything is committed, in this process or another, finds a new token and
+/// starts from an empty cache. Nothing is ever answered from stale memory.
+final class VerificationCache: Sendable {
+    struct Organization: Sendable {
+        let plan: OrganizationPlan
+        let access: KeyAccess
+        /// When a key expiring changes which keys are within the plan's maximum.
+        let validUntil: Date?
+    }
+
+    private struct ReadingKey: Hashable {
+        let organizationId: String
+        let meter: String
+        let periodStart: Date
+    }
+
+    private struct State {
+        var token: ChangeToken?
+        var keys: [KeyDigest: KeyLookup] = [:]
+        var organizations: [String: Organization] = [:]
+        var readings: [ReadingKey: Int] = [:]
+    }
+
+    /// Past this many entries the cache starts over; it holds what is in
+    /// use, not every key ever presented.
+    static let capacity = 200_000
+
+    private let state = Mutex(State())
+
+    /// Starts over unless `token` is the one the cache was filled under.
+    func prepare(for token: ChangeToken) {
+        state.withLock { state in
+            if state.token != token { state = State(token: token) }
+        }
+    }
+
+    func lookup(_ digest: KeyDigest) -> KeyLookup? {
+        state.withLock { $0.keys[digest] }
+    }
+
+    func organization(_ id: String, at now: Date) -> Organization? {
+        state.withLock { state in
+            guard let organization = state.organizations[id] else { return nil }
+            if let validUntil = organization.validUntil, validUntil <= now { return nil }
+            return organization
+        }
+    }
+
+    func reading(organizationId: String, meter: String, periodStart: Date) -> Int? {
+        state.withLock { $0.readings[ReadingKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] }
+    }
+
+    // Each store keeps a value only if it was read under the current token:
+    // a slow caller must not put old data into a cache that moved on.
+
+    func store(_ lookup: KeyLookup, for digest: KeyDigest, token: ChangeToken) {
+        update(token) { state in
+            if state.keys.count >= Self.capacity { state.keys.removeAll(keepingCapacity: true) }
+            state.keys[digest] = lookup
+        }
+    }
+
+    func store(_ organization: Organization, for id: String, token: ChangeToken) {
+        update(token) { state in
+            if state.organizations.count >= Self.capacity { state.organizations.removeAll(keepingCapacity: true) }
+            state.organizations[id] = organization
+        }
+    }
+
+    func store(reading used: Int, organizationId: String, meter: String, periodStart: Date, token: ChangeToken) {
+        update(token) { state in
+            if state.readings.count >= Self.capacity { state.readings.removeAll(keepingCapacity: true) }
+            state.readings[ReadingKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] = used
+        }
+    }
+
+    private func update(_ token: ChangeToken, _ body: (inout State) -> Void) {
+        state.withLock { state in
+            if state.token == token { body(&state) }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// Two real `keygate serve` processes on one database file: what one
+/// changes, the other honours on its very next verification.
+@Suite("Several processes on one database", .serialized)
+struct MultiProcessTests {
+    enum Change: CaseIterable {
+        case revoke, delete, rotate, removeCapability, downgrade
+    }
+
+    @Test func noVerificationIsEverAnsweredFromStaleState() throws {
+        let admin = try ServeProcess()
+        let gateway = try ServeProcess(database: admin.database)
+        let trialsPerChange = 400
+        var stale: [String] = []
+        for trial in 0..<trialsPerChange {
+            for change in Change.allCases {
+                let org = "org_\(change)_\(trial)"
+                _ = try admin.result("subscriptions.setPlan", [
+                    "organizationId": org, "plan": "pro", "eventId": "evt_\(org)", "occurredAt": "2026-11-01T00:00:00Z",
+                ])
+                let created = try admin.result("keys.create", [
+                    "organizationId": org, "name": "k", "kind": "owner_integration",
+                    "capabilities": ["booking.read", "booking.create"],
+                ])
+                let secret = created["secret"] as! String
+                let keyId = (created["key"] as! [String: Any])["id"] as! String
+                // Warm the gateway's cache with a valid answer first.
+                guard try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true else {
+                    Issue.record("a fresh key did not verify")
+                    return
+                }
+                let target: [String: Any] = ["organizationId": org, "keyId": keyId]
+                let expected: String
+                switch change {
+                case .revoke:
+                    _ = try admin.result("keys.revoke", target)
+                    expected = "revoked"
+                case .delete:
+                    _ = try admin.result("keys.delete", target)
+                    expected = "not_found"
+                case .rotate:
+                    _ = try admin.result("keys.rotate", target)
+                    expected = "not_found"
+                case .removeCapability:
+                    _ = try admin.result("keys.update", target.merging(["capabilities": ["booking.create"]]) { $1 })
+                    expected = "insufficient_capability"
+                case .downgrade:
+                    _ = try admin.result("subscriptions.setPlan", [
+                        "organizationId": org, "plan": "starter", "eventId": "evt2_\(org)", "occurredAt": "2026-11-02T00:00:00Z",
+                    ])
+                    expected = "plan_suspended"
+                }
+                let answer = try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])
+                if answer["code"] as? String != expected {
+                    stale.append("\(change) #\(trial): \(answer["code"] ?? "?"), expected \(expected)")
+                }
+            }
+        }
+        #expect(stale == [], "\(stale.count) stale answers in \(trialsPerChange * Change.allCases.count) trials")
+        #expect(admin.finish() == 0)
+        #expect(gateway.finish() == 0)
+    }
+
+    /// Rate limits live in each process: N processes together allow up to
+    /// N times a key's limit (see the README). This pins that behaviour.
+    @Test func eachProcessEnforcesTheRateLimitOnItsOwn() throws {
+        let first = try ServeProcess()
+        let second = try ServeProcess(database: first.database)
+        _ = try first.result("subscriptions.setPlan", ["organizationId": "org_r", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try first.result("keys.create", [
+            "organizationId": "org_r", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 5,
+        ])
+        let secret = created["secret"] as! String
+        func allowed(_ serve: ServeProcess) throws -> Int {
+            try (0..<8).filter { _ in try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true }.count
+        }
+        #expect(try allowed(first) == 5)
+        #expect(try allowed(second) == 5)
+        #expect(first.finish() == 0 && second.finish() == 0)
+    }
+
+    /// A crash loses at most the usage of the last second: counts older
+    /// than one flush interval are on disk.
+    @Test func aKilledProcessLosesAtMostTheLastSecondOfUsage() throws {
+        let serve = try ServeProcess()
+        _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_k", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try serve.result("keys.create", [
+            "organizationId": "org_k", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 1000,
+        ])
+        let secret = created["secret"] as! String
+        let keyId = (created["key"] as! [String: Any])["id"] as! String
+        for _ in 0..<20 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
+        // Another process sees the first 20 once a flush has run: within about a second.
+        let reader = try ServeProcess(database: serve.database)
+        var flushed = 0
+        let deadline = Date().addingTimeInterval(5)
+        while flushed < 20, Date() < deadline {
+            let key = try reader.result("keys.get", ["organizationId": "org_k", "keyId": keyId])
+            flushed = (key["usage"] as? [String: Any])?["valid"] as? Int ?? 0
+            if flushed < 20 { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(flushed == 20)
+        for _ in 0..<7 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
+        kill(serve.process.processIdentifier, SIGKILL)
+        _ = serve.waitForExit()
+        let after = try reader.result("keys.get", ["organizationId": "org_k", "keyId": keyId])
+        let valid = (after["usage"] as? [String: Any])?["valid"] as? Int ?? 0
+        #expect((20...27).contains(valid))
+        #expect(reader.finish() == 0)
+    }
+}

@@ -23,10 +23,24 @@ public struct KeyFormat: Sendable, Hashable {
 
     public let prefix: String
     public let environments: [String]
+    /// The same as bytes, so parsing compares without building strings.
+    private let prefixBytes: [UInt8]
+    private let environmentBytes: [[UInt8]]
 
     public init(prefix: String, environments: [String]) {
         self.prefix = prefix
         self.environments = environments
+        prefixBytes = Array(prefix.utf8)
+        environmentBytes = environments.map { Array($0.utf8) }
+    }
+
+    public static func == (lhs: KeyFormat, rhs: KeyFormat) -> Bool {
+        lhs.prefix == rhs.prefix && lhs.environments == rhs.environments
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(prefix)
+        hasher.combine(environments)
     }
 
     /// A new key from the system's CSPRNG.
@@ -54,24 +68,38 @@ public struct KeyFormat: Sendable, Hashable {
     }
 
     private func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeyFormatError) -> ParsedKey {
+        let environment = try check(bytes)
+        return ParsedKey(environment: environments[environment], digest: KeyDigest(of: bytes), key: Array(bytes))
+    }
+
+    /// The digest of a well-formed key, or `nil`: the verification path,
+    /// which needs nothing else and allocates nothing.
+    public func digest(ofWellFormed key: String) -> KeyDigest? {
+        var key = key
+        return key.withUTF8 { bytes in
+            (try? check(bytes)).map { _ in KeyDigest(of: bytes) }
+        }
+    }
+
+    /// Checks shape and checksum; returns the index of the key's environment.
+    private func check(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeyFormatError) -> Int {
         guard bytes.count <= Self.maximumLength else { throw .wrongLength }
-        let prefix = Array(self.prefix.utf8)
-        guard bytes.count > prefix.count, bytes.starts(with: prefix), bytes[prefix.count] == UInt8(ascii: "_") else {
-            throw .wrongPrefix
-        }
-        let afterPrefix = prefix.count + 1
-        guard let separator = bytes[afterPrefix...].firstIndex(of: UInt8(ascii: "_")) else {
-            throw .unknownEnvironment
-        }
-        let environment = String(decoding: bytes[afterPrefix..<separator], as: UTF8.self)
-        guard environments.contains(environment) else { throw .unknownEnvironment }
+        guard bytes.count > prefixBytes.count, bytes.starts(with: prefixBytes), bytes[prefixBytes.count] == UInt8(ascii: "_")
+        else { throw .wrongPrefix }
+        let afterPrefix = prefixBytes.count + 1
+        guard let separator = bytes[afterPrefix...].firstIndex(of: UInt8(ascii: "_")),
+            let environment = environmentBytes.firstIndex(where: { bytes[afterPrefix..<separator].elementsEqual($0) })
+        else { throw .unknownEnvironment }
         let secretStart = separator + 1
         guard bytes.count - secretStart == Self.randomLength + Self.checksumLength else { throw .wrongLength }
-        guard bytes[secretStart...].allSatisfy(Base62.isDigit) else { throw .invalidCharacter }
+        for index in secretStart..<bytes.count where !Base62.isDigit(bytes[index]) { throw .invalidCharacter }
         let checksumStart = bytes.count - Self.checksumLength
-        let expected = Base62.encode(CRC32.checksum(bytes[..<checksumStart]), width: Self.checksumLength)
-        guard bytes[checksumStart...].elementsEqual(expected) else { throw .checksumMismatch }
-        return ParsedKey(environment: environment, digest: KeyDigest(of: bytes), hint: Self.hint(of: Array(bytes)))
+        var checksum = UInt64(CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[..<checksumStart])))
+        for index in stride(from: bytes.count - 1, through: checksumStart, by: -1) {
+            guard bytes[index] == Base62.alphabet[Int(checksum % 62)] else { throw .checksumMismatch }
+            checksum /= 62
+        }
+        return environment
     }
 
     /// What lists show of a key: everything up to the secret, then its last
@@ -87,7 +115,16 @@ public struct KeyFormat: Sendable, Hashable {
 public struct ParsedKey: Sendable, Hashable {
     public let environment: String
     public let digest: KeyDigest
-    public let hint: String
+    private let key: [UInt8]
+
+    init(environment: String, digest: KeyDigest, key: [UInt8]) {
+        self.environment = environment
+        self.digest = digest
+        self.key = key
+    }
+
+    /// What lists show of the key; built on demand, since verification never needs it.
+    public var hint: String { KeyFormat.hint(of: key) }
 }
 
 /// Why a string is not a well-formed key. Every case is answered as

@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteKeyStorage: SubscriptionStorage {
     public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
-        try read { db in try fetchSubscription(organizationId, db) }
+        try lookup { db in try fetchSubscription(organizationId, db) }
     }
 
     public func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome {
@@ -76,7 +76,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     public func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError)
         -> [MeterReading]
     {
-        try read { db in
+        try lookup { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?
                 """)
@@ -133,15 +133,14 @@ extension SQLiteKeyStorage: SubscriptionStorage {
 
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
         let now = StorageCoding.milliseconds(self.now)
-        return try read { db in
+        return try lookup { db in
             try String.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT id FROM api_key
                     WHERE organization_id = :organization AND \(Self.liveCondition)
                       AND kind IN (SELECT value FROM json_each(:kinds))
                     ORDER BY seq LIMIT :limit
-                    """,
+                    """),
                 arguments: [
                     "organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds),
                     "limit": max(0, limit),
@@ -151,14 +150,13 @@ extension SQLiteKeyStorage: SubscriptionStorage {
 
     public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
         let now = StorageCoding.milliseconds(self.now)
-        return try read { db in
+        return try lookup { db in
             try Int64.fetchOne(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT MIN(expires_at) FROM api_key
                     WHERE organization_id = :organization AND \(Self.liveCondition)
                       AND kind IN (SELECT value FROM json_each(:kinds))
-                    """,
+                    """),
                 arguments: ["organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds)])
         }.map(StorageCoding.date)
     }
@@ -169,7 +167,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     private func fetchSubscription(_ organizationId: String, _ db: Database) throws -> SubscriptionRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM subscription WHERE organization_id = ?", arguments: [organizationId])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscription WHERE organization_id = ?"), arguments: [organizationId])
             .map { row in
                 SubscriptionRecord(
                     organizationId: row["organization_id"],

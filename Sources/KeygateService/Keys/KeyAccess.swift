@@ -19,13 +19,22 @@ struct KeyAccess {
     /// The keys within the plan's maximum; `nil` when every live key of an
     /// allowed kind is within it.
     let withinLimit: Set<String>?
+    /// Per kind, what its keys may use on this plan.
+    private let usableByKind: [String: Set<String>]
 
     /// Reads what deriving the statuses of an organization's keys needs: one
     /// query, for the ids of its oldest live keys up to the plan's maximum.
-    init(catalog: PlanCatalog, plan: Plan, organizationId: String, storage: any KeygateStorage) throws(KeyStoreError) {
+    /// Without `ranking` (no key in question is active, or it is known to be
+    /// within the maximum) the query is skipped.
+    init(catalog: PlanCatalog, plan: Plan, organizationId: String, storage: any KeygateStorage, ranking: Bool = true)
+        throws(KeyStoreError)
+    {
         self.catalog = catalog
         self.plan = plan
-        if let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
+        usableByKind = Dictionary(uniqueKeysWithValues: catalog.kinds.map { kind in
+            (kind.id.rawValue, Set(catalog.usableCapabilities(of: kind.id, on: plan).map(\.rawValue)))
+        })
+        if ranking, let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
             withinLimit = Set(try storage.liveKeyIds(
                 organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum))
         } else {
@@ -43,8 +52,13 @@ struct KeyAccess {
 
     /// The key's capabilities that its kind and the plan allow, in the key's order.
     func usableCapabilities(of key: KeyRecord) -> [String] {
-        let usable = Set(catalog.usableCapabilities(of: KindID(key.kind), on: plan).map(\.rawValue))
+        guard let usable = usableByKind[key.kind] else { return [] }
         return key.capabilities.filter(usable.contains)
+    }
+
+    /// Whether the key can use one capability now (the verification path).
+    func canUse(_ capability: String, _ key: KeyRecord) -> Bool {
+        usableByKind[key.kind]?.contains(capability) == true && key.capabilities.contains(capability)
     }
 
     /// The key's rate limit, clamped to the plan's ceiling.

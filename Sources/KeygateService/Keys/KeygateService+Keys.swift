@@ -25,7 +25,8 @@ extension KeygateService {
         } catch {
             throw ServiceError(error)
         }
-        let key = try managed([issued.key], organization: organization)[0]
+        // The store admitted it under the limit, so it is within the maximum.
+        let key = try managed([issued.key], organization: organization, knownWithinLimit: true)[0]
         return CreatedKey(key: key, secret: issued.secret, previousSecretExpiresAt: nil)
     }
 
@@ -147,12 +148,15 @@ extension KeygateService {
     }
 
     /// Records with their status on the organization's plan, derived once for all of them.
-    func managed(_ records: [KeyRecord], organization: OrganizationPlan) throws(ServiceError) -> [ManagedKey] {
+    func managed(_ records: [KeyRecord], organization: OrganizationPlan, knownWithinLimit: Bool = false) throws(ServiceError)
+        -> [ManagedKey]
+    {
+        let now = clock.now()
+        let ranking = !knownWithinLimit && records.contains { $0.status(at: now) == .active }
         let access = try store { () throws(KeyStoreError) in
             try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
-                          storage: storage)
+                          storage: storage, ranking: ranking)
         }
-        let now = clock.now()
         return records.map { record in
             ManagedKey(
                 record: record, status: access.status(of: record, at: now),

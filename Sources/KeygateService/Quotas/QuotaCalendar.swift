@@ -27,12 +27,18 @@ enum QuotaCalendar {
         case .none:
             return QuotaWindow(start: beginning, resetsAt: nil)
         case .day:
-            let start = utc.startOfDay(for: now)
-            return QuotaWindow(start: start, resetsAt: utc.date(byAdding: .day, value: 1, to: start)!)
+            let start = startOfDay(now)
+            return QuotaWindow(start: start, resetsAt: start.addingTimeInterval(86_400))
         case .month:
             let anchor = anchor ?? utc.date(from: utc.dateComponents([.year, .month], from: now))!
             return monthContaining(now, anchoredAt: anchor)
         }
+    }
+
+    /// The start of the UTC day: Unix time has no leap seconds, so this is
+    /// arithmetic, not a calendar computation (which verification cannot afford).
+    static func startOfDay(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
     }
 
     /// Months are counted from the anchor each time, never from the previous

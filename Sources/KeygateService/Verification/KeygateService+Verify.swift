@@ -11,23 +11,19 @@ extension KeygateService {
         guard (1...KeyRules.rateLimits.upperBound).contains(request.cost) else {
             throw ServiceError(.invalidAmount, field: "cost", ["min": "1"])
         }
-        let digest: KeyDigest
-        do {
-            digest = try storage.rules.format.parse(request.key).digest
-        } catch {
-            return VerifyResult(.malformed)
-        }
+        guard let digest = storage.rules.format.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
         cache.prepare(for: token)
-        let lookup: KeyLookup
-        if let cached = cache.lookup(digest) {
-            lookup = cached
+        let cached: VerificationCache.Key
+        if let hit = cache.lookup(digest) {
+            cached = hit
         } else {
-            lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
-            cache.store(lookup, for: digest, token: token)
+            let lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
+            cached = if case .found(let match) = lookup { VerificationCache.Key(match) } else { VerificationCache.Key(nil) }
+            cache.store(cached, for: digest, token: token)
         }
         let now = clock.now()
-        guard case .found(let match) = lookup, match.secretExpiresAt.map({ $0 > now }) ?? true else {
+        guard let match = cached.match, match.secretExpiresAt.map({ $0 > now }) ?? true else {
             return VerifyResult(.notFound)
         }
         let key = match.key
@@ -83,18 +79,22 @@ extension KeygateService {
         }
 
         var quota: QuotaState?
-        if let meter = catalog.meter(source: .verifications), let plan = organization.plan.plan.quota(for: meter.id) {
-            let window = QuotaCalendar.window(plan.period, at: now, anchor: organization.plan.subscription.periodStart)
-            let used = try storedRequests(key.organizationId, meter: meter.id.rawValue, window: window, token: token)
-                + usage.pending(organizationId: key.organizationId, meter: meter.id.rawValue, periodStart: window.start)
-            if let cap = plan.limit, used + request.cost > cap {
+        if let requests = organization.requests {
+            var window = requests.window
+            if let resetsAt = window.resetsAt, now >= resetsAt {
+                window = QuotaCalendar.window(requests.quota.period, at: now, anchor: organization.plan.subscription.periodStart)
+            }
+            let stored = try storedRequests(key.organizationId, meter: requests.meter, window: window, token: token)
+            let (admitted, used) = usage.reserve(
+                request.cost, stored: stored, limit: requests.quota.limit, organizationId: key.organizationId,
+                meter: requests.meter, periodStart: window.start)
+            guard admitted else {
                 var result = VerifyResult(.quotaExceeded)
                 result.rateLimit = rate
-                result.quota = state(plan, used: used, window: window)
+                result.quota = state(requests.quota, used: used, window: window)
                 return result
             }
-            usage.add(request.cost, organizationId: key.organizationId, meter: meter.id.rawValue, periodStart: window.start)
-            quota = state(plan, used: used + request.cost, window: window)
+            quota = state(requests.quota, used: used, window: window)
         }
         var result = VerifyResult(.valid)
         result.capabilities = usable
@@ -113,7 +113,13 @@ extension KeygateService {
             let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
             let validUntil = try access.withinLimit == nil
                 ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
-            return VerificationCache.Organization(plan: plan, access: access, validUntil: validUntil)
+            let requests = catalog.meter(source: .verifications).flatMap { meter in
+                plan.plan.quota(for: meter.id).map { quota in
+                    (meter.id.rawValue, quota,
+                     QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart))
+                }
+            }
+            return VerificationCache.Organization(plan: plan, access: access, validUntil: validUntil, requests: requests)
         }
         cache.store(organization, for: id, token: token)
         return organization

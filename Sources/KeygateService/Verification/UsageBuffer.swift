@@ -25,7 +25,7 @@ final class UsageBuffer: Sendable {
     private let state = Mutex(State())
 
     func record(keyId: String, valid: Bool, at now: Date, origin: String?, ip: String?) {
-        let day = QuotaCalendar.utc.startOfDay(for: now)
+        let day = QuotaCalendar.startOfDay(now)
         state.withLock { state in
             let slot = DayKey(keyId: keyId, day: day)
             var increment = state.usage[slot] ?? UsageIncrement(keyId: keyId, day: day, valid: 0, invalid: 0)
@@ -41,13 +41,21 @@ final class UsageBuffer: Sendable {
         }
     }
 
-    func add(_ amount: Int, organizationId: String, meter: String, periodStart: Date) {
-        state.withLock { $0.meters[MeterKey(organizationId: organizationId, meter: meter, periodStart: periodStart), default: 0] += amount }
-    }
-
-    /// Requests counted here and not yet in the database.
-    func pending(organizationId: String, meter: String, periodStart: Date) -> Int {
-        state.withLock { $0.meters[MeterKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] ?? 0 }
+    /// Counts `amount` requests if `stored` plus what is buffered stays
+    /// within `limit`, in one step so concurrent verifications cannot both
+    /// take the last unit. Returns the total used after counting, or `nil`
+    /// (counting nothing) when the limit would be passed; `used` is then the
+    /// total before.
+    func reserve(_ amount: Int, stored: Int, limit: Int?, organizationId: String, meter: String, periodStart: Date)
+        -> (admitted: Bool, used: Int)
+    {
+        let slot = MeterKey(organizationId: organizationId, meter: meter, periodStart: periodStart)
+        return state.withLock { state in
+            let used = stored + (state.meters[slot] ?? 0)
+            if let limit, used + amount > limit { return (false, used) }
+            state.meters[slot, default: 0] += amount
+            return (true, used + amount)
+        }
     }
 
     /// What is buffered now, left in place until ``remove(_:_:)`` confirms

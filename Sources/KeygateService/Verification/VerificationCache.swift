@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import PlanCatalog
 import Synchronization
 
 /// What verification keeps in memory between calls: key look-ups by digest
@@ -10,11 +11,31 @@ import Synchronization
 /// anything is committed, in this process or another, finds a new token and
 /// starts from an empty cache. Nothing is ever answered from stale memory.
 final class VerificationCache: Sendable {
-    struct Organization: Sendable {
+    /// A class, so a cache hit costs one retain rather than a copy of every field.
+    final class Organization: Sendable {
         let plan: OrganizationPlan
         let access: KeyAccess
         /// When a key expiring changes which keys are within the plan's maximum.
         let validUntil: Date?
+        /// The request quota and its current period, when the plan has one;
+        /// calendar arithmetic is too slow to repeat on every verification.
+        let requests: (meter: String, quota: Quota, window: QuotaWindow)?
+
+        init(plan: OrganizationPlan, access: KeyAccess, validUntil: Date?, requests: (meter: String, quota: Quota, window: QuotaWindow)?) {
+            self.plan = plan
+            self.access = access
+            self.validUntil = validUntil
+            self.requests = requests
+        }
+    }
+
+    /// A looked-up key, or a miss (`match` nil), boxed for the same reason.
+    final class Key: Sendable {
+        let match: KeyMatch?
+
+        init(_ match: KeyMatch?) {
+            self.match = match
+        }
     }
 
     private struct ReadingKey: Hashable {
@@ -25,7 +46,7 @@ final class VerificationCache: Sendable {
 
     private struct State {
         var token: ChangeToken?
-        var keys: [KeyDigest: KeyLookup] = [:]
+        var keys: [KeyDigest: Key] = [:]
         var organizations: [String: Organization] = [:]
         var readings: [ReadingKey: Int] = [:]
     }
@@ -43,7 +64,7 @@ final class VerificationCache: Sendable {
         }
     }
 
-    func lookup(_ digest: KeyDigest) -> KeyLookup? {
+    func lookup(_ digest: KeyDigest) -> Key? {
         state.withLock { $0.keys[digest] }
     }
 
@@ -62,10 +83,10 @@ final class VerificationCache: Sendable {
     // Each store keeps a value only if it was read under the current token:
     // a slow caller must not put old data into a cache that moved on.
 
-    func store(_ lookup: KeyLookup, for digest: KeyDigest, token: ChangeToken) {
+    func store(_ key: Key, for digest: KeyDigest, token: ChangeToken) {
         update(token) { state in
             if state.keys.count >= Self.capacity { state.keys.removeAll(keepingCapacity: true) }
-            state.keys[digest] = lookup
+            state.keys[digest] = key
         }
     }
 

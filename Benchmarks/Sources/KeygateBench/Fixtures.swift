@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import KeyStore
+import KeygateService
+import PlanCatalog
+
+/// Databases with many keys, built once and kept under `.data/`, and the
+/// secrets of a few hundred of their keys to verify.
+///
+/// Keys are inserted in bulk with SQL in one transaction (creating a million
+/// keys one call at a time would take longer than the benchmarks), with the
+/// digests and hints the store itself computes. Organizations hold 20 keys
+/// each and are on Pro, so every key verifies as valid.
+struct KeyFixture {
+    let path: String
+    let hotSecrets: [String]
+    let bigOrganization: String?
+
+    static let keysPerOrganization = 20
+
+    static func prepare(keys count: Int, catalog: PlanCatalog, in directory: URL, bigOrganizationKeys: Int = 0) throws -> KeyFixture {
+        let name = "keys-\(count)\(bigOrganizationKeys > 0 ? "-big\(bigOrganizationKeys)" : "")"
+        let path = directory.appending(path: "\(name).sqlite").path
+        let secretsPath = directory.appending(path: "\(name).secrets").path
+        if FileManager.default.fileExists(atPath: path), let secrets = try? String(contentsOfFile: secretsPath, encoding: .utf8) {
+            return KeyFixture(path: path, hotSecrets: secrets.split(separator: "\n").map(String.init),
+                              bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let pool = try KeyDatabase.open(path: path)
+        let format = KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var hot: [String] = []
+        // A thousand hot keys spread over the database (every key of a small
+        // one), enough that rate limits of 1,000 a minute never bite.
+        let stride = max(1, count / 1_000)
+        try pool.write { db in
+            let key = try db.makeStatement(sql: """
+                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
+                VALUES (?, ?, ?, 'owner_integration', 'booking.read booking.create', 'live', ?, 1000, ?)
+                """)
+            let secret = try db.makeStatement(sql: "INSERT INTO key_secret (digest, key_id) VALUES (?, ?)")
+            let subscription = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO subscription (organization_id, plan, status, last_event_at, updated_at)
+                VALUES (?, 'pro', 'active', 0, ?)
+                """)
+            func insert(_ index: Int, organization: String) throws -> String {
+                let raw = format.generate(environment: "live")
+                let parsed = try format.parse(raw.unredacted)
+                let id = "key_bench\(index)"
+                try key.execute(arguments: [id, organization, "bench \(index)", parsed.hint, now])
+                try secret.execute(arguments: [Data(parsed.digest.bytes), id])
+                return raw.unredacted
+            }
+            for index in 0..<count {
+                let organization = "org_\(index / keysPerOrganization)"
+                if index % keysPerOrganization == 0 { try subscription.execute(arguments: [organization, now]) }
+                let raw = try insert(index, organization: organization)
+                if index % stride == 0 { hot.append(raw) }
+            }
+            if bigOrganizationKeys > 0 {
+                try subscription.execute(arguments: ["org_big", now])
+                for index in 0..<bigOrganizationKeys { _ = try insert(count + index, organization: "org_big") }
+            }
+        }
+        _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try hot.joined(separator: "\n").write(toFile: secretsPath, atomically: true, encoding: .utf8)
+        return KeyFixture(path: path, hotSecrets: hot, bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
+    }
+}

@@ -1,0 +1,212 @@
+import Crypto
+import Dispatch
+import Foundation
+import KeyStore
+import KeygateService
+import Logging
+import PlanCatalog
+
+// Keygate's benchmarks, against the targets of the verification issue.
+// Usage: keygate-bench [--quick]  (--quick: smaller databases and counts)
+
+let quick = CommandLine.arguments.contains("--quick")
+let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+let executable = repository.appending(path: ".build/release/keygate")
+let catalogURL = repository.appending(path: "Plans/plans.xml")
+let localizationURL = repository.appending(path: "Localization")
+let dataDirectory = repository.appending(path: "Benchmarks/.data")
+try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+    FileHandle.standardError.write(Data("build the server first: swift build -c release --product keygate\n".utf8))
+    exit(1)
+}
+let catalog = try PlanCatalog.load(contentsOf: catalogURL)
+var rows: [Row] = []
+
+// `--profile-verify`: only the in-process verify loop, for callgrind.
+if CommandLine.arguments.contains("--profile-verify") {
+    let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory)
+    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
+    let service = KeygateService(catalog: catalog, storage: storage)
+    let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
+    for index in 0..<50_000 { _ = try service.verify(requests[index % requests.count]) }
+    exit(0)
+}
+func log(_ text: String) { FileHandle.standardError.write(Data("• \(text)\n".utf8)) }
+
+// MARK: Bare SHA-256, the floor of any verification
+
+let sampleKey = Array(KeyFormat(prefix: "kg", environments: ["live"]).generate(environment: "live").unredacted.utf8)
+var sink = 0
+let shaRate = Measure.rate(count: 2_000_000) { _ in
+    sink &+= Int(SHA256.hash(data: sampleKey).withUnsafeBytes { $0[0] })
+}
+rows.append(Row(name: "SHA-256 of a \(sampleKey.count)-byte key", value: formatted(shaRate, "/s"), target: "", met: nil))
+
+// MARK: Verification in process, hot keys, growing databases
+
+let sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]
+var verifyRates: [Int: Double] = [:]
+for size in sizes {
+    log("preparing \(size.formatted()) keys")
+    let fixture = try KeyFixture.prepare(keys: size, catalog: catalog, in: dataDirectory)
+    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
+    let service = KeygateService(catalog: catalog, storage: storage)
+    // Flushed every second, as keygate serve does, so the cache is emptied as in production.
+    let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "flush"))
+    timer.schedule(deadline: .now() + 1, repeating: 1)
+    timer.setEventHandler { @Sendable [service] in try? service.flushUsage() }
+    timer.resume()
+    let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
+    var valid = 0
+    let count = quick ? 200_000 : 900_000
+    let rate = try Measure.rate(count: count, warmUp: requests.count) { index in
+        if try service.verify(requests[index % requests.count]).isValid { valid += 1 }
+    }
+    valid -= requests.count
+    timer.cancel()
+    try service.flushUsage()
+    verifyRates[size] = rate
+    let allValid = valid == count
+    rows.append(Row(
+        name: "verify in process, \(size.formatted()) keys\(allValid ? "" : " (\(valid) valid)")", value: formatted(rate, "/s"),
+        target: size == 1_000 ? "≥ 300,000/s, ≥ 1/8 SHA-256" : "", met: size == 1_000 ? rate >= 300_000 && rate >= shaRate / 8 : nil))
+}
+if let small = verifyRates[sizes.first!], let large = verifyRates[sizes.last!] {
+    rows.append(Row(name: "verify at \(sizes.last!.formatted()) keys / at 1,000", value: String(format: "%.2f×", large / small),
+                    target: "≥ 0.8×", met: large / small >= 0.8))
+}
+
+// MARK: Through keygate serve
+
+log("serve benchmarks")
+let serveFixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory, bigOrganizationKeys: quick ? 10_000 : 100_000)
+@Sendable func verifyLine(_ id: Int, _ secret: String) -> [UInt8] {
+    Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#.utf8) + [0x0A]
+}
+
+do {
+    let client = try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+    let secrets = serveFixture.hotSecrets
+    // One at a time: send, wait for the reply, repeat.
+    var latencies: [UInt64] = []
+    let single = quick ? 5_000 : 20_000
+    for index in 0..<(single + 1_000) {
+        let line = verifyLine(index, secrets[index % secrets.count])
+        let start = Measure.now()
+        client.send(line)
+        _ = client.readLine()
+        if index >= 1_000 { latencies.append(Measure.now() - start) }
+    }
+    latencies.sort()
+    rows.append(Row(name: "verify over a pipe, one at a time, p50 / p99",
+                    value: String(format: "%.1f / %.1f µs", Measure.percentile(latencies, 0.5), Measure.percentile(latencies, 0.99)),
+                    target: "", met: nil))
+
+    // Pipelined: a writer thread keeps the pipe full while replies are read.
+    let pipelined = quick ? 50_000 : 200_000
+    let lines = (0..<pipelined).map { verifyLine($0, secrets[$0 % secrets.count]) }
+    let start = Measure.now()
+    let writer = Thread { for line in lines { client.send(line) } }
+    writer.start()
+    var lastReply = ""
+    for index in 0..<pipelined {
+        let reply = client.readLine()
+        if index == pipelined - 1 { lastReply = String(decoding: reply, as: UTF8.self) }
+    }
+    let pipeRate = Double(pipelined) / (Double(Measure.now() - start) / 1e9)
+
+    // The same messages through Foundation's JSON alone: decode the request, encode the reply.
+    let request = Data(lines[0].dropLast())
+    let replyObject = try JSONSerialization.jsonObject(with: Data(lastReply.utf8))
+    let jsonRate = try Measure.rate(count: quick ? 50_000 : 200_000) { _ in
+        sink &+= (try JSONSerialization.jsonObject(with: request) as? [String: Any])?.count ?? 0
+        sink &+= try JSONSerialization.data(withJSONObject: replyObject).count
+    }
+    rows.append(Row(name: "verify over a pipe, pipelined", value: formatted(pipeRate, "/s"),
+                    target: "≥ 30,000/s, ≥ ½ JSON loop", met: pipeRate >= 30_000 && pipeRate >= jsonRate / 2))
+    rows.append(Row(name: "JSON only: decode request + encode reply", value: formatted(jsonRate, "/s"), target: "", met: nil))
+
+    // Create and revoke, pipelined, 20 keys in each of 250 new Pro organizations.
+    let organizations = quick ? 50 : 250
+    for organization in 0..<organizations {
+        client.send(Array(#"{"jsonrpc":"2.0","id":\#(organization),"method":"subscriptions.setPlan","params":{"organizationId":"org_new_\#(organization)","plan":"pro","eventId":"evt_new_\#(organization)_\#(UUID().uuidString)","occurredAt":"2026-11-01T00:00:00Z"}}"#.utf8) + [0x0A])
+    }
+    for _ in 0..<organizations { _ = client.readLine() }
+    let creates = organizations * 20
+    let createLines = (0..<creates).map { index in
+        Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.create","params":{"organizationId":"org_new_\#(index % organizations)","name":"bench \#(index)","kind":"owner_integration","capabilities":["booking.read"]}}"#.utf8) + [0x0A]
+    }
+    var createdIds: [(String, String)] = []
+    var createStart = Measure.now()
+    Thread { for line in createLines { client.send(line) } }.start()
+    for _ in 0..<creates {
+        let reply = client.readLine()
+        if let object = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
+            let key = (object["result"] as? [String: Any])?["key"] as? [String: Any] {
+            createdIds.append((key["organizationId"] as! String, key["id"] as! String))
+        }
+    }
+    let createRate = Double(creates) / (Double(Measure.now() - createStart) / 1e9)
+    rows.append(Row(name: "keys.create over a pipe, pipelined\(createdIds.count == creates ? "" : " (\(createdIds.count) ok)")",
+                    value: formatted(createRate, "/s"), target: "≥ 3,000/s", met: createRate >= 3_000))
+    let revokeLines = createdIds.enumerated().map { index, key in
+        Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.revoke","params":{"organizationId":"\#(key.0)","keyId":"\#(key.1)"}}"#.utf8) + [0x0A]
+    }
+    createStart = Measure.now()
+    Thread { for line in revokeLines { client.send(line) } }.start()
+    for _ in revokeLines { _ = client.readLine() }
+    let revokeRate = Double(revokeLines.count) / (Double(Measure.now() - createStart) / 1e9)
+    rows.append(Row(name: "keys.revoke over a pipe, pipelined", value: formatted(revokeRate, "/s"), target: "≥ 3,000/s",
+                    met: revokeRate >= 3_000))
+
+    // A page of 50 from an organization with 100,000 keys.
+    var listLatencies: [UInt64] = []
+    for index in 0..<300 {
+        let line = Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.list","params":{"organizationId":"org_big","limit":50}}"#.utf8) + [0x0A]
+        let start = Measure.now()
+        client.send(line)
+        _ = client.readLine()
+        listLatencies.append(Measure.now() - start)
+    }
+    listLatencies.sort()
+    rows.append(Row(name: "keys.list, 50 of \((quick ? 10_000 : 100_000).formatted()) keys, p50 / p99",
+                    value: String(format: "%.2f / %.2f ms", Measure.percentile(listLatencies, 0.5) / 1_000,
+                                  Measure.percentile(listLatencies, 0.99) / 1_000),
+                    target: "", met: nil))
+    client.stop()
+}
+
+// MARK: Start-up and memory
+
+var startups: [UInt64] = []
+for _ in 0..<7 {
+    let start = Measure.now()
+    let client = try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+    _ = client.call(#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans"}"#)
+    startups.append(Measure.now() - start)
+    client.stop()
+}
+startups.sort()
+let startup = Double(startups[startups.count / 2]) / 1e6
+rows.append(Row(name: "start of keygate serve to its first answer (median)", value: String(format: "%.0f ms", startup),
+                target: "≤ 150 ms", met: startup <= 150))
+
+let largest = try KeyFixture.prepare(keys: sizes.last!, catalog: catalog, in: dataDirectory)
+do {
+    let client = try ServeClient(executable: executable, database: largest.path, catalog: catalogURL, localization: localizationURL)
+    let verifies = 100_000
+    Thread { for index in 0..<verifies { client.send(verifyLine(index, largest.hotSecrets[index % largest.hotSecrets.count])) } }.start()
+    for _ in 0..<verifies { _ = client.readLine() }
+    _ = client.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_0"}}"#)
+    let memory = client.memory()
+    rows.append(Row(name: "resident memory of serve with \(sizes.last!.formatted()) keys (now / peak)",
+                    value: String(format: "%.0f / %.0f MiB", memory.resident, memory.peak), target: "≤ 150 MiB",
+                    met: memory.peak <= 150))
+    client.stop()
+}
+
+print("")
+printTable(rows)
+if sink == 42 { print("") }

@@ -85,15 +85,15 @@ struct ServeCommand: ParsableCommand {
 
         let flusher = UsageFlusher(service: service, logger: logger)
         flusher.start()
-        let output = LineWriter(descriptor: 1)
+        var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)
         var readerGone = false
-        reader.run(shouldStop: { Signals.shouldStop || readerGone }) { event in
+        reader.run(shouldStop: { Signals.shouldStop || readerGone }, idle: { if !output.flush() { readerGone = true } }) { event in
             let reply: [UInt8]? = switch event {
             case .line(let bytes): server.reply(to: bytes)
             case .oversized: server.replyToOversizedLine(limit: maxLineBytes)
             }
-            if let reply, !output.write(reply) { readerGone = true }
+            if let reply, !output.append(reply) { readerGone = true }
         }
         flusher.stop()
         logger.info("stopped")

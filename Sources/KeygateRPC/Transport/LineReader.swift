@@ -34,9 +34,13 @@ public struct LineReader: ~Copyable {
     }
 
     /// Reads until end of input, until the wake descriptor is readable, or
-    /// until `shouldStop` says so after a handled line; hands each line to `handle`.
-    public mutating func run(shouldStop: () -> Bool, _ handle: (Event) -> Void) {
+    /// until `shouldStop` says so after a handled line; hands each line to
+    /// `handle`, and calls `idle` whenever every line read so far is handled
+    /// and the next read may block (the moment to send buffered replies).
+    public mutating func run(shouldStop: () -> Bool, idle: () -> Void = {}, _ handle: (Event) -> Void) {
+        defer { idle() }
         while !shouldStop() {
+            idle()
             guard waitForInput() else { return }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -95,20 +99,32 @@ public struct LineReader: ~Copyable {
     }
 }
 
-/// Writes whole replies to a file descriptor, one `write(2)` per reply
-/// where the pipe allows, so a reader sees each reply as soon as it is ready.
-public struct LineWriter: Sendable {
+/// Writes replies to a file descriptor. Replies to requests that arrived
+/// together are gathered and written with one `write(2)`; everything is
+/// written before the server waits for more input, so a caller sending one
+/// request at a time gets its reply at once.
+public struct LineWriter: ~Copyable {
     private let descriptor: Int32
+    private var pending: [UInt8] = []
 
     public init(descriptor: Int32) {
         self.descriptor = descriptor
+        pending.reserveCapacity(1 << 16)
     }
 
-    /// Writes `bytes` and a newline; `false` when the reader is gone.
-    public func write(_ bytes: [UInt8]) -> Bool {
-        var message = bytes
-        message.append(UInt8(ascii: "\n"))
-        return message.withUnsafeBytes { raw in
+    /// Adds a reply and its newline; writes early if a lot is gathered.
+    /// `false` when the reader is gone.
+    public mutating func append(_ bytes: [UInt8]) -> Bool {
+        pending += bytes
+        pending.append(UInt8(ascii: "\n"))
+        return pending.count < 1 << 16 || flush()
+    }
+
+    /// Writes what is gathered; `false` when the reader is gone.
+    public mutating func flush() -> Bool {
+        guard !pending.isEmpty else { return true }
+        defer { pending.removeAll(keepingCapacity: true) }
+        return pending.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 #if canImport(Glibc)

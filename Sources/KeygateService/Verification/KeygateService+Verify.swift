@@ -44,10 +44,9 @@ extension KeygateService {
         case .active, .suspended: break
         }
         let organization = try cachedOrganization(key.organizationId, now: now, token: token)
-        let access = organization.access
-        guard access.status(of: key, at: now) == .active else { return VerifyResult(.planSuspended) }
+        guard organization.access.status(of: key, at: now) == .active else { return VerifyResult(.planSuspended) }
 
-        let usable = access.usableCapabilities(of: key)
+        let usable = organization.access.usableCapabilities(of: key)
         let needed = request.capability ?? request.method.flatMap { method in
             request.path.flatMap { catalog.routes.capability(method: method, path: $0)?.rawValue }
         }
@@ -66,7 +65,7 @@ extension KeygateService {
             }
         }
 
-        let limit = access.rateLimit(of: key)
+        let limit = organization.access.rateLimit(of: key)
         let rate: RateLimitState
         switch rateLimiter.admit(key: key.id, limit: limit, cost: request.cost, at: now) {
         case .limited(let retryAfter, let resetAt):
@@ -81,10 +80,11 @@ extension KeygateService {
         var quota: QuotaState?
         if let requests = organization.requests {
             var window = requests.window
+            var stored = requests.stored
             if let resetsAt = window.resetsAt, now >= resetsAt {
                 window = QuotaCalendar.window(requests.quota.period, at: now, anchor: organization.plan.subscription.periodStart)
+                stored = try storedRequests(key.organizationId, meter: requests.meter, window: window)
             }
-            let stored = try storedRequests(key.organizationId, meter: requests.meter, window: window, token: token)
             let (admitted, used) = usage.reserve(
                 request.cost, stored: stored, limit: requests.quota.limit, organizationId: key.organizationId,
                 meter: requests.meter, periodStart: window.start)
@@ -113,11 +113,11 @@ extension KeygateService {
             let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
             let validUntil = try access.withinLimit == nil
                 ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
-            let requests = catalog.meter(source: .verifications).flatMap { meter in
-                plan.plan.quota(for: meter.id).map { quota in
-                    (meter.id.rawValue, quota,
-                     QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart))
-                }
+            var requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+            if let meter = catalog.meter(source: .verifications), let quota = plan.plan.quota(for: meter.id) {
+                let window = QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart)
+                let stored = try storage.readings(organizationId: id, periods: [(meter.id.rawValue, window.start)]).first?.used ?? 0
+                requests = (meter.id.rawValue, quota, window, stored)
             }
             return VerificationCache.Organization(plan: plan, access: access, validUntil: validUntil, requests: requests)
         }
@@ -126,18 +126,10 @@ extension KeygateService {
     }
 
     /// Requests already written to the store for a quota window.
-    private func storedRequests(_ organizationId: String, meter: String, window: QuotaWindow, token: ChangeToken)
-        throws(ServiceError) -> Int
-    {
-        if let cached = cache.reading(organizationId: organizationId, meter: meter, periodStart: window.start) {
-            return cached
+    private func storedRequests(_ organizationId: String, meter: String, window: QuotaWindow) throws(ServiceError) -> Int {
+        try store { () throws(KeyStoreError) in
+            try storage.readings(organizationId: organizationId, periods: [(meter, window.start)]).first?.used ?? 0
         }
-        let readings = try store { () throws(KeyStoreError) in
-            try storage.readings(organizationId: organizationId, periods: [(meter, window.start)])
-        }
-        let used = readings.first?.used ?? 0
-        cache.store(reading: used, organizationId: organizationId, meter: meter, periodStart: window.start, token: token)
-        return used
     }
 
     /// Writes the buffered usage to the database in one transaction. Counts

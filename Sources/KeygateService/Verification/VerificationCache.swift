@@ -4,8 +4,8 @@ import PlanCatalog
 import Synchronization
 
 /// What verification keeps in memory between calls: key look-ups by digest
-/// (misses included, so a flood of made-up keys costs one look-up each),
-/// each organization's plan and key access, and stored request counts.
+/// (misses included, so a flood of made-up keys costs one look-up each), and
+/// each organization's plan, key access and stored request count.
 ///
 /// All of it belongs to one ``ChangeToken``: the first verification after
 /// anything is committed, in this process or another, finds a new token and
@@ -17,11 +17,13 @@ final class VerificationCache: Sendable {
         let access: KeyAccess
         /// When a key expiring changes which keys are within the plan's maximum.
         let validUntil: Date?
-        /// The request quota and its current period, when the plan has one;
-        /// calendar arithmetic is too slow to repeat on every verification.
-        let requests: (meter: String, quota: Quota, window: QuotaWindow)?
+        /// The request quota, its current period and the requests stored for
+        /// it, when the plan has one. Stored counts change only by a commit,
+        /// which empties the cache; calendar arithmetic is too slow to repeat.
+        let requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
 
-        init(plan: OrganizationPlan, access: KeyAccess, validUntil: Date?, requests: (meter: String, quota: Quota, window: QuotaWindow)?) {
+        init(plan: OrganizationPlan, access: KeyAccess, validUntil: Date?,
+             requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?) {
             self.plan = plan
             self.access = access
             self.validUntil = validUntil
@@ -38,17 +40,10 @@ final class VerificationCache: Sendable {
         }
     }
 
-    private struct ReadingKey: Hashable {
-        let organizationId: String
-        let meter: String
-        let periodStart: Date
-    }
-
     private struct State {
         var token: ChangeToken?
         var keys: [KeyDigest: Key] = [:]
         var organizations: [String: Organization] = [:]
-        var readings: [ReadingKey: Int] = [:]
     }
 
     /// Past this many entries the cache starts over; it holds what is in
@@ -76,10 +71,6 @@ final class VerificationCache: Sendable {
         }
     }
 
-    func reading(organizationId: String, meter: String, periodStart: Date) -> Int? {
-        state.withLock { $0.readings[ReadingKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] }
-    }
-
     // Each store keeps a value only if it was read under the current token:
     // a slow caller must not put old data into a cache that moved on.
 
@@ -94,13 +85,6 @@ final class VerificationCache: Sendable {
         update(token) { state in
             if state.organizations.count >= Self.capacity { state.organizations.removeAll(keepingCapacity: true) }
             state.organizations[id] = organization
-        }
-    }
-
-    func store(reading used: Int, organizationId: String, meter: String, periodStart: Date, token: ChangeToken) {
-        update(token) { state in
-            if state.readings.count >= Self.capacity { state.readings.removeAll(keepingCapacity: true) }
-            state.readings[ReadingKey(organizationId: organizationId, meter: meter, periodStart: periodStart)] = used
         }
     }
 

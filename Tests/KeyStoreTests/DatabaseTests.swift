@@ -14,8 +14,8 @@ struct DatabaseTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
         #expect(tables == [
-            "api_key", "audit_entry", "billing_event", "key_secret", "key_usage_day", "meter_usage", "subscription",
-            "usage_record",
+            "api_key", "audit_entry", "billing_event", "change_log", "key_secret", "key_usage_day", "meter_usage",
+            "subscription", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
@@ -23,8 +23,32 @@ struct DatabaseTests {
         try pool.close()
         let again = try KeyDatabase.open(path: path)
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
-            "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters",
+            "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
         ])
+    }
+
+    /// The change token tells a flush of counters from a change of keys,
+    /// including changes made through another connection.
+    @Test func theChangeTokenMovesItsKeysPartOnlyForKeysAndSubscriptions() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let other = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules, clock: store.clock)
+        let start = try store.storage.changeToken()
+        let key = try other.create(store.newKey()).key
+        let created = try store.storage.changeToken()
+        #expect(created.keys != start.keys && created.data != start.data)
+
+        try other.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0, lastUsedAt: store.clock.now())])
+        let flushed = try store.storage.changeToken()
+        #expect(flushed.keys == created.keys && flushed.data != created.data)
+
+        _ = try other.revoke(id: key.id, organizationId: "org_a", actor: nil)
+        #expect(try store.storage.changeToken().keys != flushed.keys)
+        let revoked = try store.storage.changeToken()
+        _ = try other.apply(BillingEvent(eventId: "e1", organizationId: "org_a", plan: "pro", occurredAt: store.clock.now()))
+        #expect(try store.storage.changeToken().keys != revoked.keys)
     }
 
     @Test func theSchemaRefusesWhatTheCodeWouldNeverWrite() throws {

@@ -14,9 +14,13 @@ final class DataVersionWatcher: Sendable {
     private struct Handles: ~Copyable {
         let connection: OpaquePointer
         let statement: OpaquePointer
+        let changeLog: OpaquePointer
+        /// The last data version seen, and the change log version read then.
+        var seen: (data: Int64, keys: Int64)?
 
         deinit {
             sqlite3_finalize(statement)
+            sqlite3_finalize(changeLog)
             sqlite3_close_v2(connection)
         }
     }
@@ -31,21 +35,35 @@ final class DataVersionWatcher: Sendable {
         }
         sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
         var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement else {
+        var changeLog: OpaquePointer?
+        guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement,
+            sqlite3_prepare_v2(connection, "SELECT version FROM change_log", -1, &changeLog, nil) == SQLITE_OK, let changeLog
+        else {
+            sqlite3_finalize(statement)
             sqlite3_close_v2(connection)
             return nil
         }
-        handles = Mutex(Handles(connection: connection, statement: statement))
+        handles = Mutex(Handles(connection: connection, statement: statement, changeLog: changeLog))
     }
 
-    /// The current data version; `nil` when SQLite could not answer.
-    func version() -> Int64? {
+    /// The data version and the change log version; `nil` when SQLite could
+    /// not answer. The change log is read only when the data version moved,
+    /// so the usual cost is one pragma.
+    func versions() -> (data: Int64, keys: Int64)? {
         handles.withLock { handles in
-            // Reset at once: a statement left stepped keeps a read
-            // transaction open, which would freeze the version it sees.
-            defer { sqlite3_reset(handles.statement) }
-            guard sqlite3_step(handles.statement) == SQLITE_ROW else { return nil }
-            return sqlite3_column_int64(handles.statement, 0)
+            guard let data = Self.single(handles.statement) else { return nil }
+            if let seen = handles.seen, seen.data == data { return seen }
+            guard let keys = Self.single(handles.changeLog) else { return nil }
+            handles.seen = (data, keys)
+            return (data, keys)
         }
+    }
+
+    /// One integer from a statement. Reset at once: a statement left stepped
+    /// keeps a read transaction open, which would freeze what it sees.
+    private static func single(_ statement: OpaquePointer) -> Int64? {
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
+        return sqlite3_column_int64(statement, 0)
     }
 }

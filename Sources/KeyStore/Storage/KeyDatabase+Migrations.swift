@@ -114,6 +114,40 @@ extension KeyDatabase {
                 CREATE INDEX api_key_live ON api_key(organization_id, seq) WHERE revoked_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v3: change log") { db in
+            // One number that moves with every change verification depends
+            // on (keys, secrets, subscriptions) and not with usage counters.
+            // Triggers keep it, so no write path can forget it; verification
+            // caches stay valid across usage flushes and drop at once when
+            // this moves.
+            try db.execute(sql: """
+                CREATE TABLE change_log (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    version INTEGER NOT NULL
+                );
+                INSERT INTO change_log (id, version) VALUES (1, 0);
+                CREATE TRIGGER api_key_inserted AFTER INSERT ON api_key
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER api_key_deleted AFTER DELETE ON api_key
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER api_key_changed
+                    AFTER UPDATE OF organization_id, kind, capabilities, environment, rate_limit, allowed_origins,
+                                    expires_at, revoked_at ON api_key
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER key_secret_inserted AFTER INSERT ON key_secret
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER key_secret_deleted AFTER DELETE ON key_secret
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER key_secret_changed AFTER UPDATE ON key_secret
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER subscription_inserted AFTER INSERT ON subscription
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER subscription_changed AFTER UPDATE ON subscription
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                CREATE TRIGGER subscription_deleted AFTER DELETE ON subscription
+                    BEGIN UPDATE change_log SET version = version + 1; END;
+                """)
+        }
         return migrator
     }
 }

@@ -21,8 +21,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// a pool read sets up a transaction and a reader each time (~75 µs),
     /// while one statement on a held connection costs a few microseconds.
     private let lookups: DatabaseQueue?
-    /// Counts this store's own commits, which an in-memory database's
-    /// single connection cannot see through `data_version`.
+    /// Counts this store's own commits, the change token of an in-memory
+    /// database, whose single connection cannot see them through `data_version`.
     private let writes = WriteCounter()
 
     public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
@@ -53,10 +53,14 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func changeToken() throws(KeyStoreError) -> ChangeToken {
-        let local = writes.value
-        guard let watcher else { return ChangeToken(dataVersion: 0, localWrites: local) }
-        guard let version = watcher.version() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-        return ChangeToken(dataVersion: version, localWrites: local)
+        guard let watcher else {
+            // In memory there is one connection and no other process: this
+            // store's own commits are all there is to see.
+            let local = writes.value
+            return ChangeToken(keys: local, data: local)
+        }
+        guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        return ChangeToken(keys: versions.keys, data: versions.data)
     }
 
     /// The store's clock, to the millisecond it stores.

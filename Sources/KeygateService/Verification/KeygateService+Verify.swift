@@ -107,7 +107,12 @@ extension KeygateService {
     private func cachedOrganization(_ id: String, now: Date, token: ChangeToken) throws(ServiceError)
         -> VerificationCache.Organization
     {
-        if let cached = cache.organization(id, at: now) { return cached }
+        if let cached = cache.organization(id, at: now) {
+            guard cached.countedAt != token.data, let requests = cached.requests else { return cached }
+            let recounted = cached.recounted(try storedRequests(id, meter: requests.meter, window: requests.window), at: token.data)
+            cache.store(recounted, for: id, token: token)
+            return recounted
+        }
         let plan = try organizationPlan(id)
         let organization = try store { () throws(KeyStoreError) in
             let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
@@ -119,7 +124,8 @@ extension KeygateService {
                 let stored = try storage.readings(organizationId: id, periods: [(meter.id.rawValue, window.start)]).first?.used ?? 0
                 requests = (meter.id.rawValue, quota, window, stored)
             }
-            return VerificationCache.Organization(plan: plan, access: access, validUntil: validUntil, requests: requests)
+            return VerificationCache.Organization(
+                plan: plan, access: access, validUntil: validUntil, requests: requests, countedAt: token.data)
         }
         cache.store(organization, for: id, token: token)
         return organization

@@ -7,9 +7,11 @@ import Synchronization
 /// (misses included, so a flood of made-up keys costs one look-up each), and
 /// each organization's plan, key access and stored request count.
 ///
-/// All of it belongs to one ``ChangeToken``: the first verification after
-/// anything is committed, in this process or another, finds a new token and
-/// starts from an empty cache. Nothing is ever answered from stale memory.
+/// All of it belongs to one ``ChangeToken``: the first verification after a
+/// key, secret or subscription changes, in this process or another, finds a
+/// new token and starts from an empty cache, so nothing is ever answered
+/// from stale memory. A commit that only moved usage counters (a flush)
+/// keeps the cache and has each organization's stored count read again.
 final class VerificationCache: Sendable {
     /// A class, so a cache hit costs one retain rather than a copy of every field.
     final class Organization: Sendable {
@@ -21,13 +23,22 @@ final class VerificationCache: Sendable {
         /// it, when the plan has one. Stored counts change only by a commit,
         /// which empties the cache; calendar arithmetic is too slow to repeat.
         let requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+        /// The data version the stored count was read at.
+        let countedAt: Int64
 
         init(plan: OrganizationPlan, access: KeyAccess, validUntil: Date?,
-             requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?) {
+             requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?, countedAt: Int64) {
             self.plan = plan
             self.access = access
             self.validUntil = validUntil
             self.requests = requests
+            self.countedAt = countedAt
+        }
+
+        /// The same organization with a fresh stored count.
+        func recounted(_ stored: Int, at data: Int64) -> Organization {
+            Organization(plan: plan, access: access, validUntil: validUntil,
+                         requests: requests.map { ($0.meter, $0.quota, $0.window, stored) }, countedAt: data)
         }
     }
 
@@ -52,10 +63,15 @@ final class VerificationCache: Sendable {
 
     private let state = Mutex(State())
 
-    /// Starts over unless `token` is the one the cache was filled under.
+    /// Starts over when keys or subscriptions changed since the cache was
+    /// filled; after a commit of counters only, moves to the new token.
     func prepare(for token: ChangeToken) {
         state.withLock { state in
-            if state.token != token { state = State(token: token) }
+            if state.token?.keys != token.keys {
+                state = State(token: token)
+            } else if state.token?.data != token.data {
+                state.token = token
+            }
         }
     }
 

@@ -7,12 +7,10 @@ extension SQLiteKeyStorage {
         let limit = try validator.pageSize(limit)
         let before = try cursor.map(StorageCoding.position) ?? Int64.max
         let rows = try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT * FROM audit_entry WHERE organization_id = ? AND id < ?
                     ORDER BY id DESC LIMIT ?
-                    """,
+                    """),
                 arguments: [organizationId, before, limit + 1])
         }
         let page = rows.prefix(limit)
@@ -40,11 +38,10 @@ extension SQLiteKeyStorage {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(details), as: UTF8.self)
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [organizationId, StorageCoding.milliseconds(at), actor, action.rawValue, keyId, json])
+                """)
+                    .execute(arguments: [organizationId, StorageCoding.milliseconds(at), actor, action.rawValue, keyId, json])
     }
 }

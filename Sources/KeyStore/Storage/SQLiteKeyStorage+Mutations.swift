@@ -33,12 +33,10 @@ extension SQLiteKeyStorage {
             }
             // An update that changes nothing writes nothing, not even to the log.
             guard !details.isEmpty else { return key }
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE api_key SET name = ?, capabilities = ?, rate_limit = ?, allowed_origins = ?
                     WHERE id = ? AND organization_id = ?
-                    """,
-                arguments: [key.name, StorageCoding.list(key.capabilities), key.rateLimit,
+                    """).execute(arguments: [key.name, StorageCoding.list(key.capabilities), key.rateLimit,
                             StorageCoding.list(key.allowedOrigins), id, organizationId])
             try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: actor,
                             details: details, at: now, db)
@@ -65,18 +63,18 @@ extension SQLiteKeyStorage {
             let parsed = try parsed(secret)
             // Secrets whose grace has run out are dead weight; the current one
             // gets its deadline, or goes at once.
-            try db.execute(
-                sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?",
-                arguments: [id, nowMilliseconds])
+            try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?")
+                .execute(arguments: [id, nowMilliseconds])
             if let previousExpiresAt {
-                try db.execute(
-                    sql: "UPDATE key_secret SET expires_at = ? WHERE key_id = ? AND expires_at IS NULL",
-                    arguments: [StorageCoding.milliseconds(previousExpiresAt), id])
+                try db.cachedStatement(sql: "UPDATE key_secret SET expires_at = ? WHERE key_id = ? AND expires_at IS NULL")
+                    .execute(arguments: [StorageCoding.milliseconds(previousExpiresAt), id])
             } else {
-                try db.execute(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at IS NULL", arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at IS NULL")
+                    .execute(arguments: [id])
             }
             try insertSecret(parsed.digest, keyId: id, db)
-            try db.execute(sql: "UPDATE api_key SET hint = ? WHERE id = ?", arguments: [parsed.hint, id])
+            try db.cachedStatement(sql: "UPDATE api_key SET hint = ? WHERE id = ?")
+                .execute(arguments: [parsed.hint, id])
             key.hint = parsed.hint
             try appendAudit(
                 .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
@@ -95,9 +93,8 @@ extension SQLiteKeyStorage {
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
             guard key.revokedAt == nil else { return key }
-            try db.execute(
-                sql: "UPDATE api_key SET revoked_at = ? WHERE id = ?",
-                arguments: [StorageCoding.milliseconds(now), id])
+            try db.cachedStatement(sql: "UPDATE api_key SET revoked_at = ? WHERE id = ?")
+                .execute(arguments: [StorageCoding.milliseconds(now), id])
             key.revokedAt = now
             try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
                             details: ["name": .string(key.name)], at: now, db)
@@ -111,7 +108,7 @@ extension SQLiteKeyStorage {
         try write { db in
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             // Secrets and usage go with the key (ON DELETE CASCADE).
-            try db.execute(sql: "DELETE FROM api_key WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM api_key WHERE id = ?").execute(arguments: [id])
             try appendAudit(
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],

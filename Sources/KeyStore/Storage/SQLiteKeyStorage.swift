@@ -89,13 +89,11 @@ public struct SQLiteKeyStorage: KeyStorage {
             if let limit, try liveKeyCount(organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
             }
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
                                          rate_limit, allowed_origins, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     record.id, organizationId, name, kind, StorageCoding.list(capabilities), environment,
                     parsed.hint, rateLimit, StorageCoding.list(origins), StorageCoding.milliseconds(now),
                     expiresAt.map(StorageCoding.milliseconds),
@@ -141,13 +139,11 @@ public struct SQLiteKeyStorage: KeyStorage {
             "now": StorageCoding.milliseconds(now), "limit": limit + 1,
         ]
         let rows = try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT k.seq, \(StorageCoding.keyColumns) FROM api_key k
                     WHERE \(conditions.joined(separator: " AND "))
                     ORDER BY k.seq DESC LIMIT :limit
-                    """,
+                    """),
                 arguments: arguments)
         }
         let page = rows.prefix(limit)
@@ -186,8 +182,7 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     func fetchKey(id: String, organizationId: String, _ db: Database) throws -> KeyRecord {
         guard let row = try Row.fetchOne(
-            db,
-            sql: "SELECT \(StorageCoding.keyColumns) FROM api_key k WHERE k.id = ? AND k.organization_id = ?",
+            db.cachedStatement(sql: "SELECT \(StorageCoding.keyColumns) FROM api_key k WHERE k.id = ? AND k.organization_id = ?"),
             arguments: [id, organizationId])
         else { throw KeyStoreError(.notFound, field: "keyId") }
         return StorageCoding.key(row)
@@ -197,13 +192,11 @@ public struct SQLiteKeyStorage: KeyStorage {
     static let liveCondition = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)"
 
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ db: Database) throws -> Int {
-        try Int.fetchOne(
-            db,
-            sql: """
+        try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COUNT(*) FROM api_key
                 WHERE organization_id = :organization AND \(Self.liveCondition)
                   AND kind IN (SELECT value FROM json_each(:kinds))
-                """,
+                """),
             arguments: [
                 "organization": organizationId, "now": StorageCoding.milliseconds(now),
                 "kinds": StorageCoding.jsonArray(kinds),
@@ -211,9 +204,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (?, ?, NULL)",
-            arguments: [Data(digest.bytes), keyId])
+        try db.cachedStatement(sql: "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (?, ?, NULL)")
+            .execute(arguments: [Data(digest.bytes), keyId])
     }
 
     func parsed(_ secret: RawKey) throws(KeyStoreError) -> ParsedKey {

@@ -92,11 +92,15 @@ public struct KeyFormat: Sendable, Hashable {
         else { throw .unknownEnvironment }
         let secretStart = separator + 1
         guard bytes.count - secretStart == Self.randomLength + Self.checksumLength else { throw .wrongLength }
-        for index in secretStart..<bytes.count where !Base62.isDigit(bytes[index]) { throw .invalidCharacter }
+        // The tables are read once here, not once per character: each access
+        // to a global checks its lazy initialisation.
+        let values = Base62.values
+        for index in secretStart..<bytes.count where values[Int(bytes[index])] == 0xFF { throw .invalidCharacter }
         let checksumStart = bytes.count - Self.checksumLength
         var checksum = UInt64(CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[..<checksumStart])))
+        let alphabet = Base62.alphabet
         for index in stride(from: bytes.count - 1, through: checksumStart, by: -1) {
-            guard bytes[index] == Base62.alphabet[Int(checksum % 62)] else { throw .checksumMismatch }
+            guard bytes[index] == alphabet[Int(checksum % 62)] else { throw .checksumMismatch }
             checksum /= 62
         }
         return environment

@@ -201,3 +201,18 @@ struct KeyLifecycleTests {
         #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.first?.actor == "system")
     }
 }
+
+@Suite("Audit details as stored")
+struct AuditDetailsTests {
+    @Test func detailsAreValidJSONThatReadsBackTheSame() throws {
+        let details: [String: JSONValue] = [
+            "name": .string("Quote \" backslash \\ newline \n tab \t bell \u{7} émoji 🚀"),
+            "list": .array([.int(-3), .bool(true), .null, .double(1.5)]),
+            "change": .object(["to": .string("b"), "from": .string("a")]),
+        ]
+        let text = JSONValue.object(details).jsonText
+        #expect(text.hasPrefix(#"{"change":{"from":"a","to":"b"},"list":[-3,true,null,1.5],"name":"#))
+        let decoded = try JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8))
+        #expect(decoded == details)
+    }
+}

@@ -35,9 +35,7 @@ extension SQLiteKeyStorage {
         _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
         details: [String: JSONValue], at: Date, _ db: Database
     ) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = String(decoding: try encoder.encode(details), as: UTF8.self)
+        let json = JSONValue.object(details).jsonText
         try db.cachedStatement(sql: """
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
                 VALUES (?, ?, ?, ?, ?, ?)

@@ -66,6 +66,20 @@ struct MultiProcessTests {
         #expect(gateway.finish() == 0)
     }
 
+    /// Processes started together on a new file race to create and migrate
+    /// it (before the fix, 7 pairs in 40 lost one process); every one must
+    /// start and answer.
+    @Test func processesStartedTogetherOnANewFileAllServe() throws {
+        for _ in 0..<10 {
+            let first = try ServeProcess()
+            let others = try (0..<2).map { _ in try ServeProcess(database: first.database) }
+            for serve in [first] + others {
+                #expect(try serve.result("catalog.plans")["defaultPlan"] as? String == "free", "\(serve.stderr)")
+                #expect(serve.finish() == 0)
+            }
+        }
+    }
+
     /// Rate limits live in each process: N processes together allow up to
     /// N times a key's limit (see the README). This pins that behaviour.
     @Test func eachProcessEnforcesTheRateLimitOnItsOwn() throws {

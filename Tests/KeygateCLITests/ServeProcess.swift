@@ -73,12 +73,14 @@ final class ServeProcess: @unchecked Sendable {
         closed.signal()
     }
 
+    /// Writes to the server's stdin; a server that died makes the next
+    /// read time out and fail the test, instead of trapping here.
     func send(_ line: String) {
-        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        try? input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
     }
 
     func send(bytes: [UInt8]) {
-        input.fileHandleForWriting.write(Data(bytes))
+        try? input.fileHandleForWriting.write(contentsOf: Data(bytes))
     }
 
     /// The next line on stdout; fails the call after `timeout`.

@@ -12,18 +12,28 @@ public enum KeyDatabase {
 
     /// Opens (creating if needed) and migrates the database file at `path`.
     ///
-    /// Processes starting together on a new file race to switch it to WAL,
-    /// and SQLite answers the loser's `PRAGMA journal_mode` with SQLITE_BUSY
-    /// at once, without its busy handler; opening is therefore retried for
-    /// as long as the busy timeout.
+    /// Several processes may start together on a new file, and two races
+    /// follow. The loser of the switch to WAL gets SQLITE_BUSY at once (that
+    /// pragma does not wait on the busy handler). And GRDB decides which
+    /// migrations to run before it takes the write lock, so two processes can
+    /// both run the first one, and the second fails ("table already exists")
+    /// and rolls back. Either way this process tries again, and a database
+    /// another process finished migrating meanwhile is a success; it gives
+    /// up after the busy timeout.
     public static func open(path: String) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration())
-                try migrator.migrate(pool)
+                do {
+                    try migrator.migrate(pool)
+                } catch let error as DatabaseError {
+                    guard try pool.read(migrator.hasCompletedMigrations) else { throw error }
+                }
                 return pool
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+            } catch let error as DatabaseError where Date() < deadline
+                && [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_ERROR].contains(error.resultCode)
+            {
                 Thread.sleep(forTimeInterval: .random(in: 0.005...0.02))
             }
         }

@@ -81,6 +81,16 @@ public struct KeyFormat: Sendable, Hashable {
         }
     }
 
+    /// A value to echo in an error message: cut to 64 characters, and if
+    /// it is a key of this format, only its hint, so a key pasted into the
+    /// wrong field never comes back in an error or a log.
+    public func redacted(_ value: String) -> String {
+        if value.utf8.count <= Self.maximumLength, digest(ofWellFormed: value) != nil {
+            return Self.hint(of: Array(value.utf8))
+        }
+        return value.count <= 64 ? value : String(value.prefix(64)) + "…"
+    }
+
     /// Checks shape and checksum; returns the index of the key's environment.
     private func check(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeyFormatError) -> Int {
         guard bytes.count <= Self.maximumLength else { throw .wrongLength }

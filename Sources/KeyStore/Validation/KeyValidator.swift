@@ -30,7 +30,7 @@ struct KeyValidator {
 
     func kind(_ kind: String) throws(KeyStoreError) -> String {
         guard rules.kinds.contains(kind) else {
-            throw KeyStoreError(.unknownKind, field: "kind", ["kind": Self.excerpt(kind)])
+            throw KeyStoreError(.unknownKind, field: "kind", ["kind": excerpt(kind)])
         }
         return kind
     }
@@ -42,7 +42,7 @@ struct KeyValidator {
         var seen = Set<String>()
         for capability in capabilities {
             guard rules.capabilities.contains(capability) else {
-                throw KeyStoreError(.unknownCapability, field: "capabilities", ["capability": Self.excerpt(capability)])
+                throw KeyStoreError(.unknownCapability, field: "capabilities", ["capability": excerpt(capability)])
             }
             guard seen.insert(capability).inserted else {
                 throw KeyStoreError(.invalidCapabilities, field: "capabilities",
@@ -55,7 +55,7 @@ struct KeyValidator {
     func environment(_ environment: String) throws(KeyStoreError) -> String {
         guard rules.format.environments.contains(environment) else {
             throw KeyStoreError(.unknownEnvironment, field: "environment",
-                                ["environment": Self.excerpt(environment),
+                                ["environment": excerpt(environment),
                                  "allowed": rules.format.environments.joined(separator: ", ")])
         }
         return environment
@@ -81,7 +81,7 @@ struct KeyValidator {
                 value = try WebOrigin.normalize(origin)
             } catch {
                 throw KeyStoreError(.invalidOrigin, field: "allowedOrigins",
-                                    ["origin": Self.excerpt(origin), "reason": error.reason])
+                                    ["origin": excerpt(origin), "reason": error.reason])
             }
             guard !normalized.contains(value) else {
                 throw KeyStoreError(.invalidOrigin, field: "allowedOrigins", ["origin": value, "reason": "duplicate"])
@@ -142,9 +142,10 @@ struct KeyValidator {
         String(format: "U+%04X", scalar.value)
     }
 
-    /// Inputs echoed in errors are cut short, so a 10 MB string never comes back.
-    static func excerpt(_ value: String) -> String {
-        value.count <= 64 ? value : String(value.prefix(64)) + "…"
+    /// Inputs echoed in errors are cut short, so a 10 MB string never comes
+    /// back, and a raw key is shown only as its hint.
+    func excerpt(_ value: String) -> String {
+        rules.format.redacted(value)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 public import KeygateLocalization
+import KeyStore
 import KeygateService
 public import Logging
 public import PlanCatalog
@@ -17,6 +18,8 @@ public struct RPCServer: Sendable {
     let localizer: Localizer
     let defaultLocale: String?
     let logger: Logger
+    /// Echoed inputs (an unknown method's name) show a raw key only as its hint.
+    let keyFormat: KeyFormat
 
     public init(table: MethodTable, catalog: PlanCatalog, localizer: Localizer, defaultLocale: String?, logger: Logger) {
         // The document lists rpc.discover too, so it is generated from the
@@ -32,6 +35,7 @@ public struct RPCServer: Sendable {
         self.localizer = localizer
         self.defaultLocale = defaultLocale
         self.logger = logger
+        keyFormat = KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
     }
 
     /// The reply to one line of input, or `nil` when nothing is to be
@@ -117,7 +121,7 @@ public struct RPCServer: Sendable {
 
         guard let method = methods[name] else {
             return isNotification ? nil : frame(id: id, error: messages.protocolError(
-                RPCError.methodNotFound, "method_not_found", ["method": .text(String(name.prefix(100)))], language: language))
+                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language))
         }
         let reply: [UInt8]
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import KeyStore
 import PlanCatalog
 
 /// The plan's rules on what a key may be, each refusal with its code and the
@@ -18,7 +19,7 @@ struct KeyGates {
 
     func kind(_ id: String, in policy: APIKeyPolicy) throws(ServiceError) -> KeyKind {
         guard let kind = catalog.kind(KindID(id)) else {
-            throw ServiceError(.unknownKind, field: "kind", ["kind": String(id.prefix(64))])
+            throw ServiceError(.unknownKind, field: "kind", ["kind": redacted(id)])
         }
         guard policy.kinds.contains(kind.id) else {
             throw refusal(.kindNotAllowed, field: "kind", ["kind": id]) { $0.apiKeys?.kinds.contains(kind.id) == true }
@@ -31,7 +32,7 @@ struct KeyGates {
         for id in capabilities {
             let capability = CapabilityID(id)
             guard catalog.capability(capability) != nil else {
-                throw ServiceError(.unknownCapability, field: "capabilities", ["capability": String(id.prefix(64))])
+                throw ServiceError(.unknownCapability, field: "capabilities", ["capability": redacted(id)])
             }
             guard kind.capabilities.contains(capability) else {
                 throw ServiceError(.capabilityNotAllowedForKind, field: "capabilities",
@@ -77,6 +78,11 @@ struct KeyGates {
             guard let policy = plan.apiKeys else { return false }
             return policy.maxActiveKeys.map { $0 > limit } ?? true
         }
+    }
+
+    /// An input echoed in an error: short, and a raw key only as its hint.
+    private func redacted(_ value: String) -> String {
+        KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments).redacted(value)
     }
 
     /// A refusal naming this plan and, when one exists, the cheapest plan

@@ -65,7 +65,7 @@ extension KeygateService {
     {
         guard let meter = catalog.meter(MeterID(id)) else {
             throw ServiceError(.unknownMeter, field: "meter", [
-                "meter": String(id.prefix(64)),
+                "meter": storage.rules.format.redacted(id),
                 "meters": catalog.meters.filter { $0.source == .recorded }.map(\.id.rawValue).joined(separator: ", "),
             ])
         }

@@ -60,7 +60,7 @@ extension KeygateService {
             let origin = request.origin.flatMap { try? WebOrigin.normalize($0) }
             guard let origin, key.allowedOrigins.contains(origin) else {
                 var result = VerifyResult(.originNotAllowed)
-                result.origin = request.origin.map { String($0.prefix(200)) } ?? "—"
+                result.origin = request.origin.map(storage.rules.format.redacted) ?? "—"
                 return result
             }
         }

@@ -111,7 +111,7 @@ let package = Package(
         // Drives the built `keygate` executable over pipes.
         .testTarget(
             name: "KeygateCLITests",
-            dependencies: ["KeygateCLI"],
+            dependencies: ["KeygateCLI", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ],

@@ -32,7 +32,10 @@ final class ServeProcess: @unchecked Sendable {
     private let stdoutClosed = DispatchSemaphore(value: 0)
     private let stderrClosed = DispatchSemaphore(value: 0)
 
-    init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// - Parameter fileSizeLimitKiB: a file size limit (`ulimit -f`) for the
+    ///   server, to play a full disk.
+    init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:],
+         fileSizeLimitKiB: Int? = nil) throws {
         self.database = try database ?? {
             let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -40,8 +43,14 @@ final class ServeProcess: @unchecked Sendable {
         }()
         // A server that died must fail the test that writes to it, not kill the runner.
         signal(SIGPIPE, SIG_IGN)
-        process.executableURL = Self.executable
-        process.arguments = ["serve", "--database", self.database.path] + arguments
+        let serveArguments = ["serve", "--database", self.database.path] + arguments
+        if let fileSizeLimitKiB {
+            process.executableURL = URL(filePath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB) && exec \"$0\" \"$@\"", Self.executable.path] + serveArguments
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = serveArguments
+        }
         process.currentDirectoryURL = Self.repository
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = input

@@ -1,6 +1,7 @@
 import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
+import GRDB
 import KeyStore
 import KeygateLocalization
 import KeygateRPC
@@ -71,7 +72,7 @@ struct ServeCommand: ParsableCommand {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
             storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: databasePath), rules: KeyRules(catalog: plans))
         } catch {
-            logger.critical("cannot start", metadata: ["reason": "\(error)"])
+            logger.critical("cannot start", metadata: ["reason": "\(StartupFailure.describe(error, database: databasePath))"])
             throw ExitCode.failure
         }
 
@@ -131,6 +132,27 @@ final class UsageFlusher: @unchecked Sendable {
         } catch {
             // The counts stay buffered; the next flush tries again.
             logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+        }
+    }
+}
+
+/// Why the server could not start, in words an operator can act on.
+enum StartupFailure {
+    static func describe(_ error: any Error, database: String) -> String {
+        guard let storage = error as? DatabaseError else { return "\(error)" }
+        switch storage.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return "\(database) is damaged or not a Keygate database (\(storage.message ?? "")); restore it from a backup"
+        case .SQLITE_CANTOPEN:
+            return "\(database) cannot be opened or created; check the path and its folder's permissions"
+        case .SQLITE_READONLY, .SQLITE_PERM:
+            return "\(database) is read-only; keygate serve needs to write to it"
+        case .SQLITE_FULL:
+            return "the disk holding \(database) is full"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return "\(database) stayed locked by another process for longer than \(KeyDatabase.busyTimeout) s"
+        default:
+            return "\(database): \(storage.message ?? "SQLite error \(storage.resultCode.rawValue)")"
         }
     }
 }

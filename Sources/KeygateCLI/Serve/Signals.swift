@@ -20,6 +20,10 @@ enum Signals {
     /// readable when a stop is requested.
     static func install() -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        // Past a file size limit the kernel would kill us with SIGXFSZ; ignored,
+        // the write fails instead, SQLite reports SQLITE_FULL and the caller
+        // gets storage_failure/full while reads keep being served.
+        signal(SIGXFSZ, SIG_IGN)
         var pipeDescriptors: [Int32] = [-1, -1]
         if pipe(&pipeDescriptors) == 0 {
             wakeWriter.store(pipeDescriptors[1], ordering: .relaxed)

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Issue 8, storage faults: each gives a clear error, reads that can still
+/// be served are served, and nothing acknowledged is lost.
+@Suite("Storage faults", .serialized)
+struct StorageFaultTests {
+    /// Played with a file size limit: no tmpfs can be mounted here.
+    @Test func aFullDiskRefusesWritesClearlyAndKeepsServingReads() throws {
+        let serve = try ServeProcess(fileSizeLimitKiB: 2_048)
+        _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_0", "plan": "pro", "eventId": "e0", "occurredAt": "2026-11-01T00:00:00Z"])
+        let first = try serve.result("keys.create", ["organizationId": "org_0", "name": "first", "kind": "owner_integration", "capabilities": ["booking.read"]])
+        let firstSecret = first["secret"] as! String
+        var acknowledged = 1
+        var full: [String: Any]?
+        // Many organizations with long names, until the file size limit is hit.
+        for index in 1..<20_000 {
+            let organization = "org_\(index / 20)"
+            if index % 20 == 0 {
+                _ = try serve.call("subscriptions.setPlan", ["organizationId": organization, "plan": "pro", "eventId": "e\(index)", "occurredAt": "2026-11-01T00:00:00Z"])
+            }
+            let reply = try serve.call("keys.create", [
+                "organizationId": organization, "name": String(repeating: "n", count: 100), "kind": "owner_integration",
+                "capabilities": ["booking.read"],
+            ])
+            if let error = reply["error"] as? [String: Any] {
+                full = error["data"] as? [String: Any]
+                break
+            }
+            acknowledged += 1
+        }
+        let refusal = try #require(full, "the file size limit was never reached")
+        #expect(refusal["code"] as? String == "storage_failure")
+        // A file size limit makes writes fail with EFBIG, which SQLite reports
+        // as an I/O error; a really full disk (ENOSPC) as SQLITE_FULL. Both
+        // messages say nothing was changed.
+        let message = refusal["message"] as? String ?? ""
+        #expect(message.contains("disk is full") || message.contains("could not be read or written"), "\(refusal)")
+        #expect(message.contains("nothing was changed"))
+        #expect(refusal["httpStatus"] as? Int == 503)
+        // Reads are still served.
+        #expect(try serve.result("keys.verify", ["key": firstSecret, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect((try serve.result("keys.list", ["organizationId": "org_0"])["keys"] as? [Any])?.isEmpty == false)
+        #expect(serve.finish() == 0)
+
+        // Without the limit, everything acknowledged is there.
+        let pool = try DatabasePool(path: serve.database.path)
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM api_key") } == acknowledged)
+        #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
+
+    @Test func aDatabaseLockedLongerThanTheBusyTimeoutRefusesWritesButServesReads() throws {
+        let serve = try ServeProcess()
+        _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_l", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try serve.result("keys.create", ["organizationId": "org_l", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"]])
+        let secret = created["secret"] as! String
+
+        // Another process (here, this one) holds the write lock for 7 s.
+        let locker = try DatabaseQueue(path: serve.database.path)
+        let locked = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? locker.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                Thread.sleep(forTimeInterval: 7)
+                try db.execute(sql: "ROLLBACK")
+            }
+        }
+        holder.start()
+        locked.wait()
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        let blocked = try serve.call("keys.create", ["organizationId": "org_l", "name": "k2", "kind": "owner_integration", "capabilities": ["booking.read"]])
+        let data = (blocked["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(data?["code"] as? String == "storage_failure")
+        #expect((data?["message"] as? String)?.contains("busy") == true, "\(blocked)")
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(try serve.result("keys.create", ["organizationId": "org_l", "name": "k3", "kind": "owner_integration", "capabilities": ["booking.read"]])["secret"] is String)
+        #expect(serve.finish() == 0)
+    }
+
+    @Test func aCorruptedDatabaseFileStopsStartupWithAClearMessage() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-corrupt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appending(path: "keygate.sqlite")
+        var random = SeededRandom(seed: 7)
+        try Data((0..<16_384).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(to: database)
+        let serve = try ServeProcess(database: database)
+        #expect(serve.waitForExit() == 1)
+        #expect(serve.stderr.contains("is damaged or not a Keygate database"), "\(serve.stderr)")
+        #expect(serve.stdoutLines.isEmpty)
+    }
+}

@@ -107,6 +107,7 @@ let package = Package(
                 "KeygateRPC", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["FuzzCorpus"],
             swiftSettings: swiftSettings
         ),
         // Drives the built `keygate` executable over pipes.

@@ -42,6 +42,6 @@ struct IsolationTests {
         #expect(bookings?["used"] as? Int == 0)
         let listed = try serve.result("keys.list", ["organizationId": "org_mine"])["keys"] as? [[String: Any]]
         #expect(listed?.compactMap { $0["id"] as? String } == [(mine["key"] as! [String: Any])["id"] as! String])
-        #expect(serve.finish() == 0)
+        #expect(serve.finish() == 0, "\(serve.stderr)")
     }
 }

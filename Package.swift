@@ -82,14 +82,23 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets.
+        .target(
+            name: "KeygateTestSupport",
+            path: "Tests/KeygateTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KeyStoreTests",
-            dependencies: ["KeyStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KeyStore", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KeygateServiceTests",
-            dependencies: ["KeygateService", "KeyStore", "PlanCatalog", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KeygateService", "KeyStore", "PlanCatalog", "KeygateTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -104,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "KeygateRPCTests",
             dependencies: [
-                "KeygateRPC", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization",
+                "KeygateRPC", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization", "KeygateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["FuzzCorpus"],
@@ -113,7 +122,7 @@ let package = Package(
         // Drives the built `keygate` executable over pipes.
         .testTarget(
             name: "KeygateCLITests",
-            dependencies: ["KeygateCLI", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KeygateCLI", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 @testable import KeyStore
 
@@ -31,7 +32,7 @@ struct KeyFormatTests {
     }
 
     @Test func base62DrawsEveryCharacterEvenly() {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let characters = Base62.random(count: 620_000, using: &generator)
         let counts = Dictionary(grouping: characters, by: { $0 }).mapValues(\.count)
         #expect(counts.count == 62)
@@ -102,22 +103,5 @@ struct KeyFormatTests {
         var output = ""
         dump(value, to: &output)
         return output
-    }
-}
-
-/// A seeded generator for tests of distribution; never for keys.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

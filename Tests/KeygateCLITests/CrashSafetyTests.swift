@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import GRDB
+import KeygateTestSupport
 import Testing
 
 /// Issue 8, crash safety: `keygate serve` is killed with SIGKILL at random
@@ -120,18 +121,5 @@ struct CrashSafetyTests {
             #expect(allowed.contains(answer["code"] as? String ?? ""), "\(answer)")
         }
         #expect(serve.finish() == 0)
-    }
-}
-
-/// SplitMix64: the harness's kill points and choices, repeatable from a seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeygateTestSupport
 import Testing
 
 /// Issue 8, storage faults: each gives a clear error, reads that can still

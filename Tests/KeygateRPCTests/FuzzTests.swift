@@ -1,5 +1,6 @@
 import Foundation
 @testable import KeygateRPC
+import KeygateTestSupport
 import PlanCatalog
 import Testing
 
@@ -58,7 +59,7 @@ struct FuzzTests {
 
 /// Byte-level mutations of corpus entries, repeatable from a seed.
 struct Mutator {
-    var state: UInt64
+    private var generator: SeededRandom
     let corpus: [[UInt8]]
     private static let interesting: [[UInt8]] = [
         Array("\"".utf8), Array("{".utf8), Array("[".utf8), Array("\\u".utf8), Array("null".utf8), Array("-1e999".utf8),
@@ -66,17 +67,11 @@ struct Mutator {
     ]
 
     init(seed: UInt64, corpus: [[UInt8]]) {
-        state = seed
+        generator = SeededRandom(seed: seed)
         self.corpus = corpus
     }
 
-    mutating func random() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func random() -> UInt64 { generator.next() }
 
     mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(random() % UInt64(bound)) }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateTestSupport
 import KeygateService
 import PlanCatalog
 import Testing
@@ -35,7 +36,7 @@ struct BillingEventTests {
     @Test(arguments: 1...25 as ClosedRange<UInt64>)
     func shuffledAndRepeatedEventsEndOnTheNewest(seed: UInt64) throws {
         let fixture = try ServiceFixture()
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let plans: [PlanID] = ["free", "starter", "pro"]
         let events = (0..<12).map { index in
             event("evt_\(seed)_\(index)", plans[Int(random.next() % 3)], at: TimeInterval(index * 60))
@@ -80,17 +81,5 @@ struct BillingEventTests {
         let second = try fixture.service.setPlan(event("evt_2", "starter", at: 20)).subscription
         #expect(second.status == .trialing)
         #expect(second.periodStart == utc(2026, 1, 15) && second.periodEnd == utc(2026, 2, 15))
-    }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -34,9 +34,6 @@ public final class Localizer: Sendable {
         languages = [sourceLanguage] + others
     }
 
-    /// Every message key there is.
-    public var keys: Set<String> { Set(messages.keys) }
-
     public func contains(_ key: String) -> Bool { messages[key] != nil }
 
     /// The language to answer in: the best match for what the caller asked

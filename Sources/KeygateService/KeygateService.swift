@@ -40,11 +40,18 @@ public struct KeygateService: Sendable {
     }
 }
 
+extension KeyFormat {
+    /// The format of a catalog's keys: its prefix and environments.
+    public init(catalog: PlanCatalog) {
+        self.init(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
+    }
+}
+
 extension KeyRules {
     /// The store's rules for a catalog: its key format, kinds and capabilities.
     public init(catalog: PlanCatalog) {
         self.init(
-            format: KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments),
+            format: KeyFormat(catalog: catalog),
             kinds: Set(catalog.kinds.map(\.id.rawValue)),
             capabilities: Set(catalog.capabilities.map(\.id.rawValue)))
     }

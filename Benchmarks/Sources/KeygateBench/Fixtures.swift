@@ -28,7 +28,7 @@ struct KeyFixture {
         }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let pool = try KeyDatabase.open(path: path)
-        let format = KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
+        let format = KeyFormat(catalog: catalog)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var hot: [String] = []
         // A thousand hot keys spread over the database (every key of a small

@@ -132,32 +132,28 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
-        let now = StorageCoding.milliseconds(self.now)
+        var arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
+        arguments += ["limit": max(0, limit)]
         return try lookup { db in
             try String.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT id FROM api_key
-                    WHERE organization_id = :organization AND \(Self.liveCondition)
-                      AND kind IN (SELECT value FROM json_each(:kinds))
+                    WHERE \(Self.liveKeysOfKinds)
                     ORDER BY seq LIMIT :limit
                     """),
-                arguments: [
-                    "organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds),
-                    "limit": max(0, limit),
-                ])
+                arguments: arguments)
         }
     }
 
     public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
-        let now = StorageCoding.milliseconds(self.now)
+        let arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
         return try lookup { db in
             try Int64.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT MIN(expires_at) FROM api_key
-                    WHERE organization_id = :organization AND \(Self.liveCondition)
-                      AND kind IN (SELECT value FROM json_each(:kinds))
+                    WHERE \(Self.liveKeysOfKinds)
                     """),
-                arguments: ["organization": organizationId, "now": now, "kinds": StorageCoding.jsonArray(kinds)])
+                arguments: arguments)
         }.map(StorageCoding.date)
     }
 

@@ -188,19 +188,23 @@ public struct SQLiteKeyStorage: KeyStorage {
         return StorageCoding.key(row)
     }
 
-    /// Keys neither revoked nor expired.
-    static let liveCondition = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)"
+    /// An organization's live keys (neither revoked nor expired) of some
+    /// kinds; bound with ``liveKeysArguments(_:kinds:now:)``.
+    static let liveKeysOfKinds = """
+        organization_id = :organization AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)
+        AND kind IN (SELECT value FROM json_each(:kinds))
+        """
+
+    static func liveKeysArguments(_ organizationId: String, kinds: [String], now: Date) -> StatementArguments {
+        ["organization": organizationId, "now": StorageCoding.milliseconds(now), "kinds": StorageCoding.jsonArray(kinds)]
+    }
 
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ db: Database) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COUNT(*) FROM api_key
-                WHERE organization_id = :organization AND \(Self.liveCondition)
-                  AND kind IN (SELECT value FROM json_each(:kinds))
+                WHERE \(Self.liveKeysOfKinds)
                 """),
-            arguments: [
-                "organization": organizationId, "now": StorageCoding.milliseconds(now),
-                "kinds": StorageCoding.jsonArray(kinds),
-            ]) ?? 0
+            arguments: Self.liveKeysArguments(organizationId, kinds: kinds, now: now)) ?? 0
     }
 
     func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {

@@ -64,11 +64,15 @@ struct ErrorMessages: Sendable {
     /// Values named `…Name` are message keys (a plan's name); whole numbers
     /// are numbers, so plurals and digit grouping follow the language.
     private func arguments(_ parameters: [String: String]) -> [String: MessageArgument] {
-        parameters.mapValues { value in .text(value) }.merging(
-            parameters.compactMapValues { Int($0).map(MessageArgument.number) }, uniquingKeysWith: { $1 }
-        ).merging(
-            parameters.filter { $0.key.hasSuffix("Name") }.mapValues(MessageArgument.message), uniquingKeysWith: { $1 }
-        )
+        parameters.reduce(into: [:]) { arguments, parameter in
+            arguments[parameter.key] = if parameter.key.hasSuffix("Name") {
+                .message(parameter.value)
+            } else if let number = Int(parameter.value) {
+                .number(number)
+            } else {
+                .text(parameter.value)
+            }
+        }
     }
 
     private func meterName(_ meter: String, language: String) -> String {

@@ -35,7 +35,7 @@ public struct RPCServer: Sendable {
         self.localizer = localizer
         self.defaultLocale = defaultLocale
         self.logger = logger
-        keyFormat = KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
+        keyFormat = KeyFormat(catalog: catalog)
     }
 
     /// The reply to one line of input, or `nil` when nothing is to be

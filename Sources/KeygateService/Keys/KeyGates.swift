@@ -82,7 +82,7 @@ struct KeyGates {
 
     /// An input echoed in an error: short, and a raw key only as its hint.
     private func redacted(_ value: String) -> String {
-        KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments).redacted(value)
+        KeyFormat(catalog: catalog).redacted(value)
     }
 
     /// A refusal naming this plan and, when one exists, the cheapest plan

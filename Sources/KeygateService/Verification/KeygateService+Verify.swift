@@ -114,19 +114,19 @@ extension KeygateService {
             return recounted
         }
         let plan = try organizationPlan(id)
-        let organization = try store { () throws(KeyStoreError) in
+        let (access, validUntil) = try store { () throws(KeyStoreError) in
             let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
             let validUntil = try access.withinLimit == nil
                 ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
-            var requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
-            if let meter = catalog.meter(source: .verifications), let quota = plan.plan.quota(for: meter.id) {
-                let window = QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart)
-                let stored = try storage.readings(organizationId: id, periods: [(meter.id.rawValue, window.start)]).first?.used ?? 0
-                requests = (meter.id.rawValue, quota, window, stored)
-            }
-            return VerificationCache.Organization(
-                plan: plan, access: access, validUntil: validUntil, requests: requests, countedAt: token.data)
+            return (access, validUntil)
         }
+        var requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+        if let meter = catalog.meter(source: .verifications), let quota = plan.plan.quota(for: meter.id) {
+            let window = QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart)
+            requests = (meter.id.rawValue, quota, window, try storedRequests(id, meter: meter.id.rawValue, window: window))
+        }
+        let organization = VerificationCache.Organization(
+            plan: plan, access: access, validUntil: validUntil, requests: requests, countedAt: token.data)
         cache.store(organization, for: id, token: token)
         return organization
     }

@@ -30,11 +30,8 @@ final class ServiceFixture: @unchecked Sendable {
 
     init(catalog name: String = "plans.xml", database: (any DatabaseWriter)? = nil) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
-        let rules = KeyRules(
-            format: KeyFormat(prefix: catalog.keys.prefix, environments: catalog.keys.environments),
-            kinds: Set(catalog.kinds.map(\.id.rawValue)),
-            capabilities: Set(catalog.capabilities.map(\.id.rawValue)))
-        let storage = SQLiteKeyStorage(database: try database ?? KeyDatabase.inMemory(), rules: rules, clock: clock)
+        let storage = SQLiteKeyStorage(
+            database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
     }
 

@@ -51,6 +51,42 @@ struct DatabaseTests {
         #expect(try store.storage.changeToken().keys != revoked.keys)
     }
 
+    /// The watcher skips its pragma while the WAL-index header is unchanged;
+    /// every commit, including those that restart or truncate the WAL after
+    /// a checkpoint, must still show in the very next token.
+    @Test func everyCommitShowsInTheNextTokenAcrossCheckpointsAndWALRestarts() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let watcher = try #require(DataVersionWatcher(path: path))
+        #expect(watcher.watchesWALIndex)
+        let other = try KeyDatabase.open(path: path)
+        let otherStorage = SQLiteKeyStorage(database: other, rules: StoreFixture.rules, clock: store.clock)
+        let key = try otherStorage.create(store.newKey()).key
+
+        var previous = try #require(watcher.versions())
+        for round in 0..<120 {
+            switch round % 4 {
+            case 0: _ = try otherStorage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "name \(round)"), actor: nil)
+            case 1: try otherStorage.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0)])
+            case 2:
+                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                _ = try otherStorage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "after \(round)"), actor: nil)
+            default:
+                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(RESTART)") }
+                try otherStorage.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 0, invalid: 1)])
+            }
+            let next = try #require(watcher.versions())
+            #expect(next.data != previous.data, "round \(round)")
+            #expect((next.keys != previous.keys) == (round % 2 == 0), "round \(round)")
+            // Nothing committed since: the same answer, from the header alone.
+            let again = try #require(watcher.versions())
+            #expect(again == next, "round \(round)")
+            previous = next
+        }
+    }
+
     @Test func theSchemaRefusesWhatTheCodeWouldNeverWrite() throws {
         let store = try StoreFixture()
         let key = try store.create().key

@@ -15,11 +15,9 @@ public struct KeygateService: Sendable {
     public let catalog: PlanCatalog
     let storage: any KeygateStorage
     let clock: any WallClock
-    /// Shared by every copy of this service value: the process's rate limits
-    /// and its not-yet-flushed usage.
-    let rateLimiter = RateLimiter()
-    let usage = UsageBuffer()
-    let cache = VerificationCache()
+    /// Shared by every copy of this service value: what verification caches
+    /// and counts in this process (rate limits, not-yet-flushed usage).
+    let verification = VerificationState()
 
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
         self.catalog = catalog

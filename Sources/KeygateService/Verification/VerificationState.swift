@@ -1,0 +1,340 @@
+import Foundation
+import KeyStore
+import PlanCatalog
+import Synchronization
+
+/// Everything verification keeps in memory, behind one lock, laid out so
+/// that verifying a key seen before takes that lock once and hashes once
+/// (the digest): the cached key refers to its organization, its derived
+/// access and its own counters directly.
+///
+/// Two kinds of state live here:
+///
+/// - **Derived from the store** (keys by digest, organizations): it belongs
+///   to one ``ChangeToken``, and the first verification after keys, secrets
+///   or subscriptions change, in this process or another, finds a newer
+///   token and starts from empty, so nothing is answered from stale memory.
+///   A commit that only moved counters keeps it, and has each
+///   organization's stored request count read again.
+/// - **Counted here** (per key: verifications per day, last use, the rate
+///   limiter's time; per organization and period: requests): it survives
+///   those resets, is written by ``KeygateService/flushUsage()`` and leaves
+///   memory only once written.
+final class VerificationState: Sendable {
+    /// Past this many cached keys (or organizations) the cache starts over:
+    /// it holds what is in use, not every key ever presented.
+    static let capacity = 200_000
+
+    private let state = Mutex(State())
+    /// Held for the whole of a flush, so two flushes (the timer's and the
+    /// last one at shutdown) never write the same counts twice.
+    let flushing = Mutex(())
+
+    /// Runs `body` under the lock.
+    func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {
+        state.withLock { body(&$0) }
+    }
+
+    struct State: ~Copyable {
+        private(set) var token: ChangeToken?
+        private var keys: [KeyDigest: CachedKey] = [:]
+        private var organizations: [String: CachedOrganization] = [:]
+        private var counters: [String: KeyCounters] = [:]
+        private var meters: [MeterSlot: MeterCounter] = [:]
+
+        /// Moves to `token` if it is newer than what the cache holds, and
+        /// starts over if keys or subscriptions changed. An older token (a
+        /// concurrent call that read it earlier) changes nothing: answering
+        /// it from newer data is still correct.
+        mutating func prepare(for token: ChangeToken) {
+            guard let current = self.token else {
+                self.token = token
+                return
+            }
+            if token.keys > current.keys {
+                self.token = token
+                keys.removeAll(keepingCapacity: true)
+                organizations.removeAll(keepingCapacity: true)
+            } else if token.keys == current.keys, token.data > current.data {
+                self.token = token
+            }
+        }
+
+        /// Whether what was read after seeing `token` may be kept: only if
+        /// the cache has not moved past it meanwhile.
+        func accepts(_ token: ChangeToken) -> Bool {
+            self.token?.keys == token.keys
+        }
+
+        func key(_ digest: KeyDigest) -> CachedKey? {
+            keys[digest]
+        }
+
+        /// A cached key for a look-up made after seeing `token`, kept if
+        /// the cache still belongs to that token.
+        mutating func key(_ digest: KeyDigest, from match: KeyMatch?, readAt token: ChangeToken) -> CachedKey {
+            let entry = CachedKey(match)
+            if accepts(token) {
+                if keys.count >= VerificationState.capacity { keys.removeAll(keepingCapacity: true) }
+                keys[digest] = entry
+            }
+            return entry
+        }
+
+        /// The organization, if cached and still valid at `now`.
+        func organization(_ id: String, at now: Date) -> CachedOrganization? {
+            guard let organization = organizations[id], !organization.hasExpired(at: now) else { return nil }
+            return organization
+        }
+
+        mutating func organization(_ snapshot: OrganizationSnapshot, readAt token: ChangeToken) -> CachedOrganization {
+            let organization = CachedOrganization(snapshot, countedAt: token.data)
+            if accepts(token) {
+                if organizations.count >= VerificationState.capacity { organizations.removeAll(keepingCapacity: true) }
+                organizations[snapshot.organizationId] = organization
+            }
+            return organization
+        }
+
+        /// The key's counters, attaching them to the cached key on first use
+        /// and again after a flush retired them.
+        mutating func counters(of entry: CachedKey, keyId: String) -> KeyCounters {
+            if let attached = entry.counters, !attached.isRetired { return attached }
+            let counters = self.counters[keyId] ?? {
+                let counters = KeyCounters(keyId: keyId)
+                self.counters[keyId] = counters
+                return counters
+            }()
+            entry.counters = counters
+            return counters
+        }
+
+        /// The pending requests of an organization's meter in one period.
+        mutating func meter(_ slot: MeterSlot) -> MeterCounter {
+            if let counter = meters[slot] { return counter }
+            let counter = MeterCounter(slot)
+            meters[slot] = counter
+            return counter
+        }
+
+        /// Everything counted and not yet written. It stays counted until
+        /// ``remove(_:_:at:)`` confirms the write, so quota checks keep
+        /// seeing it while a flush is under way.
+        func pending() -> (usage: [UsageIncrement], meters: [MeterIncrement]) {
+            (counters.values.flatMap(\.pending),
+             meters.values.filter { $0.amount > 0 }.map {
+                 MeterIncrement(organizationId: $0.slot.organizationId, meter: $0.slot.meter,
+                                periodStart: $0.slot.periodStart, amount: $0.amount)
+             })
+        }
+
+        /// Takes out what a flush wrote, keeping whatever arrived meanwhile,
+        /// and forgets counters with nothing pending and a whole rate-limit
+        /// allowance, so memory follows the keys in use.
+        mutating func remove(_ usage: [UsageIncrement], _ written: [MeterIncrement], at now: Int64) {
+            for increment in usage {
+                counters[increment.keyId]?.remove(increment)
+            }
+            for increment in written {
+                let slot = MeterSlot(organizationId: increment.organizationId, meter: increment.meter,
+                                     periodStart: increment.periodStart)
+                meters[slot]?.amount -= increment.amount
+            }
+            counters = counters.filter { _, counters in
+                guard counters.pending.isEmpty, counters.arrival <= now else { return true }
+                counters.isRetired = true
+                return false
+            }
+            meters = meters.filter { _, counter in
+                guard counter.amount == 0 else { return true }
+                counter.isRetired = true
+                return false
+            }
+        }
+    }
+}
+
+/// An organization's meter in one quota period.
+struct MeterSlot: Hashable {
+    let organizationId: String
+    let meter: String
+    let periodStart: Date
+}
+
+/// A key looked up by digest; `match` is `nil` for a miss, cached too, so a
+/// flood of made-up keys costs one look-up each. Lives only inside
+/// ``VerificationState``'s lock.
+final class CachedKey {
+    let match: KeyMatch?
+    var counters: KeyCounters?
+    /// What the key may do on its organization's plan, derived on first use.
+    var grant: Grant?
+
+    init(_ match: KeyMatch?) {
+        self.match = match
+    }
+}
+
+/// A key's access on its plan, kept with the cached key so a verification
+/// derives nothing. Valid as long as its organization is.
+struct Grant {
+    let organization: CachedOrganization
+    /// Of a kind the plan allows and within its maximum of keys.
+    let isActive: Bool
+    /// The key's capabilities that the plan allows, in the key's order.
+    let usable: [String]
+    /// The key's requests per minute, clamped to the plan's ceiling.
+    let rateLimit: Int
+
+    init(_ key: KeyRecord, in organization: CachedOrganization, at now: Date) {
+        self.organization = organization
+        isActive = organization.access.status(of: key, at: now) == .active
+        usable = organization.access.usableCapabilities(of: key)
+        rateLimit = organization.access.rateLimit(of: key)
+    }
+}
+
+/// What the store says of an organization, read outside the lock.
+struct OrganizationSnapshot: Sendable {
+    let organizationId: String
+    let plan: OrganizationPlan
+    let access: KeyAccess
+    /// When a key expiring changes which keys are within the plan's maximum.
+    let validUntil: Date?
+    /// The plan's request quota, its current period and the requests stored for it.
+    let requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+}
+
+/// An organization's plan and access, and its request quota. Lives only
+/// inside ``VerificationState``'s lock.
+final class CachedOrganization {
+    let id: String
+    let plan: OrganizationPlan
+    let access: KeyAccess
+    let validUntil: Date?
+    var requests: RequestQuota?
+
+    init(_ snapshot: OrganizationSnapshot, countedAt: Int64) {
+        id = snapshot.organizationId
+        plan = snapshot.plan
+        access = snapshot.access
+        validUntil = snapshot.validUntil
+        requests = snapshot.requests.map { requests in
+            RequestQuota(meter: requests.meter, quota: requests.quota, window: requests.window, stored: requests.stored,
+                         countedAt: countedAt, counter: nil)
+        }
+    }
+
+    func hasExpired(at now: Date) -> Bool {
+        validUntil.map { $0 <= now } ?? false
+    }
+}
+
+/// The `api.requests` quota of an organization, as verification counts it.
+struct RequestQuota {
+    let meter: String
+    let quota: Quota
+    var window: QuotaWindow
+    /// Requests already written for the window, read at data version `countedAt`.
+    var stored: Int
+    var countedAt: Int64
+    /// The requests counted here for the window and not yet written.
+    var counter: MeterCounter?
+}
+
+/// What verification counts for one key between flushes, and the rate
+/// limiter's time for it. Lives only inside ``VerificationState``'s lock.
+final class KeyCounters {
+    let keyId: String
+    /// GCRA's "theoretical arrival time", in microseconds since 1970.
+    var arrival: Int64 = 0
+    /// Counts per UTC day not yet written: one entry, two around midnight.
+    private(set) var pending: [UsageIncrement] = []
+    /// Set when a flush forgets these counters; a cached key holding them
+    /// fetches new ones rather than count into counters nobody will write.
+    var isRetired = false
+
+    init(keyId: String) {
+        self.keyId = keyId
+    }
+
+    func record(valid: Bool, day: Date, at now: Date, origin: String?, ip: String?) {
+        if pending.last?.day != day {
+            pending.append(UsageIncrement(keyId: keyId, day: day, valid: 0, invalid: 0))
+        }
+        let last = pending.count - 1
+        if valid {
+            pending[last].valid += 1
+            pending[last].lastUsedAt = now
+            pending[last].lastOrigin = origin
+            pending[last].lastIP = ip
+        } else {
+            pending[last].invalid += 1
+        }
+    }
+
+    /// Takes out what a flush wrote of one day; the last use goes too if no
+    /// newer one came meanwhile.
+    func remove(_ written: UsageIncrement) {
+        guard let index = pending.firstIndex(where: { $0.day == written.day }) else { return }
+        pending[index].valid -= written.valid
+        pending[index].invalid -= written.invalid
+        if pending[index].lastUsedAt == written.lastUsedAt {
+            pending[index].lastUsedAt = nil
+            pending[index].lastOrigin = nil
+            pending[index].lastIP = nil
+        }
+        let left = pending[index]
+        if left.valid == 0, left.invalid == 0, left.lastUsedAt == nil { pending.remove(at: index) }
+    }
+}
+
+/// Requests of one organization's meter in one period, not yet written.
+final class MeterCounter {
+    let slot: MeterSlot
+    var amount = 0
+    /// Set when a flush forgets the counter (see ``KeyCounters/isRetired``).
+    var isRetired = false
+
+    init(_ slot: MeterSlot) {
+        self.slot = slot
+    }
+}
+
+/// Per-key rate limiting by GCRA (the generic cell rate algorithm): each key
+/// may make `limit` requests in any minute, as a burst or spread out, and a
+/// refused request learns exactly when the next one would pass.
+///
+/// The state is one time per key (its "theoretical arrival time"), kept in
+/// this process. Several processes on one database each keep their own, so
+/// together they allow up to N × limit (see the README).
+enum GCRA {
+    /// Microseconds, so that arithmetic is exact for every limit from 1 to 1000.
+    static let minute: Int64 = 60_000_000
+
+    enum Decision: Equatable {
+        case allowed(remaining: Int, resetAt: Date)
+        case limited(retryAfter: Int, resetAt: Date)
+    }
+
+    static func admit(_ arrival: inout Int64, limit: Int, cost: Int, at now: Int64) -> Decision {
+        let interval = minute / Int64(limit)
+        let theoretical = max(arrival, now)
+        let next = theoretical + interval * Int64(cost)
+        let allowedAt = next - minute
+        guard allowedAt <= now else {
+            let wait = allowedAt - now
+            return .limited(retryAfter: Int((wait + 999_999) / 1_000_000), resetAt: date(theoretical))
+        }
+        arrival = next
+        return .allowed(remaining: Int((minute - (next - now)) / interval), resetAt: date(next))
+    }
+
+    static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+    }
+
+    private static func date(_ microseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
+    }
+}

@@ -18,11 +18,15 @@ public struct KeygateService: Sendable {
     /// Shared by every copy of this service value: what verification caches
     /// and counts in this process (rate limits, not-yet-flushed usage).
     let verification = VerificationState()
+    /// The store's key format, kept here: reading it through the storage
+    /// existential copies all of its rules on every verification.
+    let keyFormat: KeyFormat
 
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
         self.catalog = catalog
         self.storage = storage
         self.clock = clock
+        keyFormat = storage.rules.format
     }
 
     /// The service's time, for what callers derive from it (such as "2 days ago").

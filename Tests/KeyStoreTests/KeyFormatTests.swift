@@ -31,6 +31,24 @@ struct KeyFormatTests {
         #expect(CRC32.checksum([]) == 0)
     }
 
+    /// The table-driven checksum (eight bytes a step) against the definition,
+    /// bit by bit, for every length a key or a fragment of one can have.
+    @Test func checksumMatchesTheBitwiseDefinitionAtEveryLength() {
+        func reference(_ bytes: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+            }
+            return crc ^ 0xFFFF_FFFF
+        }
+        var generator = SeededRandom(seed: 7)
+        for length in 0...80 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(CRC32.checksum(bytes) == reference(bytes), "length \(length)")
+        }
+    }
+
     @Test func base62DrawsEveryCharacterEvenly() {
         var generator = SeededRandom(seed: 42)
         let characters = Base62.random(count: 620_000, using: &generator)

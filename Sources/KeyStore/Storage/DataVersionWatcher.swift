@@ -1,5 +1,8 @@
 import GRDBSQLite
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Tells whether the database file changed, through its own read-only
 /// connection: `PRAGMA data_version` changes whenever another connection
@@ -29,9 +32,10 @@ final class DataVersionWatcher: Sendable {
         /// The last data version seen, the change log version read then, and
         /// the header as it was just before that pragma ran.
         var seen: (data: Int64, keys: Int64, header: WALIndexHeader?)?
-        /// When the pragma last ran; it runs at least every
-        /// ``DataVersionWatcher/recheckInterval`` whatever the header says.
-        var checkedAt: ContinuousClock.Instant = .now
+        /// When the pragma last ran, in monotonic nanoseconds; it runs at
+        /// least every ``DataVersionWatcher/recheckInterval`` whatever the
+        /// header says.
+        var checkedAt: UInt64 = 0
 
         deinit {
             sqlite3_finalize(statement)
@@ -43,7 +47,7 @@ final class DataVersionWatcher: Sendable {
     /// A safety net, not part of the design: should some way of changing
     /// the file without rewriting the header exist, answers could be stale
     /// for at most this long, never indefinitely.
-    static let recheckInterval = Duration.milliseconds(100)
+    static let recheckInterval: UInt64 = 100_000_000
 
     init?(path: String) {
         var connection: OpaquePointer?
@@ -82,8 +86,8 @@ final class DataVersionWatcher: Sendable {
     func versions() -> (data: Int64, keys: Int64)? {
         handles.withLock { handles in
             let header = handles.header.map(WALIndexHeader.init)
-            let now = ContinuousClock.now
-            if let seen = handles.seen, let header, seen.header == header, now - handles.checkedAt < Self.recheckInterval {
+            let now = Self.monotonicNanoseconds()
+            if let seen = handles.seen, let header, seen.header == header, now &- handles.checkedAt < Self.recheckInterval {
                 return (seen.data, seen.keys)
             }
             // The header was read before the pragma runs: a commit landing
@@ -99,6 +103,19 @@ final class DataVersionWatcher: Sendable {
             handles.seen = (data, keys, header)
             return (data, keys)
         }
+    }
+
+    /// A monotonic clock good to a few milliseconds, which is all the
+    /// safety net needs: on Linux the coarse clock, read without a syscall
+    /// and without the time stamp counter.
+    private static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        #else
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        #endif
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     /// One integer from a statement. Reset at once: a statement left stepped

@@ -16,21 +16,24 @@ extension KeygateService {
         guard (1...KeyRules.rateLimits.upperBound).contains(request.cost) else {
             throw ServiceError(.invalidAmount, field: "cost", ["min": "1"])
         }
-        guard let digest = storage.rules.format.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
+        guard let digest = keyFormat.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
         let now = clock.now()
         var fetched = Fetched()
+        // Filled in place: the result is large, and moving it through each
+        // layer cost more than the rest of a cache hit.
+        var result = VerifyResult(.valid)
         while true {
             let step = verification.withState { state in
                 state.prepare(for: token)
-                return attempt(&state, digest, request, now: now, token: token, fetched: fetched)
+                return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
             }
             switch step {
-            case .answer(let result):
+            case .answered:
                 return result
             case .fetchKey:
                 let lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
-                fetched.key = if case .found(let match) = lookup { .some(match) } else { .some(nil) }
+                fetched.key = if case .found(let match) = lookup { FetchedKey(match) } else { FetchedKey(nil) }
             case .fetchOrganization(let id):
                 fetched.organization = try organizationSnapshot(id, now: now)
             case .fetchCount(let organizationId, let meter, let window):
@@ -39,16 +42,24 @@ extension KeygateService {
         }
     }
 
-    /// What one verification read from the store, for the next attempt.
+    /// What one verification read from the store, for its next attempt.
     private struct Fetched: Sendable {
-        /// `.some(nil)`: looked up, no such key.
-        var key: KeyMatch??
+        var key: FetchedKey?
         var organization: OrganizationSnapshot?
         var count: (organizationId: String, periodStart: Date, stored: Int)?
     }
 
+    /// A look-up by digest; `match` is `nil` when no key has it.
+    private final class FetchedKey: Sendable {
+        let match: KeyMatch?
+
+        init(_ match: KeyMatch?) {
+            self.match = match
+        }
+    }
+
     private enum Step: Sendable {
-        case answer(VerifyResult)
+        case answered
         case fetchKey
         case fetchOrganization(String)
         case fetchCount(organizationId: String, meter: String, window: QuotaWindow)
@@ -58,33 +69,34 @@ extension KeygateService {
     /// from the store is settled before anything is counted, so an attempt
     /// that asks for a read has changed nothing.
     private func attempt(_ memory: inout VerificationState.State, _ digest: KeyDigest, _ request: VerifyRequest,
-                         now: Date, token: ChangeToken, fetched: Fetched) -> Step
+                         now: Date, token: ChangeToken, fetched: borrowing Fetched, into result: inout VerifyResult) -> Step
     {
-        let entry: CachedKey
+        let found: CachedKey?
         if let cached = memory.key(digest) {
-            entry = cached
-        } else if let match = fetched.key {
-            entry = memory.key(digest, from: match, readAt: token)
+            found = cached
+        } else if let lookup = fetched.key {
+            found = memory.key(digest, from: lookup.match, readAt: token)
         } else {
             return .fetchKey
         }
-        guard let match = entry.match, match.secretExpiresAt.map({ $0 > now }) ?? true else {
-            return .answer(VerifyResult(.notFound))
+        guard let entry = found, entry.secretExpiresAt.map({ $0 > now }) ?? true else {
+            result.outcome = .notFound
+            return .answered
         }
-        let key = match.key
-        let counters = memory.counters(of: entry, keyId: key.id)
-        func answer(_ result: VerifyResult) -> Step {
-            var result = result
-            result.organizationId = key.organizationId
-            result.keyId = key.id
-            result.kind = key.kind
-            counters.record(valid: result.isValid, day: QuotaCalendar.startOfDay(now), at: now,
+        let counters = memory.counters(of: entry, keyId: entry.record.id)
+        /// Counts the verification of a key that exists, valid or not.
+        func answer(_ outcome: VerifyOutcome) -> Step {
+            result.outcome = outcome
+            result.organizationId = entry.record.organizationId
+            result.keyId = entry.record.id
+            result.kind = entry.record.kind
+            counters.record(valid: outcome == .valid, day: QuotaCalendar.startOfDay(now), at: now,
                             origin: request.origin, ip: request.ip)
-            return .answer(result)
+            return .answered
         }
-        switch key.status(at: now) {
-        case .revoked: return answer(VerifyResult(.revoked))
-        case .expired: return answer(VerifyResult(.expired))
+        switch entry.record.status(at: now) {
+        case .revoked: return answer(.revoked)
+        case .expired: return answer(.expired)
         case .active, .suspended: break
         }
 
@@ -93,22 +105,23 @@ extension KeygateService {
         if let cached = entry.grant, !cached.organization.hasExpired(at: now) {
             grant = cached
         } else {
+            let organizationId = entry.record.organizationId
             let organization: CachedOrganization
-            if let cached = memory.organization(key.organizationId, at: now) {
+            if let cached = memory.organization(organizationId, at: now) {
                 organization = cached
             } else if let snapshot = fetched.organization {
                 organization = memory.organization(snapshot, readAt: token)
             } else {
-                return .fetchOrganization(key.organizationId)
+                return .fetchOrganization(organizationId)
             }
-            grant = Grant(key, in: organization, at: now)
+            grant = Grant(entry.record, in: organization, at: now)
             entry.grant = grant
         }
         let organization = grant.organization
 
         // The request quota's period and stored count, read again after any
         // commit (a flush here or elsewhere) and when a new period begins.
-        if var requests = organization.requests {
+        if let requests = organization.requests {
             var window = requests.window
             if let resetsAt = window.resetsAt, now >= resetsAt {
                 window = QuotaCalendar.window(requests.quota.period, at: now, anchor: organization.plan.subscription.periodStart)
@@ -121,61 +134,54 @@ extension KeygateService {
                 // A count read under an older token serves this call only.
                 requests.countedAt = memory.token == token ? token.data : .min
             }
-            if requests.counter == nil || requests.counter?.isRetired == true || requests.counter?.slot.periodStart != window.start {
+            if requests.counter.map({ $0.isRetired || $0.slot.periodStart != window.start }) ?? true {
                 requests.counter = memory.meter(MeterSlot(organizationId: organization.id, meter: requests.meter,
-                                                         periodStart: window.start))
+                                                          periodStart: window.start))
             }
-            organization.requests = requests
         }
 
-        guard grant.isActive else { return answer(VerifyResult(.planSuspended)) }
+        guard grant.isActive else { return answer(.planSuspended) }
         let needed = request.capability ?? request.method.flatMap { method in
             request.path.flatMap { catalog.routes.capability(method: method, path: $0)?.rawValue }
         }
         guard let needed, grant.usable.contains(needed) else {
-            var result = VerifyResult(.insufficientCapability)
             result.capability = needed
             result.noRoute = needed == nil
-            return answer(result)
+            return answer(.insufficientCapability)
         }
-        if !key.allowedOrigins.isEmpty {
+        if !entry.record.allowedOrigins.isEmpty {
             let origin = request.origin.flatMap { try? WebOrigin.normalize($0) }
-            guard let origin, key.allowedOrigins.contains(origin) else {
-                var result = VerifyResult(.originNotAllowed)
-                result.origin = request.origin.map(storage.rules.format.redacted) ?? "—"
-                return answer(result)
+            guard let origin, entry.record.allowedOrigins.contains(origin) else {
+                result.origin = request.origin.map(keyFormat.redacted) ?? "—"
+                return answer(.originNotAllowed)
             }
         }
 
         let limit = grant.rateLimit
-        let rate: RateLimitState
-        switch GCRA.admit(&counters.arrival, limit: limit, cost: request.cost, at: GCRA.microseconds(now)) {
+        var arrival = counters.arrival
+        switch GCRA.admit(&arrival, limit: limit, cost: request.cost, at: GCRA.microseconds(now)) {
         case .limited(let retryAfter, let resetAt):
-            var result = VerifyResult(.rateLimited)
             result.retryAfter = retryAfter
             result.rateLimit = RateLimitState(limit: limit, remaining: 0, resetAt: resetAt)
-            return answer(result)
+            return answer(.rateLimited)
         case .allowed(let remaining, let resetAt):
-            rate = RateLimitState(limit: limit, remaining: remaining, resetAt: resetAt)
+            counters.arrival = arrival
+            result.rateLimit = RateLimitState(limit: limit, remaining: remaining, resetAt: resetAt)
         }
 
-        var result = VerifyResult(.valid)
         if let requests = organization.requests, let counter = requests.counter {
             // Stored plus counted here, checked and counted in one step under
             // the lock, so concurrent verifications cannot both take the last unit.
             let used = requests.stored + counter.amount
             if let limit = requests.quota.limit, used + request.cost > limit {
-                var refused = VerifyResult(.quotaExceeded)
-                refused.rateLimit = rate
-                refused.quota = state(requests.quota, used: used, window: requests.window)
-                return answer(refused)
+                result.quota = state(requests.quota, used: used, window: requests.window)
+                return answer(.quotaExceeded)
             }
             counter.amount += request.cost
             result.quota = state(requests.quota, used: used + request.cost, window: requests.window)
         }
         result.capabilities = grant.usable
-        result.rateLimit = rate
-        return answer(result)
+        return answer(.valid)
     }
 
     /// An organization's plan, key access and request count, from the store.

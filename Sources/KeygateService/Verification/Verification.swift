@@ -61,7 +61,7 @@ public enum VerifyOutcome: String, Sendable, Hashable, CaseIterable {
 
 /// A verification's answer. A denied key is an answer, not an error.
 public struct VerifyResult: Sendable, Hashable {
-    public let outcome: VerifyOutcome
+    public internal(set) var outcome: VerifyOutcome
     public var isValid: Bool { outcome == .valid }
     public var organizationId: String?
     public var keyId: String?

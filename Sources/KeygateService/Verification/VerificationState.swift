@@ -37,7 +37,8 @@ final class VerificationState: Sendable {
 
     struct State: ~Copyable {
         private(set) var token: ChangeToken?
-        private var keys: [KeyDigest: CachedKey] = [:]
+        /// Misses too (`nil`), so a flood of made-up keys costs one look-up each.
+        private var keys: [KeyDigest: CachedKey?] = [:]
         private var organizations: [String: CachedOrganization] = [:]
         private var counters: [String: KeyCounters] = [:]
         private var meters: [MeterSlot: MeterCounter] = [:]
@@ -66,17 +67,19 @@ final class VerificationState: Sendable {
             self.token?.keys == token.keys
         }
 
-        func key(_ digest: KeyDigest) -> CachedKey? {
+        /// The cached look-up of a digest: `nil` if not cached, `.some(nil)`
+        /// for a key known not to exist.
+        func key(_ digest: KeyDigest) -> CachedKey?? {
             keys[digest]
         }
 
         /// A cached key for a look-up made after seeing `token`, kept if
         /// the cache still belongs to that token.
-        mutating func key(_ digest: KeyDigest, from match: KeyMatch?, readAt token: ChangeToken) -> CachedKey {
-            let entry = CachedKey(match)
+        mutating func key(_ digest: KeyDigest, from match: KeyMatch?, readAt token: ChangeToken) -> CachedKey? {
+            let entry = match.map(CachedKey.init)
             if accepts(token) {
                 if keys.count >= VerificationState.capacity { keys.removeAll(keepingCapacity: true) }
-                keys[digest] = entry
+                keys[digest] = .some(entry)
             }
             return entry
         }
@@ -161,17 +164,19 @@ struct MeterSlot: Hashable {
     let periodStart: Date
 }
 
-/// A key looked up by digest; `match` is `nil` for a miss, cached too, so a
-/// flood of made-up keys costs one look-up each. Lives only inside
-/// ``VerificationState``'s lock.
+/// A key found by its digest. Lives only inside ``VerificationState``'s lock.
 final class CachedKey {
-    let match: KeyMatch?
+    let record: KeyRecord
+    /// When this secret stops working: the grace deadline of a rotated-out
+    /// secret, `nil` for the current one.
+    let secretExpiresAt: Date?
     var counters: KeyCounters?
     /// What the key may do on its organization's plan, derived on first use.
     var grant: Grant?
 
-    init(_ match: KeyMatch?) {
-        self.match = match
+    init(_ match: KeyMatch) {
+        record = match.key
+        secretExpiresAt = match.secretExpiresAt
     }
 }
 
@@ -194,8 +199,9 @@ struct Grant {
     }
 }
 
-/// What the store says of an organization, read outside the lock.
-struct OrganizationSnapshot: Sendable {
+/// What the store says of an organization, read outside the lock. A class,
+/// so that carrying it between attempts copies nothing.
+final class OrganizationSnapshot: Sendable {
     let organizationId: String
     let plan: OrganizationPlan
     let access: KeyAccess
@@ -203,6 +209,15 @@ struct OrganizationSnapshot: Sendable {
     let validUntil: Date?
     /// The plan's request quota, its current period and the requests stored for it.
     let requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+
+    init(organizationId: String, plan: OrganizationPlan, access: KeyAccess, validUntil: Date?,
+         requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?) {
+        self.organizationId = organizationId
+        self.plan = plan
+        self.access = access
+        self.validUntil = validUntil
+        self.requests = requests
+    }
 }
 
 /// An organization's plan and access, and its request quota. Lives only
@@ -212,7 +227,7 @@ final class CachedOrganization {
     let plan: OrganizationPlan
     let access: KeyAccess
     let validUntil: Date?
-    var requests: RequestQuota?
+    let requests: RequestQuota?
 
     init(_ snapshot: OrganizationSnapshot, countedAt: Int64) {
         id = snapshot.organizationId
@@ -221,7 +236,7 @@ final class CachedOrganization {
         validUntil = snapshot.validUntil
         requests = snapshot.requests.map { requests in
             RequestQuota(meter: requests.meter, quota: requests.quota, window: requests.window, stored: requests.stored,
-                         countedAt: countedAt, counter: nil)
+                         countedAt: countedAt)
         }
     }
 
@@ -231,7 +246,9 @@ final class CachedOrganization {
 }
 
 /// The `api.requests` quota of an organization, as verification counts it.
-struct RequestQuota {
+/// A class, changed in place: it is read on every verification. Lives only
+/// inside ``VerificationState``'s lock.
+final class RequestQuota {
     let meter: String
     let quota: Quota
     var window: QuotaWindow
@@ -240,6 +257,14 @@ struct RequestQuota {
     var countedAt: Int64
     /// The requests counted here for the window and not yet written.
     var counter: MeterCounter?
+
+    init(meter: String, quota: Quota, window: QuotaWindow, stored: Int, countedAt: Int64) {
+        self.meter = meter
+        self.quota = quota
+        self.window = window
+        self.stored = stored
+        self.countedAt = countedAt
+    }
 }
 
 /// What verification counts for one key between flushes, and the rate

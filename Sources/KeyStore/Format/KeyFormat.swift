@@ -2,7 +2,7 @@
 ///
 /// - `prefix` brands the product's keys (`kg`), from the catalog;
 /// - `environment` is one of the catalog's, such as `live` or `test`;
-/// - `random` is ``randomLength`` base62 characters from the system's CSPRNG
+/// - `random` is ``randomLength`` base62 characters from a CSPRNG
 ///   (about 190 bits);
 /// - `checksum` is the CRC-32 of everything before it, in ``checksumLength``
 ///   base62 digits.
@@ -43,13 +43,13 @@ public struct KeyFormat: Sendable, Hashable {
         hasher.combine(environments)
     }
 
-    /// A new key from the system's CSPRNG.
+    /// A new key from a CSPRNG (see ``SecureRandom``).
     public func generate(environment: String) -> RawKey {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SecureRandom()
         return generate(environment: environment, using: &generator)
     }
 
-    /// A new key from `generator`; only tests pass anything but the system's CSPRNG.
+    /// A new key from `generator`; only tests pass anything but `SecureRandom`.
     func generate(environment: String, using generator: inout some RandomNumberGenerator) -> RawKey {
         precondition(environments.contains(environment), "unknown environment \(environment)")
         var bytes = Array("\(prefix)_\(environment)_".utf8)

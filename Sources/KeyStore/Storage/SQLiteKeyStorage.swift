@@ -221,7 +221,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     static func newKeyId() -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SecureRandom(words: 4)
         return "key_" + String(decoding: Base62.random(count: 20, using: &generator), as: UTF8.self)
     }
 

@@ -15,6 +15,20 @@ struct KeyLifecycleTests {
         #expect(try store.storage.key(id: issued.key.id, organizationId: "org_a") == issued.key)
     }
 
+    /// Ids are 24 characters, base62 after `key_`, and sort in creation
+    /// order (to the millisecond), which keeps index inserts local.
+    @Test func keyIdsAreBase62AndSortInCreationOrder() throws {
+        let store = try StoreFixture()
+        var ids: [String] = []
+        for _ in 0..<50 {
+            ids.append(try store.create().key.id)
+            store.clock.advance(by: 0.002)
+        }
+        #expect(ids.allSatisfy { $0.utf8.count == 24 && $0.hasPrefix("key_") && $0.utf8.dropFirst(4).allSatisfy(Base62.isDigit) })
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+    }
+
     @Test func namesAreTrimmedAndOriginsNormalized() throws {
         let store = try StoreFixture()
         let key = try store.create(store.newKey(

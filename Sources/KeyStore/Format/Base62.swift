@@ -37,10 +37,11 @@ enum Base62 {
         return characters
     }
 
-    /// `value` in exactly `width` digits, most significant first.
-    static func encode(_ value: UInt32, width: Int) -> [UInt8] {
+    /// `value` in exactly `width` digits, most significant first (its
+    /// lowest digits if it needs more).
+    static func encode(_ value: UInt64, width: Int) -> [UInt8] {
         var digits = [UInt8](repeating: alphabet[0], count: width)
-        var rest = UInt64(value)
+        var rest = value
         for index in stride(from: width - 1, through: 0, by: -1) {
             digits[index] = alphabet[Int(rest % 62)]
             rest /= 62

@@ -54,7 +54,7 @@ public struct KeyFormat: Sendable, Hashable {
         precondition(environments.contains(environment), "unknown environment \(environment)")
         var bytes = Array("\(prefix)_\(environment)_".utf8)
         bytes += Base62.random(count: Self.randomLength, using: &generator)
-        bytes += Base62.encode(CRC32.checksum(bytes), width: Self.checksumLength)
+        bytes += Base62.encode(UInt64(CRC32.checksum(bytes)), width: Self.checksumLength)
         return RawKey(String(decoding: bytes, as: UTF8.self))
     }
 

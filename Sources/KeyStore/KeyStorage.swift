@@ -39,11 +39,22 @@ public protocol KeyStorage: Sendable {
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay]
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+    /// Runs several writes (`body`) so that they commit together, each
+    /// still succeeding or failing on its own. Returns `false`, without
+    /// running `body`, when a group cannot begin; throws when `body` ran but
+    /// its writes could not be committed, in which case none were kept.
+    func grouping(_ body: () -> Void) throws(KeyStoreError) -> Bool
 }
 
 extension KeyStorage {
     public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {
         try create(key, limit: nil)
+    }
+
+    /// A store without groups writes each request on its own.
+    public func grouping(_ body: () -> Void) throws(KeyStoreError) -> Bool {
+        body()
+        return true
     }
 }
 

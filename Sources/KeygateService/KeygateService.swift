@@ -58,3 +58,13 @@ extension KeyRules {
             capabilities: Set(catalog.capabilities.map(\.id.rawValue)))
     }
 }
+
+extension KeygateService {
+    /// Runs several write requests (`body`) so that their writes commit
+    /// together (see ``KeyStorage/grouping(_:)``). Until this returns, none
+    /// of them may be reported as done: they are durable only once it has.
+    /// Returns `false`, without running `body`, when no group could begin.
+    public func grouping(_ body: () -> Void) throws(ServiceError) -> Bool {
+        try store { () throws(KeyStoreError) in try storage.grouping(body) }
+    }
+}

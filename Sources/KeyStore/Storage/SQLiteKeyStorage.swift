@@ -44,7 +44,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// statement sees what was committed when it ran, which is all a point
     /// look-up needs.
     func lookup<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
-        guard let lookups else { return try read(body) }
+        guard let lookups, group == nil else { return try read(body) }
         do {
             return try lookups.inDatabase(body)
         } catch {
@@ -237,17 +237,31 @@ public struct SQLiteKeyStorage: KeyStorage {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
+    /// One transaction, or, inside a write group, one savepoint of it.
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
             defer { writes.increment() }
-            return try database.write(body)
+            guard let group else { return try database.write(body) }
+            let db = group.connection
+            // An earlier request's failure may have rolled the group back;
+            // a savepoint now would quietly start a transaction of its own.
+            guard db.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+            var result: T?
+            try db.inSavepoint {
+                result = try body(db)
+                return .commit
+            }
+            return result!
         } catch {
             throw Self.storeError(error)
         }
     }
 
+    /// A read from the pool, or, inside a write group, on the group's
+    /// connection, which sees what the group wrote so far.
     func read<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
+            if let group { return try body(group.connection) }
             return try database.read(body)
         } catch {
             throw Self.storeError(error)

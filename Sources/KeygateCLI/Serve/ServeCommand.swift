@@ -88,13 +88,21 @@ struct ServeCommand: ParsableCommand {
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)
+        // Writes that arrive together commit together; replies go out only
+        // after their commit, and all of them before the next read waits.
+        var pipeline = RequestPipeline(server: server)
         var readerGone = false
-        reader.run(shouldStop: { Signals.shouldStop || readerGone }, idle: { if !output.flush() { readerGone = true } }) { event in
-            let reply: [UInt8]? = switch event {
-            case .line(let bytes): server.reply(to: bytes)
-            case .oversized: server.replyToOversizedLine(limit: maxLineBytes)
+        func emit(_ reply: [UInt8]) {
+            if !output.append(reply) { readerGone = true }
+        }
+        reader.run(shouldStop: { Signals.shouldStop || readerGone }, idle: {
+            pipeline.drain(emit)
+            if !output.flush() { readerGone = true }
+        }) { event in
+            switch event {
+            case .line(let bytes): pipeline.receive(bytes, emit)
+            case .oversized: pipeline.receiveOversizedLine(limit: maxLineBytes, emit)
             }
-            if let reply, !output.append(reply) { readerGone = true }
         }
         flusher.stop()
         logger.info("stopped")

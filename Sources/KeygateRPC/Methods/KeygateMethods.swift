@@ -15,6 +15,7 @@ public enum KeygateMethods {
             Presenter(localizer: localizer, catalog: catalog, language: context.language, now: service.now())
         }
         var table = MethodTable()
+        table.writeGroup = { body throws(ServiceError) in try service.grouping(body) }
 
         table.register(CatalogPlans.self) { _, context in
             let present = presenter(context)

@@ -34,6 +34,7 @@ public enum GetSubscription: RPCMethod {
 
 public enum SetPlan: RPCMethod {
     public static let name = "subscriptions.setPlan"
+    public static let writes = true
     public static let summary = "Billing moves an organization to a plan; idempotent per eventId, ordered by occurredAt."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -98,6 +99,7 @@ public enum GetQuotas: RPCMethod {
 
 public enum CreateKey: RPCMethod {
     public static let name = "keys.create"
+    public static let writes = true
     public static let summary = "Creates a key if the plan allows it; the only answer that carries its secret."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -161,6 +163,7 @@ public enum GetKey: RPCMethod {
 
 public enum UpdateKey: RPCMethod {
     public static let name = "keys.update"
+    public static let writes = true
     public static let summary = "Changes a key's name, capabilities, rate limit or allowed origins, within the plan."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -176,6 +179,7 @@ public enum UpdateKey: RPCMethod {
 
 public enum RotateKey: RPCMethod {
     public static let name = "keys.rotate"
+    public static let writes = true
     public static let summary = "A new secret for the same key; the previous one stops at once or after the grace period."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -192,6 +196,7 @@ public enum RotateKey: RPCMethod {
 
 public enum RevokeKey: RPCMethod {
     public static let name = "keys.revoke"
+    public static let writes = true
     public static let summary = "Revokes a key at once and for good; the record stays."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -203,6 +208,7 @@ public enum RevokeKey: RPCMethod {
 
 public enum DeleteKey: RPCMethod {
     public static let name = "keys.delete"
+    public static let writes = true
     public static let summary = "Deletes a key and its usage; the audit log keeps that it happened."
     public struct Params: Codable, Sendable {
         public var organizationId: String
@@ -255,6 +261,7 @@ public enum VerifyKey: RPCMethod {
 
 public enum RecordUsage: RPCMethod {
     public static let name = "usage.record"
+    public static let writes = true
     public static let summary = "Adds to a meter the product reports, once per idempotency key; answers the meter's quota state."
     public struct Params: Codable, Sendable {
         public var organizationId: String

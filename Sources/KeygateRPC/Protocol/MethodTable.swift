@@ -1,3 +1,4 @@
+public import KeygateService
 /// The methods a server answers, each registered with its type and handler.
 /// Built once, then frozen into an ``RPCServer``; `rpc.discover` is
 /// generated from the same entries.
@@ -9,7 +10,13 @@ public struct MethodTable: Sendable {
         let resultSchema: @Sendable () -> JSON
         /// Decodes the params, runs the handler, encodes the result.
         let invoke: @Sendable (JSON, RequestContext) throws -> JSON
+        /// See ``RPCMethod/writes``.
+        let writes: Bool
     }
+
+    /// Runs write requests that arrived together so that they commit as one
+    /// (``KeygateService/grouping(_:)``); without it each commits alone.
+    public var writeGroup: (@Sendable (_ body: () -> Void) throws(ServiceError) -> Bool)?
 
     private(set) var entries: [Entry] = []
 
@@ -28,7 +35,8 @@ public struct MethodTable: Sendable {
             invoke: { params, context in
                 let decoded = try ParamsDecoder.decode(Method.Params.self, from: params)
                 return try ResultEncoder.encode(try handler(decoded, context))
-            }))
+            },
+            writes: Method.writes))
     }
 
     func entry(named name: String) -> Entry? {

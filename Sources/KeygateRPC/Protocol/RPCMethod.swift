@@ -14,6 +14,13 @@ public protocol RPCMethod {
     associatedtype Result: Codable & Sendable
     static var name: String { get }
     static var summary: String { get }
+    /// Whether the method only writes to the store (and reads what it
+    /// writes): such requests, arriving together, may share one commit.
+    static var writes: Bool { get }
+}
+
+extension RPCMethod {
+    public static var writes: Bool { false }
 }
 
 /// What a handler knows about the request beyond its params.

@@ -41,10 +41,21 @@ public struct RPCServer: Sendable {
     /// The reply to one line of input, or `nil` when nothing is to be
     /// answered (notifications, and batches of them).
     public func reply(to line: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let fallback = localizer.language(for: nil, default: defaultLocale)
-        let json: JSON
+        switch parse(line) {
+        case .failed(let reply): reply
+        case .parsed(let message): reply(to: message)
+        }
+    }
+
+    /// A line, parsed; or, if it is not JSON, the error reply to it.
+    enum Parsed {
+        case parsed(JSON)
+        case failed([UInt8])
+    }
+
+    func parse(_ line: UnsafeBufferPointer<UInt8>) -> Parsed {
         do {
-            json = try JSONParser.parse(line)
+            return .parsed(try JSONParser.parse(line))
         } catch {
             let variant: String? = switch error {
             case .invalidUTF8: "utf8"
@@ -52,16 +63,21 @@ public struct RPCServer: Sendable {
             case .syntax: nil
             }
             let arguments: [String: MessageArgument] = ["max": .number(JSONParser.maximumDepth)]
-            return frame(id: .null, error: messages.protocolError(
-                RPCError.parseError, "parse_error", variant: variant, arguments, language: fallback))
+            return .failed(frame(id: .null, error: messages.protocolError(
+                RPCError.parseError, "parse_error", variant: variant, arguments, language: fallbackLanguage)))
         }
-        switch json {
+    }
+
+    /// The reply to a parsed message: one request, a notification or a batch.
+    func reply(to message: JSON) -> [UInt8]? {
+        let fallback = fallbackLanguage
+        switch message {
         case .array(let elements):
             guard !elements.isEmpty else {
                 return frame(id: .null, error: messages.protocolError(
                     RPCError.invalidRequest, "invalid_request", variant: "empty_batch", language: fallback))
             }
-            let replies = elements.compactMap { handle($0, fallback: fallback) }
+            let replies = elements.compactMap { handle($0, fallback: fallback).reply }
             guard !replies.isEmpty else { return nil }
             var writer = JSONWriter()
             writer.raw("[")
@@ -72,8 +88,47 @@ public struct RPCServer: Sendable {
             writer.raw("]")
             return writer.bytes
         default:
-            return handle(json, fallback: fallback)
+            return handle(message, fallback: fallback).reply
         }
+    }
+
+    /// Whether a message is a single request (or notification) of a method
+    /// that only writes, which may share a commit with its neighbours.
+    func joinsWriteGroup(_ message: JSON) -> Bool {
+        guard table.writeGroup != nil, case .string(let name)? = message["method"], let method = methods[name] else {
+            return false
+        }
+        return method.writes
+    }
+
+    /// Answers write requests that arrived together, committed as one
+    /// group. The replies exist only once the group is committed; if the
+    /// commit fails, none of the group was kept, and every request that had
+    /// succeeded is answered with that storage failure instead.
+    func replies(toGroup group: [JSON]) -> [[UInt8]?] {
+        guard group.count > 1, let writeGroup = table.writeGroup else { return group.map { reply(to: $0) } }
+        let fallback = fallbackLanguage
+        var handled: [Handled] = []
+        do {
+            let ran = try writeGroup { handled = group.map { handle($0, fallback: fallback) } }
+            // No group could begin (another process holds the write lock):
+            // each request waits for it on its own.
+            guard ran else { return group.map { reply(to: $0) } }
+            return handled.map(\.reply)
+        } catch {
+            logger.error("storage failure", metadata: [
+                "method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")",
+            ])
+            return handled.map { request in
+                guard request.succeeded, let id = request.id else { return request.reply }
+                return frame(id: id, error: messages.service(error, language: request.language))
+            }
+        }
+    }
+
+    /// The language of messages that come before a request names its own.
+    private var fallbackLanguage: String {
+        localizer.language(for: nil, default: defaultLocale)
     }
 
     /// A reply for a line that was too long to read, answered without parsing it.
@@ -84,9 +139,23 @@ public struct RPCServer: Sendable {
         return frame(id: .null, error: error)
     }
 
-    private func handle(_ message: JSON, fallback: String) -> [UInt8]? {
+    /// One request's reply and what a write group needs to know of it.
+    struct Handled {
+        /// `nil` for a notification.
+        let reply: [UInt8]?
+        /// The request's id, `nil` for a notification.
+        let id: JSON?
+        let language: String
+        /// Whether it was answered with a result (and so may have written).
+        let succeeded: Bool
+    }
+
+    private func handle(_ message: JSON, fallback: String) -> Handled {
+        func refused(_ reply: [UInt8]?, id: JSON? = .null, language: String = fallback) -> Handled {
+            Handled(reply: reply, id: id, language: language, succeeded: false)
+        }
         guard case .object = message else {
-            return frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+            return refused(frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
         }
         let idMember = message["id"]
         let id: JSON
@@ -94,11 +163,11 @@ public struct RPCServer: Sendable {
         case nil, .null?: id = .null
         case .string?, .number?: id = idMember!
         default:
-            return frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+            return refused(frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
         }
         let isNotification = idMember == nil
         guard message["jsonrpc"] == .string("2.0"), case .string(let name)? = message["method"] else {
-            return frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback))
+            return refused(frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)), id: id)
         }
 
         var params = message["params"] ?? .object([])
@@ -107,25 +176,28 @@ public struct RPCServer: Sendable {
         case .object(var members):
             if let index = members.firstIndex(where: { $0.key == "locale" }) {
                 guard case .string(let locale) = members[index].value else {
-                    return isNotification ? nil : frame(id: id, error: messages.params(
-                        ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback))
+                    return refused(isNotification ? nil : frame(id: id, error: messages.params(
+                        ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback)), id: id)
                 }
                 language = localizer.language(for: locale, default: defaultLocale)
                 members.remove(at: index)
                 params = .object(members)
             }
         default:
-            return isNotification ? nil : frame(id: id, error: messages.params(
-                ParamsError(field: "params", kind: .type(expected: "object")), language: fallback))
+            return refused(isNotification ? nil : frame(id: id, error: messages.params(
+                ParamsError(field: "params", kind: .type(expected: "object")), language: fallback)), id: id)
         }
 
         guard let method = methods[name] else {
-            return isNotification ? nil : frame(id: id, error: messages.protocolError(
-                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language))
+            return refused(isNotification ? nil : frame(id: id, error: messages.protocolError(
+                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language)),
+                id: id, language: language)
         }
         let reply: [UInt8]
+        var succeeded = false
         do {
             reply = frame(id: id, result: try method.invoke(params, RequestContext(language: language)))
+            succeeded = true
         } catch let error as ParamsError {
             reply = frame(id: id, error: messages.params(error, language: language))
         } catch let error as ServiceError {
@@ -138,7 +210,8 @@ public struct RPCServer: Sendable {
             logger.error("internal error", metadata: ["method": "\(name)", "error": "\(String(reflecting: type(of: error)))"])
             reply = frame(id: id, error: messages.protocolError(RPCError.internalError, "internal_error", language: language))
         }
-        return isNotification ? nil : reply
+        return Handled(reply: isNotification ? nil : reply, id: isNotification ? nil : id, language: language,
+                       succeeded: succeeded)
     }
 
     private struct DiscoverPlaceholder: Error {}

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Writes that arrive together commit together (one transaction, a
+/// savepoint each). What a caller sees must be exactly what it would see
+/// sending them one at a time: order, each request's own success or
+/// refusal, reads and verifications that see the writes before them, and
+/// nothing acknowledged unless it was committed.
+@Suite("Writes sent together", .serialized)
+struct WriteGroupTests {
+    private func line(_ id: Int, _ method: String, _ params: [String: Any]) throws -> String {
+        let body: [String: Any] = ["jsonrpc": "2.0", "id": id, "method": method, "params": params]
+        return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+    }
+
+    private func replies(_ serve: ServeProcess, _ count: Int) throws -> [[String: Any]] {
+        try (0..<count).map { _ in try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any] }
+    }
+
+    @Test func pipelinedWritesAnswerInOrderEachOnItsOwnAndLaterRequestsSeeThem() throws {
+        let serve = try ServeProcess()
+        let org = "org_group"
+        _ = try serve.result("subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "g1", "occurredAt": "2026-11-01T00:00:00Z"])
+
+        // 27 creations in one write: Pro allows 25 live keys, so the last two
+        // are refused on their own; one has a bad param; then a list.
+        var lines: [String] = []
+        for index in 1...28 {
+            let kind = index == 5 ? "no_such_kind" : "owner_integration"
+            lines.append(try line(index, "keys.create", ["organizationId": org, "name": "k\(index)", "kind": kind, "capabilities": ["booking.read"]]))
+        }
+        lines.append(try line(29, "keys.list", ["organizationId": org, "limit": 100]))
+        serve.send(lines.joined(separator: "\n"))
+        let first = try replies(serve, 29)
+        #expect(first.map { $0["id"] as? Int } == Array(1...29))
+        let created = first.prefix(28).compactMap { $0["result"] as? [String: Any] }
+        #expect(created.count == 25)
+        let refusals = first.prefix(28).compactMap { ($0["error"] as? [String: Any])?["data"] as? [String: Any] }
+        #expect(refusals.map { $0["code"] as? String } == ["unknown_kind", "key_limit_reached", "key_limit_reached"])
+        #expect((first[4]["error"] as? [String: Any]) != nil)
+        #expect(((first[28]["result"] as? [String: Any])?["keys"] as? [Any])?.count == 25)
+
+        // A revocation, then a verification of that key, in one write; a
+        // rotation without grace, then the old secret; then the new one.
+        let secrets = created.map { $0["secret"] as! String }
+        let ids = created.map { ($0["key"] as! [String: Any])["id"] as! String }
+        serve.send([
+            try line(30, "keys.revoke", ["organizationId": org, "keyId": ids[0]]),
+            try line(31, "keys.verify", ["key": secrets[0], "capability": "booking.read"]),
+            try line(32, "keys.rotate", ["organizationId": org, "keyId": ids[1]]),
+            try line(33, "keys.verify", ["key": secrets[1], "capability": "booking.read"]),
+            try line(34, "keys.create", ["organizationId": org, "name": "freed slot", "kind": "owner_integration", "capabilities": ["booking.read"]]),
+        ].joined(separator: "\n"))
+        let second = try replies(serve, 5)
+        #expect(second.map { $0["id"] as? Int } == Array(30...34))
+        #expect((second[1]["result"] as? [String: Any])?["code"] as? String == "revoked")
+        #expect((second[3]["result"] as? [String: Any])?["code"] as? String == "not_found")
+        let rotated = try #require((second[2]["result"] as? [String: Any])?["secret"] as? String)
+        // The revocation freed a slot for the creation after it.
+        #expect((second[4]["result"] as? [String: Any])?["secret"] != nil)
+        #expect(try serve.result("keys.verify", ["key": rotated, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect(serve.finish() == 0)
+    }
+
+    /// A full disk (a file size limit) met by a group's commit: every write
+    /// of the group it answered is refused, and what was acknowledged, and
+    /// only that, is in the database afterwards.
+    @Test func aGroupThatCannotCommitIsRefusedWholeAndNothingAcknowledgedIsLost() throws {
+        let serve = try ServeProcess(fileSizeLimitKiB: 2_048)
+        var acknowledged = 0
+        var refused = 0
+        var id = 0
+        for round in 0..<400 where refused == 0 {
+            let org = "org_\(round)"
+            var lines = [try line(id, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "e\(round)", "occurredAt": "2026-11-01T00:00:00Z"])]
+            id += 1
+            for _ in 0..<20 {
+                lines.append(try line(id, "keys.create", [
+                    "organizationId": org, "name": String(repeating: "n", count: 100), "kind": "owner_integration",
+                    "capabilities": ["booking.read"],
+                ]))
+                id += 1
+            }
+            serve.send(lines.joined(separator: "\n"))
+            for reply in try replies(serve, lines.count) {
+                if let error = reply["error"] as? [String: Any] {
+                    #expect((error["data"] as? [String: Any])?["code"] as? String == "storage_failure", "\(error)")
+                    refused += 1
+                } else if (reply["result"] as? [String: Any])?["secret"] != nil {
+                    acknowledged += 1
+                }
+            }
+        }
+        #expect(refused > 0, "the file size limit was never reached")
+        #expect(acknowledged > 0)
+        #expect(serve.finish() == 0)
+        let pool = try DatabasePool(path: serve.database.path)
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM api_key") } == acknowledged)
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM key_secret") } == acknowledged)
+        #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
+}

@@ -32,10 +32,19 @@ final class ServeProcess: @unchecked Sendable {
     private let stdoutClosed = DispatchSemaphore(value: 0)
     private let stderrClosed = DispatchSemaphore(value: 0)
 
-    /// - Parameter fileSizeLimitKiB: a file size limit (`ulimit -f`) for the
-    ///   server, to play a full disk.
+    /// Whether the server can be run as a user other than root (see
+    /// `unprivileged`): file permissions do not stop root.
+    static var canDropPrivileges: Bool {
+        getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+    }
+
+    /// - Parameters:
+    ///   - fileSizeLimitKiB: a file size limit (`ulimit -f`) for the server,
+    ///     to play a full disk.
+    ///   - unprivileged: run the server as `nobody` when the tests run as
+    ///     root, so that file permissions apply to it.
     init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:],
-         fileSizeLimitKiB: Int? = nil) throws {
+         fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false) throws {
         self.database = try database ?? {
             let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -47,6 +56,9 @@ final class ServeProcess: @unchecked Sendable {
         if let fileSizeLimitKiB {
             process.executableURL = URL(filePath: "/bin/sh")
             process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB) && exec \"$0\" \"$@\"", Self.executable.path] + serveArguments
+        } else if unprivileged, getuid() == 0 {
+            process.executableURL = URL(filePath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Self.executable.path] + serveArguments
         } else {
             process.executableURL = Self.executable
             process.arguments = serveArguments

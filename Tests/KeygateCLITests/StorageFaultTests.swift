@@ -51,6 +51,42 @@ struct StorageFaultTests {
         #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
     }
 
+    /// A database file (and its folder) the server may read but not write:
+    /// it starts, verifies and lists, refuses writes saying why, and keeps
+    /// serving. Run as `nobody` when the tests run as root.
+    @Test(.enabled(if: ServeProcess.canDropPrivileges)) func aReadOnlyDatabaseServesReadsAndRefusesWritesClearly() throws {
+        let writer = try ServeProcess()
+        _ = try writer.result("subscriptions.setPlan", ["organizationId": "org_ro", "plan": "pro", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try writer.result("keys.create", ["organizationId": "org_ro", "name": "before", "kind": "owner_integration", "capabilities": ["booking.read"]])
+        let secret = try #require(created["secret"] as? String)
+        #expect(writer.finish() == 0)
+
+        let folder = writer.database.deletingLastPathComponent()
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        func setPermissions(files filePermissions: Int, folder folderPermissions: Int) throws {
+            for file in files { try FileManager.default.setAttributes([.posixPermissions: filePermissions], ofItemAtPath: file.path) }
+            try FileManager.default.setAttributes([.posixPermissions: folderPermissions], ofItemAtPath: folder.path)
+        }
+        try setPermissions(files: 0o444, folder: 0o555)
+        defer { try? setPermissions(files: 0o644, folder: 0o755) }
+
+        let serve = try ServeProcess(database: writer.database, unprivileged: true)
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        let refused = try serve.call("keys.create", ["organizationId": "org_ro", "name": "after", "kind": "owner_integration", "capabilities": ["booking.read"]])
+        let refusal = try #require((refused["error"] as? [String: Any])?["data"] as? [String: Any])
+        #expect(refusal["code"] as? String == "storage_failure")
+        #expect(refusal["httpStatus"] as? Int == 503)
+        #expect((refusal["message"] as? String)?.contains("read-only") == true, "\(refusal)")
+        #expect((try serve.result("keys.list", ["organizationId": "org_ro"])["keys"] as? [Any])?.count == 1)
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect(serve.finish() == 0)
+
+        try setPermissions(files: 0o644, folder: 0o755)
+        let pool = try DatabasePool(path: writer.database.path)
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM api_key") } == 1)
+        #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
+
     @Test func aDatabaseLockedLongerThanTheBusyTimeoutRefusesWritesButServesReads() throws {
         let serve = try ServeProcess()
         _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_l", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])

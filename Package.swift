@@ -34,6 +34,12 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
         ),
+        // The lock every module shares state behind (a pthread mutex, which
+        // ThreadSanitizer can see; see Locked.swift).
+        .target(
+            name: "Locking",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PlanCatalog",
             dependencies: ["CLibXML2"],
@@ -42,6 +48,7 @@ let package = Package(
         .target(
             name: "KeyStore",
             dependencies: [
+                "Locking",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -50,12 +57,12 @@ let package = Package(
         ),
         .target(
             name: "KeygateService",
-            dependencies: ["PlanCatalog", "KeyStore"],
+            dependencies: ["PlanCatalog", "KeyStore", "Locking"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KeygateLocalization",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -122,7 +129,7 @@ let package = Package(
         // Drives the built `keygate` executable over pipes.
         .testTarget(
             name: "KeygateCLITests",
-            dependencies: ["KeygateCLI", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KeygateCLI", "KeygateTestSupport", "Locking", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ],

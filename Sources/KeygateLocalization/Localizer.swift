@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 
 /// Every message a person reads, in every language Keygate ships, loaded
 /// once from the String Catalogs in `Localization/`.
@@ -24,7 +24,7 @@ public final class Localizer: Sendable {
     /// Key, then language.
     let messages: [String: [String: Message]]
     private let logger: Logger
-    private let reportedGaps = Mutex<Set<String>>([])
+    private let reportedGaps = Locked<Set<String>>([])
 
     init(sourceLanguage: String, messages: [String: [String: Message]], logger: Logger) {
         self.sourceLanguage = sourceLanguage

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import Locking
 
 /// A real `keygate serve` process, driven over pipes the way the dashboard
 /// backend, billing and the gateway drive it.
@@ -25,9 +25,9 @@ final class ServeProcess: @unchecked Sendable {
     private let input = Pipe()
     private let output = Pipe()
     private let errors = Pipe()
-    private let lines = Mutex<[String]>([])
-    private let everyLine = Mutex<[String]>([])
-    private let stderrText = Mutex<String>("")
+    private let lines = Locked<[String]>([])
+    private let everyLine = Locked<[String]>([])
+    private let stderrText = Locked<String>("")
     private let arrived = DispatchSemaphore(value: 0)
     private let stdoutClosed = DispatchSemaphore(value: 0)
     private let stderrClosed = DispatchSemaphore(value: 0)

@@ -1,5 +1,5 @@
 import GRDBSQLite
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +20,7 @@ import Glibc
 /// committed since, and the pragma is skipped; when they differ, the pragma
 /// runs and decides, as before.
 final class DataVersionWatcher: Sendable {
-    private let handles: Mutex<Handles>
+    private let handles: Locked<Handles>
 
     private struct Handles: ~Copyable {
         let connection: OpaquePointer
@@ -71,7 +71,7 @@ final class DataVersionWatcher: Sendable {
         // there a header to look at.
         _ = Self.single(statement)
         let header = Self.mapWALIndexHeader(connection)
-        handles = Mutex(Handles(connection: connection, statement: statement, changeLog: changeLog, header: header))
+        handles = Locked(Handles(connection: connection, statement: statement, changeLog: changeLog, header: header))
     }
 
     /// Whether the fast check is in use (for tests: without it every call

@@ -212,7 +212,7 @@ extension KeygateService {
     /// leave memory only once written, so a failed flush loses nothing and
     /// the next one writes them.
     public func flushUsage() throws(ServiceError) {
-        try verification.flushing.withLock { _ throws(ServiceError) in
+        try verification.flushing.withLock { () throws(ServiceError) in
             let (increments, meters) = verification.withState { $0.pending() }
             try store { () throws(KeyStoreError) in try storage.flush(usage: increments, meters: meters) }
             let now = GCRA.microseconds(clock.now())

@@ -1,7 +1,7 @@
 import Foundation
 import KeyStore
 import PlanCatalog
-import Synchronization
+import Locking
 
 /// Everything verification keeps in memory, behind one lock, laid out so
 /// that verifying a key seen before takes that lock once and hashes once
@@ -25,10 +25,10 @@ final class VerificationState: Sendable {
     /// it holds what is in use, not every key ever presented.
     static let capacity = 200_000
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Held for the whole of a flush, so two flushes (the timer's and the
     /// last one at shutdown) never write the same counts twice.
-    let flushing = Mutex(())
+    let flushing = Lock()
 
     /// Runs `body` under the lock.
     func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {

@@ -116,6 +116,7 @@ final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
     private let timer: any DispatchSourceTimer
+    private let cancelled = DispatchSemaphore(value: 0)
 
     init(service: KeygateService, logger: Logger) {
         self.service = service
@@ -125,12 +126,19 @@ final class UsageFlusher: @unchecked Sendable {
 
     func start() {
         timer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(100))
-        timer.setEventHandler { [self] in flush() }
+        // Weak: the timer keeps its handler until its cancellation is
+        // processed, and a strong reference kept the service (and its
+        // database connections) alive past the end of `serve`.
+        timer.setEventHandler { [weak self] in self?.flush() }
+        timer.setCancelHandler { [cancelled] in cancelled.signal() }
         timer.resume()
     }
 
+    /// Stops the timer, waits for a flush it may be running, and flushes
+    /// one last time.
     func stop() {
         timer.cancel()
+        cancelled.wait()
         flush()
     }
 

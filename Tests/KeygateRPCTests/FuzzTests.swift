@@ -4,8 +4,9 @@ import KeygateTestSupport
 import PlanCatalog
 import Testing
 
-/// Issue 8, fuzzing, with a seeded mutation generator: libFuzzer
-/// (`-sanitize=fuzzer`) does not link here (see the README). Seeds are
+/// Issue 8, fuzzing, with a seeded mutation generator that runs in every
+/// `swift test` (the coverage-guided libFuzzer targets live in `Fuzz/`, a
+/// package of their own, since they need -sanitize=fuzzer). Seeds are
 /// real frames (FuzzCorpus/) and the shipped and broken catalogs; each
 /// iteration flips, inserts, deletes, duplicates or splices bytes. Every
 /// input must get an answer: a frame must come back as one well-formed

@@ -21,19 +21,20 @@ struct WriteGroupTests {
     @Test func pipelinedWritesAnswerInOrderEachOnItsOwnAndLaterRequestsSeeThem() throws {
         let serve = try ServeProcess()
         let org = "org_group"
-        _ = try serve.result("subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "g1", "occurredAt": "2026-11-01T00:00:00Z"])
-
-        // 27 creations in one write: Pro allows 25 live keys, so the last two
-        // are refused on their own; one has a bad param; then a list.
-        var lines: [String] = []
+        // In one write: the move to Pro (creations after it see it), 27
+        // creations (Pro allows 25 live keys, so the last two are refused on
+        // their own; one has an unknown kind), then a list.
+        var lines = [try line(0, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "g1", "occurredAt": "2026-11-01T00:00:00Z"])]
         for index in 1...28 {
             let kind = index == 5 ? "no_such_kind" : "owner_integration"
             lines.append(try line(index, "keys.create", ["organizationId": org, "name": "k\(index)", "kind": kind, "capabilities": ["booking.read"]]))
         }
         lines.append(try line(29, "keys.list", ["organizationId": org, "limit": 100]))
         serve.send(lines.joined(separator: "\n"))
-        let first = try replies(serve, 29)
-        #expect(first.map { $0["id"] as? Int } == Array(1...29))
+        let answers = try replies(serve, 30)
+        #expect(answers.map { $0["id"] as? Int } == Array(0...29))
+        #expect((answers[0]["result"] as? [String: Any])?["applied"] as? Bool == true)
+        let first = Array(answers.dropFirst())
         let created = first.prefix(28).compactMap { $0["result"] as? [String: Any] }
         #expect(created.count == 25)
         let refusals = first.prefix(28).compactMap { ($0["error"] as? [String: Any])?["data"] as? [String: Any] }

@@ -12,8 +12,8 @@ import Darwin
 /// the lock and reports every access it guards as a race (so does a
 /// ten-line program where two threads append to one `Mutex<[Int]>`). TSan
 /// intercepts `pthread_mutex_lock`, so with this type a TSan run reports
-/// only real races. Uncontended, both cost a few tens of nanoseconds, next
-/// to a verification's ~600.
+/// only real races. The price, measured: a verification of a cached key
+/// (one lock) went from 1.6M to 1.43M per second in process, about 70 ns.
 ///
 /// ```swift
 /// let counts = Locked([String: Int]())

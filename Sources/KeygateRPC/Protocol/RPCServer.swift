@@ -120,8 +120,8 @@ public struct RPCServer: Sendable {
                 "method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")",
             ])
             return handled.map { request in
-                guard request.succeeded, let id = request.id else { return request.reply }
-                return frame(id: id, error: messages.service(error, language: request.language))
+                guard let answered = request.answered else { return request.reply }
+                return frame(id: answered.id, error: messages.service(error, language: answered.language))
             }
         }
     }
@@ -143,16 +143,15 @@ public struct RPCServer: Sendable {
     struct Handled {
         /// `nil` for a notification.
         let reply: [UInt8]?
-        /// The request's id, `nil` for a notification.
-        let id: JSON?
-        let language: String
-        /// Whether it was answered with a result (and so may have written).
-        let succeeded: Bool
+        /// For a request answered with a result (so it may have written):
+        /// what a reply taking that result back needs. `nil` for refusals
+        /// and notifications.
+        let answered: (id: JSON, language: String)?
     }
 
     private func handle(_ message: JSON, fallback: String) -> Handled {
-        func refused(_ reply: [UInt8]?, id: JSON? = .null, language: String = fallback) -> Handled {
-            Handled(reply: reply, id: id, language: language, succeeded: false)
+        func refused(_ reply: [UInt8]?) -> Handled {
+            Handled(reply: reply, answered: nil)
         }
         guard case .object = message else {
             return refused(frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
@@ -167,7 +166,7 @@ public struct RPCServer: Sendable {
         }
         let isNotification = idMember == nil
         guard message["jsonrpc"] == .string("2.0"), case .string(let name)? = message["method"] else {
-            return refused(frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)), id: id)
+            return refused(frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
         }
 
         var params = message["params"] ?? .object([])
@@ -177,7 +176,7 @@ public struct RPCServer: Sendable {
             if let index = members.firstIndex(where: { $0.key == "locale" }) {
                 guard case .string(let locale) = members[index].value else {
                     return refused(isNotification ? nil : frame(id: id, error: messages.params(
-                        ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback)), id: id)
+                        ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback)))
                 }
                 language = localizer.language(for: locale, default: defaultLocale)
                 members.remove(at: index)
@@ -185,13 +184,12 @@ public struct RPCServer: Sendable {
             }
         default:
             return refused(isNotification ? nil : frame(id: id, error: messages.params(
-                ParamsError(field: "params", kind: .type(expected: "object")), language: fallback)), id: id)
+                ParamsError(field: "params", kind: .type(expected: "object")), language: fallback)))
         }
 
         guard let method = methods[name] else {
             return refused(isNotification ? nil : frame(id: id, error: messages.protocolError(
-                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language)),
-                id: id, language: language)
+                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language)))
         }
         let reply: [UInt8]
         var succeeded = false
@@ -210,8 +208,8 @@ public struct RPCServer: Sendable {
             logger.error("internal error", metadata: ["method": "\(name)", "error": "\(String(reflecting: type(of: error)))"])
             reply = frame(id: id, error: messages.protocolError(RPCError.internalError, "internal_error", language: language))
         }
-        return Handled(reply: isNotification ? nil : reply, id: isNotification ? nil : id, language: language,
-                       succeeded: succeeded)
+        return Handled(reply: isNotification ? nil : reply,
+                       answered: succeeded && !isNotification ? (id, language) : nil)
     }
 
     private struct DiscoverPlaceholder: Error {}

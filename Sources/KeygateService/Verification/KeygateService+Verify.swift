@@ -83,7 +83,7 @@ extension KeygateService {
             result.outcome = .notFound
             return .answered
         }
-        let counters = memory.counters(of: entry, keyId: entry.record.id)
+        let counters = memory.counters(of: entry)
         /// Counts the verification of a key that exists, valid or not.
         func answer(_ outcome: VerifyOutcome) -> Step {
             result.outcome = outcome
@@ -193,7 +193,7 @@ extension KeygateService {
                 ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
             return (access, validUntil)
         }
-        var requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+        var requests: StoredRequests?
         if let meter = catalog.meter(source: .verifications), let quota = plan.plan.quota(for: meter.id) {
             let window = QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart)
             requests = (meter.id.rawValue, quota, window, try storedRequests(id, meter: meter.id.rawValue, window: window))

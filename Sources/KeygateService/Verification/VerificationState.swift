@@ -101,8 +101,9 @@ final class VerificationState: Sendable {
 
         /// The key's counters, attaching them to the cached key on first use
         /// and again after a flush retired them.
-        mutating func counters(of entry: CachedKey, keyId: String) -> KeyCounters {
+        mutating func counters(of entry: CachedKey) -> KeyCounters {
             if let attached = entry.counters, !attached.isRetired { return attached }
+            let keyId = entry.record.id
             let counters = self.counters[keyId] ?? {
                 let counters = KeyCounters(keyId: keyId)
                 self.counters[keyId] = counters
@@ -199,6 +200,9 @@ struct Grant {
     }
 }
 
+/// The plan's request quota, its current period and the requests stored for it.
+typealias StoredRequests = (meter: String, quota: Quota, window: QuotaWindow, stored: Int)
+
 /// What the store says of an organization, read outside the lock. A class,
 /// so that carrying it between attempts copies nothing.
 final class OrganizationSnapshot: Sendable {
@@ -208,10 +212,10 @@ final class OrganizationSnapshot: Sendable {
     /// When a key expiring changes which keys are within the plan's maximum.
     let validUntil: Date?
     /// The plan's request quota, its current period and the requests stored for it.
-    let requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?
+    let requests: StoredRequests?
 
     init(organizationId: String, plan: OrganizationPlan, access: KeyAccess, validUntil: Date?,
-         requests: (meter: String, quota: Quota, window: QuotaWindow, stored: Int)?) {
+         requests: StoredRequests?) {
         self.organizationId = organizationId
         self.plan = plan
         self.access = access

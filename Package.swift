@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
+        .library(name: "KeygateJSON", targets: ["KeygateJSON"]),
         .library(name: "KeyStore", targets: ["KeyStore"]),
         .library(name: "KeygateService", targets: ["KeygateService"]),
         .library(name: "KeygateLocalization", targets: ["KeygateLocalization"]),
@@ -40,6 +41,12 @@ let package = Package(
             name: "Locking",
             swiftSettings: swiftSettings
         ),
+        // One JSON value, one parser, one writer: requests, replies and the
+        // audit log's details all go through them.
+        .target(
+            name: "KeygateJSON",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PlanCatalog",
             dependencies: ["CLibXML2"],
@@ -48,7 +55,7 @@ let package = Package(
         .target(
             name: "KeyStore",
             dependencies: [
-                "Locking",
+                "Locking", "KeygateJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -57,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "KeygateService",
-            dependencies: ["PlanCatalog", "KeyStore", "Locking"],
+            dependencies: ["PlanCatalog", "KeyStore", "KeygateJSON", "Locking"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -68,7 +75,7 @@ let package = Package(
         .target(
             name: "KeygateRPC",
             dependencies: [
-                "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization",
+                "KeygateJSON", "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -97,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KeyStoreTests",
-            dependencies: ["KeyStore", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KeyStore", "KeygateJSON", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -120,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "KeygateRPCTests",
             dependencies: [
-                "KeygateRPC", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization", "KeygateTestSupport",
+                "KeygateRPC", "KeygateJSON", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization",
+                "KeygateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["FuzzCorpus"],

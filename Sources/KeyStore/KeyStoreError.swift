@@ -4,36 +4,46 @@
 /// input at fault; ``parameters`` fill the localized message (the RPC layer
 /// turns all of it into text). Codes can be added without breaking callers.
 public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-
-        public init(rawValue: String) {
-            self.rawValue = rawValue
-        }
-
-        public var description: String { rawValue }
-
+    /// Every code the store can raise. The service adds its own; the RPC
+    /// layer's error table gives each one its wire code, HTTP status and
+    /// message, and a code without a row there does not compile.
+    public enum Code: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// No such key in this organization (another organization's key included).
-        public static let notFound = Code(rawValue: "not_found")
-        public static let keyRevoked = Code(rawValue: "key_revoked")
-        public static let keyExpired = Code(rawValue: "key_expired")
-        public static let invalidOrganizationId = Code(rawValue: "invalid_organization_id")
-        public static let invalidName = Code(rawValue: "invalid_name")
-        public static let unknownKind = Code(rawValue: "unknown_kind")
-        public static let invalidCapabilities = Code(rawValue: "invalid_capabilities")
-        public static let unknownCapability = Code(rawValue: "unknown_capability")
-        public static let unknownEnvironment = Code(rawValue: "unknown_environment")
-        public static let invalidRateLimit = Code(rawValue: "invalid_rate_limit")
-        public static let invalidOrigin = Code(rawValue: "invalid_origin")
-        public static let tooManyOrigins = Code(rawValue: "too_many_origins")
-        public static let invalidExpiry = Code(rawValue: "invalid_expiry")
-        public static let invalidActor = Code(rawValue: "invalid_actor")
-        public static let invalidGracePeriod = Code(rawValue: "invalid_grace_period")
-        public static let invalidCursor = Code(rawValue: "invalid_cursor")
-        public static let invalidLimit = Code(rawValue: "invalid_limit")
+        case notFound = "not_found"
+        case keyRevoked = "key_revoked"
+        case keyExpired = "key_expired"
+        case invalidOrganizationId = "invalid_organization_id"
+        case invalidName = "invalid_name"
+        case unknownKind = "unknown_kind"
+        case invalidCapabilities = "invalid_capabilities"
+        case unknownCapability = "unknown_capability"
+        case unknownEnvironment = "unknown_environment"
+        case invalidRateLimit = "invalid_rate_limit"
+        case invalidOrigin = "invalid_origin"
+        case tooManyOrigins = "too_many_origins"
+        case invalidExpiry = "invalid_expiry"
+        case invalidActor = "invalid_actor"
+        case invalidGracePeriod = "invalid_grace_period"
+        case invalidCursor = "invalid_cursor"
+        case invalidLimit = "invalid_limit"
         /// The database failed; ``KeyStoreError/parameters`` has `reason`
         /// (`busy`, `read_only`, `full`, `corrupt`, `io`, `other`).
-        public static let storageFailure = Code(rawValue: "storage_failure")
+        case storageFailure = "storage_failure"
+        /// A create would take the organization past the live-key limit it was given.
+        case keyLimitReached = "key_limit_reached"
+        case invalidEventId = "invalid_event_id"
+        case invalidPeriod = "invalid_period"
+        case invalidAmount = "invalid_amount"
+        case invalidIdempotencyKey = "invalid_idempotency_key"
+        /// The idempotency key was used before for another meter or amount.
+        case idempotencyKeyReused = "idempotency_key_reused"
+        /// A date range that ends before it starts or spans more than a year.
+        case invalidDateRange = "invalid_date_range"
+        /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:limit:)``)
+        /// would take the meter past its limit; nothing was recorded.
+        case quotaExceeded = "quota_exceeded"
+
+        public var description: String { rawValue }
     }
 
     public let code: Code
@@ -55,17 +65,4 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         }
         return text
     }
-}
-
-extension KeyStoreError.Code {
-    /// A create would take the organization past the live-key limit it was given.
-    public static let keyLimitReached = Self(rawValue: "key_limit_reached")
-    public static let invalidEventId = Self(rawValue: "invalid_event_id")
-    public static let invalidPeriod = Self(rawValue: "invalid_period")
-    public static let invalidAmount = Self(rawValue: "invalid_amount")
-    public static let invalidIdempotencyKey = Self(rawValue: "invalid_idempotency_key")
-    /// The idempotency key was used before for another meter or amount.
-    public static let idempotencyKeyReused = Self(rawValue: "idempotency_key_reused")
-    /// A date range that ends before it starts or spans more than a year.
-    public static let invalidDateRange = Self(rawValue: "invalid_date_range")
 }

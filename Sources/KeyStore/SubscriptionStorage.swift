@@ -11,8 +11,10 @@ public protocol SubscriptionStorage: Sendable {
     func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError) -> [MeterReading]
     /// Adds to a meter's count for a period, once per idempotency key.
     /// Returns the count after it, and whether this key had been used before.
+    /// With a `limit`, the amount is added only if the count stays within
+    /// it (else `quota_exceeded`, nothing recorded), checked atomically.
     func add(
-        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
     /// Adds buffered key usage and meter counts in one transaction, so a
     /// flush is counted whole or not at all.

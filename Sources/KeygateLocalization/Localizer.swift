@@ -36,6 +36,15 @@ public final class Localizer: Sendable {
 
     public func contains(_ key: String) -> Bool { messages[key] != nil }
 
+    /// Every message key, sorted.
+    public var keys: [String] { messages.keys.sorted() }
+
+    /// The names of the values a message shows, in the source language
+    /// (every translation shows the same ones; see ``completenessProblems()``).
+    public func placeholders(of key: String) -> Set<String> {
+        messages[key]?[sourceLanguage]?.placeholders ?? []
+    }
+
     /// The language to answer in: the best match for what the caller asked
     /// for, else the server's default, else the source language.
     public func language(for request: String?, default fallback: String? = nil) -> String {
@@ -86,7 +95,9 @@ public final class Localizer: Sendable {
                 break
             }
             let name = String(after[..<close])
-            output += arguments[name].map { format($0, language) } ?? "{\(name)}"
+            // A value the caller did not bring is left out rather than shown
+            // as `{name}`; the RPC layer logs it as the defect it is.
+            output += arguments[name].map { format($0, language) } ?? ""
             rest = after[after.index(after: close)...]
         }
         return output + rest

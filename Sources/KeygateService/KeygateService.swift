@@ -21,11 +21,19 @@ public struct KeygateService: Sendable {
     /// The store's key format, kept here: reading it through the storage
     /// existential copies all of its rules on every verification.
     let keyFormat: KeyFormat
+    /// How far ahead of this clock a billing event may be dated (clock
+    /// skew between billing and this host); later ones are refused.
+    public let eventClockSkew: TimeInterval
 
-    public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock()) {
+    /// The default ``eventClockSkew``: five minutes.
+    public static let defaultEventClockSkew: TimeInterval = 300
+
+    public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock(),
+                eventClockSkew: TimeInterval = defaultEventClockSkew) {
         self.catalog = catalog
         self.storage = storage
         self.clock = clock
+        self.eventClockSkew = eventClockSkew
         keyFormat = storage.rules.format
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateJSON
 import Testing
 @testable import KeyStore
 
@@ -66,7 +67,7 @@ struct KeyLifecycleTests {
         let entry = try #require(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
         #expect(entry.action == .keyUpdated)
         #expect(entry.actor == "user_2")
-        #expect(entry.details["rateLimit"] == .object(["from": .int(60), "to": .int(120)]))
+        #expect(entry.details["rateLimit"] == ["from": 60, "to": 120])
         #expect(entry.details["name"] != nil && entry.details["allowedOrigins"] == nil)
     }
 
@@ -219,14 +220,16 @@ struct KeyLifecycleTests {
 @Suite("Audit details as stored")
 struct AuditDetailsTests {
     @Test func detailsAreValidJSONThatReadsBackTheSame() throws {
-        let details: [String: JSONValue] = [
+        let details: JSON = [
+            "change": ["from": "a", "to": "b"],
+            "list": [-3, true, nil, .number("1.5")],
             "name": .string("Quote \" backslash \\ newline \n tab \t bell \u{7} émoji 🚀"),
-            "list": .array([.int(-3), .bool(true), .null, .double(1.5)]),
-            "change": .object(["to": .string("b"), "from": .string("a")]),
         ]
-        let text = JSONValue.object(details).jsonText
+        let text = details.text
         #expect(text.hasPrefix(#"{"change":{"from":"a","to":"b"},"list":[-3,true,null,1.5],"name":"#))
-        let decoded = try JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8))
-        #expect(decoded == details)
+        #expect(try JSONParser.parse(text) == details)
+        // Foundation reads it the same way: the writer's escapes are standard.
+        let foundation = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        #expect(foundation?["name"] as? String == "Quote \" backslash \\ newline \n tab \t bell \u{7} émoji 🚀")
     }
 }

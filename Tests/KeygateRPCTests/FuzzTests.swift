@@ -1,4 +1,5 @@
 import Foundation
+import KeygateJSON
 @testable import KeygateRPC
 import KeygateTestSupport
 import PlanCatalog

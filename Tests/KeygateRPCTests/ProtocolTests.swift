@@ -128,6 +128,6 @@ struct ProtocolTests {
 enum Explode: RPCMethod {
     static let name = "test.explode"
     static let summary = "Fails."
-    struct Params: Codable, Sendable {}
-    struct Result: Codable, Sendable {}
+    struct Params: Decodable, Sendable {}
+    typealias Result = Bool
 }

@@ -17,7 +17,7 @@ struct BillingEventTests {
         #expect(first.applied && first.reason == nil && first.subscription.plan == "pro")
         #expect(try fixture.service.setPlan(event("evt_2", "starter", at: 20)).applied)
         let replay = try fixture.service.setPlan(event("evt_1", "pro", at: 10))
-        #expect(!replay.applied && replay.reason == "duplicate_event")
+        #expect(!replay.applied && replay.reason == .duplicateEvent)
         #expect(replay.subscription.plan == "starter")
     }
 
@@ -25,10 +25,10 @@ struct BillingEventTests {
         let fixture = try ServiceFixture()
         #expect(try fixture.service.setPlan(event("evt_new", "starter", at: 20)).applied)
         let late = try fixture.service.setPlan(event("evt_old", "pro", at: 10))
-        #expect(!late.applied && late.reason == "stale_event")
+        #expect(!late.applied && late.reason == .staleEvent)
         #expect(late.subscription.plan == "starter")
         // A stale event is remembered too: its replay is a duplicate.
-        #expect(try fixture.service.setPlan(event("evt_old", "pro", at: 10)).reason == "duplicate_event")
+        #expect(try fixture.service.setPlan(event("evt_old", "pro", at: 10)).reason == .duplicateEvent)
     }
 
     /// Real billing systems deliver out of order and more than once: whatever

@@ -1,4 +1,5 @@
 public import Foundation
+public import KeygateJSON
 
 /// One line of an organization's audit log: who did what to which key, and
 /// what changed. It never holds a secret, and it outlives deleted keys.
@@ -9,7 +10,8 @@ public struct AuditEntry: Sendable, Hashable {
     public let actor: String
     public let action: AuditAction
     public let keyId: String?
-    public let details: [String: JSONValue]
+    /// An object whose members differ by action, in key order.
+    public let details: JSON
 }
 
 /// What an audit entry records.

@@ -17,7 +17,7 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     /// Normalized origins (`https://shop.example`); empty allows every origin.
     public var allowedOrigins: [String]
     public let createdAt: Date
-    public let expiresAt: Date?
+    public var expiresAt: Date?
     public var revokedAt: Date?
     public var lastUsedAt: Date?
     /// Verifications of this key, over its life.

@@ -42,16 +42,20 @@ public struct KeyChanges: Sendable, Hashable {
     public var capabilities: [String]?
     public var rateLimit: Int?
     public var allowedOrigins: [String]?
+    /// A new expiry, in the future.
+    public var expiresAt: Date?
 
-    public init(name: String? = nil, capabilities: [String]? = nil, rateLimit: Int? = nil, allowedOrigins: [String]? = nil) {
+    public init(name: String? = nil, capabilities: [String]? = nil, rateLimit: Int? = nil, allowedOrigins: [String]? = nil,
+                expiresAt: Date? = nil) {
         self.name = name
         self.capabilities = capabilities
         self.rateLimit = rateLimit
         self.allowedOrigins = allowedOrigins
+        self.expiresAt = expiresAt
     }
 
     public var isEmpty: Bool {
-        name == nil && capabilities == nil && rateLimit == nil && allowedOrigins == nil
+        name == nil && capabilities == nil && rateLimit == nil && allowedOrigins == nil && expiresAt == nil
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeygateJSON
 
 extension SQLiteKeyStorage {
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
@@ -22,7 +23,7 @@ extension SQLiteKeyStorage {
                 actor: row["actor"],
                 action: AuditAction(rawValue: row["action"]),
                 keyId: row["key_id"],
-                details: (try? JSONDecoder().decode([String: JSONValue].self, from: Data((row["details"] as String).utf8))) ?? [:]
+                details: (try? JSONParser.parse(row["details"] as String)) ?? [:]
             )
         }
         let nextCursor = rows.count > limit ? entries.last.map { StorageCoding.cursor($0.id) } : nil
@@ -33,9 +34,9 @@ extension SQLiteKeyStorage {
     /// exactly when its change does.
     func appendAudit(
         _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
-        details: [String: JSONValue], at: Date, _ db: Database
+        details: [String: JSON], at: Date, _ db: Database
     ) throws {
-        let json = JSONValue.object(details).jsonText
+        let json = JSON.object(details.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).text
         try db.cachedStatement(sql: """
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
                 VALUES (?, ?, ?, ?, ?, ?)

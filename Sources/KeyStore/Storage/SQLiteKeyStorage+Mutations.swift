@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeygateJSON
 
 extension SQLiteKeyStorage {
     public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)
@@ -11,10 +12,11 @@ extension SQLiteKeyStorage {
         let origins = try changes.allowedOrigins.map { list throws(KeyStoreError) in try validator.origins(list) }
         let actor = try validator.actor(actor)
         let now = self.now
+        let expiresAt = try validator.expiry(changes.expiresAt.map(StorageCoding.truncated), now: now)
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
             guard key.revokedAt == nil else { throw KeyStoreError(.keyRevoked, field: "keyId") }
-            var details: [String: JSONValue] = [:]
+            var details: [String: JSON] = [:]
             if let name, name != key.name {
                 details["name"] = .change(from: .string(key.name), to: .string(name))
                 key.name = name
@@ -24,20 +26,26 @@ extension SQLiteKeyStorage {
                 key.capabilities = capabilities
             }
             if let rateLimit, rateLimit != key.rateLimit {
-                details["rateLimit"] = .change(from: .int(key.rateLimit), to: .int(rateLimit))
+                details["rateLimit"] = .change(from: .integer(key.rateLimit), to: .integer(rateLimit))
                 key.rateLimit = rateLimit
             }
             if let origins, origins != key.allowedOrigins {
                 details["allowedOrigins"] = .change(from: .strings(key.allowedOrigins), to: .strings(origins))
                 key.allowedOrigins = origins
             }
+            if let expiresAt, expiresAt != key.expiresAt {
+                details["expiresAt"] = .change(from: key.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+                                               to: .string(RFC3339.string(expiresAt)))
+                key.expiresAt = expiresAt
+            }
             // An update that changes nothing writes nothing, not even to the log.
             guard !details.isEmpty else { return key }
             try db.cachedStatement(sql: """
-                    UPDATE api_key SET name = ?, capabilities = ?, rate_limit = ?, allowed_origins = ?
+                    UPDATE api_key SET name = ?, capabilities = ?, rate_limit = ?, allowed_origins = ?, expires_at = ?
                     WHERE id = ? AND organization_id = ?
                     """).execute(arguments: [key.name, StorageCoding.list(key.capabilities), key.rateLimit,
-                            StorageCoding.list(key.allowedOrigins), id, organizationId])
+                            StorageCoding.list(key.allowedOrigins), key.expiresAt.map(StorageCoding.milliseconds),
+                            id, organizationId])
             try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: actor,
                             details: details, at: now, db)
             return key
@@ -79,8 +87,8 @@ extension SQLiteKeyStorage {
             try appendAudit(
                 .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
                 details: [
-                    "gracePeriodSeconds": .int(grace),
-                    "previousSecretExpiresAt": previousExpiresAt.map { .string(Self.timestamp($0)) } ?? .null,
+                    "gracePeriodSeconds": .integer(grace),
+                    "previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null,
                 ],
                 at: now, db)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)

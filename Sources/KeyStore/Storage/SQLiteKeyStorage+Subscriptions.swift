@@ -1,9 +1,11 @@
 public import Foundation
 import GRDB
+import KeygateJSON
 
 extension SQLiteKeyStorage: SubscriptionStorage {
     public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
-        try lookup { db in try fetchSubscription(organizationId, db) }
+        let organizationId = try validator.organizationId(organizationId)
+        return try lookup { db in try fetchSubscription(organizationId, db) }
     }
 
     public func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome {
@@ -56,16 +58,16 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                             updated.periodStart.map(StorageCoding.milliseconds),
                             updated.periodEnd.map(StorageCoding.milliseconds), occurredAt,
                             StorageCoding.milliseconds(now)])
-            var details: [String: JSONValue] = [
+            var details: [String: JSON] = [
                 "eventId": .string(event.eventId),
                 "plan": current.map { .change(from: .string($0.plan), to: .string(event.plan)) } ?? .string(event.plan),
                 "status": .string(status.rawValue),
-                "occurredAt": .string(Self.timestamp(StorageCoding.date(occurredAt))),
+                "occurredAt": .string(RFC3339.string(StorageCoding.date(occurredAt))),
             ]
             if let periodStart, let periodEnd {
-                details["period"] = .object([
-                    "start": .string(Self.timestamp(periodStart)), "end": .string(Self.timestamp(periodEnd)),
-                ])
+                details["period"] = [
+                    "start": .string(RFC3339.string(periodStart)), "end": .string(RFC3339.string(periodEnd)),
+                ]
             }
             try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: actor,
                             details: details, at: now, db)
@@ -89,10 +91,13 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     public func add(
-        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
         let organizationId = try validator.organizationId(organizationId)
-        guard amount > 0 else { throw KeyStoreError(.invalidAmount, field: "amount", ["min": "1"]) }
+        guard KeyRules.amounts.contains(amount) else {
+            throw KeyStoreError(.invalidAmount, field: "amount",
+                                ["min": "\(KeyRules.amounts.lowerBound)", "max": "\(KeyRules.amounts.upperBound)"])
+        }
         guard (1...200).contains(idempotencyKey.utf8.count) else {
             throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
         }
@@ -112,6 +117,15 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                     sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?",
                     arguments: [organizationId, meter, start]) ?? 0
                 return (used, true)
+            }
+            if let limit {
+                // Checked in the same write transaction as the insert, so two
+                // reservations cannot both take the last units.
+                let used = try Int.fetchOne(
+                    db,
+                    sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?",
+                    arguments: [organizationId, meter, start]) ?? 0
+                guard used + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
             }
             try db.execute(
                 sql: """

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import KeygateJSON
 import Synchronization
 
 /// The key store on SQLite, through GRDB.
@@ -99,12 +100,12 @@ public struct SQLiteKeyStorage: KeyStorage {
                     expiresAt.map(StorageCoding.milliseconds),
                 ])
             try insertSecret(parsed.digest, keyId: record.id, db)
-            var details: [String: JSONValue] = [
+            var details: [String: JSON] = [
                 "name": .string(name), "kind": .string(kind), "capabilities": .strings(capabilities),
-                "environment": .string(environment), "rateLimit": .int(rateLimit),
+                "environment": .string(environment), "rateLimit": .integer(rateLimit),
                 "allowedOrigins": .strings(origins),
             ]
-            details["expiresAt"] = expiresAt.map { .string(Self.timestamp($0)) }
+            details["expiresAt"] = expiresAt.map { .string(RFC3339.string($0)) }
             try appendAudit(.keyCreated, organizationId: organizationId, keyId: record.id, actor: actor,
                             details: details, at: now, db)
         }
@@ -233,9 +234,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         return "key_" + String(decoding: time + Base62.random(count: 13, using: &generator), as: UTF8.self)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
 
     /// One transaction, or, inside a write group, one savepoint of it.
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {

@@ -1,14 +1,16 @@
 import Foundation
 import GRDB
+import KeygateJSON
 
 /// How values cross the SQL boundary, in one place.
 enum StorageCoding {
+    /// Times are kept to the millisecond, the same way as on the wire.
     static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        RFC3339.milliseconds(date)
     }
 
     static func date(_ milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        RFC3339.date(milliseconds: milliseconds)
     }
 
     /// A time as stored, so what a call returns equals what a later read returns.
@@ -26,7 +28,7 @@ enum StorageCoding {
 
     /// A list bound as one JSON argument, for `IN (SELECT value FROM json_each(?))`.
     static func jsonArray(_ values: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+        JSON.strings(values).text
     }
 
     static func day(_ date: Date) -> String {

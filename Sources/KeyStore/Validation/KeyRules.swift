@@ -8,6 +8,8 @@ public struct KeyRules: Sendable, Hashable {
 
     public static let nameLength = 1...100
     public static let rateLimits = 1...1000
+    /// What one `usage.record` may add to a meter.
+    public static let amounts = 1...1_000_000_000
     public static let maximumOrigins = 50
     public static let maximumIdentifierLength = 128
     public static let maximumActorLength = 200

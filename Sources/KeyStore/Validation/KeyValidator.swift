@@ -23,7 +23,7 @@ struct KeyValidator {
                                 ["min": "\(KeyRules.nameLength.lowerBound)", "max": "\(KeyRules.nameLength.upperBound)"])
         }
         if let bad = trimmed.unicodeScalars.first(where: Self.isInvisible) {
-            throw KeyStoreError(.invalidName, field: "name", ["character": Self.codePoint(bad)])
+            throw KeyStoreError(.invalidName, field: "name", ["reason": "character", "character": Self.codePoint(bad)])
         }
         return trimmed
     }

@@ -1,16 +1,19 @@
 import Foundation
+import KeygateJSON
 import KeyStore
 public import KeygateLocalization
 public import KeygateService
+public import Logging
 import PlanCatalog
 
 /// The method table of `keygate serve`: every method of the RPC contract,
 /// each a thin adapter that decodes, calls one service method and presents
 /// the result. No business rule lives here.
 public enum KeygateMethods {
-    public static func table(service: KeygateService, localizer: Localizer) -> MethodTable {
+    public static func table(service: KeygateService, localizer: Localizer,
+                             logger: Logger = Logger(label: "keygate.rpc")) -> MethodTable {
         let catalog = service.catalog
-        let messages = ErrorMessages(localizer: localizer, catalog: catalog)
+        let messages = ErrorMessages(localizer: localizer, catalog: catalog, logger: logger)
         @Sendable func presenter(_ context: RequestContext) -> Presenter {
             Presenter(localizer: localizer, catalog: catalog, language: context.language, now: service.now())
         }
@@ -38,16 +41,12 @@ public enum KeygateMethods {
             presenter(context).subscription(try service.subscription(organizationId: params.organizationId))
         }
         table.register(SetPlan.self) { params, context in
-            let status = try params.status.map { text in
-                guard let status = SubscriptionStatus(rawValue: text) else { throw ParamsError(field: "status", kind: .value) }
-                return status
-            }
             let result = try service.setPlan(SetPlanRequest(
                 organizationId: params.organizationId, plan: PlanID(params.plan), eventId: params.eventId,
-                occurredAt: params.occurredAt, status: status, periodStart: params.periodStart,
+                occurredAt: params.occurredAt, status: params.status, periodStart: params.periodStart,
                 periodEnd: params.periodEnd, actor: params.actor))
             return .init(subscription: presenter(context).subscription(result.subscription), applied: result.applied,
-                         reason: result.reason)
+                         reason: result.reason.flatMap { SetPlan.NotApplied(rawValue: $0.rawValue) })
         }
         table.register(PreviewPlan.self) { params, context in
             let present = presenter(context)
@@ -56,6 +55,7 @@ public enum KeygateMethods {
                 from: preview.from.rawValue, to: preview.to.rawValue, suspendedKeys: preview.suspendedKeys,
                 restoredKeys: preview.restoredKeys,
                 lostCapabilities: preview.lostCapabilities.map { .init(keyId: $0.keyId, capabilities: $0.capabilities) },
+                capabilitiesLost: preview.capabilitiesLost,
                 quotaChanges: preview.quotaChanges.map {
                     .init(id: $0.meter.rawValue, from: present.quota($0.from), to: present.quota($0.to))
                 })
@@ -66,12 +66,13 @@ public enum KeygateMethods {
             case (let organizationId?, nil): report = try service.quotas(organizationId: organizationId)
             case (nil, let key?): report = try service.quotas(secret: key)
             case (nil, nil): throw ParamsError(field: "organizationId", kind: .missing)
-            case (_?, _?): throw ParamsError(field: "key", kind: .unknown)
+            case (_?, _?): throw ParamsError(field: "key", kind: .exclusive(with: "organizationId"))
             }
             let present = presenter(context)
             return .init(
                 plan: report.plan.rawValue, planName: present.planName(report.plan),
-                status: report.subscription.status.rawValue, periodStart: report.subscription.periodStart,
+                billedPlan: report.subscription.billedPlan.rawValue,
+                status: report.subscription.status, periodStart: report.subscription.periodStart,
                 periodEnd: report.subscription.periodEnd, quotas: report.quotas.map(present.quota))
         }
 
@@ -98,11 +99,7 @@ public enum KeygateMethods {
                 maxActiveKeys: options.maxActiveKeys)
         }
         table.register(ListKeys.self) { params, context in
-            let status = try params.status.map { text in
-                guard let status = KeyStatus(rawValue: text) else { throw ParamsError(field: "status", kind: .value) }
-                return status
-            }
-            let page = try service.keys(organizationId: params.organizationId, status: status, cursor: params.cursor,
+            let page = try service.keys(organizationId: params.organizationId, status: params.status, cursor: params.cursor,
                                         limit: params.limit)
             return .init(keys: page.keys.map(presenter(context).key), nextCursor: page.nextCursor)
         }
@@ -113,7 +110,7 @@ public enum KeygateMethods {
             presenter(context).key(try service.updateKey(
                 id: params.keyId, organizationId: params.organizationId,
                 changes: KeyChanges(name: params.name, capabilities: params.capabilities, rateLimit: params.rateLimit,
-                                    allowedOrigins: params.allowedOrigins),
+                                    allowedOrigins: params.allowedOrigins, expiresAt: params.expiresAt),
                 actor: params.actor))
         }
         table.register(RotateKey.self) { params, context in
@@ -133,26 +130,29 @@ public enum KeygateMethods {
         }
 
         table.register(VerifyKey.self) { params, context in
-            let secret: String
+            // Whatever a gateway forwards gets a result; only a caller's
+            // programming mistakes are errors.
+            if params.key != nil, params.authorization != nil {
+                throw ParamsError(field: "authorization", kind: .exclusive(with: "key"))
+            }
+            if params.path != nil, params.method == nil { throw ParamsError(field: "path", kind: .requires("method")) }
+            if params.method != nil, params.path == nil { throw ParamsError(field: "method", kind: .requires("path")) }
+            if params.capability != nil, params.method != nil {
+                throw ParamsError(field: "method", kind: .exclusive(with: "capability"))
+            }
+            let request: VerifyRequest
             switch (params.key, params.authorization) {
-            case (let key?, nil): secret = key
+            case (let key?, _):
+                request = VerifyRequest(key: key, capability: params.capability, method: params.method, path: params.path,
+                                        origin: params.origin, ip: params.ip, cost: params.cost ?? 1)
             case (nil, let header?):
-                guard let key = VerifyRequest.key(fromAuthorization: header) else {
-                    throw ParamsError(field: "authorization", kind: .value)
-                }
-                secret = key
+                request = VerifyRequest(authorization: header, capability: params.capability, method: params.method,
+                                        path: params.path, origin: params.origin, ip: params.ip, cost: params.cost ?? 1)
             case (nil, nil): throw ParamsError(field: "key", kind: .missing)
-            case (_?, _?): throw ParamsError(field: "authorization", kind: .unknown)
             }
-            if params.capability == nil {
-                guard params.method != nil else { throw ParamsError(field: "capability", kind: .missing) }
-                guard params.path != nil else { throw ParamsError(field: "path", kind: .missing) }
-            }
-            let result = try service.verify(VerifyRequest(
-                key: secret, capability: params.capability, method: params.method, path: params.path,
-                origin: params.origin, ip: params.ip, cost: params.cost ?? 1))
+            let result = try service.verify(request)
             return .init(
-                valid: result.isValid, code: result.outcome.rawValue, httpStatus: result.outcome.httpStatus,
+                valid: result.isValid, code: result.outcome, httpStatus: result.outcome.httpStatus,
                 message: messages.verification(result, language: context.language),
                 organizationId: result.organizationId, keyId: result.keyId, kind: result.kind,
                 capabilities: result.capabilities,
@@ -164,7 +164,7 @@ public enum KeygateMethods {
         table.register(RecordUsage.self) { params, context in
             presenter(context).quota(try service.recordUsage(
                 organizationId: params.organizationId, meter: params.meter, amount: params.amount,
-                idempotencyKey: params.idempotencyKey))
+                idempotencyKey: params.idempotencyKey, reserve: params.reserve ?? false))
         }
         table.register(GetUsage.self) { params, _ in
             let from = try day(params.from, field: "from")
@@ -177,7 +177,7 @@ public enum KeygateMethods {
             return .init(
                 entries: page.entries.map {
                     .init(at: $0.at, actor: $0.actor, action: $0.action.rawValue, keyId: $0.keyId,
-                          details: Presenter.json(.object($0.details)))
+                          details: $0.details)
                 },
                 nextCursor: page.nextCursor)
         }

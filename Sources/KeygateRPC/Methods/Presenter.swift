@@ -21,7 +21,7 @@ struct Presenter {
             id: record.id, organizationId: record.organizationId, name: record.name, kind: record.kind,
             kindName: catalog.kind(KindID(record.kind)).map { text($0.nameKey) } ?? record.kind,
             capabilities: record.capabilities, usableCapabilities: key.usableCapabilities,
-            environment: record.environment, hint: record.hint, status: key.status.rawValue,
+            environment: record.environment, hint: record.hint, status: key.status,
             statusText: text("status.\(key.status.rawValue)"), createdAt: record.createdAt, expiresAt: record.expiresAt,
             lastUsedAt: record.lastUsedAt,
             lastUsedText: localizer.relativeTime(record.lastUsedAt, now: now, language: language),
@@ -32,7 +32,8 @@ struct Presenter {
     func subscription(_ subscription: Subscription) -> SubscriptionInfo {
         SubscriptionInfo(
             organizationId: subscription.organizationId, plan: subscription.plan.rawValue,
-            planName: planName(subscription.plan), status: subscription.status.rawValue,
+            planName: planName(subscription.plan), billedPlan: subscription.billedPlan.rawValue,
+            status: subscription.status,
             statusText: text("subscription.\(subscription.status.rawValue)"), periodStart: subscription.periodStart,
             periodEnd: subscription.periodEnd, updatedAt: subscription.updatedAt)
     }
@@ -44,12 +45,12 @@ struct Presenter {
     func quota(_ state: QuotaState) -> QuotaInfo {
         QuotaInfo(
             id: state.meter.rawValue, name: catalog.meter(state.meter).map { text($0.nameKey) } ?? state.meter.rawValue,
-            limit: state.limit, used: state.used, remaining: state.remaining, period: state.period.rawValue,
+            limit: state.limit, used: state.used, remaining: state.remaining, exceeded: state.exceeded, period: state.period,
             resetsAt: state.resetsAt)
     }
 
     func quota(_ quota: Quota?) -> PlanInfo.Quota? {
-        quota.map { PlanInfo.Quota(id: $0.meter.rawValue, limit: $0.limit, period: $0.period.rawValue) }
+        quota.map { PlanInfo.Quota(id: $0.meter.rawValue, limit: $0.limit, period: $0.period) }
     }
 
     func plan(_ plan: Plan) -> PlanInfo {
@@ -66,17 +67,5 @@ struct Presenter {
 
     func capability(_ capability: Capability) -> CapabilityInfo {
         CapabilityInfo(id: capability.id.rawValue, description: text(capability.descriptionKey))
-    }
-
-    static func json(_ value: JSONValue) -> JSON {
-        switch value {
-        case .null: .null
-        case .bool(let flag): .bool(flag)
-        case .int(let number): .number(String(number))
-        case .double(let number): .number("\(number)")
-        case .string(let text): .string(text)
-        case .array(let elements): .array(elements.map(json))
-        case .object(let members): .object(members.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) })
-        }
     }
 }

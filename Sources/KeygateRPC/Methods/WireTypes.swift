@@ -1,103 +1,180 @@
 public import Foundation
+public import KeyStore
+import KeygateJSON
+public import KeygateService
+public import PlanCatalog
+
+// The values results are made of. Each declares its members once
+// (`fields`); replies and the published schema both come from that list.
+
+extension KeyStatus: WireEnum {}
+extension SubscriptionStatus: WireEnum {}
+extension QuotaPeriod: WireEnum {}
+extension VerifyOutcome: WireEnum {}
 
 /// A key as callers see it. `hint` is never more than the prefix and the
 /// last four characters; the secret itself appears only in the answers to
 /// `keys.create` and `keys.rotate`.
-public struct KeyInfo: Codable, Sendable, Hashable {
+public struct KeyInfo: WireObject, Hashable {
     public var id: String
     public var organizationId: String
     public var name: String
     public var kind: String
-    /// The kind's name in the request's language.
     public var kindName: String
     public var capabilities: [String]
-    /// The capabilities the key can use on its organization's plan now.
     public var usableCapabilities: [String]
     public var environment: String
     public var hint: String
-    public var status: String
-    /// The status in the request's language.
+    public var status: KeyStatus
     public var statusText: String
     public var createdAt: Date
     public var expiresAt: Date?
     public var lastUsedAt: Date?
-    /// "Never", "2 days ago", in the request's language.
     public var lastUsedText: String
     public var rateLimit: Int
-    /// The rate limit enforced on the plan now (the key's, clamped to the plan's ceiling).
     public var effectiveRateLimit: Int
     public var allowedOrigins: [String]
     public var usage: Usage
 
-    public struct Usage: Codable, Sendable, Hashable {
+    public static let fields: [WireField<KeyInfo>] = [
+        .init("id", \.id), .init("organizationId", \.organizationId), .init("name", \.name),
+        .init("kind", \.kind), .init("kindName", \.kindName, "The kind's name in the request's language."),
+        .init("capabilities", \.capabilities),
+        .init("usableCapabilities", \.usableCapabilities, "The capabilities the key can use on its organization's plan now."),
+        .init("environment", \.environment), .init("hint", \.hint, "The prefix and the last four characters; never the secret."),
+        .init("status", \.status), .init("statusText", \.statusText, "The status in the request's language."),
+        .init("createdAt", \.createdAt), .init("expiresAt", \.expiresAt, "null: the key never expires."),
+        .init("lastUsedAt", \.lastUsedAt, "null: never used."),
+        .init("lastUsedText", \.lastUsedText, "\"Never\", \"2 days ago\", in the request's language."),
+        .init("rateLimit", \.rateLimit, "Requests per minute, as set on the key."),
+        .init("effectiveRateLimit", \.effectiveRateLimit, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
+        .init("allowedOrigins", \.allowedOrigins), .init("usage", \.usage),
+    ]
+
+    public struct Usage: WireObject, Hashable {
         public var valid: Int
         public var invalid: Int
+
+        public static let fields: [WireField<Usage>] = [.init("valid", \.valid), .init("invalid", \.invalid)]
     }
 }
 
-public struct SubscriptionInfo: Codable, Sendable, Hashable {
+/// An organization's subscription. `plan` is the plan in force, the one
+/// every other answer (quotas, verification) applies; `billedPlan` is what
+/// billing last named, which differs when the subscription is canceled.
+public struct SubscriptionInfo: WireObject, Hashable {
     public var organizationId: String
     public var plan: String
     public var planName: String
-    public var status: String
+    public var billedPlan: String
+    public var status: SubscriptionStatus
     public var statusText: String
     public var periodStart: Date?
     public var periodEnd: Date?
     public var updatedAt: Date?
+
+    public static let fields: [WireField<SubscriptionInfo>] = [
+        .init("organizationId", \.organizationId),
+        .init("plan", \.plan, oneOf: \.plans, "The plan in force: the one whose rules apply now."),
+        .init("planName", \.planName),
+        .init("billedPlan", \.billedPlan, "The plan billing last named; a canceled subscription falls back to the default plan."),
+        .init("status", \.status), .init("statusText", \.statusText),
+        .init("periodStart", \.periodStart), .init("periodEnd", \.periodEnd),
+        .init("updatedAt", \.updatedAt, "null: billing never named this organization."),
+    ]
 }
 
-public struct QuotaInfo: Codable, Sendable, Hashable {
+public struct QuotaInfo: WireObject, Hashable {
     public var id: String
     public var name: String
-    /// `null`: unlimited.
     public var limit: Int?
     public var used: Int
     public var remaining: Int?
-    public var period: String
-    /// `null` for quotas that never reset.
+    public var exceeded: Bool
+    public var period: QuotaPeriod
     public var resetsAt: Date?
+
+    public static let fields: [WireField<QuotaInfo>] = [
+        .init("id", \.id, oneOf: \.meters), .init("name", \.name),
+        .init("limit", \.limit, "null: unlimited."), .init("used", \.used),
+        .init("remaining", \.remaining, "null: unlimited; never below 0."),
+        .init("exceeded", \.exceeded, "Whether more is used than the limit allows."), .init("period", \.period),
+        .init("resetsAt", \.resetsAt, "null: the quota never resets."),
+    ]
 }
 
-public struct PlanInfo: Codable, Sendable, Hashable {
+public struct PlanInfo: WireObject, Hashable {
     public var id: String
     public var name: String
     public var apiKeys: APIKeys
     public var quotas: [Quota]
 
-    public struct APIKeys: Codable, Sendable, Hashable {
+    public static let fields: [WireField<PlanInfo>] = [
+        .init("id", \.id, oneOf: \.plans), .init("name", \.name), .init("apiKeys", \.apiKeys), .init("quotas", \.quotas),
+    ]
+
+    public struct APIKeys: WireObject, Hashable {
         public var enabled: Bool
         public var maxActiveKeys: Int?
         public var kinds: [String]
         public var capabilities: [String]
         public var rateLimit: RateLimit?
         public var maxLifetimeDays: Int?
+
+        public static let fields: [WireField<APIKeys>] = [
+            .init("enabled", \.enabled), .init("maxActiveKeys", \.maxActiveKeys, "null: unlimited."),
+            .init("kinds", \.kinds, eachOf: \.kinds), .init("capabilities", \.capabilities, eachOf: \.capabilities),
+            .init("rateLimit", \.rateLimit, "null: the plan has no API keys."),
+            .init("maxLifetimeDays", \.maxLifetimeDays, "null: keys may live forever."),
+        ]
     }
 
-    public struct Quota: Codable, Sendable, Hashable {
+    public struct Quota: WireObject, Hashable {
         public var id: String
         public var limit: Int?
-        public var period: String
+        public var period: QuotaPeriod
+
+        public static let fields: [WireField<Quota>] = [
+            .init("id", \.id, oneOf: \.meters), .init("limit", \.limit, "null: unlimited."), .init("period", \.period),
+        ]
     }
 }
 
-public struct RateLimit: Codable, Sendable, Hashable {
+public struct RateLimit: WireObject, Hashable {
     public var `default`: Int
     public var max: Int
+
+    public static let fields: [WireField<RateLimit>] = [
+        .init("default", \.default, "Requests per minute a key gets when none is asked for."),
+        .init("max", \.max, "The ceiling, in requests per minute."),
+    ]
 }
 
-public struct CapabilityInfo: Codable, Sendable, Hashable {
+public struct CapabilityInfo: WireObject, Hashable {
     public var id: String
     public var description: String
+
+    public static let fields: [WireField<CapabilityInfo>] = [
+        .init("id", \.id, oneOf: \.capabilities), .init("description", \.description),
+    ]
 }
 
-public struct KindInfo: Codable, Sendable, Hashable {
+public struct KindInfo: WireObject, Hashable {
     public var id: String
     public var name: String
     public var capabilities: [String]
+
+    public static let fields: [WireField<KindInfo>] = [
+        .init("id", \.id, oneOf: \.kinds), .init("name", \.name), .init("capabilities", \.capabilities, eachOf: \.capabilities),
+    ]
 }
 
-public struct KindOptionInfo: Codable, Sendable, Hashable {
+public struct KindOptionInfo: WireObject, Hashable {
     public var id: String
     public var name: String
     public var capabilities: [CapabilityInfo]
+
+    public static let fields: [WireField<KindOptionInfo>] = [
+        .init("id", \.id, oneOf: \.kinds), .init("name", \.name), .init("capabilities", \.capabilities),
+    ]
 }

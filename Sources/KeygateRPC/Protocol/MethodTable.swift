@@ -1,4 +1,5 @@
 public import KeygateService
+import KeygateJSON
 /// The methods a server answers, each registered with its type and handler.
 /// Built once, then frozen into an ``RPCServer``; `rpc.discover` is
 /// generated from the same entries.
@@ -6,8 +7,9 @@ public struct MethodTable: Sendable {
     struct Entry: Sendable {
         let name: String
         let summary: String
-        let paramsSchema: @Sendable () -> JSON
-        let resultSchema: @Sendable () -> JSON
+        let paramsSchema: @Sendable (SchemaContext) -> JSON
+        let resultSchema: @Sendable (SchemaContext) -> JSON
+        let errors: [ServiceError.Code]
         /// Decodes the params, runs the handler, encodes the result.
         let invoke: @Sendable (JSON, RequestContext) throws -> JSON
         /// See ``RPCMethod/writes``.
@@ -30,11 +32,11 @@ public struct MethodTable: Sendable {
         entries.append(Entry(
             name: Method.name,
             summary: Method.summary,
-            paramsSchema: { SchemaRecorder.schema(of: Method.Params.self) },
-            resultSchema: { SchemaRecorder.schema(of: Method.Result.self) },
+            paramsSchema: { SchemaRecorder.schema(of: Method.Params.self, in: $0) },
+            resultSchema: { Method.Result.schema($0) },
+            errors: Method.errors,
             invoke: { params, context in
-                let decoded = try ParamsDecoder.decode(Method.Params.self, from: params)
-                return try ResultEncoder.encode(try handler(decoded, context))
+                try handler(try ParamsDecoder.decode(Method.Params.self, from: params), context).wire
             },
             writes: Method.writes))
     }

@@ -1,25 +1,33 @@
-/// One method of the RPC contract: its name, what it does, and the types of
-/// its params and result, from which the OpenRPC document is generated.
+public import KeygateService
+
+/// One method of the RPC contract: its name, what it does, the types of its
+/// params and result, and the error codes it can answer, from which the
+/// OpenRPC document is generated.
 ///
 /// ```swift
 /// enum GetKey: RPCMethod {
 ///     static let name = "keys.get"
 ///     static let summary = "One key of an organization."
-///     struct Params: Codable, Sendable { var organizationId: String; var keyId: String }
+///     static let errors: [ServiceError.Code] = [.invalidOrganizationId, .notFound, .storageFailure]
+///     struct Params: Decodable, Sendable { var organizationId: String; var keyId: String }
 ///     typealias Result = KeyInfo
 /// }
 /// ```
 public protocol RPCMethod {
-    associatedtype Params: Codable & Sendable
-    associatedtype Result: Codable & Sendable
+    associatedtype Params: Decodable & Sendable
+    associatedtype Result: WireValue
     static var name: String { get }
     static var summary: String { get }
+    /// The service's error codes this method can answer, beyond the
+    /// protocol's own (`invalid_params`, `internal_error`).
+    static var errors: [ServiceError.Code] { get }
     /// Whether the method only writes to the store (and reads what it
     /// writes): such requests, arriving together, may share one commit.
     static var writes: Bool { get }
 }
 
 extension RPCMethod {
+    public static var errors: [ServiceError.Code] { [] }
     public static var writes: Bool { false }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateJSON
 public import KeygateLocalization
 import KeyStore
 import KeygateService
@@ -26,12 +27,12 @@ public struct RPCServer: Sendable {
         // table with rpc.discover in it, once, and then served as it is.
         var listed = table
         listed.register(Discover.self) { _, _ in throw DiscoverPlaceholder() }
-        let document = OpenRPCDocument.generate(from: listed)
+        let document = OpenRPCDocument.generate(from: listed, context: SchemaContext(catalog: catalog))
         var table = table
         table.register(Discover.self) { _, _ in document }
         self.table = table
         methods = Dictionary(uniqueKeysWithValues: table.entries.map { ($0.name, $0) })
-        messages = ErrorMessages(localizer: localizer, catalog: catalog)
+        messages = ErrorMessages(localizer: localizer, catalog: catalog, logger: logger)
         self.localizer = localizer
         self.defaultLocale = defaultLocale
         self.logger = logger
@@ -63,8 +64,8 @@ public struct RPCServer: Sendable {
             case .syntax: nil
             }
             let arguments: [String: MessageArgument] = ["max": .number(JSONParser.maximumDepth)]
-            return .failed(frame(id: .null, error: messages.protocolError(
-                RPCError.parseError, "parse_error", variant: variant, arguments, language: fallbackLanguage)))
+            return .failed(frame(id: .null, error: messages.error(
+                .parseError, variant: variant, arguments, language: fallbackLanguage)))
         }
     }
 
@@ -74,8 +75,7 @@ public struct RPCServer: Sendable {
         switch message {
         case .array(let elements):
             guard !elements.isEmpty else {
-                return frame(id: .null, error: messages.protocolError(
-                    RPCError.invalidRequest, "invalid_request", variant: "empty_batch", language: fallback))
+                return frame(id: .null, error: messages.error(.invalidRequest, variant: "empty_batch", language: fallback))
             }
             let replies = elements.compactMap { handle($0, fallback: fallback).reply }
             guard !replies.isEmpty else { return nil }
@@ -133,10 +133,7 @@ public struct RPCServer: Sendable {
 
     /// A reply for a line that was too long to read, answered without parsing it.
     public func replyToOversizedLine(limit: Int) -> [UInt8] {
-        let language = localizer.language(for: nil, default: defaultLocale)
-        var error = messages.protocolError(RPCError.invalidRequest, "request_too_large", ["max": .number(limit)], language: language)
-        error = RPCError(code: error.code, data: .init(code: "request_too_large", httpStatus: 413, message: error.data.message, field: nil))
-        return frame(id: .null, error: error)
+        frame(id: .null, error: messages.error(.requestTooLarge, ["max": .number(limit)], language: fallbackLanguage))
     }
 
     /// One request's reply and what a write group needs to know of it.
@@ -154,7 +151,7 @@ public struct RPCServer: Sendable {
             Handled(reply: reply, answered: nil)
         }
         guard case .object = message else {
-            return refused(frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
+            return refused(frame(id: .null, error: messages.error(.invalidRequest, language: fallback)))
         }
         let idMember = message["id"]
         let id: JSON
@@ -162,11 +159,11 @@ public struct RPCServer: Sendable {
         case nil, .null?: id = .null
         case .string?, .number?: id = idMember!
         default:
-            return refused(frame(id: .null, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
+            return refused(frame(id: .null, error: messages.error(.invalidRequest, language: fallback)))
         }
         let isNotification = idMember == nil
         guard message["jsonrpc"] == .string("2.0"), case .string(let name)? = message["method"] else {
-            return refused(frame(id: id, error: messages.protocolError(RPCError.invalidRequest, "invalid_request", language: fallback)))
+            return refused(frame(id: id, error: messages.error(.invalidRequest, language: fallback)))
         }
 
         var params = message["params"] ?? .object([])
@@ -188,8 +185,8 @@ public struct RPCServer: Sendable {
         }
 
         guard let method = methods[name] else {
-            return refused(isNotification ? nil : frame(id: id, error: messages.protocolError(
-                RPCError.methodNotFound, "method_not_found", ["method": .text(keyFormat.redacted(name))], language: language)))
+            return refused(isNotification ? nil : frame(id: id, error: messages.error(
+                .methodNotFound, ["method": .text(keyFormat.redacted(name))], language: language)))
         }
         let reply: [UInt8]
         var succeeded = false
@@ -206,7 +203,7 @@ public struct RPCServer: Sendable {
         } catch {
             // Details stay in the log; the caller learns only that it failed.
             logger.error("internal error", metadata: ["method": "\(name)", "error": "\(String(reflecting: type(of: error)))"])
-            reply = frame(id: id, error: messages.protocolError(RPCError.internalError, "internal_error", language: language))
+            reply = frame(id: id, error: messages.error(.internalError, language: language))
         }
         return Handled(reply: isNotification ? nil : reply,
                        answered: succeeded && !isNotification ? (id, language) : nil)
@@ -229,7 +226,7 @@ public struct RPCServer: Sendable {
         writer.raw(#"{"jsonrpc":"2.0","id":"#)
         writer.write(id)
         writer.raw(#","error":"#)
-        writer.write(error.json)
+        writer.write(error.wire)
         writer.raw("}")
         return writer.bytes
     }

@@ -1,3 +1,5 @@
+import KeygateJSON
+
 /// Turns the lines of `keygate serve`'s input into replies, in order,
 /// gathering consecutive write requests into groups that commit as one
 /// (``KeygateService/grouping(_:)``).

@@ -19,10 +19,14 @@ struct KeyGates {
 
     func kind(_ id: String, in policy: APIKeyPolicy) throws(ServiceError) -> KeyKind {
         guard let kind = catalog.kind(KindID(id)) else {
-            throw ServiceError(.unknownKind, field: "kind", ["kind": redacted(id)])
+            throw ServiceError(.unknownKind, field: "kind", [
+                "kind": redacted(id), "kinds": catalog.kinds.map(\.id.rawValue).joined(separator: ", "),
+            ])
         }
         guard policy.kinds.contains(kind.id) else {
-            throw refusal(.kindNotAllowed, field: "kind", ["kind": id]) { $0.apiKeys?.kinds.contains(kind.id) == true }
+            throw refusal(.kindNotAllowed, field: "kind", ["kind": id, "kindName": kind.nameKey]) {
+                $0.apiKeys?.kinds.contains(kind.id) == true
+            }
         }
         return kind
     }
@@ -36,7 +40,7 @@ struct KeyGates {
             }
             guard kind.capabilities.contains(capability) else {
                 throw ServiceError(.capabilityNotAllowedForKind, field: "capabilities",
-                                   ["capability": id, "kind": kind.id.rawValue])
+                                   ["capability": id, "kind": kind.id.rawValue, "kindName": kind.nameKey])
             }
             guard policy.capabilities.contains(capability) else {
                 throw refusal(.capabilityNotAllowed, field: "capabilities", ["capability": id]) { plan in

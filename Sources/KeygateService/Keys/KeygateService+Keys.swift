@@ -89,7 +89,7 @@ extension KeygateService {
         -> ManagedKey
     {
         let organization = try organizationPlan(organizationId)
-        if changes.capabilities != nil || changes.rateLimit != nil {
+        if changes.capabilities != nil || changes.rateLimit != nil || changes.expiresAt != nil {
             let gates = KeyGates(catalog: catalog, plan: organization.plan)
             let policy = try gates.policy()
             let current = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
@@ -98,6 +98,9 @@ extension KeygateService {
             }
             if let rateLimit = changes.rateLimit {
                 _ = try gates.rateLimit(rateLimit, in: policy)
+            }
+            if let expiresAt = changes.expiresAt {
+                _ = try gates.expiry(expiresAt, now: clock.now(), in: policy)
             }
         }
         let record = try store { () throws(KeyStoreError) in
@@ -115,7 +118,8 @@ extension KeygateService {
         _ = try KeyGates(catalog: catalog, plan: organization.plan).policy()
         let current = try key(id: id, organizationId: organizationId)
         if current.status == .suspended {
-            throw ServiceError(.keySuspended, field: "keyId", ["plan": organization.plan.id.rawValue])
+            throw ServiceError(.keySuspended, field: "keyId",
+                               ["plan": organization.plan.id.rawValue, "planName": organization.plan.nameKey])
         }
         let issued = try store { () throws(KeyStoreError) in
             try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateJSON
 import KeyStore
 import PlanCatalog
 
@@ -6,7 +7,10 @@ extension KeygateService {
     /// The capability a key needs to read its organization's quotas.
     public static let subscriptionReadCapability = "subscription.read"
 
-    /// An organization's plan, status and quotas with what is used of each.
+    /// An organization's plan, status and quotas with what is used of each:
+    /// what is stored plus what this process has counted and not yet
+    /// written, so it agrees with this process's verifications. Counts of
+    /// other processes show once they flush (every second).
     public func quotas(organizationId: String) throws(ServiceError) -> QuotaReport {
         let organization = try organizationPlan(organizationId)
         let now = clock.now()
@@ -16,12 +20,22 @@ extension KeygateService {
         let windows = Dictionary(uniqueKeysWithValues: plan.quotas.map {
             ($0.meter, QuotaCalendar.window($0.period, at: now, anchor: anchor))
         })
-        let readings = try store { () throws(KeyStoreError) in
-            try storage.readings(
-                organizationId: organizationId,
-                periods: counted.map { ($0.meter.rawValue, windows[$0.meter]!.start) })
+        // Under the flush lock, so no count is both stored and pending, or neither.
+        let used = try verification.flushing.withLock { () throws(ServiceError) -> [MeterID: Int] in
+            let readings = try store { () throws(KeyStoreError) in
+                try storage.readings(
+                    organizationId: organizationId,
+                    periods: counted.map { ($0.meter.rawValue, windows[$0.meter]!.start) })
+            }
+            let stored = Dictionary(uniqueKeysWithValues: readings.map { (MeterID($0.meter), $0.used) })
+            return verification.withState { state in
+                Dictionary(uniqueKeysWithValues: counted.map { quota in
+                    let slot = MeterSlot(organizationId: organizationId, meter: quota.meter.rawValue,
+                                         periodStart: windows[quota.meter]!.start)
+                    return (quota.meter, (stored[quota.meter] ?? 0) + state.pendingAmount(slot))
+                })
+            }
         }
-        let used = Dictionary(uniqueKeysWithValues: readings.map { (MeterID($0.meter), $0.used) })
         let activeKeys = try store { () throws(KeyStoreError) in
             try storage.liveKeyCount(organizationId: organizationId, kinds: plan.apiKeys?.kinds.map(\.rawValue) ?? [])
         }
@@ -34,22 +48,24 @@ extension KeygateService {
 
     /// The quotas of the organization a key belongs to, for an integration
     /// reading them with its own key: the key must be valid, usable on its
-    /// plan, and carry `subscription.read`.
+    /// plan, and carry `subscription.read`. A key that is not is refused as
+    /// verification refuses it: `invalid_key` (401, `reason` naming the
+    /// verification code), `plan_suspended` or `insufficient_capability` (403).
     public func quotas(secret: String) throws(ServiceError) -> QuotaReport {
         let lookup = try store { () throws(KeyStoreError) in try storage.find(secret: secret) }
         let record: KeyRecord
         switch lookup {
-        case .malformed: throw ServiceError(.invalidKey, field: "key", ["reason": "malformed"])
-        case .notFound: throw ServiceError(.invalidKey, field: "key", ["reason": "not_found"])
+        case .malformed: throw ServiceError(.invalidKey, field: "key", ["reason": VerifyOutcome.malformed.rawValue])
+        case .notFound: throw ServiceError(.invalidKey, field: "key", ["reason": VerifyOutcome.notFound.rawValue])
         case .found(let match): record = match.key
         }
         let organization = try organizationPlan(record.organizationId)
         let key = try managed([record], organization: organization)[0]
         switch key.status {
         case .active: break
-        case .revoked: throw ServiceError(.invalidKey, field: "key", ["reason": "revoked"])
-        case .expired: throw ServiceError(.invalidKey, field: "key", ["reason": "expired"])
-        case .suspended: throw ServiceError(.invalidKey, field: "key", ["reason": "plan_suspended"])
+        case .revoked: throw ServiceError(.invalidKey, field: "key", ["reason": VerifyOutcome.revoked.rawValue])
+        case .expired: throw ServiceError(.invalidKey, field: "key", ["reason": VerifyOutcome.expired.rawValue])
+        case .suspended: throw ServiceError(.planSuspended, field: "key")
         }
         guard key.usableCapabilities.contains(Self.subscriptionReadCapability) else {
             throw ServiceError(.insufficientCapability, field: "key", ["capability": Self.subscriptionReadCapability])
@@ -58,10 +74,12 @@ extension KeygateService {
     }
 
     /// Adds to a meter the product reports, once per idempotency key, and
-    /// returns the meter's quota state. Going over the limit is recorded
-    /// (the use happened); `remaining` then reads 0.
-    public func recordUsage(organizationId: String, meter id: String, amount: Int, idempotencyKey: String) throws(ServiceError)
-        -> QuotaState
+    /// returns the meter's quota state. By default going over the limit is
+    /// recorded (the use happened) and the state says ``QuotaState/exceeded``.
+    /// With `reserve`, the amount is recorded only if it fits the limit,
+    /// checked and added atomically; else `quota_exceeded` and nothing is.
+    public func recordUsage(organizationId: String, meter id: String, amount: Int, idempotencyKey: String,
+                            reserve: Bool = false) throws(ServiceError) -> QuotaState
     {
         guard let meter = catalog.meter(MeterID(id)) else {
             throw ServiceError(.unknownMeter, field: "meter", [
@@ -77,9 +95,16 @@ extension KeygateService {
             preconditionFailure("the catalog loader guarantees a quota per meter on every plan")
         }
         let window = QuotaCalendar.window(quota.period, at: clock.now(), anchor: organization.subscription.periodStart)
-        let result = try store { () throws(KeyStoreError) in
-            try storage.add(amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
-                            idempotencyKey: idempotencyKey)
+        let result: (used: Int, replayed: Bool)
+        do {
+            result = try storage.add(amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
+                                     idempotencyKey: idempotencyKey, limit: reserve ? quota.limit : nil)
+        } catch where error.code == .quotaExceeded {
+            throw ServiceError(.quotaExceeded, field: "amount", [
+                "meterName": meter.nameKey, "resetsAt": window.resetsAt.map(RFC3339.string) ?? "",
+            ].filter { !$0.value.isEmpty })
+        } catch {
+            throw ServiceError(error)
         }
         return state(quota, used: result.used, window: window)
     }
@@ -87,6 +112,6 @@ extension KeygateService {
     func state(_ quota: Quota, used: Int, window: QuotaWindow) -> QuotaState {
         QuotaState(
             meter: quota.meter, limit: quota.limit, used: used, remaining: quota.limit.map { max(0, $0 - used) },
-            period: quota.period, resetsAt: window.resetsAt)
+            exceeded: quota.limit.map { used > $0 } ?? false, period: quota.period, resetsAt: window.resetsAt)
     }
 }

@@ -10,6 +10,8 @@ public struct QuotaState: Sendable, Hashable {
     public let used: Int
     /// `nil` when unlimited; never below 0.
     public let remaining: Int?
+    /// Whether more is used than the limit allows.
+    public let exceeded: Bool
     public let period: QuotaPeriod
     /// `nil` for quotas that never reset.
     public let resetsAt: Date?

@@ -21,8 +21,13 @@ extension KeygateService {
         var suspended: [String] = []
         var restored: [String] = []
         var lost: [LostCapabilities] = []
+        var usableNow = Set<String>()
+        var usableAfter = Set<String>()
         for key in try liveKeys(organizationId: organizationId).reversed() {
-            switch (current.status(of: key, at: now), next.status(of: key, at: now)) {
+            let (before, after) = (current.status(of: key, at: now), next.status(of: key, at: now))
+            if before == .active { usableNow.formUnion(current.usableCapabilities(of: key)) }
+            if after == .active { usableAfter.formUnion(next.usableCapabilities(of: key)) }
+            switch (before, after) {
             case (.active, .suspended): suspended.append(key.id)
             case (.suspended, .active): restored.append(key.id)
             case (.active, .active):
@@ -37,9 +42,12 @@ extension KeygateService {
             let to = targetPlan.quota(for: meter.id)
             return from == to ? nil : QuotaChange(meter: meter.id, from: from, to: to)
         }
+        let gone = usableNow.subtracting(usableAfter)
         return PlanChangePreview(
             from: organization.plan.id, to: target, suspendedKeys: suspended, restoredKeys: restored,
-            lostCapabilities: lost, quotaChanges: changes)
+            lostCapabilities: lost,
+            capabilitiesLost: catalog.capabilities.map(\.id.rawValue).filter(gone.contains),
+            quotaChanges: changes)
     }
 
     /// Every live key of the organization, newest first, page by page.

@@ -10,6 +10,10 @@ public struct PlanChangePreview: Sendable, Hashable {
     public let restoredKeys: [String]
     /// Keys that keep working but lose capabilities they use now.
     public let lostCapabilities: [LostCapabilities]
+    /// Capabilities some working key of the organization can use now and
+    /// none could after the change (keys suspended by it included), in
+    /// catalog order.
+    public let capabilitiesLost: [String]
     /// Quotas whose limit or period would differ.
     public let quotaChanges: [QuotaChange]
 }

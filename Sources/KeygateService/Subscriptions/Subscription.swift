@@ -5,8 +5,13 @@ public import PlanCatalog
 /// An organization's subscription as callers see it.
 public struct Subscription: Sendable, Hashable {
     public let organizationId: String
-    /// The plan billing named, or the catalog's default plan.
+    /// The plan in force: the one whose rules apply now (see
+    /// ``OrganizationPlan``). Every answer names this one.
     public let plan: PlanID
+    /// The plan billing last named (the default plan if it never named one).
+    /// It differs from ``plan`` when the subscription is canceled or the
+    /// catalog no longer has that plan.
+    public let billedPlan: PlanID
     public let status: SubscriptionStatus
     public let periodStart: Date?
     public let periodEnd: Date?
@@ -53,6 +58,11 @@ public struct SetPlanRequest: Sendable, Hashable {
 public struct SetPlanResult: Sendable, Hashable {
     public let subscription: Subscription
     public let applied: Bool
-    /// Why it was not applied: `duplicate_event` or `stale_event`.
-    public let reason: String?
+    /// Why it was not applied.
+    public let reason: NotApplied?
+
+    public enum NotApplied: String, Sendable, Hashable {
+        case duplicateEvent = "duplicate_event"
+        case staleEvent = "stale_event"
+    }
 }

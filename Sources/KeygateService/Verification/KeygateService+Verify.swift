@@ -13,8 +13,9 @@ extension KeygateService {
     /// missing is read from the store outside the lock, and the check runs
     /// again with it, at most once per kind of read.
     public func verify(_ request: VerifyRequest) throws(ServiceError) -> VerifyResult {
-        guard (1...KeyRules.rateLimits.upperBound).contains(request.cost) else {
-            throw ServiceError(.invalidAmount, field: "cost", ["min": "1"])
+        guard KeyRules.rateLimits.contains(request.cost) else {
+            throw ServiceError(.invalidAmount, field: "cost",
+                               ["min": "\(KeyRules.rateLimits.lowerBound)", "max": "\(KeyRules.rateLimits.upperBound)"])
         }
         guard let digest = keyFormat.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
@@ -144,15 +145,23 @@ extension KeygateService {
         let needed = request.capability ?? request.method.flatMap { method in
             request.path.flatMap { catalog.routes.capability(method: method, path: $0)?.rawValue }
         }
-        guard let needed, grant.usable.contains(needed) else {
-            result.capability = needed
-            result.noRoute = needed == nil
-            return answer(.insufficientCapability)
+        // A request naming neither a capability nor a route only authenticates.
+        if request.capability != nil || request.method != nil {
+            guard let needed, grant.usable.contains(needed) else {
+                result.capability = needed
+                result.noRoute = needed == nil
+                if needed == nil {
+                    result.method = request.method.map(keyFormat.redacted)
+                    result.path = request.path.map(keyFormat.redacted)
+                }
+                return answer(.insufficientCapability)
+            }
         }
         if !entry.record.allowedOrigins.isEmpty {
             let origin = request.origin.flatMap { try? WebOrigin.normalize($0) }
             guard let origin, entry.record.allowedOrigins.contains(origin) else {
-                result.origin = request.origin.map(keyFormat.redacted) ?? "—"
+                // `nil`: the request came without an origin.
+                result.origin = request.origin.map(keyFormat.redacted)
                 return answer(.originNotAllowed)
             }
         }
@@ -175,6 +184,8 @@ extension KeygateService {
             let used = requests.stored + counter.amount
             if let limit = requests.quota.limit, used + request.cost > limit {
                 result.quota = state(requests.quota, used: used, window: requests.window)
+                // Whole seconds to the reset, rounded up; none for a quota that never resets.
+                result.retryAfter = requests.window.resetsAt.map { Int(max(1, $0.timeIntervalSince(now).rounded(.up))) }
                 return answer(.quotaExceeded)
             }
             counter.amount += request.cost

@@ -33,6 +33,16 @@ public struct VerifyRequest: Sendable, Hashable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return parts[1].trimmingCharacters(in: .whitespaces)
     }
+
+    /// A request for whatever `Authorization` header a gateway forwards:
+    /// one that is not a bearer token (`Basic …`, a bare key, empty) is
+    /// verified as a malformed key, so the gateway gets a 401 result, not
+    /// an error.
+    public init(authorization header: String, capability: String? = nil, method: String? = nil, path: String? = nil,
+                origin: String? = nil, ip: String? = nil, cost: Int = 1) {
+        self.init(key: Self.key(fromAuthorization: header) ?? "", capability: capability, method: method, path: path,
+                  origin: origin, ip: ip, cost: cost)
+    }
 }
 
 /// The outcome of a verification, checked in this order; each carries the
@@ -69,14 +79,18 @@ public struct VerifyResult: Sendable, Hashable {
     /// What the key can do on its plan now.
     public var capabilities: [String]?
     public var rateLimit: RateLimitState?
-    /// Whole seconds until a rate-limited request would be allowed.
+    /// Whole seconds until a retry can succeed: a rate-limited request, or
+    /// one over a quota (until the quota resets).
     public var retryAfter: Int?
     public var quota: QuotaState?
     /// What a message about the outcome needs: the capability missing, the
-    /// origin refused, or `noRoute` when no route matched.
+    /// origin refused (`nil`: none was sent), or `noRoute` with the method
+    /// and path when no route matched.
     public var capability: String?
     public var origin: String?
     public var noRoute: Bool = false
+    public var method: String?
+    public var path: String?
 
     init(_ outcome: VerifyOutcome) {
         self.outcome = outcome

@@ -121,6 +121,11 @@ final class VerificationState: Sendable {
             return counter
         }
 
+        /// What this process counted in a meter's period and has not written.
+        func pendingAmount(_ slot: MeterSlot) -> Int {
+            meters[slot]?.amount ?? 0
+        }
+
         /// Everything counted and not yet written. It stays counted until
         /// ``remove(_:_:at:)`` confirms the write, so quota checks keep
         /// seeing it while a flush is under way.

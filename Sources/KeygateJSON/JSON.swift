@@ -1,9 +1,17 @@
-/// A parsed JSON value.
+/// A JSON value: what Keygate parses from a request, writes in a reply and
+/// stores as an audit entry's details. One type for all of it, with one
+/// writer (``JSONWriter``) and one parser (``JSONParser``).
 ///
 /// Numbers keep their text, so a value beyond what `Int` holds is reported
 /// as such instead of silently rounded, and an id is echoed exactly as sent.
 /// Objects keep their members in order; a repeated member is refused by
 /// the parser.
+///
+/// ```swift
+/// let reply: JSON = ["valid": true, "code": "valid", "retryAfter": nil]
+/// reply["code"]      // .string("valid")
+/// reply.text         // {"valid":true,"code":"valid","retryAfter":null}
+/// ```
 public enum JSON: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -39,6 +47,11 @@ public enum JSON: Sendable, Hashable {
         }
     }
 
+    /// A whole number.
+    public static func integer(_ value: some BinaryInteger) -> JSON {
+        .number(String(value))
+    }
+
     /// A member of an object.
     public subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
@@ -46,7 +59,7 @@ public enum JSON: Sendable, Hashable {
     }
 
     /// The JSON type's name, for messages such as "must be a string".
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -56,39 +69,23 @@ public enum JSON: Sendable, Hashable {
         case .object: "object"
         }
     }
+
+    /// Compact JSON text, as it goes on the wire and into the store.
+    public var text: String {
+        var writer = JSONWriter()
+        writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
 }
 
-extension JSON: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .number(String(value))
-        } else if let value = try? container.decode(Double.self) {
-            self = .number("\(value)")
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSON].self).sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .number(let text):
-            if let value = Int(text) { try container.encode(value) } else { try container.encode(Double(text) ?? 0) }
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let members):
-            try container.encode(Dictionary(members, uniquingKeysWith: { first, _ in first }))
-        }
-    }
+extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByStringLiteral,
+    ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    /// Members in the order written.
+    public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(elements.map { ($0.0, $0.1) }) }
 }

@@ -1,13 +1,15 @@
 import Foundation
+import KeygateJSON
 
-/// Derives a JSON Schema from a `Decodable` type by decoding it with a
-/// decoder that writes down every member asked for, its type and whether
-/// it is optional. The schema therefore describes exactly what the server
-/// decodes and encodes; nothing is maintained by hand beside the types.
+/// Derives the JSON Schema of a method's params from their `Decodable`
+/// type by decoding it with a decoder that writes down every member asked
+/// for, its type and whether it is optional. Params are decoded by the same
+/// conformance (``ParamsDecoder``), so the schema describes exactly what the
+/// server accepts; nothing is maintained by hand beside the types.
 enum SchemaRecorder {
-    static func schema<T: Decodable>(of type: T.Type) -> JSON {
+    static func schema<T: Decodable>(of type: T.Type, in context: SchemaContext) -> JSON {
         let node = Node()
-        _ = try? Recorder(node: node).decodeValue(T.self)
+        _ = try? Recorder(node: node, context: context).decodeValue(T.self)
         return node.json
     }
 
@@ -18,43 +20,40 @@ enum SchemaRecorder {
 
         var json: JSON {
             if let schema { return schema }
-            if let items { return .object([("type", .string("array")), ("items", items.json)]) }
-            guard let properties else { return .object([]) }
-            var members: [(key: String, value: JSON)] = [("type", .string("object"))]
-            members.append(("properties", .object(properties.map { ($0.name, $0.node.json) })))
-            let required = properties.filter(\.required).map { JSON.string($0.name) }
-            if !required.isEmpty { members.append(("required", .array(required))) }
-            members.append(("additionalProperties", .bool(false)))
-            return .object(members)
+            if let items { return ["type": "array", "items": items.json] }
+            guard let properties else { return [:] }
+            // An optional param may also be sent as null.
+            return Schema.object(properties.map { ($0.name, $0.required ? $0.node.json : Schema.nullable($0.node.json)) },
+                                 required: properties.filter(\.required).map(\.name))
         }
     }
 
     private struct Recorder: Decoder {
         let node: Node
+        let context: SchemaContext
         var codingPath: [any CodingKey] { [] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
             if node.properties == nil { node.properties = [] }
-            return KeyedDecodingContainer(Keyed<Key>(node: node))
+            return KeyedDecodingContainer(Keyed<Key>(node: node, context: context))
         }
 
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
             let items = node.items ?? Node()
             node.items = items
-            return Unkeyed(items: items)
+            return Unkeyed(items: items, context: context)
         }
 
         func singleValueContainer() throws -> any SingleValueDecodingContainer {
-            Single(node: node)
+            Single(node: node, context: context)
         }
 
         func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
             if let value = Self.primitive(type, node: node) { return value }
-            if T.self == JSON.self || String(describing: T.self) == "JSONValue" {
-                // Free-form JSON: an audit entry's details, a schema.
-                node.schema = .object([])
-                throw Stop()
+            if let closed = T.self as? any WireEnum.Type, let example = closed.example as? T {
+                node.schema = closed.schema(context)
+                return example
             }
             return try T(from: self)
         }
@@ -76,11 +75,9 @@ enum SchemaRecorder {
         }
     }
 
-    /// Stops decoding a value whose schema is already written down.
-    private struct Stop: Error {}
-
     private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let node: Node
+        let context: SchemaContext
         var codingPath: [any CodingKey] { [] }
         var allKeys: [Key] { [] }
 
@@ -96,12 +93,12 @@ enum SchemaRecorder {
         }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            try Recorder(node: child(key, required: true)).decodeValue(T.self)
+            try Recorder(node: child(key, required: true), context: context).decodeValue(T.self)
         }
 
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             let child = child(key, required: false)
-            _ = try? Recorder(node: child).decodeValue(T.self)
+            _ = try? Recorder(node: child, context: context).decodeValue(T.self)
             return nil
         }
 
@@ -116,20 +113,21 @@ enum SchemaRecorder {
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-            try Recorder(node: child(key, required: true)).container(keyedBy: type)
+            try Recorder(node: child(key, required: true), context: context).container(keyedBy: type)
         }
 
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-            try Recorder(node: child(key, required: true)).unkeyedContainer()
+            try Recorder(node: child(key, required: true), context: context).unkeyedContainer()
         }
 
-        func superDecoder() throws -> any Decoder { Recorder(node: node) }
-        func superDecoder(forKey key: Key) throws -> any Decoder { Recorder(node: child(key, required: true)) }
+        func superDecoder() throws -> any Decoder { Recorder(node: node, context: context) }
+        func superDecoder(forKey key: Key) throws -> any Decoder { Recorder(node: child(key, required: true), context: context) }
     }
 
     /// Reads one element, to learn the item type, then reports the end.
     private struct Unkeyed: UnkeyedDecodingContainer {
         let items: Node
+        let context: SchemaContext
         var codingPath: [any CodingKey] { [] }
         var count: Int? { nil }
         var currentIndex = 0
@@ -139,33 +137,34 @@ enum SchemaRecorder {
 
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
             currentIndex += 1
-            return try Recorder(node: items).decodeValue(T.self)
+            return try Recorder(node: items, context: context).decodeValue(T.self)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
             currentIndex += 1
-            return try Recorder(node: items).container(keyedBy: type)
+            return try Recorder(node: items, context: context).container(keyedBy: type)
         }
 
         mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
             currentIndex += 1
-            return try Recorder(node: items).unkeyedContainer()
+            return try Recorder(node: items, context: context).unkeyedContainer()
         }
 
         mutating func superDecoder() throws -> any Decoder {
             currentIndex += 1
-            return Recorder(node: items)
+            return Recorder(node: items, context: context)
         }
     }
 
     private struct Single: SingleValueDecodingContainer {
         let node: Node
+        let context: SchemaContext
         var codingPath: [any CodingKey] { [] }
 
         func decodeNil() -> Bool { false }
 
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            try Recorder(node: node).decodeValue(T.self)
+            try Recorder(node: node, context: context).decodeValue(T.self)
         }
 
         func decode(_ type: String.Type) throws -> String { Recorder.primitive(type, node: node) ?? "" }

@@ -1,14 +1,19 @@
 /// A strict JSON parser (RFC 8259) over UTF-8 bytes, with the limits a
 /// server reading untrusted input needs: a maximum nesting depth, refusal
 /// of invalid UTF-8, lone surrogates and repeated object members.
-struct JSONParser {
-    enum Failure: Error, Equatable {
+///
+/// Parsing costs time linear in the input, whatever its shape: the repeated
+/// member check switches from a scan to a hash set once an object is large.
+public struct JSONParser {
+    public enum Failure: Error, Equatable {
         case invalidUTF8
         case tooDeep
         case syntax(offset: Int)
     }
 
-    static let maximumDepth = 64
+    public static let maximumDepth = 64
+    /// Up to this many members a linear scan beats hashing each key.
+    private static let scanLimit = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -19,7 +24,7 @@ struct JSONParser {
     }
 
     /// Parses one JSON text.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSON {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSON {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
         let value = try parser.value()
@@ -28,7 +33,7 @@ struct JSONParser {
         return value
     }
 
-    static func parse(_ text: String) throws(Failure) -> JSON {
+    public static func parse(_ text: String) throws(Failure) -> JSON {
         var text = text
         let result = text.withUTF8 { bytes in Result { () throws(Failure) in try parse(bytes) } }
         return try result.get()
@@ -51,6 +56,7 @@ struct JSONParser {
         try descend()
         index += 1
         var members: [(key: String, value: JSON)] = []
+        var seen: Set<String>?
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
@@ -62,7 +68,12 @@ struct JSONParser {
             guard peek(UInt8(ascii: "\"")) else { throw .syntax(offset: index) }
             let key = try string()
             // A repeated member is ambiguous: parsers disagree on which wins.
-            guard !members.contains(where: { $0.key == key }) else { throw .syntax(offset: index) }
+            if members.count < Self.scanLimit {
+                guard !members.contains(where: { $0.key == key }) else { throw .syntax(offset: index) }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                guard seen!.insert(key).inserted else { throw .syntax(offset: index) }
+            }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()

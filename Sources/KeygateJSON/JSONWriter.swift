@@ -1,12 +1,13 @@
-/// Writes JSON text, compactly, the way replies go on the wire.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// Writes JSON text compactly: replies on the wire, audit details in the
+/// store. The one place where strings are escaped.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) {
+    public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func write(_ value: JSON) {
+    public mutating func write(_ value: JSON) {
         switch value {
         case .null: raw("null")
         case .bool(let flag): raw(flag ? "true" : "false")
@@ -31,15 +32,18 @@ struct JSONWriter {
         }
     }
 
-    mutating func raw(_ text: String) {
+    /// Text that is already JSON (or a piece of it), as it is.
+    public mutating func raw(_ text: String) {
         bytes += text.utf8
     }
 
-    mutating func raw(_ other: [UInt8]) {
+    public mutating func raw(_ other: [UInt8]) {
         bytes += other
     }
 
-    mutating func string(_ text: String) {
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -49,8 +53,8 @@ struct JSONWriter {
             case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
             case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                bytes += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                          Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]]
             default: bytes.append(byte)
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateJSON
 
 /// Why params could not be decoded, naming the field at fault
 /// (`capabilities[2]`, `expiresAt`).
@@ -9,6 +10,12 @@ struct ParamsError: Error, Equatable {
         case type(expected: String)
         case unknown
         case value
+        /// A name outside a closed set; the allowed names.
+        case oneOf([String])
+        /// Given together with another param that excludes it.
+        case exclusive(with: String)
+        /// Given without another param it needs.
+        case requires(String)
     }
 
     let field: String
@@ -284,6 +291,12 @@ private struct SingleValue: SingleValueDecodingContainer {
         case is Date.Type:
             guard case .string(let text) = json, let date = RFC3339.date(text) else { throw mismatch("date-time") }
             return date as! T
+        case let closed as any WireEnum.Type:
+            guard case .string(let text) = json else { throw mismatch("string") }
+            guard let value = closed.named(text) else {
+                throw ParamsError(field: ParamsDecoder.path(codingPath), kind: .oneOf(closed.names))
+            }
+            return value as! T
         default:
             return try T(from: JSONValueDecoder(json: json, codingPath: codingPath, tracker: tracker))
         }

@@ -1,0 +1,162 @@
+public import Foundation
+public import KeygateJSON
+
+/// A value as it goes on the wire: how it is written and how `rpc.discover`
+/// describes it, from one declaration, so the two cannot drift.
+///
+/// ```swift
+/// struct Usage: WireObject {
+///     var valid: Int
+///     var lastUsedAt: Date?
+///     static let fields: [WireField<Usage>] = [.init("valid", \.valid), .init("lastUsedAt", \.lastUsedAt)]
+/// }
+/// // schema: {"type":"object","properties":{"valid":{"type":"integer"},
+/// //          "lastUsedAt":{"type":["string","null"],"format":"date-time"}},"required":[…],…}
+/// ```
+public protocol WireValue: Sendable {
+    /// The JSON Schema of every value of this type.
+    static func schema(_ context: SchemaContext) -> JSON
+    /// The value as written in a reply.
+    var wire: JSON { get }
+}
+
+/// What a schema may name that only the loaded catalog knows: its plans,
+/// kinds, capabilities, meters and key environments.
+public struct SchemaContext: Sendable {
+    public var plans: [String] = []
+    public var kinds: [String] = []
+    public var capabilities: [String] = []
+    public var meters: [String] = []
+    public var environments: [String] = []
+
+    public init() {}
+}
+
+/// A closed set of names, written as a string and described as an `enum`.
+public protocol WireEnum: WireValue, RawRepresentable<String>, CaseIterable {}
+
+extension WireEnum {
+    public static func schema(_ context: SchemaContext) -> JSON {
+        ["type": "string", "enum": .array(allCases.map { .string($0.rawValue) })]
+    }
+
+    public var wire: JSON { .string(rawValue) }
+
+    static var names: [String] { allCases.map(\.rawValue) }
+
+    static func named(_ name: String) -> Self? { Self(rawValue: name) }
+
+    /// Any one value, for ``SchemaRecorder`` to go on with.
+    static var example: Any? { allCases.first }
+}
+
+/// An object with a fixed set of members, every one always present
+/// (`null` where there is no value), so `required` lists them all.
+public protocol WireObject: WireValue {
+    static var fields: [WireField<Self>] { get }
+}
+
+extension WireObject {
+    public static func schema(_ context: SchemaContext) -> JSON {
+        Schema.object(fields.map { ($0.name, $0.schema(context)) }, required: fields.map(\.name))
+    }
+
+    public var wire: JSON {
+        .object(Self.fields.map { ($0.name, $0.write(self)) })
+    }
+}
+
+/// One member of a ``WireObject``: its name, how it is read from the value
+/// and how it is described.
+public struct WireField<Root>: Sendable {
+    let name: String
+    let schema: @Sendable (SchemaContext) -> JSON
+    let write: @Sendable (Root) -> JSON
+
+    public init<Value: WireValue>(_ name: String, _ keyPath: any KeyPath<Root, Value> & Sendable, _ description: String? = nil) {
+        self.name = name
+        schema = { Schema.describe(Value.schema($0), description) }
+        write = { $0[keyPath: keyPath].wire }
+    }
+
+    /// A string from a set the catalog defines (``SchemaContext``).
+    public init(_ name: String, _ keyPath: any KeyPath<Root, String> & Sendable,
+                oneOf names: any KeyPath<SchemaContext, [String]> & Sendable, _ description: String? = nil) {
+        self.name = name
+        schema = { Schema.describe(Schema.names($0[keyPath: names]), description) }
+        write = { .string($0[keyPath: keyPath]) }
+    }
+
+    /// Strings from a set the catalog defines.
+    public init(_ name: String, _ keyPath: any KeyPath<Root, [String]> & Sendable,
+                eachOf names: any KeyPath<SchemaContext, [String]> & Sendable, _ description: String? = nil) {
+        self.name = name
+        schema = { Schema.describe(["type": "array", "items": Schema.names($0[keyPath: names])], description) }
+        write = { .array($0[keyPath: keyPath].map(JSON.string)) }
+    }
+}
+
+/// Building blocks of the published JSON Schemas.
+enum Schema {
+    static func object(_ properties: [(String, JSON)], required: [String]) -> JSON {
+        ["type": "object", "properties": .object(properties), "required": .array(required.map(JSON.string)),
+         "additionalProperties": false]
+    }
+
+    /// The schema, or `null`.
+    static func nullable(_ schema: JSON) -> JSON {
+        if case .object(var members) = schema, schema["enum"] == nil, schema["anyOf"] == nil,
+            let index = members.firstIndex(where: { $0.key == "type" }), case .string(let type) = members[index].value
+        {
+            members[index].value = [.string(type), "null"]
+            return .object(members)
+        }
+        return ["anyOf": [schema, ["type": "null"]]]
+    }
+
+    static func names(_ names: [String]) -> JSON {
+        names.isEmpty ? ["type": "string"] : ["type": "string", "enum": .array(names.map(JSON.string))]
+    }
+
+    static func describe(_ schema: JSON, _ description: String?) -> JSON {
+        guard let description, case .object(var members) = schema else { return schema }
+        members.append(("description", .string(description)))
+        return .object(members)
+    }
+}
+
+extension String: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "string"] }
+    public var wire: JSON { .string(self) }
+}
+
+extension Int: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "integer"] }
+    public var wire: JSON { .integer(self) }
+}
+
+extension Bool: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "boolean"] }
+    public var wire: JSON { .bool(self) }
+}
+
+extension Date: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "string", "format": "date-time"] }
+    public var wire: JSON { .string(RFC3339.string(self)) }
+}
+
+/// Free-form JSON, such as an audit entry's details: always an object.
+extension JSON: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "object"] }
+    public var wire: JSON { self }
+}
+
+extension Optional: WireValue where Wrapped: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { Schema.nullable(Wrapped.schema(context)) }
+    public var wire: JSON { self?.wire ?? .null }
+}
+
+extension Array: WireValue where Element: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON { ["type": "array", "items": Element.schema(context)] }
+    public var wire: JSON { .array(map(\.wire)) }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+/// What Keygate publishes is what it does: a session touching every method,
+/// its results and its refusals, held against the session's own
+/// `rpc.discover` document by a real JSON Schema validator
+/// (`Scripts/check-contract.py`, Python's jsonschema).
+@Suite("The published contract", .serialized)
+struct ContractTests {
+    /// One request (or a line that is not JSON) and its reply, as recorded.
+    final class Session {
+        let serve: ServeProcess
+        private(set) var entries: [(request: Any, reply: [String: Any])] = []
+        private var id = 0
+
+        init(_ serve: ServeProcess) { self.serve = serve }
+
+        @discardableResult
+        func call(_ method: String, _ params: [String: Any] = [:]) throws -> [String: Any] {
+            id += 1
+            let request: [String: Any] = ["jsonrpc": "2.0", "id": id, "method": method, "params": params]
+            let reply = try serve.call(method, params, id: id)
+            entries.append((request, reply))
+            return reply
+        }
+
+        @discardableResult
+        func result(_ method: String, _ params: [String: Any] = [:]) throws -> [String: Any] {
+            let reply = try call(method, params)
+            return try #require(reply["result"] as? [String: Any], "\(method): \(reply)")
+        }
+
+        func raw(_ line: String) throws {
+            serve.send(line)
+            let reply = try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any]
+            entries.append(((try? JSONSerialization.jsonObject(with: Data(line.utf8))) ?? NSNull(), reply))
+        }
+    }
+
+    @Test func everyAnswerOfASessionMatchesThePublishedDocument() throws {
+        let serve = try ServeProcess()
+        let session = Session(serve)
+        let document = try session.result("rpc.discover")
+        let org: [String: Any] = ["organizationId": "org_contract"]
+        func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
+
+        try session.result("catalog.plans")
+        try session.result("catalog.capabilities")
+        try session.result("subscriptions.get", org)
+        try session.result("keys.options", org)
+        try session.call("keys.create", with(["name": "n", "kind": "owner_integration", "capabilities": ["booking.read"]]))
+        try session.result("subscriptions.preview", with(["plan": "pro"]))
+        try session.result("subscriptions.setPlan", with([
+            "plan": "pro", "eventId": "evt_c1", "occurredAt": "2026-11-22T10:00:00Z",
+            "periodStart": "2026-11-15T00:00:00Z", "periodEnd": "2026-12-15T00:00:00Z",
+        ]))
+        try session.result("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_c1", "occurredAt": "2026-11-22T10:00:00Z"]))
+        try session.result("subscriptions.setPlan", with(["plan": "starter", "eventId": "evt_c0", "occurredAt": "2026-11-01T10:00:00Z"]))
+        try session.call("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_future", "occurredAt": "2099-01-01T00:00:00Z"]))
+        try session.call("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_bad", "occurredAt": "2026-11-22T10:00:00Z",
+                                                        "status": "paused"]))
+        try session.result("keys.options", org)
+
+        let owner = try session.result("keys.create", with([
+            "name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read", "subscription.read"],
+            "allowedOrigins": ["https://shop.example"], "rateLimit": 2,
+        ]))
+        let ownerKey = try #require(owner["key"] as? [String: Any])
+        let ownerId = try #require(ownerKey["id"] as? String)
+        let secret = try #require(owner["secret"] as? String)
+        let partner = try session.result("keys.create", with([
+            "name": "Partner", "kind": "booking_partner", "capabilities": ["booking.create"], "environment": "test",
+        ]))
+        let partnerSecret = try #require(partner["secret"] as? String)
+        try session.call("keys.create", with(["name": "Bad", "kind": "booking_partner", "capabilities": ["webhook.manage"]]))
+        try session.call("keys.create", with(["name": "Bad", "kind": "nope", "capabilities": ["booking.read"]]))
+        try session.call("keys.create", with(["name": "Bad\u{7}", "kind": "owner_integration", "capabilities": ["booking.read"]]))
+        try session.call("keys.create", with(["name": "Bad", "kind": "owner_integration", "capabilities": "booking.read"]))
+        try session.call("keys.create", with(["name": "Bad", "kind": "owner_integration", "capabilities": ["booking.read"], "colour": 1]))
+
+        try session.result("keys.list", org)
+        try session.result("keys.list", with(["limit": 1]))
+        try session.call("keys.list", with(["status": "paused"]))
+        try session.result("keys.get", with(["keyId": ownerId]))
+        try session.call("keys.get", with(["keyId": "key_doesnotexist"]))
+        try session.result("keys.update", with(["keyId": ownerId, "name": "Zapier 2", "expiresAt": "2027-01-01T00:00:00.123456Z"]))
+
+        // Verification, one outcome after another.
+        try session.result("keys.verify", ["key": secret, "capability": "booking.read", "origin": "https://shop.example"])
+        try session.result("keys.verify", ["key": secret, "capability": "booking.read", "origin": "https://shop.example"])
+        try session.result("keys.verify", ["key": secret, "capability": "booking.read", "origin": "https://shop.example"])
+        try session.result("keys.verify", ["key": secret, "capability": "booking.read"])
+        try session.result("keys.verify", ["key": secret, "capability": "webhook.manage", "origin": "https://shop.example"])
+        try session.result("keys.verify", ["authorization": "Basic dXNlcjpwYXNz", "capability": "booking.read"])
+        try session.result("keys.verify", ["authorization": "", "capability": "booking.read"])
+        try session.result("keys.verify", ["key": "kg_live_00000000000000000000000000000000", "capability": "booking.read"])
+        try session.result("keys.verify", ["key": partnerSecret, "method": "GET", "path": "/bookings"])
+        try session.result("keys.verify", ["authorization": "Bearer \(partnerSecret)"])
+        try session.call("keys.verify", ["key": secret, "authorization": "Bearer \(secret)", "capability": "booking.read"])
+        try session.call("keys.verify", ["key": secret, "path": "/bookings"])
+        try session.call("keys.verify", ["key": secret, "capability": "booking.read", "cost": 1001])
+
+        try session.result("subscriptions.quotas", org)
+        try session.result("subscriptions.quotas", ["key": secret])
+        try session.call("subscriptions.quotas", ["key": partnerSecret])
+        try session.call("subscriptions.quotas", ["key": "kg_live_nope"])
+        try session.result("usage.record", with(["meter": "bookings", "amount": 3, "idempotencyKey": "b1"]))
+        try session.call("usage.record", with(["meter": "bookings", "amount": 1_000_000, "idempotencyKey": "b2", "reserve": true]))
+        try session.call("usage.record", with(["meter": "api.requests", "amount": 1, "idempotencyKey": "b3"]))
+        try session.result("usage.get", with(["from": "2026-11-01", "to": "2026-12-31"]))
+        try session.result("usage.get", with(["keyId": ownerId, "from": "2026-11-01", "to": "2026-12-31"]))
+        try session.result("subscriptions.preview", with(["plan": "free"]))
+
+        let rotated = try session.result("keys.rotate", with(["keyId": ownerId, "gracePeriodSeconds": 60]))
+        #expect(rotated["previousSecretExpiresAt"] is String)
+        try session.result("keys.rotate", with(["keyId": ownerId]))
+        try session.result("keys.revoke", with(["keyId": ownerId]))
+        try session.result("keys.verify", ["key": secret, "capability": "booking.read"])
+        try session.call("keys.update", with(["keyId": ownerId, "name": "again"]))
+        try session.result("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_c2", "occurredAt": "2026-11-23T10:00:00Z",
+                                                          "status": "canceled"]))
+        try session.result("subscriptions.get", org)
+        try session.result("subscriptions.quotas", org)
+        try session.result("audit.list", with(["limit": 2]))
+        try session.result("audit.list", org)
+        try session.result("keys.delete", with(["keyId": ownerId]))
+        try session.call("subscriptions.get", ["organizationId": "org e"])
+        try session.call("keys.nope", org)
+        try session.raw(#"{"jsonrpc":"2.0","id":99,"method":"keys.list","params":{"organizationId":"org_contract""#)
+        try session.raw(#"{"jsonrpc":"2.0","id":100}"#)
+        #expect(serve.finish() == 0)
+
+        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-contract-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let documentFile = folder.appending(path: "openrpc.json")
+        let sessionFile = folder.appending(path: "session.jsonl")
+        try JSONSerialization.data(withJSONObject: document).write(to: documentFile)
+        var lines = Data()
+        for entry in session.entries {
+            lines += try JSONSerialization.data(withJSONObject: ["request": entry.request, "reply": entry.reply])
+            lines += Data("\n".utf8)
+        }
+        try lines.write(to: sessionFile)
+
+        let checker = Process()
+        checker.executableURL = URL(filePath: "/usr/bin/env")
+        checker.arguments = ["python3", ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
+                             documentFile.path, sessionFile.path]
+        let output = Pipe()
+        checker.standardOutput = output
+        checker.standardError = output
+        try checker.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "\(report)")
+        #expect(report.contains("\(session.entries.count) replies checked, 0 problems"), "\(report)")
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import KeygateJSON
+import Testing
+
+/// What a caller reads: messages with every value filled in, refusals that
+/// say what is allowed, and times that read back as they were written.
+@Suite("Messages and values callers read")
+struct MessageTruthTests {
+    let rpc: RPCFixture
+
+    init() throws {
+        rpc = try RPCFixture()
+        _ = try rpc.request("subscriptions.setPlan", [
+            "organizationId": "org_1", "plan": "pro", "eventId": "evt_1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+    }
+
+    @Test func aKindIsNamedInEveryLanguageNeverAsAPlaceholder() throws {
+        for (locale, name) in [("en", "Booking partner"), ("pl", "Partner rezerwacji"), ("de", "Buchungspartner")] {
+            let reply = try rpc.request("keys.create", [
+                "organizationId": "org_1", "name": "n", "kind": "booking_partner", "capabilities": ["webhook.manage"],
+                "locale": locale,
+            ])
+            let message = try #require(reply.errorData?["message"] as? String)
+            #expect(reply.errorData?["code"] as? String == "capability_not_allowed_for_kind")
+            #expect(!message.contains("{"), "\(message)")
+            #expect(message.contains(name) || locale != "en", "\(message)")
+        }
+    }
+
+    @Test func aNameWithAControlCharacterIsRefusedNamingIt() throws {
+        let reply = try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "Zap\u{200B}ier", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        #expect(reply.errorData?["code"] as? String == "invalid_name")
+        #expect((reply.errorData?["message"] as? String)?.contains("U+200B") == true)
+    }
+
+    @Test func anUnknownStatusIsRefusedNamingTheAllowedOnes() throws {
+        let list = try rpc.request("keys.list", ["organizationId": "org_1", "status": "paused"])
+        #expect(list.errorCode == -32602 && list.errorData?["field"] as? String == "status")
+        #expect(list.errorData?["message"] as? String
+            == "The parameter “status” must be one of: active, expired, revoked, suspended.")
+        let plan = try rpc.request("subscriptions.setPlan", [
+            "organizationId": "org_1", "plan": "pro", "eventId": "evt_2", "occurredAt": "2026-11-02T00:00:00Z", "status": "x",
+        ])
+        #expect((plan.errorData?["message"] as? String)?.contains("active, trialing, past_due, canceled") == true)
+    }
+
+    @Test func aCallersMistakesInVerifyAreNamedForWhatTheyAre() throws {
+        let both = try rpc.request("keys.verify", ["key": "kg_live_x", "authorization": "Bearer kg_live_x"])
+        #expect(both.errorData?["message"] as? String == "Give either “authorization” or “key”, not both.")
+        let pathOnly = try rpc.request("keys.verify", ["key": "kg_live_x", "path": "/bookings"])
+        #expect(pathOnly.errorData?["message"] as? String == "The parameter “path” needs “method” as well.")
+        let capabilityAndRoute = try rpc.request("keys.verify", [
+            "key": "kg_live_x", "capability": "booking.read", "method": "GET", "path": "/bookings",
+        ])
+        #expect(capabilityAndRoute.errorData?["field"] as? String == "method")
+        let cost = try rpc.request("keys.verify", ["key": "kg_live_x", "cost": 1001])
+        #expect(cost.errorData?["message"] as? String == "The amount must be a whole number from 1 to 1,000.")
+    }
+
+    @Test func whateverAGatewayForwardsAsAuthorizationGetsAResult() throws {
+        for header in ["Basic dXNlcjpwYXNz", "kg_live_abc", "", "Bearer", String(repeating: "x", count: 10_000)] {
+            let reply = try rpc.request("keys.verify", ["authorization": header])
+            let result = try #require(reply.result, "\(header.prefix(20)): \(reply)")
+            #expect(result["code"] as? String == "malformed" && result["httpStatus"] as? Int == 401)
+        }
+    }
+
+    @Test func aKeyWithAllowedOriginsVerifiedWithoutOneSaysSo() throws {
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "n", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "allowedOrigins": ["https://shop.example"],
+        ]).result)
+        let reply = try #require(try rpc.request("keys.verify", [
+            "key": created["secret"] as! String, "capability": "booking.read",
+        ]).result)
+        #expect(reply["code"] as? String == "origin_not_allowed")
+        #expect((reply["message"] as? String)?.contains("named no origin") == true)
+    }
+
+    @Test func timesKeepTheirMillisecondsExactly() throws {
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "n", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "expiresAt": "2027-01-01T00:00:00.123456Z",
+        ]).result)
+        let key = try #require(created["key"] as? [String: Any])
+        #expect(key["expiresAt"] as? String == "2027-01-01T00:00:00.123Z")
+        let read = try #require(try rpc.request("keys.get", ["organizationId": "org_1", "keyId": key["id"] as! String]).result)
+        #expect(read["expiresAt"] as? String == "2027-01-01T00:00:00.123Z")
+    }
+}
+
+@Suite("RFC 3339 times")
+struct RFC3339Tests {
+    @Test func timesReadBackToTheMillisecond() {
+        for text in ["2026-11-30T12:34:56.123Z", "1970-01-01T00:00:00.000Z", "2028-02-29T23:59:59.999Z", "1969-12-31T23:59:59.001Z"] {
+            #expect(RFC3339.string(RFC3339.date(text)!) == text)
+        }
+        #expect(RFC3339.string(RFC3339.date("2026-11-30T12:34:56.9999Z")!) == "2026-11-30T12:34:56.999Z")
+        #expect(RFC3339.string(RFC3339.date("2026-11-30T14:34:56+02:00")!) == "2026-11-30T12:34:56.000Z")
+        #expect(RFC3339.string(RFC3339.date("2026-11-30t12:34:56.5-00:30")!) == "2026-11-30T13:04:56.500Z")
+    }
+
+    @Test func anythingElseIsRefused() {
+        for text in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T12:34:56",
+                     "2026-11-30T12:34:56.Z", "2026-11-30 12:34Z", "2026-11-30T12:34:56+2:00", "x2026-11-30T12:34:56Z"] {
+            #expect(RFC3339.date(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func timesAgreeWithFoundationsParser() throws {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let milliseconds = Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &random)
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = RFC3339.string(date)
+            let foundation = try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+            #expect(abs(foundation.timeIntervalSince(date)) < 0.0005, "\(text)")
+        }
+    }
+}
+
+@Suite("Parsing stays linear")
+struct ParserShapeTests {
+    @Test func anObjectWithTensOfThousandsOfMembersParsesAndARepeatIsStillFound() throws {
+        let members = (0..<50_000).map { #""m\#($0)":\#($0)"# }
+        let object = "{" + members.joined(separator: ",") + "}"
+        guard case .object(let parsed) = try JSONParser.parse(object) else { Issue.record("not an object"); return }
+        #expect(parsed.count == 50_000)
+        let repeated = "{" + members.joined(separator: ",") + #","m40000":1}"#
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(repeated) }
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#) }
+    }
+}

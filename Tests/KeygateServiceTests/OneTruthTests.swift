@@ -1,0 +1,138 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import PlanCatalog
+import Testing
+
+/// Each answer tells the same truth as every other: one plan in force,
+/// quota reads that agree with verification, one rule per input.
+@Suite("One truth across answers")
+struct OneTruthTests {
+    @Test func aCanceledSubscriptionNamesTheDefaultPlanInEveryAnswer() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let canceled = try fixture.move(to: "pro", status: .canceled)
+        #expect(canceled.subscription.plan == "free" && canceled.subscription.billedPlan == "pro")
+        let subscription = try fixture.service.subscription(organizationId: "org_a")
+        #expect(subscription.plan == "free" && subscription.billedPlan == "pro" && subscription.status == .canceled)
+        #expect(try fixture.service.quotas(organizationId: "org_a").plan == "free")
+        #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+            == .planSuspended)
+    }
+
+    @Test func anEventDatedInTheFutureIsRefusedAndLocksNothingOut() throws {
+        let fixture = try ServiceFixture()
+        let now = fixture.clock.now()
+        #expect(throws: ServiceError(.eventInFuture, field: "occurredAt", ["seconds": "300"])) {
+            try fixture.service.setPlan(SetPlanRequest(organizationId: "org_a", plan: "pro", eventId: "evt_2099",
+                                                       occurredAt: utc(2099, 1, 1)))
+        }
+        // Within the clock-skew tolerance an event is applied, and a real
+        // event after the refused one still is.
+        #expect(try fixture.service.setPlan(SetPlanRequest(organizationId: "org_a", plan: "starter", eventId: "evt_skew",
+                                                            occurredAt: now.addingTimeInterval(240))).applied)
+        #expect(try fixture.service.setPlan(SetPlanRequest(organizationId: "org_a", plan: "pro", eventId: "evt_real",
+                                                            occurredAt: now.addingTimeInterval(241))).applied)
+        let strict = KeygateService(catalog: fixture.catalog, storage: SQLiteKeyStorage(
+            database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: fixture.catalog), clock: fixture.clock),
+            clock: fixture.clock, eventClockSkew: 10)
+        #expect(throws: ServiceError(.eventInFuture, field: "occurredAt", ["seconds": "10"])) {
+            try strict.setPlan(SetPlanRequest(organizationId: "org_a", plan: "pro", eventId: "e", occurredAt: now + 11))
+        }
+    }
+
+    @Test func recordingSaysWhenAMeterIsOverItsLimitAndAReservationRecordsOnlyWhatFits() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "starter")
+        let full = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1000, idempotencyKey: "b1")
+        #expect(full.used == 1000 && full.remaining == 0 && !full.exceeded)
+        #expect(throws: ServiceError(.quotaExceeded, field: "amount", ["meterName": "meter.bookings",
+                                                                       "resetsAt": "2026-12-01T00:00:00.000Z"])) {
+            try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1, idempotencyKey: "b2",
+                                            reserve: true)
+        }
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[2].used == 1000)
+        let over = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1, idempotencyKey: "b3")
+        #expect(over.used == 1001 && over.remaining == 0 && over.exceeded)
+        // Past the limit in one step: the use is recorded and said to be over it.
+        try fixture.move("org_b", to: "free")
+        let zero = try fixture.service.recordUsage(organizationId: "org_b", meter: "bookings", amount: 101, idempotencyKey: "z")
+        #expect(zero.exceeded)
+    }
+
+    @Test func quotaReadsIncludeWhatThisProcessCountedAndNotYetWrote() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        for _ in 0..<3 {
+            #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).isValid)
+        }
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 3)
+        try fixture.service.flushUsage()
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 3)
+    }
+
+    @Test func aDayQuotaUsedUpTellsWhenToRetry() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "free")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"])
+        for _ in 0..<1000 {
+            fixture.clock.advance(by: 1)
+            _ = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "linksRead"))
+        }
+        fixture.clock.advance(by: 1)
+        let refused = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "linksRead"))
+        #expect(refused.outcome == .quotaExceeded)
+        let untilMidnight = Int(utc(2026, 11, 23).timeIntervalSince(fixture.clock.now()).rounded(.up))
+        #expect(refused.retryAfter == untilMidnight)
+    }
+
+    @Test func organizationIdsAreCheckedByOneRuleInEveryMethod() throws {
+        let fixture = try ServiceFixture()
+        for id in ["org e", "org_é", String(repeating: "o", count: 129), ""] {
+            let invalid = ServiceError(.invalidOrganizationId, field: "organizationId", ["max": "128"])
+            #expect(throws: invalid) { try fixture.service.subscription(organizationId: id) }
+            #expect(throws: invalid) { try fixture.service.keyOptions(organizationId: id) }
+            #expect(throws: invalid) { try fixture.service.quotas(organizationId: id) }
+            #expect(throws: invalid) { try fixture.create(id, kind: "owner_integration", capabilities: ["booking.read"]) }
+        }
+    }
+
+    @Test func aKeysExpiryCanBeChangedWithinThePlansLongestLifetime() throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+        try fixture.move(to: "free")
+        let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"])
+        let now = fixture.clock.now()
+        let sooner = try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a",
+                                                   changes: KeyChanges(expiresAt: now + 86_400), actor: nil)
+        #expect(sooner.record.expiresAt == now + 86_400)
+        #expect(throws: ServiceError.self) {
+            try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a",
+                                          changes: KeyChanges(expiresAt: now + 91 * 86_400), actor: nil)
+        }
+        #expect(throws: ServiceError(.invalidExpiry, field: "expiresAt", ["reason": "past"])) {
+            try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a",
+                                          changes: KeyChanges(expiresAt: now - 1), actor: nil)
+        }
+    }
+
+    @Test func aPreviewListsTheCapabilitiesTheOrganizationWouldLose() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        _ = try fixture.create(kind: "owner_integration", capabilities: ["booking.read", "webhook.manage"])
+        let preview = try fixture.service.preview(organizationId: "org_a", plan: "free")
+        #expect(preview.capabilitiesLost == ["booking.read", "webhook.manage"])
+        #expect(try fixture.service.preview(organizationId: "org_a", plan: "pro").capabilitiesLost == [])
+    }
+
+    @Test func aVerificationWithoutCapabilityOrRouteOnlyAuthenticates() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted)).outcome == .valid)
+        #expect(try fixture.service.verify(VerifyRequest(authorization: "Basic \(key.secret.unredacted)")).outcome == .malformed)
+        #expect(try fixture.service.verify(VerifyRequest(authorization: key.secret.unredacted)).outcome == .malformed)
+        #expect(try fixture.service.verify(VerifyRequest(authorization: "bearer  \(key.secret.unredacted) ")).outcome == .valid)
+    }
+}

@@ -5,9 +5,9 @@ struct CatalogSummary {
     let catalog: PlanCatalog
 
     var totals: String {
-        let routes = catalog.routes.isEmpty ? "" : ", \(catalog.routes.routes.count) routes"
-        return "\(catalog.plans.count) plans, \(catalog.capabilities.count) capabilities, "
-            + "\(catalog.kinds.count) kinds, \(catalog.meters.count) meters\(routes); "
+        let routes = catalog.routes.isEmpty ? "" : ", " + Self.count(catalog.routes.routes.count, "route")
+        return "\(Self.count(catalog.plans.count, "plan")), \(Self.count(catalog.capabilities.count, "capability", "capabilities")), "
+            + "\(Self.count(catalog.kinds.count, "kind")), \(Self.count(catalog.meters.count, "meter"))\(routes); "
             + "default plan \(catalog.defaultPlan.id); keys look like \(catalog.keys.prefix)_\(catalog.keys.environments.first ?? "live")_…"
     }
 
@@ -20,7 +20,7 @@ struct CatalogSummary {
         let lifetime = policy.maxLifetimeDays.map { "keys live at most \($0) days" } ?? "keys may never expire"
         return "API keys: \(policy.maxActiveKeys.map(Self.grouped) ?? "unlimited") active, "
             + "kinds \(policy.kinds.map(\.rawValue).joined(separator: ", ")), "
-            + "\(policy.capabilities.count) capabilities, "
+            + "\(Self.count(policy.capabilities.count, "capability", "capabilities")), "
             + "\(policy.rateLimit.defaultPerMinute)/min by default (max \(policy.rateLimit.maxPerMinute)), "
             + "\(lifetime); quotas: \(quotas)"
     }
@@ -51,7 +51,7 @@ struct CatalogSummary {
         for kind in catalog.kinds {
             row("  \(kind.id)") { plan in
                 let usable = catalog.usableCapabilities(of: kind.id, on: plan).count
-                return usable == 0 ? "-" : "yes (\(usable) capabilit\(usable == 1 ? "y" : "ies"))"
+                return usable == 0 ? "-" : "yes (\(Self.count(usable, "capability", "capabilities")))"
             }
         }
 
@@ -66,7 +66,21 @@ struct CatalogSummary {
         for meter in catalog.meters {
             row("  \(meter.id)") { plan in plan.quota(for: meter.id).map(Self.format) ?? "-" }
         }
+        if !catalog.routes.isEmpty {
+            table.addSection("Routes")
+            for route in catalog.routes.routes {
+                let capability = route.capability
+                row("  \(route.methods.map(\.rawValue).joined(separator: ",")) \(route.pattern) → \(capability)") { plan in
+                    plan.apiKeys?.capabilities.contains(capability) == true ? "yes" : "-"
+                }
+            }
+        }
         return table
+    }
+
+    /// "1 capability", "3 capabilities".
+    static func count(_ number: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(grouped(number)) \(number == 1 ? singular : plural ?? singular + "s")"
     }
 
     static func format(_ quota: Quota) -> String {

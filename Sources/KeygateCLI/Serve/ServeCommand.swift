@@ -38,13 +38,33 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default: $KEYGATE_LOG_LEVEL, then info).")
     var logLevel: String?
 
+    @Option(help: ArgumentHelp(
+        "How many seconds ahead of this host's clock a billing event may be dated; later ones are refused.",
+        discussion: "Default: $KEYGATE_EVENT_CLOCK_SKEW, then 300."))
+    var eventClockSkew: Int?
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    private var level: String { logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info" }
+
+    private var clockSkew: String? { eventClockSkew.map(String.init) ?? environment["KEYGATE_EVENT_CLOCK_SKEW"] }
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+        guard Logger.Level(rawValue: level) != nil else {
+            throw ValidationError("unknown log level '\(level)'; use one of: "
+                                  + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let clockSkew {
+            guard let seconds = Int(clockSkew), (0...86_400).contains(seconds) else {
+                throw ValidationError("the event clock skew must be a whole number of seconds from 0 to 86400, not '\(clockSkew)'")
+            }
+        }
     }
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let level = Logger.Level(rawValue: logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info") ?? .info
+        let environment = self.environment
+        let level = Logger.Level(rawValue: level)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -76,7 +96,9 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode.failure
         }
 
-        let service = KeygateService(catalog: plans, storage: storage)
+        let service = KeygateService(
+            catalog: plans, storage: storage,
+            eventClockSkew: clockSkew.flatMap(TimeInterval.init) ?? KeygateService.defaultEventClockSkew)
         let server = RPCServer(
             table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)

@@ -12,7 +12,7 @@ enum OpenRPCDocument {
         [
             "openrpc": .string(version),
             "info": [
-                "title": "Keygate", "version": "1.0.0",
+                "title": "Keygate", "version": .string(KeygateVersion.current),
                 "description": "Plan-gated API keys: keys, subscriptions, quotas and verification over JSON-RPC 2.0. Every error's data follows components.schemas.ErrorData; a request that is not JSON or not a request is answered with parse_error (-32700), invalid_request (-32600) or request_too_large (-32600), an unknown method with method_not_found (-32601).",
             ],
             "methods": .array(table.entries.map { entry in

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// The `keygate` commands other than `serve`'s protocol, as a person at a
+/// terminal sees them.
+@Suite("keygate on the command line")
+struct CommandLineTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    func keygate(_ arguments: String...) throws -> Run {
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = ServeProcess.repository
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                   errors: String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func versionIsPrinted() throws {
+        let run = try keygate("--version")
+        #expect(run.status == 0)
+        #expect(run.output.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(run.output)")
+    }
+
+    @Test func anUnknownLogLevelIsRefusedBeforeServing() throws {
+        let run = try keygate("serve", "--log-level", "loud")
+        #expect(run.status == 64)
+        #expect(run.output.isEmpty)
+        #expect(run.errors.contains("unknown log level 'loud'; use one of: trace, debug, info"))
+        let skew = try keygate("serve", "--event-clock-skew", "100000")
+        #expect(skew.status == 64 && skew.errors.contains("event clock skew"))
+    }
+
+    @Test func validateCountsInTheRightNumber() throws {
+        let run = try keygate("catalog", "validate", "Plans/examples/booking-engine.xml")
+        #expect(run.status == 0)
+        #expect(run.output.contains("kinds widget, 1 capability,"), "\(run.output)")
+        #expect(run.output.contains("2 capabilities"))
+    }
+
+    @Test func showListsACatalogsRoutesAndWhichPlansReachThem() throws {
+        let run = try keygate("catalog", "show", "Plans/examples/link-platform.xml")
+        #expect(run.status == 0)
+        #expect(run.output.contains("Routes"))
+        let route = try #require(run.output.split(separator: "\n").first { $0.contains("POST /api/partners → partnersWrite") })
+        #expect(route.hasSuffix("yes") && route.contains("-"))
+    }
+}

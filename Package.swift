@@ -47,9 +47,15 @@ let package = Package(
             name: "KeygateJSON",
             swiftSettings: swiftSettings
         ),
+        // Plans/ and Localization/ ship inside the library as resources, so
+        // a product that embeds it has the default catalog and every
+        // translation without a checkout. SwiftPM takes resources only from
+        // inside a target (and copies links as links), so the files live
+        // there and the top-level Plans and Localization link to them.
         .target(
             name: "PlanCatalog",
             dependencies: ["CLibXML2"],
+            resources: [.copy("Plans")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -70,6 +76,7 @@ let package = Package(
         .target(
             name: "KeygateLocalization",
             dependencies: ["Locking", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Localization")],
             swiftSettings: swiftSettings
         ),
         .target(

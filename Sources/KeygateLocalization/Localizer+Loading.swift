@@ -11,7 +11,8 @@ extension Localizer {
     public static func load(directory: URL, logger: Logger) throws(LocalizationError) -> Localizer {
         let files: [URL]
         do {
-            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            // Resolved first: Foundation lists a linked folder as empty.
+            files = try FileManager.default.contentsOfDirectory(at: directory.resolvingSymlinksInPath(), includingPropertiesForKeys: nil)
                 .filter { $0.pathExtension == "xcstrings" }
                 .sorted { $0.lastPathComponent < $1.lastPathComponent }
         } catch {

@@ -59,3 +59,20 @@ struct CommandLineTests {
         #expect(route.hasSuffix("yes") && route.contains("-"))
     }
 }
+
+@Suite("keygate outside a checkout")
+struct OutsideACheckoutTests {
+    /// The catalog and translations come from inside the build, not from
+    /// the working directory.
+    @Test func serveRunsFromAnyFolderWithTheShippedCatalogAndTranslations() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-elsewhere-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let serve = try ServeProcess(database: folder.appending(path: "k.sqlite"), workingDirectory: folder)
+        let plans = try serve.result("catalog.plans")
+        #expect(plans["defaultPlan"] as? String == "free")
+        let reply = try serve.call("keys.create", ["organizationId": "org_1", "name": "n", "kind": "owner_integration",
+                                                   "capabilities": ["booking.read"], "locale": "pl"])
+        #expect(((reply["error"] as? [String: Any])?["message"] as? String)?.contains("Pro") == true)
+        #expect(serve.finish() == 0)
+    }
+}

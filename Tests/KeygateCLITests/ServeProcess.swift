@@ -44,7 +44,7 @@ final class ServeProcess: @unchecked Sendable {
     ///   - unprivileged: run the server as `nobody` when the tests run as
     ///     root, so that file permissions apply to it.
     init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:],
-         fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false) throws {
+         fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false, workingDirectory: URL? = nil) throws {
         self.database = try database ?? {
             let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -63,7 +63,7 @@ final class ServeProcess: @unchecked Sendable {
             process.executableURL = Self.executable
             process.arguments = serveArguments
         }
-        process.currentDirectoryURL = Self.repository
+        process.currentDirectoryURL = workingDirectory ?? Self.repository
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = input
         process.standardOutput = output

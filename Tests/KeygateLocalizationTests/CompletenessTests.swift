@@ -1,6 +1,7 @@
 import Foundation
 import KeyStore
 import KeygateLocalization
+import Logging
 import PlanCatalog
 import Testing
 
@@ -9,9 +10,12 @@ import Testing
 struct CompletenessTests {
     let localizer = Repository.localizer
 
-    @Test func englishPolishAndGermanAreShipped() {
+    @Test func englishPolishAndGermanAreShipped() throws {
         #expect(localizer.sourceLanguage == "en")
         #expect(localizer.languages == ["en", "de", "pl"])
+        // Inside the library too, for a product that embeds it.
+        let shipped = try Localizer.shipped(logger: Logger(label: "test"))
+        #expect(shipped.languages == localizer.languages && shipped.keys == localizer.keys)
     }
 
     @Test func everyMessageExistsInEveryLanguageWithTheSamePlaceholdersAndEveryPluralForm() {

@@ -10,6 +10,16 @@ struct ShippedCatalogTests {
         catalog = try PlanCatalog.load(contentsOf: Paths.plans("plans.xml"))
     }
 
+    /// A product that embeds the library gets the same files without a checkout.
+    @Test func theLibraryCarriesTheCatalogAndItsExamplesAsResources() throws {
+        #expect(try PlanCatalog.load(contentsOf: PlanCatalog.shippedCatalog).plans.map(\.id) == catalog.plans.map(\.id))
+        for file in ["plans.xml", "plans.xsd", "examples/booking-engine.xml", "examples/channel-manager.xml",
+                     "examples/link-platform.xml"] {
+            #expect(try Data(contentsOf: PlanCatalog.shipped.appending(path: file)) == Data(contentsOf: Paths.plans(file)), "\(file)")
+        }
+        _ = try PlanCatalog.load(contentsOf: PlanCatalog.shipped.appending(path: "examples/link-platform.xml"))
+    }
+
     @Test func plansAreFreeStarterProFromCheapestWithFreeAsDefault() {
         #expect(catalog.plans.map(\.id) == ["free", "starter", "pro"])
         #expect(catalog.plans.map(\.tier) == [0, 1, 2])

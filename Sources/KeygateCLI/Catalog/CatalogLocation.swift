@@ -3,18 +3,18 @@ import Foundation
 import PlanCatalog
 
 /// The catalog a command works on: the path given, else `KEYGATE_CATALOG`,
-/// else the shipped `Plans/plans.xml` in the working directory.
+/// else the catalog shipped inside Keygate (`Plans/plans.xml`).
 struct CatalogLocation: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
             "The catalog file.",
-            discussion: "Defaults to $KEYGATE_CATALOG, then Plans/plans.xml.",
+            discussion: "Defaults to $KEYGATE_CATALOG, then the shipped Plans/plans.xml.",
             valueName: "path"
         ))
     var path: String?
 
     var resolvedPath: String {
-        path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"] ?? ResourceLocator.locate("Plans/plans.xml").relativePath
+        path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"] ?? PlanCatalog.shippedCatalog.path
     }
 
     /// Loads the catalog, or prints every problem to stderr and fails.

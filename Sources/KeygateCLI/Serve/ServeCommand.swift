@@ -23,10 +23,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The SQLite database, created on first use.", discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 
-    @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then Plans/plans.xml."))
+    @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
     var catalog: String?
 
-    @Option(help: ArgumentHelp("The folder of .xcstrings files.", discussion: "Default: $KEYGATE_LOCALIZATION, then Localization/."))
+    @Option(help: ArgumentHelp("The folder of .xcstrings files.", discussion: "Default: $KEYGATE_LOCALIZATION, then the shipped Localization/."))
     var localization: String?
 
     @Option(help: ArgumentHelp("The language of messages when a request names none (en, pl, de).", discussion: "Default: $KEYGATE_LOCALE, then en."))
@@ -74,9 +74,9 @@ struct ServeCommand: ParsableCommand {
         let wake = Signals.install()
 
         let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
-            ?? ResourceLocator.locate("Plans/plans.xml")
+            ?? PlanCatalog.shippedCatalog
         let localizationURL = localization.map { URL(filePath: $0) }
-            ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? ResourceLocator.locate("Localization")
+            ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? Localizer.shippedDirectory
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
 
         let plans: PlanCatalog

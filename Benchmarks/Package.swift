@@ -20,6 +20,7 @@ let package = Package(
             name: "keygate-bench",
             dependencies: [
                 .product(name: "KeyStore", package: "Keygate"),
+                .product(name: "KeygateJSON", package: "Keygate"),
                 .product(name: "KeygateService", package: "Keygate"),
                 .product(name: "PlanCatalog", package: "Keygate"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -46,3 +46,28 @@ struct ErrorTableTests {
         #expect(ErrorTable.row(.requestTooLarge).httpStatus == 413)
     }
 }
+
+/// docs/PROTOCOL.md lists every code with the numbers the table gives it.
+@Suite("The documented error codes")
+struct DocumentedErrorCodesTests {
+    @Test func theProtocolPageListsEveryCodeWithItsNumbers() throws {
+        let page = try String(contentsOf: Repository.root.appending(path: "docs/PROTOCOL.md"), encoding: .utf8)
+        let row = try Regex(#"^\| `([a-z_]+)` \| (-\d+) \| (\d+) \|"#).anchorsMatchLineEndings()
+        var documented: [String: (Int, Int)] = [:]
+        for match in page.matches(of: row) {
+            let output = match.output
+            documented[String(output[1].substring!)] = (Int(output[2].substring!)!, Int(output[3].substring!)!)
+        }
+        var table: [String: (Int, Int)] = [:]
+        for code in ServiceError.Code.allCases {
+            table[code.rawValue] = (ErrorTable.row(code).rpcCode, ErrorTable.row(code).httpStatus)
+        }
+        for code in ProtocolError.allCases {
+            table[code.rawValue] = (ErrorTable.row(code).rpcCode, ErrorTable.row(code).httpStatus)
+        }
+        #expect(Set(documented.keys) == Set(table.keys))
+        for (code, numbers) in table {
+            #expect(documented[code].map { $0 == numbers } == true, "\(code): documented \(String(describing: documented[code])), table \(numbers)")
+        }
+    }
+}

@@ -10,8 +10,8 @@ import Glibc
 ///
 /// The pragma is exact but not cheap: it is a read transaction, and every
 /// read transaction on a WAL database takes and releases a read lock on the
-/// `-shm` file with two `fcntl(2)` calls (about 1.5 µs together here, most
-/// of a verification). So the watcher first looks at what SQLite itself
+/// `-shm` file with two `fcntl(2)` calls, most of a verification (see
+/// docs/PERFORMANCE.md). So the watcher first looks at what SQLite itself
 /// looks at to tell whether anything was committed, the WAL-index header
 /// at the start of the `-shm` file (https://www.sqlite.org/walformat.html),
 /// mapped through the connection's own VFS (`xShmMap`). Every commit rewrites

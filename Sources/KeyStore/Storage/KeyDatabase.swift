@@ -61,7 +61,7 @@ public enum KeyDatabase {
         // A checkpoint every 4,000 pages (16 MiB of log) rather than SQLite's
         // 1,000: a key creation writes about sixteen pages, so the default
         // checkpointed every 60 creations, inside one of them, and copied the
-        // same hot pages back each time (12% of creation time, measured).
+        // same hot pages back each time (docs/PERFORMANCE.md has the cost).
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")

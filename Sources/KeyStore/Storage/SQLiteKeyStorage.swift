@@ -19,8 +19,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Sees commits of other connections (a file database only).
     private let watcher: DataVersionWatcher?
     /// A held read-only connection for the point look-ups of verification:
-    /// a pool read sets up a transaction and a reader each time (~75 µs),
-    /// while one statement on a held connection costs a few microseconds.
+    /// a pool read sets up a transaction and a reader each time, many times
+    /// what one statement on a held connection costs (docs/PERFORMANCE.md).
     private let lookups: DatabaseQueue?
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
@@ -225,8 +225,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// seven base62 digits (good until 2081), then 13 random base62
     /// characters (77 bits). Ids created later sort later, so inserting one
     /// touches the rightmost pages of the indexes on key ids, which stay in
-    /// memory, rather than a random page of each: at 100,000 keys that made
-    /// creation 7% faster. The id reveals when the key was created, which
+    /// memory, rather than a random page of each (docs/PERFORMANCE.md has
+    /// the gain). The id reveals when the key was created, which
     /// whoever can see the id can read from the key anyway.
     static func newKeyId(at now: Date) -> String {
         var generator = SecureRandom(words: 4)

@@ -12,6 +12,7 @@ extension KeygateService {
     /// one. An event dated further ahead of this clock than
     /// ``eventClockSkew`` is refused: applied, it would make every real
     /// event after it look stale.
+    @discardableResult
     public func setPlan(_ request: SetPlanRequest) throws(ServiceError) -> SetPlanResult {
         guard catalog.plan(request.plan) != nil else {
             throw ServiceError(.unknownPlan, field: "plan", [

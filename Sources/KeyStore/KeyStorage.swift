@@ -39,23 +39,30 @@ public protocol KeyStorage: Sendable {
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay]
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
-    /// Runs several writes (`body`) so that they commit together, each
-    /// still succeeding or failing on its own. Returns `false`, without
-    /// running `body`, when a group cannot begin; throws when `body` ran but
-    /// its writes could not be committed, in which case none were kept.
-    func grouping(_ body: () -> Void) throws(KeyStoreError) -> Bool
+    /// Runs `body` as one unit of work: one write transaction, committed
+    /// when `body` returns. Its commands run through
+    /// ``StorageTransaction/step(_:)``, each on a storage bound to the
+    /// transaction, so each sees the writes of the commands before it and
+    /// succeeds or fails on its own. Returns `nil`, without running `body`,
+    /// when no transaction could begin (the database stayed locked); throws
+    /// when `body` ran but the transaction could not be committed, in which
+    /// case none of it was kept.
+    func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T?
 }
 
 extension KeyStorage {
     public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {
         try create(key, limit: nil)
     }
+}
 
-    /// A store without groups writes each request on its own.
-    public func grouping(_ body: () -> Void) throws(KeyStoreError) -> Bool {
-        body()
-        return true
-    }
+/// A write transaction in progress, passed down explicitly to the commands
+/// that make it up.
+public protocol StorageTransaction {
+    /// Runs one command on a storage bound to this transaction, in a
+    /// savepoint: its writes are kept only if it returns, and whatever it
+    /// throws is thrown again after they were taken back.
+    func step<T>(_ command: (any KeygateStorage) throws -> T) throws -> T
 }
 
 /// At most `maximum` live keys (neither revoked nor expired) of these kinds.

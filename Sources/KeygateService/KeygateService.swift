@@ -17,7 +17,7 @@ public struct KeygateService: Sendable {
     let clock: any WallClock
     /// Shared by every copy of this service value: what verification caches
     /// and counts in this process (rate limits, not-yet-flushed usage).
-    let verification = VerificationState()
+    let verification: VerificationState
     /// The store's key format, kept here: reading it through the storage
     /// existential copies all of its rules on every verification.
     let keyFormat: KeyFormat
@@ -35,6 +35,18 @@ public struct KeygateService: Sendable {
         self.clock = clock
         self.eventClockSkew = eventClockSkew
         keyFormat = storage.rules.format
+        verification = VerificationState()
+    }
+
+    /// The same service on another storage (a transaction's), sharing what
+    /// verification keeps in memory.
+    fileprivate init(_ service: KeygateService, storage: any KeygateStorage) {
+        catalog = service.catalog
+        self.storage = storage
+        clock = service.clock
+        eventClockSkew = service.eventClockSkew
+        keyFormat = service.keyFormat
+        verification = service.verification
     }
 
     /// The service's time, for what callers derive from it (such as "2 days ago").
@@ -68,11 +80,37 @@ extension KeyRules {
 }
 
 extension KeygateService {
-    /// Runs several write requests (`body`) so that their writes commit
-    /// together (see ``KeyStorage/grouping(_:)``). Until this returns, none
-    /// of them may be reported as done: they are durable only once it has.
-    /// Returns `false`, without running `body`, when no group could begin.
-    public func grouping(_ body: () -> Void) throws(ServiceError) -> Bool {
-        try store { () throws(KeyStoreError) in try storage.grouping(body) }
+    /// Runs commands as one unit of work: one transaction, committed when
+    /// `body` returns. `body` runs each command through
+    /// ``UnitOfWork/run(_:)``; until this returns, none of them may be
+    /// reported as done (they are durable only once it has). Returns `nil`,
+    /// without running `body`, when no transaction could begin.
+    ///
+    /// ```swift
+    /// let keys = try service.unitOfWork { unit in
+    ///     requests.map { request in Result { try unit.run { service in try service.createKey(request) } } }
+    /// }
+    /// ```
+    public func unitOfWork<T>(_ body: (UnitOfWork) -> T) throws(ServiceError) -> T? {
+        try store { () throws(KeyStoreError) in
+            try storage.transaction { transaction in body(UnitOfWork(service: self, transaction: transaction)) }
+        }
+    }
+}
+
+/// Commands that commit together (``KeygateService/unitOfWork(_:)``).
+public struct UnitOfWork {
+    let service: KeygateService
+    let transaction: any StorageTransaction
+
+    /// Runs one command with a service bound to the unit's transaction, in a
+    /// savepoint of its own: it sees what the commands before it wrote, and
+    /// if it throws, none of its writes are kept (the others' are).
+    public func run<T>(_ command: (KeygateService) throws -> T) throws -> T {
+        do {
+            return try transaction.step { storage in try command(KeygateService(service, storage: storage)) }
+        } catch let error as KeyStoreError {
+            throw ServiceError(error)
+        }
     }
 }

@@ -24,13 +24,18 @@ public struct SQLiteKeyStorage: KeyStorage {
     private let lookups: DatabaseQueue?
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
-    private let writes = WriteCounter()
+    private let writes: WriteCounter
+    /// Set on the copy of the store that a transaction's commands get
+    /// (``transaction(_:)``): every read and write goes through it.
+    let bound: BoundConnection?
 
     public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
         self.database = database
         self.rules = rules
         self.clock = clock
         validator = KeyValidator(rules: rules)
+        writes = WriteCounter()
+        bound = nil
         let path = database.path
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
         watcher = isFile ? DataVersionWatcher(path: path) : nil
@@ -41,11 +46,27 @@ public struct SQLiteKeyStorage: KeyStorage {
         }()) : nil
     }
 
+    private init(_ storage: SQLiteKeyStorage, boundTo connection: Database) {
+        rules = storage.rules
+        database = storage.database
+        clock = storage.clock
+        validator = storage.validator
+        watcher = storage.watcher
+        lookups = storage.lookups
+        writes = storage.writes
+        bound = BoundConnection(connection)
+    }
+
+    /// This store, reading and writing through a transaction's connection.
+    func bound(to connection: Database) -> SQLiteKeyStorage {
+        SQLiteKeyStorage(self, boundTo: connection)
+    }
+
     /// Reads through the held look-up connection where there is one: each
     /// statement sees what was committed when it ran, which is all a point
-    /// look-up needs.
+    /// look-up needs. Inside a transaction, through its connection.
     func lookup<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
-        guard let lookups, group == nil else { return try read(body) }
+        guard let lookups, bound == nil else { return try read(body) }
         do {
             return try lookups.inDatabase(body)
         } catch {
@@ -235,14 +256,14 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
 
-    /// One transaction, or, inside a write group, one savepoint of it.
+    /// One transaction, or, bound to a transaction, one savepoint of it.
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
             defer { writes.increment() }
-            guard let group else { return try database.write(body) }
-            let db = group.connection
-            // An earlier request's failure may have rolled the group back;
-            // a savepoint now would quietly start a transaction of its own.
+            guard let bound else { return try database.write(body) }
+            let db = bound.connection
+            // An earlier command's failure may have rolled the transaction
+            // back; a savepoint now would quietly start a transaction of its own.
             guard db.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
             var result: T?
             try db.inSavepoint {
@@ -255,11 +276,11 @@ public struct SQLiteKeyStorage: KeyStorage {
         }
     }
 
-    /// A read from the pool, or, inside a write group, on the group's
-    /// connection, which sees what the group wrote so far.
+    /// A read from the pool, or, bound to a transaction, on its
+    /// connection, which sees what the transaction wrote so far.
     func read<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
-            if let group { return try body(group.connection) }
+            if let bound { return try body(bound.connection) }
             return try database.read(body)
         } catch {
             throw Self.storeError(error)

@@ -15,10 +15,9 @@ public enum KeygateMethods {
         let catalog = service.catalog
         let messages = ErrorMessages(localizer: localizer, catalog: catalog, logger: logger)
         @Sendable func presenter(_ context: RequestContext) -> Presenter {
-            Presenter(localizer: localizer, catalog: catalog, language: context.language, now: service.now())
+            Presenter(localizer: localizer, catalog: catalog, language: context.language, now: context.service.now())
         }
-        var table = MethodTable()
-        table.writeGroup = { body throws(ServiceError) in try service.grouping(body) }
+        var table = MethodTable(service: service)
 
         table.register(CatalogPlans.self) { _, context in
             let present = presenter(context)
@@ -38,10 +37,10 @@ public enum KeygateMethods {
         }
 
         table.register(GetSubscription.self) { params, context in
-            presenter(context).subscription(try service.subscription(organizationId: params.organizationId))
+            presenter(context).subscription(try context.service.subscription(organizationId: params.organizationId))
         }
         table.register(SetPlan.self) { params, context in
-            let result = try service.setPlan(SetPlanRequest(
+            let result = try context.service.setPlan(SetPlanRequest(
                 organizationId: params.organizationId, plan: PlanID(params.plan), eventId: params.eventId,
                 occurredAt: params.occurredAt, status: params.status, periodStart: params.periodStart,
                 periodEnd: params.periodEnd, actor: params.actor))
@@ -50,7 +49,7 @@ public enum KeygateMethods {
         }
         table.register(PreviewPlan.self) { params, context in
             let present = presenter(context)
-            let preview = try service.preview(organizationId: params.organizationId, plan: PlanID(params.plan))
+            let preview = try context.service.preview(organizationId: params.organizationId, plan: PlanID(params.plan))
             return .init(
                 from: preview.from.rawValue, to: preview.to.rawValue, suspendedKeys: preview.suspendedKeys,
                 restoredKeys: preview.restoredKeys,
@@ -63,8 +62,8 @@ public enum KeygateMethods {
         table.register(GetQuotas.self) { params, context in
             let report: QuotaReport
             switch (params.organizationId, params.key) {
-            case (let organizationId?, nil): report = try service.quotas(organizationId: organizationId)
-            case (nil, let key?): report = try service.quotas(secret: key)
+            case (let organizationId?, nil): report = try context.service.quotas(organizationId: organizationId)
+            case (nil, let key?): report = try context.service.quotas(secret: key)
             case (nil, nil): throw ParamsError(field: "organizationId", kind: .missing)
             case (_?, _?): throw ParamsError(field: "key", kind: .exclusive(with: "organizationId"))
             }
@@ -77,7 +76,7 @@ public enum KeygateMethods {
         }
 
         table.register(CreateKey.self) { params, context in
-            let created = try service.createKey(CreateKeyRequest(
+            let created = try context.service.createKey(CreateKeyRequest(
                 organizationId: params.organizationId, name: params.name, kind: params.kind,
                 capabilities: params.capabilities, expiresAt: params.expiresAt, rateLimit: params.rateLimit,
                 allowedOrigins: params.allowedOrigins ?? [], environment: params.environment, actor: params.actor))
@@ -85,7 +84,7 @@ public enum KeygateMethods {
         }
         table.register(KeyOptionsMethod.self) { params, context in
             let present = presenter(context)
-            let options = try service.keyOptions(organizationId: params.organizationId)
+            let options = try context.service.keyOptions(organizationId: params.organizationId)
             return .init(
                 canCreate: options.canCreate,
                 reason: options.reason.map { messages.service($0, language: context.language).data.message },
@@ -99,33 +98,33 @@ public enum KeygateMethods {
                 maxActiveKeys: options.maxActiveKeys)
         }
         table.register(ListKeys.self) { params, context in
-            let page = try service.keys(organizationId: params.organizationId, status: params.status, cursor: params.cursor,
+            let page = try context.service.keys(organizationId: params.organizationId, status: params.status, cursor: params.cursor,
                                         limit: params.limit)
             return .init(keys: page.keys.map(presenter(context).key), nextCursor: page.nextCursor)
         }
         table.register(GetKey.self) { params, context in
-            presenter(context).key(try service.key(id: params.keyId, organizationId: params.organizationId))
+            presenter(context).key(try context.service.key(id: params.keyId, organizationId: params.organizationId))
         }
         table.register(UpdateKey.self) { params, context in
-            presenter(context).key(try service.updateKey(
+            presenter(context).key(try context.service.updateKey(
                 id: params.keyId, organizationId: params.organizationId,
                 changes: KeyChanges(name: params.name, capabilities: params.capabilities, rateLimit: params.rateLimit,
                                     allowedOrigins: params.allowedOrigins, expiresAt: params.expiresAt),
                 actor: params.actor))
         }
         table.register(RotateKey.self) { params, context in
-            let rotated = try service.rotateKey(
+            let rotated = try context.service.rotateKey(
                 id: params.keyId, organizationId: params.organizationId,
                 gracePeriodSeconds: params.gracePeriodSeconds ?? 0, actor: params.actor)
             return .init(key: presenter(context).key(rotated.key), secret: rotated.secret.unredacted,
                          previousSecretExpiresAt: rotated.previousSecretExpiresAt)
         }
         table.register(RevokeKey.self) { params, context in
-            presenter(context).key(try service.revokeKey(id: params.keyId, organizationId: params.organizationId,
+            presenter(context).key(try context.service.revokeKey(id: params.keyId, organizationId: params.organizationId,
                                                          actor: params.actor))
         }
-        table.register(DeleteKey.self) { params, _ in
-            try service.deleteKey(id: params.keyId, organizationId: params.organizationId, actor: params.actor)
+        table.register(DeleteKey.self) { params, context in
+            try context.service.deleteKey(id: params.keyId, organizationId: params.organizationId, actor: params.actor)
             return .init(deleted: true)
         }
 
@@ -150,7 +149,7 @@ public enum KeygateMethods {
                                         path: params.path, origin: params.origin, ip: params.ip, cost: params.cost ?? 1)
             case (nil, nil): throw ParamsError(field: "key", kind: .missing)
             }
-            let result = try service.verify(request)
+            let result = try context.service.verify(request)
             return .init(
                 valid: result.isValid, code: result.outcome, httpStatus: result.outcome.httpStatus,
                 message: messages.verification(result, language: context.language),
@@ -162,18 +161,18 @@ public enum KeygateMethods {
         }
 
         table.register(RecordUsage.self) { params, context in
-            presenter(context).quota(try service.recordUsage(
+            presenter(context).quota(try context.service.recordUsage(
                 organizationId: params.organizationId, meter: params.meter, amount: params.amount,
                 idempotencyKey: params.idempotencyKey, reserve: params.reserve ?? false))
         }
-        table.register(GetUsage.self) { params, _ in
+        table.register(GetUsage.self) { params, context in
             let from = try day(params.from, field: "from")
             let to = try day(params.to, field: "to")
-            let days = try service.usage(organizationId: params.organizationId, keyId: params.keyId, from: from, to: to)
+            let days = try context.service.usage(organizationId: params.organizationId, keyId: params.keyId, from: from, to: to)
             return .init(days: days.map { .init(date: $0.date, keyId: $0.keyId, valid: $0.valid, invalid: $0.invalid) })
         }
-        table.register(ListAudit.self) { params, _ in
-            let page = try service.auditLog(organizationId: params.organizationId, cursor: params.cursor, limit: params.limit)
+        table.register(ListAudit.self) { params, context in
+            let page = try context.service.auditLog(organizationId: params.organizationId, cursor: params.cursor, limit: params.limit)
             return .init(
                 entries: page.entries.map {
                     .init(at: $0.at, actor: $0.actor, action: $0.action.rawValue, keyId: $0.keyId,

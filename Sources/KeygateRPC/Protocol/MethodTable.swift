@@ -16,13 +16,15 @@ public struct MethodTable: Sendable {
         let writes: Bool
     }
 
-    /// Runs write requests that arrived together so that they commit as one
-    /// (``KeygateService/grouping(_:)``); without it each commits alone.
-    public var writeGroup: (@Sendable (_ body: () -> Void) throws(ServiceError) -> Bool)?
+    /// The service requests run on; write requests that arrive together
+    /// run as one unit of work on it (``KeygateService/unitOfWork(_:)``).
+    public let service: KeygateService
 
     private(set) var entries: [Entry] = []
 
-    public init() {}
+    public init(service: KeygateService) {
+        self.service = service
+    }
 
     public mutating func register<Method: RPCMethod>(
         _ method: Method.Type,

@@ -35,4 +35,8 @@ extension RPCMethod {
 public struct RequestContext: Sendable {
     /// The language chosen for this request's messages.
     public let language: String
+    /// The service to run the request on: bound to a unit of work's
+    /// transaction when the request is one of several writes committed
+    /// together, so it sees what the requests before it wrote.
+    public let service: KeygateService
 }

@@ -77,7 +77,7 @@ public struct RPCServer: Sendable {
             guard !elements.isEmpty else {
                 return frame(id: .null, error: messages.error(.invalidRequest, variant: "empty_batch", language: fallback))
             }
-            let replies = elements.compactMap { handle($0, fallback: fallback).reply }
+            let replies = elements.compactMap { handle($0, fallback: fallback, invoke: alone).reply }
             guard !replies.isEmpty else { return nil }
             var writer = JSONWriter()
             writer.raw("[")
@@ -88,14 +88,14 @@ public struct RPCServer: Sendable {
             writer.raw("]")
             return writer.bytes
         default:
-            return handle(message, fallback: fallback).reply
+            return handle(message, fallback: fallback, invoke: alone).reply
         }
     }
 
     /// Whether a message is a single request (or notification) of a method
     /// that only writes, which may share a commit with its neighbours.
     func joinsWriteGroup(_ message: JSON) -> Bool {
-        guard table.writeGroup != nil, case .string(let name)? = message["method"], let method = methods[name] else {
+        guard case .string(let name)? = message["method"], let method = methods[name] else {
             return false
         }
         return method.writes
@@ -106,14 +106,21 @@ public struct RPCServer: Sendable {
     /// commit fails, none of the group was kept, and every request that had
     /// succeeded is answered with that storage failure instead.
     func replies(toGroup group: [JSON]) -> [[UInt8]?] {
-        guard group.count > 1, let writeGroup = table.writeGroup else { return group.map { reply(to: $0) } }
+        guard group.count > 1 else { return group.map { reply(to: $0) } }
         let fallback = fallbackLanguage
         var handled: [Handled] = []
         do {
-            let ran = try writeGroup { handled = group.map { handle($0, fallback: fallback) } }
-            // No group could begin (another process holds the write lock):
-            // each request waits for it on its own.
-            guard ran else { return group.map { reply(to: $0) } }
+            let ran = try table.service.unitOfWork { unit -> Bool in
+                handled = group.map { message in
+                    handle(message, fallback: fallback) { method, params, language in
+                        try unit.run { service in try method.invoke(params, RequestContext(language: language, service: service)) }
+                    }
+                }
+                return true
+            }
+            // No transaction could begin (another process holds the write
+            // lock): each request waits for it on its own.
+            guard ran == true else { return group.map { reply(to: $0) } }
             return handled.map(\.reply)
         } catch {
             logger.error("storage failure", metadata: [
@@ -146,7 +153,13 @@ public struct RPCServer: Sendable {
         let answered: (id: JSON, language: String)?
     }
 
-    private func handle(_ message: JSON, fallback: String) -> Handled {
+    /// Runs a method on its own, on the server's service.
+    private func alone(_ method: MethodTable.Entry, _ params: JSON, _ language: String) throws -> JSON {
+        try method.invoke(params, RequestContext(language: language, service: table.service))
+    }
+
+    private func handle(_ message: JSON, fallback: String,
+                        invoke: (MethodTable.Entry, JSON, String) throws -> JSON) -> Handled {
         func refused(_ reply: [UInt8]?) -> Handled {
             Handled(reply: reply, answered: nil)
         }
@@ -191,7 +204,7 @@ public struct RPCServer: Sendable {
         let reply: [UInt8]
         var succeeded = false
         do {
-            reply = frame(id: id, result: try method.invoke(params, RequestContext(language: language)))
+            reply = frame(id: id, result: try invoke(method, params, language))
             succeeded = true
         } catch let error as ParamsError {
             reply = frame(id: id, error: messages.params(error, language: language))

@@ -1,0 +1,73 @@
+import GRDB
+
+/// Units of work: several commands in one write transaction, each in a
+/// savepoint of its own, committed together.
+///
+/// A key creation is one transaction that writes about sixteen pages to the
+/// log, half of them shared with every other creation (the change log, the
+/// sequence table, the hot ends of indexes). Commands that arrive together
+/// (pipelined writes) can share one commit: each still succeeds or fails on
+/// its own (a failed one rolls back its savepoint only), but the pages and
+/// the locking are paid once per unit.
+///
+/// The transaction is passed down explicitly, as GRDB passes `db`: a
+/// command gets a ``SQLiteKeyStorage`` bound to the transaction's
+/// connection, through which every read sees what the commands before it
+/// wrote. Nothing is durable before ``SQLiteKeyStorage/transaction(_:)``
+/// returns, and if it throws, nothing of the unit was kept.
+extension SQLiteKeyStorage {
+    public func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? {
+        var result: T?
+        var ran = false
+        do {
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    ran = true
+                    result = body(SQLiteTransaction(storage: bound(to: db)))
+                    // A command whose failure made SQLite roll everything back
+                    // (a full disk, an I/O error) leaves nothing to commit.
+                    guard db.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+                    return .commit
+                }
+            }
+        } catch {
+            if !ran { return nil }
+            throw Self.storeError(error)
+        }
+        return result
+    }
+}
+
+/// A write transaction of ``SQLiteKeyStorage``, handed to the body of
+/// ``SQLiteKeyStorage/transaction(_:)``.
+struct SQLiteTransaction: StorageTransaction {
+    let storage: SQLiteKeyStorage
+
+    func step<T>(_ command: (any KeygateStorage) throws -> T) throws -> T {
+        guard let connection = storage.bound?.connection else { preconditionFailure("a transaction's storage is bound") }
+        // An earlier command's failure may have rolled the transaction back;
+        // a savepoint now would quietly start a transaction of its own.
+        guard connection.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        var result: T?
+        do {
+            try connection.inSavepoint {
+                result = try command(storage)
+                return .commit
+            }
+        } catch let error as DatabaseError {
+            throw SQLiteKeyStorage.storeError(error)
+        }
+        return result!
+    }
+}
+
+/// The connection of a running transaction. `@unchecked Sendable`: a
+/// storage bound to it exists only inside the transaction's body, on the
+/// thread GRDB runs it on, and never outlives it.
+final class BoundConnection: @unchecked Sendable {
+    let connection: Database
+
+    init(_ connection: Database) {
+        self.connection = connection
+    }
+}

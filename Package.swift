@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "KeygateLocalizationTests",
             dependencies: [
-                "KeygateLocalization", "PlanCatalog", "KeyStore",
+                "KeygateLocalization", "PlanCatalog", "KeyStore", "KeygateService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -9,7 +9,7 @@ struct KeyLifecycleTests {
         let store = try StoreFixture()
         let issued = try store.create()
         #expect(issued.key.organizationId == "org_a")
-        #expect(issued.key.status(at: store.clock.now()) == .active)
+        #expect(issued.key.state(at: store.clock.now()) == .live)
         #expect(issued.key.hint == "kg_live_…" + issued.secret.unredacted.suffix(4))
         #expect(issued.key.id.hasPrefix("key_"))
         #expect(try store.found(issued.secret)?.id == issued.key.id)
@@ -42,12 +42,12 @@ struct KeyLifecycleTests {
         let store = try StoreFixture()
         let key = try store.create(store.newKey(expiresIn: 3600)).key
         store.clock.advance(by: 3599)
-        #expect(try store.storage.key(id: key.id, organizationId: "org_a").status(at: store.clock.now()) == .active)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").state(at: store.clock.now()) == .live)
         store.clock.advance(by: 1)
-        #expect(try store.storage.key(id: key.id, organizationId: "org_a").status(at: store.clock.now()) == .expired)
-        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.expired), cursor: nil, limit: nil)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").state(at: store.clock.now()) == .expired)
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .state(.expired), cursor: nil, limit: nil)
             .keys.map(\.id) == [key.id])
-        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.active), cursor: nil, limit: nil)
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .state(.live), cursor: nil, limit: nil)
             .keys.isEmpty)
     }
 
@@ -120,9 +120,9 @@ struct KeyLifecycleTests {
         let store = try StoreFixture()
         let issued = try store.create()
         let revoked = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_1")
-        #expect(revoked.status(at: store.clock.now()) == .revoked)
-        #expect(try store.found(issued.secret)?.status(at: store.clock.now()) == .revoked)
-        #expect(try store.storage.keys(organizationId: "org_a", filter: .status(.revoked), cursor: nil, limit: nil)
+        #expect(revoked.state(at: store.clock.now()) == .revoked)
+        #expect(try store.found(issued.secret)?.state(at: store.clock.now()) == .revoked)
+        #expect(try store.storage.keys(organizationId: "org_a", filter: .state(.revoked), cursor: nil, limit: nil)
             .keys.map(\.id) == [issued.key.id])
         #expect(throws: KeyStoreError(.keyRevoked, field: "keyId")) {
             try store.storage.update(id: issued.key.id, organizationId: "org_a", changes: KeyChanges(name: "x"), actor: nil)

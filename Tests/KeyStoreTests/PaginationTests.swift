@@ -62,7 +62,7 @@ struct PaginationTests {
         var seen: [String] = []
         var cursor: String?
         repeat {
-            let page = try store.storage.keys(organizationId: "org_a", filter: .status(.revoked), cursor: cursor, limit: 4)
+            let page = try store.storage.keys(organizationId: "org_a", filter: .state(.revoked), cursor: cursor, limit: 4)
             seen += page.keys.map(\.id)
             cursor = page.nextCursor
         } while cursor != nil

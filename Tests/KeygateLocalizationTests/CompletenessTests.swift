@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateService
 import KeygateLocalization
 import Logging
 import PlanCatalog

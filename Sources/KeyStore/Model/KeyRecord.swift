@@ -24,10 +24,10 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     public var usage: KeyUsage
 
     /// The status the record alone decides: revoked, expired, or active.
-    public func status(at now: Date) -> KeyStatus {
+    public func state(at now: Date) -> KeyState {
         if revokedAt != nil { return .revoked }
         if let expiresAt, expiresAt <= now { return .expired }
-        return .active
+        return .live
     }
 }
 

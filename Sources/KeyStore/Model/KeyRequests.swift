@@ -84,8 +84,8 @@ public struct KeyPage: Sendable {
     public let nextCursor: String?
 }
 
-/// Which keys a list shows, by the status the store can derive.
+/// Which keys a list shows, by what their records say.
 public enum KeyFilter: Sendable, Hashable {
     case all
-    case status(KeyStatus)
+    case state(KeyState)
 }

@@ -62,10 +62,10 @@ extension SQLiteKeyStorage {
         let previousExpiresAt = grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace))
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
-            switch key.status(at: now) {
+            switch key.state(at: now) {
             case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
             case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
-            case .active, .suspended: break
+            case .live: break
             }
             let secret = rules.format.generate(environment: key.environment)
             let parsed = try parsed(secret)

@@ -145,15 +145,13 @@ public struct SQLiteKeyStorage: KeyStorage {
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
         var conditions = ["k.organization_id = :organization", "k.seq < :after"]
         switch filter {
-        case .all, .status(.suspended):
-            // Suspension depends on plans, which the store does not know;
-            // the service filters for it over all keys.
+        case .all:
             break
-        case .status(.active):
-            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")  // live
-        case .status(.expired):
+        case .state(.live):
+            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")
+        case .state(.expired):
             conditions.append("k.revoked_at IS NULL AND k.expires_at <= :now")
-        case .status(.revoked):
+        case .state(.revoked):
             conditions.append("k.revoked_at IS NOT NULL")
         }
         let arguments: StatementArguments = [

@@ -33,7 +33,9 @@ public struct SchemaContext: Sendable {
 }
 
 /// A closed set of names, written as a string and described as an `enum`.
-public protocol WireEnum: WireValue, RawRepresentable<String>, CaseIterable {}
+/// Decodable too, so a closed set can be a param (``ParamsDecoder`` names the
+/// allowed values when one is not).
+public protocol WireEnum: WireValue, RawRepresentable<String>, CaseIterable, Decodable {}
 
 extension WireEnum {
     public static func schema(_ context: SchemaContext) -> JSON {

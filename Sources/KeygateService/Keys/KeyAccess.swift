@@ -43,8 +43,11 @@ struct KeyAccess {
     }
 
     func status(of key: KeyRecord, at now: Date) -> KeyStatus {
-        let stored = key.status(at: now)
-        guard stored == .active else { return stored }
+        switch key.state(at: now) {
+        case .expired: return .expired
+        case .revoked: return .revoked
+        case .live: break
+        }
         guard let policy = plan.apiKeys, policy.kinds.contains(KindID(key.kind)) else { return .suspended }
         if let withinLimit, !withinLimit.contains(key.id) { return .suspended }
         return .active

@@ -72,10 +72,13 @@ extension KeygateService {
         -> ManagedKeyPage
     {
         let organization = try organizationPlan(organizationId)
+        // Suspension depends on the plan: the store filters for live keys
+        // and the statuses are derived over them.
         let filter: KeyFilter = switch status {
         case nil: .all
-        case .active?, .suspended?: .status(.active)
-        case let status?: .status(status)
+        case .active?, .suspended?: .state(.live)
+        case .expired?: .state(.expired)
+        case .revoked?: .state(.revoked)
         }
         let page = try store { () throws(KeyStoreError) in
             try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
@@ -156,7 +159,7 @@ extension KeygateService {
         -> [ManagedKey]
     {
         let now = clock.now()
-        let ranking = !knownWithinLimit && records.contains { $0.status(at: now) == .active }
+        let ranking = !knownWithinLimit && records.contains { $0.state(at: now) == .live }
         let access = try store { () throws(KeyStoreError) in
             try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
                           storage: storage, ranking: ranking)

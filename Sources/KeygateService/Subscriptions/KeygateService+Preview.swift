@@ -56,7 +56,7 @@ extension KeygateService {
         var cursor: String?
         repeat {
             let page = try store { () throws(KeyStoreError) in
-                try storage.keys(organizationId: organizationId, filter: .status(.active), cursor: cursor,
+                try storage.keys(organizationId: organizationId, filter: .state(.live), cursor: cursor,
                                  limit: KeyRules.pageSizes.upperBound)
             }
             keys += page.keys

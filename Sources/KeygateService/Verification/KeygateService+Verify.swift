@@ -95,10 +95,10 @@ extension KeygateService {
                             origin: request.origin, ip: request.ip)
             return .answered
         }
-        switch entry.record.status(at: now) {
+        switch entry.record.state(at: now) {
         case .revoked: return answer(.revoked)
         case .expired: return answer(.expired)
-        case .active, .suspended: break
+        case .live: break
         }
 
         // The organization and the key's access on its plan.

@@ -1,0 +1,12 @@
+/// What a key's record alone says of it, at a given time: derived from the
+/// record and the clock, never stored, so it cannot disagree with them.
+/// Whether a plan allows the key is not the store's to know (the service's
+/// `KeyStatus` adds that).
+public enum KeyState: String, Sendable, Hashable, CaseIterable {
+    /// Neither revoked nor expired.
+    case live
+    /// Its expiry has passed.
+    case expired
+    /// Revoked for good; the record stays for the dashboard and the audit.
+    case revoked
+}

@@ -92,7 +92,6 @@ let package = Package(
             dependencies: [
                 "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization", "KeygateRPC",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -46,6 +46,22 @@ public struct SQLiteKeyStorage: KeyStorage {
         }()) : nil
     }
 
+    /// Opens (creating and migrating it if need be) the database file at
+    /// `path`. Failures are ``KeyStoreError/Code/storageFailure`` with the
+    /// `reason` (`busy`, `read_only`, `full`, `corrupt`, `io`, `other`) and
+    /// SQLite's own words as `detail`, so no caller needs to know SQLite.
+    public init(path: String, rules: KeyRules, clock: any WallClock = SystemClock()) throws(KeyStoreError) {
+        do {
+            self.init(database: try KeyDatabase.open(path: path), rules: rules, clock: clock)
+        } catch let error as DatabaseError {
+            var failure = StorageCoding.failure(error)
+            failure = KeyStoreError(failure.code, failure.parameters.merging(["detail": error.message ?? "\(error.resultCode)"]) { $1 })
+            throw failure
+        } catch {
+            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": "\(error)"])
+        }
+    }
+
     private init(_ storage: SQLiteKeyStorage, boundTo connection: Database) {
         rules = storage.rules
         database = storage.database

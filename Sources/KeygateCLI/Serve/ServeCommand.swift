@@ -1,7 +1,6 @@
 import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
-import GRDB
 import KeyStore
 import KeygateLocalization
 import KeygateRPC
@@ -90,7 +89,7 @@ struct ServeCommand: ParsableCommand {
         }
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: databasePath), rules: KeyRules(catalog: plans))
+            storage = try SQLiteKeyStorage(path: databasePath, rules: KeyRules(catalog: plans))
         } catch {
             logger.critical("cannot start", metadata: ["reason": "\(StartupFailure.describe(error, database: databasePath))"])
             throw ExitCode.failure
@@ -177,20 +176,21 @@ final class UsageFlusher: @unchecked Sendable {
 /// Why the server could not start, in words an operator can act on.
 enum StartupFailure {
     static func describe(_ error: any Error, database: String) -> String {
-        guard let storage = error as? DatabaseError else { return "\(error)" }
-        switch storage.resultCode {
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return "\(database) is damaged or not a Keygate database (\(storage.message ?? "")); restore it from a backup"
-        case .SQLITE_CANTOPEN:
+        guard let storage = error as? KeyStoreError, storage.code == .storageFailure else { return "\(error)" }
+        let detail = storage.parameters["detail"] ?? ""
+        switch storage.parameters["reason"] {
+        case "corrupt":
+            return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
+        case "io":
             return "\(database) cannot be opened or created; check the path and its folder's permissions"
-        case .SQLITE_READONLY, .SQLITE_PERM:
+        case "read_only":
             return "\(database) is read-only; keygate serve needs to write to it"
-        case .SQLITE_FULL:
+        case "full":
             return "the disk holding \(database) is full"
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
+        case "busy":
             return "\(database) stayed locked by another process for longer than \(KeyDatabase.busyTimeout) s"
         default:
-            return "\(database): \(storage.message ?? "SQLite error \(storage.resultCode.rawValue)")"
+            return "\(database): \(detail)"
         }
     }
 }

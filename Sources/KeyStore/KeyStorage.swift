@@ -32,6 +32,9 @@ public protocol KeyStorage: Sendable {
     /// Changes whenever anything is committed, here or in another process;
     /// what callers keep in memory is current as long as it stays the same.
     func changeToken() throws(KeyStoreError) -> ChangeToken
+    /// What changed after the change token part `after` up to `through`;
+    /// `nil` when the log no longer reaches back that far (start over).
+    func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet?
     /// Adds verification counts and last-use details, skipping deleted keys.
     func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError)
     /// Verification counts per UTC day from `from` to `to` (inclusive), for

@@ -38,6 +38,16 @@ public struct KeygateService: Sendable {
         verification = VerificationState()
     }
 
+    /// A service whose verification state is given (tests size its caches).
+    init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock, verification: VerificationState) {
+        self.catalog = catalog
+        self.storage = storage
+        self.clock = clock
+        eventClockSkew = Self.defaultEventClockSkew
+        keyFormat = storage.rules.format
+        self.verification = verification
+    }
+
     /// The same service on another storage (a transaction's), sharing what
     /// verification keeps in memory.
     fileprivate init(_ service: KeygateService, storage: any KeygateStorage) {

@@ -14,7 +14,7 @@ struct DatabaseTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
         #expect(tables == [
-            "api_key", "audit_entry", "billing_event", "change_log", "key_secret", "key_usage_day", "meter_usage",
+            "api_key", "audit_entry", "billing_event", "change_event", "key_secret", "key_usage_day", "meter_usage",
             "subscription", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
@@ -24,7 +24,39 @@ struct DatabaseTests {
         let again = try KeyDatabase.open(path: path)
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
+            "v4: change events per key and organization",
         ])
+    }
+
+    /// The change log says which keys, organizations and secrets changed
+    /// between two tokens, and says so when it no longer reaches back.
+    @Test func theChangeLogNamesWhatChangedBetweenTwoTokens() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try StoreFixture(database: try KeyDatabase.open(path: directory.appending(path: "k.sqlite").path))
+        let start = try store.storage.changeToken()
+        let issued = try store.storage.create(store.newKey())
+        _ = try store.storage.apply(BillingEvent(eventId: "e1", organizationId: "org_b", plan: "pro", occurredAt: store.clock.now()))
+        let afterCreate = try store.storage.changeToken()
+        let changes = try #require(try store.storage.changes(after: start.keys, through: afterCreate.keys))
+        #expect(changes.keys == [issued.key.id])
+        #expect(changes.organizations == ["org_a", "org_b"])
+        let digest = try StoreFixture.rules.format.parse(issued.secret.unredacted).digest
+        #expect(changes.digests == [digest])
+
+        _ = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: nil)
+        let revoked = try store.storage.changeToken()
+        let revocation = try #require(try store.storage.changes(after: afterCreate.keys, through: revoked.keys))
+        #expect(revocation.keys == [issued.key.id] && revocation.organizations == ["org_a"] && revocation.digests.isEmpty)
+        #expect(try store.storage.changes(after: revoked.keys, through: revoked.keys) == ChangeSet())
+
+        // 65,536 newer events later, the log no longer reaches the start.
+        try store.database.write { db in
+            for _ in 0..<65_536 { try db.execute(sql: "INSERT INTO change_event (organization_id) VALUES ('org_x')") }
+        }
+        let far = try store.storage.changeToken()
+        #expect(try store.storage.changes(after: start.keys, through: far.keys) == nil)
+        #expect(try store.storage.changes(after: far.keys - 10, through: far.keys)?.organizations == ["org_x"])
     }
 
     /// The change token tells a flush of counters from a change of keys,

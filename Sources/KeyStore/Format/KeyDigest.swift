@@ -18,6 +18,19 @@ public struct KeyDigest: Hashable, Sendable {
         }
     }
 
+    /// A digest as stored; `nil` unless it is 32 bytes.
+    init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        words = bytes.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        }
+    }
+
+    /// The first 64 bits, for a table that hashes digests itself (the
+    /// shared rate-limit table); uniform, as the whole digest is.
+    public var prefix: UInt64 { words.0 }
+
     /// The 32 bytes of the digest, as stored.
     public var bytes: [UInt8] {
         withUnsafeBytes(of: words) { Array($0) }

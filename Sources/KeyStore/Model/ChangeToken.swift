@@ -1,9 +1,25 @@
 /// Identifies the state of the stored data, in two parts.
 public struct ChangeToken: Sendable, Hashable {
     /// Moves when keys, secrets or subscriptions change, here or in another
-    /// process: everything derived from them must be read again.
+    /// process: the position in the change log, whose entries since an
+    /// earlier token (``KeyStorage/changes(after:through:)``) say what to
+    /// read again.
     public let keys: Int64
     /// Moves on any commit, usage flushes included: stored counts must be
     /// read again, nothing else.
     public let data: Int64
+}
+
+/// What changed between two change tokens: the keys, organizations and
+/// secrets whose derived state must be read again. Everything else stays.
+public struct ChangeSet: Sendable, Hashable {
+    /// Keys changed, created, deleted, or given or stripped of a secret.
+    public var keys: Set<String> = []
+    /// Organizations whose keys or subscription changed (a key's change can
+    /// change which of its organization's keys are within the plan).
+    public var organizations: Set<String> = []
+    /// Secrets that now exist: a cached "no such key" for one is stale.
+    public var digests: Set<KeyDigest> = []
+
+    public init() {}
 }

@@ -61,7 +61,7 @@ final class DataVersionWatcher: Sendable {
         var statement: OpaquePointer?
         var changeLog: OpaquePointer?
         guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement,
-            sqlite3_prepare_v2(connection, "SELECT version FROM change_log", -1, &changeLog, nil) == SQLITE_OK, let changeLog
+            sqlite3_prepare_v2(connection, "SELECT IFNULL(MAX(seq), 0) FROM change_event", -1, &changeLog, nil) == SQLITE_OK, let changeLog
         else {
             sqlite3_finalize(statement)
             sqlite3_close_v2(connection)

@@ -148,6 +148,61 @@ extension KeyDatabase {
                     BEGIN UPDATE change_log SET version = version + 1; END;
                 """)
         }
+        migrator.registerMigration("v4: change events per key and organization") { db in
+            // Replaces the single change counter: every change of a key, a
+            // secret or a subscription appends what it touched, so a process
+            // that sees the log move forgets those entries only, not all it
+            // holds. The newest 65,536 events are kept; a process that fell
+            // further behind starts over.
+            try db.execute(sql: """
+                DROP TRIGGER api_key_inserted;
+                DROP TRIGGER api_key_deleted;
+                DROP TRIGGER api_key_changed;
+                DROP TRIGGER key_secret_inserted;
+                DROP TRIGGER key_secret_deleted;
+                DROP TRIGGER key_secret_changed;
+                DROP TRIGGER subscription_inserted;
+                DROP TRIGGER subscription_changed;
+                DROP TRIGGER subscription_deleted;
+                DROP TABLE change_log;
+
+                CREATE TABLE change_event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    -- NULL only for a secret whose key is already gone.
+                    organization_id TEXT,
+                    -- NULL: the organization's subscription changed.
+                    key_id TEXT,
+                    -- A secret that now exists: a cached "no such key" for it is stale.
+                    digest BLOB
+                );
+                CREATE TRIGGER change_event_pruned AFTER INSERT ON change_event
+                    BEGIN DELETE FROM change_event WHERE seq <= NEW.seq - 65536; END;
+
+                CREATE TRIGGER api_key_inserted AFTER INSERT ON api_key
+                    BEGIN INSERT INTO change_event (organization_id, key_id) VALUES (NEW.organization_id, NEW.id); END;
+                CREATE TRIGGER api_key_deleted AFTER DELETE ON api_key
+                    BEGIN INSERT INTO change_event (organization_id, key_id) VALUES (OLD.organization_id, OLD.id); END;
+                CREATE TRIGGER api_key_changed
+                    AFTER UPDATE OF organization_id, kind, capabilities, environment, rate_limit, allowed_origins,
+                                    expires_at, revoked_at ON api_key
+                    BEGIN INSERT INTO change_event (organization_id, key_id) VALUES (NEW.organization_id, NEW.id); END;
+                CREATE TRIGGER key_secret_inserted AFTER INSERT ON key_secret
+                    BEGIN INSERT INTO change_event (organization_id, key_id, digest)
+                          VALUES ((SELECT organization_id FROM api_key WHERE id = NEW.key_id), NEW.key_id, NEW.digest); END;
+                CREATE TRIGGER key_secret_deleted AFTER DELETE ON key_secret
+                    BEGIN INSERT INTO change_event (organization_id, key_id)
+                          VALUES ((SELECT organization_id FROM api_key WHERE id = OLD.key_id), OLD.key_id); END;
+                CREATE TRIGGER key_secret_changed AFTER UPDATE ON key_secret
+                    BEGIN INSERT INTO change_event (organization_id, key_id, digest)
+                          VALUES ((SELECT organization_id FROM api_key WHERE id = NEW.key_id), NEW.key_id, NEW.digest); END;
+                CREATE TRIGGER subscription_inserted AFTER INSERT ON subscription
+                    BEGIN INSERT INTO change_event (organization_id) VALUES (NEW.organization_id); END;
+                CREATE TRIGGER subscription_changed AFTER UPDATE ON subscription
+                    BEGIN INSERT INTO change_event (organization_id) VALUES (NEW.organization_id); END;
+                CREATE TRIGGER subscription_deleted AFTER DELETE ON subscription
+                    BEGIN INSERT INTO change_event (organization_id) VALUES (OLD.organization_id); END;
+                """)
+        }
         return migrator
     }
 }

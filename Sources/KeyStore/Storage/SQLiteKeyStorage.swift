@@ -1,6 +1,7 @@
 import Foundation
 public import GRDB
 import KeygateJSON
+import Locking
 import Synchronization
 
 /// The key store on SQLite, through GRDB.
@@ -25,6 +26,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
     private let writes: WriteCounter
+    /// An in-memory database's change log position, and the write count it was read at.
+    private let memoryLog: Locked<(writes: Int64, keys: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
     /// (``transaction(_:)``): every read and write goes through it.
     let bound: BoundConnection?
@@ -35,6 +38,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         self.clock = clock
         validator = KeyValidator(rules: rules)
         writes = WriteCounter()
+        memoryLog = Locked(nil)
         bound = nil
         let path = database.path
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
@@ -70,6 +74,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         watcher = storage.watcher
         lookups = storage.lookups
         writes = storage.writes
+        memoryLog = storage.memoryLog
         bound = BoundConnection(connection)
     }
 
@@ -93,12 +98,38 @@ public struct SQLiteKeyStorage: KeyStorage {
     public func changeToken() throws(KeyStoreError) -> ChangeToken {
         guard let watcher else {
             // In memory there is one connection and no other process: this
-            // store's own commits are all there is to see.
+            // store's own commits are all there is to see, and the change log
+            // is read again only after one.
             let local = writes.value
-            return ChangeToken(keys: local, data: local)
+            if let known = memoryLog.withLock({ $0 }), known.writes == local { return ChangeToken(keys: known.keys, data: local) }
+            let keys = try lookup { db in try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(seq), 0) FROM change_event") ?? 0 }
+            memoryLog.withLock { $0 = (local, keys) }
+            return ChangeToken(keys: keys, data: local)
         }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         return ChangeToken(keys: versions.keys, data: versions.data)
+    }
+
+    public func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? {
+        try lookup { db -> ChangeSet? in
+            // Pruned past `after`: what changed in between is no longer known.
+            let oldest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(seq) FROM change_event")) ?? (through + 1)
+            guard oldest <= after + 1 else { return nil }
+            var changes = ChangeSet()
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: """
+                    SELECT organization_id, key_id, digest FROM change_event WHERE seq > ? AND seq <= ?
+                    """),
+                arguments: [after, through])
+            while let row = try rows.next() {
+                if let organization: String = row["organization_id"] { changes.organizations.insert(organization) }
+                if let key: String = row["key_id"] { changes.keys.insert(key) }
+                if let digest: Data = row["digest"], let parsed = KeyDigest(bytes: Array(digest)) {
+                    changes.digests.insert(parsed)
+                }
+            }
+            return changes
+        }
     }
 
     /// The store's clock, to the millisecond it stores.

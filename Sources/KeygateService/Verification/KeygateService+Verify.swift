@@ -19,6 +19,11 @@ extension KeygateService {
         }
         guard let digest = keyFormat.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+        if let since = verification.withState({ $0.behind(token) }) {
+            // Something changed: read what, outside the lock, and forget only that.
+            let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
+            verification.withState { $0.advance(to: token, applying: changes) }
+        }
         let now = clock.now()
         var fetched = Fetched()
         // Filled in place: the result is large, and moving it through each
@@ -26,16 +31,20 @@ extension KeygateService {
         var result = VerifyResult(.valid)
         while true {
             let step = verification.withState { state in
-                state.prepare(for: token)
+                // Caught up above; behind only if the cache was first filled
+                // meanwhile from an older token, and then it starts over.
+                state.advance(to: token, applying: state.behind(token) == nil ? ChangeSet() : nil)
                 return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
             }
             switch step {
             case .answered:
                 return result
             case .fetchKey:
+                verification.reads.withLock { $0.keys += 1 }
                 let lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
                 fetched.key = if case .found(let match) = lookup { FetchedKey(match) } else { FetchedKey(nil) }
             case .fetchOrganization(let id):
+                verification.reads.withLock { $0.organizations += 1 }
                 fetched.organization = try organizationSnapshot(id, now: now)
             case .fetchCount(let organizationId, let meter, let window):
                 fetched.count = (organizationId, window.start, try storedRequests(organizationId, meter: meter, window: window))

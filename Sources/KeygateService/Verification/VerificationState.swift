@@ -11,24 +11,38 @@ import Locking
 /// Two kinds of state live here:
 ///
 /// - **Derived from the store** (keys by digest, organizations): it belongs
-///   to one ``ChangeToken``, and the first verification after keys, secrets
-///   or subscriptions change, in this process or another, finds a newer
-///   token and starts from empty, so nothing is answered from stale memory.
-///   A commit that only moved counters keeps it, and has each
-///   organization's stored request count read again.
+///   to one ``ChangeToken``. The first verification after keys, secrets or
+///   subscriptions change, in this process or another, finds a newer token,
+///   reads what changed (``KeyStore/ChangeSet``) and forgets exactly those
+///   keys and organizations, so nothing is answered from stale memory and
+///   everything else stays. A commit that only moved counters keeps it all,
+///   and has each organization's stored request count read again. Keys and
+///   organizations are bounded and evicted by CLOCK, so what is in use
+///   stays; digests of no key are remembered apart, in a set of their own
+///   that never pushes a key out.
 /// - **Counted here** (per key: verifications per day, last use, the rate
 ///   limiter's time; per organization and period: requests): it survives
 ///   those resets, is written by ``KeygateService/flushUsage()`` and leaves
 ///   memory only once written.
 final class VerificationState: Sendable {
-    /// Past this many cached keys (or organizations) the cache starts over:
-    /// it holds what is in use, not every key ever presented.
-    static let capacity = 200_000
+    /// How many keys (and organizations) the cache holds; past it, those
+    /// not used lately give way.
+    static let defaultCapacity = 100_000
+    /// How many digests of no key are remembered; past it they are
+    /// forgotten together (they cost one look-up each to learn again).
+    static let defaultMissCapacity = 65_536
 
-    private let state = Locked(State())
+    private let state: Locked<State>
+
+    init(capacity: Int = defaultCapacity, missCapacity: Int = defaultMissCapacity) {
+        state = Locked(State(capacity: capacity, missCapacity: missCapacity))
+    }
     /// Held for the whole of a flush, so two flushes (the timer's and the
     /// last one at shutdown) never write the same counts twice.
     let flushing = Lock()
+    /// How many reads of keys and of organizations verification made: what
+    /// the cache did not have (for tests and benchmarks).
+    let reads = Locked((keys: 0, organizations: 0))
 
     /// Runs `body` under the lock.
     func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {
@@ -37,27 +51,65 @@ final class VerificationState: Sendable {
 
     struct State: ~Copyable {
         private(set) var token: ChangeToken?
-        /// Misses too (`nil`), so a flood of made-up keys costs one look-up each.
-        private var keys: [KeyDigest: CachedKey?] = [:]
-        private var organizations: [String: CachedOrganization] = [:]
+        private var keys: ClockCache<KeyDigest, CachedKey>
+        /// The cached digests of each key (its current secret and any in
+        /// their grace period), to forget them when the key changes.
+        private var digests: [String: [KeyDigest]] = [:]
+        /// Digests of no key, so a flood of made-up keys costs one look-up each.
+        private var misses: Set<KeyDigest> = []
+        private let missCapacity: Int
+        private var organizations: ClockCache<String, CachedOrganization>
         private var counters: [String: KeyCounters] = [:]
         private var meters: [MeterSlot: MeterCounter] = [:]
 
-        /// Moves to `token` if it is newer than what the cache holds, and
-        /// starts over if keys or subscriptions changed. An older token (a
-        /// concurrent call that read it earlier) changes nothing: answering
-        /// it from newer data is still correct.
-        mutating func prepare(for token: ChangeToken) {
+        init(capacity: Int, missCapacity: Int) {
+            keys = ClockCache(capacity: capacity)
+            organizations = ClockCache(capacity: capacity)
+            self.missCapacity = missCapacity
+        }
+
+        /// Where the change log stood when the cache last caught up, if
+        /// `token` is further: the caller reads what changed since then
+        /// (outside the lock) and brings it to ``advance(to:applying:)``.
+        func behind(_ token: ChangeToken) -> Int64? {
+            guard let current = self.token else { return nil }
+            return token.keys > current.keys ? current.keys : nil
+        }
+
+        /// Moves to `token` if it is newer than what the cache holds. What
+        /// changed up to it is forgotten; `nil` changes (the log no longer
+        /// reached back far enough) forget everything. Applying changes
+        /// twice, or after a concurrent call went further, only forgets more.
+        /// An older token changes nothing: answering it from newer data is
+        /// still correct.
+        mutating func advance(to token: ChangeToken, applying changes: ChangeSet?) {
             guard let current = self.token else {
                 self.token = token
                 return
             }
             if token.keys > current.keys {
+                if let changes {
+                    forget(changes)
+                } else {
+                    keys.removeAll()
+                    digests.removeAll(keepingCapacity: true)
+                    misses.removeAll(keepingCapacity: true)
+                    organizations.removeAll()
+                }
                 self.token = token
-                keys.removeAll(keepingCapacity: true)
-                organizations.removeAll(keepingCapacity: true)
             } else if token.keys == current.keys, token.data > current.data {
                 self.token = token
+            }
+        }
+
+        private mutating func forget(_ changes: ChangeSet) {
+            for keyId in changes.keys {
+                for digest in digests.removeValue(forKey: keyId) ?? [] { keys.remove(digest) }
+            }
+            for digest in changes.digests { misses.remove(digest) }
+            for organizationId in changes.organizations {
+                // Grants derived from it hold it too: they see the mark.
+                organizations.remove(organizationId)?.isForgotten = true
             }
         }
 
@@ -70,31 +122,42 @@ final class VerificationState: Sendable {
         /// The cached look-up of a digest: `nil` if not cached, `.some(nil)`
         /// for a key known not to exist.
         func key(_ digest: KeyDigest) -> CachedKey?? {
-            keys[digest]
+            if let entry = keys.use(digest) { return .some(entry) }
+            return misses.contains(digest) ? .some(nil) : nil
         }
 
         /// A cached key for a look-up made after seeing `token`, kept if
         /// the cache still belongs to that token.
         mutating func key(_ digest: KeyDigest, from match: KeyMatch?, readAt token: ChangeToken) -> CachedKey? {
-            let entry = match.map(CachedKey.init)
+            guard let match else {
+                if accepts(token) {
+                    if misses.count >= missCapacity { misses.removeAll(keepingCapacity: true) }
+                    misses.insert(digest)
+                }
+                return nil
+            }
+            let entry = CachedKey(match)
             if accepts(token) {
-                if keys.count >= VerificationState.capacity { keys.removeAll(keepingCapacity: true) }
-                keys[digest] = .some(entry)
+                if let evicted = keys.insert(entry, for: digest) {
+                    let keyId = evicted.value.record.id
+                    digests[keyId]?.removeAll { $0 == evicted.key }
+                    if digests[keyId]?.isEmpty == true { digests[keyId] = nil }
+                }
+                digests[entry.record.id, default: []].append(digest)
             }
             return entry
         }
 
         /// The organization, if cached and still valid at `now`.
         func organization(_ id: String, at now: Date) -> CachedOrganization? {
-            guard let organization = organizations[id], !organization.hasExpired(at: now) else { return nil }
+            guard let organization = organizations.use(id), !organization.hasExpired(at: now) else { return nil }
             return organization
         }
 
         mutating func organization(_ snapshot: OrganizationSnapshot, readAt token: ChangeToken) -> CachedOrganization {
             let organization = CachedOrganization(snapshot, countedAt: token.data)
             if accepts(token) {
-                if organizations.count >= VerificationState.capacity { organizations.removeAll(keepingCapacity: true) }
-                organizations[snapshot.organizationId] = organization
+                organizations.insert(organization, for: snapshot.organizationId)
             }
             return organization
         }
@@ -171,8 +234,9 @@ struct MeterSlot: Hashable {
 }
 
 /// A key found by its digest. Lives only inside ``VerificationState``'s lock.
-final class CachedKey {
+final class CachedKey: ClockEntry {
     let record: KeyRecord
+    var referenced = false
     /// When this secret stops working: the grace deadline of a rotated-out
     /// secret, `nil` for the current one.
     let secretExpiresAt: Date?
@@ -231,8 +295,12 @@ final class OrganizationSnapshot: Sendable {
 
 /// An organization's plan and access, and its request quota. Lives only
 /// inside ``VerificationState``'s lock.
-final class CachedOrganization {
+final class CachedOrganization: ClockEntry {
     let id: String
+    var referenced = false
+    /// Set when a change to the organization made this stale; grants that
+    /// hold it derive themselves again.
+    var isForgotten = false
     let plan: OrganizationPlan
     let access: KeyAccess
     let validUntil: Date?
@@ -250,7 +318,7 @@ final class CachedOrganization {
     }
 
     func hasExpired(at now: Date) -> Bool {
-        validUntil.map { $0 <= now } ?? false
+        isForgotten || validUntil.map { $0 <= now } ?? false
     }
 }
 

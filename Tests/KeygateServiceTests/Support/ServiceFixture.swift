@@ -25,12 +25,13 @@ final class ServiceFixture: @unchecked Sendable {
 
     let clock = ManualClock(utc(2026, 11, 22, 12))
     let catalog: PlanCatalog
+    let storage: SQLiteKeyStorage
     let service: KeygateService
     private var events = 0
 
     init(catalog name: String = "plans.xml", database: (any DatabaseWriter)? = nil) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
-        let storage = SQLiteKeyStorage(
+        storage = SQLiteKeyStorage(
             database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
     }

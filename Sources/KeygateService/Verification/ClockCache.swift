@@ -1,0 +1,91 @@
+/// What a ``ClockCache`` holds: an object that remembers whether it was used
+/// since the clock hand last passed it.
+protocol ClockEntry: AnyObject {
+    var referenced: Bool { get set }
+}
+
+/// A map of bounded size that evicts by CLOCK (second chance): an entry used
+/// since the hand last passed keeps its place once more, so what is in use
+/// stays however many one-off entries arrive. New entries come in unmarked:
+/// one used only once is the first to go, so a flood of one-off entries
+/// recycles its own slots instead of sweeping the marks off the entries in
+/// use. A hit costs a dictionary look-up and one store to the entry; only
+/// an insert into a full cache moves the hand.
+struct ClockCache<Key: Hashable, Value: ClockEntry> {
+    let capacity: Int
+    private var entries: [Key: (value: Value, slot: Int)] = [:]
+    /// The ring the hand walks; `nil` where an entry was removed.
+    private var slots: [Key?] = []
+    private var free: [Int] = []
+    private var hand = 0
+
+    init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
+
+    var count: Int { entries.count }
+
+    /// The entry for `key`, marked as used.
+    func use(_ key: Key) -> Value? {
+        guard let value = entries[key]?.value else { return nil }
+        value.referenced = true
+        return value
+    }
+
+    /// Inserts or replaces; returns what was evicted to make room.
+    @discardableResult
+    mutating func insert(_ value: Value, for key: Key) -> (key: Key, value: Value)? {
+        value.referenced = false
+        if let existing = entries[key] {
+            entries[key] = (value, existing.slot)
+            return nil
+        }
+        if let slot = free.popLast() {
+            place(value, key, slot)
+            return nil
+        }
+        if slots.count < capacity {
+            slots.append(nil)
+            place(value, key, slots.count - 1)
+            return nil
+        }
+        // Every entry is passed at most twice: the first pass clears the
+        // marks, so the second finds one unmarked.
+        while true {
+            let slot = hand
+            hand = (hand + 1) % slots.count
+            guard let victim = slots[slot], let entry = entries[victim] else {
+                place(value, key, slot)
+                return nil
+            }
+            if entry.value.referenced {
+                entry.value.referenced = false
+                continue
+            }
+            entries[victim] = nil
+            place(value, key, slot)
+            return (victim, entry.value)
+        }
+    }
+
+    @discardableResult
+    mutating func remove(_ key: Key) -> Value? {
+        guard let entry = entries.removeValue(forKey: key) else { return nil }
+        slots[entry.slot] = nil
+        free.append(entry.slot)
+        return entry.value
+    }
+
+    mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        free.removeAll(keepingCapacity: true)
+        hand = 0
+    }
+
+    private mutating func place(_ value: Value, _ key: Key, _ slot: Int) {
+        slots[slot] = key
+        entries[key] = (value, slot)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import PlanCatalog
+import Testing
+
+/// The verification cache forgets what changed and nothing else, and keeps
+/// what is in use whatever a caller sends.
+@Suite("The verification cache")
+struct CacheTests {
+    func reads(_ fixture: ServiceFixture) -> (keys: Int, organizations: Int) {
+        fixture.service.verification.reads.withLock { $0 }
+    }
+
+    func verify(_ fixture: ServiceFixture, _ key: CreatedKey) throws -> VerifyOutcome {
+        try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+    }
+
+    @Test func aChangeForgetsWhatItChangedAndEverythingElseStays() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appending(path: "k.sqlite").path
+        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        // Another process on the same file.
+        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        try fixture.move("org_a", to: "pro")
+        try fixture.move("org_b", to: "pro")
+        let a1 = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let a2 = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let b = try fixture.create("org_b", kind: "owner_integration", capabilities: ["booking.read"])
+        for key in [a1, a2, b] { #expect(try verify(fixture, key) == .valid) }
+        let warm = reads(fixture)
+
+        _ = try other.service.revokeKey(id: a1.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(fixture, a1) == .revoked)
+        #expect(try verify(fixture, b) == .valid)
+        #expect(try verify(fixture, a2) == .valid)
+        let after = reads(fixture)
+        // The revoked key and its organization are read again; org_b and its key are not.
+        #expect(after.keys == warm.keys + 1 && after.organizations == warm.organizations + 1)
+
+        // A plan change forgets the organization, not its keys.
+        try other.service.setPlan(SetPlanRequest(organizationId: "org_b", plan: "free", eventId: "evt_other",
+                                                 occurredAt: fixture.clock.now() + 60))
+        #expect(try verify(fixture, b) == .planSuspended)
+        #expect(reads(fixture).keys == after.keys && reads(fixture).organizations == after.organizations + 1)
+    }
+
+    @Test func aFloodOfMadeUpKeysDoesNotPushOutAKeyInUse() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let hot = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 1000)
+        // The same store and catalog, with small caches so the flood overflows them.
+        let service = KeygateService(catalog: fixture.catalog, storage: fixture.storage, clock: fixture.clock,
+                                     verification: VerificationState(capacity: 50, missCapacity: 100))
+        let request = VerifyRequest(key: hot.secret.unredacted, capability: "booking.read")
+        #expect(try service.verify(request).outcome == .valid)
+        #expect(try service.verify(request).outcome == .valid)
+        let warm = service.verification.reads.withLock { $0 }
+        let format = KeyFormat(catalog: fixture.catalog)
+        // Well-formed, valid checksums, no such keys: ten times what either cache holds.
+        for round in 0..<1_000 {
+            let madeUp = format.generate(environment: "live").unredacted
+            #expect(try service.verify(VerifyRequest(key: madeUp, capability: "booking.read")).outcome == .notFound)
+            if round % 10 == 0 { #expect(try service.verify(request).outcome == .valid) }
+        }
+        let flooded = service.verification.reads.withLock { $0 }
+        #expect(flooded.keys == warm.keys + 1_000)
+        #expect(try service.verify(request).outcome == .valid)
+        #expect(service.verification.reads.withLock { $0 }.keys == flooded.keys)
+    }
+
+    final class Entry: ClockEntry {
+        var referenced = false
+        let name: Int
+        init(_ name: Int) { self.name = name }
+    }
+
+    @Test func clockEvictionKeepsWhatIsUsedAndStaysBounded() {
+        var cache = ClockCache<Int, Entry>(capacity: 100)
+        for hot in 0..<10 {
+            cache.insert(Entry(hot), for: hot)
+            _ = cache.use(hot)
+        }
+        for cold in 1_000..<101_000 {
+            cache.insert(Entry(cold), for: cold)
+            // The hot ten are used between every few one-off inserts.
+            if cold % 20 == 0 { for hot in 0..<10 { #expect(cache.use(hot)?.name == hot) } }
+        }
+        #expect(cache.count == 100)
+        for hot in 0..<10 { #expect(cache.use(hot) != nil) }
+        #expect(cache.remove(3)?.name == 3 && cache.use(3) == nil && cache.count == 99)
+        cache.insert(Entry(3), for: 3)
+        #expect(cache.count == 100 && cache.use(3)?.name == 3)
+    }
+}

@@ -29,6 +29,10 @@ public protocol KeyStorage: Sendable {
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
     /// The key whose secret has this digest (the secret already parsed).
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup
+    /// Rate-limit state every process using this store shares, so each
+    /// key's limit holds once across them; `nil` when there is none (an
+    /// in-memory store), and then each process keeps its own.
+    var rateLimits: (any SharedRateLimits)? { get }
     /// Changes whenever anything is committed, here or in another process;
     /// what callers keep in memory is current as long as it stays the same.
     func changeToken() throws(KeyStoreError) -> ChangeToken

@@ -21,6 +21,8 @@ public struct KeygateService: Sendable {
     /// The store's key format, kept here: reading it through the storage
     /// existential copies all of its rules on every verification.
     let keyFormat: KeyFormat
+    /// Kept here for the same reason as ``keyFormat``.
+    let sharedLimits: (any SharedRateLimits)?
     /// How far ahead of this clock a billing event may be dated (clock
     /// skew between billing and this host); later ones are refused.
     public let eventClockSkew: TimeInterval
@@ -35,6 +37,7 @@ public struct KeygateService: Sendable {
         self.clock = clock
         self.eventClockSkew = eventClockSkew
         keyFormat = storage.rules.format
+        sharedLimits = storage.rateLimits
         verification = VerificationState()
     }
 
@@ -45,6 +48,7 @@ public struct KeygateService: Sendable {
         self.clock = clock
         eventClockSkew = Self.defaultEventClockSkew
         keyFormat = storage.rules.format
+        sharedLimits = storage.rateLimits
         self.verification = verification
     }
 
@@ -56,6 +60,7 @@ public struct KeygateService: Sendable {
         clock = service.clock
         eventClockSkew = service.eventClockSkew
         keyFormat = service.keyFormat
+        sharedLimits = service.sharedLimits
         verification = service.verification
     }
 

@@ -26,6 +26,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
     private let writes: WriteCounter
+    /// Beside the database file (`<path>-limits`): one rate limit per key
+    /// for every process on this host that opens the file.
+    public let rateLimits: (any SharedRateLimits)?
     /// An in-memory database's change log position, and the write count it was read at.
     private let memoryLog: Locked<(writes: Int64, keys: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
@@ -43,6 +46,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         let path = database.path
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
         watcher = isFile ? DataVersionWatcher(path: path) : nil
+        rateLimits = isFile ? SharedRateTable(path: path + "-limits") : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration()
             configuration.readonly = true
@@ -72,6 +76,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         clock = storage.clock
         validator = storage.validator
         watcher = storage.watcher
+        rateLimits = storage.rateLimits
         lookups = storage.lookups
         writes = storage.writes
         memoryLog = storage.memoryLog

@@ -176,14 +176,20 @@ extension KeygateService {
         }
 
         let limit = grant.rateLimit
-        var arrival = counters.arrival
-        switch GCRA.admit(&arrival, limit: limit, cost: request.cost, at: GCRA.microseconds(now)) {
+        let at = GCRA.microseconds(now)
+        // One limit per key across every process on the store when it
+        // shares rate-limit state; else this process's own.
+        let decision = if let sharedLimits {
+            sharedLimits.withArrival(of: entry.rateTag) { GCRA.admit(&$0, limit: limit, cost: request.cost, at: at) }
+        } else {
+            GCRA.admit(&counters.arrival, limit: limit, cost: request.cost, at: at)
+        }
+        switch decision {
         case .limited(let retryAfter, let resetAt):
             result.retryAfter = retryAfter
             result.rateLimit = RateLimitState(limit: limit, remaining: 0, resetAt: resetAt)
             return answer(.rateLimited)
         case .allowed(let remaining, let resetAt):
-            counters.arrival = arrival
             result.rateLimit = RateLimitState(limit: limit, remaining: remaining, resetAt: resetAt)
         }
 

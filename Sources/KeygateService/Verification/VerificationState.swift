@@ -237,6 +237,8 @@ struct MeterSlot: Hashable {
 final class CachedKey: ClockEntry {
     let record: KeyRecord
     var referenced = false
+    /// The key's entry in shared rate-limit state (``SharedRateLimits``).
+    let rateTag: UInt64
     /// When this secret stops working: the grace deadline of a rotated-out
     /// secret, `nil` for the current one.
     let secretExpiresAt: Date?
@@ -247,6 +249,7 @@ final class CachedKey: ClockEntry {
     init(_ match: KeyMatch) {
         record = match.key
         secretExpiresAt = match.secretExpiresAt
+        rateTag = RateTag.of(keyId: match.key.id)
     }
 }
 

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ``SharedRateLimits`` for every process on one host that opens the same
+/// SQLite file: a table in a memory-mapped file beside the database
+/// (`<database>-limits`), as nginx's `limit_req` keeps its zone in shared
+/// memory. Verification stays in process: one mutex and a few loads, no
+/// write transaction, no system call.
+///
+/// The table is split into windows of ``width`` slots, each behind its own
+/// process-shared, robust mutex: a process killed while holding one leaves
+/// it to the next locker (`EOWNERDEAD`), which takes it over; what it
+/// guards is one 16-byte slot, and the worst a kill can leave is a slot
+/// with a new key's tag and the previous key's time, which can only delay
+/// that key, never let it through sooner.
+///
+/// A key lives in the window its tag picks. A new key takes an empty slot
+/// or, in a full window, the slot whose time is earliest: the key closest
+/// to (or at) a full allowance, so replacing it loses at most what it had
+/// left of its burst. With 16,384 windows of 16 slots, that takes more
+/// than 16 keys in use at once in one window of 262,144 slots.
+final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
+    static let windows = 16_384
+    static let width = 16
+    private static let magic: UInt64 = 0x4b47_5241_5445_3031  // "KGRATE01"
+    private static let headerSize = 4096
+    /// A mutex per window, each on a cache line of its own.
+    private static let mutexStride = 64
+    private static var slotsOffset: Int { headerSize + windows * mutexStride }
+    static var fileSize: Int { slotsOffset + windows * width * 16 }
+
+    private let base: UnsafeMutableRawPointer
+
+    /// Maps the table at `path`, creating and initializing it under an
+    /// exclusive `flock` if this is the first process; `nil` if the file
+    /// cannot be used (then each process keeps its own limits).
+    init?(path: String) {
+        guard MemoryLayout<pthread_mutex_t>.size <= Self.mutexStride else { return nil }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
+        guard descriptor >= 0 else { return nil }
+        // The mapping outlives the descriptor.
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else { return nil }
+        defer { flock(descriptor, LOCK_UN) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        let isNew = status.st_size == 0
+        if isNew {
+            guard ftruncate(descriptor, off_t(Self.fileSize)) == 0 else { return nil }
+        } else if Int(status.st_size) != Self.fileSize {
+            return nil
+        }
+        guard let mapped = mmap(nil, Self.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
+            mapped != MAP_FAILED
+        else { return nil }
+        base = mapped
+        let header = base.assumingMemoryBound(to: UInt64.self)
+        if header.pointee != Self.magic {
+            // First user (or one that died before finishing): the slots are
+            // zero from ftruncate; the mutexes need initializing; the magic
+            // goes last, under the flock every opener takes.
+            var attributes = pthread_mutexattr_t()
+            pthread_mutexattr_init(&attributes)
+            pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED))
+            pthread_mutexattr_setrobust(&attributes, Int32(PTHREAD_MUTEX_ROBUST))
+            for window in 0..<Self.windows {
+                pthread_mutex_init(mutex(window), &attributes)
+            }
+            pthread_mutexattr_destroy(&attributes)
+            header.pointee = Self.magic
+            msync(base, Self.headerSize, MS_SYNC)
+        }
+    }
+
+    deinit {
+        munmap(base, Self.fileSize)
+    }
+
+    private func mutex(_ window: Int) -> UnsafeMutablePointer<pthread_mutex_t> {
+        (base + Self.headerSize + window * Self.mutexStride).assumingMemoryBound(to: pthread_mutex_t.self)
+    }
+
+    func withArrival<T>(of tag: UInt64, _ body: (inout Int64) -> T) -> T {
+        let tag = tag == 0 ? 1 : tag
+        let window = Int(truncatingIfNeeded: (tag >> 17) % UInt64(Self.windows))
+        let lock = mutex(window)
+        switch pthread_mutex_lock(lock) {
+        case 0: break
+        case EOWNERDEAD: pthread_mutex_consistent(lock)
+        default:
+            // Not recoverable: answer from a time of this call's own rather
+            // than not at all (the limit is then this process's alone).
+            var arrival: Int64 = 0
+            return body(&arrival)
+        }
+        defer { pthread_mutex_unlock(lock) }
+        let slots = (base + Self.slotsOffset + window * Self.width * 16).assumingMemoryBound(to: UInt64.self)
+        // Slots fill in order and are never emptied, so the first empty one
+        // ends the search; in a full window the earliest time gives way.
+        var chosen = -1
+        var earliest = 0
+        for index in 0..<Self.width {
+            let slotTag = slots[index * 2]
+            if slotTag == tag || slotTag == 0 {
+                chosen = index
+                break
+            }
+            if Int64(bitPattern: slots[index * 2 + 1]) < Int64(bitPattern: slots[earliest * 2 + 1]) { earliest = index }
+        }
+        if chosen < 0 { chosen = earliest }
+        if slots[chosen * 2] != tag {
+            // Tag first: killed in between, the new key inherits a time that
+            // can only delay it, never one that lets it through sooner.
+            slots[chosen * 2] = tag
+            slots[chosen * 2 + 1] = 0
+        }
+        var arrival = Int64(bitPattern: slots[chosen * 2 + 1])
+        let result = body(&arrival)
+        slots[chosen * 2 + 1] = UInt64(bitPattern: arrival)
+        return result
+    }
+}

@@ -23,26 +23,46 @@ public enum RFC3339 {
     }
 
     static func string(milliseconds: Int64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        write(milliseconds: milliseconds, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The time's text, appended to `bytes` (24 bytes for years 0–9999).
+    public static func write(_ date: Date, into bytes: inout [UInt8]) {
+        write(milliseconds: milliseconds(date), into: &bytes)
+    }
+
+    static func write(milliseconds: Int64, into bytes: inout [UInt8]) {
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civil(fromDays: days)
         let second = millisecondOfDay / 1000
-        var text = ""
-        text.reserveCapacity(24)
-        append(year, width: 4, to: &text)
-        text += "-"
-        append(month, width: 2, to: &text)
-        text += "-"
-        append(day, width: 2, to: &text)
-        text += "T"
-        append(second / 3600, width: 2, to: &text)
-        text += ":"
-        append(second / 60 % 60, width: 2, to: &text)
-        text += ":"
-        append(second % 60, width: 2, to: &text)
-        text += "."
-        append(millisecondOfDay % 1000, width: 3, to: &text)
-        text += "Z"
-        return text
+        // Zero-padded to `width`; a value too wide (a year past 9999) as it is.
+        func digits(_ value: Int64, _ width: Int) {
+            var limit: Int64 = 1
+            for _ in 0..<width { limit *= 10 }
+            guard value >= 0, value < limit else { return bytes += String(value).utf8 }
+            var divisor = limit / 10
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(second / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(second / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(second % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(millisecondOfDay % 1000, 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` for anything else.
@@ -99,12 +119,6 @@ public enum RFC3339 {
         guard index == bytes.count else { return nil }
         let days = self.days(year: year, month: month, day: day)
         return days * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + millisecond - offset
-    }
-
-    private static func append(_ value: Int64, width: Int, to text: inout String) {
-        let digits = String(value)
-        if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-        text += digits
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {

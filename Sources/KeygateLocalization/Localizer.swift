@@ -77,6 +77,8 @@ public final class Localizer: Sendable {
     }
 
     private func render(_ message: Message, _ arguments: [String: MessageArgument], language: String) -> String {
+        // Most messages a verification answers with have nothing to fill.
+        if message.plurals.isEmpty, !message.template.utf8.contains(UInt8(ascii: "{")) { return message.template }
         var text = message.template
         for (name, forms) in message.plurals {
             let number: Int = if case .number(let value)? = arguments[name] { value } else { 0 }

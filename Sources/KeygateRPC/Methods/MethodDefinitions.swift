@@ -18,7 +18,7 @@ public enum CatalogPlans: RPCMethod {
         public var defaultPlan: String
         public var plans: [PlanInfo]
         public static let fields: [WireField<Result>] = [
-            .init("defaultPlan", \.defaultPlan, oneOf: \.plans), .init("plans", \.plans),
+            .init("defaultPlan", { $0.defaultPlan }, oneOf: \.plans), .init("plans", { $0.plans }),
         ]
     }
 }
@@ -30,7 +30,7 @@ public enum CatalogCapabilities: RPCMethod {
     public struct Result: WireObject {
         public var capabilities: [CapabilityInfo]
         public var kinds: [KindInfo]
-        public static let fields: [WireField<Result>] = [.init("capabilities", \.capabilities), .init("kinds", \.kinds)]
+        public static let fields: [WireField<Result>] = [.init("capabilities", { $0.capabilities }), .init("kinds", { $0.kinds })]
     }
 }
 
@@ -69,8 +69,8 @@ public enum SetPlan: RPCMethod {
         public var applied: Bool
         public var reason: NotApplied?
         public static let fields: [WireField<Result>] = [
-            .init("subscription", \.subscription), .init("applied", \.applied),
-            .init("reason", \.reason, "null when applied."),
+            .init("subscription", { $0.subscription }), .init("applied", { $0.applied }),
+            .init("reason", { $0.reason }, "null when applied."),
         ]
     }
 }
@@ -92,20 +92,20 @@ public enum PreviewPlan: RPCMethod {
         public var capabilitiesLost: [String]
         public var quotaChanges: [QuotaChange]
         public static let fields: [WireField<Result>] = [
-            .init("from", \.from, oneOf: \.plans), .init("to", \.to, oneOf: \.plans),
-            .init("suspendedKeys", \.suspendedKeys, "Keys working now that the plan would suspend."),
-            .init("restoredKeys", \.restoredKeys, "Keys suspended now that the plan would bring back."),
-            .init("lostCapabilities", \.lostCapabilities, "Keys that keep working but lose capabilities they use now."),
-            .init("capabilitiesLost", \.capabilitiesLost,
+            .init("from", { $0.from }, oneOf: \.plans), .init("to", { $0.to }, oneOf: \.plans),
+            .init("suspendedKeys", { $0.suspendedKeys }, "Keys working now that the plan would suspend."),
+            .init("restoredKeys", { $0.restoredKeys }, "Keys suspended now that the plan would bring back."),
+            .init("lostCapabilities", { $0.lostCapabilities }, "Keys that keep working but lose capabilities they use now."),
+            .init("capabilitiesLost", { $0.capabilitiesLost },
                   "Every capability the organization's keys can use now and could not on the plan, suspended keys included."),
-            .init("quotaChanges", \.quotaChanges),
+            .init("quotaChanges", { $0.quotaChanges }),
         ]
     }
     public struct LostCapabilities: WireObject {
         public var keyId: String
         public var capabilities: [String]
         public static let fields: [WireField<LostCapabilities>] = [
-            .init("keyId", \.keyId), .init("capabilities", \.capabilities),
+            .init("keyId", { $0.keyId }), .init("capabilities", { $0.capabilities }),
         ]
     }
     public struct QuotaChange: WireObject {
@@ -113,7 +113,7 @@ public enum PreviewPlan: RPCMethod {
         public var from: PlanInfo.Quota?
         public var to: PlanInfo.Quota?
         public static let fields: [WireField<QuotaChange>] = [
-            .init("id", \.id, oneOf: \.meters), .init("from", \.from), .init("to", \.to),
+            .init("id", { $0.id }, oneOf: \.meters), .init("from", { $0.from }), .init("to", { $0.to }),
         ]
     }
 }
@@ -135,10 +135,10 @@ public enum GetQuotas: RPCMethod {
         public var periodEnd: Date?
         public var quotas: [QuotaInfo]
         public static let fields: [WireField<Result>] = [
-            .init("plan", \.plan, oneOf: \.plans, "The plan in force, whose quotas these are."),
-            .init("planName", \.planName), .init("billedPlan", \.billedPlan, "The plan billing last named."),
-            .init("status", \.status), .init("periodStart", \.periodStart), .init("periodEnd", \.periodEnd),
-            .init("quotas", \.quotas),
+            .init("plan", { $0.plan }, oneOf: \.plans, "The plan in force, whose quotas these are."),
+            .init("planName", { $0.planName }), .init("billedPlan", { $0.billedPlan }, "The plan billing last named."),
+            .init("status", { $0.status }), .init("periodStart", { $0.periodStart }), .init("periodEnd", { $0.periodEnd }),
+            .init("quotas", { $0.quotas }),
         ]
     }
 }
@@ -167,7 +167,7 @@ public enum CreateKey: RPCMethod {
         public var key: KeyInfo
         public var secret: String
         public static let fields: [WireField<Result>] = [
-            .init("key", \.key), .init("secret", \.secret, "The raw key: shown this once, never stored."),
+            .init("key", { $0.key }), .init("secret", { $0.secret }, "The raw key: shown this once, never stored."),
         ]
     }
 }
@@ -189,10 +189,10 @@ public enum KeyOptionsMethod: RPCMethod {
         public var activeKeys: Int
         public var maxActiveKeys: Int?
         public static let fields: [WireField<Result>] = [
-            .init("canCreate", \.canCreate), .init("reason", \.reason, "Why not, in the request's language; null when it can."),
-            .init("reasonCode", \.reasonCode, "The error code keys.create would answer; null when it can."),
-            .init("kinds", \.kinds), .init("rateLimit", \.rateLimit), .init("maxLifetimeDays", \.maxLifetimeDays),
-            .init("activeKeys", \.activeKeys), .init("maxActiveKeys", \.maxActiveKeys, "null: unlimited."),
+            .init("canCreate", { $0.canCreate }), .init("reason", { $0.reason }, "Why not, in the request's language; null when it can."),
+            .init("reasonCode", { $0.reasonCode }, "The error code keys.create would answer; null when it can."),
+            .init("kinds", { $0.kinds }), .init("rateLimit", { $0.rateLimit }), .init("maxLifetimeDays", { $0.maxLifetimeDays }),
+            .init("activeKeys", { $0.activeKeys }), .init("maxActiveKeys", { $0.maxActiveKeys }, "null: unlimited."),
         ]
     }
 }
@@ -211,7 +211,7 @@ public enum ListKeys: RPCMethod {
         public var keys: [KeyInfo]
         public var nextCursor: String?
         public static let fields: [WireField<Result>] = [
-            .init("keys", \.keys), .init("nextCursor", \.nextCursor, "null on the last page."),
+            .init("keys", { $0.keys }), .init("nextCursor", { $0.nextCursor }, "null on the last page."),
         ]
     }
 }
@@ -267,8 +267,8 @@ public enum RotateKey: RPCMethod {
         public var secret: String
         public var previousSecretExpiresAt: Date?
         public static let fields: [WireField<Result>] = [
-            .init("key", \.key), .init("secret", \.secret, "The new raw key: shown this once, never stored."),
-            .init("previousSecretExpiresAt", \.previousSecretExpiresAt, "null: the previous secret stopped at once."),
+            .init("key", { $0.key }), .init("secret", { $0.secret }, "The new raw key: shown this once, never stored."),
+            .init("previousSecretExpiresAt", { $0.previousSecretExpiresAt }, "null: the previous secret stopped at once."),
         ]
     }
 }
@@ -298,7 +298,7 @@ public enum DeleteKey: RPCMethod {
     }
     public struct Result: WireObject {
         public var deleted: Bool
-        public static let fields: [WireField<Result>] = [.init("deleted", \.deleted)]
+        public static let fields: [WireField<Result>] = [.init("deleted", { $0.deleted })]
     }
 }
 
@@ -329,15 +329,15 @@ public enum VerifyKey: RPCMethod {
         public var retryAfter: Int?
         public var quota: QuotaState?
         public static let fields: [WireField<Result>] = [
-            .init("valid", \.valid), .init("code", \.code, "The first check that failed, or valid."),
-            .init("httpStatus", \.httpStatus, "What the gateway should answer: 200, 401, 403 or 429."),
-            .init("message", \.message, "In the request's language."),
-            .init("organizationId", \.organizationId, "null when no key was found."), .init("keyId", \.keyId),
-            .init("kind", \.kind),
-            .init("capabilities", \.capabilities, "What the key can use on its plan now; null unless valid."),
-            .init("rateLimit", \.rateLimit, "null until the rate limit was checked."),
-            .init("retryAfter", \.retryAfter, "Seconds until a retry can succeed: when rate limited or over quota."),
-            .init("quota", \.quota, "The request quota; null until it was checked or when the plan has none."),
+            .init("valid", { $0.valid }), .init("code", { $0.code }, "The first check that failed, or valid."),
+            .init("httpStatus", { $0.httpStatus }, "What the gateway should answer: 200, 401, 403 or 429."),
+            .init("message", { $0.message }, "In the request's language."),
+            .init("organizationId", { $0.organizationId }, "null when no key was found."), .init("keyId", { $0.keyId }),
+            .init("kind", { $0.kind }),
+            .init("capabilities", { $0.capabilities }, "What the key can use on its plan now; null unless valid."),
+            .init("rateLimit", { $0.rateLimit }, "null until the rate limit was checked."),
+            .init("retryAfter", { $0.retryAfter }, "Seconds until a retry can succeed: when rate limited or over quota."),
+            .init("quota", { $0.quota }, "The request quota; null until it was checked or when the plan has none."),
         ]
     }
     public struct RateLimitState: WireObject {
@@ -345,8 +345,8 @@ public enum VerifyKey: RPCMethod {
         public var remaining: Int
         public var resetAt: Date
         public static let fields: [WireField<RateLimitState>] = [
-            .init("limit", \.limit, "Requests per minute."), .init("remaining", \.remaining),
-            .init("resetAt", \.resetAt, "When the full allowance is back."),
+            .init("limit", { $0.limit }, "Requests per minute."), .init("remaining", { $0.remaining }),
+            .init("resetAt", { $0.resetAt }, "When the full allowance is back."),
         ]
     }
     public struct QuotaState: WireObject {
@@ -355,8 +355,8 @@ public enum VerifyKey: RPCMethod {
         public var remaining: Int?
         public var resetsAt: Date?
         public static let fields: [WireField<QuotaState>] = [
-            .init("id", \.id, oneOf: \.meters), .init("limit", \.limit, "null: unlimited."),
-            .init("remaining", \.remaining, "null: unlimited."), .init("resetsAt", \.resetsAt, "null: never resets."),
+            .init("id", { $0.id }, oneOf: \.meters), .init("limit", { $0.limit }, "null: unlimited."),
+            .init("remaining", { $0.remaining }, "null: unlimited."), .init("resetsAt", { $0.resetsAt }, "null: never resets."),
         ]
     }
 }
@@ -390,7 +390,7 @@ public enum GetUsage: RPCMethod {
     }
     public struct Result: WireObject {
         public var days: [Day]
-        public static let fields: [WireField<Result>] = [.init("days", \.days)]
+        public static let fields: [WireField<Result>] = [.init("days", { $0.days })]
     }
     public struct Day: WireObject {
         public var date: String
@@ -398,8 +398,8 @@ public enum GetUsage: RPCMethod {
         public var valid: Int
         public var invalid: Int
         public static let fields: [WireField<Day>] = [
-            .init("date", \.date, "YYYY-MM-DD, UTC."), .init("keyId", \.keyId, "null: the whole organization."),
-            .init("valid", \.valid), .init("invalid", \.invalid),
+            .init("date", { $0.date }, "YYYY-MM-DD, UTC."), .init("keyId", { $0.keyId }, "null: the whole organization."),
+            .init("valid", { $0.valid }), .init("invalid", { $0.invalid }),
         ]
     }
 }
@@ -417,7 +417,7 @@ public enum ListAudit: RPCMethod {
         public var entries: [Entry]
         public var nextCursor: String?
         public static let fields: [WireField<Result>] = [
-            .init("entries", \.entries), .init("nextCursor", \.nextCursor, "null on the last page."),
+            .init("entries", { $0.entries }), .init("nextCursor", { $0.nextCursor }, "null on the last page."),
         ]
     }
     public struct Entry: WireObject {
@@ -427,9 +427,9 @@ public enum ListAudit: RPCMethod {
         public var keyId: String?
         public var details: JSON
         public static let fields: [WireField<Entry>] = [
-            .init("at", \.at), .init("actor", \.actor), .init("action", \.action),
-            .init("keyId", \.keyId, "null for subscription changes."),
-            .init("details", \.details, "What changed; members differ by action."),
+            .init("at", { $0.at }), .init("actor", { $0.actor }), .init("action", { $0.action }),
+            .init("keyId", { $0.keyId }, "null for subscription changes."),
+            .init("details", { $0.details }, "What changed; members differ by action."),
         ]
     }
 }

@@ -37,25 +37,25 @@ public struct KeyInfo: WireObject, Hashable {
     public var usage: Usage
 
     public static let fields: [WireField<KeyInfo>] = [
-        .init("id", \.id), .init("organizationId", \.organizationId), .init("name", \.name),
-        .init("kind", \.kind), .init("kindName", \.kindName, "The kind's name in the request's language."),
-        .init("capabilities", \.capabilities),
-        .init("usableCapabilities", \.usableCapabilities, "The capabilities the key can use on its organization's plan now."),
-        .init("environment", \.environment), .init("hint", \.hint, "The prefix and the last four characters; never the secret."),
-        .init("status", \.status), .init("statusText", \.statusText, "The status in the request's language."),
-        .init("createdAt", \.createdAt), .init("expiresAt", \.expiresAt, "null: the key never expires."),
-        .init("lastUsedAt", \.lastUsedAt, "null: never used."),
-        .init("lastUsedText", \.lastUsedText, "\"Never\", \"2 days ago\", in the request's language."),
-        .init("rateLimit", \.rateLimit, "Requests per minute, as set on the key."),
-        .init("effectiveRateLimit", \.effectiveRateLimit, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
-        .init("allowedOrigins", \.allowedOrigins), .init("usage", \.usage),
+        .init("id", { $0.id }), .init("organizationId", { $0.organizationId }), .init("name", { $0.name }),
+        .init("kind", { $0.kind }), .init("kindName", { $0.kindName }, "The kind's name in the request's language."),
+        .init("capabilities", { $0.capabilities }),
+        .init("usableCapabilities", { $0.usableCapabilities }, "The capabilities the key can use on its organization's plan now."),
+        .init("environment", { $0.environment }), .init("hint", { $0.hint }, "The prefix and the last four characters; never the secret."),
+        .init("status", { $0.status }), .init("statusText", { $0.statusText }, "The status in the request's language."),
+        .init("createdAt", { $0.createdAt }), .init("expiresAt", { $0.expiresAt }, "null: the key never expires."),
+        .init("lastUsedAt", { $0.lastUsedAt }, "null: never used."),
+        .init("lastUsedText", { $0.lastUsedText }, "\"Never\", \"2 days ago\", in the request's language."),
+        .init("rateLimit", { $0.rateLimit }, "Requests per minute, as set on the key."),
+        .init("effectiveRateLimit", { $0.effectiveRateLimit }, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
+        .init("allowedOrigins", { $0.allowedOrigins }), .init("usage", { $0.usage }),
     ]
 
     public struct Usage: WireObject, Hashable {
         public var valid: Int
         public var invalid: Int
 
-        public static let fields: [WireField<Usage>] = [.init("valid", \.valid), .init("invalid", \.invalid)]
+        public static let fields: [WireField<Usage>] = [.init("valid", { $0.valid }), .init("invalid", { $0.invalid })]
     }
 }
 
@@ -74,13 +74,13 @@ public struct SubscriptionInfo: WireObject, Hashable {
     public var updatedAt: Date?
 
     public static let fields: [WireField<SubscriptionInfo>] = [
-        .init("organizationId", \.organizationId),
-        .init("plan", \.plan, oneOf: \.plans, "The plan in force: the one whose rules apply now."),
-        .init("planName", \.planName),
-        .init("billedPlan", \.billedPlan, "The plan billing last named; a canceled subscription falls back to the default plan."),
-        .init("status", \.status), .init("statusText", \.statusText),
-        .init("periodStart", \.periodStart), .init("periodEnd", \.periodEnd),
-        .init("updatedAt", \.updatedAt, "null: billing never named this organization."),
+        .init("organizationId", { $0.organizationId }),
+        .init("plan", { $0.plan }, oneOf: \.plans, "The plan in force: the one whose rules apply now."),
+        .init("planName", { $0.planName }),
+        .init("billedPlan", { $0.billedPlan }, "The plan billing last named; a canceled subscription falls back to the default plan."),
+        .init("status", { $0.status }), .init("statusText", { $0.statusText }),
+        .init("periodStart", { $0.periodStart }), .init("periodEnd", { $0.periodEnd }),
+        .init("updatedAt", { $0.updatedAt }, "null: billing never named this organization."),
     ]
 }
 
@@ -95,11 +95,11 @@ public struct QuotaInfo: WireObject, Hashable {
     public var resetsAt: Date?
 
     public static let fields: [WireField<QuotaInfo>] = [
-        .init("id", \.id, oneOf: \.meters), .init("name", \.name),
-        .init("limit", \.limit, "null: unlimited."), .init("used", \.used),
-        .init("remaining", \.remaining, "null: unlimited; never below 0."),
-        .init("exceeded", \.exceeded, "Whether more is used than the limit allows."), .init("period", \.period),
-        .init("resetsAt", \.resetsAt, "null: the quota never resets."),
+        .init("id", { $0.id }, oneOf: \.meters), .init("name", { $0.name }),
+        .init("limit", { $0.limit }, "null: unlimited."), .init("used", { $0.used }),
+        .init("remaining", { $0.remaining }, "null: unlimited; never below 0."),
+        .init("exceeded", { $0.exceeded }, "Whether more is used than the limit allows."), .init("period", { $0.period }),
+        .init("resetsAt", { $0.resetsAt }, "null: the quota never resets."),
     ]
 }
 
@@ -110,7 +110,7 @@ public struct PlanInfo: WireObject, Hashable {
     public var quotas: [Quota]
 
     public static let fields: [WireField<PlanInfo>] = [
-        .init("id", \.id, oneOf: \.plans), .init("name", \.name), .init("apiKeys", \.apiKeys), .init("quotas", \.quotas),
+        .init("id", { $0.id }, oneOf: \.plans), .init("name", { $0.name }), .init("apiKeys", { $0.apiKeys }), .init("quotas", { $0.quotas }),
     ]
 
     public struct APIKeys: WireObject, Hashable {
@@ -122,10 +122,10 @@ public struct PlanInfo: WireObject, Hashable {
         public var maxLifetimeDays: Int?
 
         public static let fields: [WireField<APIKeys>] = [
-            .init("enabled", \.enabled), .init("maxActiveKeys", \.maxActiveKeys, "null: unlimited."),
-            .init("kinds", \.kinds, eachOf: \.kinds), .init("capabilities", \.capabilities, eachOf: \.capabilities),
-            .init("rateLimit", \.rateLimit, "null: the plan has no API keys."),
-            .init("maxLifetimeDays", \.maxLifetimeDays, "null: keys may live forever."),
+            .init("enabled", { $0.enabled }), .init("maxActiveKeys", { $0.maxActiveKeys }, "null: unlimited."),
+            .init("kinds", { $0.kinds }, eachOf: \.kinds), .init("capabilities", { $0.capabilities }, eachOf: \.capabilities),
+            .init("rateLimit", { $0.rateLimit }, "null: the plan has no API keys."),
+            .init("maxLifetimeDays", { $0.maxLifetimeDays }, "null: keys may live forever."),
         ]
     }
 
@@ -135,7 +135,7 @@ public struct PlanInfo: WireObject, Hashable {
         public var period: QuotaPeriod
 
         public static let fields: [WireField<Quota>] = [
-            .init("id", \.id, oneOf: \.meters), .init("limit", \.limit, "null: unlimited."), .init("period", \.period),
+            .init("id", { $0.id }, oneOf: \.meters), .init("limit", { $0.limit }, "null: unlimited."), .init("period", { $0.period }),
         ]
     }
 }
@@ -145,8 +145,8 @@ public struct RateLimit: WireObject, Hashable {
     public var max: Int
 
     public static let fields: [WireField<RateLimit>] = [
-        .init("default", \.default, "Requests per minute a key gets when none is asked for."),
-        .init("max", \.max, "The ceiling, in requests per minute."),
+        .init("default", { $0.default }, "Requests per minute a key gets when none is asked for."),
+        .init("max", { $0.max }, "The ceiling, in requests per minute."),
     ]
 }
 
@@ -155,7 +155,7 @@ public struct CapabilityInfo: WireObject, Hashable {
     public var description: String
 
     public static let fields: [WireField<CapabilityInfo>] = [
-        .init("id", \.id, oneOf: \.capabilities), .init("description", \.description),
+        .init("id", { $0.id }, oneOf: \.capabilities), .init("description", { $0.description }),
     ]
 }
 
@@ -165,7 +165,7 @@ public struct KindInfo: WireObject, Hashable {
     public var capabilities: [String]
 
     public static let fields: [WireField<KindInfo>] = [
-        .init("id", \.id, oneOf: \.kinds), .init("name", \.name), .init("capabilities", \.capabilities, eachOf: \.capabilities),
+        .init("id", { $0.id }, oneOf: \.kinds), .init("name", { $0.name }), .init("capabilities", { $0.capabilities }, eachOf: \.capabilities),
     ]
 }
 
@@ -175,6 +175,6 @@ public struct KindOptionInfo: WireObject, Hashable {
     public var capabilities: [CapabilityInfo]
 
     public static let fields: [WireField<KindOptionInfo>] = [
-        .init("id", \.id, oneOf: \.kinds), .init("name", \.name), .init("capabilities", \.capabilities),
+        .init("id", { $0.id }, oneOf: \.kinds), .init("name", { $0.name }), .init("capabilities", { $0.capabilities }),
     ]
 }

@@ -71,20 +71,31 @@ struct ParamsDecoder {
 
 /// The object members each decoded object's type asked for.
 final class KeyTracker {
-    private var read: [String: Set<String>] = [:]
+    /// Asked for at the top level, where nearly every member is: a method
+    /// has a handful of params, and a short list beats building a path and
+    /// hashing on every member read.
+    private var topLevel: [String] = []
+    private var nested: [String: Set<String>] = [:]
 
     func mark(_ key: String, at path: [any CodingKey]) {
-        read[ParamsDecoder.path(path), default: []].insert(key)
+        if path.isEmpty {
+            if !topLevel.contains(key) { topLevel.append(key) }
+        } else {
+            nested[ParamsDecoder.path(path), default: []].insert(key)
+        }
+    }
+
+    private func isKnown(_ key: String, at path: String) -> Bool {
+        path.isEmpty ? topLevel.contains(key) : nested[path]?.contains(key) == true
     }
 
     /// The first member, depth first, that no type asked for.
     func firstUnknown(in json: JSON, at path: String = "") -> String? {
         switch json {
         case .object(let members):
-            let known = read[path] ?? []
             for member in members {
                 let memberPath = path.isEmpty ? member.key : "\(path).\(member.key)"
-                if !known.contains(member.key) { return memberPath }
+                if !isKnown(member.key, at: path) { return memberPath }
                 if let unknown = firstUnknown(in: member.value, at: memberPath) { return unknown }
             }
         case .array(let elements):
@@ -153,6 +164,31 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool {
         try value(key) == .null
+    }
+
+    /// One scan of the members for an optional param (the standard library's
+    /// default asks `contains`, then `decodeNil`, then `decode`: three).
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        tracker.mark(key.stringValue, at: codingPath)
+        guard let json = members.first(where: { $0.key == key.stringValue })?.value, json != .null else { return nil }
+        return try SingleValue(json: json, codingPath: codingPath + [key], tracker: tracker).decode(T.self)
+    }
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try decodeIfPresent(type as (any Decodable.Type), key) as? String
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        try decodeIfPresent(type as (any Decodable.Type), key) as? Int
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        try decodeIfPresent(type as (any Decodable.Type), key) as? Bool
+    }
+
+    private func decodeIfPresent(_ type: any Decodable.Type, _ key: Key) throws -> Any? {
+        func open<T: Decodable>(_ type: T.Type) throws -> Any? { try decodeIfPresent(type, forKey: key) }
+        return try open(type)
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {

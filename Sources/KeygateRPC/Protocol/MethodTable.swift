@@ -10,8 +10,8 @@ public struct MethodTable: Sendable {
         let paramsSchema: @Sendable (SchemaContext) -> JSON
         let resultSchema: @Sendable (SchemaContext) -> JSON
         let errors: [ServiceError.Code]
-        /// Decodes the params, runs the handler, encodes the result.
-        let invoke: @Sendable (JSON, RequestContext) throws -> JSON
+        /// Decodes the params, runs the handler, writes the result's JSON text.
+        let invoke: @Sendable (JSON, RequestContext) throws -> [UInt8]
         /// See ``RPCMethod/writes``.
         let writes: Bool
     }
@@ -38,7 +38,10 @@ public struct MethodTable: Sendable {
             resultSchema: { Method.Result.schema($0) },
             errors: Method.errors,
             invoke: { params, context in
-                try handler(try ParamsDecoder.decode(Method.Params.self, from: params), context).wire
+                let result = try handler(try ParamsDecoder.decode(Method.Params.self, from: params), context)
+                var writer = JSONWriter(capacity: 512)
+                result.write(to: &writer)
+                return writer.bytes
             },
             writes: Method.writes))
     }

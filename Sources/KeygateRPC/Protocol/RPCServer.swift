@@ -154,12 +154,12 @@ public struct RPCServer: Sendable {
     }
 
     /// Runs a method on its own, on the server's service.
-    private func alone(_ method: MethodTable.Entry, _ params: JSON, _ language: String) throws -> JSON {
+    private func alone(_ method: MethodTable.Entry, _ params: JSON, _ language: String) throws -> [UInt8] {
         try method.invoke(params, RequestContext(language: language, service: table.service))
     }
 
     private func handle(_ message: JSON, fallback: String,
-                        invoke: (MethodTable.Entry, JSON, String) throws -> JSON) -> Handled {
+                        invoke: (MethodTable.Entry, JSON, String) throws -> [UInt8]) -> Handled {
         func refused(_ reply: [UInt8]?) -> Handled {
             Handled(reply: reply, answered: nil)
         }
@@ -224,12 +224,12 @@ public struct RPCServer: Sendable {
 
     private struct DiscoverPlaceholder: Error {}
 
-    private func frame(id: JSON, result: JSON) -> [UInt8] {
-        var writer = JSONWriter()
+    private func frame(id: JSON, result: [UInt8]) -> [UInt8] {
+        var writer = JSONWriter(capacity: result.count + 48)
         writer.raw(#"{"jsonrpc":"2.0","id":"#)
         writer.write(id)
         writer.raw(#","result":"#)
-        writer.write(result)
+        writer.raw(result)
         writer.raw("}")
         return writer.bytes
     }

@@ -8,7 +8,7 @@ public import KeygateJSON
 /// struct Usage: WireObject {
 ///     var valid: Int
 ///     var lastUsedAt: Date?
-///     static let fields: [WireField<Usage>] = [.init("valid", \.valid), .init("lastUsedAt", \.lastUsedAt)]
+///     static let fields: [WireField<Usage>] = [.init("valid", { $0.valid }), .init("lastUsedAt", { $0.lastUsedAt })]
 /// }
 /// // schema: {"type":"object","properties":{"valid":{"type":"integer"},
 /// //          "lastUsedAt":{"type":["string","null"],"format":"date-time"}},"required":[…],…}
@@ -16,8 +16,17 @@ public import KeygateJSON
 public protocol WireValue: Sendable {
     /// The JSON Schema of every value of this type.
     static func schema(_ context: SchemaContext) -> JSON
-    /// The value as written in a reply.
+    /// The value as a ``JSON`` value.
     var wire: JSON { get }
+    /// The value's JSON text, appended to `writer`: what a reply carries,
+    /// written straight from the value, with no ``JSON`` tree in between.
+    func write(to writer: inout JSONWriter)
+}
+
+extension WireValue {
+    public func write(to writer: inout JSONWriter) {
+        writer.write(wire)
+    }
 }
 
 /// What a schema may name that only the loaded catalog knows: its plans,
@@ -44,6 +53,10 @@ extension WireEnum {
 
     public var wire: JSON { .string(rawValue) }
 
+    public func write(to writer: inout JSONWriter) {
+        writer.string(rawValue)
+    }
+
     static var names: [String] { allCases.map(\.rawValue) }
 
     static func named(_ name: String) -> Self? { Self(rawValue: name) }
@@ -64,7 +77,18 @@ extension WireObject {
     }
 
     public var wire: JSON {
-        .object(Self.fields.map { ($0.name, $0.write(self)) })
+        .object(Self.fields.map { ($0.name, $0.value(self)) })
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.raw(UInt8(ascii: "{"))
+        for (index, field) in Self.fields.enumerated() {
+            if index > 0 { writer.raw(UInt8(ascii: ",")) }
+            writer.raw(field.quotedName)
+            writer.raw(UInt8(ascii: ":"))
+            field.write(self, &writer)
+        }
+        writer.raw(UInt8(ascii: "}"))
     }
 }
 
@@ -72,29 +96,41 @@ extension WireObject {
 /// and how it is described.
 public struct WireField<Root>: Sendable {
     let name: String
+    /// `"name"`, as written before every value.
+    let quotedName: [UInt8]
     let schema: @Sendable (SchemaContext) -> JSON
-    let write: @Sendable (Root) -> JSON
+    let value: @Sendable (Root) -> JSON
+    let write: @Sendable (Root, inout JSONWriter) -> Void
 
-    public init<Value: WireValue>(_ name: String, _ keyPath: any KeyPath<Root, Value> & Sendable, _ description: String? = nil) {
-        self.name = name
-        schema = { Schema.describe(Value.schema($0), description) }
-        write = { $0[keyPath: keyPath].wire }
+    /// A member read by `get` (a closure rather than a key path: a reply
+    /// reads every member, and a closure reads it without the key path
+    /// machinery).
+    public init<Value: WireValue>(_ name: String, _ get: @escaping @Sendable (Root) -> Value, _ description: String? = nil) {
+        self.init(name, schema: { Schema.describe(Value.schema($0), description) }, get)
     }
 
     /// A string from a set the catalog defines (``SchemaContext``).
-    public init(_ name: String, _ keyPath: any KeyPath<Root, String> & Sendable,
+    public init(_ name: String, _ get: @escaping @Sendable (Root) -> String,
                 oneOf names: any KeyPath<SchemaContext, [String]> & Sendable, _ description: String? = nil) {
-        self.name = name
-        schema = { Schema.describe(Schema.names($0[keyPath: names]), description) }
-        write = { .string($0[keyPath: keyPath]) }
+        self.init(name, schema: { Schema.describe(Schema.names($0[keyPath: names]), description) }, get)
     }
 
     /// Strings from a set the catalog defines.
-    public init(_ name: String, _ keyPath: any KeyPath<Root, [String]> & Sendable,
+    public init(_ name: String, _ get: @escaping @Sendable (Root) -> [String],
                 eachOf names: any KeyPath<SchemaContext, [String]> & Sendable, _ description: String? = nil) {
+        self.init(name, schema: { Schema.describe(["type": "array", "items": Schema.names($0[keyPath: names])], description) },
+                  get)
+    }
+
+    private init<Value: WireValue>(_ name: String, schema: @escaping @Sendable (SchemaContext) -> JSON,
+                                   _ get: @escaping @Sendable (Root) -> Value) {
         self.name = name
-        schema = { Schema.describe(["type": "array", "items": Schema.names($0[keyPath: names])], description) }
-        write = { .array($0[keyPath: keyPath].map(JSON.string)) }
+        var quoted = JSONWriter(capacity: name.utf8.count + 2)
+        quoted.string(name)
+        quotedName = quoted.bytes
+        self.schema = schema
+        value = { get($0).wire }
+        write = { get($0).write(to: &$1) }
     }
 }
 
@@ -130,21 +166,29 @@ enum Schema {
 extension String: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "string"] }
     public var wire: JSON { .string(self) }
+    public func write(to writer: inout JSONWriter) { writer.string(self) }
 }
 
 extension Int: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "integer"] }
     public var wire: JSON { .integer(self) }
+    public func write(to writer: inout JSONWriter) { writer.integer(self) }
 }
 
 extension Bool: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "boolean"] }
     public var wire: JSON { .bool(self) }
+    public func write(to writer: inout JSONWriter) { writer.raw(self ? "true" : "false") }
 }
 
 extension Date: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "string", "format": "date-time"] }
     public var wire: JSON { .string(RFC3339.string(self)) }
+    public func write(to writer: inout JSONWriter) {
+        writer.raw(UInt8(ascii: "\""))
+        writer.time(self)
+        writer.raw(UInt8(ascii: "\""))
+    }
 }
 
 /// Free-form JSON, such as an audit entry's details: always an object.
@@ -156,9 +200,20 @@ extension JSON: WireValue {
 extension Optional: WireValue where Wrapped: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { Schema.nullable(Wrapped.schema(context)) }
     public var wire: JSON { self?.wire ?? .null }
+    public func write(to writer: inout JSONWriter) {
+        if let self { self.write(to: &writer) } else { writer.raw("null") }
+    }
 }
 
 extension Array: WireValue where Element: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "array", "items": Element.schema(context)] }
     public var wire: JSON { .array(map(\.wire)) }
+    public func write(to writer: inout JSONWriter) {
+        writer.raw(UInt8(ascii: "["))
+        for (index, element) in enumerated() {
+            if index > 0 { writer.raw(UInt8(ascii: ",")) }
+            element.write(to: &writer)
+        }
+        writer.raw(UInt8(ascii: "]"))
+    }
 }

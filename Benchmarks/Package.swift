@@ -21,6 +21,8 @@ let package = Package(
             dependencies: [
                 .product(name: "KeyStore", package: "Keygate"),
                 .product(name: "KeygateJSON", package: "Keygate"),
+                .product(name: "KeygateRPC", package: "Keygate"),
+                .product(name: "KeygateLocalization", package: "Keygate"),
                 .product(name: "KeygateService", package: "Keygate"),
                 .product(name: "PlanCatalog", package: "Keygate"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -15,6 +15,14 @@ struct KeyFixture {
     let path: String
     let hotSecrets: [String]
     let bigOrganization: String?
+    /// Every key's secret, in key order (`key_bench<index>`), kept in
+    /// `<name>.all-secrets` beside the database.
+    var allSecretsPath: String { path.replacingOccurrences(of: ".sqlite", with: ".all-secrets") }
+
+    /// Every key's secret, read from the file written with the database.
+    func allSecrets() throws -> [String] {
+        try String(contentsOfFile: allSecretsPath, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
 
     static let keysPerOrganization = 20
 
@@ -22,7 +30,9 @@ struct KeyFixture {
         let name = "keys-\(count)\(bigOrganizationKeys > 0 ? "-big\(bigOrganizationKeys)" : "")"
         let path = directory.appending(path: "\(name).sqlite").path
         let secretsPath = directory.appending(path: "\(name).secrets").path
-        if FileManager.default.fileExists(atPath: path), let secrets = try? String(contentsOfFile: secretsPath, encoding: .utf8) {
+        let allSecretsPath = directory.appending(path: "\(name).all-secrets").path
+        if FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: allSecretsPath),
+            let secrets = try? String(contentsOfFile: secretsPath, encoding: .utf8) {
             return KeyFixture(path: path, hotSecrets: secrets.split(separator: "\n").map(String.init),
                               bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
         }
@@ -31,6 +41,8 @@ struct KeyFixture {
         let format = KeyFormat(catalog: catalog)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var hot: [String] = []
+        var all: [String] = []
+        all.reserveCapacity(count)
         // A thousand hot keys spread over the database (every key of a small
         // one), enough that rate limits of 1,000 a minute never bite.
         let stride = max(1, count / 1_000)
@@ -57,6 +69,7 @@ struct KeyFixture {
                 if index % keysPerOrganization == 0 { try subscription.execute(arguments: [organization, now]) }
                 let raw = try insert(index, organization: organization)
                 if index % stride == 0 { hot.append(raw) }
+                all.append(raw)
             }
             if bigOrganizationKeys > 0 {
                 try subscription.execute(arguments: ["org_big", now])
@@ -65,6 +78,7 @@ struct KeyFixture {
         }
         _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         try hot.joined(separator: "\n").write(toFile: secretsPath, atomically: true, encoding: .utf8)
+        try all.joined(separator: "\n").write(toFile: allSecretsPath, atomically: true, encoding: .utf8)
         return KeyFixture(path: path, hotSecrets: hot, bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
     }
 }

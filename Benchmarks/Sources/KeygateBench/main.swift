@@ -42,6 +42,17 @@ if CommandLine.arguments.contains("--profile-verify") {
     for index in 0..<400_000 { _ = try service.verify(requests[index % requests.count]) }
     exit(0)
 }
+// `--profile-cold`: only the first verification of each of 100,000 keys, for perf.
+if CommandLine.arguments.contains("--profile-cold") {
+    let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
+    let requests = try fixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
+    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
+    let service = KeygateService(catalog: catalog, storage: storage)
+    let start = Date()
+    for request in requests { _ = try service.verify(request) }
+    print("cold: \(Int(Double(requests.count) / Date().timeIntervalSince(start))) /s")
+    exit(0)
+}
 func log(_ text: String) { FileHandle.standardError.write(Data("• \(text)\n".utf8)) }
 
 // MARK: Bare SHA-256, the floor of any verification

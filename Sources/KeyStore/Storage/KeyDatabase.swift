@@ -9,6 +9,8 @@ public import GRDB
 public enum KeyDatabase {
     /// How long a write waits for another connection's lock before it fails.
     public static let busyTimeout: Double = 5
+    /// How much of the file the verification look-up connection maps.
+    static let lookupMapSize = 1 << 30
     /// How many pages the write-ahead log holds before a commit checkpoints it.
     static let walCheckpointPages = 4_000
 

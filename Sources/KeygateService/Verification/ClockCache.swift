@@ -22,6 +22,9 @@ struct ClockCache<Key: Hashable, Value: ClockEntry> {
     init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
+        // Grown once, not by doubling while verifications wait on the lock.
+        entries.reserveCapacity(capacity)
+        slots.reserveCapacity(capacity)
     }
 
     var count: Int { entries.count }

@@ -14,7 +14,8 @@ struct DatabaseTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
         #expect(tables == [
-            "api_key", "audit_entry", "billing_event", "change_event", "key_secret", "key_usage_day", "meter_usage",
+            "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_day",
+            "meter_usage",
             "subscription", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
@@ -24,7 +25,7 @@ struct DatabaseTests {
         let again = try KeyDatabase.open(path: path)
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
-            "v4: change events per key and organization",
+            "v4: change events per key and organization", "v5: count log",
         ])
     }
 
@@ -74,7 +75,13 @@ struct DatabaseTests {
 
         try other.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0, lastUsedAt: store.clock.now())])
         let flushed = try store.storage.changeToken()
-        #expect(flushed.keys == created.keys && flushed.data != created.data)
+        #expect(flushed.keys == created.keys && flushed.data != created.data && flushed.counts == created.counts)
+
+        // Counts added to a meter move the count part, and only that.
+        try other.flush(usage: [], meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
+                                                             periodStart: store.clock.now(), amount: 3)])
+        let counted = try store.storage.changeToken()
+        #expect(counted.keys == flushed.keys && counted.data != flushed.data && counted.counts != flushed.counts)
 
         _ = try other.revoke(id: key.id, organizationId: "org_a", actor: nil)
         #expect(try store.storage.changeToken().keys != flushed.keys)

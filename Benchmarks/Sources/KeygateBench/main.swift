@@ -42,6 +42,26 @@ if CommandLine.arguments.contains("--profile-verify") {
     for index in 0..<400_000 { _ = try service.verify(requests[index % requests.count]) }
     exit(0)
 }
+// `--profile-realistic`: only realistic traffic over 100,000 keys, in process, for perf.
+if CommandLine.arguments.contains("--profile-realistic") {
+    let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
+    let traffic = Traffic(secrets: try fixture.allSecrets(), count: 300_000, catalog: catalog)
+    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
+    let service = KeygateService(catalog: catalog, storage: storage)
+    let start = Date()
+    var outcomes: [VerifyOutcome: Int] = [:]
+    for item in traffic.items {
+        switch item {
+        case .verify(let secret): outcomes[try service.verify(VerifyRequest(key: secret, capability: "booking.read")).outcome, default: 0] += 1
+        case .change(let key, let rateLimit):
+            _ = try service.updateKey(id: "key_bench\(key)", organizationId: "org_\(key / KeyFixture.keysPerOrganization)",
+                                      changes: KeyChanges(rateLimit: rateLimit), actor: nil)
+        }
+    }
+    print("realistic: \(Int(Double(traffic.items.count) / Date().timeIntervalSince(start))) /s", outcomes)
+    exit(0)
+}
+
 // `--profile-cold`: only the first verification of each of 100,000 keys, for perf.
 if CommandLine.arguments.contains("--profile-cold") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)

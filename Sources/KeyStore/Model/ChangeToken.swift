@@ -8,6 +8,15 @@ public struct ChangeToken: Sendable, Hashable {
     /// Moves on any commit, usage flushes included: stored counts must be
     /// read again, nothing else.
     public let data: Int64
+    /// Moves when a flush adds to meters, here or in another process:
+    /// stored request counts must be read again.
+    public let counts: Int64
+
+    public init(keys: Int64, data: Int64, counts: Int64) {
+        self.keys = keys
+        self.data = data
+        self.counts = counts
+    }
 }
 
 /// What changed between two change tokens: the keys, organizations and

@@ -29,9 +29,9 @@ final class DataVersionWatcher: Sendable {
         /// The WAL-index header in shared memory; `nil` when SQLite could not
         /// map it, and then every call runs the pragma.
         var header: UnsafeRawPointer?
-        /// The last data version seen, the change log version read then, and
-        /// the header as it was just before that pragma ran.
-        var seen: (data: Int64, keys: Int64, header: WALIndexHeader?)?
+        /// The last data version seen, the change and count log versions read
+        /// then, and the header as it was just before that pragma ran.
+        var seen: (data: Int64, keys: Int64, counts: Int64, header: WALIndexHeader?)?
         /// When the pragma last ran, in monotonic nanoseconds; it runs at
         /// least every ``DataVersionWatcher/recheckInterval`` whatever the
         /// header says.
@@ -61,7 +61,7 @@ final class DataVersionWatcher: Sendable {
         var statement: OpaquePointer?
         var changeLog: OpaquePointer?
         guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement,
-            sqlite3_prepare_v2(connection, "SELECT IFNULL(MAX(seq), 0) FROM change_event", -1, &changeLog, nil) == SQLITE_OK, let changeLog
+            sqlite3_prepare_v2(connection, "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)", -1, &changeLog, nil) == SQLITE_OK, let changeLog
         else {
             sqlite3_finalize(statement)
             sqlite3_close_v2(connection)
@@ -80,15 +80,16 @@ final class DataVersionWatcher: Sendable {
         handles.withLock { $0.header != nil }
     }
 
-    /// The data version and the change log version; `nil` when SQLite could
-    /// not answer. The change log is read only when the data version moved,
-    /// and the data version only when the WAL-index header moved.
-    func versions() -> (data: Int64, keys: Int64)? {
+    /// The data version, the change log's position and the count log's
+    /// version; `nil` when SQLite could not answer. The logs are read only
+    /// when the data version moved, and the data version only when the
+    /// WAL-index header moved.
+    func versions() -> (data: Int64, keys: Int64, counts: Int64)? {
         handles.withLock { handles in
             let header = handles.header.map(WALIndexHeader.init)
             let now = Self.monotonicNanoseconds()
             if let seen = handles.seen, let header, seen.header == header, now &- handles.checkedAt < Self.recheckInterval {
-                return (seen.data, seen.keys)
+                return (seen.data, seen.keys, seen.counts)
             }
             // The header was read before the pragma runs: a commit landing
             // in between changes the header again, so the next call looks
@@ -96,12 +97,12 @@ final class DataVersionWatcher: Sendable {
             guard let data = Self.single(handles.statement) else { return nil }
             handles.checkedAt = now
             if let seen = handles.seen, seen.data == data {
-                handles.seen = (data, seen.keys, header)
-                return (data, seen.keys)
+                handles.seen = (data, seen.keys, seen.counts, header)
+                return (data, seen.keys, seen.counts)
             }
-            guard let keys = Self.single(handles.changeLog) else { return nil }
-            handles.seen = (data, keys, header)
-            return (data, keys)
+            guard let logs = Self.pair(handles.changeLog) else { return nil }
+            handles.seen = (data, logs.0, logs.1, header)
+            return (data, logs.0, logs.1)
         }
     }
 
@@ -116,6 +117,13 @@ final class DataVersionWatcher: Sendable {
         clock_gettime(CLOCK_MONOTONIC, &time)
         #endif
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+
+    /// Two integers from a statement's one row (a single read transaction).
+    private static func pair(_ statement: OpaquePointer) -> (Int64, Int64)? {
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
+        return (sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1))
     }
 
     /// One integer from a statement. Reset at once: a statement left stepped

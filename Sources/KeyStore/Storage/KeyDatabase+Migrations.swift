@@ -203,6 +203,18 @@ extension KeyDatabase {
                     BEGIN INSERT INTO change_event (organization_id) VALUES (OLD.organization_id); END;
                 """)
         }
+        migrator.registerMigration("v5: count log") { db in
+            // Moves when a flush adds to meters: verification re-reads the
+            // stored request counts it keeps then, and not on every commit
+            // (a key's change moves the data version too, but no count).
+            try db.execute(sql: """
+                CREATE TABLE count_log (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    version INTEGER NOT NULL
+                );
+                INSERT INTO count_log (id, version) VALUES (1, 0);
+                """)
+        }
         return migrator
     }
 }

@@ -19,6 +19,9 @@ extension SQLiteKeyStorage {
                     increment.amount,
                 ])
             }
+            if meters.contains(where: { $0.amount > 0 }) {
+                try db.cachedStatement(sql: "UPDATE count_log SET version = version + 1").execute()
+            }
             // Prepared once per batch: a flush writes many rows.
             let addDay = try db.cachedStatement(sql: """
                 INSERT INTO key_usage_day (key_id, day, valid, invalid)

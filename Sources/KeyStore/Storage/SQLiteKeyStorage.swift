@@ -113,13 +113,15 @@ public struct SQLiteKeyStorage: KeyStorage {
             // store's own commits are all there is to see, and the change log
             // is read again only after one.
             let local = writes.value
-            if let known = memoryLog.withLock({ $0 }), known.writes == local { return ChangeToken(keys: known.keys, data: local) }
+            if let known = memoryLog.withLock({ $0 }), known.writes == local {
+                return ChangeToken(keys: known.keys, data: local, counts: local)
+            }
             let keys = try lookup { db in try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(seq), 0) FROM change_event") ?? 0 }
             memoryLog.withLock { $0 = (local, keys) }
-            return ChangeToken(keys: keys, data: local)
+            return ChangeToken(keys: keys, data: local, counts: local)
         }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-        return ChangeToken(keys: versions.keys, data: versions.data)
+        return ChangeToken(keys: versions.keys, data: versions.data, counts: versions.counts)
     }
 
     public func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? {

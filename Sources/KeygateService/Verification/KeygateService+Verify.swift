@@ -136,13 +136,13 @@ extension KeygateService {
             if let resetsAt = window.resetsAt, now >= resetsAt {
                 window = QuotaCalendar.window(requests.quota.period, at: now, anchor: organization.plan.subscription.periodStart)
             }
-            if window != requests.window || requests.countedAt != memory.token?.data {
+            if window != requests.window || requests.countedAt != memory.token?.counts {
                 guard let count = fetched.count, count.organizationId == organization.id, count.periodStart == window.start
                 else { return .fetchCount(organizationId: organization.id, meter: requests.meter, window: window) }
                 requests.window = window
                 requests.stored = count.stored
                 // A count read under an older token serves this call only.
-                requests.countedAt = memory.token == token ? token.data : .min
+                requests.countedAt = memory.token == token ? token.counts : .min
             }
             if requests.counter.map({ $0.isRetired || $0.slot.periodStart != window.start }) ?? true {
                 requests.counter = memory.meter(MeterSlot(organizationId: organization.id, meter: requests.meter,

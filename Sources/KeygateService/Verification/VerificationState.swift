@@ -97,7 +97,7 @@ final class VerificationState: Sendable {
                     organizations.removeAll()
                 }
                 self.token = token
-            } else if token.keys == current.keys, token.data > current.data {
+            } else if token.keys == current.keys, token.data > current.data || token.counts > current.counts {
                 self.token = token
             }
         }
@@ -155,7 +155,7 @@ final class VerificationState: Sendable {
         }
 
         mutating func organization(_ snapshot: OrganizationSnapshot, readAt token: ChangeToken) -> CachedOrganization {
-            let organization = CachedOrganization(snapshot, countedAt: token.data)
+            let organization = CachedOrganization(snapshot, countedAt: token.counts)
             if accepts(token) {
                 organizations.insert(organization, for: snapshot.organizationId)
             }
@@ -332,7 +332,7 @@ final class RequestQuota {
     let meter: String
     let quota: Quota
     var window: QuotaWindow
-    /// Requests already written for the window, read at data version `countedAt`.
+    /// Requests already written for the window, read at count version `countedAt`.
     var stored: Int
     var countedAt: Int64
     /// The requests counted here for the window and not yet written.

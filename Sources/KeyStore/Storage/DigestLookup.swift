@@ -6,9 +6,8 @@ import Locking
 /// own API on a connection of its own: one prepared statement, stepped once,
 /// columns read in place. GRDB's row machinery (a cursor, a copied row,
 /// columns found by name) cost more than the query itself here
-/// (docs/PERFORMANCE.md). The connection is read-only and maps the file, so
-/// a miss costs no `pread(2)`; each step is its own read transaction, so
-/// it sees every commit made before it.
+/// (docs/PERFORMANCE.md). The connection is read-only; each step is its own
+/// read transaction, so it sees every commit made before it.
 final class DigestLookup: Sendable {
     private let handles: Locked<Handles>
 
@@ -39,6 +38,8 @@ final class DigestLookup: Sendable {
         }
         sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
         sqlite3_exec(connection, "PRAGMA mmap_size = \(KeyDatabase.lookupMapSize)", nil, nil, nil)
+        // Index and table pages of recent misses stay in this connection's cache.
+        sqlite3_exec(connection, "PRAGMA cache_size = -8192", nil, nil, nil)
         var statement: OpaquePointer?
         guard sqlite3_prepare_v3(connection, Self.sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK,
             let statement

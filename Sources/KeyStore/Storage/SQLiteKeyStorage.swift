@@ -53,8 +53,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration()
             configuration.readonly = true
-            // A miss reads a few pages of the key indexes: mapped, they cost
-            // no pread(2) each (docs/PERFORMANCE.md).
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = \(KeyDatabase.lookupMapSize)") }
             return configuration
         }()) : nil

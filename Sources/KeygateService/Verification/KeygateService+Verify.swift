@@ -19,11 +19,6 @@ extension KeygateService {
         }
         guard let digest = keyFormat.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-        if let since = verification.withState({ $0.behind(token) }) {
-            // Something changed: read what, outside the lock, and forget only that.
-            let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
-            verification.withState { $0.advance(to: token, applying: changes) }
-        }
         let now = clock.now()
         var fetched = Fetched()
         // Filled in place: the result is large, and moving it through each
@@ -31,14 +26,18 @@ extension KeygateService {
         var result = VerifyResult(.valid)
         while true {
             let step = verification.withState { state in
-                // Caught up above; behind only if the cache was first filled
-                // meanwhile from an older token, and then it starts over.
-                state.advance(to: token, applying: state.behind(token) == nil ? ChangeSet() : nil)
+                // Keys or subscriptions changed: what changed is read outside
+                // the lock, and only that is forgotten.
+                if let since = state.behind(token) { return Step.fetchChanges(since: since) }
+                state.advance(to: token, applying: ChangeSet())
                 return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
             }
             switch step {
             case .answered:
                 return result
+            case .fetchChanges(let since):
+                let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
+                verification.withState { $0.advance(to: token, applying: changes) }
             case .fetchKey:
                 verification.reads.withLock { $0.keys += 1 }
                 let lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
@@ -70,6 +69,7 @@ extension KeygateService {
 
     private enum Step: Sendable {
         case answered
+        case fetchChanges(since: Int64)
         case fetchKey
         case fetchOrganization(String)
         case fetchCount(organizationId: String, meter: String, window: QuotaWindow)

@@ -50,14 +50,7 @@ final class DataVersionWatcher: Sendable {
     static let recheckInterval: UInt64 = 100_000_000
 
     init?(path: String) {
-        var connection: OpaquePointer?
-        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
-            let connection
-        else {
-            sqlite3_close_v2(connection)
-            return nil
-        }
-        sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
+        guard let connection = KeyDatabase.openReadOnly(path: path) else { return nil }
         var statement: OpaquePointer?
         var changeLog: OpaquePointer?
         guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement,

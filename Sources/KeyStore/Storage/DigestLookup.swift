@@ -29,14 +29,7 @@ final class DigestLookup: Sendable {
         """
 
     init?(path: String) {
-        var connection: OpaquePointer?
-        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
-            let connection
-        else {
-            sqlite3_close_v2(connection)
-            return nil
-        }
-        sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
+        guard let connection = KeyDatabase.openReadOnly(path: path) else { return nil }
         sqlite3_exec(connection, "PRAGMA mmap_size = \(KeyDatabase.lookupMapSize)", nil, nil, nil)
         // Index and table pages of recent misses stay in this connection's cache.
         sqlite3_exec(connection, "PRAGMA cache_size = -8192", nil, nil, nil)

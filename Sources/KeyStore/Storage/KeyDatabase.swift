@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import GRDBSQLite
 
 /// Opens Keygate's SQLite database and brings its schema up to date.
 ///
@@ -44,6 +45,21 @@ public enum KeyDatabase {
                 Thread.sleep(forTimeInterval: .random(in: 0.005...0.02))
             }
         }
+    }
+
+    /// A read-only connection of SQLite's own API, for the readers that
+    /// bypass GRDB (the change watcher, the digest look-up), waiting on
+    /// locks as long as every connection does; `nil` if it cannot open.
+    static func openReadOnly(path: String) -> OpaquePointer? {
+        var connection: OpaquePointer?
+        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+            let connection
+        else {
+            sqlite3_close_v2(connection)
+            return nil
+        }
+        sqlite3_busy_timeout(connection, Int32(busyTimeout * 1000))
+        return connection
     }
 
     /// A private in-memory database, for tests and tools.

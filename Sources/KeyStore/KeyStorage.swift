@@ -29,7 +29,7 @@ public protocol KeyStorage: Sendable {
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
     /// The key whose secret has this digest (the secret already parsed):
     /// verification's cache miss, which must stay a cheap point read. The
-    /// record's usage counts are not read (they are zero).
+    /// record's usage counts need not be read (they may be zero).
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup
     /// Rate-limit state every process using this store shares, so each
     /// key's limit holds once across them; `nil` when there is none (an

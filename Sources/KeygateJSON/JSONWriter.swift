@@ -54,10 +54,8 @@ public struct JSONWriter {
 
     /// A whole number, without making a `String` of it first.
     public mutating func integer(_ value: Int) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            guard value != .min else { return raw(String(value).dropFirst().description) }
-        }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        // `magnitude` is a UInt: even Int.min's has no overflow.
         var magnitude = value.magnitude
         // Twenty digits at most, written from the end of a buffer on the stack.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)

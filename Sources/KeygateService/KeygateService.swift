@@ -32,21 +32,18 @@ public struct KeygateService: Sendable {
 
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock(),
                 eventClockSkew: TimeInterval = defaultEventClockSkew) {
+        self.init(catalog: catalog, storage: storage, clock: clock, eventClockSkew: eventClockSkew,
+                  verification: VerificationState())
+    }
+
+    /// A service whose verification state is given: tests size its caches,
+    /// and a unit of work's service shares its parent's.
+    init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock,
+         eventClockSkew: TimeInterval = defaultEventClockSkew, verification: VerificationState) {
         self.catalog = catalog
         self.storage = storage
         self.clock = clock
         self.eventClockSkew = eventClockSkew
-        keyFormat = storage.rules.format
-        sharedLimits = storage.rateLimits
-        verification = VerificationState()
-    }
-
-    /// A service whose verification state is given (tests size its caches).
-    init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock, verification: VerificationState) {
-        self.catalog = catalog
-        self.storage = storage
-        self.clock = clock
-        eventClockSkew = Self.defaultEventClockSkew
         keyFormat = storage.rules.format
         sharedLimits = storage.rateLimits
         self.verification = verification
@@ -55,13 +52,8 @@ public struct KeygateService: Sendable {
     /// The same service on another storage (a transaction's), sharing what
     /// verification keeps in memory.
     fileprivate init(_ service: KeygateService, storage: any KeygateStorage) {
-        catalog = service.catalog
-        self.storage = storage
-        clock = service.clock
-        eventClockSkew = service.eventClockSkew
-        keyFormat = service.keyFormat
-        sharedLimits = service.sharedLimits
-        verification = service.verification
+        self.init(catalog: service.catalog, storage: storage, clock: service.clock,
+                  eventClockSkew: service.eventClockSkew, verification: service.verification)
     }
 
     /// The service's time, for what callers derive from it (such as "2 days ago").

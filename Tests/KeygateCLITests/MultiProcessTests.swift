@@ -89,10 +89,7 @@ struct MultiProcessTests {
         let first = try ServeProcess()
         let others = try (0..<3).map { _ in try ServeProcess(database: first.database) }
         let processes = [first] + others
-        _ = try first.result("subscriptions.setPlan", ["organizationId": "org_r", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
-        let created = try first.result("keys.create", [
-            "organizationId": "org_r", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 60,
-        ])
+        let created = try first.proKey(organization: "org_r", rateLimit: 60)
         let secret = created["secret"] as! String
         let line = #"{"jsonrpc":"2.0","id":1,"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#
         let perProcess = 400
@@ -117,10 +114,7 @@ struct MultiProcessTests {
     /// its limit.
     @Test func aProcessKilledWhileVerifyingLeavesNoLockBehind() throws {
         let admin = try ServeProcess()
-        _ = try admin.result("subscriptions.setPlan", ["organizationId": "org_x", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
-        let created = try admin.result("keys.create", [
-            "organizationId": "org_x", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 1000,
-        ])
+        let created = try admin.proKey(organization: "org_x", rateLimit: 1000)
         let secret = created["secret"] as! String
         let line = #"{"jsonrpc":"2.0","id":1,"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#
         var random = SeededRandom(seed: 2026)
@@ -144,10 +138,7 @@ struct MultiProcessTests {
     /// than one flush interval are on disk.
     @Test func aKilledProcessLosesAtMostTheLastSecondOfUsage() throws {
         let serve = try ServeProcess()
-        _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_k", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
-        let created = try serve.result("keys.create", [
-            "organizationId": "org_k", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 1000,
-        ])
+        let created = try serve.proKey(organization: "org_k", rateLimit: 1000)
         let secret = created["secret"] as! String
         let keyId = (created["key"] as! [String: Any])["id"] as! String
         for _ in 0..<20 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }

@@ -123,6 +123,18 @@ final class ServeProcess: @unchecked Sendable {
         return result
     }
 
+    /// Moves an organization to Pro and creates a key for `booking.read`
+    /// there; the `keys.create` result (`key`, `secret`).
+    func proKey(organization: String, rateLimit: Int) throws -> [String: Any] {
+        _ = try result("subscriptions.setPlan", [
+            "organizationId": organization, "plan": "pro", "eventId": "evt_\(organization)", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        return try result("keys.create", [
+            "organizationId": organization, "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "rateLimit": rateLimit,
+        ])
+    }
+
     /// Closes stdin and waits for the exit; returns the status.
     func finish() -> Int32 {
         try? input.fileHandleForWriting.close()

@@ -33,11 +33,29 @@ if CommandLine.arguments.contains("--parse") {
     exit(0)
 }
 
+/// The service on a fixture database, as `keygate serve` builds it.
+func makeService(on path: String) throws -> KeygateService {
+    KeygateService(catalog: catalog, storage: SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: KeyRules(catalog: catalog)))
+}
+
+/// Flushes `service` every second, as `keygate serve` does; cancel it when done.
+func flushedEverySecond(_ service: KeygateService) -> any DispatchSourceTimer {
+    let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "flush"))
+    timer.schedule(deadline: .now() + 1, repeating: 1)
+    timer.setEventHandler { @Sendable [service] in try? service.flushUsage() }
+    timer.resume()
+    return timer
+}
+
+/// A release `keygate serve` on a fixture database.
+func serve(_ database: String) throws -> ServeClient {
+    try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL)
+}
+
 // `--profile-verify`: only the in-process verify loop, for callgrind.
 if CommandLine.arguments.contains("--profile-verify") {
     let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory)
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
+    let service = try makeService(on: fixture.path)
     let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
     for index in 0..<400_000 { _ = try service.verify(requests[index % requests.count]) }
     exit(0)
@@ -46,8 +64,7 @@ if CommandLine.arguments.contains("--profile-verify") {
 if CommandLine.arguments.contains("--profile-realistic") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
     let traffic = Traffic(secrets: try fixture.allSecrets(), count: 300_000, catalog: catalog)
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
+    let service = try makeService(on: fixture.path)
     let start = Date()
     var outcomes: [VerifyOutcome: Int] = [:]
     for item in traffic.items {
@@ -66,8 +83,7 @@ if CommandLine.arguments.contains("--profile-realistic") {
 if CommandLine.arguments.contains("--profile-cold") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
     let requests = try fixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
+    let service = try makeService(on: fixture.path)
     let start = Date()
     for request in requests { _ = try service.verify(request) }
     print("cold: \(Int(Double(requests.count) / Date().timeIntervalSince(start))) /s")
@@ -91,13 +107,9 @@ var verifyRates: [Int: Double] = [:]
 for size in sizes {
     log("preparing \(size.formatted()) keys")
     let fixture = try KeyFixture.prepare(keys: size, catalog: catalog, in: dataDirectory)
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: fixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
+    let service = try makeService(on: fixture.path)
     // Flushed every second, as keygate serve does, so the cache is emptied as in production.
-    let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "flush"))
-    timer.schedule(deadline: .now() + 1, repeating: 1)
-    timer.setEventHandler { @Sendable [service] in try? service.flushUsage() }
-    timer.resume()
+    let timer = flushedEverySecond(service)
     let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
     var valid = 0
     let count = quick ? 200_000 : 900_000
@@ -125,12 +137,8 @@ let realisticFixture = try KeyFixture.prepare(keys: largestKeys, catalog: catalo
 log("realistic traffic over \(largestKeys.formatted()) keys")
 let traffic = Traffic(secrets: try realisticFixture.allSecrets(), count: quick ? 300_000 : 1_000_000, catalog: catalog)
 do {
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: realisticFixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
-    let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "flush"))
-    timer.schedule(deadline: .now() + 1, repeating: 1)
-    timer.setEventHandler { @Sendable [service] in try? service.flushUsage() }
-    timer.resume()
+    let service = try makeService(on: realisticFixture.path)
+    let timer = flushedEverySecond(service)
     var verifications = 0
     let start = Measure.now()
     for item in traffic.items {
@@ -154,8 +162,7 @@ do {
     let coldCount = 100_000
     let coldFixture = try KeyFixture.prepare(keys: coldCount, catalog: catalog, in: dataDirectory)
     let requests = try coldFixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
-    let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: coldFixture.path), rules: KeyRules(catalog: catalog))
-    let service = KeygateService(catalog: catalog, storage: storage)
+    let service = try makeService(on: coldFixture.path)
     var valid = 0
     let start = Measure.now()
     for request in requests where try service.verify(request).isValid { valid += 1 }
@@ -173,7 +180,7 @@ let serveFixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dat
 }
 
 do {
-    let client = try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+    let client = try serve(serveFixture.path)
     let secrets = serveFixture.hotSecrets
     // One at a time: send, wait for the reply, repeat.
     var latencies: [UInt64] = []
@@ -221,9 +228,7 @@ do {
     let parseRate = try Measure.rate(count: 200_000) { _ in
         try verifyLineBytes.withUnsafeBufferPointer { sink &+= (try JSONParser.parse($0) == .null) ? 1 : 0 }
     }
-    let inProcessService = KeygateService(
-        catalog: catalog,
-        storage: SQLiteKeyStorage(database: try KeyDatabase.open(path: serveFixture.path), rules: KeyRules(catalog: catalog)))
+    let inProcessService = try makeService(on: serveFixture.path)
     let localizer = try Localizer.load(directory: localizationURL, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
     let server = RPCServer(table: KeygateMethods.table(service: inProcessService, localizer: localizer), catalog: catalog,
                            localizer: localizer, defaultLocale: nil, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
@@ -240,8 +245,7 @@ do {
 
     // Realistic traffic over the pipe, against the largest database.
     do {
-        let realistic = try ServeClient(executable: executable, database: realisticFixture.path, catalog: catalogURL,
-                                        localization: localizationURL)
+        let realistic = try serve(realisticFixture.path)
         let trafficLines = traffic.lines()
         let start = Measure.now()
         Thread { for line in trafficLines { realistic.send(line) } }.start()
@@ -307,7 +311,7 @@ do {
 
 for count in [1, 2, 4] {
     let clients = try (0..<count).map { _ in
-        try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+        try serve(serveFixture.path)
     }
     let perClient = quick ? 50_000 : 150_000
     let secrets = serveFixture.hotSecrets
@@ -356,7 +360,7 @@ for count in [1, 2, 4] {
 rows += try ParseShapes.rows()
 do {
     // The shape that was quadratic: 71,000 distinct members in one request.
-    let client = try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+    let client = try serve(serveFixture.path)
     let members = ParseShapes.lines()[1].bytes.dropFirst().dropLast()
     let line = Array(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_0"},"#.utf8)
         + members.prefix(ParseShapes.limit - 200) .split(separator: UInt8(ascii: ",")).dropLast().joined(separator: [UInt8(ascii: ",")])
@@ -379,7 +383,7 @@ do {
 var startups: [UInt64] = []
 for _ in 0..<7 {
     let start = Measure.now()
-    let client = try ServeClient(executable: executable, database: serveFixture.path, catalog: catalogURL, localization: localizationURL)
+    let client = try serve(serveFixture.path)
     _ = client.call(#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans"}"#)
     startups.append(Measure.now() - start)
     client.stop()
@@ -391,7 +395,7 @@ rows.append(Row(name: "start of keygate serve to its first answer (median)", val
 
 let largest = try KeyFixture.prepare(keys: sizes.last!, catalog: catalog, in: dataDirectory)
 do {
-    let client = try ServeClient(executable: executable, database: largest.path, catalog: catalogURL, localization: localizationURL)
+    let client = try serve(largest.path)
     let verifies = 100_000
     Thread { for index in 0..<verifies { client.send(verifyLine(index, largest.hotSecrets[index % largest.hotSecrets.count])) } }.start()
     for _ in 0..<verifies { _ = client.readLine() }

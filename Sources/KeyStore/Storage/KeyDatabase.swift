@@ -10,11 +10,6 @@ import GRDBSQLite
 public enum KeyDatabase {
     /// How long a write waits for another connection's lock before it fails.
     public static let busyTimeout: Double = 5
-    /// How much of the file the look-up connections map: none. Mapped, a
-    /// cache miss was 10-15% cheaper, but fault-around mapped 16 pages per
-    /// random read, and a server verifying 1,000 keys of a million showed
-    /// 300 MiB resident (docs/PERFORMANCE.md).
-    static let lookupMapSize = 0
     /// How many pages the write-ahead log holds before a commit checkpoints it.
     static let walCheckpointPages = 4_000
 

@@ -53,7 +53,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration()
             configuration.readonly = true
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = \(KeyDatabase.lookupMapSize)") }
             return configuration
         }()) : nil
     }
@@ -237,6 +236,24 @@ public struct SQLiteKeyStorage: KeyStorage {
         } catch {
             return .malformed(error)
         }
+        return try match(digest)
+    }
+
+    /// Verification's miss: through ``DigestLookup`` (one prepared statement
+    /// on a connection of its own, no usage counts) where there is one; an
+    /// in-memory database, or a store bound to a transaction, reads it like
+    /// ``find(secret:)``.
+    public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
+        guard let digestLookup, bound == nil else { return try match(digest) }
+        do {
+            return try digestLookup.find(digest, now: StorageCoding.milliseconds(now)).map(KeyLookup.found) ?? .notFound
+        } catch {
+            throw StorageCoding.failure(DatabaseError(resultCode: ResultCode(rawValue: error.code)))
+        }
+    }
+
+    /// The key a digest belongs to, with its usage counts.
+    private func match(_ digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
         let now = StorageCoding.milliseconds(self.now)
         let row = try lookup { db in
             try Row.fetchOne(
@@ -251,41 +268,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         let secretExpiresAt: Int64? = row["secret_expires_at"]
         if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
         return .found(KeyMatch(key: StorageCoding.key(row), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
-    }
-
-    /// Verification's miss: one prepared statement on the held connection,
-    /// columns read by position, and no usage counts (verification does not
-    /// need them; the record's ``KeyRecord/usage`` is zero).
-    public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
-        let now = StorageCoding.milliseconds(self.now)
-        if let digestLookup, bound == nil {
-            do {
-                return try digestLookup.find(digest, now: now).map(KeyLookup.found) ?? .notFound
-            } catch {
-                throw StorageCoding.failure(DatabaseError(resultCode: ResultCode(rawValue: error.code)))
-            }
-        }
-        let match = try lookup { db -> KeyMatch? in
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
-                           k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
-                    FROM key_secret s JOIN api_key k ON k.id = s.key_id
-                    WHERE s.digest = ?
-                    """),
-                arguments: [Data(digest.bytes)])
-            else { return nil }
-            let secretExpiresAt: Int64? = row[0]
-            if let secretExpiresAt, secretExpiresAt <= now { return nil }
-            let key = KeyRecord(
-                id: row[1], organizationId: row[2], name: row[3], kind: row[4],
-                capabilities: StorageCoding.list(row[5] as String), environment: row[6], hint: row[7], rateLimit: row[8],
-                allowedOrigins: StorageCoding.list(row[9] as String), createdAt: StorageCoding.date(row[10]),
-                expiresAt: (row[11] as Int64?).map(StorageCoding.date), revokedAt: (row[12] as Int64?).map(StorageCoding.date),
-                lastUsedAt: (row[13] as Int64?).map(StorageCoding.date), usage: KeyUsage())
-            return KeyMatch(key: key, secretExpiresAt: secretExpiresAt.map(StorageCoding.date))
-        }
-        return match.map(KeyLookup.found) ?? .notFound
     }
 
     // MARK: Shared steps

@@ -168,27 +168,15 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// One scan of the members for an optional param (the standard library's
     /// default asks `contains`, then `decodeNil`, then `decode`: three).
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try optional(type, key) }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try optional(type, key) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try optional(type, key) }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try optional(type, key) }
+
+    private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
         tracker.mark(key.stringValue, at: codingPath)
         guard let json = members.first(where: { $0.key == key.stringValue })?.value, json != .null else { return nil }
         return try SingleValue(json: json, codingPath: codingPath + [key], tracker: tracker).decode(T.self)
-    }
-
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
-        try decodeIfPresent(type as (any Decodable.Type), key) as? String
-    }
-
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
-        try decodeIfPresent(type as (any Decodable.Type), key) as? Int
-    }
-
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
-        try decodeIfPresent(type as (any Decodable.Type), key) as? Bool
-    }
-
-    private func decodeIfPresent(_ type: any Decodable.Type, _ key: Key) throws -> Any? {
-        func open<T: Decodable>(_ type: T.Type) throws -> Any? { try decodeIfPresent(type, forKey: key) }
-        return try open(type)
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {

@@ -76,7 +76,7 @@ struct ErrorMessages: Sendable {
     /// The first variant the catalogs have, else the code's own message.
     /// A value the message names but the error did not bring is a defect:
     /// it is logged, and the text never shows the placeholder.
-    private func message(_ key: String, variants: [String?], _ arguments: [String: MessageArgument], 
+    private func message(_ key: String, variants: [String?], _ arguments: [String: MessageArgument],
                          language: String) -> String {
         let chosen = variants.compactMap { $0.map { "\(key).\($0)" } }.first(where: localizer.contains) ?? key
         let missing = localizer.placeholders(of: chosen).subtracting(arguments.keys)

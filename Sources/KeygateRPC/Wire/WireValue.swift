@@ -16,17 +16,9 @@ public import KeygateJSON
 public protocol WireValue: Sendable {
     /// The JSON Schema of every value of this type.
     static func schema(_ context: SchemaContext) -> JSON
-    /// The value as a ``JSON`` value.
-    var wire: JSON { get }
     /// The value's JSON text, appended to `writer`: what a reply carries,
     /// written straight from the value, with no ``JSON`` tree in between.
     func write(to writer: inout JSONWriter)
-}
-
-extension WireValue {
-    public func write(to writer: inout JSONWriter) {
-        writer.write(wire)
-    }
 }
 
 /// What a schema may name that only the loaded catalog knows: its plans,
@@ -51,8 +43,6 @@ extension WireEnum {
         ["type": "string", "enum": .array(allCases.map { .string($0.rawValue) })]
     }
 
-    public var wire: JSON { .string(rawValue) }
-
     public func write(to writer: inout JSONWriter) {
         writer.string(rawValue)
     }
@@ -76,10 +66,6 @@ extension WireObject {
         Schema.object(fields.map { ($0.name, $0.schema(context)) }, required: fields.map(\.name))
     }
 
-    public var wire: JSON {
-        .object(Self.fields.map { ($0.name, $0.value(self)) })
-    }
-
     public func write(to writer: inout JSONWriter) {
         writer.raw(UInt8(ascii: "{"))
         for (index, field) in Self.fields.enumerated() {
@@ -99,7 +85,6 @@ public struct WireField<Root>: Sendable {
     /// `"name"`, as written before every value.
     let quotedName: [UInt8]
     let schema: @Sendable (SchemaContext) -> JSON
-    let value: @Sendable (Root) -> JSON
     let write: @Sendable (Root, inout JSONWriter) -> Void
 
     /// A member read by `get` (a closure rather than a key path: a reply
@@ -129,7 +114,6 @@ public struct WireField<Root>: Sendable {
         quoted.string(name)
         quotedName = quoted.bytes
         self.schema = schema
-        value = { get($0).wire }
         write = { get($0).write(to: &$1) }
     }
 }
@@ -165,25 +149,21 @@ enum Schema {
 
 extension String: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "string"] }
-    public var wire: JSON { .string(self) }
     public func write(to writer: inout JSONWriter) { writer.string(self) }
 }
 
 extension Int: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "integer"] }
-    public var wire: JSON { .integer(self) }
     public func write(to writer: inout JSONWriter) { writer.integer(self) }
 }
 
 extension Bool: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "boolean"] }
-    public var wire: JSON { .bool(self) }
     public func write(to writer: inout JSONWriter) { writer.raw(self ? "true" : "false") }
 }
 
 extension Date: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "string", "format": "date-time"] }
-    public var wire: JSON { .string(RFC3339.string(self)) }
     public func write(to writer: inout JSONWriter) {
         writer.raw(UInt8(ascii: "\""))
         writer.time(self)
@@ -194,12 +174,11 @@ extension Date: WireValue {
 /// Free-form JSON, such as an audit entry's details: always an object.
 extension JSON: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "object"] }
-    public var wire: JSON { self }
+    public func write(to writer: inout JSONWriter) { writer.write(self) }
 }
 
 extension Optional: WireValue where Wrapped: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { Schema.nullable(Wrapped.schema(context)) }
-    public var wire: JSON { self?.wire ?? .null }
     public func write(to writer: inout JSONWriter) {
         if let self { self.write(to: &writer) } else { writer.raw("null") }
     }
@@ -207,7 +186,6 @@ extension Optional: WireValue where Wrapped: WireValue {
 
 extension Array: WireValue where Element: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "array", "items": Element.schema(context)] }
-    public var wire: JSON { .array(map(\.wire)) }
     public func write(to writer: inout JSONWriter) {
         writer.raw(UInt8(ascii: "["))
         for (index, element) in enumerated() {

@@ -34,6 +34,14 @@ public enum RFC3339 {
         write(milliseconds: milliseconds(date), into: &bytes)
     }
 
+    /// The UTC day of a time, `YYYY-MM-DD`: the time's text up to its `T`.
+    public static func day(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        write(milliseconds: milliseconds(date), into: &bytes)
+        return String(decoding: bytes.prefix { $0 != UInt8(ascii: "T") }, as: UTF8.self)
+    }
+
     static func write(milliseconds: Int64, into bytes: inout [UInt8]) {
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civil(fromDays: days)

@@ -164,6 +164,35 @@ struct VerifyTests {
         #expect(try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 1))
     }
 
+    @Test func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce() throws {
+        let fixture = try ServiceFixture()
+        let count = KeygateService.flushBatch * 2 + 17
+        let perOrganization = 25
+        for organization in 0..<(count + perOrganization - 1) / perOrganization {
+            try fixture.move("org_\(organization)", to: "pro")
+        }
+        let keys = try (0..<count).map { index in
+            try fixture.create("org_\(index / perOrganization)", kind: "owner_integration", capabilities: ["booking.read"])
+        }
+        for (index, key) in keys.enumerated() {
+            for _ in 0...(index % 3) { _ = try verify(fixture, key.secret.unredacted) }
+        }
+        try fixture.service.flushUsage()
+        try fixture.service.flushUsage()
+        let wrong = try keys.enumerated().filter { index, key in
+            try fixture.service.key(id: key.key.record.id, organizationId: key.key.record.organizationId).record.usage
+                != KeyUsage(valid: index % 3 + 1, invalid: 0)
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(count) keys with wrong counts")
+        var requests = 0
+        for organization in 0..<(count + perOrganization - 1) / perOrganization {
+            let quotas = try fixture.service.quotas(organizationId: "org_\(organization)").quotas
+            requests += quotas.first { $0.meter.rawValue == "api.requests" }?.used ?? 0
+        }
+        let verified: Int = (0..<count).reduce(0) { $0 + $1 % 3 + 1 }
+        #expect(requests == verified)
+    }
+
     @Test func bearerHeadersAreRead() {
         #expect(VerifyRequest.key(fromAuthorization: "Bearer kg_live_abc") == "kg_live_abc")
         #expect(VerifyRequest.key(fromAuthorization: "  bearer   kg_live_abc ") == "kg_live_abc")

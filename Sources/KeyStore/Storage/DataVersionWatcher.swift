@@ -102,7 +102,7 @@ final class DataVersionWatcher: Sendable {
     /// A monotonic clock good to a few milliseconds, which is all the
     /// safety net needs: on Linux the coarse clock, read without a syscall
     /// and without the time stamp counter.
-    private static func monotonicNanoseconds() -> UInt64 {
+    static func monotonicNanoseconds() -> UInt64 {
         var time = timespec()
         #if os(Linux)
         clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
@@ -131,7 +131,7 @@ final class DataVersionWatcher: Sendable {
     /// header lives, or `nil` when the database is not in WAL mode or its
     /// VFS keeps no shared memory. The mapping belongs to the connection and
     /// lives as long as it does.
-    private static func mapWALIndexHeader(_ connection: OpaquePointer) -> UnsafeRawPointer? {
+    static func mapWALIndexHeader(_ connection: OpaquePointer) -> UnsafeRawPointer? {
         guard journalMode(connection) == "wal" else { return nil }
         var file: UnsafeMutablePointer<sqlite3_file>?
         guard sqlite3_file_control(connection, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK, let file,

@@ -7,6 +7,10 @@ extension SQLiteKeyStorage {
     }
 
     public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError) {
+        // Flushes come every second or so, also when nothing was counted:
+        // the moment to let go of verification's shared read transaction,
+        // should look-ups have paused with it open.
+        releaseLookup()
         guard !increments.isEmpty || !meters.isEmpty else { return }
         try write { db in
             let addToMeter = try db.cachedStatement(sql: """
@@ -22,26 +26,27 @@ extension SQLiteKeyStorage {
             if meters.contains(where: { $0.amount > 0 }) {
                 try db.cachedStatement(sql: "UPDATE count_log SET version = version + 1").execute()
             }
-            // Prepared once per batch: a flush writes many rows.
+            // Prepared once per batch and bound by position: a flush writes many rows.
             let addDay = try db.cachedStatement(sql: """
                 INSERT INTO key_usage_day (key_id, day, valid, invalid)
-                SELECT :key, :day, :valid, :invalid WHERE EXISTS (SELECT 1 FROM api_key WHERE id = :key)
+                SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
                 ON CONFLICT (key_id, day) DO UPDATE SET
                     valid = valid + excluded.valid, invalid = invalid + excluded.invalid
                 """)
             let touch = try db.cachedStatement(sql: """
-                UPDATE api_key SET last_used_at = :at, last_origin = :origin, last_ip = :ip
-                WHERE id = :key AND (last_used_at IS NULL OR last_used_at < :at)
+                UPDATE api_key SET last_used_at = ?2, last_origin = ?3, last_ip = ?4
+                WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)
                 """)
+            // Nearly every increment of a flush is of the same day.
+            var day: (date: Date, text: String)?
             for increment in increments {
+                if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
                 try addDay.execute(arguments: [
-                    "key": increment.keyId, "day": StorageCoding.day(increment.day),
-                    "valid": max(0, increment.valid), "invalid": max(0, increment.invalid),
+                    increment.keyId, day!.text, max(0, increment.valid), max(0, increment.invalid),
                 ])
                 if let lastUsedAt = increment.lastUsedAt {
                     try touch.execute(arguments: [
-                        "key": increment.keyId, "at": StorageCoding.milliseconds(lastUsedAt),
-                        "origin": increment.lastOrigin, "ip": increment.lastIP,
+                        increment.keyId, StorageCoding.milliseconds(lastUsedAt), increment.lastOrigin, increment.lastIP,
                     ])
                 }
             }

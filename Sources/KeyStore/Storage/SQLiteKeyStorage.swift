@@ -239,6 +239,11 @@ public struct SQLiteKeyStorage: KeyStorage {
         return try match(digest)
     }
 
+    /// Ends ``DigestLookup``'s shared read transaction, if one is open.
+    func releaseLookup() {
+        digestLookup?.release()
+    }
+
     /// Verification's miss: through ``DigestLookup`` (one prepared statement
     /// on a connection of its own, no usage counts) where there is one; an
     /// in-memory database, or a store bound to a transaction, reads it like

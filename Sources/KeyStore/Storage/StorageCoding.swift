@@ -42,8 +42,7 @@ enum StorageCoding {
     }
 
     static func day(_ date: Date) -> String {
-        let components = utcCalendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
+        RFC3339.day(date)
     }
 
     static let utcCalendar: Calendar = {

@@ -234,15 +234,32 @@ extension KeygateService {
         }
     }
 
-    /// Writes the buffered usage to the database in one transaction. Counts
-    /// leave memory only once written, so a failed flush loses nothing and
-    /// the next one writes them.
+    /// How many keys' counts one transaction of a flush writes.
+    static let flushBatch = 200
+
+    /// Writes the buffered usage to the database. Counts leave memory only
+    /// once written, so a failed flush loses nothing and the next one
+    /// writes them.
+    ///
+    /// The keys' counts go in transactions of ``flushBatch`` keys, each
+    /// taken out of memory as it commits: a flush after a busy second can
+    /// hold tens of thousands of keys, and one transaction for all of them
+    /// would keep every other writer (a `keys.update`, a billing event)
+    /// waiting for its whole length.
     public func flushUsage() throws(ServiceError) {
         try verification.flushing.withLock { () throws(ServiceError) in
             let (increments, meters) = verification.withState { $0.pending() }
-            try store { () throws(KeyStoreError) in try storage.flush(usage: increments, meters: meters) }
+            var start = increments.startIndex
+            var metersLeft = meters
+            repeat {
+                let batch = increments[start..<min(start + Self.flushBatch, increments.endIndex)]
+                try store { () throws(KeyStoreError) in try storage.flush(usage: Array(batch), meters: metersLeft) }
+                verification.withState { $0.remove(batch, metersLeft) }
+                metersLeft = []
+                start = batch.endIndex
+            } while start < increments.endIndex
             let now = GCRA.microseconds(clock.now())
-            verification.withState { $0.remove(increments, meters, at: now) }
+            verification.withState { $0.sweep(at: now) }
         }
     }
 }

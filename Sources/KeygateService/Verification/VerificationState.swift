@@ -190,7 +190,7 @@ final class VerificationState: Sendable {
         }
 
         /// Everything counted and not yet written. It stays counted until
-        /// ``remove(_:_:at:)`` confirms the write, so quota checks keep
+        /// ``remove(_:_:)`` confirms the write, so quota checks keep
         /// seeing it while a flush is under way.
         func pending() -> (usage: [UsageIncrement], meters: [MeterIncrement]) {
             (counters.values.flatMap(\.pending),
@@ -200,10 +200,8 @@ final class VerificationState: Sendable {
              })
         }
 
-        /// Takes out what a flush wrote, keeping whatever arrived meanwhile,
-        /// and forgets counters with nothing pending and a whole rate-limit
-        /// allowance, so memory follows the keys in use.
-        mutating func remove(_ usage: [UsageIncrement], _ written: [MeterIncrement], at now: Int64) {
+        /// Takes out what a flush wrote, keeping whatever arrived meanwhile.
+        mutating func remove(_ usage: ArraySlice<UsageIncrement>, _ written: [MeterIncrement]) {
             for increment in usage {
                 counters[increment.keyId]?.remove(increment)
             }
@@ -212,6 +210,12 @@ final class VerificationState: Sendable {
                                      periodStart: increment.periodStart)
                 meters[slot]?.amount -= increment.amount
             }
+        }
+
+        /// Forgets counters with nothing pending and a whole rate-limit
+        /// allowance, so memory follows the keys in use. Once per flush: it
+        /// looks at every counter.
+        mutating func sweep(at now: Int64) {
             counters = counters.filter { _, counters in
                 guard counters.pending.isEmpty, counters.arrival <= now else { return true }
                 counters.isRetired = true

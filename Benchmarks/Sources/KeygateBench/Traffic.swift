@@ -53,7 +53,11 @@ struct Traffic {
 
     let items: [Item]
 
-    init(secrets: [String], count: Int, catalog: PlanCatalog, seed: UInt64 = 2026) {
+    /// The draws of the first pass over a fresh process, and of the second.
+    static let firstSeed: UInt64 = 2026
+    static let steadySeed: UInt64 = 7
+
+    init(secrets: [String], count: Int, catalog: PlanCatalog, seed: UInt64) {
         var random = SplitMix(state: seed)
         let zipf = Zipf(count: secrets.count, exponent: 1.1)
         // Rank r is key (r * a large odd number) mod n: hot keys all over the file.
@@ -73,6 +77,21 @@ struct Traffic {
             }
         }
         self.items = items
+    }
+
+    /// Runs the traffic in process; the outcomes of its verifications.
+    func run(on service: KeygateService) throws -> [VerifyOutcome: Int] {
+        var outcomes: [VerifyOutcome: Int] = [:]
+        for item in items {
+            switch item {
+            case .verify(let secret):
+                outcomes[try service.verify(VerifyRequest(key: secret, capability: "booking.read")).outcome, default: 0] += 1
+            case .change(let key, let rateLimit):
+                _ = try service.updateKey(id: "key_bench\(key)", organizationId: "org_\(key / KeyFixture.keysPerOrganization)",
+                                          changes: KeyChanges(rateLimit: rateLimit), actor: nil)
+            }
+        }
+        return outcomes
     }
 
     /// The lines `keygate serve` reads for this traffic.

@@ -19,7 +19,7 @@ public struct KeyDigest: Hashable, Sendable {
     }
 
     /// A digest as stored; `nil` unless it is 32 bytes.
-    init?(bytes: [UInt8]) {
+    package init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
         words = bytes.withUnsafeBytes { raw in
             (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),

@@ -12,6 +12,18 @@ public struct AuditEntry: Sendable, Hashable {
     public let keyId: String?
     /// An object whose members differ by action, in key order.
     public let details: JSON
+
+    /// For the stores of this package, which build it from what they read.
+    package init(id: Int64, organizationId: String, at: Date, actor: String, action: AuditAction, keyId: String?,
+                 details: JSON) {
+        self.id = id
+        self.organizationId = organizationId
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.keyId = keyId
+        self.details = details
+    }
 }
 
 /// What an audit entry records.
@@ -36,4 +48,10 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 public struct AuditPage: Sendable {
     public let entries: [AuditEntry]
     public let nextCursor: String?
+
+    /// For the stores of this package, which build it from what they read.
+    package init(entries: [AuditEntry], nextCursor: String?) {
+        self.entries = entries
+        self.nextCursor = nextCursor
+    }
 }

@@ -29,6 +29,28 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
         if let expiresAt, expiresAt <= now { return .expired }
         return .live
     }
+
+    /// For the stores of this package, which build it from what they read.
+    package init(
+        id: String, organizationId: String, name: String, kind: String, capabilities: [String], environment: String,
+        hint: String, rateLimit: Int, allowedOrigins: [String], createdAt: Date, expiresAt: Date?, revokedAt: Date?,
+        lastUsedAt: Date?, usage: KeyUsage
+    ) {
+        self.id = id
+        self.organizationId = organizationId
+        self.name = name
+        self.kind = kind
+        self.capabilities = capabilities
+        self.environment = environment
+        self.hint = hint
+        self.rateLimit = rateLimit
+        self.allowedOrigins = allowedOrigins
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+        self.usage = usage
+    }
 }
 
 /// How often a key was presented, valid or not.

@@ -67,6 +67,13 @@ public struct IssuedKey: Sendable {
     /// After a rotation, when the previous secret stops working (`nil` when
     /// it stopped at once, and after a creation).
     public let previousSecretExpiresAt: Date?
+
+    /// For the stores of this package, which build it from what they read.
+    package init(key: KeyRecord, secret: RawKey, previousSecretExpiresAt: Date?) {
+        self.key = key
+        self.secret = secret
+        self.previousSecretExpiresAt = previousSecretExpiresAt
+    }
 }
 
 /// A key found by its secret.
@@ -75,6 +82,12 @@ public struct KeyMatch: Sendable {
     /// When this secret stops working: the grace deadline of a rotated-out
     /// secret, `nil` for the current one.
     public let secretExpiresAt: Date?
+
+    /// For the stores of this package, which build it from what they read.
+    package init(key: KeyRecord, secretExpiresAt: Date?) {
+        self.key = key
+        self.secretExpiresAt = secretExpiresAt
+    }
 }
 
 /// One page of keys, newest first.
@@ -82,6 +95,12 @@ public struct KeyPage: Sendable {
     public let keys: [KeyRecord]
     /// Pass it back for the next page; `nil` on the last page.
     public let nextCursor: String?
+
+    /// For the stores of this package, which build it from what they read.
+    package init(keys: [KeyRecord], nextCursor: String?) {
+        self.keys = keys
+        self.nextCursor = nextCursor
+    }
 }
 
 /// Which keys a list shows, by what their records say.

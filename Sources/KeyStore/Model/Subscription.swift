@@ -11,6 +11,18 @@ public struct SubscriptionRecord: Sendable, Hashable {
     /// When the last applied billing event happened (its own time).
     public let lastEventAt: Date
     public let updatedAt: Date
+
+    /// For the stores of this package, which build it from what they read.
+    package init(organizationId: String, plan: String, status: SubscriptionStatus, periodStart: Date?, periodEnd: Date?,
+                 lastEventAt: Date, updatedAt: Date) {
+        self.organizationId = organizationId
+        self.plan = plan
+        self.status = status
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.lastEventAt = lastEventAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public enum SubscriptionStatus: String, Sendable, Hashable, CaseIterable, Codable {
@@ -65,4 +77,11 @@ public struct MeterReading: Sendable, Hashable {
     /// Identifies the period: its start, in the service's reckoning.
     public let periodStart: Date
     public let used: Int
+
+    /// For the stores of this package, which build it from what they read.
+    package init(meter: String, periodStart: Date, used: Int) {
+        self.meter = meter
+        self.periodStart = periodStart
+        self.used = used
+    }
 }

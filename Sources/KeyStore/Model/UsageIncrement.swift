@@ -35,4 +35,12 @@ public struct UsageDay: Sendable, Hashable {
     public let keyId: String?
     public let valid: Int
     public let invalid: Int
+
+    /// For the stores of this package, which build it from what they read.
+    package init(date: String, keyId: String?, valid: Int, invalid: Int) {
+        self.date = date
+        self.keyId = keyId
+        self.valid = valid
+        self.invalid = invalid
+    }
 }

@@ -36,7 +36,7 @@ extension SQLiteKeyStorage {
         _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
         details: [String: JSON], at: Date, _ db: Database
     ) throws {
-        let json = JSON.object(details.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).text
+        let json = JSON.auditText(details)
         try db.cachedStatement(sql: """
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
                 VALUES (?, ?, ?, ?, ?, ?)

@@ -6,38 +6,12 @@ extension SQLiteKeyStorage {
     public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)
         -> KeyRecord
     {
-        let name = try changes.name.map { name throws(KeyStoreError) in try validator.name(name) }
-        let capabilities = try changes.capabilities.map { list throws(KeyStoreError) in try validator.capabilities(list) }
-        let rateLimit = try changes.rateLimit.map { limit throws(KeyStoreError) in try validator.rateLimit(limit) }
-        let origins = try changes.allowedOrigins.map { list throws(KeyStoreError) in try validator.origins(list) }
-        let actor = try validator.actor(actor)
         let now = self.now
-        let expiresAt = try validator.expiry(changes.expiresAt.map(StorageCoding.truncated), now: now)
+        let checked = try validator.changes(changes, actor: actor, now: now)
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
             guard key.revokedAt == nil else { throw KeyStoreError(.keyRevoked, field: "keyId") }
-            var details: [String: JSON] = [:]
-            if let name, name != key.name {
-                details["name"] = .change(from: .string(key.name), to: .string(name))
-                key.name = name
-            }
-            if let capabilities, capabilities != key.capabilities {
-                details["capabilities"] = .change(from: .strings(key.capabilities), to: .strings(capabilities))
-                key.capabilities = capabilities
-            }
-            if let rateLimit, rateLimit != key.rateLimit {
-                details["rateLimit"] = .change(from: .integer(key.rateLimit), to: .integer(rateLimit))
-                key.rateLimit = rateLimit
-            }
-            if let origins, origins != key.allowedOrigins {
-                details["allowedOrigins"] = .change(from: .strings(key.allowedOrigins), to: .strings(origins))
-                key.allowedOrigins = origins
-            }
-            if let expiresAt, expiresAt != key.expiresAt {
-                details["expiresAt"] = .change(from: key.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
-                                               to: .string(RFC3339.string(expiresAt)))
-                key.expiresAt = expiresAt
-            }
+            let details = checked.apply(to: &key)
             // An update that changes nothing writes nothing, not even to the log.
             guard !details.isEmpty else { return key }
             try db.cachedStatement(sql: """
@@ -46,7 +20,7 @@ extension SQLiteKeyStorage {
                     """).execute(arguments: [key.name, StorageCoding.list(key.capabilities), key.rateLimit,
                             StorageCoding.list(key.allowedOrigins), key.expiresAt.map(StorageCoding.milliseconds),
                             id, organizationId])
-            try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: actor,
+            try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
                             details: details, at: now, db)
             return key
         }
@@ -68,7 +42,7 @@ extension SQLiteKeyStorage {
             case .live: break
             }
             let secret = rules.format.generate(environment: key.environment)
-            let parsed = try parsed(secret)
+            let parsed = validator.parsedOwnSecret(secret)
             // Secrets whose grace has run out are dead weight; the current one
             // gets its deadline, or goes at once.
             try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?")

@@ -9,42 +9,24 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     public func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome {
-        let organizationId = try validator.organizationId(event.organizationId)
-        guard (1...200).contains(event.eventId.utf8.count) else {
-            throw KeyStoreError(.invalidEventId, field: "eventId", ["max": "200"])
-        }
-        if let start = event.periodStart, let end = event.periodEnd, end <= start {
-            throw KeyStoreError(.invalidPeriod, field: "periodEnd", ["reason": "before_start"])
-        } else if (event.periodStart == nil) != (event.periodEnd == nil) {
-            throw KeyStoreError(.invalidPeriod, field: event.periodStart == nil ? "periodStart" : "periodEnd",
-                                ["reason": "incomplete"])
-        }
-        let actor = try validator.actor(event.actor ?? "billing")
+        let checked = try validator.billingEvent(event)
+        let organizationId = checked.organizationId
         let now = self.now
-        let occurredAt = StorageCoding.milliseconds(event.occurredAt)
         return try write { db in
             let current = try fetchSubscription(organizationId, db)
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM billing_event WHERE event_id = ?", arguments: [event.eventId]) == true {
                 return .duplicate(current)
             }
-            let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > occurredAt } ?? false
+            let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
             try db.execute(
                 sql: """
                     INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
                     VALUES (?, ?, ?, ?, ?)
                     """,
-                arguments: [event.eventId, organizationId, occurredAt, StorageCoding.milliseconds(now),
+                arguments: [event.eventId, organizationId, checked.occurredAt, StorageCoding.milliseconds(now),
                             isStale ? "stale" : "applied"])
             if isStale { return .stale(current) }
-
-            let status = event.status ?? current?.status ?? .active
-            // A plan change without a period keeps the period billing gave before.
-            let periodStart = event.periodStart ?? current?.periodStart
-            let periodEnd = event.periodEnd ?? current?.periodEnd
-            let updated = SubscriptionRecord(
-                organizationId: organizationId, plan: event.plan, status: status,
-                periodStart: periodStart.map(StorageCoding.truncated), periodEnd: periodEnd.map(StorageCoding.truncated),
-                lastEventAt: StorageCoding.date(occurredAt), updatedAt: now)
+            let updated = checked.applied(over: current, at: now)
             try db.execute(
                 sql: """
                     INSERT INTO subscription (organization_id, plan, status, period_start, period_end, last_event_at, updated_at)
@@ -54,23 +36,12 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                         period_end = excluded.period_end, last_event_at = excluded.last_event_at,
                         updated_at = excluded.updated_at
                     """,
-                arguments: [organizationId, updated.plan, status.rawValue,
+                arguments: [organizationId, updated.plan, updated.status.rawValue,
                             updated.periodStart.map(StorageCoding.milliseconds),
-                            updated.periodEnd.map(StorageCoding.milliseconds), occurredAt,
+                            updated.periodEnd.map(StorageCoding.milliseconds), checked.occurredAt,
                             StorageCoding.milliseconds(now)])
-            var details: [String: JSON] = [
-                "eventId": .string(event.eventId),
-                "plan": current.map { .change(from: .string($0.plan), to: .string(event.plan)) } ?? .string(event.plan),
-                "status": .string(status.rawValue),
-                "occurredAt": .string(RFC3339.string(StorageCoding.date(occurredAt))),
-            ]
-            if let periodStart, let periodEnd {
-                details["period"] = [
-                    "start": .string(RFC3339.string(periodStart)), "end": .string(RFC3339.string(periodEnd)),
-                ]
-            }
-            try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: actor,
-                            details: details, at: now, db)
+            try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
+                            details: checked.auditDetails(from: current, to: updated), at: now, db)
             return .applied(updated)
         }
     }
@@ -94,13 +65,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
         let organizationId = try validator.organizationId(organizationId)
-        guard KeyRules.amounts.contains(amount) else {
-            throw KeyStoreError(.invalidAmount, field: "amount",
-                                ["min": "\(KeyRules.amounts.lowerBound)", "max": "\(KeyRules.amounts.upperBound)"])
-        }
-        guard (1...200).contains(idempotencyKey.utf8.count) else {
-            throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
-        }
+        try validator.usageRecord(amount: amount, idempotencyKey: idempotencyKey)
         let start = StorageCoding.milliseconds(periodStart)
         let now = StorageCoding.milliseconds(self.now)
         return try write { db in

@@ -55,18 +55,9 @@ extension SQLiteKeyStorage {
 }
 
 extension SQLiteKeyStorage {
-    /// The longest range one call reads.
-    static let maximumUsageDays = 366
-
     public func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
         let organizationId = try validator.organizationId(organizationId)
-        let first = StorageCoding.day(from)
-        let last = StorageCoding.day(to)
-        let span = StorageCoding.utcCalendar.dateComponents(
-            [.day], from: StorageCoding.utcCalendar.startOfDay(for: from), to: StorageCoding.utcCalendar.startOfDay(for: to)).day ?? 0
-        guard first <= last, span < Self.maximumUsageDays else {
-            throw KeyStoreError(.invalidDateRange, field: first > last ? "to" : "from", ["max": "\(Self.maximumUsageDays)"])
-        }
+        let (first, last) = try validator.usageDays(from: from, to: to)
         return try read { db in
             if let keyId {
                 _ = try fetchKey(id: keyId, organizationId: organizationId, db)

@@ -148,25 +148,10 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
-        let organizationId = try validator.organizationId(request.organizationId)
-        let name = try validator.name(request.name)
-        let kind = try validator.kind(request.kind)
-        let capabilities = try validator.capabilities(request.capabilities)
-        let environment = try validator.environment(request.environment)
-        let rateLimit = try validator.rateLimit(request.rateLimit)
-        let origins = try validator.origins(request.allowedOrigins)
-        let expiresAt = try validator.expiry(request.expiresAt.map(StorageCoding.truncated), now: now)
-        let actor = try validator.actor(request.actor)
-
-        let secret = rules.format.generate(environment: environment)
-        let parsed = try parsed(secret)
-        let record = KeyRecord(
-            id: Self.newKeyId(at: now), organizationId: organizationId, name: name, kind: kind,
-            capabilities: capabilities, environment: environment, hint: parsed.hint, rateLimit: rateLimit,
-            allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
-            usage: KeyUsage())
+        let new = try validator.newKey(request, now: now)
+        let record = new.record
         try write { db in
-            if let limit, try liveKeyCount(organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
+            if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
             }
             try db.cachedStatement(sql: """
@@ -174,21 +159,15 @@ public struct SQLiteKeyStorage: KeyStorage {
                                          rate_limit, allowed_origins, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [
-                    record.id, organizationId, name, kind, StorageCoding.list(capabilities), environment,
-                    parsed.hint, rateLimit, StorageCoding.list(origins), StorageCoding.milliseconds(now),
-                    expiresAt.map(StorageCoding.milliseconds),
+                    record.id, record.organizationId, record.name, record.kind, StorageCoding.list(record.capabilities),
+                    record.environment, record.hint, record.rateLimit, StorageCoding.list(record.allowedOrigins),
+                    StorageCoding.milliseconds(now), record.expiresAt.map(StorageCoding.milliseconds),
                 ])
-            try insertSecret(parsed.digest, keyId: record.id, db)
-            var details: [String: JSON] = [
-                "name": .string(name), "kind": .string(kind), "capabilities": .strings(capabilities),
-                "environment": .string(environment), "rateLimit": .integer(rateLimit),
-                "allowedOrigins": .strings(origins),
-            ]
-            details["expiresAt"] = expiresAt.map { .string(RFC3339.string($0)) }
-            try appendAudit(.keyCreated, organizationId: organizationId, keyId: record.id, actor: actor,
-                            details: details, at: now, db)
+            try insertSecret(new.digest, keyId: record.id, db)
+            try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
+                            details: new.auditDetails, at: now, db)
         }
-        return IssuedKey(key: record, secret: secret, previousSecretExpiresAt: nil)
+        return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
     }
 
     public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {
@@ -308,28 +287,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         try db.cachedStatement(sql: "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (?, ?, NULL)")
             .execute(arguments: [Data(digest.bytes), keyId])
     }
-
-    func parsed(_ secret: RawKey) throws(KeyStoreError) -> ParsedKey {
-        do {
-            return try rules.format.parse(secret.unredacted)
-        } catch {
-            preconditionFailure("a generated key failed its own format: \(error)")
-        }
-    }
-
-    /// A key's public id: `key_`, then the creation time in milliseconds as
-    /// seven base62 digits (good until 2081), then 13 random base62
-    /// characters (77 bits). Ids created later sort later, so inserting one
-    /// touches the rightmost pages of the indexes on key ids, which stay in
-    /// memory, rather than a random page of each (docs/PERFORMANCE.md has
-    /// the gain). The id reveals when the key was created, which
-    /// whoever can see the id can read from the key anyway.
-    static func newKeyId(at now: Date) -> String {
-        var generator = SecureRandom(words: 4)
-        let time = Base62.encode(UInt64(max(0, now.timeIntervalSince1970 * 1000)), width: 7)
-        return "key_" + String(decoding: time + Base62.random(count: 13, using: &generator), as: UTF8.self)
-    }
-
 
     /// One transaction, or, bound to a transaction, one savepoint of it.
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {

@@ -1,29 +1,29 @@
-import Foundation
+package import Foundation
 import GRDB
 import KeygateJSON
 
 /// How values cross the SQL boundary, in one place.
-enum StorageCoding {
+package enum StorageCoding {
     /// Times are kept to the millisecond, the same way as on the wire.
-    static func milliseconds(_ date: Date) -> Int64 {
+    package static func milliseconds(_ date: Date) -> Int64 {
         RFC3339.milliseconds(date)
     }
 
-    static func date(_ milliseconds: Int64) -> Date {
+    package static func date(_ milliseconds: Int64) -> Date {
         RFC3339.date(milliseconds: milliseconds)
     }
 
     /// A time as stored, so what a call returns equals what a later read returns.
-    static func truncated(_ date: Date) -> Date {
+    package static func truncated(_ date: Date) -> Date {
         self.date(milliseconds(date))
     }
 
-    static func list(_ values: [String]) -> String {
+    package static func list(_ values: [String]) -> String {
         values.joined(separator: " ")
     }
 
     /// By bytes: the generic `split` was a visible part of a cache miss.
-    static func list(_ text: String) -> [String] {
+    package static func list(_ text: String) -> [String] {
         var items: [String] = []
         var text = text
         text.withUTF8 { bytes in
@@ -41,24 +41,24 @@ enum StorageCoding {
         JSON.strings(values).text
     }
 
-    static func day(_ date: Date) -> String {
+    package static func day(_ date: Date) -> String {
         RFC3339.day(date)
     }
 
-    static let utcCalendar: Calendar = {
+    package static let utcCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar
     }()
 
     /// Cursors are opaque to callers: the position of the last item seen.
-    static func cursor(_ position: Int64) -> String {
+    package static func cursor(_ position: Int64) -> String {
         Data("p\(position)".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func position(_ cursor: String) throws(KeyStoreError) -> Int64 {
+    package static func position(_ cursor: String) throws(KeyStoreError) -> Int64 {
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard cursor.count <= 32, let data = Data(base64Encoded: base64),

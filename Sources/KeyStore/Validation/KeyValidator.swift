@@ -1,10 +1,14 @@
-import Foundation
+package import Foundation
 
 /// The store's checks of what callers send, each failure with its code and field.
-struct KeyValidator {
-    let rules: KeyRules
+package struct KeyValidator {
+    package let rules: KeyRules
 
-    func organizationId(_ id: String) throws(KeyStoreError) -> String {
+    package init(rules: KeyRules) {
+        self.rules = rules
+    }
+
+    package func organizationId(_ id: String) throws(KeyStoreError) -> String {
         guard !id.isEmpty, id.utf8.count <= KeyRules.maximumIdentifierLength,
             id.unicodeScalars.allSatisfy({ $0.isPrintableASCII })
         else {
@@ -16,7 +20,7 @@ struct KeyValidator {
 
     /// Trimmed; 1-100 characters; no control or invisible formatting
     /// characters, which would let one name pass for another in a dashboard.
-    func name(_ name: String) throws(KeyStoreError) -> String {
+    package func name(_ name: String) throws(KeyStoreError) -> String {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard KeyRules.nameLength.contains(trimmed.count) else {
             throw KeyStoreError(.invalidName, field: "name",
@@ -28,14 +32,14 @@ struct KeyValidator {
         return trimmed
     }
 
-    func kind(_ kind: String) throws(KeyStoreError) -> String {
+    package func kind(_ kind: String) throws(KeyStoreError) -> String {
         guard rules.kinds.contains(kind) else {
             throw KeyStoreError(.unknownKind, field: "kind", ["kind": excerpt(kind)])
         }
         return kind
     }
 
-    func capabilities(_ capabilities: [String]) throws(KeyStoreError) -> [String] {
+    package func capabilities(_ capabilities: [String]) throws(KeyStoreError) -> [String] {
         guard !capabilities.isEmpty else {
             throw KeyStoreError(.invalidCapabilities, field: "capabilities", ["reason": "empty"])
         }
@@ -52,7 +56,7 @@ struct KeyValidator {
         return capabilities
     }
 
-    func environment(_ environment: String) throws(KeyStoreError) -> String {
+    package func environment(_ environment: String) throws(KeyStoreError) -> String {
         guard rules.format.environments.contains(environment) else {
             throw KeyStoreError(.unknownEnvironment, field: "environment",
                                 ["environment": excerpt(environment),
@@ -61,7 +65,7 @@ struct KeyValidator {
         return environment
     }
 
-    func rateLimit(_ rateLimit: Int) throws(KeyStoreError) -> Int {
+    package func rateLimit(_ rateLimit: Int) throws(KeyStoreError) -> Int {
         guard KeyRules.rateLimits.contains(rateLimit) else {
             throw KeyStoreError(.invalidRateLimit, field: "rateLimit",
                                 ["min": "\(KeyRules.rateLimits.lowerBound)", "max": "\(KeyRules.rateLimits.upperBound)"])
@@ -70,7 +74,7 @@ struct KeyValidator {
     }
 
     /// Normalized, so the stored form equals what browsers send in `Origin`.
-    func origins(_ origins: [String]) throws(KeyStoreError) -> [String] {
+    package func origins(_ origins: [String]) throws(KeyStoreError) -> [String] {
         guard origins.count <= KeyRules.maximumOrigins else {
             throw KeyStoreError(.tooManyOrigins, field: "allowedOrigins", ["max": "\(KeyRules.maximumOrigins)"])
         }
@@ -91,7 +95,7 @@ struct KeyValidator {
         return normalized
     }
 
-    func expiry(_ expiresAt: Date?, now: Date) throws(KeyStoreError) -> Date? {
+    package func expiry(_ expiresAt: Date?, now: Date) throws(KeyStoreError) -> Date? {
         guard let expiresAt else { return nil }
         guard expiresAt > now else {
             throw KeyStoreError(.invalidExpiry, field: "expiresAt", ["reason": "past"])
@@ -99,7 +103,7 @@ struct KeyValidator {
         return expiresAt
     }
 
-    func actor(_ actor: String?) throws(KeyStoreError) -> String {
+    package func actor(_ actor: String?) throws(KeyStoreError) -> String {
         guard let actor else { return "system" }
         guard !actor.isEmpty, actor.count <= KeyRules.maximumActorLength,
             !actor.unicodeScalars.contains(where: Self.isInvisible)
@@ -109,7 +113,7 @@ struct KeyValidator {
         return actor
     }
 
-    func gracePeriod(_ seconds: Int) throws(KeyStoreError) -> Int {
+    package func gracePeriod(_ seconds: Int) throws(KeyStoreError) -> Int {
         guard (0...KeyRules.maximumGracePeriodSeconds).contains(seconds) else {
             throw KeyStoreError(.invalidGracePeriod, field: "gracePeriodSeconds",
                                 ["max": "\(KeyRules.maximumGracePeriodSeconds)"])
@@ -117,7 +121,7 @@ struct KeyValidator {
         return seconds
     }
 
-    func pageSize(_ limit: Int?) throws(KeyStoreError) -> Int {
+    package func pageSize(_ limit: Int?) throws(KeyStoreError) -> Int {
         let limit = limit ?? KeyRules.defaultPageSize
         guard KeyRules.pageSizes.contains(limit) else {
             throw KeyStoreError(.invalidLimit, field: "limit", ["max": "\(KeyRules.pageSizes.upperBound)"])

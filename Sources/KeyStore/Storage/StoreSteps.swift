@@ -1,0 +1,203 @@
+package import Foundation
+package import KeygateJSON
+
+// What every store does the same way whatever its database: checking what
+// callers send, naming keys, and what the audit log says of a change. The
+// SQLite and PostgreSQL stores both use these, so they cannot disagree.
+
+/// A key about to be created, checked.
+package struct CheckedNewKey {
+    package let record: KeyRecord
+    package let secret: RawKey
+    package let digest: KeyDigest
+    package let actor: String
+
+    /// What the audit log keeps of the creation.
+    package var auditDetails: [String: JSON] {
+        var details: [String: JSON] = [
+            "name": .string(record.name), "kind": .string(record.kind), "capabilities": .strings(record.capabilities),
+            "environment": .string(record.environment), "rateLimit": .integer(record.rateLimit),
+            "allowedOrigins": .strings(record.allowedOrigins),
+        ]
+        details["expiresAt"] = record.expiresAt.map { .string(RFC3339.string($0)) }
+        return details
+    }
+}
+
+/// Changes to a key, checked.
+package struct CheckedKeyChanges {
+    let name: String?
+    let capabilities: [String]?
+    let rateLimit: Int?
+    let origins: [String]?
+    let expiresAt: Date?
+    package let actor: String
+
+    /// Applies the changes to `key`; what changed, as the audit log keeps
+    /// it (empty when nothing did: such an update writes nothing).
+    package func apply(to key: inout KeyRecord) -> [String: JSON] {
+        var details: [String: JSON] = [:]
+        if let name, name != key.name {
+            details["name"] = .change(from: .string(key.name), to: .string(name))
+            key.name = name
+        }
+        if let capabilities, capabilities != key.capabilities {
+            details["capabilities"] = .change(from: .strings(key.capabilities), to: .strings(capabilities))
+            key.capabilities = capabilities
+        }
+        if let rateLimit, rateLimit != key.rateLimit {
+            details["rateLimit"] = .change(from: .integer(key.rateLimit), to: .integer(rateLimit))
+            key.rateLimit = rateLimit
+        }
+        if let origins, origins != key.allowedOrigins {
+            details["allowedOrigins"] = .change(from: .strings(key.allowedOrigins), to: .strings(origins))
+            key.allowedOrigins = origins
+        }
+        if let expiresAt, expiresAt != key.expiresAt {
+            details["expiresAt"] = .change(from: key.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+                                           to: .string(RFC3339.string(expiresAt)))
+            key.expiresAt = expiresAt
+        }
+        return details
+    }
+}
+
+/// A billing event, checked.
+package struct CheckedBillingEvent {
+    package let event: BillingEvent
+    package let organizationId: String
+    package let actor: String
+    /// When it happened, to the millisecond stored.
+    package let occurredAt: Int64
+
+    /// The subscription after the event, from the one before it: a plan
+    /// change without a period keeps the period billing gave before.
+    package func applied(over current: SubscriptionRecord?, at now: Date) -> SubscriptionRecord {
+        SubscriptionRecord(
+            organizationId: organizationId, plan: event.plan, status: event.status ?? current?.status ?? .active,
+            periodStart: (event.periodStart ?? current?.periodStart).map(StorageCoding.truncated),
+            periodEnd: (event.periodEnd ?? current?.periodEnd).map(StorageCoding.truncated),
+            lastEventAt: StorageCoding.date(occurredAt), updatedAt: now)
+    }
+
+    /// What the audit log keeps of the event's change.
+    package func auditDetails(from current: SubscriptionRecord?, to updated: SubscriptionRecord) -> [String: JSON] {
+        var details: [String: JSON] = [
+            "eventId": .string(event.eventId),
+            "plan": current.map { .change(from: .string($0.plan), to: .string(event.plan)) } ?? .string(event.plan),
+            "status": .string(updated.status.rawValue),
+            "occurredAt": .string(RFC3339.string(StorageCoding.date(occurredAt))),
+        ]
+        if let periodStart = event.periodStart ?? current?.periodStart,
+            let periodEnd = event.periodEnd ?? current?.periodEnd {
+            details["period"] = [
+                "start": .string(RFC3339.string(periodStart)), "end": .string(RFC3339.string(periodEnd)),
+            ]
+        }
+        return details
+    }
+}
+
+extension KeyValidator {
+    /// Checks a new key and draws its secret and id.
+    package func newKey(_ request: NewKey, now: Date) throws(KeyStoreError) -> CheckedNewKey {
+        let organizationId = try organizationId(request.organizationId)
+        let name = try name(request.name)
+        let kind = try kind(request.kind)
+        let capabilities = try capabilities(request.capabilities)
+        let environment = try environment(request.environment)
+        let rateLimit = try rateLimit(request.rateLimit)
+        let origins = try origins(request.allowedOrigins)
+        let expiresAt = try expiry(request.expiresAt.map(StorageCoding.truncated), now: now)
+        let actor = try actor(request.actor)
+        let secret = rules.format.generate(environment: environment)
+        let parsed = parsedOwnSecret(secret)
+        let record = KeyRecord(
+            id: Self.newKeyId(at: now), organizationId: organizationId, name: name, kind: kind,
+            capabilities: capabilities, environment: environment, hint: parsed.hint, rateLimit: rateLimit,
+            allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
+            usage: KeyUsage())
+        return CheckedNewKey(record: record, secret: secret, digest: parsed.digest, actor: actor)
+    }
+
+    package func changes(_ changes: KeyChanges, actor: String?, now: Date) throws(KeyStoreError) -> CheckedKeyChanges {
+        CheckedKeyChanges(
+            name: try changes.name.map { name throws(KeyStoreError) in try self.name(name) },
+            capabilities: try changes.capabilities.map { list throws(KeyStoreError) in try capabilities(list) },
+            rateLimit: try changes.rateLimit.map { limit throws(KeyStoreError) in try rateLimit(limit) },
+            origins: try changes.allowedOrigins.map { list throws(KeyStoreError) in try origins(list) },
+            expiresAt: try expiry(changes.expiresAt.map(StorageCoding.truncated), now: now),
+            actor: try self.actor(actor))
+    }
+
+    package func billingEvent(_ event: BillingEvent) throws(KeyStoreError) -> CheckedBillingEvent {
+        let organizationId = try organizationId(event.organizationId)
+        guard (1...200).contains(event.eventId.utf8.count) else {
+            throw KeyStoreError(.invalidEventId, field: "eventId", ["max": "200"])
+        }
+        if let start = event.periodStart, let end = event.periodEnd, end <= start {
+            throw KeyStoreError(.invalidPeriod, field: "periodEnd", ["reason": "before_start"])
+        } else if (event.periodStart == nil) != (event.periodEnd == nil) {
+            throw KeyStoreError(.invalidPeriod, field: event.periodStart == nil ? "periodStart" : "periodEnd",
+                                ["reason": "incomplete"])
+        }
+        return CheckedBillingEvent(event: event, organizationId: organizationId,
+                                   actor: try actor(event.actor ?? "billing"),
+                                   occurredAt: StorageCoding.milliseconds(event.occurredAt))
+    }
+
+    /// Checks a `usage.record` call's amount and idempotency key.
+    package func usageRecord(amount: Int, idempotencyKey: String) throws(KeyStoreError) {
+        guard KeyRules.amounts.contains(amount) else {
+            throw KeyStoreError(.invalidAmount, field: "amount",
+                                ["min": "\(KeyRules.amounts.lowerBound)", "max": "\(KeyRules.amounts.upperBound)"])
+        }
+        guard (1...200).contains(idempotencyKey.utf8.count) else {
+            throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
+        }
+    }
+
+    /// The longest range of days one usage read covers.
+    package static let maximumUsageDays = 366
+
+    /// A usage read's first and last day, as stored (`YYYY-MM-DD`).
+    package func usageDays(from: Date, to: Date) throws(KeyStoreError) -> (first: String, last: String) {
+        let first = StorageCoding.day(from)
+        let last = StorageCoding.day(to)
+        let calendar = StorageCoding.utcCalendar
+        let span = calendar.dateComponents([.day], from: calendar.startOfDay(for: from), to: calendar.startOfDay(for: to)).day ?? 0
+        guard first <= last, span < Self.maximumUsageDays else {
+            throw KeyStoreError(.invalidDateRange, field: first > last ? "to" : "from", ["max": "\(Self.maximumUsageDays)"])
+        }
+        return (first, last)
+    }
+
+    /// A secret this store generated, parsed: it always parses.
+    package func parsedOwnSecret(_ secret: RawKey) -> ParsedKey {
+        do {
+            return try rules.format.parse(secret.unredacted)
+        } catch {
+            preconditionFailure("a generated key failed its own format: \(error)")
+        }
+    }
+
+    /// A key's public id: `key_`, then the creation time in milliseconds as
+    /// seven base62 digits (good until 2081), then 13 random base62
+    /// characters (77 bits). Ids created later sort later, so inserting one
+    /// touches the rightmost pages of the indexes on key ids, which stay in
+    /// memory, rather than a random page of each (docs/PERFORMANCE.md has
+    /// the gain). The id reveals when the key was created, which
+    /// whoever can see the id can read from the key anyway.
+    package static func newKeyId(at now: Date) -> String {
+        var generator = SecureRandom(words: 4)
+        let time = Base62.encode(UInt64(max(0, now.timeIntervalSince1970 * 1000)), width: 7)
+        return "key_" + String(decoding: time + Base62.random(count: 13, using: &generator), as: UTF8.self)
+    }
+}
+
+extension JSON {
+    /// The audit log's details as stored: members in name order.
+    package static func auditText(_ details: [String: JSON]) -> String {
+        JSON.object(details.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).text
+    }
+}

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PlanCatalog", targets: ["PlanCatalog"]),
         .library(name: "KeygateJSON", targets: ["KeygateJSON"]),
         .library(name: "KeyStore", targets: ["KeyStore"]),
+        .library(name: "KeyStorePostgres", targets: ["KeyStorePostgres"]),
         .library(name: "KeygateService", targets: ["KeygateService"]),
         .library(name: "KeygateLocalization", targets: ["KeygateLocalization"]),
         .library(name: "KeygateRPC", targets: ["KeygateRPC"]),
@@ -34,6 +35,15 @@ let package = Package(
             name: "CLibXML2",
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+        ),
+        // libpq, PostgreSQL's own C client, straight from the system: the
+        // protocol with prepared statements and LISTEN/NOTIFY, in one small
+        // library (postgres-nio would add swift-nio and 30 modules; see
+        // docs/STORAGE.md for the measurements behind the choice).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         // The lock every module shares state behind (a pthread mutex, which
         // ThreadSanitizer can see; see Locked.swift).
@@ -68,6 +78,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The same storage boundary on PostgreSQL, for several hosts.
+        .target(
+            name: "KeyStorePostgres",
+            dependencies: ["CLibPQ", "KeyStore", "KeygateJSON", "Locking"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "KeygateService",
             dependencies: ["PlanCatalog", "KeyStore", "KeygateJSON", "Locking"],
@@ -90,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "KeygateCLI",
             dependencies: [
-                "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization", "KeygateRPC",
+                "PlanCatalog", "KeyStore", "KeyStorePostgres", "KeygateService", "KeygateLocalization", "KeygateRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -105,18 +121,22 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KeygateTestSupport",
+            dependencies: ["KeyStorePostgres"],
             path: "Tests/KeygateTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KeyStoreTests",
-            dependencies: ["KeyStore", "KeygateJSON", "KeygateTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KeyStore", "KeyStorePostgres", "KeygateJSON", "KeygateTestSupport", "Locking",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KeygateServiceTests",
             dependencies: [
-                "KeygateService", "KeyStore", "PlanCatalog", "KeygateTestSupport",
+                "KeygateService", "KeyStore", "KeyStorePostgres", "PlanCatalog", "KeygateTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

@@ -27,7 +27,7 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidCursor = "invalid_cursor"
         case invalidLimit = "invalid_limit"
         /// The database failed; ``KeyStoreError/parameters`` has `reason`
-        /// (`busy`, `read_only`, `full`, `corrupt`, `io`, `other`).
+        /// (`busy`, `read_only`, `full`, `corrupt`, `io`, `unreachable`, `other`).
         case storageFailure = "storage_failure"
         /// A create would take the organization past the live-key limit it was given.
         case keyLimitReached = "key_limit_reached"

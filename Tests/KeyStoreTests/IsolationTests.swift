@@ -1,12 +1,13 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 @testable import KeyStore
 
 /// A key id of another organization behaves exactly like one that does not exist.
 @Suite("Isolation between organizations")
 struct IsolationTests {
-    @Test func everyOperationOnAnotherOrganizationsKeyAnswersNotFound() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func everyOperationOnAnotherOrganizationsKeyAnswersNotFound(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let theirs = try store.create(store.newKey(organization: "org_b")).key
         let notFound = KeyStoreError(.notFound, field: "keyId")
         for id in [theirs.id, "key_doesnotexist000000"] {

@@ -1,12 +1,13 @@
 import Foundation
 import KeygateJSON
+import KeygateTestSupport
 import Testing
 @testable import KeyStore
 
 @Suite("Key lifecycle")
 struct KeyLifecycleTests {
-    @Test func creatingAKeyReturnsItsSecretOnceAndTheSecretFindsIt() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func creatingAKeyReturnsItsSecretOnceAndTheSecretFindsIt(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         #expect(issued.key.organizationId == "org_a")
         #expect(issued.key.state(at: store.clock.now()) == .live)
@@ -18,8 +19,8 @@ struct KeyLifecycleTests {
 
     /// Ids are 24 characters, base62 after `key_`, and sort in creation
     /// order (to the millisecond), which keeps index inserts local.
-    @Test func keyIdsAreBase62AndSortInCreationOrder() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func keyIdsAreBase62AndSortInCreationOrder(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         var ids: [String] = []
         for _ in 0..<50 {
             ids.append(try store.create().key.id)
@@ -30,16 +31,16 @@ struct KeyLifecycleTests {
         #expect(Set(ids).count == ids.count)
     }
 
-    @Test func namesAreTrimmedAndOriginsNormalized() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func namesAreTrimmedAndOriginsNormalized(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(
             name: "  Booking widget \n", origins: ["HTTPS://Shop.Example:443", "http://localhost:8080"])).key
         #expect(key.name == "Booking widget")
         #expect(key.allowedOrigins == ["https://shop.example", "http://localhost:8080"])
     }
 
-    @Test func aKeyExpiresWhenTheClockPassesItsExpiry() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func aKeyExpiresWhenTheClockPassesItsExpiry(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(expiresIn: 3600)).key
         store.clock.advance(by: 3599)
         #expect(try store.storage.key(id: key.id, organizationId: "org_a").state(at: store.clock.now()) == .live)
@@ -51,8 +52,8 @@ struct KeyLifecycleTests {
             .keys.isEmpty)
     }
 
-    @Test func updateChangesOnlyWhatItNamesAndLogsTheChange() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func updateChangesOnlyWhatItNamesAndLogsTheChange(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create().key
         let updated = try store.storage.update(
             id: key.id, organizationId: "org_a",
@@ -71,15 +72,15 @@ struct KeyLifecycleTests {
         #expect(entry.details["name"] != nil && entry.details["allowedOrigins"] == nil)
     }
 
-    @Test func anUpdateThatChangesNothingLeavesNoTrace() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func anUpdateThatChangesNothingLeavesNoTrace(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create().key
         _ = try store.storage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: key.name), actor: nil)
         #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 1)
     }
 
-    @Test func rotationWithoutGraceStopsTheOldSecretAtOnce() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func rotationWithoutGraceStopsTheOldSecretAtOnce(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
         #expect(rotated.secret != issued.secret)
@@ -90,8 +91,8 @@ struct KeyLifecycleTests {
         #expect(try store.found(rotated.secret)?.id == issued.key.id)
     }
 
-    @Test func rotationWithGraceKeepsTheOldSecretUntilItsDeadlineAndNotAMomentAfter() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func rotationWithGraceKeepsTheOldSecretUntilItsDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
         #expect(rotated.previousSecretExpiresAt == store.clock.now().addingTimeInterval(600))
@@ -106,8 +107,8 @@ struct KeyLifecycleTests {
         #expect(try store.found(rotated.secret)?.id == issued.key.id)
     }
 
-    @Test func rotatingTwiceKeepsEachPreviousSecretToItsOwnDeadline() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func rotatingTwiceKeepsEachPreviousSecretToItsOwnDeadline(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let first = try store.create()
         let second = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
         let third = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
@@ -116,8 +117,8 @@ struct KeyLifecycleTests {
         #expect(try store.found(third.secret)?.id == first.key.id)
     }
 
-    @Test func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         let revoked = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_1")
         #expect(revoked.state(at: store.clock.now()) == .revoked)
@@ -132,8 +133,8 @@ struct KeyLifecycleTests {
         }
     }
 
-    @Test func revokingTwiceChangesNothingTheSecondTime() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func revokingTwiceChangesNothingTheSecondTime(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create().key
         let first = try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil)
         store.clock.advance(by: 60)
@@ -143,8 +144,8 @@ struct KeyLifecycleTests {
         #expect(actions == [.keyRevoked, .keyCreated])
     }
 
-    @Test func anExpiredKeyCannotBeRotated() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func anExpiredKeyCannotBeRotated(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(expiresIn: 10)).key
         store.clock.advance(by: 10)
         #expect(throws: KeyStoreError(.keyExpired, field: "keyId")) {
@@ -152,8 +153,8 @@ struct KeyLifecycleTests {
         }
     }
 
-    @Test func deleteRemovesTheKeyItsSecretsAndUsageButTheLogRemembers() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func deleteRemovesTheKeyItsSecretsAndUsageButTheLogRemembers(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         _ = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
         try store.storage.recordUsage([UsageIncrement(keyId: issued.key.id, day: store.clock.now(), valid: 3, invalid: 1)])
@@ -163,20 +164,15 @@ struct KeyLifecycleTests {
             try store.storage.key(id: issued.key.id, organizationId: "org_a")
         }
         #expect(try store.found(issued.secret) == nil)
-        let leftovers = try store.database.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT (SELECT COUNT(*) FROM key_secret) + (SELECT COUNT(*) FROM key_usage_day)
-                """)
-        }
-        #expect(leftovers == 0)
+        #expect(try store.rows(in: "key_secret") + store.rows(in: "key_usage_day") == 0)
         let entries = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
         #expect(entries.map(\.action) == [.keyDeleted, .keyRotated, .keyCreated])
         #expect(entries.first?.keyId == issued.key.id)
         #expect(entries.first?.details["name"] == .string("Zapier"))
     }
 
-    @Test func usageIsCountedPerDayAndShownWithTheKey() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func usageIsCountedPerDayAndShownWithTheKey(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let key = try store.create().key
         let today = store.clock.now()
         let used = today.addingTimeInterval(5)
@@ -189,12 +185,11 @@ struct KeyLifecycleTests {
         let listed = try #require(try store.storage.keys(organizationId: "org_a", filter: .all, cursor: nil, limit: nil).keys.first)
         #expect(listed.usage == KeyUsage(valid: 7, invalid: 2))
         #expect(listed.lastUsedAt == used)
-        let days = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM key_usage_day") }
-        #expect(days == 2)
+        #expect(try store.rows(in: "key_usage_day") == 2)
     }
 
-    @Test func everyMutationIsAuditedWithItsActorAndNeverTheSecret() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func everyMutationIsAuditedWithItsActorAndNeverTheSecret(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: "user_9")
         _ = try store.storage.update(id: issued.key.id, organizationId: "org_a", changes: KeyChanges(rateLimit: 10), actor: "user_9")
@@ -208,8 +203,8 @@ struct KeyLifecycleTests {
         #expect(!text.contains(issued.secret.unredacted) && !text.contains(rotated.secret.unredacted))
     }
 
-    @Test func anOmittedActorIsRecordedAsSystem() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func anOmittedActorIsRecordedAsSystem(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         var request = store.newKey()
         request.actor = nil
         _ = try store.create(request)

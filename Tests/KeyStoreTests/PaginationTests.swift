@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import KeygateTestSupport
 import Testing
 @testable import KeyStore
 
 @Suite("Listing keys")
 struct PaginationTests {
-    @Test func pagesAreNewestFirstAndBounded() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func pagesAreNewestFirstAndBounded(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         let ids = try (0..<5).map { index in try store.create(store.newKey(name: "key \(index)")).key.id }
         let first = try store.storage.keys(organizationId: "org_a", filter: .all, cursor: nil, limit: 2)
         #expect(first.keys.map(\.id) == [ids[4], ids[3]])
@@ -20,11 +21,13 @@ struct PaginationTests {
     /// Thousands of keys paged through while another connection keeps adding
     /// keys: every key that existed before the first page is seen exactly
     /// once, and nothing is seen twice.
-    @Test func pagingThousandsOfKeysDuringConcurrentInsertsHasNoGapsOrRepeats() async throws {
+    @Test(arguments: Backend.available)
+    func pagingThousandsOfKeysDuringConcurrentInsertsHasNoGapsOrRepeats(_ backend: Backend) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pool = try KeyDatabase.open(path: directory.appending(path: "keys.sqlite").path)
-        let store = try StoreFixture(database: pool)
+        let store = try backend == .sqlite
+            ? StoreFixture(database: try KeyDatabase.open(path: directory.appending(path: "keys.sqlite").path))
+            : StoreFixture(.postgres)
         let existing = try Set((0..<3_000).map { index in try store.create(store.newKey(name: "key \(index)")).key.id })
 
         let writer = Task.detached {
@@ -50,8 +53,8 @@ struct PaginationTests {
         #expect(Set(seen).isSubset(of: existing.union(added)))
     }
 
-    @Test func statusFilterPagesOnlyMatchingKeys() throws {
-        let store = try StoreFixture()
+    @Test(arguments: Backend.available) func statusFilterPagesOnlyMatchingKeys(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
         var revoked: [String] = []
         for index in 0..<30 {
             let key = try store.create(store.newKey(name: "key \(index)")).key

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 
 /// Issue 8, isolation: every method called with another organization's key
@@ -6,8 +7,8 @@ import Testing
 /// its own organization's quotas.
 @Suite("Isolation between organizations", .serialized)
 struct IsolationTests {
-    @Test func anotherOrganizationsKeyIsIndistinguishableFromAnUnknownOne() throws {
-        let serve = try ServeProcess()
+    @Test(arguments: Backend.available) func anotherOrganizationsKeyIsIndistinguishableFromAnUnknownOne(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
         for organization in ["org_mine", "org_theirs"] {
             _ = try serve.result("subscriptions.setPlan", ["organizationId": organization, "plan": "pro", "eventId": "e_\(organization)", "occurredAt": "2026-11-01T00:00:00Z"])
         }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import KeygateTestSupport
 import Locking
 
 /// A real `keygate serve` process, driven over pipes the way the dashboard
@@ -21,7 +22,10 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     let process = Process()
+    /// The SQLite file (unused on PostgreSQL).
     let database: URL
+    /// The PostgreSQL schema's URL, when the server runs on PostgreSQL.
+    let postgres: String?
     private let input = Pipe()
     private let output = Pipe()
     private let errors = Pipe()
@@ -31,6 +35,19 @@ final class ServeProcess: @unchecked Sendable {
     private let arrived = DispatchSemaphore(value: 0)
     private let stdoutClosed = DispatchSemaphore(value: 0)
     private let stderrClosed = DispatchSemaphore(value: 0)
+
+    /// A server on a backend: a new SQLite file, or a new PostgreSQL schema.
+    convenience init(on backend: Backend, arguments: [String] = []) throws {
+        switch backend {
+        case .sqlite: try self.init(arguments: arguments)
+        case .postgres: try self.init(postgres: try Backend.freshPostgresSchema(), arguments: arguments)
+        }
+    }
+
+    /// Another server on the same database as `other`.
+    convenience init(sharing other: ServeProcess, arguments: [String] = []) throws {
+        try self.init(database: other.database, postgres: other.postgres, arguments: arguments)
+    }
 
     /// Whether the server can be run as a user other than root (see
     /// `unprivileged`): file permissions do not stop root.
@@ -43,8 +60,10 @@ final class ServeProcess: @unchecked Sendable {
     ///     to play a full disk.
     ///   - unprivileged: run the server as `nobody` when the tests run as
     ///     root, so that file permissions apply to it.
-    init(database: URL? = nil, arguments: [String] = [], environment: [String: String] = [:],
+    ///   - postgres: a PostgreSQL URL to serve from instead of a SQLite file.
+    init(database: URL? = nil, postgres: String? = nil, arguments: [String] = [], environment: [String: String] = [:],
          fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false, workingDirectory: URL? = nil) throws {
+        self.postgres = postgres
         self.database = try database ?? {
             let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,7 +71,7 @@ final class ServeProcess: @unchecked Sendable {
         }()
         // A server that died must fail the test that writes to it, not kill the runner.
         signal(SIGPIPE, SIG_IGN)
-        let serveArguments = ["serve", "--database", self.database.path] + arguments
+        let serveArguments = ["serve", "--database", postgres ?? self.database.path] + arguments
         if let fileSizeLimitKiB {
             process.executableURL = URL(filePath: "/bin/sh")
             process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB) && exec \"$0\" \"$@\"", Self.executable.path] + serveArguments

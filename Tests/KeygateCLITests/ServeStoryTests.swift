@@ -1,11 +1,12 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 
 /// The whole story a caller lives through, against the real executable.
 @Suite("keygate serve end to end", .serialized)
 struct ServeStoryTests {
-    @Test func anOrganizationGoesFromRefusedToVerifiedToRevokedToDeleted() throws {
-        let serve = try ServeProcess()
+    @Test(arguments: Backend.available) func anOrganizationGoesFromRefusedToVerifiedToRevokedToDeleted(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
         let org: [String: Any] = ["organizationId": "org_story"]
         let createParams: [String: Any] = org.merging(["name": "Zapier", "kind": "owner_integration",
                                                         "capabilities": ["booking.read", "booking.create"]]) { $1 }
@@ -70,8 +71,8 @@ struct ServeStoryTests {
         }
     }
 
-    @Test func everyMethodAnswers() throws {
-        let serve = try ServeProcess(arguments: ["--locale", "pl"])
+    @Test(arguments: Backend.available) func everyMethodAnswers(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend, arguments: ["--locale", "pl"])
         let org: [String: Any] = ["organizationId": "org_all"]
         func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
 

@@ -11,8 +11,8 @@ struct BillingEventTests {
         SetPlanRequest(organizationId: org, plan: plan, eventId: id, occurredAt: utc(2026, 1, 1).addingTimeInterval(seconds))
     }
 
-    @Test func aReplayedEventChangesNothing() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aReplayedEventChangesNothing(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let first = try fixture.service.setPlan(event("evt_1", "pro", at: 10))
         #expect(first.applied && first.reason == nil && first.subscription.plan == "pro")
         #expect(try fixture.service.setPlan(event("evt_2", "starter", at: 20)).applied)
@@ -21,8 +21,8 @@ struct BillingEventTests {
         #expect(replay.subscription.plan == "starter")
     }
 
-    @Test func anOlderEventArrivingLateDoesNotUndoANewerOne() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func anOlderEventArrivingLateDoesNotUndoANewerOne(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         #expect(try fixture.service.setPlan(event("evt_new", "starter", at: 20)).applied)
         let late = try fixture.service.setPlan(event("evt_old", "pro", at: 10))
         #expect(!late.applied && late.reason == .staleEvent)
@@ -53,14 +53,14 @@ struct BillingEventTests {
         #expect(audited.count == applied.count)
     }
 
-    @Test func eventsForOneOrganizationNeverTouchAnother() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func eventsForOneOrganizationNeverTouchAnother(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         _ = try fixture.service.setPlan(event("evt_a", "pro", at: 10, org: "org_a"))
         #expect(try fixture.service.subscription(organizationId: "org_b").plan == "free")
     }
 
-    @Test func unknownPlansAndBadPeriodsAreRefusedAndNotRemembered() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func unknownPlansAndBadPeriodsAreRefusedAndNotRemembered(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         #expect(throws: ServiceError.self) { try fixture.service.setPlan(event("evt_1", "gold", at: 10)) }
         var request = event("evt_1", "pro", at: 10)
         request.periodStart = utc(2026, 2, 1)
@@ -71,8 +71,8 @@ struct BillingEventTests {
         #expect(try fixture.service.setPlan(event("evt_1", "pro", at: 10)).applied)
     }
 
-    @Test func statusAndPeriodAreKeptUntilBillingChangesThem() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func statusAndPeriodAreKeptUntilBillingChangesThem(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         var first = event("evt_1", "pro", at: 10)
         first.status = .trialing
         first.periodStart = utc(2026, 1, 15)

@@ -2,6 +2,7 @@ import Foundation
 import KeyStore
 @testable import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 @Suite("Quotas")
@@ -32,8 +33,8 @@ struct QuotaTests {
         #expect(QuotaCalendar.window(.none, at: utc(2028, 2, 28), anchor: nil).resetsAt == nil)
     }
 
-    @Test func quotasReportLimitUsedRemainingAndReset() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func quotasReportLimitUsedRemainingAndReset(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "starter")
         let recorded = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 40, idempotencyKey: "b1")
         #expect(recorded.used == 40 && recorded.remaining == 960 && recorded.limit == 1000)
@@ -45,8 +46,8 @@ struct QuotaTests {
         #expect(report.quotas[1] == QuotaState(meter: "keys.active", limit: 0, used: 0, remaining: 0, exceeded: false, period: .none, resetsAt: nil))
     }
 
-    @Test func usageIsRecordedOncePerIdempotencyKey() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func usageIsRecordedOncePerIdempotencyKey(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 3, idempotencyKey: "booking-1")
         let replay = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 3, idempotencyKey: "booking-1")
         #expect(replay.used == 3)
@@ -55,14 +56,14 @@ struct QuotaTests {
         }
     }
 
-    @Test func goingOverAQuotaIsRecordedAndRemainingStopsAtZero() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func goingOverAQuotaIsRecordedAndRemainingStopsAtZero(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let state = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 150, idempotencyKey: "x")
         #expect(state.used == 150 && state.remaining == 0)
     }
 
-    @Test func onlyRecordedMetersTakeUsage() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func onlyRecordedMetersTakeUsage(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         #expect(throws: ServiceError.self) {
             try fixture.service.recordUsage(organizationId: "org_a", meter: "api.requests", amount: 1, idempotencyKey: "a")
         }
@@ -74,16 +75,16 @@ struct QuotaTests {
         }
     }
 
-    @Test func aNewMonthStartsANewCount() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aNewMonthStartsANewCount(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         fixture.clock.set(utc(2026, 11, 30, 23, 59))
         _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 7, idempotencyKey: "nov")
         fixture.clock.set(utc(2026, 12, 1))
         #expect(try fixture.service.quotas(organizationId: "org_a").quotas[2].used == 0)
     }
 
-    @Test func billingPeriodsAnchorMonthlyQuotas() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func billingPeriodsAnchorMonthlyQuotas(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro", periodStart: utc(2026, 10, 31, 6), periodEnd: utc(2026, 11, 30, 6))
         fixture.clock.set(utc(2026, 11, 30, 5))
         _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 2, idempotencyKey: "a")
@@ -93,8 +94,8 @@ struct QuotaTests {
         #expect(next.used == 0 && next.resetsAt == utc(2026, 12, 31, 6))
     }
 
-    @Test func activeKeysCountAgainstTheKeyQuota() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func activeKeysCountAgainstTheKeyQuota(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         _ = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
@@ -103,8 +104,8 @@ struct QuotaTests {
         #expect(keys.used == 1 && keys.limit == 25 && keys.remaining == 24)
     }
 
-    @Test func anIntegrationReadsItsQuotasOnlyWithAValidKeyCarryingSubscriptionRead() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func anIntegrationReadsItsQuotasOnlyWithAValidKeyCarryingSubscriptionRead(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let reader = try fixture.create(kind: "owner_integration", capabilities: ["subscription.read"])
         let other = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])

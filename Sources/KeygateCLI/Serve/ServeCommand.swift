@@ -2,6 +2,7 @@ import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
 import KeyStore
+import KeyStorePostgres
 import KeygateLocalization
 import KeygateRPC
 import KeygateService
@@ -19,8 +20,19 @@ struct ServeCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The SQLite database, created on first use.", discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
+    @Option(help: ArgumentHelp(
+        "The SQLite database, created on first use, or a postgresql:// URL.",
+        discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
+
+    @Option(help: ArgumentHelp(
+        "On PostgreSQL, how verification learns of other hosts' changes: notified or strict.",
+        discussion: """
+            notified (default): LISTEN/NOTIFY, within milliseconds of the commit, and a poll every \
+            second while notifications are down. strict: the server is asked on every verification. \
+            Default: $KEYGATE_FRESHNESS, then notified.
+            """))
+    var freshness: String?
 
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
     var catalog: String?
@@ -77,10 +89,12 @@ struct ServeCommand: ParsableCommand {
         let localizationURL = localization.map { URL(filePath: $0) }
             ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? Localizer.shippedDirectory
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        // What logs and messages may show of it: never a password.
+        let databaseName = PostgresKeyStorage.isURL(databasePath) ? PostgresKeyStorage.redacted(databasePath) : databasePath
 
         let plans: PlanCatalog
         let localizer: Localizer
-        let storage: SQLiteKeyStorage
+        let storage: any KeygateStorage
         do {
             plans = try PlanCatalog.load(contentsOf: catalogURL)
         } catch {
@@ -89,9 +103,12 @@ struct ServeCommand: ParsableCommand {
         }
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            storage = try SQLiteKeyStorage(path: databasePath, rules: KeyRules(catalog: plans))
+            storage = try Self.openStorage(databasePath, rules: KeyRules(catalog: plans),
+                                           freshness: freshness ?? environment["KEYGATE_FRESHNESS"])
         } catch {
-            logger.critical("cannot start", metadata: ["reason": "\(StartupFailure.describe(error, database: databasePath))"])
+            logger.critical("cannot start", metadata: [
+                "reason": "\(StartupFailure.describe(error, database: databaseName))",
+            ])
             throw ExitCode.failure
         }
 
@@ -102,7 +119,7 @@ struct ServeCommand: ParsableCommand {
             table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)
         logger.info("serving", metadata: [
-            "database": "\(databasePath)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
+            "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
         ])
 
         let flusher = UsageFlusher(service: service, logger: logger)
@@ -127,6 +144,20 @@ struct ServeCommand: ParsableCommand {
         }
         flusher.stop()
         logger.info("stopped")
+    }
+}
+
+extension ServeCommand {
+    /// The store `--database` names: a SQLite file, or a PostgreSQL server.
+    static func openStorage(_ database: String, rules: KeyRules, freshness: String?) throws -> any KeygateStorage {
+        guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
+        let mode: PostgresKeyStorage.Freshness
+        switch freshness ?? "notified" {
+        case "strict": mode = .strict
+        case "notified": mode = .notified(poll: 1)
+        default: throw ValidationError("--freshness must be notified or strict")
+        }
+        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode)
     }
 }
 
@@ -179,6 +210,8 @@ enum StartupFailure {
         guard let storage = error as? KeyStoreError, storage.code == .storageFailure else { return "\(error)" }
         let detail = storage.parameters["detail"] ?? ""
         switch storage.parameters["reason"] {
+        case "unreachable":
+            return "cannot reach the PostgreSQL server at \(database) (\(detail))"
         case "corrupt":
             return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
         case "io":

@@ -1,9 +1,12 @@
 import Foundation
 import GRDB
 @testable import KeyStore
+import KeyStorePostgres
+import KeygateTestSupport
 
-/// A store on an in-memory database (or a file, where a test needs one),
-/// with the default catalog's registry and a clock the test controls.
+/// A store on an in-memory SQLite database (or a file, where a test needs
+/// one), or on a fresh schema of the test PostgreSQL server, with the
+/// default catalog's registry and a clock the test controls.
 struct StoreFixture {
     static let rules = KeyRules(
         format: KeyFormat(prefix: "kg", environments: ["live", "test"]),
@@ -12,13 +15,30 @@ struct StoreFixture {
                        "services.read", "staff.read", "webhook.manage", "subscription.read"])
 
     let clock = ManualClock()
-    let database: any DatabaseWriter
-    let storage: SQLiteKeyStorage
+    let backend: Backend
+    let storage: any KeygateStorage
+    /// The SQLite database (nil on PostgreSQL).
+    let sqlite: (any DatabaseWriter)?
+    /// The PostgreSQL schema's connection string (nil on SQLite).
+    let postgresURL: String?
 
-    init(database: (any DatabaseWriter)? = nil) throws {
-        let database = try database ?? KeyDatabase.inMemory()
-        self.database = database
-        storage = SQLiteKeyStorage(database: database, rules: Self.rules, clock: clock)
+    /// The SQLite database, for tests of SQLite itself.
+    var database: any DatabaseWriter { sqlite! }
+
+    init(_ backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil) throws {
+        self.backend = backend
+        switch backend {
+        case .sqlite:
+            let database = try database ?? KeyDatabase.inMemory()
+            sqlite = database
+            postgresURL = nil
+            storage = SQLiteKeyStorage(database: database, rules: Self.rules, clock: clock)
+        case .postgres:
+            let url = try Backend.freshPostgresSchema()
+            sqlite = nil
+            postgresURL = url
+            storage = try PostgresKeyStorage(url: url, rules: Self.rules, clock: clock, freshness: .strict)
+        }
     }
 
     func newKey(
@@ -40,6 +60,16 @@ struct StoreFixture {
     func found(_ secret: RawKey) throws -> KeyRecord? {
         if case .found(let match) = try storage.find(secret: secret.unredacted) { return match.key }
         return nil
+    }
+
+    /// The number of rows in a table, whichever the database.
+    func rows(in table: String) throws -> Int {
+        switch backend {
+        case .sqlite:
+            return try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+        case .postgres:
+            return try PostgresKeyStorage.rows(in: table, url: postgresURL!)
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import KeyStore
+import KeyStorePostgres
+import KeygateTestSupport
 import KeygateService
 import PlanCatalog
 
@@ -25,14 +27,22 @@ final class ServiceFixture: @unchecked Sendable {
 
     let clock = ManualClock(utc(2026, 11, 22, 12))
     let catalog: PlanCatalog
-    let storage: SQLiteKeyStorage
+    let storage: any KeygateStorage
     let service: KeygateService
     private var events = 0
 
-    init(catalog name: String = "plans.xml", database: (any DatabaseWriter)? = nil) throws {
+    /// The service on an in-memory SQLite database (or `database`), or on
+    /// a fresh schema of the test PostgreSQL server.
+    init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
-        storage = SQLiteKeyStorage(
-            database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
+        switch backend {
+        case .sqlite:
+            storage = SQLiteKeyStorage(
+                database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
+        case .postgres:
+            storage = try PostgresKeyStorage(
+                url: try Backend.freshPostgresSchema(), rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict)
+        }
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
     }
 

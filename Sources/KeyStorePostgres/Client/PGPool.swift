@@ -1,0 +1,48 @@
+import Locking
+
+/// Connections to one server, lent out one caller at a time. A caller
+/// that finds the server gone gets ``PGError/connectionLost``; the broken
+/// connection is dropped and the next caller connects afresh, so a
+/// restarted server is picked up without anyone reconnecting by hand.
+final class PGPool: Sendable {
+    private let conninfo: String
+    /// Connections kept between uses; more may be open while lent out.
+    private let idle: Locked<[PGConnection]>
+    private let keep: Int
+
+    init(conninfo: String, keep: Int = 4) {
+        self.conninfo = conninfo
+        self.keep = keep
+        idle = Locked([])
+    }
+
+    /// A new connection of the pool's own (for a listener that keeps it).
+    func connect() throws(PGError) -> PGConnection {
+        try PGConnection(conninfo: conninfo)
+    }
+
+    /// Runs `body` on a connection of its own. A connection that broke, or
+    /// that `body` left inside a transaction, is not given to anyone else.
+    func withConnection<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo)
+        defer {
+            if connection.isHealthy, !connection.inTransaction {
+                idle.withLock { connections in
+                    if connections.count < keep { connections.append(connection) }
+                }
+            }
+        }
+        return try body(connection)
+    }
+
+    /// Runs a read on a connection, once more on a fresh one if the first
+    /// turned out to be broken (the server restarted since it was last used):
+    /// a read can be repeated safely, a write cannot.
+    func read<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        do {
+            return try withConnection(body)
+        } catch let error as PGError where error.connectionLost {
+            return try withConnection(body)
+        }
+    }
+}

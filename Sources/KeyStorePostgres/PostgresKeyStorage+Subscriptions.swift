@@ -1,0 +1,242 @@
+public import Foundation
+public import KeyStore
+import KeygateJSON
+
+extension PostgresKeyStorage {
+    public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
+        let organizationId = try validator.organizationId(organizationId)
+        return try read { connection in try fetchSubscription(organizationId, connection) }
+    }
+
+    public func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome {
+        let checked = try validator.billingEvent(event)
+        let organizationId = checked.organizationId
+        let now = self.now
+        return try write { connection in
+            // Events for one organization take turns: two hosts receiving the
+            // same event at once apply it once, the second sees a duplicate.
+            try lockOrganization(organizationId, connection)
+            let current = try fetchSubscription(organizationId, connection)
+            let seen = try connection.query("SELECT 1 FROM billing_event WHERE event_id = $1", [.text(event.eventId)])
+            if seen.count > 0 { return .duplicate(current) }
+            let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
+            try connection.query("""
+                INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
+                VALUES ($1, $2, $3, $4, $5)
+                """, [.text(event.eventId), .text(organizationId), .integer(checked.occurredAt),
+                      .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied")])
+            if isStale { return .stale(current) }
+            let updated = checked.applied(over: current, at: now)
+            try connection.query("""
+                INSERT INTO subscription (organization_id, plan, status, period_start, period_end, last_event_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (organization_id) DO UPDATE SET
+                    plan = excluded.plan, status = excluded.status, period_start = excluded.period_start,
+                    period_end = excluded.period_end, last_event_at = excluded.last_event_at,
+                    updated_at = excluded.updated_at
+                """, [
+                .text(organizationId), .text(updated.plan), .text(updated.status.rawValue),
+                .of(updated.periodStart.map(StorageCoding.milliseconds)),
+                .of(updated.periodEnd.map(StorageCoding.milliseconds)), .integer(checked.occurredAt),
+                .integer(StorageCoding.milliseconds(now)),
+            ])
+            try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
+                            details: checked.auditDetails(from: current, to: updated), at: now, connection)
+            return .applied(updated)
+        }
+    }
+
+    public func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError)
+        -> [MeterReading]
+    {
+        try read { connection in
+            try periods.map { meter, periodStart in
+                let used = try connection.query(
+                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    [.text(organizationId), .text(meter), .integer(StorageCoding.milliseconds(periodStart))]
+                ).int(0, 0) ?? 0
+                return MeterReading(meter: meter, periodStart: periodStart, used: used)
+            }
+        }
+    }
+
+    public func add(
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
+    ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
+        let organizationId = try validator.organizationId(organizationId)
+        try validator.usageRecord(amount: amount, idempotencyKey: idempotencyKey)
+        let start = StorageCoding.milliseconds(periodStart)
+        let now = StorageCoding.milliseconds(self.now)
+        return try write { connection in
+            // One organization's records take turns, so two hosts cannot
+            // both take the last units, nor both apply one idempotency key.
+            try lockOrganization(organizationId, connection)
+            func used() throws -> Int {
+                try connection.query(
+                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    [.text(organizationId), .text(meter), .integer(start)]
+                ).int(0, 0) ?? 0
+            }
+            let earlier = try connection.query(
+                "SELECT meter, amount FROM usage_record WHERE organization_id = $1 AND idempotency_key = $2",
+                [.text(organizationId), .text(idempotencyKey)])
+            if earlier.count > 0 {
+                guard earlier.string(0, 0) == meter, earlier.int(0, 1) == amount else {
+                    throw KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey")
+                }
+                return (try used(), true)
+            }
+            if let limit {
+                guard try used() + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
+            }
+            try connection.query("""
+                INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                """, [.text(organizationId), .text(idempotencyKey), .text(meter), .integer(start), .of(amount),
+                      .integer(now)])
+            let total = try connection.query("""
+                INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used
+                RETURNING used
+                """, [.text(organizationId), .text(meter), .integer(start), .of(amount)]).int(0, 0) ?? amount
+            return (total, false)
+        }
+    }
+
+    public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
+        let arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now) + [.of(max(0, limit))]
+        let result = try read { connection in
+            try connection.query("SELECT id FROM api_key WHERE \(Self.liveKeysOfKinds) ORDER BY seq LIMIT $4", arguments)
+        }
+        return (0..<result.count).compactMap { result.string($0, 0) }
+    }
+
+    public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
+        let arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
+        return try read { connection in
+            try connection.query("SELECT MIN(expires_at) FROM api_key WHERE \(Self.liveKeysOfKinds)", arguments).int64(0, 0)
+        }.map(StorageCoding.date)
+    }
+
+    public func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int {
+        let now = self.now
+        return try read { connection in try liveKeyCount(organizationId, kinds: kinds, now: now, connection) }
+    }
+
+    private func fetchSubscription(_ organizationId: String, _ connection: PGConnection) throws -> SubscriptionRecord? {
+        let result = try connection.query("""
+            SELECT organization_id, plan, status, period_start, period_end, last_event_at, updated_at
+            FROM subscription WHERE organization_id = $1
+            """, [.text(organizationId)])
+        guard result.count == 1 else { return nil }
+        return SubscriptionRecord(
+            organizationId: result.string(0, 0) ?? organizationId,
+            plan: result.string(0, 1) ?? "",
+            status: result.string(0, 2).flatMap(SubscriptionStatus.init(rawValue:)) ?? .active,
+            periodStart: result.int64(0, 3).map(StorageCoding.date),
+            periodEnd: result.int64(0, 4).map(StorageCoding.date),
+            lastEventAt: StorageCoding.date(result.int64(0, 5) ?? 0),
+            updatedAt: StorageCoding.date(result.int64(0, 6) ?? 0))
+    }
+}
+
+extension PostgresKeyStorage {
+    public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
+        try flush(usage: increments, meters: [])
+    }
+
+    /// Adds a flush's counts in one transaction, with an identity of its
+    /// own that the database keeps for a day: a flush whose identity is
+    /// already there was written before and adds nothing.
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError) {
+        guard !increments.isEmpty || !meters.contains(where: { $0.amount > 0 }) else { return }
+        let identity = UUID().uuidString
+        try write { connection in
+            let first = try connection.query("""
+                INSERT INTO usage_flush (flush_id, flushed_at) VALUES ($1, $2) ON CONFLICT (flush_id) DO NOTHING
+                """, [.text(identity), .integer(StorageCoding.milliseconds(now))])
+            guard first.changed == 1 else { return }
+            for increment in meters where increment.amount > 0 {
+                try connection.query("""
+                    INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used
+                    """, [.text(increment.organizationId), .text(increment.meter),
+                          .integer(StorageCoding.milliseconds(increment.periodStart)), .of(increment.amount)])
+            }
+            if meters.contains(where: { $0.amount > 0 }) {
+                try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1")
+            }
+            var day: (date: Date, text: String)?
+            for increment in increments {
+                if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
+                try connection.query("""
+                    INSERT INTO key_usage_day (key_id, day, valid, invalid)
+                    SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = $1)
+                    ON CONFLICT (key_id, day) DO UPDATE SET
+                        valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid
+                    """, [.text(increment.keyId), .text(day!.text), .of(max(0, increment.valid)),
+                          .of(max(0, increment.invalid))])
+                if let lastUsedAt = increment.lastUsedAt {
+                    try connection.query("""
+                        UPDATE api_key SET last_used_at = $2, last_origin = $3, last_ip = $4
+                        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)
+                        """, [.text(increment.keyId), .integer(StorageCoding.milliseconds(lastUsedAt)),
+                              .of(increment.lastOrigin), .of(increment.lastIP)])
+                }
+            }
+            // Identities are needed only as long as a retry could come.
+            try connection.query("DELETE FROM usage_flush WHERE flushed_at < $1",
+                                 [.integer(StorageCoding.milliseconds(now) - 86_400_000)])
+        }
+    }
+
+    public func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
+        let organizationId = try validator.organizationId(organizationId)
+        let (first, last) = try validator.usageDays(from: from, to: to)
+        return try read { connection in
+            if let keyId {
+                _ = try fetchKey(id: keyId, organizationId: organizationId, connection)
+                let rows = try connection.query(
+                    "SELECT day, valid, invalid FROM key_usage_day WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
+                    [.text(keyId), .text(first), .text(last)])
+                return (0..<rows.count).map {
+                    UsageDay(date: rows.string($0, 0) ?? "", keyId: keyId, valid: rows.int($0, 1) ?? 0, invalid: rows.int($0, 2) ?? 0)
+                }
+            }
+            let rows = try connection.query("""
+                SELECT u.day, SUM(u.valid), SUM(u.invalid)
+                FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
+                WHERE k.organization_id = $1 AND u.day BETWEEN $2 AND $3
+                GROUP BY u.day ORDER BY u.day
+                """, [.text(organizationId), .text(first), .text(last)])
+            return (0..<rows.count).map {
+                UsageDay(date: rows.string($0, 0) ?? "", keyId: nil, valid: rows.int($0, 1) ?? 0, invalid: rows.int($0, 2) ?? 0)
+            }
+        }
+    }
+
+    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+        let organizationId = try validator.organizationId(organizationId)
+        let limit = try validator.pageSize(limit)
+        let before = try cursor.map(StorageCoding.position) ?? Int64.max
+        let rows = try read { connection in
+            try connection.query("""
+                SELECT id, organization_id, at, actor, action, key_id, details FROM audit_entry
+                WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3
+                """, [.text(organizationId), .integer(before), .of(limit + 1)])
+        }
+        let count = min(rows.count, limit)
+        let entries = (0..<count).map { row in
+            AuditEntry(
+                id: rows.int64(row, 0) ?? 0,
+                organizationId: rows.string(row, 1) ?? organizationId,
+                at: StorageCoding.date(rows.int64(row, 2) ?? 0),
+                actor: rows.string(row, 3) ?? "",
+                action: AuditAction(rawValue: rows.string(row, 4) ?? ""),
+                keyId: rows.string(row, 5),
+                details: (try? JSONParser.parse(rows.string(row, 6) ?? "{}")) ?? [:])
+        }
+        let nextCursor = rows.count > limit ? entries.last.map { StorageCoding.cursor($0.id) } : nil
+        return AuditPage(entries: entries, nextCursor: nextCursor)
+    }
+}

@@ -1,0 +1,553 @@
+import Foundation
+public import KeyStore
+import KeygateJSON
+
+/// The key store on PostgreSQL, for products whose API runs on several
+/// hosts: every host's processes open the same database and see one truth.
+/// It implements the storage boundary of docs/STORAGE.md with the same
+/// behaviour as ``SQLiteKeyStorage``, checked by the same tests.
+///
+/// ```swift
+/// let storage = try PostgresKeyStorage(url: "postgresql://keygate@db.internal/keygate", rules: rules)
+/// ```
+///
+/// A connection string's password never appears in an error or a log:
+/// failures carry a reason (`unreachable`, `busy`, `read_only`, `full`,
+/// `corrupt`, `other`) and the server's own words without the string.
+public struct PostgresKeyStorage: KeygateStorage {
+    public let rules: KeyRules
+    let pool: PGPool
+    let clock: any WallClock
+    let validator: KeyValidator
+    let watch: ChangeWatch
+    /// Set on the copy of the store that a transaction's commands get.
+    let bound: PGConnection?
+    public let rateLimits: (any SharedRateLimits)?
+
+    /// How verification learns of changes other hosts commit.
+    public enum Freshness: Sendable, Hashable {
+        /// Each verification asks the server (one round trip): nothing is
+        /// ever answered from state older than the last commit.
+        case strict
+        /// Changes arrive by LISTEN/NOTIFY within milliseconds of their
+        /// commit; while the listening connection is down, a poll every
+        /// `poll` seconds is the bound.
+        case notified(poll: Double)
+    }
+
+    /// Connects to the database `url` names (a libpq connection string or
+    /// `postgresql://` URL), migrating its schema first if this is the first
+    /// host to see it, under an advisory lock so that hosts starting
+    /// together migrate once.
+    public init(url: String, rules: KeyRules, clock: any WallClock = SystemClock(),
+                freshness: Freshness = .notified(poll: 1)) throws(KeyStoreError) {
+        let pool = PGPool(conninfo: url)
+        do {
+            try pool.withConnection { connection in try PostgresMigrator.migrate(connection) }
+        } catch {
+            throw Self.storeError(error, detail: true)
+        }
+        self.pool = pool
+        self.rules = rules
+        self.clock = clock
+        validator = KeyValidator(rules: rules)
+        bound = nil
+        watch = ChangeWatch(pool: pool, freshness: freshness)
+        rateLimits = PostgresRateLimits(pool: pool)
+    }
+
+    private init(_ storage: PostgresKeyStorage, boundTo connection: PGConnection) {
+        rules = storage.rules
+        pool = storage.pool
+        clock = storage.clock
+        validator = storage.validator
+        watch = storage.watch
+        rateLimits = storage.rateLimits
+        bound = connection
+    }
+
+    /// The store's clock, to the millisecond it stores.
+    var now: Date { StorageCoding.truncated(clock.now()) }
+
+    // MARK: Keys
+
+    public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
+        let now = self.now
+        let new = try validator.newKey(request, now: now)
+        let record = new.record
+        try write { connection in
+            if let limit {
+                // Creations for one organization take turns, so two hosts
+                // cannot both see one slot left and both take it.
+                try lockOrganization(record.organizationId, connection)
+                if try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum {
+                    throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
+                }
+            }
+            try connection.query("""
+                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
+                                     rate_limit, allowed_origins, created_at, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                """, [
+                .text(record.id), .text(record.organizationId), .text(record.name), .text(record.kind),
+                .text(StorageCoding.list(record.capabilities)), .text(record.environment), .text(record.hint),
+                .of(record.rateLimit), .text(StorageCoding.list(record.allowedOrigins)),
+                .integer(StorageCoding.milliseconds(now)), .of(record.expiresAt.map(StorageCoding.milliseconds)),
+            ])
+            try insertSecret(new.digest, keyId: record.id, connection)
+            try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
+                            details: new.auditDetails, at: now, connection)
+        }
+        return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
+    }
+
+    public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {
+        try read { connection in try fetchKey(id: id, organizationId: organizationId, connection) }
+    }
+
+    public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)
+        -> KeyPage
+    {
+        let organizationId = try validator.organizationId(organizationId)
+        let limit = try validator.pageSize(limit)
+        let after = try cursor.map(StorageCoding.position) ?? Int64.max
+        var conditions = ["k.organization_id = $1", "k.seq < $2"]
+        switch filter {
+        case .all:
+            break
+        case .state(.live):
+            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)")
+        case .state(.expired):
+            conditions.append("k.revoked_at IS NULL AND k.expires_at <= $3")
+        case .state(.revoked):
+            conditions.append("k.revoked_at IS NOT NULL")
+        }
+        var arguments: [PGValue] = [.text(organizationId), .integer(after), .of(limit + 1)]
+        if case .state(let state) = filter, state != .revoked {
+            arguments.append(.integer(StorageCoding.milliseconds(now)))
+        }
+        // $3 is the time when the filter needs one, and the limit comes last.
+        let limitParameter = arguments.count == 4 ? "$4" : "$3"
+        if arguments.count == 4 { arguments.swapAt(2, 3) }
+        let result = try read { connection in
+            try connection.query("""
+                SELECT k.seq, \(Self.keyColumns) FROM api_key k
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY k.seq DESC LIMIT \(limitParameter)
+                """, arguments)
+        }
+        let rows = min(result.count, limit)
+        let keys = (0..<rows).map { Self.key(result, $0, offset: 1) }
+        let nextCursor = result.count > limit ? result.int64(rows - 1, 0).map(StorageCoding.cursor) : nil
+        return KeyPage(keys: keys, nextCursor: nextCursor)
+    }
+
+    public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)
+        -> KeyRecord
+    {
+        let now = self.now
+        let checked = try validator.changes(changes, actor: actor, now: now)
+        return try write { connection in
+            var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
+            guard key.revokedAt == nil else { throw KeyStoreError(.keyRevoked, field: "keyId") }
+            let details = checked.apply(to: &key)
+            guard !details.isEmpty else { return key }
+            try connection.query("""
+                UPDATE api_key SET name = $1, capabilities = $2, rate_limit = $3, allowed_origins = $4, expires_at = $5
+                WHERE id = $6 AND organization_id = $7
+                """, [
+                .text(key.name), .text(StorageCoding.list(key.capabilities)), .of(key.rateLimit),
+                .text(StorageCoding.list(key.allowedOrigins)), .of(key.expiresAt.map(StorageCoding.milliseconds)),
+                .text(id), .text(organizationId),
+            ])
+            try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
+                            details: details, at: now, connection)
+            return key
+        }
+    }
+
+    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
+        -> IssuedKey
+    {
+        let grace = try validator.gracePeriod(gracePeriodSeconds)
+        let actor = try validator.actor(actor)
+        let now = self.now
+        let nowMilliseconds = StorageCoding.milliseconds(now)
+        let previousExpiresAt = grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace))
+        return try write { connection in
+            var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
+            switch key.state(at: now) {
+            case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
+            case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
+            case .live: break
+            }
+            let secret = rules.format.generate(environment: key.environment)
+            let parsed = validator.parsedOwnSecret(secret)
+            try connection.query("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
+                                 [.text(id), .integer(nowMilliseconds)])
+            if let previousExpiresAt {
+                try connection.query("UPDATE key_secret SET expires_at = $1 WHERE key_id = $2 AND expires_at IS NULL",
+                                     [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(id)])
+            } else {
+                try connection.query("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NULL", [.text(id)])
+            }
+            try insertSecret(parsed.digest, keyId: id, connection)
+            try connection.query("UPDATE api_key SET hint = $1 WHERE id = $2", [.text(parsed.hint), .text(id)])
+            key.hint = parsed.hint
+            try appendAudit(
+                .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
+                details: [
+                    "gracePeriodSeconds": .integer(grace),
+                    "previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+                ],
+                at: now, connection)
+            return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
+        }
+    }
+
+    public func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        let actor = try validator.actor(actor)
+        let now = self.now
+        return try write { connection in
+            var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
+            guard key.revokedAt == nil else { return key }
+            try connection.query("UPDATE api_key SET revoked_at = $1 WHERE id = $2",
+                                 [.integer(StorageCoding.milliseconds(now)), .text(id)])
+            key.revokedAt = now
+            try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
+                            details: ["name": .string(key.name)], at: now, connection)
+            return key
+        }
+    }
+
+    public func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
+        let actor = try validator.actor(actor)
+        let now = self.now
+        try write { connection in
+            let key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
+            try connection.query("DELETE FROM api_key WHERE id = $1", [.text(id)])
+            try appendAudit(
+                .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
+                details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
+                at: now, connection)
+        }
+    }
+
+    public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
+        let digest: KeyDigest
+        do {
+            digest = try rules.format.parse(secret).digest
+        } catch {
+            return .malformed(error)
+        }
+        return try find(digest: digest)
+    }
+
+    /// One prepared statement on a held connection: verification's miss.
+    public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
+        let now = StorageCoding.milliseconds(self.now)
+        let result = try read { connection in
+            try connection.query("""
+                SELECT s.expires_at, \(Self.keyColumns)
+                FROM key_secret s JOIN api_key k ON k.id = s.key_id
+                WHERE s.digest = $1
+                """, [.bytes(digest.bytes)])
+        }
+        guard result.count == 1 else { return .notFound }
+        let secretExpiresAt = result.int64(0, 0)
+        if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
+        return .found(KeyMatch(key: Self.key(result, 0, offset: 1), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
+    }
+
+    // MARK: Changes
+
+    public func changeToken() throws(KeyStoreError) -> ChangeToken {
+        do {
+            return try watch.token()
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? {
+        try read { connection -> ChangeSet? in
+            let oldest = try connection.query("SELECT MIN(seq) FROM change_event").int64(0, 0) ?? (through + 1)
+            guard oldest <= after + 1 else { return nil }
+            let rows = try connection.query(
+                "SELECT organization_id, key_id, digest FROM change_event WHERE seq > $1 AND seq <= $2",
+                [.integer(after), .integer(through)])
+            var changes = ChangeSet()
+            for row in 0..<rows.count {
+                if let organization = rows.string(row, 0) { changes.organizations.insert(organization) }
+                if let key = rows.string(row, 1) { changes.keys.insert(key) }
+                if let bytes = rows.bytes(row, 2), let digest = KeyDigest(bytes: bytes) { changes.digests.insert(digest) }
+            }
+            return changes
+        }
+    }
+
+    // MARK: Units of work
+
+    public func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? {
+        do {
+            return try pool.withConnection { connection -> T? in
+                do {
+                    try connection.execute("BEGIN")
+                } catch let error as PGError where error.connectionLost {
+                    return nil
+                }
+                let result = body(PostgresTransaction(storage: PostgresKeyStorage(self, boundTo: connection)))
+                do {
+                    try connection.execute("COMMIT")
+                    watch.committed()
+                } catch {
+                    if connection.inTransaction { try? connection.execute("ROLLBACK") }
+                    throw error
+                }
+                return result
+            }
+        } catch let error as PGError where error.connectionLost && bound == nil {
+            // Nothing ran: the server could not be reached to begin.
+            throw Self.storeError(error)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    // MARK: Shared steps
+
+    /// The columns every key query selects, in ``key(_:_:offset:)``'s order:
+    /// the key, and its usage counts from the per-day table.
+    static let keyColumns = """
+        k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint, k.rate_limit,
+        k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
+        (SELECT COALESCE(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id),
+        (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id)
+        """
+
+    static func key(_ result: PGResult, _ row: Int, offset: Int = 0) -> KeyRecord {
+        func text(_ column: Int) -> String { result.string(row, offset + column) ?? "" }
+        func time(_ column: Int) -> Date? { result.int64(row, offset + column).map(StorageCoding.date) }
+        return KeyRecord(
+            id: text(0), organizationId: text(1), name: text(2), kind: text(3),
+            capabilities: StorageCoding.list(text(4)), environment: text(5), hint: text(6),
+            rateLimit: result.int(row, offset + 7) ?? 0, allowedOrigins: StorageCoding.list(text(8)),
+            createdAt: time(9) ?? Date(timeIntervalSince1970: 0), expiresAt: time(10), revokedAt: time(11),
+            lastUsedAt: time(12),
+            usage: KeyUsage(valid: result.int(row, offset + 13) ?? 0, invalid: result.int(row, offset + 14) ?? 0))
+    }
+
+    func fetchKey(id: String, organizationId: String, forUpdate: Bool = false, _ connection: PGConnection) throws
+        -> KeyRecord
+    {
+        let result = try connection.query("""
+            SELECT \(Self.keyColumns) FROM api_key k WHERE k.id = $1 AND k.organization_id = $2\(forUpdate ? " FOR UPDATE" : "")
+            """, [.text(id), .text(organizationId)])
+        guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
+        return Self.key(result, 0)
+    }
+
+    /// Serializes writes that count something of one organization (its
+    /// live keys, its meters) until the transaction ends.
+    func lockOrganization(_ organizationId: String, _ connection: PGConnection) throws {
+        try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(organizationId)])
+    }
+
+    /// Live keys (neither revoked nor expired) of some kinds: $1 the
+    /// organization, $2 the time, $3 the kinds as an array.
+    static let liveKeysOfKinds = """
+        organization_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+        AND kind = ANY ($3::text[])
+        """
+
+    static func liveKeysArguments(_ organizationId: String, kinds: [String], now: Date) -> [PGValue] {
+        [.text(organizationId), .integer(StorageCoding.milliseconds(now)), .text(textArray(kinds))]
+    }
+
+    /// A PostgreSQL array literal of strings, each quoted.
+    static func textArray(_ values: [String]) -> String {
+        let quoted = values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
+    }
+
+    func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ connection: PGConnection) throws -> Int {
+        try connection.query("SELECT COUNT(*) FROM api_key WHERE \(Self.liveKeysOfKinds)",
+                             Self.liveKeysArguments(organizationId, kinds: kinds, now: now)).int(0, 0) ?? 0
+    }
+
+    func insertSecret(_ digest: KeyDigest, keyId: String, _ connection: PGConnection) throws {
+        try connection.query("INSERT INTO key_secret (digest, key_id, expires_at) VALUES ($1, $2, NULL)",
+                             [.bytes(digest.bytes), .text(keyId)])
+    }
+
+    /// Appends to the log inside the caller's transaction, so an entry exists
+    /// exactly when its change does.
+    func appendAudit(
+        _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
+        details: [String: JSON], at: Date, _ connection: PGConnection
+    ) throws {
+        try connection.query("""
+            INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """, [
+            .text(organizationId), .integer(StorageCoding.milliseconds(at)), .text(actor), .text(action.rawValue),
+            .of(keyId), .text(JSON.auditText(details)),
+        ])
+    }
+
+    /// One transaction, or, bound to a transaction, one savepoint of it.
+    func write<T>(_ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
+        do {
+            if let bound {
+                // An earlier command's failure may have broken the transaction.
+                guard bound.inTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+                try bound.execute("SAVEPOINT command")
+                do {
+                    let result = try body(bound)
+                    try bound.execute("RELEASE SAVEPOINT command")
+                    return result
+                } catch {
+                    try? bound.execute("ROLLBACK TO SAVEPOINT command")
+                    try? bound.execute("RELEASE SAVEPOINT command")
+                    throw error
+                }
+            }
+            return try pool.withConnection { connection in
+                try connection.execute("BEGIN")
+                do {
+                    let result = try body(connection)
+                    try connection.execute("COMMIT")
+                    watch.committed()
+                    return result
+                } catch {
+                    if connection.inTransaction { try? connection.execute("ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// A read on a pool connection (repeated once on a fresh connection if
+    /// the first had broken), or, bound to a transaction, on its connection.
+    func read<T>(_ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
+        do {
+            if let bound { return try body(bound) }
+            return try pool.read(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// A failure as the store reports it: a reason a person can act on.
+    /// With `detail`, the server's own words, for start-up messages on
+    /// stderr; never the connection string.
+    static func storeError(_ error: any Error, detail: Bool = false) -> KeyStoreError {
+        switch error {
+        case let error as KeyStoreError:
+            return error
+        case let error as PGError:
+            var parameters = ["reason": reason(error)]
+            if detail { parameters["detail"] = error.message }
+            return KeyStoreError(.storageFailure, parameters)
+        case let error as PostgresMigrator.SchemaTooNew:
+            return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
+        default:
+            return KeyStoreError(.storageFailure, ["reason": "other"])
+        }
+    }
+
+    private static func reason(_ error: PGError) -> String {
+        if error.connectionLost { return "unreachable" }
+        switch error.sqlState {
+        case "40001", "40P01", "55P03", "57014", "53300": return "busy"
+        case "25006": return "read_only"
+        case "53100": return "full"
+        case "XX001", "XX002": return "corrupt"
+        case let state where state.hasPrefix("08"): return "unreachable"
+        default: return "other"
+        }
+    }
+}
+
+/// A unit of work on PostgreSQL: one transaction, a savepoint per command.
+struct PostgresTransaction: StorageTransaction {
+    let storage: PostgresKeyStorage
+
+    /// Runs the command in a savepoint of its own: what it wrote is kept
+    /// only if it returns.
+    func step<T>(_ command: (any KeygateStorage) throws -> T) throws -> T {
+        guard let connection = storage.bound, connection.inTransaction else {
+            throw KeyStoreError(.storageFailure, ["reason": "io"])
+        }
+        do {
+            try connection.execute("SAVEPOINT step")
+        } catch {
+            throw PostgresKeyStorage.storeError(error)
+        }
+        do {
+            let result = try command(storage)
+            try connection.execute("RELEASE SAVEPOINT step")
+            return result
+        } catch {
+            try? connection.execute("ROLLBACK TO SAVEPOINT step")
+            try? connection.execute("RELEASE SAVEPOINT step")
+            // The command's own errors (a service's refusal) go back as they came.
+            if error is PGError { throw PostgresKeyStorage.storeError(error) }
+            throw error
+        }
+    }
+}
+
+extension PostgresKeyStorage {
+    /// Whether a `--database` value names a PostgreSQL server rather than a
+    /// SQLite file.
+    public static func isURL(_ database: String) -> Bool {
+        database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
+    }
+
+    /// A connection URL fit for a log: the password, in the user part or as
+    /// a `password=` parameter, replaced by `***`.
+    public static func redacted(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://") {
+            let rest = text[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+                let colon = rest[..<at].firstIndex(of: ":") {
+                text.replaceSubrange(rest.index(after: colon)..<at, with: "***")
+            }
+        }
+        if let query = text.firstIndex(of: "?") {
+            let parameters = text[text.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { part in
+                part.lowercased().hasPrefix("password=") ? "password=***" : String(part)
+            }
+            text = String(text[...query]) + parameters.joined(separator: "&")
+        }
+        return text
+    }
+}
+
+extension PostgresKeyStorage {
+    /// Creates an empty schema on the server `url` names and returns a URL
+    /// whose connections use it: one schema per test, half a millisecond each.
+    package static func makeSchema(on url: String) throws -> String {
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try PGConnection(conninfo: url).execute("CREATE SCHEMA \(schema)")
+        return url + (url.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+    }
+
+    /// Runs SQL on the server (for tests that play an operator or an older
+    /// or newer keygate).
+    package static func execute(_ sql: String, url: String) throws {
+        try PGConnection(conninfo: url).execute(sql)
+    }
+
+    /// Counts a table's rows (for tests that check what a store left behind).
+    package static func rows(in table: String, url: String) throws -> Int {
+        try PGConnection(conninfo: url).query("SELECT COUNT(*) FROM \(table)").int(0, 0) ?? 0
+    }
+}

@@ -1,0 +1,43 @@
+/// Brings a database to this build's schema, once however many hosts start
+/// together: each takes a session advisory lock first (as sqlx does), so one
+/// migrates and the others wait, then find nothing left to do.
+enum PostgresMigrator {
+    /// The database was migrated by a newer Keygate than this one.
+    struct SchemaTooNew: Error, CustomStringConvertible {
+        let found: Int
+        let known: Int
+
+        var description: String {
+            "the database's schema is version \(found), newer than this keygate knows (\(known)); run a keygate at least as new as the one that migrated it"
+        }
+    }
+
+    static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
+
+    static func migrate(_ connection: PGConnection) throws {
+        try connection.execute("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))")
+        defer { try? connection.execute("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))") }
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS keygate_migration (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """)
+        let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
+        guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
+        for migration in PostgresSchema.migrations where migration.version > current {
+            // Each migration whole or not at all.
+            try connection.execute("BEGIN")
+            do {
+                try connection.execute(migration.sql)
+                try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
+                                     [.of(migration.version), .text(migration.name)])
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

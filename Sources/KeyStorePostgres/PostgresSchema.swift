@@ -1,0 +1,200 @@
+/// The PostgreSQL schema, as numbered migrations that only move forward.
+/// The tables are SQLite's (times in integer milliseconds since 1970 UTC,
+/// lists space-separated), so both stores answer alike.
+enum PostgresSchema {
+    /// The advisory lock hosts take while migrating ("keygate" in ASCII):
+    /// hosts starting together migrate once, the others wait and find the
+    /// work done.
+    static let migrationLock: Int64 = 0x6b65_7967_6174_65
+
+    /// The channel a change of keys, secrets or subscriptions is announced
+    /// on; the payload is the schema's name, a space and the change log's
+    /// new position.
+    static let changeChannel = "keygate_changes"
+
+    static let migrations: [(version: Int, name: String, sql: String)] = [
+        (1, "keys, secrets, usage, audit, subscriptions, meters, change log", """
+            CREATE TABLE api_key (
+                seq BIGSERIAL PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE CHECK (length(id) BETWEEN 5 AND 64),
+                organization_id TEXT NOT NULL CHECK (length(organization_id) BETWEEN 1 AND 128),
+                name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 400),
+                kind TEXT NOT NULL CHECK (kind <> ''),
+                capabilities TEXT NOT NULL CHECK (capabilities <> ''),
+                environment TEXT NOT NULL CHECK (environment <> ''),
+                hint TEXT NOT NULL CHECK (hint <> ''),
+                rate_limit INTEGER NOT NULL CHECK (rate_limit BETWEEN 1 AND 1000),
+                allowed_origins TEXT NOT NULL DEFAULT '',
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT CHECK (expires_at > created_at),
+                revoked_at BIGINT CHECK (revoked_at >= created_at),
+                last_used_at BIGINT,
+                last_origin TEXT,
+                last_ip TEXT
+            );
+            CREATE INDEX api_key_by_organization ON api_key (organization_id, seq);
+            CREATE INDEX api_key_live ON api_key (organization_id, seq) WHERE revoked_at IS NULL;
+
+            CREATE TABLE key_secret (
+                digest BYTEA PRIMARY KEY CHECK (length(digest) = 32),
+                key_id TEXT NOT NULL REFERENCES api_key (id) ON DELETE CASCADE,
+                expires_at BIGINT
+            );
+            CREATE INDEX key_secret_by_key ON key_secret (key_id);
+            CREATE UNIQUE INDEX key_secret_one_current ON key_secret (key_id) WHERE expires_at IS NULL;
+
+            CREATE TABLE key_usage_day (
+                key_id TEXT NOT NULL REFERENCES api_key (id) ON DELETE CASCADE,
+                day TEXT NOT NULL CHECK (day ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'),
+                valid BIGINT NOT NULL DEFAULT 0 CHECK (valid >= 0),
+                invalid BIGINT NOT NULL DEFAULT 0 CHECK (invalid >= 0),
+                PRIMARY KEY (key_id, day)
+            );
+
+            CREATE TABLE audit_entry (
+                id BIGSERIAL PRIMARY KEY,
+                organization_id TEXT NOT NULL CHECK (organization_id <> ''),
+                at BIGINT NOT NULL,
+                actor TEXT NOT NULL CHECK (actor <> ''),
+                action TEXT NOT NULL CHECK (action <> ''),
+                key_id TEXT,
+                details TEXT NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX audit_entry_by_organization ON audit_entry (organization_id, id);
+
+            CREATE TABLE subscription (
+                organization_id TEXT PRIMARY KEY CHECK (length(organization_id) BETWEEN 1 AND 128),
+                plan TEXT NOT NULL CHECK (plan <> ''),
+                status TEXT NOT NULL CHECK (status IN ('active', 'trialing', 'past_due', 'canceled')),
+                period_start BIGINT,
+                period_end BIGINT,
+                last_event_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                CHECK ((period_start IS NULL) = (period_end IS NULL)),
+                CHECK (period_end > period_start)
+            );
+
+            CREATE TABLE billing_event (
+                event_id TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 200),
+                organization_id TEXT NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                received_at BIGINT NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'stale'))
+            );
+
+            CREATE TABLE meter_usage (
+                organization_id TEXT NOT NULL,
+                meter TEXT NOT NULL,
+                period_start BIGINT NOT NULL,
+                used BIGINT NOT NULL CHECK (used >= 0),
+                PRIMARY KEY (organization_id, meter, period_start)
+            );
+
+            CREATE TABLE usage_record (
+                organization_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                meter TEXT NOT NULL,
+                period_start BIGINT NOT NULL,
+                amount BIGINT NOT NULL CHECK (amount > 0),
+                recorded_at BIGINT NOT NULL,
+                PRIMARY KEY (organization_id, idempotency_key)
+            );
+
+            -- Flushes already written, by the identity their process gave
+            -- them: a flush retried after its commit's acknowledgement was
+            -- lost is recognised and not counted twice.
+            CREATE TABLE usage_flush (
+                flush_id TEXT PRIMARY KEY,
+                flushed_at BIGINT NOT NULL
+            );
+            CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
+
+            -- The change log. Its head is one row that every change updates
+            -- before appending, so positions are handed out in commit order
+            -- (a sequence would hand them out in start order, and a reader
+            -- could pass a position whose transaction had not committed yet).
+            CREATE TABLE change_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                position BIGINT NOT NULL
+            );
+            INSERT INTO change_head (id, position) VALUES (1, 0);
+            CREATE TABLE change_event (
+                seq BIGINT PRIMARY KEY,
+                organization_id TEXT,
+                key_id TEXT,
+                digest BYTEA
+            );
+            -- Each key's GCRA arrival time, shared by every host. Unlogged:
+            -- written on every admitted verification, not worth a WAL record;
+            -- a server crash empties it (every key gets its burst back).
+            CREATE UNLOGGED TABLE rate_limit (
+                tag BIGINT PRIMARY KEY,
+                arrival BIGINT NOT NULL
+            );
+            CREATE TABLE count_log (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                version BIGINT NOT NULL
+            );
+            INSERT INTO count_log (id, version) VALUES (1, 0);
+
+            CREATE FUNCTION keygate_change(organization TEXT, key TEXT, secret BYTEA) RETURNS void
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                next BIGINT;
+            BEGIN
+                UPDATE change_head SET position = position + 1 WHERE id = 1 RETURNING position INTO next;
+                INSERT INTO change_event (seq, organization_id, key_id, digest) VALUES (next, organization, key, secret);
+                DELETE FROM change_event WHERE seq <= next - 65536;
+                -- Delivered at commit, to every listening host; never sent
+                -- from the hot paths (usage flushes, rate limits). The schema
+                -- leads the payload: deployments in other schemas of the same
+                -- database share the channel.
+                PERFORM pg_notify('keygate_changes', current_schema() || ' ' || next::text);
+            END;
+            $$;
+
+            CREATE FUNCTION keygate_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    PERFORM keygate_change(OLD.organization_id, OLD.id, NULL);
+                    RETURN OLD;
+                END IF;
+                PERFORM keygate_change(NEW.organization_id, NEW.id, NULL);
+                RETURN NEW;
+            END;
+            $$;
+            CREATE TRIGGER api_key_inserted AFTER INSERT OR DELETE ON api_key
+                FOR EACH ROW EXECUTE FUNCTION keygate_key_changed();
+            CREATE TRIGGER api_key_changed
+                AFTER UPDATE OF organization_id, kind, capabilities, environment, rate_limit, allowed_origins,
+                                expires_at, revoked_at ON api_key
+                FOR EACH ROW EXECUTE FUNCTION keygate_key_changed();
+
+            CREATE FUNCTION keygate_secret_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    PERFORM keygate_change((SELECT organization_id FROM api_key WHERE id = OLD.key_id), OLD.key_id, NULL);
+                    RETURN OLD;
+                END IF;
+                PERFORM keygate_change((SELECT organization_id FROM api_key WHERE id = NEW.key_id), NEW.key_id, NEW.digest);
+                RETURN NEW;
+            END;
+            $$;
+            CREATE TRIGGER key_secret_changed AFTER INSERT OR UPDATE OR DELETE ON key_secret
+                FOR EACH ROW EXECUTE FUNCTION keygate_secret_changed();
+
+            CREATE FUNCTION keygate_subscription_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    PERFORM keygate_change(OLD.organization_id, NULL, NULL);
+                    RETURN OLD;
+                END IF;
+                PERFORM keygate_change(NEW.organization_id, NULL, NULL);
+                RETURN NEW;
+            END;
+            $$;
+            CREATE TRIGGER subscription_changed AFTER INSERT OR UPDATE OR DELETE ON subscription
+                FOR EACH ROW EXECUTE FUNCTION keygate_subscription_changed();
+            """),
+    ]
+}

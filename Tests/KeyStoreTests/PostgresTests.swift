@@ -1,0 +1,131 @@
+import Foundation
+@testable import KeyStore
+import KeyStorePostgres
+import KeygateTestSupport
+import Locking
+import Testing
+
+/// What only the PostgreSQL store has to show: several hosts on one server.
+/// Each "host" here is a store of its own (its own connections), as a
+/// keygate on another machine would be. The behaviour both stores share is
+/// tested once for both, in the other suites.
+@Suite("PostgreSQL: several hosts, one server", .enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+struct PostgresTests {
+    let rules = StoreFixture.rules
+
+    @Test func hostsStartingTogetherMigrateOnce() throws {
+        let url = try Backend.freshPostgresSchema()
+        let failures = Locked([String]())
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == 1)
+    }
+
+    @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
+        let url = try Backend.freshPostgresSchema()
+        _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        try PostgresKeyStorage.execute("INSERT INTO keygate_migration (version, name) VALUES (999, 'from the future')", url: url)
+        let error = #expect(throws: KeyStoreError.self) {
+            _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        }
+        #expect(error?.code == .storageFailure)
+        #expect(error?.parameters["detail"]?.contains("version 999, newer than this keygate") == true)
+    }
+
+    @Test func twoHostsReceivingTheSameEventsAtOnceApplyEachOnce() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<2).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let applied = Locked([String: Int]())
+        let base = Date(timeIntervalSince1970: 1_790_000_000)
+        DispatchQueue.concurrentPerform(iterations: 2) { host in
+            for index in 0..<40 {
+                let event = BillingEvent(eventId: "evt_\(index)", organizationId: "org_a", plan: index % 2 == 0 ? "pro" : "starter",
+                                         occurredAt: base.addingTimeInterval(TimeInterval(index)))
+                if case .applied = try? hosts[host].apply(event) {
+                    applied.withLock { $0["evt_\(index)", default: 0] += 1 }
+                }
+            }
+        }
+        #expect(applied.withLock { $0.values.allSatisfy { $0 == 1 } })
+        #expect(try PostgresKeyStorage.rows(in: "billing_event", url: url) == 40)
+        #expect(try hosts[0].subscription(organizationId: "org_a")?.plan == "starter")
+    }
+
+    @Test func hostsCreatingKeysAtOnceNeverGoPastTheLimit() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<4).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let limit = LiveKeyLimit(maximum: 5, kinds: ["owner_integration"])
+        let created = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { host in
+            for index in 0..<5 {
+                let key = NewKey(organizationId: "org_a", name: "k\(host)-\(index)", kind: "owner_integration",
+                                 capabilities: ["booking.read"], environment: "live", rateLimit: 60)
+                if (try? hosts[host].create(key, limit: limit)) != nil { created.withLock { $0 += 1 } }
+            }
+        }
+        #expect(created.withLock { $0 } == 5)
+        #expect(try hosts[0].liveKeyCount(organizationId: "org_a", kinds: ["owner_integration"]) == 5)
+    }
+
+    /// Notified freshness: a change committed by one host reaches another's
+    /// change token without that host asking (LISTEN/NOTIFY).
+    @Test func aChangeOnOneHostIsAnnouncedToAnother() throws {
+        let url = try Backend.freshPostgresSchema()
+        let listener = try PostgresKeyStorage(url: url, rules: rules, freshness: .notified(poll: 60))
+        let writer = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let before = try listener.changeToken()
+        let issued = try writer.create(NewKey(organizationId: "org_a", name: "k", kind: "owner_integration",
+                                              capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+        // Bounded: 500 looks 10 ms apart; a notification takes a millisecond or so.
+        var after = before
+        for _ in 0..<500 where after.keys == before.keys {
+            usleep(10_000)
+            after = try listener.changeToken()
+        }
+        #expect(after.keys > before.keys)
+        let changes = try #require(try listener.changes(after: before.keys, through: after.keys))
+        #expect(changes.keys.contains(issued.key.id))
+        #expect(changes.digests.count == 1)
+    }
+
+    @Test func theRateLimitIsSharedByEveryHost() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        // Three hosts take turns at one key's arrival time: each sees what the last left.
+        var expected: Int64 = 0
+        for round in 0..<30 {
+            let seen = hosts[round % 3].rateLimits!.withArrival(of: 42) { arrival -> Int64 in
+                let seen = arrival
+                arrival += 1_000
+                return seen
+            }
+            #expect(seen == expected)
+            expected += 1_000
+        }
+    }
+}
+
+/// A connection string's password, wherever it could surface.
+@Suite("PostgreSQL: passwords stay secret")
+struct PostgresSecretTests {
+    @Test func aPasswordIsRedactedFromTheURLAndAbsentFromErrors() throws {
+        #expect(PostgresKeyStorage.redacted("postgresql://keygate:s3cret@db.internal:5432/keygate")
+            == "postgresql://keygate:***@db.internal:5432/keygate")
+        #expect(PostgresKeyStorage.redacted("postgresql://db.internal/keygate?user=k&password=s3cret&sslmode=require")
+            == "postgresql://db.internal/keygate?user=k&password=***&sslmode=require")
+        #expect(PostgresKeyStorage.redacted("postgresql://db.internal/keygate") == "postgresql://db.internal/keygate")
+        // Nothing listens on port 1: the connection fails, and says why without the password.
+        let error = #expect(throws: KeyStoreError.self) {
+            _ = try PostgresKeyStorage(url: "postgresql://keygate:s3cret-pass@127.0.0.1:1/keygate?connect_timeout=2",
+                                       rules: StoreFixture.rules)
+        }
+        #expect(error?.parameters["reason"] == "unreachable")
+        #expect(!"\(String(describing: error))".contains("s3cret-pass"))
+    }
+}

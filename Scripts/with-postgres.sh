@@ -41,5 +41,5 @@ trap 'exit 130' INT TERM
   { cat "$folder/server.log" >&2; exit 1; }
 
 export KEYGATE_TEST_POSTGRES="postgresql://keygate@127.0.0.1:$port/postgres"
-echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port" >&2
+echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
 "$@"

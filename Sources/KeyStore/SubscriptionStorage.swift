@@ -17,8 +17,12 @@ public protocol SubscriptionStorage: Sendable {
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
     /// Adds buffered key usage and meter counts in one transaction, so a
-    /// flush is counted whole or not at all.
-    func flush(usage: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError)
+    /// flush is counted whole or not at all. `identity` names this flush:
+    /// the store remembers it with the counts, and a flush whose identity
+    /// it already holds adds nothing, so a flush tried again after its
+    /// outcome was unknown (a commit whose acknowledgement was lost) is
+    /// never counted twice.
+    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError)
     /// Live keys (neither revoked nor expired) of these kinds, oldest first,
     /// at most `limit`.
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String]

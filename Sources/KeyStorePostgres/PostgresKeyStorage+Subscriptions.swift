@@ -142,15 +142,14 @@ extension PostgresKeyStorage {
 
 extension PostgresKeyStorage {
     public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
-        try flush(usage: increments, meters: [])
+        try flush(usage: increments, meters: [], identity: UUID().uuidString)
     }
 
-    /// Adds a flush's counts in one transaction, with an identity of its
-    /// own that the database keeps for a day: a flush whose identity is
-    /// already there was written before and adds nothing.
-    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError) {
+    /// Adds a flush's counts in one transaction, with its identity, which
+    /// the database keeps for a day: a flush whose identity is already
+    /// there was written before (its acknowledgement lost) and adds nothing.
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         guard !increments.isEmpty || !meters.contains(where: { $0.amount > 0 }) else { return }
-        let identity = UUID().uuidString
         try write { connection in
             let first = try connection.query("""
                 INSERT INTO usage_flush (flush_id, flushed_at) VALUES ($1, $2) ON CONFLICT (flush_id) DO NOTHING

@@ -15,8 +15,7 @@ struct DatabaseTests {
         }
         #expect(tables == [
             "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_day",
-            "meter_usage",
-            "subscription", "usage_record",
+            "meter_usage", "subscription", "usage_flush", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
@@ -25,7 +24,7 @@ struct DatabaseTests {
         let again = try KeyDatabase.open(path: path)
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
-            "v4: change events per key and organization", "v5: count log",
+            "v4: change events per key and organization", "v5: count log", "v6: flush identities",
         ])
     }
 
@@ -79,7 +78,7 @@ struct DatabaseTests {
 
         // Counts added to a meter move the count part, and only that.
         try other.flush(usage: [], meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
-                                                             periodStart: store.clock.now(), amount: 3)])
+                                                           periodStart: store.clock.now(), amount: 3)], identity: "flush_1")
         let counted = try store.storage.changeToken()
         #expect(counted.keys == flushed.keys && counted.data != flushed.data && counted.counts != flushed.counts)
 

@@ -228,3 +228,23 @@ struct AuditDetailsTests {
         #expect(foundation?["name"] as? String == "Quote \" backslash \\ newline \n tab \t bell \u{7} émoji 🚀")
     }
 }
+
+@Suite("Flushes counted once")
+struct FlushIdentityTests {
+    /// A flush sent again under its identity (its first commit's outcome
+    /// unknown to the sender) adds nothing; another identity adds again.
+    @Test(arguments: Backend.available) func aFlushSentTwiceUnderOneIdentityCountsOnce(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let key = try store.create().key
+        let now = store.clock.now()
+        let usage = [UsageIncrement(keyId: key.id, day: now, valid: 4, invalid: 1)]
+        let meters = [MeterIncrement(organizationId: "org_a", meter: "api.requests", periodStart: now, amount: 5)]
+        try store.storage.flush(usage: usage, meters: meters, identity: "flush_a")
+        try store.storage.flush(usage: usage, meters: meters, identity: "flush_a")
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage == KeyUsage(valid: 4, invalid: 1))
+        #expect(try store.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 5)
+        try store.storage.flush(usage: usage, meters: meters, identity: "flush_b")
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage == KeyUsage(valid: 8, invalid: 2))
+        #expect(try store.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 10)
+    }
+}

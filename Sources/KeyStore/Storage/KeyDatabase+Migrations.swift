@@ -215,6 +215,18 @@ extension KeyDatabase {
                 INSERT INTO count_log (id, version) VALUES (1, 0);
                 """)
         }
+        migrator.registerMigration("v6: flush identities") { db in
+            // Flushes already written, by the identity their process gave
+            // them, for a day: one tried again after an unknown outcome is
+            // recognised and adds nothing.
+            try db.execute(sql: """
+                CREATE TABLE usage_flush (
+                    flush_id TEXT PRIMARY KEY,
+                    flushed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
+                """)
+        }
         return migrator
     }
 }

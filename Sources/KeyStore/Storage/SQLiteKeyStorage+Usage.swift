@@ -3,16 +3,22 @@ import GRDB
 
 extension SQLiteKeyStorage {
     public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
-        try flush(usage: increments, meters: [])
+        try flush(usage: increments, meters: [], identity: UUID().uuidString)
     }
 
-    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement]) throws(KeyStoreError) {
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         // Flushes come every second or so, also when nothing was counted:
         // the moment to let go of verification's shared read transaction,
         // should look-ups have paused with it open.
         releaseLookup()
         guard !increments.isEmpty || !meters.isEmpty else { return }
         try write { db in
+            // A flush already written adds nothing (see the protocol).
+            try db.cachedStatement(sql: "DELETE FROM usage_flush WHERE flushed_at < ?")
+                .execute(arguments: [StorageCoding.milliseconds(now) - Self.flushIdentityLifetime])
+            try db.cachedStatement(sql: "INSERT INTO usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .execute(arguments: [identity, StorageCoding.milliseconds(now)])
+            guard db.changesCount == 1 else { return }
             let addToMeter = try db.cachedStatement(sql: """
                 INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
                 ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
@@ -55,6 +61,9 @@ extension SQLiteKeyStorage {
 }
 
 extension SQLiteKeyStorage {
+    /// How long a flush's identity is remembered: far longer than any retry waits.
+    static let flushIdentityLifetime: Int64 = 86_400_000
+
     public func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
         let organizationId = try validator.organizationId(organizationId)
         let (first, last) = try validator.usageDays(from: from, to: to)

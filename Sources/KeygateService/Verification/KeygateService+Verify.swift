@@ -237,24 +237,43 @@ extension KeygateService {
     /// How many keys' counts one transaction of a flush writes.
     static let flushBatch = 200
 
-    /// Writes the buffered usage to the database. Counts leave memory only
-    /// once written, so a failed flush loses nothing and the next one
-    /// writes them.
+    /// Writes the buffered usage to the database, counting each count
+    /// exactly once: a failed flush loses nothing and the next one writes it.
     ///
     /// The keys' counts go in transactions of ``flushBatch`` keys, each
     /// taken out of memory as it commits: a flush after a busy second can
     /// hold tens of thousands of keys, and one transaction for all of them
     /// would keep every other writer (a `keys.update`, a billing event)
-    /// waiting for its whole length.
+    /// waiting for its whole length. Each batch has an identity the store
+    /// keeps with it. A batch whose write failed may still have been
+    /// committed (a server that committed and then went away before
+    /// saying so): it leaves the counters, and the next flush sends it
+    /// again first, under the same identity, so the store adds it only if
+    /// it had not.
     public func flushUsage() throws(ServiceError) {
         try verification.flushing.withLock { () throws(ServiceError) in
+            if let unsure = verification.withState({ $0.unsureFlush }) {
+                try store { () throws(KeyStoreError) in
+                    try storage.flush(usage: unsure.usage, meters: unsure.meters, identity: unsure.identity)
+                }
+                verification.withState { $0.unsureFlush = nil }
+            }
             let (increments, meters) = verification.withState { $0.pending() }
             var start = increments.startIndex
             var metersLeft = meters
             repeat {
                 let batch = increments[start..<min(start + Self.flushBatch, increments.endIndex)]
-                try store { () throws(KeyStoreError) in try storage.flush(usage: Array(batch), meters: metersLeft) }
-                verification.withState { $0.remove(batch, metersLeft) }
+                let identity = UUID().uuidString
+                do throws(KeyStoreError) {
+                    try storage.flush(usage: Array(batch), meters: metersLeft, identity: identity)
+                    verification.withState { $0.remove(batch, metersLeft) }
+                } catch {
+                    verification.withState { state in
+                        state.remove(batch, metersLeft)
+                        state.unsureFlush = UnsureFlush(identity: identity, usage: Array(batch), meters: metersLeft)
+                    }
+                    throw ServiceError(error)
+                }
                 metersLeft = []
                 start = batch.endIndex
             } while start < increments.endIndex

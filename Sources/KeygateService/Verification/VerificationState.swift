@@ -184,9 +184,16 @@ final class VerificationState: Sendable {
             return counter
         }
 
+        /// A flush batch whose outcome is unknown, out of the counters until
+        /// the next flush settles it (``KeygateService/flushUsage()``).
+        var unsureFlush: UnsureFlush?
+
         /// What this process counted in a meter's period and has not written.
         func pendingAmount(_ slot: MeterSlot) -> Int {
-            meters[slot]?.amount ?? 0
+            let unsure = unsureFlush?.meters.lazy.filter {
+                $0.organizationId == slot.organizationId && $0.meter == slot.meter && $0.periodStart == slot.periodStart
+            }.map(\.amount).reduce(0, +) ?? 0
+            return (meters[slot]?.amount ?? 0) + unsure
         }
 
         /// Everything counted and not yet written. It stays counted until
@@ -228,6 +235,14 @@ final class VerificationState: Sendable {
             }
         }
     }
+}
+
+/// A flush batch whose write failed and may have been committed all the
+/// same: sent again, under its identity, before anything else.
+struct UnsureFlush {
+    let identity: String
+    let usage: [UsageIncrement]
+    let meters: [MeterIncrement]
 }
 
 /// An organization's meter in one quota period.

@@ -1,0 +1,97 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import Locking
+import PlanCatalog
+import Testing
+
+/// A store whose next flush commits and then reports a failure, as a
+/// server that committed and went away before answering would.
+struct LostAcknowledgement: KeygateStorage {
+    let base: any KeygateStorage
+    let loseNext = Locked(false)
+
+    var rules: KeyRules { base.rules }
+    var rateLimits: (any SharedRateLimits)? { base.rateLimits }
+
+    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+        try base.flush(usage: usage, meters: meters, identity: identity)
+        if loseNext.withLock({ lose in defer { lose = false }; return lose }) {
+            throw KeyStoreError(.storageFailure, ["reason": "unreachable"])
+        }
+    }
+
+    func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey { try base.create(key, limit: limit) }
+    func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord { try base.key(id: id, organizationId: organizationId) }
+    func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage {
+        try base.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+    }
+    func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        try base.update(id: id, organizationId: organizationId, changes: changes, actor: actor)
+    }
+    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey {
+        try base.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
+    }
+    func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        try base.revoke(id: id, organizationId: organizationId, actor: actor)
+    }
+    func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
+        try base.delete(id: id, organizationId: organizationId, actor: actor)
+    }
+    func find(secret: String) throws(KeyStoreError) -> KeyLookup { try base.find(secret: secret) }
+    func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup { try base.find(digest: digest) }
+    func changeToken() throws(KeyStoreError) -> ChangeToken { try base.changeToken() }
+    func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? { try base.changes(after: after, through: through) }
+    func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) { try base.recordUsage(increments) }
+    func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
+        try base.usageDays(organizationId: organizationId, keyId: keyId, from: from, to: to)
+    }
+    func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+        try base.auditLog(organizationId: organizationId, cursor: cursor, limit: limit)
+    }
+    func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? { try base.transaction(body) }
+    func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
+        try base.subscription(organizationId: organizationId)
+    }
+    func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome { try base.apply(event) }
+    func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError) -> [MeterReading] {
+        try base.readings(organizationId: organizationId, periods: periods)
+    }
+    func add(_ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?)
+        throws(KeyStoreError) -> (used: Int, replayed: Bool)
+    {
+        try base.add(amount, to: meter, periodStart: periodStart, organizationId: organizationId,
+                     idempotencyKey: idempotencyKey, limit: limit)
+    }
+    func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
+        try base.liveKeyIds(organizationId: organizationId, kinds: kinds, limit: limit)
+    }
+    func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
+        try base.nextExpiry(organizationId: organizationId, kinds: kinds)
+    }
+    func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int {
+        try base.liveKeyCount(organizationId: organizationId, kinds: kinds)
+    }
+}
+
+@Suite("Flushes whose outcome was unknown")
+struct FlushRetryTests {
+    @Test func aFlushCommittedButNotAcknowledgedIsNotCountedTwice() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+        storage.loseNext.withLock { $0 = true }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        // Two more after the failure: the next flush sends the unsure batch
+        // again (which the store recognises) and then these.
+        for _ in 0..<2 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+        try service.flushUsage()
+        try service.flushUsage()
+        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 5, invalid: 0))
+        let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
+        #expect(requests?.used == 5)
+    }
+}

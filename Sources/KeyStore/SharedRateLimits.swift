@@ -1,13 +1,12 @@
 /// Rate-limit state that every process using the same store shares, so a
-/// key's limit holds once across them. The algorithm (GCRA) is the
-/// service's; the store keeps, per key, the one number it needs (the
-/// key's "theoretical arrival time") where every process sees it.
+/// key's limit holds once across them: whatever the store does, the
+/// requests admitted for a key across all processes never exceed what
+/// ``GCRA`` admits for one process seeing them all.
 public protocol SharedRateLimits: Sendable {
-    /// Runs `body` on the arrival time (microseconds since 1970; 0 for a key
-    /// never seen) of the key `tag` names, under that key's lock: no other
-    /// process or thread reads or changes it meanwhile. What `body` leaves
-    /// in it is what every process sees next.
-    func withArrival<T>(of tag: UInt64, _ body: (inout Int64) -> T) -> T
+    /// Admits `cost` requests of the key `tag` names at `now`
+    /// (microseconds since 1970) under a limit of `limit` a minute, or
+    /// says when they would pass.
+    func admit(_ tag: UInt64, limit: Int, cost: Int, at now: Int64) -> GCRA.Decision
 }
 
 /// The tag of a key in ``SharedRateLimits``.

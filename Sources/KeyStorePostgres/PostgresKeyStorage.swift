@@ -39,8 +39,17 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// `postgresql://` URL), migrating its schema first if this is the first
     /// host to see it, under an advisory lock so that hosts starting
     /// together migrate once.
+    /// What verification does about rate limits while PostgreSQL cannot be reached.
+    public enum RateLimitOutage: String, Sendable, Hashable {
+        /// Refuse (`rate_limited`, retry in a second): never over a limit.
+        case refuse
+        /// Each process enforces each key's whole limit on its own, so N
+        /// processes may admit up to N times it until the server is back.
+        case local
+    }
+
     public init(url: String, rules: KeyRules, clock: any WallClock = SystemClock(),
-                freshness: Freshness = .notified(poll: 1)) throws(KeyStoreError) {
+                freshness: Freshness = .notified(poll: 1), rateLimitOutage: RateLimitOutage = .local) throws(KeyStoreError) {
         let pool = PGPool(conninfo: url)
         do {
             try pool.withConnection { connection in try PostgresMigrator.migrate(connection) }
@@ -53,7 +62,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         validator = KeyValidator(rules: rules)
         bound = nil
         watch = ChangeWatch(pool: pool, freshness: freshness)
-        rateLimits = PostgresRateLimits(pool: pool)
+        rateLimits = PostgresRateLimits(pool: pool, outage: rateLimitOutage)
     }
 
     private init(_ storage: PostgresKeyStorage, boundTo connection: PGConnection) {

@@ -196,5 +196,32 @@ enum PostgresSchema {
             CREATE TRIGGER subscription_changed AFTER INSERT OR UPDATE OR DELETE ON subscription
                 FOR EACH ROW EXECUTE FUNCTION keygate_subscription_changed();
             """),
+        (2, "rate-limit reservations", """
+            -- Reserves up to `want` cells of a key (at least `need`, else
+            -- none) as GCRA admits them at `now`, after taking back `give_back`
+            -- cells an earlier reservation did not use; returns the cells
+            -- granted and the key's arrival time after them. One statement,
+            -- under the row's lock, so hosts take turns at each key.
+            CREATE FUNCTION keygate_lease(p_tag BIGINT, p_now BIGINT, p_interval BIGINT, want INTEGER, need INTEGER,
+                                          give_back INTEGER)
+            RETURNS TABLE (granted INTEGER, arrival BIGINT) LANGUAGE plpgsql AS $$
+            DECLARE
+                current BIGINT;
+                free BIGINT;
+                take INTEGER := 0;
+            BEGIN
+                INSERT INTO rate_limit (tag, arrival) VALUES (p_tag, 0) ON CONFLICT (tag) DO NOTHING;
+                SELECT r.arrival INTO current FROM rate_limit r WHERE r.tag = p_tag FOR UPDATE;
+                current := GREATEST(current - give_back * p_interval, p_now);
+                free := (p_now + 60000000 - current) / p_interval;
+                IF free >= need THEN
+                    take := LEAST(free, want);
+                END IF;
+                current := current + take * p_interval;
+                UPDATE rate_limit SET arrival = current WHERE tag = p_tag;
+                RETURN QUERY SELECT take, current;
+            END;
+            $$;
+            """),
     ]
 }

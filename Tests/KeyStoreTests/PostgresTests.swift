@@ -1,6 +1,6 @@
 import Foundation
 @testable import KeyStore
-import KeyStorePostgres
+@testable import KeyStorePostgres
 import KeygateTestSupport
 import Locking
 import Testing
@@ -24,7 +24,7 @@ struct PostgresTests {
             }
         }
         #expect(failures.withLock { $0 } == [])
-        #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == 1)
+        #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
     }
 
     @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
@@ -94,20 +94,37 @@ struct PostgresTests {
         #expect(changes.digests.count == 1)
     }
 
-    @Test func theRateLimitIsSharedByEveryHost() throws {
+    /// Three hosts verifying one key in turn admit together what GCRA
+    /// admits one host seeing every request: a 60-a-minute key, 300 tries
+    /// in 0.3 s, its burst of 60 and not one more.
+    @Test func hostsTogetherAdmitNoMoreThanTheLimit() throws {
         let url = try Backend.freshPostgresSchema()
         let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
-        // Three hosts take turns at one key's arrival time: each sees what the last left.
-        var expected: Int64 = 0
-        for round in 0..<30 {
-            let seen = hosts[round % 3].rateLimits!.withArrival(of: 42) { arrival -> Int64 in
-                let seen = arrival
-                arrival += 1_000
-                return seen
+        let start = GCRA.microseconds(Date())
+        var admitted = 0
+        for round in 0..<300 {
+            if case .allowed = hosts[round % 3].rateLimits!.admit(42, limit: 60, cost: 1, at: start + Int64(round) * 1_000) {
+                admitted += 1
             }
-            #expect(seen == expected)
-            expected += 1_000
         }
+        #expect(admitted == 60)
+    }
+
+    /// A busy key is reserved several cells at a time, and what the hosts
+    /// admit together still stays within the limit.
+    @Test func reservationsOfABusyKeyStayWithinItsLimit() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let start = GCRA.microseconds(Date())
+        var admitted = 0
+        // 3,000 tries over 3 s: the burst of 1,000 and 50 more (1,000 a minute).
+        for round in 0..<3_000 {
+            if case .allowed = hosts[round % 3].rateLimits!.admit(7, limit: 1_000, cost: 1, at: start + Int64(round) * 1_000) {
+                admitted += 1
+            }
+        }
+        #expect(admitted <= 1_050)
+        #expect(admitted >= 1_000)
     }
 }
 

@@ -83,6 +83,11 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
         (base + Self.headerSize + window * Self.mutexStride).assumingMemoryBound(to: pthread_mutex_t.self)
     }
 
+    func admit(_ tag: UInt64, limit: Int, cost: Int, at now: Int64) -> GCRA.Decision {
+        withArrival(of: tag) { GCRA.admit(&$0, limit: limit, cost: cost, at: now) }
+    }
+
+    /// Runs `body` on the key's arrival time under its window's lock.
     func withArrival<T>(of tag: UInt64, _ body: (inout Int64) -> T) -> T {
         let tag = tag == 0 ? 1 : tag
         let window = Int(truncatingIfNeeded: (tag >> 17) % UInt64(Self.windows))

@@ -180,7 +180,7 @@ extension KeygateService {
         // One limit per key across every process on the store when it
         // shares rate-limit state; else this process's own.
         let decision = if let sharedLimits {
-            sharedLimits.withArrival(of: entry.rateTag) { GCRA.admit(&$0, limit: limit, cost: request.cost, at: at) }
+            sharedLimits.admit(entry.rateTag, limit: limit, cost: request.cost, at: at)
         } else {
             GCRA.admit(&counters.arrival, limit: limit, cost: request.cost, at: at)
         }

@@ -163,7 +163,9 @@ let package = Package(
         // Drives the built `keygate` executable over pipes.
         .testTarget(
             name: "KeygateCLITests",
-            dependencies: ["KeygateCLI", "KeygateTestSupport", "Locking", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KeygateCLI", "KeygateTestSupport", "KeyStorePostgres", "Locking", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -546,7 +546,18 @@ extension PostgresKeyStorage {
     package static func makeSchema(on url: String) throws -> String {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try PGConnection(conninfo: url).execute("CREATE SCHEMA \(schema)")
-        return url + (url.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+        return url + (url.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)&application_name=\(schema)"
+    }
+
+    /// Cuts every connection made with `url` (by its application name), as
+    /// a server restart would; returns how many were cut.
+    package static func disconnectAll(url: String) throws -> Int {
+        guard let name = url.split(separator: "&").first(where: { $0.hasPrefix("application_name=") })?
+            .dropFirst("application_name=".count)
+        else { return 0 }
+        return try PGConnection(conninfo: url).query("""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()
+            """, [.text(String(name))]).count
     }
 
     /// Runs SQL on the server (for tests that play an operator or an older

@@ -34,6 +34,15 @@ struct ServeCommand: ParsableCommand {
             """))
     var freshness: String?
 
+    @Option(help: ArgumentHelp(
+        "On PostgreSQL, rate limits while the server cannot be reached: local or refuse.",
+        discussion: """
+            local (default): each process enforces each key's whole limit on its own until the server \
+            is back. refuse: verifications that reach the rate limiter are refused (rate_limited, retry \
+            in a second). Default: $KEYGATE_RATE_LIMIT_OUTAGE, then local.
+            """))
+    var rateLimitOutage: String?
+
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
     var catalog: String?
 
@@ -104,7 +113,8 @@ struct ServeCommand: ParsableCommand {
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
             storage = try Self.openStorage(databasePath, rules: KeyRules(catalog: plans),
-                                           freshness: freshness ?? environment["KEYGATE_FRESHNESS"])
+                                           freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
+                                           rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"])
         } catch {
             logger.critical("cannot start", metadata: [
                 "reason": "\(StartupFailure.describe(error, database: databaseName))",
@@ -149,7 +159,9 @@ struct ServeCommand: ParsableCommand {
 
 extension ServeCommand {
     /// The store `--database` names: a SQLite file, or a PostgreSQL server.
-    static func openStorage(_ database: String, rules: KeyRules, freshness: String?) throws -> any KeygateStorage {
+    static func openStorage(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?) throws
+        -> any KeygateStorage
+    {
         guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
         let mode: PostgresKeyStorage.Freshness
         switch freshness ?? "notified" {
@@ -157,7 +169,10 @@ extension ServeCommand {
         case "notified": mode = .notified(poll: 1)
         default: throw ValidationError("--freshness must be notified or strict")
         }
-        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode)
+        guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
+            throw ValidationError("--rate-limit-outage must be local or refuse")
+        }
+        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage)
     }
 }
 

@@ -14,10 +14,12 @@ import Glibc
 /// key, a secret or a subscription announces the log's new position at its
 /// commit; calls read what it last heard, without a round trip. The server
 /// is asked again after this store's own writes (so this process never
-/// answers from before its own commit), while the listening connection is
-/// down, and at least every `poll` seconds whatever it heard (the bound on
-/// staleness should a notification be lost, and how often usage counts
-/// flushed by other hosts, which are never announced, are read again).
+/// answers from before its own commit), and at least every `poll` seconds
+/// whatever it heard: the bound on staleness while the listening
+/// connection is down or a notification is lost, and how often usage
+/// counts flushed by other hosts, which are never announced, are read
+/// again. Polled: the same without listening (for a pooler such as
+/// PgBouncer in transaction mode, which cannot pass LISTEN through).
 final class ChangeWatch: Sendable {
     private let pool: PGPool
     private let pollInterval: UInt64?
@@ -41,6 +43,8 @@ final class ChangeWatch: Sendable {
         switch freshness {
         case .strict:
             pollInterval = nil
+        case .polled(let every):
+            pollInterval = UInt64(max(0.001, every) * 1_000_000_000)
         case .notified(let poll):
             pollInterval = UInt64(max(0.001, poll) * 1_000_000_000)
             let shared = self.shared
@@ -58,9 +62,10 @@ final class ChangeWatch: Sendable {
     func token() throws -> ChangeToken {
         if let pollInterval {
             let now = Self.monotonic()
+            // While the listener is down (or in polled freshness), what was
+            // read less than a poll interval ago.
             let known: ChangeToken? = shared.state.withLock { state in
-                guard let token = state.token, state.listening, !state.mustPoll, now &- state.polledAt < pollInterval
-                else { return nil }
+                guard let token = state.token, !state.mustPoll, now &- state.polledAt < pollInterval else { return nil }
                 return token
             }
             if let known { return known }

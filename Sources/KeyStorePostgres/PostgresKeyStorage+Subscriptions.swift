@@ -150,42 +150,65 @@ extension PostgresKeyStorage {
     /// there was written before (its acknowledgement lost) and adds nothing.
     public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         guard !increments.isEmpty || !meters.contains(where: { $0.amount > 0 }) else { return }
+        // In a fixed order (keys by id, meters by organization and period),
+        // so that flushes of several processes touching the same rows wait
+        // for each other rather than deadlock.
+        let increments = increments.sorted { ($0.keyId, $0.day) < ($1.keyId, $1.day) }
+        let meters = meters.filter { $0.amount > 0 }
+            .sorted { ($0.organizationId, $0.meter, $0.periodStart) < ($1.organizationId, $1.meter, $1.periodStart) }
+        let now = StorageCoding.milliseconds(self.now)
         try write { connection in
             let first = try connection.query("""
                 INSERT INTO usage_flush (flush_id, flushed_at) VALUES ($1, $2) ON CONFLICT (flush_id) DO NOTHING
-                """, [.text(identity), .integer(StorageCoding.milliseconds(now))])
+                """, [.text(identity), .integer(now)])
             guard first.changed == 1 else { return }
-            for increment in meters where increment.amount > 0 {
+            // A whole batch in a few statements, its rows as arrays.
+            if !meters.isEmpty {
                 try connection.query("""
-                    INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES ($1, $2, $3, $4)
+                    INSERT INTO meter_usage (organization_id, meter, period_start, used)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
                     ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used
-                    """, [.text(increment.organizationId), .text(increment.meter),
-                          .integer(StorageCoding.milliseconds(increment.periodStart)), .of(increment.amount)])
-            }
-            if meters.contains(where: { $0.amount > 0 }) {
+                    """, [
+                    .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
+                    .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
+                    .text(Self.integerArray(meters.map { Int64($0.amount) })),
+                ])
                 try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1")
             }
-            var day: (date: Date, text: String)?
-            for increment in increments {
-                if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
+            guard !increments.isEmpty else { return }
+            let keyIds = Self.textArray(increments.map(\.keyId))
+            // Keys first, in order: the rows every flush of them waits on.
+            try connection.query("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR UPDATE", [.text(keyIds)])
+            try connection.query("""
+                INSERT INTO key_usage_day (key_id, day, valid, invalid)
+                SELECT u.key_id, u.day, u.valid, u.invalid
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u (key_id, day, valid, invalid)
+                WHERE EXISTS (SELECT 1 FROM api_key WHERE id = u.key_id)
+                ORDER BY u.key_id, u.day
+                ON CONFLICT (key_id, day) DO UPDATE SET
+                    valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid
+                """, [
+                .text(keyIds), .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
+                .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
+                .text(Self.integerArray(increments.map { Int64(max(0, $0.invalid)) })),
+            ])
+            let used = increments.filter { $0.lastUsedAt != nil }
+            if !used.isEmpty {
+                // A key's latest use in the batch (two days around midnight give two).
                 try connection.query("""
-                    INSERT INTO key_usage_day (key_id, day, valid, invalid)
-                    SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = $1)
-                    ON CONFLICT (key_id, day) DO UPDATE SET
-                        valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid
-                    """, [.text(increment.keyId), .text(day!.text), .of(max(0, increment.valid)),
-                          .of(max(0, increment.invalid))])
-                if let lastUsedAt = increment.lastUsedAt {
-                    try connection.query("""
-                        UPDATE api_key SET last_used_at = $2, last_origin = $3, last_ip = $4
-                        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)
-                        """, [.text(increment.keyId), .integer(StorageCoding.milliseconds(lastUsedAt)),
-                              .of(increment.lastOrigin), .of(increment.lastIP)])
-                }
+                    UPDATE api_key k SET last_used_at = u.at, last_origin = u.origin, last_ip = u.ip
+                    FROM (SELECT DISTINCT ON (id) id, at, origin, ip
+                          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS x (id, at, origin, ip)
+                          ORDER BY id, at DESC) AS u
+                    WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)
+                    """, [
+                    .text(Self.textArray(used.map(\.keyId))),
+                    .text(Self.integerArray(used.map { StorageCoding.milliseconds($0.lastUsedAt!) })),
+                    .text(Self.textArray(used.map(\.lastOrigin))), .text(Self.textArray(used.map(\.lastIP))),
+                ])
             }
             // Identities are needed only as long as a retry could come.
-            try connection.query("DELETE FROM usage_flush WHERE flushed_at < $1",
-                                 [.integer(StorageCoding.milliseconds(now) - 86_400_000)])
+            try connection.query("DELETE FROM usage_flush WHERE flushed_at < $1", [.integer(now - 86_400_000)])
         }
     }
 

@@ -33,6 +33,9 @@ public struct PostgresKeyStorage: KeygateStorage {
         /// commit; while the listening connection is down, a poll every
         /// `poll` seconds is the bound.
         case notified(poll: Double)
+        /// No listening: the server is asked at most every `every` seconds,
+        /// the bound on staleness (for poolers that cannot pass LISTEN).
+        case polled(every: Double)
     }
 
     /// Connects to the database `url` names (a libpq connection string or
@@ -373,12 +376,19 @@ public struct PostgresKeyStorage: KeygateStorage {
         [.text(organizationId), .integer(StorageCoding.milliseconds(now)), .text(textArray(kinds))]
     }
 
-    /// A PostgreSQL array literal of strings, each quoted.
-    static func textArray(_ values: [String]) -> String {
+    /// A PostgreSQL array literal of strings, each quoted; `nil` is NULL.
+    static func textArray(_ values: [String?]) -> String {
         let quoted = values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            value.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            } ?? "NULL"
         }
         return "{" + quoted.joined(separator: ",") + "}"
+    }
+
+    /// A PostgreSQL array literal of integers.
+    static func integerArray(_ values: [Int64]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
     }
 
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ connection: PGConnection) throws -> Int {

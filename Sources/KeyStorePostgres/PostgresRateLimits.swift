@@ -12,8 +12,8 @@ import Locking
 /// its reservation locally. A reservation lasts a second; cells it did not
 /// use go back with the next reservation, so what all hosts admit never
 /// exceeds what GCRA allows one host seeing every request. Its size
-/// follows the key's recent demand on this host, up to a second's worth of
-/// the key's limit: a key verified once a minute costs a round trip per
+/// follows the key's recent demand on this host, up to two seconds' worth
+/// of the key's limit: a key verified once a minute costs a round trip per
 /// verification, a busy one a round trip per second or so. A key out of
 /// cells is refused locally until a cell could be free again.
 ///
@@ -67,10 +67,12 @@ final class PostgresRateLimits: SharedRateLimits {
             // Cells of an expired reservation (or reserved under another
             // limit, counted in today's cells) go back with the next one.
             let giveBack = lease.interval == 0 ? 0 : Int(Int64(lease.cells) * lease.interval / interval)
-            // Twice what the last reservation served, so a busy key's
-            // reservations grow 1, 2, 4… up to a second of its limit.
-            let perSecond = max(1, limit / 60)
-            let want = max(cost, min(perSecond, 2 * lease.used))
+            // Four times what the last reservation served (4 to begin
+            // with), up to two seconds of the key's limit: a busy key gets
+            // to its largest reservation in two or three round trips, and
+            // no host holds more than it could use before giving it back.
+            let largest = max(1, limit / 30)
+            let want = max(cost, min(largest, max(4, 4 * lease.used)))
             lease = Lease()
             return .reserve(want: want, giveBack: giveBack)
         }

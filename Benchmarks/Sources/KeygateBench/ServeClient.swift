@@ -10,10 +10,10 @@ final class ServeClient: @unchecked Sendable {
     private var buffer = [UInt8]()
     private var start = 0
 
-    init(executable: URL, database: String, catalog: URL, localization: URL) throws {
+    init(executable: URL, database: String, catalog: URL, localization: URL, arguments: [String] = []) throws {
         process.executableURL = executable
         process.arguments = ["serve", "--database", database, "--catalog", catalog.path, "--localization", localization.path,
-                             "--log-level", "warning"]
+                             "--log-level", "warning"] + arguments
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.standardError
@@ -69,6 +69,12 @@ final class ServeClient: @unchecked Sendable {
 
     func stop() {
         try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    /// Ends the process at once, as a crash would (nothing flushed).
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }

@@ -90,6 +90,21 @@ if CommandLine.arguments.contains("--profile-cold") {
 }
 func log(_ text: String) { FileHandle.standardError.write(Data("• \(text)\n".utf8)) }
 
+// `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
+// (Scripts/with-postgres.sh starts a throwaway server and sets it).
+if CommandLine.arguments.contains("--postgres") {
+    guard let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] else {
+        log("--postgres needs KEYGATE_TEST_POSTGRES; run it through Scripts/with-postgres.sh")
+        exit(1)
+    }
+    let bench = PostgresBench(server: server, quick: quick) { database, arguments in
+        try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
+                        arguments: arguments)
+    }
+    printTable(try bench.rows())
+    exit(0)
+}
+
 // MARK: Bare SHA-256, the floor of any verification
 
 let sampleKey = Array(KeyFormat(prefix: "kg", environments: ["live"]).generate(environment: "live").unredacted.utf8)

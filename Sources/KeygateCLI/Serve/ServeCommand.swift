@@ -26,10 +26,11 @@ struct ServeCommand: ParsableCommand {
     var database: String?
 
     @Option(help: ArgumentHelp(
-        "On PostgreSQL, how verification learns of other hosts' changes: notified or strict.",
+        "On PostgreSQL, how verification learns of other hosts' changes: notified, polled or strict.",
         discussion: """
             notified (default): LISTEN/NOTIFY, within milliseconds of the commit, and a poll every \
-            second while notifications are down. strict: the server is asked on every verification. \
+            second while notifications are down. polled: a poll every second, no LISTEN (for poolers \
+            that cannot pass it). strict: the server is asked on every verification. \
             Default: $KEYGATE_FRESHNESS, then notified.
             """))
     var freshness: String?
@@ -167,7 +168,8 @@ extension ServeCommand {
         switch freshness ?? "notified" {
         case "strict": mode = .strict
         case "notified": mode = .notified(poll: 1)
-        default: throw ValidationError("--freshness must be notified or strict")
+        case "polled": mode = .polled(every: 1)
+        default: throw ValidationError("--freshness must be notified, polled or strict")
         }
         guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
             throw ValidationError("--rate-limit-outage must be local or refuse")

@@ -1,0 +1,311 @@
+import Foundation
+
+/// A value behind a lock, for the threads of one measurement.
+final class Guarded<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only reached under `lock`.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&value) }
+    }
+}
+
+/// The PostgreSQL rows (`--postgres`): several `keygate serve` processes on
+/// one local server named by `KEYGATE_TEST_POSTGRES`, each run on a fresh
+/// schema. Run them with a throwaway cluster:
+///
+///     Scripts/with-postgres.sh swift run -c release --package-path Benchmarks keygate-bench --postgres
+struct PostgresBench: Sendable {
+    let server: String
+    let quick: Bool
+    /// Starts `keygate serve` on a database (a path or URL) with extra arguments.
+    let serve: @Sendable (String, [String]) throws -> ServeClient
+
+    /// A URL whose connections use a new, empty schema.
+    func freshSchema() throws -> String {
+        let schema = "b_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try psql(server, "CREATE SCHEMA \(schema)")
+        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+    }
+
+    /// Runs SQL through psql and returns its unaligned output.
+    func psql(_ url: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(filePath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-tAc", sql]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Statements the server has run: each of keygate's is its own
+    /// transaction or part of one, so this counts round trips closely enough.
+    func transactions() throws -> Int {
+        // Statistics reach the view within about a second of the transaction.
+        Thread.sleep(forTimeInterval: 1.2)
+        return Int(try psql(server, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")) ?? 0
+    }
+
+    func json(_ line: String) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]) ?? [:]
+    }
+
+    /// A Pro organization with `count` keys (25 per organization), their secrets.
+    func keys(_ client: ServeClient, count: Int, rateLimit: Int, prefix: String) -> [String] {
+        let organizations = (count + 24) / 25
+        for organization in 0..<organizations {
+            _ = client.call(#"{"jsonrpc":"2.0","id":1,"method":"subscriptions.setPlan","params":{"organizationId":"\#(prefix)_\#(organization)","plan":"pro","eventId":"evt_\#(prefix)_\#(organization)","occurredAt":"2026-11-01T00:00:00Z"}}"#)
+        }
+        let lines = (0..<count).map { index in
+            Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.create","params":{"organizationId":"\#(prefix)_\#(index / 25)","name":"k\#(index)","kind":"owner_integration","capabilities":["booking.read"],"rateLimit":\#(rateLimit)}}"#.utf8) + [0x0A]
+        }
+        Thread { for line in lines { client.send(line) } }.start()
+        return lines.indices.map { _ in
+            ((json(String(decoding: client.readLine(), as: UTF8.self))["result"] as? [String: Any])?["secret"] as? String) ?? ""
+        }
+    }
+
+    func verifyLine(_ id: Int, _ secret: String) -> [UInt8] {
+        Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#.utf8) + [0x0A]
+    }
+
+    /// One process verifying 1,000 hot keys pipelined on `database`, after
+    /// one pass to warm its cache: the rate.
+    func hotRate(_ database: String, _ hot: [String], perClient: Int) throws -> Double {
+        let client = try serve(database, [])
+        defer { client.stop() }
+        Thread { for (id, secret) in hot.enumerated() { client.send(verifyLine(id, secret)) } }.start()
+        for _ in hot { _ = client.readLine() }
+        let start = Measure.now()
+        Thread { for line in 0..<perClient { client.send(verifyLine(line, hot[(line * 7) % hot.count])) } }.start()
+        for _ in 0..<perClient { _ = client.readLine() }
+        return Double(perClient) / (Double(Measure.now() - start) / 1e9)
+    }
+
+    func rows() throws -> [Row] {
+        var rows: [Row] = []
+
+        // The same measurement on SQLite, keys made the same way, to compare.
+        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sqlitePath = folder.appending(path: "keygate.sqlite").path
+        let sqliteAdmin = try serve(sqlitePath, [])
+        let sqliteHot = keys(sqliteAdmin, count: 1_000, rateLimit: 1_000, prefix: "org_hot")
+        sqliteAdmin.stop()
+        let sqliteRate: Double? = try hotRate(sqlitePath, sqliteHot, perClient: quick ? 30_000 : 100_000)
+        rows.append(Row(name: "SQLite, for comparison: 1 serve process, hot keys, pipelined verify", value: formatted(sqliteRate!, "/s"),
+                        target: "", met: nil))
+
+        // Hot keys: 1, 2 and 4 processes, pipelined, one client each.
+        let url = try freshSchema()
+        let admin = try serve(url, [])
+        let hot = keys(admin, count: 1_000, rateLimit: 1_000, prefix: "org_hot")
+        var onePerProcess = 0.0
+        for count in [1, 2, 4] {
+            let clients = try (0..<count).map { _ in try serve(url, []) }
+            let perClient = quick ? 30_000 : 100_000
+            // Warm each process's cache first, as the SQLite rows do.
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                Thread { for (id, secret) in hot.enumerated() { clients[index].send(verifyLine(id, secret)) } }.start()
+                for _ in hot { _ = clients[index].readLine() }
+            }
+            let before = try transactions()
+            let start = Measure.now()
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                let client = clients[index]
+                Thread { for line in 0..<perClient { client.send(verifyLine(line, hot[(line * 7 + index) % hot.count])) } }.start()
+                for _ in 0..<perClient { _ = client.readLine() }
+            }
+            let elapsed = Double(Measure.now() - start) / 1e9
+            let total = Double(count * perClient) / elapsed
+            let roundTrips = Double(try transactions() - before) / Double(count * perClient)
+            if count == 1 { onePerProcess = total }
+            let perProcessTarget = count == 1 ? (sqliteRate.map { "≥ ½ SQLite (\(formatted($0 / 2, "/s")))" } ?? "") : ""
+            rows.append(Row(name: "PostgreSQL: \(count) serve process\(count == 1 ? "" : "es"), hot keys, pipelined verify (total)",
+                            value: formatted(total, "/s"), target: perProcessTarget,
+                            met: count == 1 ? sqliteRate.map { total >= $0 / 2 } : nil))
+            rows.append(Row(name: "PostgreSQL: \(count) process\(count == 1 ? "" : "es"), statements per hot verification",
+                            value: String(format: "%.3f", roundTrips), target: "", met: nil))
+            for client in clients { client.stop() }
+        }
+        _ = onePerProcess
+
+        // Cache misses: the first verification of each of 2,000 keys, one process.
+        do {
+            let fresh = keys(admin, count: 2_000, rateLimit: 1_000, prefix: "org_cold")
+            let client = try serve(url, [])
+            let before = try transactions()
+            let start = Measure.now()
+            Thread { for (id, secret) in fresh.enumerated() { client.send(verifyLine(id, secret)) } }.start()
+            for _ in fresh { _ = client.readLine() }
+            let rate = Double(fresh.count) / (Double(Measure.now() - start) / 1e9)
+            let roundTrips = Double(try transactions() - before) / Double(fresh.count)
+            rows.append(Row(name: "PostgreSQL: first verification of each of 2,000 keys, pipelined", value: formatted(rate, "/s"),
+                            target: "", met: nil))
+            rows.append(Row(name: "PostgreSQL: statements per first verification", value: String(format: "%.2f", roundTrips),
+                            target: "", met: nil))
+            client.stop()
+        }
+
+        // Staleness: from the acknowledgement of a revocation by one process
+        // to the first refusal in each of three others.
+        for (freshness, label) in [("notified", "notifications"), ("polled", "notifications cut (poll every second)")] {
+            let gateways = try (0..<3).map { _ in try serve(url, ["--freshness", freshness]) }
+            var samples: [UInt64] = []
+            let trials = quick ? 10 : 40
+            let secrets = keys(admin, count: trials, rateLimit: 1_000, prefix: "org_stale_\(freshness)")
+            for (trial, secret) in secrets.enumerated() {
+                for gateway in gateways { _ = gateway.call(String(decoding: verifyLine(0, secret).dropLast(), as: UTF8.self)) }
+                let keyId = (json(admin.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_stale_\#(freshness)_\#(trial / 25)","limit":100}}"#))["result"] as? [String: Any])
+                    .flatMap { ($0["keys"] as? [[String: Any]])?.first { ($0["hint"] as? String).map { secret.hasSuffix($0.suffix(4)) } ?? false } }?["id"] as? String ?? ""
+                let acknowledged = Guarded(UInt64(0))
+                let refusals = Guarded([UInt64]())
+                let group = DispatchGroup()
+                for gateway in gateways {
+                    group.enter()
+                    Thread {
+                        // One at a time, until refused or 3 s.
+                        let deadline = Measure.now() + 3_000_000_000
+                        while Measure.now() < deadline {
+                            let reply = gateway.call(String(decoding: verifyLine(1, secret).dropLast(), as: UTF8.self))
+                            if reply.contains(#""code":"revoked""#) {
+                                refusals.withLock { $0.append(Measure.now()) }
+                                break
+                            }
+                        }
+                        group.leave()
+                    }.start()
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+                _ = admin.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.revoke","params":{"organizationId":"org_stale_\#(freshness)_\#(trial / 25)","keyId":"\#(keyId)"}}"#)
+                acknowledged.withLock { $0 = Measure.now() }
+                group.wait()
+                let acked = acknowledged.withLock { $0 }
+                samples += refusals.withLock { $0 }.map { $0 > acked ? $0 - acked : 0 }
+            }
+            samples.sort()
+            let missing = trials * gateways.count - samples.count
+            rows.append(Row(name: "PostgreSQL: revocation to refusal in 3 other processes, \(label), p50 / p99 / max",
+                            value: String(format: "%.1f / %.1f / %.1f ms%@", Measure.percentile(samples, 0.5) / 1e6,
+                                          Measure.percentile(samples, 0.99) / 1e6, Double(samples.last ?? 0) / 1e6,
+                                          missing > 0 ? " (\(missing) never)" : ""),
+                            target: freshness == "polled" ? "≤ 1 s" : "", met: freshness == "polled" ? (samples.last ?? 0) <= 1_100_000_000 && missing == 0 : nil))
+            for gateway in gateways { gateway.stop() }
+        }
+
+        // One 60-per-minute key, 4 processes as fast as they can.
+        do {
+            let clients = try (0..<4).map { _ in try serve(url, []) }
+            let secret = keys(clients[0], count: 1, rateLimit: 60, prefix: "org_limited")[0]
+            let seconds = quick ? 20.0 : 120.0
+            let answered = Guarded(0)
+            let start = Date()
+            DispatchQueue.concurrentPerform(iterations: clients.count) { index in
+                let client = clients[index]
+                var id = 0
+                var valid = 0
+                while Date().timeIntervalSince(start) < seconds {
+                    for _ in 0..<200 {
+                        client.send(verifyLine(id, secret))
+                        id += 1
+                    }
+                    for _ in 0..<200 where String(decoding: client.readLine(), as: UTF8.self).contains(#""valid":true"#) { valid += 1 }
+                }
+                answered.withLock { $0 += valid }
+            }
+            let allowance = 60 + Int(Date().timeIntervalSince(start))
+            let accepted = answered.withLock { $0 }
+            rows.append(Row(name: "PostgreSQL: 4 processes on one 60/min key for \(Int(seconds)) s: accepted / allowance",
+                            value: "\(accepted) / \(allowance) (over \(max(0, accepted - allowance)), under \(max(0, allowance - accepted)))",
+                            target: "over = 0", met: accepted <= allowance + 1))
+            // Every process writes its counts on a clean stop: stored = answered.
+            for client in clients { client.stop() }
+            let reader = try serve(url, [])
+            let stored = usage(reader, secret: secret, organization: "org_limited_0")
+            rows.append(Row(name: "PostgreSQL: usage stored / answered valid, after a clean stop of 4 processes",
+                            value: "\(stored) / \(accepted)", target: "equal", met: stored == accepted))
+            reader.stop()
+        }
+
+        // Usage after a kill -9: counted at most once, lost at most the last second.
+        do {
+            let victim = try serve(url, [])
+            let secret = keys(victim, count: 1, rateLimit: 1_000, prefix: "org_killed")[0]
+            var valid = 0
+            for id in 0..<500 where victim.call(String(decoding: verifyLine(id, secret).dropLast(), as: UTF8.self)).contains(#""valid":true"#) {
+                valid += 1
+            }
+            Thread.sleep(forTimeInterval: 1.5)
+            for id in 0..<200 where victim.call(String(decoding: verifyLine(id, secret).dropLast(), as: UTF8.self)).contains(#""valid":true"#) {
+                valid += 1
+            }
+            victim.kill()
+            let reader = try serve(url, [])
+            let stored = usage(reader, secret: secret, organization: "org_killed_0")
+            rows.append(Row(name: "PostgreSQL: usage stored / answered valid, after kill -9 (the last second may be lost)",
+                            value: "\(stored) / \(valid)", target: "≤ answered", met: stored <= valid))
+            reader.stop()
+        }
+
+        // Creates and revocations, pipelined, one process.
+        do {
+            let client = try serve(url, [])
+            let count = quick ? 1_000 : 5_000
+            let start = Measure.now()
+            let secrets = keys(client, count: count, rateLimit: 60, prefix: "org_create")
+            let createRate = Double(count) / (Double(Measure.now() - start) / 1e9)
+            rows.append(Row(name: "PostgreSQL: keys.create, pipelined (with a plan per 25 keys)", value: formatted(createRate, "/s"),
+                            target: "", met: nil))
+            var ids: [(String, String)] = []
+            for organization in 0..<(count / 25) {
+                let page = json(client.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_create_\#(organization)","limit":100}}"#))
+                for key in ((page["result"] as? [String: Any])?["keys"] as? [[String: Any]]) ?? [] {
+                    ids.append(("org_create_\(organization)", key["id"] as? String ?? ""))
+                }
+            }
+            _ = secrets
+            let lines = ids.enumerated().map { index, key in
+                Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.revoke","params":{"organizationId":"\#(key.0)","keyId":"\#(key.1)"}}"#.utf8) + [0x0A]
+            }
+            let revokeStart = Measure.now()
+            Thread { for line in lines { client.send(line) } }.start()
+            for _ in lines { _ = client.readLine() }
+            let revokeRate = Double(lines.count) / (Double(Measure.now() - revokeStart) / 1e9)
+            rows.append(Row(name: "PostgreSQL: keys.revoke, pipelined", value: formatted(revokeRate, "/s"), target: "", met: nil))
+            client.stop()
+        }
+
+        // Start-up to the first answer, schema already migrated.
+        var startups: [UInt64] = []
+        for _ in 0..<7 {
+            let start = Measure.now()
+            let client = try serve(url, [])
+            _ = client.call(#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans"}"#)
+            startups.append(Measure.now() - start)
+            client.stop()
+        }
+        startups.sort()
+        let startup = Double(startups[3]) / 1e6
+        rows.append(Row(name: "PostgreSQL: start of keygate serve to its first answer (median)", value: String(format: "%.0f ms", startup),
+                        target: "≤ 150 ms", met: startup <= 150))
+        admin.stop()
+        return rows
+    }
+
+    /// A key's stored valid count, through keys.get.
+    func usage(_ client: ServeClient, secret: String, organization: String) -> Int {
+        let page = json(client.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"\#(organization)","limit":100}}"#))
+        let keys = ((page["result"] as? [String: Any])?["keys"] as? [[String: Any]]) ?? []
+        let key = keys.first { ($0["hint"] as? String).map { secret.hasSuffix($0.suffix(4)) } ?? false }
+        return ((key?["usage"] as? [String: Any])?["valid"] as? Int) ?? -1
+    }
+}

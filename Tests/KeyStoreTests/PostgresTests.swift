@@ -146,3 +146,30 @@ struct PostgresSecretTests {
         #expect(!"\(String(describing: error))".contains("s3cret-pass"))
     }
 }
+
+/// What rate limits do while the server cannot be reached, as configured.
+@Suite("PostgreSQL: rate limits while the server is away")
+struct PostgresOutageTests {
+    /// Nothing listens on port 1: every reservation fails at once.
+    static let nowhere = "postgresql://keygate@127.0.0.1:1/keygate?connect_timeout=2"
+
+    @Test func refuseRefusesEveryVerificationThatReachesTheLimiter() {
+        let limits = PostgresRateLimits(pool: PGPool(conninfo: Self.nowhere), outage: .refuse)
+        let now = GCRA.microseconds(Date())
+        guard case .limited(let retryAfter, _) = limits.admit(1, limit: 60, cost: 1, at: now) else {
+            Issue.record("admitted while the server was away")
+            return
+        }
+        #expect(retryAfter == 1)
+    }
+
+    @Test func localEnforcesTheWholeLimitInThisProcess() {
+        let limits = PostgresRateLimits(pool: PGPool(conninfo: Self.nowhere), outage: .local)
+        let now = GCRA.microseconds(Date())
+        let admitted = (0..<100).filter { index in
+            if case .allowed = limits.admit(1, limit: 60, cost: 1, at: now + Int64(index)) { return true }
+            return false
+        }.count
+        #expect(admitted == 60)
+    }
+}

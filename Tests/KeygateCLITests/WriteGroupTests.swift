@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeygateTestSupport
 import Testing
 
 /// Writes that arrive together commit together (one transaction, a
@@ -18,8 +19,9 @@ struct WriteGroupTests {
         try (0..<count).map { _ in try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any] }
     }
 
-    @Test func pipelinedWritesAnswerInOrderEachOnItsOwnAndLaterRequestsSeeThem() throws {
-        let serve = try ServeProcess()
+    @Test(arguments: Backend.available)
+    func pipelinedWritesAnswerInOrderEachOnItsOwnAndLaterRequestsSeeThem(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
         let org = "org_group"
         // In one write: the move to Pro (creations after it see it), 27
         // creations (Pro allows 25 live keys, so the last two are refused on

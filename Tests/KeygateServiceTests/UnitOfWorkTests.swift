@@ -2,6 +2,7 @@ import Foundation
 import KeyStore
 import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 /// Commands sent together commit together, each succeeding or failing on
@@ -10,8 +11,8 @@ import Testing
 struct UnitOfWorkTests {
     struct Abandoned: Error {}
 
-    @Test func commandsSeeTheWritesBeforeThemAndFailOnTheirOwn() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func commandsSeeTheWritesBeforeThemAndFailOnTheirOwn(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let outcomes = try #require(try fixture.service.unitOfWork { unit in
             [
                 Result { try unit.run { service in
@@ -46,12 +47,14 @@ struct UnitOfWorkTests {
         #expect(try fixture.service.subscription(organizationId: "org_a").plan == "pro")
     }
 
-    @Test func nothingOfAUnitIsVisibleToOthersBeforeItCommits() throws {
+    @Test(arguments: Backend.available) func nothingOfAUnitIsVisibleToOthersBeforeItCommits(_ backend: Backend) throws {
         let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-unit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appending(path: "k.sqlite").path
-        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
-        let outside = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let fixture = try backend == .sqlite
+            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: .postgres)
+        let outside = try backend == .sqlite
+            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: .postgres, sharing: fixture)
         try fixture.move(to: "pro")
         var seenInside: Int?
         var seenOutside: Int?

@@ -33,15 +33,21 @@ final class ServiceFixture: @unchecked Sendable {
 
     /// The service on an in-memory SQLite database (or `database`), or on
     /// a fresh schema of the test PostgreSQL server.
-    init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil) throws {
+    /// The PostgreSQL schema's URL (nil on SQLite), for a second fixture on the same data.
+    let postgresURL: String?
+
+    init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil,
+         sharing other: ServiceFixture? = nil) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
         switch backend {
         case .sqlite:
+            postgresURL = nil
             storage = SQLiteKeyStorage(
                 database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
         case .postgres:
-            storage = try PostgresKeyStorage(
-                url: try Backend.freshPostgresSchema(), rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict)
+            let url = try other?.postgresURL ?? Backend.freshPostgresSchema()
+            postgresURL = url
+            storage = try PostgresKeyStorage(url: url, rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict)
         }
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
     }

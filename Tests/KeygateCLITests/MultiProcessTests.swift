@@ -229,3 +229,62 @@ struct PostgresProcessTests {
         #expect(gateway.finish() == 0)
     }
 }
+
+/// A PostgreSQL server stopped and started again under traffic.
+@Suite("PostgreSQL restarted under traffic", .serialized,
+       .enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+struct PostgresRestartTests {
+    @Test func processesComeBackByThemselvesAndNothingAcknowledgedIsLost() throws {
+        let cluster = try PrivateCluster()
+        let admin = try ServeProcess(postgres: cluster.url)
+        let gateway = try ServeProcess(postgres: cluster.url, arguments: ["--rate-limit-outage", "refuse"])
+        let created = try admin.proKey(organization: "org_r", rateLimit: 60)
+        let secret = created["secret"] as! String
+        #expect(try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+
+        var acknowledged: [String] = []
+        func createKey(_ index: Int) throws -> [String: Any] {
+            try admin.call("keys.create", ["organizationId": "org_r", "name": "during \(index)", "kind": "owner_integration",
+                                           "capabilities": ["booking.read"]])
+        }
+        try cluster.stop()
+        // While it is down: writes are refused whole, and verifications that
+        // need the server follow the policy (refuse: rate_limited).
+        let refused = try createKey(0)
+        let data = (refused["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(data?["code"] as? String == "storage_failure")
+        #expect(data?["message"] as? String == "The database server cannot be reached; nothing was changed. Please try again in a moment.")
+        let limited = try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])
+        #expect(["rate_limited", "valid"].contains(limited["code"] as? String))
+        try cluster.start()
+        // Back: both processes reconnect on their own. Bounded: 50 tries.
+        for index in 1...5 {
+            for _ in 0..<50 {
+                let reply = try createKey(index)
+                if let result = reply["result"] as? [String: Any] {
+                    acknowledged.append((result["key"] as! [String: Any])["id"] as! String)
+                    break
+                }
+                usleep(50_000)
+            }
+        }
+        #expect(acknowledged.count == 5)
+        var verified = false
+        for _ in 0..<50 where !verified {
+            verified = (try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["code"] as? String) == "valid"
+            if !verified { usleep(50_000) }
+        }
+        #expect(verified)
+        // Restarted once more: what was acknowledged is all there.
+        try cluster.stop()
+        try cluster.start()
+        let checker = try ServeProcess(postgres: cluster.url)
+        let listed = try checker.result("keys.list", ["organizationId": "org_r", "limit": 100])
+        let ids = Set(((listed["keys"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+        #expect(Set(acknowledged).isSubset(of: ids))
+        #expect(ids.count == acknowledged.count + 1)
+        #expect(admin.finish() == 0)
+        #expect(gateway.finish() == 0)
+        #expect(checker.finish() == 0)
+    }
+}

@@ -123,29 +123,16 @@ public struct PostgresKeyStorage: KeygateStorage {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try validator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
-        var conditions = ["k.organization_id = $1", "k.seq < $2"]
-        switch filter {
-        case .all:
-            break
-        case .state(.live):
-            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)")
-        case .state(.expired):
-            conditions.append("k.revoked_at IS NULL AND k.expires_at <= $3")
-        case .state(.revoked):
-            conditions.append("k.revoked_at IS NOT NULL")
-        }
+        // $3 the limit, $4 the time when the filter needs one.
+        let condition = filter.condition(time: "$4")
+        let conditions = ["k.organization_id = $1", "k.seq < $2"] + [condition].compactMap { $0 }
         var arguments: [PGValue] = [.text(organizationId), .integer(after), .of(limit + 1)]
-        if case .state(let state) = filter, state != .revoked {
-            arguments.append(.integer(StorageCoding.milliseconds(now)))
-        }
-        // $3 is the time when the filter needs one, and the limit comes last.
-        let limitParameter = arguments.count == 4 ? "$4" : "$3"
-        if arguments.count == 4 { arguments.swapAt(2, 3) }
+        if condition?.contains("$4") == true { arguments.append(.integer(StorageCoding.milliseconds(now))) }
         let result = try read { connection in
             try connection.query("""
                 SELECT k.seq, \(Self.keyColumns) FROM api_key k
                 WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY k.seq DESC LIMIT \(limitParameter)
+                ORDER BY k.seq DESC LIMIT $3
                 """, arguments)
         }
         let rows = min(result.count, limit)
@@ -181,18 +168,13 @@ public struct PostgresKeyStorage: KeygateStorage {
     public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
         -> IssuedKey
     {
-        let grace = try validator.gracePeriod(gracePeriodSeconds)
-        let actor = try validator.actor(actor)
         let now = self.now
+        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor, now: now)
         let nowMilliseconds = StorageCoding.milliseconds(now)
-        let previousExpiresAt = grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace))
+        let previousExpiresAt = rotation.previousExpiresAt
         return try write { connection in
             var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
-            switch key.state(at: now) {
-            case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
-            case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
-            case .live: break
-            }
+            try rotation.check(key)
             let secret = rules.format.generate(environment: key.environment)
             let parsed = validator.parsedOwnSecret(secret)
             try connection.query("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
@@ -206,13 +188,8 @@ public struct PostgresKeyStorage: KeygateStorage {
             try insertSecret(parsed.digest, keyId: id, connection)
             try connection.query("UPDATE api_key SET hint = $1 WHERE id = $2", [.text(parsed.hint), .text(id)])
             key.hint = parsed.hint
-            try appendAudit(
-                .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
-                details: [
-                    "gracePeriodSeconds": .integer(grace),
-                    "previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null,
-                ],
-                at: now, connection)
+            try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
+                            details: rotation.auditDetails, at: now, connection)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
     }

@@ -29,18 +29,13 @@ extension SQLiteKeyStorage {
     public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
         -> IssuedKey
     {
-        let grace = try validator.gracePeriod(gracePeriodSeconds)
-        let actor = try validator.actor(actor)
         let now = self.now
+        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor, now: now)
         let nowMilliseconds = StorageCoding.milliseconds(now)
-        let previousExpiresAt = grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace))
+        let previousExpiresAt = rotation.previousExpiresAt
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
-            switch key.state(at: now) {
-            case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
-            case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
-            case .live: break
-            }
+            try rotation.check(key)
             let secret = rules.format.generate(environment: key.environment)
             let parsed = validator.parsedOwnSecret(secret)
             // Secrets whose grace has run out are dead weight; the current one
@@ -58,13 +53,8 @@ extension SQLiteKeyStorage {
             try db.cachedStatement(sql: "UPDATE api_key SET hint = ? WHERE id = ?")
                 .execute(arguments: [parsed.hint, id])
             key.hint = parsed.hint
-            try appendAudit(
-                .keyRotated, organizationId: organizationId, keyId: id, actor: actor,
-                details: [
-                    "gracePeriodSeconds": .integer(grace),
-                    "previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null,
-                ],
-                at: now, db)
+            try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
+                            details: rotation.auditDetails, at: now, db)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
     }

@@ -180,17 +180,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try validator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
-        var conditions = ["k.organization_id = :organization", "k.seq < :after"]
-        switch filter {
-        case .all:
-            break
-        case .state(.live):
-            conditions.append("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > :now)")
-        case .state(.expired):
-            conditions.append("k.revoked_at IS NULL AND k.expires_at <= :now")
-        case .state(.revoked):
-            conditions.append("k.revoked_at IS NOT NULL")
-        }
+        let conditions = ["k.organization_id = :organization", "k.seq < :after"] + [filter.condition(time: ":now")].compactMap { $0 }
         let arguments: StatementArguments = [
             "organization": organizationId, "after": after,
             "now": StorageCoding.milliseconds(now), "limit": limit + 1,

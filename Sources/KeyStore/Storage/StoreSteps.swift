@@ -201,3 +201,50 @@ extension JSON {
         JSON.object(details.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).text
     }
 }
+
+/// A rotation, checked: the grace period, and when the current secret stops.
+package struct CheckedRotation {
+    package let grace: Int
+    package let actor: String
+    package let now: Date
+    /// The previous secret's deadline; `nil` when it stops at once.
+    package let previousExpiresAt: Date?
+
+    /// Refuses a key that cannot be rotated (revoked or expired).
+    package func check(_ key: KeyRecord) throws(KeyStoreError) {
+        switch key.state(at: now) {
+        case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
+        case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
+        case .live: break
+        }
+    }
+
+    /// What the audit log keeps of the rotation.
+    package var auditDetails: [String: JSON] {
+        [
+            "gracePeriodSeconds": .integer(grace),
+            "previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+        ]
+    }
+}
+
+extension KeyValidator {
+    package func rotation(gracePeriodSeconds: Int, actor: String?, now: Date) throws(KeyStoreError) -> CheckedRotation {
+        let grace = try gracePeriod(gracePeriodSeconds)
+        return CheckedRotation(grace: grace, actor: try self.actor(actor), now: now,
+                               previousExpiresAt: grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace)))
+    }
+}
+
+extension KeyFilter {
+    /// The filter as an SQL condition on `api_key k`, `time` naming the
+    /// parameter that holds the current time; `nil` for every key.
+    package func condition(time: String) -> String? {
+        switch self {
+        case .all: nil
+        case .state(.live): "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > \(time))"
+        case .state(.expired): "k.revoked_at IS NULL AND k.expires_at <= \(time)"
+        case .state(.revoked): "k.revoked_at IS NOT NULL"
+        }
+    }
+}

@@ -55,6 +55,16 @@ struct ServeRobustnessTests {
         #expect(again.finish() == 0)
     }
 
+    /// A PostgreSQL server that cannot be reached stops start-up with a
+    /// message naming it, its password replaced; no server is needed.
+    @Test func anUnreachableServerStopsStartupAndItsPasswordStaysSecret() throws {
+        let serve = try ServeProcess(postgres: "postgresql://keygate:s3cret-word@127.0.0.1:1/keygate?connect_timeout=2")
+        #expect(serve.waitForExit() == 1)
+        #expect(serve.stderr.contains("cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"))
+        #expect(!serve.stderr.contains("s3cret-word"))
+        #expect(serve.stdoutLines.isEmpty)
+    }
+
     @Test func aMissingCatalogStopsStartupWithAClearMessage() throws {
         let serve = try ServeProcess(arguments: ["--catalog", "/nonexistent/plans.xml"])
         #expect(serve.waitForExit() == 1)

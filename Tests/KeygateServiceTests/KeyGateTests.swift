@@ -2,6 +2,7 @@ import Foundation
 import KeyStore
 import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 @Suite("Plan gates on keys")
@@ -19,16 +20,16 @@ struct KeyGateTests {
         }
     }
 
-    @Test func anOrganizationBillingNeverNamedIsOnTheDefaultPlan() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func anOrganizationBillingNeverNamedIsOnTheDefaultPlan(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let subscription = try fixture.service.subscription(organizationId: "org_new")
         #expect(subscription.plan == "free")
         #expect(subscription.updatedAt == nil)
         #expect(throws: ServiceError.self) { try fixture.create("org_new", kind: "owner_integration", capabilities: ["booking.read"]) }
     }
 
-    @Test func proCreatesKeysOfBothKindsWithThePlanDefaults() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func proCreatesKeysOfBothKindsWithThePlanDefaults(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let owner = try fixture.create(kind: "owner_integration", capabilities: ["webhook.manage", "booking.read"])
         #expect(owner.key.status == .active)
@@ -40,8 +41,8 @@ struct KeyGateTests {
         #expect(partner.key.usableCapabilities == ["booking.create", "availability.read"])
     }
 
-    @Test func aBookingPartnerKeyCanNeverCarryMoreThanItsKindAllows() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aBookingPartnerKeyCanNeverCarryMoreThanItsKindAllows(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         #expect(throws: ServiceError(.capabilityNotAllowedForKind, field: "capabilities",
                                      ["capability": "webhook.manage", "kind": "booking_partner",
@@ -50,8 +51,8 @@ struct KeyGateTests {
         }
     }
 
-    @Test func rateLimitAboveTheCeilingAndLifetimeAboveTheMaximumAreRefused() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func rateLimitAboveTheCeilingAndLifetimeAboveTheMaximumAreRefused(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         #expect(try fixture.create(kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 1000)
             .key.record.rateLimit == 1000)
@@ -68,8 +69,8 @@ struct KeyGateTests {
         }
     }
 
-    @Test func gatesNameTheCheapestPlanThatWouldAllowTheRequest() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func gatesNameTheCheapestPlanThatWouldAllowTheRequest(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         func refusal(_ body: () throws -> Void) -> ServiceError? {
             do { try body(); return nil } catch { return error as? ServiceError }
         }
@@ -92,8 +93,8 @@ struct KeyGateTests {
         #expect(second?.parameters["requiredPlan"] == "pro")
     }
 
-    @Test func keyOptionsAnswerWithTheSameGatesAsCreate() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func keyOptionsAnswerWithTheSameGatesAsCreate(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let free = try fixture.service.keyOptions(organizationId: "org_a")
         #expect(!free.canCreate)
         #expect(free.reason?.code == .planForbidsAPIKeys)
@@ -115,8 +116,8 @@ struct KeyGateTests {
         #expect(full.activeKeys == 1)
     }
 
-    @Test func updatesAreGatedLikeCreation() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func updatesAreGatedLikeCreation(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"]).key.record
         #expect(throws: ServiceError.self) {
             try fixture.service.updateKey(id: key.id, organizationId: "org_a",

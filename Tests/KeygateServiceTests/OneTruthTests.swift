@@ -2,14 +2,15 @@ import Foundation
 import KeyStore
 @testable import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 /// Each answer tells the same truth as every other: one plan in force,
 /// quota reads that agree with verification, one rule per input.
 @Suite("One truth across answers")
 struct OneTruthTests {
-    @Test func aCanceledSubscriptionNamesTheDefaultPlanInEveryAnswer() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aCanceledSubscriptionNamesTheDefaultPlanInEveryAnswer(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         let canceled = try fixture.move(to: "pro", status: .canceled)
@@ -21,8 +22,8 @@ struct OneTruthTests {
             == .planSuspended)
     }
 
-    @Test func anEventDatedInTheFutureIsRefusedAndLocksNothingOut() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func anEventDatedInTheFutureIsRefusedAndLocksNothingOut(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let now = fixture.clock.now()
         #expect(throws: ServiceError(.eventInFuture, field: "occurredAt", ["seconds": "300"])) {
             try fixture.service.setPlan(SetPlanRequest(organizationId: "org_a", plan: "pro", eventId: "evt_2099",
@@ -42,8 +43,8 @@ struct OneTruthTests {
         }
     }
 
-    @Test func recordingSaysWhenAMeterIsOverItsLimitAndAReservationRecordsOnlyWhatFits() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func recordingSaysWhenAMeterIsOverItsLimitAndAReservationRecordsOnlyWhatFits(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "starter")
         let full = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1000, idempotencyKey: "b1")
         #expect(full.used == 1000 && full.remaining == 0 && !full.exceeded)
@@ -61,8 +62,8 @@ struct OneTruthTests {
         #expect(zero.exceeded)
     }
 
-    @Test func quotaReadsIncludeWhatThisProcessCountedAndNotYetWrote() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func quotaReadsIncludeWhatThisProcessCountedAndNotYetWrote(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         for _ in 0..<3 {
@@ -73,8 +74,8 @@ struct OneTruthTests {
         #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 3)
     }
 
-    @Test func aDayQuotaUsedUpTellsWhenToRetry() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func aDayQuotaUsedUpTellsWhenToRetry(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "free")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"])
         for _ in 0..<1000 {
@@ -88,8 +89,8 @@ struct OneTruthTests {
         #expect(refused.retryAfter == untilMidnight)
     }
 
-    @Test func organizationIdsAreCheckedByOneRuleInEveryMethod() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func organizationIdsAreCheckedByOneRuleInEveryMethod(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         for id in ["org e", "org_é", String(repeating: "o", count: 129), ""] {
             let invalid = ServiceError(.invalidOrganizationId, field: "organizationId", ["max": "128"])
             #expect(throws: invalid) { try fixture.service.subscription(organizationId: id) }
@@ -99,8 +100,8 @@ struct OneTruthTests {
         }
     }
 
-    @Test func aKeysExpiryCanBeChangedWithinThePlansLongestLifetime() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func aKeysExpiryCanBeChangedWithinThePlansLongestLifetime(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "free")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"])
         let now = fixture.clock.now()
@@ -117,8 +118,8 @@ struct OneTruthTests {
         }
     }
 
-    @Test func aPreviewListsTheCapabilitiesTheOrganizationWouldLose() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aPreviewListsTheCapabilitiesTheOrganizationWouldLose(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         _ = try fixture.create(kind: "owner_integration", capabilities: ["booking.read", "webhook.manage"])
         let preview = try fixture.service.preview(organizationId: "org_a", plan: "free")
@@ -126,8 +127,8 @@ struct OneTruthTests {
         #expect(try fixture.service.preview(organizationId: "org_a", plan: "pro").capabilitiesLost == [])
     }
 
-    @Test func aVerificationWithoutCapabilityOrRouteOnlyAuthenticates() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aVerificationWithoutCapabilityOrRouteOnlyAuthenticates(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted)).outcome == .valid)

@@ -2,12 +2,13 @@ import Foundation
 import KeyStore
 import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 @Suite("Plan changes never delete")
 struct PlanTransitionTests {
-    @Test func freeToProToStarterToProSuspendsAndRestoresKeysOfBothKinds() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func freeToProToStarterToProSuspendsAndRestoresKeysOfBothKinds(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let owner = try fixture.create(kind: "owner_integration", capabilities: ["booking.read", "webhook.manage"])
         let partner = try fixture.create(kind: "booking_partner", capabilities: ["booking.create"])
@@ -32,8 +33,8 @@ struct PlanTransitionTests {
         #expect(restored.record.capabilities == ["booking.read", "webhook.manage"])
     }
 
-    @Test func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "customersRead", "analyticsRead"],
                                      rateLimit: 900).key.record
@@ -59,8 +60,8 @@ struct PlanTransitionTests {
     /// Our rule for keys beyond a smaller plan's maximum: the oldest keep
     /// working, the newest beyond the limit are suspended, and revoking a
     /// working key lets the next oldest work again.
-    @Test func beyondTheNewMaximumTheOldestKeysKeepWorking() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func beyondTheNewMaximumTheOldestKeysKeepWorking(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "pro")
         let tracking = try fixture.create(name: "checkout", kind: "conversion_tracking", capabilities: ["conversionsWrite"])
         let keys = try (0..<3).map { index in
@@ -82,8 +83,8 @@ struct PlanTransitionTests {
         #expect(try keys.map(fixture.status) == [.revoked, .active, .active])
     }
 
-    @Test func previewChangesNothing() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func previewChangesNothing(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         _ = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         let before = try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
@@ -95,8 +96,8 @@ struct PlanTransitionTests {
         #expect(throws: ServiceError.self) { try fixture.service.preview(organizationId: "org_a", plan: "gold") }
     }
 
-    @Test func aCanceledSubscriptionFallsBackToTheDefaultPlan() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aCanceledSubscriptionFallsBackToTheDefaultPlan(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         try fixture.move(to: "pro", status: .canceled)
@@ -106,8 +107,8 @@ struct PlanTransitionTests {
         #expect(try fixture.status(key) == .active)
     }
 
-    @Test func pastDueKeepsThePlanWhileBillingRetries() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func pastDueKeepsThePlanWhileBillingRetries(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
         try fixture.move(to: "pro", status: .pastDue)

@@ -2,6 +2,7 @@ import Foundation
 import KeyStore
 @testable import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 @Suite("keys.verify")
@@ -19,8 +20,8 @@ struct VerifyTests {
         try fixture.service.verify(VerifyRequest(key: key, capability: capability, origin: origin, cost: cost))
     }
 
-    @Test func aValidKeyCarriesItsOrganizationCapabilitiesRateLimitAndQuota() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aValidKeyCarriesItsOrganizationCapabilitiesRateLimitAndQuota(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, capabilities: ["booking.read", "booking.create"])
         let result = try verify(fixture, key.secret.unredacted)
         #expect(result.outcome == .valid && result.outcome.httpStatus == 200)
@@ -30,8 +31,8 @@ struct VerifyTests {
         #expect(result.quota?.meter == "api.requests" && result.quota?.remaining == 999_999)
     }
 
-    @Test func eachDenialHasItsCodeAndStatusInTheDocumentedOrder() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func eachDenialHasItsCodeAndStatusInTheDocumentedOrder(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, origins: ["https://shop.example"]).secret.unredacted
         let outcomes: [(String, String?, String?, VerifyOutcome)] = [
             ("not a key", "booking.read", "https://shop.example", .malformed),
@@ -48,8 +49,8 @@ struct VerifyTests {
         #expect(VerifyOutcome.allCases.map(\.httpStatus) == [200, 401, 401, 401, 401, 403, 403, 403, 429, 429])
     }
 
-    @Test func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let revoked = try proKey(fixture)
         _ = try fixture.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
         // Revocation comes before capability: the wrong capability still says revoked.
@@ -68,8 +69,8 @@ struct VerifyTests {
         #expect(try verify(fixture, suspended.secret.unredacted).outcome == .valid)
     }
 
-    @Test func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)
         let rotated = try fixture.service.rotateKey(id: key.key.record.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: nil)
         fixture.clock.advance(by: 29.999)
@@ -79,8 +80,8 @@ struct VerifyTests {
         #expect(try verify(fixture, rotated.secret.unredacted).outcome == .valid)
     }
 
-    @Test func capabilitiesLostOnADowngradeAreRefused() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func capabilitiesLostOnADowngradeAreRefused(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "customersRead"])
         try fixture.move(to: "pro")
@@ -105,8 +106,8 @@ struct VerifyTests {
         if path == "/api/nothing/here" { #expect(result.noRoute) }
     }
 
-    @Test func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, rateLimit: 6).secret.unredacted
         for expected in (0..<6).reversed() {
             #expect(try verify(fixture, key).rateLimit?.remaining == expected)
@@ -124,16 +125,16 @@ struct VerifyTests {
         #expect(try verify(fixture, key).retryAfter == 10)
     }
 
-    @Test func aRateLimitAboveADowngradedCeilingIsEnforcedAtTheCeiling() throws {
-        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml")
+    @Test(arguments: Backend.available) func aRateLimitAboveADowngradedCeilingIsEnforcedAtTheCeiling(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"], rateLimit: 1000)
         try fixture.move(to: "free")
         #expect(try verify(fixture, key.secret.unredacted, capability: "linksRead").rateLimit?.limit == 60)
     }
 
-    @Test func theRequestQuotaIsCountedAndThenRefused() throws {
-        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml")
+    @Test(arguments: Backend.available) func theRequestQuotaIsCountedAndThenRefused(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)
         let key = try fixture.create(kind: "widget", capabilities: ["read"], rateLimit: 120)
         // The basic plan allows 10,000 requests a day; spend most of them in bulk.
         for _ in 0..<(9_990 / 90) {
@@ -149,8 +150,8 @@ struct VerifyTests {
         #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 10_000)
     }
 
-    @Test func usageIsBufferedUntilFlushedAndShownWithTheKey() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func usageIsBufferedUntilFlushedAndShownWithTheKey(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)
         for _ in 0..<3 { _ = try verify(fixture, key.secret.unredacted) }
         _ = try verify(fixture, key.secret.unredacted, capability: "webhook.manage")
@@ -164,8 +165,8 @@ struct VerifyTests {
         #expect(try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 1))
     }
 
-    @Test func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce() throws {
-        let fixture = try ServiceFixture()
+    @Test(arguments: Backend.available) func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
         let count = KeygateService.flushBatch * 2 + 17
         let perOrganization = 25
         for organization in 0..<(count + perOrganization - 1) / perOrganization {

@@ -22,7 +22,9 @@ public protocol KeyStorage: Sendable {
     /// `gracePeriodSeconds` (0: it stops at once).
     func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey
     /// Revokes for good; the record stays. Revoking again changes nothing.
-    func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord
+    /// `reason`, when given, is kept in the audit entry (where a scanner
+    /// found the key, say).
+    func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord
     /// Removes the key, its secrets and its usage; the audit log keeps that it happened.
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError)
     /// The key a secret belongs to, checked for shape and checksum first.
@@ -62,6 +64,10 @@ public protocol KeyStorage: Sendable {
 extension KeyStorage {
     public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {
         try create(key, limit: nil)
+    }
+
+    public func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        try revoke(id: id, organizationId: organizationId, actor: actor, reason: nil)
     }
 }
 

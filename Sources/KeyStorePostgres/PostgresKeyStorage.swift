@@ -194,8 +194,11 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
-    public func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+    public func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError)
+        -> KeyRecord
+    {
         let actor = try validator.actor(actor)
+        let reason = try reason.map { reason throws(KeyStoreError) in try validator.reason(reason) }
         let now = self.now
         return try write { connection in
             var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
@@ -204,7 +207,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                                  [.integer(StorageCoding.milliseconds(now)), .text(id)])
             key.revokedAt = now
             try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
-                            details: ["name": .string(key.name)], at: now, connection)
+                            details: KeyRecord.revocationDetails(key, reason: reason), at: now, connection)
             return key
         }
     }

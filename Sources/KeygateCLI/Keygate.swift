@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeygateRPC
 
 @main
@@ -7,6 +8,21 @@ struct Keygate: ParsableCommand {
         commandName: "keygate",
         abstract: "Plan-gated API keys for SaaS products.",
         version: KeygateVersion.current,
-        subcommands: [ServeCommand.self, CatalogCommand.self]
+        subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self]
     )
+
+    /// As ArgumentParser's, except that `scan` reports a usage error with
+    /// status 2, as a CI job or a pre-commit hook expects of a scanner.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if CommandLine.arguments.dropFirst().first == "scan", exitCode(for: error) == .validationFailure {
+                StandardError.write(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

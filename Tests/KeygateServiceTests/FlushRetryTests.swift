@@ -32,8 +32,8 @@ struct LostAcknowledgement: KeygateStorage {
     func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey {
         try base.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
     }
-    func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
-        try base.revoke(id: id, organizationId: organizationId, actor: actor)
+    func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord {
+        try base.revoke(id: id, organizationId: organizationId, actor: actor, reason: reason)
     }
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
         try base.delete(id: id, organizationId: organizationId, actor: actor)

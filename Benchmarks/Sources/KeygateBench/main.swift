@@ -90,6 +90,12 @@ if CommandLine.arguments.contains("--profile-cold") {
 }
 func log(_ text: String) { FileHandle.standardError.write(Data("• \(text)\n".utf8)) }
 
+// `--scan`: only the keygate scan row.
+if CommandLine.arguments.contains("--scan") {
+    printTable([try scanRow()])
+    exit(0)
+}
+
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {
@@ -397,6 +403,59 @@ do {
                     value: String(format: "%.0f ms", Double(times[2]) / 1e6), target: "≤ 100 ms", met: times[2] <= 100_000_000))
     client.stop()
 }
+
+// MARK: keygate scan
+
+/// `keygate scan` over 80 MB of text: the median of five runs.
+func scanRow() throws -> Row {
+    // 80 MB of text: 1,500,000 lines of words, 1,000 real keys and 1,500
+    // look-alikes (the key's shape, a wrong checksum) among them.
+    let format = KeyFormat(catalog: catalog)
+    var random = SplitMix(state: 11)
+    let words = ["the", "key", "token", "config", "value", "return", "self", "import", "let", "kg_live_", "Bearer"]
+    var corpus: [UInt8] = []
+    corpus.reserveCapacity(82_000_000)
+    var real = 0
+    for line in 0..<1_500_000 {
+        if line % 1_000 == 0 {
+            let key = Array(format.generate(environment: "live").unredacted.utf8)
+            corpus += Array("KEY=".utf8) + key.dropLast() + [key.last == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")]
+        } else if line % 1_500 == 7 {
+            corpus += Array("leaked: ".utf8) + Array(format.generate(environment: "live").unredacted.utf8)
+            real += 1
+        } else {
+            for word in 0..<10 { corpus += Array((word == 0 ? "" : " ").utf8) + Array(words[Int(random.next() % 11)].utf8) }
+        }
+        corpus.append(0x0A)
+    }
+    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-scan-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data(corpus).write(to: folder.appending(path: "corpus.txt"))
+    var times: [UInt64] = []
+    var reported = ""
+    for _ in 0..<5 {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["scan", folder.path, "--format", "json"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let start = Measure.now()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        times.append(Measure.now() - start)
+        reported = String(decoding: data, as: UTF8.self)
+    }
+    times.sort()
+    let found = reported.components(separatedBy: "\"hint\"").count - 1
+    let megabytes = Double(corpus.count) / 1e6
+    return Row(name: "keygate scan, \(Int(megabytes)) MB with \(real) keys and 1,500 look-alikes (median)",
+                    value: String(format: "%.0f ms, %.0f MB/s, %d found", Double(times[2]) / 1e6, megabytes / (Double(times[2]) / 1e9), found),
+                    target: "all keys, no look-alike", met: found == real)
+}
+rows.append(try scanRow())
 
 // MARK: Start-up and memory
 

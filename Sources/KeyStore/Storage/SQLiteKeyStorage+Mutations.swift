@@ -59,8 +59,11 @@ extension SQLiteKeyStorage {
         }
     }
 
-    public func revoke(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+    public func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError)
+        -> KeyRecord
+    {
         let actor = try validator.actor(actor)
+        let reason = try reason.map { reason throws(KeyStoreError) in try validator.reason(reason) }
         let now = self.now
         return try write { db in
             var key = try fetchKey(id: id, organizationId: organizationId, db)
@@ -69,7 +72,7 @@ extension SQLiteKeyStorage {
                 .execute(arguments: [StorageCoding.milliseconds(now), id])
             key.revokedAt = now
             try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
-                            details: ["name": .string(key.name)], at: now, db)
+                            details: KeyRecord.revocationDetails(key, reason: reason), at: now, db)
             return key
         }
     }

@@ -248,3 +248,23 @@ extension KeyFilter {
         }
     }
 }
+
+extension KeyRecord {
+    /// What the audit log keeps of a revocation.
+    package static func revocationDetails(_ key: KeyRecord, reason: String?) -> [String: JSON] {
+        var details: [String: JSON] = ["name": .string(key.name)]
+        details["reason"] = reason.map(JSON.string)
+        return details
+    }
+}
+
+extension KeyValidator {
+    /// A revocation's reason: printable, at most 400 bytes.
+    package func reason(_ reason: String) throws(KeyStoreError) -> String {
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...400).contains(trimmed.utf8.count), trimmed.unicodeScalars.allSatisfy({ !Self.isInvisible($0) }) else {
+            throw KeyStoreError(.invalidName, field: "reason", ["min": "1", "max": "400"])
+        }
+        return trimmed
+    }
+}

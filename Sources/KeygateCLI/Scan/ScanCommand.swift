@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import KeyStore
+import KeygateJSON
+import PlanCatalog
+
+/// `keygate scan`: where this product's keys appear in files, and whether
+/// they are live; optionally revokes them.
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Find this product's keys in files, folders or standard input.",
+        discussion: """
+            A key is the catalog's format with a valid checksum, standing alone; look-alikes are \\
+            not reported. Only a key's hint is ever printed. Folders are read recursively (.git \\
+            folders skipped). With --database each key is looked up: live, expired, revoked or \\
+            unknown; with --revoke the live ones are revoked (actor "scanner", the place found as \\
+            the reason). Exit status: 1 when live keys were found (without --database: any key), \\
+            0 when none, 2 on a usage or I/O error.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Files or folders to read; none, or -, reads standard input.", valueName: "path"))
+    var paths: [String] = []
+
+    @Option(help: ArgumentHelp("The plan catalog, for the key format.", discussion: "Default: $KEYGATE_CATALOG, then the shipped one."))
+    var catalog: String?
+
+    @Option(help: ArgumentHelp("A database to look each key up in: a SQLite file or a postgresql:// URL."))
+    var database: String?
+
+    @Flag(help: "Revoke the live keys found (needs --database).")
+    var revoke = false
+
+    @Option(help: "table (for a person) or json (for a pipeline).")
+    var format: OutputFormat = .table
+
+    enum OutputFormat: String, ExpressibleByArgument {
+        case table, json
+    }
+
+    /// Usage and I/O errors end with status 2, as a CI job or hook expects.
+    static let failed = ExitCode(2)
+
+    func validate() throws {
+        if revoke, database == nil { throw ValidationError("--revoke needs --database") }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
+            ?? PlanCatalog.shippedCatalog
+        let plans: PlanCatalog
+        do {
+            plans = try PlanCatalog.load(contentsOf: catalogURL)
+        } catch {
+            StandardError.write(error.description)
+            throw Self.failed
+        }
+        let rules = KeyRules(catalog: plans)
+        let scanner = KeyScanner(format: rules.format)
+
+        var sightings: [Sighting] = []
+        do {
+            for source in try sources() {
+                for found in scanner.keys(in: try source.read()) {
+                    sightings.append(Sighting(path: source.name, line: found.line, column: found.column, key: found.key))
+                }
+            }
+        } catch {
+            StandardError.write(error.description)
+            throw Self.failed
+        }
+
+        if let database {
+            let storage: any KeygateStorage
+            do {
+                storage = try ServeCommand.openStorage(database, rules: rules, freshness: "strict", rateLimitOutage: nil)
+            } catch {
+                StandardError.write("keygate scan: \(StartupFailure.describe(error, database: database))")
+                throw Self.failed
+            }
+            let now = Date()
+            for index in sightings.indices {
+                do {
+                    try sightings[index].lookUp(in: storage, at: now, revoking: revoke)
+                } catch {
+                    StandardError.write("keygate scan: \(sightings[index].place): \(error)")
+                    throw Self.failed
+                }
+            }
+        }
+
+        switch format {
+        case .table: printTable(sightings, checked: database != nil)
+        case .json: printJSON(sightings)
+        }
+        let live = database == nil
+            ? sightings.count : sightings.filter { $0.status == "live" || $0.status == "revoked now" }.count
+        if live > 0 { throw ExitCode(1) }
+    }
+
+    /// Where text comes from: a file, or standard input.
+    struct Source {
+        let name: String
+        let read: () throws(ScanFailure) -> [UInt8]
+    }
+
+    struct ScanFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func sources() throws(ScanFailure) -> [Source] {
+        guard !paths.isEmpty, paths != ["-"] else {
+            return [Source(name: "-") { () throws(ScanFailure) in Array(FileHandle.standardInput.readDataToEndOfFile()) }]
+        }
+        var sources: [Source] = []
+        let files = FileManager.default
+        for path in paths {
+            var isFolder: ObjCBool = false
+            guard files.fileExists(atPath: path, isDirectory: &isFolder) else {
+                throw ScanFailure(description: "keygate scan: \(path): no such file or folder")
+            }
+            guard isFolder.boolValue else {
+                sources.append(Self.file(path))
+                continue
+            }
+            // Paths under the folder as given, .git folders left out.
+            guard let below = try? files.subpathsOfDirectory(atPath: path) else {
+                throw ScanFailure(description: "keygate scan: \(path): cannot be read")
+            }
+            let found = below.filter { subpath in
+                !subpath.split(separator: "/").contains(".git")
+            }.map { (path.hasSuffix("/") ? path : path + "/") + $0 }.filter { candidate in
+                var isDirectory: ObjCBool = false
+                return files.fileExists(atPath: candidate, isDirectory: &isDirectory) && !isDirectory.boolValue
+            }
+            sources += found.sorted().map(Self.file)
+        }
+        return sources
+    }
+
+    static func file(_ path: String) -> Source {
+        Source(name: path) { () throws(ScanFailure) in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ScanFailure(description: "keygate scan: \(path): cannot be read")
+            }
+            return Array(data)
+        }
+    }
+
+    func printTable(_ sightings: [Sighting], checked: Bool) {
+        var table = TextTable(header: checked ? ["where", "key", "status", "organization", "key id"] : ["where", "key"])
+        for sighting in sightings {
+            if checked {
+                table.add(sighting.place, sighting.key.description, sighting.status ?? "", sighting.organizationId ?? "",
+                          sighting.keyId ?? "")
+            } else {
+                table.add(sighting.place, sighting.key.description)
+            }
+        }
+        if !sightings.isEmpty { print(table.rendered) }
+        let live = sightings.filter { $0.status == "live" }.count
+        let revoked = sightings.filter { $0.status == "revoked now" }.count
+        var summary = "\(sightings.count) key\(sightings.count == 1 ? "" : "s") found"
+        if checked { summary += ": \(live) live, \(revoked) revoked now" }
+        StandardError.write(summary)
+    }
+
+    func printJSON(_ sightings: [Sighting]) {
+        let array = JSON.array(sightings.map { sighting in
+            var object: [(String, JSON)] = [
+                ("path", .string(sighting.path)), ("line", .integer(sighting.line)), ("column", .integer(sighting.column)),
+                ("hint", .string(sighting.key.description)),
+            ]
+            if let status = sighting.status { object.append(("status", .string(status))) }
+            if let organization = sighting.organizationId { object.append(("organizationId", .string(organization))) }
+            if let keyId = sighting.keyId { object.append(("keyId", .string(keyId))) }
+            return .object(object)
+        })
+        print(array.text)
+    }
+}
+
+/// A key found somewhere, and what the database says of it.
+struct Sighting {
+    let path: String
+    let line: Int
+    let column: Int
+    let key: RawKey
+    var status: String?
+    var organizationId: String?
+    var keyId: String?
+
+    var place: String { "\(path):\(line):\(column)" }
+
+    mutating func lookUp(in storage: any KeygateStorage, at now: Date, revoking: Bool) throws {
+        guard case .found(let match) = try storage.find(secret: key.unredacted) else {
+            status = "unknown"
+            return
+        }
+        organizationId = match.key.organizationId
+        keyId = match.key.id
+        switch match.key.state(at: now) {
+        case .revoked: status = "revoked"
+        case .expired: status = "expired"
+        case .live:
+            status = "live"
+            if revoking {
+                _ = try storage.revoke(id: match.key.id, organizationId: match.key.organizationId, actor: "scanner",
+                                       reason: "found at \(place)")
+                status = "revoked now"
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// `keygate scan`, as a security team or a pre-commit hook runs it.
+@Suite("keygate scan")
+struct ScanTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    func keygate(_ arguments: [String], in folder: URL, input: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let output = Pipe()
+        let errors = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                   errors: String(decoding: err, as: UTF8.self))
+    }
+
+    /// A folder with two live keys, a revoked one, a look-alike and a key
+    /// under .git; the database that issued them.
+    func leakyFolder() throws -> (folder: URL, secrets: [String], ids: [String], serve: ServeProcess) {
+        let serve = try ServeProcess()
+        let folder = serve.database.deletingLastPathComponent()
+        var secrets: [String] = []
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let created = try serve.proKey(organization: "org_s", rateLimit: 60)
+            secrets.append(created["secret"] as! String)
+            ids.append((created["key"] as! [String: Any])["id"] as! String)
+        }
+        _ = try serve.result("keys.revoke", ["organizationId": "org_s", "keyId": ids[2]])
+        let source = folder.appending(path: "repo/src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appending(path: "repo/.git"), withIntermediateDirectories: true)
+        try "API_KEY = \"\(secrets[0])\"\n".write(to: source.appending(path: "settings.py"), atomically: true, encoding: .utf8)
+        try "line\n  curl -H 'Authorization: Bearer \(secrets[1])'\nold: \(secrets[2])\n"
+            .write(to: source.appending(path: "notes.md"), atomically: true, encoding: .utf8)
+        try "almost: \(secrets[0].dropLast())X and x\(secrets[1])\n"
+            .write(to: source.appending(path: "lookalike.txt"), atomically: true, encoding: .utf8)
+        try "\(secrets[0])\n".write(to: folder.appending(path: "repo/.git/packed"), atomically: true, encoding: .utf8)
+        return (folder, secrets, ids, serve)
+    }
+
+    @Test func keysInAFolderAreFoundAndOnlyTheirHintsPrinted() throws {
+        let (folder, secrets, _, serve) = try leakyFolder()
+        let run = try keygate(["scan", "repo"], in: folder)
+        #expect(run.status == 1)
+        #expect(run.output.contains("repo/src/settings.py:1:12"))
+        #expect(run.output.contains("repo/src/notes.md:2:34"))
+        #expect(run.output.contains("repo/src/notes.md:3:6"))
+        #expect(!run.output.contains("lookalike") && !run.output.contains(".git"))
+        #expect(run.errors.contains("3 keys found"))
+        for secret in secrets { #expect(!(run.output + run.errors).contains(secret)) }
+        #expect(serve.finish() == 0)
+    }
+
+    @Test func withTheDatabaseEachKeyHasItsStatusAndRevokeStopsTheLiveOnes() throws {
+        let (folder, secrets, ids, serve) = try leakyFolder()
+        let database = serve.database.path
+        let checked = try keygate(["scan", "repo", "--database", database, "--format", "json"], in: folder)
+        #expect(checked.status == 1)
+        let found = try JSONSerialization.jsonObject(with: Data(checked.output.utf8)) as! [[String: Any]]
+        #expect(found.map { $0["status"] as? String } == ["live", "revoked", "live"])
+        #expect(found.map { $0["keyId"] as? String } == [ids[1], ids[2], ids[0]])
+
+        let revoked = try keygate(["scan", "repo", "--database", database, "--revoke"], in: folder)
+        #expect(revoked.status == 1)
+        #expect(revoked.errors.contains("3 keys found: 0 live, 2 revoked now"))
+        let after = try keygate(["scan", "repo", "--database", database], in: folder)
+        #expect(after.status == 0)
+        let verify = try serve.result("keys.verify", ["key": secrets[0], "capability": "booking.read"])
+        #expect(verify["code"] as? String == "revoked")
+        let entries = try serve.result("audit.list", ["organizationId": "org_s"])["entries"] as? [[String: Any]] ?? []
+        let byScanner = entries.filter { $0["actor"] as? String == "scanner" }
+        #expect(byScanner.count == 2)
+        #expect((byScanner.first?["details"] as? [String: Any])?["reason"] as? String == "found at repo/src/settings.py:1:12")
+        for secret in secrets { #expect(!(checked.output + revoked.output + revoked.errors).contains(secret)) }
+        #expect(serve.finish() == 0)
+    }
+
+    @Test func standardInputIsScannedAndErrorsEndWithStatus2() throws {
+        let (folder, secrets, _, serve) = try leakyFolder()
+        let piped = try keygate(["scan"], in: folder, input: "pasted: \(secrets[0])\n")
+        #expect(piped.status == 1)
+        #expect(piped.output.contains("-:1:9"))
+        #expect(try keygate(["scan"], in: folder, input: "nothing here\n").status == 0)
+        #expect(try keygate(["scan", "no-such-folder"], in: folder).status == 2)
+        #expect(try keygate(["scan", "repo", "--revoke"], in: folder).status == 2)
+        #expect(try keygate(["scan", "repo", "--format", "xml"], in: folder).status == 2)
+        #expect(serve.finish() == 0)
+    }
+}

@@ -212,6 +212,17 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
+    public func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError) {
+        let actor = try validator.actor(actor)
+        let location = try location.map { location throws(KeyStoreError) in try validator.reason(location) }
+        let now = self.now
+        try write { connection in
+            let key = try fetchKey(id: id, organizationId: organizationId, connection)
+            try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
+                            details: KeyRecord.leakDetails(key, location: location), at: now, connection)
+        }
+    }
+
     public func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
         let actor = try validator.actor(actor)
         let now = self.now

@@ -114,6 +114,9 @@ struct ContractTests {
         let rotated = try session.result("keys.rotate", with(["keyId": ownerId, "gracePeriodSeconds": 60]))
         #expect(rotated["previousSecretExpiresAt"] is String)
         try session.result("keys.rotate", with(["keyId": ownerId]))
+        try session.result("keys.reportLeaked", ["keys": [["key": partnerSecret, "location": "https://example.com/paste/1"],
+                                                          ["key": "kg_live_nope"]], "action": "flag"])
+        try session.call("keys.reportLeaked", ["keys": [["key": partnerSecret]], "action": "delete"])
         try session.result("keys.revoke", with(["keyId": ownerId]))
         try session.result("keys.verify", ["key": secret, "capability": "booking.read"])
         try session.call("keys.update", with(["keyId": ownerId, "name": "again"]))

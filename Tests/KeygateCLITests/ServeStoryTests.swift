@@ -111,7 +111,7 @@ struct ServeStoryTests {
         #expect(rotated["previousSecretExpiresAt"] is String)
         #expect(try serve.result("keys.revoke", with(["keyId": keyId]))["statusText"] as? String == "Unieważniony")
         #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 19)
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 20)
         #expect(serve.finish() == 0)
     }
 }

@@ -13,7 +13,8 @@ struct DiscoveryTests {
         let contract = [
             "catalog.plans", "catalog.capabilities", "subscriptions.get", "subscriptions.setPlan", "subscriptions.preview",
             "subscriptions.quotas", "keys.create", "keys.options", "keys.list", "keys.get", "keys.update", "keys.rotate",
-            "keys.revoke", "keys.delete", "keys.verify", "usage.record", "usage.get", "audit.list", "rpc.discover",
+            "keys.revoke", "keys.delete", "keys.reportLeaked", "keys.verify", "usage.record", "usage.get", "audit.list",
+            "rpc.discover",
         ]
         #expect(Set(names) == Set(contract))
 

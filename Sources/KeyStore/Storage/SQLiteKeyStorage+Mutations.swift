@@ -77,6 +77,17 @@ extension SQLiteKeyStorage {
         }
     }
 
+    public func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError) {
+        let actor = try validator.actor(actor)
+        let location = try location.map { location throws(KeyStoreError) in try validator.reason(location) }
+        let now = self.now
+        try write { db in
+            let key = try fetchKey(id: id, organizationId: organizationId, db)
+            try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
+                            details: KeyRecord.leakDetails(key, location: location), at: now, db)
+        }
+    }
+
     public func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
         let actor = try validator.actor(actor)
         let now = self.now

@@ -251,6 +251,13 @@ extension KeyFilter {
 
 extension KeyRecord {
     /// What the audit log keeps of a revocation.
+    /// What the audit log keeps of a leak report that flagged the key.
+    package static func leakDetails(_ key: KeyRecord, location: String?) -> [String: JSON] {
+        var details: [String: JSON] = ["name": .string(key.name), "hint": .string(key.hint)]
+        details["location"] = location.map(JSON.string)
+        return details
+    }
+
     package static func revocationDetails(_ key: KeyRecord, reason: String?) -> [String: JSON] {
         var details: [String: JSON] = ["name": .string(key.name)]
         details["reason"] = reason.map(JSON.string)

@@ -131,7 +131,7 @@ package struct KeyValidator {
 
     /// Control characters and invisible formatting (bidi overrides, zero-width
     /// spaces), except the joiners that emoji and several scripts need.
-    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse:
             return true

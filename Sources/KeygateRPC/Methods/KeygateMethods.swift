@@ -123,6 +123,12 @@ public enum KeygateMethods {
             presenter(context).key(try context.service.revokeKey(id: params.keyId, organizationId: params.organizationId,
                                                          actor: params.actor))
         }
+        table.register(ReportLeakedKeys.self) { params, context in
+            let findings = try context.service.reportLeaked(
+                params.keys.map { LeakedKeyReport(key: $0.key, location: $0.location) }, action: params.action ?? .revoke,
+                actor: params.actor)
+            return .init(results: findings.map { .init(hint: $0.hint, isKey: $0.isKey, outcome: $0.outcome) })
+        }
         table.register(DeleteKey.self) { params, context in
             try context.service.deleteKey(id: params.keyId, organizationId: params.organizationId, actor: params.actor)
             return .init(deleted: true)

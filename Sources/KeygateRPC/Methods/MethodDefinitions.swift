@@ -302,6 +302,40 @@ public enum DeleteKey: RPCMethod {
     }
 }
 
+public enum ReportLeakedKeys: RPCMethod {
+    public static let name = "keys.reportLeaked"
+    public static let writes = true
+    public static let summary = """
+        Keys a scanning service found in public: for each, whether it is a key of this product, and, if live, \
+        revoked (the default) or flagged in its organization's audit log. Answers name no organization.
+        """
+    public static let errors: [ServiceError.Code] = [.invalidActor, .storageFailure]
+    public struct Params: Decodable, Sendable {
+        public var keys: [Report]
+        public var action: LeakAction?
+        public var actor: String?
+    }
+    public struct Report: Decodable, Sendable {
+        public var key: String
+        /// Where it was found: a URL, a file and line.
+        public var location: String?
+    }
+    public struct Result: WireObject {
+        public var results: [Finding]
+        public static let fields: [WireField<Result>] = [.init("results", { $0.results }, "One per reported key, in order.")]
+    }
+    public struct Finding: WireObject {
+        public var hint: String
+        public var isKey: Bool
+        public var outcome: LeakFinding.Outcome
+        public static let fields: [WireField<Finding>] = [
+            .init("hint", { $0.hint }, "The key's hint, or the redacted text reported."),
+            .init("isKey", { $0.isKey }, "A key of this product (true positive)."),
+            .init("outcome", { $0.outcome }),
+        ]
+    }
+}
+
 public enum VerifyKey: RPCMethod {
     public static let name = "keys.verify"
     public static let summary = "Is this key valid for this request: capability or route, origin, rate limit and quota. A denial is a result."

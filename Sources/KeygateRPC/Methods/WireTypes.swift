@@ -11,6 +11,8 @@ extension KeyStatus: WireEnum {}
 extension SubscriptionStatus: WireEnum {}
 extension QuotaPeriod: WireEnum {}
 extension VerifyOutcome: WireEnum {}
+extension LeakAction: WireEnum {}
+extension LeakFinding.Outcome: WireEnum {}
 
 /// A key as callers see it. `hint` is never more than the prefix and the
 /// last four characters; the secret itself appears only in the answers to

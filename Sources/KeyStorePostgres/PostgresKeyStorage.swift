@@ -325,7 +325,8 @@ public struct PostgresKeyStorage: KeygateStorage {
         k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint, k.rate_limit,
         k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
         (SELECT COALESCE(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id),
-        (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id)
+        (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
+        k.last_origin, k.last_ip
         """
 
     static func key(_ result: PGResult, _ row: Int, offset: Int = 0) -> KeyRecord {
@@ -336,7 +337,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             capabilities: StorageCoding.list(text(4)), environment: text(5), hint: text(6),
             rateLimit: result.int(row, offset + 7) ?? 0, allowedOrigins: StorageCoding.list(text(8)),
             createdAt: time(9) ?? Date(timeIntervalSince1970: 0), expiresAt: time(10), revokedAt: time(11),
-            lastUsedAt: time(12),
+            lastUsedAt: time(12), lastOrigin: result.string(row, offset + 15), lastIP: result.string(row, offset + 16),
             usage: KeyUsage(valid: result.int(row, offset + 13) ?? 0, invalid: result.int(row, offset + 14) ?? 0))
     }
 

@@ -185,6 +185,7 @@ struct KeyLifecycleTests {
         let listed = try #require(try store.storage.keys(organizationId: "org_a", filter: .all, cursor: nil, limit: nil).keys.first)
         #expect(listed.usage == KeyUsage(valid: 7, invalid: 2))
         #expect(listed.lastUsedAt == used)
+        #expect(listed.lastOrigin == "https://a.example" && listed.lastIP == nil)
         #expect(try store.rows(in: "key_usage_day") == 2)
     }
 

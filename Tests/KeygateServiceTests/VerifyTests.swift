@@ -194,6 +194,16 @@ struct VerifyTests {
         #expect(requests == verified)
     }
 
+    @Test(arguments: Backend.available) func aKeyShowsWhereItWasLastUsedFrom(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let key = try proKey(fixture, origins: ["https://shop.example"])
+        _ = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read",
+                                                     origin: "https://shop.example", ip: "203.0.113.9"))
+        try fixture.service.flushUsage()
+        let record = try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record
+        #expect(record.lastOrigin == "https://shop.example" && record.lastIP == "203.0.113.9")
+    }
+
     @Test func bearerHeadersAreRead() {
         #expect(VerifyRequest.key(fromAuthorization: "Bearer kg_live_abc") == "kg_live_abc")
         #expect(VerifyRequest.key(fromAuthorization: "  bearer   kg_live_abc ") == "kg_live_abc")

@@ -20,6 +20,10 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     public var expiresAt: Date?
     public var revokedAt: Date?
     public var lastUsedAt: Date?
+    /// Where the last successful use came from, as the gateway reported it
+    /// (its origin and client IP; `nil` when not reported).
+    public var lastOrigin: String?
+    public var lastIP: String?
     /// Verifications of this key, over its life.
     public var usage: KeyUsage
 
@@ -34,7 +38,7 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     package init(
         id: String, organizationId: String, name: String, kind: String, capabilities: [String], environment: String,
         hint: String, rateLimit: Int, allowedOrigins: [String], createdAt: Date, expiresAt: Date?, revokedAt: Date?,
-        lastUsedAt: Date?, usage: KeyUsage
+        lastUsedAt: Date?, lastOrigin: String? = nil, lastIP: String? = nil, usage: KeyUsage
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -49,6 +53,8 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
+        self.lastOrigin = lastOrigin
+        self.lastIP = lastIP
         self.usage = usage
     }
 }

@@ -91,6 +91,8 @@ package enum StorageCoding {
             expiresAt: (row["expires_at"] as Int64?).map(date),
             revokedAt: (row["revoked_at"] as Int64?).map(date),
             lastUsedAt: (row["last_used_at"] as Int64?).map(date),
+            lastOrigin: row["last_origin"],
+            lastIP: row["last_ip"],
             usage: KeyUsage(valid: row["usage_valid"] ?? 0, invalid: row["usage_invalid"] ?? 0)
         )
     }

@@ -25,6 +25,7 @@ struct Presenter {
             statusText: text("status.\(key.status.rawValue)"), createdAt: record.createdAt, expiresAt: record.expiresAt,
             lastUsedAt: record.lastUsedAt,
             lastUsedText: localizer.relativeTime(record.lastUsedAt, now: now, language: language),
+            lastUsedOrigin: record.lastOrigin, lastUsedIP: record.lastIP,
             rateLimit: record.rateLimit, effectiveRateLimit: key.effectiveRateLimit, allowedOrigins: record.allowedOrigins,
             usage: .init(valid: record.usage.valid, invalid: record.usage.invalid))
     }

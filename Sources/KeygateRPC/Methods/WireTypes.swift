@@ -33,6 +33,8 @@ public struct KeyInfo: WireObject, Hashable {
     public var expiresAt: Date?
     public var lastUsedAt: Date?
     public var lastUsedText: String
+    public var lastUsedOrigin: String?
+    public var lastUsedIP: String?
     public var rateLimit: Int
     public var effectiveRateLimit: Int
     public var allowedOrigins: [String]
@@ -48,6 +50,8 @@ public struct KeyInfo: WireObject, Hashable {
         .init("createdAt", { $0.createdAt }), .init("expiresAt", { $0.expiresAt }, "null: the key never expires."),
         .init("lastUsedAt", { $0.lastUsedAt }, "null: never used."),
         .init("lastUsedText", { $0.lastUsedText }, "\"Never\", \"2 days ago\", in the request's language."),
+        .init("lastUsedOrigin", { $0.lastUsedOrigin }, "The origin of the last valid use, as the gateway reported it; null if none was."),
+        .init("lastUsedIP", { $0.lastUsedIP }, "The client IP of the last valid use, as the gateway reported it; null if none was."),
         .init("rateLimit", { $0.rateLimit }, "Requests per minute, as set on the key."),
         .init("effectiveRateLimit", { $0.effectiveRateLimit }, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
         .init("allowedOrigins", { $0.allowedOrigins }), .init("usage", { $0.usage }),

@@ -69,6 +69,15 @@ final class ChangeWatch: Sendable {
                 return token
             }
             if let known { return known }
+            // The server unreachable: nothing can be committed there either,
+            // so what was last read is as current as anything can be, and
+            // keys in memory keep being answered. Strict freshness fails.
+            do {
+                return try poll()
+            } catch {
+                if let last = shared.state.withLock({ $0.token }) { return last }
+                throw error
+            }
         }
         return try poll()
     }

@@ -64,8 +64,12 @@ public struct PostgresKeyStorage: KeygateStorage {
         self.clock = clock
         validator = KeyValidator(rules: rules)
         bound = nil
-        watch = ChangeWatch(pool: pool, freshness: freshness)
-        rateLimits = PostgresRateLimits(pool: pool, outage: rateLimitOutage)
+        // Verification's own connections: it may need one while a unit of
+        // work holds one of the main pool's, and a pool with a limit must
+        // never be asked twice by one caller.
+        let verification = PGPool(conninfo: url, keep: 2, limit: 8)
+        watch = ChangeWatch(pool: verification, freshness: freshness)
+        rateLimits = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }
 
     private init(_ storage: PostgresKeyStorage, boundTo connection: PGConnection) {

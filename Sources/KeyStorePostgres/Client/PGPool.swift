@@ -1,19 +1,27 @@
+import Dispatch
 import Locking
 
 /// Connections to one server, lent out one caller at a time. A caller
 /// that finds the server gone gets ``PGError/connectionLost``; the broken
 /// connection is dropped and the next caller connects afresh, so a
 /// restarted server is picked up without anyone reconnecting by hand.
+///
+/// At most `limit` connections are lent out at once; a caller beyond that
+/// waits for one to come back, so many threads of a program embedding
+/// Keygate cannot exhaust the server's `max_connections`.
 final class PGPool: Sendable {
     private let conninfo: String
-    /// Connections kept between uses; more may be open while lent out.
+    /// Connections kept between uses.
     private let idle: Locked<[PGConnection]>
     private let keep: Int
+    /// Counts the connections that may still be lent out.
+    private let available: DispatchSemaphore
 
-    init(conninfo: String, keep: Int = 4) {
+    init(conninfo: String, keep: Int = 4, limit: Int = 16) {
         self.conninfo = conninfo
         self.keep = keep
         idle = Locked([])
+        available = DispatchSemaphore(value: limit)
     }
 
     /// A new connection of the pool's own (for a listener that keeps it).
@@ -24,6 +32,8 @@ final class PGPool: Sendable {
     /// Runs `body` on a connection of its own. A connection that broke, or
     /// that `body` left inside a transaction, is not given to anyone else.
     func withConnection<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        available.wait()
+        defer { available.signal() }
         let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo)
         defer {
             if connection.isHealthy, !connection.inTransaction {

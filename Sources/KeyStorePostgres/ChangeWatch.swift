@@ -61,7 +61,7 @@ final class ChangeWatch: Sendable {
     /// The current token, from memory when that is current enough.
     func token() throws -> ChangeToken {
         if let pollInterval {
-            let now = Self.monotonic()
+            let now = CoarseClock.nanoseconds()
             // While the listener is down (or in polled freshness), what was
             // read less than a poll interval ago.
             let known: ChangeToken? = shared.state.withLock { state in
@@ -89,7 +89,7 @@ final class ChangeWatch: Sendable {
 
     private func poll() throws -> ChangeToken {
         let token = try pool.read { connection in try Self.read(connection) }
-        let now = Self.monotonic()
+        let now = CoarseClock.nanoseconds()
         shared.state.withLock { state in
             state.token = token
             state.polledAt = now
@@ -149,11 +149,5 @@ final class ChangeWatch: Sendable {
             }
             shared.state.withLock { $0.listening = false }
         }
-    }
-
-    static func monotonic() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 }

@@ -313,9 +313,6 @@ public struct PostgresKeyStorage: KeygateStorage {
                 }
                 return result
             }
-        } catch let error as PGError where error.connectionLost && bound == nil {
-            // Nothing ran: the server could not be reached to begin.
-            throw Self.storeError(error)
         } catch {
             throw Self.storeError(error)
         }
@@ -418,29 +415,11 @@ public struct PostgresKeyStorage: KeygateStorage {
             if let bound {
                 // An earlier command's failure may have broken the transaction.
                 guard bound.inTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-                try bound.execute("SAVEPOINT command")
-                do {
-                    let result = try body(bound)
-                    try bound.execute("RELEASE SAVEPOINT command")
-                    return result
-                } catch {
-                    try? bound.execute("ROLLBACK TO SAVEPOINT command")
-                    try? bound.execute("RELEASE SAVEPOINT command")
-                    throw error
-                }
+                return try bound.inSavepoint("command") { try body(bound) }
             }
-            return try pool.withConnection { connection in
-                try connection.execute("BEGIN")
-                do {
-                    let result = try body(connection)
-                    try connection.execute("COMMIT")
-                    watch.committed()
-                    return result
-                } catch {
-                    if connection.inTransaction { try? connection.execute("ROLLBACK") }
-                    throw error
-                }
-            }
+            let result = try pool.withConnection { connection in try connection.inTransaction { try body(connection) } }
+            watch.committed()
+            return result
         } catch {
             throw Self.storeError(error)
         }
@@ -498,21 +477,12 @@ struct PostgresTransaction: StorageTransaction {
         guard let connection = storage.bound, connection.inTransaction else {
             throw KeyStoreError(.storageFailure, ["reason": "io"])
         }
+        // The database's errors become the store's; the command's own (a
+        // service's refusal) go back as they came.
         do {
-            try connection.execute("SAVEPOINT step")
-        } catch {
+            return try connection.inSavepoint("step") { try command(storage) }
+        } catch let error as PGError {
             throw PostgresKeyStorage.storeError(error)
-        }
-        do {
-            let result = try command(storage)
-            try connection.execute("RELEASE SAVEPOINT step")
-            return result
-        } catch {
-            try? connection.execute("ROLLBACK TO SAVEPOINT step")
-            try? connection.execute("RELEASE SAVEPOINT step")
-            // The command's own errors (a service's refusal) go back as they came.
-            if error is PGError { throw PostgresKeyStorage.storeError(error) }
-            throw error
         }
     }
 }

@@ -28,15 +28,10 @@ enum PostgresMigrator {
         guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
         for migration in PostgresSchema.migrations where migration.version > current {
             // Each migration whole or not at all.
-            try connection.execute("BEGIN")
-            do {
+            try connection.inTransaction {
                 try connection.execute(migration.sql)
                 try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                      [.of(migration.version), .text(migration.name)])
-                try connection.execute("COMMIT")
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw error
             }
         }
     }

@@ -40,6 +40,54 @@ final class PostgresRateLimits: SharedRateLimits {
         var arrival: Int64 = 0
         /// Cells used from the current reservation: the demand the next one is sized by.
         var used = 0
+
+        enum Local {
+            case decided(GCRA.Decision)
+            case reserve(want: Int, giveBack: Int)
+        }
+
+        /// From the reservation in hand, without a round trip; or what to
+        /// reserve next, the old reservation's unused cells to give back.
+        mutating func admit(_ cost: Int, limit: Int, interval: Int64, at now: Int64) -> Local {
+            if self.interval == interval, now < expiresAt, cells >= cost {
+                cells -= cost
+                used += cost
+                let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
+                return .decided(.allowed(remaining: free + cells, resetAt: GCRA.date(max(arrival, now))))
+            }
+            if self.interval == interval, now < blockedUntil {
+                return .decided(.limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000),
+                                         resetAt: GCRA.date(arrival)))
+            }
+            // Cells of an expired reservation (or reserved under another
+            // limit, counted in today's cells) go back with the next one.
+            let giveBack = self.interval == 0 ? 0 : Int(Int64(cells) * self.interval / interval)
+            // Four times what the last reservation served (4 to begin
+            // with), up to two seconds of the key's limit: a busy key gets
+            // to its largest reservation in two or three round trips, and
+            // no host holds more than it could use before giving it back.
+            let largest = max(1, limit / 30)
+            let want = max(cost, min(largest, max(4, 4 * used)))
+            self = Lease()
+            return .reserve(want: want, giveBack: giveBack)
+        }
+
+        /// Takes in what a reservation granted, and answers the request that asked for it.
+        mutating func receive(_ granted: Int, arrival: Int64, cost: Int, interval: Int64, at now: Int64) -> GCRA.Decision {
+            self.interval = interval
+            self.arrival = max(self.arrival, arrival)
+            guard granted >= cost else {
+                // The first moment `cost` cells fit again.
+                blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
+                return .limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival))
+            }
+            cells += granted - cost
+            used = cost
+            expiresAt = now + PostgresRateLimits.leaseLifetime
+            blockedUntil = 0
+            let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
+            return .allowed(remaining: free + cells, resetAt: GCRA.date(arrival))
+        }
     }
 
     init(pool: PGPool, outage: PostgresKeyStorage.RateLimitOutage) {
@@ -49,36 +97,11 @@ final class PostgresRateLimits: SharedRateLimits {
 
     func admit(_ tag: UInt64, limit: Int, cost: Int, at now: Int64) -> GCRA.Decision {
         let interval = GCRA.minute / Int64(limit)
-        // From the reservation in hand, without a round trip.
-        enum Local { case decided(GCRA.Decision), reserve(want: Int, giveBack: Int) }
-        let local: Local = leases.withLock { leases in
-            var lease = leases[tag] ?? Lease()
-            defer { leases[tag] = lease }
-            if lease.interval == interval, now < lease.expiresAt, lease.cells >= cost {
-                lease.cells -= cost
-                lease.used += cost
-                let free = max(0, Int((GCRA.minute - (lease.arrival - now)) / interval))
-                return .decided(.allowed(remaining: free + lease.cells, resetAt: GCRA.date(max(lease.arrival, now))))
-            }
-            if lease.interval == interval, now < lease.blockedUntil {
-                return .decided(.limited(retryAfter: Int((lease.blockedUntil - now + 999_999) / 1_000_000),
-                                         resetAt: GCRA.date(lease.arrival)))
-            }
-            // Cells of an expired reservation (or reserved under another
-            // limit, counted in today's cells) go back with the next one.
-            let giveBack = lease.interval == 0 ? 0 : Int(Int64(lease.cells) * lease.interval / interval)
-            // Four times what the last reservation served (4 to begin
-            // with), up to two seconds of the key's limit: a busy key gets
-            // to its largest reservation in two or three round trips, and
-            // no host holds more than it could use before giving it back.
-            let largest = max(1, limit / 30)
-            let want = max(cost, min(largest, max(4, 4 * lease.used)))
-            lease = Lease()
-            return .reserve(want: want, giveBack: giveBack)
-        }
+        // Each key's lease changed in place: one hash on the verify path.
+        let local = leases.withLock { $0[tag, default: Lease()].admit(cost, limit: limit, interval: interval, at: now) }
         guard case .reserve(let want, let giveBack) = local else {
             if case .decided(let decision) = local { return decision }
-            preconditionFailure()
+            preconditionFailure("a local answer is decided or asks for a reservation")
         }
         let granted: Int
         let arrival: Int64
@@ -93,22 +116,8 @@ final class PostgresRateLimits: SharedRateLimits {
         } catch {
             return admitDuringOutage(tag, limit: limit, cost: cost, at: now)
         }
-        return leases.withLock { leases in
-            var lease = leases[tag] ?? Lease()
-            defer { leases[tag] = lease }
-            lease.interval = interval
-            lease.arrival = max(lease.arrival, arrival)
-            guard granted >= cost else {
-                // The first moment `cost` cells fit again.
-                lease.blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
-                return .limited(retryAfter: Int((lease.blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival))
-            }
-            lease.cells += granted - cost
-            lease.used = cost
-            lease.expiresAt = now + Self.leaseLifetime
-            lease.blockedUntil = 0
-            let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
-            return .allowed(remaining: free + lease.cells, resetAt: GCRA.date(arrival))
+        return leases.withLock {
+            $0[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
         }
     }
 

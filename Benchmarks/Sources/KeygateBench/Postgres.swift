@@ -109,7 +109,6 @@ struct PostgresBench: Sendable {
         let url = try freshSchema()
         let admin = try serve(url, [])
         let hot = keys(admin, count: 1_000, rateLimit: 1_000, prefix: "org_hot")
-        var onePerProcess = 0.0
         for count in [1, 2, 4] {
             let clients = try (0..<count).map { _ in try serve(url, []) }
             let perClient = quick ? 30_000 : 100_000
@@ -128,7 +127,6 @@ struct PostgresBench: Sendable {
             let elapsed = Double(Measure.now() - start) / 1e9
             let total = Double(count * perClient) / elapsed
             let roundTrips = Double(try transactions() - before) / Double(count * perClient)
-            if count == 1 { onePerProcess = total }
             let perProcessTarget = count == 1 ? (sqliteRate.map { "≥ ½ SQLite (\(formatted($0 / 2, "/s")))" } ?? "") : ""
             rows.append(Row(name: "PostgreSQL: \(count) serve process\(count == 1 ? "" : "es"), hot keys, pipelined verify (total)",
                             value: formatted(total, "/s"), target: perProcessTarget,
@@ -137,7 +135,6 @@ struct PostgresBench: Sendable {
                             value: String(format: "%.3f", roundTrips), target: "", met: nil))
             for client in clients { client.stop() }
         }
-        _ = onePerProcess
 
         // Cache misses: the first verification of each of 2,000 keys, one process.
         do {
@@ -261,7 +258,7 @@ struct PostgresBench: Sendable {
             let client = try serve(url, [])
             let count = quick ? 1_000 : 5_000
             let start = Measure.now()
-            let secrets = keys(client, count: count, rateLimit: 60, prefix: "org_create")
+            _ = keys(client, count: count, rateLimit: 60, prefix: "org_create")
             let createRate = Double(count) / (Double(Measure.now() - start) / 1e9)
             rows.append(Row(name: "PostgreSQL: keys.create, pipelined (with a plan per 25 keys)", value: formatted(createRate, "/s"),
                             target: "", met: nil))
@@ -272,7 +269,6 @@ struct PostgresBench: Sendable {
                     ids.append(("org_create_\(organization)", key["id"] as? String ?? ""))
                 }
             }
-            _ = secrets
             let lines = ids.enumerated().map { index, key in
                 Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.revoke","params":{"organizationId":"\#(key.0)","keyId":"\#(key.1)"}}"#.utf8) + [0x0A]
             }

@@ -49,10 +49,9 @@ public struct KeyScanner: Sendable {
                     continue
                 }
                 if let length = match(text, at: index) {
-                    let candidate = Array(text[index..<index + length])
-                    if (try? format.parse(String(decoding: candidate, as: UTF8.self))) != nil {
-                        found.append(Found(line: line, column: index - lineStart + 1,
-                                           key: RawKey(String(decoding: candidate, as: UTF8.self))))
+                    let candidate = String(decoding: text[index..<index + length], as: UTF8.self)
+                    if (try? format.parse(candidate)) != nil {
+                        found.append(Found(line: line, column: index - lineStart + 1, key: RawKey(candidate)))
                         index += length
                         continue
                     }

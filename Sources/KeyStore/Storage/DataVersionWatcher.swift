@@ -80,7 +80,7 @@ final class DataVersionWatcher: Sendable {
     func versions() -> (data: Int64, keys: Int64, counts: Int64)? {
         handles.withLock { handles in
             let header = handles.header.map(WALIndexHeader.init)
-            let now = Self.monotonicNanoseconds()
+            let now = CoarseClock.nanoseconds()
             if let seen = handles.seen, let header, seen.header == header, now &- handles.checkedAt < Self.recheckInterval {
                 return (seen.data, seen.keys, seen.counts)
             }
@@ -99,18 +99,6 @@ final class DataVersionWatcher: Sendable {
         }
     }
 
-    /// A monotonic clock good to a few milliseconds, which is all the
-    /// safety net needs: on Linux the coarse clock, read without a syscall
-    /// and without the time stamp counter.
-    static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        #if os(Linux)
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
-        #else
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        #endif
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
 
     /// Two integers from a statement's one row (a single read transaction).
     private static func pair(_ statement: OpaquePointer) -> (Int64, Int64)? {

@@ -100,7 +100,7 @@ final class DigestLookup: Sendable {
         try handles.withLock { (handles) throws(DigestLookupFailure) -> KeyMatch? in
             if let mapped = handles.header {
                 let header = WALIndexHeader(mapped)
-                let now = DataVersionWatcher.monotonicNanoseconds()
+                let now = CoarseClock.nanoseconds()
                 if let open = handles.open, open.header == header, now &- open.since < DataVersionWatcher.recheckInterval {
                     // Nothing committed since the transaction began: what it sees is current.
                 } else {

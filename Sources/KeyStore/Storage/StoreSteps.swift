@@ -88,8 +88,7 @@ package struct CheckedBillingEvent {
             "status": .string(updated.status.rawValue),
             "occurredAt": .string(RFC3339.string(StorageCoding.date(occurredAt))),
         ]
-        if let periodStart = event.periodStart ?? current?.periodStart,
-            let periodEnd = event.periodEnd ?? current?.periodEnd {
+        if let periodStart = updated.periodStart, let periodEnd = updated.periodEnd {
             details["period"] = [
                 "start": .string(RFC3339.string(periodStart)), "end": .string(RFC3339.string(periodEnd)),
             ]

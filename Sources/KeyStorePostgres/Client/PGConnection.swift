@@ -84,6 +84,35 @@ final class PGConnection: @unchecked Sendable {
     /// The socket, for waiting on notifications.
     var socket: Int32 { PQsocket(handle) }
 
+    /// Runs `body` in a transaction, committed when it returns, rolled back
+    /// when it throws.
+    func inTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if inTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Runs `body` in a savepoint of the transaction in progress: what it
+    /// wrote is kept only if it returns.
+    func inSavepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT \(name)")
+        do {
+            let result = try body()
+            try execute("RELEASE SAVEPOINT \(name)")
+            return result
+        } catch {
+            try? execute("ROLLBACK TO SAVEPOINT \(name)")
+            try? execute("RELEASE SAVEPOINT \(name)")
+            throw error
+        }
+    }
+
     /// Runs SQL without parameters: one or several statements (a migration,
     /// `BEGIN`, `LISTEN`).
     func execute(_ sql: String) throws(PGError) {

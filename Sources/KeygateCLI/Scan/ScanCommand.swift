@@ -75,7 +75,7 @@ struct ScanCommand: ParsableCommand {
         if let database {
             let storage: any KeygateStorage
             do {
-                storage = try ServeCommand.openStorage(database, rules: rules, freshness: "strict", rateLimitOutage: nil)
+                storage = try Database.open(database, rules: rules, freshness: "strict", rateLimitOutage: nil)
             } catch {
                 StandardError.write("keygate scan: \(StartupFailure.describe(error, database: database))")
                 throw Self.failed

@@ -113,7 +113,7 @@ struct ServeCommand: ParsableCommand {
         }
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            storage = try Self.openStorage(databasePath, rules: KeyRules(catalog: plans),
+            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans),
                                            freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
                                            rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"])
         } catch {
@@ -158,26 +158,6 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-extension ServeCommand {
-    /// The store `--database` names: a SQLite file, or a PostgreSQL server.
-    static func openStorage(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?) throws
-        -> any KeygateStorage
-    {
-        guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
-        let mode: PostgresKeyStorage.Freshness
-        switch freshness ?? "notified" {
-        case "strict": mode = .strict
-        case "notified": mode = .notified(poll: 1)
-        case "polled": mode = .polled(every: 1)
-        default: throw ValidationError("--freshness must be notified, polled or strict")
-        }
-        guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
-            throw ValidationError("--rate-limit-outage must be local or refuse")
-        }
-        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage)
-    }
-}
-
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown. `@unchecked`: the timer is a Dispatch source, safe
 /// to cancel from any thread, and everything else is immutable.
@@ -217,30 +197,6 @@ final class UsageFlusher: @unchecked Sendable {
         } catch {
             // The counts stay buffered; the next flush tries again.
             logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
-        }
-    }
-}
-
-/// Why the server could not start, in words an operator can act on.
-enum StartupFailure {
-    static func describe(_ error: any Error, database: String) -> String {
-        guard let storage = error as? KeyStoreError, storage.code == .storageFailure else { return "\(error)" }
-        let detail = storage.parameters["detail"] ?? ""
-        switch storage.parameters["reason"] {
-        case "unreachable":
-            return "cannot reach the PostgreSQL server at \(database) (\(detail))"
-        case "corrupt":
-            return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
-        case "io":
-            return "\(database) cannot be opened or created; check the path and its folder's permissions"
-        case "read_only":
-            return "\(database) is read-only; keygate serve needs to write to it"
-        case "full":
-            return "the disk holding \(database) is full"
-        case "busy":
-            return "\(database) stayed locked by another process for longer than \(KeyDatabase.busyTimeout) s"
-        default:
-            return "\(database): \(detail)"
         }
     }
 }

@@ -262,20 +262,24 @@ extension KeygateService {
             var start = increments.startIndex
             var metersLeft = meters
             repeat {
-                let batch = increments[start..<min(start + Self.flushBatch, increments.endIndex)]
+                let end = min(start + Self.flushBatch, increments.endIndex)
+                let batch = Array(increments[start..<end])
                 let identity = UUID().uuidString
+                var failure: KeyStoreError?
                 do throws(KeyStoreError) {
-                    try storage.flush(usage: Array(batch), meters: metersLeft, identity: identity)
-                    verification.withState { $0.remove(batch, metersLeft) }
+                    try storage.flush(usage: batch, meters: metersLeft, identity: identity)
                 } catch {
-                    verification.withState { state in
-                        state.remove(batch, metersLeft)
-                        state.unsureFlush = UnsureFlush(identity: identity, usage: Array(batch), meters: metersLeft)
-                    }
-                    throw ServiceError(error)
+                    failure = error
                 }
+                // The batch leaves the counters either way: written, or, if
+                // its write failed, kept aside to be sent again first.
+                verification.withState { state in
+                    state.remove(batch[...], metersLeft)
+                    if failure != nil { state.unsureFlush = UnsureFlush(identity: identity, usage: batch, meters: metersLeft) }
+                }
+                if let failure { throw ServiceError(failure) }
                 metersLeft = []
-                start = batch.endIndex
+                start = end
             } while start < increments.endIndex
             let now = GCRA.microseconds(clock.now())
             verification.withState { $0.sweep(at: now) }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import KeyStore
+import KeyStorePostgres
+
+/// The store a `--database` value names, for `serve` and `scan`: a SQLite
+/// file, or a PostgreSQL server.
+enum Database {
+    static func open(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?) throws
+        -> any KeygateStorage
+    {
+        guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
+        let mode: PostgresKeyStorage.Freshness
+        switch freshness ?? "notified" {
+        case "strict": mode = .strict
+        case "notified": mode = .notified(poll: 1)
+        case "polled": mode = .polled(every: 1)
+        default: throw ValidationError("--freshness must be notified, polled or strict")
+        }
+        guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
+            throw ValidationError("--rate-limit-outage must be local or refuse")
+        }
+        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage)
+    }
+}
+
+/// Why the server could not start, in words an operator can act on.
+enum StartupFailure {
+    static func describe(_ error: any Error, database: String) -> String {
+        guard let storage = error as? KeyStoreError, storage.code == .storageFailure else { return "\(error)" }
+        let detail = storage.parameters["detail"] ?? ""
+        switch storage.parameters["reason"] {
+        case "unreachable":
+            return "cannot reach the PostgreSQL server at \(database) (\(detail))"
+        case "corrupt":
+            return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
+        case "io":
+            return "\(database) cannot be opened or created; check the path and its folder's permissions"
+        case "read_only":
+            return "\(database) is read-only; keygate serve needs to write to it"
+        case "full":
+            return "the disk holding \(database) is full"
+        case "busy":
+            return "\(database) stayed locked by another process for longer than \(KeyDatabase.busyTimeout) s"
+        default:
+            return "\(database): \(detail)"
+        }
+    }
+}

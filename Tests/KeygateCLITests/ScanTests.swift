@@ -104,6 +104,11 @@ struct ScanTests {
         #expect(try keygate(["scan", "no-such-folder"], in: folder).status == 2)
         #expect(try keygate(["scan", "repo", "--revoke"], in: folder).status == 2)
         #expect(try keygate(["scan", "repo", "--format", "xml"], in: folder).status == 2)
+        let unreachable = try keygate(["scan", "repo", "--database", "postgresql://keygate:s3cret-word@127.0.0.1:1/k?connect_timeout=2"],
+                                      in: folder)
+        #expect(unreachable.status == 2)
+        #expect(unreachable.errors.contains("postgresql://keygate:***@127.0.0.1:1/k"))
+        #expect(!unreachable.errors.contains("s3cret-word"))
         #expect(serve.finish() == 0)
     }
 }

@@ -77,7 +77,7 @@ struct ScanCommand: ParsableCommand {
             do {
                 storage = try Database.open(database, rules: rules, freshness: "strict", rateLimitOutage: nil)
             } catch {
-                StandardError.write("keygate scan: \(StartupFailure.describe(error, database: database))")
+                StandardError.write("keygate scan: \(StartupFailure.describe(error, database: Database.displayName(database)))")
                 throw Self.failed
             }
             let now = Date()

@@ -2,7 +2,6 @@ import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
 import KeyStore
-import KeyStorePostgres
 import KeygateLocalization
 import KeygateRPC
 import KeygateService
@@ -100,7 +99,7 @@ struct ServeCommand: ParsableCommand {
             ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? Localizer.shippedDirectory
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
         // What logs and messages may show of it: never a password.
-        let databaseName = PostgresKeyStorage.isURL(databasePath) ? PostgresKeyStorage.redacted(databasePath) : databasePath
+        let databaseName = Database.displayName(databasePath)
 
         let plans: PlanCatalog
         let localizer: Localizer

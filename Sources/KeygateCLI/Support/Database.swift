@@ -5,6 +5,12 @@ import KeyStorePostgres
 /// The store a `--database` value names, for `serve` and `scan`: a SQLite
 /// file, or a PostgreSQL server.
 enum Database {
+    /// What logs and messages may show of a `--database` value: a
+    /// PostgreSQL URL's password replaced.
+    static func displayName(_ database: String) -> String {
+        PostgresKeyStorage.isURL(database) ? PostgresKeyStorage.redacted(database) : database
+    }
+
     static func open(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?) throws
         -> any KeygateStorage
     {

@@ -14,6 +14,12 @@ public protocol KeyStorage: Sendable {
     /// organization has fewer live keys of the limit's kinds, counted in the
     /// same transaction, so concurrent creates cannot overshoot.
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey
+    /// Moves in a key issued elsewhere, by the key itself (hashed here,
+    /// never stored) or by its SHA-256 digest, checked as a creation and,
+    /// if live, counted against `limit` like one. A key already here in
+    /// this organization is answered as it is (`imported: false`) and
+    /// nothing changes; another organization's key is refused (`key_conflict`).
+    func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult
     func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord
     /// A page of keys, newest first, each with its usage counts.
     func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage
@@ -60,7 +66,9 @@ public protocol KeyStorage: Sendable {
     /// succeeds or fails on its own. Returns `nil`, without running `body`,
     /// when no transaction could begin (the database stayed locked); throws
     /// when `body` ran but the transaction could not be committed, in which
-    /// case none of it was kept.
+    /// case none of it was kept. On a storage already bound to a
+    /// transaction, the unit is a savepoint of it, its commands savepoints
+    /// within, and it is kept when the enclosing transaction is.
     func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T?
 }
 

@@ -42,6 +42,16 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:limit:)``)
         /// would take the meter past its limit; nothing was recorded.
         case quotaExceeded = "quota_exceeded"
+        /// An imported key that is of none of the formats verification
+        /// accepts (the catalog's own and its legacy formats).
+        case unrecognizedKey = "unrecognized_key"
+        /// An imported key's `sha256` is not a SHA-256 digest in hex or base64.
+        case invalidDigest = "invalid_digest"
+        /// An imported key is already another organization's key.
+        case keyConflict = "key_conflict"
+        /// An imported key's creation or last-use time is in the future, or
+        /// its last use before its creation.
+        case invalidTimestamp = "invalid_timestamp"
 
         public var description: String { rawValue }
     }

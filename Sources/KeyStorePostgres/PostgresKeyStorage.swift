@@ -296,6 +296,10 @@ public struct PostgresKeyStorage: KeygateStorage {
     // MARK: Units of work
 
     public func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? {
+        if bound != nil {
+            // Already inside a unit (a write group): this one nests in it.
+            return try write { _ in body(PostgresTransaction(storage: self)) }
+        }
         do {
             return try pool.withConnection { connection -> T? in
                 do {

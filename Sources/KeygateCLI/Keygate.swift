@@ -8,7 +8,7 @@ struct Keygate: ParsableCommand {
         commandName: "keygate",
         abstract: "Plan-gated API keys for SaaS products.",
         version: KeygateVersion.current,
-        subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self]
+        subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self, ImportCommand.self]
     )
 
     /// As ArgumentParser's, except that `scan` reports a usage error with
@@ -18,7 +18,7 @@ struct Keygate: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if CommandLine.arguments.dropFirst().first == "scan", exitCode(for: error) == .validationFailure {
+            if ["scan", "import"].contains(CommandLine.arguments.dropFirst().first), exitCode(for: error) == .validationFailure {
                 StandardError.write(fullMessage(for: error))
                 Foundation.exit(2)
             }

@@ -70,9 +70,11 @@ public struct KeygateService: Sendable {
 }
 
 extension KeyFormat {
-    /// The format of a catalog's keys: its prefix and environments.
+    /// The format of a catalog's keys: its prefix and environments, and the
+    /// legacy formats it still accepts.
     public init(catalog: PlanCatalog) {
-        self.init(prefix: catalog.keys.prefix, environments: catalog.keys.environments)
+        self.init(prefix: catalog.keys.prefix, environments: catalog.keys.environments,
+                  legacy: catalog.keys.legacyFormats.map { LegacyKeyFormat(prefix: $0.prefix, environment: $0.environment) })
     }
 }
 

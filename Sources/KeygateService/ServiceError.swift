@@ -61,6 +61,10 @@ extension ServiceError {
         case invalidDateRange = "invalid_date_range"
         /// A meter is used up: `usage.record` with `reserve` refused the amount.
         case quotaExceeded = "quota_exceeded"
+        case unrecognizedKey = "unrecognized_key"
+        case invalidDigest = "invalid_digest"
+        case keyConflict = "key_conflict"
+        case invalidTimestamp = "invalid_timestamp"
         /// The organization's plan has no API keys; `requiredPlan` names the cheapest that has.
         case planForbidsAPIKeys = "plan_forbids_api_keys"
         case kindNotAllowed = "kind_not_allowed"
@@ -116,6 +120,10 @@ extension ServiceError {
             case .idempotencyKeyReused: .idempotencyKeyReused
             case .invalidDateRange: .invalidDateRange
             case .quotaExceeded: .quotaExceeded
+            case .unrecognizedKey: .unrecognizedKey
+            case .invalidDigest: .invalidDigest
+            case .keyConflict: .keyConflict
+            case .invalidTimestamp: .invalidTimestamp
             }
         }
     }

@@ -117,6 +117,51 @@ struct KeyFormatTests {
         }
     }
 
+    // MARK: Legacy formats
+
+    let withLegacy = KeyFormat(prefix: "kg", environments: ["live", "test"],
+                               legacy: [LegacyKeyFormat(prefix: "qv_pk_", environment: "live")])
+
+    @Test func legacyKeysAreRecognisedByShapeAndHashedWhole() throws {
+        let key = "qv_pk_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p_"
+        let parsed = try withLegacy.parse(key)
+        #expect(parsed.isLegacy && parsed.environment == "live")
+        // The SHA-256 of the whole key (sha256sum), as the product stored it; in hex or base64.
+        #expect(parsed.digest == KeyValidator.sha256("e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614"))
+        #expect(parsed.digest == KeyValidator.sha256("4S8/Zcw3Ugu7zb0rUm2dlDufo9hTattaTDKbfUE3hhQ="))
+        #expect(parsed.digest == KeyValidator.sha256("4S8_Zcw3Ugu7zb0rUm2dlDufo9hTattaTDKbfUE3hhQ"))
+        #expect(KeyValidator.sha256("e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d4137861") == nil)
+        #expect(KeyValidator.sha256("g12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614") == nil)
+        #expect(withLegacy.digest(ofWellFormed: key) == parsed.digest)
+        #expect(parsed.hint == "qv_pk_…O5p_")
+        // Keygate's own keys read as before.
+        let own = withLegacy.generate(environment: "test").unredacted
+        #expect(try !withLegacy.parse(own).isLegacy)
+        #expect(try withLegacy.parse(own).environment == "test")
+    }
+
+    @Test func legacyShapesOutsideTheRulesAreMalformed() {
+        let body = String(repeating: "x", count: 16)
+        for candidate in ["qv_pk_" + String(body.dropFirst()), "qv_pk_" + String(repeating: "x", count: 129),
+                          "qv_pk_" + body + "!", "qv_sk_" + body, "QV_PK_" + body, "qv_pk_" + body + " "] {
+            #expect(throws: KeyFormatError.self, "\(candidate)") { try withLegacy.parse(candidate) }
+            #expect(withLegacy.digest(ofWellFormed: candidate) == nil)
+        }
+        #expect(withLegacy.digest(ofWellFormed: "qv_pk_" + body) != nil)
+        // Without the legacy format declared, the same key is nothing.
+        #expect(format.digest(ofWellFormed: "qv_pk_" + body) == nil)
+    }
+
+    @Test func aLegacyKeyEchoedInAnErrorShowsOnlyItsHint() {
+        let secret = "Zq8rT2mW9xK4vB7nJ3hL6pD1sF5gA0cE"
+        #expect(withLegacy.redacted("qv_pk_" + secret) == "qv_pk_…A0cE")
+        // Whatever the underscores, a raw key's own text shows no more than four characters of it.
+        for key in ["qv_pk_" + secret, "qv_pk_Zq8rT2mW9x_K4vB7nJ3hL6pD1sF5gA0cE", "sk_live_" + secret] {
+            let shown = "\(RawKey(key))"
+            #expect(!shown.contains(String(secret.prefix(8))) && !shown.contains("Zq8rT2mW9x"), "\(shown)")
+        }
+    }
+
     private func dumped(_ value: some Any) -> String {
         var output = ""
         dump(value, to: &output)

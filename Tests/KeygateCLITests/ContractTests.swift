@@ -114,6 +114,16 @@ struct ContractTests {
         let rotated = try session.result("keys.rotate", with(["keyId": ownerId, "gracePeriodSeconds": 60]))
         #expect(rotated["previousSecretExpiresAt"] is String)
         try session.result("keys.rotate", with(["keyId": ownerId]))
+        try session.result("keys.import", with(["keys": [
+            ["name": "Old", "kind": "owner_integration", "capabilities": ["booking.read"],
+             "sha256": "e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614", "createdAt": "2025-01-01T00:00:00Z"],
+            ["name": "Old", "kind": "owner_integration", "capabilities": ["booking.read"],
+             "sha256": "e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614"],
+            ["name": "Bad", "kind": "owner_integration", "capabilities": ["booking.read"], "sha256": "00"],
+            ["name": "Bad", "kind": "owner_integration", "capabilities": ["booking.read"], "key": "sk_live_1234567890abcdef"],
+        ]]))
+        try session.call("keys.import", with(["keys": [["name": "Both", "kind": "owner_integration", "capabilities": ["booking.read"],
+                                                         "key": "x", "sha256": "y"]]]))
         try session.result("keys.reportLeaked", ["keys": [["key": partnerSecret, "location": "https://example.com/paste/1"],
                                                           ["key": "kg_live_nope"]], "action": "flag"])
         try session.call("keys.reportLeaked", ["keys": [["key": partnerSecret]], "action": "delete"])

@@ -4,33 +4,8 @@ import Testing
 /// `keygate scan`, as a security team or a pre-commit hook runs it.
 @Suite("keygate scan")
 struct ScanTests {
-    struct Run {
-        let status: Int32
-        let output: String
-        let errors: String
-    }
-
-    func keygate(_ arguments: [String], in folder: URL, input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = ServeProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let output = Pipe()
-        let errors = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-        }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                   errors: String(decoding: err, as: UTF8.self))
+    func keygate(_ arguments: [String], in folder: URL, input: String? = nil) throws -> CommandRun {
+        try CommandRun(arguments, in: folder, input: input)
     }
 
     /// A folder with two live keys, a revoked one, a look-alike and a key

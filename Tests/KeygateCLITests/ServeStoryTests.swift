@@ -1,4 +1,5 @@
 import Foundation
+import KeyStore
 import KeygateTestSupport
 import Testing
 
@@ -94,6 +95,12 @@ struct ServeStoryTests {
         #expect((created["key"] as? [String: Any])?["lastUsedText"] as? String == "Nigdy")
         #expect(try serve.result("keys.get", with(["keyId": keyId]))["environment"] as? String == "test")
         #expect(try serve.result("keys.update", with(["keyId": keyId, "name": "Reader 2"]))["name"] as? String == "Reader 2")
+        let existing = KeyFormat(prefix: "kg", environments: ["live", "test"]).generate(environment: "live").unredacted
+        let imported = try serve.result("keys.import", with(["keys": [
+            ["name": "From before", "kind": "owner_integration", "capabilities": ["booking.read"], "key": existing],
+        ]]))
+        #expect((imported["results"] as? [[String: Any]])?.first?["status"] as? String == "imported")
+        #expect(try serve.result("keys.verify", ["key": existing, "capability": "booking.read"])["valid"] as? Bool == true)
         let byKey = try serve.result("subscriptions.quotas", ["key": secret])
         #expect(byKey["plan"] as? String == "pro")
         let quotas = try serve.result("subscriptions.quotas", org)
@@ -111,7 +118,7 @@ struct ServeStoryTests {
         #expect(rotated["previousSecretExpiresAt"] is String)
         #expect(try serve.result("keys.revoke", with(["keyId": keyId]))["statusText"] as? String == "Unieważniony")
         #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 20)
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 21)
         #expect(serve.finish() == 0)
     }
 }

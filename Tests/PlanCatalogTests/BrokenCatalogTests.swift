@@ -29,6 +29,12 @@ struct BrokenCatalogTests {
         .init(file: "schema-bad-period", problems: [(40, nil, "The value 'week' is not an element of the set {'day', 'month', 'none'}")]),
         .init(file: "schema-bad-limit", problems: [(41, nil, "'lots' is not a valid value of the union type 'QuotaLimit'")]),
         .init(file: "schema-bad-prefix", problems: [(3, nil, "The value 'KG_' is not accepted by the pattern")]),
+        .init(file: "legacy-format-unknown-environment", problems: [
+            (6, nil, "legacy format 'qv_pk_' names the environment 'prod', which is not declared"),
+        ]),
+        .init(file: "legacy-format-overlapping", problems: [(7, nil, "legacy format 'qv_' overlaps 'qv_pk_'")]),
+        .init(file: "legacy-format-own-prefix", problems: [(6, nil, "legacy format 'kg_old_' starts like this catalog's own keys ('kg_')")]),
+        .init(file: "schema-legacy-format-digest", problems: [(6, nil, "The value 'md5' is not an element of the set {'sha256'}")]),
         .init(file: "schema-missing-quotas", problems: [(24, nil, "Element 'plan': Missing child element(s). Expected is ( quotas ).")]),
         .init(file: "schema-bad-method", problems: [
             (47, nil, "The value 'FETCH' is not an element of the set"),

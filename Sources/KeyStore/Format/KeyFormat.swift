@@ -12,35 +12,46 @@
 /// let key = format.generate(environment: "live")   // kg_live_3kTq…
 /// try format.parse(key.unredacted).environment      // "live"
 /// ```
+///
+/// A product that issued keys before Keygate keeps them working through
+/// ``legacy`` formats: keys with another prefix and no checksum, recognised
+/// by shape alone and stored, like every key, as the SHA-256 of the whole key.
 public struct KeyFormat: Sendable, Hashable {
     /// 32 base62 characters: 32 × log2(62) ≈ 190.5 bits, above the 160 the
     /// design asks for.
     public static let randomLength = 32
     /// 62^6 > 2^32, so six digits hold any CRC-32.
     public static let checksumLength = 6
-    /// No key is longer; anything longer is refused before it is scanned.
+    /// No key of this format is longer; anything longer than this and
+    /// every legacy format's longest is refused before it is scanned.
     static let maximumLength = 64
 
     public let prefix: String
     public let environments: [String]
+    /// Formats of keys issued before Keygate, still accepted.
+    public let legacy: [LegacyKeyFormat]
     /// The same as bytes, so parsing compares without building strings.
     private let prefixBytes: [UInt8]
     private let environmentBytes: [[UInt8]]
+    private let longest: Int
 
-    public init(prefix: String, environments: [String]) {
+    public init(prefix: String, environments: [String], legacy: [LegacyKeyFormat] = []) {
         self.prefix = prefix
         self.environments = environments
+        self.legacy = legacy
         prefixBytes = Array(prefix.utf8)
         environmentBytes = environments.map { Array($0.utf8) }
+        longest = legacy.map { $0.prefix.utf8.count + LegacyKeyFormat.bodyLength.upperBound }.max() ?? Self.maximumLength
     }
 
     public static func == (lhs: KeyFormat, rhs: KeyFormat) -> Bool {
-        lhs.prefix == rhs.prefix && lhs.environments == rhs.environments
+        lhs.prefix == rhs.prefix && lhs.environments == rhs.environments && lhs.legacy == rhs.legacy
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(prefix)
         hasher.combine(environments)
+        hasher.combine(legacy)
     }
 
     /// A new key from a CSPRNG (see ``SecureRandom``).
@@ -68,7 +79,14 @@ public struct KeyFormat: Sendable, Hashable {
     }
 
     private func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeyFormatError) -> ParsedKey {
-        let environment = try check(bytes)
+        let environment: Int
+        do {
+            environment = try check(bytes)
+        } catch {
+            guard let legacy = legacyFormat(of: bytes) else { throw error }
+            return ParsedKey(environment: legacy.environment, digest: KeyDigest(of: bytes), key: Array(bytes),
+                             visiblePrefix: legacy.prefix.utf8.count)
+        }
         return ParsedKey(environment: environments[environment], digest: KeyDigest(of: bytes), key: Array(bytes))
     }
 
@@ -77,18 +95,25 @@ public struct KeyFormat: Sendable, Hashable {
     public func digest(ofWellFormed key: String) -> KeyDigest? {
         var key = key
         return key.withUTF8 { bytes in
-            (try? check(bytes)).map { _ in KeyDigest(of: bytes) }
+            if (try? check(bytes)) != nil || legacyFormat(of: bytes) != nil { return KeyDigest(of: bytes) }
+            return nil
         }
     }
 
     /// A value to echo in an error message: cut to 64 characters, and if
-    /// it is a key of this format, only its hint, so a key pasted into the
-    /// wrong field never comes back in an error or a log.
+    /// it is a key of this format (or a legacy one), only its hint, so a key
+    /// pasted into the wrong field never comes back in an error or a log.
     public func redacted(_ value: String) -> String {
-        if value.utf8.count <= Self.maximumLength, digest(ofWellFormed: value) != nil {
-            return Self.hint(of: Array(value.utf8))
+        if value.utf8.count <= longest, let parsed = try? parse(value) {
+            return parsed.hint
         }
         return value.count <= 64 ? value : String(value.prefix(64)) + "…"
+    }
+
+    /// The legacy format `bytes` has the shape of, if any.
+    private func legacyFormat(of bytes: UnsafeBufferPointer<UInt8>) -> LegacyKeyFormat? {
+        guard !legacy.isEmpty, bytes.count <= longest else { return nil }
+        return legacy.first { $0.matches(bytes) }
     }
 
     /// Checks shape and checksum; returns the index of the key's environment.
@@ -118,8 +143,12 @@ public struct KeyFormat: Sendable, Hashable {
 
     /// What lists show of a key: everything up to the secret, then its last
     /// four characters, which are checksum digits and give away no random bits.
+    /// Anything else (a legacy key, text that only looks like a key) shows
+    /// its last four characters only: its head could be part of its secret.
     static func hint(of key: [UInt8]) -> String {
-        guard let separator = key.lastIndex(of: UInt8(ascii: "_")), key.count - separator > 4 else { return "…" }
+        guard let separator = key.lastIndex(of: UInt8(ascii: "_")), separator <= 2 * 16 + 1,
+            key.count - separator - 1 == randomLength + checksumLength
+        else { return key.count > 8 ? "…" + String(decoding: key.suffix(4), as: UTF8.self) : "…" }
         return String(decoding: key[...separator], as: UTF8.self) + "…"
             + String(decoding: key.suffix(4), as: UTF8.self)
     }
@@ -130,15 +159,65 @@ public struct ParsedKey: Sendable, Hashable {
     public let environment: String
     public let digest: KeyDigest
     private let key: [UInt8]
+    /// For a legacy key, how much of it its hint shows before the last four
+    /// characters: its prefix (a legacy key may have `_` anywhere).
+    private let visiblePrefix: Int?
 
-    init(environment: String, digest: KeyDigest, key: [UInt8]) {
+    init(environment: String, digest: KeyDigest, key: [UInt8], visiblePrefix: Int? = nil) {
         self.environment = environment
         self.digest = digest
         self.key = key
+        self.visiblePrefix = visiblePrefix
     }
 
+    /// Whether the key is of one of the format's legacy formats.
+    public var isLegacy: Bool { visiblePrefix != nil }
+
     /// What lists show of the key; built on demand, since verification never needs it.
-    public var hint: String { KeyFormat.hint(of: key) }
+    public var hint: String {
+        guard let visiblePrefix else { return KeyFormat.hint(of: key) }
+        return String(decoding: key.prefix(visiblePrefix), as: UTF8.self) + "…"
+            + String(decoding: key.suffix(4), as: UTF8.self)
+    }
+}
+
+/// Keys a product issued before Keygate: `<prefix><body>`, the body
+/// ``bodyLength`` characters of `A–Z a–z 0–9 _ -`, with no checksum, stored
+/// (as every key) as the SHA-256 of the whole key. They verify like any
+/// other key once imported; a string of their shape that was never imported
+/// is simply not found.
+public struct LegacyKeyFormat: Sendable, Hashable {
+    /// What every such key starts with, separators included (`qv_pk_`).
+    public let prefix: String
+    /// The environment such keys are recorded in.
+    public let environment: String
+    /// How long the part after the prefix may be: long enough to be a
+    /// secret, short enough to refuse junk early.
+    public static let bodyLength = 16...128
+
+    private let prefixBytes: [UInt8]
+
+    public init(prefix: String, environment: String) {
+        self.prefix = prefix
+        self.environment = environment
+        prefixBytes = Array(prefix.utf8)
+    }
+
+    public static func == (lhs: LegacyKeyFormat, rhs: LegacyKeyFormat) -> Bool {
+        lhs.prefix == rhs.prefix && lhs.environment == rhs.environment
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(prefix)
+        hasher.combine(environment)
+    }
+
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard Self.bodyLength.contains(bytes.count - prefixBytes.count), bytes.starts(with: prefixBytes) else { return false }
+        return bytes[prefixBytes.count...].allSatisfy { byte in
+            Base62.isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
 }
 
 /// Why a string is not a well-formed key. Every case is answered as

@@ -10,7 +10,8 @@ public struct RawKey: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// The key itself. Return it once; never log, store or show it again.
     public let unredacted: String
 
-    init(_ unredacted: String) {
+    /// A key someone holds, such as one being imported.
+    public init(_ unredacted: String) {
         self.unredacted = unredacted
     }
 

@@ -41,6 +41,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let keyRotated = AuditAction(rawValue: "key.rotated")
     public static let keyRevoked = AuditAction(rawValue: "key.revoked")
     public static let keyDeleted = AuditAction(rawValue: "key.deleted")
+    /// A key issued elsewhere was moved in (``KeyStorage/importKey(_:limit:)``).
+    public static let keyImported = AuditAction(rawValue: "key.imported")
     /// A scanning service reported the key leaked and the product chose to flag it.
     public static let keyLeakReported = AuditAction(rawValue: "key.leak_reported")
     public static let subscriptionChanged = AuditAction(rawValue: "subscription.changed")

@@ -108,3 +108,68 @@ public enum KeyFilter: Sendable, Hashable {
     case all
     case state(KeyState)
 }
+
+/// A key issued before Keygate (or by another Keygate), moved in with its
+/// secret unchanged, so its holders change nothing. The store checks every
+/// field as for a creation (see ``KeyRules``).
+public struct ImportedKey: Sendable, Hashable {
+    /// How the key is known: by the key itself, hashed on the way in and
+    /// never stored, or by the SHA-256 digest the product kept.
+    public enum Secret: Sendable, Hashable {
+        case key(RawKey)
+        /// The SHA-256 of the whole key: 64 hexadecimal digits, or 44
+        /// characters of base64 (standard or URL-safe, padding optional).
+        case sha256(String)
+    }
+
+    public var organizationId: String
+    public var name: String
+    public var kind: String
+    public var capabilities: [String]
+    public var secret: Secret
+    /// `nil`: the environment of the key's format, or the catalog's first.
+    public var environment: String?
+    public var rateLimit: Int
+    public var allowedOrigins: [String]
+    /// When it was first issued; `nil`: its last use if given, else now.
+    /// Never in the future.
+    public var createdAt: Date?
+    /// In the future, as for a creation.
+    public var expiresAt: Date?
+    /// When it was last used, if the product knows; between `createdAt` and now.
+    public var lastUsedAt: Date?
+    /// Who asked, for the audit log.
+    public var actor: String?
+
+    public init(
+        organizationId: String, name: String, kind: String, capabilities: [String], secret: Secret,
+        environment: String? = nil, rateLimit: Int, allowedOrigins: [String] = [], createdAt: Date? = nil,
+        expiresAt: Date? = nil, lastUsedAt: Date? = nil, actor: String? = nil
+    ) {
+        self.organizationId = organizationId
+        self.name = name
+        self.kind = kind
+        self.capabilities = capabilities
+        self.secret = secret
+        self.environment = environment
+        self.rateLimit = rateLimit
+        self.allowedOrigins = allowedOrigins
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.lastUsedAt = lastUsedAt
+        self.actor = actor
+    }
+}
+
+/// What importing one key did.
+public struct ImportedKeyResult: Sendable {
+    public let key: KeyRecord
+    /// `false`: the key was already here, in this organization, and nothing changed.
+    public let imported: Bool
+
+    /// For the stores of this package.
+    package init(key: KeyRecord, imported: Bool) {
+        self.key = key
+        self.imported = imported
+    }
+}

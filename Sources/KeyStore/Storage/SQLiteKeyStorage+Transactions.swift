@@ -17,6 +17,10 @@ import GRDB
 /// returns, and if it throws, nothing of the unit was kept.
 extension SQLiteKeyStorage {
     public func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? {
+        if bound != nil {
+            // Already inside a unit (a write group): this one nests in it.
+            return try write { _ in body(SQLiteTransaction(storage: self)) }
+        }
         var result: T?
         var ran = false
         do {

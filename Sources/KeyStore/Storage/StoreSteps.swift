@@ -24,6 +24,27 @@ package struct CheckedNewKey {
     }
 }
 
+/// A key to import, checked.
+package struct CheckedImport {
+    package let record: KeyRecord
+    package let digest: KeyDigest
+    package let actor: String
+    /// How the key was given: `key` or `sha256`.
+    package let source: String
+
+    /// What the audit log keeps of the import.
+    package var auditDetails: [String: JSON] {
+        var details: [String: JSON] = [
+            "name": .string(record.name), "kind": .string(record.kind), "capabilities": .strings(record.capabilities),
+            "environment": .string(record.environment), "rateLimit": .integer(record.rateLimit),
+            "allowedOrigins": .strings(record.allowedOrigins), "hint": .string(record.hint),
+            "createdAt": .string(RFC3339.string(record.createdAt)), "source": .string(source),
+        ]
+        details["expiresAt"] = record.expiresAt.map { .string(RFC3339.string($0)) }
+        return details
+    }
+}
+
 /// Changes to a key, checked.
 package struct CheckedKeyChanges {
     let name: String?
@@ -169,6 +190,87 @@ extension KeyValidator {
             throw KeyStoreError(.invalidDateRange, field: first > last ? "to" : "from", ["max": "\(Self.maximumUsageDays)"])
         }
         return (first, last)
+    }
+
+    /// Checks a key to import and works out its digest and hint; the raw
+    /// key, if given, goes no further than this.
+    package func importedKey(_ request: ImportedKey, now: Date) throws(KeyStoreError) -> CheckedImport {
+        let organizationId = try organizationId(request.organizationId)
+        let name = try name(request.name)
+        let kind = try kind(request.kind)
+        let capabilities = try capabilities(request.capabilities)
+        let rateLimit = try rateLimit(request.rateLimit)
+        let origins = try origins(request.allowedOrigins)
+        let expiresAt = try expiry(request.expiresAt.map(StorageCoding.truncated), now: now)
+        let actor = try actor(request.actor)
+        let lastUsedAt = request.lastUsedAt.map(StorageCoding.truncated)
+        // Without a creation time, the key is at least as old as its last use.
+        let createdAt = request.createdAt.map(StorageCoding.truncated) ?? min(lastUsedAt ?? now, now)
+        guard createdAt <= now else {
+            throw KeyStoreError(.invalidTimestamp, field: "createdAt", ["field": "createdAt", "reason": "future"])
+        }
+        if let lastUsedAt, lastUsedAt > now || lastUsedAt < createdAt {
+            throw KeyStoreError(.invalidTimestamp, field: "lastUsedAt",
+                                ["field": "lastUsedAt", "reason": lastUsedAt > now ? "future" : "before_created"])
+        }
+        let digest: KeyDigest
+        let hint: String
+        let environment: String
+        switch request.secret {
+        case .key(let key):
+            guard let parsed = try? rules.format.parse(key.unredacted) else {
+                // Not echoed: whatever it is, it was given as a secret.
+                throw KeyStoreError(.unrecognizedKey, field: "key")
+            }
+            if let given = request.environment, given != parsed.environment {
+                throw KeyStoreError(.unknownEnvironment, field: "environment",
+                                    ["environment": excerpt(given), "allowed": parsed.environment, "reason": "mismatch"])
+            }
+            (digest, hint, environment) = (parsed.digest, parsed.hint, parsed.environment)
+        case .sha256(let text):
+            guard let decoded = Self.sha256(text) else { throw KeyStoreError(.invalidDigest, field: "sha256") }
+            digest = decoded
+            // The key itself is unknown: its format's prefix is all a list can show.
+            let legacy = rules.format.legacy.count == 1 ? rules.format.legacy.first : nil
+            hint = (legacy?.prefix ?? "") + "…"
+            environment = try self.environment(request.environment ?? legacy?.environment ?? rules.format.environments[0])
+        }
+        let record = KeyRecord(
+            id: Self.newKeyId(at: now), organizationId: organizationId, name: name, kind: kind,
+            capabilities: capabilities, environment: environment, hint: hint, rateLimit: rateLimit,
+            allowedOrigins: origins, createdAt: createdAt, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: lastUsedAt,
+            usage: KeyUsage())
+        let source = if case .key = request.secret { "key" } else { "sha256" }
+        return CheckedImport(record: record, digest: digest, actor: actor, source: source)
+    }
+
+    /// A SHA-256 digest written as 64 hexadecimal digits or in base64
+    /// (standard or URL-safe alphabet, padding optional).
+    package static func sha256(_ text: String) -> KeyDigest? {
+        let bytes = Array(text.utf8)
+        if bytes.count == 64 {
+            var digest: [UInt8] = []
+            digest.reserveCapacity(32)
+            for index in stride(from: 0, to: 64, by: 2) {
+                guard let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1]) else { return nil }
+                digest.append(high << 4 | low)
+            }
+            return KeyDigest(bytes: digest)
+        }
+        guard bytes.count == 43 || bytes.count == 44 else { return nil }
+        var standard = String(decoding: bytes.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 },
+                              as: UTF8.self)
+        if standard.utf8.count == 43 { standard += "=" }
+        return Data(base64Encoded: standard).flatMap { KeyDigest(bytes: Array($0)) }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// A secret this store generated, parsed: it always parses.

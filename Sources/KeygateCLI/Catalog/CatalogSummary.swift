@@ -9,6 +9,7 @@ struct CatalogSummary {
         return "\(Self.count(catalog.plans.count, "plan")), \(Self.count(catalog.capabilities.count, "capability", "capabilities")), "
             + "\(Self.count(catalog.kinds.count, "kind")), \(Self.count(catalog.meters.count, "meter"))\(routes); "
             + "default plan \(catalog.defaultPlan.id); keys look like \(catalog.keys.prefix)_\(catalog.keys.environments.first ?? "live")_…"
+            + catalog.keys.legacyFormats.map { " (and \($0.prefix)…, imported)" }.joined()
     }
 
     /// One line for `catalog validate`.

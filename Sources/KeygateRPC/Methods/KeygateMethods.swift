@@ -123,6 +123,20 @@ public enum KeygateMethods {
             presenter(context).key(try context.service.revokeKey(id: params.keyId, organizationId: params.organizationId,
                                                          actor: params.actor))
         }
+        table.register(ImportKeys.self) { params, context in
+            let requests = try params.keys.enumerated().map { index, key throws(ParamsError) in
+                try key.request(organizationId: params.organizationId, actor: params.actor, field: "keys[\(index)].")
+            }
+            let present = presenter(context)
+            return .init(results: try context.service.importKeys(requests).map { outcome in
+                switch outcome {
+                case .imported(let key): .init(status: .imported, key: present.key(key), error: nil)
+                case .alreadyPresent(let key): .init(status: .alreadyPresent, key: present.key(key), error: nil)
+                case .refused(let error):
+                    .init(status: .refused, key: nil, error: messages.service(error, language: context.language).refusal)
+                }
+            })
+        }
         table.register(ReportLeakedKeys.self) { params, context in
             let findings = try context.service.reportLeaked(
                 params.keys.map { LeakedKeyReport(key: $0.key, location: $0.location) }, action: params.action ?? .revoke,

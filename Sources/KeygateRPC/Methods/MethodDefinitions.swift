@@ -302,6 +302,66 @@ public enum DeleteKey: RPCMethod {
     }
 }
 
+public enum ImportKeys: RPCMethod {
+    public static let name = "keys.import"
+    public static let writes = true
+    public static let summary = """
+        Moves in keys issued before Keygate, by the key (hashed, never stored) or its SHA-256 digest, each checked \
+        against the plan as a creation; one result per key, in order. Importing a key twice changes nothing.
+        """
+    public static let errors: [ServiceError.Code] = [.invalidLimit, .storageFailure]
+    public struct Params: Decodable, Sendable {
+        public var organizationId: String
+        public var keys: [Key]
+        public var actor: String?
+    }
+    public struct Key: Decodable, Sendable {
+        public var name: String
+        public var kind: String
+        public var capabilities: [String]
+        /// The SHA-256 of the whole key, in hex (or base64); or else `key`.
+        public var sha256: String?
+        public var key: String?
+        public var environment: String?
+        public var createdAt: Date?
+        public var expiresAt: Date?
+        public var lastUsedAt: Date?
+        public var rateLimit: Int?
+        public var allowedOrigins: [String]?
+    }
+    public enum Status: String, WireEnum {
+        case imported
+        /// Already here, in this organization; nothing changed.
+        case alreadyPresent = "already_present"
+        case refused
+    }
+    public struct Result: WireObject {
+        public var results: [Outcome]
+        public static let fields: [WireField<Result>] = [.init("results", { $0.results }, "One per key, in order.")]
+    }
+    public struct Outcome: WireObject {
+        public var status: Status
+        public var key: KeyInfo?
+        public var error: Refusal?
+        public static let fields: [WireField<Outcome>] = [
+            .init("status", { $0.status }), .init("key", { $0.key }, "The key as stored; null when refused."),
+            .init("error", { $0.error }, "Why it was refused, as an error's data; null unless refused."),
+        ]
+    }
+    /// A refusal of one key: what `error.data` would say of it.
+    public struct Refusal: WireObject {
+        public var code: String
+        public var httpStatus: Int
+        public var message: String
+        public var field: String?
+        public static let fields: [WireField<Refusal>] = [
+            .init("code", { $0.code }, "Stable, snake_case; see docs/PROTOCOL.md."), .init("httpStatus", { $0.httpStatus }),
+            .init("message", { $0.message }, "In the request's language."),
+            .init("field", { $0.field }, "The member of the key at fault, such as capabilities or sha256."),
+        ]
+    }
+}
+
 public enum ReportLeakedKeys: RPCMethod {
     public static let name = "keys.reportLeaked"
     public static let writes = true

@@ -59,7 +59,7 @@ enum ErrorTable {
         }
         return switch code {
         case .notFound: Row(rpcCode: RPCCode.notFound, httpStatus: 404, arguments: [])
-        case .keyRevoked, .keyExpired, .idempotencyKeyReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
+        case .keyRevoked, .keyExpired, .idempotencyKeyReused, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
         case .storageFailure: Row(rpcCode: RPCCode.storageUnavailable, httpStatus: 503, arguments: [])
         case .quotaExceeded: Row(rpcCode: RPCCode.limitReached, httpStatus: 429, arguments: ["meterName", "resetsAt"])
         case .invalidKey: Row(rpcCode: RPCCode.unauthorized, httpStatus: 401, arguments: [])
@@ -83,7 +83,8 @@ enum ErrorTable {
         case .unknownEnvironment: invalid(["environment", "allowed"])
         case .invalidRateLimit, .invalidAmount: invalid(["min", "max"])
         case .invalidOrigin: invalid(["origin"])
-        case .invalidExpiry, .invalidCursor, .invalidPeriod: invalid()
+        case .invalidExpiry, .invalidCursor, .invalidPeriod, .invalidDigest, .unrecognizedKey: invalid()
+                case .invalidTimestamp: invalid(["field"])
         case .unknownPlan: invalid(["plan", "plans"])
         case .unknownMeter: invalid(["meter", "meters"])
         case .meterNotRecordable: invalid(["meter"])

@@ -14,6 +14,11 @@ public struct RPCError: Error, Sendable, Hashable {
         public let field: String?
     }
 
+    /// The same as one result among others (``ImportKeys/Refusal``).
+    var refusal: ImportKeys.Refusal {
+        ImportKeys.Refusal(code: data.code, httpStatus: data.httpStatus, message: data.message, field: data.field)
+    }
+
     var wire: JSON {
         var data: [(key: String, value: JSON)] = [
             ("code", .string(self.data.code)),

@@ -45,7 +45,23 @@ struct CatalogBuilder {
             let id = environment[attribute: "id"] ?? ""
             return declare(id, "environment", at: environment.line, in: &seen) ? id : nil
         }
-        return KeySettings(prefix: prefix, environments: environments)
+        var legacyFormats: [KeySettings.LegacyFormat] = []
+        for legacy in element.children(named: "legacyFormat") {
+            let legacyPrefix = legacy[attribute: "prefix"] ?? ""
+            let environment = legacy[attribute: "environment"] ?? ""
+            if !environments.contains(environment) {
+                sink.add(line: legacy.line, "legacy format '\(legacyPrefix)' names the environment '\(environment)', "
+                    + "which is not declared" + Self.suggestion(for: environment, among: environments))
+            } else if legacyPrefix.hasPrefix(prefix + "_") {
+                // Keygate's own keys would then have two readings.
+                sink.add(line: legacy.line, "legacy format '\(legacyPrefix)' starts like this catalog's own keys ('\(prefix)_')")
+            } else if let other = legacyFormats.first(where: { legacyPrefix.hasPrefix($0.prefix) || $0.prefix.hasPrefix(legacyPrefix) }) {
+                sink.add(line: legacy.line, "legacy format '\(legacyPrefix)' overlaps '\(other.prefix)': a key could be read as either")
+            } else {
+                legacyFormats.append(KeySettings.LegacyFormat(prefix: legacyPrefix, environment: environment, digest: .sha256))
+            }
+        }
+        return KeySettings(prefix: prefix, environments: environments, legacyFormats: legacyFormats)
     }
 
     private func capabilities(_ element: XMLElementNode?) -> [Capability] {

@@ -62,11 +62,36 @@ extension PlanCatalog {
     </xs:restriction>
   </xs:simpleType>
 
+  <!-- How a product's keys from before Keygate start: qv_pk_, sk_live_. -->
+  <xs:simpleType name="LegacyPrefix">
+    <xs:restriction base="xs:string">
+      <xs:pattern value="[A-Za-z][A-Za-z0-9_\-]{1,31}"/>
+    </xs:restriction>
+  </xs:simpleType>
+
   <xs:complexType name="KeySettings">
     <xs:sequence>
       <xs:element name="environment" maxOccurs="8">
         <xs:complexType>
           <xs:attribute name="id" type="kg:KeyWord" use="required"/>
+        </xs:complexType>
+      </xs:element>
+      <!-- Keys issued before Keygate, moved in with keys.import: the prefix,
+           then 16 to 128 of A-Z a-z 0-9 _ -, no checksum. Verification
+           accepts them alongside new keys; they are recorded in the named
+           environment. The product stored them as digests, made as named. -->
+      <xs:element name="legacyFormat" minOccurs="0" maxOccurs="8">
+        <xs:complexType>
+          <xs:attribute name="prefix" type="kg:LegacyPrefix" use="required"/>
+          <xs:attribute name="environment" type="kg:KeyWord" use="required"/>
+          <xs:attribute name="digest" default="sha256">
+            <xs:simpleType>
+              <!-- SHA-256 of the whole key, as Keygate stores every key. -->
+              <xs:restriction base="xs:string">
+                <xs:enumeration value="sha256"/>
+              </xs:restriction>
+            </xs:simpleType>
+          </xs:attribute>
         </xs:complexType>
       </xs:element>
     </xs:sequence>

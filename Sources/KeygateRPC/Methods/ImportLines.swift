@@ -1,0 +1,69 @@
+import Foundation
+import KeyStore
+import KeygateJSON
+package import KeygateLocalization
+package import KeygateService
+import Logging
+package import PlanCatalog
+
+extension ImportKeys.Key {
+    /// The service's request for this key; `field` prefixes the names of
+    /// members at fault (`keys[3].`).
+    func request(organizationId: String, actor: String?, field: String) throws(ParamsError) -> ImportKeyRequest {
+        let secret: ImportedKey.Secret
+        switch (sha256, key) {
+        case (let digest?, nil): secret = .sha256(digest)
+        case (nil, let raw?): secret = .key(RawKey(raw))
+        case (nil, nil): throw ParamsError(field: field + "sha256", kind: .missing)
+        case (_?, _?): throw ParamsError(field: field + "key", kind: .exclusive(with: "sha256"))
+        }
+        return ImportKeyRequest(
+            organizationId: organizationId, name: name, kind: kind, capabilities: capabilities, secret: secret,
+            environment: environment, rateLimit: rateLimit, allowedOrigins: allowedOrigins ?? [], createdAt: createdAt,
+            expiresAt: expiresAt, lastUsedAt: lastUsedAt, actor: actor)
+    }
+}
+
+/// The lines of a `keygate import` file: each one key of `keys.import`
+/// with its `organizationId`, read by the same rules as the method's
+/// params, and refusals worded as the method words them.
+package struct ImportLines: Sendable {
+    private let messages: ErrorMessages
+    private let language: String
+
+    package init(localizer: Localizer, catalog: PlanCatalog, language: String? = nil) {
+        messages = ErrorMessages(localizer: localizer, catalog: catalog, logger: Logger(label: "keygate.import"))
+        self.language = localizer.language(for: language)
+    }
+
+    /// Why a line was refused: a stable code and a message.
+    package struct Refusal: Error, Sendable, Hashable {
+        package let code: String
+        package let message: String
+    }
+
+    package func request(_ line: String, actor: String?) -> Result<ImportKeyRequest, Refusal> {
+        do throws(ParamsError) {
+            guard let json = try? JSONParser.parse(line), case .object(let members) = json else {
+                let data = messages.error(.parseError, language: language).data
+                return .failure(Refusal(code: data.code, message: data.message))
+            }
+            guard let organization = members.first(where: { $0.key == "organizationId" })?.value else {
+                throw ParamsError(field: "organizationId", kind: .missing)
+            }
+            guard case .string(let organizationId) = organization else {
+                throw ParamsError(field: "organizationId", kind: .type(expected: "string"))
+            }
+            let key = try ParamsDecoder.decode(ImportKeys.Key.self, from: .object(members.filter { $0.key != "organizationId" }))
+            return .success(try key.request(organizationId: organizationId, actor: actor, field: ""))
+        } catch {
+            let data = messages.params(error, language: language).data
+            return .failure(Refusal(code: data.code, message: data.message))
+        }
+    }
+
+    package func refusal(_ error: ServiceError) -> Refusal {
+        let data = messages.service(error, language: language).data
+        return Refusal(code: data.code, message: data.message)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import KeygateTestSupport
+import Testing
+
+/// `keygate import`, as a product moving its existing keys in runs it.
+@Suite("keygate import")
+struct ImportCommandTests {
+    static let catalog = ServeProcess.repository.appending(path: "Plans/examples/booking-engine.xml").path
+    /// A key of the booking engine's old format and its SHA-256 (sha256sum).
+    static let legacyKey = "qv_pk_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p_"
+    static let legacyHex = "e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614"
+    static let rawKey = "qv_pk_" + "Zq8rT2mW9xK4vB7nJ3hL6pD1sF5gA0cE"
+
+    func line(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    @Test(arguments: Backend.available) func aFileIsImportedOnceAndItsKeysVerify(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend, arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        let database = serve.postgres ?? serve.database.path
+        _ = try serve.result("subscriptions.setPlan", [
+            "organizationId": "org_i", "plan": "professional", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        let key: [String: Any] = ["organizationId": "org_i", "kind": "widget", "capabilities": ["read"]]
+        let lines = [
+            try line(key.merging(["name": "Front desk", "sha256": Self.legacyHex, "createdAt": "2024-03-01T00:00:00Z"]) { $1 }),
+            "",
+            try line(key.merging(["name": "Channel sync", "key": Self.rawKey, "lastUsedAt": "2026-11-20T08:00:00Z"]) { $1 }),
+            try line(key.merging(["name": "Unknown scope", "key": Self.rawKey + "x", "capabilities": ["delete"]]) { $1 }),
+            "{\"organizationId\": \"org_i\", \"name\": ",
+        ]
+        let file = folder.appending(path: "keys.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let arguments = ["import", file.path, "--database", database, "--catalog", Self.catalog]
+
+        let first = try CommandRun(arguments + ["--format", "json"], in: folder)
+        #expect(first.status == 1, "some lines were refused: \(first.errors)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(first.output.utf8)) as? [String: Any])
+        #expect(summary["imported"] as? Int == 2 && summary["alreadyPresent"] as? Int == 0)
+        #expect(summary["refused"] as? [String: Int] == ["unknown_capability": 1, "parse_error": 1])
+        let refusals = try #require(summary["refusals"] as? [[String: Any]])
+        #expect(refusals.compactMap { $0["line"] as? Int } == [4, 5])
+        #expect(first.errors.contains("line 4: unknown_capability"))
+
+        // Again: nothing new, and it says so.
+        let second = try CommandRun(arguments, in: folder)
+        #expect(second.status == 1)
+        #expect(second.output.contains("imported          ") && second.output.contains("already present   "))
+        let counts = second.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(counts.contains(["imported", "0"]) && counts.contains(["already", "present", "2"]))
+
+        for secret in [Self.legacyKey, Self.rawKey] {
+            let verified = try serve.result("keys.verify", ["key": secret, "capability": "read"])
+            #expect(verified["valid"] as? Bool == true && verified["organizationId"] as? String == "org_i")
+        }
+        // The key given raw was hashed on the way in: printed nowhere, stored nowhere.
+        for text in [first.output, first.errors, second.output, second.errors] {
+            #expect(!text.contains("Zq8rT2mW9xK4vB7n"))
+        }
+        if backend == .sqlite {
+            _ = serve.finish()
+            for suffix in ["", "-wal"] {
+                let bytes = (try? Data(contentsOf: URL(filePath: serve.database.path + suffix))) ?? Data()
+                #expect(bytes.range(of: Data("Zq8rT2mW9xK4vB7n".utf8)) == nil)
+            }
+        }
+    }
+
+    @Test func aCleanFileExitsZeroAndAMissingOneTwo() throws {
+        let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        let good = try line(["organizationId": "org_j", "name": "Widget", "kind": "widget", "capabilities": ["read"],
+                             "sha256": Self.legacyHex])
+        let clean = try CommandRun(["import", "-", "--database", serve.database.path, "--catalog", Self.catalog],
+                                   in: folder, input: good + "\n")
+        #expect(clean.status == 0, "\(clean.errors)")
+        #expect(clean.errors.contains("done in"))
+        let missing = try CommandRun(["import", "nowhere.jsonl", "--database", serve.database.path, "--catalog", Self.catalog],
+                                     in: folder)
+        #expect(missing.status == 2 && missing.errors.contains("nowhere.jsonl: cannot be read"))
+        let usage = try CommandRun(["import"], in: folder)
+        #expect(usage.status == 2)
+        _ = serve.finish()
+    }
+}

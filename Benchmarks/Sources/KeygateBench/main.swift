@@ -96,6 +96,12 @@ if CommandLine.arguments.contains("--scan") {
     exit(0)
 }
 
+// `--import`: only the keygate import rows.
+if CommandLine.arguments.contains("--import") {
+    printTable(try importRows())
+    exit(0)
+}
+
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {
@@ -456,6 +462,69 @@ func scanRow() throws -> Row {
                     target: "all keys, no look-alike", met: found == real)
 }
 rows.append(try scanRow())
+
+// MARK: keygate import
+
+/// `keygate import` of 100,000 keys (half by the key, half by its SHA-256
+/// in hex) for 4,000 organizations on Pro (25 keys each, its limit), into
+/// a new SQLite database; then the same file again, when all are present.
+func importRows() throws -> [Row] {
+    let organizations = quick ? 400 : 4_000
+    let perOrganization = 25
+    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-import-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let database = folder.appending(path: "keygate.sqlite").path
+    let service = try makeService(on: database)
+    _ = try service.unitOfWork { unit in
+        for organization in 0..<organizations {
+            _ = try? unit.run { service in
+                try service.setPlan(SetPlanRequest(organizationId: "org_\(organization)", plan: "pro", eventId: "e\(organization)",
+                                                   occurredAt: Date(timeIntervalSince1970: 1_790_000_000)))
+            }
+        }
+    }
+    let format = KeyFormat(catalog: catalog)
+    var lines: [String] = []
+    lines.reserveCapacity(organizations * perOrganization)
+    for organization in 0..<organizations {
+        for number in 0..<perOrganization {
+            let key = format.generate(environment: "live").unredacted
+            let secret = number % 2 == 0
+                ? #""key":"\#(key)""#
+                : #""sha256":"\#(try format.parse(key).digest.bytes.map { String(format: "%02x", $0) }.joined())""#
+            lines.append(#"{"organizationId":"org_\#(organization)","name":"Imported \#(number)","kind":"owner_integration","capabilities":["booking.read"],"createdAt":"2024-01-01T00:00:00Z",\#(secret)}"#)
+        }
+    }
+    let file = folder.appending(path: "keys.jsonl")
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+
+    func run() throws -> (seconds: Double, summary: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["import", file.path, "--database", database, "--format", "json"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let start = Measure.now()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (Double(Measure.now() - start) / 1e9, String(decoding: data, as: UTF8.self))
+    }
+    let first = try run()
+    let again = try run()
+    let count = lines.count
+    func row(_ name: String, _ run: (seconds: Double, summary: String), expect: String) -> Row {
+        Row(name: name, value: String(format: "%.2f s, %.0f keys/s", run.seconds, Double(count) / run.seconds),
+            target: "seconds, not minutes", met: run.seconds < 30 && run.summary.contains(expect))
+    }
+    return [
+        row("keygate import, \(count) keys into a new SQLite database", first, expect: #""imported":\#(count)"#),
+        row("keygate import, the same \(count) again (all present)", again, expect: #""alreadyPresent":\#(count)"#),
+    ]
+}
+rows += try importRows()
 
 // MARK: Start-up and memory
 

@@ -118,9 +118,10 @@ struct ImportCommand: ParsableCommand {
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             offset += line.count + 1
-            let content = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            guard !content.isEmpty else { continue }
-            switch lines.request(content, actor: actor) {
+            // Blank lines are skipped; the JSON parser takes the spaces around a line.
+            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") })
+            else { continue }
+            switch lines.request(String(decoding: line, as: UTF8.self), actor: actor) {
             case .success(let request): batch.append((lineNumber, request))
             case .failure(let refusal): report.refuse(line: lineNumber, refusal)
             }

@@ -59,6 +59,20 @@ public protocol KeyStorage: Sendable {
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay]
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+    /// Writes an event in the caller's transaction (or one of its own);
+    /// an event whose `once` key was used before writes nothing. The store
+    /// writes the events of key changes itself; this is for the service's
+    /// (a plan change's suspended keys).
+    func appendEvent(_ event: NewEvent) throws(KeyStoreError)
+    /// Events after `cursor` in the order they were committed, of one
+    /// organization or of all: what an outbox consumer polls.
+    func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage
+    /// Writes the time-based events due now (a live key expiring within
+    /// the notice, a key expired), each once, and deletes events older
+    /// than the retention. Every process may run it at once; returns how
+    /// many events it wrote.
+    @discardableResult
+    func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int
     /// Runs `body` as one unit of work: one write transaction, committed
     /// when `body` returns. Its commands run through
     /// ``StorageTransaction/step(_:)``, each on a storage bound to the

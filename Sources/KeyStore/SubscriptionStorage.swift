@@ -43,11 +43,15 @@ public struct MeterIncrement: Sendable, Hashable {
     public var meter: String
     public var periodStart: Date
     public var amount: Int
+    /// The quota's limit in the period, if it has one: crossing 80% and
+    /// 100% of it writes a `quota.threshold` event in the same flush.
+    public var limit: Int?
 
-    public init(organizationId: String, meter: String, periodStart: Date, amount: Int) {
+    public init(organizationId: String, meter: String, periodStart: Date, amount: Int, limit: Int? = nil) {
         self.organizationId = organizationId
         self.meter = meter
         self.periodStart = periodStart
         self.amount = amount
+        self.limit = limit
     }
 }

@@ -44,6 +44,7 @@ extension PostgresKeyStorage {
             try insertSecret(checked.digest, keyId: record.id, connection)
             try appendAudit(.keyImported, organizationId: record.organizationId, keyId: record.id, actor: checked.actor,
                             details: checked.auditDetails, at: now, connection)
+            try insertEvent(record.event(.keyImported, ["source": .string(checked.source)]), at: now, connection)
             return ImportedKeyResult(key: record, imported: true)
         }
     }

@@ -164,16 +164,29 @@ extension PostgresKeyStorage {
             guard first.changed == 1 else { return }
             // A whole batch in a few statements, its rows as arrays.
             if !meters.isEmpty {
-                try connection.query("""
+                let totals = try connection.query("""
                     INSERT INTO meter_usage (organization_id, meter, period_start, used)
                     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
                     ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used
+                    RETURNING organization_id, meter, period_start, used
                     """, [
                     .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
                     .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
                     .text(Self.integerArray(meters.map { Int64($0.amount) })),
                 ])
                 try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1")
+                // Quotas that crossed a threshold, their events in the same transaction.
+                var used: [String: Int] = [:]
+                for row in 0..<totals.count {
+                    used["\(totals.string(row, 0) ?? "") \(totals.string(row, 1) ?? "") \(totals.int64(row, 2) ?? 0)"] = totals.int(row, 3)
+                }
+                let at = self.now
+                for increment in meters where increment.limit != nil {
+                    let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
+                    for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
+                        try insertEvent(event, at: at, connection)
+                    }
+                }
             }
             guard !increments.isEmpty else { return }
             let keyIds = Self.textArray(increments.map(\.keyId))

@@ -113,6 +113,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             try insertSecret(new.digest, keyId: record.id, connection)
             try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                             details: new.auditDetails, at: now, connection)
+            try insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
     }
@@ -194,6 +195,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             key.hint = parsed.hint
             try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
                             details: rotation.auditDetails, at: now, connection)
+            try insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, connection)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
     }
@@ -212,6 +214,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             key.revokedAt = now
             try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.revocationDetails(key, reason: reason), at: now, connection)
+            try insertEvent(key.event(.keyRevoked, reason.map { ["reason": .string($0)] } ?? [:]), at: now, connection)
             return key
         }
     }
@@ -224,6 +227,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             let key = try fetchKey(id: id, organizationId: organizationId, connection)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, connection)
+            try insertEvent(key.event(.keyLeakReported, location.map { ["location": .string($0)] } ?? [:]), at: now, connection)
         }
     }
 
@@ -237,6 +241,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
                 at: now, connection)
+            try insertEvent(key.event(.keyDeleted), at: now, connection)
         }
     }
 

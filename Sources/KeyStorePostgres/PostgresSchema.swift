@@ -223,5 +223,30 @@ enum PostgresSchema {
             END;
             $$;
             """),
+        (3, "events outbox", """
+            -- What happened, for the product to act on, written with the
+            -- change that caused it. Positions come from one row every
+            -- event's transaction updates and holds until it commits, so
+            -- they follow commit order: a consumer never skips an event
+            -- that committed late with a smaller number.
+            CREATE TABLE outbox_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                position BIGINT NOT NULL
+            );
+            INSERT INTO outbox_head (id, position) VALUES (1, 0);
+            CREATE TABLE outbox_event (
+                seq BIGINT PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                organization_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                key_id TEXT,
+                data TEXT NOT NULL,
+                once TEXT UNIQUE
+            );
+            CREATE INDEX outbox_event_by_organization ON outbox_event (organization_id, seq);
+            CREATE INDEX outbox_event_by_time ON outbox_event (at);
+            CREATE INDEX api_key_by_expiry ON api_key (expires_at) WHERE expires_at IS NOT NULL;
+            """),
     ]
 }

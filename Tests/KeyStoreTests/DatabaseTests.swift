@@ -15,7 +15,7 @@ struct DatabaseTests {
         }
         #expect(tables == [
             "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_day",
-            "meter_usage", "subscription", "usage_flush", "usage_record",
+            "meter_usage", "outbox_event", "subscription", "usage_flush", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
@@ -25,6 +25,7 @@ struct DatabaseTests {
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
+            "v7: events outbox",
         ])
     }
 

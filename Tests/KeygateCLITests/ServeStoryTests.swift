@@ -118,7 +118,11 @@ struct ServeStoryTests {
         #expect(rotated["previousSecretExpiresAt"] is String)
         #expect(try serve.result("keys.revoke", with(["keyId": keyId]))["statusText"] as? String == "Unieważniony")
         #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 21)
+        let events = try serve.result("events.list", with(["limit": 200]))
+        #expect((events["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
+            == ["key.created", "key.imported", "key.rotated", "key.revoked", "key.deleted"])
+        #expect((events["events"] as? [[String: Any]])?.first?["message"] as? String == "Utworzono klucz „Reader” (kg_test_…\(secret.suffix(4))).")
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 22)
         #expect(serve.finish() == 0)
     }
 }

@@ -22,6 +22,11 @@ struct LostAcknowledgement: KeygateStorage {
     }
 
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey { try base.create(key, limit: limit) }
+    func appendEvent(_ event: NewEvent) throws(KeyStoreError) { try base.appendEvent(event) }
+    func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+        try base.events(organizationId: organizationId, after: cursor, limit: limit)
+    }
+    func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int { try base.sweepEvents(schedule) }
     func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
         try base.importKey(key, limit: limit)
     }

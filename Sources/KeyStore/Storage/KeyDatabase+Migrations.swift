@@ -227,6 +227,26 @@ extension KeyDatabase {
                 CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
                 """)
         }
+        migrator.registerMigration("v7: events outbox") { db in
+            // What happened, for the product to act on, written with the
+            // change that caused it. `seq` is commit order (one writer at a
+            // time); `once` makes time-based and threshold events unique.
+            try db.execute(sql: """
+                CREATE TABLE outbox_event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    key_id TEXT,
+                    data TEXT NOT NULL,
+                    once TEXT UNIQUE
+                );
+                CREATE INDEX outbox_event_by_organization ON outbox_event (organization_id, seq);
+                CREATE INDEX outbox_event_by_time ON outbox_event (at);
+                CREATE INDEX api_key_by_expiry ON api_key (expires_at) WHERE expires_at IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -40,6 +40,7 @@ extension SQLiteKeyStorage {
             try insertSecret(checked.digest, keyId: record.id, db)
             try appendAudit(.keyImported, organizationId: record.organizationId, keyId: record.id, actor: checked.actor,
                             details: checked.auditDetails, at: now, db)
+            try insertEvent(record.event(.keyImported, ["source": .string(checked.source)]), at: now, db)
             return ImportedKeyResult(key: record, imported: true)
         }
     }

@@ -55,6 +55,7 @@ extension SQLiteKeyStorage {
             key.hint = parsed.hint
             try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
                             details: rotation.auditDetails, at: now, db)
+            try insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, db)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
     }
@@ -73,6 +74,7 @@ extension SQLiteKeyStorage {
             key.revokedAt = now
             try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.revocationDetails(key, reason: reason), at: now, db)
+            try insertEvent(key.event(.keyRevoked, reason.map { ["reason": .string($0)] } ?? [:]), at: now, db)
             return key
         }
     }
@@ -85,6 +87,7 @@ extension SQLiteKeyStorage {
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, db)
+            try insertEvent(key.event(.keyLeakReported, location.map { ["location": .string($0)] } ?? [:]), at: now, db)
         }
     }
 
@@ -99,6 +102,7 @@ extension SQLiteKeyStorage {
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
                 at: now, db)
+            try insertEvent(key.event(.keyDeleted), at: now, db)
         }
     }
 }

@@ -22,12 +22,15 @@ extension SQLiteKeyStorage {
             let addToMeter = try db.cachedStatement(sql: """
                 INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
                 ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
+                RETURNING used
                 """)
+            let now = self.now
             for increment in meters where increment.amount > 0 {
-                try addToMeter.execute(arguments: [
+                let used = try Int.fetchOne(addToMeter, arguments: [
                     increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
                     increment.amount,
-                ])
+                ]) ?? increment.amount
+                for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
             }
             if meters.contains(where: { $0.amount > 0 }) {
                 try db.cachedStatement(sql: "UPDATE count_log SET version = version + 1").execute()

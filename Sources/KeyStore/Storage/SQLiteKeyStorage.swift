@@ -166,6 +166,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             try insertSecret(new.digest, keyId: record.id, db)
             try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                             details: new.auditDetails, at: now, db)
+            try insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, db)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
     }

@@ -321,6 +321,11 @@ package struct CheckedRotation {
     }
 
     /// What the audit log keeps of the rotation.
+    /// What a `key.rotated` event tells: when the previous secret stops.
+    package var eventDetails: [String: JSON] {
+        ["previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null]
+    }
+
     package var auditDetails: [String: JSON] {
         [
             "gracePeriodSeconds": .integer(grace),
@@ -374,5 +379,90 @@ extension KeyValidator {
             throw KeyStoreError(.invalidName, field: "reason", ["min": "1", "max": "400"])
         }
         return trimmed
+    }
+}
+
+// MARK: Events
+
+extension KeyRecord {
+    /// What every event about a key carries: enough to name it in a message.
+    package func eventData(_ extra: [String: JSON] = [:]) -> [String: JSON] {
+        var data: [String: JSON] = [
+            "keyId": .string(id), "name": .string(name), "hint": .string(hint), "kind": .string(kind),
+            "environment": .string(environment),
+        ]
+        data.merge(extra) { $1 }
+        return data
+    }
+
+    /// The event of a change to this key.
+    package func event(_ type: EventType, _ extra: [String: JSON] = [:]) -> NewEvent {
+        NewEvent(type: type, organizationId: organizationId, keyId: id, data: eventData(extra))
+    }
+
+    /// The once-only events of this key's expiry, due at `now`: announced
+    /// within `schedule.expiryNotice`, expired (within the retention, so
+    /// an event pruned is not written again).
+    package func expiryEvents(at now: Date, _ schedule: EventSchedule) -> [NewEvent] {
+        guard revokedAt == nil, let expiresAt, expiresAt > now.addingTimeInterval(-schedule.retention) else { return [] }
+        let stamp = StorageCoding.milliseconds(expiresAt)
+        let data = eventData(["expiresAt": .string(RFC3339.string(expiresAt))])
+        var events: [NewEvent] = []
+        if expiresAt > now, expiresAt <= now.addingTimeInterval(schedule.expiryNotice) {
+            events.append(NewEvent(type: .keyExpiring, organizationId: organizationId, keyId: id, data: data,
+                                   once: "expiring:\(id):\(stamp)"))
+        }
+        if expiresAt <= now {
+            events.append(NewEvent(type: .keyExpired, organizationId: organizationId, keyId: id, data: data,
+                                   once: "expired:\(id):\(stamp)"))
+        }
+        return events
+    }
+}
+
+extension NewEvent {
+    /// An event's public id: `evt_`, the time in milliseconds as seven
+    /// base62 digits, 13 random ones (as key ids are made).
+    package static func newId(at now: Date) -> String {
+        "evt_" + KeyValidator.newKeyId(at: now).dropFirst("key_".count)
+    }
+
+    /// The event of a quota crossing `threshold` percent of `limit` in the
+    /// period starting at `periodStart`: written once per threshold and period.
+    package static func quotaThreshold(organizationId: String, meter: String, periodStart: Date, limit: Int, used: Int,
+                                       threshold: Int) -> NewEvent {
+        NewEvent(
+            type: .quotaThreshold, organizationId: organizationId,
+            data: ["meter": .string(meter), "threshold": .integer(threshold), "limit": .integer(limit), "used": .integer(used),
+                   "periodStart": .string(RFC3339.string(periodStart))],
+            once: "quota:\(organizationId):\(meter):\(StorageCoding.milliseconds(periodStart)):\(threshold)")
+    }
+
+    /// The thresholds (80 and 100 percent of `limit`) that going from
+    /// `before` to `after` crossed.
+    package static func crossedThresholds(limit: Int?, before: Int, after: Int) -> [Int] {
+        guard let limit, limit > 0 else { return [] }
+        return [80, 100].filter { threshold in
+            let boundary = (limit * threshold + 99) / 100
+            return before < boundary && after >= boundary
+        }
+    }
+}
+
+extension MeterIncrement {
+    /// The threshold events this increment sets off, the meter now at `used`.
+    package func thresholdEvents(usedAfter used: Int) -> [NewEvent] {
+        NewEvent.crossedThresholds(limit: limit, before: used - amount, after: used).map { threshold in
+            NewEvent.quotaThreshold(organizationId: organizationId, meter: meter, periodStart: periodStart,
+                                    limit: limit ?? 0, used: used, threshold: threshold)
+        }
+    }
+}
+
+extension KeyValidator {
+    /// Checks an event's organization and the size of what it carries.
+    package func event(_ event: NewEvent) throws(KeyStoreError) -> NewEvent {
+        _ = try organizationId(event.organizationId)
+        return event
     }
 }

@@ -63,7 +63,21 @@ struct ServeCommand: ParsableCommand {
         discussion: "Default: $KEYGATE_EVENT_CLOCK_SKEW, then 300."))
     var eventClockSkew: Int?
 
+    @Option(help: ArgumentHelp(
+        "How many days events are kept for events.list.", discussion: "Default: $KEYGATE_EVENT_RETENTION_DAYS, then 30."))
+    var eventRetentionDays: Int?
+
+    @Option(help: ArgumentHelp(
+        "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned.",
+        discussion: "Default: 60."))
+    var eventSweepSeconds: Int = 60
+
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    private var eventSchedule: EventSchedule {
+        let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+        return EventSchedule(retention: TimeInterval(days) * 86_400)
+    }
 
     private var level: String { logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info" }
 
@@ -71,6 +85,10 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+        guard eventSweepSeconds >= 1 else { throw ValidationError("--event-sweep-seconds must be at least 1") }
+        if let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init), days < 1 {
+            throw ValidationError("--event-retention-days must be at least 1")
+        }
         guard Logger.Level(rawValue: level) != nil else {
             throw ValidationError("unknown log level '\(level)'; use one of: "
                                   + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
@@ -132,7 +150,7 @@ struct ServeCommand: ParsableCommand {
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
         ])
 
-        let flusher = UsageFlusher(service: service, logger: logger)
+        let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)
@@ -158,17 +176,25 @@ struct ServeCommand: ParsableCommand {
 }
 
 /// Writes buffered verification usage to the database every second, and a
-/// last time on shutdown. `@unchecked`: the timer is a Dispatch source, safe
-/// to cancel from any thread, and everything else is immutable.
+/// last time on shutdown; every `sweepEvery` seconds, and at the first
+/// tick, writes the events time makes due and prunes old ones.
+/// `@unchecked`: the timer is a Dispatch source, safe to cancel from any
+/// thread; `ticks` is touched only on the timer's serial queue (and after
+/// its cancellation).
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
     private let timer: any DispatchSourceTimer
     private let cancelled = DispatchSemaphore(value: 0)
+    private let events: EventSchedule
+    private let sweepEvery: Int
+    private var ticks = 0
 
-    init(service: KeygateService, logger: Logger) {
+    init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60) {
         self.service = service
         self.logger = logger
+        self.events = events
+        self.sweepEvery = sweepEvery
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keygate.usage"))
     }
 
@@ -196,6 +222,15 @@ final class UsageFlusher: @unchecked Sendable {
         } catch {
             // The counts stay buffered; the next flush tries again.
             logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+        }
+        defer { ticks += 1 }
+        guard ticks % sweepEvery == 0 else { return }
+        do {
+            let written = try service.sweepEvents(events)
+            if written > 0 { logger.debug("time-based events written", metadata: ["count": "\(written)"]) }
+        } catch {
+            // Each due event is written once, whenever a sweep succeeds.
+            logger.warning("event sweep failed", metadata: ["reason": "\(error)"])
         }
     }
 }

@@ -1,3 +1,4 @@
+import KeyStore
 import PlanCatalog
 
 extension SchemaContext {
@@ -9,5 +10,6 @@ extension SchemaContext {
         capabilities = catalog.capabilities.map(\.id.rawValue)
         meters = catalog.meters.map(\.id.rawValue)
         environments = catalog.keys.environments
+        eventTypes = EventType.all.map(\.rawValue)
     }
 }

@@ -200,6 +200,17 @@ public enum KeygateMethods {
                 },
                 nextCursor: page.nextCursor)
         }
+        table.register(ListEvents.self) { params, context in
+            let page = try context.service.events(organizationId: params.organizationId, cursor: params.cursor,
+                                                  limit: params.limit)
+            let present = presenter(context)
+            return .init(
+                events: page.events.map { event in
+                    .init(id: event.id, type: event.type.rawValue, organizationId: event.organizationId, at: event.at,
+                          keyId: event.keyId, data: event.data, message: present.message(of: event))
+                },
+                nextCursor: page.nextCursor, hasMore: page.hasMore)
+        }
         return table
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateJSON
 import KeygateLocalization
 import KeygateService
 import PlanCatalog
@@ -64,6 +65,39 @@ struct Presenter {
                 rateLimit: policy.map { RateLimit(default: $0.rateLimit.defaultPerMinute, max: $0.rateLimit.maxPerMinute) },
                 maxLifetimeDays: policy?.maxLifetimeDays),
             quotas: plan.quotas.compactMap(quota))
+    }
+
+    /// What an event says happened, from its type and data.
+    func message(of event: OutboxEvent) -> String {
+        var arguments: [String: MessageArgument] = [:]
+        var variant: String?
+        if case .object(let members) = event.data {
+            for (name, value) in members {
+                switch value {
+                case .string(let text): arguments[name] = .text(text)
+                case .number(let text): if let number = Int(text) { arguments[name] = .number(number) }
+                default: break
+                }
+            }
+        }
+        switch event.type {
+        case .keyRevoked where arguments["reason"] != nil: variant = "reason"
+        case .keyLeakReported where arguments["location"] != nil: variant = "location"
+        case .keyExpiring, .keyExpired:
+            if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }
+        case .keysSuspended, .keysRestored:
+            if case .array(let keys) = event.data["keyIds"] { arguments["count"] = .number(keys.count) }
+            if case .string(let plan) = event.data["plan"] { arguments["planName"] = .text(planName(PlanID(plan))) }
+        case .quotaThreshold:
+            if case .string(let meter) = event.data["meter"] {
+                arguments["meterName"] = .text(catalog.meter(MeterID(meter)).map { text($0.nameKey) } ?? meter)
+            }
+        default: break
+        }
+        let key = "event.\(event.type.rawValue)"
+        let chosen = variant.map { "\(key).\($0)" }.flatMap { localizer.contains($0) ? $0 : nil } ?? key
+        guard localizer.contains(chosen) else { return event.type.rawValue }
+        return localizer.string(chosen, arguments, language: language)
     }
 
     func capability(_ capability: Capability) -> CapabilityInfo {

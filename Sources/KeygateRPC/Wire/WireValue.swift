@@ -29,6 +29,7 @@ public struct SchemaContext: Sendable {
     public var capabilities: [String] = []
     public var meters: [String] = []
     public var environments: [String] = []
+    public var eventTypes: [String] = []
 
     public init() {}
 }

@@ -50,6 +50,28 @@ extension KeygateService {
             quotaChanges: changes)
     }
 
+    /// The keys a move from one plan to another suspends and restores,
+    /// oldest first, by the same rules as ``preview(organizationId:plan:)``.
+    func statusChanges(organizationId: String, from: Plan, to: Plan) throws(ServiceError)
+        -> (suspended: [String], restored: [String])
+    {
+        let (current, next) = try store { () throws(KeyStoreError) in
+            (try KeyAccess(catalog: catalog, plan: from, organizationId: organizationId, storage: storage),
+             try KeyAccess(catalog: catalog, plan: to, organizationId: organizationId, storage: storage))
+        }
+        let now = clock.now()
+        var suspended: [String] = []
+        var restored: [String] = []
+        for key in try liveKeys(organizationId: organizationId).reversed() {
+            switch (current.status(of: key, at: now), next.status(of: key, at: now)) {
+            case (.active, .suspended): suspended.append(key.id)
+            case (.suspended, .active): restored.append(key.id)
+            default: break
+            }
+        }
+        return (suspended, restored)
+    }
+
     /// Every live key of the organization, newest first, page by page.
     private func liveKeys(organizationId: String) throws(ServiceError) -> [KeyRecord] {
         var keys: [KeyRecord] = []

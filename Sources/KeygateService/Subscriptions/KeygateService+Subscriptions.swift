@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateJSON
 import PlanCatalog
 
 extension KeygateService {
@@ -26,7 +27,20 @@ extension KeygateService {
             eventId: request.eventId, organizationId: request.organizationId, plan: request.plan.rawValue,
             status: request.status, periodStart: request.periodStart, periodEnd: request.periodEnd,
             occurredAt: request.occurredAt, actor: request.actor)
-        let outcome = try store { () throws(KeyStoreError) in try storage.apply(event) }
+        // The change and the events of the keys it suspends or restores commit together.
+        let applied = try unitOfWork { unit in
+            Result { () throws(ServiceError) in
+                do {
+                    return try unit.run { service in try service.apply(event) }
+                } catch let error as ServiceError {
+                    throw error
+                } catch {
+                    throw ServiceError(.storageFailure, ["reason": "other"])
+                }
+            }
+        }
+        guard let applied else { throw ServiceError(.storageFailure, ["reason": "busy"]) }
+        let outcome = try applied.get()
         return switch outcome {
         case .applied(let record):
             SetPlanResult(subscription: view(record, organizationId: request.organizationId), applied: true, reason: nil)
@@ -37,6 +51,25 @@ extension KeygateService {
             SetPlanResult(subscription: view(record, organizationId: request.organizationId), applied: false,
                           reason: .staleEvent)
         }
+    }
+
+    /// Applies a billing event and, when it changes the plan in force,
+    /// records which keys that suspends and restores (one event each).
+    private func apply(_ event: BillingEvent) throws(ServiceError) -> BillingOutcome {
+        let before = try organizationPlan(event.organizationId).plan
+        let outcome = try store { () throws(KeyStoreError) in try storage.apply(event) }
+        guard case .applied(let record) = outcome else { return outcome }
+        let after = catalog.plan(view(record, organizationId: event.organizationId).plan) ?? catalog.defaultPlan
+        guard after.id != before.id else { return outcome }
+        let changes = try statusChanges(organizationId: event.organizationId, from: before, to: after)
+        let plans: [String: JSON] = ["plan": .string(after.id.rawValue), "previousPlan": .string(before.id.rawValue)]
+        for (type, keys) in [(EventType.keysSuspended, changes.suspended), (.keysRestored, changes.restored)] where !keys.isEmpty {
+            try store { () throws(KeyStoreError) in
+                try storage.appendEvent(NewEvent(type: type, organizationId: event.organizationId,
+                                                 data: plans.merging(["keyIds": .strings(keys)]) { $1 }))
+            }
+        }
+        return outcome
     }
 
     func organizationPlan(_ organizationId: String) throws(ServiceError) -> OrganizationPlan {

@@ -147,6 +147,7 @@ extension KeygateService {
             if requests.counter.map({ $0.isRetired || $0.slot.periodStart != window.start }) ?? true {
                 requests.counter = memory.meter(MeterSlot(organizationId: organization.id, meter: requests.meter,
                                                           periodStart: window.start))
+                requests.counter?.limit = requests.quota.limit
             }
         }
 

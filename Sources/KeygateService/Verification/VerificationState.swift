@@ -203,7 +203,7 @@ final class VerificationState: Sendable {
             (counters.values.flatMap(\.pending),
              meters.values.filter { $0.amount > 0 }.map {
                  MeterIncrement(organizationId: $0.slot.organizationId, meter: $0.slot.meter,
-                                periodStart: $0.slot.periodStart, amount: $0.amount)
+                                periodStart: $0.slot.periodStart, amount: $0.amount, limit: $0.limit)
              })
         }
 
@@ -417,6 +417,8 @@ final class KeyCounters {
 final class MeterCounter {
     let slot: MeterSlot
     var amount = 0
+    /// The quota's limit in the period, for the store's threshold events.
+    var limit: Int?
     /// Set when a flush forgets the counter (see ``KeyCounters/isRetired``).
     var isRetired = false
 

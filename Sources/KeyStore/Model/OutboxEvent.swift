@@ -1,0 +1,119 @@
+public import Foundation
+public import KeygateJSON
+
+/// Something that happened to an organization's keys or quotas, for the
+/// product to act on (an email, a webhook): the transactional outbox. Each
+/// is written in the same transaction as the change that causes it, so an
+/// event exists exactly when its change does.
+public struct OutboxEvent: Sendable, Hashable {
+    /// Stable across reads and retries: `evt_…`. Consumers deduplicate by it.
+    public let id: String
+    public let type: EventType
+    public let organizationId: String
+    public let at: Date
+    /// The key it concerns, if one.
+    public let keyId: String?
+    /// A small object whose members differ by type (docs/PROTOCOL.md).
+    public let data: JSON
+    /// Pass it back to read the events after this one.
+    public let cursor: String
+
+    /// For the stores of this package, which build it from what they read.
+    package init(id: String, type: EventType, organizationId: String, at: Date, keyId: String?, data: JSON, cursor: String) {
+        self.id = id
+        self.type = type
+        self.organizationId = organizationId
+        self.at = at
+        self.keyId = keyId
+        self.data = data
+        self.cursor = cursor
+    }
+}
+
+/// What kind of thing happened.
+public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { rawValue }
+
+    public static let keyCreated = EventType(rawValue: "key.created")
+    public static let keyImported = EventType(rawValue: "key.imported")
+    public static let keyRotated = EventType(rawValue: "key.rotated")
+    public static let keyRevoked = EventType(rawValue: "key.revoked")
+    public static let keyDeleted = EventType(rawValue: "key.deleted")
+    /// A scanning service reported the key and the product chose to flag it
+    /// (a report that revoked the key is a `key.revoked` with its reason).
+    public static let keyLeakReported = EventType(rawValue: "key.leak_reported")
+    /// A plan change suspended keys (`data.keyIds`); one event per change.
+    public static let keysSuspended = EventType(rawValue: "keys.suspended")
+    /// A plan change brought suspended keys back.
+    public static let keysRestored = EventType(rawValue: "keys.restored")
+    /// The key expires within seven days; once per key and expiry.
+    public static let keyExpiring = EventType(rawValue: "key.expiring")
+    public static let keyExpired = EventType(rawValue: "key.expired")
+    /// A quota's use crossed 80% or 100% of its limit in its period; once
+    /// per threshold and period.
+    public static let quotaThreshold = EventType(rawValue: "quota.threshold")
+
+    /// Every type, in the order the contract lists them.
+    public static let all: [EventType] = [
+        .keyCreated, .keyImported, .keyRotated, .keyRevoked, .keyDeleted, .keyLeakReported, .keysSuspended,
+        .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
+    ]
+}
+
+/// An event to write (``KeyStorage/appendEvent(_:)``).
+public struct NewEvent: Sendable, Hashable {
+    public var type: EventType
+    public var organizationId: String
+    public var keyId: String?
+    public var data: [String: JSON]
+    /// Events with the same key are written once: the first one wins.
+    public var once: String?
+
+    public init(type: EventType, organizationId: String, keyId: String? = nil, data: [String: JSON], once: String? = nil) {
+        self.type = type
+        self.organizationId = organizationId
+        self.keyId = keyId
+        self.data = data
+        self.once = once
+    }
+}
+
+/// Events in the order they were written, after a cursor.
+public struct EventPage: Sendable {
+    public let events: [OutboxEvent]
+    /// Where the next read starts: after the last event here, or where
+    /// this read started when there was none. `nil` only when there was
+    /// none and no cursor was given.
+    public let nextCursor: String?
+    /// Whether more events are already waiting after this page.
+    public let hasMore: Bool
+
+    /// For the stores of this package.
+    package init(events: [OutboxEvent], nextCursor: String?, hasMore: Bool) {
+        self.events = events
+        self.nextCursor = nextCursor
+        self.hasMore = hasMore
+    }
+}
+
+/// How long events are kept and when time-based ones are due.
+public struct EventSchedule: Sendable, Hashable {
+    /// Events older than this are deleted. Default: 30 days.
+    public var retention: TimeInterval
+    /// A key expiring within this is announced (`key.expiring`). Default: 7 days.
+    public var expiryNotice: TimeInterval
+
+    public static let defaultRetention: TimeInterval = 30 * 86_400
+    public static let defaultExpiryNotice: TimeInterval = 7 * 86_400
+
+    public init(retention: TimeInterval = defaultRetention, expiryNotice: TimeInterval = defaultExpiryNotice) {
+        self.retention = retention
+        self.expiryNotice = expiryNotice
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import KeygateJSON
+
+extension SQLiteKeyStorage {
+    public func appendEvent(_ event: NewEvent) throws(KeyStoreError) {
+        let event = try validator.event(event)
+        let now = self.now
+        _ = try write { db in try insertEvent(event, at: now, db) }
+    }
+
+    public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+        let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
+        let limit = try validator.pageSize(limit)
+        let after = try cursor.map(StorageCoding.position) ?? 0
+        let rows = try read { db in
+            if let organizationId {
+                return try Row.fetchAll(db.cachedStatement(sql: """
+                        SELECT * FROM outbox_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                        """), arguments: [organizationId, after, limit + 1])
+            }
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM outbox_event WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                    arguments: [after, limit + 1])
+        }
+        let events = rows.prefix(limit).map { row in
+            OutboxEvent(
+                id: row["id"], type: EventType(rawValue: row["type"]), organizationId: row["organization_id"],
+                at: StorageCoding.date(row["at"]), keyId: row["key_id"],
+                data: (try? JSONParser.parse(row["data"] as String)) ?? [:], cursor: StorageCoding.cursor(row["seq"]))
+        }
+        return EventPage(events: events, nextCursor: events.last?.cursor ?? cursor, hasMore: rows.count > limit)
+    }
+
+    public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {
+        let now = self.now
+        return try write { db in
+            try db.cachedStatement(sql: "DELETE FROM outbox_event WHERE at < ?")
+                .execute(arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))])
+            // Keys whose expiry is within the notice or the retention and
+            // that lack an event they are due (most have both already).
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT \(StorageCoding.keyColumns) FROM api_key k
+                    WHERE k.expires_at > :from AND k.expires_at <= :until AND k.revoked_at IS NULL
+                      AND NOT EXISTS (SELECT 1 FROM outbox_event WHERE once =
+                          CASE WHEN k.expires_at <= :now THEN 'expired:' ELSE 'expiring:' END || k.id || ':' || k.expires_at)
+                    """),
+                arguments: ["from": StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention)),
+                            "until": StorageCoding.milliseconds(now.addingTimeInterval(schedule.expiryNotice)),
+                            "now": StorageCoding.milliseconds(now)])
+            var written = 0
+            for row in rows {
+                for event in StorageCoding.key(row).expiryEvents(at: now, schedule) {
+                    written += try insertEvent(event, at: now, db)
+                }
+            }
+            return written
+        }
+    }
+
+    /// Writes an event inside the caller's transaction; returns 1, or 0
+    /// when its `once` key was used before.
+    @discardableResult
+    func insertEvent(_ event: NewEvent, at now: Date, _ db: Database) throws -> Int {
+        try db.cachedStatement(sql: """
+                INSERT INTO outbox_event (id, organization_id, type, at, key_id, data, once) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (once) DO NOTHING
+                """).execute(arguments: [
+                NewEvent.newId(at: now), event.organizationId, event.type.rawValue, StorageCoding.milliseconds(now),
+                event.keyId, JSON.auditText(event.data), event.once,
+            ])
+        return db.changesCount
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+public import KeyStore
+import KeygateJSON
+
+extension PostgresKeyStorage {
+    public func appendEvent(_ event: NewEvent) throws(KeyStoreError) {
+        let event = try validator.event(event)
+        let now = self.now
+        _ = try write { connection in try insertEvent(event, at: now, connection) }
+    }
+
+    public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+        let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
+        let limit = try validator.pageSize(limit)
+        let after = try cursor.map(StorageCoding.position) ?? 0
+        let columns = "seq, id, type, organization_id, at, key_id, data"
+        let rows = try read { connection in
+            if let organizationId {
+                return try connection.query("""
+                    SELECT \(columns) FROM outbox_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+                    """, [.text(organizationId), .integer(after), .of(limit + 1)])
+            }
+            return try connection.query("SELECT \(columns) FROM outbox_event WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                        [.integer(after), .of(limit + 1)])
+        }
+        let events = (0..<min(rows.count, limit)).map { row in
+            OutboxEvent(
+                id: rows.string(row, 1) ?? "", type: EventType(rawValue: rows.string(row, 2) ?? ""),
+                organizationId: rows.string(row, 3) ?? "", at: StorageCoding.date(rows.int64(row, 4) ?? 0),
+                keyId: rows.string(row, 5), data: (try? JSONParser.parse(rows.string(row, 6) ?? "{}")) ?? [:],
+                cursor: StorageCoding.cursor(rows.int64(row, 0) ?? 0))
+        }
+        return EventPage(events: events, nextCursor: events.last?.cursor ?? cursor, hasMore: rows.count > limit)
+    }
+
+    public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {
+        let now = self.now
+        let milliseconds = StorageCoding.milliseconds(now)
+        return try write { connection in
+            try connection.query("DELETE FROM outbox_event WHERE at < $1",
+                                 [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention)))])
+            // Keys whose expiry is within the notice or the retention and
+            // that lack the event they are due (most have it already).
+            let rows = try connection.query("""
+                SELECT \(Self.keyColumns) FROM api_key k
+                WHERE k.expires_at > $1 AND k.expires_at <= $2 AND k.revoked_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM outbox_event WHERE once =
+                      CASE WHEN k.expires_at <= $3 THEN 'expired:' ELSE 'expiring:' END || k.id || ':' || k.expires_at)
+                """, [
+                .integer(StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))),
+                .integer(StorageCoding.milliseconds(now.addingTimeInterval(schedule.expiryNotice))), .integer(milliseconds),
+            ])
+            var written = 0
+            for row in 0..<rows.count {
+                for event in Self.key(rows, row).expiryEvents(at: now, schedule) {
+                    written += try insertEvent(event, at: now, connection)
+                }
+            }
+            return written
+        }
+    }
+
+    /// Writes an event inside the caller's transaction, its position taken
+    /// from the head row (held until commit); returns 1, or 0 when its
+    /// `once` key was used before.
+    @discardableResult
+    func insertEvent(_ event: NewEvent, at now: Date, _ connection: PGConnection) throws -> Int {
+        let inserted = try connection.query("""
+            WITH head AS (UPDATE outbox_head SET position = position + 1 WHERE id = 1 RETURNING position)
+            INSERT INTO outbox_event (seq, id, organization_id, type, at, key_id, data, once)
+            SELECT position, $1, $2, $3, $4, $5, $6, $7 FROM head
+            ON CONFLICT (once) DO NOTHING
+            RETURNING seq
+            """, [
+            .text(NewEvent.newId(at: now)), .text(event.organizationId), .text(event.type.rawValue),
+            .integer(StorageCoding.milliseconds(now)), .of(event.keyId), .text(JSON.auditText(event.data)), .of(event.once),
+        ])
+        return inserted.count
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import KeygateTestSupport
+import Testing
+
+/// The events outbox through `keygate serve`, as a product's notifier polls it.
+@Suite("keygate serve: events")
+struct ServeEventsTests {
+    static func events(_ serve: ServeProcess, _ organization: String) throws -> [[String: Any]] {
+        try serve.result("events.list", ["organizationId": organization, "limit": 200])["events"] as? [[String: Any]] ?? []
+    }
+
+    @Test(arguments: Backend.available) func anEventCommittedBeforeACrashIsReadAfterIt(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
+        let created = try serve.proKey(organization: "org_c", rateLimit: 60)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        kill(serve.process.processIdentifier, SIGKILL)
+        _ = serve.waitForExit()
+
+        let again = try ServeProcess(sharing: serve)
+        let events = try Self.events(again, "org_c")
+        #expect(events.count == 1)
+        #expect(events.first?["type"] as? String == "key.created" && events.first?["keyId"] as? String == keyId)
+        #expect(events.first?["message"] as? String == "Key “k” (\((created["key"] as? [String: Any])?["hint"] as? String ?? "")) was created.")
+        #expect(again.finish() == 0)
+    }
+
+    @Test func expiryEventsAppearWithNoRequestArriving() throws {
+        let serve = try ServeProcess(arguments: ["--event-sweep-seconds", "1"])
+        _ = try serve.result("subscriptions.setPlan", [
+            "organizationId": "org_x", "plan": "pro", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        let expiresAt = Date().addingTimeInterval(2)
+        let created = try serve.result("keys.create", [
+            "organizationId": "org_x", "name": "Short-lived", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "expiresAt": ISO8601DateFormatter().string(from: expiresAt.addingTimeInterval(1)),
+        ])
+        let keyId = (created["key"] as? [String: Any])?["id"] as? String
+        // Nothing is asked of the server while the key expires (reading
+        // events writes none: only the server's own timer does); a loaded
+        // machine gets more time, never a wrong answer.
+        Thread.sleep(forTimeInterval: 5)
+        var asked = Date()
+        var timed = try Self.events(serve, "org_x").filter { ($0["type"] as? String)?.hasPrefix("key.expir") == true }
+        for _ in 0..<15 where timed.count < 2 {
+            Thread.sleep(forTimeInterval: 1)
+            asked = Date()
+            timed = try Self.events(serve, "org_x").filter { ($0["type"] as? String)?.hasPrefix("key.expir") == true }
+        }
+        #expect(timed.compactMap { $0["type"] as? String } == ["key.expiring", "key.expired"])
+        #expect(timed.allSatisfy { $0["keyId"] as? String == keyId })
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        #expect(timed.compactMap { ($0["at"] as? String).flatMap(formatter.date) }.allSatisfy { $0 < asked })
+        #expect(serve.finish() == 0)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import KeyStore
+import KeygateJSON
+@testable import KeygateService
+import KeygateTestSupport
+import Testing
+
+/// The outbox a product polls to send emails and webhooks (`events.list`).
+@Suite("Events")
+struct EventTests {
+    func all(_ fixture: ServiceFixture, _ organization: String? = "org_a") throws -> [OutboxEvent] {
+        try fixture.service.events(organizationId: organization, cursor: nil, limit: 200).events
+    }
+
+    @Test(arguments: Backend.available) func keyChangesAreEventsInCommitOrderReadPageByPage(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        try fixture.move("org_b", to: "pro")
+        let first = try fixture.create(name: "Zapier", kind: "owner_integration", capabilities: ["booking.read"])
+        let id = first.key.record.id
+        _ = try fixture.create("org_b", kind: "owner_integration", capabilities: ["booking.read"])
+        _ = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        _ = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted, location: "https://paste.example/1")],
+                                             action: .flag, actor: nil)
+        let second = try fixture.create(name: "Partner", kind: "owner_integration", capabilities: ["booking.read"])
+        _ = try fixture.service.reportLeaked([LeakedKeyReport(key: second.secret.unredacted, location: "a gist")],
+                                             action: .revoke, actor: nil)
+        try fixture.service.deleteKey(id: id, organizationId: "org_a", actor: nil)
+
+        let events = try all(fixture)
+        #expect(events.map(\.type) == [.keyCreated, .keyRotated, .keyLeakReported, .keyCreated, .keyRevoked, .keyDeleted])
+        #expect(events.allSatisfy { $0.organizationId == "org_a" })
+        #expect(events[0].keyId == id && events[0].data["name"] == .string("Zapier"))
+        #expect(events[0].data["hint"] == .string(first.key.record.hint))
+        #expect(events[2].data["location"] == .string("https://paste.example/1"))
+        #expect(events[4].data["reason"] == .string("reported leaked at a gist"))
+        // No secret in any event.
+        #expect(!"\(events)".contains(String(first.secret.unredacted.suffix(20))))
+
+        // Page by page, each page from the cursor of the last: the same events, the same ids.
+        var cursor: String?
+        var paged: [OutboxEvent] = []
+        repeat {
+            let page = try fixture.service.events(organizationId: "org_a", cursor: cursor, limit: 4)
+            paged += page.events
+            cursor = page.nextCursor
+            if !page.hasMore { break }
+        } while true
+        #expect(paged.map(\.id) == events.map(\.id))
+        // Polled again from the end: nothing new, and the cursor stays.
+        let idle = try fixture.service.events(organizationId: "org_a", cursor: cursor, limit: 4)
+        #expect(idle.events.isEmpty && idle.nextCursor == cursor && !idle.hasMore)
+        // Of every organization: both, in commit order.
+        let everyone = try all(fixture, nil)
+        #expect(everyone.count == events.count + 1 && everyone[1].organizationId == "org_b")
+        #expect(throws: ServiceError(.invalidCursor, field: "cursor")) {
+            try fixture.service.events(organizationId: nil, cursor: "nope", limit: nil)
+        }
+    }
+
+    @Test(arguments: Backend.available) func aPlanChangeRecordsTheKeysItSuspendsAndRestoresOnce(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let keys = try (0..<3).map { _ in try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]) }
+        try fixture.move(to: "free")
+        try fixture.move(to: "free")
+        try fixture.move(to: "pro")
+        let changes = try all(fixture).filter { $0.type == .keysSuspended || $0.type == .keysRestored }
+        #expect(changes.map(\.type) == [.keysSuspended, .keysRestored])
+        let ids = JSON.array(keys.map { .string($0.key.record.id) })
+        #expect(changes[0].data["keyIds"] == ids && changes[1].data["keyIds"] == ids)
+        #expect(changes[0].data["plan"] == .string("free") && changes[0].data["previousPlan"] == .string("pro"))
+    }
+
+    @Test(arguments: Backend.available) func expiryEventsAppearOnceWhenDueAndOldEventsArePruned(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let start = fixture.clock.now()
+        let expiring = try fixture.create(name: "Short", kind: "owner_integration", capabilities: ["booking.read"],
+                                          expiresAt: start.addingTimeInterval(10 * 86_400))
+        let revoked = try fixture.create(name: "Gone", kind: "owner_integration", capabilities: ["booking.read"],
+                                         expiresAt: start.addingTimeInterval(10 * 86_400))
+        _ = try fixture.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
+        func timed() throws -> [OutboxEvent] { try all(fixture).filter { $0.type == .keyExpiring || $0.type == .keyExpired } }
+
+        #expect(try fixture.service.sweepEvents() == 0)
+        fixture.clock.advance(by: 4 * 86_400)
+        #expect(try fixture.service.sweepEvents() == 1)
+        #expect(try fixture.service.sweepEvents() == 0)
+        fixture.clock.advance(by: 7 * 86_400)
+        #expect(try fixture.service.sweepEvents() == 1)
+        #expect(try fixture.service.sweepEvents() == 0)
+        let events = try timed()
+        #expect(events.map(\.type) == [.keyExpiring, .keyExpired])
+        #expect(events.allSatisfy { $0.keyId == expiring.key.record.id })
+        #expect(events[0].data["expiresAt"] == .string(RFC3339.string(start.addingTimeInterval(10 * 86_400))))
+
+        // Thirty days on, everything is pruned and nothing comes back.
+        fixture.clock.advance(by: 31 * 86_400)
+        #expect(try fixture.service.sweepEvents() == 0)
+        #expect(try all(fixture).isEmpty)
+    }
+
+    /// Basic on the booking engine: 10,000 requests a day, 120 a minute at most.
+    @Test(arguments: Backend.available) func aQuotaCrossing80And100PercentIsAnEventOncePerPeriod(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)
+        let key = try fixture.create(kind: "widget", capabilities: ["read"], rateLimit: 120)
+        func verify(cost: Int) throws -> VerifyOutcome {
+            fixture.clock.advance(by: 61)
+            return try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "read", cost: cost)).outcome
+        }
+        for _ in 0..<66 { #expect(try verify(cost: 120) == .valid) }   // 7,920: below 80%
+        try fixture.service.flushUsage()
+        #expect(try all(fixture).filter { $0.type == .quotaThreshold }.isEmpty)
+        #expect(try verify(cost: 120) == .valid)                       // 8,040
+        try fixture.service.flushUsage()
+        for _ in 0..<16 { #expect(try verify(cost: 120) == .valid) }   // 9,960
+        #expect(try verify(cost: 40) == .valid)                        // 10,000
+        try fixture.service.flushUsage()
+        #expect(try verify(cost: 1) == .quotaExceeded)
+        try fixture.service.flushUsage()
+        let thresholds = try all(fixture).filter { $0.type == .quotaThreshold }
+        #expect(thresholds.compactMap { $0.data["threshold"] } == [.integer(80), .integer(100)])
+        #expect(thresholds.allSatisfy { $0.data["meter"] == .string("api.requests") && $0.data["limit"] == .integer(10_000) })
+
+        // A recorded meter crosses its thresholds through usage.record, once however often it is replayed.
+        for number in 0..<2 {
+            _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "reservations", amount: 160,
+                                                idempotencyKey: "r\(number % 1)")
+        }
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "reservations", amount: 40, idempotencyKey: "r2")
+        let recorded = try all(fixture).filter { $0.type == .quotaThreshold && $0.data["meter"] == .string("reservations") }
+        #expect(recorded.compactMap { $0.data["threshold"] } == [.integer(80), .integer(100)])
+    }
+}

@@ -205,6 +205,23 @@ extension PostgresKeyStorage {
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.invalid)) })),
             ])
+            let breakdown = increments.flatMap { increment in
+                increment.breakdown.map { (increment.keyId, StorageCoding.day(increment.day), $0.dimension, $0.name, $0.count) }
+            }.sorted { ($0.0, $0.1, $0.2, $0.3) < ($1.0, $1.1, $1.2, $1.3) }
+            if !breakdown.isEmpty {
+                try connection.query("""
+                    INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+                    SELECT c.key_id, c.day, c.dimension, c.name, c.count
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+                        AS c (key_id, day, dimension, name, count)
+                    WHERE EXISTS (SELECT 1 FROM api_key WHERE id = c.key_id)
+                    ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = key_usage_count.count + excluded.count
+                    """, [
+                    .text(Self.textArray(breakdown.map(\.0))), .text(Self.textArray(breakdown.map(\.1))),
+                    .text(Self.textArray(breakdown.map(\.2))), .text(Self.textArray(breakdown.map(\.3))),
+                    .text(Self.integerArray(breakdown.map { Int64($0.4) })),
+                ])
+            }
             let used = increments.filter { $0.lastUsedAt != nil }
             if !used.isEmpty {
                 // A key's latest use in the batch (two days around midnight give two).
@@ -231,23 +248,36 @@ extension PostgresKeyStorage {
         return try read { connection in
             if let keyId {
                 _ = try fetchKey(id: keyId, organizationId: organizationId, connection)
-                let rows = try connection.query(
+                let totals = try connection.query(
                     "SELECT day, valid, invalid FROM key_usage_day WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
                     [.text(keyId), .text(first), .text(last)])
-                return (0..<rows.count).map {
-                    UsageDay(date: rows.string($0, 0) ?? "", keyId: keyId, valid: rows.int($0, 1) ?? 0, invalid: rows.int($0, 2) ?? 0)
-                }
+                let counts = try connection.query(
+                    "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = $1 AND day BETWEEN $2 AND $3",
+                    [.text(keyId), .text(first), .text(last)])
+                return UsageDay.days(keyId: keyId, totals: Self.totals(totals), counts: Self.counts(counts))
             }
-            let rows = try connection.query("""
+            let totals = try connection.query("""
                 SELECT u.day, SUM(u.valid), SUM(u.invalid)
                 FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
                 WHERE k.organization_id = $1 AND u.day BETWEEN $2 AND $3
                 GROUP BY u.day ORDER BY u.day
                 """, [.text(organizationId), .text(first), .text(last)])
-            return (0..<rows.count).map {
-                UsageDay(date: rows.string($0, 0) ?? "", keyId: nil, valid: rows.int($0, 1) ?? 0, invalid: rows.int($0, 2) ?? 0)
-            }
+            let counts = try connection.query("""
+                SELECT c.day, c.dimension, c.name, SUM(c.count)
+                FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
+                WHERE k.organization_id = $1 AND c.day BETWEEN $2 AND $3
+                GROUP BY c.day, c.dimension, c.name
+                """, [.text(organizationId), .text(first), .text(last)])
+            return UsageDay.days(keyId: nil, totals: Self.totals(totals), counts: Self.counts(counts))
         }
+    }
+
+    private static func totals(_ rows: PGResult) -> [(day: String, valid: Int, invalid: Int)] {
+        (0..<rows.count).map { (rows.string($0, 0) ?? "", rows.int($0, 1) ?? 0, rows.int($0, 2) ?? 0) }
+    }
+
+    private static func counts(_ rows: PGResult) -> [(day: String, dimension: String, name: String, count: Int)] {
+        (0..<rows.count).map { (rows.string($0, 0) ?? "", rows.string($0, 1) ?? "", rows.string($0, 2) ?? "", rows.int($0, 3) ?? 0) }
     }
 
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {

@@ -248,5 +248,18 @@ enum PostgresSchema {
             CREATE INDEX outbox_event_by_time ON outbox_event (at);
             CREATE INDEX api_key_by_expiry ON api_key (expires_at) WHERE expires_at IS NOT NULL;
             """),
+        (4, "usage by outcome and capability", """
+            -- A key's verifications of a day by the code that refused them
+            -- and by the capability they asked for, written by the same
+            -- flush as the day's totals.
+            CREATE TABLE key_usage_count (
+                key_id TEXT NOT NULL REFERENCES api_key (id) ON DELETE CASCADE,
+                day TEXT NOT NULL,
+                dimension TEXT NOT NULL CHECK (dimension IN ('outcome', 'capability')),
+                name TEXT NOT NULL,
+                count BIGINT NOT NULL CHECK (count >= 0),
+                PRIMARY KEY (key_id, day, dimension, name)
+            );
+            """),
     ]
 }

@@ -14,7 +14,7 @@ struct DatabaseTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
         #expect(tables == [
-            "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_day",
+            "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_count", "key_usage_day",
             "meter_usage", "outbox_event", "subscription", "usage_flush", "usage_record",
         ])
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
@@ -25,7 +25,7 @@ struct DatabaseTests {
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
-            "v7: events outbox",
+            "v7: events outbox", "v8: usage by outcome and capability",
         ])
     }
 

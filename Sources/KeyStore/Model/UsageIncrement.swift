@@ -12,10 +12,16 @@ public struct UsageIncrement: Sendable, Hashable {
     public var lastUsedAt: Date?
     public var lastOrigin: String?
     public var lastIP: String?
+    /// The invalid ones by the verification code that refused them
+    /// (`revoked`, `rate_limited`, …).
+    public var refusals: [String: Int]
+    /// Every verification by the capability it asked for (or its route's).
+    public var capabilities: [String: Int]
 
     public init(
         keyId: String, day: Date, valid: Int, invalid: Int,
-        lastUsedAt: Date? = nil, lastOrigin: String? = nil, lastIP: String? = nil
+        lastUsedAt: Date? = nil, lastOrigin: String? = nil, lastIP: String? = nil,
+        refusals: [String: Int] = [:], capabilities: [String: Int] = [:]
     ) {
         self.keyId = keyId
         self.day = day
@@ -24,6 +30,14 @@ public struct UsageIncrement: Sendable, Hashable {
         self.lastUsedAt = lastUsedAt
         self.lastOrigin = lastOrigin
         self.lastIP = lastIP
+        self.refusals = refusals
+        self.capabilities = capabilities
+    }
+
+    /// The breakdown rows the store writes: (dimension, name, count).
+    package var breakdown: [(dimension: String, name: String, count: Int)] {
+        refusals.filter { $0.value > 0 }.map { ("outcome", $0.key, $0.value) }
+            + capabilities.filter { $0.value > 0 }.map { ("capability", $0.key, $0.value) }
     }
 }
 
@@ -35,12 +49,20 @@ public struct UsageDay: Sendable, Hashable {
     public let keyId: String?
     public let valid: Int
     public let invalid: Int
+    /// The invalid ones by the code that refused them; codes with none are absent.
+    public let refusals: [String: Int]
+    /// Verifications by the capability they asked for (or their route's),
+    /// valid or not; those that asked for none are not here.
+    public let capabilities: [String: Int]
 
     /// For the stores of this package, which build it from what they read.
-    package init(date: String, keyId: String?, valid: Int, invalid: Int) {
+    package init(date: String, keyId: String?, valid: Int, invalid: Int, refusals: [String: Int] = [:],
+                 capabilities: [String: Int] = [:]) {
         self.date = date
         self.keyId = keyId
         self.valid = valid
         self.invalid = invalid
+        self.refusals = refusals
+        self.capabilities = capabilities
     }
 }

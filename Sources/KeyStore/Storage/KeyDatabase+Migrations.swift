@@ -247,6 +247,21 @@ extension KeyDatabase {
                 CREATE INDEX api_key_by_expiry ON api_key (expires_at) WHERE expires_at IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v8: usage by outcome and capability") { db in
+            // A key's verifications of a day by the code that refused them
+            // and by the capability they asked for: a row per name used,
+            // written by the same flush as the day's totals.
+            try db.execute(sql: """
+                CREATE TABLE key_usage_count (
+                    key_id TEXT NOT NULL REFERENCES api_key(id) ON DELETE CASCADE,
+                    day TEXT NOT NULL,
+                    dimension TEXT NOT NULL CHECK (dimension IN ('outcome', 'capability')),
+                    name TEXT NOT NULL,
+                    count INTEGER NOT NULL CHECK (count >= 0),
+                    PRIMARY KEY (key_id, day, dimension, name)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

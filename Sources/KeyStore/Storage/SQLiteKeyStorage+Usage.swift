@@ -46,6 +46,11 @@ extension SQLiteKeyStorage {
                 UPDATE api_key SET last_used_at = ?2, last_origin = ?3, last_ip = ?4
                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)
                 """)
+            let addCount = try db.cachedStatement(sql: """
+                INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+                SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
+                ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = count + excluded.count
+                """)
             // Nearly every increment of a flush is of the same day.
             var day: (date: Date, text: String)?
             for increment in increments {
@@ -53,6 +58,9 @@ extension SQLiteKeyStorage {
                 try addDay.execute(arguments: [
                     increment.keyId, day!.text, max(0, increment.valid), max(0, increment.invalid),
                 ])
+                for row in increment.breakdown {
+                    try addCount.execute(arguments: [increment.keyId, day!.text, row.dimension, row.name, row.count])
+                }
                 if let lastUsedAt = increment.lastUsedAt {
                     try touch.execute(arguments: [
                         increment.keyId, StorageCoding.milliseconds(lastUsedAt), increment.lastOrigin, increment.lastIP,
@@ -73,13 +81,18 @@ extension SQLiteKeyStorage {
         return try read { db in
             if let keyId {
                 _ = try fetchKey(id: keyId, organizationId: organizationId, db)
-                return try Row.fetchAll(
+                let totals = try Row.fetchAll(
                     db,
                     sql: "SELECT day, valid, invalid FROM key_usage_day WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day",
-                    arguments: [keyId, first, last]
-                ).map { UsageDay(date: $0["day"], keyId: keyId, valid: $0["valid"], invalid: $0["invalid"]) }
+                    arguments: [keyId, first, last])
+                let counts = try Row.fetchAll(
+                    db,
+                    sql: "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = ? AND day BETWEEN ? AND ?",
+                    arguments: [keyId, first, last])
+                return UsageDay.days(keyId: keyId, totals: totals.map { ($0["day"], $0["valid"], $0["invalid"]) },
+                                     counts: counts.map { ($0["day"], $0["dimension"], $0["name"], $0["count"]) })
             }
-            return try Row.fetchAll(
+            let totals = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT u.day, SUM(u.valid) AS valid, SUM(u.invalid) AS invalid
@@ -87,8 +100,18 @@ extension SQLiteKeyStorage {
                     WHERE k.organization_id = ? AND u.day BETWEEN ? AND ?
                     GROUP BY u.day ORDER BY u.day
                     """,
-                arguments: [organizationId, first, last]
-            ).map { UsageDay(date: $0["day"], keyId: nil, valid: $0["valid"], invalid: $0["invalid"]) }
+                arguments: [organizationId, first, last])
+            let counts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.day, c.dimension, c.name, SUM(c.count) AS count
+                    FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
+                    WHERE k.organization_id = ? AND c.day BETWEEN ? AND ?
+                    GROUP BY c.day, c.dimension, c.name
+                    """,
+                arguments: [organizationId, first, last])
+            return UsageDay.days(keyId: nil, totals: totals.map { ($0["day"], $0["valid"], $0["invalid"]) },
+                                 counts: counts.map { ($0["day"], $0["dimension"], $0["name"], $0["count"]) })
         }
     }
 }

@@ -466,3 +466,24 @@ extension KeyValidator {
         return event
     }
 }
+
+extension UsageDay {
+    /// Days from their totals, in order, each with its breakdown rows
+    /// (day, `outcome` or `capability`, name, count) folded in.
+    package static func days(keyId: String?, totals: [(day: String, valid: Int, invalid: Int)],
+                             counts: [(day: String, dimension: String, name: String, count: Int)]) -> [UsageDay] {
+        var refusals: [String: [String: Int]] = [:]
+        var capabilities: [String: [String: Int]] = [:]
+        for row in counts where row.count > 0 {
+            if row.dimension == "outcome" {
+                refusals[row.day, default: [:]][row.name] = row.count
+            } else {
+                capabilities[row.day, default: [:]][row.name] = row.count
+            }
+        }
+        return totals.map { total in
+            UsageDay(date: total.day, keyId: keyId, valid: total.valid, invalid: total.invalid,
+                     refusals: refusals[total.day] ?? [:], capabilities: capabilities[total.day] ?? [:])
+        }
+    }
+}

@@ -189,7 +189,10 @@ public enum KeygateMethods {
             let from = try day(params.from, field: "from")
             let to = try day(params.to, field: "to")
             let days = try context.service.usage(organizationId: params.organizationId, keyId: params.keyId, from: from, to: to)
-            return .init(days: days.map { .init(date: $0.date, keyId: $0.keyId, valid: $0.valid, invalid: $0.invalid) })
+            return .init(days: days.map {
+                .init(date: $0.date, keyId: $0.keyId, valid: $0.valid, invalid: $0.invalid, refusals: $0.refusals,
+                      capabilities: $0.capabilities)
+            })
         }
         table.register(ListAudit.self) { params, context in
             let page = try context.service.auditLog(organizationId: params.organizationId, cursor: params.cursor, limit: params.limit)

@@ -474,7 +474,10 @@ public enum RecordUsage: RPCMethod {
 
 public enum GetUsage: RPCMethod {
     public static let name = "usage.get"
-    public static let summary = "Verification counts per UTC day (YYYY-MM-DD, inclusive), for one key or the organization."
+    public static let summary = """
+        Verification counts per UTC day (YYYY-MM-DD, inclusive), for one key or the organization, with the invalid \
+        ones by the code that refused them and all by the capability they asked for.
+        """
     public static let errors = organizationErrors + [.invalidDateRange]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
@@ -491,9 +494,15 @@ public enum GetUsage: RPCMethod {
         public var keyId: String?
         public var valid: Int
         public var invalid: Int
+        public var refusals: [String: Int]
+        public var capabilities: [String: Int]
         public static let fields: [WireField<Day>] = [
             .init("date", { $0.date }, "YYYY-MM-DD, UTC."), .init("keyId", { $0.keyId }, "null: the whole organization."),
             .init("valid", { $0.valid }), .init("invalid", { $0.invalid }),
+            .init("refusals", { $0.refusals },
+                  "The invalid ones by the verification code that refused them (revoked, rate_limited, …); codes with none are left out."),
+            .init("capabilities", { $0.capabilities },
+                  "Verifications, valid or not, by the capability they asked for or their route's."),
         ]
     }
 }

@@ -185,6 +185,25 @@ extension Optional: WireValue where Wrapped: WireValue {
     }
 }
 
+/// Counts by name, such as a day's verifications by capability: members
+/// in name order, so the same counts always read the same.
+extension Dictionary: WireValue where Key == String, Value: WireValue {
+    public static func schema(_ context: SchemaContext) -> JSON {
+        ["type": "object", "additionalProperties": Value.schema(context)]
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.raw(UInt8(ascii: "{"))
+        for (index, name) in keys.sorted().enumerated() {
+            if index > 0 { writer.raw(UInt8(ascii: ",")) }
+            writer.string(name)
+            writer.raw(UInt8(ascii: ":"))
+            self[name]!.write(to: &writer)
+        }
+        writer.raw(UInt8(ascii: "}"))
+    }
+}
+
 extension Array: WireValue where Element: WireValue {
     public static func schema(_ context: SchemaContext) -> JSON { ["type": "array", "items": Element.schema(context)] }
     public func write(to writer: inout JSONWriter) {

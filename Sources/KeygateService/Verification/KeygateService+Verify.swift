@@ -95,12 +95,12 @@ extension KeygateService {
         }
         let counters = memory.counters(of: entry)
         /// Counts the verification of a key that exists, valid or not.
-        func answer(_ outcome: VerifyOutcome) -> Step {
+        func answer(_ outcome: VerifyOutcome, capability: String? = request.capability) -> Step {
             result.outcome = outcome
             result.organizationId = entry.record.organizationId
             result.keyId = entry.record.id
             result.kind = entry.record.kind
-            counters.record(valid: outcome == .valid, day: QuotaCalendar.startOfDay(now), at: now,
+            counters.record(outcome, capability: capability, day: QuotaCalendar.startOfDay(now), at: now,
                             origin: request.origin, ip: request.ip)
             return .answered
         }
@@ -164,7 +164,7 @@ extension KeygateService {
                     result.method = request.method.map(keyFormat.redacted)
                     result.path = request.path.map(keyFormat.redacted)
                 }
-                return answer(.insufficientCapability)
+                return answer(.insufficientCapability, capability: needed)
             }
         }
         if !entry.record.allowedOrigins.isEmpty {
@@ -172,7 +172,7 @@ extension KeygateService {
             guard let origin, entry.record.allowedOrigins.contains(origin) else {
                 // `nil`: the request came without an origin.
                 result.origin = request.origin.map(keyFormat.redacted)
-                return answer(.originNotAllowed)
+                return answer(.originNotAllowed, capability: needed)
             }
         }
 
@@ -189,7 +189,7 @@ extension KeygateService {
         case .limited(let retryAfter, let resetAt):
             result.retryAfter = retryAfter
             result.rateLimit = RateLimitState(limit: limit, remaining: 0, resetAt: resetAt)
-            return answer(.rateLimited)
+            return answer(.rateLimited, capability: needed)
         case .allowed(let remaining, let resetAt):
             result.rateLimit = RateLimitState(limit: limit, remaining: remaining, resetAt: resetAt)
         }
@@ -202,13 +202,13 @@ extension KeygateService {
                 result.quota = state(requests.quota, used: used, window: requests.window)
                 // Whole seconds to the reset, rounded up; none for a quota that never resets.
                 result.retryAfter = requests.window.resetsAt.map { Int(max(1, $0.timeIntervalSince(now).rounded(.up))) }
-                return answer(.quotaExceeded)
+                return answer(.quotaExceeded, capability: needed)
             }
             counter.amount += request.cost
             result.quota = state(requests.quota, used: used + request.cost, window: requests.window)
         }
         result.capabilities = grant.usable
-        return answer(.valid)
+        return answer(.valid, capability: needed)
     }
 
     /// An organization's plan, key access and request count, from the store.

@@ -382,19 +382,21 @@ final class KeyCounters {
         self.keyId = keyId
     }
 
-    func record(valid: Bool, day: Date, at now: Date, origin: String?, ip: String?) {
+    func record(_ outcome: VerifyOutcome, capability: String?, day: Date, at now: Date, origin: String?, ip: String?) {
         if pending.last?.day != day {
             pending.append(UsageIncrement(keyId: keyId, day: day, valid: 0, invalid: 0))
         }
         let last = pending.count - 1
-        if valid {
+        if outcome == .valid {
             pending[last].valid += 1
             pending[last].lastUsedAt = now
             pending[last].lastOrigin = origin
             pending[last].lastIP = ip
         } else {
             pending[last].invalid += 1
+            pending[last].refusals[outcome.rawValue, default: 0] += 1
         }
+        if let capability { pending[last].capabilities[capability, default: 0] += 1 }
     }
 
     /// Takes out what a flush wrote of one day; the last use goes too if no
@@ -403,6 +405,10 @@ final class KeyCounters {
         guard let index = pending.firstIndex(where: { $0.day == written.day }) else { return }
         pending[index].valid -= written.valid
         pending[index].invalid -= written.invalid
+        for (outcome, count) in written.refusals { pending[index].refusals[outcome, default: 0] -= count }
+        for (capability, count) in written.capabilities { pending[index].capabilities[capability, default: 0] -= count }
+        pending[index].refusals = pending[index].refusals.filter { $0.value != 0 }
+        pending[index].capabilities = pending[index].capabilities.filter { $0.value != 0 }
         if pending[index].lastUsedAt == written.lastUsedAt {
             pending[index].lastUsedAt = nil
             pending[index].lastOrigin = nil

@@ -1,0 +1,51 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import KeygateTestSupport
+import Testing
+
+/// `usage.get` as a person reads it: what was refused and why, and what was asked for.
+@Suite("Usage by outcome and capability")
+struct UsageBreakdownTests {
+    @Test(arguments: Backend.available) func countsAreBrokenDownByRefusalAndCapability(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 1)
+        let other = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        func verify(_ created: CreatedKey, _ capability: String?) throws -> VerifyOutcome {
+            try fixture.service.verify(VerifyRequest(key: created.secret.unredacted, capability: capability)).outcome
+        }
+        #expect(try verify(key, "booking.read") == .valid)
+        #expect(try verify(key, "booking.read") == .rateLimited)        // one a minute
+        fixture.clock.advance(by: 61)
+        #expect(try verify(key, "booking.cancel") == .insufficientCapability)
+        #expect(try verify(key, nil) == .valid)                          // authenticates only: no capability
+        _ = try fixture.service.revokeKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(key, "booking.read") == .revoked)
+        #expect(try verify(other, "booking.read") == .valid)
+        try fixture.service.flushUsage()
+
+        let today = fixture.clock.now()
+        let byKey = try fixture.service.usage(organizationId: "org_a", keyId: key.key.record.id, from: today, to: today)
+        #expect(byKey.count == 1)
+        #expect(byKey.first?.valid == 2 && byKey.first?.invalid == 3)
+        #expect(byKey.first?.refusals == ["rate_limited": 1, "insufficient_capability": 1, "revoked": 1])
+        #expect(byKey.first?.capabilities == ["booking.read": 3, "booking.cancel": 1])
+
+        let organization = try fixture.service.usage(organizationId: "org_a", keyId: nil, from: today, to: today)
+        #expect(organization.first?.valid == 3 && organization.first?.invalid == 3)
+        #expect(organization.first?.capabilities == ["booking.read": 4, "booking.cancel": 1])
+        #expect(organization.first?.refusals == byKey.first?.refusals)
+
+        // Counted once more the next flush, added to what is stored.
+        #expect(try verify(other, "booking.read") == .valid)
+        try fixture.service.flushUsage()
+        let again = try fixture.service.usage(organizationId: "org_a", keyId: nil, from: today, to: today)
+        #expect(again.first?.capabilities == ["booking.read": 5, "booking.cancel": 1])
+
+        // A deleted key takes its breakdown with it.
+        try fixture.service.deleteKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        let after = try fixture.service.usage(organizationId: "org_a", keyId: nil, from: today, to: today)
+        #expect(after.first?.refusals == [:] && after.first?.capabilities == ["booking.read": 2])
+    }
+}

@@ -190,20 +190,32 @@ extension PostgresKeyStorage {
             }
             guard !increments.isEmpty else { return }
             let keyIds = Self.textArray(increments.map(\.keyId))
-            // Keys first, in order: the rows every flush of them waits on.
-            try connection.query("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR UPDATE", [.text(keyIds)])
+            // Keys first, in order, so a key cannot be deleted under the flush.
+            // A share lock: flushes never write a key's own row, and a
+            // keys.update or a revocation need not wait for them.
+            try connection.query("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR KEY SHARE", [.text(keyIds)])
+            // The last use goes into the day's row too: one row per key and flush.
             try connection.query("""
-                INSERT INTO key_usage_day (key_id, day, valid, invalid)
-                SELECT u.key_id, u.day, u.valid, u.invalid
-                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u (key_id, day, valid, invalid)
+                INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+                SELECT u.key_id, u.day, u.valid, u.invalid, NULLIF(u.at, 0), u.origin, u.ip
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+                    AS u (key_id, day, valid, invalid, at, origin, ip)
                 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = u.key_id)
                 ORDER BY u.key_id, u.day
                 ON CONFLICT (key_id, day) DO UPDATE SET
-                    valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid
+                    valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid,
+                    last_origin = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                       THEN excluded.last_origin ELSE key_usage_day.last_origin END,
+                    last_ip = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                   THEN excluded.last_ip ELSE key_usage_day.last_ip END,
+                    last_used_at = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                        THEN excluded.last_used_at ELSE key_usage_day.last_used_at END
                 """, [
                 .text(keyIds), .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.invalid)) })),
+                .text(Self.integerArray(increments.map { $0.lastUsedAt.map(StorageCoding.milliseconds) ?? 0 })),
+                .text(Self.textArray(increments.map(\.lastOrigin))), .text(Self.textArray(increments.map(\.lastIP))),
             ])
             let breakdown = increments.flatMap { increment in
                 increment.breakdown.map { (increment.keyId, StorageCoding.day(increment.day), $0.dimension, $0.name, $0.count) }
@@ -220,21 +232,6 @@ extension PostgresKeyStorage {
                     .text(Self.textArray(breakdown.map(\.0))), .text(Self.textArray(breakdown.map(\.1))),
                     .text(Self.textArray(breakdown.map(\.2))), .text(Self.textArray(breakdown.map(\.3))),
                     .text(Self.integerArray(breakdown.map { Int64($0.4) })),
-                ])
-            }
-            let used = increments.filter { $0.lastUsedAt != nil }
-            if !used.isEmpty {
-                // A key's latest use in the batch (two days around midnight give two).
-                try connection.query("""
-                    UPDATE api_key k SET last_used_at = u.at, last_origin = u.origin, last_ip = u.ip
-                    FROM (SELECT DISTINCT ON (id) id, at, origin, ip
-                          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS x (id, at, origin, ip)
-                          ORDER BY id, at DESC) AS u
-                    WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)
-                    """, [
-                    .text(Self.textArray(used.map(\.keyId))),
-                    .text(Self.integerArray(used.map { StorageCoding.milliseconds($0.lastUsedAt!) })),
-                    .text(Self.textArray(used.map(\.lastOrigin))), .text(Self.textArray(used.map(\.lastIP))),
                 ])
             }
             // Identities are needed only as long as a retry could come.

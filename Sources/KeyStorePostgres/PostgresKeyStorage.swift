@@ -336,18 +336,26 @@ public struct PostgresKeyStorage: KeygateStorage {
         k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
         (SELECT COALESCE(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id),
         (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
-        k.last_origin, k.last_ip
+        k.last_origin, k.last_ip, \(lastUse("last_used_at")), \(lastUse("last_origin")), \(lastUse("last_ip"))
         """
+
+    /// A column of the key's latest day with a use.
+    private static func lastUse(_ column: String) -> String {
+        "(SELECT \(column) FROM key_usage_day WHERE key_id = k.id AND last_used_at IS NOT NULL ORDER BY day DESC LIMIT 1)"
+    }
 
     static func key(_ result: PGResult, _ row: Int, offset: Int = 0) -> KeyRecord {
         func text(_ column: Int) -> String { result.string(row, offset + column) ?? "" }
         func time(_ column: Int) -> Date? { result.int64(row, offset + column).map(StorageCoding.date) }
+        let lastUse = LastUse.newer(
+            LastUse(at: time(12), origin: result.string(row, offset + 15), ip: result.string(row, offset + 16)),
+            LastUse(at: time(17), origin: result.string(row, offset + 18), ip: result.string(row, offset + 19)))
         return KeyRecord(
             id: text(0), organizationId: text(1), name: text(2), kind: text(3),
             capabilities: StorageCoding.list(text(4)), environment: text(5), hint: text(6),
             rateLimit: result.int(row, offset + 7) ?? 0, allowedOrigins: StorageCoding.list(text(8)),
             createdAt: time(9) ?? Date(timeIntervalSince1970: 0), expiresAt: time(10), revokedAt: time(11),
-            lastUsedAt: time(12), lastOrigin: result.string(row, offset + 15), lastIP: result.string(row, offset + 16),
+            lastUsedAt: lastUse.at, lastOrigin: lastUse.origin, lastIP: lastUse.ip,
             usage: KeyUsage(valid: result.int(row, offset + 13) ?? 0, invalid: result.int(row, offset + 14) ?? 0))
     }
 

@@ -261,5 +261,14 @@ enum PostgresSchema {
                 PRIMARY KEY (key_id, day, dimension, name)
             );
             """),
+        (5, "last use in the day's row", """
+            -- A flush writes where a key was last used into the day's row it
+            -- writes anyway, not into the key's own row (one row per key
+            -- and flush, and no lock on the key's row held for it);
+            -- api_key.last_used_at keeps what came before, or an import's.
+            ALTER TABLE key_usage_day ADD COLUMN last_used_at BIGINT;
+            ALTER TABLE key_usage_day ADD COLUMN last_origin TEXT;
+            ALTER TABLE key_usage_day ADD COLUMN last_ip TEXT;
+            """),
     ]
 }

@@ -25,7 +25,7 @@ struct DatabaseTests {
         #expect(try again.read { db in try KeyDatabase.migrator.appliedMigrations(db) } == [
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
-            "v7: events outbox", "v8: usage by outcome and capability",
+            "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
         ])
     }
 

@@ -12,8 +12,9 @@ struct UsageBreakdownTests {
         try fixture.move(to: "pro")
         let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 1)
         let other = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        func verify(_ created: CreatedKey, _ capability: String?) throws -> VerifyOutcome {
-            try fixture.service.verify(VerifyRequest(key: created.secret.unredacted, capability: capability)).outcome
+        let service = fixture.service
+        let verify = { (created: CreatedKey, capability: String?) throws(ServiceError) -> VerifyOutcome in
+            try service.verify(VerifyRequest(key: created.secret.unredacted, capability: capability)).outcome
         }
         #expect(try verify(key, "booking.read") == .valid)
         #expect(try verify(key, "booking.read") == .rateLimited)        // one a minute

@@ -262,6 +262,17 @@ extension KeyDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9: last use in the day's row") { db in
+            // A flush writes where a key was last used into the day's row it
+            // writes anyway, not into the key's own row: one row per key
+            // and flush instead of two. `api_key.last_used_at` keeps what
+            // came before (and what an import brought).
+            try db.execute(sql: """
+                ALTER TABLE key_usage_day ADD COLUMN last_used_at INTEGER;
+                ALTER TABLE key_usage_day ADD COLUMN last_origin TEXT;
+                ALTER TABLE key_usage_day ADD COLUMN last_ip TEXT;
+                """)
+        }
         return migrator
     }
 }

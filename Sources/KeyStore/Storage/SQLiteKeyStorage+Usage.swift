@@ -36,15 +36,19 @@ extension SQLiteKeyStorage {
                 try db.cachedStatement(sql: "UPDATE count_log SET version = version + 1").execute()
             }
             // Prepared once per batch and bound by position: a flush writes many rows.
+            // The last use goes into the day's row too (every expression of
+            // the update reads the row as it was): one row per key and flush.
             let addDay = try db.cachedStatement(sql: """
-                INSERT INTO key_usage_day (key_id, day, valid, invalid)
-                SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
+                INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
                 ON CONFLICT (key_id, day) DO UPDATE SET
-                    valid = valid + excluded.valid, invalid = invalid + excluded.invalid
-                """)
-            let touch = try db.cachedStatement(sql: """
-                UPDATE api_key SET last_used_at = ?2, last_origin = ?3, last_ip = ?4
-                WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)
+                    valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
+                    last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                       THEN excluded.last_origin ELSE last_origin END,
+                    last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                   THEN excluded.last_ip ELSE last_ip END,
+                    last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                        THEN excluded.last_used_at ELSE last_used_at END
                 """)
             let addCount = try db.cachedStatement(sql: """
                 INSERT INTO key_usage_count (key_id, day, dimension, name, count)
@@ -57,14 +61,10 @@ extension SQLiteKeyStorage {
                 if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
                 try addDay.execute(arguments: [
                     increment.keyId, day!.text, max(0, increment.valid), max(0, increment.invalid),
+                    increment.lastUsedAt.map(StorageCoding.milliseconds), increment.lastOrigin, increment.lastIP,
                 ])
                 for row in increment.breakdown {
                     try addCount.execute(arguments: [increment.keyId, day!.text, row.dimension, row.name, row.count])
-                }
-                if let lastUsedAt = increment.lastUsedAt {
-                    try touch.execute(arguments: [
-                        increment.keyId, StorageCoding.milliseconds(lastUsedAt), increment.lastOrigin, increment.lastIP,
-                    ])
                 }
             }
         }

@@ -73,11 +73,22 @@ package enum StorageCoding {
     static let keyColumns = """
         k.*,
         (SELECT IFNULL(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_valid,
-        (SELECT IFNULL(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_invalid
+        (SELECT IFNULL(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_invalid,
+        \(lastUse("last_used_at")) AS day_last_used_at, \(lastUse("last_origin")) AS day_last_origin,
+        \(lastUse("last_ip")) AS day_last_ip
         """
 
+    /// A column of the key's latest day with a use (the day table's primary
+    /// key, read backwards from the key's last day).
+    private static func lastUse(_ column: String) -> String {
+        "(SELECT \(column) FROM key_usage_day WHERE key_id = k.id AND last_used_at IS NOT NULL ORDER BY day DESC LIMIT 1)"
+    }
+
     static func key(_ row: Row) -> KeyRecord {
-        KeyRecord(
+        let lastUse = LastUse.newer(
+            LastUse(at: (row["last_used_at"] as Int64?).map(date), origin: row["last_origin"], ip: row["last_ip"]),
+            LastUse(at: (row["day_last_used_at"] as Int64?).map(date), origin: row["day_last_origin"], ip: row["day_last_ip"]))
+        return KeyRecord(
             id: row["id"],
             organizationId: row["organization_id"],
             name: row["name"],
@@ -90,9 +101,9 @@ package enum StorageCoding {
             createdAt: date(row["created_at"]),
             expiresAt: (row["expires_at"] as Int64?).map(date),
             revokedAt: (row["revoked_at"] as Int64?).map(date),
-            lastUsedAt: (row["last_used_at"] as Int64?).map(date),
-            lastOrigin: row["last_origin"],
-            lastIP: row["last_ip"],
+            lastUsedAt: lastUse.at,
+            lastOrigin: lastUse.origin,
+            lastIP: lastUse.ip,
             usage: KeyUsage(valid: row["usage_valid"] ?? 0, invalid: row["usage_invalid"] ?? 0)
         )
     }

@@ -73,6 +73,48 @@ struct PostgresTests {
         #expect(try hosts[0].liveKeyCount(organizationId: "org_a", kinds: ["owner_integration"]) == 5)
     }
 
+    /// A poller reading the outbox while four hosts write to it sees every
+    /// event exactly in the order of the final log: none committed late
+    /// behind its cursor (positions follow commit order, not insert order).
+    @Test func aPollerNeverSkipsAnEventCommittedLate() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<4).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let reader = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let writing = Locked(true)
+        let polled = Locked([String]())
+        let poller = Thread {
+            var cursor: String?
+            // Bounded: the writers finish, then one last read to the end.
+            for _ in 0..<100_000 {
+                let stillWriting = writing.withLock { $0 }
+                guard let page = try? reader.events(organizationId: nil, after: cursor, limit: 50) else { continue }
+                polled.withLock { $0 += page.events.map(\.id) }
+                cursor = page.nextCursor
+                if !stillWriting, !page.hasMore { break }
+            }
+        }
+        poller.start()
+        DispatchQueue.concurrentPerform(iterations: 4) { host in
+            for index in 0..<25 {
+                let key = NewKey(organizationId: "org_\(host)", name: "k\(index)", kind: "owner_integration",
+                                 capabilities: ["booking.read"], environment: "live", rateLimit: 60)
+                _ = try? hosts[host].create(key, limit: nil)
+            }
+        }
+        writing.withLock { $0 = false }
+        while !poller.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        var all: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try reader.events(organizationId: nil, after: cursor, limit: 200)
+            all += page.events.map(\.id)
+            cursor = page.nextCursor
+            if !page.hasMore { break }
+        } while true
+        #expect(all.count == 100)
+        #expect(polled.withLock { $0 } == all)
+    }
+
     /// Notified freshness: a change committed by one host reaches another's
     /// change token without that host asking (LISTEN/NOTIFY).
     @Test func aChangeOnOneHostIsAnnouncedToAnother() throws {

@@ -410,6 +410,22 @@ do {
     client.stop()
 }
 
+/// One run of a `keygate` command to its end: its standard output and how
+/// long the whole process took.
+func runKeygate(_ arguments: [String]) throws -> (output: String, nanoseconds: UInt64) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    let start = Measure.now()
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: data, as: UTF8.self), Measure.now() - start)
+}
+
 // MARK: keygate scan
 
 /// `keygate scan` over 80 MB of text: the median of five runs.
@@ -441,18 +457,9 @@ func scanRow() throws -> Row {
     var times: [UInt64] = []
     var reported = ""
     for _ in 0..<5 {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["scan", folder.path, "--format", "json"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let start = Measure.now()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        times.append(Measure.now() - start)
-        reported = String(decoding: data, as: UTF8.self)
+        let run = try runKeygate(["scan", folder.path, "--format", "json"])
+        times.append(run.nanoseconds)
+        reported = run.output
     }
     times.sort()
     let found = reported.components(separatedBy: "\"hint\"").count - 1
@@ -500,17 +507,8 @@ func importRows() throws -> [Row] {
     try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
 
     func run() throws -> (seconds: Double, summary: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["import", file.path, "--database", database, "--format", "json"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let start = Measure.now()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (Double(Measure.now() - start) / 1e9, String(decoding: data, as: UTF8.self))
+        let run = try runKeygate(["import", file.path, "--database", database, "--format", "json"])
+        return (Double(run.nanoseconds) / 1e9, run.output)
     }
     let first = try run()
     let again = try run()

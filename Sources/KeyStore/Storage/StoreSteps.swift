@@ -13,13 +13,17 @@ package struct CheckedNewKey {
     package let actor: String
 
     /// What the audit log keeps of the creation.
-    package var auditDetails: [String: JSON] {
+    package var auditDetails: [String: JSON] { record.settingsDetails }
+}
+
+extension KeyRecord {
+    /// What a key was made with, as the audit log keeps it of a creation or an import.
+    package var settingsDetails: [String: JSON] {
         var details: [String: JSON] = [
-            "name": .string(record.name), "kind": .string(record.kind), "capabilities": .strings(record.capabilities),
-            "environment": .string(record.environment), "rateLimit": .integer(record.rateLimit),
-            "allowedOrigins": .strings(record.allowedOrigins),
+            "name": .string(name), "kind": .string(kind), "capabilities": .strings(capabilities),
+            "environment": .string(environment), "rateLimit": .integer(rateLimit), "allowedOrigins": .strings(allowedOrigins),
         ]
-        details["expiresAt"] = record.expiresAt.map { .string(RFC3339.string($0)) }
+        details["expiresAt"] = expiresAt.map { .string(RFC3339.string($0)) }
         return details
     }
 }
@@ -34,14 +38,9 @@ package struct CheckedImport {
 
     /// What the audit log keeps of the import.
     package var auditDetails: [String: JSON] {
-        var details: [String: JSON] = [
-            "name": .string(record.name), "kind": .string(record.kind), "capabilities": .strings(record.capabilities),
-            "environment": .string(record.environment), "rateLimit": .integer(record.rateLimit),
-            "allowedOrigins": .strings(record.allowedOrigins), "hint": .string(record.hint),
-            "createdAt": .string(RFC3339.string(record.createdAt)), "source": .string(source),
-        ]
-        details["expiresAt"] = record.expiresAt.map { .string(RFC3339.string($0)) }
-        return details
+        record.settingsDetails.merging([
+            "hint": .string(record.hint), "createdAt": .string(RFC3339.string(record.createdAt)), "source": .string(source),
+        ]) { $1 }
     }
 }
 

@@ -107,6 +107,27 @@ extension KeygateService {
     }
 }
 
+extension KeygateService {
+    /// Runs `body` with a service bound to one transaction (a savepoint of
+    /// the enclosing one inside a unit of work): what it writes, a change
+    /// and the events it causes, is kept together or not at all.
+    func atomically<T>(_ body: (KeygateService) throws(ServiceError) -> T) throws(ServiceError) -> T {
+        let outcome = try unitOfWork { unit in
+            Result { () throws(ServiceError) in
+                do {
+                    return try unit.run { service in try body(service) }
+                } catch let error as ServiceError {
+                    throw error
+                } catch {
+                    throw ServiceError(.storageFailure, ["reason": "other"])
+                }
+            }
+        }
+        guard let outcome else { throw ServiceError(.storageFailure, ["reason": "busy"]) }
+        return try outcome.get()
+    }
+}
+
 /// Commands that commit together (``KeygateService/unitOfWork(_:)``).
 public struct UnitOfWork {
     let service: KeygateService

@@ -1,4 +1,5 @@
 import Foundation
+import KeyStore
 import KeygateJSON
 import Testing
 
@@ -13,6 +14,47 @@ struct MessageTruthTests {
         _ = try rpc.request("subscriptions.setPlan", [
             "organizationId": "org_1", "plan": "pro", "eventId": "evt_1", "occurredAt": "2026-11-01T00:00:00Z",
         ])
+    }
+
+    /// Every type of event, read in every language: a sentence with every
+    /// value filled in, never a placeholder or the bare type.
+    @Test func everyEventReadsAsASentenceInEveryLanguage() throws {
+        func result(_ method: String, _ params: [String: Any]) throws -> [String: Any] {
+            try #require(try rpc.request(method, params).result)
+        }
+        let org: [String: Any] = ["organizationId": "org_1"]
+        func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
+        let key = ["name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read"]] as [String: Any]
+        let created = try result("keys.create", with(key))
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        _ = try result("keys.rotate", with(["keyId": keyId, "gracePeriodSeconds": 0]))
+        let other = try result("keys.create", with(key.merging(["expiresAt": ISO8601DateFormatter().string(from: Date() + 86_400 * 3)]) { $1 }))
+        _ = try result("keys.reportLeaked", ["keys": [["key": try #require(other["secret"] as? String), "location": "a gist"]],
+                                             "action": "flag"])
+        _ = try rpc.service.sweepEvents()
+        _ = try result("keys.import", with(["keys": [key.merging(["sha256": String(repeating: "ab", count: 32)]) { $1 }]]))
+        _ = try result("subscriptions.setPlan", with(["plan": "free", "eventId": "evt_2", "occurredAt": "2026-11-02T00:00:00Z"]))
+        _ = try result("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_3", "occurredAt": "2026-11-03T00:00:00Z"]))
+        _ = try result("usage.record", with(["meter": "bookings", "amount": 1, "idempotencyKey": "b1"]))
+        let rotatedSecret = try #require((try result("keys.rotate", with(["keyId": keyId]))["secret"]) as? String)
+        _ = try result("keys.reportLeaked", ["keys": [["key": rotatedSecret]]])
+        try rpc.storage.appendEvent(NewEvent(type: .keyExpired, organizationId: "org_1", keyId: keyId,
+                                             data: ["keyId": "k", "name": "Old", "hint": "kg_live_…abcd", "kind": "owner_integration",
+                                                    "environment": "live", "expiresAt": "2026-11-01T00:00:00.000Z"]))
+        try rpc.storage.appendEvent(.quotaThreshold(organizationId: "org_1", meter: "bookings", periodStart: Date(),
+                                                    limit: 100, used: 80, threshold: 80))
+        _ = try result("keys.delete", with(["keyId": keyId]))
+
+        for locale in ["en", "pl", "de"] {
+            let events = try #require(try result("events.list", with(["limit": 200, "locale": locale]))["events"] as? [[String: Any]])
+            let types = Set(events.compactMap { $0["type"] as? String })
+            #expect(types == Set(EventType.all.map(\.rawValue)), "\(locale): \(types)")
+            for event in events {
+                let message = try #require(event["message"] as? String)
+                #expect(!message.contains("{") && !message.contains("%#@") && !message.contains("%arg") && message != event["type"] as? String,
+                        "\(locale) \(event["type"] ?? ""): \(message)")
+            }
+        }
     }
 
     @Test func aKindIsNamedInEveryLanguageNeverAsAPlaceholder() throws {

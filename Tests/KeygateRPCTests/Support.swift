@@ -14,11 +14,12 @@ enum Repository {
 struct RPCFixture {
     let server: RPCServer
     let service: KeygateService
+    let storage: SQLiteKeyStorage
 
     init(table extra: ((inout MethodTable) -> Void)? = nil) throws {
         let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/plans.xml"))
         let localizer = try Localizer.load(directory: Repository.root.appending(path: "Localization"), logger: Logger(label: "test"))
-        let storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog))
+        storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog))
         service = KeygateService(catalog: catalog, storage: storage)
         var table = KeygateMethods.table(service: service, localizer: localizer)
         extra?(&table)

@@ -28,12 +28,14 @@ struct EventTests {
         try fixture.service.deleteKey(id: id, organizationId: "org_a", actor: nil)
 
         let events = try all(fixture)
-        #expect(events.map(\.type) == [.keyCreated, .keyRotated, .keyLeakReported, .keyCreated, .keyRevoked, .keyDeleted])
+        #expect(events.map(\.type)
+            == [.keyCreated, .keyRotated, .keyLeakReported, .keyCreated, .keyRevoked, .keyLeakReported, .keyDeleted])
         #expect(events.allSatisfy { $0.organizationId == "org_a" })
         #expect(events[0].keyId == id && events[0].data["name"] == .string("Zapier"))
         #expect(events[0].data["hint"] == .string(first.key.record.hint))
-        #expect(events[2].data["location"] == .string("https://paste.example/1"))
+        #expect(events[2].data["location"] == .string("https://paste.example/1") && events[2].data["action"] == .string("flagged"))
         #expect(events[4].data["reason"] == .string("reported leaked at a gist"))
+        #expect(events[5].data["location"] == .string("a gist") && events[5].data["action"] == .string("revoked"))
         // No secret in any event.
         #expect(!"\(events)".contains(String(first.secret.unredacted.suffix(20))))
 

@@ -45,8 +45,8 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let keyRotated = EventType(rawValue: "key.rotated")
     public static let keyRevoked = EventType(rawValue: "key.revoked")
     public static let keyDeleted = EventType(rawValue: "key.deleted")
-    /// A scanning service reported the key and the product chose to flag it
-    /// (a report that revoked the key is a `key.revoked` with its reason).
+    /// A scanning service reported the key live: `data.action` says whether
+    /// it was revoked (a `key.revoked` comes with it) or flagged.
     public static let keyLeakReported = EventType(rawValue: "key.leak_reported")
     /// A plan change suspended keys (`data.keyIds`); one event per change.
     public static let keysSuspended = EventType(rawValue: "keys.suspended")

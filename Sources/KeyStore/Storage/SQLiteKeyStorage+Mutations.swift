@@ -87,7 +87,9 @@ extension SQLiteKeyStorage {
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, db)
-            try insertEvent(key.event(.keyLeakReported, location.map { ["location": .string($0)] } ?? [:]), at: now, db)
+            var data: [String: JSON] = ["action": "flagged"]
+            data["location"] = location.map(JSON.string)
+            try insertEvent(key.event(.keyLeakReported, data), at: now, db)
         }
     }
 

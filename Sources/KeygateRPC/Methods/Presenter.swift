@@ -82,7 +82,14 @@ struct Presenter {
         }
         switch event.type {
         case .keyRevoked where arguments["reason"] != nil: variant = "reason"
-        case .keyLeakReported where arguments["location"] != nil: variant = "location"
+        case .keyLeakReported:
+            let revoked = event.data["action"] == .string("revoked")
+            variant = switch (revoked, arguments["location"] != nil) {
+            case (true, true): "revoked_location"
+            case (true, false): "revoked"
+            case (false, true): "location"
+            case (false, false): nil
+            }
         case .keyExpiring, .keyExpired:
             if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }
         case .keysSuspended, .keysRestored:

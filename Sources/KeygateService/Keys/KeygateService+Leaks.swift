@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateJSON
 
 /// A key a scanning service reported, and where it found it.
 public struct LeakedKeyReport: Sendable, Hashable {
@@ -66,9 +67,15 @@ extension KeygateService {
             let reportedAt = location.map { "reported leaked at \($0)" } ?? "reported leaked"
             switch action {
             case .revoke:
-                _ = try store { () throws(KeyStoreError) in
-                    try storage.revoke(id: key.id, organizationId: key.organizationId, actor: actor ?? "leak_report",
-                                       reason: reportedAt)
+                // The revocation and the report's event commit together.
+                try atomically { service throws(ServiceError) in
+                    try service.store { () throws(KeyStoreError) in
+                        _ = try service.storage.revoke(id: key.id, organizationId: key.organizationId,
+                                                       actor: actor ?? "leak_report", reason: reportedAt)
+                        var data: [String: JSON] = ["action": "revoked"]
+                        data["location"] = location.map(JSON.string)
+                        try service.storage.appendEvent(key.event(.keyLeakReported, data))
+                    }
                 }
                 return LeakFinding(hint: hint, isKey: true, outcome: .revoked)
             case .flag:

@@ -95,37 +95,27 @@ extension KeygateService {
             preconditionFailure("the catalog loader guarantees a quota per meter on every plan")
         }
         let window = QuotaCalendar.window(quota.period, at: clock.now(), anchor: organization.subscription.periodStart)
-        let result: (used: Int, replayed: Bool)
-        do throws(KeyStoreError) {
-            // The use and the threshold events it sets off commit together.
-            let added = try storage.transaction { transaction in
-                Result { () throws(KeyStoreError) in
-                    do {
-                        return try transaction.step { storage in
-                            let result = try storage.add(
-                                amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
-                                idempotencyKey: idempotencyKey, limit: reserve ? quota.limit : nil)
-                            guard !result.replayed else { return result }
-                            let increment = MeterIncrement(organizationId: organizationId, meter: meter.id.rawValue,
-                                                           periodStart: window.start, amount: amount, limit: quota.limit)
-                            for event in increment.thresholdEvents(usedAfter: result.used) { try storage.appendEvent(event) }
-                            return result
-                        }
-                    } catch let error as KeyStoreError {
-                        throw error
-                    } catch {
-                        throw KeyStoreError(.storageFailure, ["reason": "other"])
-                    }
-                }
+        // The use and the threshold events it sets off commit together.
+        let result = try atomically { service throws(ServiceError) in
+            let result: (used: Int, replayed: Bool)
+            do throws(KeyStoreError) {
+                result = try service.storage.add(
+                    amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
+                    idempotencyKey: idempotencyKey, limit: reserve ? quota.limit : nil)
+            } catch where error.code == .quotaExceeded {
+                throw ServiceError(.quotaExceeded, field: "amount", [
+                    "meterName": meter.nameKey, "resetsAt": window.resetsAt.map(RFC3339.string) ?? "",
+                ].filter { !$0.value.isEmpty })
+            } catch {
+                throw ServiceError(error)
             }
-            guard let added else { throw KeyStoreError(.storageFailure, ["reason": "busy"]) }
-            result = try added.get()
-        } catch where error.code == .quotaExceeded {
-            throw ServiceError(.quotaExceeded, field: "amount", [
-                "meterName": meter.nameKey, "resetsAt": window.resetsAt.map(RFC3339.string) ?? "",
-            ].filter { !$0.value.isEmpty })
-        } catch {
-            throw ServiceError(error)
+            guard !result.replayed else { return result }
+            let increment = MeterIncrement(organizationId: organizationId, meter: meter.id.rawValue,
+                                           periodStart: window.start, amount: amount, limit: quota.limit)
+            for event in increment.thresholdEvents(usedAfter: result.used) {
+                try service.store { () throws(KeyStoreError) in try service.storage.appendEvent(event) }
+            }
+            return result
         }
         return state(quota, used: result.used, window: window)
     }

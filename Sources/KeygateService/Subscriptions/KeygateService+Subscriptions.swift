@@ -28,19 +28,7 @@ extension KeygateService {
             status: request.status, periodStart: request.periodStart, periodEnd: request.periodEnd,
             occurredAt: request.occurredAt, actor: request.actor)
         // The change and the events of the keys it suspends or restores commit together.
-        let applied = try unitOfWork { unit in
-            Result { () throws(ServiceError) in
-                do {
-                    return try unit.run { service in try service.apply(event) }
-                } catch let error as ServiceError {
-                    throw error
-                } catch {
-                    throw ServiceError(.storageFailure, ["reason": "other"])
-                }
-            }
-        }
-        guard let applied else { throw ServiceError(.storageFailure, ["reason": "busy"]) }
-        let outcome = try applied.get()
+        let outcome = try atomically { service throws(ServiceError) in try service.apply(event) }
         return switch outcome {
         case .applied(let record):
             SetPlanResult(subscription: view(record, organizationId: request.organizationId), applied: true, reason: nil)

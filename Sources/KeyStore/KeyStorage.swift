@@ -20,6 +20,12 @@ public protocol KeyStorage: Sendable {
     /// this organization is answered as it is (`imported: false`) and
     /// nothing changes; another organization's key is refused (`key_conflict`).
     func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult
+    /// Imports keys as ``importKey(_:limit:)`` would one after another, in
+    /// one transaction (a savepoint of the caller's), each succeeding or
+    /// failing on its own; `limits` by organization. Throws only when the
+    /// batch as a whole could not be written (then none of it was).
+    func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
+        -> [Result<ImportedKeyResult, KeyStoreError>]
     func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord
     /// A page of keys, newest first, each with its usage counts.
     func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage
@@ -87,6 +93,30 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
+    /// One key after another, each in a savepoint: what a store does whose
+    /// statements are cheap (SQLite, in process).
+    public func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
+        -> [Result<ImportedKeyResult, KeyStoreError>]
+    {
+        let results = try transaction { transaction in
+            keys.map { key -> Result<ImportedKeyResult, KeyStoreError> in
+                Result { () throws(KeyStoreError) in
+                    do {
+                        return try transaction.step { storage in
+                            try storage.importKey(key, limit: limits[key.organizationId])
+                        }
+                    } catch let error as KeyStoreError {
+                        throw error
+                    } catch {
+                        throw KeyStoreError(.storageFailure, ["reason": "other"])
+                    }
+                }
+            }
+        }
+        guard let results else { throw KeyStoreError(.storageFailure, ["reason": "busy"]) }
+        return results
+    }
+
     public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {
         try create(key, limit: nil)
     }

@@ -27,6 +27,11 @@ struct LostAcknowledgement: KeygateStorage {
         try base.events(organizationId: organizationId, after: cursor, limit: limit)
     }
     func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int { try base.sweepEvents(schedule) }
+    func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
+        -> [Result<ImportedKeyResult, KeyStoreError>]
+    {
+        try base.importKeys(keys, limits: limits)
+    }
     func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
         try base.importKey(key, limit: limit)
     }

@@ -96,9 +96,18 @@ if CommandLine.arguments.contains("--scan") {
     exit(0)
 }
 
-// `--import`: only the keygate import rows.
+// `--import`: only the keygate import rows; on PostgreSQL too when
+// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
 if CommandLine.arguments.contains("--import") {
-    printTable(try importRows())
+    var importRowsRun = try importRows()
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        let bench = PostgresBench(server: server, quick: quick) { database, arguments in
+            try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
+                            arguments: arguments)
+        }
+        importRowsRun += try importRows(database: try bench.freshSchema(), named: "PostgreSQL")
+    }
+    printTable(importRowsRun)
     exit(0)
 }
 
@@ -113,7 +122,7 @@ if CommandLine.arguments.contains("--postgres") {
         try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
                         arguments: arguments)
     }
-    printTable(try bench.rows())
+    printTable(try bench.rows() + importRows(database: try bench.freshSchema(), named: "PostgreSQL"))
     exit(0)
 }
 
@@ -474,23 +483,20 @@ rows.append(try scanRow())
 
 /// `keygate import` of 100,000 keys (half by the key, half by its SHA-256
 /// in hex) for 4,000 organizations on Pro (25 keys each, its limit), into
-/// a new SQLite database; then the same file again, when all are present.
-func importRows() throws -> [Row] {
+/// a new database (a SQLite file, or a PostgreSQL URL); then the same file
+/// again, when all are present.
+func importRows(database: String? = nil, named store: String = "SQLite") throws -> [Row] {
     let organizations = quick ? 400 : 4_000
     let perOrganization = 25
     let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-import-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let database = folder.appending(path: "keygate.sqlite").path
-    let service = try makeService(on: database)
-    _ = try service.unitOfWork { unit in
-        for organization in 0..<organizations {
-            _ = try? unit.run { service in
-                try service.setPlan(SetPlanRequest(organizationId: "org_\(organization)", plan: "pro", eventId: "e\(organization)",
-                                                   occurredAt: Date(timeIntervalSince1970: 1_790_000_000)))
-            }
-        }
+    let database = database ?? folder.appending(path: "keygate.sqlite").path
+    let admin = try serve(database)
+    for organization in 0..<organizations {
+        _ = admin.call(#"{"jsonrpc":"2.0","id":1,"method":"subscriptions.setPlan","params":{"organizationId":"org_\#(organization)","plan":"pro","eventId":"e\#(organization)","occurredAt":"2026-09-21T00:00:00Z"}}"#)
     }
+    admin.stop()
     let format = KeyFormat(catalog: catalog)
     var lines: [String] = []
     lines.reserveCapacity(organizations * perOrganization)
@@ -518,7 +524,7 @@ func importRows() throws -> [Row] {
             target: "seconds, not minutes", met: run.seconds < 30 && run.summary.contains(expect))
     }
     return [
-        row("keygate import, \(count) keys into a new SQLite database", first, expect: #""imported":\#(count)"#),
+        row("keygate import, \(count) keys into a new \(store) database", first, expect: #""imported":\#(count)"#),
         row("keygate import, the same \(count) again (all present)", again, expect: #""alreadyPresent":\#(count)"#),
     ]
 }

@@ -58,7 +58,7 @@ extension KeygateService {
     /// key, in order; a refused key affects no other. Importing a key
     /// already here is answered `alreadyPresent` and changes nothing, so a
     /// batch can be sent again after a failure. The keys are written in one
-    /// transaction, a savepoint each.
+    /// transaction.
     public func importKeys(_ requests: [ImportKeyRequest]) throws(ServiceError) -> [KeyImport] {
         guard requests.count <= Self.maximumImportBatch else {
             throw ServiceError(.invalidLimit, field: "keys", ["max": "\(Self.maximumImportBatch)", "reason": "batch"])
@@ -67,37 +67,58 @@ extension KeygateService {
         for organizationId in Set(requests.map(\.organizationId)) {
             organizations[organizationId] = Result { () throws(ServiceError) in try organizationPlan(organizationId) }
         }
+        // The plan's gates first, in memory; what passes goes to the store in one call.
         let now = clock.now()
-        let outcomes = try unitOfWork { unit in
-            requests.map { request -> Result<ImportedKeyResult, ServiceError> in
-                Result { () throws(ServiceError) in
-                    guard let organization = organizations[request.organizationId] else { preconditionFailure("planned above") }
-                    return try importKey(request, on: try organization.get(), now: now, in: unit)
-                }
+        var outcomes: [Result<ImportedKeyResult, ServiceError>?] = Array(repeating: nil, count: requests.count)
+        var accepted: [(index: Int, key: ImportedKey, gates: KeyGates)] = []
+        var limits: [String: LiveKeyLimit] = [:]
+        for (index, request) in requests.enumerated() {
+            do throws(ServiceError) {
+                guard let organization = organizations[request.organizationId] else { preconditionFailure("planned above") }
+                let (key, gates, limit) = try gated(request, on: try organization.get(), now: now)
+                accepted.append((index, key, gates))
+                limits[request.organizationId] = limit
+            } catch {
+                outcomes[index] = .failure(error)
             }
         }
-        guard let outcomes else { throw ServiceError(.storageFailure, ["reason": "busy"]) }
+        let stored = try atomically { service throws(ServiceError) in
+            try service.store { () throws(KeyStoreError) in
+                try service.storage.importKeys(accepted.map(\.key), limits: limits)
+            }
+        }
+        for (entry, result) in zip(accepted, stored) {
+            outcomes[entry.index] = result.mapError { error in
+                error.code == .keyLimitReached
+                    ? entry.gates.keyLimitReached(limits[entry.key.organizationId]?.maximum ?? 0) : ServiceError(error)
+            }
+        }
         // Presented per organization, each key's status derived from its plan.
         var presented: [KeyImport?] = Array(repeating: nil, count: requests.count)
         for (organizationId, plan) in organizations {
             guard case .success(let organization) = plan else { continue }
-            let indices = outcomes.indices.filter { requests[$0].organizationId == organizationId }
-            let results = indices.compactMap { try? outcomes[$0].get() }
-            let managed = try self.managed(results.map(\.key), organization: organization)
-            for (index, key) in zip(indices.filter { (try? outcomes[$0].get()) != nil }, managed) {
-                presented[index] = (try? outcomes[index].get())?.imported == true ? .imported(key) : .alreadyPresent(key)
+            let imported = outcomes.indices.compactMap { index -> (Int, ImportedKeyResult)? in
+                guard requests[index].organizationId == organizationId, case .success(let result)? = outcomes[index] else {
+                    return nil
+                }
+                return (index, result)
+            }
+            let managed = try self.managed(imported.map(\.1.key), organization: organization)
+            for ((index, result), key) in zip(imported, managed) {
+                presented[index] = result.imported ? .imported(key) : .alreadyPresent(key)
             }
         }
         return outcomes.indices.map { index in
             if let result = presented[index] { return result }
-            if case .failure(let error) = outcomes[index] { return .refused(error) }
-            preconditionFailure("every success was presented")
+            if case .failure(let error)? = outcomes[index] { return .refused(error) }
+            preconditionFailure("every key has an outcome")
         }
     }
 
-    /// One key through the plan's gates, then into the store in its own savepoint.
-    private func importKey(_ request: ImportKeyRequest, on organization: OrganizationPlan, now: Date, in unit: UnitOfWork)
-        throws(ServiceError) -> ImportedKeyResult
+    /// A key through the plan's gates: what the store is to import, with
+    /// its organization's live-key limit.
+    private func gated(_ request: ImportKeyRequest, on organization: OrganizationPlan, now: Date) throws(ServiceError)
+        -> (ImportedKey, KeyGates, LiveKeyLimit?)
     {
         let gates = KeyGates(catalog: catalog, plan: organization.plan)
         let policy = try gates.policy()
@@ -111,14 +132,6 @@ extension KeygateService {
             rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, createdAt: request.createdAt,
             expiresAt: expiresAt, lastUsedAt: request.lastUsedAt, actor: request.actor)
         let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
-        do {
-            return try unit.run { service in try service.storage.importKey(key, limit: limit) }
-        } catch let error as ServiceError where error.code == .keyLimitReached {
-            throw gates.keyLimitReached(limit?.maximum ?? 0)
-        } catch let error as ServiceError {
-            throw error
-        } catch {
-            throw ServiceError(.storageFailure, ["reason": "other"])
-        }
+        return (key, gates, limit)
     }
 }

@@ -288,7 +288,8 @@ enum PostgresSchema {
             END;
             $$;
 
-            CREATE FUNCTION keygate_keys_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+            -- Keys or secrets a statement inserted, each a change of its key.
+            CREATE FUNCTION keygate_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
                 n BIGINT;
                 last BIGINT;
@@ -296,23 +297,14 @@ enum PostgresSchema {
                 SELECT count(*) INTO n FROM inserted;
                 IF n = 0 THEN RETURN NULL; END IF;
                 last := keygate_changes_logged(n);
-                INSERT INTO change_event (seq, organization_id, key_id, digest)
-                SELECT last - n + row_number() OVER (), organization_id, id, NULL FROM inserted;
-                RETURN NULL;
-            END;
-            $$;
-
-            CREATE FUNCTION keygate_secrets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE
-                n BIGINT;
-                last BIGINT;
-            BEGIN
-                SELECT count(*) INTO n FROM inserted;
-                IF n = 0 THEN RETURN NULL; END IF;
-                last := keygate_changes_logged(n);
-                INSERT INTO change_event (seq, organization_id, key_id, digest)
-                SELECT last - n + row_number() OVER (), k.organization_id, s.key_id, s.digest
-                FROM inserted s LEFT JOIN api_key k ON k.id = s.key_id;
+                IF TG_TABLE_NAME = 'api_key' THEN
+                    INSERT INTO change_event (seq, organization_id, key_id, digest)
+                    SELECT last - n + row_number() OVER (), organization_id, id, NULL FROM inserted;
+                ELSE
+                    INSERT INTO change_event (seq, organization_id, key_id, digest)
+                    SELECT last - n + row_number() OVER (), k.organization_id, s.key_id, s.digest
+                    FROM inserted s LEFT JOIN api_key k ON k.id = s.key_id;
+                END IF;
                 RETURN NULL;
             END;
             $$;
@@ -321,13 +313,13 @@ enum PostgresSchema {
             CREATE TRIGGER api_key_deleted AFTER DELETE ON api_key
                 FOR EACH ROW EXECUTE FUNCTION keygate_key_changed();
             CREATE TRIGGER api_key_inserted AFTER INSERT ON api_key
-                REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_keys_inserted();
+                REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_rows_inserted();
 
             DROP TRIGGER key_secret_changed ON key_secret;
             CREATE TRIGGER key_secret_changed AFTER UPDATE OR DELETE ON key_secret
                 FOR EACH ROW EXECUTE FUNCTION keygate_secret_changed();
             CREATE TRIGGER key_secret_inserted AFTER INSERT ON key_secret
-                REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_secrets_inserted();
+                REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_rows_inserted();
             """),
     ]
 }

@@ -37,8 +37,11 @@ extension PostgresKeyStorage {
         let now = self.now
         let milliseconds = StorageCoding.milliseconds(now)
         return try write { connection in
-            try connection.query("DELETE FROM outbox_event WHERE at < $1",
-                                 [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention)))])
+            // Oldest first by position: the walk stops at the first event to keep.
+            try connection.query("""
+                DELETE FROM outbox_event
+                WHERE seq < COALESCE((SELECT seq FROM outbox_event WHERE at >= $1 ORDER BY seq LIMIT 1), 9223372036854775807)
+                """, [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention)))])
             // Keys whose expiry is within the notice or the retention and
             // that lack the event they are due (most have it already).
             let rows = try connection.query("""
@@ -69,7 +72,7 @@ extension PostgresKeyStorage {
             WITH head AS (UPDATE outbox_head SET position = position + 1 WHERE id = 1 RETURNING position)
             INSERT INTO outbox_event (seq, id, organization_id, type, at, key_id, data, once)
             SELECT position, $1, $2, $3, $4, $5, $6, $7 FROM head
-            ON CONFLICT (once) DO NOTHING
+            ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING
             RETURNING seq
             """, [
             .text(NewEvent.newId(at: now)), .text(event.organizationId), .text(event.type.rawValue),

@@ -321,5 +321,14 @@ enum PostgresSchema {
             CREATE TRIGGER key_secret_inserted AFTER INSERT ON key_secret
                 REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_rows_inserted();
             """),
+        (7, "one index per event", """
+            -- Ids are unique by construction (time and 77 random bits); only
+            -- time-based and threshold events have a `once` key; pruning
+            -- walks from the oldest by position.
+            ALTER TABLE outbox_event DROP CONSTRAINT outbox_event_id_key;
+            ALTER TABLE outbox_event DROP CONSTRAINT outbox_event_once_key;
+            CREATE UNIQUE INDEX outbox_event_once ON outbox_event (once) WHERE once IS NOT NULL;
+            DROP INDEX outbox_event_by_time;
+            """),
     ]
 }

@@ -26,6 +26,7 @@ struct DatabaseTests {
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
+            "v10: one index per event",
         ])
     }
 

@@ -273,6 +273,30 @@ extension KeyDatabase {
                 ALTER TABLE key_usage_day ADD COLUMN last_ip TEXT;
                 """)
         }
+        migrator.registerMigration("v10: one index per event") { db in
+            // Every key change writes an event: four index entries each made
+            // it a third of a key's import. Ids are unique by construction
+            // (time and 77 random bits); only time-based and threshold events
+            // have a `once` key; pruning walks from the oldest by position.
+            try db.execute(sql: """
+                CREATE TABLE outbox_event_new (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL,
+                    organization_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    key_id TEXT,
+                    data TEXT NOT NULL,
+                    once TEXT
+                );
+                INSERT INTO outbox_event_new (seq, id, organization_id, type, at, key_id, data, once)
+                    SELECT seq, id, organization_id, type, at, key_id, data, once FROM outbox_event;
+                DROP TABLE outbox_event;
+                ALTER TABLE outbox_event_new RENAME TO outbox_event;
+                CREATE INDEX outbox_event_by_organization ON outbox_event (organization_id, seq);
+                CREATE UNIQUE INDEX outbox_event_once ON outbox_event (once) WHERE once IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -34,8 +34,11 @@ extension SQLiteKeyStorage {
     public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {
         let now = self.now
         return try write { db in
-            try db.cachedStatement(sql: "DELETE FROM outbox_event WHERE at < ?")
-                .execute(arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))])
+            // Oldest first by position: the walk stops at the first event to keep.
+            try db.cachedStatement(sql: """
+                DELETE FROM outbox_event
+                WHERE seq < IFNULL((SELECT seq FROM outbox_event WHERE at >= ? ORDER BY seq LIMIT 1), 9223372036854775807)
+                """).execute(arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))])
             // Keys whose expiry is within the notice or the retention and
             // that lack an event they are due (most have both already).
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
@@ -63,7 +66,7 @@ extension SQLiteKeyStorage {
     func insertEvent(_ event: NewEvent, at now: Date, _ db: Database) throws -> Int {
         try db.cachedStatement(sql: """
                 INSERT INTO outbox_event (id, organization_id, type, at, key_id, data, once) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (once) DO NOTHING
+                ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING
                 """).execute(arguments: [
                 NewEvent.newId(at: now), event.organizationId, event.type.rawValue, StorageCoding.milliseconds(now),
                 event.keyId, JSON.auditText(event.data), event.once,

@@ -82,11 +82,8 @@ extension KeygateService {
                 outcomes[index] = .failure(error)
             }
         }
-        let stored = try atomically { service throws(ServiceError) in
-            try service.store { () throws(KeyStoreError) in
-                try service.storage.importKeys(accepted.map(\.key), limits: limits)
-            }
-        }
+        // One transaction of the store's (a savepoint inside a unit of work).
+        let stored = try store { () throws(KeyStoreError) in try storage.importKeys(accepted.map(\.key), limits: limits) }
         for (entry, result) in zip(accepted, stored) {
             outcomes[entry.index] = result.mapError { error in
                 error.code == .keyLimitReached

@@ -23,6 +23,9 @@ public struct KeygateService: Sendable {
     let keyFormat: KeyFormat
     /// Kept here for the same reason as ``keyFormat``.
     let sharedLimits: (any SharedRateLimits)?
+    /// Whether this service runs one command of a unit of work, in the
+    /// command's savepoint (see ``atomically(_:)``).
+    private(set) var inUnit = false
     /// How far ahead of this clock a billing event may be dated (clock
     /// skew between billing and this host); later ones are refused.
     public let eventClockSkew: TimeInterval
@@ -54,6 +57,7 @@ public struct KeygateService: Sendable {
     fileprivate init(_ service: KeygateService, storage: any KeygateStorage) {
         self.init(catalog: service.catalog, storage: storage, clock: service.clock,
                   eventClockSkew: service.eventClockSkew, verification: service.verification)
+        inUnit = true
     }
 
     /// The service's time, for what callers derive from it (such as "2 days ago").
@@ -108,10 +112,14 @@ extension KeygateService {
 }
 
 extension KeygateService {
-    /// Runs `body` with a service bound to one transaction (a savepoint of
-    /// the enclosing one inside a unit of work): what it writes, a change
-    /// and the events it causes, is kept together or not at all.
+    /// Runs `body` with a service bound to one transaction (inside a unit
+    /// of work, the command's own savepoint): what it writes, a change and
+    /// the events it causes, is kept together or not at all.
     func atomically<T>(_ body: (KeygateService) throws(ServiceError) -> T) throws(ServiceError) -> T {
+        // A command of a unit already has a savepoint of its own: whatever it
+        // throws takes its writes back. Another level would only cost (SQLite
+        // keeps a sub-journal per level).
+        if inUnit { return try body(self) }
         let outcome = try unitOfWork { unit in
             Result { () throws(ServiceError) in
                 do {

@@ -196,7 +196,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         }
         let page = rows.prefix(limit)
         let nextCursor = rows.count > limit ? page.last.map { StorageCoding.cursor($0["seq"]) } : nil
-        return KeyPage(keys: page.map(StorageCoding.key), nextCursor: nextCursor)
+        return KeyPage(keys: page.map { StorageCoding.key($0, offset: 1) }, nextCursor: nextCursor)
     }
 
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
@@ -242,7 +242,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         guard let row else { return .notFound }
         let secretExpiresAt: Int64? = row["secret_expires_at"]
         if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
-        return .found(KeyMatch(key: StorageCoding.key(row), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
+        return .found(KeyMatch(key: StorageCoding.key(row, offset: 1), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
     }
 
     // MARK: Shared steps

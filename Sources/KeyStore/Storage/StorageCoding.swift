@@ -68,14 +68,15 @@ package enum StorageCoding {
         return position
     }
 
-    /// The columns every key query selects: the key, and its usage counts
-    /// from the per-day table in the same statement (no query per key).
+    /// The columns every key query selects, in ``key(_:offset:)``'s order:
+    /// the key, its usage counts and its latest day's last use, from the
+    /// per-day table in the same statement (no query per key).
     static let keyColumns = """
-        k.*,
-        (SELECT IFNULL(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_valid,
-        (SELECT IFNULL(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id) AS usage_invalid,
-        \(lastUse("last_used_at")) AS day_last_used_at, \(lastUse("last_origin")) AS day_last_origin,
-        \(lastUse("last_ip")) AS day_last_ip
+        k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint, k.rate_limit,
+        k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_origin, k.last_ip,
+        (SELECT IFNULL(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id),
+        (SELECT IFNULL(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
+        \(lastUse("last_used_at")), \(lastUse("last_origin")), \(lastUse("last_ip"))
         """
 
     /// A column of the key's latest day with a use (the day table's primary
@@ -84,27 +85,30 @@ package enum StorageCoding {
         "(SELECT \(column) FROM key_usage_day WHERE key_id = k.id AND last_used_at IS NOT NULL ORDER BY day DESC LIMIT 1)"
     }
 
-    static func key(_ row: Row) -> KeyRecord {
+    /// A key from ``keyColumns``, starting at column `offset`; read by
+    /// position, as a name look-up per column cost more than the rest.
+    static func key(_ row: Row, offset: Int = 0) -> KeyRecord {
+        func time(_ index: Int) -> Date? { (row[offset + index] as Int64?).map(date) }
         let lastUse = LastUse.newer(
-            LastUse(at: (row["last_used_at"] as Int64?).map(date), origin: row["last_origin"], ip: row["last_ip"]),
-            LastUse(at: (row["day_last_used_at"] as Int64?).map(date), origin: row["day_last_origin"], ip: row["day_last_ip"]))
+            LastUse(at: time(12), origin: row[offset + 13], ip: row[offset + 14]),
+            LastUse(at: time(17), origin: row[offset + 18], ip: row[offset + 19]))
         return KeyRecord(
-            id: row["id"],
-            organizationId: row["organization_id"],
-            name: row["name"],
-            kind: row["kind"],
-            capabilities: list(row["capabilities"] as String),
-            environment: row["environment"],
-            hint: row["hint"],
-            rateLimit: row["rate_limit"],
-            allowedOrigins: list(row["allowed_origins"] as String),
-            createdAt: date(row["created_at"]),
-            expiresAt: (row["expires_at"] as Int64?).map(date),
-            revokedAt: (row["revoked_at"] as Int64?).map(date),
+            id: row[offset],
+            organizationId: row[offset + 1],
+            name: row[offset + 2],
+            kind: row[offset + 3],
+            capabilities: list(row[offset + 4] as String),
+            environment: row[offset + 5],
+            hint: row[offset + 6],
+            rateLimit: row[offset + 7],
+            allowedOrigins: list(row[offset + 8] as String),
+            createdAt: date(row[offset + 9]),
+            expiresAt: time(10),
+            revokedAt: time(11),
             lastUsedAt: lastUse.at,
             lastOrigin: lastUse.origin,
             lastIP: lastUse.ip,
-            usage: KeyUsage(valid: row["usage_valid"] ?? 0, invalid: row["usage_invalid"] ?? 0)
+            usage: KeyUsage(valid: row[offset + 15] ?? 0, invalid: row[offset + 16] ?? 0)
         )
     }
 

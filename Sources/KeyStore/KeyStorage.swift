@@ -14,16 +14,15 @@ public protocol KeyStorage: Sendable {
     /// organization has fewer live keys of the limit's kinds, counted in the
     /// same transaction, so concurrent creates cannot overshoot.
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey
-    /// Moves in a key issued elsewhere, by the key itself (hashed here,
+    /// Moves in keys issued elsewhere, each by the key itself (hashed here,
     /// never stored) or by its SHA-256 digest, checked as a creation and,
-    /// if live, counted against `limit` like one. A key already here in
-    /// this organization is answered as it is (`imported: false`) and
-    /// nothing changes; another organization's key is refused (`key_conflict`).
-    func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult
-    /// Imports keys as ``importKey(_:limit:)`` would one after another, in
-    /// one transaction (a savepoint of the caller's), each succeeding or
-    /// failing on its own; `limits` by organization. Throws only when the
-    /// batch as a whole could not be written (then none of it was).
+    /// if live, counted against its organization's limit in `limits` like
+    /// one, in order, each succeeding or failing on its own, in one
+    /// transaction (a savepoint of the caller's). A key already here in its
+    /// organization is answered as it is (`imported: false`) and nothing
+    /// changes; another organization's key is refused (`key_conflict`).
+    /// Throws only when the batch as a whole could not be written (then
+    /// none of it was).
     func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
         -> [Result<ImportedKeyResult, KeyStoreError>]
     func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord
@@ -93,28 +92,10 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
-    /// One key after another, each in a savepoint: what a store does whose
-    /// statements are cheap (SQLite, in process).
-    public func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
-        -> [Result<ImportedKeyResult, KeyStoreError>]
-    {
-        let results = try transaction { transaction in
-            keys.map { key -> Result<ImportedKeyResult, KeyStoreError> in
-                Result { () throws(KeyStoreError) in
-                    do {
-                        return try transaction.step { storage in
-                            try storage.importKey(key, limit: limits[key.organizationId])
-                        }
-                    } catch let error as KeyStoreError {
-                        throw error
-                    } catch {
-                        throw KeyStoreError(.storageFailure, ["reason": "other"])
-                    }
-                }
-            }
-        }
-        guard let results else { throw KeyStoreError(.storageFailure, ["reason": "busy"]) }
-        return results
+    /// One key of ``importKeys(_:limits:)``, under `limit`.
+    public func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
+        let results = try importKeys([key], limits: limit.map { [key.organizationId: $0] } ?? [:])
+        return try results[0].get()
     }
 
     public func create(_ key: NewKey) throws(KeyStoreError) -> IssuedKey {

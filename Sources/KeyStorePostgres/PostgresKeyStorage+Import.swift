@@ -3,76 +3,19 @@ public import KeyStore
 import KeygateJSON
 
 extension PostgresKeyStorage {
-    public func importKey(_ request: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
-        let now = self.now
-        let checked = try validator.importedKey(request, now: now)
-        let record = checked.record
-        return try write { connection in
-            // Imports and creations for one organization take turns, so two
-            // hosts cannot both see one slot left (or one key absent).
-            try lockOrganization(record.organizationId, connection)
-            let digest = PGValue.bytes(checked.digest.bytes)
-            // A rotated-out secret past its grace is dead weight, not a key.
-            try connection.query("DELETE FROM key_secret WHERE digest = $1 AND expires_at <= $2",
-                                 [digest, .integer(StorageCoding.milliseconds(now))])
-            let owner = try connection.query(
-                "SELECT k.id, k.organization_id FROM key_secret s JOIN api_key k ON k.id = s.key_id WHERE s.digest = $1",
-                [digest])
-            if owner.count > 0 {
-                guard owner.string(0, 1) == record.organizationId else {
-                    throw KeyStoreError(.keyConflict, field: checked.source)
-                }
-                return ImportedKeyResult(
-                    key: try fetchKey(id: owner.string(0, 0) ?? "", organizationId: record.organizationId, connection),
-                    imported: false)
-            }
-            if let limit, record.state(at: now) == .live,
-                try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum
-            {
-                throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
-            }
-            try connection.query("""
-                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
-                                     rate_limit, allowed_origins, created_at, expires_at, last_used_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                """, [
-                .text(record.id), .text(record.organizationId), .text(record.name), .text(record.kind),
-                .text(StorageCoding.list(record.capabilities)), .text(record.environment), .text(record.hint),
-                .of(record.rateLimit), .text(StorageCoding.list(record.allowedOrigins)),
-                .integer(StorageCoding.milliseconds(record.createdAt)),
-                .of(record.expiresAt.map(StorageCoding.milliseconds)), .of(record.lastUsedAt.map(StorageCoding.milliseconds)),
-            ])
-            try insertSecret(checked.digest, keyId: record.id, connection)
-            try appendAudit(.keyImported, organizationId: record.organizationId, keyId: record.id, actor: checked.actor,
-                            details: checked.auditDetails, at: now, connection)
-            try insertEvent(record.event(.keyImported, ["source": .string(checked.source)]), at: now, connection)
-            return ImportedKeyResult(key: record, imported: true)
-        }
-    }
-}
-
-extension PostgresKeyStorage {
     /// A batch in a few statements rather than a dozen round trips per key
     /// (about 850 keys a second that way): the organizations locked, the
     /// digests' owners and the live counts read at once, every key decided
-    /// here in order as ``importKey(_:limit:)`` would, and what is new
+    /// in order (``ImportBatch``), and what is new
     /// written with one statement per table.
     public func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
         -> [Result<ImportedKeyResult, KeyStoreError>]
     {
         let now = self.now
-        var results: [Result<ImportedKeyResult, KeyStoreError>?] = keys.map { _ in nil }
-        var checked: [(index: Int, key: CheckedImport)] = []
-        for (index, key) in keys.enumerated() {
-            do throws(KeyStoreError) {
-                checked.append((index, try validator.importedKey(key, now: now)))
-            } catch {
-                results[index] = .failure(error)
-            }
-        }
-        guard !checked.isEmpty else { return results.map { $0! } }
-        let organizations = Array(Set(checked.map(\.key.record.organizationId))).sorted()
-        let digests = checked.map { Self.hex($0.key.digest.bytes) }
+        var batch = ImportBatch(keys, validator: validator, now: now)
+        guard !batch.checked.isEmpty else { return batch.answers }
+        let organizations = batch.organizations
+        let digests = Self.textArray(batch.checked.map { Self.hex($0.key.digest.bytes) })
         return try write { connection in
             // In one order, so two hosts importing for the same organizations wait rather than deadlock.
             try connection.query("""
@@ -80,50 +23,27 @@ extension PostgresKeyStorage {
                 """, [.text(Self.textArray(organizations))])
             try connection.query("""
                 DELETE FROM key_secret WHERE digest IN (SELECT decode(d, 'hex') FROM unnest($1::text[]) AS d) AND expires_at <= $2
-                """, [.text(Self.textArray(digests)), .integer(StorageCoding.milliseconds(now))])
+                """, [.text(digests), .integer(StorageCoding.milliseconds(now))])
             let owners = try connection.query("""
                 SELECT encode(s.digest, 'hex'), \(Self.keyColumns)
                 FROM key_secret s JOIN api_key k ON k.id = s.key_id
                 WHERE s.digest IN (SELECT decode(d, 'hex') FROM unnest($1::text[]) AS d)
-                """, [.text(Self.textArray(digests))])
-            var owned: [String: KeyRecord] = [:]
-            for row in 0..<owners.count { owned[owners.string(row, 0) ?? ""] = Self.key(owners, row, offset: 1) }
+                """, [.text(digests)])
+            var owned: [KeyDigest: KeyRecord] = [:]
+            for row in 0..<owners.count {
+                if let digest = KeyValidator.sha256(owners.string(row, 0) ?? "") { owned[digest] = Self.key(owners, row, offset: 1) }
+            }
             let counts = try connection.query("""
                 SELECT organization_id, kind, COUNT(*) FROM api_key
                 WHERE organization_id = ANY ($1::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
                 GROUP BY organization_id, kind
                 """, [.text(Self.textArray(organizations)), .integer(StorageCoding.milliseconds(now))])
-            var live: [String: Int] = [:]
-            for row in 0..<counts.count {
-                let organization = counts.string(row, 0) ?? ""
-                if limits[organization]?.kinds.contains(counts.string(row, 1) ?? "") == true {
-                    live[organization, default: 0] += counts.int(row, 2) ?? 0
-                }
-            }
-            // Decided in order, as one import after another would be.
-            var new: [CheckedImport] = []
-            for (index, key) in checked {
-                let record = key.record
-                let digest = Self.hex(key.digest.bytes)
-                if let owner = owned[digest] {
-                    results[index] = owner.organizationId == record.organizationId
-                        ? .success(ImportedKeyResult(key: owner, imported: false))
-                        : .failure(KeyStoreError(.keyConflict, field: key.source))
-                    continue
-                }
-                if let limit = limits[record.organizationId], limit.kinds.contains(record.kind), record.state(at: now) == .live {
-                    guard live[record.organizationId, default: 0] < limit.maximum else {
-                        results[index] = .failure(KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"]))
-                        continue
-                    }
-                    live[record.organizationId, default: 0] += 1
-                }
-                owned[digest] = record
-                new.append(key)
-                results[index] = .success(ImportedKeyResult(key: record, imported: true))
-            }
+            let live = ImportBatch.live((0..<counts.count).map {
+                (counts.string($0, 0) ?? "", counts.string($0, 1) ?? "", counts.int($0, 2) ?? 0)
+            }, limits: limits)
+            let new = batch.decide(owners: owned, live: live, limits: limits, now: now)
             if !new.isEmpty { try insert(new, at: now, connection) }
-            return results.map { $0! }
+            return batch.answers
         }
     }
 

@@ -32,9 +32,6 @@ struct LostAcknowledgement: KeygateStorage {
     {
         try base.importKeys(keys, limits: limits)
     }
-    func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
-        try base.importKey(key, limit: limit)
-    }
     func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord { try base.key(id: id, organizationId: organizationId) }
     func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage {
         try base.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)

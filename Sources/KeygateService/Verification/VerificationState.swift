@@ -224,7 +224,7 @@ final class VerificationState: Sendable {
         /// looks at every counter.
         mutating func sweep(at now: Int64) {
             counters = counters.filter { _, counters in
-                guard counters.pending.isEmpty, counters.arrival <= now else { return true }
+                guard counters.isEmpty, counters.arrival <= now else { return true }
                 counters.isRetired = true
                 return false
             }
@@ -373,7 +373,7 @@ final class KeyCounters {
     /// GCRA's "theoretical arrival time", in microseconds since 1970.
     var arrival: Int64 = 0
     /// Counts per UTC day not yet written: one entry, two around midnight.
-    private(set) var pending: [UsageIncrement] = []
+    private var days: [DayCounts] = []
     /// Set when a flush forgets these counters; a cached key holding them
     /// fetches new ones rather than count into counters nobody will write.
     var isRetired = false
@@ -382,40 +382,82 @@ final class KeyCounters {
         self.keyId = keyId
     }
 
+    /// What a flush writes: the counts of each day, as the store takes them.
+    var pending: [UsageIncrement] {
+        days.map { day in
+            UsageIncrement(keyId: keyId, day: day.day, valid: day.valid, invalid: day.invalid, lastUsedAt: day.lastUsedAt,
+                           lastOrigin: day.lastOrigin, lastIP: day.lastIP, refusals: day.refusals.dictionary,
+                           capabilities: day.capabilities.dictionary)
+        }
+    }
+
+    var isEmpty: Bool { days.isEmpty }
+
     func record(_ outcome: VerifyOutcome, capability: String?, day: Date, at now: Date, origin: String?, ip: String?) {
-        if pending.last?.day != day {
-            pending.append(UsageIncrement(keyId: keyId, day: day, valid: 0, invalid: 0))
-        }
-        let last = pending.count - 1
+        if days.last?.day != day { days.append(DayCounts(day: day)) }
+        let last = days.count - 1
         if outcome == .valid {
-            pending[last].valid += 1
-            pending[last].lastUsedAt = now
-            pending[last].lastOrigin = origin
-            pending[last].lastIP = ip
+            days[last].valid += 1
+            days[last].lastUsedAt = now
+            days[last].lastOrigin = origin
+            days[last].lastIP = ip
         } else {
-            pending[last].invalid += 1
-            pending[last].refusals[outcome.rawValue, default: 0] += 1
+            days[last].invalid += 1
+            days[last].refusals.add(outcome.rawValue)
         }
-        if let capability { pending[last].capabilities[capability, default: 0] += 1 }
+        if let capability { days[last].capabilities.add(capability) }
     }
 
     /// Takes out what a flush wrote of one day; the last use goes too if no
     /// newer one came meanwhile.
     func remove(_ written: UsageIncrement) {
-        guard let index = pending.firstIndex(where: { $0.day == written.day }) else { return }
-        pending[index].valid -= written.valid
-        pending[index].invalid -= written.invalid
-        for (outcome, count) in written.refusals { pending[index].refusals[outcome, default: 0] -= count }
-        for (capability, count) in written.capabilities { pending[index].capabilities[capability, default: 0] -= count }
-        pending[index].refusals = pending[index].refusals.filter { $0.value != 0 }
-        pending[index].capabilities = pending[index].capabilities.filter { $0.value != 0 }
-        if pending[index].lastUsedAt == written.lastUsedAt {
-            pending[index].lastUsedAt = nil
-            pending[index].lastOrigin = nil
-            pending[index].lastIP = nil
+        guard let index = days.firstIndex(where: { $0.day == written.day }) else { return }
+        days[index].valid -= written.valid
+        days[index].invalid -= written.invalid
+        for (outcome, count) in written.refusals { days[index].refusals.add(outcome, -count) }
+        for (capability, count) in written.capabilities { days[index].capabilities.add(capability, -count) }
+        if days[index].lastUsedAt == written.lastUsedAt {
+            days[index].lastUsedAt = nil
+            days[index].lastOrigin = nil
+            days[index].lastIP = nil
         }
-        let left = pending[index]
-        if left.valid == 0, left.invalid == 0, left.lastUsedAt == nil { pending.remove(at: index) }
+        let left = days[index]
+        if left.valid == 0, left.invalid == 0, left.lastUsedAt == nil { days.remove(at: index) }
+    }
+
+    /// One day's counts of the key.
+    private struct DayCounts {
+        let day: Date
+        var valid = 0
+        var invalid = 0
+        var lastUsedAt: Date?
+        var lastOrigin: String?
+        var lastIP: String?
+        var refusals = NameCounts()
+        var capabilities = NameCounts()
+    }
+}
+
+/// Counts by name for the few names one key meets in a day (the
+/// capabilities it asks for, the codes that refuse it): a short list
+/// searched in order, as a dictionary would hash the name on every
+/// verification.
+struct NameCounts {
+    private var entries: [(name: String, count: Int)] = []
+
+    mutating func add(_ name: String, _ count: Int = 1) {
+        if let index = entries.firstIndex(where: { $0.name == name }) {
+            entries[index].count += count
+        } else {
+            entries.append((name, count))
+        }
+    }
+
+    /// The names with a count, as the store takes them.
+    var dictionary: [String: Int] {
+        var dictionary: [String: Int] = [:]
+        for entry in entries where entry.count != 0 { dictionary[entry.name, default: 0] += entry.count }
+        return dictionary
     }
 }
 

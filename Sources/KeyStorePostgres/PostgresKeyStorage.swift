@@ -227,9 +227,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             let key = try fetchKey(id: id, organizationId: organizationId, connection)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, connection)
-            var data: [String: JSON] = ["action": "flagged"]
-            data["location"] = location.map(JSON.string)
-            try insertEvent(key.event(.keyLeakReported, data), at: now, connection)
+            try insertEvent(key.leakEvent(revoked: false, location: location), at: now, connection)
         }
     }
 

@@ -87,9 +87,7 @@ extension SQLiteKeyStorage {
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, db)
-            var data: [String: JSON] = ["action": "flagged"]
-            data["location"] = location.map(JSON.string)
-            try insertEvent(key.event(.keyLeakReported, data), at: now, db)
+            try insertEvent(key.leakEvent(revoked: false, location: location), at: now, db)
         }
     }
 

@@ -399,6 +399,14 @@ extension KeyRecord {
         NewEvent(type: type, organizationId: organizationId, keyId: id, data: eventData(extra))
     }
 
+    /// The event of a leak report about this key: `revoked` or `flagged`,
+    /// and where it was found.
+    package func leakEvent(revoked: Bool, location: String?) -> NewEvent {
+        var data: [String: JSON] = ["action": .string(revoked ? "revoked" : "flagged")]
+        data["location"] = location.map(JSON.string)
+        return event(.keyLeakReported, data)
+    }
+
     /// The once-only events of this key's expiry, due at `now`: announced
     /// within `schedule.expiryNotice`, expired (within the retention, so
     /// an event pruned is not written again).
@@ -459,7 +467,8 @@ extension MeterIncrement {
 }
 
 extension KeyValidator {
-    /// Checks an event's organization and the size of what it carries.
+    /// Checks an event's organization (its data is the store's or the
+    /// service's own, never a caller's).
     package func event(_ event: NewEvent) throws(KeyStoreError) -> NewEvent {
         _ = try organizationId(event.organizationId)
         return event

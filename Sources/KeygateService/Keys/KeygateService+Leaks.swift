@@ -1,6 +1,5 @@
 import Foundation
 import KeyStore
-import KeygateJSON
 
 /// A key a scanning service reported, and where it found it.
 public struct LeakedKeyReport: Sendable, Hashable {
@@ -72,9 +71,7 @@ extension KeygateService {
                     try service.store { () throws(KeyStoreError) in
                         _ = try service.storage.revoke(id: key.id, organizationId: key.organizationId,
                                                        actor: actor ?? "leak_report", reason: reportedAt)
-                        var data: [String: JSON] = ["action": "revoked"]
-                        data["location"] = location.map(JSON.string)
-                        try service.storage.appendEvent(key.event(.keyLeakReported, data))
+                        try service.storage.appendEvent(key.leakEvent(revoked: true, location: location))
                     }
                 }
                 return LeakFinding(hint: hint, isKey: true, outcome: .revoked)

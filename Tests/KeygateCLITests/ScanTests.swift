@@ -27,7 +27,9 @@ struct ScanTests {
         try "API_KEY = \"\(secrets[0])\"\n".write(to: source.appending(path: "settings.py"), atomically: true, encoding: .utf8)
         try "line\n  curl -H 'Authorization: Bearer \(secrets[1])'\nold: \(secrets[2])\n"
             .write(to: source.appending(path: "notes.md"), atomically: true, encoding: .utf8)
-        try "almost: \(secrets[0].dropLast())X and x\(secrets[1])\n"
+        // A one-character typo: never the character it replaces (a key ending in X would be itself again).
+        let typo = secrets[0].hasSuffix("X") ? "Y" : "X"
+        try "almost: \(secrets[0].dropLast())\(typo) and x\(secrets[1])\n"
             .write(to: source.appending(path: "lookalike.txt"), atomically: true, encoding: .utf8)
         try "\(secrets[0])\n".write(to: folder.appending(path: "repo/.git/packed"), atomically: true, encoding: .utf8)
         return (folder, secrets, ids, serve)

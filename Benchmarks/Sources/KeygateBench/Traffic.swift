@@ -79,16 +79,42 @@ struct Traffic {
         self.items = items
     }
 
+    /// Where a pass's wall time went: its changes (each timed), the rest
+    /// being verifications.
+    struct Timing {
+        var changes: UInt64 = 0
+        var slowestChange: UInt64 = 0
+        var changeCount = 0
+        /// Changes that took over 10 ms, and their total.
+        var slowChanges = 0
+        var slowTime: UInt64 = 0
+    }
+
     /// Runs the traffic in process; the outcomes of its verifications.
     func run(on service: KeygateService) throws -> [VerifyOutcome: Int] {
+        var timing = Timing()
+        return try run(on: service, timing: &timing)
+    }
+
+    /// Runs the traffic in process, timing its changes into `timing`.
+    func run(on service: KeygateService, timing: inout Timing) throws -> [VerifyOutcome: Int] {
         var outcomes: [VerifyOutcome: Int] = [:]
         for item in items {
             switch item {
             case .verify(let secret):
                 outcomes[try service.verify(VerifyRequest(key: secret, capability: "booking.read")).outcome, default: 0] += 1
             case .change(let key, let rateLimit):
+                let start = Measure.now()
                 _ = try service.updateKey(id: "key_bench\(key)", organizationId: "org_\(key / KeyFixture.keysPerOrganization)",
                                           changes: KeyChanges(rateLimit: rateLimit), actor: nil)
+                let took = Measure.now() - start
+                timing.changes += took
+                timing.slowestChange = max(timing.slowestChange, took)
+                timing.changeCount += 1
+                if took > 10_000_000 {
+                    timing.slowChanges += 1
+                    timing.slowTime += took
+                }
             }
         }
         return outcomes

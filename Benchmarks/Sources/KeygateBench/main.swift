@@ -68,11 +68,18 @@ if CommandLine.arguments.contains("--profile-realistic") {
     let secrets = try fixture.allSecrets()
     let service = try makeService(on: fixture.path)
     let timer = flushedEverySecond(service)
+    // KEYGATE_BENCH_NO_FLUSH=1: the same traffic without the flush, to see what it costs.
+    if ProcessInfo.processInfo.environment["KEYGATE_BENCH_NO_FLUSH"] != nil { timer.cancel() }
     for (pass, seed) in [(1, Traffic.firstSeed), (2, Traffic.steadySeed)] {
         let traffic = Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed)
-        let start = Date()
-        let outcomes = try traffic.run(on: service)
-        print("pass \(pass): \(Int(Double(traffic.items.count) / Date().timeIntervalSince(start))) /s", outcomes)
+        var timing = Traffic.Timing()
+        let start = Measure.now()
+        _ = try traffic.run(on: service, timing: &timing)
+        let seconds = Double(Measure.now() - start) / 1e9
+        print("pass \(pass): \(Int(Double(traffic.items.count) / seconds)) /s in \(String(format: "%.2f", seconds)) s;",
+              "\(timing.changeCount) changes took \(String(format: "%.2f", Double(timing.changes) / 1e9)) s",
+              "(slowest \(String(format: "%.1f", Double(timing.slowestChange) / 1e6)) ms;",
+              "\(timing.slowChanges) over 10 ms took \(String(format: "%.2f", Double(timing.slowTime) / 1e9)) s)")
     }
     timer.cancel()
     exit(0)

@@ -9,6 +9,14 @@ public protocol SubscriptionStorage: Sendable {
     func apply(_ event: BillingEvent) throws(KeyStoreError) -> BillingOutcome
     /// The counts of several meters, each for its own period (0 when nothing was counted).
     func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError) -> [MeterReading]
+    /// The counts of `meter` that flushes after count version `after`, up to
+    /// `through` (both ``ChangeToken/counts``), added to, as they are now,
+    /// one per organization and period: what verification reads to keep the
+    /// counts it holds current after a flush, here or in another process,
+    /// without reading each organization's count again. (Counts recorded
+    /// with ``add(_:to:periodStart:organizationId:idempotencyKey:limit:)``
+    /// move no version: those meters are read with ``readings(organizationId:periods:)``.)
+    func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange]
     /// Adds to a meter's count for a period, once per idempotency key.
     /// Returns the count after it, and whether this key had been used before.
     /// With a `limit`, the amount is added only if the count stays within
@@ -23,6 +31,11 @@ public protocol SubscriptionStorage: Sendable {
     /// outcome was unknown (a commit whose acknowledgement was lost) is
     /// never counted twice.
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError)
+    /// Called once a flush has written all its batches: a store with a
+    /// write-ahead log (SQLite) copies it into the database here, on the
+    /// flushing thread, rather than inside whichever commit next fills it
+    /// (a `keys.update` would wait for that). Nothing for PostgreSQL.
+    func checkpoint()
     /// Live keys (neither revoked nor expired) of these kinds, oldest first,
     /// at most `limit`.
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String]

@@ -60,6 +60,22 @@ extension PostgresKeyStorage {
         }
     }
 
+    /// The server checkpoints on its own.
+    public func checkpoint() {}
+
+    public func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange] {
+        let rows = try read { connection in
+            try connection.query("""
+                SELECT organization_id, period_start, used FROM meter_usage
+                WHERE version > $1 AND version <= $2 AND meter = $3
+                """, [.integer(after), .integer(through), .text(meter)])
+        }
+        return (0..<rows.count).map { row in
+            MeterChange(organizationId: rows.string(row, 0) ?? "", meter: meter,
+                        periodStart: StorageCoding.date(rows.int64(row, 1) ?? 0), used: rows.int(row, 2) ?? 0)
+        }
+    }
+
     public func add(
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
@@ -164,17 +180,22 @@ extension PostgresKeyStorage {
             guard first.changed == 1 else { return }
             // A whole batch in a few statements, its rows as arrays.
             if !meters.isEmpty {
+                // The count version moves first: its row, locked to the commit,
+                // orders the flushes of every host, and the rows this one
+                // moves carry the new version (meterChanges).
+                let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
+                    .int64(0, 0) ?? 0
                 let totals = try connection.query("""
-                    INSERT INTO meter_usage (organization_id, meter, period_start, used)
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
-                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used
+                    INSERT INTO meter_usage (organization_id, meter, period_start, used, version)
+                    SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u
+                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                        used = meter_usage.used + excluded.used, version = excluded.version
                     RETURNING organization_id, meter, period_start, used
                     """, [
                     .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
                     .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
-                    .text(Self.integerArray(meters.map { Int64($0.amount) })),
+                    .text(Self.integerArray(meters.map { Int64($0.amount) })), .integer(version),
                 ])
-                try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1")
                 // Quotas that crossed a threshold, their events in the same transaction.
                 var used: [String: Int] = [:]
                 for row in 0..<totals.count {

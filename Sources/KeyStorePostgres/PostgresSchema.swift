@@ -330,5 +330,13 @@ enum PostgresSchema {
             CREATE UNIQUE INDEX outbox_event_once ON outbox_event (once) WHERE once IS NOT NULL;
             DROP INDEX outbox_event_by_time;
             """),
+        (8, "meter counts by version", """
+            -- Each meter row carries the count version (count_log) of the
+            -- write that last moved it: after a flush, verification reads the
+            -- rows that moved in one range scan instead of reading each
+            -- organization's count again.
+            ALTER TABLE meter_usage ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+            CREATE INDEX meter_usage_by_version ON meter_usage (version);
+            """),
     ]
 }

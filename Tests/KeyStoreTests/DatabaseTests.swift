@@ -26,8 +26,34 @@ struct DatabaseTests {
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
-            "v10: one index per event",
+            "v10: one index per event", "v11: meter counts by version",
         ])
+    }
+
+    /// After a flush the store copies its write-ahead log into the database
+    /// file (``SQLiteKeyStorage/checkpoint()``), though verification's
+    /// look-up held a read transaction open across the commits: the file
+    /// alone, without its log, holds every committed key.
+    @Test func aCheckpointAfterAFlushLeavesEveryCommitInTheDatabaseFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let first = try store.storage.create(store.newKey())
+        // The look-up's shared read transaction begins here, before the next commits.
+        let digest = try StoreFixture.rules.format.parse(first.secret.unredacted).digest
+        guard case .found = try store.storage.find(digest: digest) else { Issue.record("not found"); return }
+        var ids = [first.key.id]
+        for _ in 0..<20 { ids.append(try store.storage.create(store.newKey()).key.id) }
+        try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
+                                meters: [], identity: "f1")
+        store.storage.checkpoint()
+
+        let copy = directory.appending(path: "copy.sqlite").path
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let alone = try DatabaseQueue(path: copy)
+        #expect(try alone.read { try String.fetchAll($0, sql: "SELECT id FROM api_key ORDER BY seq") } == ids)
+        #expect(try alone.read { try Int.fetchOne($0, sql: "SELECT valid FROM key_usage_day") } == 1)
     }
 
     /// The change log says which keys, organizations and secrets changed

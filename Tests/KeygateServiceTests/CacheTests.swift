@@ -2,13 +2,14 @@ import Foundation
 import KeyStore
 @testable import KeygateService
 import PlanCatalog
+import KeygateTestSupport
 import Testing
 
 /// The verification cache forgets what changed and nothing else, and keeps
 /// what is in use whatever a caller sends.
 @Suite("The verification cache")
 struct CacheTests {
-    func reads(_ fixture: ServiceFixture) -> (keys: Int, organizations: Int) {
+    func reads(_ fixture: ServiceFixture) -> (keys: Int, organizations: Int, counts: Int) {
         fixture.service.verification.reads.withLock { $0 }
     }
 
@@ -44,6 +45,45 @@ struct CacheTests {
                                                  occurredAt: fixture.clock.now() + 60))
         #expect(try verify(fixture, b) == .planSuspended)
         #expect(reads(fixture).keys == after.keys && reads(fixture).organizations == after.organizations + 1)
+    }
+
+    /// Requests another process counted reach this one's quota through the
+    /// rows its flushes moved, read once per flush, not through a read of
+    /// each organization's count.
+    @Test(arguments: Backend.available) func countsFlushedElsewhereReachTheQuotaHeldHere(_ backend: Backend) throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-counts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let here = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend,
+                                      database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
+        let elsewhere = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend,
+                                           database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
+                                           sharing: here)
+        try here.move(to: "free")  // 1,000 requests a day, 60 a minute
+        let key = try here.create(kind: "workspace", capabilities: ["linksRead"])
+        let request = VerifyRequest(key: key.secret.unredacted, capability: "linksRead")
+        for _ in 0..<10 {
+            here.clock.advance(by: 1)
+            #expect(try here.service.verify(request).outcome == .valid)
+        }
+        try here.service.flushUsage()
+        let warm = reads(here)
+
+        elsewhere.clock.set(here.clock.now())
+        for _ in 0..<990 {
+            elsewhere.clock.advance(by: 1)
+            #expect(try elsewhere.service.verify(request).outcome == .valid)
+        }
+        try elsewhere.service.flushUsage()
+
+        here.clock.set(elsewhere.clock.now() + 1)
+        let refused = try here.service.verify(request)
+        #expect(refused.outcome == .quotaExceeded)
+        #expect(refused.quota?.used == 1000)
+        // Nothing of the organization was read again, its count included.
+        let after = reads(here)
+        #expect(after.keys == warm.keys && after.organizations == warm.organizations && after.counts == warm.counts)
     }
 
     @Test func aFloodOfMadeUpKeysDoesNotPushOutAKeyInUse() throws {

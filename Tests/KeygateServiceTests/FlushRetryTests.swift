@@ -70,6 +70,10 @@ struct LostAcknowledgement: KeygateStorage {
     func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError) -> [MeterReading] {
         try base.readings(organizationId: organizationId, periods: periods)
     }
+    func checkpoint() { base.checkpoint() }
+    func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange] {
+        try base.meterChanges(meter: meter, after: after, through: through)
+    }
     func add(_ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?)
         throws(KeyStoreError) -> (used: Int, replayed: Bool)
     {

@@ -72,6 +72,24 @@ public enum BillingOutcome: Sendable, Hashable {
 }
 
 /// A count on a meter for one quota period.
+/// A meter's count for one organization and period, as a write after some
+/// count version left it (``SubscriptionStorage/meterChanges(meter:after:through:)``).
+public struct MeterChange: Sendable, Hashable {
+    public let organizationId: String
+    public let meter: String
+    /// Identifies the period: its start, in the service's reckoning.
+    public let periodStart: Date
+    public let used: Int
+
+    /// For the stores of this package, which build it from what they read.
+    package init(organizationId: String, meter: String, periodStart: Date, used: Int) {
+        self.organizationId = organizationId
+        self.meter = meter
+        self.periodStart = periodStart
+        self.used = used
+    }
+}
+
 public struct MeterReading: Sendable, Hashable {
     public let meter: String
     /// Identifies the period: its start, in the service's reckoning.

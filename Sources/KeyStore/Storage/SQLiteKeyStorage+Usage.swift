@@ -19,21 +19,25 @@ extension SQLiteKeyStorage {
             try db.cachedStatement(sql: "INSERT INTO usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
                 .execute(arguments: [identity, StorageCoding.milliseconds(now)])
             guard db.changesCount == 1 else { return }
-            let addToMeter = try db.cachedStatement(sql: """
-                INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
-                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
-                RETURNING used
-                """)
-            let now = self.now
-            for increment in meters where increment.amount > 0 {
-                let used = try Int.fetchOne(addToMeter, arguments: [
-                    increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
-                    increment.amount,
-                ]) ?? increment.amount
-                for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
-            }
             if meters.contains(where: { $0.amount > 0 }) {
-                try db.cachedStatement(sql: "UPDATE count_log SET version = version + 1").execute()
+                // The count version moves, and the rows this flush moves carry
+                // the new one (``meterChanges(meter:after:through:)``).
+                let version = try Int64.fetchOne(
+                    db.cachedStatement(sql: "UPDATE count_log SET version = version + 1 RETURNING version")) ?? 0
+                let addToMeter = try db.cachedStatement(sql: """
+                    INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                        used = used + excluded.used, version = excluded.version
+                    RETURNING used
+                    """)
+                let now = self.now
+                for increment in meters where increment.amount > 0 {
+                    let used = try Int.fetchOne(addToMeter, arguments: [
+                        increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
+                        increment.amount, version,
+                    ]) ?? increment.amount
+                    for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
+                }
             }
             // Prepared once per batch and bound by position: a flush writes many rows.
             // The last use goes into the day's row too (every expression of
@@ -72,6 +76,23 @@ extension SQLiteKeyStorage {
 }
 
 extension SQLiteKeyStorage {
+    public func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange] {
+        try lookup { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: """
+                    SELECT organization_id, period_start, used FROM meter_usage
+                    WHERE version > ? AND version <= ? AND meter = ?
+                    """),
+                arguments: [after, through, meter])
+            var changes: [MeterChange] = []
+            while let row = try rows.next() {
+                changes.append(MeterChange(organizationId: row[0], meter: meter,
+                                           periodStart: StorageCoding.date(row[1] as Int64), used: row[2]))
+            }
+            return changes
+        }
+    }
+
     /// How long a flush's identity is remembered: far longer than any retry waits.
     static let flushIdentityLifetime: Int64 = 86_400_000
 

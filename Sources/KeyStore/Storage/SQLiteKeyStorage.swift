@@ -25,14 +25,16 @@ public struct SQLiteKeyStorage: KeyStorage {
     private let lookups: DatabaseQueue?
     /// Verification's miss, on a connection of its own (a file database only).
     private let digestLookup: DigestLookup?
+    /// Checkpoints after a usage flush, on a connection of its own (a file database only).
+    private let checkpointer: WALCheckpointer?
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
     private let writes: WriteCounter
     /// Beside the database file (`<path>-limits`): one rate limit per key
     /// for every process on this host that opens the file.
     public let rateLimits: (any SharedRateLimits)?
-    /// An in-memory database's change log position, and the write count it was read at.
-    private let memoryLog: Locked<(writes: Int64, keys: Int64)?>
+    /// An in-memory database's change log position and count version, and the write count they were read at.
+    private let memoryLog: Locked<(writes: Int64, keys: Int64, counts: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
     /// (``transaction(_:)``): every read and write goes through it.
     let bound: BoundConnection?
@@ -50,6 +52,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         watcher = isFile ? DataVersionWatcher(path: path) : nil
         rateLimits = isFile ? SharedRateTable(path: path + "-limits") : nil
         digestLookup = isFile ? DigestLookup(path: path) : nil
+        checkpointer = isFile ? WALCheckpointer(path: path) : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration()
             configuration.readonly = true
@@ -82,6 +85,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         rateLimits = storage.rateLimits
         lookups = storage.lookups
         digestLookup = storage.digestLookup
+        checkpointer = storage.checkpointer
         writes = storage.writes
         memoryLog = storage.memoryLog
         bound = BoundConnection(connection)
@@ -111,11 +115,15 @@ public struct SQLiteKeyStorage: KeyStorage {
             // is read again only after one.
             let local = writes.value
             if let known = memoryLog.withLock({ $0 }), known.writes == local {
-                return ChangeToken(keys: known.keys, data: local, counts: local)
+                return ChangeToken(keys: known.keys, data: local, counts: known.counts)
             }
-            let keys = try lookup { db in try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(seq), 0) FROM change_event") ?? 0 }
-            memoryLog.withLock { $0 = (local, keys) }
-            return ChangeToken(keys: keys, data: local, counts: local)
+            let (keys, counts) = try lookup { db in
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)")
+                return (row?[0] ?? 0, row?[1] ?? 0) as (Int64, Int64)
+            }
+            memoryLog.withLock { $0 = (local, keys, counts) }
+            return ChangeToken(keys: keys, data: local, counts: counts)
         }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         return ChangeToken(keys: versions.keys, data: versions.data, counts: versions.counts)
@@ -212,6 +220,17 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Ends ``DigestLookup``'s shared read transaction, if one is open.
     func releaseLookup() {
         digestLookup?.release()
+    }
+
+    public func checkpoint() {
+        guard let checkpointer, bound == nil else { return }
+        // Verification's shared read transaction would keep the checkpoint
+        // from the end of the log; let go of it before, and again after, so
+        // that the next look-up reads the database file and the next commit
+        // can start the log over.
+        releaseLookup()
+        checkpointer.checkpoint()
+        releaseLookup()
     }
 
     /// Verification's miss: through ``DigestLookup`` (one prepared statement

@@ -36,6 +36,11 @@ struct ClockCache<Key: Hashable, Value: ClockEntry> {
         return value
     }
 
+    /// The entry for `key`, not marked: for updating it in place.
+    func peek(_ key: Key) -> Value? {
+        entries[key]?.value
+    }
+
     /// Inserts or replaces; returns what was evicted to make room.
     @discardableResult
     mutating func insert(_ value: Value, for key: Key) -> (key: Key, value: Value)? {

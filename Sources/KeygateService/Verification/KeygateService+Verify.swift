@@ -30,6 +30,8 @@ extension KeygateService {
                 // the lock, and only that is forgotten.
                 if let since = state.behind(token) { return Step.fetchChanges(since: since) }
                 state.advance(to: token, applying: ChangeSet())
+                // A flush moved stored counts: the ones it moved are read in one go.
+                if let since = state.countsBehind(token) { return Step.fetchCounts(since: since) }
                 return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
             }
             switch step {
@@ -38,6 +40,13 @@ extension KeygateService {
             case .fetchChanges(let since):
                 let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
                 verification.withState { $0.advance(to: token, applying: changes) }
+            case .fetchCounts(let since):
+                let changes = try catalog.meter(source: .verifications).map { meter throws(ServiceError) in
+                    try store { () throws(KeyStoreError) in
+                        try storage.meterChanges(meter: meter.id.rawValue, after: since, through: token.counts)
+                    }
+                } ?? []
+                verification.withState { $0.applyCounts(changes, after: since, through: token.counts) }
             case .fetchKey:
                 verification.reads.withLock { $0.keys += 1 }
                 let lookup = try store { () throws(KeyStoreError) in try storage.find(digest: digest) }
@@ -46,6 +55,7 @@ extension KeygateService {
                 verification.reads.withLock { $0.organizations += 1 }
                 fetched.organization = try organizationSnapshot(id, now: now)
             case .fetchCount(let organizationId, let meter, let window):
+                verification.reads.withLock { $0.counts += 1 }
                 fetched.count = (organizationId, window.start, try storedRequests(organizationId, meter: meter, window: window))
             }
         }
@@ -70,6 +80,7 @@ extension KeygateService {
     private enum Step: Sendable {
         case answered
         case fetchChanges(since: Int64)
+        case fetchCounts(since: Int64)
         case fetchKey
         case fetchOrganization(String)
         case fetchCount(organizationId: String, meter: String, window: QuotaWindow)
@@ -129,20 +140,20 @@ extension KeygateService {
         }
         let organization = grant.organization
 
-        // The request quota's period and stored count, read again after any
-        // commit (a flush here or elsewhere) and when a new period begins.
+        // The request quota's period and stored count: flushes here and
+        // elsewhere move it (applyCounts); read again when a new period
+        // begins, or when it was read while the counts were moving.
         if let requests = organization.requests {
             var window = requests.window
             if let resetsAt = window.resetsAt, now >= resetsAt {
                 window = QuotaCalendar.window(requests.quota.period, at: now, anchor: organization.plan.subscription.periodStart)
             }
-            if window != requests.window || requests.countedAt != memory.token?.counts {
+            if window != requests.window || !requests.isTracked {
                 guard let count = fetched.count, count.organizationId == organization.id, count.periodStart == window.start
                 else { return .fetchCount(organizationId: organization.id, meter: requests.meter, window: window) }
                 requests.window = window
                 requests.stored = count.stored
-                // A count read under an older token serves this call only.
-                requests.countedAt = memory.token == token ? token.counts : .min
+                requests.isTracked = memory.tracks(token)
             }
             if requests.counter.map({ $0.isRetired || $0.slot.periodStart != window.start }) ?? true {
                 requests.counter = memory.meter(MeterSlot(organizationId: organization.id, meter: requests.meter,
@@ -235,22 +246,26 @@ extension KeygateService {
         }
     }
 
-    /// How many keys' counts one transaction of a flush writes.
+    /// How many keys' counts, and how many organizations' meter counts,
+    /// one transaction of a flush writes.
     static let flushBatch = 200
 
     /// Writes the buffered usage to the database, counting each count
     /// exactly once: a failed flush loses nothing and the next one writes it.
     ///
-    /// The keys' counts go in transactions of ``flushBatch`` keys, each
-    /// taken out of memory as it commits: a flush after a busy second can
-    /// hold tens of thousands of keys, and one transaction for all of them
-    /// would keep every other writer (a `keys.update`, a billing event)
-    /// waiting for its whole length. Each batch has an identity the store
-    /// keeps with it. A batch whose write failed may still have been
-    /// committed (a server that committed and then went away before
-    /// saying so): it leaves the counters, and the next flush sends it
-    /// again first, under the same identity, so the store adds it only if
-    /// it had not.
+    /// The counts go in transactions of ``flushBatch`` keys and as many
+    /// meters, each taken out of memory as it commits: a flush after a busy
+    /// second can hold tens of thousands of keys and organizations, and one
+    /// transaction for all of them would keep every other writer (a
+    /// `keys.update`, a billing event) waiting for its whole length (all the
+    /// meters in the first batch held one for up to 300 ms). Keys go in
+    /// order of id, organizations too: a batch's rows sit together in the
+    /// store's indexes, and each page is written once per flush rather than
+    /// once per batch. Each batch has an identity the store keeps with it.
+    /// A batch whose write failed may still have been committed (a server
+    /// that committed and then went away before saying so): it leaves the
+    /// counters, and the next flush sends it again first, under the same
+    /// identity, so the store adds it only if it had not.
     public func flushUsage() throws(ServiceError) {
         try verification.flushing.withLock { () throws(ServiceError) in
             if let unsure = verification.withState({ $0.unsureFlush }) {
@@ -259,29 +274,31 @@ extension KeygateService {
                 }
                 verification.withState { $0.unsureFlush = nil }
             }
-            let (increments, meters) = verification.withState { $0.pending() }
-            var start = increments.startIndex
-            var metersLeft = meters
+            var (increments, meters) = verification.withState { $0.pending() }
+            increments.sort { $0.keyId < $1.keyId }
+            meters.sort { $0.organizationId < $1.organizationId }
+            var (keysDone, metersDone) = (0, 0)
             repeat {
-                let end = min(start + Self.flushBatch, increments.endIndex)
-                let batch = Array(increments[start..<end])
+                let usage = Array(increments[keysDone..<min(keysDone + Self.flushBatch, increments.count)])
+                let counts = Array(meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)])
                 let identity = UUID().uuidString
                 var failure: KeyStoreError?
                 do throws(KeyStoreError) {
-                    try storage.flush(usage: batch, meters: metersLeft, identity: identity)
+                    try storage.flush(usage: usage, meters: counts, identity: identity)
                 } catch {
                     failure = error
                 }
                 // The batch leaves the counters either way: written, or, if
                 // its write failed, kept aside to be sent again first.
                 verification.withState { state in
-                    state.remove(batch[...], metersLeft)
-                    if failure != nil { state.unsureFlush = UnsureFlush(identity: identity, usage: batch, meters: metersLeft) }
+                    state.remove(usage[...], counts)
+                    if failure != nil { state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts) }
                 }
                 if let failure { throw ServiceError(failure) }
-                metersLeft = []
-                start = end
-            } while start < increments.endIndex
+                keysDone += usage.count
+                metersDone += counts.count
+            } while keysDone < increments.count || metersDone < meters.count
+            storage.checkpoint()
             let now = GCRA.microseconds(clock.now())
             verification.withState { $0.sweep(at: now) }
         }

@@ -40,9 +40,10 @@ final class VerificationState: Sendable {
     /// Held for the whole of a flush, so two flushes (the timer's and the
     /// last one at shutdown) never write the same counts twice.
     let flushing = Lock()
-    /// How many reads of keys and of organizations verification made: what
-    /// the cache did not have (for tests and benchmarks).
-    let reads = Locked((keys: 0, organizations: 0))
+    /// How many reads of keys, of organizations and of one organization's
+    /// stored request count verification made: what the cache did not have
+    /// (for tests and benchmarks).
+    let reads = Locked((keys: 0, organizations: 0, counts: 0))
 
     /// Runs `body` under the lock.
     func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {
@@ -51,6 +52,9 @@ final class VerificationState: Sendable {
 
     struct State: ~Copyable {
         private(set) var token: ChangeToken?
+        /// The count version the stored counts of cached organizations are
+        /// current at (see ``RequestQuota/isTracked``).
+        private var counted: Int64?
         private var keys: ClockCache<KeyDigest, CachedKey>
         /// The cached digests of each key (its current secret and any in
         /// their grace period), to forget them when the key changes.
@@ -85,6 +89,7 @@ final class VerificationState: Sendable {
         mutating func advance(to token: ChangeToken, applying changes: ChangeSet?) {
             guard let current = self.token else {
                 self.token = token
+                counted = token.counts
                 return
             }
             if token.keys > current.keys {
@@ -111,6 +116,38 @@ final class VerificationState: Sendable {
                 // Grants derived from it hold it too: they see the mark.
                 organizations.remove(organizationId)?.isForgotten = true
             }
+        }
+
+        /// Where the stored counts stood when the cache last caught up with
+        /// them, if `token` is further: the caller reads the counts flushes
+        /// moved since (outside the lock) and brings them to
+        /// ``applyCounts(_:after:through:)``.
+        func countsBehind(_ token: ChangeToken) -> Int64? {
+            guard let counted, token.counts > counted else { return nil }
+            return counted
+        }
+
+        /// Brings the stored counts of cached organizations up to count
+        /// version `through`, from what flushes after `after` left in the
+        /// store; ignored if the cache has moved meanwhile (the caller asks
+        /// again). Counts of a period only grow, so a count read earlier
+        /// never replaces a larger one.
+        mutating func applyCounts(_ changes: [MeterChange], after: Int64, through: Int64) {
+            guard counted == after else { return }
+            for change in changes {
+                guard let requests = organizations.peek(change.organizationId)?.requests,
+                    requests.meter == change.meter, requests.window.start == change.periodStart
+                else { continue }
+                requests.stored = max(requests.stored, change.used)
+            }
+            counted = through
+        }
+
+        /// Whether a count read after seeing `token` stays current through
+        /// ``applyCounts(_:after:through:)``: only if it was read at the
+        /// count version the cache has caught up to.
+        func tracks(_ token: ChangeToken) -> Bool {
+            counted == token.counts
         }
 
         /// Whether what was read after seeing `token` may be kept: only if
@@ -155,7 +192,7 @@ final class VerificationState: Sendable {
         }
 
         mutating func organization(_ snapshot: OrganizationSnapshot, readAt token: ChangeToken) -> CachedOrganization {
-            let organization = CachedOrganization(snapshot, countedAt: token.counts)
+            let organization = CachedOrganization(snapshot, isTracked: tracks(token))
             if accepts(token) {
                 organizations.insert(organization, for: snapshot.organizationId)
             }
@@ -328,14 +365,14 @@ final class CachedOrganization: ClockEntry {
     let validUntil: Date?
     let requests: RequestQuota?
 
-    init(_ snapshot: OrganizationSnapshot, countedAt: Int64) {
+    init(_ snapshot: OrganizationSnapshot, isTracked: Bool) {
         id = snapshot.organizationId
         plan = snapshot.plan
         access = snapshot.access
         validUntil = snapshot.validUntil
         requests = snapshot.requests.map { requests in
             RequestQuota(meter: requests.meter, quota: requests.quota, window: requests.window, stored: requests.stored,
-                         countedAt: countedAt)
+                         isTracked: isTracked)
         }
     }
 
@@ -351,18 +388,22 @@ final class RequestQuota {
     let meter: String
     let quota: Quota
     var window: QuotaWindow
-    /// Requests already written for the window, read at count version `countedAt`.
+    /// Requests already written for the window.
     var stored: Int
-    var countedAt: Int64
+    /// Whether `stored` is kept current: read at the count version the
+    /// state had caught up to, and moved by every flush since
+    /// (``VerificationState/State/applyCounts(_:after:through:)``). If
+    /// not, it serves one verification and is read again at the next.
+    var isTracked: Bool
     /// The requests counted here for the window and not yet written.
     var counter: MeterCounter?
 
-    init(meter: String, quota: Quota, window: QuotaWindow, stored: Int, countedAt: Int64) {
+    init(meter: String, quota: Quota, window: QuotaWindow, stored: Int, isTracked: Bool) {
         self.meter = meter
         self.quota = quota
         self.window = window
         self.stored = stored
-        self.countedAt = countedAt
+        self.isTracked = isTracked
     }
 }
 

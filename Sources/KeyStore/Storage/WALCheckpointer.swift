@@ -1,0 +1,57 @@
+import GRDBSQLite
+import Synchronization
+
+/// Copies the write-ahead log into the database file from a connection of
+/// its own, when the usage flush is done (``SQLiteKeyStorage/checkpoint()``).
+///
+/// Left to SQLite, the commit that fills the log past its limit copies it,
+/// inside that commit: after a flush had written thousands of pages, the
+/// commit of the next `keys.update` spent tens, sometimes hundreds, of
+/// milliseconds copying them (docs/PERFORMANCE.md). A passive checkpoint
+/// on another connection takes no lock a writer or a reader waits for, so
+/// here it runs on the flushing thread while requests go on; the writer's
+/// own automatic checkpoint stays as a backstop for a process that never
+/// flushes.
+final class WALCheckpointer: Sendable {
+    private let connection: Mutex<OpaquePointer?>
+
+    init?(path: String) {
+        var connection: OpaquePointer?
+        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+            let connection
+        else {
+            sqlite3_close_v2(connection)
+            return nil
+        }
+        sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
+        // A connection learns the database is in WAL mode on its first read;
+        // until then a checkpoint does nothing.
+        guard sqlite3_exec(connection, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
+            sqlite3_close_v2(connection)
+            return nil
+        }
+        // Should this be the last connection to close, the log and its
+        // index stay: a process that may only read the file (a read-only
+        // replica of it, say) can open it in WAL mode only if they exist.
+        var persist: Int32 = 1
+        sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+        self.connection = Mutex(connection)
+    }
+
+    deinit {
+        connection.withLock { _ = sqlite3_close_v2($0) }
+    }
+
+    /// Copies as much of the log as no reader still needs; the log's
+    /// length and how much of it is now in the database, in pages.
+    @discardableResult
+    func checkpoint() -> (log: Int, copied: Int)? {
+        connection.withLock { connection -> (log: Int, copied: Int)? in
+            var log: Int32 = 0
+            var copied: Int32 = 0
+            guard sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK
+            else { return nil }
+            return (Int(log), Int(copied))
+        }
+    }
+}

@@ -1,15 +1,15 @@
-/// Identifies the state of the stored data, in two parts.
+/// Identifies the state of the stored data, in three parts.
 public struct ChangeToken: Sendable, Hashable {
     /// Moves when keys, secrets or subscriptions change, here or in another
     /// process: the position in the change log, whose entries since an
     /// earlier token (``KeyStorage/changes(after:through:)``) say what to
     /// read again.
     public let keys: Int64
-    /// Moves on any commit, usage flushes included: stored counts must be
-    /// read again, nothing else.
+    /// Moves on any commit, usage flushes included.
     public let data: Int64
-    /// Moves when a flush adds to meters, here or in another process:
-    /// stored request counts must be read again.
+    /// The count version: moves when a flush adds to meters, here or in
+    /// another process; the rows it moved carry it
+    /// (``SubscriptionStorage/meterChanges(meter:after:through:)``).
     public let counts: Int64
 
     public init(keys: Int64, data: Int64, counts: Int64) {

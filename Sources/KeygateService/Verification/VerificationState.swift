@@ -15,8 +15,9 @@ import Locking
 ///   subscriptions change, in this process or another, finds a newer token,
 ///   reads what changed (``KeyStore/ChangeSet``) and forgets exactly those
 ///   keys and organizations, so nothing is answered from stale memory and
-///   everything else stays. A commit that only moved counters keeps it all,
-///   and has each organization's stored request count read again. Keys and
+///   everything else stays. A flush keeps it all: the stored request
+///   counts it moved are read in one go and applied to the organizations
+///   held (``State/applyCounts(_:after:through:)``). Keys and
 ///   organizations are bounded and evicted by CLOCK, so what is in use
 ///   stays; digests of no key are remembered apart, in a set of their own
 ///   that never pushes a key out.

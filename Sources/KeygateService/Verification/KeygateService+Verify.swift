@@ -274,9 +274,9 @@ extension KeygateService {
                 }
                 verification.withState { $0.unsureFlush = nil }
             }
-            var (increments, meters) = verification.withState { $0.pending() }
-            increments.sort { $0.keyId < $1.keyId }
-            meters.sort { $0.organizationId < $1.organizationId }
+            let (pending, pendingMeters) = verification.withState { $0.pending() }
+            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
+            let meters = pendingMeters.sorted { $0.organizationId < $1.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {
                 let usage = Array(increments[keysDone..<min(keysDone + Self.flushBatch, increments.count)])

@@ -46,8 +46,14 @@ public enum KeyDatabase {
     /// bypass GRDB (the change watcher, the digest look-up), waiting on
     /// locks as long as every connection does; `nil` if it cannot open.
     static func openReadOnly(path: String) -> OpaquePointer? {
+        openConnection(path: path, flags: SQLITE_OPEN_READONLY)
+    }
+
+    /// A connection of SQLite's own API opened with `flags` (the checkpointer
+    /// writes), waiting on locks as long as every connection does.
+    static func openConnection(path: String, flags: Int32) -> OpaquePointer? {
         var connection: OpaquePointer?
-        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+        guard sqlite3_open_v2(path, &connection, flags | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
             let connection
         else {
             sqlite3_close_v2(connection)

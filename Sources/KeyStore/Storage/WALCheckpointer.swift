@@ -16,14 +16,7 @@ final class WALCheckpointer: Sendable {
     private let connection: Mutex<OpaquePointer?>
 
     init?(path: String) {
-        var connection: OpaquePointer?
-        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
-            let connection
-        else {
-            sqlite3_close_v2(connection)
-            return nil
-        }
-        sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000))
+        guard let connection = KeyDatabase.openConnection(path: path, flags: SQLITE_OPEN_READWRITE) else { return nil }
         // A connection learns the database is in WAL mode on its first read;
         // until then a checkpoint does nothing.
         guard sqlite3_exec(connection, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {

@@ -89,10 +89,16 @@ public enum KeyDatabase {
         // savepoint, whose journal keeps the first version of every page the
         // command changes; in a temporary file that was about 38 `pwrite(2)`
         // calls per created key, most of a creation's time.
+        //
+        // The log and its index stay when the last connection closes: a
+        // process that may only read the file can open it in WAL mode only
+        // if they exist (the checkpointer's connection keeps them too).
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            var persist: Int32 = 1
+            sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
         }
         return configuration
     }

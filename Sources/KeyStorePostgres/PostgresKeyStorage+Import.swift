@@ -63,8 +63,8 @@ extension PostgresKeyStorage {
             .text(Self.integerArray(records.map { Int64($0.rateLimit) })),
             .text(Self.textArray(records.map { StorageCoding.list($0.allowedOrigins) })),
             .text(Self.integerArray(records.map { StorageCoding.milliseconds($0.createdAt) })),
-            .text(Self.optionalIntegerArray(records.map { $0.expiresAt.map(StorageCoding.milliseconds) })),
-            .text(Self.optionalIntegerArray(records.map { $0.lastUsedAt.map(StorageCoding.milliseconds) })),
+            .text(Self.integerArray(records.map { $0.expiresAt.map(StorageCoding.milliseconds) })),
+            .text(Self.integerArray(records.map { $0.lastUsedAt.map(StorageCoding.milliseconds) })),
         ])
         try connection.query("""
             INSERT INTO key_secret (digest, key_id, expires_at)
@@ -102,10 +102,5 @@ extension PostgresKeyStorage {
             text.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
-    }
-
-    /// A PostgreSQL array literal of integers, `NULL` for `nil`.
-    static func optionalIntegerArray(_ values: [Int64?]) -> String {
-        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 }

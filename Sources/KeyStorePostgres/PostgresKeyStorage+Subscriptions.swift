@@ -218,7 +218,7 @@ extension PostgresKeyStorage {
             // The last use goes into the day's row too: one row per key and flush.
             try connection.query("""
                 INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
-                SELECT u.key_id, u.day, u.valid, u.invalid, NULLIF(u.at, 0), u.origin, u.ip
+                SELECT u.key_id, u.day, u.valid, u.invalid, u.at, u.origin, u.ip
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
                     AS u (key_id, day, valid, invalid, at, origin, ip)
                 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = u.key_id)
@@ -235,7 +235,7 @@ extension PostgresKeyStorage {
                 .text(keyIds), .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.invalid)) })),
-                .text(Self.integerArray(increments.map { $0.lastUsedAt.map(StorageCoding.milliseconds) ?? 0 })),
+                .text(Self.integerArray(increments.map { $0.lastUsedAt.map(StorageCoding.milliseconds) })),
                 .text(Self.textArray(increments.map(\.lastOrigin))), .text(Self.textArray(increments.map(\.lastIP))),
             ])
             let breakdown = increments.flatMap { increment in
@@ -264,38 +264,36 @@ extension PostgresKeyStorage {
         let organizationId = try validator.organizationId(organizationId)
         let (first, last) = try validator.usageDays(from: from, to: to)
         return try read { connection in
+            // One key's days, or the organization's, summed over its keys.
+            let scope: (totals: String, counts: String, id: String)
             if let keyId {
                 _ = try fetchKey(id: keyId, organizationId: organizationId, connection)
-                let totals = try connection.query(
-                    "SELECT day, valid, invalid FROM key_usage_day WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
-                    [.text(keyId), .text(first), .text(last)])
-                let counts = try connection.query(
-                    "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = $1 AND day BETWEEN $2 AND $3",
-                    [.text(keyId), .text(first), .text(last)])
-                return UsageDay.days(keyId: keyId, totals: Self.totals(totals), counts: Self.counts(counts))
+                scope = ("SELECT day, valid, invalid FROM key_usage_day WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
+                         "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = $1 AND day BETWEEN $2 AND $3",
+                         keyId)
+            } else {
+                scope = ("""
+                    SELECT u.day, SUM(u.valid), SUM(u.invalid)
+                    FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
+                    WHERE k.organization_id = $1 AND u.day BETWEEN $2 AND $3
+                    GROUP BY u.day ORDER BY u.day
+                    """, """
+                    SELECT c.day, c.dimension, c.name, SUM(c.count)
+                    FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
+                    WHERE k.organization_id = $1 AND c.day BETWEEN $2 AND $3
+                    GROUP BY c.day, c.dimension, c.name
+                    """, organizationId)
             }
-            let totals = try connection.query("""
-                SELECT u.day, SUM(u.valid), SUM(u.invalid)
-                FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
-                WHERE k.organization_id = $1 AND u.day BETWEEN $2 AND $3
-                GROUP BY u.day ORDER BY u.day
-                """, [.text(organizationId), .text(first), .text(last)])
-            let counts = try connection.query("""
-                SELECT c.day, c.dimension, c.name, SUM(c.count)
-                FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
-                WHERE k.organization_id = $1 AND c.day BETWEEN $2 AND $3
-                GROUP BY c.day, c.dimension, c.name
-                """, [.text(organizationId), .text(first), .text(last)])
-            return UsageDay.days(keyId: nil, totals: Self.totals(totals), counts: Self.counts(counts))
+            let arguments: [PGValue] = [.text(scope.id), .text(first), .text(last)]
+            let totals = try connection.query(scope.totals, arguments)
+            let counts = try connection.query(scope.counts, arguments)
+            return UsageDay.days(
+                keyId: keyId,
+                totals: (0..<totals.count).map { (totals.string($0, 0) ?? "", totals.int($0, 1) ?? 0, totals.int($0, 2) ?? 0) },
+                counts: (0..<counts.count).map {
+                    (counts.string($0, 0) ?? "", counts.string($0, 1) ?? "", counts.string($0, 2) ?? "", counts.int($0, 3) ?? 0)
+                })
         }
-    }
-
-    private static func totals(_ rows: PGResult) -> [(day: String, valid: Int, invalid: Int)] {
-        (0..<rows.count).map { (rows.string($0, 0) ?? "", rows.int($0, 1) ?? 0, rows.int($0, 2) ?? 0) }
-    }
-
-    private static func counts(_ rows: PGResult) -> [(day: String, dimension: String, name: String, count: Int)] {
-        (0..<rows.count).map { (rows.string($0, 0) ?? "", rows.string($0, 1) ?? "", rows.string($0, 2) ?? "", rows.int($0, 3) ?? 0) }
     }
 
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {

@@ -396,9 +396,9 @@ public struct PostgresKeyStorage: KeygateStorage {
         return "{" + quoted.joined(separator: ",") + "}"
     }
 
-    /// A PostgreSQL array literal of integers.
-    static func integerArray(_ values: [Int64]) -> String {
-        "{" + values.map(String.init).joined(separator: ",") + "}"
+    /// A PostgreSQL array literal of integers; `nil` is NULL.
+    static func integerArray(_ values: [Int64?]) -> String {
+        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ connection: PGConnection) throws -> Int {

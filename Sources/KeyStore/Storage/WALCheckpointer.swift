@@ -23,9 +23,8 @@ final class WALCheckpointer: Sendable {
             sqlite3_close_v2(connection)
             return nil
         }
-        // Should this be the last connection to close, the log and its
-        // index stay: a process that may only read the file (a read-only
-        // replica of it, say) can open it in WAL mode only if they exist.
+        // The log and its index stay if this connection closes last, as
+        // with every connection of the pool (`KeyDatabase.configuration()`).
         var persist: Int32 = 1
         sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
         self.connection = Mutex(connection)

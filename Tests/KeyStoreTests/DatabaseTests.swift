@@ -30,6 +30,52 @@ struct DatabaseTests {
         ])
     }
 
+    /// Another process committing a migration while this one is migrating:
+    /// this one runs it again, it fails (here on its identifier, as a table
+    /// rebuild that runs cleanly twice does) and rolls back, and this
+    /// process reads again and opens the file migrated once.
+    @Test func aMigrationAnotherProcessCommittedMeanwhileIsNotAFailure() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "race.sqlite").path
+        var other = DatabaseMigrator()
+        other.registerMigration("one") { db in try db.execute(sql: "CREATE TABLE one (x)") }
+        other.registerMigration("two") { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS two (x)") }
+        let otherProcess = other
+        var this = DatabaseMigrator()
+        this.registerMigration("one") { db in
+            try db.execute(sql: "CREATE TABLE one (x)")
+            // Once "one" commits here, and before this process starts on
+            // "two", which it has already decided to run, the other
+            // process runs "two" (and is still busy before "three").
+            db.afterNextTransaction { _ in
+                let queue = try! DatabaseQueue(path: path)
+                try! otherProcess.migrate(queue)
+                try! queue.close()
+            }
+        }
+        this.registerMigration("two") { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS two (x)") }
+        this.registerMigration("three") { db in try db.execute(sql: "CREATE TABLE three (x)") }
+        let pool = try DatabasePool(path: path)
+        try KeyDatabase.migrate(pool, with: this, until: .distantFuture)
+        #expect(try pool.read { db in try this.appliedMigrations(db) } == ["one", "two", "three"])
+    }
+
+    /// A migration that fails on its own, with nothing else migrating the
+    /// file, is reported rather than tried again until the timeout.
+    @Test func aMigrationThatCannotRunIsReportedAtOnce() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "blocked.sqlite").path
+        // A table named like one the first migration creates.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE api_key (x)") }
+        try queue.close()
+        let started = Date()
+        #expect(throws: DatabaseError.self) { try KeyDatabase.open(path: path) }
+        #expect(Date().timeIntervalSince(started) < KeyDatabase.busyTimeout)
+    }
+
     /// After a flush the store copies its write-ahead log into the database
     /// file (``SQLiteKeyStorage/checkpoint()``), though verification's
     /// look-up held a read transaction open across the commits: the file

@@ -15,29 +15,48 @@ public enum KeyDatabase {
 
     /// Opens (creating if needed) and migrates the database file at `path`.
     ///
-    /// Several processes may start together on a new file, and two races
-    /// follow. The loser of the switch to WAL gets SQLITE_BUSY at once (that
-    /// pragma does not wait on the busy handler). And GRDB decides which
-    /// migrations to run before it takes the write lock, so two processes can
-    /// both run the first one, and the second fails ("table already exists")
-    /// and rolls back. Either way this process tries again, and a database
-    /// another process finished migrating meanwhile is a success; it gives
-    /// up after the busy timeout.
+    /// Several processes may start together on a new file. The loser of the
+    /// switch to WAL gets SQLITE_BUSY at once (that pragma does not wait on
+    /// the busy handler), so this process opens the file again, until the
+    /// busy timeout has passed.
     public static func open(path: String) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration())
-                do {
-                    try migrator.migrate(pool)
-                } catch let error as DatabaseError {
-                    guard try pool.read(migrator.hasCompletedMigrations) else { throw error }
-                }
+                try migrate(pool, with: migrator, until: deadline)
                 return pool
             } catch let error as DatabaseError where Date() < deadline
-                && [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_ERROR].contains(error.resultCode)
+                && [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode)
             {
                 Thread.sleep(forTimeInterval: .random(in: 0.005...0.02))
+            }
+        }
+    }
+
+    /// Brings the schema up to date while other processes may be doing the
+    /// same.
+    ///
+    /// GRDB decides which migrations to run before it takes the write lock,
+    /// then runs each in a transaction of its own with its identifier. So a
+    /// process can run a migration another committed meanwhile: it fails on
+    /// the schema ("table already exists") or on the identifier (a migration
+    /// that rebuilds a table runs again cleanly, and then its identifier is
+    /// already there), and rolls back. A failed attempt after which more
+    /// migrations are applied than before it means another process is
+    /// migrating: this one reads again and carries on. One after which
+    /// nothing moved is a real failure, and it is thrown.
+    static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, until deadline: Date) throws {
+        var applied = try pool.read(migrator.appliedIdentifiers)
+        while true {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch let error as DatabaseError {
+                if try pool.read(migrator.hasCompletedMigrations) { return }
+                let now = try pool.read(migrator.appliedIdentifiers)
+                guard now != applied, Date() < deadline else { throw error }
+                applied = now
             }
         }
     }

@@ -5,6 +5,9 @@ import KeygateJSON
 extension SQLiteKeyStorage: SubscriptionStorage {
     public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
         let organizationId = try validator.organizationId(organizationId)
+        if let reader = verificationReader {
+            return try Self.reading { () throws(VerificationReadFailure) in try reader.subscription(organizationId: organizationId) }
+        }
         return try lookup { db in try fetchSubscription(organizationId, db) }
     }
 
@@ -49,7 +52,16 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     public func readings(organizationId: String, periods: [(meter: String, periodStart: Date)]) throws(KeyStoreError)
         -> [MeterReading]
     {
-        try lookup { db in
+        if let reader = verificationReader {
+            return try Self.reading { () throws(VerificationReadFailure) in
+                try periods.map { (meter, periodStart) throws(VerificationReadFailure) in
+                    let used = try reader.used(organizationId: organizationId, meter: meter,
+                                               periodStart: StorageCoding.milliseconds(periodStart))
+                    return MeterReading(meter: meter, periodStart: periodStart, used: used ?? 0)
+                }
+            }
+        }
+        return try lookup { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?
                 """)
@@ -111,6 +123,12 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
+        if let reader = verificationReader {
+            let (kinds, now) = (Self.kindList(kinds), StorageCoding.milliseconds(now))
+            return try Self.reading { () throws(VerificationReadFailure) in
+                try reader.liveKeyIds(organizationId: organizationId, kinds: kinds, now: now, limit: max(0, limit))
+            }
+        }
         var arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
         arguments += ["limit": max(0, limit)]
         return try lookup { db in
@@ -125,6 +143,12 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
+        if let reader = verificationReader {
+            let (kinds, now) = (Self.kindList(kinds), StorageCoding.milliseconds(now))
+            return try Self.reading { () throws(VerificationReadFailure) in
+                try reader.nextExpiry(organizationId: organizationId, kinds: kinds, now: now)
+            }.map(StorageCoding.date)
+        }
         let arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
         return try lookup { db in
             try Int64.fetchOne(
@@ -142,16 +166,25 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     private func fetchSubscription(_ organizationId: String, _ db: Database) throws -> SubscriptionRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscription WHERE organization_id = ?"), arguments: [organizationId])
-            .map { row in
-                SubscriptionRecord(
-                    organizationId: row["organization_id"],
-                    plan: row["plan"],
-                    status: SubscriptionStatus(rawValue: row["status"]) ?? .active,
-                    periodStart: (row["period_start"] as Int64?).map(StorageCoding.date),
-                    periodEnd: (row["period_end"] as Int64?).map(StorageCoding.date),
-                    lastEventAt: StorageCoding.date(row["last_event_at"]),
-                    updatedAt: StorageCoding.date(row["updated_at"]))
-            }
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.subscriptionColumns) FROM subscription WHERE organization_id = ?"),
+            arguments: [organizationId]
+        ).map { row in
+            Self.subscription(organizationId: row[0], plan: row[1], status: row[2], periodStart: row[3], periodEnd: row[4],
+                              lastEventAt: row[5], updatedAt: row[6])
+        }
+    }
+
+    /// The columns of a subscription, in the order
+    /// ``subscription(organizationId:plan:status:periodStart:periodEnd:lastEventAt:updatedAt:)`` takes them.
+    static let subscriptionColumns = "organization_id, plan, status, period_start, period_end, last_event_at, updated_at"
+
+    /// A subscription from its stored columns.
+    static func subscription(organizationId: String, plan: String, status: String, periodStart: Int64?, periodEnd: Int64?,
+                             lastEventAt: Int64, updatedAt: Int64) -> SubscriptionRecord {
+        SubscriptionRecord(
+            organizationId: organizationId, plan: plan, status: SubscriptionStatus(rawValue: status) ?? .active,
+            periodStart: periodStart.map(StorageCoding.date), periodEnd: periodEnd.map(StorageCoding.date),
+            lastEventAt: StorageCoding.date(lastEventAt), updatedAt: StorageCoding.date(updatedAt))
     }
 }

@@ -23,8 +23,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// a pool read sets up a transaction and a reader each time, many times
     /// what one statement on a held connection costs (docs/PERFORMANCE.md).
     private let lookups: DatabaseQueue?
-    /// Verification's miss, on a connection of its own (a file database only).
-    private let digestLookup: DigestLookup?
+    /// Verification's reads (a key by digest, an organization entering the
+    /// cache), on a connection of its own (a file database only).
+    private let reader: VerificationReader?
     /// Checkpoints after a usage flush, on a connection of its own (a file database only).
     private let checkpointer: WALCheckpointer?
     /// Counts this store's own commits, the change token of an in-memory
@@ -51,7 +52,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
         watcher = isFile ? DataVersionWatcher(path: path) : nil
         rateLimits = isFile ? SharedRateTable(path: path + "-limits") : nil
-        digestLookup = isFile ? DigestLookup(path: path) : nil
+        reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration()
@@ -84,7 +85,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         watcher = storage.watcher
         rateLimits = storage.rateLimits
         lookups = storage.lookups
-        digestLookup = storage.digestLookup
+        reader = storage.reader
         checkpointer = storage.checkpointer
         writes = storage.writes
         memoryLog = storage.memoryLog
@@ -217,9 +218,9 @@ public struct SQLiteKeyStorage: KeyStorage {
         return try match(digest)
     }
 
-    /// Ends ``DigestLookup``'s shared read transaction, if one is open.
+    /// Ends ``VerificationReader``'s shared read transaction, if one is open.
     func releaseLookup() {
-        digestLookup?.release()
+        reader?.release()
     }
 
     public func checkpoint() {
@@ -233,14 +234,29 @@ public struct SQLiteKeyStorage: KeyStorage {
         releaseLookup()
     }
 
-    /// Verification's miss: through ``DigestLookup`` (one prepared statement
-    /// on a connection of its own, no usage counts) where there is one; an
-    /// in-memory database, or a store bound to a transaction, reads it like
-    /// ``find(secret:)``.
+    /// Verification's miss: through ``VerificationReader`` (one prepared
+    /// statement on a connection of its own, no usage counts) where there is
+    /// one; an in-memory database, or a store bound to a transaction, reads
+    /// it like ``find(secret:)``.
     public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
-        guard let digestLookup, bound == nil else { return try match(digest) }
+        guard let reader = verificationReader else { return try match(digest) }
+        let now = StorageCoding.milliseconds(now)
+        return try Self.reading { () throws(VerificationReadFailure) in
+            try reader.find(digest, now: now).map(KeyLookup.found) ?? .notFound
+        }
+    }
+
+    /// ``VerificationReader``, unless there is none (an in-memory database)
+    /// or this store is bound to a transaction, whose connection every read
+    /// goes through.
+    var verificationReader: VerificationReader? {
+        bound == nil ? reader : nil
+    }
+
+    /// Runs one of ``VerificationReader``'s reads, its failure mapped as every storage failure is.
+    static func reading<T>(_ body: () throws(VerificationReadFailure) -> T) throws(KeyStoreError) -> T {
         do {
-            return try digestLookup.find(digest, now: StorageCoding.milliseconds(now)).map(KeyLookup.found) ?? .notFound
+            return try body()
         } catch {
             throw StorageCoding.failure(DatabaseError(resultCode: ResultCode(rawValue: error.code)))
         }
@@ -275,14 +291,22 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     /// An organization's live keys (neither revoked nor expired) of some
-    /// kinds; bound with ``liveKeysArguments(_:kinds:now:)``.
+    /// kinds; bound with ``liveKeysArguments(_:kinds:now:)``. The kinds are
+    /// one text, each between spaces (``kindList(_:)``; a kind's id has no
+    /// space): a `json_each` list built an ephemeral table on every run,
+    /// most of what the read of an organization's live keys cost.
     static let liveKeysOfKinds = """
         organization_id = :organization AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)
-        AND kind IN (SELECT value FROM json_each(:kinds))
+        AND instr(:kinds, ' ' || kind || ' ') > 0
         """
 
     static func liveKeysArguments(_ organizationId: String, kinds: [String], now: Date) -> StatementArguments {
-        ["organization": organizationId, "now": StorageCoding.milliseconds(now), "kinds": StorageCoding.jsonArray(kinds)]
+        ["organization": organizationId, "now": StorageCoding.milliseconds(now), "kinds": kindList(kinds)]
+    }
+
+    /// Kinds as ``liveKeysOfKinds`` takes them: ` a b c `.
+    static func kindList(_ kinds: [String]) -> String {
+        " " + kinds.joined(separator: " ") + " "
     }
 
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ db: Database) throws -> Int {

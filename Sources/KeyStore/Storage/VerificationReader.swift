@@ -1,0 +1,300 @@
+import Foundation
+import GRDBSQLite
+import Locking
+
+/// Verification's reads from the store, through SQLite's own API on a
+/// read-only connection of its own: a key by digest (the cache miss), and
+/// what an organization entering the cache needs (its subscription, its
+/// oldest live keys, their next expiry, a meter's count). Each is one
+/// prepared statement, bound by position, stepped, its columns read in
+/// place. Through GRDB (a queue hop, a statement found by its SQL text,
+/// named arguments, a copied row, columns found by name, a transaction per
+/// statement) the same reads cost several times more: about 65 µs for an
+/// organization (docs/PERFORMANCE.md).
+///
+/// A read sees every commit made before it. Each read transaction on a WAL
+/// database takes and releases a read lock with two `fcntl(2)` calls, which
+/// were a sixth of a miss, so reads share one transaction for as long as
+/// nothing is committed: the WAL-index header (see ``DataVersionWatcher``),
+/// read before the transaction began, still reads the same. When it moved,
+/// the transaction ends and a new one begins. A transaction is also never
+/// kept longer than ``DataVersionWatcher/recheckInterval``, and
+/// ``release()`` ends it, so an idle reader does not hold back checkpoints.
+final class VerificationReader: Sendable {
+    private let handles: Locked<Handles>
+
+    /// The statements, by their place in ``sql``.
+    private enum Query: Int, CaseIterable {
+        case key, subscription, liveKeys, nextExpiry, meter
+    }
+
+    private static let sql: [Query: String] = [
+        .key: """
+            SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
+                   k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
+            FROM key_secret s JOIN api_key k ON k.id = s.key_id
+            WHERE s.digest = ?1
+            """,
+        .subscription: """
+            SELECT \(SQLiteKeyStorage.subscriptionColumns) FROM subscription WHERE organization_id = ?1
+            """,
+        .liveKeys: """
+            SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit
+            """,
+        .nextExpiry: """
+            SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)
+            """,
+        .meter: """
+            SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3
+            """,
+    ]
+
+    private struct Handles: ~Copyable {
+        let connection: OpaquePointer
+        let statements: [OpaquePointer]
+        let begin: OpaquePointer
+        let end: OpaquePointer
+        /// The WAL-index header; `nil` when SQLite could not map it, and
+        /// then every read is a transaction of its own.
+        let header: UnsafeRawPointer?
+        /// The open transaction: the header as it read just before it began,
+        /// and when, in monotonic nanoseconds.
+        var open: (header: WALIndexHeader, since: UInt64)?
+
+        /// Ends the open transaction, if any.
+        mutating func release() {
+            guard open != nil else { return }
+            open = nil
+            sqlite3_step(end)
+            sqlite3_reset(end)
+        }
+
+        /// Keeps the open transaction if nothing was committed since it
+        /// began, else begins another.
+        mutating func current() {
+            guard let mapped = header else { return }
+            let header = WALIndexHeader(mapped)
+            let now = CoarseClock.nanoseconds()
+            if let open, open.header == header, now &- open.since < DataVersionWatcher.recheckInterval {
+                // Nothing committed since the transaction began: what it sees is current.
+                return
+            }
+            release()
+            // Begun after the header was read: a commit in between moves
+            // the header again, and the next read starts over.
+            let begun = sqlite3_step(begin)
+            sqlite3_reset(begin)
+            if begun == SQLITE_DONE { open = (header, now) }
+        }
+
+        deinit {
+            if open != nil {
+                sqlite3_step(end)
+                sqlite3_reset(end)
+            }
+            for statement in statements { sqlite3_finalize(statement) }
+            sqlite3_finalize(begin)
+            sqlite3_finalize(end)
+            sqlite3_close_v2(connection)
+        }
+    }
+
+    init?(path: String) {
+        guard let connection = KeyDatabase.openReadOnly(path: path) else { return nil }
+        // Index and table pages of recent misses stay in this connection's
+        // cache. Not a mapping of the file: that was 10-15% cheaper per miss,
+        // but fault-around made 1,000 keys of a million show 300 MiB resident
+        // (docs/PERFORMANCE.md).
+        sqlite3_exec(connection, "PRAGMA cache_size = -8192", nil, nil, nil)
+        let persistent = UInt32(SQLITE_PREPARE_PERSISTENT)
+        var prepared: [OpaquePointer] = []
+        func prepare(_ sql: String) -> OpaquePointer? {
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v3(connection, sql, -1, persistent, &statement, nil) == SQLITE_OK, let statement else {
+                return nil
+            }
+            prepared.append(statement)
+            return statement
+        }
+        guard Query.allCases.allSatisfy({ prepare(Self.sql[$0]!) != nil }),
+            let begin = prepare("BEGIN"), let end = prepare("COMMIT")
+        else {
+            for statement in prepared { sqlite3_finalize(statement) }
+            sqlite3_close_v2(connection)
+            return nil
+        }
+        let statements = Array(prepared.prefix(Query.allCases.count))
+        // The first read opens the WAL and maps the -shm file; only then is
+        // there a header to look at.
+        sqlite3_step(statements[Query.key.rawValue])
+        sqlite3_reset(statements[Query.key.rawValue])
+        let header = DataVersionWatcher.mapWALIndexHeader(connection)
+        handles = Locked(Handles(connection: connection, statements: statements, begin: begin, end: end, header: header))
+    }
+
+    /// Ends the shared read transaction, if one is open: called when
+    /// reads may pause (a flush), so that the transaction does not keep a
+    /// checkpoint from reaching the end of the log.
+    func release() {
+        handles.withLock { $0.release() }
+    }
+
+    /// Runs `query` in the current transaction: `bind` gives its arguments,
+    /// `read` steps it and reads the result. Throws the SQLite result code
+    /// of a failed bind or step.
+    private func run<T: Sendable>(_ query: Query, bind: @Sendable (Statement) -> Int32,
+                                  read: @Sendable (Statement) throws(VerificationReadFailure) -> T)
+        throws(VerificationReadFailure) -> T
+    {
+        try handles.withLock { (handles) throws(VerificationReadFailure) -> T in
+            handles.current()
+            let statement = Statement(handle: handles.statements[query.rawValue])
+            // Reset at once: a statement left stepped would keep its own
+            // read transaction open when none is shared.
+            defer {
+                sqlite3_reset(statement.handle)
+                sqlite3_clear_bindings(statement.handle)
+            }
+            let bound = bind(statement)
+            guard bound == SQLITE_OK else { throw VerificationReadFailure(code: bound) }
+            do throws(VerificationReadFailure) {
+                return try read(statement)
+            } catch {
+                // Whatever failed, the next read starts a transaction afresh.
+                handles.release()
+                throw error
+            }
+        }
+    }
+
+    /// The match for `digest`, `nil` when no secret has it (or its grace
+    /// ended before `now`).
+    func find(_ digest: KeyDigest, now: Int64) throws(VerificationReadFailure) -> KeyMatch? {
+        try run(.key) { statement in
+            digest.bytes.withUnsafeBytes { raw in statement.bind(1, blob: raw) }
+        } read: { (statement) throws(VerificationReadFailure) -> KeyMatch? in
+            guard try statement.step() else { return nil }
+            if let secretExpiresAt = statement.int(0), secretExpiresAt <= now { return nil }
+            let key = KeyRecord(
+                id: statement.text(1), organizationId: statement.text(2), name: statement.text(3),
+                kind: statement.text(4), capabilities: StorageCoding.list(statement.text(5)),
+                environment: statement.text(6), hint: statement.text(7), rateLimit: Int(statement.int(8) ?? 0),
+                allowedOrigins: StorageCoding.list(statement.text(9)), createdAt: StorageCoding.date(statement.int(10) ?? 0),
+                expiresAt: statement.time(11), revokedAt: statement.time(12), lastUsedAt: statement.time(13),
+                usage: KeyUsage())
+            return KeyMatch(key: key, secretExpiresAt: statement.time(0))
+        }
+    }
+
+    /// An organization's subscription, `nil` if billing never named one.
+    func subscription(organizationId: String) throws(VerificationReadFailure) -> SubscriptionRecord? {
+        try run(.subscription) { statement in
+            statement.bind(1, text: organizationId)
+        } read: { (statement) throws(VerificationReadFailure) -> SubscriptionRecord? in
+            guard try statement.step() else { return nil }
+            return SQLiteKeyStorage.subscription(
+                organizationId: statement.text(0), plan: statement.text(1), status: statement.text(2),
+                periodStart: statement.int(3), periodEnd: statement.int(4), lastEventAt: statement.int(5) ?? 0,
+                updatedAt: statement.int(6) ?? 0)
+        }
+    }
+
+    /// The ids of an organization's oldest live keys of some kinds (as
+    /// ``SQLiteKeyStorage/kindList(_:)`` writes them), up to `limit`.
+    func liveKeyIds(organizationId: String, kinds: String, now: Int64, limit: Int) throws(VerificationReadFailure) -> [String] {
+        try run(.liveKeys) { statement in
+            firstFailure(bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
+                         statement.bind(statement.index(":limit"), int: Int64(limit)))
+        } read: { (statement) throws(VerificationReadFailure) -> [String] in
+            var ids: [String] = []
+            while try statement.step() { ids.append(statement.text(0)) }
+            return ids
+        }
+    }
+
+    /// The earliest expiry among an organization's live keys of some kinds.
+    func nextExpiry(organizationId: String, kinds: String, now: Int64) throws(VerificationReadFailure) -> Int64? {
+        try run(.nextExpiry) { statement in
+            bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now)
+        } read: { (statement) throws(VerificationReadFailure) -> Int64? in
+            try statement.step() ? statement.int(0) : nil
+        }
+    }
+
+    /// A meter's stored count for a period, `nil` when none was written.
+    func used(organizationId: String, meter: String, periodStart: Int64) throws(VerificationReadFailure) -> Int? {
+        try run(.meter) { statement in
+            firstFailure(statement.bind(1, text: organizationId), statement.bind(2, text: meter),
+                         statement.bind(3, int: periodStart))
+        } read: { (statement) throws(VerificationReadFailure) -> Int? in
+            try statement.step() ? statement.int(0).map(Int.init) : nil
+        }
+    }
+
+    /// Binds ``SQLiteKeyStorage/liveKeysOfKinds``'s named arguments.
+    private func bindLiveKeys(_ statement: Statement, organizationId: String, kinds: String, now: Int64) -> Int32 {
+        firstFailure(statement.bind(statement.index(":organization"), text: organizationId),
+                     statement.bind(statement.index(":now"), int: now),
+                     statement.bind(statement.index(":kinds"), text: kinds))
+    }
+
+    /// The first result code of several binds that is not SQLITE_OK.
+    private func firstFailure(_ codes: Int32...) -> Int32 {
+        codes.first { $0 != SQLITE_OK } ?? SQLITE_OK
+    }
+
+    /// A prepared statement of this reader, under its lock.
+    private struct Statement {
+        let handle: OpaquePointer
+
+        /// SQLITE_TRANSIENT (the C macro is not imported): SQLite copies the bytes.
+        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+        func index(_ name: String) -> Int32 {
+            sqlite3_bind_parameter_index(handle, name)
+        }
+
+        func bind(_ index: Int32, text: String) -> Int32 {
+            var text = text
+            return text.withUTF8 { bytes in
+                sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+            }
+        }
+
+        func bind(_ index: Int32, int: Int64) -> Int32 {
+            sqlite3_bind_int64(handle, index, int)
+        }
+
+        func bind(_ index: Int32, blob: UnsafeRawBufferPointer) -> Int32 {
+            sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), Self.transient)
+        }
+
+        /// Steps once: `true` for a row, `false` when done.
+        func step() throws(VerificationReadFailure) -> Bool {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: true
+            case SQLITE_DONE: false
+            case let code: throw VerificationReadFailure(code: code)
+            }
+        }
+
+        func text(_ column: Int32) -> String {
+            guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))),
+                          as: UTF8.self)
+        }
+
+        func int(_ column: Int32) -> Int64? {
+            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+        }
+
+        func time(_ column: Int32) -> Date? {
+            int(column).map(StorageCoding.date)
+        }
+    }
+}
+
+/// A SQLite result code from ``VerificationReader``.
+struct VerificationReadFailure: Error {
+    let code: Int32
+}

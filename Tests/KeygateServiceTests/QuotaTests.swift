@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateJSON
 @testable import KeygateService
 import PlanCatalog
 import KeygateTestSupport
@@ -22,9 +23,61 @@ struct QuotaTests {
         (utc(2029, 3, 1), utc(2028, 2, 29), utc(2029, 2, 28), utc(2029, 3, 29)),
         // Billing gave a period that has not started yet.
         (utc(2026, 3, 10), utc(2026, 3, 15), utc(2026, 2, 15), utc(2026, 3, 15)),
+        // Years back from an anchor, into a leap February.
+        (utc(2024, 2, 29, 16), utc(2030, 1, 31, 15), utc(2024, 2, 29, 15), utc(2024, 3, 31, 15)),
+        // Centuries: 2000 has a February 29th, 2100 has none.
+        (utc(2000, 2, 15), utc(1999, 12, 31), utc(2000, 1, 31), utc(2000, 2, 29)),
+        (utc(2100, 2, 15), utc(2099, 12, 31), utc(2100, 1, 31), utc(2100, 2, 28)),
     ] as [(Date, Date?, Date, Date)])
     func monthlyPeriodsFollowCalendarMonthsOrTheBillingAnchor(now: Date, anchor: Date?, start: Date, reset: Date) {
         #expect(QuotaCalendar.window(.month, at: now, anchor: anchor) == QuotaWindow(start: start, resetsAt: reset))
+    }
+
+    /// Monthly periods are computed by arithmetic rather than through
+    /// `Calendar`. Over thousands of anchors and times (ends of months, leap
+    /// days, times of day to the millisecond, anchors after the time) each
+    /// period starts and ends where `Calendar` puts the anchor's day and
+    /// time in that month (or the month's last day), to the millisecond.
+    /// `Calendar.date(byAdding:)` is not the reference: going back months
+    /// into a leap February it clamps as if February had 28 days (from
+    /// 2030-01-31, 71 months back gives 2024-02-28).
+    @Test func monthlyPeriodsAreTheGregorianCalendarsInUTC() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts: Set<Calendar.Component> = [.year, .month, .day, .hour, .minute, .second, .nanosecond]
+        func month(_ offset: Int, from anchor: Date) -> Date {
+            var components = calendar.dateComponents(parts, from: anchor)
+            let index = components.year! * 12 + components.month! - 1 + offset
+            let first = calendar.date(from: DateComponents(year: index / 12, month: index % 12 + 1, day: 1))!
+            components.year = index / 12
+            components.month = index % 12 + 1
+            components.day = min(components.day!, calendar.range(of: .day, in: .month, for: first)!.count)
+            return calendar.date(from: components)!
+        }
+        func expected(_ now: Date, _ anchor: Date?) -> (Int64, Int64?) {
+            let anchor = anchor ?? calendar.date(from: calendar.dateComponents([.year, .month], from: now))!
+            let (from, to) = (calendar.dateComponents([.year, .month], from: anchor), calendar.dateComponents([.year, .month], from: now))
+            var offset = (to.year! - from.year!) * 12 + to.month! - from.month!
+            while month(offset, from: anchor) > now { offset -= 1 }
+            while month(offset + 1, from: anchor) <= now { offset += 1 }
+            return (RFC3339.milliseconds(month(offset, from: anchor)), RFC3339.milliseconds(month(offset + 1, from: anchor)))
+        }
+        var random = SystemRandomNumberGenerator()
+        // 1999 to 2101: the century rules and many leap days.
+        let range: ClosedRange<Int64> = 915_148_800_000...4_133_980_800_000
+        for _ in 0..<3_000 {
+            let now = RFC3339.date(milliseconds: Int64.random(in: range, using: &random))
+            let endOfMonth = calendar.date(from: DateComponents(
+                year: Int.random(in: 2000...2100, using: &random), month: Int.random(in: 1...12, using: &random),
+                day: 1, hour: Int.random(in: 0...23, using: &random)))!
+                .addingTimeInterval(-86_400 * Double(Int.random(in: 0...3, using: &random)))
+            let anchor = [nil, RFC3339.date(milliseconds: Int64.random(in: range, using: &random)), endOfMonth]
+                .randomElement(using: &random)!
+            let window = QuotaCalendar.window(.month, at: now, anchor: anchor)
+            let (start, reset) = expected(now, anchor)
+            #expect(RFC3339.milliseconds(window.start) == start && window.resetsAt.map(RFC3339.milliseconds) == reset,
+                    "\(now) anchored at \(String(describing: anchor))")
+        }
     }
 
     @Test func dailyPeriodsAreUTCDaysAndStandingCountsNeverReset() {

@@ -10,11 +10,19 @@ import Testing
 struct LostAcknowledgement: KeygateStorage {
     let base: any KeygateStorage
     let loseNext = Locked(false)
+    /// Flush calls to let through before one is refused outright (nothing
+    /// written, as a full disk would), `nil` for none.
+    let refuseAfter = Locked<Int?>(nil)
 
     var rules: KeyRules { base.rules }
     var rateLimits: (any SharedRateLimits)? { base.rateLimits }
 
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+        let refuse = refuseAfter.withLock { left in
+            defer { left = left.map { $0 - 1 } }
+            return left == 0
+        }
+        if refuse { throw KeyStoreError(.storageFailure, ["reason": "full"]) }
         try base.flush(usage: usage, meters: meters, identity: identity)
         if loseNext.withLock({ lose in defer { lose = false }; return lose }) {
             throw KeyStoreError(.storageFailure, ["reason": "unreachable"])
@@ -110,5 +118,44 @@ struct FlushRetryTests {
         #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 5, invalid: 0))
         let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
         #expect(requests?.used == 5)
+    }
+
+    /// A flush of more keys than one batch holds, whose second batch is
+    /// refused: the first stays written, the second is sent again first by
+    /// the next flush, and the keys of the batches never tried go back into
+    /// memory, merged with what was counted meanwhile. Every verification
+    /// is written once.
+    @Test func theBatchesAfterARefusedOneAreWrittenByTheNextFlush() throws {
+        let fixture = try ServiceFixture()
+        var keys: [CreatedKey] = []
+        for index in 0..<30 {
+            try fixture.move("org_\(index)", to: "pro")
+            keys.append(try fixture.create("org_\(index)", kind: "owner_integration", capabilities: ["booking.read"]))
+        }
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        func verifyAll() throws {
+            for key in keys { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+        }
+        // One increment per key and day: 30 keys over 20 days are 600, three batches.
+        for _ in 0..<20 {
+            try verifyAll()
+            fixture.clock.advance(by: 86_400)
+        }
+        #expect(KeygateService.flushBatch * 2 < 600)
+        storage.refuseAfter.withLock { $0 = 1 }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        // Counted meanwhile, on a day the flush had taken counts of too.
+        fixture.clock.advance(by: -86_400)
+        try verifyAll()
+        try service.flushUsage()
+        for key in keys {
+            #expect(try service.key(id: key.key.record.id, organizationId: key.key.record.organizationId).record.usage
+                == KeyUsage(valid: 21, invalid: 0))
+        }
+        let days = try service.usage(organizationId: "org_0", keyId: keys[0].key.record.id,
+                                         from: fixture.clock.now().addingTimeInterval(-30 * 86_400), to: fixture.clock.now())
+        #expect(days.map(\.valid).reduce(0, +) == 21 && days.count == 20)
+        #expect(days.last?.valid == 2)
     }
 }

@@ -254,7 +254,9 @@ extension KeygateService {
     /// exactly once: a failed flush loses nothing and the next one writes it.
     ///
     /// The counts go in transactions of ``flushBatch`` keys and as many
-    /// meters, each taken out of memory as it commits: a flush after a busy
+    /// meters. Keys' counts leave memory when the flush takes them, and
+    /// those of batches it could not write go back; meters' counts leave as
+    /// their batch commits, so quotas see them throughout. A flush after a busy
     /// second can hold tens of thousands of keys and organizations, and one
     /// transaction for all of them would keep every other writer (a
     /// `keys.update`, a billing event) waiting for its whole length (all the
@@ -274,7 +276,7 @@ extension KeygateService {
                 }
                 verification.withState { $0.unsureFlush = nil }
             }
-            let (pending, pendingMeters) = verification.withState { $0.pending() }
+            let (pending, pendingMeters) = verification.withState { $0.takePending() }
             let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
             let meters = pendingMeters.sorted { $0.organizationId < $1.organizationId }
             var (keysDone, metersDone) = (0, 0)
@@ -288,11 +290,16 @@ extension KeygateService {
                 } catch {
                     failure = error
                 }
-                // The batch leaves the counters either way: written, or, if
-                // its write failed, kept aside to be sent again first.
+                // The batch's meter counts leave the counters either way:
+                // written, or, if its write failed, kept aside with its keys'
+                // counts to be sent again first. The keys' counts of the
+                // batches not tried go back into the counters.
                 verification.withState { state in
-                    state.remove(usage[...], counts)
-                    if failure != nil { state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts) }
+                    state.remove(meters: counts)
+                    if failure != nil {
+                        state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts)
+                        state.restore(increments[(keysDone + usage.count)...])
+                    }
                 }
                 if let failure { throw ServiceError(failure) }
                 keysDone += usage.count

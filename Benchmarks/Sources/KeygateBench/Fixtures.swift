@@ -35,6 +35,10 @@ struct KeyFixture {
             let secrets = try? String(contentsOfFile: secretsPath, encoding: .utf8) {
             // Earlier runs counted requests against this month's quotas:
             // start every run with none, so no key is refused for quota.
+            // Nor for its rate: the shared rate-limit state beside the file
+            // keeps what a run a few seconds ago spent (no process has it
+            // open now), and would refuse most of the next run's hot keys.
+            try? FileManager.default.removeItem(atPath: path + "-limits")
             let pool = try KeyDatabase.open(path: path)
             try pool.write { try $0.execute(sql: "DELETE FROM meter_usage") }
             try pool.close()

@@ -60,8 +60,8 @@ enum QuotaCalendar {
         return QuotaWindow(start: anchor.adding(months: offset).date, resetsAt: anchor.adding(months: offset + 1).date)
     }
 
-    /// Outside the years ``CivilTime`` takes on (before the Gregorian reform,
-    /// after 9999), `Calendar` itself, with its own rules.
+    /// Outside the years ``CivilTime`` takes on (before 1600, after 9999),
+    /// `Calendar` itself, with its own rules.
     private static func calendarMonth(at now: Date, anchor: Date?) -> QuotaWindow {
         let anchor = anchor ?? utc.date(from: utc.dateComponents([.year, .month], from: now))!
         func month(_ offset: Int) -> Date { utc.date(byAdding: .month, value: offset, to: anchor)! }

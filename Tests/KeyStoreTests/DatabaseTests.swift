@@ -102,6 +102,43 @@ struct DatabaseTests {
         #expect(try alone.read { try Int.fetchOne($0, sql: "SELECT valid FROM key_usage_day") } == 1)
     }
 
+    /// A flush's batches commit without the writer's automatic checkpoint
+    /// (one of them used to copy the whole log while other writes waited),
+    /// and the flush's own checkpoint turns it back on; after it the log
+    /// starts over, so the next commit writes at its beginning, though
+    /// verification's look-up had a read transaction open across the flush.
+    /// (Here, on one thread, SQLite would also start it over at that commit;
+    /// under traffic, with readers coming and going during the copy, only
+    /// the checkpoint's own restart kept the log from growing without bound:
+    /// `--profile-realistic` prints the log's size.)
+    @Test func aFlushCommitsWithoutTheAutomaticCheckpointAndTheLogStartsOverAfterIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let first = try store.storage.create(store.newKey())
+        let digest = try StoreFixture.rules.format.parse(first.secret.unredacted).digest
+        guard case .found = try store.storage.find(digest: digest) else { Issue.record("not found"); return }
+        for _ in 0..<50 { _ = try store.storage.create(store.newKey()) }
+        try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
+                                meters: [], identity: "f1")
+        // The writer's own setting (each connection has one).
+        #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
+        /// Frames in the log, as a checkpoint from another connection reports them.
+        func frames() throws -> Int {
+            try DatabaseQueue(path: path).writeWithoutTransaction { db in
+                try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")![1] as Int
+            }
+        }
+        let before = try frames()
+        store.storage.checkpoint()
+        _ = try store.storage.create(store.newKey())
+        let after = try frames()
+        #expect(after < before / 4, "\(before) frames before, \(after) after one more creation")
+        #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
+            == KeyDatabase.walCheckpointPages)
+    }
+
     /// The change log says which keys, organizations and secrets changed
     /// between two tokens, and says so when it no longer reaches back.
     @Test func theChangeLogNamesWhatChangedBetweenTwoTokens() throws {

@@ -41,6 +41,8 @@ struct KeyFixture {
             try? FileManager.default.removeItem(atPath: path + "-limits")
             let pool = try KeyDatabase.open(path: path)
             try pool.write { try $0.execute(sql: "DELETE FROM meter_usage") }
+            // And with an empty log, so that its size after a run is what the run wrote.
+            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             try pool.close()
             return KeyFixture(path: path, hotSecrets: secrets.split(separator: "\n").map(String.init),
                               bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)

@@ -82,6 +82,9 @@ if CommandLine.arguments.contains("--profile-realistic") {
               "\(timing.slowChanges) over 10 ms took \(String(format: "%.2f", Double(timing.slowTime) / 1e9)) s)")
     }
     timer.cancel()
+    // The log never shrinks on disk, so its size is the largest it grew in this run.
+    let log = (try? FileManager.default.attributesOfItem(atPath: fixture.path + "-wal")[.size] as? Int) ?? 0
+    print("largest log: \(log / 1_048_576) MiB")
     exit(0)
 }
 

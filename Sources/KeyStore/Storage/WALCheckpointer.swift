@@ -46,4 +46,21 @@ final class WALCheckpointer: Sendable {
             return (Int(log), Int(copied))
         }
     }
+
+    /// With the whole log already copied, marks it to start over at the
+    /// next write, if no reader is using it at this instant; never waits
+    /// (on a busy writer or reader it gives up at once). A passive
+    /// checkpoint copies the log but never starts it over: with readers
+    /// always there, the next commit appended, and the log grew (to 800 MB
+    /// in two passes of realistic traffic once commits stopped
+    /// checkpointing themselves).
+    @discardableResult
+    func restart() -> Bool {
+        connection.withLock { connection -> Bool in
+            guard let connection else { return false }
+            sqlite3_busy_timeout(connection, 0)
+            defer { sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000)) }
+            return sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, nil) == SQLITE_OK
+        }
+    }
 }

@@ -76,6 +76,21 @@ struct DatabaseTests {
         #expect(Date().timeIntervalSince(started) < KeyDatabase.busyTimeout)
     }
 
+    /// A store on a new file at `path` with `keys` keys, the first one's
+    /// usage flushed, and verification's look-up holding the read
+    /// transaction it began after the first key, before the other commits.
+    private func flushedWithALookUpOpen(keys: Int, at path: String) throws -> (StoreFixture, ids: [String]) {
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let first = try store.storage.create(store.newKey())
+        let digest = try StoreFixture.rules.format.parse(first.secret.unredacted).digest
+        guard case .found = try store.storage.find(digest: digest) else { throw KeyStoreError(.notFound) }
+        var ids = [first.key.id]
+        for _ in 1..<keys { ids.append(try store.storage.create(store.newKey()).key.id) }
+        try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
+                                meters: [], identity: "f1")
+        return (store, ids)
+    }
+
     /// After a flush the store copies its write-ahead log into the database
     /// file (``SQLiteKeyStorage/checkpoint()``), though verification's
     /// look-up held a read transaction open across the commits: the file
@@ -84,15 +99,7 @@ struct DatabaseTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "k.sqlite").path
-        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
-        let first = try store.storage.create(store.newKey())
-        // The look-up's shared read transaction begins here, before the next commits.
-        let digest = try StoreFixture.rules.format.parse(first.secret.unredacted).digest
-        guard case .found = try store.storage.find(digest: digest) else { Issue.record("not found"); return }
-        var ids = [first.key.id]
-        for _ in 0..<20 { ids.append(try store.storage.create(store.newKey()).key.id) }
-        try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
-                                meters: [], identity: "f1")
+        let (store, ids) = try flushedWithALookUpOpen(keys: 21, at: path)
         store.storage.checkpoint()
 
         let copy = directory.appending(path: "copy.sqlite").path
@@ -115,13 +122,7 @@ struct DatabaseTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "k.sqlite").path
-        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
-        let first = try store.storage.create(store.newKey())
-        let digest = try StoreFixture.rules.format.parse(first.secret.unredacted).digest
-        guard case .found = try store.storage.find(digest: digest) else { Issue.record("not found"); return }
-        for _ in 0..<50 { _ = try store.storage.create(store.newKey()) }
-        try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
-                                meters: [], identity: "f1")
+        let (store, _) = try flushedWithALookUpOpen(keys: 51, at: path)
         // The writer's own setting (each connection has one).
         #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
         /// Frames in the log, as a checkpoint from another connection reports them.

@@ -16,9 +16,7 @@ extension SQLiteKeyStorage {
             try writeBatch(increments, meters: meters, identity: identity)
         } catch {
             // The checkpoint that would have turned it back on will not come.
-            _ = try? database.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KeyDatabase.walCheckpointPages)")
-            }
+            restoreAutomaticCheckpoint()
             throw error
         }
     }

@@ -244,9 +244,15 @@ public struct SQLiteKeyStorage: KeyStorage {
             }
         }
         releaseLookup()
-        // The flush's batches turned the writer's automatic checkpoint off
-        // (``flush(usage:meters:identity:)``); with the log copied it is the
-        // backstop again, for whatever writes come before the next flush.
+        // With the log copied, the automatic checkpoint is the backstop
+        // again, for whatever writes come before the next flush.
+        restoreAutomaticCheckpoint()
+    }
+
+    /// Turns the writer's automatic checkpoint back on: a flush's batches
+    /// turn it off (``flush(usage:meters:identity:)``), and its checkpoint,
+    /// or its failure, turns it on.
+    func restoreAutomaticCheckpoint() {
         _ = try? database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KeyDatabase.walCheckpointPages)")
         }

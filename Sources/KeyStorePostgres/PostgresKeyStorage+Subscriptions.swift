@@ -264,29 +264,11 @@ extension PostgresKeyStorage {
         let organizationId = try validator.organizationId(organizationId)
         let (first, last) = try validator.usageDays(from: from, to: to)
         return try read { connection in
-            // One key's days, or the organization's, summed over its keys.
-            let scope: (totals: String, counts: String, id: String)
-            if let keyId {
-                _ = try fetchKey(id: keyId, organizationId: organizationId, connection)
-                scope = ("SELECT day, valid, invalid FROM key_usage_day WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
-                         "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = $1 AND day BETWEEN $2 AND $3",
-                         keyId)
-            } else {
-                scope = ("""
-                    SELECT u.day, SUM(u.valid), SUM(u.invalid)
-                    FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
-                    WHERE k.organization_id = $1 AND u.day BETWEEN $2 AND $3
-                    GROUP BY u.day ORDER BY u.day
-                    """, """
-                    SELECT c.day, c.dimension, c.name, SUM(c.count)
-                    FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
-                    WHERE k.organization_id = $1 AND c.day BETWEEN $2 AND $3
-                    GROUP BY c.day, c.dimension, c.name
-                    """, organizationId)
-            }
-            let arguments: [PGValue] = [.text(scope.id), .text(first), .text(last)]
-            let totals = try connection.query(scope.totals, arguments)
-            let counts = try connection.query(scope.counts, arguments)
+            if let keyId { _ = try fetchKey(id: keyId, organizationId: organizationId, connection) }
+            let queries = UsageDay.queries(forKey: keyId != nil, marker: "$")
+            let arguments: [PGValue] = [.text(keyId ?? organizationId), .text(first), .text(last)]
+            let totals = try connection.query(queries.totals, arguments)
+            let counts = try connection.query(queries.counts, arguments)
             return UsageDay.days(
                 keyId: keyId,
                 totals: (0..<totals.count).map { (totals.string($0, 0) ?? "", totals.int($0, 1) ?? 0, totals.int($0, 2) ?? 0) },

@@ -71,7 +71,6 @@ public enum BillingOutcome: Sendable, Hashable {
     case stale(SubscriptionRecord?)
 }
 
-/// A count on a meter for one quota period.
 /// A meter's count for one organization and period, as a write after some
 /// count version left it (``SubscriptionStorage/meterChanges(meter:after:through:)``).
 public struct MeterChange: Sendable, Hashable {
@@ -90,6 +89,7 @@ public struct MeterChange: Sendable, Hashable {
     }
 }
 
+/// A count on a meter for one quota period.
 public struct MeterReading: Sendable, Hashable {
     public let meter: String
     /// Identifies the period: its start, in the service's reckoning.

@@ -62,7 +62,7 @@ public enum KeyDatabase {
     }
 
     /// A read-only connection of SQLite's own API, for the readers that
-    /// bypass GRDB (the change watcher, the digest look-up), waiting on
+    /// bypass GRDB (the change watcher, verification's reader), waiting on
     /// locks as long as every connection does; `nil` if it cannot open.
     static func openReadOnly(path: String) -> OpaquePointer? {
         openConnection(path: path, flags: SQLITE_OPEN_READONLY)
@@ -116,9 +116,15 @@ public enum KeyDatabase {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            var persist: Int32 = 1
-            sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+            keepLog(db.sqliteConnection)
         }
         return configuration
+    }
+
+    /// Has `connection` leave the `-wal` and `-shm` files in place when it
+    /// is the last to close (see ``configuration()``).
+    static func keepLog(_ connection: OpaquePointer?) {
+        var persist: Int32 = 1
+        sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
     }
 }

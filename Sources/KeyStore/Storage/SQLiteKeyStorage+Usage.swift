@@ -119,31 +119,13 @@ extension SQLiteKeyStorage {
         let organizationId = try validator.organizationId(organizationId)
         let (first, last) = try validator.usageDays(from: from, to: to)
         return try read { db in
-            // One key's days, or the organization's, summed over its keys.
-            let scope: (totals: String, counts: String, id: String)
-            if let keyId {
-                _ = try fetchKey(id: keyId, organizationId: organizationId, db)
-                scope = ("SELECT day, valid, invalid FROM key_usage_day WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day",
-                         "SELECT day, dimension, name, count FROM key_usage_count WHERE key_id = ? AND day BETWEEN ? AND ?",
-                         keyId)
-            } else {
-                scope = ("""
-                    SELECT u.day, SUM(u.valid), SUM(u.invalid)
-                    FROM key_usage_day u JOIN api_key k ON k.id = u.key_id
-                    WHERE k.organization_id = ? AND u.day BETWEEN ? AND ?
-                    GROUP BY u.day ORDER BY u.day
-                    """, """
-                    SELECT c.day, c.dimension, c.name, SUM(c.count)
-                    FROM key_usage_count c JOIN api_key k ON k.id = c.key_id
-                    WHERE k.organization_id = ? AND c.day BETWEEN ? AND ?
-                    GROUP BY c.day, c.dimension, c.name
-                    """, organizationId)
-            }
-            let arguments: StatementArguments = [scope.id, first, last]
+            if let keyId { _ = try fetchKey(id: keyId, organizationId: organizationId, db) }
+            let queries = UsageDay.queries(forKey: keyId != nil, marker: "?")
+            let arguments: StatementArguments = [keyId ?? organizationId, first, last]
             return UsageDay.days(
                 keyId: keyId,
-                totals: try Row.fetchAll(db, sql: scope.totals, arguments: arguments).map { ($0[0], $0[1], $0[2]) },
-                counts: try Row.fetchAll(db, sql: scope.counts, arguments: arguments).map { ($0[0], $0[1], $0[2], $0[3]) })
+                totals: try Row.fetchAll(db, sql: queries.totals, arguments: arguments).map { ($0[0], $0[1], $0[2]) },
+                counts: try Row.fetchAll(db, sql: queries.counts, arguments: arguments).map { ($0[0], $0[1], $0[2], $0[3]) })
         }
     }
 }

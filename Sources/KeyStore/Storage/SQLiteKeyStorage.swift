@@ -226,23 +226,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     public func checkpoint() {
         guard let checkpointer, bound == nil else { return }
         // Verification's shared read transaction would keep the checkpoint
-        // from the end of the log; let go of it before, and again after, so
-        // that the next look-up reads the database file and the next commit
-        // can start the log over.
-        releaseLookup()
-        let copied = checkpointer.checkpoint()
-        // With all of it copied, the log can start over at the next write
-        // once no reader uses it. A reader that began during the copy still
-        // does for a moment (one in three tries here succeeded at once,
-        // nearly all by the second, 1 ms later); a process sharing the file
-        // may keep it longer, and then the log grows until a later flush.
-        if let copied, copied.log == copied.copied {
-            for attempt in 0..<Self.restartAttempts {
-                releaseLookup()
-                if checkpointer.restart() { break }
-                if attempt + 1 < Self.restartAttempts { usleep(1_000) }
-            }
-        }
+        // from the end of the log and the log from starting over.
+        checkpointer.copyAndRestart(releasing: releaseLookup)
         releaseLookup()
         // With the log copied, the automatic checkpoint is the backstop
         // again, for whatever writes come before the next flush.
@@ -257,9 +242,6 @@ public struct SQLiteKeyStorage: KeyStorage {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KeyDatabase.walCheckpointPages)")
         }
     }
-
-    /// How many times ``checkpoint()`` tries to start the log over, 1 ms apart.
-    static let restartAttempts = 5
 
     /// Verification's miss: through ``VerificationReader`` (one prepared
     /// statement on a connection of its own, no usage counts) where there is

@@ -23,31 +23,25 @@ import Locking
 final class VerificationReader: Sendable {
     private let handles: Locked<Handles>
 
-    /// The statements, by their place in ``sql``.
+    /// The statements; each is prepared at its raw value's place.
     private enum Query: Int, CaseIterable {
         case key, subscription, liveKeys, nextExpiry, meter
-    }
 
-    private static let sql: [Query: String] = [
-        .key: """
-            SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
-                   k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
-            FROM key_secret s JOIN api_key k ON k.id = s.key_id
-            WHERE s.digest = ?1
-            """,
-        .subscription: """
-            SELECT \(SQLiteKeyStorage.subscriptionColumns) FROM subscription WHERE organization_id = ?1
-            """,
-        .liveKeys: """
-            SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit
-            """,
-        .nextExpiry: """
-            SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)
-            """,
-        .meter: """
-            SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3
-            """,
-    ]
+        var sql: String {
+            switch self {
+            case .key: """
+                SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
+                       k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
+                FROM key_secret s JOIN api_key k ON k.id = s.key_id
+                WHERE s.digest = ?1
+                """
+            case .subscription: "SELECT \(SQLiteKeyStorage.subscriptionColumns) FROM subscription WHERE organization_id = ?1"
+            case .liveKeys: "SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit"
+            case .nextExpiry: "SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)"
+            case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
+            }
+        }
+    }
 
     private struct Handles: ~Copyable {
         let connection: OpaquePointer
@@ -116,7 +110,7 @@ final class VerificationReader: Sendable {
             prepared.append(statement)
             return statement
         }
-        guard Query.allCases.allSatisfy({ prepare(Self.sql[$0]!) != nil }),
+        guard Query.allCases.allSatisfy({ prepare($0.sql) != nil }),
             let begin = prepare("BEGIN"), let end = prepare("COMMIT")
         else {
             for statement in prepared { sqlite3_finalize(statement) }

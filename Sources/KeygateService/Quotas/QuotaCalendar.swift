@@ -54,23 +54,29 @@ enum QuotaCalendar {
     /// shorter): through `Calendar` this was about 7 µs, paid by every
     /// organization entering verification's cache.
     private static func monthContaining(_ now: CivilTime, anchoredAt anchor: CivilTime) -> QuotaWindow {
-        var offset = (now.year - anchor.year) * 12 + (now.month - anchor.month)
-        while anchor.adding(months: offset) > now { offset -= 1 }
-        while anchor.adding(months: offset + 1) <= now { offset += 1 }
-        return QuotaWindow(start: anchor.adding(months: offset).date, resetsAt: anchor.adding(months: offset + 1).date)
+        month(containing: now, near: (now.year - anchor.year) * 12 + (now.month - anchor.month),
+              of: { anchor.adding(months: $0) }, date: \.date)
     }
 
     /// Outside the years ``CivilTime`` takes on (before 1600, after 9999),
     /// `Calendar` itself, with its own rules.
     private static func calendarMonth(at now: Date, anchor: Date?) -> QuotaWindow {
         let anchor = anchor ?? utc.date(from: utc.dateComponents([.year, .month], from: now))!
-        func month(_ offset: Int) -> Date { utc.date(byAdding: .month, value: offset, to: anchor)! }
         let from = utc.dateComponents([.year, .month], from: anchor)
         let to = utc.dateComponents([.year, .month], from: now)
-        var offset = (to.year! - from.year!) * 12 + (to.month! - from.month!)
+        return month(containing: now, near: (to.year! - from.year!) * 12 + (to.month! - from.month!),
+                     of: { utc.date(byAdding: .month, value: $0, to: anchor)! }, date: { $0 })
+    }
+
+    /// The period from the start of month `offset` after the anchor to the
+    /// next that holds `now`, searched from `guess` (`month` gives a month's
+    /// start, `date` makes it a `Date`).
+    private static func month<Time: Comparable>(containing now: Time, near guess: Int, of month: (Int) -> Time,
+                                                date: (Time) -> Date) -> QuotaWindow {
+        var offset = guess
         while month(offset) > now { offset -= 1 }
         while month(offset + 1) <= now { offset += 1 }
-        return QuotaWindow(start: month(offset), resetsAt: month(offset + 1))
+        return QuotaWindow(start: date(month(offset)), resetsAt: date(month(offset + 1)))
     }
 }
 

@@ -205,13 +205,16 @@ final class VerificationState: Sendable {
         /// and again after a flush retired them.
         mutating func counters(of entry: CachedKey) -> KeyCounters {
             if let attached = entry.counters, !attached.isRetired { return attached }
-            let keyId = entry.record.id
-            let counters = self.counters[keyId] ?? {
-                let counters = KeyCounters(keyId: keyId)
-                self.counters[keyId] = counters
-                return counters
-            }()
+            let counters = counters(ofKey: entry.record.id)
             entry.counters = counters
+            return counters
+        }
+
+        /// The counters of a key by its id, new ones if it has none.
+        private mutating func counters(ofKey keyId: String) -> KeyCounters {
+            if let counters = self.counters[keyId] { return counters }
+            let counters = KeyCounters(keyId: keyId)
+            self.counters[keyId] = counters
             return counters
         }
 
@@ -264,14 +267,7 @@ final class VerificationState: Sendable {
         /// Puts back keys' counts a flush took and did not write, merged
         /// with whatever was counted since: the next flush writes them.
         mutating func restore(_ usage: ArraySlice<UsageIncrement>) {
-            for increment in usage {
-                let counters = self.counters[increment.keyId] ?? {
-                    let counters = KeyCounters(keyId: increment.keyId)
-                    self.counters[increment.keyId] = counters
-                    return counters
-                }()
-                counters.restore(increment)
-            }
+            for increment in usage { counters(ofKey: increment.keyId).restore(increment) }
         }
 
         /// Forgets counters with nothing pending and a whole rate-limit

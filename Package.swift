@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "KeygateCLITests",
             dependencies: [
-                "KeygateCLI", "KeygateTestSupport", "KeyStorePostgres", "Locking", .product(name: "GRDB", package: "GRDB.swift"),
+                "KeygateCLI", "KeygateTestSupport", "KeyStore", "KeyStorePostgres", "Locking", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -24,12 +24,14 @@ public protocol SubscriptionStorage: Sendable {
     func add(
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
-    /// Adds buffered key usage and meter counts in one transaction, so a
-    /// flush is counted whole or not at all. `identity` names this flush:
-    /// the store remembers it with the counts, and a flush whose identity
-    /// it already holds adds nothing, so a flush tried again after its
-    /// outcome was unknown (a commit whose acknowledgement was lost) is
-    /// never counted twice.
+    /// Adds buffered key usage and meter counts, each exactly once.
+    /// `identity` names this flush: the store remembers it with the counts,
+    /// and a flush whose identity it already holds adds nothing, so a flush
+    /// tried again after its outcome was unknown (a commit whose
+    /// acknowledgement was lost) is never counted twice. A store may write
+    /// keys' counts and meters in separate transactions (SQLite's usage
+    /// file), each remembering the identity: then a failed flush may have
+    /// written one part, and sent again it adds the other.
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError)
     /// Called once a flush has written all its batches: a store with a
     /// write-ahead log (SQLite) copies it into the database here, on the

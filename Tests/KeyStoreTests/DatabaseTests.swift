@@ -14,9 +14,15 @@ struct DatabaseTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
         #expect(tables == [
-            "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret", "key_usage_count", "key_usage_day",
+            "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret",
             "meter_usage", "outbox_event", "subscription", "usage_flush", "usage_record",
         ])
+        // Keys' usage counts are in the file beside it, which every connection attaches.
+        let usageTables = try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM usage.sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        #expect(usageTables == ["key_usage_count", "key_usage_day", "usage_flush", "usage_moved"])
+        #expect(FileManager.default.fileExists(atPath: KeyDatabase.usagePath(for: path)))
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
         #expect(try pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") } == true)
@@ -26,7 +32,7 @@ struct DatabaseTests {
             "v1: keys, secrets, usage, audit", "v2: subscriptions, billing events, meters", "v3: change log",
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
-            "v10: one index per event", "v11: meter counts by version",
+            "v10: one index per event", "v11: meter counts by version", "v12: usage in a file of its own",
         ])
     }
 
@@ -77,7 +83,8 @@ struct DatabaseTests {
     }
 
     /// A store on a new file at `path` with `keys` keys, the first one's
-    /// usage flushed, and verification's look-up holding the read
+    /// usage and a meter's count flushed (the meter in the database, the
+    /// key's count in the usage file), and verification's look-up holding the read
     /// transaction it began after the first key, before the other commits.
     private func flushedWithALookUpOpen(keys: Int, at path: String) throws -> (StoreFixture, ids: [String]) {
         let store = try StoreFixture(database: try KeyDatabase.open(path: path))
@@ -87,7 +94,9 @@ struct DatabaseTests {
         var ids = [first.key.id]
         for _ in 1..<keys { ids.append(try store.storage.create(store.newKey()).key.id) }
         try store.storage.flush(usage: [UsageIncrement(keyId: first.key.id, day: store.clock.now(), valid: 1, invalid: 0)],
-                                meters: [], identity: "f1")
+                                meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
+                                                        periodStart: store.clock.now(), amount: 1)],
+                                identity: "f1")
         return (store, ids)
     }
 
@@ -106,7 +115,9 @@ struct DatabaseTests {
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         let alone = try DatabaseQueue(path: copy)
         #expect(try alone.read { try String.fetchAll($0, sql: "SELECT id FROM api_key ORDER BY seq") } == ids)
-        #expect(try alone.read { try Int.fetchOne($0, sql: "SELECT valid FROM key_usage_day") } == 1)
+        #expect(try alone.read { try Int.fetchOne($0, sql: "SELECT used FROM meter_usage") } == 1)
+        // The key's count went to the usage file, which the store reads with the database.
+        #expect(try store.storage.key(id: ids[0], organizationId: "org_a").usage.valid == 1)
     }
 
     /// A flush's batches commit without the writer's automatic checkpoint
@@ -184,9 +195,11 @@ struct DatabaseTests {
         let created = try store.storage.changeToken()
         #expect(created.keys != start.keys && created.data != start.data)
 
+        // Keys' usage counts go to the usage file: the database's token stays.
         try other.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0, lastUsedAt: store.clock.now())])
         let flushed = try store.storage.changeToken()
-        #expect(flushed.keys == created.keys && flushed.data != created.data && flushed.counts == created.counts)
+        #expect(flushed == created)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage.valid == 1)
 
         // Counts added to a meter move the count part, and only that.
         try other.flush(usage: [], meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
@@ -214,18 +227,22 @@ struct DatabaseTests {
         let other = try KeyDatabase.open(path: path)
         let otherStorage = SQLiteKeyStorage(database: other, rules: StoreFixture.rules, clock: store.clock)
         let key = try otherStorage.create(store.newKey()).key
+        /// A meter's count: a commit of the database that changes no key.
+        func meter(_ amount: Int) -> MeterIncrement {
+            MeterIncrement(organizationId: "org_a", meter: "api.requests", periodStart: store.clock.now(), amount: amount)
+        }
 
         var previous = try #require(watcher.versions())
         for round in 0..<120 {
             switch round % 4 {
             case 0: _ = try otherStorage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "name \(round)"), actor: nil)
-            case 1: try otherStorage.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0)])
+            case 1: try otherStorage.flush(usage: [], meters: [meter(1)], identity: "round \(round)")
             case 2:
-                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA main.wal_checkpoint(TRUNCATE)") }
                 _ = try otherStorage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "after \(round)"), actor: nil)
             default:
-                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(RESTART)") }
-                try otherStorage.recordUsage([UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 0, invalid: 1)])
+                try other.writeWithoutTransaction { try $0.execute(sql: "PRAGMA main.wal_checkpoint(RESTART)") }
+                try otherStorage.flush(usage: [], meters: [meter(2)], identity: "round \(round)")
             }
             let next = try #require(watcher.versions())
             #expect(next.data != previous.data, "round \(round)")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeyStore
 import Testing
 
 /// Issue 8, several processes on one database: mixed work from N processes
@@ -60,7 +61,7 @@ struct ConcurrentProcessesTests {
         for serve in processes { #expect(serve.finish() == 0) }
         #expect(failures.items == [], "\(failures.items.prefix(3))")
 
-        let pool = try DatabasePool(path: first.database.path)
+        let pool = try KeyDatabase.open(path: first.database.path)
         let bookings = try pool.read { try Int.fetchOne($0, sql: "SELECT SUM(used) FROM meter_usage WHERE organization_id = 'org_shared' AND meter = 'bookings'") }
         #expect(bookings == processes.count * perProcess + perProcess)
         let verified = try pool.read { try Int.fetchOne($0, sql: "SELECT SUM(valid) FROM key_usage_day WHERE key_id = ?", arguments: [keyId]) }

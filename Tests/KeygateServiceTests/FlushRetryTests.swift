@@ -137,12 +137,12 @@ struct FlushRetryTests {
         func verifyAll() throws {
             for key in keys { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
         }
-        // One increment per key and day: 30 keys over 20 days are 600, three batches.
-        for _ in 0..<20 {
+        // One increment per key and day: 30 keys over 70 days are 2,100, three batches.
+        for _ in 0..<70 {
             try verifyAll()
             fixture.clock.advance(by: 86_400)
         }
-        #expect(KeygateService.flushBatch * 2 < 600)
+        #expect(KeygateService.flushKeyBatch * 2 < 2_100)
         storage.refuseAfter.withLock { $0 = 1 }
         #expect(throws: ServiceError.self) { try service.flushUsage() }
         // Counted meanwhile, on a day the flush had taken counts of too.
@@ -151,11 +151,11 @@ struct FlushRetryTests {
         try service.flushUsage()
         for key in keys {
             #expect(try service.key(id: key.key.record.id, organizationId: key.key.record.organizationId).record.usage
-                == KeyUsage(valid: 21, invalid: 0))
+                == KeyUsage(valid: 71, invalid: 0))
         }
         let days = try service.usage(organizationId: "org_0", keyId: keys[0].key.record.id,
-                                         from: fixture.clock.now().addingTimeInterval(-30 * 86_400), to: fixture.clock.now())
-        #expect(days.map(\.valid).reduce(0, +) == 21 && days.count == 20)
+                                         from: fixture.clock.now().addingTimeInterval(-80 * 86_400), to: fixture.clock.now())
+        #expect(days.map(\.valid).reduce(0, +) == 71 && days.count == 70)
         #expect(days.last?.valid == 2)
     }
 }

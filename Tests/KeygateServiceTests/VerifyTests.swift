@@ -167,7 +167,7 @@ struct VerifyTests {
 
     @Test(arguments: Backend.available) func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
-        let count = KeygateService.flushBatch * 2 + 17
+        let count = KeygateService.flushKeyBatch * 2 + 17
         let perOrganization = 25
         for organization in 0..<(count + perOrganization - 1) / perOrganization {
             try fixture.move("org_\(organization)", to: "pro")

@@ -47,7 +47,9 @@ struct KeyFixture {
             return KeyFixture(path: path, hotSecrets: secrets.split(separator: "\n").map(String.init),
                               bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
         }
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for suffix in ["", "-wal", "-shm", "-limits", "-usage", "-usage-wal", "-usage-shm"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
         let pool = try KeyDatabase.open(path: path)
         let format = KeyFormat(catalog: catalog)
         let now = Int64(Date().timeIntervalSince1970 * 1000)

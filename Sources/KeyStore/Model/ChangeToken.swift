@@ -5,7 +5,8 @@ public struct ChangeToken: Sendable, Hashable {
     /// earlier token (``KeyStorage/changes(after:through:)``) say what to
     /// read again.
     public let keys: Int64
-    /// Moves on any commit, usage flushes included.
+    /// Moves on any commit to the database, usage flushes of meters
+    /// included (keys' counts in SQLite's usage file are not the database's).
     public let data: Int64
     /// The count version: moves when a flush adds to meters, here or in
     /// another process; the rows it moved carry it

@@ -307,6 +307,20 @@ extension KeyDatabase {
                 CREATE INDEX meter_usage_by_version ON meter_usage (version);
                 """)
         }
+        migrator.registerMigration("v12: usage in a file of its own") { db in
+            // Keys' usage counts move to the usage file this connection
+            // attaches (``KeyDatabase/usagePath(for:)``). An in-memory
+            // database attaches none and keeps them.
+            let files = try Row.fetchAll(db, sql: "PRAGMA database_list")
+            guard let main: String = files.first(where: { $0["name"] == "main" })?["file"],
+                let usage: String = files.first(where: { $0["name"] == "usage" })?["file"], !main.isEmpty, !usage.isEmpty
+            else { return }
+            try KeyDatabase.copyUsage(from: main, into: usage)
+            try db.execute(sql: """
+                DROP TABLE main.key_usage_count;
+                DROP TABLE main.key_usage_day;
+                """)
+        }
         return migrator
     }
 }

@@ -13,17 +13,21 @@ public enum KeyDatabase {
     /// How many pages the write-ahead log holds before a commit checkpoints it.
     static let walCheckpointPages = 4_000
 
-    /// Opens (creating if needed) and migrates the database file at `path`.
+    /// Opens (creating if needed) and migrates the database file at `path`,
+    /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///
     /// Several processes may start together on a new file. The loser of the
     /// switch to WAL gets SQLITE_BUSY at once (that pragma does not wait on
-    /// the busy handler), so this process opens the file again, until the
+    /// the busy handler), so this process opens the files again, until the
     /// busy timeout has passed.
     public static func open(path: String) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
-                let pool = try DatabasePool(path: path, configuration: configuration())
+                // The usage file first: every connection of the pool attaches it.
+                let usage = attachesUsage ? usagePath(for: path) : nil
+                if let usage { try openUsage(path: usage).close() }
+                let pool = try DatabasePool(path: path, configuration: configuration(usage: usage))
                 try migrate(pool, with: migrator, until: deadline)
                 return pool
             } catch let error as DatabaseError where Date() < deadline
@@ -46,7 +50,7 @@ public enum KeyDatabase {
     /// migrations are applied than before it means another process is
     /// migrating: this one reads again and carries on. One after which
     /// nothing moved is a real failure, and it is thrown.
-    static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, until deadline: Date) throws {
+    static func migrate(_ pool: some DatabaseWriter, with migrator: DatabaseMigrator, until deadline: Date) throws {
         var applied = try pool.read(migrator.appliedIdentifiers)
         while true {
             do {
@@ -89,7 +93,10 @@ public enum KeyDatabase {
         return queue
     }
 
-    static func configuration() -> Configuration {
+    /// The configuration of every connection to the database; `usage`, the
+    /// usage file each attaches read-only (``attachment(of:)``), for a file
+    /// database.
+    static func configuration(usage: String? = nil) -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(busyTimeout)
@@ -117,6 +124,9 @@ public enum KeyDatabase {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             keepLog(db.sqliteConnection)
+            if let usage {
+                try db.execute(sql: "ATTACH DATABASE ? AS usage", arguments: [attachment(of: usage)])
+            }
         }
         return configuration
     }

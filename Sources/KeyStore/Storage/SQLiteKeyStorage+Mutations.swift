@@ -96,8 +96,10 @@ extension SQLiteKeyStorage {
         let now = self.now
         try write { db in
             let key = try fetchKey(id: id, organizationId: organizationId, db)
-            // Secrets and usage go with the key (ON DELETE CASCADE).
+            // Secrets go with the key (ON DELETE CASCADE), and its usage
+            // counts too, in the database or from the usage file.
             try db.cachedStatement(sql: "DELETE FROM api_key WHERE id = ?").execute(arguments: [id])
+            usageFile?.forget(keyId: id, whenCommitted: db)
             try appendAudit(
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],

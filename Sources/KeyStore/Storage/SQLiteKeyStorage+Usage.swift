@@ -12,8 +12,43 @@ extension SQLiteKeyStorage {
         // should look-ups have paused with it open.
         releaseLookup()
         guard !increments.isEmpty || !meters.isEmpty else { return }
+        guard let usageFile else {
+            // In memory, one database holds both: one transaction.
+            try write { db in
+                guard try recordFlush(identity, in: "main", db) else { return }
+                try addToMeters(meters, db)
+                try addKeyUsage(increments, keysInFile: true, db)
+            }
+            return
+        }
+        // Each file's part in a transaction of its own, recorded under the
+        // batch's identity in that file: sent again after a failure, the
+        // batch adds each part once, whichever of them had committed.
+        guard let writer = usageFile.writer else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        if !increments.isEmpty {
+            do {
+                try writer.write { db in
+                    guard try recordFlush(identity, in: "main", db) else { return }
+                    try addKeyUsage(increments, keysInFile: false, db)
+                }
+            } catch {
+                throw Self.storeError(error)
+            }
+        }
+        guard !meters.isEmpty else { return }
         do {
-            try writeBatch(increments, meters: meters, identity: identity)
+            try write { db in
+                // No automatic checkpoint at this batch's commit: the log a
+                // flush fills reached the 4,000-page mark in one of its
+                // batches, whose commit then copied it, 10-40 ms during which
+                // every other write (a `keys.update`) waited. The flush
+                // copies the log itself when its batches are done, from a
+                // connection of its own (``checkpoint()``), and turns the
+                // automatic one back on.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+                guard try recordFlush(identity, in: "main", db) else { return }
+                try addToMeters(meters, db)
+            }
         } catch {
             // The checkpoint that would have turned it back on will not come.
             restoreAutomaticCheckpoint()
@@ -21,74 +56,97 @@ extension SQLiteKeyStorage {
         }
     }
 
-    /// One flush batch, in one transaction.
-    private func writeBatch(_ increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
-        try write { db in
-            // No automatic checkpoint at this batch's commit: the log a flush
-            // fills reached the 4,000-page mark in one of its batches, whose
-            // commit then copied it, 10-40 ms during which every other write
-            // (a `keys.update`) waited; about 40 a pass of realistic traffic.
-            // The flush copies the log itself when its batches are done, from
-            // a connection of its own (``checkpoint()``), and turns the
-            // automatic one back on.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-            // A flush already written adds nothing (see the protocol).
-            try db.cachedStatement(sql: "DELETE FROM usage_flush WHERE flushed_at < ?")
-                .execute(arguments: [StorageCoding.milliseconds(now) - Self.flushIdentityLifetime])
-            try db.cachedStatement(sql: "INSERT INTO usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-                .execute(arguments: [identity, StorageCoding.milliseconds(now)])
-            guard db.changesCount == 1 else { return }
-            if meters.contains(where: { $0.amount > 0 }) {
-                // The count version moves, and the rows this flush moves carry
-                // the new one (``meterChanges(meter:after:through:)``).
-                let version = try Int64.fetchOne(
-                    db.cachedStatement(sql: "UPDATE count_log SET version = version + 1 RETURNING version")) ?? 0
-                let addToMeter = try db.cachedStatement(sql: """
-                    INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
-                        used = used + excluded.used, version = excluded.version
-                    RETURNING used
-                    """)
-                let now = self.now
-                for increment in meters where increment.amount > 0 {
-                    let used = try Int.fetchOne(addToMeter, arguments: [
-                        increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
-                        increment.amount, version,
-                    ]) ?? increment.amount
-                    for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
-                }
+    /// Records a flush batch's identity in `schema`'s `usage_flush`; false
+    /// if it was there already, and then the batch adds nothing (see the
+    /// protocol).
+    private func recordFlush(_ identity: String, in schema: String, _ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM \(schema).usage_flush WHERE flushed_at < ?")
+            .execute(arguments: [StorageCoding.milliseconds(now) - Self.flushIdentityLifetime])
+        try db.cachedStatement(sql: "INSERT INTO \(schema).usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .execute(arguments: [identity, StorageCoding.milliseconds(now)])
+        return db.changesCount == 1
+    }
+
+    /// Adds a batch's counts to its organizations' meters, with the
+    /// threshold events they cross.
+    private func addToMeters(_ meters: [MeterIncrement], _ db: Database) throws {
+        guard meters.contains(where: { $0.amount > 0 }) else { return }
+        // The count version moves, and the rows this flush moves carry
+        // the new one (``meterChanges(meter:after:through:)``).
+        let version = try Int64.fetchOne(
+            db.cachedStatement(sql: "UPDATE count_log SET version = version + 1 RETURNING version")) ?? 0
+        let addToMeter = try db.cachedStatement(sql: """
+            INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                used = used + excluded.used, version = excluded.version
+            RETURNING used
+            """)
+        let now = self.now
+        for increment in meters where increment.amount > 0 {
+            let used = try Int.fetchOne(addToMeter, arguments: [
+                increment.organizationId, increment.meter, StorageCoding.milliseconds(increment.periodStart),
+                increment.amount, version,
+            ]) ?? increment.amount
+            for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
+        }
+    }
+
+    /// Adds a batch's counts to its keys' days. `keysInFile`: the keys are
+    /// in the same database, and the counts of one deleted meanwhile are
+    /// dropped; in the usage file they are kept, unseen (every read goes
+    /// through the key), until the deletion's own clean-up or none.
+    private func addKeyUsage(_ increments: [UsageIncrement], keysInFile: Bool, _ db: Database) throws {
+        let keyExists = keysInFile ? " WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)" : ""
+        // Prepared once per batch and bound by position: a flush writes many rows.
+        // The last use goes into the day's row too (every expression of
+        // the update reads the row as it was): one row per key and flush.
+        let addDay = try db.cachedStatement(sql: """
+            INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7\(keyExists)
+            ON CONFLICT (key_id, day) DO UPDATE SET
+                valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
+                last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                   THEN excluded.last_origin ELSE last_origin END,
+                last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                               THEN excluded.last_ip ELSE last_ip END,
+                last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                    THEN excluded.last_used_at ELSE last_used_at END
+            """)
+        let addCount = try db.cachedStatement(sql: """
+            INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+            SELECT ?1, ?2, ?3, ?4, ?5\(keyExists)
+            ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = count + excluded.count
+            """)
+        // Nearly every increment of a flush is of the same day.
+        var day: (date: Date, text: String)?
+        for increment in increments {
+            if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
+            try addDay.execute(arguments: [
+                increment.keyId, day!.text, max(0, increment.valid), max(0, increment.invalid),
+                increment.lastUsedAt.map(StorageCoding.milliseconds), increment.lastOrigin, increment.lastIP,
+            ])
+            for row in increment.breakdown {
+                try addCount.execute(arguments: [increment.keyId, day!.text, row.dimension, row.name, row.count])
             }
-            // Prepared once per batch and bound by position: a flush writes many rows.
-            // The last use goes into the day's row too (every expression of
-            // the update reads the row as it was): one row per key and flush.
-            let addDay = try db.cachedStatement(sql: """
-                INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
-                SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
-                ON CONFLICT (key_id, day) DO UPDATE SET
-                    valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
-                    last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                       THEN excluded.last_origin ELSE last_origin END,
-                    last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                   THEN excluded.last_ip ELSE last_ip END,
-                    last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                        THEN excluded.last_used_at ELSE last_used_at END
-                """)
-            let addCount = try db.cachedStatement(sql: """
-                INSERT INTO key_usage_count (key_id, day, dimension, name, count)
-                SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
-                ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = count + excluded.count
-                """)
-            // Nearly every increment of a flush is of the same day.
-            var day: (date: Date, text: String)?
-            for increment in increments {
-                if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
-                try addDay.execute(arguments: [
-                    increment.keyId, day!.text, max(0, increment.valid), max(0, increment.invalid),
-                    increment.lastUsedAt.map(StorageCoding.milliseconds), increment.lastOrigin, increment.lastIP,
-                ])
-                for row in increment.breakdown {
-                    try addCount.execute(arguments: [increment.keyId, day!.text, row.dimension, row.name, row.count])
-                }
+        }
+    }
+}
+
+/// The usage file's writer (``KeyDatabase/usagePath(for:)``); `nil` if it
+/// could not be opened, and then every flush fails and keeps its counts.
+struct UsageFile: Sendable {
+    let writer: DatabaseQueue?
+
+    /// Deletes a deleted key's counts once its deletion has committed on
+    /// `db`. Nothing ties the two files' commits together: rows left by a
+    /// failure here, or by a flush of counts taken before the deletion, are
+    /// never read, since every read of them goes through the key.
+    func forget(keyId: String, whenCommitted db: Database) {
+        guard let writer else { return }
+        db.afterNextTransaction { _ in
+            try? writer.write { db in
+                try db.execute(sql: "DELETE FROM key_usage_day WHERE key_id = ?", arguments: [keyId])
+                try db.execute(sql: "DELETE FROM key_usage_count WHERE key_id = ?", arguments: [keyId])
             }
         }
     }

@@ -28,6 +28,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     private let reader: VerificationReader?
     /// Checkpoints after a usage flush, on a connection of its own (a file database only).
     private let checkpointer: WALCheckpointer?
+    /// Where keys' usage counts are written, when they are not in the
+    /// database itself (a file database: ``KeyDatabase/usagePath(for:)``).
+    let usageFile: UsageFile?
     /// Counts this store's own commits, the change token of an in-memory
     /// database, whose single connection cannot see them through `data_version`.
     private let writes: WriteCounter
@@ -54,8 +57,14 @@ public struct SQLiteKeyStorage: KeyStorage {
         rateLimits = isFile ? SharedRateTable(path: path + "-limits") : nil
         reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
+        let usagePath = KeyDatabase.usagePath(for: path)
+        // Moved out by migration v12 wherever a usage file is attached.
+        let usageMoved = isFile && KeyDatabase.attachesUsage && (try? database.read { db in try !db.tableExists("key_usage_day", in: "main") }) == true
+        usageFile = usageMoved
+            ? UsageFile(writer: try? KeyDatabase.openUsage(path: usagePath))
+            : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
-            var configuration = KeyDatabase.configuration()
+            var configuration = KeyDatabase.configuration(usage: usageMoved ? usagePath : nil)
             configuration.readonly = true
             return configuration
         }()) : nil
@@ -83,6 +92,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         clock = storage.clock
         validator = storage.validator
         watcher = storage.watcher
+        usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         lookups = storage.lookups
         reader = storage.reader

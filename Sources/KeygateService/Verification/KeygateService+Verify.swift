@@ -246,14 +246,21 @@ extension KeygateService {
         }
     }
 
-    /// How many keys' counts, and how many organizations' meter counts,
-    /// one transaction of a flush writes.
+    /// How many organizations' meter counts one batch of a flush writes:
+    /// the meters' transaction holds the store's single writer, which a
+    /// `keys.update` waits for.
     static let flushBatch = 200
+    /// How many keys' counts one batch of a flush writes. On SQLite they go
+    /// to the usage file, whose writer nothing but flushes waits for, so
+    /// fewer, larger transactions: each commit costs the flush its log
+    /// frames and index, and 200 keys a batch was about 150 commits a
+    /// second under realistic traffic (docs/PERFORMANCE.md).
+    static let flushKeyBatch = 1_000
 
     /// Writes the buffered usage to the database, counting each count
     /// exactly once: a failed flush loses nothing and the next one writes it.
     ///
-    /// The counts go in transactions of ``flushBatch`` keys and as many
+    /// The counts go in batches of ``flushKeyBatch`` keys and ``flushBatch``
     /// meters. Keys' counts leave memory when the flush takes them, and
     /// those of batches it could not write go back; meters' counts leave as
     /// their batch commits, so quotas see them throughout. A flush after a busy
@@ -281,7 +288,7 @@ extension KeygateService {
             let meters = pendingMeters.sorted { $0.organizationId < $1.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {
-                let usage = Array(increments[keysDone..<min(keysDone + Self.flushBatch, increments.count)])
+                let usage = Array(increments[keysDone..<min(keysDone + Self.flushKeyBatch, increments.count)])
                 let counts = Array(meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)])
                 let identity = UUID().uuidString
                 var failure: KeyStoreError?

@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Keys' usage counts live in a file of their own beside the database
+/// (`<path>-usage`), with its own writer, log and checkpoints.
+///
+/// The flush writes a row per key verified in the last second, tens of
+/// thousands of rows a second under real traffic. In the database's own
+/// file those writes held its single writer, so a `keys.update` waited
+/// behind them, and every one of their commits moved the log that
+/// verification reads keys through, which then dropped its page cache and
+/// read index pages again. In a file of their own they hold neither
+/// (docs/STORAGE.md, docs/PERFORMANCE.md). Meters stay in the database:
+/// they are few, and the threshold events they raise go in the same
+/// transaction.
+///
+/// Every connection of the database attaches the usage file as `usage`,
+/// read-only, so reads (a key's usage totals, an organization's usage by
+/// day) join it as before. Nothing ties the two files' commits together:
+/// a flush writes each part in a transaction of its own, each recorded
+/// under the batch's identity, so a batch sent again adds each part once.
+extension KeyDatabase {
+    /// The usage file of the database at `path`.
+    public static func usagePath(for path: String) -> String {
+        path + "-usage"
+    }
+
+    /// The usage file's schema version, in its `user_version`. Not GRDB's
+    /// migration table: every connection of the database attaches this
+    /// file, and a second `grdb_migrations` there would answer for the
+    /// database's own while the database has none yet.
+    static let usageSchemaVersion = 1
+
+    /// Opens (creating it if need be) the usage file at `path`: one
+    /// connection, the flush's writer.
+    static func openUsage(path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.journalMode = .wal
+        configuration.label = "keygate usage"
+        // As the database's own connections (``configuration(usage:)``).
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            keepLog(db.sqliteConnection)
+        }
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        // An immediate transaction: processes starting together on a new
+        // file create the schema one after the other, and only the first
+        // finds it missing.
+        try queue.write { db in
+            guard try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < usageSchemaVersion else { return }
+            // As the database's own tables were at v11, without the foreign
+            // key to a table in another file: a deleted key's rows are
+            // deleted after its deletion commits (``UsageFile``), and every
+            // read of them goes through the key.
+            try db.execute(sql: """
+                CREATE TABLE key_usage_day (
+                    key_id TEXT NOT NULL,
+                    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+                    valid INTEGER NOT NULL DEFAULT 0 CHECK (valid >= 0),
+                    invalid INTEGER NOT NULL DEFAULT 0 CHECK (invalid >= 0),
+                    last_used_at INTEGER,
+                    last_origin TEXT,
+                    last_ip TEXT,
+                    PRIMARY KEY (key_id, day)
+                ) WITHOUT ROWID;
+                CREATE TABLE key_usage_count (
+                    key_id TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    dimension TEXT NOT NULL CHECK (dimension IN ('outcome', 'capability')),
+                    name TEXT NOT NULL,
+                    count INTEGER NOT NULL CHECK (count >= 0),
+                    PRIMARY KEY (key_id, day, dimension, name)
+                ) WITHOUT ROWID;
+                -- The flush batches whose keys' counts this file holds.
+                CREATE TABLE usage_flush (
+                    flush_id TEXT PRIMARY KEY,
+                    flushed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
+                -- A row once the counts a database of an earlier version kept
+                -- in its own file were copied here (migration v12).
+                CREATE TABLE usage_moved (what TEXT PRIMARY KEY) WITHOUT ROWID;
+                PRAGMA user_version = \(usageSchemaVersion);
+                """)
+        }
+        return queue
+    }
+
+    /// Whether this SQLite reads URI filenames, which attaching the usage
+    /// file read-only needs (Debian's and Apple's builds do). Attached
+    /// read-write, the writer's `BEGIN IMMEDIATE` would take the usage
+    /// file's write lock with the database's on every key change, and the
+    /// two would wait for each other again. Where SQLite cannot, keys'
+    /// counts stay in the database, as before migration v12.
+    static let attachesUsage = sqlite3_compileoption_used("USE_URI") == 1
+
+    /// How a connection of the database names the usage file to attach it
+    /// read-only.
+    static func attachment(of usage: String) -> String {
+        // In a URI's path, `?` and `#` would end it and `%` starts an escape.
+        var escaped = ""
+        for character in usage.unicodeScalars {
+            switch character {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3F"
+            case "#": escaped += "%23"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        // `file:` followed by `//` would read a host name.
+        if escaped.hasPrefix("//") { escaped = "/." + escaped }
+        return "file:\(escaped)?mode=ro"
+    }
+
+    /// Copies the usage counts a database of an earlier version kept in its
+    /// own file (`main`) into its usage file, once: migration v12 then drops
+    /// them from the database.
+    ///
+    /// From a connection of the usage file's own, since the migration's
+    /// connection attaches it read-only. The copy and the row that says it
+    /// was made commit together, so a migration that fails after it (or
+    /// another process migrating at the same time) copies nothing twice.
+    /// The transaction's first statement writes the usage file, so it waits
+    /// for another writer of that file as every write does; the database
+    /// itself is only read, and shows what it held before the migration.
+    static func copyUsage(from main: String, into usage: String) throws {
+        guard let connection = openConnection(path: usage, flags: SQLITE_OPEN_READWRITE) else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "cannot open \(usage)")
+        }
+        keepLog(connection)
+        defer { sqlite3_close_v2(connection) }
+        func run(_ sql: String, _ argument: String? = nil) throws {
+            var statement: OpaquePointer?
+            var tail: UnsafePointer<CChar>?
+            try sql.withCString { start in
+                var next: UnsafePointer<CChar>? = start
+                while let current = next, current.pointee != 0 {
+                    let code = sqlite3_prepare_v2(connection, current, -1, &statement, &tail)
+                    defer { sqlite3_finalize(statement) }
+                    guard code == SQLITE_OK else { throw failure(code) }
+                    if let statement, let argument, sqlite3_bind_parameter_count(statement) > 0 {
+                        sqlite3_bind_text(statement, 1, argument, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                    }
+                    if let statement {
+                        let stepped = sqlite3_step(statement)
+                        guard stepped == SQLITE_DONE || stepped == SQLITE_ROW else { throw failure(stepped) }
+                    }
+                    next = tail
+                }
+            }
+        }
+        func failure(_ code: Int32) -> DatabaseError {
+            DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
+        }
+        try run("ATTACH DATABASE ? AS legacy", main)
+        do {
+            try run("""
+                BEGIN;
+                INSERT OR REPLACE INTO main.key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+                    SELECT key_id, day, valid, invalid, last_used_at, last_origin, last_ip FROM legacy.key_usage_day
+                    WHERE NOT EXISTS (SELECT 1 FROM main.usage_moved);
+                INSERT OR REPLACE INTO main.key_usage_count (key_id, day, dimension, name, count)
+                    SELECT key_id, day, dimension, name, count FROM legacy.key_usage_count
+                    WHERE NOT EXISTS (SELECT 1 FROM main.usage_moved);
+                INSERT OR IGNORE INTO main.usage_moved (what) VALUES ('key usage');
+                COMMIT;
+                """)
+        } catch {
+            sqlite3_exec(connection, "ROLLBACK", nil, nil, nil)
+            throw error
+        }
+    }
+}

@@ -66,6 +66,7 @@ if CommandLine.arguments.contains("--profile-verify") {
 if CommandLine.arguments.contains("--profile-realistic") {
     let fixture = try KeyFixture.prepare(keys: 1_000_000, catalog: catalog, in: dataDirectory)
     let secrets = try fixture.allSecrets()
+    fixture.warmSystemCache()
     let service = try makeService(on: fixture.path)
     let timer = flushedEverySecond(service)
     // KEYGATE_BENCH_NO_FLUSH=1: the same traffic without the flush, to see what it costs.
@@ -92,6 +93,7 @@ if CommandLine.arguments.contains("--profile-realistic") {
 if CommandLine.arguments.contains("--profile-cold") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
     let requests = try fixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
+    fixture.warmSystemCache()
     let service = try makeService(on: fixture.path)
     let start = Date()
     for request in requests { _ = try service.verify(request) }
@@ -192,6 +194,7 @@ let realisticCount = quick ? 300_000 : 1_000_000
 let traffic = Traffic(secrets: realisticSecrets, count: realisticCount, catalog: catalog, seed: Traffic.firstSeed)
 let steadyTraffic = Traffic(secrets: realisticSecrets, count: realisticCount, catalog: catalog, seed: Traffic.steadySeed)
 do {
+    realisticFixture.warmSystemCache()
     let service = try makeService(on: realisticFixture.path)
     let timer = flushedEverySecond(service)
     let hot = verifyRates[largestKeys] ?? 0
@@ -209,6 +212,7 @@ do {
     let coldCount = 100_000
     let coldFixture = try KeyFixture.prepare(keys: coldCount, catalog: catalog, in: dataDirectory)
     let requests = try coldFixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
+    coldFixture.warmSystemCache()
     let service = try makeService(on: coldFixture.path)
     var valid = 0
     let start = Measure.now()
@@ -293,6 +297,7 @@ do {
     // Realistic traffic over the pipe, against the largest database: a first
     // pass from start, then the steady state.
     do {
+        realisticFixture.warmSystemCache()
         let realistic = try serve(realisticFixture.path)
         for (traffic, steady) in [(traffic, false), (steadyTraffic, true)] {
             let trafficLines = traffic.lines()

@@ -15,7 +15,7 @@ extension SQLiteKeyStorage {
         guard let usageFile else {
             // In memory, one database holds both: one transaction.
             try write { db in
-                guard try recordFlush(identity, in: "main", db) else { return }
+                guard try recordFlush(identity, db) else { return }
                 try addToMeters(meters, db)
                 try addKeyUsage(increments, keysInFile: true, db)
             }
@@ -28,7 +28,7 @@ extension SQLiteKeyStorage {
         if !increments.isEmpty {
             do {
                 try writer.write { db in
-                    guard try recordFlush(identity, in: "main", db) else { return }
+                    guard try recordFlush(identity, db) else { return }
                     try addKeyUsage(increments, keysInFile: false, db)
                 }
             } catch {
@@ -46,7 +46,7 @@ extension SQLiteKeyStorage {
                 // connection of its own (``checkpoint()``), and turns the
                 // automatic one back on.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-                guard try recordFlush(identity, in: "main", db) else { return }
+                guard try recordFlush(identity, db) else { return }
                 try addToMeters(meters, db)
             }
         } catch {
@@ -56,13 +56,14 @@ extension SQLiteKeyStorage {
         }
     }
 
-    /// Records a flush batch's identity in `schema`'s `usage_flush`; false
-    /// if it was there already, and then the batch adds nothing (see the
-    /// protocol).
-    private func recordFlush(_ identity: String, in schema: String, _ db: Database) throws -> Bool {
-        try db.cachedStatement(sql: "DELETE FROM \(schema).usage_flush WHERE flushed_at < ?")
+    /// Records a flush batch's identity in the `usage_flush` of `db`'s own
+    /// file (the database's, or the usage file's for keys' counts: each
+    /// file has one); false if it was there already, and then the batch
+    /// adds nothing there (see the protocol).
+    private func recordFlush(_ identity: String, _ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM main.usage_flush WHERE flushed_at < ?")
             .execute(arguments: [StorageCoding.milliseconds(now) - Self.flushIdentityLifetime])
-        try db.cachedStatement(sql: "INSERT INTO \(schema).usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        try db.cachedStatement(sql: "INSERT INTO main.usage_flush (flush_id, flushed_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
             .execute(arguments: [identity, StorageCoding.milliseconds(now)])
         return db.changesCount == 1
     }

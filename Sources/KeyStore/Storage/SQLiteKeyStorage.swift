@@ -59,7 +59,8 @@ public struct SQLiteKeyStorage: KeyStorage {
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         let usagePath = KeyDatabase.usagePath(for: path)
         // Moved out by migration v12 wherever a usage file is attached.
-        let usageMoved = isFile && KeyDatabase.attachesUsage && (try? database.read { db in try !db.tableExists("key_usage_day", in: "main") }) == true
+        let usageMoved = isFile && KeyDatabase.attachesUsage
+            && (try? database.read { db in try !db.tableExists("key_usage_day", in: "main") }) == true
         usageFile = usageMoved
             ? UsageFile(writer: try? KeyDatabase.openUsage(path: usagePath))
             : nil

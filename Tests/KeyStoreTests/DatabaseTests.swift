@@ -15,7 +15,7 @@ struct DatabaseTests {
         }
         #expect(tables == [
             "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret",
-            "meter_usage", "outbox_event", "subscription", "usage_flush", "usage_record",
+            "maintenance", "meter_usage", "outbox_event", "subscription", "usage_flush", "usage_record",
         ])
         // Keys' usage counts are in the file beside it, which every connection attaches.
         let usageTables = try pool.read { db in
@@ -33,6 +33,7 @@ struct DatabaseTests {
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
             "v10: one index per event", "v11: meter counts by version", "v12: usage in a file of its own",
+            "v13: secrets name their key's row",
         ])
     }
 

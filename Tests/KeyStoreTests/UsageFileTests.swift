@@ -120,8 +120,14 @@ struct UsageFileTests {
         let old = try DatabasePool(path: path, configuration: KeyDatabase.configuration())
         try KeyDatabase.migrator.migrate(old, upTo: "v11: meter counts by version")
         let store = SQLiteKeyStorage(database: old, rules: StoreFixture.rules)
-        let key = try store.create(NewKey(organizationId: "org_a", name: "old", kind: "owner_integration",
-                                          capabilities: ["booking.read"], environment: "live", rateLimit: 60)).key
+        // A key as that version wrote it (this version's store writes the columns of v13).
+        let key = (id: "key_old", organizationId: "org_a")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
+                VALUES (?, ?, 'old', 'owner_integration', 'booking.read', 'live', 'abcd', 60, 0)
+                """, arguments: [key.id, key.organizationId])
+        }
         try store.flush(usage: [UsageIncrement(keyId: key.id, day: Date(), valid: 3, invalid: 1, refusals: ["revoked": 1],
                                                capabilities: ["booking.read": 4])],
                         meters: [], identity: "before")

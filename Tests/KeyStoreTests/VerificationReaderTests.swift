@@ -78,4 +78,54 @@ struct VerificationReaderTests {
         })
         #expect(inTransaction == read)
     }
+
+    /// A secret from before migration v13 names no key row: it is found
+    /// through the key's id, by the reader and inside a transaction alike,
+    /// until the next open names every secret's row, in batches, and
+    /// clears the task the migration left.
+    @Test func aSecretNamingNoKeyRowIsFoundThroughItsIdUntilTheOpenLinksIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let pool = try KeyDatabase.open(path: path)
+        let store = try StoreFixture(database: pool)
+        let storage = store.storage as! SQLiteKeyStorage
+        var keys: [(id: String, digest: KeyDigest)] = []
+        for _ in 0..<20 {
+            let issued = try store.create(store.newKey())
+            keys.append((issued.key.id, try StoreFixture.rules.format.parse(issued.secret.unredacted).digest))
+        }
+        func linked() throws -> Int {
+            try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(key_seq) FROM key_secret") ?? 0 }
+        }
+        #expect(try linked() == 20)
+
+        // As a database migrated to v13 from an earlier version leaves them.
+        try pool.write { db in
+            try db.execute(sql: "UPDATE key_secret SET key_seq = NULL")
+            try db.execute(sql: "INSERT INTO maintenance (task) VALUES (?)", arguments: [KeyDatabase.linkSecretsTask])
+        }
+        func found(_ storage: SQLiteKeyStorage, _ key: (id: String, digest: KeyDigest)) throws -> String? {
+            guard case .found(let match) = try storage.find(digest: key.digest) else { return nil }
+            return match.key.id
+        }
+        for key in keys {
+            #expect(try found(storage, key) == key.id)
+        }
+        let inTransaction = try storage.transaction { transaction in
+            try? transaction.step { bound in try keys.map { try found(bound as! SQLiteKeyStorage, $0) } }
+        }
+        #expect(inTransaction == keys.map(\.id))
+
+        try KeyDatabase.linkSecrets(pool, batch: 7)
+        #expect(try linked() == 20)
+        #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM maintenance") } == 0)
+        let rows = try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT COUNT(*) = 0 FROM key_secret s JOIN api_key k ON k.id = s.key_id WHERE k.seq <> s.key_seq")
+        }
+        #expect(rows == true)
+        for key in keys {
+            #expect(try found(SQLiteKeyStorage(database: pool, rules: StoreFixture.rules), key) == key.id)
+        }
+    }
 }

@@ -78,7 +78,9 @@ struct KeyFixture {
                 INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
                 VALUES (?, ?, ?, 'owner_integration', 'booking.read booking.create', 'live', ?, 1000, ?)
                 """)
-            let secret = try db.makeStatement(sql: "INSERT INTO key_secret (digest, key_id) VALUES (?, ?)")
+            let secret = try db.makeStatement(sql: """
+                INSERT INTO key_secret (digest, key_id, key_seq) VALUES (?1, ?2, (SELECT seq FROM api_key WHERE id = ?2))
+                """)
             let subscription = try db.makeStatement(sql: """
                 INSERT OR IGNORE INTO subscription (organization_id, plan, status, last_event_at, updated_at)
                 VALUES (?, 'pro', 'active', 0, ?)

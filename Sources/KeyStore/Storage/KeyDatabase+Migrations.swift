@@ -321,6 +321,23 @@ extension KeyDatabase {
                 DROP TABLE main.key_usage_day;
                 """)
         }
+        migrator.registerMigration("v13: secrets name their key's row") { db in
+            // Verification's miss finds a key's row by the secret's digest:
+            // through the key's id, that is a descent of the id index and
+            // then of the table; by the row's number, of the table alone
+            // (docs/PERFORMANCE.md). Adding the column is instant; filling
+            // it in for existing secrets is not (12 s for a million in one
+            // statement here, which processes starting meanwhile would wait
+            // for past their busy timeout), so
+            // it is done after the migration, in short transactions
+            // (``KeyDatabase/linkSecrets(_:)``), and until then a secret
+            // without it is found through the id as before.
+            try db.execute(sql: """
+                ALTER TABLE key_secret ADD COLUMN key_seq INTEGER;
+                CREATE TABLE maintenance (task TEXT PRIMARY KEY) WITHOUT ROWID;
+                INSERT INTO maintenance (task) SELECT '\(KeyDatabase.linkSecretsTask)' WHERE EXISTS (SELECT 1 FROM key_secret);
+                """)
+        }
         return migrator
     }
 }

@@ -18,7 +18,7 @@ extension SQLiteKeyStorage {
             // One writer at a time: what is read here stays true until the commit.
             let deleteStale = try db.cachedStatement(sql: "DELETE FROM key_secret WHERE digest = ? AND expires_at <= ?")
             let owner = try db.cachedStatement(sql: """
-                SELECT \(StorageCoding.keyColumns) FROM key_secret s JOIN api_key k ON k.id = s.key_id WHERE s.digest = ?
+                SELECT \(StorageCoding.keyColumns) FROM key_secret s JOIN api_key k ON \(StorageCoding.secretsKeyRow) WHERE s.digest = ?
                 """)
             var owned: [KeyDigest: KeyRecord] = [:]
             for (_, key) in batch.checked {

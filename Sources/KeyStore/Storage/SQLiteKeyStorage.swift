@@ -289,7 +289,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT s.expires_at AS secret_expires_at, \(StorageCoding.keyColumns)
-                    FROM key_secret s JOIN api_key k ON k.id = s.key_id
+                    FROM key_secret s JOIN api_key k ON \(StorageCoding.secretsKeyRow)
                     WHERE s.digest = ?
                     """),
                 arguments: [Data(digest.bytes)])
@@ -339,7 +339,10 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO key_secret (digest, key_id, expires_at) VALUES (?, ?, NULL)")
+        try db.cachedStatement(sql: """
+                INSERT INTO key_secret (digest, key_id, key_seq, expires_at)
+                VALUES (?1, ?2, (SELECT seq FROM api_key WHERE id = ?2), NULL)
+                """)
             .execute(arguments: [Data(digest.bytes), keyId])
     }
 

@@ -32,7 +32,7 @@ final class VerificationReader: Sendable {
             case .key: """
                 SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
                        k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
-                FROM key_secret s JOIN api_key k ON k.id = s.key_id
+                FROM key_secret s JOIN api_key k ON \(StorageCoding.secretsKeyRow)
                 WHERE s.digest = ?1
                 """
             case .subscription: "SELECT \(SQLiteKeyStorage.subscriptionColumns) FROM subscription WHERE organization_id = ?1"

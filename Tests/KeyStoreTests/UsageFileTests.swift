@@ -109,6 +109,35 @@ struct UsageFileTests {
         #expect(rows == [kept.id, kept.id])
     }
 
+    /// In a unit of work, a deletion whose command failed after its DELETE
+    /// (here its audit entry is refused) rolls back to its savepoint while
+    /// the unit commits: the key and its counts stay. One that stands loses
+    /// its counts once the unit commits.
+    @Test func aDeletionRolledBackInsideACommittedUnitKeepsTheKeysCounts() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, _) = try fileStore(directory)
+        let storage = store.storage as! SQLiteKeyStorage
+        let failing = try storage.create(store.newKey()).key
+        let deleted = try storage.create(store.newKey()).key
+        try storage.flush(usage: [count(store, key: failing.id), count(store, key: deleted.id)], meters: [], identity: "f1")
+        try store.database.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.audit_entry WHEN NEW.key_id = '\(failing.id)'
+                BEGIN SELECT RAISE(ABORT, 'refused'); END
+                """)
+        }
+        let outcomes = try storage.transaction { transaction in
+            [failing.id, deleted.id].map { id in
+                (try? transaction.step { bound in try bound.delete(id: id, organizationId: "org_a", actor: nil) }) != nil
+            }
+        }
+        #expect(outcomes == [false, true])
+        #expect(try storage.key(id: failing.id, organizationId: "org_a").usage.valid == 1)
+        let rows = try store.database.read { db in try String.fetchAll(db, sql: "SELECT key_id FROM usage.key_usage_day") }
+        #expect(rows == [failing.id])
+    }
+
     /// A database of version 11 kept keys' counts in its own file: opened by
     /// this version, they are in the usage file and gone from the database.
     /// A copy already made (a migration that failed after it, or another

@@ -96,15 +96,18 @@ extension SQLiteKeyStorage {
         let now = self.now
         try write { db in
             let key = try fetchKey(id: id, organizationId: organizationId, db)
-            // Secrets go with the key (ON DELETE CASCADE), and its usage
-            // counts too, in the database or from the usage file.
+            // Secrets and usage counts go with the key (ON DELETE CASCADE);
+            // from the usage file, once the deletion commits (below).
             try db.cachedStatement(sql: "DELETE FROM api_key WHERE id = ?").execute(arguments: [id])
-            usageFile?.forget(keyId: id, whenCommitted: db)
             try appendAudit(
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
                 at: now, db)
             try insertEvent(key.event(.keyDeleted), at: now, db)
         }
+        // Only now that the deletion stands: a command of a unit of work
+        // that failed after its DELETE rolls back to its savepoint while
+        // the unit's transaction goes on, and commits without it.
+        usageFile?.forget(keyId: id, whenCommitted: bound?.connection)
     }
 }

@@ -138,18 +138,22 @@ extension SQLiteKeyStorage {
 struct UsageFile: Sendable {
     let writer: DatabaseQueue?
 
-    /// Deletes a deleted key's counts once its deletion has committed on
-    /// `db`. Nothing ties the two files' commits together: rows left by a
-    /// failure here, or by a flush of counts taken before the deletion, are
-    /// never read, since every read of them goes through the key.
-    func forget(keyId: String, whenCommitted db: Database) {
+    /// Deletes a deleted key's counts: at once if its deletion has
+    /// committed, else once `transaction`, the connection of the unit of
+    /// work it is part of, commits (and never if it rolls back). Nothing
+    /// ties the two files' commits together: rows left by a failure here,
+    /// or by a flush of counts taken before the deletion, are never read,
+    /// since every read of them goes through the key.
+    func forget(keyId: String, whenCommitted transaction: Database?) {
         guard let writer else { return }
-        db.afterNextTransaction { _ in
+        @Sendable func forget() {
             try? writer.write { db in
                 try db.execute(sql: "DELETE FROM key_usage_day WHERE key_id = ?", arguments: [keyId])
                 try db.execute(sql: "DELETE FROM key_usage_count WHERE key_id = ?", arguments: [keyId])
             }
         }
+        guard let transaction else { return forget() }
+        transaction.afterNextTransaction { _ in forget() }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeyStore
 import KeygateTestSupport
 import Testing
 
@@ -60,6 +61,15 @@ struct StorageFaultTests {
         let created = try writer.result("keys.create", ["organizationId": "org_ro", "name": "before", "kind": "owner_integration", "capabilities": ["booking.read"]])
         let secret = try #require(created["secret"] as? String)
         #expect(writer.finish() == 0)
+        // As a writer stopped before naming secrets' key rows after
+        // migration v13 leaves the file: a reader cannot finish that, and
+        // finds the key through its id.
+        let unlinked = try KeyDatabase.open(path: writer.database.path)
+        try unlinked.write { db in
+            try db.execute(sql: "UPDATE key_secret SET key_seq = NULL")
+            try db.execute(sql: "INSERT INTO maintenance (task) VALUES ('link secrets to their key rows')")
+        }
+        try unlinked.close()
 
         let folder = writer.database.deletingLastPathComponent()
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)

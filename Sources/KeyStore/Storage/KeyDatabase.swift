@@ -29,7 +29,14 @@ public enum KeyDatabase {
                 if let usage { try openUsage(path: usage).close() }
                 let pool = try DatabasePool(path: path, configuration: configuration(usage: usage))
                 try migrate(pool, with: migrator, until: deadline)
-                try linkSecrets(pool)
+                do {
+                    try linkSecrets(pool)
+                } catch let error as DatabaseError
+                    where [.SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
+                {
+                    // A process that may only read serves all the same: its
+                    // look-ups find unlinked secrets through their key's id.
+                }
                 return pool
             } catch let error as DatabaseError where Date() < deadline
                 && [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode)

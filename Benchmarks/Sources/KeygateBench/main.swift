@@ -60,6 +60,23 @@ if CommandLine.arguments.contains("--profile-verify") {
     for index in 0..<400_000 { _ = try service.verify(requests[index % requests.count]) }
     exit(0)
 }
+// `--profile-reply`: only `RPCServer.reply(to:)` for pipelined hot
+// verifications, in process (the pipe row's "in process" part), for perf.
+if CommandLine.arguments.contains("--profile-reply") {
+    let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory)
+    let service = try makeService(on: fixture.path)
+    let localizer = try Localizer.load(directory: localizationURL, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+    let server = RPCServer(table: KeygateMethods.table(service: service, localizer: localizer), catalog: catalog,
+                           localizer: localizer, defaultLocale: nil, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+    let lines = fixture.hotSecrets.enumerated().map { index, secret in
+        Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#.utf8)
+    }
+    var total = 0
+    let start = Measure.now()
+    for index in 0..<400_000 { total &+= lines[index % lines.count].withUnsafeBufferPointer { server.reply(to: $0)?.count ?? 0 } }
+    print("reply: \(Int(400_000 / (Double(Measure.now() - start) / 1e9))) /s (\(total) bytes)")
+    exit(0)
+}
 // `--profile-realistic`: only realistic traffic over 1,000,000 keys, in
 // process and flushed every second as in the full run (a first pass from
 // start, then a second with other draws), for perf.

@@ -31,6 +31,8 @@ public struct MethodTable: Sendable {
         _ handler: @escaping @Sendable (Method.Params, RequestContext) throws -> Method.Result
     ) {
         precondition(!entries.contains { $0.name == Method.name }, "\(Method.name) is registered twice")
+        // Read straight from the request where the params can be (``DirectParams``).
+        let direct = Method.Params.self as? any DirectParams.Type
         entries.append(Entry(
             name: Method.name,
             summary: Method.summary,
@@ -38,7 +40,8 @@ public struct MethodTable: Sendable {
             resultSchema: { Method.Result.schema($0) },
             errors: Method.errors,
             invoke: { params, context in
-                let result = try handler(try ParamsDecoder.decode(Method.Params.self, from: params), context)
+                let decoded = direct?.direct(params) as? Method.Params
+                let result = try handler(try decoded ?? ParamsDecoder.decode(Method.Params.self, from: params), context)
                 var writer = JSONWriter(capacity: 512)
                 result.write(to: &writer)
                 return writer.bytes

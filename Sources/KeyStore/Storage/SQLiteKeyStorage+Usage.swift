@@ -13,9 +13,9 @@ extension SQLiteKeyStorage {
         releaseLookup()
         guard !increments.isEmpty || !meters.isEmpty else { return }
         guard let usageFile else {
-            // In memory, one database holds both: one transaction.
-            try write { db in
-                guard try recordFlush(identity, db) else { return }
+            // The database holds keys' counts itself (in memory, or where
+            // SQLite attaches no usage file): one transaction for both.
+            try writeMeters(identity) { db in
                 try addToMeters(meters, db)
                 try addKeyUsage(increments, keysInFile: true, db)
             }
@@ -36,6 +36,11 @@ extension SQLiteKeyStorage {
             }
         }
         guard !meters.isEmpty else { return }
+        try writeMeters(identity) { db in try addToMeters(meters, db) }
+    }
+
+    /// A flush batch's part in the database, once per identity.
+    private func writeMeters(_ identity: String, _ body: (Database) throws -> Void) throws(KeyStoreError) {
         do {
             try write { db in
                 // No automatic checkpoint at this batch's commit: the log a
@@ -47,7 +52,7 @@ extension SQLiteKeyStorage {
                 // automatic one back on.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
                 guard try recordFlush(identity, db) else { return }
-                try addToMeters(meters, db)
+                try body(db)
             }
         } catch {
             // The checkpoint that would have turned it back on will not come.

@@ -67,6 +67,23 @@ struct UsageFileTests {
         #expect(attached == KeyDatabase.usagePath(for: path))
     }
 
+    /// Opening a database whose usage file another process is flushing
+    /// into (its write lock held) reads the file's schema version and goes
+    /// on; it would wait out the busy timeout and fail if it took the lock.
+    @Test func aProcessOpensTheDatabaseWhileAnotherFlushesKeysCounts() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, path) = try fileStore(directory)
+        let key = try store.storage.create(store.newKey()).key
+        let flushing = try DatabaseQueue(path: KeyDatabase.usagePath(for: path))
+        try flushing.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            defer { try? db.execute(sql: "ROLLBACK") }
+            let other = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules)
+            #expect(try other.key(id: key.id, organizationId: "org_a").id == key.id)
+        }
+    }
+
     /// A batch whose meters could not be written after its keys' counts
     /// were: sent again under the same identity, each part counts once.
     @Test func aBatchSentAgainAddsEachFilesPartOnce() throws {

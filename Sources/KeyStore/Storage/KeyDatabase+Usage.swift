@@ -137,32 +137,21 @@ extension KeyDatabase {
         }
         keepLog(connection)
         defer { sqlite3_close_v2(connection) }
-        func run(_ sql: String, _ argument: String? = nil) throws {
-            var statement: OpaquePointer?
-            var tail: UnsafePointer<CChar>?
-            try sql.withCString { start in
-                var next: UnsafePointer<CChar>? = start
-                while let current = next, current.pointee != 0 {
-                    let code = sqlite3_prepare_v2(connection, current, -1, &statement, &tail)
-                    defer { sqlite3_finalize(statement) }
-                    guard code == SQLITE_OK else { throw failure(code) }
-                    if let statement, let argument, sqlite3_bind_parameter_count(statement) > 0 {
-                        sqlite3_bind_text(statement, 1, argument, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                    }
-                    if let statement {
-                        let stepped = sqlite3_step(statement)
-                        guard stepped == SQLITE_DONE || stepped == SQLITE_ROW else { throw failure(stepped) }
-                    }
-                    next = tail
-                }
-            }
-        }
         func failure(_ code: Int32) -> DatabaseError {
             DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
         }
-        try run("ATTACH DATABASE ? AS legacy", main)
-        do {
-            try run("""
+        // The one statement with an argument; the copy's are fixed text.
+        var attach: OpaquePointer?
+        defer { sqlite3_finalize(attach) }
+        var code = sqlite3_prepare_v2(connection, "ATTACH DATABASE ? AS legacy", -1, &attach, nil)
+        if code == SQLITE_OK {
+            sqlite3_bind_text(attach, 1, main, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            code = sqlite3_step(attach)
+        }
+        guard code == SQLITE_OK || code == SQLITE_DONE else { throw failure(code) }
+        // The transaction's first statement writes: it waits for another
+        // writer of the usage file through the busy handler.
+        guard sqlite3_exec(connection, """
                 BEGIN;
                 INSERT OR REPLACE INTO main.key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
                     SELECT key_id, day, valid, invalid, last_used_at, last_origin, last_ip FROM legacy.key_usage_day
@@ -172,8 +161,9 @@ extension KeyDatabase {
                     WHERE NOT EXISTS (SELECT 1 FROM main.usage_moved);
                 INSERT OR IGNORE INTO main.usage_moved (what) VALUES ('key usage');
                 COMMIT;
-                """)
-        } catch {
+                """, nil, nil, nil) == SQLITE_OK
+        else {
+            let error = failure(sqlite3_errcode(connection))
             sqlite3_exec(connection, "ROLLBACK", nil, nil, nil)
             throw error
         }

@@ -14,6 +14,16 @@ struct UsageFileTests {
         return (try StoreFixture(database: try KeyDatabase.open(path: path)), path)
     }
 
+    /// Runs `body` while another connection holds the write lock of the
+    /// file at `path`, as another process's transaction would.
+    private func whileAnotherWriterHolds(_ path: String, _ body: () throws -> Void) throws {
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            defer { try? db.execute(sql: "ROLLBACK") }
+            try body()
+        }
+    }
+
     private func count(_ store: StoreFixture, key: String) -> UsageIncrement {
         UsageIncrement(keyId: key, day: store.clock.now(), valid: 1, invalid: 0, lastUsedAt: store.clock.now(),
                        capabilities: ["booking.read": 1])
@@ -29,18 +39,11 @@ struct UsageFileTests {
         let (store, path) = try fileStore(directory)
         let key = try store.storage.create(store.newKey()).key
 
-        let flushing = try DatabaseQueue(path: KeyDatabase.usagePath(for: path))
-        try flushing.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            defer { try? db.execute(sql: "ROLLBACK") }
+        try whileAnotherWriterHolds(KeyDatabase.usagePath(for: path)) {
             let renamed = try store.storage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "renamed"), actor: nil)
             #expect(renamed.name == "renamed")
         }
-
-        let writing = try DatabaseQueue(path: path)
-        try writing.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            defer { try? db.execute(sql: "ROLLBACK") }
+        try whileAnotherWriterHolds(path) {
             try store.storage.flush(usage: [count(store, key: key.id)], meters: [], identity: "f1")
         }
         #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage.valid == 1)
@@ -75,10 +78,7 @@ struct UsageFileTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (store, path) = try fileStore(directory)
         let key = try store.storage.create(store.newKey()).key
-        let flushing = try DatabaseQueue(path: KeyDatabase.usagePath(for: path))
-        try flushing.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            defer { try? db.execute(sql: "ROLLBACK") }
+        try whileAnotherWriterHolds(KeyDatabase.usagePath(for: path)) {
             let other = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules)
             #expect(try other.key(id: key.id, organizationId: "org_a").id == key.id)
         }

@@ -92,10 +92,10 @@ public enum KeyDatabase {
         var after = Data()
         while true {
             let last = try pool.write { db -> Data? in
-                let batch = try Data.fetchAll(db, sql: """
-                    SELECT digest FROM key_secret WHERE digest > ? ORDER BY digest LIMIT ?
+                guard let last = try Data.fetchOne(db, sql: """
+                    SELECT MAX(digest) FROM (SELECT digest FROM key_secret WHERE digest > ? ORDER BY digest LIMIT ?)
                     """, arguments: [after, batch])
-                guard let last = batch.last else { return nil }
+                else { return nil }
                 try db.execute(sql: """
                     UPDATE key_secret SET key_seq = (SELECT seq FROM api_key WHERE id = key_secret.key_id)
                     WHERE digest > ? AND digest <= ? AND key_seq IS NULL

@@ -332,7 +332,7 @@ private struct SingleValue: SingleValueDecodingContainer {
 /// (`keys.verify`), where decoding two strings through a `Decoder` was a
 /// quarter of a reply's time (docs/PERFORMANCE.md). `direct` answers `nil`
 /// for any other shape (a member it does not know, a type it does not
-/// expect, a member twice), and ``ParamsDecoder`` then decodes the request
+/// expect), and ``ParamsDecoder`` then decodes the request
 /// and says what is wrong with it, so every refusal stays the one the
 /// decoder gives.
 protocol DirectParams: Sendable {
@@ -340,41 +340,26 @@ protocol DirectParams: Sendable {
 }
 
 extension VerifyKey.Params: DirectParams {
+    private static let names: Set<String> = ["key", "authorization", "capability", "method", "path", "origin", "ip", "cost"]
+
     static func direct(_ json: JSON) -> Self? {
         guard case .object(let members) = json else { return nil }
+        // The parser has refused a member given twice.
         var params = Self()
-        var seen: UInt8 = 0
         for member in members {
-            let bit: UInt8
-            switch member.key {
-            case "key": bit = 1
-            case "authorization": bit = 2
-            case "capability": bit = 4
-            case "method": bit = 8
-            case "path": bit = 16
-            case "origin": bit = 32
-            case "ip": bit = 64
-            case "cost": bit = 128
-            default: return nil
-            }
-            guard seen & bit == 0 else { return nil }
-            seen |= bit
-            switch member.value {
-            // As `decodeIfPresent` reads it: absent.
-            case .null: continue
-            case .string(let text) where bit != 128:
-                switch bit {
-                case 1: params.key = text
-                case 2: params.authorization = text
-                case 4: params.capability = text
-                case 8: params.method = text
-                case 16: params.path = text
-                case 32: params.origin = text
-                default: params.ip = text
-                }
-            case .number(let text) where bit == 128:
+            switch (member.key, member.value) {
+            case ("key", .string(let text)): params.key = text
+            case ("authorization", .string(let text)): params.authorization = text
+            case ("capability", .string(let text)): params.capability = text
+            case ("method", .string(let text)): params.method = text
+            case ("path", .string(let text)): params.path = text
+            case ("origin", .string(let text)): params.origin = text
+            case ("ip", .string(let text)): params.ip = text
+            case ("cost", .number(let text)):
                 guard let cost = Int(text) else { return nil }
                 params.cost = cost
+            // As `decodeIfPresent` reads it: absent.
+            case (let name, .null) where names.contains(name): continue
             default: return nil
             }
         }

@@ -45,6 +45,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
+        // The one SQLite setting that must be made through the variadic
+        // `sqlite3_config`, which Swift cannot call (see SQLiteProcess.swift).
+        .target(
+            name: "CSQLiteTuning",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // The lock every module shares state behind (a pthread mutex, which
         // ThreadSanitizer can see; see Locked.swift).
         .target(
@@ -71,7 +77,7 @@ let package = Package(
         .target(
             name: "KeyStore",
             dependencies: [
-                "Locking", "KeygateJSON",
+                "Locking", "KeygateJSON", "CSQLiteTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

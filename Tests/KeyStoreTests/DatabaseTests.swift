@@ -37,6 +37,17 @@ struct DatabaseTests {
         ])
     }
 
+    /// SQLite takes process-wide settings only before it starts
+    /// (`keygate serve` makes this call first): once a database is open,
+    /// the call says it took no effect, and the database works as before.
+    @Test func memoryStatisticsStayAsTheyWereOnceSQLiteRuns() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try KeyDatabase.open(path: directory.appending(path: "keygate.sqlite").path)
+        #expect(SQLiteProcess.disableMemoryStatistics() == false)
+        #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM api_key") } == 0)
+    }
+
     /// Another process committing a migration while this one is migrating:
     /// this one runs it again, it fails (here on its identifier, as a table
     /// rebuild that runs cleanly twice does) and rolls back, and this

@@ -13,6 +13,10 @@ import PlanCatalog
 // Usage: keygate-bench [--quick | --parse]
 //   --quick: smaller databases and counts; --parse: only the parse shapes.
 
+// As `keygate serve` does first (see SQLiteProcess): the in-process rows
+// measure the process an embedder who follows the docs runs.
+SQLiteProcess.disableMemoryStatistics()
+
 let quick = CommandLine.arguments.contains("--quick")
 let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
@@ -103,6 +107,24 @@ if CommandLine.arguments.contains("--profile-realistic") {
     // The log never shrinks on disk, so its size is the largest it grew in this run.
     let log = (try? FileManager.default.attributesOfItem(atPath: fixture.path + "-wal")[.size] as? Int) ?? 0
     print("largest log: \(log / 1_048_576) MiB")
+    exit(0)
+}
+
+// `--profile-pipe-realistic`: only the realistic rows over a pipe (both
+// passes through one `keygate serve`, as in the full run), for perf.
+if CommandLine.arguments.contains("--profile-pipe-realistic") {
+    let fixture = try KeyFixture.prepare(keys: 1_000_000, catalog: catalog, in: dataDirectory)
+    let secrets = try fixture.allSecrets()
+    fixture.warmSystemCache()
+    let server = try serve(fixture.path)
+    for (pass, seed) in [(1, Traffic.firstSeed), (2, Traffic.steadySeed)] {
+        let lines = Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed).lines()
+        let start = Measure.now()
+        Thread { for line in lines { server.send(line) } }.start()
+        for _ in lines { _ = server.readLine() }
+        print("pass \(pass) over a pipe: \(Int(Double(lines.count) / (Double(Measure.now() - start) / 1e9))) /s")
+    }
+    server.stop()
     exit(0)
 }
 

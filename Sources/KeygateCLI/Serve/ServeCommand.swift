@@ -101,6 +101,8 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        // First, while nothing else in the process uses SQLite.
+        SQLiteProcess.disableMemoryStatistics()
         let environment = self.environment
         let level = Logger.Level(rawValue: level)!
         LoggingSystem.bootstrap { label in

@@ -23,8 +23,21 @@ public final class Localizer: Sendable {
     public let languages: [String]
     /// Key, then language.
     let messages: [String: [String: Message]]
+    /// ``languages`` as a set, for ``language(for:default:)``, which runs
+    /// once per request.
+    private let supported: Set<String>
     private let logger: Logger
     private let reportedGaps = Locked<Set<String>>([])
+    /// Messages already filled in, by key, language and values: the same
+    /// refusal goes out again and again (a key over its rate limit is
+    /// answered with "retry in N seconds" for as long as its client keeps
+    /// trying), and filling one in through Foundation's formatters cost more
+    /// than the verification it reports (docs/PERFORMANCE.md).
+    private let rendered = Locked<[RenderedKey: String]>([:])
+    /// How many filled-in messages are kept; past it they are all
+    /// forgotten at once. Values come from callers (an origin, a path), so
+    /// the set must stay bounded; what is in use comes back at once.
+    public static let renderedCapacity = 4_096
 
     init(sourceLanguage: String, messages: [String: [String: Message]], logger: Logger) {
         self.sourceLanguage = sourceLanguage
@@ -32,6 +45,7 @@ public final class Localizer: Sendable {
         self.logger = logger
         let others = Set(messages.values.flatMap(\.keys)).subtracting([sourceLanguage]).sorted()
         languages = [sourceLanguage] + others
+        supported = Set(languages)
     }
 
     public func contains(_ key: String) -> Bool { messages[key] != nil }
@@ -48,7 +62,6 @@ public final class Localizer: Sendable {
     /// The language to answer in: the best match for what the caller asked
     /// for, else the server's default, else the source language.
     public func language(for request: String?, default fallback: String? = nil) -> String {
-        let supported = Set(languages)
         for candidate in [request, fallback].compactMap({ $0 }) {
             if let match = LanguagePreference.bestMatch(for: candidate, among: supported) { return match }
         }
@@ -73,12 +86,27 @@ public final class Localizer: Sendable {
             message = translations[sourceLanguage]
         }
         guard let message else { return key }
-        return render(message, arguments, language: language)
+        // Most messages a verification answers with have nothing to fill.
+        if message.plurals.isEmpty, !message.template.utf8.contains(UInt8(ascii: "{")) { return message.template }
+        let cacheKey = RenderedKey(key: key, language: language, arguments: arguments)
+        if let text = rendered.withLock({ $0[cacheKey] }) { return text }
+        let text = render(message, arguments, language: language)
+        rendered.withLock { rendered in
+            if rendered.count >= Self.renderedCapacity { rendered.removeAll(keepingCapacity: true) }
+            rendered[cacheKey] = text
+        }
+        return text
+    }
+
+    /// What a filled-in message depends on: the catalogs are loaded once
+    /// and never change, so the same three give the same text.
+    private struct RenderedKey: Hashable {
+        let key: String
+        let language: String
+        let arguments: [String: MessageArgument]
     }
 
     private func render(_ message: Message, _ arguments: [String: MessageArgument], language: String) -> String {
-        // Most messages a verification answers with have nothing to fill.
-        if message.plurals.isEmpty, !message.template.utf8.contains(UInt8(ascii: "{")) { return message.template }
         var text = message.template
         for (name, forms) in message.plurals {
             let number: Int = if case .number(let value)? = arguments[name] { value } else { 0 }

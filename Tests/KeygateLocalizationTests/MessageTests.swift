@@ -1,5 +1,6 @@
 import Foundation
 import KeygateLocalization
+import Logging
 import Testing
 
 /// The messages a user meets most, as a native speaker would write them.
@@ -107,5 +108,29 @@ struct MessageTests {
         let arguments: [String: MessageArgument] = ["max": 65_536]
         #expect(text("rpc.request_too_large", arguments, "en") == "The request is larger than 65,536 bytes and was skipped.")
         #expect(text("rpc.request_too_large", arguments, "de") == "Die Anfrage ist größer als 65.536 Byte und wurde übersprungen.")
+    }
+
+    /// Filled-in messages are kept (``Localizer/renderedCapacity``): the
+    /// same key in another language or with other values is its own text,
+    /// and past the bound every text is still right.
+    @Test func filledInMessagesAreKeptByKeyLanguageAndValues() throws {
+        let localizer = try Localizer.load(directory: Repository.root.appending(path: "Localization"), logger: Logger(label: "test"))
+        func retry(_ seconds: Int, _ language: String) -> String {
+            localizer.string("verify.rate_limited", ["seconds": .number(seconds)], language: language)
+        }
+        for _ in 0..<2 {
+            #expect(retry(1, "en") == "Too many requests. Try again in 1 second.")
+            #expect(retry(30, "en") == "Too many requests. Try again in 30 seconds.")
+            #expect(retry(1, "pl") == "Za dużo zapytań. Spróbuj ponownie za 1 sekundę.")
+            #expect(retry(3, "pl") == "Za dużo zapytań. Spróbuj ponownie za 3 sekundy.")
+        }
+        // Values a caller chose, more of them than are kept.
+        for index in 0..<(Localizer.renderedCapacity + 100) {
+            let origin = "https://app\(index).example"
+            #expect(localizer.string("verify.origin_not_allowed", ["origin": .text(origin)], language: "en")
+                == "Requests from \(origin) are not allowed with this API key.")
+        }
+        #expect(retry(30, "en") == "Too many requests. Try again in 30 seconds.")
+        #expect(retry(1, "pl") == "Za dużo zapytań. Spróbuj ponownie za 1 sekundę.")
     }
 }

@@ -71,6 +71,14 @@ public final class Localizer: Sendable {
     /// A message in a language, with its values filled in. An unknown key
     /// comes back as the key itself, so a defect shows rather than hides.
     public func string(_ key: String, _ arguments: [String: MessageArgument] = [:], language: String) -> String {
+        string(key, language: language) { arguments }
+    }
+
+    /// A message in a language, with the values `arguments` gives filled
+    /// in; `arguments` is called only if the message shows any. For
+    /// messages sent with nearly every answer (a verification's, whose
+    /// values take lookups to gather), most of which show none.
+    public func string(_ key: String, language: String, arguments: () -> [String: MessageArgument]) -> String {
         guard let translations = messages[key] else {
             reportOnce("\(key)") { logger.error("no message for key", metadata: ["key": "\(key)"]) }
             return key
@@ -87,7 +95,8 @@ public final class Localizer: Sendable {
         }
         guard let message else { return key }
         // Most messages a verification answers with have nothing to fill.
-        if message.plurals.isEmpty, !message.template.utf8.contains(UInt8(ascii: "{")) { return message.template }
+        if message.isFixed { return message.template }
+        let arguments = arguments()
         let cacheKey = RenderedKey(key: key, language: language, arguments: arguments)
         if let text = rendered.withLock({ $0[cacheKey] }) { return text }
         let text = render(message, arguments, language: language)

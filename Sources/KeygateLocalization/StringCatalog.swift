@@ -43,6 +43,14 @@ struct Message: Sendable, Hashable {
     let template: String
     /// Per plural placeholder, its form for each category.
     let plurals: [String: [PluralCategory: String]]
+    /// Shows no values: the template is the text.
+    let isFixed: Bool
+
+    init(template: String, plurals: [String: [PluralCategory: String]]) {
+        self.template = template
+        self.plurals = plurals
+        isFixed = plurals.isEmpty && !template.utf8.contains(UInt8(ascii: "{"))
+    }
 
     /// The `{name}` placeholders, and the `%#@name@` plural ones, by name.
     var placeholders: Set<String> {

@@ -56,22 +56,32 @@ struct ErrorMessages: Sendable {
     }
 
     func verification(_ result: VerifyResult, language: String) -> String {
-        var arguments: [String: MessageArgument] = [:]
-        if let capability = result.capability { arguments["capability"] = .text(capability) }
-        if let origin = result.origin { arguments["origin"] = .text(origin) }
-        if let method = result.method { arguments["method"] = .text(method) }
-        if let path = result.path { arguments["path"] = .text(path) }
-        if let retryAfter = result.retryAfter { arguments["seconds"] = .number(retryAfter) }
-        if let quota = result.quota {
-            arguments["meterName"] = .text(meterName(quota.meter.rawValue, language: language))
-            if let resetsAt = quota.resetsAt { arguments["resetsAt"] = .date(resetsAt) }
-        }
-        var key = "verify.\(result.outcome.rawValue)"
+        var key = Self.verificationKeys[result.outcome]!
         if result.noRoute { key += ".no_route" }
         if result.outcome == .originNotAllowed, result.origin == nil { key += ".missing" }
         if result.outcome == .quotaExceeded, result.quota?.resetsAt == nil { key += ".never" }
-        return localizer.string(key, arguments, language: language)
+        // Sent with every answer, and most answers' messages show no values:
+        // those are gathered (a meter's name takes two lookups) only for a
+        // message that shows them.
+        return localizer.string(key, language: language) {
+            var arguments: [String: MessageArgument] = [:]
+            if let capability = result.capability { arguments["capability"] = .text(capability) }
+            if let origin = result.origin { arguments["origin"] = .text(origin) }
+            if let method = result.method { arguments["method"] = .text(method) }
+            if let path = result.path { arguments["path"] = .text(path) }
+            if let retryAfter = result.retryAfter { arguments["seconds"] = .number(retryAfter) }
+            if let quota = result.quota {
+                arguments["meterName"] = .text(meterName(quota.meter.rawValue, language: language))
+                if let resetsAt = quota.resetsAt { arguments["resetsAt"] = .date(resetsAt) }
+            }
+            return arguments
+        }
     }
+
+    /// Each outcome's message key, made once rather than per answer.
+    private static let verificationKeys = Dictionary(uniqueKeysWithValues: VerifyOutcome.allCases.map {
+        ($0, "verify.\($0.rawValue)")
+    })
 
     /// The first variant the catalogs have, else the code's own message.
     /// A value the message names but the error did not bring is a defect:

@@ -72,12 +72,14 @@ public struct RPCServer: Sendable {
     /// The reply to a parsed message: one request, a notification or a batch.
     func reply(to message: JSON) -> [UInt8]? {
         let fallback = fallbackLanguage
+        // `invoke:` takes closures, not the method `alone` itself: a method
+        // reference copied the whole server (a retain per field) per request.
         switch message {
         case .array(let elements):
             guard !elements.isEmpty else {
                 return frame(id: .null, error: messages.error(.invalidRequest, variant: "empty_batch", language: fallback))
             }
-            let replies = elements.compactMap { handle($0, fallback: fallback, invoke: alone).reply }
+            let replies = elements.compactMap { handle($0, fallback: fallback, invoke: { try alone($0, $1, $2) }).reply }
             guard !replies.isEmpty else { return nil }
             var writer = JSONWriter()
             writer.raw("[")
@@ -88,7 +90,7 @@ public struct RPCServer: Sendable {
             writer.raw("]")
             return writer.bytes
         default:
-            return handle(message, fallback: fallback, invoke: alone).reply
+            return handle(message, fallback: fallback, invoke: { try alone($0, $1, $2) }).reply
         }
     }
 

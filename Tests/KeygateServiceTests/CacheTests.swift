@@ -133,4 +133,20 @@ struct CacheTests {
         cache.insert(Entry(3), for: 3)
         #expect(cache.count == 100 && cache.use(3)?.name == 3)
     }
+
+    /// The hand reads marks from its ring: an entry replaced under its key
+    /// is the one whose use counts, and the one handed back when evicted.
+    @Test func aReplacedEntryIsTheOneTheHandSees() {
+        var cache = ClockCache<Int, Entry>(capacity: 2)
+        cache.insert(Entry(1), for: 1)
+        cache.insert(Entry(2), for: 2)
+        cache.insert(Entry(10), for: 1)
+        _ = cache.use(1)
+        let evicted = cache.insert(Entry(3), for: 3)
+        #expect(evicted?.key == 2 && evicted?.value.name == 2)
+        #expect(cache.use(1)?.name == 10 && cache.use(3)?.name == 3 && cache.count == 2)
+        // Both marked: the hand clears both marks, then takes the first again.
+        _ = cache.use(3)
+        #expect(cache.insert(Entry(4), for: 4)?.value.name == 10)
+    }
 }

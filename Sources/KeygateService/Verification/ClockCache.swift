@@ -10,12 +10,15 @@ protocol ClockEntry: AnyObject {
 /// one used only once is the first to go, so a flood of one-off entries
 /// recycles its own slots instead of sweeping the marks off the entries in
 /// use. A hit costs a dictionary look-up and one store to the entry; only
-/// an insert into a full cache moves the hand.
+/// an insert into a full cache moves the hand, which reads each entry's mark
+/// from the ring itself and hashes only the key it evicts.
 struct ClockCache<Key: Hashable, Value: ClockEntry> {
     let capacity: Int
     private var entries: [Key: (value: Value, slot: Int)] = [:]
-    /// The ring the hand walks; `nil` where an entry was removed.
-    private var slots: [Key?] = []
+    /// The ring the hand walks, with each slot's entry, so passing one costs
+    /// no look-up (it cost one per step, several per insert once the hot
+    /// keys were all marked); `nil` where an entry was removed.
+    private var slots: [(key: Key, value: Value)?] = []
     private var free: [Int] = []
     private var hand = 0
 
@@ -47,6 +50,7 @@ struct ClockCache<Key: Hashable, Value: ClockEntry> {
         value.referenced = false
         if let existing = entries[key] {
             entries[key] = (value, existing.slot)
+            slots[existing.slot] = (key, value)
             return nil
         }
         if let slot = free.popLast() {
@@ -63,17 +67,17 @@ struct ClockCache<Key: Hashable, Value: ClockEntry> {
         while true {
             let slot = hand
             hand = (hand + 1) % slots.count
-            guard let victim = slots[slot], let entry = entries[victim] else {
+            guard let victim = slots[slot] else {
                 place(value, key, slot)
                 return nil
             }
-            if entry.value.referenced {
-                entry.value.referenced = false
+            if victim.value.referenced {
+                victim.value.referenced = false
                 continue
             }
-            entries[victim] = nil
+            entries[victim.key] = nil
             place(value, key, slot)
-            return (victim, entry.value)
+            return victim
         }
     }
 
@@ -93,7 +97,7 @@ struct ClockCache<Key: Hashable, Value: ClockEntry> {
     }
 
     private mutating func place(_ value: Value, _ key: Key, _ slot: Int) {
-        slots[slot] = key
+        slots[slot] = (key, value)
         entries[key] = (value, slot)
     }
 }

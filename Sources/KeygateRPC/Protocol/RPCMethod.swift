@@ -32,11 +32,20 @@ extension RPCMethod {
 }
 
 /// What a handler knows about the request beyond its params.
-public struct RequestContext: Sendable {
+///
+/// A class: a request on its own gets one of the server's, made once per
+/// language, rather than a copy of the service (a retain of each of its
+/// parts, then a release) per request.
+public final class RequestContext: Sendable {
     /// The language chosen for this request's messages.
     public let language: String
     /// The service to run the request on: bound to a unit of work's
     /// transaction when the request is one of several writes committed
     /// together, so it sees what the requests before it wrote.
     public let service: KeygateService
+
+    init(language: String, service: KeygateService) {
+        self.language = language
+        self.service = service
+    }
 }

@@ -21,6 +21,8 @@ public struct RPCServer: Sendable {
     let logger: Logger
     /// Echoed inputs (an unknown method's name) show a raw key only as its hint.
     let keyFormat: KeyFormat
+    /// The context of a request run on its own, by language.
+    let contexts: [String: RequestContext]
 
     public init(table: MethodTable, catalog: PlanCatalog, localizer: Localizer, defaultLocale: String?, logger: Logger) {
         // The document lists rpc.discover too, so it is generated from the
@@ -37,6 +39,9 @@ public struct RPCServer: Sendable {
         self.defaultLocale = defaultLocale
         self.logger = logger
         keyFormat = KeyFormat(catalog: catalog)
+        contexts = Dictionary(uniqueKeysWithValues: localizer.languages.map {
+            ($0, RequestContext(language: $0, service: table.service))
+        })
     }
 
     /// The reply to one line of input, or `nil` when nothing is to be
@@ -157,7 +162,7 @@ public struct RPCServer: Sendable {
 
     /// Runs a method on its own, on the server's service.
     private func alone(_ method: MethodTable.Entry, _ params: JSON, _ language: String) throws -> [UInt8] {
-        try method.invoke(params, RequestContext(language: language, service: table.service))
+        try method.invoke(params, contexts[language] ?? RequestContext(language: language, service: table.service))
     }
 
     private func handle(_ message: JSON, fallback: String,

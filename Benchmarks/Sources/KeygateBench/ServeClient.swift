@@ -50,6 +50,15 @@ final class ServeClient: @unchecked Sendable {
         }
     }
 
+    /// Sends `lines` from a thread of their own while reading a reply to
+    /// each, as a client keeping the pipe full does: replies per second.
+    func pipelinedRate(_ lines: [[UInt8]]) -> Double {
+        let start = Measure.now()
+        Thread { for line in lines { self.send(line) } }.start()
+        for _ in lines { _ = readLine() }
+        return Double(lines.count) / (Double(Measure.now() - start) / 1e9)
+    }
+
     func call(_ line: String) -> String {
         send(Array((line + "\n").utf8))
         return String(decoding: readLine(), as: UTF8.self)

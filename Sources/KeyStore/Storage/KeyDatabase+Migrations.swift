@@ -330,7 +330,7 @@ extension KeyDatabase {
             // statement here, which processes starting meanwhile would wait
             // for past their busy timeout), so
             // it is done after the migration, in short transactions
-            // (``KeyDatabase/linkSecrets(_:)``), and until then a secret
+            // (``KeyDatabase/linkSecrets(_:batch:)``), and until then a secret
             // without it is found through the id as before.
             try db.execute(sql: """
                 ALTER TABLE key_secret ADD COLUMN key_seq INTEGER;

@@ -74,7 +74,7 @@ public enum KeyDatabase {
     }
 
     /// The task migration v13 leaves in `maintenance` for a database with
-    /// secrets: naming each secret's key row (``linkSecrets(_:)``).
+    /// secrets: naming each secret's key row (``linkSecrets(_:batch:)``).
     static let linkSecretsTask = "link secrets to their key rows"
 
     /// Names each secret's key row (`key_secret.key_seq`) where migration
@@ -177,7 +177,7 @@ public enum KeyDatabase {
     }
 
     /// Has `connection` leave the `-wal` and `-shm` files in place when it
-    /// is the last to close (see ``configuration()``).
+    /// is the last to close (see ``configuration(usage:)``).
     static func keepLog(_ connection: OpaquePointer?) {
         var persist: Int32 = 1
         sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)

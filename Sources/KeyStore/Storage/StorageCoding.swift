@@ -68,15 +68,15 @@ package enum StorageCoding {
         return position
     }
 
-    /// The columns every key query selects, in ``key(_:offset:)``'s order:
-    /// the key, its usage counts and its latest day's last use, from the
-    /// per-day table in the same statement (no query per key).
     /// How a secret `s` finds its key's row `k`: by the row's number where
     /// the secret names it (migration v13), else through the key's id (a
-    /// secret from before it, until ``KeyDatabase/linkSecrets(_:)``). The
+    /// secret from before it, until ``KeyDatabase/linkSecrets(_:batch:)``). The
     /// number saves a descent of the id index on verification's miss.
     static let secretsKeyRow = "k.seq = IFNULL(s.key_seq, (SELECT seq FROM api_key WHERE id = s.key_id))"
 
+    /// The columns every key query selects, in ``key(_:offset:)``'s order:
+    /// the key, its usage counts and its latest day's last use, from the
+    /// per-day table in the same statement (no query per key).
     static let keyColumns = """
         k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint, k.rate_limit,
         k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_origin, k.last_ip,

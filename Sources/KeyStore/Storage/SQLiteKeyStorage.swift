@@ -192,7 +192,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {
-        try read { db in try fetchKey(id: id, organizationId: organizationId, db) }
+        // A point look-up: on the held connection, not a pool read (a
+        // `keys.update` reads the key before it writes; docs/PERFORMANCE.md).
+        try lookup { db in try fetchKey(id: id, organizationId: organizationId, db) }
     }
 
     public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)

@@ -321,4 +321,46 @@ struct DatabaseTests {
             }
         }
     }
+
+    /// A flush writes its rows through SQLite's own API: every value lands
+    /// where the store reads it (nulls as nulls, the breakdown, the meter's
+    /// running total), and a statement SQLite refuses fails the flush as a
+    /// storage failure, with nothing of its batch kept.
+    @Test func aFlushWritesEveryValueAndARefusedStatementKeepsNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "flush.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let key = try store.storage.create(store.newKey()).key
+        let now = store.clock.now()
+        let meter = MeterIncrement(organizationId: "org_a", meter: "api.requests", periodStart: now, amount: 2)
+        try store.storage.flush(
+            usage: [UsageIncrement(keyId: key.id, day: now, valid: 3, invalid: 1, lastUsedAt: now, lastOrigin: nil,
+                                   lastIP: "192.0.2.7", refusals: ["rate_limited": 1], capabilities: ["booking.read": 4])],
+            meters: [meter], identity: "first")
+        try store.storage.flush(usage: [UsageIncrement(keyId: key.id, day: now, valid: 1, invalid: 0)], meters: [meter],
+                                identity: "second")
+
+        let stored = try store.storage.key(id: key.id, organizationId: "org_a")
+        #expect(stored.usage.valid == 4)
+        #expect(stored.usage.invalid == 1)
+        #expect(stored.lastUsedAt == StorageCoding.truncated(now))
+        #expect(stored.lastOrigin == nil)
+        #expect(stored.lastIP == "192.0.2.7")
+        let day = try #require(try store.storage.usageDays(organizationId: "org_a", keyId: key.id, from: now, to: now).first)
+        #expect(day.refusals == ["rate_limited": 1])
+        #expect(day.capabilities == ["booking.read": 4])
+        #expect(try store.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 4)
+
+        // The breakdown's table gone from the usage file: its statement
+        // cannot be prepared, and the day's counts roll back with it.
+        let usage = try DatabaseQueue(path: KeyDatabase.usagePath(for: path))
+        try usage.write { db in try db.execute(sql: "DROP TABLE key_usage_count") }
+        let refused = UsageIncrement(keyId: key.id, day: now, valid: 5, invalid: 0, capabilities: ["booking.read": 5])
+        let error = #expect(throws: KeyStoreError.self) {
+            try store.storage.flush(usage: [refused], meters: [], identity: "third")
+        }
+        #expect(error?.code == .storageFailure)
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage.valid == 4)
+    }
 }

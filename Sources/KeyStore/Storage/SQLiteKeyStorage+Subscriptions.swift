@@ -6,7 +6,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     public func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
         let organizationId = try validator.organizationId(organizationId)
         if let reader = verificationReader {
-            return try Self.reading { () throws(VerificationReadFailure) in try reader.subscription(organizationId: organizationId) }
+            return try Self.reading { () throws(SQLiteFailure) in try reader.subscription(organizationId: organizationId) }
         }
         return try lookup { db in try fetchSubscription(organizationId, db) }
     }
@@ -53,8 +53,8 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         -> [MeterReading]
     {
         if let reader = verificationReader {
-            return try Self.reading { () throws(VerificationReadFailure) in
-                try periods.map { (meter, periodStart) throws(VerificationReadFailure) in
+            return try Self.reading { () throws(SQLiteFailure) in
+                try periods.map { (meter, periodStart) throws(SQLiteFailure) in
                     let used = try reader.used(organizationId: organizationId, meter: meter,
                                                periodStart: StorageCoding.milliseconds(periodStart))
                     return MeterReading(meter: meter, periodStart: periodStart, used: used ?? 0)
@@ -125,7 +125,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
         if let reader = verificationReader {
             let (kinds, now) = (Self.kindList(kinds), StorageCoding.milliseconds(now))
-            return try Self.reading { () throws(VerificationReadFailure) in
+            return try Self.reading { () throws(SQLiteFailure) in
                 try reader.liveKeyIds(organizationId: organizationId, kinds: kinds, now: now, limit: max(0, limit))
             }
         }
@@ -145,7 +145,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     public func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date? {
         if let reader = verificationReader {
             let (kinds, now) = (Self.kindList(kinds), StorageCoding.milliseconds(now))
-            return try Self.reading { () throws(VerificationReadFailure) in
+            return try Self.reading { () throws(SQLiteFailure) in
                 try reader.nextExpiry(organizationId: organizationId, kinds: kinds, now: now)
             }.map(StorageCoding.date)
         }

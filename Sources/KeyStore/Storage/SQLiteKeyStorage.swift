@@ -263,7 +263,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
         guard let reader = verificationReader else { return try match(digest) }
         let now = StorageCoding.milliseconds(now)
-        return try Self.reading { () throws(VerificationReadFailure) in
+        return try Self.reading { () throws(SQLiteFailure) in
             try reader.find(digest, now: now).map(KeyLookup.found) ?? .notFound
         }
     }
@@ -276,7 +276,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     /// Runs one of ``VerificationReader``'s reads, its failure mapped as every storage failure is.
-    static func reading<T>(_ body: () throws(VerificationReadFailure) -> T) throws(KeyStoreError) -> T {
+    static func reading<T>(_ body: () throws(SQLiteFailure) -> T) throws(KeyStoreError) -> T {
         do {
             return try body()
         } catch {

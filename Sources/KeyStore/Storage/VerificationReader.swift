@@ -136,13 +136,13 @@ final class VerificationReader: Sendable {
     /// Runs `query` in the current transaction: `bind` gives its arguments,
     /// `read` steps it and reads the result. Throws the SQLite result code
     /// of a failed bind or step.
-    private func run<T: Sendable>(_ query: Query, bind: @Sendable (Statement) -> Int32,
-                                  read: @Sendable (Statement) throws(VerificationReadFailure) -> T)
-        throws(VerificationReadFailure) -> T
+    private func run<T: Sendable>(_ query: Query, bind: @Sendable (RawStatement) -> Int32,
+                                  read: @Sendable (RawStatement) throws(SQLiteFailure) -> T)
+        throws(SQLiteFailure) -> T
     {
-        try handles.withLock { (handles) throws(VerificationReadFailure) -> T in
+        try handles.withLock { (handles) throws(SQLiteFailure) -> T in
             handles.current()
-            let statement = Statement(handle: handles.statements[query.rawValue])
+            let statement = RawStatement(handle: handles.statements[query.rawValue])
             // Reset at once: a statement left stepped would keep its own
             // read transaction open when none is shared.
             defer {
@@ -150,8 +150,8 @@ final class VerificationReader: Sendable {
                 sqlite3_clear_bindings(statement.handle)
             }
             let bound = bind(statement)
-            guard bound == SQLITE_OK else { throw VerificationReadFailure(code: bound) }
-            do throws(VerificationReadFailure) {
+            guard bound == SQLITE_OK else { throw SQLiteFailure(code: bound) }
+            do throws(SQLiteFailure) {
                 return try read(statement)
             } catch {
                 // Whatever failed, the next read starts a transaction afresh.
@@ -163,10 +163,10 @@ final class VerificationReader: Sendable {
 
     /// The match for `digest`, `nil` when no secret has it (or its grace
     /// ended before `now`).
-    func find(_ digest: KeyDigest, now: Int64) throws(VerificationReadFailure) -> KeyMatch? {
+    func find(_ digest: KeyDigest, now: Int64) throws(SQLiteFailure) -> KeyMatch? {
         try run(.key) { statement in
             digest.bytes.withUnsafeBytes { raw in statement.bind(1, blob: raw) }
-        } read: { (statement) throws(VerificationReadFailure) -> KeyMatch? in
+        } read: { (statement) throws(SQLiteFailure) -> KeyMatch? in
             guard try statement.step() else { return nil }
             if let secretExpiresAt = statement.int(0), secretExpiresAt <= now { return nil }
             let key = KeyRecord(
@@ -181,10 +181,10 @@ final class VerificationReader: Sendable {
     }
 
     /// An organization's subscription, `nil` if billing never named one.
-    func subscription(organizationId: String) throws(VerificationReadFailure) -> SubscriptionRecord? {
+    func subscription(organizationId: String) throws(SQLiteFailure) -> SubscriptionRecord? {
         try run(.subscription) { statement in
             statement.bind(1, text: organizationId)
-        } read: { (statement) throws(VerificationReadFailure) -> SubscriptionRecord? in
+        } read: { (statement) throws(SQLiteFailure) -> SubscriptionRecord? in
             guard try statement.step() else { return nil }
             return SQLiteKeyStorage.subscription(
                 organizationId: statement.text(0), plan: statement.text(1), status: statement.text(2),
@@ -195,11 +195,11 @@ final class VerificationReader: Sendable {
 
     /// The ids of an organization's oldest live keys of some kinds (as
     /// ``SQLiteKeyStorage/kindList(_:)`` writes them), up to `limit`.
-    func liveKeyIds(organizationId: String, kinds: String, now: Int64, limit: Int) throws(VerificationReadFailure) -> [String] {
+    func liveKeyIds(organizationId: String, kinds: String, now: Int64, limit: Int) throws(SQLiteFailure) -> [String] {
         try run(.liveKeys) { statement in
-            firstFailure(bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
-                         statement.bind(statement.index(":limit"), int: Int64(limit)))
-        } read: { (statement) throws(VerificationReadFailure) -> [String] in
+            RawStatement.firstFailure(bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
+                                         statement.bind(statement.index(":limit"), int: Int64(limit)))
+        } read: { (statement) throws(SQLiteFailure) -> [String] in
             var ids: [String] = []
             while try statement.step() { ids.append(statement.text(0)) }
             return ids
@@ -207,88 +207,28 @@ final class VerificationReader: Sendable {
     }
 
     /// The earliest expiry among an organization's live keys of some kinds.
-    func nextExpiry(organizationId: String, kinds: String, now: Int64) throws(VerificationReadFailure) -> Int64? {
+    func nextExpiry(organizationId: String, kinds: String, now: Int64) throws(SQLiteFailure) -> Int64? {
         try run(.nextExpiry) { statement in
             bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now)
-        } read: { (statement) throws(VerificationReadFailure) -> Int64? in
+        } read: { (statement) throws(SQLiteFailure) -> Int64? in
             try statement.step() ? statement.int(0) : nil
         }
     }
 
     /// A meter's stored count for a period, `nil` when none was written.
-    func used(organizationId: String, meter: String, periodStart: Int64) throws(VerificationReadFailure) -> Int? {
+    func used(organizationId: String, meter: String, periodStart: Int64) throws(SQLiteFailure) -> Int? {
         try run(.meter) { statement in
-            firstFailure(statement.bind(1, text: organizationId), statement.bind(2, text: meter),
-                         statement.bind(3, int: periodStart))
-        } read: { (statement) throws(VerificationReadFailure) -> Int? in
+            RawStatement.firstFailure(statement.bind(1, text: organizationId), statement.bind(2, text: meter),
+                                         statement.bind(3, int: periodStart))
+        } read: { (statement) throws(SQLiteFailure) -> Int? in
             try statement.step() ? statement.int(0).map(Int.init) : nil
         }
     }
 
     /// Binds ``SQLiteKeyStorage/liveKeysOfKinds``'s named arguments.
-    private func bindLiveKeys(_ statement: Statement, organizationId: String, kinds: String, now: Int64) -> Int32 {
-        firstFailure(statement.bind(statement.index(":organization"), text: organizationId),
-                     statement.bind(statement.index(":now"), int: now),
-                     statement.bind(statement.index(":kinds"), text: kinds))
+    private func bindLiveKeys(_ statement: RawStatement, organizationId: String, kinds: String, now: Int64) -> Int32 {
+        RawStatement.firstFailure(statement.bind(statement.index(":organization"), text: organizationId),
+                                     statement.bind(statement.index(":now"), int: now),
+                                     statement.bind(statement.index(":kinds"), text: kinds))
     }
-
-    /// The first result code of several binds that is not SQLITE_OK.
-    private func firstFailure(_ codes: Int32...) -> Int32 {
-        codes.first { $0 != SQLITE_OK } ?? SQLITE_OK
-    }
-
-    /// A prepared statement of this reader, under its lock.
-    private struct Statement {
-        let handle: OpaquePointer
-
-        /// SQLITE_TRANSIENT (the C macro is not imported): SQLite copies the bytes.
-        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-        func index(_ name: String) -> Int32 {
-            sqlite3_bind_parameter_index(handle, name)
-        }
-
-        func bind(_ index: Int32, text: String) -> Int32 {
-            var text = text
-            return text.withUTF8 { bytes in
-                sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
-            }
-        }
-
-        func bind(_ index: Int32, int: Int64) -> Int32 {
-            sqlite3_bind_int64(handle, index, int)
-        }
-
-        func bind(_ index: Int32, blob: UnsafeRawBufferPointer) -> Int32 {
-            sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), Self.transient)
-        }
-
-        /// Steps once: `true` for a row, `false` when done.
-        func step() throws(VerificationReadFailure) -> Bool {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: true
-            case SQLITE_DONE: false
-            case let code: throw VerificationReadFailure(code: code)
-            }
-        }
-
-        func text(_ column: Int32) -> String {
-            guard let bytes = sqlite3_column_text(handle, column) else { return "" }
-            return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))),
-                          as: UTF8.self)
-        }
-
-        func int(_ column: Int32) -> Int64? {
-            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
-        }
-
-        func time(_ column: Int32) -> Date? {
-            int(column).map(StorageCoding.date)
-        }
-    }
-}
-
-/// A SQLite result code from ``VerificationReader``.
-struct VerificationReadFailure: Error {
-    let code: Int32
 }

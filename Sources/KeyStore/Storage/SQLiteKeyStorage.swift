@@ -357,12 +357,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             // An earlier command's failure may have rolled the transaction
             // back; a savepoint now would quietly start a transaction of its own.
             guard db.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-            var result: T?
-            try db.inSavepoint {
-                result = try body(db)
-                return .commit
-            }
-            return result!
+            return try db.inCommandSavepoint { try body(db) }
         } catch {
             throw Self.storeError(error)
         }

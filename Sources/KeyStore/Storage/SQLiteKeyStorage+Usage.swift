@@ -179,7 +179,14 @@ struct UsageFile: Sendable {
 
 extension SQLiteKeyStorage {
     public func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange] {
-        try lookup { db in
+        // Read after every flush batch, here and in other processes: on
+        // verification's reader, without GRDB's row per change.
+        if let reader = verificationReader {
+            return try Self.reading { () throws(SQLiteFailure) in
+                try reader.meterChanges(meter: meter, after: after, through: through)
+            }
+        }
+        return try lookup { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
                     SELECT organization_id, period_start, used FROM meter_usage

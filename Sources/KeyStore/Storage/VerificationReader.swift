@@ -25,7 +25,7 @@ final class VerificationReader: Sendable {
 
     /// The statements; each is prepared at its raw value's place.
     private enum Query: Int, CaseIterable {
-        case key, subscription, liveKeys, nextExpiry, meter
+        case key, subscription, liveKeys, nextExpiry, meter, meterChanges
 
         var sql: String {
             switch self {
@@ -39,6 +39,10 @@ final class VerificationReader: Sendable {
             case .liveKeys: "SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit"
             case .nextExpiry: "SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)"
             case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
+            case .meterChanges: """
+                SELECT organization_id, period_start, used FROM meter_usage
+                WHERE version > ?1 AND version <= ?2 AND meter = ?3
+                """
             }
         }
     }
@@ -222,6 +226,23 @@ final class VerificationReader: Sendable {
                                          statement.bind(3, int: periodStart))
         } read: { (statement) throws(SQLiteFailure) -> Int? in
             try statement.step() ? statement.int(0).map(Int.init) : nil
+        }
+    }
+
+    /// The counts of a meter that flushes moved after count version `after`,
+    /// through `through`: after every flush batch, a few hundred rows.
+    func meterChanges(meter: String, after: Int64, through: Int64) throws(SQLiteFailure) -> [MeterChange] {
+        try run(.meterChanges) { statement in
+            RawStatement.firstFailure(statement.bind(1, int: after), statement.bind(2, int: through),
+                                      statement.bind(3, text: meter))
+        } read: { (statement) throws(SQLiteFailure) -> [MeterChange] in
+            var changes: [MeterChange] = []
+            while try statement.step() {
+                changes.append(MeterChange(organizationId: statement.text(0), meter: meter,
+                                           periodStart: StorageCoding.date(statement.int(1) ?? 0),
+                                           used: Int(statement.int(2) ?? 0)))
+            }
+            return changes
         }
     }
 

@@ -19,6 +19,22 @@ struct ExampleCatalogTests {
         #expect(basic.quota(for: "api.requests")?.period == .day)
     }
 
+    /// The table of usable capabilities built with the catalog, which every
+    /// organization's key access shares, says for every plan and kind what
+    /// ``PlanCatalog/usableCapabilities(of:on:)`` says.
+    @Test(arguments: ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml",
+                      "examples/link-platform.xml"])
+    func theSharedTableOfUsableCapabilitiesAgreesWithEachPlan(_ file: String) throws {
+        let catalog = try PlanCatalog.load(contentsOf: Paths.plans(file))
+        for plan in catalog.plans + [catalog.defaultPlan] {
+            let table = catalog.usableCapabilityIds(on: plan)
+            #expect(Set(table.keys) == Set(catalog.kinds.map(\.id.rawValue)))
+            for kind in catalog.kinds {
+                #expect(table[kind.id.rawValue] == Set(catalog.usableCapabilities(of: kind.id, on: plan).map(\.rawValue)))
+            }
+        }
+    }
+
     @Test func channelManagerKeysComeByPurposeWithAReadAndAPostKeyEach() throws {
         let catalog = try PlanCatalog.load(contentsOf: Paths.plans("examples/channel-manager.xml"))
         #expect(catalog.keys.environments == ["prod", "sandbox"])

@@ -28,6 +28,12 @@ public struct PlanCatalog: Sendable {
     private let kindIndex: [KindID: KeyKind]
     private let meterIndex: [MeterID: Meter]
     private let planIndex: [PlanID: Plan]
+    /// Per plan, and per kind on it, the ids of the capabilities its keys
+    /// may use (``usableCapabilities(of:on:)``): the same for every
+    /// organization on the plan, so built once here rather than with each
+    /// organization's key access, which held a copy each (about 1.5 KiB an
+    /// organization in memory, and its cost at every cache miss).
+    private let usableIndex: [PlanID: [String: Set<String>]]
 
     /// Only the loader builds a catalog, after checking every rule.
     init(
@@ -50,6 +56,12 @@ public struct PlanCatalog: Sendable {
         kindIndex = Dictionary(uniqueKeysWithValues: kinds.map { ($0.id, $0) })
         meterIndex = Dictionary(uniqueKeysWithValues: meters.map { ($0.id, $0) })
         planIndex = Dictionary(uniqueKeysWithValues: plans.map { ($0.id, $0) })
+        let kindIndex = self.kindIndex
+        usableIndex = Dictionary((plans + [defaultPlan]).map { plan in
+            (plan.id, Dictionary(uniqueKeysWithValues: kinds.map { kind in
+                (kind.id.rawValue, Set(Self.usable(of: kind.id, on: plan, kindIndex).map(\.rawValue)))
+            }))
+        }, uniquingKeysWith: { first, _ in first })
     }
 
     public func capability(_ id: CapabilityID) -> Capability? { capabilityIndex[id] }
@@ -66,7 +78,20 @@ public struct PlanCatalog: Sendable {
     /// plan allows, in catalog order. Empty when the plan has no API keys or
     /// does not allow the kind.
     public func usableCapabilities(of kind: KindID, on plan: Plan) -> [CapabilityID] {
-        guard let policy = plan.apiKeys, policy.kinds.contains(kind), let scope = self.kind(kind)?.capabilities else {
+        Self.usable(of: kind, on: plan, kindIndex)
+    }
+
+    /// The ids of the capabilities each kind's keys may use on `plan`, by
+    /// the kind's id: ``usableCapabilities(of:on:)`` for every kind at once,
+    /// built when the catalog was, and shared by every caller.
+    public func usableCapabilityIds(on plan: Plan) -> [String: Set<String>] {
+        usableIndex[plan.id] ?? Dictionary(uniqueKeysWithValues: kinds.map { kind in
+            (kind.id.rawValue, Set(usableCapabilities(of: kind.id, on: plan).map(\.rawValue)))
+        })
+    }
+
+    private static func usable(of kind: KindID, on plan: Plan, _ kindIndex: [KindID: KeyKind]) -> [CapabilityID] {
+        guard let policy = plan.apiKeys, policy.kinds.contains(kind), let scope = kindIndex[kind]?.capabilities else {
             return []
         }
         return policy.capabilities.filter(scope.contains)

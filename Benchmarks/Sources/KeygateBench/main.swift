@@ -129,6 +129,8 @@ if CommandLine.arguments.contains("--profile-pipe-realistic") {
         let rate = server.pipelinedRate(Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed).lines())
         print("pass \(pass) over a pipe: \(Int(rate)) /s (\(String(format: "%.2f", rate / hotRate))× hot)")
     }
+    let memory = server.memory()
+    print("serve's resident memory: \(Int(memory.resident)) MiB, peak \(Int(memory.peak)) MiB")
     server.stop()
     exit(0)
 }
@@ -349,6 +351,11 @@ do {
                             value: formatted(realisticRate, "/s"), target: steady ? "≥ 0.8× hot keys" : "",
                             met: steady ? realisticRate >= 0.8 * pipeRate : nil))
         }
+        // What a full cache (100,000 keys, their organizations) and a second's
+        // counters take, which the hot-keys row further down does not show.
+        let memory = realistic.memory()
+        rows.append(Row(name: "resident memory of serve after realistic traffic (now / peak)",
+                        value: String(format: "%.0f / %.0f MiB", memory.resident, memory.peak), target: "", met: nil))
         realistic.stop()
     }
 

@@ -83,6 +83,28 @@ struct PlanTransitionTests {
         #expect(try keys.map(fixture.status) == [.revoked, .active, .active])
     }
 
+    /// At exactly the plan's maximum every live key works, and one key
+    /// beyond it the newest is suspended: in what the dashboard reads and
+    /// in what verification answers from its cache.
+    @Test(arguments: Backend.available) func atTheMaximumEveryKeyWorksAndOneBeyondItTheNewestIsSuspended(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
+        try fixture.move(to: "pro")
+        let keys = try (0..<3).map { index in
+            try fixture.create(name: "workspace \(index)", kind: "workspace", capabilities: ["linksRead"])
+        }
+        func outcomes() throws -> [VerifyOutcome] {
+            try keys.map { try fixture.service.verify(VerifyRequest(key: $0.secret.unredacted, capability: "linksRead")).outcome }
+        }
+        try fixture.move(to: "free")  // at most one live workspace key
+        _ = try fixture.service.revokeKey(id: keys[0].key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try keys.map(fixture.status) == [.revoked, .active, .suspended])
+        #expect(try outcomes() == [.revoked, .valid, .planSuspended])
+
+        _ = try fixture.service.revokeKey(id: keys[1].key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try keys.map(fixture.status) == [.revoked, .revoked, .active])
+        #expect(try outcomes() == [.revoked, .revoked, .valid])
+    }
+
     @Test(arguments: Backend.available) func previewChangesNothing(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

@@ -38,8 +38,13 @@ final class KeyAccess: Sendable {
         self.plan = plan
         usableByKind = catalog.usableCapabilityIds(on: plan)
         if ranking, let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
-            withinLimit = Set(try storage.liveKeyIds(
-                organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum))
+            // One more than the maximum tells whether any live key is beyond
+            // it. Most organizations have none, and then no set is kept: a
+            // set of ids for each cached organization was half a kilobyte,
+            // 29 MiB of a cache of 50,000 (heaptrack, docs/PERFORMANCE.md).
+            let oldest = try storage.liveKeyIds(
+                organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
+            withinLimit = oldest.count > maximum ? Set(oldest.prefix(maximum)) : nil
         } else {
             withinLimit = nil
         }

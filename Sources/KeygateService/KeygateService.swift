@@ -33,10 +33,25 @@ public struct KeygateService: Sendable {
     /// The default ``eventClockSkew``: five minutes.
     public static let defaultEventClockSkew: TimeInterval = 300
 
+    /// The default ``init(catalog:storage:clock:eventClockSkew:cacheCapacity:)``
+    /// cache: 100,000 keys and as many organizations.
+    public static let defaultCacheCapacity = VerificationState.defaultCapacity
+
+    /// A service over `storage`, under the plans of `catalog`.
+    ///
+    /// - Parameters:
+    ///   - clock: The time every rule reads (expiry, quota periods, rate limits).
+    ///   - eventClockSkew: How far ahead of `clock` a billing event may be dated.
+    ///   - cacheCapacity: How many keys, and how many organizations,
+    ///     verification keeps in memory; past it, those not used lately give
+    ///     way. A key not in the cache costs a read of the store; a full
+    ///     cache of 100,000 keys and 50,000 organizations took about 140 MiB
+    ///     (docs/PERFORMANCE.md). Must be at least 1.
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock(),
-                eventClockSkew: TimeInterval = defaultEventClockSkew) {
+                eventClockSkew: TimeInterval = defaultEventClockSkew, cacheCapacity: Int = defaultCacheCapacity) {
+        precondition(cacheCapacity >= 1, "the verification cache holds at least one key")
         self.init(catalog: catalog, storage: storage, clock: clock, eventClockSkew: eventClockSkew,
-                  verification: VerificationState())
+                  verification: VerificationState(capacity: cacheCapacity))
     }
 
     /// A service whose verification state is given: tests size its caches,

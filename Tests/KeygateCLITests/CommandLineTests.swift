@@ -11,10 +11,11 @@ struct CommandLineTests {
         let errors: String
     }
 
-    func keygate(_ arguments: String...) throws -> Run {
+    func keygate(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = ServeProcess.executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = ServeProcess.repository
         let output = Pipe()
         let errors = Pipe()
@@ -42,6 +43,18 @@ struct CommandLineTests {
         #expect(run.errors.contains("unknown log level 'loud'; use one of: trace, debug, info"))
         let skew = try keygate("serve", "--event-clock-skew", "100000")
         #expect(skew.status == 64 && skew.errors.contains("event clock skew"))
+    }
+
+    @Test func aCacheSizeOutsideItsRangeIsRefusedBeforeServing() throws {
+        for size in ["0", "10000001"] {
+            let run = try keygate("serve", "--cache-keys", size)
+            #expect(run.status == 64)
+            #expect(run.output.isEmpty)
+            #expect(run.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not '\(size)'"))
+        }
+        let fromEnvironment = try keygate("serve", environment: ["KEYGATE_CACHE_KEYS": "many"])
+        #expect(fromEnvironment.status == 64)
+        #expect(fromEnvironment.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not 'many'"))
     }
 
     @Test func validateCountsInTheRightNumber() throws {

@@ -110,6 +110,27 @@ struct CacheTests {
         #expect(service.verification.reads.withLock { $0 }.keys == flooded.keys)
     }
 
+    /// The library's cache size is the caller's: with room for one key, two
+    /// keys used in turn are read from the store every time; with the
+    /// default, once each.
+    @Test func theCacheHoldsAsManyKeysAsTheCallerAsks() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let keys = try (0..<2).map { _ in try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]) }
+        func keyReads(_ service: KeygateService) throws -> Int {
+            for _ in 0..<3 {
+                for key in keys {
+                    let request = VerifyRequest(key: key.secret.unredacted, capability: "booking.read")
+                    #expect(try service.verify(request).outcome == .valid)
+                }
+            }
+            return service.verification.reads.withLock { $0.keys }
+        }
+        #expect(try keyReads(KeygateService(catalog: fixture.catalog, storage: fixture.storage, clock: fixture.clock,
+                                            cacheCapacity: 1)) == 6)
+        #expect(try keyReads(KeygateService(catalog: fixture.catalog, storage: fixture.storage, clock: fixture.clock)) == 2)
+    }
+
     final class Entry: ClockEntry {
         var referenced = false
         let name: Int

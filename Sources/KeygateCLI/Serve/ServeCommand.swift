@@ -72,7 +72,21 @@ struct ServeCommand: ParsableCommand {
         discussion: "Default: 60."))
     var eventSweepSeconds: Int = 60
 
+    @Option(help: ArgumentHelp(
+        "How many keys, and as many organizations, verification keeps in memory.",
+        discussion: """
+            Default: $KEYGATE_CACHE_KEYS, then 100000. A key not kept costs a read of the database; \
+            a full cache of 100,000 keys and 50,000 organizations took about 140 MiB (docs/PERFORMANCE.md).
+            """))
+    var cacheKeys: Int?
+
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The cache size as given, if given: an option's or the environment's text.
+    private var cacheKeysText: String? { cacheKeys.map(String.init) ?? environment["KEYGATE_CACHE_KEYS"] }
+
+    /// The most the cache may be sized to: its tables are sized up front.
+    static let cacheKeysRange = 1...10_000_000
 
     private var eventSchedule: EventSchedule {
         let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
@@ -92,6 +106,11 @@ struct ServeCommand: ParsableCommand {
         guard Logger.Level(rawValue: level) != nil else {
             throw ValidationError("unknown log level '\(level)'; use one of: "
                                   + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let cacheKeysText {
+            guard let keys = Int(cacheKeysText), Self.cacheKeysRange.contains(keys) else {
+                throw ValidationError("the cache size must be a whole number of keys from 1 to 10000000, not '\(cacheKeysText)'")
+            }
         }
         if let clockSkew {
             guard let seconds = Int(clockSkew), (0...86_400).contains(seconds) else {
@@ -144,7 +163,8 @@ struct ServeCommand: ParsableCommand {
 
         let service = KeygateService(
             catalog: plans, storage: storage,
-            eventClockSkew: clockSkew.flatMap(TimeInterval.init) ?? KeygateService.defaultEventClockSkew)
+            eventClockSkew: clockSkew.flatMap(TimeInterval.init) ?? KeygateService.defaultEventClockSkew,
+            cacheCapacity: cacheKeysText.flatMap(Int.init) ?? KeygateService.defaultCacheCapacity)
         let server = RPCServer(
             table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)

@@ -106,6 +106,30 @@ struct VerifyTests {
         if path == "/api/nothing/here" { #expect(result.noRoute) }
     }
 
+    /// A flush forgets the counters of keys with nothing pending and their
+    /// whole allowance back, and only those: a key still inside its limit
+    /// is refused after a flush as before it, and one whose allowance came
+    /// back starts afresh.
+    @Test func aFlushKeepsTheRateLimitOfAKeyStillInsideItsWindow() throws {
+        let fixture = try ServiceFixture()
+        let limited = try proKey(fixture, rateLimit: 6).secret.unredacted
+        let idle = try proKey(fixture, rateLimit: 6).secret.unredacted
+        for _ in 0..<6 { #expect(try verify(fixture, limited).outcome == .valid) }
+        #expect(try verify(fixture, idle).outcome == .valid)
+        fixture.clock.advance(by: 30)
+        try fixture.service.flushUsage()
+        // Half a minute on, the first key has three of its six back, the
+        // second all of them, its counter forgotten by the flush.
+        for expected in (0..<3).reversed() { #expect(try verify(fixture, limited).rateLimit?.remaining == expected) }
+        #expect(try verify(fixture, limited).outcome == .rateLimited)
+        #expect(try verify(fixture, idle).rateLimit?.remaining == 5)
+        try fixture.service.flushUsage()
+        #expect(try verify(fixture, limited).outcome == .rateLimited)
+        // Every valid verification counted once, across both flushes.
+        let quota = try fixture.service.quotas(organizationId: "org_a").quotas[0]
+        #expect(quota.used == 11, "\(quota)")
+    }
+
     @Test(arguments: Backend.available) func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, rateLimit: 6).secret.unredacted

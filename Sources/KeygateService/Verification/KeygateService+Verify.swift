@@ -283,13 +283,15 @@ extension KeygateService {
                 }
                 verification.withState { $0.unsureFlush = nil }
             }
-            let (pending, pendingMeters) = verification.withState { $0.takePending() }
+            let started = GCRA.microseconds(clock.now())
+            let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
             let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
-            let meters = pendingMeters.sorted { $0.organizationId < $1.organizationId }
+            let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {
                 let usage = Array(increments[keysDone..<min(keysDone + Self.flushKeyBatch, increments.count)])
-                let counts = Array(meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)])
+                let taken = meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)]
+                let counts = taken.map(\.increment)
                 let identity = UUID().uuidString
                 var failure: KeyStoreError?
                 do throws(KeyStoreError) {
@@ -302,7 +304,7 @@ extension KeygateService {
                 // counts to be sent again first. The keys' counts of the
                 // batches not tried go back into the counters.
                 verification.withState { state in
-                    state.remove(meters: counts)
+                    state.remove(meters: taken)
                     if failure != nil {
                         state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts)
                         state.restore(increments[(keysDone + usage.count)...])
@@ -313,8 +315,7 @@ extension KeygateService {
                 metersDone += counts.count
             } while keysDone < increments.count || metersDone < meters.count
             storage.checkpoint()
-            let now = GCRA.microseconds(clock.now())
-            verification.withState { $0.sweep(at: now) }
+            verification.withState { $0.sweep() }
         }
     }
 }

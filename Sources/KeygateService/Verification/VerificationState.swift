@@ -244,24 +244,43 @@ final class VerificationState: Sendable {
         /// held for; a flush that cannot write some of them puts those back
         /// (``restore(_:)``). Subtracting each written batch instead held the
         /// lock about 40 ms a second under realistic traffic, hashing every
-        /// key's id again. Meters are copied and stay counted until
-        /// ``remove(meters:)`` confirms their write, so quota checks keep
-        /// seeing them while a flush is under way.
-        mutating func takePending() -> (usage: [PendingCounts], meters: [MeterIncrement]) {
-            (counters.values.compactMap { $0.take() },
-             meters.values.filter { $0.amount > 0 }.map {
-                 MeterIncrement(organizationId: $0.slot.organizationId, meter: $0.slot.meter,
-                                periodStart: $0.slot.periodStart, amount: $0.amount, limit: $0.limit)
-             })
+        /// key's id again. The same pass forgets the counters left with
+        /// nothing pending and a whole rate-limit allowance at `now`, so
+        /// memory follows the keys in use; a second pass over them, after
+        /// the flush, held the lock as long again.
+        ///
+        /// Meters are copied and stay counted until ``remove(meters:)``
+        /// confirms their write, so quota checks keep seeing them while a
+        /// flush is under way. Each comes with its place among the counters
+        /// taken, which stay here, so that removal changes the counter
+        /// without hashing the meter's slot again.
+        mutating func takePending(sweepingAt now: Int64) -> (usage: [PendingCounts], meters: [PendingMeter]) {
+            var usage: [PendingCounts] = []
+            usage.reserveCapacity(counters.count)
+            counters = counters.filter { _, counters in
+                if let pending = counters.take() { usage.append(pending) }
+                guard counters.arrival <= now else { return true }
+                counters.isRetired = true
+                return false
+            }
+            taken = meters.values.filter { $0.amount > 0 }
+            let meters = taken.enumerated().map { index, counter in
+                PendingMeter(increment: MeterIncrement(organizationId: counter.slot.organizationId, meter: counter.slot.meter,
+                                                       periodStart: counter.slot.periodStart, amount: counter.amount,
+                                                       limit: counter.limit),
+                             taken: index)
+            }
+            return (usage, meters)
         }
 
+        /// The meter counters the running flush took counts from, in the
+        /// order of its ``PendingMeter/taken``; none is retired before the
+        /// flush's ``sweep()``, which lets go of them.
+        private var taken: [MeterCounter] = []
+
         /// Takes out the meter counts a flush wrote, keeping whatever arrived meanwhile.
-        mutating func remove(meters written: [MeterIncrement]) {
-            for increment in written {
-                let slot = MeterSlot(organizationId: increment.organizationId, meter: increment.meter,
-                                     periodStart: increment.periodStart)
-                meters[slot]?.amount -= increment.amount
-            }
+        mutating func remove(meters written: ArraySlice<PendingMeter>) {
+            for pending in written { taken[pending.taken].amount -= pending.increment.amount }
         }
 
         /// Puts back keys' counts a flush took and did not write, merged
@@ -270,15 +289,11 @@ final class VerificationState: Sendable {
             for increment in usage { counters(ofKey: increment.keyId).restore(increment) }
         }
 
-        /// Forgets counters with nothing pending and a whole rate-limit
-        /// allowance, so memory follows the keys in use. Once per flush: it
-        /// looks at every counter.
-        mutating func sweep(at now: Int64) {
-            counters = counters.filter { _, counters in
-                guard counters.isEmpty, counters.arrival <= now else { return true }
-                counters.isRetired = true
-                return false
-            }
+        /// Forgets the meter counters a flush left at zero, so memory follows
+        /// the organizations in use (keys' counters are forgotten as the
+        /// flush takes their counts). Once per flush, after its batches.
+        mutating func sweep() {
+            taken = []
             meters = meters.filter { _, counter in
                 guard counter.amount == 0 else { return true }
                 counter.isRetired = true
@@ -294,6 +309,13 @@ struct UnsureFlush {
     let identity: String
     let usage: [UsageIncrement]
     let meters: [MeterIncrement]
+}
+
+/// A meter's count a flush took, and where its counter is among those
+/// the flush took from (the counter itself stays inside the lock).
+struct PendingMeter: Sendable {
+    let increment: MeterIncrement
+    let taken: Int
 }
 
 /// An organization's meter in one quota period.
@@ -436,8 +458,6 @@ final class KeyCounters {
     init(keyId: String) {
         self.keyId = keyId
     }
-
-    var isEmpty: Bool { days.isEmpty }
 
     /// What a flush writes, taken out of these counters: `nil` when nothing is pending.
     func take() -> PendingCounts? {

@@ -109,7 +109,8 @@ struct ServeCommand: ParsableCommand {
         }
         if let cacheKeysText {
             guard let keys = Int(cacheKeysText), Self.cacheKeysRange.contains(keys) else {
-                throw ValidationError("the cache size must be a whole number of keys from 1 to 10000000, not '\(cacheKeysText)'")
+                throw ValidationError("the cache size must be a whole number of keys from \(Self.cacheKeysRange.lowerBound) to "
+                                      + "\(Self.cacheKeysRange.upperBound), not '\(cacheKeysText)'")
             }
         }
         if let clockSkew {

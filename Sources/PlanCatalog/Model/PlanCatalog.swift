@@ -31,8 +31,9 @@ public struct PlanCatalog: Sendable {
     /// Per plan, and per kind on it, the ids of the capabilities its keys
     /// may use (``usableCapabilities(of:on:)``): the same for every
     /// organization on the plan, so built once here rather than with each
-    /// organization's key access, which held a copy each (about 1.5 KiB an
-    /// organization in memory, and its cost at every cache miss).
+    /// organization's key access, which held a copy each (with a copy of
+    /// the catalog, 42 MiB of a verification cache of 50,000 organizations,
+    /// and its cost at every cache miss).
     private let usableIndex: [PlanID: [String: Set<String>]]
 
     /// Only the loader builds a catalog, after checking every rule.
@@ -58,9 +59,7 @@ public struct PlanCatalog: Sendable {
         planIndex = Dictionary(uniqueKeysWithValues: plans.map { ($0.id, $0) })
         let kindIndex = self.kindIndex
         usableIndex = Dictionary((plans + [defaultPlan]).map { plan in
-            (plan.id, Dictionary(uniqueKeysWithValues: kinds.map { kind in
-                (kind.id.rawValue, Set(Self.usable(of: kind.id, on: plan, kindIndex).map(\.rawValue)))
-            }))
+            (plan.id, Self.usableTable(on: plan, kinds, kindIndex))
         }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -85,8 +84,14 @@ public struct PlanCatalog: Sendable {
     /// the kind's id: ``usableCapabilities(of:on:)`` for every kind at once,
     /// built when the catalog was, and shared by every caller.
     public func usableCapabilityIds(on plan: Plan) -> [String: Set<String>] {
-        usableIndex[plan.id] ?? Dictionary(uniqueKeysWithValues: kinds.map { kind in
-            (kind.id.rawValue, Set(usableCapabilities(of: kind.id, on: plan).map(\.rawValue)))
+        usableIndex[plan.id] ?? Self.usableTable(on: plan, kinds, kindIndex)
+    }
+
+    private static func usableTable(on plan: Plan, _ kinds: [KeyKind], _ kindIndex: [KindID: KeyKind])
+        -> [String: Set<String>]
+    {
+        Dictionary(uniqueKeysWithValues: kinds.map { kind in
+            (kind.id.rawValue, Set(usable(of: kind.id, on: plan, kindIndex).map(\.rawValue)))
         })
     }
 

@@ -44,9 +44,9 @@ public struct KeygateService: Sendable {
     ///   - eventClockSkew: How far ahead of `clock` a billing event may be dated.
     ///   - cacheCapacity: How many keys, and how many organizations,
     ///     verification keeps in memory; past it, those not used lately give
-    ///     way. A key not in the cache costs a read of the store; a full
-    ///     cache of 100,000 keys and 50,000 organizations took about 140 MiB
-    ///     (docs/PERFORMANCE.md). Must be at least 1.
+    ///     way. A key not in the cache costs a read of the store; what a
+    ///     full cache takes is measured in docs/OPERATIONS.md. Must be at
+    ///     least 1.
     public init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock = SystemClock(),
                 eventClockSkew: TimeInterval = defaultEventClockSkew, cacheCapacity: Int = defaultCacheCapacity) {
         precondition(cacheCapacity >= 1, "the verification cache holds at least one key")

@@ -19,6 +19,21 @@ struct KeyFixture {
     /// `<name>.all-secrets` beside the database.
     var allSecretsPath: String { path.replacingOccurrences(of: ".sqlite", with: ".all-secrets") }
 
+    /// A database's files: the file, its log and index, the shared rate
+    /// limits and the usage file with its own.
+    static let fileSuffixes = ["", "-wal", "-shm", "-limits", "-usage", "-usage-wal", "-usage-shm"]
+
+    /// Copies the fixture's files to `path`, replacing what is there: for
+    /// rows that write, so the kept fixture stays as it was.
+    func copy(to path: String) throws {
+        for suffix in Self.fileSuffixes {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+            if FileManager.default.fileExists(atPath: self.path + suffix) {
+                try FileManager.default.copyItem(atPath: self.path + suffix, toPath: path + suffix)
+            }
+        }
+    }
+
     /// Every key's secret, read from the file written with the database.
     func allSecrets() throws -> [String] {
         try String(contentsOfFile: allSecretsPath, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -61,7 +76,7 @@ struct KeyFixture {
             return KeyFixture(path: path, hotSecrets: secrets.split(separator: "\n").map(String.init),
                               bigOrganization: bigOrganizationKeys > 0 ? "org_big" : nil)
         }
-        for suffix in ["", "-wal", "-shm", "-limits", "-usage", "-usage-wal", "-usage-shm"] {
+        for suffix in fileSuffixes {
             try? FileManager.default.removeItem(atPath: path + suffix)
         }
         let pool = try KeyDatabase.open(path: path)

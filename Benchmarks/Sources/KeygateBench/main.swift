@@ -117,12 +117,7 @@ if CommandLine.arguments.contains("--profile-realistic") {
 if CommandLine.arguments.contains("--profile-create") {
     let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory, bigOrganizationKeys: 100_000)
     let scratch = dataDirectory.appending(path: "create-scratch.sqlite").path
-    for suffix in ["", "-wal", "-shm", "-usage", "-usage-wal", "-usage-shm", "-limits"] {
-        try? FileManager.default.removeItem(atPath: scratch + suffix)
-        if FileManager.default.fileExists(atPath: fixture.path + suffix) {
-            try FileManager.default.copyItem(atPath: fixture.path + suffix, toPath: scratch + suffix)
-        }
-    }
+    try fixture.copy(to: scratch)
     let server = try serve(scratch)
     for round in 1...3 {
         let writes = createAndRevoke(server, organizations: 250)

@@ -187,12 +187,7 @@ extension SQLiteKeyStorage {
             }
         }
         return try lookup { db in
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: """
-                    SELECT organization_id, period_start, used FROM meter_usage
-                    WHERE version > ? AND version <= ? AND meter = ?
-                    """),
-                arguments: [after, through, meter])
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.meterChangesQuery), arguments: [after, through, meter])
             var changes: [MeterChange] = []
             while let row = try rows.next() {
                 changes.append(MeterChange(organizationId: row[0], meter: meter,
@@ -201,6 +196,13 @@ extension SQLiteKeyStorage {
             return changes
         }
     }
+
+    /// The counts of a meter (`?3`) that flushes moved after count version
+    /// `?1`, through `?2`; the reader and the fallback read the same.
+    static let meterChangesQuery = """
+        SELECT organization_id, period_start, used FROM meter_usage
+        WHERE version > ?1 AND version <= ?2 AND meter = ?3
+        """
 
     /// How long a flush's identity is remembered: far longer than any retry waits.
     static let flushIdentityLifetime: Int64 = 86_400_000

@@ -39,10 +39,7 @@ final class VerificationReader: Sendable {
             case .liveKeys: "SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit"
             case .nextExpiry: "SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)"
             case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
-            case .meterChanges: """
-                SELECT organization_id, period_start, used FROM meter_usage
-                WHERE version > ?1 AND version <= ?2 AND meter = ?3
-                """
+            case .meterChanges: SQLiteKeyStorage.meterChangesQuery
             }
         }
     }
@@ -202,7 +199,7 @@ final class VerificationReader: Sendable {
     func liveKeyIds(organizationId: String, kinds: String, now: Int64, limit: Int) throws(SQLiteFailure) -> [String] {
         try run(.liveKeys) { statement in
             RawStatement.firstFailure(bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
-                                         statement.bind(statement.index(":limit"), int: Int64(limit)))
+                                      statement.bind(statement.index(":limit"), int: Int64(limit)))
         } read: { (statement) throws(SQLiteFailure) -> [String] in
             var ids: [String] = []
             while try statement.step() { ids.append(statement.text(0)) }
@@ -223,7 +220,7 @@ final class VerificationReader: Sendable {
     func used(organizationId: String, meter: String, periodStart: Int64) throws(SQLiteFailure) -> Int? {
         try run(.meter) { statement in
             RawStatement.firstFailure(statement.bind(1, text: organizationId), statement.bind(2, text: meter),
-                                         statement.bind(3, int: periodStart))
+                                      statement.bind(3, int: periodStart))
         } read: { (statement) throws(SQLiteFailure) -> Int? in
             try statement.step() ? statement.int(0).map(Int.init) : nil
         }

@@ -76,7 +76,7 @@ struct ServeCommand: ParsableCommand {
         "How many keys, and as many organizations, verification keeps in memory.",
         discussion: """
             Default: $KEYGATE_CACHE_KEYS, then 100000. A key not kept costs a read of the database; \
-            a full cache of 100,000 keys and 50,000 organizations took about 140 MiB (docs/PERFORMANCE.md).
+            what a full cache takes in memory is in docs/OPERATIONS.md.
             """))
     var cacheKeys: Int?
 
@@ -85,7 +85,8 @@ struct ServeCommand: ParsableCommand {
     /// The cache size as given, if given: an option's or the environment's text.
     private var cacheKeysText: String? { cacheKeys.map(String.init) ?? environment["KEYGATE_CACHE_KEYS"] }
 
-    /// The most the cache may be sized to: its tables are sized up front.
+    /// The sizes the cache may be given; the most is bounded because its
+    /// tables are allocated at that size up front.
     static let cacheKeysRange = 1...10_000_000
 
     private var eventSchedule: EventSchedule {

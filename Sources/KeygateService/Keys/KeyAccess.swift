@@ -18,7 +18,7 @@ import PlanCatalog
 /// as a struct every read copied the catalog and plan inside it (a tenth of
 /// a cache miss went to those copies). It keeps neither the catalog nor its
 /// own table of usable capabilities: one of each per cached organization
-/// was 42 MiB of a verification cache of 50,000 organizations.
+/// was much of the verification cache's memory (docs/PERFORMANCE.md).
 final class KeyAccess: Sendable {
     let plan: Plan
     /// The keys within the plan's maximum; `nil` when every live key of an
@@ -40,8 +40,8 @@ final class KeyAccess: Sendable {
         if ranking, let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
             // One more than the maximum tells whether any live key is beyond
             // it. Most organizations have none, and then no set is kept: a
-            // set of ids for each cached organization was half a kilobyte,
-            // 29 MiB of a cache of 50,000 (heaptrack, docs/PERFORMANCE.md).
+            // set of ids for each cached organization was a large part of
+            // the cache's memory (docs/PERFORMANCE.md).
             let oldest = try storage.liveKeyIds(
                 organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
             withinLimit = oldest.count > maximum ? Set(oldest.prefix(maximum)) : nil

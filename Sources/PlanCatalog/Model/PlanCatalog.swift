@@ -31,9 +31,8 @@ public struct PlanCatalog: Sendable {
     /// Per plan, and per kind on it, the ids of the capabilities its keys
     /// may use (``usableCapabilities(of:on:)``): the same for every
     /// organization on the plan, so built once here rather than with each
-    /// organization's key access, which held a copy each (with a copy of
-    /// the catalog, 42 MiB of a verification cache of 50,000 organizations,
-    /// and its cost at every cache miss).
+    /// organization's key access, which held a copy each (memory in every
+    /// cached organization, and work at every cache miss).
     private let usableIndex: [PlanID: [String: Set<String>]]
 
     /// Only the loader builds a catalog, after checking every rule.

@@ -33,7 +33,7 @@ struct DatabaseTests {
             "v4: change events per key and organization", "v5: count log", "v6: flush identities",
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
             "v10: one index per event", "v11: meter counts by version", "v12: usage in a file of its own",
-            "v13: secrets name their key's row",
+            "v13: secrets name their key's row", "v14: live keys counted from their index",
         ])
     }
 
@@ -283,6 +283,23 @@ struct DatabaseTests {
         ]
         for sql in violations {
             #expect(throws: DatabaseError.self, "\(sql)") { try store.database.write { try $0.execute(sql: sql) } }
+        }
+    }
+
+    /// Each creation counts its organization's live keys against the plan's
+    /// maximum, and an organization entering verification's cache reads
+    /// their next expiry: both from the index of live keys alone
+    /// (migration v14), never a table row per key, which made a creation's
+    /// cost grow with the keys its organization holds.
+    @Test func liveKeysAreCountedFromTheirIndexAlone() throws {
+        let store = try StoreFixture()
+        for aggregate in ["COUNT(*)", "MIN(expires_at)"] {
+            let plan = try store.database.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT \(aggregate) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)",
+                                 arguments: SQLiteKeyStorage.liveKeysArguments("org_1", kinds: ["owner_integration"], now: Date()))
+                    .map { $0["detail"] as String }
+            }
+            #expect(plan == ["SEARCH api_key USING COVERING INDEX api_key_live (organization_id=?)"], "\(aggregate)")
         }
     }
 

@@ -118,6 +118,33 @@ extension Database {
         return first
     }
 
+    /// Runs `sql` from this connection's statement cache (GRDB's) as
+    /// ``run(_:_:)`` does: for the statements each command runs, which
+    /// through GRDB's arguments and rows cost a creation about as much as
+    /// its own look-ups (docs/PERFORMANCE.md).
+    @discardableResult
+    func run(cached sql: String, _ bind: (RawStatement) -> Int32) throws -> Int64? {
+        try run(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind)
+    }
+
+    /// Binds `sql`, from this connection's statement cache, with `bind` and
+    /// hands it to `read`, which steps it; resets it after.
+    func query<T>(cached sql: String, _ bind: (RawStatement) -> Int32,
+                  read: (RawStatement) throws(SQLiteFailure) -> T) throws -> T {
+        let statement = RawStatement(handle: try cachedStatement(sql: sql).sqliteStatement)
+        defer {
+            sqlite3_reset(statement.handle)
+            sqlite3_clear_bindings(statement.handle)
+        }
+        let bound = bind(statement)
+        guard bound == SQLITE_OK else { throw failure(bound, statement) }
+        do {
+            return try read(statement)
+        } catch {
+            throw failure(error.code, statement)
+        }
+    }
+
     private func failure(_ code: Int32, _ statement: RawStatement) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: lastErrorMessage,
                       sql: sqlite3_sql(statement.handle).map { String(cString: $0) })

@@ -37,10 +37,13 @@ extension SQLiteKeyStorage {
         details: [String: JSON], at: Date, _ db: Database
     ) throws {
         let json = JSON.auditText(details)
-        try db.cachedStatement(sql: """
+        try db.run(cached: """
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """)
-                    .execute(arguments: [organizationId, StorageCoding.milliseconds(at), actor, action.rawValue, keyId, json])
+                """) { row in
+            RawStatement.firstFailure(row.bind(1, text: organizationId), row.bind(2, int: StorageCoding.milliseconds(at)),
+                                      row.bind(3, text: actor), row.bind(4, text: action.rawValue),
+                                      row.bind(5, text: keyId), row.bind(6, text: json))
+        }
     }
 }

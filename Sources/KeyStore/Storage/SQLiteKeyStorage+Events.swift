@@ -64,13 +64,15 @@ extension SQLiteKeyStorage {
     /// when its `once` key was used before.
     @discardableResult
     func insertEvent(_ event: NewEvent, at now: Date, _ db: Database) throws -> Int {
-        try db.cachedStatement(sql: """
+        try db.run(cached: """
                 INSERT INTO outbox_event (id, organization_id, type, at, key_id, data, once) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING
-                """).execute(arguments: [
-                NewEvent.newId(at: now), event.organizationId, event.type.rawValue, StorageCoding.milliseconds(now),
-                event.keyId, JSON.auditText(event.data), event.once,
-            ])
+                """) { row in
+            RawStatement.firstFailure(
+                row.bind(1, text: NewEvent.newId(at: now)), row.bind(2, text: event.organizationId),
+                row.bind(3, text: event.type.rawValue), row.bind(4, int: StorageCoding.milliseconds(now)),
+                row.bind(5, text: event.keyId), row.bind(6, text: JSON.auditText(event.data)), row.bind(7, text: event.once))
+        }
         return db.changesCount
     }
 }

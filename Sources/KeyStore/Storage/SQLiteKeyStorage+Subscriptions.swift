@@ -166,13 +166,21 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     }
 
     private func fetchSubscription(_ organizationId: String, _ db: Database) throws -> SubscriptionRecord? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(Self.subscriptionColumns) FROM subscription WHERE organization_id = ?"),
-            arguments: [organizationId]
-        ).map { row in
-            Self.subscription(organizationId: row[0], plan: row[1], status: row[2], periodStart: row[3], periodEnd: row[4],
-                              lastEventAt: row[5], updatedAt: row[6])
+        try db.query(cached: Self.subscriptionQuery) { statement in
+            statement.bind(1, text: organizationId)
+        } read: { (statement) throws(SQLiteFailure) -> SubscriptionRecord? in
+            try statement.step() ? Self.subscription(statement) : nil
         }
+    }
+
+    /// An organization's subscription, bound with its id.
+    static let subscriptionQuery = "SELECT \(subscriptionColumns) FROM subscription WHERE organization_id = ?"
+
+    /// The subscription on the row `statement` stands on, read from ``subscriptionColumns``.
+    static func subscription(_ statement: RawStatement) -> SubscriptionRecord {
+        subscription(organizationId: statement.text(0), plan: statement.text(1), status: statement.text(2),
+                     periodStart: statement.int(3), periodEnd: statement.int(4), lastEventAt: statement.int(5) ?? 0,
+                     updatedAt: statement.int(6) ?? 0)
     }
 
     /// The columns of a subscription, in the order

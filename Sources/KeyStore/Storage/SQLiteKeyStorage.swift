@@ -174,15 +174,20 @@ public struct SQLiteKeyStorage: KeyStorage {
             if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
             }
-            try db.cachedStatement(sql: """
+            try db.run(cached: """
                     INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
                                          rate_limit, allowed_origins, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [
-                    record.id, record.organizationId, record.name, record.kind, StorageCoding.list(record.capabilities),
-                    record.environment, record.hint, record.rateLimit, StorageCoding.list(record.allowedOrigins),
-                    StorageCoding.milliseconds(now), record.expiresAt.map(StorageCoding.milliseconds),
-                ])
+                    """) { row in
+                RawStatement.firstFailure(
+                    row.bind(1, text: record.id), row.bind(2, text: record.organizationId), row.bind(3, text: record.name),
+                    row.bind(4, text: record.kind), row.bind(5, text: StorageCoding.list(record.capabilities)),
+                    row.bind(6, text: record.environment), row.bind(7, text: record.hint),
+                    row.bind(8, int: Int64(record.rateLimit)),
+                    row.bind(9, text: StorageCoding.list(record.allowedOrigins)),
+                    row.bind(10, int: StorageCoding.milliseconds(now)),
+                    row.bind(11, int: record.expiresAt.map(StorageCoding.milliseconds)))
+            }
             try insertSecret(new.digest, keyId: record.id, db)
             try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                             details: new.auditDetails, at: now, db)
@@ -327,25 +332,37 @@ public struct SQLiteKeyStorage: KeyStorage {
         ["organization": organizationId, "now": StorageCoding.milliseconds(now), "kinds": kindList(kinds)]
     }
 
+    /// Binds ``liveKeysOfKinds``' named arguments on a ``RawStatement``,
+    /// `kinds` as ``kindList(_:)`` writes them.
+    static func bindLiveKeys(_ statement: RawStatement, organizationId: String, kinds: String, now: Int64) -> Int32 {
+        RawStatement.firstFailure(statement.bind(statement.index(":organization"), text: organizationId),
+                                  statement.bind(statement.index(":now"), int: now),
+                                  statement.bind(statement.index(":kinds"), text: kinds))
+    }
+
     /// Kinds as ``liveKeysOfKinds`` takes them: ` a b c `.
     static func kindList(_ kinds: [String]) -> String {
         " " + kinds.joined(separator: " ") + " "
     }
 
+    /// Read from ``liveKeysOfKinds``' index alone (migration v14).
     func liveKeyCount(_ organizationId: String, kinds: [String], now: Date, _ db: Database) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM api_key
-                WHERE \(Self.liveKeysOfKinds)
-                """),
-            arguments: Self.liveKeysArguments(organizationId, kinds: kinds, now: now)) ?? 0
+        let count = try db.run(cached: "SELECT COUNT(*) FROM api_key WHERE \(Self.liveKeysOfKinds)") { statement in
+            Self.bindLiveKeys(statement, organizationId: organizationId, kinds: Self.kindList(kinds),
+                              now: StorageCoding.milliseconds(now))
+        }
+        return Int(count ?? 0)
     }
 
     func insertSecret(_ digest: KeyDigest, keyId: String, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run(cached: """
                 INSERT INTO key_secret (digest, key_id, key_seq, expires_at)
                 VALUES (?1, ?2, (SELECT seq FROM api_key WHERE id = ?2), NULL)
-                """)
-            .execute(arguments: [Data(digest.bytes), keyId])
+                """) { row in
+            digest.bytes.withUnsafeBytes { bytes in
+                RawStatement.firstFailure(row.bind(1, blob: bytes), row.bind(2, text: keyId))
+            }
+        }
     }
 
     /// One transaction, or, bound to a transaction, one savepoint of it.

@@ -35,7 +35,7 @@ final class VerificationReader: Sendable {
                 FROM key_secret s JOIN api_key k ON \(StorageCoding.secretsKeyRow)
                 WHERE s.digest = ?1
                 """
-            case .subscription: "SELECT \(SQLiteKeyStorage.subscriptionColumns) FROM subscription WHERE organization_id = ?1"
+            case .subscription: SQLiteKeyStorage.subscriptionQuery
             case .liveKeys: "SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit"
             case .nextExpiry: "SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)"
             case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
@@ -186,11 +186,7 @@ final class VerificationReader: Sendable {
         try run(.subscription) { statement in
             statement.bind(1, text: organizationId)
         } read: { (statement) throws(SQLiteFailure) -> SubscriptionRecord? in
-            guard try statement.step() else { return nil }
-            return SQLiteKeyStorage.subscription(
-                organizationId: statement.text(0), plan: statement.text(1), status: statement.text(2),
-                periodStart: statement.int(3), periodEnd: statement.int(4), lastEventAt: statement.int(5) ?? 0,
-                updatedAt: statement.int(6) ?? 0)
+            try statement.step() ? SQLiteKeyStorage.subscription(statement) : nil
         }
     }
 
@@ -198,8 +194,9 @@ final class VerificationReader: Sendable {
     /// ``SQLiteKeyStorage/kindList(_:)`` writes them), up to `limit`.
     func liveKeyIds(organizationId: String, kinds: String, now: Int64, limit: Int) throws(SQLiteFailure) -> [String] {
         try run(.liveKeys) { statement in
-            RawStatement.firstFailure(bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
-                                      statement.bind(statement.index(":limit"), int: Int64(limit)))
+            RawStatement.firstFailure(
+                SQLiteKeyStorage.bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now),
+                statement.bind(statement.index(":limit"), int: Int64(limit)))
         } read: { (statement) throws(SQLiteFailure) -> [String] in
             var ids: [String] = []
             while try statement.step() { ids.append(statement.text(0)) }
@@ -210,7 +207,7 @@ final class VerificationReader: Sendable {
     /// The earliest expiry among an organization's live keys of some kinds.
     func nextExpiry(organizationId: String, kinds: String, now: Int64) throws(SQLiteFailure) -> Int64? {
         try run(.nextExpiry) { statement in
-            bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now)
+            SQLiteKeyStorage.bindLiveKeys(statement, organizationId: organizationId, kinds: kinds, now: now)
         } read: { (statement) throws(SQLiteFailure) -> Int64? in
             try statement.step() ? statement.int(0) : nil
         }
@@ -241,12 +238,5 @@ final class VerificationReader: Sendable {
             }
             return changes
         }
-    }
-
-    /// Binds ``SQLiteKeyStorage/liveKeysOfKinds``'s named arguments.
-    private func bindLiveKeys(_ statement: RawStatement, organizationId: String, kinds: String, now: Int64) -> Int32 {
-        RawStatement.firstFailure(statement.bind(statement.index(":organization"), text: organizationId),
-                                     statement.bind(statement.index(":now"), int: now),
-                                     statement.bind(statement.index(":kinds"), text: kinds))
     }
 }

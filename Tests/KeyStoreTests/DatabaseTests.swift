@@ -132,16 +132,17 @@ struct DatabaseTests {
         #expect(try store.storage.key(id: ids[0], organizationId: "org_a").usage.valid == 1)
     }
 
-    /// A flush's batches commit without the writer's automatic checkpoint
-    /// (one of them used to copy the whole log while other writes waited),
-    /// and the flush's own checkpoint turns it back on; after it the log
-    /// starts over, so the next commit writes at its beginning, though
-    /// verification's look-up had a read transaction open across the flush.
+    /// The writer's commits never copy the log themselves (SQLite's
+    /// automatic checkpoint is off: one commit used to copy the whole log,
+    /// with two `fdatasync(2)`, while other writes waited); the flush's own
+    /// checkpoint copies it, and after it the log starts over, so the next
+    /// commit writes at its beginning, though verification's look-up had a
+    /// read transaction open across the flush.
     /// (Here, on one thread, SQLite would also start it over at that commit;
     /// under traffic, with readers coming and going during the copy, only
     /// the checkpoint's own restart kept the log from growing without bound:
     /// `--profile-realistic` prints the log's size.)
-    @Test func aFlushCommitsWithoutTheAutomaticCheckpointAndTheLogStartsOverAfterIt() throws {
+    @Test func aFlushCommitsWithoutCopyingTheLogAndTheLogStartsOverAfterIt() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "k.sqlite").path
@@ -159,8 +160,35 @@ struct DatabaseTests {
         _ = try store.storage.create(store.newKey())
         let after = try frames()
         #expect(after < before / 4, "\(before) frames before, \(after) after one more creation")
-        #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
-            == KeyDatabase.walCheckpointPages)
+        #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
+    }
+
+    /// Between flushes, a commit that leaves the log past its limit has it
+    /// copied into the database file from another thread, not inside the
+    /// commit: the writer's automatic checkpoint stays off, and the file
+    /// grows to hold what the log held.
+    @Test func aLogPastItsLimitIsCopiedOutsideTheCommitThatFilledIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let pages = KeyDatabase.walCheckpointPages + 500
+        let fileBefore = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        try store.database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE filler (bytes BLOB);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(pages))
+                INSERT INTO filler SELECT randomblob(3000) FROM n;
+                """)
+        }
+        #expect(try store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
+        // Bounded: the copy of about 18 MB takes milliseconds.
+        var fileAfter = fileBefore
+        for _ in 0..<500 where fileAfter < fileBefore + pages * 3_000 {
+            Thread.sleep(forTimeInterval: 0.02)
+            fileAfter = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        }
+        #expect(fileAfter >= fileBefore + pages * 3_000, "the file grew from \(fileBefore) to \(fileAfter) bytes")
     }
 
     /// The change log says which keys, organizations and secrets changed

@@ -41,22 +41,21 @@ extension SQLiteKeyStorage {
 
     /// A flush batch's part in the database, once per identity.
     private func writeMeters(_ identity: String, _ body: (Database) throws -> Void) throws(KeyStoreError) {
+        // No copy of the log started by this batch's commit: the flush
+        // copies it once when its batches are done (``checkpoint()``), and
+        // then lets commits start copies again, rather than copying pages
+        // its next batches write again. (Left to SQLite, the batch whose
+        // commit passed the 4,000-page mark copied the log inside that
+        // commit, 10-40 ms during which every other write waited.)
+        checkpointer?.pause()
         do {
             try write { db in
-                // No automatic checkpoint at this batch's commit: the log a
-                // flush fills reached the 4,000-page mark in one of its
-                // batches, whose commit then copied it, 10-40 ms during which
-                // every other write (a `keys.update`) waited. The flush
-                // copies the log itself when its batches are done, from a
-                // connection of its own (``checkpoint()``), and turns the
-                // automatic one back on.
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
                 guard try recordFlush(identity, db) else { return }
                 try body(db)
             }
         } catch {
-            // The checkpoint that would have turned it back on will not come.
-            restoreAutomaticCheckpoint()
+            // The checkpoint that would have resumed them will not come.
+            checkpointer?.resume()
             throw error
         }
     }

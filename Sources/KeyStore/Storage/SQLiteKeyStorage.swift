@@ -27,7 +27,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// cache), on a connection of its own (a file database only).
     private let reader: VerificationReader?
     /// Checkpoints after a usage flush, on a connection of its own (a file database only).
-    private let checkpointer: WALCheckpointer?
+    let checkpointer: WALCheckpointer?
     /// Where keys' usage counts are written, when they are not in the
     /// database itself (a file database: ``KeyDatabase/usagePath(for:)``).
     let usageFile: UsageFile?
@@ -69,6 +69,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             configuration.readonly = true
             return configuration
         }()) : nil
+        checkpointer?.watch(database) { [reader] in reader?.release() }
     }
 
     /// Opens (creating and migrating it if need be) the database file at
@@ -247,18 +248,9 @@ public struct SQLiteKeyStorage: KeyStorage {
         // from the end of the log and the log from starting over.
         checkpointer.copyAndRestart(releasing: releaseLookup)
         releaseLookup()
-        // With the log copied, the automatic checkpoint is the backstop
-        // again, for whatever writes come before the next flush.
-        restoreAutomaticCheckpoint()
-    }
-
-    /// Turns the writer's automatic checkpoint back on: a flush's batches
-    /// turn it off (``flush(usage:meters:identity:)``), and its checkpoint,
-    /// or its failure, turns it on.
-    func restoreAutomaticCheckpoint() {
-        _ = try? database.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KeyDatabase.walCheckpointPages)")
-        }
+        // With the log copied, commits start copies again for whatever
+        // writes come before the next flush.
+        checkpointer.resume()
     }
 
     /// Verification's miss: through ``VerificationReader`` (one prepared

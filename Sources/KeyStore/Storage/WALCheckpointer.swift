@@ -1,21 +1,35 @@
+import Dispatch
 import Foundation
+import GRDB
 import GRDBSQLite
 import Synchronization
 
 /// Copies the write-ahead log into the database file from a connection of
-/// its own, when the usage flush is done (``SQLiteKeyStorage/checkpoint()``).
+/// its own: when the usage flush is done (``SQLiteKeyStorage/checkpoint()``),
+/// and, between flushes, on a thread of its own as soon as a commit leaves
+/// the log past ``KeyDatabase/walCheckpointPages``.
 ///
 /// Left to SQLite, the commit that fills the log past its limit copies it,
 /// inside that commit: after a flush had written thousands of pages, the
 /// commit of the next `keys.update` spent tens, sometimes hundreds, of
-/// milliseconds copying them (docs/PERFORMANCE.md). A passive checkpoint
-/// on another connection takes no lock a writer or a reader waits for, so
-/// here it runs on the flushing thread while requests go on; then the log
-/// is started over. The writer's own automatic checkpoint is off during a
-/// flush's batches and the backstop between flushes, and for a process
-/// that never flushes.
+/// milliseconds copying them, and a run of creations paid for a copy and
+/// two `fdatasync(2)` every few thousand keys (docs/PERFORMANCE.md). A
+/// passive checkpoint on another connection takes no lock a writer or a
+/// reader waits for, so it runs while requests go on; then the log is
+/// started over. So the writer's own automatic checkpoint is replaced
+/// (``watch(_:releasing:)``): its commits only note the log's length, and
+/// the copy starts elsewhere. During a flush's batches even that waits for
+/// the flush's own checkpoint at their end.
 final class WALCheckpointer: Sendable {
     private let connection: Mutex<OpaquePointer?>
+    /// The writer whose commits start copies, once watched.
+    private let watched = Mutex<(any DatabaseWriter)?>(nil)
+    /// What to let go of before a copy (verification's long read transaction).
+    private let release = Mutex<@Sendable () -> Void>({})
+    /// Set while a flush writes its batches (``pause()``).
+    private let paused = Atomic<Bool>(false)
+    /// Set while a copy a commit started is queued or running.
+    private let copying = Atomic<Bool>(false)
 
     init?(path: String) {
         guard let connection = KeyDatabase.openConnection(path: path, flags: SQLITE_OPEN_READWRITE) else { return nil }
@@ -32,7 +46,57 @@ final class WALCheckpointer: Sendable {
     }
 
     deinit {
+        // No commit may call into this object once it is gone. Reentrant:
+        // the last reference may go inside one of the writer's own blocks.
+        if let writer = watched.withLock({ $0 }) {
+            let me = Unmanaged.passUnretained(self).toOpaque()
+            writer.unsafeReentrantWrite { db in
+                // A writer closed already has no connection, and no hook.
+                guard let connection = db.sqliteConnection else { return }
+                let previous = sqlite3_wal_hook(connection, nil, nil)
+                // Another store on the same writer watched it since: it stays.
+                if let previous, previous != me { sqlite3_wal_hook(connection, walHook, previous) }
+            }
+        }
         connection.withLock { _ = sqlite3_close_v2($0) }
+    }
+
+    /// Replaces `writer`'s automatic checkpoint: after each commit, a log
+    /// at or past ``KeyDatabase/walCheckpointPages`` starts a copy on a
+    /// thread of its own (``copyAndRestart(releasing:)``, with `release`),
+    /// unless one is under way or a flush is writing.
+    func watch(_ writer: any DatabaseWriter, releasing release: @escaping @Sendable () -> Void) {
+        self.release.withLock { $0 = release }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let installed = writer.writeWithoutTransaction { db in
+            guard let connection = db.sqliteConnection else { return false }
+            // Replaces the automatic checkpoint's own hook (a `PRAGMA
+            // wal_autocheckpoint` would put that one back).
+            _ = sqlite3_wal_hook(connection, walHook, me)
+            return true
+        }
+        if installed { watched.withLock { $0 = writer } }
+    }
+
+    /// A commit left `pages` in the log.
+    fileprivate func committed(pages: Int32) {
+        guard Int(pages) >= KeyDatabase.walCheckpointPages, !paused.load(ordering: .acquiring),
+              copying.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        DispatchQueue.global(qos: .utility).async { [self] () -> Void in
+            copyAndRestart(releasing: release.withLock { $0 })
+            copying.store(false, ordering: .releasing)
+        }
+    }
+
+    /// Holds back the copies commits start while a flush writes its
+    /// batches: it copies the log itself when they are done, and ``resume()``s.
+    func pause() {
+        paused.store(true, ordering: .releasing)
+    }
+
+    func resume() {
+        paused.store(false, ordering: .releasing)
     }
 
     /// How many times ``copyAndRestart(releasing:)`` tries to start the log
@@ -77,4 +141,15 @@ final class WALCheckpointer: Sendable {
             return (Int(log), Int(copied))
         }
     }
+}
+
+/// The writer's WAL hook (`sqlite3_wal_hook`), called after each commit
+/// with the log's length in pages; its context is the ``WALCheckpointer``
+/// that watches the writer.
+private let walHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
+    context, _, name, pages in
+    // Attached files (the usage file) have logs of their own and writers elsewhere.
+    guard let context, let name, strcmp(name, "main") == 0 else { return SQLITE_OK }
+    Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages)
+    return SQLITE_OK
 }

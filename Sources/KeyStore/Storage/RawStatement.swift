@@ -95,43 +95,10 @@ extension Database {
         return try body(RawStatement(handle: handle))
     }
 
-    /// Binds `statement` with `bind`, steps it to the end and resets it:
-    /// one write. Returns the first column of its first row (a RETURNING
-    /// clause), if it has one.
-    @discardableResult
-    func run(_ statement: RawStatement, _ bind: (RawStatement) -> Int32) throws -> Int64? {
-        defer {
-            sqlite3_reset(statement.handle)
-            sqlite3_clear_bindings(statement.handle)
-        }
-        let bound = bind(statement)
-        guard bound == SQLITE_OK else { throw failure(bound, statement) }
-        var first: Int64?
-        do {
-            if try statement.step() {
-                first = statement.int(0)
-                while try statement.step() {}
-            }
-        } catch {
-            throw failure(error.code, statement)
-        }
-        return first
-    }
-
-    /// Runs `sql` from this connection's statement cache (GRDB's) as
-    /// ``run(_:_:)`` does: for the statements each command runs, which
-    /// through GRDB's arguments and rows cost a creation about as much as
-    /// its own look-ups (docs/PERFORMANCE.md).
-    @discardableResult
-    func run(cached sql: String, _ bind: (RawStatement) -> Int32) throws -> Int64? {
-        try run(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind)
-    }
-
-    /// Binds `sql`, from this connection's statement cache, with `bind` and
-    /// hands it to `read`, which steps it; resets it after.
-    func query<T>(cached sql: String, _ bind: (RawStatement) -> Int32,
+    /// Binds `statement` with `bind` and hands it to `read`, which steps
+    /// it; resets it after.
+    func query<T>(_ statement: RawStatement, _ bind: (RawStatement) -> Int32,
                   read: (RawStatement) throws(SQLiteFailure) -> T) throws -> T {
-        let statement = RawStatement(handle: try cachedStatement(sql: sql).sqliteStatement)
         defer {
             sqlite3_reset(statement.handle)
             sqlite3_clear_bindings(statement.handle)
@@ -143,6 +110,34 @@ extension Database {
         } catch {
             throw failure(error.code, statement)
         }
+    }
+
+    /// Binds `statement` with `bind`, steps it to the end and resets it:
+    /// one write. Returns the first column of its first row (a RETURNING
+    /// clause), if it has one.
+    @discardableResult
+    func run(_ statement: RawStatement, _ bind: (RawStatement) -> Int32) throws -> Int64? {
+        try query(statement, bind) { (statement) throws(SQLiteFailure) -> Int64? in
+            guard try statement.step() else { return nil }
+            let first = statement.int(0)
+            while try statement.step() {}
+            return first
+        }
+    }
+
+    /// ``query(_:_:read:)`` with `sql` from this connection's statement
+    /// cache (GRDB's): for the statements each command runs, which through
+    /// GRDB's arguments and rows cost a creation about as much as its own
+    /// look-ups (docs/PERFORMANCE.md).
+    func query<T>(cached sql: String, _ bind: (RawStatement) -> Int32,
+                  read: (RawStatement) throws(SQLiteFailure) -> T) throws -> T {
+        try query(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind, read: read)
+    }
+
+    /// ``run(_:_:)`` with `sql` from this connection's statement cache.
+    @discardableResult
+    func run(cached sql: String, _ bind: (RawStatement) -> Int32) throws -> Int64? {
+        try run(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind)
     }
 
     private func failure(_ code: Int32, _ statement: RawStatement) -> DatabaseError {

@@ -81,18 +81,12 @@ struct SQLiteFailure: Error {
 }
 
 extension Database {
-    /// Runs `body` with `sql` prepared on this connection, inside whatever
-    /// transaction is open, and finalizes the statement after. Failures are
-    /// GRDB's `DatabaseError`, with SQLite's message, as for any statement
-    /// GRDB runs.
-    func withStatement<T>(_ sql: String, _ body: (RawStatement) throws -> T) throws -> T {
-        var handle: OpaquePointer?
-        let code = sqlite3_prepare_v3(sqliteConnection, sql, -1, 0, &handle, nil)
-        guard code == SQLITE_OK, let handle else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: lastErrorMessage, sql: sql)
-        }
-        defer { sqlite3_finalize(handle) }
-        return try body(RawStatement(handle: handle))
+    /// `sql` from this connection's statement cache (GRDB's, which
+    /// finalizes it with the connection), to run through SQLite's API:
+    /// prepared once per connection, and looked up once per loop by a
+    /// caller that runs it for many rows.
+    func statement(cached sql: String) throws -> RawStatement {
+        RawStatement(handle: try cachedStatement(sql: sql).sqliteStatement)
     }
 
     /// Binds `statement` with `bind` and hands it to `read`, which steps
@@ -131,13 +125,13 @@ extension Database {
     /// look-ups (docs/PERFORMANCE.md).
     func query<T>(cached sql: String, _ bind: (RawStatement) -> Int32,
                   read: (RawStatement) throws(SQLiteFailure) -> T) throws -> T {
-        try query(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind, read: read)
+        try query(statement(cached: sql), bind, read: read)
     }
 
     /// ``run(_:_:)`` with `sql` from this connection's statement cache.
     @discardableResult
     func run(cached sql: String, _ bind: (RawStatement) -> Int32) throws -> Int64? {
-        try run(RawStatement(handle: cachedStatement(sql: sql).sqliteStatement), bind)
+        try run(statement(cached: sql), bind)
     }
 
     private func failure(_ code: Int32, _ statement: RawStatement) -> DatabaseError {

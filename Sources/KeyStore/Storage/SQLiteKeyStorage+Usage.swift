@@ -81,21 +81,20 @@ extension SQLiteKeyStorage {
         let version = try Int64.fetchOne(
             db.cachedStatement(sql: "UPDATE count_log SET version = version + 1 RETURNING version")) ?? 0
         let now = self.now
-        try db.withStatement("""
+        let addToMeter = try db.statement(cached: """
             INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
                 used = used + excluded.used, version = excluded.version
             RETURNING used
-            """) { addToMeter in
-            for increment in meters where increment.amount > 0 {
-                let used = try db.run(addToMeter) { row in
-                    RawStatement.firstFailure(
-                        row.bind(1, text: increment.organizationId), row.bind(2, text: increment.meter),
-                        row.bind(3, int: StorageCoding.milliseconds(increment.periodStart)),
-                        row.bind(4, int: Int64(increment.amount)), row.bind(5, int: version))
-                }.map(Int.init) ?? increment.amount
-                for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
-            }
+            """)
+        for increment in meters where increment.amount > 0 {
+            let used = try db.run(addToMeter) { row in
+                RawStatement.firstFailure(
+                    row.bind(1, text: increment.organizationId), row.bind(2, text: increment.meter),
+                    row.bind(3, int: StorageCoding.milliseconds(increment.periodStart)),
+                    row.bind(4, int: Int64(increment.amount)), row.bind(5, int: version))
+            }.map(Int.init) ?? increment.amount
+            for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
         }
     }
 
@@ -105,11 +104,11 @@ extension SQLiteKeyStorage {
     /// through the key), until the deletion's own clean-up or none.
     private func addKeyUsage(_ increments: [UsageIncrement], keysInFile: Bool, _ db: Database) throws {
         let keyExists = keysInFile ? " WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)" : ""
-        // Prepared once per batch, bound by position through SQLite's own
-        // API: a flush writes tens of thousands of rows a second.
+        // Prepared once per connection, bound by position through SQLite's
+        // own API: a flush writes tens of thousands of rows a second.
         // The last use goes into the day's row too (every expression of
         // the update reads the row as it was): one row per key and flush.
-        try db.withStatement("""
+        let addDay = try db.statement(cached: """
             INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7\(keyExists)
             ON CONFLICT (key_id, day) DO UPDATE SET
@@ -120,32 +119,30 @@ extension SQLiteKeyStorage {
                                THEN excluded.last_ip ELSE last_ip END,
                 last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
                                     THEN excluded.last_used_at ELSE last_used_at END
-            """) { addDay in
-            try db.withStatement("""
-                INSERT INTO key_usage_count (key_id, day, dimension, name, count)
-                SELECT ?1, ?2, ?3, ?4, ?5\(keyExists)
-                ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = count + excluded.count
-                """) { addCount in
-                // Nearly every increment of a flush is of the same day.
-                var day: (date: Date, text: String)?
-                for increment in increments {
-                    if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
-                    let dayText = day!.text
-                    try db.run(addDay) { row in
-                        RawStatement.firstFailure(
-                            row.bind(1, text: increment.keyId), row.bind(2, text: dayText),
-                            row.bind(3, int: Int64(max(0, increment.valid))), row.bind(4, int: Int64(max(0, increment.invalid))),
-                            row.bind(5, int: increment.lastUsedAt.map(StorageCoding.milliseconds)),
-                            row.bind(6, text: increment.lastOrigin), row.bind(7, text: increment.lastIP))
-                    }
-                    for count in increment.breakdown {
-                        try db.run(addCount) { row in
-                            RawStatement.firstFailure(
-                                row.bind(1, text: increment.keyId), row.bind(2, text: dayText),
-                                row.bind(3, text: count.dimension), row.bind(4, text: count.name),
-                                row.bind(5, int: Int64(count.count)))
-                        }
-                    }
+            """)
+        let addCount = try db.statement(cached: """
+            INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+            SELECT ?1, ?2, ?3, ?4, ?5\(keyExists)
+            ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = count + excluded.count
+            """)
+        // Nearly every increment of a flush is of the same day.
+        var day: (date: Date, text: String)?
+        for increment in increments {
+            if day?.date != increment.day { day = (increment.day, StorageCoding.day(increment.day)) }
+            let dayText = day!.text
+            try db.run(addDay) { row in
+                RawStatement.firstFailure(
+                    row.bind(1, text: increment.keyId), row.bind(2, text: dayText),
+                    row.bind(3, int: Int64(max(0, increment.valid))), row.bind(4, int: Int64(max(0, increment.invalid))),
+                    row.bind(5, int: increment.lastUsedAt.map(StorageCoding.milliseconds)),
+                    row.bind(6, text: increment.lastOrigin), row.bind(7, text: increment.lastIP))
+            }
+            for count in increment.breakdown {
+                try db.run(addCount) { row in
+                    RawStatement.firstFailure(
+                        row.bind(1, text: increment.keyId), row.bind(2, text: dayText),
+                        row.bind(3, text: count.dimension), row.bind(4, text: count.name),
+                        row.bind(5, int: Int64(count.count)))
                 }
             }
         }

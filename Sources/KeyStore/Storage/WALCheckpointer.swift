@@ -22,10 +22,9 @@ import Synchronization
 /// the flush's own checkpoint at their end.
 final class WALCheckpointer: Sendable {
     private let connection: Mutex<OpaquePointer?>
-    /// The writer whose commits start copies, once watched.
-    private let watched = Mutex<(any DatabaseWriter)?>(nil)
-    /// What to let go of before a copy (verification's long read transaction).
-    private let release = Mutex<@Sendable () -> Void>({})
+    /// The writer whose commits start copies, once watched, and what to
+    /// let go of before a copy (verification's long read transaction).
+    private let watched = Mutex<(writer: any DatabaseWriter, release: @Sendable () -> Void)?>(nil)
     /// Set while a flush writes its batches (``pause()``).
     private let paused = Atomic<Bool>(false)
     /// Set while a copy a commit started is queued or running.
@@ -48,7 +47,7 @@ final class WALCheckpointer: Sendable {
     deinit {
         // No commit may call into this object once it is gone. Reentrant:
         // the last reference may go inside one of the writer's own blocks.
-        if let writer = watched.withLock({ $0 }) {
+        if let writer = watched.withLock({ $0?.writer }) {
             let me = Unmanaged.passUnretained(self).toOpaque()
             writer.unsafeReentrantWrite { db in
                 // A writer closed already has no connection, and no hook.
@@ -66,7 +65,6 @@ final class WALCheckpointer: Sendable {
     /// thread of its own (``copyAndRestart(releasing:)``, with `release`),
     /// unless one is under way or a flush is writing.
     func watch(_ writer: any DatabaseWriter, releasing release: @escaping @Sendable () -> Void) {
-        self.release.withLock { $0 = release }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let installed = writer.writeWithoutTransaction { db in
             guard let connection = db.sqliteConnection else { return false }
@@ -75,7 +73,7 @@ final class WALCheckpointer: Sendable {
             _ = sqlite3_wal_hook(connection, walHook, me)
             return true
         }
-        if installed { watched.withLock { $0 = writer } }
+        if installed { watched.withLock { $0 = (writer, release) } }
     }
 
     /// A commit left `pages` in the log.
@@ -84,7 +82,7 @@ final class WALCheckpointer: Sendable {
               copying.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         DispatchQueue.global(qos: .utility).async { [self] () -> Void in
-            copyAndRestart(releasing: release.withLock { $0 })
+            copyAndRestart(releasing: watched.withLock { $0?.release } ?? {})
             copying.store(false, ordering: .releasing)
         }
     }

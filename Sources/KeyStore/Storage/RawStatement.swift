@@ -69,6 +69,19 @@ struct RawStatement {
         int(column).map(StorageCoding.date)
     }
 
+    /// Binds with `bind` and hands the statement to `read`, which steps
+    /// it; resets it after, whatever happened, so that no statement is left
+    /// stepped (holding a read transaction of its own) or bound.
+    func use<T>(_ bind: (RawStatement) -> Int32, read: (RawStatement) throws(SQLiteFailure) -> T) throws(SQLiteFailure) -> T {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        let bound = bind(self)
+        guard bound == SQLITE_OK else { throw SQLiteFailure(code: bound) }
+        return try read(self)
+    }
+
     /// The first result code of several binds that is not SQLITE_OK.
     static func firstFailure(_ codes: Int32...) -> Int32 {
         codes.first { $0 != SQLITE_OK } ?? SQLITE_OK
@@ -93,14 +106,8 @@ extension Database {
     /// it; resets it after.
     func query<T>(_ statement: RawStatement, _ bind: (RawStatement) -> Int32,
                   read: (RawStatement) throws(SQLiteFailure) -> T) throws -> T {
-        defer {
-            sqlite3_reset(statement.handle)
-            sqlite3_clear_bindings(statement.handle)
-        }
-        let bound = bind(statement)
-        guard bound == SQLITE_OK else { throw failure(bound, statement) }
         do {
-            return try read(statement)
+            return try statement.use(bind, read: read)
         } catch {
             throw failure(error.code, statement)
         }

@@ -144,16 +144,8 @@ final class VerificationReader: Sendable {
         try handles.withLock { (handles) throws(SQLiteFailure) -> T in
             handles.current()
             let statement = RawStatement(handle: handles.statements[query.rawValue])
-            // Reset at once: a statement left stepped would keep its own
-            // read transaction open when none is shared.
-            defer {
-                sqlite3_reset(statement.handle)
-                sqlite3_clear_bindings(statement.handle)
-            }
-            let bound = bind(statement)
-            guard bound == SQLITE_OK else { throw SQLiteFailure(code: bound) }
             do throws(SQLiteFailure) {
-                return try read(statement)
+                return try statement.use(bind, read: read)
             } catch {
                 // Whatever failed, the next read starts a transaction afresh.
                 handles.release()

@@ -132,13 +132,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         var arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
         arguments += ["limit": max(0, limit)]
         return try lookup { db in
-            try String.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT id FROM api_key
-                    WHERE \(Self.liveKeysOfKinds)
-                    ORDER BY seq LIMIT :limit
-                    """),
-                arguments: arguments)
+            try String.fetchAll(db.cachedStatement(sql: Self.liveKeyIdsQuery), arguments: arguments)
         }
     }
 
@@ -151,14 +145,16 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         }
         let arguments = Self.liveKeysArguments(organizationId, kinds: kinds, now: now)
         return try lookup { db in
-            try Int64.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT MIN(expires_at) FROM api_key
-                    WHERE \(Self.liveKeysOfKinds)
-                    """),
-                arguments: arguments)
+            try Int64.fetchOne(db.cachedStatement(sql: Self.nextExpiryQuery), arguments: arguments)
         }.map(StorageCoding.date)
     }
+
+    /// The ids of an organization's oldest live keys of some kinds, up to
+    /// `:limit`; the reader and the fallback read the same.
+    static let liveKeyIdsQuery = "SELECT id FROM api_key WHERE \(liveKeysOfKinds) ORDER BY seq LIMIT :limit"
+
+    /// The earliest expiry among an organization's live keys of some kinds.
+    static let nextExpiryQuery = "SELECT MIN(expires_at) FROM api_key WHERE \(liveKeysOfKinds)"
 
     public func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int {
         let now = self.now

@@ -36,8 +36,8 @@ final class VerificationReader: Sendable {
                 WHERE s.digest = ?1
                 """
             case .subscription: SQLiteKeyStorage.subscriptionQuery
-            case .liveKeys: "SELECT id FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds) ORDER BY seq LIMIT :limit"
-            case .nextExpiry: "SELECT MIN(expires_at) FROM api_key WHERE \(SQLiteKeyStorage.liveKeysOfKinds)"
+            case .liveKeys: SQLiteKeyStorage.liveKeyIdsQuery
+            case .nextExpiry: SQLiteKeyStorage.nextExpiryQuery
             case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
             case .meterChanges: SQLiteKeyStorage.meterChangesQuery
             }

@@ -34,6 +34,7 @@ struct DatabaseTests {
             "v7: events outbox", "v8: usage by outcome and capability", "v9: last use in the day's row",
             "v10: one index per event", "v11: meter counts by version", "v12: usage in a file of its own",
             "v13: secrets name their key's row", "v14: live keys counted from their index",
+            "v15: one change event per created key",
         ])
     }
 
@@ -206,6 +207,9 @@ struct DatabaseTests {
         #expect(changes.organizations == ["org_a", "org_b"])
         let digest = try StoreFixture.rules.format.parse(issued.secret.unredacted).digest
         #expect(changes.digests == [digest])
+        // The creation is one event (its secret's, naming key, organization
+        // and digest) and the billing event one more.
+        #expect(afterCreate.keys - start.keys == 2)
 
         _ = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: nil)
         let revoked = try store.storage.changeToken()

@@ -354,6 +354,16 @@ extension KeyDatabase {
                     WHERE revoked_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v15: one change event per created key") { db in
+            // A key is created with its secret in the same transaction, and
+            // the secret's event already names the organization, the key and
+            // the digest: the key's own insert event said nothing more, and
+            // cost every creation and import a second row, its sequence
+            // update and a pruning delete (docs/PERFORMANCE.md). The log of
+            // 65,536 events now also reaches back over twice the creations.
+            // Deleting or changing a key still records its own event.
+            try db.execute(sql: "DROP TRIGGER api_key_inserted")
+        }
         return migrator
     }
 }

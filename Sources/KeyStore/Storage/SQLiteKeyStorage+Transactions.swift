@@ -53,7 +53,11 @@ struct SQLiteTransaction: StorageTransaction {
         // a savepoint now would quietly start a transaction of its own.
         guard connection.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         do {
-            return try connection.inCommandSavepoint { try command(storage) }
+            return try connection.inCommandSavepoint {
+                storage.bound?.commandIsUntouched = true
+                defer { storage.bound?.commandIsUntouched = false }
+                return try command(storage)
+            }
         } catch let error as DatabaseError {
             throw SQLiteKeyStorage.storeError(error)
         }
@@ -91,6 +95,10 @@ extension Database {
 /// thread GRDB runs it on, and never outlives it.
 final class BoundConnection: @unchecked Sendable {
     let connection: Database
+    /// Whether a command's savepoint is open with nothing written in it
+    /// yet: the store's next write then needs no savepoint of its own
+    /// (``SQLiteKeyStorage/write(_:)``).
+    var commandIsUntouched = false
 
     init(_ connection: Database) {
         self.connection = connection

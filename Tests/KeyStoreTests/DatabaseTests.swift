@@ -39,13 +39,16 @@ struct DatabaseTests {
     }
 
     /// SQLite takes process-wide settings only before it starts
-    /// (`keygate serve` makes this call first): once a database is open,
-    /// the call says it took no effect, and the database works as before.
-    @Test func memoryStatisticsStayAsTheyWereOnceSQLiteRuns() throws {
+    /// (`keygate serve` makes these calls first): once a database is open,
+    /// each call says it took no effect, and the database works as before.
+    @Test func processSettingsStayAsTheyWereOnceSQLiteRuns() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try KeyDatabase.open(path: directory.appending(path: "keygate.sqlite").path)
         #expect(SQLiteProcess.disableMemoryStatistics() == false)
+        #expect(SQLiteProcess.keepSavepointJournalsInMemory() == false)
+        #expect(SQLiteProcess.savepointJournalsInOneBlock == false)
+        #expect(try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2, "journals in memory, as before")
         #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM api_key") } == 0)
     }
 

@@ -159,7 +159,10 @@ public enum KeyDatabase {
         // Savepoint journals in memory: a write group runs each command in a
         // savepoint, whose journal keeps the first version of every page the
         // command changes; in a temporary file that was about 38 `pwrite(2)`
-        // calls per created key, most of a creation's time.
+        // calls per created key, most of a creation's time. In one block
+        // where the process allows it (``SQLiteProcess``): with `temp_store
+        // = MEMORY` SQLite keeps them in blocks of about 1 KiB, allocated and
+        // freed for every command.
         //
         // The log and its index stay when the last connection closes: a
         // process that may only read the file can open it in WAL mode only
@@ -167,7 +170,7 @@ public enum KeyDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "PRAGMA temp_store = \(SQLiteProcess.savepointJournalsInOneBlock ? "FILE" : "MEMORY")")
             keepLog(db.sqliteConnection)
             if let usage {
                 try db.execute(sql: "ATTACH DATABASE ? AS usage", arguments: [attachment(of: usage)])

@@ -124,6 +124,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         // First, while nothing else in the process uses SQLite.
         SQLiteProcess.disableMemoryStatistics()
+        SQLiteProcess.keepSavepointJournalsInMemory()
         let environment = self.environment
         let level = Logger.Level(rawValue: level)!
         LoggingSystem.bootstrap { label in

@@ -17,32 +17,32 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         let now = self.now
         return try write { db in
             let current = try fetchSubscription(organizationId, db)
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM billing_event WHERE event_id = ?", arguments: [event.eventId]) == true {
+            // Cached statements: billing sends events one by one, and the
+            // subscription's statement compiles its change triggers in
+            // (about 130,000 instructions a preparation; docs/PERFORMANCE.md).
+            let seen = try db.cachedStatement(sql: "SELECT 1 FROM billing_event WHERE event_id = ?")
+            if try Bool.fetchOne(seen, arguments: [event.eventId]) == true {
                 return .duplicate(current)
             }
             let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
                     VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [event.eventId, organizationId, checked.occurredAt, StorageCoding.milliseconds(now),
-                            isStale ? "stale" : "applied"])
+                    """).execute(arguments: [event.eventId, organizationId, checked.occurredAt,
+                                             StorageCoding.milliseconds(now), isStale ? "stale" : "applied"])
             if isStale { return .stale(current) }
             let updated = checked.applied(over: current, at: now)
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO subscription (organization_id, plan, status, period_start, period_end, last_event_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (organization_id) DO UPDATE SET
                         plan = excluded.plan, status = excluded.status, period_start = excluded.period_start,
                         period_end = excluded.period_end, last_event_at = excluded.last_event_at,
                         updated_at = excluded.updated_at
-                    """,
-                arguments: [organizationId, updated.plan, updated.status.rawValue,
-                            updated.periodStart.map(StorageCoding.milliseconds),
-                            updated.periodEnd.map(StorageCoding.milliseconds), checked.occurredAt,
-                            StorageCoding.milliseconds(now)])
+                    """).execute(arguments: [organizationId, updated.plan, updated.status.rawValue,
+                                             updated.periodStart.map(StorageCoding.milliseconds),
+                                             updated.periodEnd.map(StorageCoding.milliseconds), checked.occurredAt,
+                                             StorageCoding.milliseconds(now)])
             try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
                             details: checked.auditDetails(from: current, to: updated), at: now, db)
             return .applied(updated)

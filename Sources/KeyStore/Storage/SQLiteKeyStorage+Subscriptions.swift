@@ -81,44 +81,37 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         let start = StorageCoding.milliseconds(periodStart)
         let now = StorageCoding.milliseconds(self.now)
         return try write { db in
+            // Cached statements, as a product may record usage per operation.
+            let storedCount = try db.cachedStatement(
+                sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?")
             if let earlier = try Row.fetchOne(
-                db,
-                sql: "SELECT meter, period_start, amount FROM usage_record WHERE organization_id = ? AND idempotency_key = ?",
+                db.cachedStatement(
+                    sql: "SELECT meter, period_start, amount FROM usage_record WHERE organization_id = ? AND idempotency_key = ?"),
                 arguments: [organizationId, idempotencyKey])
             {
                 guard earlier["meter"] == meter, earlier["amount"] == amount else {
                     throw KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey")
                 }
-                let used = try Int.fetchOne(
-                    db,
-                    sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?",
-                    arguments: [organizationId, meter, start]) ?? 0
-                return (used, true)
+                return (try Int.fetchOne(storedCount, arguments: [organizationId, meter, start]) ?? 0, true)
             }
             if let limit {
                 // Checked in the same write transaction as the insert, so two
                 // reservations cannot both take the last units.
-                let used = try Int.fetchOne(
-                    db,
-                    sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?",
-                    arguments: [organizationId, meter, start]) ?? 0
-                guard used + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
+                let stored = try Int.fetchOne(storedCount, arguments: [organizationId, meter, start]) ?? 0
+                guard stored + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
             }
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [organizationId, idempotencyKey, meter, start, amount, now])
-            let used = try Int.fetchOne(
-                db,
-                sql: """
+                    """).execute(arguments: [organizationId, idempotencyKey, meter, start, amount, now])
+            let total = try Int.fetchOne(
+                db.cachedStatement(sql: """
                     INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)
                     ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = used + excluded.used
                     RETURNING used
-                    """,
+                    """),
                 arguments: [organizationId, meter, start, amount]) ?? amount
-            return (used, false)
+            return (total, false)
         }
     }
 

@@ -8,9 +8,11 @@ parsing, checks or answers (docs/PERFORMANCE.md).
     SQL="DROP TRIGGER change_event_pruned" python3 Benchmarks/Scripts/replay-create.py
 
 SKIP names parts to leave out: count, sub (the reads before the insert),
-audit, outbox, savepoints. SQL runs statements (separated by ';;') on the
-copy first. Times include Python's own overhead per statement, a few
-microseconds; compare runs, not absolute values.
+audit, outbox, savepoint. SQL runs statements (separated by ';;') on the
+copy first. COUNT sets how many keys (5,000). Times include Python's own
+overhead per statement, a few microseconds; compare runs, not absolute
+values. For instructions rather than time, run it under callgrind with
+two COUNTs and take the difference (docs/PERFORMANCE.md).
 """
 import os, secrets, shutil, sqlite3, time, uuid
 
@@ -26,13 +28,18 @@ for suffix in ["", "-wal", "-shm", "-usage", "-usage-wal", "-usage-shm"]:
         shutil.copy(fixture + suffix, scratch + suffix)
 
 db = sqlite3.connect(scratch, isolation_level=None)
-for pragma in ["journal_mode = WAL", "synchronous = NORMAL", "temp_store = MEMORY"]:
+# keygate serve keeps a savepoint's journal in memory in one block of up to
+# 1 MiB (SQLiteProcess.keepSavepointJournalsInMemory), which Python cannot
+# ask of SQLite; with temp_store = FILE, SQLite's default of 64 KiB does the
+# same for a creation's dozen pages.
+for pragma in ["journal_mode = WAL", "synchronous = NORMAL", "temp_store = FILE"]:
     db.execute("PRAGMA " + pragma)
 for statement in filter(None, os.environ.get("SQL", "").split(";;")):
     db.execute(statement)
 skip = set(filter(None, os.environ.get("SKIP", "").split(",")))
 
-COUNT, GROUP, ORGANIZATIONS = 5000, 128, 250  # as the benchmark's rows and keygate serve's write groups
+COUNT = int(os.environ.get("COUNT", "5000"))
+GROUP, ORGANIZATIONS = 128, 250  # as keygate serve's write groups and the benchmark's rows
 run = uuid.uuid4().hex[:8]
 organizations = ["org_new_%s_%d" % (run, index) for index in range(ORGANIZATIONS)]
 details = '{"allowedOrigins":[],"capabilities":["booking.read"],"environment":"live","kind":"owner_integration","name":"bench","rateLimit":60}'
@@ -44,8 +51,9 @@ while done < COUNT:
         organization = organizations[done % ORGANIZATIONS]
         key = "key_%013d%s" % (base + done, secrets.token_hex(4))
         now = base + done
-        if "savepoints" not in skip:
-            db.execute("SAVEPOINT step")
+        # One savepoint per command: the store's write, the command's first,
+        # runs in the command's own.
+        if "savepoint" not in skip:
             db.execute("SAVEPOINT command")
         if "count" not in skip:
             db.execute("SELECT COUNT(*) FROM api_key WHERE organization_id = ? AND revoked_at IS NULL"
@@ -67,9 +75,8 @@ while done < COUNT:
             db.execute("INSERT INTO outbox_event (id, organization_id, type, at, key_id, data, once)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING",
                        ("evt_" + key, organization, "key.created", now, key, event % key, None))
-        if "savepoints" not in skip:
+        if "savepoint" not in skip:
             db.execute("RELEASE command")
-            db.execute("RELEASE step")
         done += 1
     db.execute("COMMIT")
 elapsed = time.perf_counter() - start

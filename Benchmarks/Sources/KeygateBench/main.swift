@@ -126,14 +126,10 @@ if CommandLine.arguments.contains("--profile-realistic") {
 // alternating two builds of `keygate`).
 if CommandLine.arguments.contains("--profile-create") {
     let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory, bigOrganizationKeys: 100_000)
-    let scratch = dataDirectory.appending(path: "create-scratch.sqlite").path
-    try fixture.copy(to: scratch)
-    let server = try serve(scratch)
-    for round in 1...3 {
-        let writes = createAndRevoke(server, organizations: 250)
-        print("round \(round): create \(Int(writes.create)) /s (\(writes.created) of \(writes.attempted)), revoke \(Int(writes.revoke)) /s")
+    let rounds = try createAndRevokeRounds(fixture, in: dataDirectory, rounds: 3, organizations: 250, serve: serve)
+    for (round, writes) in rounds.enumerated() {
+        print("round \(round + 1): create \(Int(writes.create)) /s (\(writes.created) of \(writes.attempted)), revoke \(Int(writes.revoke)) /s")
     }
-    server.stop()
     exit(0)
 }
 // `--profile-pipe-realistic`: only the pipelined rows over a pipe that the
@@ -385,13 +381,21 @@ do {
         realistic.stop()
     }
 
-    // Create and revoke, pipelined, 20 keys in each of 250 new Pro organizations.
-    let writes = createAndRevoke(client, organizations: quick ? 50 : 250)
-    rows.append(Row(name: "keys.create over a pipe, pipelined\(writes.created == writes.attempted ? "" : " (\(writes.created) ok)")",
-                    value: formatted(writes.create, "/s"), target: "≥ 3,000/s, ≥ 0.8× JSON only",
-                    met: writes.create >= 3_000 && writes.create >= 0.8 * jsonRate))
-    rows.append(Row(name: "keys.revoke over a pipe, pipelined", value: formatted(writes.revoke, "/s"), target: "≥ 3,000/s",
-                    met: writes.revoke >= 3_000))
+    // Create and revoke, pipelined, 20 keys in each of 250 new Pro
+    // organizations, three rounds through a server of their own on a
+    // scratch copy of the fixture: the median round, and the range.
+    let writes = try createAndRevokeRounds(serveFixture, in: dataDirectory, rounds: 3, organizations: quick ? 50 : 250,
+                                           serve: serve)
+    let (created, attempted) = (writes.map(\.created).reduce(0, +), writes.map(\.attempted).reduce(0, +))
+    let create = writes.median(\.create), revoke = writes.median(\.revoke)
+    func range(_ rate: (median: Double, low: Double, high: Double)) -> String {
+        "\(formatted(rate.median, "/s")) (\(Int(rate.low).formatted())-\(Int(rate.high).formatted()))"
+    }
+    rows.append(Row(name: "keys.create over a pipe, pipelined, median of 3 rounds\(created == attempted ? "" : " (\(created) ok)")",
+                    value: range(create), target: "≥ 3,000/s, ≥ 0.8× JSON only",
+                    met: create.median >= 3_000 && create.median >= 0.8 * jsonRate))
+    rows.append(Row(name: "keys.revoke over a pipe, pipelined, median of 3 rounds", value: range(revoke), target: "≥ 3,000/s",
+                    met: revoke.median >= 3_000))
 
     // A page of 50 from an organization with 100,000 keys.
     var listLatencies: [UInt64] = []

@@ -1,0 +1,60 @@
+#!/bin/bash
+# Instructions one write request costs keygate serve, counted by callgrind:
+# a measure that does not move with the machine's load, unlike a rate on
+# this shared 2-core machine (docs/PERFORMANCE.md). Counts user-space
+# instructions only: system calls and cache misses are not in it.
+#
+#   Benchmarks/Scripts/instructions.sh create          # keys.create
+#   Benchmarks/Scripts/instructions.sh setPlan         # subscriptions.setPlan
+#   Benchmarks/Scripts/instructions.sh record          # usage.record
+#   Benchmarks/Scripts/instructions.sh create path/to/keygate
+#
+# Runs the release build (default .build/release/keygate) on a scratch copy
+# of the serve rows' fixture (keygate-bench seeds it), pipelined, twice: with
+# 500 and with 1,500 requests. The difference over 1,000 is what one request
+# costs, without start-up. Needs valgrind (apt-get install valgrind); the
+# binary is copied without its debug information, which valgrind 3.19
+# cannot read.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+operation=${1:-create}
+binary=${2:-$here/.build/release/keygate}
+fixture=$here/Benchmarks/.data/keys-1000-big100000.sqlite
+[ -f "$fixture" ] || { echo "run keygate-bench once first: it seeds $fixture" >&2; exit 1; }
+command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+objcopy --strip-debug "$binary" "$work/keygate"
+
+count() {
+    local requests=$1
+    rm -f "$work"/k.sqlite*
+    for suffix in "" -wal -shm -usage -usage-wal -usage-shm; do
+        if [ -f "$fixture$suffix" ]; then cp "$fixture$suffix" "$work/k.sqlite$suffix"; fi
+    done
+    python3 - "$operation" "$requests" > "$work/in.jsonl" <<'PY'
+import sys, uuid
+operation, count, run = sys.argv[1], int(sys.argv[2]), uuid.uuid4().hex[:8]
+line = {
+    "create": '"keys.create","params":{"organizationId":"org_i_%s_%d","name":"k %d","kind":"owner_integration","capabilities":["booking.read"]}',
+    "setPlan": '"subscriptions.setPlan","params":{"organizationId":"org_j_%s_%d","plan":"starter","eventId":"evt_j_%d","occurredAt":"2026-11-02T00:00:00Z"}',
+    "record": '"usage.record","params":{"organizationId":"org_i_%s_%d","meter":"bookings","amount":1,"idempotencyKey":"u%d"}',
+}[operation]
+# 250 Pro organizations first, as the benchmark's creation row has them.
+for index in range(250):
+    print('{"jsonrpc":"2.0","id":"p%d","method":"subscriptions.setPlan","params":{"organizationId":"org_i_%s_%d","plan":"pro","eventId":"evt_i_%s_%d","occurredAt":"2026-11-01T00:00:00Z"}}' % (index, run, index, run, index))
+for index in range(count):
+    print('{"jsonrpc":"2.0","id":%d,"method":%s}' % (index, line % (run, index % 250, index)))
+PY
+    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/keygate" serve \
+        --database "$work/k.sqlite" --catalog "$here/Plans/plans.xml" --localization "$here/Localization" \
+        --log-level warning < "$work/in.jsonl" > "$work/out.jsonl" 2> "$work/valgrind.txt"
+    local failed
+    failed=$(grep -c '"error"' "$work/out.jsonl" || true)
+    [ "$failed" = 0 ] || { echo "$failed requests failed, e.g.: $(grep -m1 '"error"' "$work/out.jsonl")" >&2; exit 1; }
+    grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
+}
+
+small=$(count 500)
+large=$(count 1500)
+echo "$operation: $(( (large - small) / 1000 )) instructions a request (callgrind, $(basename "$binary"))"

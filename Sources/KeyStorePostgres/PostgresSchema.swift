@@ -338,5 +338,28 @@ enum PostgresSchema {
             ALTER TABLE meter_usage ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
             CREATE INDEX meter_usage_by_version ON meter_usage (version);
             """),
+        (9, "one change event per created key", """
+            -- A key is inserted with its secret in the same transaction, and
+            -- the secret's event already names the organization, the key and
+            -- the digest: the key's own insert event said nothing more, and
+            -- cost every creation and import batch a second move of the log's
+            -- head, a pruning delete and a notification, whose commit takes a
+            -- global lock. Deleting or changing a key still logs its own.
+            DROP TRIGGER api_key_inserted ON api_key;
+            CREATE OR REPLACE FUNCTION keygate_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                n BIGINT;
+                last BIGINT;
+            BEGIN
+                SELECT count(*) INTO n FROM inserted;
+                IF n = 0 THEN RETURN NULL; END IF;
+                last := keygate_changes_logged(n);
+                INSERT INTO change_event (seq, organization_id, key_id, digest)
+                SELECT last - n + row_number() OVER (), k.organization_id, s.key_id, s.digest
+                FROM inserted s LEFT JOIN api_key k ON k.id = s.key_id;
+                RETURN NULL;
+            END;
+            $$;
+            """),
     ]
 }

@@ -122,8 +122,12 @@ struct PostgresTests {
         let listener = try PostgresKeyStorage(url: url, rules: rules, freshness: .notified(poll: 60))
         let writer = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
         let before = try listener.changeToken()
+        let start = try writer.changeToken()
         let issued = try writer.create(NewKey(organizationId: "org_a", name: "k", kind: "owner_integration",
                                               capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+        // One event for the creation: its secret's, which names the key,
+        // its organization and the digest.
+        #expect(try writer.changeToken().keys - start.keys == 1)
         // Bounded: 500 looks 10 ms apart; a notification takes a millisecond or so.
         var after = before
         for _ in 0..<500 where after.keys == before.keys {

@@ -164,8 +164,8 @@ struct UsageFile: Sendable {
         guard let writer else { return }
         @Sendable func forget() {
             try? writer.write { db in
-                try db.execute(sql: "DELETE FROM key_usage_day WHERE key_id = ?", arguments: [keyId])
-                try db.execute(sql: "DELETE FROM key_usage_count WHERE key_id = ?", arguments: [keyId])
+                try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?").execute(arguments: [keyId])
+                try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?").execute(arguments: [keyId])
             }
         }
         guard let transaction else { return forget() }
@@ -212,8 +212,10 @@ extension SQLiteKeyStorage {
             let arguments: StatementArguments = [keyId ?? organizationId, first, last]
             return UsageDay.days(
                 keyId: keyId,
-                totals: try Row.fetchAll(db, sql: queries.totals, arguments: arguments).map { ($0[0], $0[1], $0[2]) },
-                counts: try Row.fetchAll(db, sql: queries.counts, arguments: arguments).map { ($0[0], $0[1], $0[2], $0[3]) })
+                totals: try Row.fetchAll(db.cachedStatement(sql: queries.totals), arguments: arguments)
+                    .map { ($0[0], $0[1], $0[2]) },
+                counts: try Row.fetchAll(db.cachedStatement(sql: queries.counts), arguments: arguments)
+                    .map { ($0[0], $0[1], $0[2], $0[3]) })
         }
     }
 }

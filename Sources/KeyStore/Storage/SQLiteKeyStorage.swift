@@ -131,8 +131,8 @@ public struct SQLiteKeyStorage: KeyStorage {
                 return ChangeToken(keys: known.keys, data: local, counts: known.counts)
             }
             let (keys, counts) = try lookup { db in
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)")
+                let row = try Row.fetchOne(db.cachedStatement(
+                    sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)"))
                 return (row?[0] ?? 0, row?[1] ?? 0) as (Int64, Int64)
             }
             memoryLog.withLock { $0 = (local, keys, counts) }

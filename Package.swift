@@ -127,7 +127,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KeygateTestSupport",
-            dependencies: ["KeyStorePostgres"],
+            dependencies: ["KeyStorePostgres", "Locking"],
             path: "Tests/KeygateTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 
 /// The `keygate` commands other than `serve`'s protocol, as a person at a
@@ -78,8 +79,7 @@ struct OutsideACheckoutTests {
     /// The catalog and translations come from inside the build, not from
     /// the working directory.
     @Test func serveRunsFromAnyFolderWithTheShippedCatalogAndTranslations() throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-elsewhere-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder.make("keygate-elsewhere")
         let serve = try ServeProcess(database: folder.appending(path: "k.sqlite"), workingDirectory: folder)
         let plans = try serve.result("catalog.plans")
         #expect(plans["defaultPlan"] as? String == "free")

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 
 /// What Keygate publishes is what it does: a session touching every method,
@@ -147,8 +148,7 @@ struct ContractTests {
         try session.raw(#"{"jsonrpc":"2.0","id":100}"#)
         #expect(serve.finish() == 0)
 
-        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-contract-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder.make("keygate-contract")
         let documentFile = folder.appending(path: "openrpc.json")
         let sessionFile = folder.appending(path: "session.jsonl")
         try JSONSerialization.data(withJSONObject: document).write(to: documentFile)

@@ -65,9 +65,7 @@ final class ServeProcess: @unchecked Sendable {
          fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false, workingDirectory: URL? = nil) throws {
         self.postgres = postgres
         self.database = try database ?? {
-            let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-e2e-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return directory.appending(path: "keygate.sqlite")
+            try ScratchFolder.make("keygate-e2e").appending(path: "keygate.sqlite")
         }()
         // A server that died must fail the test that writes to it, not kill the runner.
         signal(SIGPIPE, SIG_IGN)

@@ -18,8 +18,7 @@ struct CacheTests {
     }
 
     @Test func aChangeForgetsWhatItChangedAndEverythingElseStays() throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-cache-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate-cache")
         let path = directory.appending(path: "k.sqlite").path
         let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
         // Another process on the same file.

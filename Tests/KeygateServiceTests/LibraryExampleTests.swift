@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import KeyStore
 import KeygateService
 import PlanCatalog
@@ -8,8 +9,7 @@ import Testing
 @Suite("The library example")
 struct LibraryExampleTests {
     @Test func theReadmeExampleCreatesAndVerifiesAKey() throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-library-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder.make("keygate-library")
         let path = folder.appending(path: "keygate.sqlite").path
 
         let catalog = try PlanCatalog.load(contentsOf: PlanCatalog.shippedCatalog)

@@ -48,8 +48,7 @@ struct UnitOfWorkTests {
     }
 
     @Test(arguments: Backend.available) func nothingOfAUnitIsVisibleToOthersBeforeItCommits(_ backend: Backend) throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-unit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder.make("keygate-unit")
         let path = folder.appending(path: "k.sqlite").path
         let fixture = try backend == .sqlite
             ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: .postgres)

@@ -73,9 +73,8 @@ struct StoreFixture {
     }
 }
 
-/// A fresh directory under the system's temporary one, removed by the caller.
+/// A fresh directory under the system's temporary one, removed by the
+/// caller, or else when the test process exits (``ScratchFolder``).
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appending(path: "keygate-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    try ScratchFolder.make("keygate-tests")
 }

@@ -24,8 +24,7 @@ struct CrashSafetyTests {
     @Test func everyAnsweredChangeSurvivesSIGKILL() throws {
         let kills = Int(ProcessInfo.processInfo.environment["KEYGATE_CRASH_KILLS"] ?? "") ?? 12
         var random = SeededRandom(seed: UInt64(ProcessInfo.processInfo.environment["KEYGATE_CRASH_SEED"] ?? "") ?? 2026)
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-crash-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate-crash")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appending(path: "keygate.sqlite")
         var acknowledged = Acknowledged()

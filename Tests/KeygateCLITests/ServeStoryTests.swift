@@ -132,8 +132,7 @@ struct PythonClientTests {
     /// Examples/client.py is the README's example of driving keygate from
     /// another language; it must keep working.
     @Test func thePythonClientCreatesAndVerifiesAKey() throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-py-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate-py")
         defer { try? FileManager.default.removeItem(at: directory) }
         let process = Process()
         process.executableURL = URL(filePath: "/usr/bin/env")

@@ -127,8 +127,7 @@ struct StorageFaultTests {
     }
 
     @Test func aCorruptedDatabaseFileStopsStartupWithAClearMessage() throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-corrupt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate-corrupt")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appending(path: "keygate.sqlite")
         var random = SeededRandom(seed: 7)

@@ -50,8 +50,7 @@ struct CacheTests {
     /// rows its flushes moved, read once per flush, not through a read of
     /// each organization's count.
     @Test(arguments: Backend.available) func countsFlushedElsewhereReachTheQuotaHeldHere(_ backend: Backend) throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-counts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate-counts")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "k.sqlite").path
         let here = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend,

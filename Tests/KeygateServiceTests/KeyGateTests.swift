@@ -132,8 +132,7 @@ struct KeyGateTests {
     }
 
     @Test func concurrentCreatesNeverExceedThePlansKeyLimit() async throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "keygate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try ScratchFolder.make("keygate")
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try KeyDatabase.open(path: directory.appending(path: "k.sqlite").path)
         let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", database: pool)

@@ -62,9 +62,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             }
         }
         return try lookup { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?
-                """)
+            let statement = try db.cachedStatement(sql: Self.storedCountQuery)
             return try periods.map { meter, periodStart in
                 let used = try Int.fetchOne(
                     statement, arguments: [organizationId, meter, StorageCoding.milliseconds(periodStart)]) ?? 0
@@ -72,6 +70,11 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             }
         }
     }
+
+    /// What is stored of an organization's (`?1`) meter (`?2`) in one
+    /// period (`?3`): the reader, the fallback and `usage.record` read it
+    /// alike.
+    static let storedCountQuery = "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
 
     public func add(
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
@@ -82,8 +85,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         let now = StorageCoding.milliseconds(self.now)
         return try write { db in
             // Cached statements, as a product may record usage per operation.
-            let storedCount = try db.cachedStatement(
-                sql: "SELECT used FROM meter_usage WHERE organization_id = ? AND meter = ? AND period_start = ?")
+            let storedCount = try db.cachedStatement(sql: Self.storedCountQuery)
             if let earlier = try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT meter, period_start, amount FROM usage_record WHERE organization_id = ? AND idempotency_key = ?"),

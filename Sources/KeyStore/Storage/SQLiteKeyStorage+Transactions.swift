@@ -48,16 +48,9 @@ struct SQLiteTransaction: StorageTransaction {
     let storage: SQLiteKeyStorage
 
     func step<T>(_ command: (any KeygateStorage) throws -> T) throws -> T {
-        guard let connection = storage.bound?.connection else { preconditionFailure("a transaction's storage is bound") }
-        // An earlier command's failure may have rolled the transaction back;
-        // a savepoint now would quietly start a transaction of its own.
-        guard connection.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        guard let bound = storage.bound else { preconditionFailure("a transaction's storage is bound") }
         do {
-            return try connection.inCommandSavepoint {
-                storage.bound?.commandIsUntouched = true
-                defer { storage.bound?.commandIsUntouched = false }
-                return try command(storage)
-            }
+            return try bound.command { try command(storage) }
         } catch let error as DatabaseError {
             throw SQLiteKeyStorage.storeError(error)
         }
@@ -68,8 +61,7 @@ extension Database {
     /// Runs `body` in a savepoint of the open transaction, as GRDB's
     /// `inSavepoint` does there, but with its statements prepared once per
     /// connection: `inSavepoint` parses `SAVEPOINT` and `RELEASE` again on
-    /// every call, and a command of a unit of work, whose storage call
-    /// has a savepoint of its own inside the command's, paid four parses.
+    /// every call, four parses for a command and its storage call.
     /// If `body` throws, what it wrote is rolled back and the transaction
     /// goes on, unless SQLite has already rolled all of it back (a full
     /// disk): callers check ``isInsideTransaction`` before the next command.
@@ -80,13 +72,19 @@ extension Database {
             result = try body()
         } catch {
             if isInsideTransaction {
-                try? cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT command").execute()
+                _ = rollBackToCommandSavepoint()
                 try? cachedStatement(sql: "RELEASE SAVEPOINT command").execute()
             }
             throw error
         }
         try cachedStatement(sql: "RELEASE SAVEPOINT command").execute()
         return result
+    }
+
+    /// Undoes what was written since the innermost savepoint opened by
+    /// ``inCommandSavepoint(_:)``, which stays open; whether it could.
+    func rollBackToCommandSavepoint() -> Bool {
+        isInsideTransaction && (try? cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT command").execute()) != nil
     }
 }
 
@@ -96,11 +94,45 @@ extension Database {
 final class BoundConnection: @unchecked Sendable {
     let connection: Database
     /// Whether a command's savepoint is open with nothing written in it
-    /// yet: the store's next write then needs no savepoint of its own
-    /// (``SQLiteKeyStorage/write(_:)``).
-    var commandIsUntouched = false
+    /// yet: the store's next write then needs no savepoint of its own.
+    private var commandIsUntouched = false
 
     init(_ connection: Database) {
         self.connection = connection
+    }
+
+    /// Runs a command of the unit in a savepoint of its own: its writes are
+    /// kept only if it returns.
+    func command<T>(_ body: () throws -> T) throws -> T {
+        try checkOpen()
+        return try connection.inCommandSavepoint {
+            commandIsUntouched = true
+            defer { commandIsUntouched = false }
+            return try body()
+        }
+    }
+
+    /// Runs one store write inside the running command; a write that
+    /// fails partway leaves nothing, even when the command goes on. The
+    /// command's first write needs no savepoint of its own: the command's
+    /// holds exactly what it does, so rolling back to that one undoes it
+    /// (one savepoint fewer per command, docs/PERFORMANCE.md), and the
+    /// command is untouched again. Later writes open their own.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try checkOpen()
+        guard commandIsUntouched else { return try connection.inCommandSavepoint { try body(connection) } }
+        commandIsUntouched = false
+        do {
+            return try body(connection)
+        } catch {
+            if connection.rollBackToCommandSavepoint() { commandIsUntouched = true }
+            throw error
+        }
+    }
+
+    /// An earlier command's failure may have rolled the transaction back;
+    /// a savepoint now would quietly start a transaction of its own.
+    private func checkOpen() throws(KeyStoreError) {
+        guard connection.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
     }
 }

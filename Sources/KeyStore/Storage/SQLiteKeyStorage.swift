@@ -357,33 +357,14 @@ public struct SQLiteKeyStorage: KeyStorage {
         }
     }
 
-    /// One transaction, or, bound to a transaction, one savepoint of it:
-    /// a failed write leaves nothing behind either way.
+    /// One transaction, or, bound to a transaction, a write inside its
+    /// running command (``BoundConnection/write(_:)``): a failed write
+    /// leaves nothing behind either way.
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         do {
             defer { writes.increment() }
             guard let bound else { return try database.write(body) }
-            let db = bound.connection
-            // An earlier command's failure may have rolled the transaction
-            // back; a savepoint now would quietly start a transaction of its own.
-            guard db.isInsideTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-            guard bound.commandIsUntouched else { return try db.inCommandSavepoint { try body(db) } }
-            // The first write of a command: the command's own savepoint holds
-            // exactly what this write does, so rolling back to it undoes a
-            // failed write as a savepoint of the write's would, without
-            // opening and releasing one more per command (docs/PERFORMANCE.md).
-            // After a failure the command is untouched again.
-            bound.commandIsUntouched = false
-            do {
-                return try body(db)
-            } catch {
-                if db.isInsideTransaction,
-                    (try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT command").execute()) != nil
-                {
-                    bound.commandIsUntouched = true
-                }
-                throw error
-            }
+            return try bound.write(body)
         } catch {
             throw Self.storeError(error)
         }

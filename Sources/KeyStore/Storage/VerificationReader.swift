@@ -38,7 +38,7 @@ final class VerificationReader: Sendable {
             case .subscription: SQLiteKeyStorage.subscriptionQuery
             case .liveKeys: SQLiteKeyStorage.liveKeyIdsQuery
             case .nextExpiry: SQLiteKeyStorage.nextExpiryQuery
-            case .meter: "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
+            case .meter: SQLiteKeyStorage.storedCountQuery
             case .meterChanges: SQLiteKeyStorage.meterChangesQuery
             }
         }

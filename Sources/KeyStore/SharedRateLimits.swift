@@ -2,7 +2,10 @@
 /// key's limit holds once across them: whatever the store does, the
 /// requests admitted for a key across all processes never exceed what
 /// ``GCRA`` admits for one process seeing them all.
-public protocol SharedRateLimits: Sendable {
+///
+/// A class: verification reaches it through an existential on every call,
+/// and a class-bound one is a reference to retain, not a box to copy.
+public protocol SharedRateLimits: AnyObject, Sendable {
     /// Admits `cost` requests of the key `tag` names at `now`
     /// (microseconds since 1970) under a limit of `limit` a minute, or
     /// says when they would pass.

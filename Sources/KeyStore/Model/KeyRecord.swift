@@ -28,6 +28,9 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     public var usage: KeyUsage
 
     /// The status the record alone decides: revoked, expired, or active.
+    // Inlinable: verification asks on every call, and a call into this
+    // module made it copy the whole record (a dozen retains) to pass it.
+    @inlinable
     public func state(at now: Date) -> KeyState {
         if revokedAt != nil { return .revoked }
         if let expiresAt, expiresAt <= now { return .expired }

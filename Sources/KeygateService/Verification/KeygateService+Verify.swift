@@ -29,14 +29,14 @@ extension KeygateService {
                 // Keys or subscriptions changed: what changed is read outside
                 // the lock, and only that is forgotten.
                 if let since = state.behind(token) { return Step.fetchChanges(since: since) }
-                state.advance(to: token, applying: ChangeSet())
+                state.advance(to: token)
                 // A flush moved stored counts: the ones it moved are read in one go.
                 if let since = state.countsBehind(token) { return Step.fetchCounts(since: since) }
                 return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
             }
             switch step {
             case .answered:
-                return result
+                return consume result
             case .fetchChanges(let since):
                 let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
                 verification.withState { $0.advance(to: token, applying: changes) }
@@ -56,16 +56,34 @@ extension KeygateService {
                 fetched.organization = try organizationSnapshot(id, now: now)
             case .fetchCount(let organizationId, let meter, let window):
                 verification.reads.withLock { $0.counts += 1 }
-                fetched.count = (organizationId, window.start, try storedRequests(organizationId, meter: meter, window: window))
+                fetched.count = FetchedCount(organizationId: organizationId, periodStart: window.start,
+                                             stored: try storedRequests(organizationId, meter: meter, window: window))
             }
         }
     }
 
     /// What one verification read from the store, for its next attempt.
+    /// Only references, so that the copy each attempt is handed costs three
+    /// retains: with the count as a tuple beside them, the compiler copied
+    /// and destroyed the whole through the type's metadata (value-witness
+    /// calls), several hundred instructions a verification (callgrind).
     private struct Fetched: Sendable {
         var key: FetchedKey?
         var organization: OrganizationSnapshot?
-        var count: (organizationId: String, periodStart: Date, stored: Int)?
+        var count: FetchedCount?
+    }
+
+    /// An organization's stored request count for a quota period.
+    private final class FetchedCount: Sendable {
+        let organizationId: String
+        let periodStart: Date
+        let stored: Int
+
+        init(organizationId: String, periodStart: Date, stored: Int) {
+            self.organizationId = organizationId
+            self.periodStart = periodStart
+            self.stored = stored
+        }
     }
 
     /// A look-up by digest; `match` is `nil` when no key has it.

@@ -8,6 +8,14 @@
 #   Benchmarks/Scripts/instructions.sh setPlan         # subscriptions.setPlan
 #   Benchmarks/Scripts/instructions.sh record          # usage.record
 #   Benchmarks/Scripts/instructions.sh create path/to/keygate
+#   Benchmarks/Scripts/instructions.sh verify          # keys.verify in process, hot keys
+#
+# `verify` runs the benchmark itself (default
+# Benchmarks/.build/release/keygate-bench) with `--profile-verify`: 50,000
+# and then 150,000 verifications of the 1,000 hot keys, the difference over
+# 100,000. Under valgrind SHA-256 runs without the CPU's SHA instructions,
+# so the count overstates what hashing costs natively (about 2,100 of it
+# is the hash).
 #
 # Runs the release build (default .build/release/keygate) on a scratch copy
 # of the serve rows' fixture (keygate-bench seeds it), pipelined, twice: with
@@ -18,10 +26,26 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 operation=${1:-create}
+command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+
+if [ "$operation" = verify ]; then
+    bench=${2:-$here/Benchmarks/.build/release/keygate-bench}
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    objcopy --strip-debug "$bench" "$work/keygate-bench"
+    verifications() {
+        COUNT=$1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/keygate-bench" \
+            --profile-verify > /dev/null 2> "$work/valgrind.txt"
+        grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
+    }
+    small=$(verifications 50000)
+    large=$(verifications 150000)
+    echo "verify: $(( (large - small) / 100000 )) instructions a verification (callgrind, $(basename "$bench"))"
+    exit 0
+fi
 binary=${2:-$here/.build/release/keygate}
 fixture=$here/Benchmarks/.data/keys-1000-big100000.sqlite
 [ -f "$fixture" ] || { echo "run keygate-bench once first: it seeds $fixture" >&2; exit 1; }
-command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 objcopy --strip-debug "$binary" "$work/keygate"

@@ -145,6 +145,13 @@ struct RFC3339Tests {
         #expect(RFC3339.string(RFC3339.date("2026-11-30t12:34:56.5-00:30")!) == "2026-11-30T13:04:56.500Z")
     }
 
+    @Test func yearsPastFourDigitsAreWrittenAsTheirNumber() {
+        #expect(RFC3339.string(RFC3339.date(milliseconds: -62_167_219_200_000)) == "0000-01-01T00:00:00.000Z")
+        #expect(RFC3339.string(RFC3339.date(milliseconds: 253_402_300_799_999)) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.string(RFC3339.date(milliseconds: 253_402_300_800_000)) == "10000-01-01T00:00:00.000Z")
+        #expect(RFC3339.string(RFC3339.date(milliseconds: -62_167_219_200_001)) == "-1-12-31T23:59:59.999Z")
+    }
+
     @Test func anythingElseIsRefused() {
         for text in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T12:34:56",
                      "2026-11-30T12:34:56.Z", "2026-11-30 12:34Z", "2026-11-30T12:34:56+2:00", "x2026-11-30T12:34:56Z"] {

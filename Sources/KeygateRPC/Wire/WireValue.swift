@@ -71,8 +71,7 @@ extension WireObject {
         writer.raw(UInt8(ascii: "{"))
         for (index, field) in Self.fields.enumerated() {
             if index > 0 { writer.raw(UInt8(ascii: ",")) }
-            writer.raw(field.quotedName)
-            writer.raw(UInt8(ascii: ":"))
+            writer.raw(field.key)
             field.write(self, &writer)
         }
         writer.raw(UInt8(ascii: "}"))
@@ -83,8 +82,8 @@ extension WireObject {
 /// and how it is described.
 public struct WireField<Root>: Sendable {
     let name: String
-    /// `"name"`, as written before every value.
-    let quotedName: [UInt8]
+    /// `"name":`, as written before every value.
+    let key: [UInt8]
     let schema: @Sendable (SchemaContext) -> JSON
     let write: @Sendable (Root, inout JSONWriter) -> Void
 
@@ -111,9 +110,10 @@ public struct WireField<Root>: Sendable {
     private init<Value: WireValue>(_ name: String, schema: @escaping @Sendable (SchemaContext) -> JSON,
                                    _ get: @escaping @Sendable (Root) -> Value) {
         self.name = name
-        var quoted = JSONWriter(capacity: name.utf8.count + 2)
+        var quoted = JSONWriter(capacity: name.utf8.count + 3)
         quoted.string(name)
-        quotedName = quoted.bytes
+        quoted.raw(UInt8(ascii: ":"))
+        key = quoted.bytes
         self.schema = schema
         write = { get($0).write(to: &$1) }
     }

@@ -43,6 +43,12 @@ public enum RFC3339 {
     }
 
     static func write(milliseconds: Int64, into bytes: inout [UInt8]) {
+        write(milliseconds: milliseconds) { bytes.append(contentsOf: $0) }
+    }
+
+    /// The time's text, handed to `append` in one piece (two for a year
+    /// outside 0–9999).
+    static func write(milliseconds: Int64, _ append: (UnsafeRawBufferPointer) -> Void) {
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civil(fromDays: days)
         let second = millisecondOfDay / 1000
@@ -62,7 +68,8 @@ public enum RFC3339 {
                 two(year / 100, at: 0)
                 two(year % 100, at: 2)
             } else {
-                bytes += String(year).utf8
+                var number = String(year)
+                number.withUTF8 { append(UnsafeRawBufferPointer($0)) }
             }
             raw[4] = UInt8(ascii: "-")
             two(month, at: 5)
@@ -78,7 +85,7 @@ public enum RFC3339 {
             raw[20] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: millisecond / 100)
             two(millisecond % 100, at: 21)
             raw[23] = UInt8(ascii: "Z")
-            bytes.append(contentsOf: yearFits ? raw[...] : raw[4...])
+            append(yearFits ? UnsafeRawBufferPointer(raw) : UnsafeRawBufferPointer(rebasing: raw[4...]))
         }
     }
 

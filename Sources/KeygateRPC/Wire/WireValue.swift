@@ -69,10 +69,13 @@ extension WireObject {
 
     public func write(to writer: inout JSONWriter) {
         writer.raw(UInt8(ascii: "{"))
-        for (index, field) in Self.fields.enumerated() {
+        // By index, reaching only the two parts a reply needs: binding each
+        // field retained and released all four of its parts.
+        let fields = Self.fields
+        for index in fields.indices {
             if index > 0 { writer.raw(UInt8(ascii: ",")) }
-            writer.raw(field.key)
-            field.write(self, &writer)
+            writer.raw(fields[index].key)
+            fields[index].write(self, &writer)
         }
         writer.raw(UInt8(ascii: "}"))
     }

@@ -124,28 +124,55 @@ public struct JSONWriter: ~Copyable {
         raw(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
-            // Runs that need no escape (nearly all text) are copied whole.
+            // Runs that need no escape (nearly all text) are copied whole,
+            // and found eight bytes at a time.
             var start = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                raw(UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                start = index + 1
-                raw(0x5C)
-                switch byte {
-                case UInt8(ascii: "\""): raw(0x22)
-                case UInt8(ascii: "\\"): raw(0x5C)
-                case 0x0A: raw(UInt8(ascii: "n"))
-                case 0x0D: raw(UInt8(ascii: "r"))
-                case 0x09: raw(UInt8(ascii: "t"))
-                default:
-                    raw(UInt8(ascii: "u"))
-                    raw(UInt8(ascii: "0"))
-                    raw(UInt8(ascii: "0"))
-                    raw(Self.hex[Int(byte >> 4)])
-                    raw(Self.hex[Int(byte & 0xF)])
+            var index = 0
+            while index < utf8.count {
+                if index + 8 <= utf8.count,
+                    !Self.anyNeedsEscape(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                {
+                    index += 8
+                    continue
                 }
+                let byte = utf8[index]
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    raw(UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                    start = index + 1
+                    escape(byte)
+                }
+                index += 1
             }
             raw(UnsafeBufferPointer(rebasing: utf8[start...]))
         }
         raw(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of eight bytes is a control character, a quote or a
+    /// backslash. Each test is the classic "has a byte below n" one, exact
+    /// for whether there is such a byte (a borrow can only follow a real one).
+    private static func anyNeedsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) != 0
+    }
+
+    private mutating func escape(_ byte: UInt8) {
+        raw(0x5C)
+        switch byte {
+        case UInt8(ascii: "\""): raw(0x22)
+        case UInt8(ascii: "\\"): raw(0x5C)
+        case 0x0A: raw(UInt8(ascii: "n"))
+        case 0x0D: raw(UInt8(ascii: "r"))
+        case 0x09: raw(UInt8(ascii: "t"))
+        default:
+            raw(UInt8(ascii: "u"))
+            raw(UInt8(ascii: "0"))
+            raw(UInt8(ascii: "0"))
+            raw(Self.hex[Int(byte >> 4)])
+            raw(Self.hex[Int(byte & 0xF)])
+        }
     }
 }

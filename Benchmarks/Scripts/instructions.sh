@@ -9,11 +9,12 @@
 #   Benchmarks/Scripts/instructions.sh record          # usage.record
 #   Benchmarks/Scripts/instructions.sh create path/to/keygate
 #   Benchmarks/Scripts/instructions.sh verify          # keys.verify in process, hot keys
+#   Benchmarks/Scripts/instructions.sh reply           # the same through RPCServer.reply(to:)
 #
-# `verify` runs the benchmark itself (default
-# Benchmarks/.build/release/keygate-bench) with `--profile-verify`: 50,000
-# and then 150,000 verifications of the 1,000 hot keys, the difference over
-# 100,000. Under valgrind SHA-256 runs without the CPU's SHA instructions,
+# `verify` and `reply` run the benchmark itself (default
+# Benchmarks/.build/release/keygate-bench) with `--profile-verify` or
+# `--profile-reply`: 50,000 and then 150,000 verifications of the 1,000 hot
+# keys, the difference over 100,000. Under valgrind SHA-256 runs without the CPU's SHA instructions,
 # so the count overstates what hashing costs natively (about 2,100 of it
 # is the hash).
 #
@@ -28,19 +29,19 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 operation=${1:-create}
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
-if [ "$operation" = verify ]; then
+if [ "$operation" = verify ] || [ "$operation" = reply ]; then
     bench=${2:-$here/Benchmarks/.build/release/keygate-bench}
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     objcopy --strip-debug "$bench" "$work/keygate-bench"
     verifications() {
         COUNT=$1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/keygate-bench" \
-            --profile-verify > /dev/null 2> "$work/valgrind.txt"
+            "--profile-$operation" > /dev/null 2> "$work/valgrind.txt"
         grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
     }
     small=$(verifications 50000)
     large=$(verifications 150000)
-    echo "verify: $(( (large - small) / 100000 )) instructions a verification (callgrind, $(basename "$bench"))"
+    echo "$operation: $(( (large - small) / 100000 )) instructions a verification (callgrind, $(basename "$bench"))"
     exit 0
 fi
 binary=${2:-$here/.build/release/keygate}

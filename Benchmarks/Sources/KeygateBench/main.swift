@@ -82,10 +82,12 @@ if CommandLine.arguments.contains("--profile-reply") {
     let lines = fixture.hotSecrets.enumerated().map { index, secret in
         Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#.utf8)
     }
+    // COUNT as in `--profile-verify`.
+    let count = ProcessInfo.processInfo.environment["COUNT"].flatMap(Int.init) ?? 400_000
     var total = 0
     let start = Measure.now()
-    for index in 0..<400_000 { total &+= lines[index % lines.count].withUnsafeBufferPointer { server.reply(to: $0)?.count ?? 0 } }
-    print("reply: \(Int(400_000 / (Double(Measure.now() - start) / 1e9))) /s (\(total) bytes)")
+    for index in 0..<count { total &+= lines[index % lines.count].withUnsafeBufferPointer { server.reply(to: $0)?.count ?? 0 } }
+    print("reply: \(Int(Double(count) / (Double(Measure.now() - start) / 1e9))) /s (\(total) bytes)")
     exit(0)
 }
 // `--profile-realistic`: only realistic traffic over 1,000,000 keys, in

@@ -63,6 +63,9 @@ public struct JSONParser {
             depth -= 1
             return .object(members)
         }
+        // Room for a request's envelope or its params at once: grown from
+        // empty, the array was reallocated at one, two and four members.
+        members.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard peek(UInt8(ascii: "\"")) else { throw .syntax(offset: index) }

@@ -24,7 +24,7 @@ public final class Locked<Value: ~Copyable>: @unchecked Sendable {
     // Visible to inlined code, not to callers: `withLock` is inlinable so
     // that each caller gets it specialized for its value and result. Called
     // generically across modules, it handed every result back through its
-    // type's metadata (hundreds of instructions a verification, callgrind).
+    // type's metadata (about 200 instructions a verification, callgrind).
     // Unchecked for exclusivity: the mutex already makes each access the
     // only one, and a nested `withLock` on the same value would deadlock
     // before it could overlap; the check cost 80 instructions a call.

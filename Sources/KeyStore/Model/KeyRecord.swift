@@ -28,8 +28,8 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     public var usage: KeyUsage
 
     /// The status the record alone decides: revoked, expired, or active.
-    // Inlinable: verification asks on every call, and a call into this
-    // module made it copy the whole record (a dozen retains) to pass it.
+    // Inlinable: verification asks on every call, where a call into this
+    // module cost about 50 instructions of a hot verification (callgrind).
     @inlinable
     public func state(at now: Date) -> KeyState {
         if revokedAt != nil { return .revoked }

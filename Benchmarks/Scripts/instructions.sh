@@ -29,35 +29,40 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 operation=${1:-create}
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
-if [ "$operation" = verify ] || [ "$operation" = reply ]; then
-    bench=${2:-$here/Benchmarks/.build/release/keygate-bench}
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    objcopy --strip-debug "$bench" "$work/keygate-bench"
-    verifications() {
-        COUNT=$1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/keygate-bench" \
-            "--profile-$operation" > /dev/null 2> "$work/valgrind.txt"
-        grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
-    }
-    small=$(verifications 50000)
-    large=$(verifications 150000)
-    echo "$operation: $(( (large - small) / 100000 )) instructions a verification (callgrind, $(basename "$bench"))"
-    exit 0
-fi
-binary=${2:-$here/.build/release/keygate}
-fixture=$here/Benchmarks/.data/keys-1000-big100000.sqlite
-[ -f "$fixture" ] || { echo "run keygate-bench once first: it seeds $fixture" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-objcopy --strip-debug "$binary" "$work/keygate"
 
-count() {
-    local requests=$1
+# What one run reports: the instructions callgrind collected.
+collected() {
+    grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
+}
+
+if [ "$operation" = verify ] || [ "$operation" = reply ]; then
+    binary=${2:-$here/Benchmarks/.build/release/keygate-bench}
+    small=50000 large=150000 unit=verification
+else
+    binary=${2:-$here/.build/release/keygate}
+    fixture=$here/Benchmarks/.data/keys-1000-big100000.sqlite
+    [ -f "$fixture" ] || { echo "run keygate-bench once first: it seeds $fixture" >&2; exit 1; }
+    small=500 large=1500 unit=request
+fi
+objcopy --strip-debug "$binary" "$work/program"
+
+# `verify` and `reply`: that many verifications in the benchmark itself.
+verifications() {
+    COUNT=$1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/program" \
+        "--profile-$operation" > /dev/null 2> "$work/valgrind.txt"
+    collected
+}
+
+# The writes: that many pipelined requests through `keygate serve`.
+requests() {
+    local number=$1
     rm -f "$work"/k.sqlite*
     for suffix in "" -wal -shm -usage -usage-wal -usage-shm; do
         if [ -f "$fixture$suffix" ]; then cp "$fixture$suffix" "$work/k.sqlite$suffix"; fi
     done
-    python3 - "$operation" "$requests" > "$work/in.jsonl" <<'PY'
+    python3 - "$operation" "$number" > "$work/in.jsonl" <<'PY'
 import sys, uuid
 operation, count, run = sys.argv[1], int(sys.argv[2]), uuid.uuid4().hex[:8]
 line = {
@@ -71,15 +76,19 @@ for index in range(250):
 for index in range(count):
     print('{"jsonrpc":"2.0","id":%d,"method":%s}' % (index, line % (run, index % 250, index)))
 PY
-    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/keygate" serve \
+    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/program" serve \
         --database "$work/k.sqlite" --catalog "$here/Plans/plans.xml" --localization "$here/Localization" \
         --log-level warning < "$work/in.jsonl" > "$work/out.jsonl" 2> "$work/valgrind.txt"
     local failed
     failed=$(grep -c '"error"' "$work/out.jsonl" || true)
     [ "$failed" = 0 ] || { echo "$failed requests failed, e.g.: $(grep -m1 '"error"' "$work/out.jsonl")" >&2; exit 1; }
-    grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
+    collected
 }
 
-small=$(count 500)
-large=$(count 1500)
-echo "$operation: $(( (large - small) / 1000 )) instructions a request (callgrind, $(basename "$binary"))"
+count() {
+    if [ "$unit" = verification ]; then verifications "$1"; else requests "$1"; fi
+}
+
+first=$(count "$small")
+second=$(count "$large")
+echo "$operation: $(( (second - first) / (large - small) )) instructions a $unit (callgrind, $(basename "$binary"))"

@@ -55,6 +55,22 @@ func flushedEverySecond(_ service: KeygateService) -> any DispatchSourceTimer {
     return timer
 }
 
+/// The realistic profiles' passes and their draws: the first over a fresh
+/// process, the second with other draws, and with KEYGATE_BENCH_REPEAT=1 a
+/// third with the second's, which a cache holding every key
+/// (KEYGATE_CACHE_KEYS=1200000) answers without a miss: what hits alone
+/// cost over this working set.
+func realisticPasses() -> [(pass: Int, seed: UInt64)] {
+    let passes = [(1, Traffic.firstSeed), (2, Traffic.steadySeed)]
+    return ProcessInfo.processInfo.environment["KEYGATE_BENCH_REPEAT"] != nil ? passes + [(3, Traffic.steadySeed)] : passes
+}
+
+/// COUNT for the profiles counted in callgrind (`Benchmarks/Scripts/instructions.sh`):
+/// two counts' difference is what one verification costs, without the start-up.
+func profileCount(default value: Int) -> Int {
+    ProcessInfo.processInfo.environment["COUNT"].flatMap(Int.init) ?? value
+}
+
 /// A release `keygate serve` on a fixture database.
 func serve(_ database: String) throws -> ServeClient {
     try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL)
@@ -65,10 +81,7 @@ if CommandLine.arguments.contains("--profile-verify") {
     let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory)
     let service = try makeService(on: fixture.path)
     let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
-    // COUNT: how many (400,000 by default); two counts' difference in
-    // callgrind is what one verification costs, without the start-up.
-    let count = ProcessInfo.processInfo.environment["COUNT"].flatMap(Int.init) ?? 400_000
-    for index in 0..<count { _ = try service.verify(requests[index % requests.count]) }
+    for index in 0..<profileCount(default: 400_000) { _ = try service.verify(requests[index % requests.count]) }
     exit(0)
 }
 // `--profile-reply`: only `RPCServer.reply(to:)` for pipelined hot
@@ -82,8 +95,7 @@ if CommandLine.arguments.contains("--profile-reply") {
     let lines = fixture.hotSecrets.enumerated().map { index, secret in
         Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#.utf8)
     }
-    // COUNT as in `--profile-verify`.
-    let count = ProcessInfo.processInfo.environment["COUNT"].flatMap(Int.init) ?? 400_000
+    let count = profileCount(default: 400_000)
     var total = 0
     let start = Measure.now()
     for index in 0..<count { total &+= lines[index % lines.count].withUnsafeBufferPointer { server.reply(to: $0)?.count ?? 0 } }
@@ -101,13 +113,7 @@ if CommandLine.arguments.contains("--profile-realistic") {
     let timer = flushedEverySecond(service)
     // KEYGATE_BENCH_NO_FLUSH=1: the same traffic without the flush, to see what it costs.
     if ProcessInfo.processInfo.environment["KEYGATE_BENCH_NO_FLUSH"] != nil { timer.cancel() }
-    // KEYGATE_BENCH_REPEAT=1: a third pass with the second's draws, which a
-    // cache holding every key (KEYGATE_CACHE_KEYS=1200000) answers without
-    // a miss: what hits alone cost over this working set.
-    let passes = ProcessInfo.processInfo.environment["KEYGATE_BENCH_REPEAT"] != nil
-        ? [(1, Traffic.firstSeed), (2, Traffic.steadySeed), (3, Traffic.steadySeed)]
-        : [(1, Traffic.firstSeed), (2, Traffic.steadySeed)]
-    for (pass, seed) in passes {
+    for (pass, seed) in realisticPasses() {
         let traffic = Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed)
         var timing = Traffic.Timing()
         let start = Measure.now()
@@ -152,13 +158,8 @@ if CommandLine.arguments.contains("--profile-pipe-realistic") {
     let secrets = try fixture.allSecrets()
     fixture.warmSystemCache()
     let server = try serve(fixture.path)
-    // KEYGATE_BENCH_REPEAT=1, with KEYGATE_CACHE_KEYS=1200000 (which
-    // `keygate serve` reads too): a third pass with the second's draws,
-    // answered without a miss, as in `--profile-realistic`.
-    let passes = ProcessInfo.processInfo.environment["KEYGATE_BENCH_REPEAT"] != nil
-        ? [(1, Traffic.firstSeed), (2, Traffic.steadySeed), (3, Traffic.steadySeed)]
-        : [(1, Traffic.firstSeed), (2, Traffic.steadySeed)]
-    for (pass, seed) in passes {
+    // KEYGATE_CACHE_KEYS reaches `keygate serve` too, through its environment.
+    for (pass, seed) in realisticPasses() {
         let rate = server.pipelinedRate(Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed).lines())
         print("pass \(pass) over a pipe: \(Int(rate)) /s (\(String(format: "%.2f", rate / hotRate))× hot)")
     }
@@ -171,9 +172,8 @@ if CommandLine.arguments.contains("--profile-pipe-realistic") {
 // `--profile-cold`: only the first verification of each of 100,000 keys, for perf.
 if CommandLine.arguments.contains("--profile-cold") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)
-    // COUNT: the first that many keys (all 100,000 by default), for callgrind.
-    let count = ProcessInfo.processInfo.environment["COUNT"].flatMap(Int.init) ?? .max
-    let requests = try fixture.allSecrets().prefix(count).map { VerifyRequest(key: $0, capability: "booking.read") }
+    // COUNT: the first that many keys (all 100,000 by default).
+    let requests = try fixture.allSecrets().prefix(profileCount(default: .max)).map { VerifyRequest(key: $0, capability: "booking.read") }
     fixture.warmSystemCache()
     let service = try makeService(on: fixture.path)
     let start = Date()

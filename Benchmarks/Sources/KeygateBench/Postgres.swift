@@ -91,6 +91,16 @@ struct PostgresBench: Sendable {
     }
 
     func rows() throws -> [Row] {
+        let (hot, url, admin) = try hotRows(processCounts: [1, 2, 4])
+        defer { admin.stop() }
+        var rows = hot
+        try rows += otherRows(url, admin)
+        return rows
+    }
+
+    /// The same hot verifications on SQLite and on PostgreSQL with 1, 2
+    /// or 4 processes; the schema and its admin process, for the rows after.
+    func hotRows(processCounts: [Int]) throws -> (rows: [Row], url: String, admin: ServeClient) {
         var rows: [Row] = []
 
         // The same measurement on SQLite, keys made the same way, to compare.
@@ -109,7 +119,7 @@ struct PostgresBench: Sendable {
         let url = try freshSchema()
         let admin = try serve(url, [])
         let hot = keys(admin, count: 1_000, rateLimit: 1_000, prefix: "org_hot")
-        for count in [1, 2, 4] {
+        for count in processCounts {
             let clients = try (0..<count).map { _ in try serve(url, []) }
             let perClient = quick ? 30_000 : 100_000
             // Warm each process's cache first, as the SQLite rows do.
@@ -135,6 +145,11 @@ struct PostgresBench: Sendable {
                             value: String(format: "%.3f", roundTrips), target: "", met: nil))
             for client in clients { client.stop() }
         }
+        return (rows, url, admin)
+    }
+
+    private func otherRows(_ url: String, _ admin: ServeClient) throws -> [Row] {
+        var rows: [Row] = []
 
         // Cache misses: the first verification of each of 2,000 keys, one process.
         do {
@@ -195,7 +210,7 @@ struct PostgresBench: Sendable {
                             value: String(format: "%.1f / %.1f / %.1f ms%@", Measure.percentile(samples, 0.5) / 1e6,
                                           Measure.percentile(samples, 0.99) / 1e6, Double(samples.last ?? 0) / 1e6,
                                           missing > 0 ? " (\(missing) never)" : ""),
-                            target: freshness == "polled" ? "≤ 1 s" : "", met: freshness == "polled" ? (samples.last ?? 0) <= 1_100_000_000 && missing == 0 : nil))
+                            target: freshness == "polled" ? "≤ 1.1 s (poll 1 s)" : "", met: freshness == "polled" ? (samples.last ?? 0) <= 1_100_000_000 && missing == 0 : nil))
             for gateway in gateways { gateway.stop() }
         }
 
@@ -293,7 +308,6 @@ struct PostgresBench: Sendable {
         let startup = Double(startups[3]) / 1e6
         rows.append(Row(name: "PostgreSQL: start of keygate serve to its first answer (median)", value: String(format: "%.0f ms", startup),
                         target: "≤ 150 ms", met: startup <= 150))
-        admin.stop()
         return rows
     }
 

@@ -215,7 +215,14 @@ if CommandLine.arguments.contains("--postgres") {
         try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
                         arguments: arguments)
     }
-    printTable(try bench.rows() + importRows(database: try bench.freshSchema(), named: "PostgreSQL"))
+    if CommandLine.arguments.contains("--hot") {
+        // `--postgres --hot`: only the hot rows against SQLite's, one process.
+        let (hot, _, admin) = try bench.hotRows(processCounts: [1])
+        admin.stop()
+        printTable(hot)
+    } else {
+        printTable(try bench.rows() + importRows(database: try bench.freshSchema(), named: "PostgreSQL"))
+    }
     exit(0)
 }
 

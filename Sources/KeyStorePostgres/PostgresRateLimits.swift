@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import KeyStore
 import Locking
@@ -17,21 +18,60 @@ import Locking
 /// verification, a busy one a round trip per second or so. A key out of
 /// cells is refused locally until a cell could be free again.
 ///
+/// A busy key's next reservation is taken ahead, off the verifying thread:
+/// when half of a reservation of at least ``smallestReservedAhead`` cells
+/// is used, a worker thread reserves the next one, for every key that asks
+/// at about the same time in one statement, and it is used when the
+/// current one runs out or ends. So a verification waits for the server
+/// only for a key that has nothing in hand: its first verification, or
+/// one after a quiet second. A key's limit of under 120 a minute never
+/// gets there (its largest reservation is smaller), and is reserved a cell
+/// or two at a time as it is used.
+///
 /// While the server cannot be reached, ``PostgresKeyStorage/RateLimitOutage`` decides.
 final class PostgresRateLimits: SharedRateLimits {
     /// How long a reservation's cells may be used.
     static let leaseLifetime: Int64 = 1_000_000
+    /// The smallest reservation whose successor is taken ahead.
+    static let smallestReservedAhead = 4
+    /// Reservations ahead sent in one statement, at most.
+    static let batchLimit = 500
 
     private let pool: PGPool
     private let outage: PostgresKeyStorage.RateLimitOutage
-    private let leases = Locked([UInt64: Lease]())
+    private let shared: Shared
     /// Arrival times for ``Outage/local``.
     private let local = Locked([UInt64: Int64]())
 
-    private struct Lease {
+    /// A reservation ahead, asked for by a verification and sent by the worker.
+    struct Ahead {
+        var tag: UInt64
+        var now: Int64
+        var interval: Int64
+        var want: Int
+        var giveBack: Int
+        /// The lease's generation when asked: a lease that started over
+        /// since (under another limit) does not take the cells as its own.
+        var generation: UInt32
+    }
+
+    /// What verifications and the worker share.
+    private final class Shared: Sendable {
+        struct State {
+            var leases: [UInt64: Lease] = [:]
+            var ahead: [Ahead] = []
+            var workerStarted = false
+            var stopped = false
+        }
+        let state = Locked(State())
+        /// Signalled when the queue of reservations ahead stops being empty, and at the end.
+        let wake = DispatchSemaphore(value: 0)
+    }
+
+    struct Lease {
         /// Cells reserved and not yet used.
         var cells = 0
-        /// The interval the cells were reserved at (the limit may change).
+        /// The interval the cells were reserved at (the limit may change); 0 before any.
         var interval: Int64 = 0
         var expiresAt: Int64 = 0
         /// No cell can be had before then (the last reservation got none).
@@ -40,67 +80,147 @@ final class PostgresRateLimits: SharedRateLimits {
         var arrival: Int64 = 0
         /// Cells used from the current reservation: the demand the next one is sized by.
         var used = 0
+        /// Cells the current reservation brought.
+        var size = 0
+        /// The next reservation, taken ahead while the current one lasts.
+        var spare = 0
+        var spareExpiresAt: Int64 = 0
+        /// A reservation ahead is on its way.
+        var reservingAhead = false
+        /// Cells of reservations that ended unused, in units of `interval`:
+        /// they go back with the next reservation.
+        var owed = 0
+        /// Moves on when the lease starts over under another limit.
+        var generation: UInt32 = 0
 
         enum Local {
-            case decided(GCRA.Decision)
+            case decided(GCRA.Decision, ahead: Ahead?)
             case reserve(want: Int, giveBack: Int)
         }
 
-        /// From the reservation in hand, without a round trip; or what to
-        /// reserve next, the old reservation's unused cells to give back.
-        mutating func admit(_ cost: Int, limit: Int, interval: Int64, at now: Int64) -> Local {
-            if self.interval == interval, now < expiresAt, cells >= cost {
-                cells -= cost
-                used += cost
-                let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
-                return .decided(.allowed(remaining: free + cells, resetAt: GCRA.date(max(arrival, now))))
+        /// From the reservation in hand, without waiting for the server; or
+        /// what to reserve now, the unused cells to give back with it.
+        mutating func admit(_ tag: UInt64, _ cost: Int, limit: Int, interval: Int64, at now: Int64) -> Local {
+            if self.interval != interval {
+                // The first use, or the key's limit changed: what is held
+                // goes back, counted in the new limit's cells.
+                let held = self.interval == 0 ? 0 : Int(Int64(cells + spare + owed) * self.interval / interval)
+                self = Lease(arrival: arrival, generation: generation &+ 1)
+                self.interval = interval
+                owed = held
             }
-            if self.interval == interval, now < blockedUntil {
-                return .decided(.limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000),
-                                         resetAt: GCRA.date(arrival)))
+            if cells > 0, now >= expiresAt {
+                owed += cells
+                cells = 0
             }
-            // Cells of an expired reservation (or reserved under another
-            // limit, counted in today's cells) go back with the next one.
-            let giveBack = self.interval == 0 ? 0 : Int(Int64(cells) * self.interval / interval)
+            if spare > 0, now >= spareExpiresAt {
+                owed += spare
+                spare = 0
+            }
+            if cells < cost, spare > 0 {
+                owed += cells
+                (cells, size, used, expiresAt, spare) = (spare, spare, 0, spareExpiresAt, 0)
+            }
             // Four times what the last reservation served (4 to begin
             // with), up to two seconds of the key's limit: a busy key gets
-            // to its largest reservation in two or three round trips, and
+            // to its largest reservation in two or three reservations, and
             // no host holds more than it could use before giving it back.
             let largest = max(1, limit / 30)
+            if cells >= cost {
+                cells -= cost
+                used += cost
+                var ahead: Ahead?
+                if !reservingAhead, spare == 0, size >= PostgresRateLimits.smallestReservedAhead, cells * 2 <= size {
+                    reservingAhead = true
+                    ahead = Ahead(tag: tag, now: now, interval: interval, want: min(largest, max(4, 4 * used)),
+                                  giveBack: owed, generation: generation)
+                    owed = 0
+                }
+                let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
+                return .decided(.allowed(remaining: free + cells + spare, resetAt: GCRA.date(max(arrival, now))), ahead: ahead)
+            }
+            if now < blockedUntil {
+                return .decided(.limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival)),
+                                ahead: nil)
+            }
             let want = max(cost, min(largest, max(4, 4 * used)))
-            self = Lease()
+            let giveBack = owed + cells
+            (owed, cells) = (0, 0)
             return .reserve(want: want, giveBack: giveBack)
         }
 
-        /// Takes in what a reservation granted, and answers the request that asked for it.
+        /// Takes in what a reservation made for this request granted, and answers it.
         mutating func receive(_ granted: Int, arrival: Int64, cost: Int, interval: Int64, at now: Int64) -> GCRA.Decision {
-            self.interval = interval
             self.arrival = max(self.arrival, arrival)
+            guard self.interval == interval else {
+                // The limit changed meanwhile: the request is answered by
+                // its own reservation, what is left goes back.
+                owed += max(0, granted - cost)
+                return granted >= cost ? .allowed(remaining: 0, resetAt: GCRA.date(arrival))
+                    : .limited(retryAfter: 1, resetAt: GCRA.date(arrival))
+            }
             guard granted >= cost else {
+                owed += granted
                 // The first moment `cost` cells fit again.
                 blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
                 return .limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival))
             }
             cells += granted - cost
+            size = granted
             used = cost
             expiresAt = now + PostgresRateLimits.leaseLifetime
             blockedUntil = 0
             let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
-            return .allowed(remaining: free + cells, resetAt: GCRA.date(arrival))
+            return .allowed(remaining: free + cells + spare, resetAt: GCRA.date(arrival))
+        }
+
+        /// Takes in a reservation ahead (nil: it failed).
+        mutating func receive(ahead request: Ahead, granted: Int?, arrival: Int64) {
+            guard request.generation == generation else {
+                // Asked for under a limit the key no longer has.
+                owed += Int(Int64(granted ?? request.giveBack) * request.interval / interval)
+                return
+            }
+            reservingAhead = false
+            guard let granted else {
+                owed += request.giveBack
+                return
+            }
+            self.arrival = max(self.arrival, arrival)
+            guard granted > 0 else {
+                blockedUntil = arrival + interval - GCRA.minute
+                return
+            }
+            owed += spare
+            spare = granted
+            spareExpiresAt = request.now + PostgresRateLimits.leaseLifetime
         }
     }
 
     init(pool: PGPool, outage: PostgresKeyStorage.RateLimitOutage) {
         self.pool = pool
         self.outage = outage
+        shared = Shared()
+    }
+
+    deinit {
+        let started = shared.state.withLock { state in
+            state.stopped = true
+            return state.workerStarted
+        }
+        if started { shared.wake.signal() }
     }
 
     func admit(_ tag: UInt64, limit: Int, cost: Int, at now: Int64) -> GCRA.Decision {
         let interval = GCRA.minute / Int64(limit)
         // Each key's lease changed in place: one hash on the verify path.
-        let local = leases.withLock { $0[tag, default: Lease()].admit(cost, limit: limit, interval: interval, at: now) }
+        let local = shared.state.withLock { state in
+            let local = state.leases[tag, default: Lease()].admit(tag, cost, limit: limit, interval: interval, at: now)
+            if case .decided(_, let ahead?) = local { enqueue(ahead, &state) }
+            return local
+        }
         guard case .reserve(let want, let giveBack) = local else {
-            if case .decided(let decision) = local { return decision }
+            if case .decided(let decision, _) = local { return decision }
             preconditionFailure("a local answer is decided or asks for a reservation")
         }
         let granted: Int
@@ -116,8 +236,72 @@ final class PostgresRateLimits: SharedRateLimits {
         } catch {
             return admitDuringOutage(tag, limit: limit, cost: cost, at: now)
         }
-        return leases.withLock {
-            $0[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
+        return shared.state.withLock {
+            $0.leases[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
+        }
+    }
+
+    /// Queues a reservation ahead for the worker, starting it the first time.
+    private func enqueue(_ ahead: Ahead, _ state: inout Shared.State) {
+        state.ahead.append(ahead)
+        guard state.ahead.count == 1 else { return }
+        if !state.workerStarted {
+            state.workerStarted = true
+            let (pool, shared) = (pool, shared)
+            let thread = Thread { Self.reserveAhead(pool: pool, shared: shared) }
+            thread.name = "keygate-reserve"
+            thread.start()
+        }
+        shared.wake.signal()
+    }
+
+    /// The worker: sends what verifications queued, the keys in one order
+    /// on every host (so two hosts' statements, each locking several keys'
+    /// rows, wait for each other instead of deadlocking), and hands each
+    /// lease its cells. Ends when the rate limits are gone.
+    private static func reserveAhead(pool: PGPool, shared: Shared) {
+        while true {
+            shared.wake.wait()
+            let queued: [Ahead]? = shared.state.withLock { state in
+                if state.stopped { return nil }
+                defer { state.ahead.removeAll(keepingCapacity: true) }
+                return state.ahead
+            }
+            guard let queued else { return }
+            let sorted = queued.sorted { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }
+            var start = 0
+            while start < sorted.count {
+                let batch = sorted[start..<min(sorted.count, start + batchLimit)]
+                start = batch.endIndex
+                let granted: PGResult?
+                do {
+                    granted = try pool.read { connection in
+                        try connection.query("""
+                            SELECT l.granted, l.arrival
+                            FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[])
+                                WITH ORDINALITY AS r (tag, now, step, want, give_back, n)
+                            CROSS JOIN LATERAL keygate_lease(r.tag, r.now, r.step, r.want, 1, r.give_back) AS l
+                            ORDER BY r.n
+                            """, [
+                            .text(PostgresKeyStorage.integerArray(batch.map { Int64(bitPattern: $0.tag) })),
+                            .text(PostgresKeyStorage.integerArray(batch.map(\.now))),
+                            .text(PostgresKeyStorage.integerArray(batch.map(\.interval))),
+                            .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.want) })),
+                            .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.giveBack) })),
+                        ])
+                    }
+                } catch {
+                    // The server away: each key reserves again when it runs out.
+                    granted = nil
+                }
+                shared.state.withLock { state in
+                    for (row, request) in batch.enumerated() {
+                        let cells = granted.map { $0.int(row, 0) ?? 0 }
+                        state.leases[request.tag]?.receive(ahead: request, granted: cells,
+                                                          arrival: granted?.int64(row, 1) ?? request.now)
+                    }
+                }
+            }
         }
     }
 

@@ -172,6 +172,201 @@ struct PostgresTests {
         #expect(admitted <= 1_050)
         #expect(admitted >= 1_000)
     }
+
+    /// Three hosts, two threads each, verifying one busy key as fast as
+    /// they can on the real clock: each host reserves the key's next cells
+    /// ahead on its worker while its threads admit from the current ones,
+    /// and together they admit no more than GCRA allows over the time run.
+    @Test func hostsReservingAheadAtOnceStayWithinTheLimit() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let limit = 600
+        let counts = Locked((tries: 0, admitted: 0))
+        let start = GCRA.microseconds(Date())
+        DispatchQueue.concurrentPerform(iterations: 6) { thread in
+            let limits = hosts[thread % 3].rateLimits!
+            // A second and a half, at most 5,000 tries a thread.
+            for _ in 0..<5_000 {
+                let now = GCRA.microseconds(Date())
+                guard now - start < 1_500_000 else { break }
+                let allowed = if case .allowed = limits.admit(9, limit: limit, cost: 1, at: now) { true } else { false }
+                counts.withLock {
+                    $0.tries += 1
+                    if allowed { $0.admitted += 1 }
+                }
+            }
+        }
+        let elapsed = GCRA.microseconds(Date()) - start
+        let (tries, admitted) = counts.withLock { $0 }
+        // The burst, a cell per tenth of a second since, and the one at the start.
+        #expect(admitted <= limit + Int(elapsed * Int64(limit) / GCRA.minute) + 1)
+        // Cells held unused by the three hosts are at most two reservations each.
+        #expect(admitted >= min(tries, limit) - 3 * 2 * (limit / 30))
+    }
+}
+
+/// A key's reservations on one host, step by step: when the next is asked
+/// for ahead, when it is used, and what goes back.
+@Suite("PostgreSQL: reservations ahead")
+struct ReservationAheadTests {
+    typealias Lease = PostgresRateLimits.Lease
+    let start: Int64 = 1_800_000_000_000_000
+    /// 1,000 a minute: a cell every 60 ms, reservations up to 33 cells.
+    let interval = GCRA.minute / 1_000
+
+    /// Admits one request at `at`: allowed from the lease (and any
+    /// reservation asked for ahead), or the reservation it must wait for.
+    func admit(_ lease: inout Lease, limit: Int = 1_000, at: Int64) -> Lease.Local {
+        lease.admit(7, 1, limit: limit, interval: GCRA.minute / Int64(limit), at: at)
+    }
+
+    /// A lease that reserved `granted` cells at `start` for its first request.
+    func leaseHolding(_ granted: Int) -> Lease {
+        var lease = Lease()
+        guard case .reserve(let want, let giveBack) = admit(&lease, at: start) else {
+            Issue.record("a first request answered without the server")
+            return lease
+        }
+        #expect(want == 4)
+        #expect(giveBack == 0)
+        _ = lease.receive(granted, arrival: start + Int64(granted) * interval, cost: 1, interval: interval, at: start)
+        return lease
+    }
+
+    @Test func halfwayThroughABusyKeysReservationTheNextIsAskedForOnce() {
+        var lease = leaseHolding(4)
+        var asked: [PostgresRateLimits.Ahead] = []
+        for step in 1...3 {
+            guard case .decided(.allowed, let ahead) = admit(&lease, at: start + Int64(step)) else {
+                Issue.record("request \(step) of four reserved cells not admitted locally")
+                return
+            }
+            if let ahead { asked.append(ahead) }
+        }
+        // Asked for when two of four were used, sized by that demand, and only once.
+        #expect(asked.count == 1)
+        #expect(asked.first?.want == 8)
+        #expect(asked.first?.now == start + 1)
+        lease.receive(ahead: asked[0], granted: 8, arrival: start + 12 * interval)
+        // The current reservation is used up: the next eight come from the one
+        // reserved ahead, without waiting for the server.
+        for step in 4...11 {
+            guard case .decided(.allowed, _) = admit(&lease, at: start + Int64(step)) else {
+                Issue.record("request \(step) waited for the server with cells reserved ahead")
+                return
+            }
+        }
+        guard case .reserve = admit(&lease, at: start + 12) else {
+            Issue.record("admitted past every cell reserved")
+            return
+        }
+    }
+
+    @Test func aReservationAheadEndsASecondAfterItWasTakenAndItsCellsGoBack() {
+        var lease = leaseHolding(4)
+        var ahead: PostgresRateLimits.Ahead?
+        for step in 1...2 {
+            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
+        }
+        guard let ahead else {
+            Issue.record("nothing asked for ahead")
+            return
+        }
+        lease.receive(ahead: ahead, granted: 8, arrival: start + 12 * interval)
+        // A second after it was asked for, neither reservation may be used:
+        // the next request waits for a new one, which gives back the current
+        // reservation's one cell left and the eight reserved ahead.
+        guard case .reserve(_, let giveBack) = admit(&lease, at: ahead.now + PostgresRateLimits.leaseLifetime) else {
+            Issue.record("admitted from a reservation past its second")
+            return
+        }
+        #expect(giveBack == 9)
+    }
+
+    @Test func aReservationAheadThatGotNothingRefusesLocallyWhenTheCurrentRunsOut() {
+        var lease = leaseHolding(4)
+        var ahead: PostgresRateLimits.Ahead?
+        for step in 1...3 {
+            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
+        }
+        guard let ahead else {
+            Issue.record("nothing asked for ahead")
+            return
+        }
+        // Others took the key's whole minute: the next cell is free in 60 ms.
+        let arrival = start + GCRA.minute + interval
+        lease.receive(ahead: ahead, granted: 0, arrival: arrival)
+        guard case .decided(.limited(let retryAfter, _), _) = admit(&lease, at: start + 4) else {
+            Issue.record("asked the server again, or admitted, with no cell to be had")
+            return
+        }
+        #expect(retryAfter == 1)
+        guard case .reserve = admit(&lease, at: arrival - GCRA.minute + interval) else {
+            Issue.record("refused past the moment a cell could be free")
+            return
+        }
+    }
+
+    @Test func aReservationAheadUnderALimitTheKeyNoLongerHasIsNotUsed() {
+        var lease = leaseHolding(4)
+        var ahead: PostgresRateLimits.Ahead?
+        for step in 1...2 {
+            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
+        }
+        guard let ahead else {
+            Issue.record("nothing asked for ahead")
+            return
+        }
+        // The plan changed to 60 a minute before the reservation came back.
+        guard case .reserve(_, let giveBack) = admit(&lease, limit: 60, at: start + 3) else {
+            Issue.record("admitted under the new limit from cells reserved under the old")
+            return
+        }
+        // The cell left, 60 ms of the old limit, is worth nothing of the new one's second.
+        #expect(giveBack == 0)
+        _ = lease.receive(1, arrival: start + 1_000_000, cost: 1, interval: GCRA.minute / 60, at: start + 3)
+        lease.receive(ahead: ahead, granted: 33, arrival: start + 45 * interval)
+        // The 33 fast cells are not admitted as slow ones: the next request
+        // waits for a reservation, giving back what they are worth (1.98 s).
+        guard case .reserve(_, let returned) = admit(&lease, limit: 60, at: start + 4) else {
+            Issue.record("admitted from a reservation made under the old limit")
+            return
+        }
+        #expect(returned == 1)
+    }
+
+    @Test func aKeyUnderTwoCellsASecondIsNeverReservedAhead() {
+        var lease = Lease()
+        var now = start
+        for _ in 0..<200 {
+            now += 100_000
+            switch admit(&lease, limit: 60, at: now) {
+            case .decided(_, let ahead):
+                #expect(ahead == nil)
+            case .reserve(let want, _):
+                #expect(want <= 2)
+                _ = lease.receive(want, arrival: now + Int64(want) * 1_000_000, cost: 1, interval: 1_000_000, at: now)
+            }
+        }
+    }
+
+    @Test func aFailedReservationAheadGivesItsCellsBackWithTheNext() {
+        var lease = leaseHolding(4)
+        // One cell of an earlier reservation was still to go back; the
+        // reservation ahead that was to take it failed (the server away).
+        lease.owed = 1
+        var ahead: PostgresRateLimits.Ahead?
+        for step in 1...3 {
+            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
+        }
+        #expect(ahead?.giveBack == 1)
+        lease.receive(ahead: ahead!, granted: nil, arrival: start)
+        guard case .reserve(_, let giveBack) = admit(&lease, at: start + 4) else {
+            Issue.record("admitted with nothing reserved")
+            return
+        }
+        #expect(giveBack == 1)
+    }
 }
 
 /// A connection string's password, wherever it could surface.

@@ -41,7 +41,25 @@ final class PostgresRateLimits: SharedRateLimits {
     private let outage: PostgresKeyStorage.RateLimitOutage
     private let shared: Shared
     /// Arrival times for ``Outage/local``.
-    private let local = Locked([UInt64: Int64]())
+    private let local = Locked(Sweeping<Int64>())
+    /// The fewest entries a table of leases or arrival times is swept at.
+    private let sweepFloor: Int
+
+    /// A table of what this process knows of keys it verified, which
+    /// forgets keys gone quiet once it has doubled since it last did: so
+    /// its size follows the keys in use now, not every key ever verified,
+    /// and the sweeps cost a constant per key added.
+    struct Sweeping<Value> {
+        var entries: [UInt64: Value] = [:]
+        var sweepAt = 0
+
+        /// Drops the entries `isQuiet` picks if the table has grown enough since the last sweep.
+        mutating func sweep(floor: Int, _ isQuiet: (Value) -> Bool) {
+            guard entries.count >= max(floor, sweepAt) else { return }
+            entries = entries.filter { !isQuiet($0.value) }
+            sweepAt = 2 * entries.count
+        }
+    }
 
     /// A reservation ahead, asked for by a verification and sent by the worker.
     struct Ahead {
@@ -58,7 +76,7 @@ final class PostgresRateLimits: SharedRateLimits {
     /// What verifications and the worker share.
     private final class Shared: Sendable {
         struct State {
-            var leases: [UInt64: Lease] = [:]
+            var leases = Sweeping<Lease>()
             var ahead: [Ahead] = []
             var workerStarted = false
             var stopped = false
@@ -87,11 +105,21 @@ final class PostgresRateLimits: SharedRateLimits {
         var spareExpiresAt: Int64 = 0
         /// A reservation ahead is on its way.
         var reservingAhead = false
+        /// Requests waiting for a reservation of their own.
+        var waiting = 0
         /// Cells of reservations that ended unused, in units of `interval`:
         /// they go back with the next reservation.
         var owed = 0
         /// Moves on when the lease starts over under another limit.
         var generation: UInt32 = 0
+
+        /// Nothing usable in hand and nothing on its way: forgetting the
+        /// lease loses only cells owed back (under-admission, until the
+        /// key's time passes them) and the demand its next size follows.
+        func isQuiet(at now: Int64) -> Bool {
+            !reservingAhead && waiting == 0 && (cells == 0 || now >= expiresAt) && (spare == 0 || now >= spareExpiresAt)
+                && now >= blockedUntil
+        }
 
         enum Local {
             case decided(GCRA.Decision, ahead: Ahead?)
@@ -105,7 +133,7 @@ final class PostgresRateLimits: SharedRateLimits {
                 // The first use, or the key's limit changed: what is held
                 // goes back, counted in the new limit's cells.
                 let held = self.interval == 0 ? 0 : Int(Int64(cells + spare + owed) * self.interval / interval)
-                self = Lease(arrival: arrival, generation: generation &+ 1)
+                self = Lease(arrival: arrival, waiting: waiting, generation: generation &+ 1)
                 self.interval = interval
                 owed = held
             }
@@ -146,11 +174,13 @@ final class PostgresRateLimits: SharedRateLimits {
             let want = max(cost, min(largest, max(4, 4 * used)))
             let giveBack = owed + cells
             (owed, cells) = (0, 0)
+            waiting += 1
             return .reserve(want: want, giveBack: giveBack)
         }
 
         /// Takes in what a reservation made for this request granted, and answers it.
         mutating func receive(_ granted: Int, arrival: Int64, cost: Int, interval: Int64, at now: Int64) -> GCRA.Decision {
+            waiting = max(0, waiting - 1)
             self.arrival = max(self.arrival, arrival)
             guard self.interval == interval else {
                 // The limit changed meanwhile: the request is answered by
@@ -197,10 +227,16 @@ final class PostgresRateLimits: SharedRateLimits {
         }
     }
 
-    init(pool: PGPool, outage: PostgresKeyStorage.RateLimitOutage) {
+    init(pool: PGPool, outage: PostgresKeyStorage.RateLimitOutage, sweepFloor: Int = 4_096) {
         self.pool = pool
         self.outage = outage
+        self.sweepFloor = sweepFloor
         shared = Shared()
+    }
+
+    /// Keys this process holds a lease for, and arrival times kept for an outage.
+    var counts: (leases: Int, outage: Int) {
+        (shared.state.withLock { $0.leases.entries.count }, local.withLock { $0.entries.count })
     }
 
     deinit {
@@ -215,7 +251,8 @@ final class PostgresRateLimits: SharedRateLimits {
         let interval = GCRA.minute / Int64(limit)
         // Each key's lease changed in place: one hash on the verify path.
         let local = shared.state.withLock { state in
-            let local = state.leases[tag, default: Lease()].admit(tag, cost, limit: limit, interval: interval, at: now)
+            state.leases.sweep(floor: sweepFloor) { $0.isQuiet(at: now) }
+            let local = state.leases.entries[tag, default: Lease()].admit(tag, cost, limit: limit, interval: interval, at: now)
             if case .decided(_, let ahead?) = local { enqueue(ahead, &state) }
             return local
         }
@@ -234,10 +271,11 @@ final class PostgresRateLimits: SharedRateLimits {
             granted = result.int(0, 0) ?? 0
             arrival = result.int64(0, 1) ?? now
         } catch {
+            shared.state.withLock { $0.leases.entries[tag]?.waiting -= 1 }
             return admitDuringOutage(tag, limit: limit, cost: cost, at: now)
         }
         return shared.state.withLock {
-            $0.leases[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
+            $0.leases.entries[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
         }
     }
 
@@ -297,7 +335,7 @@ final class PostgresRateLimits: SharedRateLimits {
                 shared.state.withLock { state in
                     for (row, request) in batch.enumerated() {
                         let cells = granted.map { $0.int(row, 0) ?? 0 }
-                        state.leases[request.tag]?.receive(ahead: request, granted: cells,
+                        state.leases.entries[request.tag]?.receive(ahead: request, granted: cells,
                                                           arrival: granted?.int64(row, 1) ?? request.now)
                     }
                 }
@@ -310,7 +348,11 @@ final class PostgresRateLimits: SharedRateLimits {
         case .refuse:
             return .limited(retryAfter: 1, resetAt: GCRA.date(now + 1_000_000))
         case .local:
-            return local.withLock { arrivals in GCRA.admit(&arrivals[tag, default: 0], limit: limit, cost: cost, at: now) }
+            return local.withLock { arrivals in
+                // A key whose time has passed is at its full allowance, as one never seen.
+                arrivals.sweep(floor: sweepFloor) { $0 <= now }
+                return GCRA.admit(&arrivals.entries[tag, default: 0], limit: limit, cost: cost, at: now)
+            }
         }
     }
 }

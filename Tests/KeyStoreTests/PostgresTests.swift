@@ -335,6 +335,25 @@ struct ReservationAheadTests {
         #expect(returned == 1)
     }
 
+    @Test func aLeaseIsForgottenOnlyWithNothingInHandOrOnItsWay() {
+        var lease = Lease()
+        guard case .reserve = admit(&lease, at: start) else {
+            Issue.record("a first request answered without the server")
+            return
+        }
+        // However long the server takes, the reservation must find its lease.
+        #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
+        _ = lease.receive(4, arrival: start + 4 * interval, cost: 1, interval: interval, at: start)
+        #expect(!lease.isQuiet(at: start + 1))
+        #expect(lease.isQuiet(at: start + PostgresRateLimits.leaseLifetime))
+        var ahead: PostgresRateLimits.Ahead?
+        if case .decided(_, let asked?) = admit(&lease, at: start + 1) { ahead = asked }
+        _ = admit(&lease, at: start + 2)
+        _ = admit(&lease, at: start + 3)
+        #expect(ahead != nil)
+        #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
+    }
+
     @Test func aKeyUnderTwoCellsASecondIsNeverReservedAhead() {
         var lease = Lease()
         var now = start
@@ -409,6 +428,30 @@ struct PostgresOutageTests {
         let now = GCRA.microseconds(Date())
         let admitted = (0..<100).filter { index in
             if case .allowed = limits.admit(1, limit: 60, cost: 1, at: now + Int64(index)) { return true }
+            return false
+        }.count
+        #expect(admitted == 60)
+    }
+
+    /// A process verifying key after key keeps what it knows of the keys in
+    /// use now, not of every key it ever verified: leases and the outage's
+    /// arrival times of keys gone quiet are forgotten, and a forgotten key
+    /// is at its full allowance, as it would have been.
+    @Test func whatQuietKeysLeftBehindIsForgotten() {
+        let limits = PostgresRateLimits(pool: PGPool(conninfo: Self.nowhere), outage: .local, sweepFloor: 100)
+        let start = GCRA.microseconds(Date())
+        // 2,000 keys at 60 a minute, one verification each, 10 ms apart:
+        // each key's time passes a second after its verification.
+        for key in 0..<2_000 {
+            _ = limits.admit(UInt64(key), limit: 60, cost: 1, at: start + Int64(key) * 10_000)
+        }
+        let (leases, outage) = limits.counts
+        #expect(leases <= 100)
+        // The last second's hundred keys, and as many again before the next sweep.
+        #expect(outage <= 200)
+        let later = start + 2_000 * 10_000
+        let admitted = (0..<61).filter { index in
+            if case .allowed = limits.admit(0, limit: 60, cost: 1, at: later + Int64(index)) { return true }
             return false
         }.count
         #expect(admitted == 60)

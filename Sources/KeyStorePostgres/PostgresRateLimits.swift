@@ -184,8 +184,9 @@ final class PostgresRateLimits: SharedRateLimits {
             self.arrival = max(self.arrival, arrival)
             guard self.interval == interval else {
                 // The limit changed meanwhile: the request is answered by
-                // its own reservation, what is left goes back.
-                owed += max(0, granted - cost)
+                // its own reservation, what is left goes back in the new
+                // limit's cells.
+                if self.interval > 0 { owed += Int(Int64(max(0, granted - cost)) * interval / self.interval) }
                 return granted >= cost ? .allowed(remaining: 0, resetAt: GCRA.date(arrival))
                     : .limited(retryAfter: 1, resetAt: GCRA.date(arrival))
             }

@@ -354,6 +354,31 @@ struct ReservationAheadTests {
         #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
     }
 
+    @Test func aReservationMadeUnderAnOldLimitAnswersItsRequestAndTheRestGoesBack() {
+        var lease = Lease()
+        guard case .reserve = admit(&lease, at: start) else {
+            Issue.record("a first request answered without the server")
+            return
+        }
+        // While it is on its way, the key's limit becomes 60 a minute and a
+        // request under the new limit waits for a reservation of its own.
+        guard case .reserve = admit(&lease, limit: 60, at: start + 1) else {
+            Issue.record("admitted under the new limit with nothing reserved under it")
+            return
+        }
+        guard case .allowed = lease.receive(33, arrival: start + 33 * interval, cost: 1, interval: interval, at: start) else {
+            Issue.record("a request refused with its reservation granted")
+            return
+        }
+        // The 32 cells left are 1.92 s: one cell of the new limit goes back.
+        #expect(lease.owed == 1)
+        guard case .allowed = lease.receive(1, arrival: start + 2_000_000, cost: 1, interval: GCRA.minute / 60, at: start + 1) else {
+            Issue.record("the new limit's request refused with its cell granted")
+            return
+        }
+        #expect(lease.isQuiet(at: start + 1 + PostgresRateLimits.leaseLifetime))
+    }
+
     @Test func aKeyUnderTwoCellsASecondIsNeverReservedAhead() {
         var lease = Lease()
         var now = start

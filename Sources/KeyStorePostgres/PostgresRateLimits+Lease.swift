@@ -1,0 +1,161 @@
+import KeyStore
+
+/// A key's reservations on this host, and what a verification decides from them.
+extension PostgresRateLimits {
+    /// A reservation ahead, asked for by a verification and sent by the worker.
+    struct Ahead {
+        var tag: UInt64
+        var now: Int64
+        var interval: Int64
+        var want: Int
+        var giveBack: Int
+        /// The lease's generation when asked: a lease that started over
+        /// since (under another limit) does not take the cells as its own.
+        var generation: UInt32
+    }
+
+    /// A key's cells on this host: the current reservation, the next one
+    /// reserved ahead, and what goes back to the shared time with the next
+    /// reservation. Changed only under the rate limits' lock.
+    struct Lease {
+        /// Cells reserved and not yet used.
+        var cells = 0
+        /// The interval the cells were reserved at (the limit may change); 0 before any.
+        var interval: Int64 = 0
+        var expiresAt: Int64 = 0
+        /// No cell can be had before then (the last reservation got none).
+        var blockedUntil: Int64 = 0
+        /// The shared arrival time after the last reservation.
+        var arrival: Int64 = 0
+        /// Cells used from the current reservation: the demand the next one is sized by.
+        var used = 0
+        /// Cells the current reservation brought.
+        var size = 0
+        /// The next reservation, taken ahead while the current one lasts.
+        var spare = 0
+        var spareExpiresAt: Int64 = 0
+        /// A reservation ahead is on its way.
+        var reservingAhead = false
+        /// Requests waiting for a reservation of their own.
+        var waiting = 0
+        /// Cells of reservations that ended unused, in units of `interval`:
+        /// they go back with the next reservation.
+        var owed = 0
+        /// Moves on when the lease starts over under another limit.
+        var generation: UInt32 = 0
+
+        /// Nothing usable in hand and nothing on its way: forgetting the
+        /// lease loses only cells owed back (under-admission, until the
+        /// key's time passes them) and the demand its next size follows.
+        func isQuiet(at now: Int64) -> Bool {
+            !reservingAhead && waiting == 0 && (cells == 0 || now >= expiresAt) && (spare == 0 || now >= spareExpiresAt)
+                && now >= blockedUntil
+        }
+
+        enum Local {
+            case decided(GCRA.Decision, ahead: Ahead?)
+            case reserve(want: Int, giveBack: Int)
+        }
+
+        /// From the reservation in hand, without waiting for the server; or
+        /// what to reserve now, the unused cells to give back with it.
+        mutating func admit(_ tag: UInt64, _ cost: Int, limit: Int, interval: Int64, at now: Int64) -> Local {
+            if self.interval != interval {
+                // The first use, or the key's limit changed: what is held
+                // goes back, counted in the new limit's cells.
+                let held = self.interval == 0 ? 0 : Int(Int64(cells + spare + owed) * self.interval / interval)
+                self = Lease(arrival: arrival, waiting: waiting, generation: generation &+ 1)
+                self.interval = interval
+                owed = held
+            }
+            if cells > 0, now >= expiresAt {
+                owed += cells
+                cells = 0
+            }
+            if spare > 0, now >= spareExpiresAt {
+                owed += spare
+                spare = 0
+            }
+            if cells < cost, spare > 0 {
+                owed += cells
+                (cells, size, used, expiresAt, spare) = (spare, spare, 0, spareExpiresAt, 0)
+            }
+            // Four times what the last reservation served (4 to begin
+            // with), up to two seconds of the key's limit: a busy key gets
+            // to its largest reservation in two or three reservations, and
+            // no host holds more than it could use before giving it back.
+            let largest = max(1, limit / 30)
+            if cells >= cost {
+                cells -= cost
+                used += cost
+                var ahead: Ahead?
+                if !reservingAhead, spare == 0, size >= PostgresRateLimits.smallestReservedAhead, cells * 2 <= size {
+                    reservingAhead = true
+                    ahead = Ahead(tag: tag, now: now, interval: interval, want: min(largest, max(4, 4 * used)),
+                                  giveBack: owed, generation: generation)
+                    owed = 0
+                }
+                let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
+                return .decided(.allowed(remaining: free + cells + spare, resetAt: GCRA.date(max(arrival, now))), ahead: ahead)
+            }
+            if now < blockedUntil {
+                return .decided(.limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival)),
+                                ahead: nil)
+            }
+            let want = max(cost, min(largest, max(4, 4 * used)))
+            let giveBack = owed + cells
+            (owed, cells) = (0, 0)
+            waiting += 1
+            return .reserve(want: want, giveBack: giveBack)
+        }
+
+        /// Takes in what a reservation made for this request granted, and answers it.
+        mutating func receive(_ granted: Int, arrival: Int64, cost: Int, interval: Int64, at now: Int64) -> GCRA.Decision {
+            waiting = max(0, waiting - 1)
+            self.arrival = max(self.arrival, arrival)
+            guard self.interval == interval else {
+                // The limit changed meanwhile: the request is answered by
+                // its own reservation, what is left goes back in the new
+                // limit's cells.
+                if self.interval > 0 { owed += Int(Int64(max(0, granted - cost)) * interval / self.interval) }
+                return granted >= cost ? .allowed(remaining: 0, resetAt: GCRA.date(arrival))
+                    : .limited(retryAfter: 1, resetAt: GCRA.date(arrival))
+            }
+            guard granted >= cost else {
+                owed += granted
+                // The first moment `cost` cells fit again.
+                blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
+                return .limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival))
+            }
+            cells += granted - cost
+            size = granted
+            used = cost
+            expiresAt = now + PostgresRateLimits.leaseLifetime
+            blockedUntil = 0
+            let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
+            return .allowed(remaining: free + cells + spare, resetAt: GCRA.date(arrival))
+        }
+
+        /// Takes in a reservation ahead (nil: it failed).
+        mutating func receive(ahead request: Ahead, granted: Int?, arrival: Int64) {
+            guard request.generation == generation else {
+                // Asked for under a limit the key no longer has.
+                owed += Int(Int64(granted ?? request.giveBack) * request.interval / interval)
+                return
+            }
+            reservingAhead = false
+            guard let granted else {
+                owed += request.giveBack
+                return
+            }
+            self.arrival = max(self.arrival, arrival)
+            guard granted > 0 else {
+                blockedUntil = arrival + interval - GCRA.minute
+                return
+            }
+            owed += spare
+            spare = granted
+            spareExpiresAt = request.now + PostgresRateLimits.leaseLifetime
+        }
+    }
+}

@@ -220,6 +220,16 @@ struct ReservationAheadTests {
         lease.admit(7, 1, limit: limit, interval: GCRA.minute / Int64(limit), at: at)
     }
 
+    /// Admits requests 1 through `last` microseconds after the first: the
+    /// reservation they asked for ahead, if one did.
+    func admitThrough(_ last: Int, _ lease: inout Lease) -> PostgresRateLimits.Ahead? {
+        var ahead: PostgresRateLimits.Ahead?
+        for step in 1...last {
+            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
+        }
+        return ahead
+    }
+
     /// A lease that reserved `granted` cells at `start` for its first request.
     func leaseHolding(_ granted: Int) -> Lease {
         var lease = Lease()
@@ -264,11 +274,7 @@ struct ReservationAheadTests {
 
     @Test func aReservationAheadEndsASecondAfterItWasTakenAndItsCellsGoBack() {
         var lease = leaseHolding(4)
-        var ahead: PostgresRateLimits.Ahead?
-        for step in 1...2 {
-            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
-        }
-        guard let ahead else {
+        guard let ahead = admitThrough(2, &lease) else {
             Issue.record("nothing asked for ahead")
             return
         }
@@ -285,11 +291,7 @@ struct ReservationAheadTests {
 
     @Test func aReservationAheadThatGotNothingRefusesLocallyWhenTheCurrentRunsOut() {
         var lease = leaseHolding(4)
-        var ahead: PostgresRateLimits.Ahead?
-        for step in 1...3 {
-            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
-        }
-        guard let ahead else {
+        guard let ahead = admitThrough(3, &lease) else {
             Issue.record("nothing asked for ahead")
             return
         }
@@ -309,11 +311,7 @@ struct ReservationAheadTests {
 
     @Test func aReservationAheadUnderALimitTheKeyNoLongerHasIsNotUsed() {
         var lease = leaseHolding(4)
-        var ahead: PostgresRateLimits.Ahead?
-        for step in 1...2 {
-            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
-        }
-        guard let ahead else {
+        guard let ahead = admitThrough(2, &lease) else {
             Issue.record("nothing asked for ahead")
             return
         }
@@ -346,11 +344,7 @@ struct ReservationAheadTests {
         _ = lease.receive(4, arrival: start + 4 * interval, cost: 1, interval: interval, at: start)
         #expect(!lease.isQuiet(at: start + 1))
         #expect(lease.isQuiet(at: start + PostgresRateLimits.leaseLifetime))
-        var ahead: PostgresRateLimits.Ahead?
-        if case .decided(_, let asked?) = admit(&lease, at: start + 1) { ahead = asked }
-        _ = admit(&lease, at: start + 2)
-        _ = admit(&lease, at: start + 3)
-        #expect(ahead != nil)
+        #expect(admitThrough(3, &lease) != nil)
         #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
     }
 
@@ -399,10 +393,7 @@ struct ReservationAheadTests {
         // One cell of an earlier reservation was still to go back; the
         // reservation ahead that was to take it failed (the server away).
         lease.owed = 1
-        var ahead: PostgresRateLimits.Ahead?
-        for step in 1...3 {
-            if case .decided(_, let asked?) = admit(&lease, at: start + Int64(step)) { ahead = asked }
-        }
+        let ahead = admitThrough(3, &lease)
         #expect(ahead?.giveBack == 1)
         lease.receive(ahead: ahead!, granted: nil, arrival: start)
         guard case .reserve(_, let giveBack) = admit(&lease, at: start + 4) else {

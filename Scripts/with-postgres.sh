@@ -2,7 +2,8 @@
 # Runs a command with a throwaway PostgreSQL cluster: initdb in a temporary
 # folder, a socket there too, TCP on 127.0.0.1 only, fsync off (the data is
 # thrown away). KEYGATE_TEST_POSTGRES names it for the command; the cluster
-# is stopped and removed on every exit.
+# is stopped and removed on every exit. pg_stat_statements is loaded, so
+# that the benchmark can count the statements keygate sends.
 #
 #   Scripts/with-postgres.sh swift test
 #
@@ -37,7 +38,7 @@ trap 'exit 130' INT TERM
 "${as_owner[@]}" "$bindir/initdb" -U keygate --auth=trust --no-sync -D "$folder/data" >"$folder/initdb.log" 2>&1 ||
   { cat "$folder/initdb.log" >&2; exit 1; }
 "${as_owner[@]}" "$bindir/pg_ctl" -w -D "$folder/data" -l "$folder/server.log" \
-  -o "-k $folder -h 127.0.0.1 -p $port -c fsync=off -c max_connections=400" start >/dev/null ||
+  -o "-k $folder -h 127.0.0.1 -p $port -c fsync=off -c max_connections=400 -c shared_preload_libraries=pg_stat_statements" start >/dev/null ||
   { cat "$folder/server.log" >&2; exit 1; }
 
 export KEYGATE_TEST_POSTGRES="postgresql://keygate@127.0.0.1:$port/postgres"

@@ -23,6 +23,8 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// Set on the copy of the store that a transaction's commands get.
     let bound: PGConnection?
     public let rateLimits: (any SharedRateLimits)?
+    /// The same object as `rateLimits`, for the reservation a key's read takes.
+    let reservations: PostgresRateLimits
 
     /// How verification learns of changes other hosts commit.
     public enum Freshness: Sendable, Hashable {
@@ -69,7 +71,8 @@ public struct PostgresKeyStorage: KeygateStorage {
         // never be asked twice by one caller.
         let verification = PGPool(conninfo: url, keep: 2, limit: 8)
         watch = ChangeWatch(pool: verification, freshness: freshness)
-        rateLimits = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
+        reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
+        rateLimits = reservations
     }
 
     private init(_ storage: PostgresKeyStorage, boundTo connection: PGConnection) {
@@ -79,6 +82,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         validator = storage.validator
         watch = storage.watch
         rateLimits = storage.rateLimits
+        reservations = storage.reservations
         bound = connection
     }
 
@@ -256,20 +260,62 @@ public struct PostgresKeyStorage: KeygateStorage {
     }
 
     /// One prepared statement on a held connection: verification's miss.
+    /// The columns verification uses, as SQLite's reader reads them (no
+    /// usage sums, no last use from the days' rows). Outside a unit of work
+    /// it also takes a live key's first rate-limit reservation on this
+    /// process, sized as ``PostgresRateLimits`` sizes a first one for the
+    /// key's own limit, so the verification that follows admits without a
+    /// second round trip; inside one, a reservation would go back with a
+    /// rollback after its cells were handed out, so there it takes none.
     public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
         let now = StorageCoding.milliseconds(self.now)
+        let reserving = bound == nil
+        let at = GCRA.microseconds(StorageCoding.date(now))
         let result = try read { connection in
-            try connection.query("""
-                SELECT s.expires_at, \(Self.keyColumns)
-                FROM key_secret s JOIN api_key k ON k.id = s.key_id
-                WHERE s.digest = $1
-                """, [.bytes(digest.bytes)])
+            try connection.query(reserving ? Self.findReserving : Self.find, reserving
+                ? [.bytes(digest.bytes), .integer(now), .integer(at)] : [.bytes(digest.bytes)])
         }
         guard result.count == 1 else { return .notFound }
+        func time(_ column: Int) -> Date? { result.int64(0, column).map(StorageCoding.date) }
+        func text(_ column: Int) -> String { result.string(0, column) ?? "" }
+        let key = KeyRecord(
+            id: text(1), organizationId: text(2), name: text(3), kind: text(4),
+            capabilities: StorageCoding.list(text(5)), environment: text(6), hint: text(7),
+            rateLimit: result.int(0, 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
+            createdAt: time(10) ?? Date(timeIntervalSince1970: 0), expiresAt: time(11), revokedAt: time(12),
+            lastUsedAt: time(13), usage: KeyUsage())
+        if reserving, let granted = result.int(0, 14), key.rateLimit > 0 {
+            reservations.deposit(RateTag.of(keyId: key.id), granted: granted, arrival: result.int64(0, 15) ?? at,
+                                 interval: GCRA.minute / Int64(key.rateLimit), at: at)
+        }
         let secretExpiresAt = result.int64(0, 0)
         if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
-        return .found(KeyMatch(key: Self.key(result, 0, offset: 1), secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
+        return .found(KeyMatch(key: key, secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
     }
+
+    private static let findColumns = """
+        SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
+               k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
+        """
+    private static let find = """
+        \(findColumns)
+        FROM key_secret s JOIN api_key k ON k.id = s.key_id
+        WHERE s.digest = $1
+        """
+    /// The reservation only for a key that can be admitted (not revoked,
+    /// expired, or a secret past its grace): a filter on the outer row
+    /// alone, which the server checks before calling the function.
+    private static let findReserving = """
+        \(findColumns), l.granted, l.arrival
+        FROM key_secret s JOIN api_key k ON k.id = s.key_id
+        LEFT JOIN LATERAL (
+            SELECT r.granted, r.arrival
+            FROM keygate_lease(keygate_tag(k.id), $3, \(GCRA.minute) / k.rate_limit, LEAST(4, GREATEST(1, k.rate_limit / 30)), 1, 0) r
+            WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)
+                AND (s.expires_at IS NULL OR s.expires_at > $2)
+        ) l ON true
+        WHERE s.digest = $1
+        """
 
     // MARK: Changes
 

@@ -136,6 +136,30 @@ extension PostgresRateLimits {
             return .allowed(remaining: free + cells + spare, resetAt: GCRA.date(arrival))
         }
 
+        /// Takes in a first reservation taken with the key's read, under
+        /// the key's own limit. The plan may hold the key to a lower one:
+        /// then the cells go back with the reservation made at that limit.
+        /// Cells already in hand (another thread's) stay; these go back.
+        mutating func deposit(_ granted: Int, arrival: Int64, interval: Int64, at now: Int64) {
+            self.arrival = max(self.arrival, arrival)
+            if self.interval == 0 { self.interval = interval }
+            guard self.interval == interval else {
+                owed += Int(Int64(granted) * interval / self.interval)
+                return
+            }
+            guard granted > 0 else {
+                // Every cell is taken: refused locally until one could be free.
+                blockedUntil = max(blockedUntil, arrival + interval - GCRA.minute)
+                return
+            }
+            guard cells == 0 || now >= expiresAt else {
+                owed += granted
+                return
+            }
+            owed += cells
+            (cells, size, used, expiresAt) = (granted, granted, 0, now + PostgresRateLimits.leaseLifetime)
+        }
+
         /// Takes in a reservation ahead (nil: it failed).
         mutating func receive(ahead request: Ahead, granted: Int?, arrival: Int64) {
             guard request.generation == generation else {

@@ -81,6 +81,11 @@ final class PostgresRateLimits: SharedRateLimits {
         shared = Shared()
     }
 
+    /// The cells of a key's current reservation on this process.
+    func cellsInHand(_ tag: UInt64) -> Int {
+        shared.state.withLock { $0.leases.entries[tag]?.cells ?? 0 }
+    }
+
     /// Keys this process holds a lease for, and arrival times kept for an outage.
     var counts: (leases: Int, outage: Int) {
         (shared.state.withLock { $0.leases.entries.count }, local.withLock { $0.entries.count })
@@ -123,6 +128,15 @@ final class PostgresRateLimits: SharedRateLimits {
         }
         return shared.state.withLock {
             $0.leases.entries[tag, default: Lease()].receive(granted, arrival: arrival, cost: cost, interval: interval, at: now)
+        }
+    }
+
+    /// Takes in the reservation a key's read took (``PostgresKeyStorage/find(digest:)``),
+    /// reserved at `now` under the key's own limit, `interval` apart.
+    func deposit(_ tag: UInt64, granted: Int, arrival: Int64, interval: Int64, at now: Int64) {
+        shared.state.withLock { state in
+            state.leases.sweep(floor: sweepFloor) { $0.isQuiet(at: now) }
+            state.leases.entries[tag, default: Lease()].deposit(granted, arrival: arrival, interval: interval, at: now)
         }
     }
 

@@ -350,5 +350,29 @@ enum PostgresSchema {
             -- migration 6's text.
             DROP TRIGGER api_key_inserted ON api_key;
             """),
+        (10, "rate-limit tags computed by the server", """
+            -- A key's rate-limit tag as every keygate process computes it
+            -- (RateTag.of: FNV-1a, 64 bits, over the id's UTF-8 bytes, as a
+            -- signed BIGINT), so that the statement reading a key on a
+            -- cache miss also takes its first reservation. In NUMERIC:
+            -- FNV relies on wrapping, and BIGINT arithmetic fails on overflow.
+            CREATE FUNCTION keygate_tag(id TEXT) RETURNS BIGINT
+            LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+            DECLARE
+                bytes BYTEA := convert_to(id, 'UTF8');
+                hash NUMERIC := 14695981039346656037;
+                low INTEGER;
+            BEGIN
+                FOR i IN 0 .. length(bytes) - 1 LOOP
+                    low := mod(hash, 256)::INTEGER;
+                    hash := mod((hash - low + (low # get_byte(bytes, i))) * 1099511628211, 18446744073709551616);
+                END LOOP;
+                IF hash >= 9223372036854775808 THEN
+                    hash := hash - 18446744073709551616;
+                END IF;
+                RETURN hash::BIGINT;
+            END;
+            $$;
+            """),
     ]
 }

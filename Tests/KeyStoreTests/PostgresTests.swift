@@ -173,6 +173,66 @@ struct PostgresTests {
         #expect(admitted >= 1_000)
     }
 
+    /// The server computes a key's rate-limit tag as every process does, so
+    /// the reservation a key's read takes is the key's own.
+    @Test func theServersTagOfAKeyIsTheOneEveryProcessComputes() throws {
+        let host = try PostgresKeyStorage(url: try Backend.freshPostgresSchema(), rules: rules, freshness: .strict)
+        for id in ["key_01JD4Z8Q2M3N4P5R6S7T8V9W0X", "a", "élan-ключ-鍵"] {
+            let tag = try host.read { try $0.query("SELECT keygate_tag($1)", [.text(id)]).int64(0, 0) }
+            #expect(tag == Int64(bitPattern: RateTag.of(keyId: id)))
+        }
+    }
+
+    /// Reading a key on a miss takes its first reservation in the same
+    /// statement, so the verification that follows has cells in hand; a key
+    /// that cannot be admitted reserves nothing.
+    @Test func aKeysReadTakesItsFirstReservation() throws {
+        let host = try PostgresKeyStorage(url: try Backend.freshPostgresSchema(), rules: rules, freshness: .strict)
+        func key(_ name: String) throws -> IssuedKey {
+            try host.create(NewKey(organizationId: "org_a", name: name, kind: "owner_integration",
+                                   capabilities: ["booking.read"], environment: "live", rateLimit: 600), limit: nil)
+        }
+        let live = try key("live")
+        let revoked = try key("revoked")
+        _ = try host.revoke(id: revoked.key.id, organizationId: "org_a", actor: nil, reason: nil)
+        _ = try host.find(secret: live.secret.unredacted)
+        _ = try host.find(secret: revoked.secret.unredacted)
+        // 600 a minute: a first reservation of four cells.
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: live.key.id)) == 4)
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: revoked.key.id)) == 0)
+        guard case .allowed = host.rateLimits!.admit(RateTag.of(keyId: live.key.id), limit: 600, cost: 1,
+                                                     at: GCRA.microseconds(Date())) else {
+            Issue.record("a key read with its reservation was not admitted")
+            return
+        }
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: live.key.id)) == 3)
+    }
+
+    /// Three hosts reading a 60-a-minute key again and again (a miss every
+    /// tenth verification) and verifying it in turn: the reservations the
+    /// reads take count like any other, and together the hosts admit no
+    /// more than the key's burst.
+    @Test func reservationsTakenByReadsStayWithinTheLimit() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let issued = try hosts[0].create(NewKey(organizationId: "org_a", name: "shared", kind: "owner_integration",
+                                                capabilities: ["booking.read"], environment: "live", rateLimit: 60), limit: nil)
+        let tag = RateTag.of(keyId: issued.key.id)
+        let start = GCRA.microseconds(Date())
+        var admitted = 0
+        for round in 0..<300 {
+            let host = hosts[round % 3]
+            if round % 10 < 3 { _ = try host.find(secret: issued.secret.unredacted) }
+            if case .allowed = host.rateLimits!.admit(tag, limit: 60, cost: 1, at: start + Int64(round) * 1_000) {
+                admitted += 1
+            }
+        }
+        #expect(admitted <= 60)
+        // Cells a host was given back after its reads are returned with its
+        // next reservation; those still owed at the end are at most a few.
+        #expect(admitted >= 54)
+    }
+
     /// Three hosts, two threads each, verifying one busy key as fast as
     /// they can on the real clock: each host reserves the key's next cells
     /// ahead on its worker while its threads admit from the current ones,
@@ -205,9 +265,10 @@ struct PostgresTests {
     }
 }
 
-/// A key's reservations on one host, step by step: when the next is asked
-/// for ahead, when it is used, and what goes back.
-@Suite("PostgreSQL: reservations ahead")
+/// A key's reservations on one host, step by step: the first, taken with
+/// the key's read; when the next is asked for ahead, when it is used, and
+/// what goes back.
+@Suite("PostgreSQL: a key's reservations on one host")
 struct ReservationAheadTests {
     typealias Lease = PostgresRateLimits.Lease
     let start: Int64 = 1_800_000_000_000_000
@@ -371,6 +432,41 @@ struct ReservationAheadTests {
             return
         }
         #expect(lease.isQuiet(at: start + 1 + PostgresRateLimits.leaseLifetime))
+    }
+
+    @Test func aReadsReservationUnderTheKeysOwnLimitGoesBackWhenThePlanHoldsItLower() {
+        var lease = Lease()
+        // The key asks for 1,000 a minute; its organization's plan allows 60.
+        lease.deposit(33, arrival: start + 33 * interval, interval: interval, at: start)
+        guard case .reserve(_, let giveBack) = admit(&lease, limit: 60, at: start + 1) else {
+            Issue.record("admitted under the plan's limit from cells reserved under the key's")
+            return
+        }
+        // 33 cells of 60 ms are 1.98 s: one cell of the plan's limit.
+        #expect(giveBack == 1)
+    }
+
+    @Test func aReadThatGotNoCellRefusesLocallyUntilOneCouldBeFree() {
+        var lease = Lease()
+        // Others took the key's whole minute: the next cell is free in 60 ms.
+        let arrival = start + GCRA.minute + interval
+        lease.deposit(0, arrival: arrival, interval: interval, at: start)
+        guard case .decided(.limited, _) = admit(&lease, at: start + 1) else {
+            Issue.record("asked the server again, or admitted, with no cell to be had")
+            return
+        }
+        guard case .reserve = admit(&lease, at: start + 2 * interval) else {
+            Issue.record("refused past the moment a cell could be free")
+            return
+        }
+    }
+
+    @Test func aReadsReservationWhileCellsAreInHandGoesBackWithTheNext() {
+        var lease = leaseHolding(4)
+        lease.deposit(2, arrival: start + 6 * interval, interval: interval, at: start + 1)
+        #expect(lease.cells == 3)
+        // The next reservation, here the one asked for ahead, gives them back.
+        #expect(admitThrough(3, &lease)?.giveBack == 2)
     }
 
     @Test func aKeyUnderTwoCellsASecondIsNeverReservedAhead() {

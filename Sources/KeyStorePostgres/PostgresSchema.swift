@@ -354,23 +354,27 @@ enum PostgresSchema {
             -- A key's rate-limit tag as every keygate process computes it
             -- (RateTag.of: FNV-1a, 64 bits, over the id's UTF-8 bytes, as a
             -- signed BIGINT), so that the statement reading a key on a
-            -- cache miss also takes its first reservation. In NUMERIC:
-            -- FNV relies on wrapping, and BIGINT arithmetic fails on overflow.
+            -- cache miss also takes its first reservation. FNV multiplies
+            -- modulo 2^64, and BIGINT arithmetic fails on overflow: the hash
+            -- is kept as two 32-bit halves. Its prime is 2^40 + 435, so a
+            -- product is each half times 435, the low half's carry, and the
+            -- low half's bottom 24 bits shifted 40 places (into the high
+            -- half); NUMERIC would need no halves, at three times the cost.
             CREATE FUNCTION keygate_tag(id TEXT) RETURNS BIGINT
             LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
             DECLARE
                 bytes BYTEA := convert_to(id, 'UTF8');
-                hash NUMERIC := 14695981039346656037;
-                low INTEGER;
+                high BIGINT := 3421674724;  -- 0xcbf29ce4, the offset basis
+                low BIGINT := 2216829733;   -- 0x84222325
+                product BIGINT;
             BEGIN
                 FOR i IN 0 .. length(bytes) - 1 LOOP
-                    low := mod(hash, 256)::INTEGER;
-                    hash := mod((hash - low + (low # get_byte(bytes, i))) * 1099511628211, 18446744073709551616);
+                    low := low # get_byte(bytes, i);
+                    product := low * 435;
+                    high := (high * 435 + (product >> 32) + ((low & 16777215) << 8)) & 4294967295;
+                    low := product & 4294967295;
                 END LOOP;
-                IF hash >= 9223372036854775808 THEN
-                    hash := hash - 18446744073709551616;
-                END IF;
-                RETURN hash::BIGINT;
+                RETURN (high << 32) | low;
             END;
             $$;
             """),

@@ -256,20 +256,24 @@ public struct PostgresKeyStorage: KeygateStorage {
         } catch {
             return .malformed(error)
         }
-        return try find(digest: digest)
+        return try lookUp(digest, reserving: false)
     }
 
     /// One prepared statement on a held connection: verification's miss.
-    /// The columns verification uses, as SQLite's reader reads them (no
-    /// usage sums, no last use from the days' rows). Outside a unit of work
-    /// it also takes a live key's first rate-limit reservation on this
-    /// process, sized as ``PostgresRateLimits`` sizes a first one for the
-    /// key's own limit, so the verification that follows admits without a
-    /// second round trip; inside one, a reservation would go back with a
-    /// rollback after its cells were handed out, so there it takes none.
+    /// Outside a unit of work it also takes a live key's first rate-limit
+    /// reservation on this process, sized as ``PostgresRateLimits`` sizes a
+    /// first one for the key's own limit, so the verification that follows
+    /// admits without a second round trip; inside one, a reservation would
+    /// go back with a rollback after its cells were handed out, so there it
+    /// takes none. (``find(secret:)``, for the other look-ups, never does.)
     public func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup {
+        try lookUp(digest, reserving: bound == nil)
+    }
+
+    /// The columns verification uses, as SQLite's reader reads them (no
+    /// usage sums, no last use from the days' rows).
+    private func lookUp(_ digest: KeyDigest, reserving: Bool) throws(KeyStoreError) -> KeyLookup {
         let now = StorageCoding.milliseconds(self.now)
-        let reserving = bound == nil
         let at = GCRA.microseconds(StorageCoding.date(now))
         let result = try read { connection in
             try connection.query(reserving ? Self.findReserving : Self.find, reserving

@@ -45,7 +45,10 @@ public protocol KeyStorage: Sendable {
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
     /// The key whose secret has this digest (the secret already parsed):
     /// verification's cache miss, which must stay a cheap point read. The
-    /// record's usage counts need not be read (they may be zero).
+    /// record's usage counts need not be read (they may be zero). A store
+    /// whose ``rateLimits`` reserve cells from a server may take the key's
+    /// first reservation in the same round trip (PostgreSQL does), as the
+    /// verification that follows will ask for it.
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup
     /// Rate-limit state every process using this store shares, so each
     /// key's limit holds once across them; `nil` when there is none (an

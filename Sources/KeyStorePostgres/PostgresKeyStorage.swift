@@ -275,9 +275,16 @@ public struct PostgresKeyStorage: KeygateStorage {
     private func lookUp(_ digest: KeyDigest, reserving: Bool) throws(KeyStoreError) -> KeyLookup {
         let now = StorageCoding.milliseconds(self.now)
         let at = GCRA.microseconds(StorageCoding.date(now))
-        let result = try read { connection in
-            try connection.query(reserving ? Self.findReserving : Self.find, reserving
-                ? [.bytes(digest.bytes), .integer(now), .integer(at)] : [.bytes(digest.bytes)])
+        let (result, reserved) = try read { connection -> (PGResult, Bool) in
+            guard reserving else { return (try connection.query(Self.find, [.bytes(digest.bytes)]), false) }
+            do {
+                return (try connection.query(Self.findReserving, [.bytes(digest.bytes), .integer(now), .integer(at)]), true)
+            } catch let error as PGError where !error.connectionLost {
+                // The server answers but will not reserve (it refuses writes,
+                // say): the key is still read, and its verification's own
+                // reservation meets the outage setting, as before reads took one.
+                return (try connection.query(Self.find, [.bytes(digest.bytes)]), false)
+            }
         }
         guard result.count == 1 else { return .notFound }
         func time(_ column: Int) -> Date? { result.int64(0, column).map(StorageCoding.date) }
@@ -288,7 +295,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             rateLimit: result.int(0, 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
             createdAt: time(10) ?? Date(timeIntervalSince1970: 0), expiresAt: time(11), revokedAt: time(12),
             lastUsedAt: time(13), usage: KeyUsage())
-        if reserving, let granted = result.int(0, 14), key.rateLimit > 0 {
+        if reserved, let granted = result.int(0, 14), key.rateLimit > 0 {
             reservations.deposit(RateTag.of(keyId: key.id), granted: granted, arrival: result.int64(0, 15) ?? at,
                                  interval: GCRA.minute / Int64(key.rateLimit), at: at)
         }

@@ -212,6 +212,41 @@ struct PostgresTests {
         #expect(host.reservations.cellsInHand(RateTag.of(keyId: live.key.id)) == 3)
     }
 
+    /// A server that answers reads but will not reserve (here its
+    /// reservation function fails, as a server refusing writes would): the
+    /// key is still found, and its verification is decided by the outage
+    /// setting, as when reads took no reservation.
+    @Test func aReadIsAnsweredWhenItsReservationCannotBeTaken() throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict, rateLimitOutage: .local)
+        let issued = try host.create(NewKey(organizationId: "org_a", name: "k", kind: "owner_integration",
+                                            capabilities: ["booking.read"], environment: "live", rateLimit: 60), limit: nil)
+        _ = try host.read { try $0.execute("""
+            CREATE OR REPLACE FUNCTION keygate_lease(p_tag BIGINT, p_now BIGINT, p_interval BIGINT, want INTEGER,
+                                                     need INTEGER, give_back INTEGER)
+            RETURNS TABLE (granted INTEGER, arrival BIGINT) LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'cannot execute UPDATE in a read-only transaction';
+            END;
+            $$
+            """) }
+        guard case .found(let match) = try host.find(digest: rules.format.parse(issued.secret.unredacted).digest) else {
+            Issue.record("a key not found because its reservation failed")
+            return
+        }
+        #expect(match.key.id == issued.key.id)
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: issued.key.id)) == 0)
+        let now = GCRA.microseconds(Date())
+        let admitted = (0..<61).filter { index in
+            if case .allowed = host.rateLimits!.admit(RateTag.of(keyId: issued.key.id), limit: 60, cost: 1, at: now + Int64(index)) {
+                return true
+            }
+            return false
+        }.count
+        // `local`: this process enforces the whole limit on its own.
+        #expect(admitted == 60)
+    }
+
     /// Three hosts reading a 60-a-minute key again and again (a miss every
     /// tenth verification) and verifying it in turn: the reservations the
     /// reads take count like any other, and together the hosts admit no

@@ -273,8 +273,9 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// The columns verification uses, as SQLite's reader reads them (no
     /// usage sums, no last use from the days' rows).
     private func lookUp(_ digest: KeyDigest, reserving: Bool) throws(KeyStoreError) -> KeyLookup {
-        let now = StorageCoding.milliseconds(self.now)
-        let at = GCRA.microseconds(StorageCoding.date(now))
+        let date = self.now
+        let now = StorageCoding.milliseconds(date)
+        let at = GCRA.microseconds(date)
         let (result, reserved) = try read { connection -> (PGResult, Bool) in
             guard reserving else { return (try connection.query(Self.find, [.bytes(digest.bytes)]), false) }
             do {

@@ -23,8 +23,10 @@ import Locking
 /// is used, a worker thread reserves the next one, for every key that asks
 /// at about the same time in one statement, and it is used when the
 /// current one runs out or ends. So a verification waits for the server
-/// only for a key that has nothing in hand: its first verification, or
-/// one after a quiet second. A key's limit of under 120 a minute never
+/// only for a key that has nothing in hand: its first verification (and
+/// then the key's read has taken its first reservation, see
+/// ``PostgresKeyStorage/find(digest:)``), or one after a quiet second. A
+/// key's limit of under 120 a minute never
 /// gets there (its largest reservation is smaller), and is reserved a cell
 /// or two at a time as it is used.
 ///

@@ -22,8 +22,8 @@ public struct PostgresKeyStorage: KeygateStorage {
     let watch: ChangeWatch
     /// Set on the copy of the store that a transaction's commands get.
     let bound: PGConnection?
-    public let rateLimits: (any SharedRateLimits)?
-    /// The same object as `rateLimits`, for the reservation a key's read takes.
+    public var rateLimits: (any SharedRateLimits)? { reservations }
+    /// The rate limits, as the reservation a key's read takes needs them.
     let reservations: PostgresRateLimits
 
     /// How verification learns of changes other hosts commit.
@@ -72,7 +72,6 @@ public struct PostgresKeyStorage: KeygateStorage {
         let verification = PGPool(conninfo: url, keep: 2, limit: 8)
         watch = ChangeWatch(pool: verification, freshness: freshness)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
-        rateLimits = reservations
     }
 
     private init(_ storage: PostgresKeyStorage, boundTo connection: PGConnection) {
@@ -81,7 +80,6 @@ public struct PostgresKeyStorage: KeygateStorage {
         clock = storage.clock
         validator = storage.validator
         watch = storage.watch
-        rateLimits = storage.rateLimits
         reservations = storage.reservations
         bound = connection
     }

@@ -43,44 +43,57 @@ final class PostgresRateLimits: SharedRateLimits {
     private let outage: PostgresKeyStorage.RateLimitOutage
     private let shared: Shared
     /// Arrival times for ``Outage/local``.
-    private let local = Locked(Sweeping<Int64>())
-    /// The fewest entries a table of leases or arrival times is swept at.
-    private let sweepFloor: Int
+    private let local: Locked<Sweeping<Int64>>
 
     /// A table of what this process knows of keys it verified, which
-    /// forgets keys gone quiet once it has doubled since it last did: so
-    /// its size follows the keys in use now, not every key ever verified,
-    /// and the sweeps cost a constant per key added.
+    /// forgets keys gone quiet once it has doubled since it last did (from
+    /// `floor` entries): so its size follows the keys in use now, not every
+    /// key ever verified, and the sweeps cost a constant per key added.
     struct Sweeping<Value> {
         var entries: [UInt64: Value] = [:]
-        var sweepAt = 0
+        let floor: Int
+        private var sweepAt = 0
 
-        /// Drops the entries `isQuiet` picks if the table has grown enough since the last sweep.
-        mutating func sweep(floor: Int, _ isQuiet: (Value) -> Bool) {
-            guard entries.count >= max(floor, sweepAt) else { return }
-            entries = entries.filter { !isQuiet($0.value) }
-            sweepAt = 2 * entries.count
+        init(floor: Int) {
+            self.floor = floor
+        }
+
+        /// Runs `body` on `tag`'s entry (`fresh` if there is none), after
+        /// dropping the entries `isQuiet` picks if a sweep is due. The sweep
+        /// comes first: the entry about to be touched may look quiet (a
+        /// lease only now asking for a reservation) and must outlive it.
+        mutating func touch<Result>(_ tag: UInt64, fresh: Value, sweepingIf isQuiet: (Value) -> Bool,
+                                    _ body: (inout Value) -> Result) -> Result {
+            if entries.count >= max(floor, sweepAt) {
+                entries = entries.filter { !isQuiet($0.value) }
+                sweepAt = 2 * entries.count
+            }
+            return body(&entries[tag, default: fresh])
         }
     }
 
     /// What verifications and the worker share.
     private final class Shared: Sendable {
         struct State {
-            var leases = Sweeping<Lease>()
+            var leases: Sweeping<Lease>
             var ahead: [Ahead] = []
             var workerStarted = false
             var stopped = false
         }
-        let state = Locked(State())
+        let state: Locked<State>
         /// Signalled when the queue of reservations ahead stops being empty, and at the end.
         let wake = DispatchSemaphore(value: 0)
+
+        init(sweepFloor: Int) {
+            state = Locked(State(leases: Sweeping(floor: sweepFloor)))
+        }
     }
 
     init(pool: PGPool, outage: PostgresKeyStorage.RateLimitOutage, sweepFloor: Int = 4_096) {
         self.pool = pool
         self.outage = outage
-        self.sweepFloor = sweepFloor
-        shared = Shared()
+        local = Locked(Sweeping(floor: sweepFloor))
+        shared = Shared(sweepFloor: sweepFloor)
     }
 
     /// The cells of a key's current reservation on this process.
@@ -105,8 +118,9 @@ final class PostgresRateLimits: SharedRateLimits {
         let interval = GCRA.minute / Int64(limit)
         // Each key's lease changed in place: one hash on the verify path.
         let local = shared.state.withLock { state in
-            state.leases.sweep(floor: sweepFloor) { $0.isQuiet(at: now) }
-            let local = state.leases.entries[tag, default: Lease()].admit(tag, cost, limit: limit, interval: interval, at: now)
+            let local = state.leases.touch(tag, fresh: Lease(), sweepingIf: { $0.isQuiet(at: now) }) {
+                $0.admit(tag, cost, limit: limit, interval: interval, at: now)
+            }
             if case .decided(_, let ahead?) = local { enqueue(ahead, &state) }
             return local
         }
@@ -137,8 +151,9 @@ final class PostgresRateLimits: SharedRateLimits {
     /// reserved at `now` under the key's own limit, `interval` apart.
     func deposit(_ tag: UInt64, granted: Int, arrival: Int64, interval: Int64, at now: Int64) {
         shared.state.withLock { state in
-            state.leases.sweep(floor: sweepFloor) { $0.isQuiet(at: now) }
-            state.leases.entries[tag, default: Lease()].deposit(granted, arrival: arrival, interval: interval, at: now)
+            state.leases.touch(tag, fresh: Lease(), sweepingIf: { $0.isQuiet(at: now) }) {
+                $0.deposit(granted, arrival: arrival, interval: interval, at: now)
+            }
         }
     }
 
@@ -213,8 +228,9 @@ final class PostgresRateLimits: SharedRateLimits {
         case .local:
             return local.withLock { arrivals in
                 // A key whose time has passed is at its full allowance, as one never seen.
-                arrivals.sweep(floor: sweepFloor) { $0 <= now }
-                return GCRA.admit(&arrivals.entries[tag, default: 0], limit: limit, cost: cost, at: now)
+                arrivals.touch(tag, fresh: 0, sweepingIf: { $0 <= now }) {
+                    GCRA.admit(&$0, limit: limit, cost: cost, at: now)
+                }
             }
         }
     }

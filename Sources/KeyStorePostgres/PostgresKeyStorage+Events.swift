@@ -6,7 +6,7 @@ extension PostgresKeyStorage {
     public func appendEvent(_ event: NewEvent) throws(KeyStoreError) {
         let event = try validator.event(event)
         let now = self.now
-        _ = try write { connection in try insertEvent(event, at: now, connection) }
+        try write { connection in insertEvent(event, at: now, connection) }
     }
 
     public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
@@ -56,7 +56,7 @@ extension PostgresKeyStorage {
             var written = 0
             for row in 0..<rows.count {
                 for event in Self.key(rows, row).expiryEvents(at: now, schedule) {
-                    written += try insertEvent(event, at: now, connection)
+                    written += try insertEventIfNew(event, at: now, connection)
                 }
             }
             return written
@@ -64,20 +64,30 @@ extension PostgresKeyStorage {
     }
 
     /// Writes an event inside the caller's transaction, its position taken
-    /// from the head row (held until commit); returns 1, or 0 when its
-    /// `once` key was used before.
-    @discardableResult
-    func insertEvent(_ event: NewEvent, at now: Date, _ connection: PGConnection) throws -> Int {
-        let inserted = try connection.query("""
-            WITH head AS (UPDATE outbox_head SET position = position + 1 WHERE id = 1 RETURNING position)
-            INSERT INTO outbox_event (seq, id, organization_id, type, at, key_id, data, once)
-            SELECT position, $1, $2, $3, $4, $5, $6, $7 FROM head
-            ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING
-            RETURNING seq
-            """, [
+    /// from the head row (held until commit). Queued: its error is the
+    /// transaction's.
+    func insertEvent(_ event: NewEvent, at now: Date, _ connection: PGConnection) {
+        connection.send(Self.insertEventSQL, Self.eventArguments(event, at: now))
+    }
+
+    /// Writes an event as ``insertEvent(_:at:_:)`` does, and waits to say
+    /// whether it was new: 1, or 0 when its `once` key was used before.
+    func insertEventIfNew(_ event: NewEvent, at now: Date, _ connection: PGConnection) throws -> Int {
+        try connection.query(Self.insertEventSQL, Self.eventArguments(event, at: now)).count
+    }
+
+    private static let insertEventSQL = """
+        WITH head AS (UPDATE outbox_head SET position = position + 1 WHERE id = 1 RETURNING position)
+        INSERT INTO outbox_event (seq, id, organization_id, type, at, key_id, data, once)
+        SELECT position, $1, $2, $3, $4, $5, $6, $7 FROM head
+        ON CONFLICT (once) WHERE once IS NOT NULL DO NOTHING
+        RETURNING seq
+        """
+
+    private static func eventArguments(_ event: NewEvent, at now: Date) -> [PGValue] {
+        [
             .text(NewEvent.newId(at: now)), .text(event.organizationId), .text(event.type.rawValue),
             .integer(StorageCoding.milliseconds(now)), .of(event.keyId), .text(JSON.auditText(event.data)), .of(event.once),
-        ])
-        return inserted.count
+        ]
     }
 }

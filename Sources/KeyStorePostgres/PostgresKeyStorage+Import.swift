@@ -18,10 +18,10 @@ extension PostgresKeyStorage {
         let digests = Self.textArray(batch.checked.map { Self.hex($0.key.digest.bytes) })
         return try write { connection in
             // In one order, so two hosts importing for the same organizations wait rather than deadlock.
-            try connection.query("""
+            connection.send("""
                 SELECT pg_advisory_xact_lock(hashtextextended(o, 0)) FROM unnest($1::text[]) AS o ORDER BY o
                 """, [.text(Self.textArray(organizations))])
-            try connection.query("""
+            connection.send("""
                 DELETE FROM key_secret WHERE digest IN (SELECT decode(d, 'hex') FROM unnest($1::text[]) AS d) AND expires_at <= $2
                 """, [.text(digests), .integer(StorageCoding.milliseconds(now))])
             let owners = try connection.query("""
@@ -42,15 +42,16 @@ extension PostgresKeyStorage {
                 (counts.string($0, 0) ?? "", counts.string($0, 1) ?? "", counts.int($0, 2) ?? 0)
             }, limits: limits)
             let new = batch.decide(owners: owned, live: live, limits: limits, now: now)
-            if !new.isEmpty { try insert(new, at: now, connection) }
+            if !new.isEmpty { insert(new, at: now, connection) }
             return batch.answers
         }
     }
 
-    /// Writes imported keys, their secrets, audit entries and events, one statement each.
-    private func insert(_ keys: [CheckedImport], at now: Date, _ connection: PGConnection) throws {
+    /// Writes imported keys, their secrets, audit entries and events, one
+    /// statement each, queued to go with the commit.
+    private func insert(_ keys: [CheckedImport], at now: Date, _ connection: PGConnection) {
         let records = keys.map(\.record)
-        try connection.query("""
+        connection.send("""
             INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
                                  rate_limit, allowed_origins, created_at, expires_at, last_used_at)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -66,11 +67,11 @@ extension PostgresKeyStorage {
             .text(Self.integerArray(records.map { $0.expiresAt.map(StorageCoding.milliseconds) })),
             .text(Self.integerArray(records.map { $0.lastUsedAt.map(StorageCoding.milliseconds) })),
         ])
-        try connection.query("""
+        connection.send("""
             INSERT INTO key_secret (digest, key_id, expires_at)
             SELECT decode(d, 'hex'), k, NULL FROM unnest($1::text[], $2::text[]) AS x (d, k)
             """, [.text(Self.textArray(keys.map { Self.hex($0.digest.bytes) })), .text(Self.textArray(records.map(\.id)))])
-        try connection.query("""
+        connection.send("""
             INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
             SELECT o, $2, a, $3, k, d FROM unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS x (o, a, k, d)
             """, [
@@ -80,7 +81,7 @@ extension PostgresKeyStorage {
         ])
         // Positions for all of them at once, from the head row held to the commit.
         let events = keys.map { $0.record.event(.keyImported, ["source": .string($0.source)]) }
-        try connection.query("""
+        connection.send("""
             WITH head AS (UPDATE outbox_head SET position = position + $1 WHERE id = 1 RETURNING position)
             INSERT INTO outbox_event (seq, id, organization_id, type, at, key_id, data)
             SELECT head.position - $1 + x.n, x.id, x.o, $2, $3, x.k, x.d

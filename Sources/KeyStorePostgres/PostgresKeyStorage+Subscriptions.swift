@@ -15,19 +15,19 @@ extension PostgresKeyStorage {
         return try write { connection in
             // Events for one organization take turns: two hosts receiving the
             // same event at once apply it once, the second sees a duplicate.
-            try lockOrganization(organizationId, connection)
+            lockOrganization(organizationId, connection)
             let current = try fetchSubscription(organizationId, connection)
             let seen = try connection.query("SELECT 1 FROM billing_event WHERE event_id = $1", [.text(event.eventId)])
             if seen.count > 0 { return .duplicate(current) }
             let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
-            try connection.query("""
+            connection.send("""
                 INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
                 VALUES ($1, $2, $3, $4, $5)
                 """, [.text(event.eventId), .text(organizationId), .integer(checked.occurredAt),
                       .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied")])
             if isStale { return .stale(current) }
             let updated = checked.applied(over: current, at: now)
-            try connection.query("""
+            connection.send("""
                 INSERT INTO subscription (organization_id, plan, status, period_start, period_end, last_event_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 ON CONFLICT (organization_id) DO UPDATE SET
@@ -40,7 +40,7 @@ extension PostgresKeyStorage {
                 .of(updated.periodEnd.map(StorageCoding.milliseconds)), .integer(checked.occurredAt),
                 .integer(StorageCoding.milliseconds(now)),
             ])
-            try appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
+            appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
                             details: checked.auditDetails(from: current, to: updated), at: now, connection)
             return .applied(updated)
         }
@@ -86,7 +86,7 @@ extension PostgresKeyStorage {
         return try write { connection in
             // One organization's records take turns, so two hosts cannot
             // both take the last units, nor both apply one idempotency key.
-            try lockOrganization(organizationId, connection)
+            lockOrganization(organizationId, connection)
             func used() throws -> Int {
                 try connection.query(
                     "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
@@ -105,7 +105,7 @@ extension PostgresKeyStorage {
             if let limit {
                 guard try used() + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
             }
-            try connection.query("""
+            connection.send("""
                 INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
                 VALUES ($1, $2, $3, $4, $5, $6)
                 """, [.text(organizationId), .text(idempotencyKey), .text(meter), .integer(start), .of(amount),
@@ -205,7 +205,7 @@ extension PostgresKeyStorage {
                 for increment in meters where increment.limit != nil {
                     let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
                     for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
-                        try insertEvent(event, at: at, connection)
+                        insertEvent(event, at: at, connection)
                     }
                 }
             }
@@ -214,9 +214,9 @@ extension PostgresKeyStorage {
             // Keys first, in order, so a key cannot be deleted under the flush.
             // A share lock: flushes never write a key's own row, and a
             // keys.update or a revocation need not wait for them.
-            try connection.query("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR KEY SHARE", [.text(keyIds)])
+            connection.send("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR KEY SHARE", [.text(keyIds)])
             // The last use goes into the day's row too: one row per key and flush.
-            try connection.query("""
+            connection.send("""
                 INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
                 SELECT u.key_id, u.day, u.valid, u.invalid, u.at, u.origin, u.ip
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
@@ -242,7 +242,7 @@ extension PostgresKeyStorage {
                 increment.breakdown.map { (increment.keyId, StorageCoding.day(increment.day), $0.dimension, $0.name, $0.count) }
             }.sorted { ($0.0, $0.1, $0.2, $0.3) < ($1.0, $1.1, $1.2, $1.3) }
             if !breakdown.isEmpty {
-                try connection.query("""
+                connection.send("""
                     INSERT INTO key_usage_count (key_id, day, dimension, name, count)
                     SELECT c.key_id, c.day, c.dimension, c.name, c.count
                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
@@ -256,7 +256,7 @@ extension PostgresKeyStorage {
                 ])
             }
             // Identities are needed only as long as a retry could come.
-            try connection.query("DELETE FROM usage_flush WHERE flushed_at < $1", [.integer(now - 86_400_000)])
+            connection.send("DELETE FROM usage_flush WHERE flushed_at < $1", [.integer(now - 86_400_000)])
         }
     }
 

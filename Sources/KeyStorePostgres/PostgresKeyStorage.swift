@@ -97,12 +97,12 @@ public struct PostgresKeyStorage: KeygateStorage {
             if let limit {
                 // Creations for one organization take turns, so two hosts
                 // cannot both see one slot left and both take it.
-                try lockOrganization(record.organizationId, connection)
+                lockOrganization(record.organizationId, connection)
                 if try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum {
                     throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
                 }
             }
-            try connection.query("""
+            connection.send("""
                 INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
                                      rate_limit, allowed_origins, created_at, expires_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -112,10 +112,10 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .of(record.rateLimit), .text(StorageCoding.list(record.allowedOrigins)),
                 .integer(StorageCoding.milliseconds(now)), .of(record.expiresAt.map(StorageCoding.milliseconds)),
             ])
-            try insertSecret(new.digest, keyId: record.id, connection)
-            try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
+            insertSecret(new.digest, keyId: record.id, connection)
+            appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                             details: new.auditDetails, at: now, connection)
-            try insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)
+            insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
     }
@@ -158,7 +158,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             guard key.revokedAt == nil else { throw KeyStoreError(.keyRevoked, field: "keyId") }
             let details = checked.apply(to: &key)
             guard !details.isEmpty else { return key }
-            try connection.query("""
+            connection.send("""
                 UPDATE api_key SET name = $1, capabilities = $2, rate_limit = $3, allowed_origins = $4, expires_at = $5
                 WHERE id = $6 AND organization_id = $7
                 """, [
@@ -166,7 +166,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .text(StorageCoding.list(key.allowedOrigins)), .of(key.expiresAt.map(StorageCoding.milliseconds)),
                 .text(id), .text(organizationId),
             ])
-            try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
+            appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
                             details: details, at: now, connection)
             return key
         }
@@ -184,20 +184,20 @@ public struct PostgresKeyStorage: KeygateStorage {
             try rotation.check(key)
             let secret = rules.format.generate(environment: key.environment)
             let parsed = validator.parsedOwnSecret(secret)
-            try connection.query("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
-                                 [.text(id), .integer(nowMilliseconds)])
+            connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
+                            [.text(id), .integer(nowMilliseconds)])
             if let previousExpiresAt {
-                try connection.query("UPDATE key_secret SET expires_at = $1 WHERE key_id = $2 AND expires_at IS NULL",
-                                     [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(id)])
+                connection.send("UPDATE key_secret SET expires_at = $1 WHERE key_id = $2 AND expires_at IS NULL",
+                                [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(id)])
             } else {
-                try connection.query("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NULL", [.text(id)])
+                connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NULL", [.text(id)])
             }
-            try insertSecret(parsed.digest, keyId: id, connection)
-            try connection.query("UPDATE api_key SET hint = $1 WHERE id = $2", [.text(parsed.hint), .text(id)])
+            insertSecret(parsed.digest, keyId: id, connection)
+            connection.send("UPDATE api_key SET hint = $1 WHERE id = $2", [.text(parsed.hint), .text(id)])
             key.hint = parsed.hint
-            try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
+            appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
                             details: rotation.auditDetails, at: now, connection)
-            try insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, connection)
+            insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, connection)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
     }
@@ -211,12 +211,12 @@ public struct PostgresKeyStorage: KeygateStorage {
         return try write { connection in
             var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
             guard key.revokedAt == nil else { return key }
-            try connection.query("UPDATE api_key SET revoked_at = $1 WHERE id = $2",
-                                 [.integer(StorageCoding.milliseconds(now)), .text(id)])
+            connection.send("UPDATE api_key SET revoked_at = $1 WHERE id = $2",
+                            [.integer(StorageCoding.milliseconds(now)), .text(id)])
             key.revokedAt = now
-            try appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
+            appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.revocationDetails(key, reason: reason), at: now, connection)
-            try insertEvent(key.event(.keyRevoked, reason.map { ["reason": .string($0)] } ?? [:]), at: now, connection)
+            insertEvent(key.event(.keyRevoked, reason.map { ["reason": .string($0)] } ?? [:]), at: now, connection)
             return key
         }
     }
@@ -227,9 +227,9 @@ public struct PostgresKeyStorage: KeygateStorage {
         let now = self.now
         try write { connection in
             let key = try fetchKey(id: id, organizationId: organizationId, connection)
-            try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
+            appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
                             details: KeyRecord.leakDetails(key, location: location), at: now, connection)
-            try insertEvent(key.leakEvent(revoked: false, location: location), at: now, connection)
+            insertEvent(key.leakEvent(revoked: false, location: location), at: now, connection)
         }
     }
 
@@ -238,12 +238,12 @@ public struct PostgresKeyStorage: KeygateStorage {
         let now = self.now
         try write { connection in
             let key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
-            try connection.query("DELETE FROM api_key WHERE id = $1", [.text(id)])
-            try appendAudit(
+            connection.send("DELETE FROM api_key WHERE id = $1", [.text(id)])
+            appendAudit(
                 .keyDeleted, organizationId: organizationId, keyId: id, actor: actor,
                 details: ["name": .string(key.name), "kind": .string(key.kind), "hint": .string(key.hint)],
                 at: now, connection)
-            try insertEvent(key.event(.keyDeleted), at: now, connection)
+            insertEvent(key.event(.keyDeleted), at: now, connection)
         }
     }
 
@@ -370,7 +370,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 }
                 let result = body(PostgresTransaction(storage: PostgresKeyStorage(self, boundTo: connection)))
                 do {
-                    try connection.execute("COMMIT")
+                    try connection.commit()
                     watch.committed()
                 } catch {
                     if connection.inTransaction { try? connection.execute("ROLLBACK") }
@@ -427,8 +427,8 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     /// Serializes writes that count something of one organization (its
     /// live keys, its meters) until the transaction ends.
-    func lockOrganization(_ organizationId: String, _ connection: PGConnection) throws {
-        try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(organizationId)])
+    func lockOrganization(_ organizationId: String, _ connection: PGConnection) {
+        connection.send("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(organizationId)])
     }
 
     /// Live keys (neither revoked nor expired) of some kinds: $1 the
@@ -462,18 +462,18 @@ public struct PostgresKeyStorage: KeygateStorage {
                              Self.liveKeysArguments(organizationId, kinds: kinds, now: now)).int(0, 0) ?? 0
     }
 
-    func insertSecret(_ digest: KeyDigest, keyId: String, _ connection: PGConnection) throws {
-        try connection.query("INSERT INTO key_secret (digest, key_id, expires_at) VALUES ($1, $2, NULL)",
-                             [.bytes(digest.bytes), .text(keyId)])
+    func insertSecret(_ digest: KeyDigest, keyId: String, _ connection: PGConnection) {
+        connection.send("INSERT INTO key_secret (digest, key_id, expires_at) VALUES ($1, $2, NULL)",
+                        [.bytes(digest.bytes), .text(keyId)])
     }
 
     /// Appends to the log inside the caller's transaction, so an entry exists
-    /// exactly when its change does.
+    /// exactly when its change does (queued: its error is the transaction's).
     func appendAudit(
         _ action: AuditAction, organizationId: String, keyId: String?, actor: String,
         details: [String: JSON], at: Date, _ connection: PGConnection
-    ) throws {
-        try connection.query("""
+    ) {
+        connection.send("""
             INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
             VALUES ($1, $2, $3, $4, $5, $6)
             """, [
@@ -488,7 +488,8 @@ public struct PostgresKeyStorage: KeygateStorage {
             if let bound {
                 // An earlier command's failure may have broken the transaction.
                 guard bound.inTransaction else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
-                return try bound.inSavepoint("command") { try body(bound) }
+                // Settled by the command's own savepoint (``PostgresTransaction/step(_:)``).
+                return try bound.inSavepoint("command", settling: false) { try body(bound) }
             }
             let result = try pool.withConnection { connection in try connection.inTransaction { try body(connection) } }
             watch.committed()

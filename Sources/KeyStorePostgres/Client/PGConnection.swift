@@ -36,11 +36,24 @@ struct PGError: Error, CustomStringConvertible {
 
 /// One libpq connection. Not safe to share: whoever takes it from the
 /// pool (``PGPool``) has it alone until it gives it back.
+///
+/// A statement whose answer nobody reads (`SAVEPOINT`, `RELEASE`, an
+/// `INSERT` of an audit entry) can be queued with ``send(_:_:)``: it goes
+/// to the server with the next statement that needs an answer, in one
+/// pipeline (libpq's pipeline mode), and its error, if any, is thrown
+/// there. A command's writes then cost the round trips of its reads and
+/// one more, not one per statement (docs/PERFORMANCE.md).
 final class PGConnection: @unchecked Sendable {
     // @unchecked: one owner at a time, handed over under the pool's lock.
     private let handle: OpaquePointer
     /// Statements prepared on this connection, by their SQL.
     private var prepared: [String: String] = [:]
+    /// Statements waiting for the next one that needs an answer.
+    private var queued: [Queued] = []
+    /// How many statements were ever queued, and how many of those went to
+    /// the server: a savepoint knows from its number whether it reached it.
+    private var queuedCount = 0
+    private var sentCount = 0
 
     /// Connects; throws with libpq's message when the server cannot be
     /// reached or refuses (the message never contains the password).
@@ -62,21 +75,21 @@ final class PGConnection: @unchecked Sendable {
         PQfinish(handle)
     }
 
-    var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+    /// Connected, and not left inside a pipeline a failure interrupted.
+    var isHealthy: Bool { isConnected && PQpipelineStatus(handle) == PQ_PIPELINE_OFF }
 
-    /// Whether the connection is inside a transaction block (`BEGIN` ran
-    /// and neither `COMMIT` nor `ROLLBACK` yet).
+    private var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Whether the connection is inside a transaction block (`BEGIN` ran,
+    /// or is queued, and neither `COMMIT` nor `ROLLBACK` yet).
     var inTransaction: Bool {
         let status = PQtransactionStatus(handle)
-        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || queued.contains { $0.sql == "BEGIN" }
     }
 
-    /// Re-establishes a broken connection; prepared statements are gone with it.
-    func reset() -> Bool {
-        prepared.removeAll()
-        PQreset(handle)
-        return isHealthy
-    }
+    /// Whether statements wait in the queue (a connection with some is
+    /// never lent to anyone else).
+    var hasQueued: Bool { !queued.isEmpty }
 
     /// The server process's id, for tests that cut a connection.
     var backendPID: Int32 { PQbackendPID(handle) }
@@ -85,46 +98,94 @@ final class PGConnection: @unchecked Sendable {
     var socket: Int32 { PQsocket(handle) }
 
     /// Runs `body` in a transaction, committed when it returns, rolled back
-    /// when it throws.
+    /// when it throws. `BEGIN` goes with the body's first statement and
+    /// `COMMIT` with whatever the body left queued.
     func inTransaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        let begin = enqueue(Queued(control: "BEGIN"))
         do {
             let result = try body()
-            try execute("COMMIT")
+            try commit()
             return result
         } catch {
-            if inTransaction { try? execute("ROLLBACK") }
+            if begin >= sentCount {
+                // The server never saw the transaction begin.
+                dropQueue(from: begin)
+            } else {
+                dropQueue(from: sentCount)
+                if inTransaction { try? execute("ROLLBACK") }
+            }
             throw error
         }
     }
 
+    /// Commits the transaction in progress, with what is queued.
+    func commit() throws(PGError) {
+        enqueue(Queued(control: "COMMIT"))
+        try flush()
+    }
+
     /// Runs `body` in a savepoint of the transaction in progress: what it
-    /// wrote is kept only if it returns.
-    func inSavepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
-        try execute("SAVEPOINT \(name)")
+    /// wrote is kept only if it returns. The `SAVEPOINT` goes with the
+    /// body's first statement. On return the `RELEASE` is sent and every
+    /// error of the body's queued statements thrown here, unless
+    /// `settling` is false: then they go with the enclosing savepoint's
+    /// `RELEASE`, whose failure takes this one's writes back too. When the
+    /// body throws, the savepoint is rolled back with the connection's next
+    /// statement (nothing to undo if the server never saw it).
+    func inSavepoint<T>(_ name: String, settling: Bool = true, _ body: () throws -> T) throws -> T {
+        let savepoint = enqueue(Queued(control: "SAVEPOINT \(name)"))
         do {
             let result = try body()
-            try execute("RELEASE SAVEPOINT \(name)")
+            enqueue(Queued(control: "RELEASE SAVEPOINT \(name)"))
+            if settling { try flush() }
             return result
         } catch {
-            try? execute("ROLLBACK TO SAVEPOINT \(name)")
-            try? execute("RELEASE SAVEPOINT \(name)")
+            if savepoint >= sentCount {
+                dropQueue(from: savepoint)
+            } else {
+                // Whatever the body queued after the savepoint reached the
+                // server goes with it, unsent.
+                dropQueue(from: sentCount)
+                enqueue(Queued(control: "ROLLBACK TO SAVEPOINT \(name)"))
+                enqueue(Queued(control: "RELEASE SAVEPOINT \(name)"))
+            }
             throw error
         }
     }
 
     /// Runs SQL without parameters: one or several statements (a migration,
-    /// `BEGIN`, `LISTEN`).
+    /// `LISTEN`), after whatever is queued.
     func execute(_ sql: String) throws(PGError) {
+        try flush()
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         try check(result)
     }
 
+    /// Queues a statement whose rows nobody reads, to go with the next one
+    /// that waits for an answer (``query(_:_:)``, ``flush()``, a savepoint's
+    /// or a transaction's end). Its error is thrown there.
+    func send(_ sql: String, _ parameters: [PGValue] = []) {
+        enqueue(Queued(sql: sql, parameters: parameters))
+    }
+
+    /// Sends what is queued and waits for it; throws the first error.
+    func flush() throws(PGError) {
+        guard !queued.isEmpty else { return }
+        PQclear(try pipeline(queued))
+    }
+
     /// Runs one statement with parameters, prepared once per connection
-    /// and reused by its SQL text.
+    /// and reused by its SQL text; what is queued goes first, in one
+    /// pipeline with it.
     @discardableResult
     func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        if !queued.isEmpty {
+            guard let result = try pipeline(queued + [Queued(sql: sql, parameters: parameters)]) else {
+                throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
+            }
+            return PGResult(result)
+        }
         let name: String
         if let known = prepared[sql] {
             name = known
@@ -135,8 +196,111 @@ final class PGConnection: @unchecked Sendable {
             try check(result)
             prepared[sql] = name
         }
-        // Every parameter's bytes in one buffer (text NUL-terminated), and
-        // where each starts; `nil` for SQL NULL.
+        let result = Self.withParameters(parameters) { values, lengths, formats in
+            PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+        }
+        do {
+            try check(result)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return PGResult(result!)
+    }
+
+    /// Sends `statements` in one pipeline and reads every answer: the last
+    /// statement's result, or the first error (the server skips what
+    /// follows it). The queue is empty afterwards either way.
+    private func pipeline(_ statements: [Queued]) throws(PGError) -> OpaquePointer? {
+        queued.removeAll(keepingCapacity: true)
+        sentCount = queuedCount
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
+        }
+        // What each answer in turn belongs to: a statement prepared on the
+        // way (recorded as prepared only once the server said so), or the
+        // statement at an index.
+        enum Answer { case prepared(sql: String, name: String), statement(Int) }
+        var answers: [Answer] = []
+        var naming: [String: String] = [:]
+        var sending = true
+        for (index, statement) in statements.enumerated() where sending {
+            if statement.isControl {
+                sending = PQsendQueryParams(handle, statement.sql, 0, nil, nil, nil, nil, 0) == 1
+            } else {
+                let name: String
+                if let known = prepared[statement.sql] ?? naming[statement.sql] {
+                    name = known
+                } else {
+                    name = "k\(prepared.count + naming.count)"
+                    sending = PQsendPrepare(handle, name, statement.sql, Int32(statement.parameters.count), nil) == 1
+                    naming[statement.sql] = name
+                    answers.append(.prepared(sql: statement.sql, name: name))
+                }
+                if sending {
+                    sending = Self.withParameters(statement.parameters) { values, lengths, formats in
+                        PQsendQueryPrepared(handle, name, Int32(statement.parameters.count), values, lengths, formats, 0)
+                    } == 1
+                }
+            }
+            if sending { answers.append(.statement(index)) }
+        }
+        guard sending, PQpipelineSync(handle) == 1 else {
+            throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
+        }
+        var failure: PGError?
+        var last: OpaquePointer?
+        for answer in answers {
+            guard let result = PQgetResult(handle) else {
+                failure = failure ?? PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
+                break
+            }
+            // Each statement's answer ends with a null result.
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                continue
+            }
+            do throws(PGError) {
+                try check(result)
+            } catch {
+                failure = failure ?? error
+                PQclear(result)
+                continue
+            }
+            switch answer {
+            case .prepared(let sql, let name):
+                prepared[sql] = name
+                PQclear(result)
+            case .statement(let index) where index == statements.count - 1:
+                last = result
+            case .statement:
+                PQclear(result)
+            }
+        }
+        if failure?.connectionLost != true {
+            // The sync's own answer; then the connection leaves pipeline mode.
+            let sync = PQgetResult(handle)
+            let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+            PQclear(sync)
+            if !synced || PQexitPipelineMode(handle) != 1 {
+                failure = failure ?? PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
+            }
+        }
+        if let failure {
+            PQclear(last)
+            throw failure
+        }
+        return last
+    }
+
+    /// Calls `body` with every parameter's bytes in one buffer (text
+    /// NUL-terminated), and where each starts (`nil` for SQL NULL), their
+    /// lengths and formats as libpq takes them.
+    private static func withParameters<Result>(
+        _ parameters: [PGValue],
+        _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) -> Result
+    ) -> Result {
         var storage: [UInt8] = []
         var offsets: [Int?] = []
         var lengths = [Int32](repeating: 0, count: parameters.count)
@@ -161,18 +325,23 @@ final class PGConnection: @unchecked Sendable {
             }
         }
         storage.append(0)
-        let result: OpaquePointer? = storage.withUnsafeBufferPointer { buffer in
+        return storage.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            let pointers: [UnsafePointer<CChar>?] = offsets.map { $0.map { base + $0 } }
-            return PQexecPrepared(handle, name, Int32(parameters.count), pointers, lengths, formats, 0)
+            return body(offsets.map { $0.map { base + $0 } }, lengths, formats)
         }
-        do {
-            try check(result)
-        } catch {
-            PQclear(result)
-            throw error
-        }
-        return PGResult(result!)
+    }
+
+    @discardableResult
+    private func enqueue(_ statement: Queued) -> Int {
+        queued.append(statement)
+        queuedCount += 1
+        return queuedCount - 1
+    }
+
+    /// Forgets the queued statements from number `first` on (never sent).
+    private func dropQueue(from first: Int) {
+        queued.removeLast(queuedCount - max(first, sentCount))
+        queuedCount = max(first, sentCount)
     }
 
     /// The notifications received so far (after ``consumeInput()``).
@@ -192,7 +361,7 @@ final class PGConnection: @unchecked Sendable {
 
     private func check(_ result: OpaquePointer?) throws(PGError) {
         guard let result else {
-            throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isHealthy)
+            throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
         }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
@@ -201,12 +370,32 @@ final class PGConnection: @unchecked Sendable {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
             let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
             throw PGError(sqlState: state, message: primary ?? Self.message(handle),
-                          connectionLost: !isHealthy || state.hasPrefix("08") || state == "57P01")
+                          connectionLost: !isConnected || state.hasPrefix("08") || state == "57P01")
         }
     }
 
     private static func message(_ handle: OpaquePointer) -> String {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A statement in a connection's queue.
+private struct Queued {
+    let sql: String
+    let parameters: [PGValue]
+    /// Transaction control (`BEGIN`, `SAVEPOINT`…): sent as it is, never prepared.
+    let isControl: Bool
+
+    init(sql: String, parameters: [PGValue]) {
+        self.sql = sql
+        self.parameters = parameters
+        isControl = false
+    }
+
+    init(control sql: String) {
+        self.sql = sql
+        parameters = []
+        isControl = true
     }
 }
 

@@ -30,13 +30,14 @@ final class PGPool: Sendable {
     }
 
     /// Runs `body` on a connection of its own. A connection that broke, or
-    /// that `body` left inside a transaction, is not given to anyone else.
+    /// that `body` left inside a transaction or with statements queued, is
+    /// not given to anyone else.
     func withConnection<T>(_ body: (PGConnection) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
         let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo)
         defer {
-            if connection.isHealthy, !connection.inTransaction {
+            if connection.isHealthy, !connection.inTransaction, !connection.hasQueued {
                 idle.withLock { connections in
                     if connections.count < keep { connections.append(connection) }
                 }

@@ -166,6 +166,35 @@ struct PostgresBench: Sendable {
         return (rows, url, admin)
     }
 
+    /// Creations and revocations, pipelined, one process, on `url`.
+    func writeRows(_ url: String) throws -> [Row] {
+        var rows: [Row] = []
+        let client = try serve(url, [])
+        let count = quick ? 1_000 : 5_000
+        let start = Measure.now()
+        _ = keys(client, count: count, rateLimit: 60, prefix: "org_create")
+        let createRate = Double(count) / (Double(Measure.now() - start) / 1e9)
+        rows.append(Row(name: "PostgreSQL: keys.create, pipelined (with a plan per 25 keys)", value: formatted(createRate, "/s"),
+                        target: "", met: nil))
+        var ids: [(String, String)] = []
+        for organization in 0..<(count / 25) {
+            let page = json(client.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_create_\#(organization)","limit":100}}"#))
+            for key in ((page["result"] as? [String: Any])?["keys"] as? [[String: Any]]) ?? [] {
+                ids.append(("org_create_\(organization)", key["id"] as? String ?? ""))
+            }
+        }
+        let lines = ids.enumerated().map { index, key in
+            Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.revoke","params":{"organizationId":"\#(key.0)","keyId":"\#(key.1)"}}"#.utf8) + [0x0A]
+        }
+        let revokeStart = Measure.now()
+        Thread { for line in lines { client.send(line) } }.start()
+        for _ in lines { _ = client.readLine() }
+        let revokeRate = Double(lines.count) / (Double(Measure.now() - revokeStart) / 1e9)
+        rows.append(Row(name: "PostgreSQL: keys.revoke, pipelined", value: formatted(revokeRate, "/s"), target: "", met: nil))
+        client.stop()
+        return rows
+    }
+
     private func otherRows(_ url: String, _ admin: ServeClient) throws -> [Row] {
         var rows: [Row] = []
 
@@ -287,32 +316,7 @@ struct PostgresBench: Sendable {
             reader.stop()
         }
 
-        // Creates and revocations, pipelined, one process.
-        do {
-            let client = try serve(url, [])
-            let count = quick ? 1_000 : 5_000
-            let start = Measure.now()
-            _ = keys(client, count: count, rateLimit: 60, prefix: "org_create")
-            let createRate = Double(count) / (Double(Measure.now() - start) / 1e9)
-            rows.append(Row(name: "PostgreSQL: keys.create, pipelined (with a plan per 25 keys)", value: formatted(createRate, "/s"),
-                            target: "", met: nil))
-            var ids: [(String, String)] = []
-            for organization in 0..<(count / 25) {
-                let page = json(client.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"org_create_\#(organization)","limit":100}}"#))
-                for key in ((page["result"] as? [String: Any])?["keys"] as? [[String: Any]]) ?? [] {
-                    ids.append(("org_create_\(organization)", key["id"] as? String ?? ""))
-                }
-            }
-            let lines = ids.enumerated().map { index, key in
-                Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.revoke","params":{"organizationId":"\#(key.0)","keyId":"\#(key.1)"}}"#.utf8) + [0x0A]
-            }
-            let revokeStart = Measure.now()
-            Thread { for line in lines { client.send(line) } }.start()
-            for _ in lines { _ = client.readLine() }
-            let revokeRate = Double(lines.count) / (Double(Measure.now() - revokeStart) / 1e9)
-            rows.append(Row(name: "PostgreSQL: keys.revoke, pipelined", value: formatted(revokeRate, "/s"), target: "", met: nil))
-            client.stop()
-        }
+        try rows += writeRows(url)
 
         // Start-up to the first answer, schema already migrated.
         var startups: [UInt64] = []

@@ -220,6 +220,9 @@ if CommandLine.arguments.contains("--postgres") {
         let (hot, _, admin) = try bench.hotRows(processCounts: [1])
         admin.stop()
         printTable(hot)
+    } else if CommandLine.arguments.contains("--writes") {
+        // `--postgres --writes`: only keys.create and keys.revoke, on a fresh schema.
+        printTable(try bench.writeRows(try bench.freshSchema()))
     } else {
         printTable(try bench.rows() + importRows(database: try bench.freshSchema(), named: "PostgreSQL"))
     }

@@ -117,17 +117,56 @@ if CommandLine.arguments.contains("--profile-realistic") {
         let traffic = Traffic(secrets: secrets, count: 1_000_000, catalog: catalog, seed: seed)
         var timing = Traffic.Timing()
         let start = Measure.now()
-        _ = try traffic.run(on: service, timing: &timing)
+        let outcomes = try traffic.run(on: service, timing: &timing)
         let seconds = Double(Measure.now() - start) / 1e9
         print("pass \(pass): \(Int(Double(traffic.items.count) / seconds)) /s in \(String(format: "%.2f", seconds)) s;",
               "\(timing.changeCount) changes took \(String(format: "%.2f", Double(timing.changes) / 1e9)) s",
               "(slowest \(String(format: "%.1f", Double(timing.slowestChange) / 1e6)) ms;",
-              "\(timing.slowChanges) over 10 ms took \(String(format: "%.2f", Double(timing.slowTime) / 1e9)) s)")
+              "\(timing.slowChanges) over 10 ms took \(String(format: "%.2f", Double(timing.slowTime) / 1e9)) s);",
+              outcomes.sorted { $0.value > $1.value }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
     }
     timer.cancel()
     // The log never shrinks on disk, so its size is the largest it grew in this run.
     let log = (try? FileManager.default.attributesOfItem(atPath: fixture.path + "-wal")[.size] as? Int) ?? 0
     print("largest log: \(log / 1_048_576) MiB")
+    exit(0)
+}
+
+// `--profile-refusals`: whether a refusal costs what a valid answer does.
+// Realistic traffic's most drawn keys run into their limits (about half
+// its answers are `rate_limited`); the hot rows' keys never do. In process
+// and through `RPCServer.reply(to:)`: 100 hot keys verified until their
+// limits refuse them, then refused; the reply rate of those against that
+// of 800 other hot keys, still valid.
+if CommandLine.arguments.contains("--profile-refusals") {
+    let fixture = try KeyFixture.prepare(keys: 1_000, catalog: catalog, in: dataDirectory)
+    let service = try makeService(on: fixture.path)
+    let refused = fixture.hotSecrets.prefix(100).map { VerifyRequest(key: $0, capability: "booking.read") }
+    let valid = fixture.hotSecrets.suffix(800).map { VerifyRequest(key: $0, capability: "booking.read") }
+    func rate(_ requests: [VerifyRequest], _ count: Int) throws -> (Int, [VerifyOutcome: Int]) {
+        var outcomes: [VerifyOutcome: Int] = [:]
+        let rate = try Measure.rate(count: count, warmUp: requests.count) { index in
+            outcomes[try service.verify(requests[index % requests.count]).outcome, default: 0] += 1
+        }
+        return (Int(rate), outcomes)
+    }
+    print("in process, valid:", try rate(valid, 200_000))
+    for index in 0..<110_000 { _ = try service.verify(refused[index % refused.count]) }
+    print("in process, refused:", try rate(refused, 900_000))
+    let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+    let localizer = try Localizer.load(directory: localizationURL, logger: logger)
+    let server = RPCServer(table: KeygateMethods.table(service: service, localizer: localizer), catalog: catalog,
+                           localizer: localizer, defaultLocale: nil, logger: logger)
+    for (name, requests) in [("reply, refused", refused), ("reply, valid", valid)] {
+        let lines = requests.enumerated().map { index, request in
+            Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(request.key ?? "")","capability":"booking.read"}}"#.utf8)
+        }
+        var bytes = 0
+        let count = 200_000
+        let start = Measure.now()
+        for index in 0..<count { bytes &+= lines[index % lines.count].withUnsafeBufferPointer { server.reply(to: $0)?.count ?? 0 } }
+        print("\(name): \(Int(Double(count) / (Double(Measure.now() - start) / 1e9))) /s, \(bytes / count) bytes a reply")
+    }
     exit(0)
 }
 

@@ -164,8 +164,11 @@ final class PGConnection: @unchecked Sendable {
 
     /// Queues a statement whose rows nobody reads, to go with the next one
     /// that waits for an answer (``query(_:_:)``, ``flush()``, a savepoint's
-    /// or a transaction's end). Its error is thrown there.
+    /// or a transaction's end). Its error is thrown there. Only inside a
+    /// transaction: outside one, a pipeline's statements would commit or
+    /// fail together, as one implicit transaction, not each on its own.
     func send(_ sql: String, _ parameters: [PGValue] = []) {
+        assert(inTransaction, "statements are queued only inside a transaction")
         enqueue(Queued(sql: sql, parameters: parameters))
     }
 

@@ -50,6 +50,14 @@ public protocol KeyStorage: Sendable {
     /// first reservation in the same round trip (PostgreSQL does), as the
     /// verification that follows will ask for it.
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup
+    /// ``find(digest:)`` for several digests, in their order. Verification
+    /// asks for the keys of a pipelined read it does not hold, together,
+    /// where ``looksUpTogether``; by default, one look-up each.
+    func find(digests: [KeyDigest]) throws(KeyStoreError) -> [KeyLookup]
+    /// Whether ``find(digests:)`` costs less than a ``find(digest:)`` for
+    /// each (a server's round trip for all of them rather than one each).
+    /// Not on SQLite, whose look-up is local work either way.
+    var looksUpTogether: Bool { get }
     /// Rate-limit state every process using this store shares, so each
     /// key's limit holds once across them; `nil` when there is none (an
     /// in-memory store), and then each process keeps its own.
@@ -95,6 +103,12 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
+    public func find(digests: [KeyDigest]) throws(KeyStoreError) -> [KeyLookup] {
+        try digests.map { digest throws(KeyStoreError) in try find(digest: digest) }
+    }
+
+    public var looksUpTogether: Bool { false }
+
     /// One key of ``importKeys(_:limits:)``, under `limit`.
     public func importKey(_ key: ImportedKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> ImportedKeyResult {
         let results = try importKeys([key], limits: limit.map { [key.organizationId: $0] } ?? [:])

@@ -268,6 +268,43 @@ public struct PostgresKeyStorage: KeygateStorage {
         try lookUp(digest, reserving: bound == nil)
     }
 
+    public var looksUpTogether: Bool { true }
+
+    /// Verification's misses of one pipelined read, in one statement: one
+    /// round trip for all of them instead of one each. As
+    /// ``find(digest:)`` for each, the first reservations included, taken
+    /// in the order of the keys' tags, as every statement that reserves
+    /// several keys takes them, so that two hosts cannot deadlock.
+    public func find(digests: [KeyDigest]) throws(KeyStoreError) -> [KeyLookup] {
+        // A digest asked for twice is read, and reserved for, once.
+        var places: [KeyDigest: Int] = [:]
+        var unique: [KeyDigest] = []
+        for digest in digests where places[digest] == nil {
+            places[digest] = unique.count
+            unique.append(digest)
+        }
+        guard unique.count > 1 else { return try digests.map { digest throws(KeyStoreError) in try find(digest: digest) } }
+        let reserving = bound == nil
+        let date = self.now
+        let now = StorageCoding.milliseconds(date)
+        let at = GCRA.microseconds(date)
+        let hex = PGValue.text(Self.textArray(unique.map { Self.hex($0.bytes) }))
+        let (result, reserved) = try read { connection -> (PGResult, Bool) in
+            guard reserving else { return (try connection.query(Self.findAll, [hex]), false) }
+            do {
+                return (try connection.query(Self.findAllReserving, [hex, .integer(now), .integer(at)]), true)
+            } catch let error as PGError where !error.connectionLost {
+                return (try connection.query(Self.findAll, [hex]), false)
+            }
+        }
+        var lookups = [KeyLookup](repeating: .notFound, count: unique.count)
+        for row in 0..<result.count {
+            guard let index = result.int(row, 0), lookups.indices.contains(index - 1) else { continue }
+            lookups[index - 1] = match(result, row, offset: 1, reserved: reserved, now: now, at: at)
+        }
+        return digests.map { lookups[places[$0]!] }
+    }
+
     /// The columns verification uses, as SQLite's reader reads them (no
     /// usage sums, no last use from the days' rows).
     private func lookUp(_ digest: KeyDigest, reserving: Bool) throws(KeyStoreError) -> KeyLookup {
@@ -286,19 +323,25 @@ public struct PostgresKeyStorage: KeygateStorage {
             }
         }
         guard result.count == 1 else { return .notFound }
-        func time(_ column: Int) -> Date? { result.int64(0, column).map(StorageCoding.date) }
-        func text(_ column: Int) -> String { result.string(0, column) ?? "" }
+        return match(result, 0, offset: 0, reserved: reserved, now: now, at: at)
+    }
+
+    /// A key read by ``findColumns`` (from `offset` on), its reservation
+    /// deposited if the read took one.
+    private func match(_ result: PGResult, _ row: Int, offset: Int, reserved: Bool, now: Int64, at: Int64) -> KeyLookup {
+        func time(_ column: Int) -> Date? { result.int64(row, offset + column).map(StorageCoding.date) }
+        func text(_ column: Int) -> String { result.string(row, offset + column) ?? "" }
         let key = KeyRecord(
             id: text(1), organizationId: text(2), name: text(3), kind: text(4),
             capabilities: StorageCoding.list(text(5)), environment: text(6), hint: text(7),
-            rateLimit: result.int(0, 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
+            rateLimit: result.int(row, offset + 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
             createdAt: time(10) ?? Date(timeIntervalSince1970: 0), expiresAt: time(11), revokedAt: time(12),
             lastUsedAt: time(13), usage: KeyUsage())
-        if reserved, let granted = result.int(0, 14), key.rateLimit > 0 {
-            reservations.deposit(RateTag.of(keyId: key.id), granted: granted, arrival: result.int64(0, 15) ?? at,
+        if reserved, let granted = result.int(row, offset + 14), key.rateLimit > 0 {
+            reservations.deposit(RateTag.of(keyId: key.id), granted: granted, arrival: result.int64(row, offset + 15) ?? at,
                                  interval: GCRA.minute / Int64(key.rateLimit), at: at)
         }
-        let secretExpiresAt = result.int64(0, 0)
+        let secretExpiresAt = result.int64(row, offset)
         if let secretExpiresAt, secretExpiresAt <= now { return .notFound }
         return .found(KeyMatch(key: key, secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
     }
@@ -325,6 +368,34 @@ public struct PostgresKeyStorage: KeygateStorage {
                 AND (s.expires_at IS NULL OR s.expires_at > $2)
         ) l ON true
         WHERE s.digest = $1
+        """
+    /// ``find`` for several digests (hex, `$1`), each row led by its digest's place.
+    private static let findAll = """
+        SELECT d.n, \(findColumns.dropFirst("SELECT ".count))
+        FROM unnest($1::text[]) WITH ORDINALITY AS d (hex, n)
+        JOIN key_secret s ON s.digest = decode(d.hex, 'hex') JOIN api_key k ON k.id = s.key_id
+        """
+    /// ``findReserving`` for several digests: the keys found first, in the
+    /// order of their tags, then each one's reservation in that order.
+    private static let findAllReserving = """
+        WITH found AS MATERIALIZED (
+            SELECT d.n, keygate_tag(k.id) AS tag, s.expires_at AS secret_expires_at, k.id, k.organization_id, k.name,
+                   k.kind, k.capabilities, k.environment, k.hint, k.rate_limit, k.allowed_origins, k.created_at,
+                   k.expires_at, k.revoked_at, k.last_used_at
+            FROM unnest($1::text[]) WITH ORDINALITY AS d (hex, n)
+            JOIN key_secret s ON s.digest = decode(d.hex, 'hex') JOIN api_key k ON k.id = s.key_id
+            ORDER BY tag
+        )
+        SELECT f.n, f.secret_expires_at, f.id, f.organization_id, f.name, f.kind, f.capabilities, f.environment, f.hint,
+               f.rate_limit, f.allowed_origins, f.created_at, f.expires_at, f.revoked_at, f.last_used_at,
+               l.granted, l.arrival
+        FROM found f
+        LEFT JOIN LATERAL (
+            SELECT r.granted, r.arrival
+            FROM keygate_lease(f.tag, $3, \(GCRA.minute) / f.rate_limit, LEAST(4, GREATEST(1, f.rate_limit / 30)), 1, 0) r
+            WHERE f.revoked_at IS NULL AND (f.expires_at IS NULL OR f.expires_at > $2)
+                AND (f.secret_expires_at IS NULL OR f.secret_expires_at > $2)
+        ) l ON true
         """
 
     // MARK: Changes

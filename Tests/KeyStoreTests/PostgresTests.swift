@@ -212,6 +212,50 @@ struct PostgresTests {
         #expect(host.reservations.cellsInHand(RateTag.of(keyId: live.key.id)) == 3)
     }
 
+    /// A pipelined read's misses looked up together answer as each looked
+    /// up alone: found, revoked (found, no reservation), a rotated-out
+    /// secret past its grace (not found), unknown, and one digest twice;
+    /// each live key comes with its first reservation.
+    @Test func keysLookedUpTogetherAnswerAsEachAlone() throws {
+        let url = try Backend.freshPostgresSchema()
+        let clock = ManualClock(Date())
+        let host = try PostgresKeyStorage(url: url, rules: rules, clock: clock, freshness: .strict)
+        func key(_ name: String) throws -> IssuedKey {
+            try host.create(NewKey(organizationId: "org_a", name: name, kind: "owner_integration",
+                                   capabilities: ["booking.read"], environment: "live", rateLimit: 600), limit: nil)
+        }
+        let live = try (0..<3).map { try key("live \($0)") }
+        let revoked = try key("revoked")
+        _ = try host.revoke(id: revoked.key.id, organizationId: "org_a", actor: nil, reason: nil)
+        let rotated = try key("rotated")
+        _ = try host.rotate(id: rotated.key.id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        clock.advance(by: 61)
+        let unknown = rules.format.generate(environment: "live")
+        let secrets = [live[0].secret, revoked.secret, live[1].secret, rotated.secret, unknown, live[2].secret, live[0].secret]
+        let digests = try secrets.map { try rules.format.parse($0.unredacted).digest }
+        func described(_ lookup: KeyLookup) -> String {
+            switch lookup {
+            case .found(let match): "\(match.key.id) \(match.key.revokedAt == nil ? "live" : "revoked")"
+            case .notFound: "not found"
+            case .malformed: "malformed"
+            }
+        }
+        let together = try host.find(digests: digests).map(described)
+        #expect(together == [
+            "\(live[0].key.id) live", "\(revoked.key.id) revoked", "\(live[1].key.id) live", "not found", "not found",
+            "\(live[2].key.id) live", "\(live[0].key.id) live",
+        ])
+        // A second host reads each alone: the same answers.
+        let other = try PostgresKeyStorage(url: url, rules: rules, clock: clock, freshness: .strict)
+        #expect(try digests.map { try described(other.find(digest: $0)) } == together)
+        for issued in live + [rotated] {
+            // 600 a minute: a first reservation of four cells, once for the key asked for twice.
+            let expected = issued.key.id == rotated.key.id ? 0 : 4
+            #expect(host.reservations.cellsInHand(RateTag.of(keyId: issued.key.id)) == expected)
+        }
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: revoked.key.id)) == 0)
+    }
+
     /// A server that answers reads but will not reserve (here its
     /// reservation function fails, as a server refusing writes would): the
     /// key is still found, and its verification is decided by the outage

@@ -169,3 +169,33 @@ struct CacheTests {
         #expect(cache.insert(Entry(4), for: 4)?.value.name == 10)
     }
 }
+
+/// On PostgreSQL the keys of one pipelined read that memory lacks are
+/// looked up together (one round trip); verification then finds them as
+/// if it had read each itself, and a change still reaches it.
+@Suite("Keys looked up together", .enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+struct PreparedVerificationTests {
+    @Test func keysPreparedTogetherAreVerifiedWithoutAnotherRead() throws {
+        let writer = try ServiceFixture(backend: .postgres)
+        try writer.move(to: "pro")
+        let keys = try (0..<4).map { _ in try writer.create(kind: "owner_integration", capabilities: ["booking.read"]) }
+        let revoked = try writer.create(kind: "owner_integration", capabilities: ["booking.read"])
+        _ = try writer.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
+        // A process of its own, nothing in memory yet.
+        let fixture = try ServiceFixture(backend: .postgres, sharing: writer)
+        let unknown = KeyFormat(catalog: fixture.catalog).generate(environment: "live").unredacted
+        let secrets = keys.map(\.secret.unredacted) + [revoked.secret.unredacted, unknown, "not a key", keys[0].secret.unredacted]
+        try fixture.service.prepareVerifications(of: secrets)
+        let reads = { fixture.service.verification.reads.withLock { $0.keys } }
+        // Four keys, the revoked one and the unknown one; the malformed one
+        // and the repeated one are not read.
+        #expect(reads() == 6)
+        let outcomes = try secrets.map { try fixture.service.verify(VerifyRequest(key: $0, capability: "booking.read")).outcome }
+        #expect(outcomes == [.valid, .valid, .valid, .valid, .revoked, .notFound, .malformed, .valid])
+        #expect(reads() == 6)
+        // A change after the look-up reaches the next verification.
+        _ = try writer.service.revokeKey(id: keys[1].key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try fixture.service.verify(VerifyRequest(key: keys[1].secret.unredacted, capability: "booking.read")).outcome
+            == .revoked)
+    }
+}

@@ -62,6 +62,49 @@ extension KeygateService {
         }
     }
 
+    /// Whether ``prepareVerifications(of:)`` can save anything: the store
+    /// looks keys up together for less than one at a time (PostgreSQL).
+    public var looksUpKeysTogether: Bool { storage.looksUpTogether }
+
+    /// Brings into memory, in one look-up of the store, the keys of
+    /// verifications about to be made that it does not hold (the requests
+    /// of one pipelined read): each verification then finds its key as if
+    /// it had read it itself. Keys already held, malformed ones and a
+    /// lone miss are left to the verifications. What is read is kept only
+    /// if nothing changed meanwhile, as a verification's own read is.
+    ///
+    /// Only where the store ``looksUpKeysTogether``; elsewhere this would
+    /// hash every key twice for nothing.
+    public func prepareVerifications(of keys: [String]) throws(ServiceError) {
+        guard storage.looksUpTogether, keys.count > 1 else { return }
+        var digests: [KeyDigest] = []
+        var seen: Set<KeyDigest> = []
+        for key in keys {
+            if let digest = keyFormat.digest(ofWellFormed: key), seen.insert(digest).inserted { digests.append(digest) }
+        }
+        guard digests.count > 1 else { return }
+        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+        if let since = verification.withState({ $0.behind(token) }) {
+            let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
+            verification.withState { $0.advance(to: token, applying: changes) }
+        }
+        let missing = verification.withState { state -> [KeyDigest] in
+            // Moved on meanwhile: the verifications catch up themselves.
+            guard state.behind(token) == nil else { return [] }
+            state.advance(to: token)
+            return digests.filter { state.key($0) == nil }
+        }
+        guard missing.count > 1 else { return }
+        verification.reads.withLock { $0.keys += missing.count }
+        let lookups = try store { () throws(KeyStoreError) in try storage.find(digests: missing) }
+        verification.withState { state in
+            for (digest, lookup) in zip(missing, lookups) {
+                let match: KeyMatch? = if case .found(let match) = lookup { match } else { nil }
+                _ = state.key(digest, from: match, readAt: token)
+            }
+        }
+    }
+
     /// What one verification read from the store, for its next attempt.
     /// Only references, so that the copy each attempt is handed costs three
     /// retains: with the count as a tuple beside them, the compiler copied

@@ -103,4 +103,39 @@ struct WriteGroupTests {
         #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM key_secret") } == acknowledged)
         #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
     }
+
+    /// Verifications sent together (on PostgreSQL their keys are looked up
+    /// together) answer as sent one at a time: each in order, a key
+    /// revoked between two of them refused from then on, and the one sent
+    /// before the revocation answered as it stood.
+    @Test(arguments: Backend.available)
+    func pipelinedVerificationsAnswerInOrderAroundAWrite(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
+        let org = "org_verify_group"
+        var lines = [try line(0, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "v1", "occurredAt": "2026-11-01T00:00:00Z"])]
+        for index in 1...6 {
+            lines.append(try line(index, "keys.create", ["organizationId": org, "name": "k\(index)", "kind": "owner_integration", "capabilities": ["booking.read"]]))
+        }
+        serve.send(lines.joined(separator: "\n"))
+        let created = try replies(serve, 7).dropFirst().map { $0["result"] as! [String: Any] }
+        let secrets = created.map { $0["secret"] as! String }
+        let ids = created.map { ($0["key"] as! [String: Any])["id"] as! String }
+        // A process that has seen none of the keys.
+        let other = try ServeProcess(sharing: serve)
+        var verifications: [String] = []
+        for (index, secret) in secrets.enumerated() {
+            verifications.append(try line(100 + index, "keys.verify", ["key": secret, "capability": "booking.read"]))
+        }
+        verifications.append(try line(110, "keys.verify", ["authorization": "Bearer \(secrets[5])", "capability": "booking.read"]))
+        verifications.append(try line(111, "keys.verify", ["key": "kg_live_notakey", "capability": "booking.read"]))
+        verifications.append(try line(112, "keys.revoke", ["organizationId": org, "keyId": ids[2]]))
+        verifications.append(try line(113, "keys.verify", ["key": secrets[2], "capability": "booking.read"]))
+        verifications.append(try line(114, "keys.verify", ["key": secrets[3], "capability": "booking.read"]))
+        other.send(verifications.joined(separator: "\n"))
+        let answers = try replies(other, verifications.count)
+        #expect(answers.map { $0["id"] as? Int } == Array(100...105) + Array(110...114))
+        let codes = answers.map { ($0["result"] as? [String: Any])?["code"] as? String }
+        #expect(codes == ["valid", "valid", "valid", "valid", "valid", "valid", "valid", "malformed", nil, "revoked", "valid"])
+        #expect((answers[8]["result"] as? [String: Any])?["status"] as? String == "revoked")
+    }
 }

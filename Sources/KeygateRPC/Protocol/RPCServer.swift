@@ -108,6 +108,37 @@ public struct RPCServer: Sendable {
         return method.writes
     }
 
+    /// Whether pipelined verifications are worth gathering: the store looks
+    /// keys up together for less than one at a time (PostgreSQL), so the
+    /// keys a read's verifications lack are read at once
+    /// (``replies(toVerifications:)``). On SQLite each is answered as read.
+    public var gathersVerifications: Bool { table.service.looksUpKeysTogether }
+
+    /// Whether a message is a single `keys.verify` request.
+    func isVerification(_ message: JSON) -> Bool {
+        if case .string("keys.verify")? = message["method"] { return true }
+        return false
+    }
+
+    /// Answers verifications that arrived together, in order, after looking
+    /// up together the keys among them that memory lacks. A failed look-up
+    /// changes nothing: each verification then reads its key itself and
+    /// answers for itself.
+    func replies(toVerifications group: [JSON]) -> [[UInt8]?] {
+        let keys = group.compactMap { message -> String? in
+            switch message["params"]?["key"] {
+            case .string(let key)?: return key
+            default: break
+            }
+            if case .string(let header)? = message["params"]?["authorization"] {
+                return VerifyRequest.key(fromAuthorization: header)
+            }
+            return nil
+        }
+        try? table.service.prepareVerifications(of: keys)
+        return group.map { reply(to: $0) }
+    }
+
     /// Answers write requests that arrived together, committed as one
     /// group. The replies exist only once the group is committed; if the
     /// commit fails, none of the group was kept, and every request that had

@@ -198,4 +198,38 @@ struct PreparedVerificationTests {
         #expect(try fixture.service.verify(VerifyRequest(key: keys[1].secret.unredacted, capability: "booking.read")).outcome
             == .revoked)
     }
+
+    /// Once a preparation finds every key held, the next ones cost nothing
+    /// until a verification has to read a key itself; from then on the
+    /// keys a group lacks are read together again.
+    @Test func preparationRestsWhileEveryKeyIsHeld() throws {
+        let writer = try ServiceFixture(backend: .postgres)
+        try writer.move(to: "pro")
+        let fixture = try ServiceFixture(backend: .postgres, sharing: writer)
+        func keys(_ count: Int) throws -> [String] {
+            try (0..<count).map { _ in try writer.create(kind: "owner_integration", capabilities: ["booking.read"]).secret.unredacted }
+        }
+        func verify(_ secrets: [String]) throws {
+            for secret in secrets { _ = try fixture.service.verify(VerifyRequest(key: secret, capability: "booking.read")) }
+        }
+        let reads = { fixture.service.verification.reads.withLock { $0.keys } }
+        let held = try keys(3)
+        try fixture.service.prepareVerifications(of: held)
+        try verify(held)
+        #expect(reads() == 3)
+        // Every key held: at rest from here.
+        try fixture.service.prepareVerifications(of: held)
+        let new = try keys(2)
+        try fixture.service.prepareVerifications(of: held + new)
+        #expect(reads() == 3)
+        // The verifications read their keys themselves, one each…
+        try verify(new)
+        #expect(reads() == 5)
+        // …and the next group's missing keys are read together again.
+        let later = try keys(2)
+        try fixture.service.prepareVerifications(of: held + later)
+        #expect(reads() == 7)
+        try verify(later)
+        #expect(reads() == 7)
+    }
 }

@@ -259,6 +259,12 @@ if CommandLine.arguments.contains("--postgres") {
         let (hot, _, admin) = try bench.hotRows(processCounts: [1])
         admin.stop()
         printTable(hot)
+    } else if CommandLine.arguments.contains("--cold") {
+        // `--postgres --cold`: only the first verifications, on a fresh schema.
+        let url = try bench.freshSchema()
+        let admin = try bench.serve(url, [])
+        printTable(try bench.coldRows(url, admin))
+        admin.stop()
     } else if CommandLine.arguments.contains("--writes") {
         // `--postgres --writes`: only keys.create and keys.revoke, on a fresh schema.
         printTable(try bench.writeRows(try bench.freshSchema()))

@@ -51,6 +51,11 @@ final class VerificationState: Sendable {
     /// stored request count verification made: what the cache did not have
     /// (for tests and benchmarks).
     let reads = Locked((keys: 0, organizations: 0, counts: 0))
+    /// The count of key reads when a preparation last found every key in
+    /// memory: while no verification has read a key since, the next
+    /// preparation would find the same and is skipped
+    /// (``KeygateService/prepareVerifications(of:)``).
+    let preparedAllAt = Locked<Int?>(nil)
 
     /// Runs `body` under the lock.
     func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {

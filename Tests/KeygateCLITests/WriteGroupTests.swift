@@ -15,6 +15,16 @@ struct WriteGroupTests {
         return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
     }
 
+    /// A move of `org` to Pro (id 0), then a creation of each kind in
+    /// turn (ids from 1, names `k1`, `k2`…).
+    private func moveToPro(_ org: String, event: String, creating kinds: [String]) throws -> [String] {
+        var lines = [try line(0, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": event, "occurredAt": "2026-11-01T00:00:00Z"])]
+        for (offset, kind) in kinds.enumerated() {
+            lines.append(try line(offset + 1, "keys.create", ["organizationId": org, "name": "k\(offset + 1)", "kind": kind, "capabilities": ["booking.read"]]))
+        }
+        return lines
+    }
+
     private func replies(_ serve: ServeProcess, _ count: Int) throws -> [[String: Any]] {
         try (0..<count).map { _ in try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any] }
     }
@@ -26,11 +36,7 @@ struct WriteGroupTests {
         // In one write: the move to Pro (creations after it see it), 27
         // creations (Pro allows 25 live keys, so the last two are refused on
         // their own; one has an unknown kind), then a list.
-        var lines = [try line(0, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "g1", "occurredAt": "2026-11-01T00:00:00Z"])]
-        for index in 1...28 {
-            let kind = index == 5 ? "no_such_kind" : "owner_integration"
-            lines.append(try line(index, "keys.create", ["organizationId": org, "name": "k\(index)", "kind": kind, "capabilities": ["booking.read"]]))
-        }
+        var lines = try moveToPro(org, event: "g1", creating: (1...28).map { $0 == 5 ? "no_such_kind" : "owner_integration" })
         lines.append(try line(29, "keys.list", ["organizationId": org, "limit": 100]))
         serve.send(lines.joined(separator: "\n"))
         let answers = try replies(serve, 30)
@@ -112,11 +118,7 @@ struct WriteGroupTests {
     func pipelinedVerificationsAnswerInOrderAroundAWrite(_ backend: Backend) throws {
         let serve = try ServeProcess(on: backend)
         let org = "org_verify_group"
-        var lines = [try line(0, "subscriptions.setPlan", ["organizationId": org, "plan": "pro", "eventId": "v1", "occurredAt": "2026-11-01T00:00:00Z"])]
-        for index in 1...6 {
-            lines.append(try line(index, "keys.create", ["organizationId": org, "name": "k\(index)", "kind": "owner_integration", "capabilities": ["booking.read"]]))
-        }
-        serve.send(lines.joined(separator: "\n"))
+        serve.send(try moveToPro(org, event: "v1", creating: Array(repeating: "owner_integration", count: 6)).joined(separator: "\n"))
         let created = try replies(serve, 7).dropFirst().map { $0["result"] as! [String: Any] }
         let secrets = created.map { $0["secret"] as! String }
         let ids = created.map { ($0["key"] as! [String: Any])["id"] as! String }

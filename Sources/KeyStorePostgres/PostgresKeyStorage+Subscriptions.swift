@@ -41,7 +41,7 @@ extension PostgresKeyStorage {
                 .integer(StorageCoding.milliseconds(now)),
             ])
             appendAudit(.subscriptionChanged, organizationId: organizationId, keyId: nil, actor: checked.actor,
-                            details: checked.auditDetails(from: current, to: updated), at: now, connection)
+                        details: checked.auditDetails(from: current, to: updated), at: now, connection)
             return .applied(updated)
         }
     }

@@ -114,7 +114,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             ])
             insertSecret(new.digest, keyId: record.id, connection)
             appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
-                            details: new.auditDetails, at: now, connection)
+                        details: new.auditDetails, at: now, connection)
             insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
@@ -167,7 +167,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .text(id), .text(organizationId),
             ])
             appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
-                            details: details, at: now, connection)
+                        details: details, at: now, connection)
             return key
         }
     }
@@ -196,7 +196,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             connection.send("UPDATE api_key SET hint = $1 WHERE id = $2", [.text(parsed.hint), .text(id)])
             key.hint = parsed.hint
             appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
-                            details: rotation.auditDetails, at: now, connection)
+                        details: rotation.auditDetails, at: now, connection)
             insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, connection)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
@@ -215,7 +215,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                             [.integer(StorageCoding.milliseconds(now)), .text(id)])
             key.revokedAt = now
             appendAudit(.keyRevoked, organizationId: organizationId, keyId: id, actor: actor,
-                            details: KeyRecord.revocationDetails(key, reason: reason), at: now, connection)
+                        details: KeyRecord.revocationDetails(key, reason: reason), at: now, connection)
             insertEvent(key.event(.keyRevoked, reason.map { ["reason": .string($0)] } ?? [:]), at: now, connection)
             return key
         }
@@ -228,7 +228,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         try write { connection in
             let key = try fetchKey(id: id, organizationId: organizationId, connection)
             appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
-                            details: KeyRecord.leakDetails(key, location: location), at: now, connection)
+                        details: KeyRecord.leakDetails(key, location: location), at: now, connection)
             insertEvent(key.leakEvent(revoked: false, location: location), at: now, connection)
         }
     }
@@ -284,51 +284,58 @@ public struct PostgresKeyStorage: KeygateStorage {
             unique.append(digest)
         }
         guard unique.count > 1 else { return try digests.map { digest throws(KeyStoreError) in try find(digest: digest) } }
-        let reserving = bound == nil
-        let date = self.now
-        let now = StorageCoding.milliseconds(date)
-        let at = GCRA.microseconds(date)
         let hex = PGValue.text(Self.textArray(unique.map { Self.hex($0.bytes) }))
-        let (result, reserved) = try read { connection -> (PGResult, Bool) in
-            guard reserving else { return (try connection.query(Self.findAll, [hex]), false) }
-            do {
-                return (try connection.query(Self.findAllReserving, [hex, .integer(now), .integer(at)]), true)
-            } catch let error as PGError where !error.connectionLost {
-                return (try connection.query(Self.findAll, [hex]), false)
-            }
-        }
+        let read = try readKeys(reserving: bound == nil, plain: (Self.findAll, [hex]), reserving: (Self.findAllReserving, [hex]))
         var lookups = [KeyLookup](repeating: .notFound, count: unique.count)
-        for row in 0..<result.count {
-            guard let index = result.int(row, 0), lookups.indices.contains(index - 1) else { continue }
-            lookups[index - 1] = match(result, row, offset: 1, reserved: reserved, now: now, at: at)
+        for row in 0..<read.result.count {
+            guard let index = read.result.int(row, 0), lookups.indices.contains(index - 1) else { continue }
+            lookups[index - 1] = match(read, row, offset: 1)
         }
         return digests.map { lookups[places[$0]!] }
     }
 
-    /// The columns verification uses, as SQLite's reader reads them (no
-    /// usage sums, no last use from the days' rows).
+    /// One key by its digest, with its first reservation when `reserving`.
     private func lookUp(_ digest: KeyDigest, reserving: Bool) throws(KeyStoreError) -> KeyLookup {
+        let bytes = PGValue.bytes(digest.bytes)
+        let read = try readKeys(reserving: reserving, plain: (Self.find, [bytes]), reserving: (Self.findReserving, [bytes]))
+        guard read.result.count == 1 else { return .notFound }
+        return match(read, 0, offset: 0)
+    }
+
+    /// What a look-up read, and when: whether it took reservations, its
+    /// time in the store's milliseconds and in GCRA's microseconds.
+    private struct KeysRead {
+        let result: PGResult
+        let reserved: Bool
+        let now: Int64
+        let at: Int64
+    }
+
+    /// Runs a look-up, the statement that also takes the keys' first
+    /// reservations (its time as `$2` and `$3`) when `reserving`. A server
+    /// that answers but will not reserve (it refuses writes, say) gets the
+    /// plain read: the key is still read, and its verification's own
+    /// reservation meets the outage setting, as before reads took one.
+    private func readKeys(reserving: Bool, plain: (sql: String, parameters: [PGValue]),
+                          reserving reservingRead: (sql: String, parameters: [PGValue])) throws(KeyStoreError) -> KeysRead {
         let date = self.now
         let now = StorageCoding.milliseconds(date)
         let at = GCRA.microseconds(date)
         let (result, reserved) = try read { connection -> (PGResult, Bool) in
-            guard reserving else { return (try connection.query(Self.find, [.bytes(digest.bytes)]), false) }
+            guard reserving else { return (try connection.query(plain.sql, plain.parameters), false) }
             do {
-                return (try connection.query(Self.findReserving, [.bytes(digest.bytes), .integer(now), .integer(at)]), true)
+                return (try connection.query(reservingRead.sql, reservingRead.parameters + [.integer(now), .integer(at)]), true)
             } catch let error as PGError where !error.connectionLost {
-                // The server answers but will not reserve (it refuses writes,
-                // say): the key is still read, and its verification's own
-                // reservation meets the outage setting, as before reads took one.
-                return (try connection.query(Self.find, [.bytes(digest.bytes)]), false)
+                return (try connection.query(plain.sql, plain.parameters), false)
             }
         }
-        guard result.count == 1 else { return .notFound }
-        return match(result, 0, offset: 0, reserved: reserved, now: now, at: at)
+        return KeysRead(result: result, reserved: reserved, now: now, at: at)
     }
 
-    /// A key read by ``findColumns`` (from `offset` on), its reservation
+    /// A key read by ``lookUpColumns`` (from `offset` on), its reservation
     /// deposited if the read took one.
-    private func match(_ result: PGResult, _ row: Int, offset: Int, reserved: Bool, now: Int64, at: Int64) -> KeyLookup {
+    private func match(_ read: KeysRead, _ row: Int, offset: Int) -> KeyLookup {
+        let (result, now, at) = (read.result, read.now, read.at)
         func time(_ column: Int) -> Date? { result.int64(row, offset + column).map(StorageCoding.date) }
         func text(_ column: Int) -> String { result.string(row, offset + column) ?? "" }
         let key = KeyRecord(
@@ -337,7 +344,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             rateLimit: result.int(row, offset + 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
             createdAt: time(10) ?? Date(timeIntervalSince1970: 0), expiresAt: time(11), revokedAt: time(12),
             lastUsedAt: time(13), usage: KeyUsage())
-        if reserved, let granted = result.int(row, offset + 14), key.rateLimit > 0 {
+        if read.reserved, let granted = result.int(row, offset + 14), key.rateLimit > 0 {
             reservations.deposit(RateTag.of(keyId: key.id), granted: granted, arrival: result.int64(row, offset + 15) ?? at,
                                  interval: GCRA.minute / Int64(key.rateLimit), at: at)
         }
@@ -346,12 +353,14 @@ public struct PostgresKeyStorage: KeygateStorage {
         return .found(KeyMatch(key: key, secretExpiresAt: secretExpiresAt.map(StorageCoding.date)))
     }
 
-    private static let findColumns = """
-        SELECT s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
-               k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
+    /// The columns verification uses, as SQLite's reader reads them (no
+    /// usage sums, no last use from the days' rows).
+    private static let lookUpColumns = """
+        s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
+        k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
         """
     private static let find = """
-        \(findColumns)
+        SELECT \(lookUpColumns)
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
         WHERE s.digest = $1
         """
@@ -359,7 +368,7 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// expired, or a secret past its grace): a filter on the outer row
     /// alone, which the server checks before calling the function.
     private static let findReserving = """
-        \(findColumns), l.granted, l.arrival
+        SELECT \(lookUpColumns), l.granted, l.arrival
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
         LEFT JOIN LATERAL (
             SELECT r.granted, r.arrival
@@ -371,7 +380,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         """
     /// ``find`` for several digests (hex, `$1`), each row led by its digest's place.
     private static let findAll = """
-        SELECT d.n, \(findColumns.dropFirst("SELECT ".count))
+        SELECT d.n, \(lookUpColumns)
         FROM unnest($1::text[]) WITH ORDINALITY AS d (hex, n)
         JOIN key_secret s ON s.digest = decode(d.hex, 'hex') JOIN api_key k ON k.id = s.key_id
         """

@@ -77,8 +77,8 @@ extension KeygateService {
     /// hash every key twice for nothing. Once a preparation finds every key
     /// in memory, the next ones return at once until a verification has to
     /// read a key itself: a process whose keys are all held pays one lock
-    /// a group, not a second hash of every key (that cost PostgreSQL's hot
-    /// rate about a fifth).
+    /// a group, not a second hash of every key, which a hot verification
+    /// could not afford (docs/PERFORMANCE.md).
     public func prepareVerifications(of keys: [String]) throws(ServiceError) {
         guard storage.looksUpTogether, keys.count > 1 else { return }
         let keyReads = verification.reads.withLock { $0.keys }

@@ -22,11 +22,16 @@ public enum GCRA {
         let next = theoretical + interval * Int64(cost)
         let allowedAt = next - minute
         guard allowedAt <= now else {
-            let wait = allowedAt - now
-            return .limited(retryAfter: Int((wait + 999_999) / 1_000_000), resetAt: date(theoretical))
+            return .limited(retryAfter: seconds(until: allowedAt, from: now), resetAt: date(theoretical))
         }
         arrival = next
         return .allowed(remaining: Int((minute - (next - now)) / interval), resetAt: date(next))
+    }
+
+    /// Whole seconds from `now` until `moment`, rounded up: what a refused
+    /// request is told to wait.
+    public static func seconds(until moment: Int64, from now: Int64) -> Int {
+        Int((moment - now + 999_999) / 1_000_000)
     }
 
     public static func microseconds(_ date: Date) -> Int64 {

@@ -80,29 +80,23 @@ extension PostgresRateLimits {
                 owed += cells
                 (cells, size, used, expiresAt, spare) = (spare, spare, 0, spareExpiresAt, 0)
             }
-            // Four times what the last reservation served (4 to begin
-            // with), up to two seconds of the key's limit: a busy key gets
-            // to its largest reservation in two or three reservations, and
-            // no host holds more than it could use before giving it back.
-            let largest = max(1, limit / 30)
             if cells >= cost {
                 cells -= cost
                 used += cost
                 var ahead: Ahead?
                 if !reservingAhead, spare == 0, size >= PostgresRateLimits.smallestReservedAhead, cells * 2 <= size {
                     reservingAhead = true
-                    ahead = Ahead(tag: tag, now: now, interval: interval, want: min(largest, max(4, 4 * used)),
+                    ahead = Ahead(tag: tag, now: now, interval: interval, want: nextSize(limit: limit),
                                   giveBack: owed, generation: generation)
                     owed = 0
                 }
-                let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
-                return .decided(.allowed(remaining: free + cells + spare, resetAt: GCRA.date(max(arrival, now))), ahead: ahead)
+                return .decided(allowed(at: now, resetAt: max(arrival, now)), ahead: ahead)
             }
             if now < blockedUntil {
-                return .decided(.limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival)),
+                return .decided(.limited(retryAfter: GCRA.seconds(until: blockedUntil, from: now), resetAt: GCRA.date(arrival)),
                                 ahead: nil)
             }
-            let want = max(cost, min(largest, max(4, 4 * used)))
+            let want = max(cost, nextSize(limit: limit))
             let giveBack = owed + cells
             (owed, cells) = (0, 0)
             waiting += 1
@@ -125,15 +119,28 @@ extension PostgresRateLimits {
                 owed += granted
                 // The first moment `cost` cells fit again.
                 blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
-                return .limited(retryAfter: Int((blockedUntil - now + 999_999) / 1_000_000), resetAt: GCRA.date(arrival))
+                return .limited(retryAfter: GCRA.seconds(until: blockedUntil, from: now), resetAt: GCRA.date(arrival))
             }
             cells += granted - cost
             size = granted
             used = cost
             expiresAt = now + PostgresRateLimits.leaseLifetime
             blockedUntil = 0
+            return allowed(at: now, resetAt: arrival)
+        }
+
+        /// Four times what the current reservation served (4 to begin
+        /// with), up to two seconds of the key's limit: a busy key gets to
+        /// its largest reservation in two or three reservations, and no host
+        /// holds more than it could use before giving it back.
+        private func nextSize(limit: Int) -> Int {
+            min(max(1, limit / 30), max(4, 4 * used))
+        }
+
+        /// An admission: what the shared time leaves free, and the cells in hand.
+        private func allowed(at now: Int64, resetAt: Int64) -> GCRA.Decision {
             let free = max(0, Int((GCRA.minute - (arrival - now)) / interval))
-            return .allowed(remaining: free + cells + spare, resetAt: GCRA.date(arrival))
+            return .allowed(remaining: free + cells + spare, resetAt: GCRA.date(resetAt))
         }
 
         /// Takes in a first reservation taken with the key's read, under

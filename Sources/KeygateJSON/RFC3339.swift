@@ -29,11 +29,6 @@ public enum RFC3339 {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The time's text, appended to `bytes` (24 bytes for years 0–9999).
-    public static func write(_ date: Date, into bytes: inout [UInt8]) {
-        write(milliseconds: milliseconds(date), into: &bytes)
-    }
-
     /// The UTC day of a time, `YYYY-MM-DD`: the time's text up to its `T`.
     public static func day(_ date: Date) -> String {
         var bytes: [UInt8] = []

@@ -375,6 +375,12 @@ struct ReservationAheadTests {
         return ahead
     }
 
+    /// The reservation a request must wait for, `nil` if it was decided locally.
+    func reservation(_ local: Lease.Local) -> (want: Int, giveBack: Int)? {
+        if case .reserve(let want, let giveBack) = local { return (want, giveBack) }
+        return nil
+    }
+
     /// A lease that reserved `granted` cells at `start` for its first request.
     func leaseHolding(_ granted: Int) -> Lease {
         var lease = Lease()
@@ -388,7 +394,7 @@ struct ReservationAheadTests {
         return lease
     }
 
-    @Test func halfwayThroughABusyKeysReservationTheNextIsAskedForOnce() {
+    @Test func halfwayThroughABusyKeysReservationTheNextIsAskedForOnce() throws {
         var lease = leaseHolding(4)
         var asked: [PostgresRateLimits.Ahead] = []
         for step in 1...3 {
@@ -411,35 +417,23 @@ struct ReservationAheadTests {
                 return
             }
         }
-        guard case .reserve = admit(&lease, at: start + 12) else {
-            Issue.record("admitted past every cell reserved")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, at: start + 12)), "admitted past every cell reserved")
     }
 
-    @Test func aReservationAheadEndsASecondAfterItWasTakenAndItsCellsGoBack() {
+    @Test func aReservationAheadEndsASecondAfterItWasTakenAndItsCellsGoBack() throws {
         var lease = leaseHolding(4)
-        guard let ahead = admitThrough(2, &lease) else {
-            Issue.record("nothing asked for ahead")
-            return
-        }
+        let ahead = try #require(admitThrough(2, &lease), "nothing asked for ahead")
         lease.receive(ahead: ahead, granted: 8, arrival: start + 12 * interval)
         // A second after it was asked for, neither reservation may be used:
         // the next request waits for a new one, which gives back the current
         // reservation's one cell left and the eight reserved ahead.
-        guard case .reserve(_, let giveBack) = admit(&lease, at: ahead.now + PostgresRateLimits.leaseLifetime) else {
-            Issue.record("admitted from a reservation past its second")
-            return
-        }
+        let giveBack = try #require(reservation(admit(&lease, at: ahead.now + PostgresRateLimits.leaseLifetime)), "admitted from a reservation past its second").giveBack
         #expect(giveBack == 9)
     }
 
-    @Test func aReservationAheadThatGotNothingRefusesLocallyWhenTheCurrentRunsOut() {
+    @Test func aReservationAheadThatGotNothingRefusesLocallyWhenTheCurrentRunsOut() throws {
         var lease = leaseHolding(4)
-        guard let ahead = admitThrough(3, &lease) else {
-            Issue.record("nothing asked for ahead")
-            return
-        }
+        let ahead = try #require(admitThrough(3, &lease), "nothing asked for ahead")
         // Others took the key's whole minute: the next cell is free in 60 ms.
         let arrival = start + GCRA.minute + interval
         lease.receive(ahead: ahead, granted: 0, arrival: arrival)
@@ -448,42 +442,27 @@ struct ReservationAheadTests {
             return
         }
         #expect(retryAfter == 1)
-        guard case .reserve = admit(&lease, at: arrival - GCRA.minute + interval) else {
-            Issue.record("refused past the moment a cell could be free")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, at: arrival - GCRA.minute + interval)), "refused past the moment a cell could be free")
     }
 
-    @Test func aReservationAheadUnderALimitTheKeyNoLongerHasIsNotUsed() {
+    @Test func aReservationAheadUnderALimitTheKeyNoLongerHasIsNotUsed() throws {
         var lease = leaseHolding(4)
-        guard let ahead = admitThrough(2, &lease) else {
-            Issue.record("nothing asked for ahead")
-            return
-        }
+        let ahead = try #require(admitThrough(2, &lease), "nothing asked for ahead")
         // The plan changed to 60 a minute before the reservation came back.
-        guard case .reserve(_, let giveBack) = admit(&lease, limit: 60, at: start + 3) else {
-            Issue.record("admitted under the new limit from cells reserved under the old")
-            return
-        }
+        let giveBack = try #require(reservation(admit(&lease, limit: 60, at: start + 3)), "admitted under the new limit from cells reserved under the old").giveBack
         // The cell left, 60 ms of the old limit, is worth nothing of the new one's second.
         #expect(giveBack == 0)
         _ = lease.receive(1, arrival: start + 1_000_000, cost: 1, interval: GCRA.minute / 60, at: start + 3)
         lease.receive(ahead: ahead, granted: 33, arrival: start + 45 * interval)
         // The 33 fast cells are not admitted as slow ones: the next request
         // waits for a reservation, giving back what they are worth (1.98 s).
-        guard case .reserve(_, let returned) = admit(&lease, limit: 60, at: start + 4) else {
-            Issue.record("admitted from a reservation made under the old limit")
-            return
-        }
+        let returned = try #require(reservation(admit(&lease, limit: 60, at: start + 4)), "admitted from a reservation made under the old limit").giveBack
         #expect(returned == 1)
     }
 
-    @Test func aLeaseIsForgottenOnlyWithNothingInHandOrOnItsWay() {
+    @Test func aLeaseIsForgottenOnlyWithNothingInHandOrOnItsWay() throws {
         var lease = Lease()
-        guard case .reserve = admit(&lease, at: start) else {
-            Issue.record("a first request answered without the server")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, at: start)), "a first request answered without the server")
         // However long the server takes, the reservation must find its lease.
         #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
         _ = lease.receive(4, arrival: start + 4 * interval, cost: 1, interval: interval, at: start)
@@ -493,18 +472,12 @@ struct ReservationAheadTests {
         #expect(!lease.isQuiet(at: start + 10 * PostgresRateLimits.leaseLifetime))
     }
 
-    @Test func aReservationMadeUnderAnOldLimitAnswersItsRequestAndTheRestGoesBack() {
+    @Test func aReservationMadeUnderAnOldLimitAnswersItsRequestAndTheRestGoesBack() throws {
         var lease = Lease()
-        guard case .reserve = admit(&lease, at: start) else {
-            Issue.record("a first request answered without the server")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, at: start)), "a first request answered without the server")
         // While it is on its way, the key's limit becomes 60 a minute and a
         // request under the new limit waits for a reservation of its own.
-        guard case .reserve = admit(&lease, limit: 60, at: start + 1) else {
-            Issue.record("admitted under the new limit with nothing reserved under it")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, limit: 60, at: start + 1)), "admitted under the new limit with nothing reserved under it")
         guard case .allowed = lease.receive(33, arrival: start + 33 * interval, cost: 1, interval: interval, at: start) else {
             Issue.record("a request refused with its reservation granted")
             return
@@ -518,19 +491,16 @@ struct ReservationAheadTests {
         #expect(lease.isQuiet(at: start + 1 + PostgresRateLimits.leaseLifetime))
     }
 
-    @Test func aReadsReservationUnderTheKeysOwnLimitGoesBackWhenThePlanHoldsItLower() {
+    @Test func aReadsReservationUnderTheKeysOwnLimitGoesBackWhenThePlanHoldsItLower() throws {
         var lease = Lease()
         // The key asks for 1,000 a minute; its organization's plan allows 60.
         lease.deposit(33, arrival: start + 33 * interval, interval: interval, at: start)
-        guard case .reserve(_, let giveBack) = admit(&lease, limit: 60, at: start + 1) else {
-            Issue.record("admitted under the plan's limit from cells reserved under the key's")
-            return
-        }
+        let giveBack = try #require(reservation(admit(&lease, limit: 60, at: start + 1)), "admitted under the plan's limit from cells reserved under the key's").giveBack
         // 33 cells of 60 ms are 1.98 s: one cell of the plan's limit.
         #expect(giveBack == 1)
     }
 
-    @Test func aReadThatGotNoCellRefusesLocallyUntilOneCouldBeFree() {
+    @Test func aReadThatGotNoCellRefusesLocallyUntilOneCouldBeFree() throws {
         var lease = Lease()
         // Others took the key's whole minute: the next cell is free in 60 ms.
         let arrival = start + GCRA.minute + interval
@@ -539,10 +509,7 @@ struct ReservationAheadTests {
             Issue.record("asked the server again, or admitted, with no cell to be had")
             return
         }
-        guard case .reserve = admit(&lease, at: start + 2 * interval) else {
-            Issue.record("refused past the moment a cell could be free")
-            return
-        }
+        _ = try #require(reservation(admit(&lease, at: start + 2 * interval)), "refused past the moment a cell could be free")
     }
 
     @Test func aReadsReservationWhileCellsAreInHandGoesBackWithTheNext() {
@@ -568,7 +535,7 @@ struct ReservationAheadTests {
         }
     }
 
-    @Test func aFailedReservationAheadGivesItsCellsBackWithTheNext() {
+    @Test func aFailedReservationAheadGivesItsCellsBackWithTheNext() throws {
         var lease = leaseHolding(4)
         // One cell of an earlier reservation was still to go back; the
         // reservation ahead that was to take it failed (the server away).
@@ -576,10 +543,7 @@ struct ReservationAheadTests {
         let ahead = admitThrough(3, &lease)
         #expect(ahead?.giveBack == 1)
         lease.receive(ahead: ahead!, granted: nil, arrival: start)
-        guard case .reserve(_, let giveBack) = admit(&lease, at: start + 4) else {
-            Issue.record("admitted with nothing reserved")
-            return
-        }
+        let giveBack = try #require(reservation(admit(&lease, at: start + 4)), "admitted with nothing reserved").giveBack
         #expect(giveBack == 1)
     }
 }

@@ -35,8 +35,10 @@ struct PostgresBench: Sendable {
     /// Starts `keygate serve` on a database (a path or URL) with extra arguments.
     let serve: @Sendable (String, [String]) throws -> ServeClient
 
-    /// A URL whose connections use a new, empty schema.
+    /// A URL whose connections use a new, empty schema; the statement
+    /// counts (``statements()``) ready to be read.
     func freshSchema() throws -> String {
+        _ = try psql(server, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         let schema = "b_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         _ = try psql(server, "CREATE SCHEMA \(schema)")
         return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
@@ -132,7 +134,6 @@ struct PostgresBench: Sendable {
                         target: "", met: nil))
 
         // Hot keys: 1, 2 and 4 processes, pipelined, one client each.
-        _ = try psql(server, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         let url = try freshSchema()
         let admin = try serve(url, [])
         let hot = keys(admin, count: 1_000, rateLimit: 1_000, prefix: "org_hot")
@@ -200,7 +201,6 @@ struct PostgresBench: Sendable {
     /// up together).
     func coldRows(_ url: String, _ admin: ServeClient) throws -> [Row] {
         var rows: [Row] = []
-        _ = try psql(server, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         let fresh = keys(admin, count: 2_000, rateLimit: 1_000, prefix: "org_cold")
         let client = try serve(url, [])
         let before = try statements()

@@ -159,7 +159,7 @@ if CommandLine.arguments.contains("--profile-refusals") {
                            localizer: localizer, defaultLocale: nil, logger: logger)
     for (name, requests) in [("reply, refused", refused), ("reply, valid", valid)] {
         let lines = requests.enumerated().map { index, request in
-            Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(request.key ?? "")","capability":"booking.read"}}"#.utf8)
+            Array(#"{"jsonrpc":"2.0","id":\#(index),"method":"keys.verify","params":{"key":"\#(request.key)","capability":"booking.read"}}"#.utf8)
         }
         var bytes = 0
         let count = 200_000

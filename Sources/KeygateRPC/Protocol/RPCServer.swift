@@ -112,7 +112,7 @@ public struct RPCServer: Sendable {
     /// keys up together for less than one at a time (PostgreSQL), so the
     /// keys a read's verifications lack are read at once
     /// (``replies(toVerifications:)``). On SQLite each is answered as read.
-    public var gathersVerifications: Bool { table.service.looksUpKeysTogether }
+    var gathersVerifications: Bool { table.service.looksUpKeysTogether }
 
     /// Whether a message is a single `keys.verify` request.
     func isVerification(_ message: JSON) -> Bool {

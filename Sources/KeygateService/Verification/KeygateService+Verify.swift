@@ -38,8 +38,7 @@ extension KeygateService {
             case .answered:
                 return consume result
             case .fetchChanges(let since):
-                let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
-                verification.withState { $0.advance(to: token, applying: changes) }
+                try catchUp(since: since, to: token)
             case .fetchCounts(let since):
                 let changes = try catalog.meter(source: .verifications).map { meter throws(ServiceError) in
                     try store { () throws(KeyStoreError) in
@@ -90,10 +89,7 @@ extension KeygateService {
         }
         guard digests.count > 1 else { return }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-        if let since = verification.withState({ $0.behind(token) }) {
-            let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
-            verification.withState { $0.advance(to: token, applying: changes) }
-        }
+        if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
         let missing = verification.withState { state -> [KeyDigest]? in
             // Moved on meanwhile: the verifications catch up themselves.
             guard state.behind(token) == nil else { return nil }
@@ -110,6 +106,13 @@ extension KeygateService {
                 _ = state.key(digest, from: match, readAt: token)
             }
         }
+    }
+
+    /// Reads what changed in the store after `since` up to `token`, outside
+    /// the lock, and forgets it from memory.
+    private func catchUp(since: Int64, to token: ChangeToken) throws(ServiceError) {
+        let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
+        verification.withState { $0.advance(to: token, applying: changes) }
     }
 
     /// What one verification read from the store, for its next attempt.

@@ -1,6 +1,9 @@
 /// Brings a database to this build's schema, once however many hosts start
-/// together: each takes a session advisory lock first (as sqlx does), so one
-/// migrates and the others wait, then find nothing left to do.
+/// together: all of it in one transaction that first takes an advisory
+/// lock, so one host migrates and the others wait, then find nothing left
+/// to do. The lock is the transaction's, not the session's (sqlx takes a
+/// session's): behind a pooler in transaction mode a session lock would
+/// stay with whichever server session the pooler lent, held for good.
 enum PostgresMigrator {
     /// The database was migrated by a newer Keygate than this one.
     struct SchemaTooNew: Error, CustomStringConvertible {
@@ -15,20 +18,18 @@ enum PostgresMigrator {
     static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
 
     static func migrate(_ connection: PGConnection) throws {
-        try connection.execute("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))")
-        defer { try? connection.execute("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))") }
-        try connection.execute("""
-            CREATE TABLE IF NOT EXISTS keygate_migration (
-                version INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )
-            """)
-        let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
-        guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
-        for migration in PostgresSchema.migrations where migration.version > current {
-            // Each migration whole or not at all.
-            try connection.inTransaction {
+        try connection.inTransaction {
+            try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS keygate_migration (
+                    version INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """)
+            let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
+            guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
+            for migration in PostgresSchema.migrations where migration.version > current {
                 try connection.execute(migration.sql)
                 try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                      [.of(migration.version), .text(migration.name)])

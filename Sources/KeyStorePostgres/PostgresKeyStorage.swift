@@ -40,10 +40,6 @@ public struct PostgresKeyStorage: KeygateStorage {
         case polled(every: Double)
     }
 
-    /// Connects to the database `url` names (a libpq connection string or
-    /// `postgresql://` URL), migrating its schema first if this is the first
-    /// host to see it, under an advisory lock so that hosts starting
-    /// together migrate once.
     /// What verification does about rate limits while PostgreSQL cannot be reached.
     public enum RateLimitOutage: String, Sendable, Hashable {
         /// Refuse (`rate_limited`, retry in a second): never over a limit.
@@ -53,9 +49,38 @@ public struct PostgresKeyStorage: KeygateStorage {
         case local
     }
 
+    /// What a connection to `url` is: a server session of its own, or one
+    /// lent for each transaction by a pooler (PgBouncer's `pool_mode`).
+    public enum PoolMode: String, Sendable, Hashable {
+        /// The server directly, or a pooler in session mode: each statement
+        /// is prepared once per connection and kept.
+        case session
+        /// A pooler in transaction mode: each statement is sent unnamed and
+        /// parsed every time (a session's prepared statements do not
+        /// follow a client from one transaction to the next), and
+        /// verification cannot be ``Freshness/notified(poll:)`` (`LISTEN`
+        /// needs a session of its own).
+        case transaction
+    }
+
+    /// Connects to the database `url` names (a libpq connection string or
+    /// `postgresql://` URL), migrating its schema first if this is the first
+    /// host to see it, in one transaction under an advisory lock, so that
+    /// hosts starting together migrate once.
+    ///
+    /// Behind a pooler in transaction mode, pass `poolMode: .transaction`
+    /// with `.polled` or `.strict` freshness; `.notified` is refused there.
     public init(url: String, rules: KeyRules, clock: any WallClock = SystemClock(),
-                freshness: Freshness = .notified(poll: 1), rateLimitOutage: RateLimitOutage = .local) throws(KeyStoreError) {
-        let pool = PGPool(conninfo: url)
+                freshness: Freshness = .notified(poll: 1), rateLimitOutage: RateLimitOutage = .local,
+                poolMode: PoolMode = .session) throws(KeyStoreError) {
+        if poolMode == .transaction, case .notified = freshness {
+            throw KeyStoreError(.storageFailure, [
+                "reason": "other",
+                "detail": "notified freshness needs LISTEN, which a pooler in transaction mode cannot pass; use polled or strict",
+            ])
+        }
+        let prepares = poolMode == .session
+        let pool = PGPool(conninfo: url, prepares: prepares)
         do {
             try pool.withConnection { connection in try PostgresMigrator.migrate(connection) }
         } catch {
@@ -69,7 +94,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         // Verification's own connections: it may need one while a unit of
         // work holds one of the main pool's, and a pool with a limit must
         // never be asked twice by one caller.
-        let verification = PGPool(conninfo: url, keep: 2, limit: 8)
+        let verification = PGPool(conninfo: url, prepares: prepares, keep: 2, limit: 8)
         watch = ChangeWatch(pool: verification, freshness: freshness)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }
@@ -599,7 +624,9 @@ public struct PostgresKeyStorage: KeygateStorage {
             return error
         case let error as PGError:
             var parameters = ["reason": reason(error)]
-            if detail { parameters["detail"] = error.message }
+            // A statement the session lacks is a setting to change (the
+            // pool mode), which the operator learns from the log.
+            if detail || error.sqlState == PGError.unknownStatement { parameters["detail"] = error.message }
             return KeyStoreError(.storageFailure, parameters)
         case let error as PostgresMigrator.SchemaTooNew:
             return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
@@ -675,8 +702,19 @@ extension PostgresKeyStorage {
     /// whose connections use it: one schema per test, half a millisecond each.
     package static func makeSchema(on url: String) throws -> String {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try PGConnection(conninfo: url).execute("CREATE SCHEMA \(schema)")
+        try PGConnection(conninfo: url, prepares: false).execute("CREATE SCHEMA \(schema)")
         return url + (url.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)&application_name=\(schema)"
+    }
+
+    /// Creates a database on the server `url` reaches and returns the URL
+    /// that reaches it through `pooler` (a PgBouncer whose `*` entry maps
+    /// every database name to the server's), for tests through a pooler.
+    package static func makeDatabase(on url: String, reachedThrough pooler: String) throws -> String {
+        let database = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try PGConnection(conninfo: url, prepares: false).execute("CREATE DATABASE \(database)")
+        guard var components = URLComponents(string: pooler) else { throw URLError(.badURL) }
+        components.path = "/" + database
+        return components.string ?? pooler
     }
 
     /// Cuts every connection made with `url` (by its application name), as
@@ -685,7 +723,7 @@ extension PostgresKeyStorage {
         guard let name = url.split(separator: "&").first(where: { $0.hasPrefix("application_name=") })?
             .dropFirst("application_name=".count)
         else { return 0 }
-        return try PGConnection(conninfo: url).query("""
+        return try PGConnection(conninfo: url, prepares: false).query("""
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()
             """, [.text(String(name))]).count
     }
@@ -693,11 +731,11 @@ extension PostgresKeyStorage {
     /// Runs SQL on the server (for tests that play an operator or an older
     /// or newer keygate).
     package static func execute(_ sql: String, url: String) throws {
-        try PGConnection(conninfo: url).execute(sql)
+        try PGConnection(conninfo: url, prepares: false).execute(sql)
     }
 
     /// Counts a table's rows (for tests that check what a store left behind).
     package static func rows(in table: String, url: String) throws -> Int {
-        try PGConnection(conninfo: url).query("SELECT COUNT(*) FROM \(table)").int(0, 0) ?? 0
+        try PGConnection(conninfo: url, prepares: false).query("SELECT COUNT(*) FROM \(table)").int(0, 0) ?? 0
     }
 }

@@ -32,6 +32,9 @@ struct PGError: Error, CustomStringConvertible {
     var description: String { "\(sqlState.isEmpty ? "connection" : sqlState): \(message)" }
 
     var isUniqueViolation: Bool { sqlState == "23505" }
+
+    /// `invalid_sql_statement_name`: a prepared statement the session does not have.
+    static let unknownStatement = "26000"
 }
 
 /// One libpq connection. Not safe to share: whoever takes it from the
@@ -43,25 +46,42 @@ struct PGError: Error, CustomStringConvertible {
 /// pipeline (libpq's pipeline mode), and its error, if any, is thrown
 /// there. A command's writes then cost the round trips of its reads and
 /// one more, not one per statement (docs/PERFORMANCE.md).
+///
+/// Statements are prepared once per connection and kept, under names no
+/// other connection uses, unless `prepares` is false: then each is sent
+/// unnamed, parsed with its parameters every time, as a pooler that lends
+/// a server session per transaction needs (a name prepared in one
+/// transaction may be gone, or another client's, in the next).
 final class PGConnection: @unchecked Sendable {
     // @unchecked: one owner at a time, handed over under the pool's lock.
     private let handle: OpaquePointer
+    private let prepares: Bool
     /// Statements prepared on this connection, by their SQL.
     private var prepared: [String: String] = [:]
+    /// What this connection's statement names start with: random, so that
+    /// a pooler that moves it to another server session (misconfigured,
+    /// see ``init(conninfo:prepares:)``) makes a statement fail as unknown
+    /// rather than run a statement another client prepared under the name.
+    private let names = "k" + String(UInt64.random(in: 0 ... .max), radix: 36) + "_"
     /// Statements waiting for the next one that needs an answer.
     private var queued: [Queued] = []
     /// How many statements were ever queued, and how many of those went to
     /// the server: a savepoint knows from its number whether it reached it.
     private var queuedCount = 0
     private var sentCount = 0
+    /// The server said a statement prepared here does not exist.
+    private var lostStatements = false
 
     /// Connects; throws with libpq's message when the server cannot be
     /// reached or refuses (the message never contains the password).
-    init(conninfo: String) throws(PGError) {
+    /// `prepares`: false behind a pooler in transaction mode (unnamed
+    /// statements only).
+    init(conninfo: String, prepares: Bool = true) throws(PGError) {
         guard let handle = PQconnectdb(conninfo) else {
             throw PGError(sqlState: "", message: "out of memory", connectionLost: true)
         }
         self.handle = handle
+        self.prepares = prepares
         // Thrown with every property set, the deinitializer closes the handle.
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
@@ -75,8 +95,9 @@ final class PGConnection: @unchecked Sendable {
         PQfinish(handle)
     }
 
-    /// Connected, and not left inside a pipeline a failure interrupted.
-    var isHealthy: Bool { isConnected && PQpipelineStatus(handle) == PQ_PIPELINE_OFF }
+    /// Connected, not left inside a pipeline a failure interrupted, and
+    /// still holding what it prepared.
+    var isHealthy: Bool { isConnected && PQpipelineStatus(handle) == PQ_PIPELINE_OFF && !lostStatements }
 
     private var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
@@ -179,8 +200,8 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Runs one statement with parameters, prepared once per connection
-    /// and reused by its SQL text; what is queued goes first, in one
-    /// pipeline with it.
+    /// and reused by its SQL text (where the connection prepares); what is
+    /// queued goes first, in one pipeline with it.
     @discardableResult
     func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
         if !queued.isEmpty {
@@ -189,18 +210,25 @@ final class PGConnection: @unchecked Sendable {
             }
             return PGResult(result)
         }
-        let name: String
-        if let known = prepared[sql] {
-            name = known
+        let result: OpaquePointer?
+        if prepares {
+            let name: String
+            if let known = prepared[sql] {
+                name = known
+            } else {
+                name = names + String(prepared.count)
+                let result = PQprepare(handle, name, sql, Int32(parameters.count), nil)
+                defer { PQclear(result) }
+                try check(result)
+                prepared[sql] = name
+            }
+            result = Self.withParameters(parameters) { values, lengths, formats in
+                PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+            }
         } else {
-            name = "k\(prepared.count)"
-            let result = PQprepare(handle, name, sql, Int32(parameters.count), nil)
-            defer { PQclear(result) }
-            try check(result)
-            prepared[sql] = name
-        }
-        let result = Self.withParameters(parameters) { values, lengths, formats in
-            PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+            result = Self.withParameters(parameters) { values, lengths, formats in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            }
         }
         do {
             try check(result)
@@ -230,12 +258,17 @@ final class PGConnection: @unchecked Sendable {
         for (index, statement) in statements.enumerated() where sending {
             if statement.isControl {
                 sending = PQsendQueryParams(handle, statement.sql, 0, nil, nil, nil, nil, 0) == 1
+            } else if !prepares {
+                sending = Self.withParameters(statement.parameters) { values, lengths, formats in
+                    PQsendQueryParams(handle, statement.sql, Int32(statement.parameters.count), nil,
+                                      values, lengths, formats, 0)
+                } == 1
             } else {
                 let name: String
                 if let known = prepared[statement.sql] ?? naming[statement.sql] {
                     name = known
                 } else {
-                    name = "k\(prepared.count + naming.count)"
+                    name = names + String(prepared.count + naming.count)
                     sending = PQsendPrepare(handle, name, statement.sql, Int32(statement.parameters.count), nil) == 1
                     naming[statement.sql] = name
                     answers.append(.prepared(sql: statement.sql, name: name))
@@ -371,8 +404,17 @@ final class PGConnection: @unchecked Sendable {
             return
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
-            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            throw PGError(sqlState: state, message: primary ?? Self.message(handle),
+            var primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+                ?? Self.message(handle)
+            if state == PGError.unknownStatement, prepares {
+                // Only another server session lacks what this connection
+                // prepared: a pooler lends sessions per transaction. The
+                // connection's list of prepared statements no longer holds,
+                // so it is not lent again.
+                lostStatements = true
+                primary += "; behind a pooler in transaction mode, use the transaction pool mode (docs/STORAGE.md, Poolers)"
+            }
+            throw PGError(sqlState: state, message: primary,
                           connectionLost: !isConnected || state.hasPrefix("08") || state == "57P01")
         }
     }

@@ -11,14 +11,17 @@ import Locking
 /// Keygate cannot exhaust the server's `max_connections`.
 final class PGPool: Sendable {
     private let conninfo: String
+    /// Whether its connections prepare statements (``PGConnection``).
+    private let prepares: Bool
     /// Connections kept between uses.
     private let idle: Locked<[PGConnection]>
     private let keep: Int
     /// Counts the connections that may still be lent out.
     private let available: DispatchSemaphore
 
-    init(conninfo: String, keep: Int = 4, limit: Int = 16) {
+    init(conninfo: String, prepares: Bool = true, keep: Int = 4, limit: Int = 16) {
         self.conninfo = conninfo
+        self.prepares = prepares
         self.keep = keep
         idle = Locked([])
         available = DispatchSemaphore(value: limit)
@@ -26,7 +29,7 @@ final class PGPool: Sendable {
 
     /// A new connection of the pool's own (for a listener that keeps it).
     func connect() throws(PGError) -> PGConnection {
-        try PGConnection(conninfo: conninfo)
+        try PGConnection(conninfo: conninfo, prepares: prepares)
     }
 
     /// Runs `body` on a connection of its own. A connection that broke, or
@@ -35,7 +38,7 @@ final class PGPool: Sendable {
     func withConnection<T>(_ body: (PGConnection) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
-        let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo)
+        let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo, prepares: prepares)
         defer {
             if connection.isHealthy, !connection.inTransaction, !connection.hasQueued {
                 idle.withLock { connections in

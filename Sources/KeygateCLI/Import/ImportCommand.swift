@@ -31,6 +31,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A SQLite file or a postgresql:// URL.", discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 
+    @OptionGroup var poolMode: PoolModeOption
+
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped one."))
     var catalog: String?
 
@@ -76,7 +78,8 @@ struct ImportCommand: ParsableCommand {
             throw ScanCommand.failed
         }
         do {
-            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), freshness: "strict", rateLimitOutage: nil)
+            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), freshness: "strict", rateLimitOutage: nil,
+                                         poolMode: poolMode.resolved)
         } catch {
             StandardError.write("keygate import: \(StartupFailure.describe(error, database: Database.displayName(databasePath)))")
             throw ScanCommand.failed

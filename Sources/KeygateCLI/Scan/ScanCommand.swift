@@ -29,6 +29,8 @@ struct ScanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A database to look each key up in: a SQLite file or a postgresql:// URL."))
     var database: String?
 
+    @OptionGroup var poolMode: PoolModeOption
+
     @Flag(help: "Revoke the live keys found (needs --database).")
     var revoke = false
 
@@ -75,7 +77,8 @@ struct ScanCommand: ParsableCommand {
         if let database {
             let storage: any KeygateStorage
             do {
-                storage = try Database.open(database, rules: rules, freshness: "strict", rateLimitOutage: nil)
+                storage = try Database.open(database, rules: rules, freshness: "strict", rateLimitOutage: nil,
+                                         poolMode: poolMode.resolved)
             } catch {
                 StandardError.write("keygate scan: \(StartupFailure.describe(error, database: Database.displayName(database)))")
                 throw Self.failed

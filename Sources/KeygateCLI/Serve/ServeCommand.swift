@@ -30,7 +30,7 @@ struct ServeCommand: ParsableCommand {
             notified (default): LISTEN/NOTIFY, within milliseconds of the commit, and a poll every \
             second while notifications are down. polled: a poll every second, no LISTEN (for poolers \
             that cannot pass it). strict: the server is asked on every verification. \
-            Default: $KEYGATE_FRESHNESS, then notified.
+            Default: $KEYGATE_FRESHNESS, then notified (polled with --pool-mode transaction).
             """))
     var freshness: String?
 
@@ -42,6 +42,8 @@ struct ServeCommand: ParsableCommand {
             in a second). Default: $KEYGATE_RATE_LIMIT_OUTAGE, then local.
             """))
     var rateLimitOutage: String?
+
+    @OptionGroup var poolMode: PoolModeOption
 
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
     var catalog: String?
@@ -156,7 +158,8 @@ struct ServeCommand: ParsableCommand {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
             storage = try Database.open(databasePath, rules: KeyRules(catalog: plans),
                                            freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
-                                           rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"])
+                                           rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
+                                           poolMode: poolMode.resolved)
         } catch {
             logger.critical("cannot start", metadata: [
                 "reason": "\(StartupFailure.describe(error, database: databaseName))",

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import KeyStore
 import KeyStorePostgres
@@ -11,13 +12,22 @@ enum Database {
         PostgresKeyStorage.isURL(database) ? PostgresKeyStorage.redacted(database) : database
     }
 
-    static func open(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?) throws
-        -> any KeygateStorage
+    /// Opens the store. `freshness` and `poolMode` are the options' words
+    /// (nil: the default); they matter only on PostgreSQL. Behind a pooler
+    /// in transaction mode the default freshness is `polled`.
+    static func open(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?,
+                     poolMode: String?) throws -> any KeygateStorage
     {
         guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
+        guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
+            throw ValidationError("--pool-mode must be session or transaction")
+        }
         let mode: PostgresKeyStorage.Freshness
-        switch freshness ?? "notified" {
+        switch freshness ?? (pooling == .transaction ? "polled" : "notified") {
         case "strict": mode = .strict
+        case "notified" where pooling == .transaction:
+            throw ValidationError(
+                "--freshness notified needs LISTEN, which a pooler in transaction mode cannot pass: use polled or strict")
         case "notified": mode = .notified(poll: 1)
         case "polled": mode = .polled(every: 1)
         default: throw ValidationError("--freshness must be notified, polled or strict")
@@ -25,7 +35,26 @@ enum Database {
         guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
             throw ValidationError("--rate-limit-outage must be local or refuse")
         }
-        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage)
+        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage,
+                                      poolMode: pooling)
+    }
+}
+
+/// `--pool-mode`, for every command that may open a PostgreSQL database.
+struct PoolModeOption: ParsableArguments {
+    @Option(name: .customLong("pool-mode"), help: ArgumentHelp(
+        "On PostgreSQL, what the connection string reaches: session or transaction.",
+        discussion: """
+            session (default): the server, or a pooler in session mode; statements are prepared once per \
+            connection. transaction: a pooler that lends a server connection per transaction (PgBouncer's \
+            pool_mode = transaction); statements are sent unnamed, and freshness defaults to polled \
+            (notified is refused). Default: $KEYGATE_POOL_MODE, then session.
+            """))
+    var value: String?
+
+    /// The option, else the environment's `KEYGATE_POOL_MODE`.
+    var resolved: String? {
+        value ?? ProcessInfo.processInfo.environment["KEYGATE_POOL_MODE"]
     }
 }
 

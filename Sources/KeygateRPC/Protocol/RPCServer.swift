@@ -248,7 +248,10 @@ public struct RPCServer: Sendable {
             reply = frame(id: id, error: messages.params(error, language: language))
         } catch let error as ServiceError {
             if error.code == .storageFailure {
-                logger.error("storage failure", metadata: ["method": "\(name)", "reason": "\(error.parameters["reason"] ?? "")"])
+                var metadata: Logger.Metadata = ["method": "\(name)", "reason": "\(error.parameters["reason"] ?? "")"]
+                // The server's words where the store judged them the operator's business.
+                if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
+                logger.error("storage failure", metadata: metadata)
             }
             reply = frame(id: id, error: messages.service(error, language: language))
         } catch {

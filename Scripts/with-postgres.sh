@@ -5,9 +5,14 @@
 # is stopped and removed on every exit. pg_stat_statements is loaded, so
 # that the benchmark can count the statements keygate sends.
 #
+# Where PgBouncer is installed, one runs in front of the cluster too, in
+# transaction mode with two server connections per database (so that
+# clients share them), and KEYGATE_TEST_PGBOUNCER names it.
+#
 #   Scripts/with-postgres.sh swift test
 #
-# Needs Debian's postgresql package (.ci/run installs it when missing).
+# Needs Debian's postgresql package, and pgbouncer for the tests through a
+# pooler (.ci/run installs both when missing).
 set -euo pipefail
 
 bindir=$(pg_config --bindir 2>/dev/null || true)
@@ -20,7 +25,10 @@ if [ ! -x "$bindir/initdb" ] || [ ! -x "$bindir/pg_ctl" ]; then
 fi
 
 folder=$(mktemp -d /tmp/keygate-pg.XXXXXX)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
 as_owner=()
 if [ "$(id -u)" = 0 ]; then
   # PostgreSQL refuses to run as root: the cluster belongs to its own user.
@@ -29,6 +37,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 stop() {
+  if [ -f "$folder/pgbouncer.pid" ]; then kill "$(cat "$folder/pgbouncer.pid")" 2>/dev/null || true; fi
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$folder/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$folder"
 }
@@ -43,4 +52,39 @@ trap 'exit 130' INT TERM
 
 export KEYGATE_TEST_POSTGRES="postgresql://keygate@127.0.0.1:$port/postgres"
 echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
+
+# Debian puts it in /usr/sbin, which a user's PATH may lack.
+pgbouncer=$(command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; } || true)
+if [ -n "$pgbouncer" ]; then
+  bouncer_port=$(free_port)
+  # Every database name reaches the cluster's database of that name; a
+  # client left waiting for a server connection gives up after 20 s
+  # rather than hang a test.
+  cat >"$folder/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $folder/pgbouncer.users
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 1000
+query_wait_timeout = 20
+logfile = $folder/pgbouncer.log
+pidfile = $folder/pgbouncer.pid
+INI
+  echo '"keygate" ""' >"$folder/pgbouncer.users"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$folder/pgbouncer.ini" "$folder/pgbouncer.users"; fi
+  "${as_owner[@]}" "$pgbouncer" -d "$folder/pgbouncer.ini" || { cat "$folder/pgbouncer.log" >&2; exit 1; }
+  # Up once it accepts a connection.
+  for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $bouncer_port), 0.1)" 2>/dev/null && break
+    sleep 0.1
+  done
+  export KEYGATE_TEST_PGBOUNCER="postgresql://keygate@127.0.0.1:$bouncer_port/postgres"
+  echo "with-postgres: $("$pgbouncer" --version | head -1) on 127.0.0.1:$bouncer_port, transaction mode" >&2
+fi
 "$@"

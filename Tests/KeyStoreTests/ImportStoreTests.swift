@@ -22,7 +22,7 @@ struct ImportStoreTests {
         }
     }
 
-    @Test(arguments: Backend.available) func oneByOneAndInABatchDecideAlike(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func oneByOneAndInABatchDecideAlike(_ backend: Backend) throws {
         let limits = ["org_a": LiveKeyLimit(maximum: 3, kinds: ["owner_integration"])]
         let existing = Self.key("org_a", 0)
         let elsewhere = Self.key("org_b", 1)

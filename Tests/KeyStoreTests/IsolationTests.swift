@@ -6,7 +6,7 @@ import Testing
 /// A key id of another organization behaves exactly like one that does not exist.
 @Suite("Isolation between organizations")
 struct IsolationTests {
-    @Test(arguments: Backend.available) func everyOperationOnAnotherOrganizationsKeyAnswersNotFound(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func everyOperationOnAnotherOrganizationsKeyAnswersNotFound(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let theirs = try store.create(store.newKey(organization: "org_b")).key
         let notFound = KeyStoreError(.notFound, field: "keyId")

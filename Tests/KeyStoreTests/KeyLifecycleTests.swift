@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Key lifecycle")
 struct KeyLifecycleTests {
-    @Test(arguments: Backend.available) func creatingAKeyReturnsItsSecretOnceAndTheSecretFindsIt(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func creatingAKeyReturnsItsSecretOnceAndTheSecretFindsIt(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         #expect(issued.key.organizationId == "org_a")
@@ -19,7 +19,7 @@ struct KeyLifecycleTests {
 
     /// Ids are 24 characters, base62 after `key_`, and sort in creation
     /// order (to the millisecond), which keeps index inserts local.
-    @Test(arguments: Backend.available) func keyIdsAreBase62AndSortInCreationOrder(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func keyIdsAreBase62AndSortInCreationOrder(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         var ids: [String] = []
         for _ in 0..<50 {
@@ -31,7 +31,7 @@ struct KeyLifecycleTests {
         #expect(Set(ids).count == ids.count)
     }
 
-    @Test(arguments: Backend.available) func namesAreTrimmedAndOriginsNormalized(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func namesAreTrimmedAndOriginsNormalized(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(
             name: "  Booking widget \n", origins: ["HTTPS://Shop.Example:443", "http://localhost:8080"])).key
@@ -39,7 +39,7 @@ struct KeyLifecycleTests {
         #expect(key.allowedOrigins == ["https://shop.example", "http://localhost:8080"])
     }
 
-    @Test(arguments: Backend.available) func aKeyExpiresWhenTheClockPassesItsExpiry(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aKeyExpiresWhenTheClockPassesItsExpiry(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(expiresIn: 3600)).key
         store.clock.advance(by: 3599)
@@ -52,7 +52,7 @@ struct KeyLifecycleTests {
             .keys.isEmpty)
     }
 
-    @Test(arguments: Backend.available) func updateChangesOnlyWhatItNamesAndLogsTheChange(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func updateChangesOnlyWhatItNamesAndLogsTheChange(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
         let updated = try store.storage.update(
@@ -72,14 +72,14 @@ struct KeyLifecycleTests {
         #expect(entry.details["name"] != nil && entry.details["allowedOrigins"] == nil)
     }
 
-    @Test(arguments: Backend.available) func anUpdateThatChangesNothingLeavesNoTrace(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func anUpdateThatChangesNothingLeavesNoTrace(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
         _ = try store.storage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: key.name), actor: nil)
         #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 1)
     }
 
-    @Test(arguments: Backend.available) func rotationWithoutGraceStopsTheOldSecretAtOnce(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func rotationWithoutGraceStopsTheOldSecretAtOnce(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
@@ -91,7 +91,7 @@ struct KeyLifecycleTests {
         #expect(try store.found(rotated.secret)?.id == issued.key.id)
     }
 
-    @Test(arguments: Backend.available) func rotationWithGraceKeepsTheOldSecretUntilItsDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func rotationWithGraceKeepsTheOldSecretUntilItsDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
@@ -107,7 +107,7 @@ struct KeyLifecycleTests {
         #expect(try store.found(rotated.secret)?.id == issued.key.id)
     }
 
-    @Test(arguments: Backend.available) func rotatingTwiceKeepsEachPreviousSecretToItsOwnDeadline(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func rotatingTwiceKeepsEachPreviousSecretToItsOwnDeadline(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let first = try store.create()
         let second = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
@@ -117,7 +117,7 @@ struct KeyLifecycleTests {
         #expect(try store.found(third.secret)?.id == first.key.id)
     }
 
-    @Test(arguments: Backend.available) func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         let revoked = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_1")
@@ -133,7 +133,7 @@ struct KeyLifecycleTests {
         }
     }
 
-    @Test(arguments: Backend.available) func revokingTwiceChangesNothingTheSecondTime(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func revokingTwiceChangesNothingTheSecondTime(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
         let first = try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil)
@@ -144,7 +144,7 @@ struct KeyLifecycleTests {
         #expect(actions == [.keyRevoked, .keyCreated])
     }
 
-    @Test(arguments: Backend.available) func anExpiredKeyCannotBeRotated(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func anExpiredKeyCannotBeRotated(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create(store.newKey(expiresIn: 10)).key
         store.clock.advance(by: 10)
@@ -153,7 +153,7 @@ struct KeyLifecycleTests {
         }
     }
 
-    @Test(arguments: Backend.available) func deleteRemovesTheKeyItsSecretsAndUsageButTheLogRemembers(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func deleteRemovesTheKeyItsSecretsAndUsageButTheLogRemembers(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         _ = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
@@ -171,7 +171,7 @@ struct KeyLifecycleTests {
         #expect(entries.first?.details["name"] == .string("Zapier"))
     }
 
-    @Test(arguments: Backend.available) func usageIsCountedPerDayAndShownWithTheKey(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func usageIsCountedPerDayAndShownWithTheKey(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
         let today = store.clock.now()
@@ -189,7 +189,7 @@ struct KeyLifecycleTests {
         #expect(try store.rows(in: "key_usage_day") == 2)
     }
 
-    @Test(arguments: Backend.available) func everyMutationIsAuditedWithItsActorAndNeverTheSecret(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func everyMutationIsAuditedWithItsActorAndNeverTheSecret(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: "user_9")
@@ -204,7 +204,7 @@ struct KeyLifecycleTests {
         #expect(!text.contains(issued.secret.unredacted) && !text.contains(rotated.secret.unredacted))
     }
 
-    @Test(arguments: Backend.available) func anOmittedActorIsRecordedAsSystem(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func anOmittedActorIsRecordedAsSystem(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         var request = store.newKey()
         request.actor = nil
@@ -234,7 +234,7 @@ struct AuditDetailsTests {
 struct FlushIdentityTests {
     /// A flush sent again under its identity (its first commit's outcome
     /// unknown to the sender) adds nothing; another identity adds again.
-    @Test(arguments: Backend.available) func aFlushSentTwiceUnderOneIdentityCountsOnce(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aFlushSentTwiceUnderOneIdentityCountsOnce(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
         let now = store.clock.now()

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Listing keys")
 struct PaginationTests {
-    @Test(arguments: Backend.available) func pagesAreNewestFirstAndBounded(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func pagesAreNewestFirstAndBounded(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let ids = try (0..<5).map { index in try store.create(store.newKey(name: "key \(index)")).key.id }
         let first = try store.storage.keys(organizationId: "org_a", filter: .all, cursor: nil, limit: 2)
@@ -21,13 +21,13 @@ struct PaginationTests {
     /// Thousands of keys paged through while another connection keeps adding
     /// keys: every key that existed before the first page is seen exactly
     /// once, and nothing is seen twice.
-    @Test(arguments: Backend.available)
+    @Test(arguments: Backend.withPooler)
     func pagingThousandsOfKeysDuringConcurrentInsertsHasNoGapsOrRepeats(_ backend: Backend) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try backend == .sqlite
             ? StoreFixture(database: try KeyDatabase.open(path: directory.appending(path: "keys.sqlite").path))
-            : StoreFixture(.postgres)
+            : StoreFixture(backend)
         let existing = try Set((0..<3_000).map { index in try store.create(store.newKey(name: "key \(index)")).key.id })
 
         let writer = Task.detached {
@@ -53,7 +53,7 @@ struct PaginationTests {
         #expect(Set(seen).isSubset(of: existing.union(added)))
     }
 
-    @Test(arguments: Backend.available) func statusFilterPagesOnlyMatchingKeys(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func statusFilterPagesOnlyMatchingKeys(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         var revoked: [String] = []
         for index in 0..<30 {

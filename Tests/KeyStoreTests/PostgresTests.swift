@@ -27,6 +27,29 @@ struct PostgresTests {
         #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
     }
 
+    /// A statement prepared on a connection that its server session no
+    /// longer has (what a pooler in transaction mode does to a store left
+    /// in the session pool mode, played here by `DEALLOCATE ALL`): the
+    /// error names the setting to change, and the connection is replaced.
+    @Test func aStatementTheSessionLostNamesThePoolModeAndItsConnectionIsReplaced() throws {
+        let pool = PGPool(conninfo: try Backend.freshPostgresSchema())
+        try pool.withConnection { connection in _ = try connection.query("SELECT $1::int", [1]) }
+        let lost = try pool.withConnection { connection -> PGError? in
+            try connection.execute("DEALLOCATE ALL")
+            do {
+                _ = try connection.query("SELECT $1::int", [1])
+                return nil
+            } catch let error as PGError {
+                return error
+            }
+        }
+        #expect(lost?.sqlState == PGError.unknownStatement)
+        let stored = lost.map { PostgresKeyStorage.storeError($0) }
+        #expect(stored?.parameters["reason"] == "other")
+        #expect(stored?.parameters["detail"]?.contains("use the transaction pool mode") == true)
+        #expect(try pool.withConnection { connection in try connection.query("SELECT $1::int", [2]).int(0, 0) } == 2)
+    }
+
     @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
         let url = try Backend.freshPostgresSchema()
         _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)

@@ -15,7 +15,7 @@ struct ImportCommandTests {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    @Test(arguments: Backend.available) func aFileIsImportedOnceAndItsKeysVerify(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aFileIsImportedOnceAndItsKeysVerify(_ backend: Backend) throws {
         let serve = try ServeProcess(on: backend, arguments: ["--catalog", Self.catalog])
         let folder = serve.database.deletingLastPathComponent()
         let database = serve.postgres ?? serve.database.path
@@ -33,6 +33,7 @@ struct ImportCommandTests {
         let file = folder.appending(path: "keys.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         let arguments = ["import", file.path, "--database", database, "--catalog", Self.catalog]
+            + (serve.pooled ? ["--pool-mode", "transaction"] : [])
 
         let first = try CommandRun(arguments + ["--format", "json"], in: folder)
         #expect(first.status == 1, "some lines were refused: \(first.errors)")

@@ -26,6 +26,8 @@ final class ServeProcess: @unchecked Sendable {
     let database: URL
     /// The PostgreSQL schema's URL, when the server runs on PostgreSQL.
     let postgres: String?
+    /// Whether `postgres` reaches the server through PgBouncer.
+    let pooled: Bool
     private let input = Pipe()
     private let output = Pipe()
     private let errors = Pipe()
@@ -36,17 +38,20 @@ final class ServeProcess: @unchecked Sendable {
     private let stdoutClosed = DispatchSemaphore(value: 0)
     private let stderrClosed = DispatchSemaphore(value: 0)
 
-    /// A server on a backend: a new SQLite file, or a new PostgreSQL schema.
+    /// A server on a backend: a new SQLite file, a new PostgreSQL schema, or
+    /// a new database through PgBouncer (in the transaction pool mode).
     convenience init(on backend: Backend, arguments: [String] = []) throws {
         switch backend {
         case .sqlite: try self.init(arguments: arguments)
         case .postgres: try self.init(postgres: try Backend.freshPostgresSchema(), arguments: arguments)
+        case .pooled:
+            try self.init(postgres: try Backend.freshPooledDatabase(), pooled: true, arguments: arguments)
         }
     }
 
-    /// Another server on the same database as `other`.
+    /// Another server on the same database as `other`, reached the same way.
     convenience init(sharing other: ServeProcess, arguments: [String] = []) throws {
-        try self.init(database: other.database, postgres: other.postgres, arguments: arguments)
+        try self.init(database: other.database, postgres: other.postgres, pooled: other.pooled, arguments: arguments)
     }
 
     /// Whether the server can be run as a user other than root (see
@@ -61,15 +66,19 @@ final class ServeProcess: @unchecked Sendable {
     ///   - unprivileged: run the server as `nobody` when the tests run as
     ///     root, so that file permissions apply to it.
     ///   - postgres: a PostgreSQL URL to serve from instead of a SQLite file.
-    init(database: URL? = nil, postgres: String? = nil, arguments: [String] = [], environment: [String: String] = [:],
-         fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false, workingDirectory: URL? = nil) throws {
+    ///   - pooled: `postgres` is a PgBouncer in transaction mode.
+    init(database: URL? = nil, postgres: String? = nil, pooled: Bool = false, arguments: [String] = [],
+         environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false,
+         workingDirectory: URL? = nil) throws {
         self.postgres = postgres
+        self.pooled = pooled
         self.database = try database ?? {
             try ScratchFolder.make("keygate-e2e").appending(path: "keygate.sqlite")
         }()
         // A server that died must fail the test that writes to it, not kill the runner.
         signal(SIGPIPE, SIG_IGN)
-        let serveArguments = ["serve", "--database", postgres ?? self.database.path] + arguments
+        let serveArguments = ["serve", "--database", postgres ?? self.database.path]
+            + (pooled ? ["--pool-mode", "transaction"] : []) + arguments
         if let fileSizeLimitKiB {
             process.executableURL = URL(filePath: "/bin/sh")
             process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB) && exec \"$0\" \"$@\"", Self.executable.path] + serveArguments

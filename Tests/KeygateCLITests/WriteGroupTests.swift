@@ -29,7 +29,7 @@ struct WriteGroupTests {
         try (0..<count).map { _ in try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any] }
     }
 
-    @Test(arguments: Backend.available)
+    @Test(arguments: Backend.withPooler)
     func pipelinedWritesAnswerInOrderEachOnItsOwnAndLaterRequestsSeeThem(_ backend: Backend) throws {
         let serve = try ServeProcess(on: backend)
         let org = "org_group"
@@ -114,7 +114,7 @@ struct WriteGroupTests {
     /// together) answer as sent one at a time: each in order, a key
     /// revoked between two of them refused from then on, and the one sent
     /// before the revocation answered as it stood.
-    @Test(arguments: Backend.available)
+    @Test(arguments: Backend.withPooler)
     func pipelinedVerificationsAnswerInOrderAroundAWrite(_ backend: Backend) throws {
         let serve = try ServeProcess(on: backend)
         let org = "org_verify_group"

@@ -12,7 +12,7 @@ import Testing
 struct UnitOfWorkTests {
     struct Abandoned: Error {}
 
-    @Test(arguments: Backend.available) func commandsSeeTheWritesBeforeThemAndFailOnTheirOwn(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func commandsSeeTheWritesBeforeThemAndFailOnTheirOwn(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let outcomes = try #require(try fixture.service.unitOfWork { unit in
             [
@@ -48,13 +48,13 @@ struct UnitOfWorkTests {
         #expect(try fixture.service.subscription(organizationId: "org_a").plan == "pro")
     }
 
-    @Test(arguments: Backend.available) func nothingOfAUnitIsVisibleToOthersBeforeItCommits(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func nothingOfAUnitIsVisibleToOthersBeforeItCommits(_ backend: Backend) throws {
         let folder = try ScratchFolder.make("keygate-unit")
         let path = folder.appending(path: "k.sqlite").path
         let fixture = try backend == .sqlite
-            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: .postgres)
+            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: backend)
         let outside = try backend == .sqlite
-            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: .postgres, sharing: fixture)
+            ? ServiceFixture(database: try KeyDatabase.open(path: path)) : ServiceFixture(backend: backend, sharing: fixture)
         try fixture.move(to: "pro")
         var seenInside: Int?
         var seenOutside: Int?

@@ -20,7 +20,7 @@ struct VerifyTests {
         try fixture.service.verify(VerifyRequest(key: key, capability: capability, origin: origin, cost: cost))
     }
 
-    @Test(arguments: Backend.available) func aValidKeyCarriesItsOrganizationCapabilitiesRateLimitAndQuota(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aValidKeyCarriesItsOrganizationCapabilitiesRateLimitAndQuota(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, capabilities: ["booking.read", "booking.create"])
         let result = try verify(fixture, key.secret.unredacted)
@@ -31,7 +31,7 @@ struct VerifyTests {
         #expect(result.quota?.meter == "api.requests" && result.quota?.remaining == 999_999)
     }
 
-    @Test(arguments: Backend.available) func eachDenialHasItsCodeAndStatusInTheDocumentedOrder(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func eachDenialHasItsCodeAndStatusInTheDocumentedOrder(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, origins: ["https://shop.example"]).secret.unredacted
         let outcomes: [(String, String?, String?, VerifyOutcome)] = [
@@ -49,7 +49,7 @@ struct VerifyTests {
         #expect(VerifyOutcome.allCases.map(\.httpStatus) == [200, 401, 401, 401, 401, 403, 403, 403, 429, 429])
     }
 
-    @Test(arguments: Backend.available) func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let revoked = try proKey(fixture)
         _ = try fixture.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
@@ -69,7 +69,7 @@ struct VerifyTests {
         #expect(try verify(fixture, suspended.secret.unredacted).outcome == .valid)
     }
 
-    @Test(arguments: Backend.available) func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)
         let rotated = try fixture.service.rotateKey(id: key.key.record.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: nil)
@@ -80,7 +80,7 @@ struct VerifyTests {
         #expect(try verify(fixture, rotated.secret.unredacted).outcome == .valid)
     }
 
-    @Test(arguments: Backend.available) func capabilitiesLostOnADowngradeAreRefused(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func capabilitiesLostOnADowngradeAreRefused(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead", "customersRead"])
@@ -130,7 +130,7 @@ struct VerifyTests {
         #expect(quota.used == 11, "\(quota)")
     }
 
-    @Test(arguments: Backend.available) func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, rateLimit: 6).secret.unredacted
         for expected in (0..<6).reversed() {
@@ -149,7 +149,7 @@ struct VerifyTests {
         #expect(try verify(fixture, key).retryAfter == 10)
     }
 
-    @Test(arguments: Backend.available) func aRateLimitAboveADowngradedCeilingIsEnforcedAtTheCeiling(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aRateLimitAboveADowngradedCeilingIsEnforcedAtTheCeiling(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")
         let key = try fixture.create(kind: "workspace", capabilities: ["linksRead"], rateLimit: 1000)
@@ -157,7 +157,7 @@ struct VerifyTests {
         #expect(try verify(fixture, key.secret.unredacted, capability: "linksRead").rateLimit?.limit == 60)
     }
 
-    @Test(arguments: Backend.available) func theRequestQuotaIsCountedAndThenRefused(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func theRequestQuotaIsCountedAndThenRefused(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)
         let key = try fixture.create(kind: "widget", capabilities: ["read"], rateLimit: 120)
         // The basic plan allows 10,000 requests a day; spend most of them in bulk.
@@ -174,7 +174,7 @@ struct VerifyTests {
         #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 10_000)
     }
 
-    @Test(arguments: Backend.available) func usageIsBufferedUntilFlushedAndShownWithTheKey(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func usageIsBufferedUntilFlushedAndShownWithTheKey(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)
         for _ in 0..<3 { _ = try verify(fixture, key.secret.unredacted) }
@@ -189,7 +189,7 @@ struct VerifyTests {
         #expect(try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 1))
     }
 
-    @Test(arguments: Backend.available) func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aFlushOfMoreKeysThanOneTransactionHoldsWritesEachCountOnce(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let count = KeygateService.flushKeyBatch * 2 + 17
         let perOrganization = 25
@@ -218,7 +218,7 @@ struct VerifyTests {
         #expect(requests == verified)
     }
 
-    @Test(arguments: Backend.available) func aKeyShowsWhereItWasLastUsedFrom(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aKeyShowsWhereItWasLastUsedFrom(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, origins: ["https://shop.example"])
         _ = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read",

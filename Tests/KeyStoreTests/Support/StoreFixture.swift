@@ -5,7 +5,8 @@ import KeyStorePostgres
 import KeygateTestSupport
 
 /// A store on an in-memory SQLite database (or a file, where a test needs
-/// one), or on a fresh schema of the test PostgreSQL server, with the
+/// one), or on a fresh schema of the test PostgreSQL server (a fresh
+/// database through PgBouncer), with the
 /// default catalog's registry and a clock the test controls.
 struct StoreFixture {
     static let rules = KeyRules(
@@ -33,11 +34,12 @@ struct StoreFixture {
             sqlite = database
             postgresURL = nil
             storage = SQLiteKeyStorage(database: database, rules: Self.rules, clock: clock)
-        case .postgres:
-            let url = try Backend.freshPostgresSchema()
+        case .postgres, .pooled:
+            let url = try backend.freshPostgresURL()!
             sqlite = nil
             postgresURL = url
-            storage = try PostgresKeyStorage(url: url, rules: Self.rules, clock: clock, freshness: .strict)
+            storage = try PostgresKeyStorage(url: url, rules: Self.rules, clock: clock, freshness: .strict,
+                                             poolMode: backend.poolMode)
         }
     }
 
@@ -67,7 +69,7 @@ struct StoreFixture {
         switch backend {
         case .sqlite:
             return try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
-        case .postgres:
+        case .postgres, .pooled:
             return try PostgresKeyStorage.rows(in: table, url: postgresURL!)
         }
     }

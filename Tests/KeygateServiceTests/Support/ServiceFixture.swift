@@ -32,7 +32,8 @@ final class ServiceFixture: @unchecked Sendable {
     private var events = 0
 
     /// The service on an in-memory SQLite database (or `database`), or on
-    /// a fresh schema of the test PostgreSQL server.
+    /// a fresh schema of the test PostgreSQL server (a fresh database
+    /// through PgBouncer).
     /// The PostgreSQL schema's URL (nil on SQLite), for a second fixture on the same data.
     let postgresURL: String?
 
@@ -44,10 +45,11 @@ final class ServiceFixture: @unchecked Sendable {
             postgresURL = nil
             storage = SQLiteKeyStorage(
                 database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
-        case .postgres:
-            let url = try other?.postgresURL ?? Backend.freshPostgresSchema()
+        case .postgres, .pooled:
+            let url = try other?.postgresURL ?? backend.freshPostgresURL()!
             postgresURL = url
-            storage = try PostgresKeyStorage(url: url, rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict)
+            storage = try PostgresKeyStorage(url: url, rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict,
+                                             poolMode: backend.poolMode)
         }
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
     }

@@ -36,8 +36,22 @@ struct PostgresBench: Sendable {
     let serve: @Sendable (String, [String]) throws -> ServeClient
 
     /// A URL whose connections use a new, empty schema; the statement
-    /// counts (``statements()``) ready to be read.
+    /// counts (``statements()``) ready to be read. With
+    /// `KEYGATE_BENCH_POOLED=1` (and `KEYGATE_POOL_MODE=transaction` for the
+    /// servers it starts), a new database reached through the PgBouncer
+    /// `Scripts/with-postgres.sh` runs instead: a pooler passes no schema.
     func freshSchema() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if environment["KEYGATE_BENCH_POOLED"] != nil, let pooler = environment["KEYGATE_TEST_PGBOUNCER"],
+           var components = URLComponents(string: pooler)
+        {
+            let database = "b_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            _ = try psql(server, "CREATE DATABASE \(database)")
+            components.path = "/" + database
+            let url = components.string ?? pooler
+            _ = try psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            return url
+        }
         _ = try psql(server, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         let schema = "b_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         _ = try psql(server, "CREATE SCHEMA \(schema)")

@@ -175,21 +175,10 @@ struct PostgresProcessTests {
     /// reaches another's verification by LISTEN/NOTIFY, without that
     /// process asking; the bound is measured in the benchmarks.
     @Test func aRevocationReachesAnotherProcessByNotification() throws {
-        let admin = try ServeProcess(on: .postgres)
-        let gateway = try ServeProcess(sharing: admin)
-        let created = try admin.proKey(organization: "org_n", rateLimit: 1000)
-        let secret = created["secret"] as! String
-        let keyId = (created["key"] as! [String: Any])["id"] as! String
-        #expect(try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        let (admin, gateway, secret, keyId) = try ServeProcess.adminAndGateway(on: .postgres, organization: "org_n")
         _ = try admin.result("keys.revoke", ["organizationId": "org_n", "keyId": keyId])
-        // Bounded: 200 tries 10 ms apart; a notification takes about a millisecond.
-        var code = ""
-        for _ in 0..<200 {
-            code = try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["code"] as? String ?? ""
-            if code == "revoked" { break }
-            usleep(10_000)
-        }
-        #expect(code == "revoked")
+        // A notification takes about a millisecond.
+        #expect(try gateway.verification(of: secret, until: "revoked", tries: 200, pause: 10_000) == "revoked")
         #expect(admin.finish() == 0)
         #expect(gateway.finish() == 0)
     }
@@ -198,12 +187,7 @@ struct PostgresProcessTests {
     /// serving on new connections, the listening one too, and nothing they
     /// acknowledged is lost.
     @Test func processesReconnectAfterTheirConnectionsAreCut() throws {
-        let admin = try ServeProcess(on: .postgres)
-        let gateway = try ServeProcess(sharing: admin)
-        let created = try admin.proKey(organization: "org_c", rateLimit: 1000)
-        let secret = created["secret"] as! String
-        let keyId = (created["key"] as! [String: Any])["id"] as! String
-        #expect(try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        let (admin, gateway, secret, keyId) = try ServeProcess.adminAndGateway(on: .postgres, organization: "org_c")
         #expect(try PostgresKeyStorage.disconnectAll(url: admin.postgres!) >= 2)
         // The first call on a cut connection may fail (storage_failure, nothing
         // done); calls after it reconnect. Bounded: 50 tries.

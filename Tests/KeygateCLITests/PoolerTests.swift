@@ -42,21 +42,10 @@ struct PoolerTests {
     /// Without LISTEN, a change reaches the other processes by their poll:
     /// within a second (the default), never stale after it.
     @Test func aRevocationReachesAnotherProcessWithinThePoll() throws {
-        let admin = try ServeProcess(on: .pooled)
-        let gateway = try ServeProcess(sharing: admin)
-        let created = try admin.proKey(organization: "org_p", rateLimit: 1000)
-        let secret = created["secret"] as! String
-        let keyId = (created["key"] as! [String: Any])["id"] as! String
-        #expect(try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        let (admin, gateway, secret, keyId) = try ServeProcess.adminAndGateway(on: .pooled, organization: "org_p")
         _ = try admin.result("keys.revoke", ["organizationId": "org_p", "keyId": keyId])
         let revokedAt = Date()
-        // Bounded: 50 tries 100 ms apart.
-        var code = ""
-        for _ in 0..<50 where code != "revoked" {
-            code = try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["code"] as? String ?? ""
-            if code != "revoked" { usleep(100_000) }
-        }
-        #expect(code == "revoked")
+        #expect(try gateway.verification(of: secret, until: "revoked", tries: 50, pause: 100_000) == "revoked")
         // The poll's bound, with room for a loaded machine's scheduling.
         #expect(Date().timeIntervalSince(revokedAt) < 3)
         #expect(admin.finish() == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -159,6 +160,33 @@ final class ServeProcess: @unchecked Sendable {
             "organizationId": organization, "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"],
             "rateLimit": rateLimit,
         ])
+    }
+
+    /// Two servers on a new database of `backend`, an admin and a gateway,
+    /// and a Pro key of `organization` the gateway has verified once: the
+    /// scene of a change made through one process and seen by another.
+    static func adminAndGateway(on backend: Backend, organization: String) throws
+        -> (admin: ServeProcess, gateway: ServeProcess, secret: String, keyId: String)
+    {
+        let admin = try ServeProcess(on: backend)
+        let gateway = try ServeProcess(sharing: admin)
+        let created = try admin.proKey(organization: organization, rateLimit: 1000)
+        let secret = created["secret"] as! String
+        let keyId = (created["key"] as! [String: Any])["id"] as! String
+        #expect(try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        return (admin, gateway, secret, keyId)
+    }
+
+    /// The code `keys.verify` answers for `secret` (for `booking.read`),
+    /// asked up to `tries` times `pause` microseconds apart until it is
+    /// `expected`: for a change that another process makes.
+    func verification(of secret: String, until expected: String, tries: Int, pause: useconds_t) throws -> String {
+        var code = ""
+        for _ in 0..<tries where code != expected {
+            code = try result("keys.verify", ["key": secret, "capability": "booking.read"])["code"] as? String ?? ""
+            if code != expected { usleep(pause) }
+        }
+        return code
     }
 
     /// Closes stdin and waits for the exit; returns the status.

@@ -46,6 +46,68 @@ public protocol SubscriptionStorage: Sendable {
     func nextExpiry(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Date?
     /// How many live keys of these kinds the organization has.
     func liveKeyCount(organizationId: String, kinds: [String]) throws(KeyStoreError) -> Int
+
+    /// ``subscription(organizationId:)`` for several organizations, by id
+    /// (one billing never named is absent). With the two below, what
+    /// verification reads of the organizations of a pipelined read's keys
+    /// where the store ``KeyStorage/looksUpTogether``; by default one read
+    /// each.
+    func subscriptions(organizationIds: [String]) throws(KeyStoreError) -> [String: SubscriptionRecord]
+    /// ``liveKeyIds(organizationId:kinds:limit:)`` for several
+    /// organizations, each with its own kinds and limit, in their order.
+    func liveKeyIds(_ queries: [LiveKeyQuery]) throws(KeyStoreError) -> [[String]]
+    /// The count of one meter period each, for several organizations, in
+    /// their order (0 when nothing was counted).
+    func readings(_ queries: [MeterQuery]) throws(KeyStoreError) -> [Int]
+}
+
+extension SubscriptionStorage {
+    public func subscriptions(organizationIds: [String]) throws(KeyStoreError) -> [String: SubscriptionRecord] {
+        var records: [String: SubscriptionRecord] = [:]
+        for id in organizationIds {
+            if let record = try subscription(organizationId: id) { records[id] = record }
+        }
+        return records
+    }
+
+    public func liveKeyIds(_ queries: [LiveKeyQuery]) throws(KeyStoreError) -> [[String]] {
+        try queries.map { query throws(KeyStoreError) in
+            try liveKeyIds(organizationId: query.organizationId, kinds: query.kinds, limit: query.limit)
+        }
+    }
+
+    public func readings(_ queries: [MeterQuery]) throws(KeyStoreError) -> [Int] {
+        try queries.map { query throws(KeyStoreError) in
+            try readings(organizationId: query.organizationId, periods: [(query.meter, query.periodStart)]).first?.used ?? 0
+        }
+    }
+}
+
+/// An organization's live keys of some kinds, oldest first, at most `limit`.
+public struct LiveKeyQuery: Sendable, Hashable {
+    public var organizationId: String
+    public var kinds: [String]
+    public var limit: Int
+
+    public init(organizationId: String, kinds: [String], limit: Int) {
+        self.organizationId = organizationId
+        self.kinds = kinds
+        self.limit = limit
+    }
+}
+
+/// An organization's count of one meter in one period.
+public struct MeterQuery: Sendable, Hashable {
+    public var organizationId: String
+    public var meter: String
+    /// The period's start, in the service's reckoning.
+    public var periodStart: Date
+
+    public init(organizationId: String, meter: String, periodStart: Date) {
+        self.organizationId = organizationId
+        self.meter = meter
+        self.periodStart = periodStart
+    }
 }
 
 /// Everything the service layer needs from storage.

@@ -199,6 +199,37 @@ struct PreparedVerificationTests {
             == .revoked)
     }
 
+    /// The organizations of the keys a group lacks are read with them, each
+    /// as a verification would read it (its plan, which keys are within
+    /// the plan's maximum, its stored request count), so the verifications
+    /// read nothing more; a plan change after it still reaches the next one.
+    @Test func organizationsOfKeysPreparedTogetherAreReadWithThem() throws {
+        let writer = try ServiceFixture(backend: .postgres)
+        let organizations = ["org_a", "org_b", "org_c"]
+        var secrets: [String] = []
+        for (index, organization) in organizations.enumerated() {
+            try writer.move(organization, to: "pro")
+            let key = try writer.create(organization, kind: "owner_integration", capabilities: ["booking.read"])
+            secrets.append(key.secret.unredacted)
+            // Stored request counts of 0, 1 and 2.
+            for _ in 0..<index { _ = try writer.service.verify(VerifyRequest(key: key.secret.unredacted)) }
+        }
+        try writer.service.flushUsage()
+        let fixture = try ServiceFixture(backend: .postgres, sharing: writer)
+        try fixture.service.prepareVerifications(of: secrets)
+        let reads = { fixture.service.verification.reads.withLock { ($0.keys, $0.organizations, $0.counts) } }
+        #expect(reads() == (3, 3, 0))
+        let results = try secrets.map { try fixture.service.verify(VerifyRequest(key: $0, capability: "booking.read")) }
+        #expect(results.map(\.outcome) == [.valid, .valid, .valid])
+        #expect(results.map(\.organizationId) == organizations)
+        #expect(results.map { $0.quota?.used } == [1, 2, 3])
+        #expect(reads() == (3, 3, 0))
+        // A change after the reads reaches the next verification.
+        try writer.move("org_b", to: "free")
+        #expect(try fixture.service.verify(VerifyRequest(key: secrets[1], capability: "booking.read")).outcome
+            == .planSuspended)
+    }
+
     /// Once a preparation finds every key held, the next ones cost nothing
     /// until a verification has to read a key itself; from then on the
     /// keys a group lacks are read together again.

@@ -32,22 +32,37 @@ final class KeyAccess: Sendable {
     /// query, for the ids of its oldest live keys up to the plan's maximum.
     /// Without `ranking` (no key in question is active, or it is known to be
     /// within the maximum) the query is skipped.
-    init(catalog: PlanCatalog, plan: Plan, organizationId: String, storage: any KeygateStorage, ranking: Bool = true)
-        throws(KeyStoreError)
+    convenience init(catalog: PlanCatalog, plan: Plan, organizationId: String, storage: any KeygateStorage,
+                     ranking: Bool = true) throws(KeyStoreError)
     {
+        let query = ranking ? Self.ranking(plan, organizationId: organizationId) : nil
+        try self.init(catalog: catalog, plan: plan, oldest: query.map { query throws(KeyStoreError) in
+            try storage.liveKeyIds(organizationId: query.organizationId, kinds: query.kinds, limit: query.limit)
+        })
+    }
+
+    /// From the answer to ``ranking(_:organizationId:)``'s query, read by
+    /// the caller (with other organizations' where verification reads them
+    /// together); `nil` when there was none to ask.
+    init(catalog: PlanCatalog, plan: Plan, oldest: [String]?) {
         self.plan = plan
         usableByKind = catalog.usableCapabilityIds(on: plan)
-        if ranking, let policy = plan.apiKeys, let maximum = policy.maxActiveKeys {
-            // One more than the maximum tells whether any live key is beyond
-            // it. Most organizations have none, and then no set is kept: a
-            // set of ids for each cached organization was a large part of
-            // the cache's memory (docs/PERFORMANCE.md).
-            let oldest = try storage.liveKeyIds(
-                organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
-            withinLimit = oldest.count > maximum ? Set(oldest.prefix(maximum)) : nil
+        if let oldest, let maximum = plan.apiKeys?.maxActiveKeys, oldest.count > maximum {
+            withinLimit = Set(oldest.prefix(maximum))
         } else {
             withinLimit = nil
         }
+    }
+
+    /// What to read of the organization's keys to know which are within
+    /// the plan's maximum: its oldest live keys of the allowed kinds, one
+    /// more than the maximum, which tells whether any is beyond it. Most
+    /// organizations have none, and then no set is kept: a set of ids for
+    /// each cached organization was a large part of the cache's memory
+    /// (docs/PERFORMANCE.md). `nil` for a plan without a maximum.
+    static func ranking(_ plan: Plan, organizationId: String) -> LiveKeyQuery? {
+        guard let policy = plan.apiKeys, let maximum = policy.maxActiveKeys else { return nil }
+        return LiveKeyQuery(organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
     }
 
     func status(of key: KeyRecord, at now: Date) -> KeyStatus {

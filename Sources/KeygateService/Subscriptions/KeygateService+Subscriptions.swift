@@ -62,6 +62,11 @@ extension KeygateService {
 
     func organizationPlan(_ organizationId: String) throws(ServiceError) -> OrganizationPlan {
         let record = try store { () throws(KeyStoreError) in try storage.subscription(organizationId: organizationId) }
+        return organizationPlan(record, organizationId: organizationId)
+    }
+
+    /// The plan in force for a subscription as stored (`nil`: billing never named the organization).
+    func organizationPlan(_ record: SubscriptionRecord?, organizationId: String) -> OrganizationPlan {
         let subscription = view(record, organizationId: organizationId)
         return OrganizationPlan(subscription: subscription, plan: catalog.plan(subscription.plan) ?? catalog.defaultPlan)
     }

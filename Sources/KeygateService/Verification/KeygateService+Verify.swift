@@ -67,10 +67,12 @@ extension KeygateService {
 
     /// Brings into memory, in one look-up of the store, the keys of
     /// verifications about to be made that it does not hold (the requests
-    /// of one pipelined read): each verification then finds its key as if
-    /// it had read it itself. Keys already held, malformed ones and a
-    /// lone miss are left to the verifications. What is read is kept only
-    /// if nothing changed meanwhile, as a verification's own read is.
+    /// of one pipelined read), and in three more reads the organizations
+    /// of those keys that it does not hold either: each verification then
+    /// finds them as if it had read them itself. Keys already held,
+    /// malformed ones and a lone miss are left to the verifications, and so
+    /// is a lone organization. What is read is kept only if nothing changed
+    /// meanwhile, as a verification's own read is.
     ///
     /// Only where the store ``looksUpKeysTogether``; elsewhere this would
     /// hash every key twice for nothing. Once a preparation finds every key
@@ -100,11 +102,29 @@ extension KeygateService {
         guard let missing, missing.count > 1 else { return }
         verification.reads.withLock { $0.keys += missing.count }
         let lookups = try store { () throws(KeyStoreError) in try storage.find(digests: missing) }
-        verification.withState { state in
+        let now = clock.now()
+        // The organizations of the keys found that memory lacks too: after
+        // a start, or with many organizations of a few keys each, they were
+        // most of a group's reads, three for each.
+        let organizations = verification.withState { state -> [String] in
+            var lacking: [String] = []
+            var seen: Set<String> = []
             for (digest, lookup) in zip(missing, lookups) {
                 let match: KeyMatch? = if case .found(let match) = lookup { match } else { nil }
                 _ = state.key(digest, from: match, readAt: token)
+                // A revoked or expired key is answered without its organization.
+                guard let key = match?.key, case .live = key.state(at: now) else { continue }
+                if state.organization(key.organizationId, at: now) == nil, seen.insert(key.organizationId).inserted {
+                    lacking.append(key.organizationId)
+                }
             }
+            return lacking
+        }
+        guard organizations.count > 1 else { return }
+        verification.reads.withLock { $0.organizations += organizations.count }
+        let snapshots = try organizationSnapshots(organizations, now: now)
+        verification.withState { state in
+            for snapshot in snapshots { _ = state.organization(snapshot, readAt: token) }
         }
     }
 
@@ -295,19 +315,43 @@ extension KeygateService {
 
     /// An organization's plan, key access and request count, from the store.
     private func organizationSnapshot(_ id: String, now: Date) throws(ServiceError) -> OrganizationSnapshot {
-        let plan = try organizationPlan(id)
-        let (access, validUntil) = try store { () throws(KeyStoreError) in
-            let access = try KeyAccess(catalog: catalog, plan: plan.plan, organizationId: id, storage: storage)
-            let validUntil = try access.withinLimit == nil
-                ? nil : storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
-            return (access, validUntil)
+        try organizationSnapshots([id], now: now)[0]
+    }
+
+    /// Organizations' plans, key access and request counts, in their
+    /// order: three reads of the store however many there are (their
+    /// subscriptions, then the keys and the counts their plans ask about),
+    /// where the store reads several together (``looksUpKeysTogether``).
+    private func organizationSnapshots(_ ids: [String], now: Date) throws(ServiceError) -> [OrganizationSnapshot] {
+        let records = try store { () throws(KeyStoreError) in try storage.subscriptions(organizationIds: ids) }
+        let plans = ids.map { id in organizationPlan(records[id], organizationId: id) }
+        let rankings = zip(ids, plans).map { id, plan in KeyAccess.ranking(plan.plan, organizationId: id) }
+        var oldest = try store { () throws(KeyStoreError) in try storage.liveKeyIds(rankings.compactMap { $0 }) }
+            .makeIterator()
+        let meter = catalog.meter(source: .verifications)
+        let quotas = plans.map { plan -> (meter: String, quota: Quota, window: QuotaWindow)? in
+            guard let meter, let quota = plan.plan.quota(for: meter.id) else { return nil }
+            return (meter.id.rawValue, quota, QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart))
         }
-        var requests: StoredRequests?
-        if let meter = catalog.meter(source: .verifications), let quota = plan.plan.quota(for: meter.id) {
-            let window = QuotaCalendar.window(quota.period, at: now, anchor: plan.subscription.periodStart)
-            requests = (meter.id.rawValue, quota, window, try storedRequests(id, meter: meter.id.rawValue, window: window))
+        var counts = try store { () throws(KeyStoreError) in
+            try storage.readings(zip(ids, quotas).compactMap { id, quota in
+                quota.map { MeterQuery(organizationId: id, meter: $0.meter, periodStart: $0.window.start) }
+            })
+        }.makeIterator()
+        var snapshots: [OrganizationSnapshot] = []
+        for (index, id) in ids.enumerated() {
+            let plan = plans[index]
+            let access = KeyAccess(catalog: catalog, plan: plan.plan, oldest: rankings[index] == nil ? nil : oldest.next())
+            // Which keys are within the maximum changes when one expires:
+            // only an organization past its maximum asks when (rare).
+            let validUntil = try access.withinLimit == nil ? nil : store { () throws(KeyStoreError) in
+                try storage.nextExpiry(organizationId: id, kinds: plan.plan.apiKeys?.kinds.map(\.rawValue) ?? [])
+            }
+            let requests: StoredRequests? = quotas[index].map { ($0.meter, $0.quota, $0.window, counts.next() ?? 0) }
+            snapshots.append(OrganizationSnapshot(organizationId: id, plan: plan, access: access, validUntil: validUntil,
+                                                  requests: requests))
         }
-        return OrganizationSnapshot(organizationId: id, plan: plan, access: access, validUntil: validUntil, requests: requests)
+        return snapshots
     }
 
     /// Requests already written to the store for a quota window.

@@ -548,13 +548,27 @@ public struct PostgresKeyStorage: KeygateStorage {
     }
 
     /// A PostgreSQL array literal of strings, each quoted; `nil` is NULL.
+    /// Byte by byte: Foundation's `replacingOccurrences`, twice for each
+    /// value, took more than half of an import's client time (perf: 14 of
+    /// 18 CPU seconds for 100,000 keys in fifteen arrays each).
     static func textArray(_ values: [String?]) -> String {
-        let quoted = values.map { value in
-            value.map {
-                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-            } ?? "NULL"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(values.count * 24)
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let value else {
+                bytes += "NULL".utf8
+                continue
+            }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
         }
-        return "{" + quoted.joined(separator: ",") + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A PostgreSQL array literal of integers; `nil` is NULL.

@@ -50,6 +50,19 @@ struct PostgresTests {
         #expect(try pool.withConnection { connection in try connection.query("SELECT $1::int", [2]).int(0, 0) } == 2)
     }
 
+    /// Batches travel as array literals: every string comes back from the
+    /// server as it went, quotes, backslashes, commas, braces and all.
+    @Test func arrayLiteralsReachTheServerAsTheyWere() throws {
+        let values: [String?] = ["plain", "with \"quotes\"", "back\\slash\\", "a,b", "{braces}", "", "NULL", nil, "zażółć 🔑",
+                                 " spaced ", "\\\""]
+        let pool = PGPool(conninfo: try Backend.freshPostgresSchema())
+        let result = try pool.withConnection { connection in
+            try connection.query("SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS x (v, n) ORDER BY n",
+                                 [.text(PostgresKeyStorage.textArray(values))])
+        }
+        #expect((0..<result.count).map { result.string($0, 0) } == values)
+    }
+
     @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
         let url = try Backend.freshPostgresSchema()
         _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)

@@ -61,6 +61,11 @@ public protocol SubscriptionStorage: Sendable {
     func readings(_ queries: [MeterQuery]) throws(KeyStoreError) -> [Int]
 }
 
+/// An organization's live keys of some kinds, oldest first, at most `limit`.
+public typealias LiveKeyQuery = (organizationId: String, kinds: [String], limit: Int)
+/// An organization's count of one meter in one period (its start, in the service's reckoning).
+public typealias MeterQuery = (organizationId: String, meter: String, periodStart: Date)
+
 extension SubscriptionStorage {
     public func subscriptions(organizationIds: [String]) throws(KeyStoreError) -> [String: SubscriptionRecord] {
         var records: [String: SubscriptionRecord] = [:]
@@ -80,33 +85,6 @@ extension SubscriptionStorage {
         try queries.map { query throws(KeyStoreError) in
             try readings(organizationId: query.organizationId, periods: [(query.meter, query.periodStart)]).first?.used ?? 0
         }
-    }
-}
-
-/// An organization's live keys of some kinds, oldest first, at most `limit`.
-public struct LiveKeyQuery: Sendable, Hashable {
-    public var organizationId: String
-    public var kinds: [String]
-    public var limit: Int
-
-    public init(organizationId: String, kinds: [String], limit: Int) {
-        self.organizationId = organizationId
-        self.kinds = kinds
-        self.limit = limit
-    }
-}
-
-/// An organization's count of one meter in one period.
-public struct MeterQuery: Sendable, Hashable {
-    public var organizationId: String
-    public var meter: String
-    /// The period's start, in the service's reckoning.
-    public var periodStart: Date
-
-    public init(organizationId: String, meter: String, periodStart: Date) {
-        self.organizationId = organizationId
-        self.meter = meter
-        self.periodStart = periodStart
     }
 }
 

@@ -43,12 +43,12 @@ struct OrganizationReadTests {
         let owner = ["owner_integration"]
         let both = ["owner_integration", "booking_partner"]
         let queries = [
-            LiveKeyQuery(organizationId: "org_a", kinds: owner, limit: 1),
-            LiveKeyQuery(organizationId: "org_a", kinds: both, limit: 10),
-            LiveKeyQuery(organizationId: "org_b", kinds: both, limit: 10),
-            LiveKeyQuery(organizationId: "org_c", kinds: both, limit: 10),
-            LiveKeyQuery(organizationId: "org_a", kinds: [], limit: 10),
-            LiveKeyQuery(organizationId: "org_a", kinds: ["booking_partner"], limit: 0),
+            (organizationId: "org_a", kinds: owner, limit: 1),
+            (organizationId: "org_a", kinds: both, limit: 10),
+            (organizationId: "org_b", kinds: both, limit: 10),
+            (organizationId: "org_c", kinds: both, limit: 10),
+            (organizationId: "org_a", kinds: [], limit: 10),
+            (organizationId: "org_a", kinds: ["booking_partner"], limit: 0),
         ]
         let oldest = try storage.liveKeyIds(queries)
         #expect(oldest == (try queries.map { try storage.liveKeyIds(organizationId: $0.organizationId, kinds: $0.kinds,
@@ -58,11 +58,11 @@ struct OrganizationReadTests {
         #expect(oldest == [[a[0]], [a[0], a[1], a[4]], created["org_b"]!, [], [], []])
 
         let meters = [
-            MeterQuery(organizationId: "org_a", meter: "api.requests", periodStart: period),
-            MeterQuery(organizationId: "org_b", meter: "api.requests", periodStart: period),
-            MeterQuery(organizationId: "org_c", meter: "api.requests", periodStart: period),
-            MeterQuery(organizationId: "org_a", meter: "api.requests", periodStart: period.addingTimeInterval(1)),
-            MeterQuery(organizationId: "org_a", meter: "other", periodStart: period),
+            (organizationId: "org_a", meter: "api.requests", periodStart: period),
+            (organizationId: "org_b", meter: "api.requests", periodStart: period),
+            (organizationId: "org_c", meter: "api.requests", periodStart: period),
+            (organizationId: "org_a", meter: "api.requests", periodStart: period.addingTimeInterval(1)),
+            (organizationId: "org_a", meter: "other", periodStart: period),
         ]
         #expect(try storage.readings(meters) == [42, 7, 0, 0, 0])
         #expect(try storage.readings(meters) == (try meters.map {

@@ -62,7 +62,7 @@ final class KeyAccess: Sendable {
     /// (docs/PERFORMANCE.md). `nil` for a plan without a maximum.
     static func ranking(_ plan: Plan, organizationId: String) -> LiveKeyQuery? {
         guard let policy = plan.apiKeys, let maximum = policy.maxActiveKeys else { return nil }
-        return LiveKeyQuery(organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
+        return (organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
     }
 
     func status(of key: KeyRecord, at now: Date) -> KeyStatus {

@@ -335,7 +335,7 @@ extension KeygateService {
         }
         var counts = try store { () throws(KeyStoreError) in
             try storage.readings(zip(ids, quotas).compactMap { id, quota in
-                quota.map { MeterQuery(organizationId: id, meter: $0.meter, periodStart: $0.window.start) }
+                quota.map { (organizationId: id, meter: $0.meter, periodStart: $0.window.start) }
             })
         }.makeIterator()
         var snapshots: [OrganizationSnapshot] = []

@@ -395,12 +395,8 @@ public struct PostgresKeyStorage: KeygateStorage {
     private static let findReserving = """
         SELECT \(lookUpColumns), l.granted, l.arrival
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
-        LEFT JOIN LATERAL (
-            SELECT r.granted, r.arrival
-            FROM keygate_lease(keygate_tag(k.id), $3, \(GCRA.minute) / k.rate_limit, LEAST(4, GREATEST(1, k.rate_limit / 30)), 1, 0) r
-            WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)
-                AND (s.expires_at IS NULL OR s.expires_at > $2)
-        ) l ON true
+        \(firstReservation(tag: "keygate_tag(k.id)", rateLimit: "k.rate_limit", revokedAt: "k.revoked_at",
+                            expiresAt: "k.expires_at", secretExpiresAt: "s.expires_at"))
         WHERE s.digest = $1
         """
     /// ``find`` for several digests (hex, `$1`), each row led by its digest's place.
@@ -424,13 +420,24 @@ public struct PostgresKeyStorage: KeygateStorage {
                f.rate_limit, f.allowed_origins, f.created_at, f.expires_at, f.revoked_at, f.last_used_at,
                l.granted, l.arrival
         FROM found f
+        \(firstReservation(tag: "f.tag", rateLimit: "f.rate_limit", revokedAt: "f.revoked_at",
+                            expiresAt: "f.expires_at", secretExpiresAt: "f.secret_expires_at"))
+        """
+    /// A key's first reservation (`l.granted`, `l.arrival`), joined to the
+    /// row that names its columns: a few cells, as many as a busy key's
+    /// first second may use, taken at `$3` (microseconds) only if the key
+    /// can be admitted at `$2` (milliseconds).
+    private static func firstReservation(tag: String, rateLimit: String, revokedAt: String, expiresAt: String,
+                                         secretExpiresAt: String) -> String {
+        """
         LEFT JOIN LATERAL (
             SELECT r.granted, r.arrival
-            FROM keygate_lease(f.tag, $3, \(GCRA.minute) / f.rate_limit, LEAST(4, GREATEST(1, f.rate_limit / 30)), 1, 0) r
-            WHERE f.revoked_at IS NULL AND (f.expires_at IS NULL OR f.expires_at > $2)
-                AND (f.secret_expires_at IS NULL OR f.secret_expires_at > $2)
+            FROM keygate_lease(\(tag), $3, \(GCRA.minute) / \(rateLimit), LEAST(4, GREATEST(1, \(rateLimit) / 30)), 1, 0) r
+            WHERE \(revokedAt) IS NULL AND (\(expiresAt) IS NULL OR \(expiresAt) > $2)
+                AND (\(secretExpiresAt) IS NULL OR \(secretExpiresAt) > $2)
         ) l ON true
         """
+    }
 
     // MARK: Changes
 

@@ -201,32 +201,23 @@ final class PGConnection: @unchecked Sendable {
 
     /// Runs one statement with parameters, prepared once per connection
     /// and reused by its SQL text (where the connection prepares); what is
-    /// queued goes first, in one pipeline with it.
+    /// queued goes first, in one pipeline with it, as does its preparation
+    /// the first time (one round trip, not two).
     @discardableResult
     func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
-        if !queued.isEmpty {
+        let name = prepares ? prepared[sql] : nil
+        if !queued.isEmpty || (prepares && name == nil) {
+            // What is queued, or the statement's preparation, goes in one
+            // round trip with it.
             guard let result = try pipeline(queued + [Queued(sql: sql, parameters: parameters)]) else {
                 throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
             }
             return PGResult(result)
         }
-        let result: OpaquePointer?
-        if prepares {
-            let name: String
-            if let known = prepared[sql] {
-                name = known
-            } else {
-                name = names + String(prepared.count)
-                let result = PQprepare(handle, name, sql, Int32(parameters.count), nil)
-                defer { PQclear(result) }
-                try check(result)
-                prepared[sql] = name
-            }
-            result = Self.withParameters(parameters) { values, lengths, formats in
+        let result = Self.withParameters(parameters) { values, lengths, formats in
+            if let name {
                 PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
-            }
-        } else {
-            result = Self.withParameters(parameters) { values, lengths, formats in
+            } else {
                 PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
             }
         }

@@ -50,6 +50,37 @@ struct PostgresTests {
         #expect(try pool.withConnection { connection in try connection.query("SELECT $1::int", [2]).int(0, 0) } == 2)
     }
 
+    /// The change log keeps the last 65,536 events, whatever wrote them: a
+    /// change of one key or subscription takes out the one position that
+    /// left the window, a batch of imported secrets as many as it added.
+    @Test func theChangeLogKeepsExactlyItsWindow() throws {
+        let store = try StoreFixture(.postgres)
+        let url = try #require(store.postgresURL)
+        let issued = try store.create()
+        // A full window of older events, as a long-lived database has.
+        try PostgresKeyStorage.execute("""
+            INSERT INTO change_event (seq, organization_id)
+            SELECT (SELECT position FROM change_head) + g, 'org_x' FROM generate_series(1, 65536) g;
+            UPDATE change_head SET position = position + 65536;
+            DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head) - 65536;
+            """, url: url)
+        func window() throws -> (events: Int, below: Int) {
+            (try PostgresKeyStorage.rows(in: "change_event", url: url),
+             try PostgresKeyStorage.rows(in: "change_event WHERE seq <= (SELECT position FROM change_head) - 65536", url: url))
+        }
+        #expect(try window() == (65536, 0))
+        _ = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: nil)
+        #expect(try window() == (65536, 0))
+        let imported = try store.storage.importKeys((0..<3).map { ImportStoreTests.key("org_b", $0) }, limits: [:])
+        #expect(imported.count == 3)
+        #expect(try window() == (65536, 0))
+        _ = try store.storage.apply(BillingEvent(eventId: "e1", organizationId: "org_b", plan: "pro", occurredAt: store.clock.now()))
+        #expect(try window() == (65536, 0))
+        // What is in the window still reads back.
+        let token = try store.storage.changeToken()
+        #expect(try store.storage.changes(after: token.keys - 5, through: token.keys)?.organizations.contains("org_b") == true)
+    }
+
     /// Batches travel as array literals: every string comes back from the
     /// server as it went, quotes, backslashes, commas, braces and all.
     @Test func arrayLiteralsReachTheServerAsTheyWere() throws {

@@ -382,10 +382,9 @@ enum PostgresSchema {
             -- Positions are handed out one after another, so the events
             -- that leave the 65,536-event window with a statement's n new
             -- ones are exactly the n positions below it: deleted by key,
-            -- where `seq <= last - 65536` had the server walk, through the
-            -- bitmap scan its generic plan takes, every entry left dead at
-            -- the index's low end since the last vacuum (0.42 ms a change
-            -- with 14,000 of them).
+            -- where `seq <= last - 65536` could have the server walk, by
+            -- bitmap scan, every entry left dead at the index's low end
+            -- since the last vacuum (docs/PERFORMANCE.md, "keygate import").
             CREATE OR REPLACE FUNCTION keygate_change(organization TEXT, key TEXT, secret BYTEA) RETURNS void
             LANGUAGE plpgsql AS $$
             DECLARE
@@ -411,9 +410,8 @@ enum PostgresSchema {
 
             -- A batch of secrets names each key's organization by the key's
             -- index: joined, the planner (not knowing the statement's rows
-            -- against a growing table) hashed every key row, 23 ms of a
-            -- 500-key import batch's 24 at 100,000 keys, more with each
-            -- batch. Only secrets reach this trigger since migration 9.
+            -- against a growing table) hashed every key row, for every
+            -- import batch. Only secrets reach this trigger since migration 9.
             CREATE OR REPLACE FUNCTION keygate_rows_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
                 n BIGINT;

@@ -128,13 +128,8 @@ final class PGConnection: @unchecked Sendable {
             try commit()
             return result
         } catch {
-            if begin >= sentCount {
-                // The server never saw the transaction begin.
-                dropQueue(from: begin)
-            } else {
-                dropQueue(from: sentCount)
-                if inTransaction { try? execute("ROLLBACK") }
-            }
+            // Nothing to roll back if the server never saw the transaction begin.
+            if takeBack(from: begin), inTransaction { try? execute("ROLLBACK") }
             throw error
         }
     }
@@ -161,12 +156,9 @@ final class PGConnection: @unchecked Sendable {
             if settling { try flush() }
             return result
         } catch {
-            if savepoint >= sentCount {
-                dropQueue(from: savepoint)
-            } else {
-                // Whatever the body queued after the savepoint reached the
-                // server goes with it, unsent.
-                dropQueue(from: sentCount)
+            // Whatever the body queued that never left goes unsent; a
+            // savepoint the server saw is rolled back.
+            if takeBack(from: savepoint) {
                 enqueue(Queued(control: "ROLLBACK TO SAVEPOINT \(name)"))
                 enqueue(Queued(control: "RELEASE SAVEPOINT \(name)"))
             }
@@ -365,10 +357,14 @@ final class PGConnection: @unchecked Sendable {
         return queuedCount - 1
     }
 
-    /// Forgets the queued statements from number `first` on (never sent).
-    private func dropQueue(from first: Int) {
-        queued.removeLast(queuedCount - max(first, sentCount))
-        queuedCount = max(first, sentCount)
+    /// Forgets the statements queued from number `first` on that never
+    /// left; returns whether statement `first` itself had reached the
+    /// server (then there is something to undo).
+    private func takeBack(from first: Int) -> Bool {
+        let kept = max(first, sentCount)
+        queued.removeLast(queuedCount - kept)
+        queuedCount = kept
+        return first < sentCount
     }
 
     /// The notifications received so far (after ``consumeInput()``).

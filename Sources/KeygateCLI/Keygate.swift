@@ -8,17 +8,20 @@ struct Keygate: ParsableCommand {
         commandName: "keygate",
         abstract: "Plan-gated API keys for SaaS products.",
         version: KeygateVersion.current,
-        subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self, ImportCommand.self]
+        subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self, ImportCommand.self, BackupCommand.self,
+                      RestoreCommand.self]
     )
 
-    /// As ArgumentParser's, except that `scan` reports a usage error with
-    /// status 2, as a CI job or a pre-commit hook expects of a scanner.
+    /// As ArgumentParser's, except that `scan`, `import`, `backup` and
+    /// `restore` report a usage error with status 2, as a CI job, a
+    /// pre-commit hook or a backup script expects: 1 means something else
+    /// to them.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if ["scan", "import"].contains(CommandLine.arguments.dropFirst().first), exitCode(for: error) == .validationFailure {
+            if ["scan", "import", "backup", "restore"].contains(CommandLine.arguments.dropFirst().first), exitCode(for: error) == .validationFailure {
                 StandardError.write(fullMessage(for: error))
                 Foundation.exit(2)
             }

@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import KeyStore
+import KeygateTestSupport
+import Testing
+
+/// `keygate backup` and `keygate restore`, as an operator's nightly job and
+/// a bad day's recovery run them.
+@Suite("Backup and restore")
+struct BackupTests {
+    static let booking = ["capability": "booking.read"]
+
+    /// A server on a new database with one Pro key of `org_b` it has
+    /// verified three times; the key's secret and id.
+    func serving() throws -> (serve: ServeProcess, secret: String, keyId: String) {
+        let serve = try ServeProcess()
+        let created = try serve.proKey(organization: "org_b", rateLimit: 1000)
+        let secret = try #require(created["secret"] as? String)
+        for _ in 0..<3 {
+            #expect(try serve.result("keys.verify", Self.booking.merging(["key": secret]) { $1 })["valid"] as? Bool == true)
+        }
+        return (serve, secret, try #require((created["key"] as? [String: Any])?["id"] as? String))
+    }
+
+    func code(_ serve: ServeProcess, _ secret: String) throws -> String? {
+        try serve.result("keys.verify", Self.booking.merging(["key": secret]) { $1 })["code"] as? String
+    }
+
+    func today() -> String {
+        Date.now.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
+    }
+
+    @Test func aBackupTakenWhileServingOpensAsTheDatabaseWasWithoutASecret() throws {
+        let (serve, secret, keyId) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        // The counts reach the usage file with the next flush, within a second.
+        var counted = false
+        for _ in 0..<50 where !counted {
+            let days = try serve.result("usage.get", ["organizationId": "org_b", "keyId": keyId, "from": today(), "to": today()])
+            counted = (days["days"] as? [[String: Any]])?.first?["valid"] as? Int == 3
+            if !counted { usleep(100_000) }
+        }
+        #expect(counted)
+
+        let backup = folder.appending(path: "nightly.sqlite")
+        let run = try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 keys, 1 organizations"))
+        // The server went on meanwhile.
+        #expect(try code(serve, secret) == "valid")
+        #expect(serve.finish() == 0)
+
+        for file in [backup.path, backup.path + "-usage"] {
+            let bytes = try Data(contentsOf: URL(filePath: file))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the secret")
+        }
+        let restored = try ServeProcess(database: backup)
+        #expect(try code(restored, secret) == "valid")
+        let days = try restored.result("usage.get", ["organizationId": "org_b", "keyId": keyId, "from": today(), "to": today()])
+        #expect((days["days"] as? [[String: Any]])?.first?["valid"] as? Int == 3)
+        #expect(restored.finish() == 0)
+    }
+
+    @Test func aBackupNeverReplacesAFile() throws {
+        let (serve, _, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let existing = folder.appending(path: "keep.sqlite")
+        try Data("precious".utf8).write(to: existing)
+        let run = try CommandRun(["backup", existing.path, "--database", serve.database.path], in: folder)
+        #expect(run.status == 2)
+        #expect(run.errors.contains("\(existing.path) already exists; a backup never replaces a file"))
+        #expect(try Data(contentsOf: existing) == Data("precious".utf8))
+        #expect(!FileManager.default.fileExists(atPath: existing.path + "-usage"))
+        #expect(serve.finish() == 0)
+    }
+
+    @Test func aRestoreRefusesADatabaseInUseAndLeavesItServing() throws {
+        let (serve, secret, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let backup = folder.appending(path: "before.sqlite")
+        #expect(try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder).status == 0)
+        _ = try serve.result("keys.create", [
+            "organizationId": "org_b", "name": "after", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+
+        let run = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
+        #expect(run.status == 2)
+        #expect(run.errors.contains("\(serve.database.path) is open in another process"))
+        #expect(try code(serve, secret) == "valid")
+        let keys = try serve.result("keys.list", ["organizationId": "org_b"])["keys"] as? [[String: Any]]
+        #expect(keys?.count == 2)
+        #expect(serve.finish() == 0)
+    }
+
+    /// The dashboard made changes after the backup; the notifier handled
+    /// their events. After the restore the keys are as they were at the
+    /// backup, and the notifier, from the cursor it kept, gets the events
+    /// written since the restore.
+    @Test func aRestoreBringsBackTheBackupAndEventsFollowTheNotifiersCursor() throws {
+        let (serve, secret, keyId) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let backup = folder.appending(path: "before.sqlite")
+        #expect(try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder).status == 0)
+        let later = try serve.result("keys.create", [
+            "organizationId": "org_b", "name": "later", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        _ = try serve.result("keys.revoke", ["organizationId": "org_b", "keyId": keyId])
+        let handled = try serve.result("events.list", ["limit": 100])
+        let cursor = try #require(handled["nextCursor"] as? String)
+        #expect(serve.finish() == 0)
+
+        let run = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix("restored \(serve.database.path) from \(backup.path): 1 keys, 1 organizations"))
+
+        let restored = try ServeProcess(database: serve.database)
+        #expect(try code(restored, secret) == "valid")
+        #expect(try code(restored, try #require(later["secret"] as? String)) == "not_found")
+        let next = try restored.result("keys.create", [
+            "organizationId": "org_b", "name": "next", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        let events = try restored.result("events.list", ["cursor": cursor, "limit": 100])["events"] as? [[String: Any]]
+        #expect(events?.map { $0["type"] as? String } == ["key.created"])
+        #expect(events?.first?["keyId"] as? String == (next["key"] as? [String: Any])?["id"] as? String)
+        #expect(restored.finish() == 0)
+        // The backup itself is left as it was: restoring it again gives the same keys.
+        let again = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
+        #expect(again.status == 0 && again.output.contains(": 1 keys, 1 organizations"))
+    }
+
+    @Test func aRestoreCreatesADatabaseWhereThereIsNone() throws {
+        let (serve, secret, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let backup = folder.appending(path: "nightly.sqlite")
+        #expect(try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder).status == 0)
+        #expect(serve.finish() == 0)
+        let elsewhere = try ScratchFolder.make("keygate-restore").appending(path: "keygate.sqlite")
+        let run = try CommandRun(["restore", backup.path, "--database", elsewhere.path], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        let restored = try ServeProcess(database: elsewhere)
+        #expect(try code(restored, secret) == "valid")
+        #expect(restored.finish() == 0)
+    }
+
+    @Test func aRestoreRefusesWhatIsNotAWholeBackupOfThisVersionAndChangesNothing() throws {
+        let (serve, secret, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        #expect(serve.finish() == 0)
+        let good = folder.appending(path: "good.sqlite")
+        #expect(try CommandRun(["backup", good.path, "--database", serve.database.path], in: folder).status == 0)
+
+        let garbage = folder.appending(path: "garbage.sqlite")
+        try Data(repeating: 0x5A, count: 8192).write(to: garbage)
+        let foreign = folder.appending(path: "foreign.sqlite")
+        try DatabaseQueue(path: foreign.path).write { db in try db.execute(sql: "CREATE TABLE notes (text TEXT)") }
+        let newer = folder.appending(path: "newer.sqlite")
+        #expect(try CommandRun(["backup", newer.path, "--database", serve.database.path], in: folder).status == 0)
+        try DatabaseQueue(path: newer.path).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+        }
+        let halved = folder.appending(path: "halved.sqlite")
+        #expect(try CommandRun(["backup", halved.path, "--database", serve.database.path], in: folder).status == 0)
+        try FileManager.default.removeItem(atPath: halved.path + "-usage")
+
+        let cases: [(URL, String)] = [
+            (garbage, "\(garbage.path) is damaged or not a database"),
+            (foreign, "\(foreign.path) is not a Keygate database"),
+            (newer, "\(newer.path) was written by a later version of Keygate (v99: from the future)"),
+            (halved, "\(halved.path)-usage is missing: a backup is the database's file and its usage file beside it"),
+            (folder.appending(path: "absent.sqlite"), "absent.sqlite does not exist"),
+        ]
+        for (backup, message) in cases {
+            let run = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
+            #expect(run.status == 2)
+            #expect(run.errors.contains(message), "\(run.errors)")
+        }
+        let unchanged = try ServeProcess(database: serve.database)
+        #expect(try code(unchanged, secret) == "valid")
+        #expect(unchanged.finish() == 0)
+    }
+
+    @Test func aDamagedDatabaseIsNamedWithWhatToDo() throws {
+        let (serve, _, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let backup = folder.appending(path: "nightly.sqlite")
+        #expect(try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder).status == 0)
+        #expect(serve.finish() == 0)
+        let damaged = folder.appending(path: "damaged.sqlite")
+        try Data(repeating: 0x5A, count: 8192).write(to: damaged)
+        let run = try CommandRun(["restore", backup.path, "--database", damaged.path], in: folder)
+        #expect(run.status == 2)
+        #expect(run.errors.contains("\(damaged.path) is damaged or not a database"))
+        #expect(run.errors.contains("move it aside with the files beside it"))
+    }
+
+    @Test func postgreSQLIsLeftToItsOwnTools() throws {
+        let folder = try ScratchFolder.make("keygate-backup")
+        for command in [["backup", "copy.sqlite"], ["restore", "copy.sqlite"]] {
+            let run = try CommandRun(command + ["--database", "postgresql://keygate@127.0.0.1/keygate"], in: folder)
+            #expect(run.status == 2)
+            #expect(run.errors.contains("on PostgreSQL use pg_dump and pg_restore"))
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -200,5 +201,64 @@ struct BackupTests {
             #expect(run.status == 2)
             #expect(run.errors.contains("on PostgreSQL use pg_dump and pg_restore"))
         }
+    }
+
+    /// docs/OPERATIONS.md's steps on PostgreSQL, as written there: a dump
+    /// without the unlogged table, restored into an empty database, the
+    /// outbox's position carried over.
+    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+    func aPostgreSQLDumpRestoredAsDocumentedServesAndEventsFollowTheCursor() throws {
+        let base = try #require(Backend.postgresURL)
+        func database(_ name: String) throws -> String {
+            var components = try #require(URLComponents(string: base))
+            components.path = "/" + name
+            return try #require(components.string)
+        }
+        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let (old, new) = (try database("old_" + suffix), try database("new_" + suffix))
+        try PostgresKeyStorage.execute("CREATE DATABASE old_\(suffix)", url: base)
+        try PostgresKeyStorage.execute("CREATE DATABASE new_\(suffix)", url: base)
+        let folder = try ScratchFolder.make("keygate-pg-dump")
+        let dump = folder.appending(path: "keygate.dump").path
+
+        let before = try ServeProcess(postgres: old)
+        let secret = try #require(try before.proKey(organization: "org_d", rateLimit: 1000)["secret"] as? String)
+        try Self.tool("pg_dump", ["--format=custom", "--no-unlogged-table-data", "--file", dump, old])
+        let later = try before.result("keys.create", [
+            "organizationId": "org_d", "name": "later", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        let cursor = try #require(try before.result("events.list", ["limit": 100])["nextCursor"] as? String)
+        #expect(before.finish() == 0)
+
+        let position = try Self.tool("psql", ["--no-psqlrc", "-tAc", "SELECT position FROM outbox_head", old])
+        try Self.tool("pg_restore", ["--dbname", new, dump])
+        try PostgresKeyStorage.execute(
+            "UPDATE outbox_head SET position = GREATEST(position, \(Int(position.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1))",
+            url: new)
+
+        let after = try ServeProcess(postgres: new)
+        #expect(try code(after, secret) == "valid")
+        #expect(try code(after, try #require(later["secret"] as? String)) == "not_found")
+        let next = try after.result("keys.create", [
+            "organizationId": "org_d", "name": "next", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        let events = try after.result("events.list", ["cursor": cursor, "limit": 100])["events"] as? [[String: Any]]
+        #expect(events?.map { $0["keyId"] as? String } == [(next["key"] as? [String: Any])?["id"] as? String])
+        #expect(after.finish() == 0)
+    }
+
+    /// Runs one of PostgreSQL's client programs; its standard output.
+    @discardableResult
+    static func tool(_ name: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(filePath: "/usr/bin/env")
+        process.arguments = [name] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(name) \(arguments)")
+        return text
     }
 }

@@ -63,11 +63,11 @@ public enum SQLiteBackup {
         for partial in partials { unlink(partial) }
         defer { for partial in partials { unlink(partial) } }
 
-        let database = try Connection(path, flags: SQLITE_OPEN_READONLY)
+        let database = try Connection(copying: path)
         _ = try database.inspect(checking: false)
         try database.vacuum(into: partials[0])
         if withUsage {
-            try Connection(usage, flags: SQLITE_OPEN_READONLY).vacuum(into: partials[1])
+            try Connection(copying: usage).vacuum(into: partials[1])
         }
         var summary = try Connection(partials[0], flags: SQLITE_OPEN_READONLY).inspect(as: destination).summary
         if withUsage { try Connection(partials[1], flags: SQLITE_OPEN_READONLY).checkUsage(as: copies[1]) }
@@ -136,9 +136,17 @@ public enum SQLiteBackup {
             }
         }
 
-        // The backup's events move past the replaced database's in a copy
-        // beside the database (the backup is left as it is), and the copy
-        // replaces the database in one transaction.
+        inspection.summary.bytes = FileSync.size(of: backup) + (usageSource == nil ? 0 : FileSync.size(of: backupUsage))
+
+        // Where the replaced database's events went further than the
+        // backup's, they move past them in a copy beside the database (the
+        // backup is left as it is), and the copy replaces the database in
+        // one transaction. Otherwise the backup replaces it directly: a
+        // copy fewer (1,000,000 keys: 3.9 s → 1.9-2.5 s; PERFORMANCE.md).
+        guard replacedEvents > inspection.summary.lastEventPosition else {
+            try source.copy(into: database)
+            return inspection.summary
+        }
         let staging = path + ".restoring"
         unlink(staging)
         defer {
@@ -148,17 +156,14 @@ public enum SQLiteBackup {
         do {
             let copy = try Connection(staging, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             try source.copy(into: copy)
-            if replacedEvents > inspection.summary.lastEventPosition {
-                try copy.execute("""
-                    UPDATE sqlite_sequence SET seq = \(replacedEvents) WHERE name = 'outbox_event';
-                    INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_event', \(replacedEvents)
-                        WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_event');
-                    """)
-                inspection.summary.lastEventPosition = replacedEvents
-            }
+            try copy.execute("""
+                UPDATE sqlite_sequence SET seq = \(replacedEvents) WHERE name = 'outbox_event';
+                INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_event', \(replacedEvents)
+                    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_event');
+                """)
+            inspection.summary.lastEventPosition = replacedEvents
             try copy.copy(into: database)
         }
-        inspection.summary.bytes = FileSync.size(of: backup) + (usageSource == nil ? 0 : FileSync.size(of: backupUsage))
         return inspection.summary
     }
 }

@@ -243,6 +243,12 @@ if CommandLine.arguments.contains("--import") {
     exit(0)
 }
 
+// `--backup`: only the keygate backup and restore rows.
+if CommandLine.arguments.contains("--backup") {
+    printTable(try backupRows())
+    exit(0)
+}
+
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {
@@ -663,6 +669,46 @@ func importRows(database: String? = nil, named store: String = "SQLite") throws 
     ]
 }
 rows += try importRows()
+
+// MARK: keygate backup and restore
+
+/// `keygate backup` of the largest fixture, each time to a new file (the
+/// median of three), then `keygate restore` of a backup into a new
+/// database and of another over that one. The fixture is only read.
+func backupRows() throws -> [Row] {
+    let keys = quick ? 100_000 : 1_000_000
+    let fixture = try KeyFixture.prepare(keys: keys, catalog: catalog, in: dataDirectory)
+    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-backup-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    func size(_ path: String) -> Double {
+        [path, path + "-usage"].reduce(0) { total, file in
+            total + Double((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        } / 1e6
+    }
+    func run(_ arguments: [String], expecting prefix: String) throws -> Double {
+        let run = try runKeygate(arguments)
+        guard run.output.hasPrefix(prefix) else {
+            log("keygate \(arguments.joined(separator: " ")) failed: \(run.output)")
+            exit(1)
+        }
+        return Double(run.nanoseconds) / 1e9
+    }
+    let backups = (0..<3).map { folder.appending(path: "backup-\($0).sqlite").path }
+    let times = try backups.map { try run(["backup", $0, "--database", fixture.path], expecting: "backed up") }.sorted()
+    let restored = folder.appending(path: "restored.sqlite").path
+    let into = try run(["restore", backups[0], "--database", restored], expecting: "restored")
+    let over = try run(["restore", backups[1], "--database", restored], expecting: "restored")
+    let count = keys.formatted()
+    return [
+        Row(name: "keygate backup, \(count) keys, in use by nothing (median of 3)",
+            value: String(format: "%.2f s, %.0f MB", times[1], size(backups[0])), target: "", met: nil),
+        Row(name: "keygate restore of it into a new database", value: String(format: "%.2f s", into), target: "", met: nil),
+        Row(name: "keygate restore of another over that database", value: String(format: "%.2f s", over), target: "",
+            met: nil),
+    ]
+}
+rows += try backupRows()
 
 // MARK: Start-up and memory
 

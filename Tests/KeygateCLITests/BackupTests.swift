@@ -130,17 +130,33 @@ struct BackupTests {
     }
 
     @Test func aRestoreCreatesADatabaseWhereThereIsNone() throws {
-        let (serve, secret, _) = try serving()
+        let (serve, secret, keyId) = try serving()
         let folder = serve.database.deletingLastPathComponent()
         let backup = folder.appending(path: "nightly.sqlite")
         #expect(try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder).status == 0)
+        let later = try serve.result("keys.create", [
+            "organizationId": "org_b", "name": "later", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])
+        let laterBackup = folder.appending(path: "later.sqlite")
+        #expect(try CommandRun(["backup", laterBackup.path, "--database", serve.database.path], in: folder).status == 0)
         #expect(serve.finish() == 0)
         let elsewhere = try ScratchFolder.make("keygate-restore").appending(path: "keygate.sqlite")
         let run = try CommandRun(["restore", backup.path, "--database", elsewhere.path], in: folder)
         #expect(run.status == 0, "\(run.errors)")
         let restored = try ServeProcess(database: elsewhere)
         #expect(try code(restored, secret) == "valid")
+        _ = try restored.result("keys.revoke", ["organizationId": "org_b", "keyId": keyId])
         #expect(restored.finish() == 0)
+
+        // Its events went as far as the later backup's (one change each):
+        // the backup replaces it with no staging copy, and all of it.
+        let over = try CommandRun(["restore", laterBackup.path, "--database", elsewhere.path], in: folder)
+        #expect(over.status == 0, "\(over.errors)")
+        #expect(over.output.contains(": 2 keys, 1 organizations"))
+        let again = try ServeProcess(database: elsewhere)
+        #expect(try code(again, secret) == "valid")
+        #expect(try code(again, try #require(later["secret"] as? String)) == "valid")
+        #expect(again.finish() == 0)
     }
 
     @Test func aRestoreRefusesWhatIsNotAWholeBackupOfThisVersionAndChangesNothing() throws {

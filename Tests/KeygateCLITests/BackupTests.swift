@@ -178,6 +178,9 @@ struct BackupTests {
         let halved = folder.appending(path: "halved.sqlite")
         #expect(try CommandRun(["backup", halved.path, "--database", serve.database.path], in: folder).status == 0)
         try FileManager.default.removeItem(atPath: halved.path + "-usage")
+        // The database under another name: its own connection must not pass for another process.
+        let alias = folder.appending(path: "alias.sqlite")
+        try FileManager.default.createSymbolicLink(atPath: alias.path, withDestinationPath: serve.database.path)
 
         let cases: [(URL, String)] = [
             (garbage, "\(garbage.path) is damaged or not a database"),
@@ -185,6 +188,7 @@ struct BackupTests {
             (newer, "\(newer.path) was written by a later version of Keygate (v99: from the future)"),
             (halved, "\(halved.path)-usage is missing: a backup is the database's file and its usage file beside it"),
             (folder.appending(path: "absent.sqlite"), "absent.sqlite does not exist"),
+            (alias, "\(alias.path) is the database itself; restore from a backup of it"),
         ]
         for (backup, message) in cases {
             let run = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)

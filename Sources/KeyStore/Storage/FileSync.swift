@@ -19,6 +19,15 @@ enum FileSync {
         return stat(path, &status) == 0 ? Int64(status.st_size) : 0
     }
 
+    /// Whether two paths name one file (by device and inode: links and
+    /// other spellings included); false if either does not exist.
+    static func same(_ one: String, _ other: String) -> Bool {
+        var first = stat()
+        var second = stat()
+        guard stat(one, &first) == 0, stat(other, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
     private static func sync(_ path: String, flags: Int32) throws(SQLiteBackup.Failure) {
         let descriptor = open(path, flags | O_CLOEXEC)
         guard descriptor >= 0 else { throw SQLiteBackup.Failure(.io, path, detail: String(cString: strerror(errno))) }

@@ -18,6 +18,9 @@ extension SQLiteBackup {
             case newer
             /// The backup's usage file is missing, and the backup needs it.
             case incomplete
+            /// The backup named is the database itself (the same file,
+            /// by any path).
+            case sameFile = "same_file"
             /// The file system refused (permissions, a full disk…).
             case io
         }
@@ -51,6 +54,8 @@ extension SQLiteBackup {
                 return "\(path) was written by a later version of Keygate\(detail); restore it with that version"
             case .incomplete:
                 return "\(path) is missing: a backup is the database's file and its usage file beside it"
+            case .sameFile:
+                return "\(path) is the database itself; restore from a backup of it"
             case .io:
                 return "\(path): \(self.detail ?? "cannot be read or written")"
             }

@@ -98,9 +98,13 @@ public enum SQLiteBackup {
     /// - Throws: ``Failure`` `inUse` if a process has the database open;
     ///   `notFound`, `incomplete`, `damaged`, `notKeygate` (for the backup,
     ///   or for a database that is someone else's), `newer` (a backup of a
-    ///   later version of Keygate) or `io`.
+    ///   later version of Keygate), `sameFile` (the backup is the database)
+    ///   or `io`.
     public static func restore(from backup: String, into path: String) throws(Failure) -> Summary {
         guard FileManager.default.fileExists(atPath: backup) else { throw Failure(.notFound, backup) }
+        // Otherwise the backup's own connection would hold the database
+        // open, and the restore would blame another process.
+        guard !FileSync.same(backup, path) else { throw Failure(.sameFile, backup) }
         let source = try Connection(backup, flags: SQLITE_OPEN_READONLY)
         var inspection = try source.inspect()
         let backupUsage = KeyDatabase.usagePath(for: backup)

@@ -46,6 +46,29 @@ struct CacheTests {
         #expect(reads(fixture).keys == after.keys && reads(fixture).organizations == after.organizations + 1)
     }
 
+    /// A rotated key in its grace period is held under both secrets; a
+    /// change to it made elsewhere forgets both, however the two came in.
+    @Test func bothSecretsOfARotatedKeyAreForgottenWhenItChanges() throws {
+        let directory = try ScratchFolder.make("keygate-cache")
+        let path = directory.appending(path: "k.sqlite").path
+        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        try fixture.move("org_a", to: "pro")
+        let key = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let next = try other.service.rotateKey(id: key.key.record.id, organizationId: "org_a",
+                                               gracePeriodSeconds: 600, actor: nil)
+        #expect(try verify(fixture, key) == .valid)
+        #expect(try verify(fixture, next) == .valid)
+        let warm = reads(fixture).keys
+        #expect(try verify(fixture, key) == .valid && verify(fixture, next) == .valid)
+        #expect(reads(fixture).keys == warm)
+
+        _ = try other.service.revokeKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(fixture, next) == .revoked)
+        #expect(try verify(fixture, key) == .revoked)
+        #expect(reads(fixture).keys == warm + 2)
+    }
+
     /// Requests another process counted reach this one's quota through the
     /// rows its flushes moved, read once per flush, not through a read of
     /// each organization's count.

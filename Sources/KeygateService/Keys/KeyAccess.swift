@@ -79,6 +79,10 @@ final class KeyAccess: Sendable {
     /// The key's capabilities that its kind and the plan allow, in the key's order.
     func usableCapabilities(of key: KeyRecord) -> [String] {
         guard let usable = usableByKind[key.kind] else { return [] }
+        // The key's own list when the plan takes nothing from it, the usual
+        // case: shared rather than copied, since every cached key's grant
+        // holds one (docs/PERFORMANCE.md).
+        if key.capabilities.allSatisfy(usable.contains) { return key.capabilities }
         return key.capabilities.filter(usable.contains)
     }
 

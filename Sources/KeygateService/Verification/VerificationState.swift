@@ -70,7 +70,9 @@ final class VerificationState: Sendable {
         private var keys: ClockCache<KeyDigest, CachedKey>
         /// The cached digests of each key (its current secret and any in
         /// their grace period), to forget them when the key changes.
-        private var digests: [String: [KeyDigest]] = [:]
+        private var digests: [String: KeyDigests] = [:]
+        /// What cached keys repeat (kinds, capability lists), held once.
+        private var shared = SharedValues()
         /// Digests of no key, so a flood of made-up keys costs one look-up each.
         private var misses: Set<KeyDigest> = []
         private let missCapacity: Int
@@ -132,7 +134,8 @@ final class VerificationState: Sendable {
 
         private mutating func forget(_ changes: ChangeSet) {
             for keyId in changes.keys {
-                for digest in digests.removeValue(forKey: keyId) ?? [] { keys.remove(digest) }
+                guard let held = digests.removeValue(forKey: keyId) else { continue }
+                for digest in held { keys.remove(digest) }
             }
             for digest in changes.digests { misses.remove(digest) }
             for organizationId in changes.organizations {
@@ -196,14 +199,13 @@ final class VerificationState: Sendable {
                 }
                 return nil
             }
-            let entry = CachedKey(match)
+            let entry = CachedKey(match, record: shared.record(match.key))
             if accepts(token) {
                 if let evicted = keys.insert(entry, for: digest) {
                     let keyId = evicted.value.record.id
-                    digests[keyId]?.removeAll { $0 == evicted.key }
-                    if digests[keyId]?.isEmpty == true { digests[keyId] = nil }
+                    if digests[keyId]?.remove(evicted.key) == false { digests[keyId] = nil }
                 }
-                digests[entry.record.id, default: []].append(digest)
+                if digests[entry.record.id]?.insert(digest) == nil { digests[entry.record.id] = KeyDigests(digest) }
             }
             return entry
         }
@@ -359,8 +361,8 @@ final class CachedKey: ClockEntry {
     /// What the key may do on its organization's plan, derived on first use.
     @exclusivity(unchecked) var grant: Grant?
 
-    init(_ match: KeyMatch) {
-        record = match.key
+    init(_ match: KeyMatch, record: KeyRecord) {
+        self.record = record
         secretExpiresAt = match.secretExpiresAt
         rateTag = RateTag.of(keyId: match.key.id)
     }

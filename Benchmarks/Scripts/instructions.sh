@@ -10,11 +10,14 @@
 #   Benchmarks/Scripts/instructions.sh create path/to/keygate
 #   Benchmarks/Scripts/instructions.sh verify          # keys.verify in process, hot keys
 #   Benchmarks/Scripts/instructions.sh reply           # the same through RPCServer.reply(to:)
+#   Benchmarks/Scripts/instructions.sh cold            # a key's first verification in process (a miss)
 #
-# `verify` and `reply` run the benchmark itself (default
-# Benchmarks/.build/release/keygate-bench) with `--profile-verify` or
-# `--profile-reply`: 50,000 and then 150,000 verifications of the 1,000 hot
-# keys, the difference over 100,000. Under valgrind SHA-256 runs without the CPU's SHA instructions,
+# `verify`, `reply` and `cold` run the benchmark itself (default
+# Benchmarks/.build/release/keygate-bench) with `--profile-verify`,
+# `--profile-reply` or `--profile-cold`: 50,000 and then 150,000
+# verifications of the 1,000 hot keys, the difference over 100,000; for
+# `cold`, the first verifications of 20,000 and then 60,000 keys, the
+# difference over 40,000. Under valgrind SHA-256 runs without the CPU's SHA instructions,
 # so the count overstates what hashing costs natively (about 2,100 of it
 # is the hash).
 #
@@ -37,9 +40,10 @@ collected() {
     grep -a 'Collected' "$work/valgrind.txt" | awk '{print $4}'
 }
 
-if [ "$operation" = verify ] || [ "$operation" = reply ]; then
+if [ "$operation" = verify ] || [ "$operation" = reply ] || [ "$operation" = cold ]; then
     binary=${2:-$here/Benchmarks/.build/release/keygate-bench}
     small=50000 large=150000 unit=verification
+    if [ "$operation" = cold ]; then small=20000 large=60000; fi
 else
     binary=${2:-$here/.build/release/keygate}
     fixture=$here/Benchmarks/.data/keys-1000-big100000.sqlite
@@ -48,7 +52,7 @@ else
 fi
 objcopy --strip-debug "$binary" "$work/program"
 
-# `verify` and `reply`: that many verifications in the benchmark itself.
+# `verify`, `reply` and `cold`: that many verifications in the benchmark itself.
 verifications() {
     COUNT=$1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$work/program" \
         "--profile-$operation" > /dev/null 2> "$work/valgrind.txt"

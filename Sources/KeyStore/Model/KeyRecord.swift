@@ -32,9 +32,7 @@ public struct KeyRecord: Sendable, Hashable, Identifiable {
     // module cost about 50 instructions of a hot verification (callgrind).
     @inlinable
     public func state(at now: Date) -> KeyState {
-        if revokedAt != nil { return .revoked }
-        if let expiresAt, expiresAt <= now { return .expired }
-        return .live
+        KeyState(revokedAt: revokedAt, expiresAt: expiresAt, at: now)
     }
 
     /// For the stores of this package, which build it from what they read.

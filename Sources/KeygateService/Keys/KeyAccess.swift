@@ -65,7 +65,7 @@ final class KeyAccess: Sendable {
         return (organizationId: organizationId, kinds: policy.kinds.map(\.rawValue), limit: maximum + 1)
     }
 
-    func status(of key: KeyRecord, at now: Date) -> KeyStatus {
+    func status(of key: some KeyTerms, at now: Date) -> KeyStatus {
         switch key.state(at: now) {
         case .expired: return .expired
         case .revoked: return .revoked
@@ -77,7 +77,7 @@ final class KeyAccess: Sendable {
     }
 
     /// The key's capabilities that its kind and the plan allow, in the key's order.
-    func usableCapabilities(of key: KeyRecord) -> [String] {
+    func usableCapabilities(of key: some KeyTerms) -> [String] {
         guard let usable = usableByKind[key.kind] else { return [] }
         // The key's own list when the plan takes nothing from it, the usual
         // case: shared rather than copied, since every cached key's grant
@@ -86,13 +86,8 @@ final class KeyAccess: Sendable {
         return key.capabilities.filter(usable.contains)
     }
 
-    /// Whether the key can use one capability now (the verification path).
-    func canUse(_ capability: String, _ key: KeyRecord) -> Bool {
-        usableByKind[key.kind]?.contains(capability) == true && key.capabilities.contains(capability)
-    }
-
     /// The key's rate limit, clamped to the plan's ceiling.
-    func rateLimit(of key: KeyRecord) -> Int {
+    func rateLimit(of key: some KeyTerms) -> Int {
         min(key.rateLimit, plan.apiKeys?.rateLimit.maxPerMinute ?? key.rateLimit)
     }
 }

@@ -3,8 +3,9 @@ import KeyStore
 /// The cached digests of one key, held in place: almost always one, its
 /// current secret's; more only while a rotated-out secret is within its
 /// grace period and still in use. An array for each cached key was an
-/// allocation per miss and about 6 MB of a 100,000-key cache
-/// (docs/PERFORMANCE.md). Lives only inside ``VerificationState``'s lock.
+/// allocation per miss; in place, the table's entries are larger, about
+/// the same memory in all (docs/PERFORMANCE.md). Lives only inside
+/// ``VerificationState``'s lock.
 struct KeyDigests: Sequence {
     private var first: KeyDigest
     private var more: [KeyDigest] = []

@@ -1,5 +1,3 @@
-import KeyStore
-
 /// One copy of what many cached keys repeat. Their kinds and capability
 /// lists come from the catalog, their origin lists are often an
 /// organization's one list; a copy of each in every cached key was about a
@@ -14,29 +12,40 @@ struct SharedValues {
 
     private var strings: [String: String] = [:]
     private var lists: [[String]: [String]] = [:]
+    /// The string and the list last asked for: keys read one after another
+    /// mostly repeat them, and comparing costs less than hashing.
+    private var lastString = ""
+    private var lastList: [String] = []
 
-    /// The record, its repeated values replaced by the copies held.
-    mutating func record(_ record: KeyRecord) -> KeyRecord {
-        KeyRecord(id: record.id, organizationId: record.organizationId, name: record.name, kind: string(record.kind),
-                  capabilities: list(record.capabilities), environment: string(record.environment), hint: record.hint,
-                  rateLimit: record.rateLimit, allowedOrigins: list(record.allowedOrigins), createdAt: record.createdAt,
-                  expiresAt: record.expiresAt, revokedAt: record.revokedAt, lastUsedAt: record.lastUsedAt,
-                  lastOrigin: record.lastOrigin, lastIP: record.lastIP, usage: record.usage)
-    }
-
-    private mutating func string(_ value: String) -> String {
+    /// The copy held of `value`, or `value` itself.
+    mutating func string(_ value: String) -> String {
         // Up to 15 bytes a string is held in place, with nothing to share.
         guard value.utf8.count > 15 else { return value }
-        if let held = strings[value] { return held }
-        if strings.count < Self.limit { strings[value] = value }
+        if value == lastString { return lastString }
+        if let held = strings[value] {
+            lastString = held
+            return held
+        }
+        if strings.count < Self.limit {
+            strings[value] = value
+            lastString = value
+        }
         return value
     }
 
-    private mutating func list(_ value: [String]) -> [String] {
+    /// The copy held of `value`, or `value` itself.
+    mutating func list(_ value: [String]) -> [String] {
         // An empty array is one shared storage already.
         guard !value.isEmpty else { return value }
-        if let held = lists[value] { return held }
-        if lists.count < Self.limit { lists[value] = value }
+        if value == lastList { return lastList }
+        if let held = lists[value] {
+            lastList = held
+            return held
+        }
+        if lists.count < Self.limit {
+            lists[value] = value
+            lastList = value
+        }
         return value
     }
 }

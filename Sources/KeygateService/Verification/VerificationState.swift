@@ -199,7 +199,7 @@ final class VerificationState: Sendable {
                 }
                 return nil
             }
-            let entry = CachedKey(match, record: shared.record(match.key))
+            let entry = CachedKey(match, record: CachedRecord(match.key, sharing: &shared))
             if accepts(token) {
                 if let evicted = keys.insert(entry, for: digest) {
                     let keyId = evicted.value.record.id
@@ -350,7 +350,7 @@ struct MeterSlot: Hashable {
 
 /// A key found by its digest. Lives only inside ``VerificationState``'s lock.
 final class CachedKey: ClockEntry {
-    let record: KeyRecord
+    let record: CachedRecord
     @exclusivity(unchecked) var referenced = false
     /// The key's entry in shared rate-limit state (``SharedRateLimits``).
     let rateTag: UInt64
@@ -361,7 +361,7 @@ final class CachedKey: ClockEntry {
     /// What the key may do on its organization's plan, derived on first use.
     @exclusivity(unchecked) var grant: Grant?
 
-    init(_ match: KeyMatch, record: KeyRecord) {
+    init(_ match: KeyMatch, record: CachedRecord) {
         self.record = record
         secretExpiresAt = match.secretExpiresAt
         rateTag = RateTag.of(keyId: match.key.id)
@@ -379,7 +379,7 @@ struct Grant {
     /// The key's requests per minute, clamped to the plan's ceiling.
     let rateLimit: Int
 
-    init(_ key: KeyRecord, in organization: CachedOrganization, at now: Date) {
+    init(_ key: CachedRecord, in organization: CachedOrganization, at now: Date) {
         self.organization = organization
         isActive = organization.access.status(of: key, at: now) == .active
         usable = organization.access.usableCapabilities(of: key)

@@ -62,6 +62,27 @@ struct BackupTests {
         #expect(restored.finish() == 0)
     }
 
+    /// A backup reads the database read-write where it can (SQLite copies
+    /// faster so), and read-only where the file cannot be written: a
+    /// replica's mount, a file kept by another user.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func aBackupOfADatabaseThatCannotBeWrittenIsWhole() throws {
+        let (serve, secret, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        #expect(serve.finish() == 0)
+        let locked = try UnwritableFile(serve.database.path)
+        defer { locked.release() }
+        #expect(open(serve.database.path, O_RDWR) == -1)
+
+        let backup = folder.appending(path: "nightly.sqlite")
+        let run = try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 keys, 1 organizations"))
+        let restored = try ServeProcess(database: backup)
+        #expect(try code(restored, secret) == "valid")
+        #expect(restored.finish() == 0)
+    }
+
     @Test func aBackupNeverReplacesAFile() throws {
         let (serve, _, _) = try serving()
         let folder = serve.database.deletingLastPathComponent()

@@ -39,13 +39,11 @@ extension SQLiteBackup {
         /// `VACUUM INTO` from a read-only connection fills the copy's
         /// indexes row by row rather than page by page (1,000,000 keys:
         /// 2.5 million page writes instead of 96,000, 13.4 s instead of
-        /// 2.2 s; PERFORMANCE.md, "keygate backup and restore").
+        /// 2.2 s; PERFORMANCE.md, "keygate backup and restore"). A file the
+        /// system will not let this process write, SQLite opens read-only
+        /// by itself: the copy is slower, and as whole.
         convenience init(copying path: String) throws(Failure) {
-            do {
-                try self.init(path, flags: SQLITE_OPEN_READWRITE)
-            } catch {
-                try self.init(path, flags: SQLITE_OPEN_READONLY)
-            }
+            try self.init(path, flags: SQLITE_OPEN_READWRITE)
         }
 
         deinit {

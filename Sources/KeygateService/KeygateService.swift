@@ -23,6 +23,8 @@ public struct KeygateService: Sendable {
     let keyFormat: KeyFormat
     /// Kept here for the same reason as ``keyFormat``.
     let sharedLimits: (any SharedRateLimits)?
+    /// Each plan's access for organizations within its maximum (``KeyAccess/shared(by:)``).
+    let planAccess: [PlanID: KeyAccess]
     /// Whether this service runs one command of a unit of work, in the
     /// command's savepoint (see ``atomically(_:)``).
     private(set) var inUnit = false
@@ -57,7 +59,8 @@ public struct KeygateService: Sendable {
     /// A service whose verification state is given: tests size its caches,
     /// and a unit of work's service shares its parent's.
     init(catalog: PlanCatalog, storage: any KeygateStorage, clock: any WallClock,
-         eventClockSkew: TimeInterval = defaultEventClockSkew, verification: VerificationState) {
+         eventClockSkew: TimeInterval = defaultEventClockSkew, verification: VerificationState,
+         planAccess: [PlanID: KeyAccess]? = nil) {
         self.catalog = catalog
         self.storage = storage
         self.clock = clock
@@ -65,13 +68,15 @@ public struct KeygateService: Sendable {
         keyFormat = storage.rules.format
         sharedLimits = storage.rateLimits
         self.verification = verification
+        self.planAccess = planAccess ?? KeyAccess.shared(by: catalog)
     }
 
     /// The same service on another storage (a transaction's), sharing what
     /// verification keeps in memory.
     fileprivate init(_ service: KeygateService, storage: any KeygateStorage) {
         self.init(catalog: service.catalog, storage: storage, clock: service.clock,
-                  eventClockSkew: service.eventClockSkew, verification: service.verification)
+                  eventClockSkew: service.eventClockSkew, verification: service.verification,
+                  planAccess: service.planAccess)
         inUnit = true
     }
 

@@ -47,11 +47,26 @@ final class KeyAccess: Sendable {
     init(catalog: PlanCatalog, plan: Plan, oldest: [String]?) {
         self.plan = plan
         usableByKind = catalog.usableCapabilityIds(on: plan)
-        if let oldest, let maximum = plan.apiKeys?.maxActiveKeys, oldest.count > maximum {
+        if let oldest, let maximum = plan.apiKeys?.maxActiveKeys, Self.exceeds(plan, oldest: oldest) {
             withinLimit = Set(oldest.prefix(maximum))
         } else {
             withinLimit = nil
         }
+    }
+
+    /// Whether `oldest`, the answer to ``ranking(_:organizationId:)``'s
+    /// query, holds more live keys than the plan's maximum: only then does
+    /// an organization's access differ from its plan's (``shared(by:)``).
+    static func exceeds(_ plan: Plan, oldest: [String]?) -> Bool {
+        guard let oldest, let maximum = plan.apiKeys?.maxActiveKeys else { return false }
+        return oldest.count > maximum
+    }
+
+    /// The access of every organization within its plan's maximum, one per
+    /// plan of `catalog`: the same for all of them, where a cached
+    /// organization each held its own copy (docs/PERFORMANCE.md).
+    static func shared(by catalog: PlanCatalog) -> [PlanID: KeyAccess] {
+        Dictionary(catalog.plans.map { ($0.id, KeyAccess(catalog: catalog, plan: $0, oldest: nil)) }) { first, _ in first }
     }
 
     /// What to read of the organization's keys to know which are within

@@ -341,7 +341,10 @@ extension KeygateService {
         var snapshots: [OrganizationSnapshot] = []
         for (index, id) in ids.enumerated() {
             let plan = plans[index]
-            let access = KeyAccess(catalog: catalog, plan: plan.plan, oldest: rankings[index] == nil ? nil : oldest.next())
+            let ranked = rankings[index] == nil ? nil : oldest.next()
+            let access = KeyAccess.exceeds(plan.plan, oldest: ranked)
+                ? KeyAccess(catalog: catalog, plan: plan.plan, oldest: ranked)
+                : planAccess[plan.plan.id] ?? KeyAccess(catalog: catalog, plan: plan.plan, oldest: nil)
             // Which keys are within the maximum changes when one expires:
             // only an organization past its maximum asks when (rare).
             let validUntil = try access.withinLimit == nil ? nil : store { () throws(KeyStoreError) in

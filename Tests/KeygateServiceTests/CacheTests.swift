@@ -17,12 +17,15 @@ struct CacheTests {
         try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
     }
 
+    /// Two services on one SQLite file, as two processes would be.
+    func twoProcesses() throws -> (fixture: ServiceFixture, other: ServiceFixture) {
+        let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
+        return (try ServiceFixture(database: try KeyDatabase.open(path: path)),
+                try ServiceFixture(database: try KeyDatabase.open(path: path)))
+    }
+
     @Test func aChangeForgetsWhatItChangedAndEverythingElseStays() throws {
-        let directory = try ScratchFolder.make("keygate-cache")
-        let path = directory.appending(path: "k.sqlite").path
-        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
-        // Another process on the same file.
-        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let (fixture, other) = try twoProcesses()
         try fixture.move("org_a", to: "pro")
         try fixture.move("org_b", to: "pro")
         let a1 = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
@@ -49,10 +52,7 @@ struct CacheTests {
     /// A rotated key in its grace period is held under both secrets; a
     /// change to it made elsewhere forgets both, however the two came in.
     @Test func bothSecretsOfARotatedKeyAreForgottenWhenItChanges() throws {
-        let directory = try ScratchFolder.make("keygate-cache")
-        let path = directory.appending(path: "k.sqlite").path
-        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
-        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let (fixture, other) = try twoProcesses()
         try fixture.move("org_a", to: "pro")
         let key = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
         let next = try other.service.rotateKey(id: key.key.record.id, organizationId: "org_a",

@@ -21,30 +21,25 @@ struct SharedValues {
     mutating func string(_ value: String) -> String {
         // Up to 15 bytes a string is held in place, with nothing to share.
         guard value.utf8.count > 15 else { return value }
-        if value == lastString { return lastString }
-        if let held = strings[value] {
-            lastString = held
-            return held
-        }
-        if strings.count < Self.limit {
-            strings[value] = value
-            lastString = value
-        }
-        return value
+        return Self.held(value, in: &strings, last: &lastString)
     }
 
     /// The copy held of `value`, or `value` itself.
     mutating func list(_ value: [String]) -> [String] {
         // An empty array is one shared storage already.
         guard !value.isEmpty else { return value }
-        if value == lastList { return lastList }
-        if let held = lists[value] {
-            lastList = held
+        return Self.held(value, in: &lists, last: &lastList)
+    }
+
+    private static func held<Value: Hashable>(_ value: Value, in table: inout [Value: Value], last: inout Value) -> Value {
+        if value == last { return last }
+        if let held = table[value] {
+            last = held
             return held
         }
-        if lists.count < Self.limit {
-            lists[value] = value
-            lastList = value
+        if table.count < limit {
+            table[value] = value
+            last = value
         }
         return value
     }

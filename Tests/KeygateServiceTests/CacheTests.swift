@@ -50,7 +50,7 @@ struct CacheTests {
     }
 
     /// A rotated key in its grace period is held under both secrets; a
-    /// change to it made elsewhere forgets both, however the two came in.
+    /// change to it made elsewhere forgets both.
     @Test func bothSecretsOfARotatedKeyAreForgottenWhenItChanges() throws {
         let (fixture, other) = try twoProcesses()
         try fixture.move("org_a", to: "pro")

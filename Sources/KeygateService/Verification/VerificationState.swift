@@ -199,7 +199,7 @@ final class VerificationState: Sendable {
                 }
                 return nil
             }
-            let entry = CachedKey(match, record: CachedRecord(match.key, sharing: &shared))
+            let entry = CachedKey(match, sharing: &shared)
             if accepts(token) {
                 if let evicted = keys.insert(entry, for: digest) {
                     let keyId = evicted.value.record.id
@@ -361,10 +361,11 @@ final class CachedKey: ClockEntry {
     /// What the key may do on its organization's plan, derived on first use.
     @exclusivity(unchecked) var grant: Grant?
 
-    init(_ match: KeyMatch, record: CachedRecord) {
-        self.record = record
+    /// The match's key, with what many keys repeat taken from `shared`.
+    init(_ match: KeyMatch, sharing shared: inout SharedValues) {
+        record = CachedRecord(match.key, sharing: &shared)
         secretExpiresAt = match.secretExpiresAt
-        rateTag = RateTag.of(keyId: match.key.id)
+        rateTag = RateTag.of(keyId: record.id)
     }
 }
 

@@ -755,6 +755,12 @@ extension PostgresKeyStorage {
         try PGConnection(conninfo: url, prepares: false).execute(sql)
     }
 
+    /// Brings the database `url` names to schema version `version` and no
+    /// further, as the keygate that shipped it left it (for tests of upgrades).
+    package static func migrate(url: String, upTo version: Int) throws {
+        try PostgresMigrator.migrate(PGConnection(conninfo: url, prepares: false), upTo: version)
+    }
+
     /// Counts a table's rows (for tests that check what a store left behind).
     package static func rows(in table: String, url: String) throws -> Int {
         try PGConnection(conninfo: url, prepares: false).query("SELECT COUNT(*) FROM \(table)").int(0, 0) ?? 0

@@ -17,7 +17,9 @@ enum PostgresMigrator {
 
     static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
 
-    static func migrate(_ connection: PGConnection) throws {
+    /// Applies the migrations after the database's version, up to `target`
+    /// (an earlier one only for tests that play an older keygate).
+    static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws {
         try connection.inTransaction {
             try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
             try connection.execute("""
@@ -29,7 +31,7 @@ enum PostgresMigrator {
                 """)
             let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
             guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
-            for migration in PostgresSchema.migrations where migration.version > current {
+            for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
                 try connection.execute(migration.sql)
                 try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                      [.of(migration.version), .text(migration.name)])

@@ -31,14 +31,14 @@ final class ServiceFixture: @unchecked Sendable {
     let service: KeygateService
     private var events = 0
 
-    /// The service on an in-memory SQLite database (or `database`), or on
-    /// a fresh schema of the test PostgreSQL server (a fresh database
-    /// through PgBouncer).
     /// The PostgreSQL schema's URL (nil on SQLite), for a second fixture on the same data.
     let postgresURL: String?
 
+    /// The service on an in-memory SQLite database (or `database`), or on
+    /// a fresh schema of the test PostgreSQL server (a fresh database
+    /// through PgBouncer), or the one `postgresURL` names.
     init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil,
-         sharing other: ServiceFixture? = nil) throws {
+         postgresURL existing: String? = nil, sharing other: ServiceFixture? = nil) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
         switch backend {
         case .sqlite:
@@ -46,7 +46,7 @@ final class ServiceFixture: @unchecked Sendable {
             storage = SQLiteKeyStorage(
                 database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
         case .postgres, .pooled:
-            let url = try other?.postgresURL ?? backend.freshPostgresURL()!
+            let url = try existing ?? other?.postgresURL ?? backend.freshPostgresURL()!
             postgresURL = url
             storage = try PostgresKeyStorage(url: url, rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict,
                                              poolMode: backend.poolMode)

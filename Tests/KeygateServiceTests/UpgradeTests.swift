@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+@testable import KeyStore
+import KeyStorePostgres
+import KeygateService
+import KeygateTestSupport
+import PlanCatalog
+import Testing
+
+/// A database the first release of each store wrote (SQLite's schema v2,
+/// PostgreSQL's v1: keys, secrets, usage, audit, subscriptions, meters),
+/// opened by this build: every migration since runs over rows, not an
+/// empty file, and what the product sees afterwards is what it saw before.
+@Suite("Upgrading a database of the first release")
+struct UpgradeTests {
+    /// Milliseconds, as the stores keep times.
+    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// The first release's rows, written as it wrote them: an organization
+    /// on Pro with a month of metered use, a billing event and a recorded
+    /// use already seen; a key in use, a revoked one and one rotated with a
+    /// grace period (both of its secrets live); a day of usage and an audit
+    /// entry.
+    struct FirstRelease {
+        let format: KeyFormat
+        let live: RawKey
+        let revoked: RawKey
+        let rotatedCurrent: RawKey
+        let rotatedPrevious: RawKey
+        let graceEnds = utc(2026, 11, 22, 13)
+
+        init(format: KeyFormat) {
+            self.format = format
+            (live, revoked, rotatedCurrent, rotatedPrevious) = (format.generate(environment: "live"), format.generate(environment: "live"),
+                                                                format.generate(environment: "live"), format.generate(environment: "live"))
+        }
+
+        /// The rows, with `blob` spelling a digest as the store's SQL does.
+        func sql(blob: (KeyDigest) -> String) throws -> String {
+            func digest(_ key: RawKey) throws -> String { blob(try format.parse(key.unredacted).digest) }
+            let created = UpgradeTests.ms(utc(2026, 10, 1))
+            let month = UpgradeTests.ms(utc(2026, 11, 1))
+            return """
+                INSERT INTO subscription (organization_id, plan, status, last_event_at, updated_at)
+                    VALUES ('org_a', 'pro', 'active', \(created), \(created));
+                INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
+                    VALUES ('evt_first', 'org_a', \(created), \(created), 'applied');
+                INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES
+                    ('org_a', 'api.requests', \(month), 1234), ('org_a', 'bookings', \(month), 7);
+                INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
+                    VALUES ('org_a', 'booking_1', 'bookings', \(month), 7, \(created));
+                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit,
+                                     allowed_origins, created_at, revoked_at, last_used_at) VALUES
+                    ('key_FirstReleaseLive0001', 'org_a', 'Zapier', 'owner_integration', 'booking.read booking.create',
+                     'live', '\(live)', 60, '', \(created), NULL, \(created + 5000)),
+                    ('key_FirstReleaseRevoked1', 'org_a', 'Old sync', 'owner_integration', 'booking.read',
+                     'live', '\(revoked)', 60, '', \(created), \(created + 1000), NULL),
+                    ('key_FirstReleaseRotated1', 'org_a', 'Channel manager', 'owner_integration', 'booking.read',
+                     'live', '\(rotatedCurrent)', 30, '', \(created), NULL, NULL);
+                INSERT INTO key_secret (digest, key_id, expires_at) VALUES
+                    (\(try digest(live)), 'key_FirstReleaseLive0001', NULL),
+                    (\(try digest(revoked)), 'key_FirstReleaseRevoked1', NULL),
+                    (\(try digest(rotatedCurrent)), 'key_FirstReleaseRotated1', NULL),
+                    (\(try digest(rotatedPrevious)), 'key_FirstReleaseRotated1', \(UpgradeTests.ms(graceEnds)));
+                INSERT INTO key_usage_day (key_id, day, valid, invalid) VALUES
+                    ('key_FirstReleaseLive0001', '2026-11-21', 10, 2);
+                INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
+                    VALUES ('org_a', \(created), 'dashboard', 'key.created', 'key_FirstReleaseLive0001', '{"name":"Zapier"}');
+                """
+        }
+    }
+
+    /// The service on a database of `backend` that the first release
+    /// wrote, and the rows it wrote.
+    func upgraded(_ backend: Backend) throws -> (ServiceFixture, FirstRelease) {
+        let catalog = try PlanCatalog.load(contentsOf: ServiceFixture.repository.appending(path: "Plans/plans.xml"))
+        let rows = FirstRelease(format: KeyRules(catalog: catalog).format)
+        func hex(_ digest: KeyDigest) -> String { digest.bytes.map { String(format: "%02x", $0) }.joined() }
+        switch backend {
+        case .sqlite:
+            let path = try ScratchFolder.make("keygate-upgrade").appending(path: "first.sqlite").path
+            let queue = try DatabaseQueue(path: path)
+            try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
+            let sql = try rows.sql { "X'\(hex($0))'" }
+            try queue.write { db in try db.execute(sql: sql) }
+            try queue.close()
+            return (try ServiceFixture(backend: .sqlite, database: KeyDatabase.open(path: path)), rows)
+        case .postgres, .pooled:
+            let url = try Backend.freshPostgresSchema()
+            try PostgresKeyStorage.migrate(url: url, upTo: 1)
+            try PostgresKeyStorage.execute(try rows.sql { "'\\x\(hex($0))'::bytea" }, url: url)
+            return (try ServiceFixture(backend: .postgres, postgresURL: url), rows)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func everyKeyCountAndEventOfTheFirstReleaseAnswersAsBefore(_ backend: Backend) throws {
+        let (fixture, rows) = try upgraded(backend)
+        let service = fixture.service
+        func verify(_ key: RawKey, _ capability: String = "booking.read") throws -> VerifyResult {
+            try service.verify(VerifyRequest(key: key.unredacted, capability: capability))
+        }
+
+        // Keys: listed as they were (newest first), each secret answering as it did.
+        let listed = try service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys
+        #expect(listed.map(\.record.id) == ["key_FirstReleaseRotated1", "key_FirstReleaseRevoked1", "key_FirstReleaseLive0001"])
+        #expect(listed.map(\.record.name) == ["Channel manager", "Old sync", "Zapier"])
+        #expect(listed.map(\.status) == [.active, .revoked, .active])
+        #expect(listed.map(\.record.hint) == [rows.rotatedCurrent, rows.revoked, rows.live].map(\.description))
+        let live = try verify(rows.live)
+        #expect(live.outcome == .valid && live.keyId == "key_FirstReleaseLive0001")
+        #expect(live.capabilities == ["booking.read", "booking.create"] && live.rateLimit?.limit == 60)
+        // The month's 1,234 requests counted before the upgrade, and this one.
+        #expect(live.quota?.meter == "api.requests" && live.quota?.remaining == 1_000_000 - 1_234 - 1)
+        #expect(try verify(rows.live, "webhook.manage").outcome == .insufficientCapability)
+        #expect(try verify(rows.revoked).outcome == .revoked)
+        #expect(try verify(rows.rotatedCurrent).rateLimit?.limit == 30)
+        #expect(try verify(rows.rotatedPrevious).outcome == .valid, "a rotated key's previous secret, within its grace period")
+        fixture.clock.set(rows.graceEnds)
+        #expect(try verify(rows.rotatedPrevious).outcome == .notFound)
+        #expect(try verify(rows.rotatedCurrent).outcome == .valid)
+
+        // Usage, audit, subscription, meters and idempotency as they were.
+        try service.flushUsage()
+        let days = try service.usage(organizationId: "org_a", keyId: "key_FirstReleaseLive0001",
+                                     from: utc(2026, 11, 21), to: utc(2026, 11, 22))
+        #expect(days.map(\.date) == ["2026-11-21", "2026-11-22"])
+        #expect(days.map(\.valid) == [10, 1] && days.map(\.invalid) == [2, 1])
+        let audit = try service.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
+        #expect(audit.map(\.action) == [.keyCreated] && audit.first?.actor == "dashboard")
+        #expect(audit.first?.details == ["name": "Zapier"])
+        let subscription = try service.subscription(organizationId: "org_a")
+        #expect(subscription.plan == "pro" && subscription.status == .active)
+        let replayed = try service.setPlan(SetPlanRequest(
+            organizationId: "org_a", plan: "starter", eventId: "evt_first", occurredAt: fixture.clock.now()))
+        #expect(!replayed.applied && replayed.reason == .duplicateEvent)
+        let bookings = try service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 7, idempotencyKey: "booking_1")
+        #expect(bookings.used == 7, "a use recorded before the upgrade is recognised, not counted again")
+
+        // What is written now lands beside it, and every change is seen.
+        let created = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        #expect(try verify(created.secret).outcome == .valid)
+        _ = try service.revokeKey(id: "key_FirstReleaseLive0001", organizationId: "org_a", actor: "dashboard")
+        #expect(try verify(rows.live).outcome == .revoked)
+        let rotated = try service.rotateKey(id: "key_FirstReleaseRotated1", organizationId: "org_a", gracePeriodSeconds: 0,
+                                            actor: "dashboard")
+        #expect(try verify(rows.rotatedCurrent).outcome == .notFound)
+        #expect(try verify(rotated.secret).outcome == .valid)
+        let after = try service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys
+        #expect(after.first?.record.id == created.key.record.id && after.count == 4)
+    }
+}

@@ -13,9 +13,6 @@ import Testing
 /// empty file, and what the product sees afterwards is what it saw before.
 @Suite("Upgrading a database of the first release")
 struct UpgradeTests {
-    /// Milliseconds, as the stores keep times.
-    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-
     /// The first release's rows, written as it wrote them: an organization
     /// on Pro with a month of metered use, a billing event and a recorded
     /// use already seen; a key in use, a revoked one and one rotated with a
@@ -31,15 +28,17 @@ struct UpgradeTests {
 
         init(format: KeyFormat) {
             self.format = format
-            (live, revoked, rotatedCurrent, rotatedPrevious) = (format.generate(environment: "live"), format.generate(environment: "live"),
-                                                                format.generate(environment: "live"), format.generate(environment: "live"))
+            live = format.generate(environment: "live")
+            revoked = format.generate(environment: "live")
+            rotatedCurrent = format.generate(environment: "live")
+            rotatedPrevious = format.generate(environment: "live")
         }
 
         /// The rows, with `blob` spelling a digest as the store's SQL does.
         func sql(blob: (KeyDigest) -> String) throws -> String {
             func digest(_ key: RawKey) throws -> String { blob(try format.parse(key.unredacted).digest) }
-            let created = UpgradeTests.ms(utc(2026, 10, 1))
-            let month = UpgradeTests.ms(utc(2026, 11, 1))
+            let created = StorageCoding.milliseconds(utc(2026, 10, 1))
+            let month = StorageCoding.milliseconds(utc(2026, 11, 1))
             return """
                 INSERT INTO subscription (organization_id, plan, status, last_event_at, updated_at)
                     VALUES ('org_a', 'pro', 'active', \(created), \(created));
@@ -61,7 +60,7 @@ struct UpgradeTests {
                     (\(try digest(live)), 'key_FirstReleaseLive0001', NULL),
                     (\(try digest(revoked)), 'key_FirstReleaseRevoked1', NULL),
                     (\(try digest(rotatedCurrent)), 'key_FirstReleaseRotated1', NULL),
-                    (\(try digest(rotatedPrevious)), 'key_FirstReleaseRotated1', \(UpgradeTests.ms(graceEnds)));
+                    (\(try digest(rotatedPrevious)), 'key_FirstReleaseRotated1', \(StorageCoding.milliseconds(graceEnds)));
                 INSERT INTO key_usage_day (key_id, day, valid, invalid) VALUES
                     ('key_FirstReleaseLive0001', '2026-11-21', 10, 2);
                 INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)

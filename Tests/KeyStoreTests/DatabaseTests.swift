@@ -98,6 +98,36 @@ struct DatabaseTests {
         #expect(Date().timeIntervalSince(started) < KeyDatabase.busyTimeout)
     }
 
+    /// A file a newer Keygate migrated (as a rollback leaves it): this
+    /// build refuses it, naming what it does not know and what to run, and
+    /// writes nothing to it, as the PostgreSQL store refuses a newer schema.
+    @Test func aFileANewerKeygateMigratedIsRefusedUntouched() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "newer.sqlite").path
+        try KeyDatabase.open(path: path).close()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+        }
+        func state() throws -> [String] {
+            try queue.read { db in
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                    + [String(try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0)]
+            }
+        }
+        let before = try state()
+        let error = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: path) }
+        #expect(error?.unknown == ["v99: from the future"])
+        #expect(error?.known == "v15: one change event per created key")
+        let store = #expect(throws: KeyStoreError.self) { try SQLiteKeyStorage(path: path, rules: StoreFixture.rules) }
+        #expect(store?.code == .storageFailure)
+        #expect(store?.parameters["detail"]?.contains(
+            "newer than this keygate knows (v99: from the future; it knows up to v15: one change event per created key); "
+                + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
+        #expect(try state() == before, "nothing written")
+    }
+
     /// A store on a new file at `path` with `keys` keys, the first one's
     /// usage and a meter's count flushed (the meter in the database, the
     /// key's count in the usage file), and verification's look-up holding the read

@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -56,6 +59,32 @@ struct CommandLineTests {
         let fromEnvironment = try keygate("serve", environment: ["KEYGATE_CACHE_KEYS": "many"])
         #expect(fromEnvironment.status == 64)
         #expect(fromEnvironment.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not 'many'"))
+    }
+
+    /// A database a newer Keygate migrated, as a rollback of a deployment
+    /// leaves it: `keygate serve` stops at start, saying what to run,
+    /// rather than serve a schema it does not know. On either store.
+    @Test(arguments: Backend.available)
+    func anOlderKeygateRefusesADatabaseANewerOneMigrated(_ backend: Backend) throws {
+        let database: String
+        switch backend {
+        case .sqlite:
+            database = try ScratchFolder.make("keygate-newer").appending(path: "keygate.sqlite").path
+            try KeyDatabase.open(path: database).close()
+            try DatabaseQueue(path: database).write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+            }
+        case .postgres, .pooled:
+            database = try Backend.freshPostgresSchema()
+            try PostgresKeyStorage.migrate(url: database, upTo: .max)
+            try PostgresKeyStorage.execute("INSERT INTO keygate_migration (version, name) VALUES (99, 'from the future')",
+                                           url: database)
+        }
+        let run = try keygate("serve", "--database", database)
+        #expect(run.status == 1)
+        #expect(run.output.isEmpty)
+        #expect(run.errors.contains("newer than this keygate knows"), "\(run.errors)")
+        #expect(run.errors.contains("run a keygate at least as new as the one that migrated it"))
     }
 
     @Test func validateCountsInTheRightNumber() throws {

@@ -58,7 +58,40 @@ public enum KeyDatabase {
     /// migrations are applied than before it means another process is
     /// migrating: this one reads again and carries on. One after which
     /// nothing moved is a real failure, and it is thrown.
+    ///
+    /// A file a newer Keygate migrated is refused, before anything is
+    /// written and again after (it may have migrated meanwhile): this build
+    /// cannot know what those migrations changed, and would write as if
+    /// they had not happened.
     static func migrate(_ pool: some DatabaseWriter, with migrator: DatabaseMigrator, until deadline: Date) throws {
+        try refuseNewer(pool, migrator)
+        try migrateAlongsideOthers(pool, migrator, until: deadline)
+        try refuseNewer(pool, migrator)
+    }
+
+    /// The database was migrated by a newer Keygate than this one: it has
+    /// migrations this build does not know.
+    public struct SchemaTooNew: Error, CustomStringConvertible {
+        /// The migrations this build does not know.
+        public let unknown: [String]
+        /// The last migration this build knows.
+        public let known: String
+
+        public var description: String {
+            "the database's schema has migrations newer than this keygate knows (\(unknown.joined(separator: ", ")); "
+                + "it knows up to \(known)); run a keygate at least as new as the one that migrated it"
+        }
+    }
+
+    private static func refuseNewer(_ pool: some DatabaseWriter, _ migrator: DatabaseMigrator) throws {
+        let unknown = try pool.read(migrator.appliedIdentifiers).subtracting(migrator.migrations)
+        guard unknown.isEmpty else {
+            throw SchemaTooNew(unknown: unknown.sorted(), known: migrator.migrations.last ?? "none")
+        }
+    }
+
+    private static func migrateAlongsideOthers(_ pool: some DatabaseWriter, _ migrator: DatabaseMigrator,
+                                               until deadline: Date) throws {
         var applied = try pool.read(migrator.appliedIdentifiers)
         while true {
             do {

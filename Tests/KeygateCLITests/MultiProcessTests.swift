@@ -113,6 +113,24 @@ struct MultiProcessTests {
         for serve in processes { #expect(serve.finish() == 0) }
     }
 
+    /// A rate-limit table beside the database that this version cannot
+    /// use (here one of another size): `keygate serve` leaves it as it is,
+    /// says at start that its limits are its own and why, and serves.
+    @Test func aRateLimitTableThisVersionCannotUseIsLeftAloneAndTheFallbackLogged() throws {
+        let database = try ScratchFolder.make("keygate-limits").appending(path: "keygate.sqlite")
+        let limits = URL(filePath: database.path + "-limits")
+        let foreign = Data("a table of another layout".utf8)
+        try foreign.write(to: limits)
+        let serve = try ServeProcess(database: database)
+        let created = try serve.proKey(organization: "org_l", rateLimit: 60)
+        let verified = try serve.result("keys.verify", ["key": created["secret"] as! String, "capability": "booking.read"])
+        #expect(verified["valid"] as? Bool == true)
+        #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("rate limits are this process's own"), "\(serve.stderr)")
+        #expect(serve.stderr.contains("\(limits.path) is 25 bytes, not the"))
+        #expect(try Data(contentsOf: limits) == foreign)
+    }
+
     /// A process killed in the middle of verifications leaves no lock held:
     /// the others keep answering, and what the key may do still follows
     /// its limit.

@@ -37,6 +37,11 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Beside the database file (`<path>-limits`): one rate limit per key
     /// for every process on this host that opens the file.
     public let rateLimits: (any SharedRateLimits)?
+    /// Why a file database's rate-limit table could not be used (then
+    /// each process enforces its own limits, and a key's limit multiplies
+    /// with the processes); `nil` when it is shared, and for a database in
+    /// memory, which no other process opens.
+    public let rateLimitsUnavailable: String?
     /// An in-memory database's change log position and count version, and the write count they were read at.
     private let memoryLog: Locked<(writes: Int64, keys: Int64, counts: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
@@ -54,7 +59,13 @@ public struct SQLiteKeyStorage: KeyStorage {
         let path = database.path
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
         watcher = isFile ? DataVersionWatcher(path: path) : nil
-        rateLimits = isFile ? SharedRateTable(path: path + "-limits") : nil
+        do throws(SharedRateTable.Unavailable) {
+            rateLimits = isFile ? try SharedRateTable(path: path + "-limits") : nil
+            rateLimitsUnavailable = nil
+        } catch {
+            rateLimits = nil
+            rateLimitsUnavailable = error.description
+        }
         reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         let usagePath = KeyDatabase.usagePath(for: path)
@@ -96,6 +107,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         watcher = storage.watcher
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
+        rateLimitsUnavailable = storage.rateLimitsUnavailable
         lookups = storage.lookups
         reader = storage.reader
         checkpointer = storage.checkpointer

@@ -34,31 +34,51 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
 
     private let base: UnsafeMutableRawPointer
 
+    /// Why the table beside a database cannot be used; each process then
+    /// keeps its own limits.
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+
+        /// A system call's failure on the file, in the system's words.
+        static func failed(_ call: String, _ path: String) -> Unavailable {
+            Unavailable(description: "\(call) \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Maps the table at `path`, creating and initializing it under an
-    /// exclusive `flock` if this is the first process; `nil` if the file
-    /// cannot be used (then each process keeps its own limits).
-    init?(path: String) {
-        guard MemoryLayout<pthread_mutex_t>.size <= Self.mutexStride else { return nil }
+    /// exclusive `flock` if this is the first process. A file of another
+    /// size, or whose header is another table's (another version of
+    /// Keygate, or another program), is left as it is and refused: other
+    /// processes may be using it, and initializing it again would reset
+    /// the mutexes they hold.
+    init(path: String) throws(Unavailable) {
+        guard MemoryLayout<pthread_mutex_t>.size <= Self.mutexStride else {
+            throw Unavailable(description: "this system's process-shared mutexes do not fit the table's layout")
+        }
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else { throw .failed("cannot open", path) }
         // The mapping outlives the descriptor.
         defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX) == 0 else { return nil }
+        guard flock(descriptor, LOCK_EX) == 0 else { throw .failed("cannot lock", path) }
         defer { flock(descriptor, LOCK_UN) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return nil }
-        let isNew = status.st_size == 0
-        if isNew {
-            guard ftruncate(descriptor, off_t(Self.fileSize)) == 0 else { return nil }
+        guard fstat(descriptor, &status) == 0 else { throw .failed("cannot read the size of", path) }
+        if status.st_size == 0 {
+            guard ftruncate(descriptor, off_t(Self.fileSize)) == 0 else { throw .failed("cannot size", path) }
         } else if Int(status.st_size) != Self.fileSize {
-            return nil
+            throw Unavailable(description: """
+                \(path) is \(status.st_size) bytes, not the \(Self.fileSize) of this version's rate-limit table \
+                (another version of Keygate or another program made it)
+                """)
         }
         guard let mapped = mmap(nil, Self.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
             mapped != MAP_FAILED
-        else { return nil }
-        base = mapped
-        let header = base.assumingMemoryBound(to: UInt64.self)
-        if header.pointee != Self.magic {
+        else { throw .failed("cannot map", path) }
+        let header = mapped.assumingMemoryBound(to: UInt64.self)
+        switch header.pointee {
+        case Self.magic:
+            break
+        case 0:
             // First user (or one that died before finishing): the slots are
             // zero from ftruncate; the mutexes need initializing; the magic
             // goes last, under the flock every opener takes.
@@ -67,12 +87,18 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
             pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED))
             pthread_mutexattr_setrobust(&attributes, Int32(PTHREAD_MUTEX_ROBUST))
             for window in 0..<Self.windows {
-                pthread_mutex_init(mutex(window), &attributes)
+                pthread_mutex_init(Self.mutex(window, in: mapped), &attributes)
             }
             pthread_mutexattr_destroy(&attributes)
             header.pointee = Self.magic
-            msync(base, Self.headerSize, MS_SYNC)
+            msync(mapped, Self.headerSize, MS_SYNC)
+        default:
+            munmap(mapped, Self.fileSize)
+            throw Unavailable(description: """
+                \(path) holds another version's rate-limit table (another version of Keygate or another program made it)
+                """)
         }
+        base = mapped
     }
 
     deinit {
@@ -80,7 +106,11 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     }
 
     private func mutex(_ window: Int) -> UnsafeMutablePointer<pthread_mutex_t> {
-        (base + Self.headerSize + window * Self.mutexStride).assumingMemoryBound(to: pthread_mutex_t.self)
+        Self.mutex(window, in: base)
+    }
+
+    private static func mutex(_ window: Int, in base: UnsafeMutableRawPointer) -> UnsafeMutablePointer<pthread_mutex_t> {
+        (base + headerSize + window * mutexStride).assumingMemoryBound(to: pthread_mutex_t.self)
     }
 
     func admit(_ tag: UInt64, limit: Int, cost: Int, at now: Int64) -> GCRA.Decision {

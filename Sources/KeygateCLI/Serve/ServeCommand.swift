@@ -177,6 +177,13 @@ struct ServeCommand: ParsableCommand {
         logger.info("serving", metadata: [
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
         ])
+        // Serving all the same: a key's limit holds in this process, and
+        // the operator learns that it no longer holds across processes.
+        if let sqlite = storage as? SQLiteKeyStorage, let reason = sqlite.rateLimitsUnavailable {
+            logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
+                "reason": "\(reason)",
+            ])
+        }
 
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds)
         flusher.start()

@@ -126,6 +126,15 @@ struct DatabaseTests {
             "newer than this keygate knows (v99: from the future; it knows up to v15: one change event per created key); "
                 + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
         #expect(try state() == before, "nothing written")
+
+        // The usage file beside it carries its own version.
+        let other = directory.appending(path: "usage-newer.sqlite").path
+        try KeyDatabase.open(path: other).close()
+        try DatabaseQueue(path: KeyDatabase.usagePath(for: other)).write { db in
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        let usage = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: other) }
+        #expect(usage?.unknown == ["usage file version 2"] && usage?.known == "usage file version 1")
     }
 
     /// A store on a new file at `path` with `keys` keys, the first one's

@@ -48,9 +48,13 @@ extension KeyDatabase {
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         // Every open reads the version; only a file without the schema
         // takes the write lock, which a flush of another process may hold.
-        guard try queue.read({ db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }) < usageSchemaVersion else {
-            return queue
+        let version = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        // A newer Keygate's file is refused, as its database is.
+        guard version <= usageSchemaVersion else {
+            try queue.close()
+            throw SchemaTooNew(unknown: ["usage file version \(version)"], known: "usage file version \(usageSchemaVersion)")
         }
+        guard version < usageSchemaVersion else { return queue }
         // An immediate transaction: processes starting together on a new
         // file create the schema one after the other, and only the first
         // finds it missing.

@@ -14,6 +14,7 @@ struct LibraryExampleTests {
 
         let catalog = try PlanCatalog.load(contentsOf: PlanCatalog.shippedCatalog)
         let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: KeyRules(catalog: catalog))
+        #expect(storage.rateLimitsUnavailable == nil, "processes on the file share rate limits")
         let keygate = KeygateService(catalog: catalog, storage: storage)
 
         try keygate.setPlan(SetPlanRequest(organizationId: "org_1", plan: "pro", eventId: "evt_1", occurredAt: .now))

@@ -51,6 +51,25 @@ struct CacheTests {
 
     /// A rotated key in its grace period is held under both secrets; a
     /// change to it made elsewhere forgets both.
+    /// A process whose change watcher could not be opened (no file
+    /// descriptor left, say) reads other processes' changes from the logs
+    /// themselves: slower, and still never stale. (It once took itself for
+    /// a database in memory and saw only its own commits.)
+    @Test func withoutItsChangeWatcherAProcessStillSeesEveryChange() throws {
+        let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
+        let unwatched = try ServiceFixture(database: try KeyDatabase.open(path: path), watchesChanges: false)
+        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        try other.move("org_a", to: "pro")
+        let key = try other.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        #expect(try verify(unwatched, key) == .valid)
+        _ = try other.service.revokeKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(unwatched, key) == .revoked)
+        let second = try other.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        #expect(try verify(unwatched, second) == .valid)
+        try other.move("org_a", to: "free")
+        #expect(try verify(unwatched, second) == .planSuspended)
+    }
+
     @Test func bothSecretsOfARotatedKeyAreForgottenWhenItChanges() throws {
         let (fixture, other) = try twoProcesses()
         try fixture.move("org_a", to: "pro")

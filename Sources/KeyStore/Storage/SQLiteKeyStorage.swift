@@ -19,6 +19,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     let validator: KeyValidator
     /// Sees commits of other connections (a file database only).
     private let watcher: DataVersionWatcher?
+    /// A database other connections and processes may open: a file.
+    private let isFile: Bool
     /// A held read-only connection for the point look-ups of verification:
     /// a pool read sets up a transaction and a reader each time, many times
     /// what one statement on a held connection costs (docs/PERFORMANCE.md).
@@ -49,6 +51,12 @@ public struct SQLiteKeyStorage: KeyStorage {
     let bound: BoundConnection?
 
     public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
+        self.init(database: database, rules: rules, clock: clock, watchesChanges: true)
+    }
+
+    /// `watchesChanges: false` plays a file whose change watcher could not
+    /// be opened (for tests of that fallback).
+    init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock, watchesChanges: Bool) {
         self.database = database
         self.rules = rules
         self.clock = clock
@@ -58,7 +66,8 @@ public struct SQLiteKeyStorage: KeyStorage {
         bound = nil
         let path = database.path
         let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
-        watcher = isFile ? DataVersionWatcher(path: path) : nil
+        self.isFile = isFile
+        watcher = isFile && watchesChanges ? DataVersionWatcher(path: path) : nil
         do throws(SharedRateTable.Unavailable) {
             rateLimits = isFile ? try SharedRateTable(path: path + "-limits") : nil
             rateLimitsUnavailable = nil
@@ -105,6 +114,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         clock = storage.clock
         validator = storage.validator
         watcher = storage.watcher
+        isFile = storage.isFile
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
@@ -134,6 +144,18 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func changeToken() throws(KeyStoreError) -> ChangeToken {
+        if watcher == nil, isFile {
+            // A file whose watcher could not be opened (no descriptor left,
+            // say): other processes' commits are read from the logs
+            // themselves, a read transaction per call. Slower, never stale.
+            let (keys, counts) = try read { db in
+                let row = try Row.fetchOne(db.cachedStatement(
+                    sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)"))
+                return (row?[0] ?? 0, row?[1] ?? 0) as (Int64, Int64)
+            }
+            // `data` only has to move when either does.
+            return ChangeToken(keys: keys, data: keys &+ counts, counts: counts)
+        }
         guard let watcher else {
             // In memory there is one connection and no other process: this
             // store's own commits are all there is to see, and the change log

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import KeyStore
+@testable import KeyStore
 import KeyStorePostgres
 import KeygateTestSupport
 import KeygateService
@@ -36,15 +36,17 @@ final class ServiceFixture: @unchecked Sendable {
 
     /// The service on an in-memory SQLite database (or `database`), or on
     /// a fresh schema of the test PostgreSQL server (a fresh database
-    /// through PgBouncer), or the one `postgresURL` names.
+    /// through PgBouncer), or the one `postgresURL` names. `watchesChanges:
+    /// false` plays a SQLite file whose change watcher could not be opened.
     init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil,
-         postgresURL existing: String? = nil, sharing other: ServiceFixture? = nil) throws {
+         postgresURL existing: String? = nil, sharing other: ServiceFixture? = nil, watchesChanges: Bool = true) throws {
         catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
         switch backend {
         case .sqlite:
             postgresURL = nil
             storage = SQLiteKeyStorage(
-                database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
+                database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock,
+                watchesChanges: watchesChanges)
         case .postgres, .pooled:
             let url = try existing ?? other?.postgresURL ?? backend.freshPostgresURL()!
             postgresURL = url

@@ -54,7 +54,7 @@ final class DataVersionWatcher: Sendable {
         var statement: OpaquePointer?
         var changeLog: OpaquePointer?
         guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &statement, nil) == SQLITE_OK, let statement,
-            sqlite3_prepare_v2(connection, "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)", -1, &changeLog, nil) == SQLITE_OK, let changeLog
+            sqlite3_prepare_v2(connection, SQLiteKeyStorage.logPositionsSQL, -1, &changeLog, nil) == SQLITE_OK, let changeLog
         else {
             sqlite3_finalize(statement)
             sqlite3_close_v2(connection)

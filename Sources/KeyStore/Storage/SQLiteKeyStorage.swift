@@ -148,11 +148,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             // A file whose watcher could not be opened (no descriptor left,
             // say): other processes' commits are read from the logs
             // themselves, a read transaction per call. Slower, never stale.
-            let (keys, counts) = try read { db in
-                let row = try Row.fetchOne(db.cachedStatement(
-                    sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)"))
-                return (row?[0] ?? 0, row?[1] ?? 0) as (Int64, Int64)
-            }
+            let (keys, counts) = try read(Self.logPositions)
             // `data` only has to move when either does.
             return ChangeToken(keys: keys, data: keys &+ counts, counts: counts)
         }
@@ -164,16 +160,21 @@ public struct SQLiteKeyStorage: KeyStorage {
             if let known = memoryLog.withLock({ $0 }), known.writes == local {
                 return ChangeToken(keys: known.keys, data: local, counts: known.counts)
             }
-            let (keys, counts) = try lookup { db in
-                let row = try Row.fetchOne(db.cachedStatement(
-                    sql: "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)"))
-                return (row?[0] ?? 0, row?[1] ?? 0) as (Int64, Int64)
-            }
+            let (keys, counts) = try lookup(Self.logPositions)
             memoryLog.withLock { $0 = (local, keys, counts) }
             return ChangeToken(keys: keys, data: local, counts: counts)
         }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         return ChangeToken(keys: versions.keys, data: versions.data, counts: versions.counts)
+    }
+
+    /// The change log's position and the count version, in one read
+    /// (``DataVersionWatcher`` reads the same through SQLite's own API).
+    static let logPositionsSQL = "SELECT (SELECT IFNULL(MAX(seq), 0) FROM change_event), (SELECT version FROM count_log)"
+
+    private static func logPositions(_ db: Database) throws -> (keys: Int64, counts: Int64) {
+        let row = try Row.fetchOne(db.cachedStatement(sql: logPositionsSQL))
+        return (row?[0] ?? 0, row?[1] ?? 0)
     }
 
     public func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? {

@@ -64,9 +64,16 @@ public enum KeyDatabase {
     /// cannot know what those migrations changed, and would write as if
     /// they had not happened.
     static func migrate(_ pool: some DatabaseWriter, with migrator: DatabaseMigrator, until deadline: Date) throws {
+        let applied = try refuseNewer(pool, migrator)
+        try migrateAlongsideOthers(pool, migrator, from: applied, until: deadline)
         try refuseNewer(pool, migrator)
-        try migrateAlongsideOthers(pool, migrator, until: deadline)
-        try refuseNewer(pool, migrator)
+    }
+
+    /// The applied migrations this build does not know, in order of name:
+    /// a newer Keygate's (``SchemaTooNew``; a backup's inspection refuses
+    /// the same).
+    static func unknownMigrations(_ applied: Set<String>, to migrator: DatabaseMigrator = migrator) -> [String] {
+        applied.subtracting(migrator.migrations).sorted()
     }
 
     /// The database was migrated by a newer Keygate than this one: it has
@@ -83,16 +90,19 @@ public enum KeyDatabase {
         }
     }
 
-    private static func refuseNewer(_ pool: some DatabaseWriter, _ migrator: DatabaseMigrator) throws {
-        let unknown = try pool.read(migrator.appliedIdentifiers).subtracting(migrator.migrations)
-        guard unknown.isEmpty else {
-            throw SchemaTooNew(unknown: unknown.sorted(), known: migrator.migrations.last ?? "none")
-        }
+    /// The migrations applied to the file, unless some are unknown here.
+    @discardableResult
+    private static func refuseNewer(_ pool: some DatabaseWriter, _ migrator: DatabaseMigrator) throws -> Set<String> {
+        let applied = try pool.read(migrator.appliedIdentifiers)
+        let unknown = unknownMigrations(applied, to: migrator)
+        guard unknown.isEmpty else { throw SchemaTooNew(unknown: unknown, known: migrator.migrations.last ?? "none") }
+        return applied
     }
 
+    /// `applied`: what was applied when this process looked.
     private static func migrateAlongsideOthers(_ pool: some DatabaseWriter, _ migrator: DatabaseMigrator,
-                                               until deadline: Date) throws {
-        var applied = try pool.read(migrator.appliedIdentifiers)
+                                               from applied: Set<String>, until deadline: Date) throws {
+        var applied = applied
         while true {
             do {
                 try migrator.migrate(pool)

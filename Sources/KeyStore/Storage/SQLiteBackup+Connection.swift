@@ -130,9 +130,8 @@ extension SQLiteBackup {
             guard tables.isSuperset(of: ["grdb_migrations", "api_key", "subscription"]) else {
                 throw Failure(.notKeygate, name)
             }
-            let unknown = Set(try strings("SELECT identifier FROM grdb_migrations"))
-                .subtracting(KeyDatabase.migrator.migrations)
-            guard unknown.isEmpty else { throw Failure(.newer, name, detail: unknown.sorted().joined(separator: ", ")) }
+            let unknown = KeyDatabase.unknownMigrations(Set(try strings("SELECT identifier FROM grdb_migrations")))
+            guard unknown.isEmpty else { throw Failure(.newer, name, detail: unknown.joined(separator: ", ")) }
             let summary = Summary(
                 keys: Int(try integer("SELECT COUNT(*) FROM api_key")),
                 organizations: Int(try integer("SELECT COUNT(*) FROM subscription")),

@@ -19,8 +19,6 @@ public struct SQLiteKeyStorage: KeyStorage {
     let validator: KeyValidator
     /// Sees commits of other connections (a file database only).
     private let watcher: DataVersionWatcher?
-    /// A database other connections and processes may open: a file.
-    private let isFile: Bool
     /// A held read-only connection for the point look-ups of verification:
     /// a pool read sets up a transaction and a reader each time, many times
     /// what one statement on a held connection costs (docs/PERFORMANCE.md).
@@ -65,8 +63,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         memoryLog = Locked(nil)
         bound = nil
         let path = database.path
-        let isFile = !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
-        self.isFile = isFile
+        let isFile = Self.isFile(path)
         watcher = isFile && watchesChanges ? DataVersionWatcher(path: path) : nil
         do throws(SharedRateTable.Unavailable) {
             rateLimits = isFile ? try SharedRateTable(path: path + "-limits") : nil
@@ -114,7 +111,6 @@ public struct SQLiteKeyStorage: KeyStorage {
         clock = storage.clock
         validator = storage.validator
         watcher = storage.watcher
-        isFile = storage.isFile
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
@@ -144,28 +140,36 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func changeToken() throws(KeyStoreError) -> ChangeToken {
-        if watcher == nil, isFile {
-            // A file whose watcher could not be opened (no descriptor left,
-            // say): other processes' commits are read from the logs
-            // themselves, a read transaction per call. Slower, never stale.
-            let (keys, counts) = try read(Self.logPositions)
-            // `data` only has to move when either does.
-            return ChangeToken(keys: keys, data: keys &+ counts, counts: counts)
-        }
-        guard let watcher else {
-            // In memory there is one connection and no other process: this
-            // store's own commits are all there is to see, and the change log
-            // is read again only after one.
-            let local = writes.value
-            if let known = memoryLog.withLock({ $0 }), known.writes == local {
-                return ChangeToken(keys: known.keys, data: local, counts: known.counts)
-            }
-            let (keys, counts) = try lookup(Self.logPositions)
-            memoryLog.withLock { $0 = (local, keys, counts) }
-            return ChangeToken(keys: keys, data: local, counts: counts)
-        }
+        guard let watcher else { return try Self.isFile(database.path) ? unwatchedFileToken() : memoryToken() }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         return ChangeToken(keys: versions.keys, data: versions.data, counts: versions.counts)
+    }
+
+    /// A database other connections and processes may open: a file.
+    private static func isFile(_ path: String) -> Bool {
+        !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
+    }
+
+    /// A file whose watcher could not be opened (no descriptor left, say):
+    /// other processes' commits are read from the logs themselves, a read
+    /// transaction per call. Slower, never stale.
+    private func unwatchedFileToken() throws(KeyStoreError) -> ChangeToken {
+        let (keys, counts) = try read(Self.logPositions)
+        // `data` only has to move when either does.
+        return ChangeToken(keys: keys, data: keys &+ counts, counts: counts)
+    }
+
+    /// In memory there is one connection and no other process: this
+    /// store's own commits are all there is to see, and the change log is
+    /// read again only after one.
+    private func memoryToken() throws(KeyStoreError) -> ChangeToken {
+        let local = writes.value
+        if let known = memoryLog.withLock({ $0 }), known.writes == local {
+            return ChangeToken(keys: known.keys, data: local, counts: known.counts)
+        }
+        let (keys, counts) = try lookup(Self.logPositions)
+        memoryLog.withLock { $0 = (local, keys, counts) }
+        return ChangeToken(keys: keys, data: local, counts: counts)
     }
 
     /// The change log's position and the count version, in one read

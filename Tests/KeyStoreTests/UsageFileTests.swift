@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KeygateTestSupport
 import Testing
 @testable import KeyStore
 
@@ -82,6 +83,37 @@ struct UsageFileTests {
             let other = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules)
             #expect(try other.key(id: key.id, organizationId: "org_a").id == key.id)
         }
+    }
+
+    /// A usage file this process could not write when its store opened
+    /// (restored read-only, say, or no file descriptor left): each flush
+    /// fails, naming the file and why, while keys and reads go on; once
+    /// the file can be written, the batch sent again lands, without a
+    /// restart, and counts once.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func aUsageFileThatCouldNotBeWrittenAtOpenTakesCountsOnceItCan() throws {
+        let directory = try temporaryDirectory()
+        let (first, path) = try fileStore(directory)
+        let key = try first.storage.create(first.newKey()).key
+        let usagePath = KeyDatabase.usagePath(for: path)
+        let locked = try UnwritableFile(usagePath)
+        defer { locked.release() }
+
+        let store = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules, clock: first.clock)
+        for _ in 0..<2 {
+            let refusal = try #require(throws: KeyStoreError.self) {
+                try store.flush(usage: [count(first, key: key.id)], meters: [], identity: "batch 1")
+            }
+            #expect(refusal.code == .storageFailure && refusal.parameters["reason"] == "read_only")
+            #expect(refusal.parameters["detail"] == "\(usagePath): this process may read the file but not write it")
+        }
+        let renamed = try store.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: "renamed"), actor: nil)
+        #expect(renamed.name == "renamed" && renamed.usage.valid == 0)
+
+        locked.release()
+        try store.flush(usage: [count(first, key: key.id)], meters: [], identity: "batch 1")
+        try store.flush(usage: [count(first, key: key.id)], meters: [], identity: "batch 1")
+        #expect(try store.key(id: key.id, organizationId: "org_a").usage.valid == 1)
     }
 
     /// A batch whose meters could not be written after its keys' counts

@@ -137,4 +137,41 @@ struct StorageFaultTests {
         #expect(serve.stderr.contains("is damaged or not a Keygate database"), "\(serve.stderr)")
         #expect(serve.stdoutLines.isEmpty)
     }
+
+    /// Keys' usage file could not be written when the server started (a
+    /// restore left it read-only, say): verification goes on, the log
+    /// names the file and says why, and once it can be written the counts
+    /// kept meanwhile land, without a restart, none lost.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func countsKeptWhileTheUsageFileCannotBeWrittenLandOnceItCan() throws {
+        let first = try ServeProcess()
+        let created = try first.proKey(organization: "org_u", rateLimit: 1000)
+        let secret = created["secret"] as! String
+        let keyId = (created["key"] as! [String: Any])["id"] as! String
+        #expect(first.finish() == 0)
+        let usagePath = first.database.path + "-usage"
+        let locked = try UnwritableFile(usagePath)
+        defer { locked.release() }
+
+        let serve = try ServeProcess(database: first.database)
+        for _ in 0..<3 {
+            #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        }
+        let why = "\(usagePath): this process may read the file but not write it"
+        let logged = Date().addingTimeInterval(10)
+        while !serve.stderr.contains(why), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(serve.stderr.contains("usage flush failed"), "\(serve.stderr)")
+        #expect(serve.stderr.contains(why))
+
+        locked.release()
+        var valid = 0
+        let landed = Date().addingTimeInterval(10)
+        while valid < 3, Date() < landed {
+            let key = try serve.result("keys.get", ["organizationId": "org_u", "keyId": keyId])
+            valid = (key["usage"] as? [String: Any])?["valid"] as? Int ?? 0
+            if valid < 3 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(valid == 3)
+        #expect(serve.finish() == 0)
+    }
 }

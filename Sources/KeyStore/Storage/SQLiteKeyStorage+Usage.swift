@@ -1,5 +1,7 @@
 public import Foundation
 import GRDB
+import GRDBSQLite
+import Locking
 
 extension SQLiteKeyStorage {
     public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
@@ -24,7 +26,7 @@ extension SQLiteKeyStorage {
         // Each file's part in a transaction of its own, recorded under the
         // batch's identity in that file: sent again after a failure, the
         // batch adds each part once, whichever of them had committed.
-        guard let writer = usageFile.writer else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
+        let writer = try usageFile.writer()
         if !increments.isEmpty {
             do {
                 try writer.write { db in
@@ -32,7 +34,7 @@ extension SQLiteKeyStorage {
                     try addKeyUsage(increments, keysInFile: false, db)
                 }
             } catch {
-                throw Self.storeError(error)
+                throw usageFile.failure(error)
             }
         }
         guard !meters.isEmpty else { return }
@@ -149,10 +151,60 @@ extension SQLiteKeyStorage {
     }
 }
 
-/// The usage file's writer (``KeyDatabase/usagePath(for:)``); `nil` if it
-/// could not be opened, and then every flush fails and keeps its counts.
-struct UsageFile: Sendable {
-    let writer: DatabaseQueue?
+/// The usage file's writer (``KeyDatabase/usagePath(for:)``), opened with
+/// the store, and again when next needed if it could not be then: a file
+/// this process could not write when it started (no file descriptor left,
+/// permissions mended since) takes the counts once it can, without a
+/// restart. Until then every flush fails saying why, and keeps its counts.
+final class UsageFile: Sendable {
+    let path: String
+    private let opened: Locked<DatabaseQueue?>
+
+    init(path: String) {
+        self.path = path
+        opened = Locked(try? Self.open(path))
+    }
+
+    /// The writer, opened now if it is not open; a failure names the file
+    /// and says why (`detail`, for the operator's log).
+    func writer() throws(KeyStoreError) -> DatabaseQueue {
+        try opened.withLock { (writer) throws(KeyStoreError) -> DatabaseQueue in
+            if let writer { return writer }
+            do {
+                let queue = try Self.open(path)
+                writer = queue
+                return queue
+            } catch {
+                throw failure(error)
+            }
+        }
+    }
+
+    /// A failure to open or write the file, naming it and with SQLite's
+    /// words as `detail`: the flush's only report is the operator's log.
+    func failure(_ error: any Error) -> KeyStoreError {
+        switch error {
+        case let error as DatabaseError:
+            var failure = StorageCoding.failure(error)
+            failure = KeyStoreError(failure.code, failure.parameters.merging(
+                ["detail": "\(path): \(error.message ?? "\(error.resultCode)")"]) { $1 })
+            return failure
+        case let error as KeyStoreError:
+            return error
+        default:
+            return KeyStoreError(.storageFailure, ["reason": "other", "detail": "\(path): \(error)"])
+        }
+    }
+
+    private static func open(_ path: String) throws -> DatabaseQueue {
+        let queue = try KeyDatabase.openUsage(path: path)
+        // SQLite opens a file it may not write read-only, without a word;
+        // kept, such a writer would fail every flush until a restart.
+        let readOnly = queue.inDatabase { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
+        guard readOnly else { return queue }
+        try? queue.close()
+        throw DatabaseError(resultCode: .SQLITE_READONLY, message: "this process may read the file but not write it")
+    }
 
     /// Deletes a deleted key's counts: at once if its deletion has
     /// committed, else once `transaction`, the connection of the unit of
@@ -161,9 +213,8 @@ struct UsageFile: Sendable {
     /// or by a flush of counts taken before the deletion, are never read,
     /// since every read of them goes through the key.
     func forget(keyId: String, whenCommitted transaction: Database?) {
-        guard let writer else { return }
         @Sendable func forget() {
-            try? writer.write { db in
+            try? writer().write { db in
                 try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?").execute(arguments: [keyId])
                 try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?").execute(arguments: [keyId])
             }

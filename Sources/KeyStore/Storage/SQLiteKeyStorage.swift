@@ -78,9 +78,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         // Moved out by migration v12 wherever a usage file is attached.
         let usageMoved = isFile && KeyDatabase.attachesUsage
             && (try? database.read { db in try !db.tableExists("key_usage_day", in: "main") }) == true
-        usageFile = usageMoved
-            ? UsageFile(writer: try? KeyDatabase.openUsage(path: usagePath))
-            : nil
+        usageFile = usageMoved ? UsageFile(path: usagePath) : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration(usage: usageMoved ? usagePath : nil)
             configuration.readonly = true

@@ -4,24 +4,24 @@ import Foundation
 /// root, which ignores them, the file system's immutable flag (`chattr +i`:
 /// ext4 and others, with CAP_LINUX_IMMUTABLE, which root has outside most
 /// containers).
-struct UnwritableFile {
-    let path: String
+public struct UnwritableFile {
+    public let path: String
     private let immutable: Bool
 
-    init(_ path: String) throws {
+    public init(_ path: String) throws {
         self.path = path
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
         immutable = getuid() == 0 && Self.chattr("+i", path)
     }
 
     /// Makes the file writable again, so that its folder can be removed.
-    func release() {
+    public func release() {
         if immutable { _ = Self.chattr("-i", path) }
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
     }
 
     /// Whether a file can be made unwritable here, tried once on a scratch file.
-    static let canMake: Bool = {
+    public static let canMake: Bool = {
         let path = FileManager.default.temporaryDirectory.appending(path: "keygate-unwritable-\(getpid())").path
         guard FileManager.default.createFile(atPath: path, contents: Data()) else { return false }
         defer { try? FileManager.default.removeItem(atPath: path) }

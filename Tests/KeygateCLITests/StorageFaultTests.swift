@@ -141,7 +141,8 @@ struct StorageFaultTests {
     /// Keys' usage file could not be written when the server started (a
     /// restore left it read-only, say): verification goes on, the log
     /// names the file and says why, and once it can be written the counts
-    /// kept meanwhile land, without a restart, none lost.
+    /// kept meanwhile land, without a restart, none lost. A server stopped
+    /// before then says that its unwritten counts are lost.
     @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
     func countsKeptWhileTheUsageFileCannotBeWrittenLandOnceItCan() throws {
         let first = try ServeProcess()
@@ -173,5 +174,15 @@ struct StorageFaultTests {
         }
         #expect(valid == 3)
         #expect(serve.finish() == 0)
+        #expect(!serve.stderr.contains("is lost"))
+
+        // Stopped while the file cannot be written, a server says what it lost.
+        let relocked = try UnwritableFile(usagePath)
+        defer { relocked.release() }
+        let stopping = try ServeProcess(database: first.database)
+        #expect(try stopping.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect(stopping.finish() == 0)
+        #expect(stopping.stderr.contains("error keygate: reason=storage_failure: detail=\(why), reason=read_only [KeygateCLI] "
+            + "usage counted since the last written flush is lost: the last flush before stopping failed"), "\(stopping.stderr)")
     }
 }

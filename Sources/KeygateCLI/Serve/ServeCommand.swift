@@ -248,15 +248,22 @@ final class UsageFlusher: @unchecked Sendable {
     func stop() {
         timer.cancel()
         cancelled.wait()
-        flush()
+        flush(last: true)
     }
 
-    private func flush() {
+    private func flush(last: Bool = false) {
         do {
             try service.flushUsage()
         } catch {
-            // The counts stay buffered; the next flush tries again.
-            logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+            if last {
+                // No flush comes after this one: the operator must learn
+                // that quotas and usage now undercount, not expect a retry.
+                logger.error("usage counted since the last written flush is lost: the last flush before stopping failed",
+                             metadata: ["reason": "\(error)"])
+            } else {
+                // The counts stay buffered; the next flush tries again.
+                logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+            }
         }
         defer { ticks += 1 }
         guard ticks % sweepEvery == 0 else { return }

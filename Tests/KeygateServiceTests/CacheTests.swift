@@ -49,12 +49,10 @@ struct CacheTests {
         #expect(reads(fixture).keys == after.keys && reads(fixture).organizations == after.organizations + 1)
     }
 
-    /// A rotated key in its grace period is held under both secrets; a
-    /// change to it made elsewhere forgets both.
     /// A process whose change watcher could not be opened (no file
     /// descriptor left, say) reads other processes' changes from the logs
-    /// themselves: slower, and still never stale. (It once took itself for
-    /// a database in memory and saw only its own commits.)
+    /// themselves: slower, and still never stale (it once took itself for
+    /// a database in memory and saw only its own commits), and it says so.
     @Test func withoutItsChangeWatcherAProcessStillSeesEveryChange() throws {
         let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
         let unwatched = try ServiceFixture(database: try KeyDatabase.open(path: path), watchesChanges: false)
@@ -68,8 +66,14 @@ struct CacheTests {
         #expect(try verify(unwatched, second) == .valid)
         try other.move("org_a", to: "free")
         #expect(try verify(unwatched, second) == .planSuspended)
+        // And it says so, for its operator's log.
+        #expect((unwatched.storage as? SQLiteKeyStorage)?.slowerReads
+            == ["change watcher: every verification reads the change log in a transaction of its own"])
+        #expect((other.storage as? SQLiteKeyStorage)?.slowerReads == [])
     }
 
+    /// A rotated key in its grace period is held under both secrets; a
+    /// change to it made elsewhere forgets both.
     @Test func bothSecretsOfARotatedKeyAreForgottenWhenItChanges() throws {
         let (fixture, other) = try twoProcesses()
         try fixture.move("org_a", to: "pro")

@@ -179,10 +179,17 @@ struct ServeCommand: ParsableCommand {
         ])
         // Serving all the same: a key's limit holds in this process, and
         // the operator learns that it no longer holds across processes.
-        if let sqlite = storage as? SQLiteKeyStorage, let reason = sqlite.rateLimitsUnavailable {
-            logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
-                "reason": "\(reason)",
-            ])
+        if let sqlite = storage as? SQLiteKeyStorage {
+            if let reason = sqlite.rateLimitsUnavailable {
+                logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
+                    "reason": "\(reason)",
+                ])
+            }
+            // Correct answers all the same; the operator learns why this
+            // process is slower than its siblings.
+            for missing in sqlite.slowerReads {
+                logger.warning("reading more slowly: a fast read could not be set up", metadata: ["missing": "\(missing)"])
+            }
         }
 
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds)

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import KeygateTestSupport
 import Testing
 
 @Suite("keygate serve keeps serving", .serialized)
@@ -62,6 +63,14 @@ struct ServeRobustnessTests {
         #expect(serve.waitForExit() == 1)
         #expect(serve.stderr.contains("cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"))
         #expect(!serve.stderr.contains("s3cret-word"))
+        #expect(serve.stdoutLines.isEmpty)
+    }
+
+    @Test func aDatabaseInAMissingFolderStopsStartupSayingWhichFolder() throws {
+        let folder = try ScratchFolder.make("keygate-missing").appending(path: "not-made")
+        let serve = try ServeProcess(database: folder.appending(path: "keygate.sqlite"))
+        #expect(serve.waitForExit() == 1)
+        #expect(serve.stderr.contains("keygate.sqlite cannot be created: its folder \(folder.path) does not exist"), "\(serve.stderr)")
         #expect(serve.stdoutLines.isEmpty)
     }
 

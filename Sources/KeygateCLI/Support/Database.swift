@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeyStore
 import KeyStorePostgres
 
@@ -50,7 +51,15 @@ enum StartupFailure {
         case "corrupt":
             return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
         case "io":
-            return "\(database) cannot be opened or created; check the path and its folder's permissions"
+            // SQLite says only "unable to open database file", whether the
+            // folder is missing, may not be written or no file descriptor
+            // is left; the first is told apart here, the others are named.
+            let folder = URL(filePath: database).deletingLastPathComponent()
+            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: folder.path) {
+                return "\(database) cannot be created: its folder \(folder.path) does not exist"
+            }
+            return "\(database) cannot be opened or created (\(detail)); "
+                + "check the path, its folder's permissions and the limit on open files (ulimit -n)"
         case "read_only":
             return "\(database) is read-only; keygate serve needs to write to it"
         case "full":

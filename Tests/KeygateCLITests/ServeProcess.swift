@@ -64,12 +64,14 @@ final class ServeProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - fileSizeLimitKiB: a file size limit (`ulimit -f`) for the server,
     ///     to play a full disk.
+    ///   - openFilesLimit: how many file descriptors the server may have
+    ///     open (`ulimit -n`).
     ///   - unprivileged: run the server as `nobody` when the tests run as
     ///     root, so that file permissions apply to it.
     ///   - postgres: a PostgreSQL URL to serve from instead of a SQLite file.
     ///   - pooled: `postgres` is a PgBouncer in transaction mode.
     init(database: URL? = nil, postgres: String? = nil, pooled: Bool = false, arguments: [String] = [],
-         environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil, unprivileged: Bool = false,
+         environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil, openFilesLimit: Int? = nil, unprivileged: Bool = false,
          workingDirectory: URL? = nil) throws {
         self.postgres = postgres
         self.pooled = pooled
@@ -80,9 +82,10 @@ final class ServeProcess: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         let serveArguments = ["serve", "--database", postgres ?? self.database.path]
             + (pooled ? ["--pool-mode", "transaction"] : []) + arguments
-        if let fileSizeLimitKiB {
+        let limits = [fileSizeLimitKiB.map { "ulimit -f \($0)" }, openFilesLimit.map { "ulimit -n \($0)" }].compactMap { $0 }
+        if !limits.isEmpty {
             process.executableURL = URL(filePath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB) && exec \"$0\" \"$@\"", Self.executable.path] + serveArguments
+            process.arguments = ["-c", (limits + ["exec \"$0\" \"$@\""]).joined(separator: " && "), Self.executable.path] + serveArguments
         } else if unprivileged, getuid() == 0 {
             process.executableURL = URL(filePath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Self.executable.path] + serveArguments

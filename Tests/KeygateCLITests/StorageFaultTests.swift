@@ -185,4 +185,46 @@ struct StorageFaultTests {
         #expect(stopping.stderr.contains("error keygate: reason=storage_failure: detail=\(why), reason=read_only [KeygateCLI] "
             + "usage counted since the last written flush is lost: the last flush before stopping failed"), "\(stopping.stderr)")
     }
+
+    /// Started with few file descriptors, the server refuses to start,
+    /// saying what to check, or it answers correctly and logs each fast
+    /// read it could not set up, and each flush that fails: every limit
+    /// from too few to start with to enough for everything. (It crashed
+    /// at some: libdispatch opens its event loop on first use, and crashes
+    /// when no descriptor is left.)
+    @Test func withFewFileDescriptorsTheServerRefusesToStartOrAnswersCorrectlySayingWhatIsSlower() throws {
+        let first = try ServeProcess()
+        let created = try first.proKey(organization: "org_fd", rateLimit: 1000)
+        let secret = created["secret"] as! String
+        #expect(first.finish() == 0)
+        let verify = #"{"jsonrpc":"2.0","id":1,"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#
+        // Each documented in OPERATIONS, "Files beside the database".
+        let documented = [
+            "reading more slowly: a fast read could not be set up", "rate limits are this process's own",
+            "usage flush failed", "usage counted since the last written flush is lost",
+        ]
+        var (refused, whole, unwatched) = (0, 0, 0)
+        for limit in (10...40).reversed() {
+            let serve = try ServeProcess(database: first.database, openFilesLimit: limit)
+            serve.send(verify)
+            let status = serve.finish()
+            let stderr = serve.stderr
+            if status == 1 {
+                #expect(stderr.contains("the limit on open files (ulimit -n)"),
+                        "limit \(limit): \(stderr)")
+                #expect(serve.stdoutLines.isEmpty)
+                refused += 1
+                continue
+            }
+            #expect(status == 0, "limit \(limit): \(stderr)")
+            #expect(serve.stdoutLines.count == 1 && serve.stdoutLines[0].contains(#""valid":true"#),
+                    "limit \(limit): \(serve.stdoutLines) \(stderr)")
+            let warnings = stderr.split(separator: "\n").filter { !$0.contains(" info keygate: ") }
+            #expect(warnings.allSatisfy { line in documented.contains { line.hasSuffix($0) || line.contains("] \($0):") } },
+                    "limit \(limit): \(stderr)")
+            if warnings.isEmpty { whole += 1 }
+            if stderr.contains("missing=change watcher:") { unwatched += 1 }
+        }
+        #expect(refused > 0 && whole > 0 && unwatched > 0, "refused \(refused), whole \(whole), without a watcher \(unwatched)")
+    }
 }

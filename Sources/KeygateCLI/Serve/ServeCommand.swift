@@ -124,6 +124,12 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard FileDescriptors.available(FileDescriptors.neededToStart) else {
+            StandardError.write("keygate serve cannot start: fewer than \(FileDescriptors.neededToStart) files can be opened; "
+                                + "raise the limit on open files (ulimit -n)")
+            throw ExitCode.failure
+        }
+        DispatchEventLoop.start()
         // First, while nothing else in the process uses SQLite.
         SQLiteProcess.disableMemoryStatistics()
         SQLiteProcess.keepSavepointJournalsInMemory()
@@ -220,14 +226,12 @@ struct ServeCommand: ParsableCommand {
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
 /// tick, writes the events time makes due and prunes old ones.
-/// `@unchecked`: the timer is a Dispatch source, safe to cancel from any
-/// thread; `ticks` is touched only on the timer's serial queue (and after
-/// its cancellation).
+/// `@unchecked`: `ticks` is touched only by the ticker's ticks, one at a
+/// time, and by the last flush, after the ticker has stopped.
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
-    private let timer: any DispatchSourceTimer
-    private let cancelled = DispatchSemaphore(value: 0)
+    private let ticker = Ticker()
     private let events: EventSchedule
     private let sweepEvery: Int
     private var ticks = 0
@@ -237,24 +241,16 @@ final class UsageFlusher: @unchecked Sendable {
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "keygate.usage"))
     }
 
     func start() {
-        timer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(100))
-        // Weak: the timer keeps its handler until its cancellation is
-        // processed, and a strong reference kept the service (and its
-        // database connections) alive past the end of `serve`.
-        timer.setEventHandler { [weak self] in self?.flush() }
-        timer.setCancelHandler { [cancelled] in cancelled.signal() }
-        timer.resume()
+        ticker.start(every: 1) { [self] in flush() }
     }
 
-    /// Stops the timer, waits for a flush it may be running, and flushes
-    /// one last time.
+    /// Stops the ticks, waits for a flush that may be running, and
+    /// flushes one last time.
     func stop() {
-        timer.cancel()
-        cancelled.wait()
+        ticker.stop()
         flush(last: true)
     }
 

@@ -185,10 +185,9 @@ final class UsageFile: Sendable {
     func failure(_ error: any Error) -> KeyStoreError {
         switch error {
         case let error as DatabaseError:
-            var failure = StorageCoding.failure(error)
-            failure = KeyStoreError(failure.code, failure.parameters.merging(
+            let failure = StorageCoding.failure(error)
+            return KeyStoreError(failure.code, failure.parameters.merging(
                 ["detail": "\(path): \(error.message ?? "\(error.resultCode)")"]) { $1 })
-            return failure
         case let error as KeyStoreError:
             return error
         default:

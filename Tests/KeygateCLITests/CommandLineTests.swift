@@ -117,4 +117,44 @@ struct OutsideACheckoutTests {
         #expect(((reply["error"] as? [String: Any])?["message"] as? String)?.contains("Pro") == true)
         #expect(serve.finish() == 0)
     }
+
+    /// An executable installed without the resource bundles beside it says
+    /// what is missing and what to do instead, and stops. (It crashed with
+    /// SwiftPM's fatal error, except on the machine that built it, where
+    /// it quietly read the build folder.) Told where the catalog and the
+    /// translations are, or installed with the bundles, it serves.
+    @Test func anExecutableInstalledWithoutItsResourceBundlesSaysWhatIsMissing() throws {
+        let folder = try ScratchFolder.make("keygate-installed")
+        let installed = folder.appending(path: "keygate")
+        try FileManager.default.copyItem(at: ServeProcess.executable, to: installed)
+        let database = folder.appending(path: "k.sqlite").path
+        let request = #"{"jsonrpc":"2.0","id":1,"method":"catalog.plans"}"# + "\n"
+        func keygate(_ arguments: [String], input: String? = nil) throws -> CommandRun {
+            try CommandRun(arguments, in: folder, input: input, executable: installed)
+        }
+        let missing = "the shipped plan catalog is missing: Keygate_PlanCatalog.resources is not beside the executable in "
+            + "\(folder.path); install it with the executable"
+
+        let serve = try keygate(["serve", "--database", database], input: request)
+        #expect(serve.status == 1 && serve.output.isEmpty)
+        #expect(serve.errors.contains("keygate serve cannot start: \(missing), or name a catalog with --catalog or KEYGATE_CATALOG"),
+                "\(serve.errors)")
+        let scan = try keygate(["scan", folder.path])
+        #expect(scan.status == 2 && scan.errors.contains("keygate scan: \(missing)"), "\(scan.errors)")
+        let validate = try keygate(["catalog", "validate"])
+        #expect(validate.status == 1 && validate.errors.contains("keygate catalog: \(missing)"), "\(validate.errors)")
+
+        let named = try keygate(["serve", "--database", database,
+                                 "--catalog", ServeProcess.repository.appending(path: "Plans/plans.xml").path,
+                                 "--localization", ServeProcess.repository.appending(path: "Localization").path],
+                                input: request)
+        #expect(named.status == 0 && named.output.contains(#""defaultPlan":"free""#), "\(named.errors)")
+
+        for bundle in ["Keygate_PlanCatalog.resources", "Keygate_KeygateLocalization.resources"] {
+            try FileManager.default.copyItem(at: ServeProcess.executable.deletingLastPathComponent().appending(path: bundle),
+                                             to: folder.appending(path: bundle))
+        }
+        let bundled = try keygate(["serve", "--database", database], input: request)
+        #expect(bundled.status == 0 && bundled.output.contains(#""defaultPlan":"free""#), "\(bundled.errors)")
+    }
 }

@@ -7,9 +7,9 @@ struct CommandRun {
     let output: String
     let errors: String
 
-    init(_ arguments: [String], in folder: URL, input: String? = nil) throws {
+    init(_ arguments: [String], in folder: URL, input: String? = nil, executable: URL = ServeProcess.executable) throws {
         let process = Process()
-        process.executableURL = ServeProcess.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = folder
         let output = Pipe()

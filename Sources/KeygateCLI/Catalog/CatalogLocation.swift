@@ -13,12 +13,20 @@ struct CatalogLocation: ParsableArguments {
         ))
     var path: String?
 
-    var resolvedPath: String {
-        path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"] ?? PlanCatalog.shippedCatalog.path
+    /// The catalog's path, or, when the shipped one is missing, a message
+    /// on stderr and a failure.
+    func resolvedPath() throws -> String {
+        do {
+            return try ShippedResources.catalog(named: path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"]).path
+        } catch {
+            StandardError.write("keygate catalog: \(error)")
+            throw ExitCode.failure
+        }
     }
 
     /// Loads the catalog, or prints every problem to stderr and fails.
     func load() throws -> PlanCatalog {
+        let resolvedPath = try resolvedPath()
         do {
             return try PlanCatalog.load(contentsOf: URL(filePath: resolvedPath))
         } catch {

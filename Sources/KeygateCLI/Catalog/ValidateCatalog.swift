@@ -20,6 +20,6 @@ struct ValidateCatalog: ParsableCommand {
         for plan in catalog.plans {
             print(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
         }
-        print("\(location.resolvedPath): valid; " + summary.totals)
+        print("\(try location.resolvedPath()): valid; " + summary.totals)
     }
 }

@@ -57,15 +57,22 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
-            ?? PlanCatalog.shippedCatalog
+        let catalogURL: URL
+        let translations: URL
+        do {
+            catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])
+            translations = try ShippedResources.translations(named: nil, otherwise: nil)
+        } catch {
+            StandardError.write("keygate import: \(error)")
+            throw ScanCommand.failed
+        }
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
         let plans: PlanCatalog
         let localizer: Localizer
         let storage: any KeygateStorage
         do {
             plans = try PlanCatalog.load(contentsOf: catalogURL)
-            localizer = try Localizer.shipped(logger: Logger(label: "keygate.import"))
+            localizer = try Localizer.load(directory: translations, logger: Logger(label: "keygate.import"))
         } catch {
             StandardError.write("keygate import: \(error)")
             throw ScanCommand.failed

@@ -50,8 +50,13 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
-            ?? PlanCatalog.shippedCatalog
+        let catalogURL: URL
+        do {
+            catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])
+        } catch {
+            StandardError.write("keygate scan: \(error)")
+            throw Self.failed
+        }
         let plans: PlanCatalog
         do {
             plans = try PlanCatalog.load(contentsOf: catalogURL)

@@ -143,10 +143,15 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "keygate")
         let wake = Signals.install()
 
-        let catalogURL = catalog.map { URL(filePath: $0) } ?? environment["KEYGATE_CATALOG"].map { URL(filePath: $0) }
-            ?? PlanCatalog.shippedCatalog
-        let localizationURL = localization.map { URL(filePath: $0) }
-            ?? environment["KEYGATE_LOCALIZATION"].map { URL(filePath: $0) } ?? Localizer.shippedDirectory
+        let catalogURL: URL
+        let localizationURL: URL
+        do throws(ShippedResources.Missing) {
+            catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])
+            localizationURL = try ShippedResources.translations(named: localization ?? environment["KEYGATE_LOCALIZATION"])
+        } catch {
+            StandardError.write("keygate serve cannot start: \(error)")
+            throw ExitCode.failure
+        }
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
         // What logs and messages may show of it: never a password.
         let databaseName = Database.displayName(databasePath)

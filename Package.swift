@@ -113,7 +113,7 @@ let package = Package(
             name: "KeygateCLI",
             dependencies: [
                 "PlanCatalog", "KeyStore", "KeyStorePostgres", "KeygateService", "KeygateLocalization", "KeygateRPC",
-                .product(name: "Logging", package: "swift-log"),
+                "KeygateJSON", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -49,6 +49,37 @@ struct CommandLineTests {
         #expect(skew.status == 64 && skew.errors.contains("event clock skew"))
     }
 
+    /// `--log-format json`: every line on stderr is one JSON object (time,
+    /// level, label, source, message, and the entry's metadata under
+    /// `metadata`), also when the server cannot start; stdout still carries
+    /// replies only. An unknown format is refused before serving.
+    @Test func jsonLogsAreOneObjectALine() throws {
+        let serve = try ServeProcess(arguments: ["--log-format", "json"])
+        #expect(try serve.result("catalog.plans")["defaultPlan"] as? String == "free")
+        #expect(serve.finish() == 0)
+        let entries = try serve.stderr.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        #expect(entries.map { $0["message"] as? String } == ["serving", "stopped"], "\(serve.stderr)")
+        for entry in entries {
+            #expect(Set(entry.keys).isSuperset(of: ["time", "level", "label", "source", "message"]))
+            #expect((entry["time"] as? String).flatMap { ISO8601DateFormatter.withFractionalSeconds.date(from: $0) } != nil)
+            #expect(entry["level"] as? String == "info" && entry["label"] as? String == "keygate")
+        }
+        let serving = try #require(entries.first?["metadata"] as? [String: Any])
+        #expect(serving["database"] as? String == serve.database.path && serving["plans"] as? String == "3")
+
+        let refused = try keygate("serve", "--catalog", "/nonexistent/plans.xml", environment: ["KEYGATE_LOG_FORMAT": "json"])
+        #expect(refused.status == 1 && refused.output.isEmpty)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(refused.errors.utf8)) as? [String: Any],
+                                 "\(refused.errors)")
+        #expect(entry["level"] as? String == "critical" && entry["message"] as? String == "cannot start")
+        #expect((entry["metadata"] as? [String: Any])?["reason"] as? String == "/nonexistent/plans.xml: no such file")
+
+        let unknown = try keygate("serve", "--log-format", "xml")
+        #expect(unknown.status == 64 && unknown.errors.contains("unknown log format 'xml'; use text or json"))
+    }
+
     @Test func aCacheSizeOutsideItsRangeIsRefusedBeforeServing() throws {
         for size in ["0", "10000001"] {
             let run = try keygate("serve", "--cache-keys", size)
@@ -157,4 +188,13 @@ struct OutsideACheckoutTests {
         let bundled = try keygate(["serve", "--database", database], input: request)
         #expect(bundled.status == 0 && bundled.output.contains(#""defaultPlan":"free""#), "\(bundled.errors)")
     }
+}
+
+extension ISO8601DateFormatter {
+    /// RFC 3339 with milliseconds, as Keygate writes times.
+    nonisolated(unsafe) static let withFractionalSeconds: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
 }

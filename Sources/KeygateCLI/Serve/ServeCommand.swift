@@ -60,6 +60,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default: $KEYGATE_LOG_LEVEL, then info).")
     var logLevel: String?
 
+    @Option(help: "text, or json for one JSON object a line (default: $KEYGATE_LOG_FORMAT, then text).")
+    var logFormat: String?
+
     @Option(help: ArgumentHelp(
         "How many seconds ahead of this host's clock a billing event may be dated; later ones are refused.",
         discussion: "Default: $KEYGATE_EVENT_CLOCK_SKEW, then 300."))
@@ -97,6 +100,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     private var level: String { logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info" }
+    private var format: String { logFormat ?? environment["KEYGATE_LOG_FORMAT"] ?? "text" }
 
     private var clockSkew: String? { eventClockSkew.map(String.init) ?? environment["KEYGATE_EVENT_CLOCK_SKEW"] }
 
@@ -105,6 +109,9 @@ struct ServeCommand: ParsableCommand {
         guard eventSweepSeconds >= 1 else { throw ValidationError("--event-sweep-seconds must be at least 1") }
         if let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init), days < 1 {
             throw ValidationError("--event-retention-days must be at least 1")
+        }
+        guard ["text", "json"].contains(format) else {
+            throw ValidationError("unknown log format '\(format)'; use text or json")
         }
         guard Logger.Level(rawValue: level) != nil else {
             throw ValidationError("unknown log level '\(level)'; use one of: "
@@ -124,23 +131,34 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        let environment = self.environment
+        let level = Logger.Level(rawValue: level)!
+        let json = format == "json"
+        // Opens nothing: the descriptors are counted next.
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "keygate")
+        // Why the server cannot start: in JSON logs an entry like every
+        // other, for the log shipper; otherwise the text as it is (a
+        // catalog's problems, one a line).
+        func refusal(_ reason: String) -> ExitCode {
+            if json {
+                logger.critical("cannot start", metadata: ["reason": "\(reason)"])
+            } else {
+                StandardError.write("keygate serve cannot start: \(reason)")
+            }
+            return ExitCode.failure
+        }
         guard FileDescriptors.available(FileDescriptors.neededToStart) else {
-            StandardError.write("keygate serve cannot start: fewer than \(FileDescriptors.neededToStart) files can be opened; "
-                                + "raise the limit on open files (ulimit -n)")
-            throw ExitCode.failure
+            throw refusal("fewer than \(FileDescriptors.neededToStart) files can be opened; raise the limit on open files (ulimit -n)")
         }
         DispatchEventLoop.start()
         // First, while nothing else in the process uses SQLite.
         SQLiteProcess.disableMemoryStatistics()
         SQLiteProcess.keepSavepointJournalsInMemory()
-        let environment = self.environment
-        let level = Logger.Level(rawValue: level)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "keygate")
         let wake = Signals.install()
 
         let catalogURL: URL
@@ -149,8 +167,7 @@ struct ServeCommand: ParsableCommand {
             catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])
             localizationURL = try ShippedResources.translations(named: localization ?? environment["KEYGATE_LOCALIZATION"])
         } catch {
-            StandardError.write("keygate serve cannot start: \(error)")
-            throw ExitCode.failure
+            throw refusal("\(error)")
         }
         let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
         // What logs and messages may show of it: never a password.
@@ -162,8 +179,7 @@ struct ServeCommand: ParsableCommand {
         do {
             plans = try PlanCatalog.load(contentsOf: catalogURL)
         } catch {
-            StandardError.write(error.description)
-            throw ExitCode.failure
+            throw refusal(error.description)
         }
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)

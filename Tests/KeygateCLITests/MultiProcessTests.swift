@@ -237,6 +237,34 @@ struct PostgresProcessTests {
 @Suite("PostgreSQL restarted under traffic", .serialized,
        .enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
 struct PostgresRestartTests {
+    /// A server asked to stop while the database is down (restarted in
+    /// the same deployment, say) keeps trying to write what it counted,
+    /// and once the database is back, it does, and exits 0: nothing lost.
+    @Test func aStoppingServerWritesItsCountsOnceTheDatabaseIsBack() throws {
+        let cluster = try PrivateCluster()
+        let serve = try ServeProcess(postgres: cluster.url)
+        let created = try serve.proKey(organization: "org_s", rateLimit: 1000)
+        let secret = created["secret"] as! String
+        let keyId = (created["key"] as! [String: Any])["id"] as! String
+        for _ in 0..<3 {
+            #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        }
+        try cluster.stop()
+        serve.closeInput()
+        let retrying = "usage flush failed; trying again before stopping"
+        let logged = Date().addingTimeInterval(10)
+        while !serve.stderr.contains(retrying), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(serve.stderr.contains(retrying), "\(serve.stderr)")
+        try cluster.start()
+        #expect(serve.waitForExit() == 0)
+        #expect(!serve.stderr.contains("is lost"), "\(serve.stderr)")
+
+        let checker = try ServeProcess(postgres: cluster.url)
+        let key = try checker.result("keys.get", ["organizationId": "org_s", "keyId": keyId])
+        #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 3)
+        #expect(checker.finish() == 0)
+    }
+
     @Test func processesComeBackByThemselvesAndNothingAcknowledgedIsLost() throws {
         let cluster = try PrivateCluster()
         let admin = try ServeProcess(postgres: cluster.url)

@@ -194,8 +194,13 @@ final class ServeProcess: @unchecked Sendable {
 
     /// Closes stdin and waits for the exit; returns the status.
     func finish() -> Int32 {
-        try? input.fileHandleForWriting.close()
+        closeInput()
         return waitForExit()
+    }
+
+    /// Closes stdin, which asks the server to stop, and returns at once.
+    func closeInput() {
+        try? input.fileHandleForWriting.close()
     }
 
     func waitForExit() -> Int32 {

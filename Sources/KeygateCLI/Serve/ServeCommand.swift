@@ -269,26 +269,52 @@ final class UsageFlusher: @unchecked Sendable {
     }
 
     /// Stops the ticks, waits for a flush that may be running, and
-    /// flushes one last time.
+    /// flushes one last time: again and again, for up to
+    /// ``lastFlushPatience``, while the database is out of reach or busy.
     func stop() {
         ticker.stop()
-        flush(last: true)
-    }
-
-    private func flush(last: Bool = false) {
-        do {
-            try service.flushUsage()
-        } catch {
-            if last {
+        let deadline = ContinuousClock.now + Self.lastFlushPatience
+        while true {
+            do {
+                try service.flushUsage()
+                break
+            } catch {
+                let transient = error.code == .storageFailure && ["unreachable", "busy"].contains(error.parameters["reason"])
+                if transient, ContinuousClock.now < deadline {
+                    logger.warning("usage flush failed; trying again before stopping", metadata: ["reason": "\(error)"])
+                    Thread.sleep(forTimeInterval: Self.lastFlushPause)
+                    continue
+                }
                 // No flush comes after this one: the operator must learn
                 // that quotas and usage now undercount, not expect a retry.
                 logger.error("usage counted since the last written flush is lost: the last flush before stopping failed",
                              metadata: ["reason": "\(error)"])
-            } else {
-                // The counts stay buffered; the next flush tries again.
-                logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+                break
             }
         }
+        sweepIfDue()
+    }
+
+    /// How long a stopping server keeps trying to write what it counted
+    /// while the database cannot be reached or stays locked: a database
+    /// restarted, or failed over, during the same deployment should not
+    /// cost the counts. Other failures (read-only, full, damaged) would
+    /// not mend in that time, and are not tried again.
+    static let lastFlushPatience: Duration = .seconds(10)
+    private static let lastFlushPause: TimeInterval = 0.5
+
+    private func flush() {
+        do {
+            try service.flushUsage()
+        } catch {
+            // The counts stay buffered; the next flush tries again.
+            logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+        }
+        sweepIfDue()
+    }
+
+    /// Every `sweepEvery` flushes, and at the first, the events time makes due.
+    private func sweepIfDue() {
         defer { ticks += 1 }
         guard ticks % sweepEvery == 0 else { return }
         do {

@@ -1,0 +1,87 @@
+import Foundation
+import KeyStore
+import KeygateService
+import Logging
+
+/// Writes buffered verification usage to the database every second, and a
+/// last time on shutdown; every `sweepEvery` seconds, and at the first
+/// tick, writes the events time makes due and prunes old ones.
+/// `@unchecked`: `ticks` is touched only by the ticker's ticks, one at a
+/// time, and by the last flush, after the ticker has stopped.
+final class UsageFlusher: @unchecked Sendable {
+    private let service: KeygateService
+    private let logger: Logger
+    private let ticker = Ticker()
+    private let events: EventSchedule
+    private let sweepEvery: Int
+    private var ticks = 0
+
+    init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60) {
+        self.service = service
+        self.logger = logger
+        self.events = events
+        self.sweepEvery = sweepEvery
+    }
+
+    func start() {
+        ticker.start(every: 1) { [self] in flush() }
+    }
+
+    /// Stops the ticks, waits for a flush that may be running, and
+    /// flushes one last time: again and again, for up to
+    /// ``lastFlushPatience``, while the database is out of reach or busy.
+    func stop() {
+        ticker.stop()
+        let deadline = ContinuousClock.now + Self.lastFlushPatience
+        while true {
+            do {
+                try service.flushUsage()
+                break
+            } catch {
+                let transient = error.code == .storageFailure && ["unreachable", "busy"].contains(error.parameters["reason"])
+                if transient, ContinuousClock.now < deadline {
+                    logger.warning("usage flush failed; trying again before stopping", metadata: ["reason": "\(error)"])
+                    Thread.sleep(forTimeInterval: Self.lastFlushPause)
+                    continue
+                }
+                // No flush comes after this one: the operator must learn
+                // that quotas and usage now undercount, not expect a retry.
+                logger.error("usage counted since the last written flush is lost: the last flush before stopping failed",
+                             metadata: ["reason": "\(error)"])
+                break
+            }
+        }
+        sweepIfDue()
+    }
+
+    /// How long a stopping server keeps trying to write what it counted
+    /// while the database cannot be reached or stays locked: a database
+    /// restarted, or failed over, during the same deployment should not
+    /// cost the counts. Other failures (read-only, full, damaged) would
+    /// not mend in that time, and are not tried again.
+    static let lastFlushPatience: Duration = .seconds(10)
+    private static let lastFlushPause: TimeInterval = 0.5
+
+    private func flush() {
+        do {
+            try service.flushUsage()
+        } catch {
+            // The counts stay buffered; the next flush tries again.
+            logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+        }
+        sweepIfDue()
+    }
+
+    /// Every `sweepEvery` flushes, and at the first, the events time makes due.
+    private func sweepIfDue() {
+        defer { ticks += 1 }
+        guard ticks % sweepEvery == 0 else { return }
+        do {
+            let written = try service.sweepEvents(events)
+            if written > 0 { logger.debug("time-based events written", metadata: ["count": "\(written)"]) }
+        } catch {
+            // Each due event is written once, whenever a sweep succeeds.
+            logger.warning("event sweep failed", metadata: ["reason": "\(error)"])
+        }
+    }
+}

@@ -265,6 +265,24 @@ struct PostgresRestartTests {
         #expect(checker.finish() == 0)
     }
 
+    /// Asked to stop a second time while it waits for the database, a
+    /// server gives up waiting at once and says what that cost.
+    @Test func aSecondSignalEndsTheWaitForTheDatabase() throws {
+        let cluster = try PrivateCluster()
+        let serve = try ServeProcess(postgres: cluster.url)
+        let secret = try serve.proKey(organization: "org_t", rateLimit: 1000)["secret"] as! String
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        try cluster.stop()
+        kill(serve.process.processIdentifier, SIGTERM)
+        let retrying = "usage flush failed; trying again before stopping"
+        let logged = Date().addingTimeInterval(10)
+        while !serve.stderr.contains(retrying), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(serve.stderr.contains(retrying), "\(serve.stderr)")
+        kill(serve.process.processIdentifier, SIGTERM)
+        #expect(serve.waitForExit() == 0)
+        #expect(serve.stderr.contains("usage counted since the last written flush is lost: asked again to stop"), "\(serve.stderr)")
+    }
+
     @Test func processesComeBackByThemselvesAndNothingAcknowledgedIsLost() throws {
         let cluster = try PrivateCluster()
         let admin = try ServeProcess(postgres: cluster.url)

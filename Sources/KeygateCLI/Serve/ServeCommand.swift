@@ -238,7 +238,7 @@ struct ServeCommand: ParsableCommand {
             case .oversized: pipeline.receiveOversizedLine(limit: maxLineBytes, emit)
             }
         }
-        flusher.stop()
+        flusher.stop(givingUpWhen: { Signals.insists })
         logger.info("stopped")
     }
 }

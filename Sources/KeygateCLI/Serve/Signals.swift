@@ -6,14 +6,17 @@ import Darwin
 import Synchronization
 
 /// SIGTERM and SIGINT ask the server to stop after the request in hand;
-/// SIGPIPE is ignored, so a reader that goes away ends the loop through a
-/// failed write instead of killing the process mid-flush.
+/// asked a second time, it gives up waiting for the database to write its
+/// last counts (``UsageFlusher/stop(givingUpWhen:)``). SIGPIPE is ignored,
+/// so a reader that goes away ends the loop through a failed write instead
+/// of killing the process mid-flush.
 ///
 /// The kernel delivers a signal to any thread, not necessarily the one
 /// blocked reading stdin, so the handler also writes a byte to a pipe the
 /// reader polls (the self-pipe trick; `write(2)` is async-signal-safe).
 enum Signals {
-    static let stopRequested = Atomic<Bool>(false)
+    /// How many times a stop was asked for.
+    private static let stopRequests = Atomic<Int>(0)
     private static let wakeWriter = Atomic<Int32>(-1)
 
     /// Installs the handlers and returns the descriptor that becomes
@@ -49,10 +52,13 @@ enum Signals {
     }
 
     private static func requestStop() {
-        stopRequested.store(true, ordering: .relaxed)
+        stopRequests.add(1, ordering: .relaxed)
         var byte: UInt8 = 1
         _ = write(wakeWriter.load(ordering: .relaxed), &byte, 1)
     }
 
-    static var shouldStop: Bool { stopRequested.load(ordering: .relaxed) }
+    static var shouldStop: Bool { stopRequests.load(ordering: .relaxed) > 0 }
+
+    /// Whether a stop was asked for again: what is left to do is given up.
+    static var insists: Bool { stopRequests.load(ordering: .relaxed) > 1 }
 }

@@ -29,8 +29,9 @@ final class UsageFlusher: @unchecked Sendable {
 
     /// Stops the ticks, waits for a flush that may be running, and
     /// flushes one last time: again and again, for up to
-    /// ``lastFlushPatience``, while the database is out of reach or busy.
-    func stop() {
+    /// ``lastFlushPatience``, while the database is out of reach or busy,
+    /// unless `giveUp` says to stop waiting (a second SIGTERM or SIGINT).
+    func stop(givingUpWhen giveUp: () -> Bool = { false }) {
         ticker.stop()
         let deadline = ContinuousClock.now + Self.lastFlushPatience
         while true {
@@ -39,15 +40,15 @@ final class UsageFlusher: @unchecked Sendable {
                 break
             } catch {
                 let transient = error.code == .storageFailure && ["unreachable", "busy"].contains(error.parameters["reason"])
-                if transient, ContinuousClock.now < deadline {
+                if transient, ContinuousClock.now < deadline, !giveUp() {
                     logger.warning("usage flush failed; trying again before stopping", metadata: ["reason": "\(error)"])
                     Thread.sleep(forTimeInterval: Self.lastFlushPause)
-                    continue
+                    if !giveUp() { continue }
                 }
                 // No flush comes after this one: the operator must learn
                 // that quotas and usage now undercount, not expect a retry.
-                logger.error("usage counted since the last written flush is lost: the last flush before stopping failed",
-                             metadata: ["reason": "\(error)"])
+                let why = giveUp() ? "asked again to stop" : "the last flush before stopping failed"
+                logger.error("usage counted since the last written flush is lost: \(why)", metadata: ["reason": "\(error)"])
                 break
             }
         }

@@ -80,6 +80,35 @@ struct CommandLineTests {
         #expect(unknown.status == 64 && unknown.errors.contains("unknown log format 'xml'; use text or json"))
     }
 
+    /// Every `--statistics-seconds`, a server logs what verification did
+    /// since the last time: verifications, the key reads the cache could
+    /// not spare (and their share), what it holds.
+    @Test func verificationStatisticsAreLoggedEveryInterval() throws {
+        let serve = try ServeProcess(arguments: ["--statistics-seconds", "1", "--log-format", "json"])
+        let secret = try serve.proKey(organization: "org_st", rateLimit: 1000)["secret"] as! String
+        for _ in 0..<3 {
+            #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        }
+        func reports() -> [[String: String]] {
+            serve.stderr.split(separator: "\n").compactMap { line in
+                guard let entry = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      entry["message"] as? String == "verification statistics" else { return nil }
+                return entry["metadata"] as? [String: String]
+            }
+        }
+        func total(_ field: String) -> Int { reports().compactMap { Int($0[field] ?? "") }.reduce(0, +) }
+        let deadline = Date().addingTimeInterval(10)
+        while total("verifications") < 3, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(total("verifications") == 3 && total("keyReads") == 1, "\(serve.stderr)")
+        let last = try #require(reports().last)
+        #expect(last["cachedKeys"] == "1" && last["cacheCapacity"] == "100000" && last["seconds"] == "1")
+        #expect(serve.finish() == 0)
+
+        let refused = try keygate("serve", "--statistics-seconds", "90000")
+        #expect(refused.status == 64
+            && refused.errors.contains("the statistics interval must be a whole number of seconds from 0 to 86400, not '90000'"))
+    }
+
     @Test func aCacheSizeOutsideItsRangeIsRefusedBeforeServing() throws {
         for size in ["0", "10000001"] {
             let run = try keygate("serve", "--cache-keys", size)

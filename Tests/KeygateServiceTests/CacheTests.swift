@@ -154,6 +154,25 @@ struct CacheTests {
         #expect(service.verification.reads.withLock { $0 }.keys == flooded.keys)
     }
 
+    /// What an operator reads to size the cache: verifications answered,
+    /// the reads the cache could not spare, and what it holds.
+    @Test func statisticsCountVerificationsAndTheReadsTheCacheCouldNotSpare() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let service = KeygateService(catalog: fixture.catalog, storage: fixture.storage, clock: fixture.clock, cacheCapacity: 10)
+        let request = VerifyRequest(key: key.secret.unredacted, capability: "booking.read")
+        for _ in 0..<3 { #expect(try service.verify(request).outcome == .valid) }
+        let madeUp = KeyFormat(catalog: fixture.catalog).generate(environment: "live").unredacted
+        for _ in 0..<2 {
+            #expect(try service.verify(VerifyRequest(key: madeUp, capability: "booking.read")).outcome == .notFound)
+        }
+        #expect(try service.verify(VerifyRequest(key: "not a key", capability: "booking.read")).outcome == .malformed)
+        #expect(service.verificationStatistics == VerificationStatistics(
+            verifications: 5, keyReads: 2, organizationReads: 1, countReads: 0, cachedKeys: 1, cachedOrganizations: 1,
+            cacheCapacity: 10, knownMisses: 1))
+    }
+
     /// The library's cache size is the caller's: with room for one key, two
     /// keys used in turn are read from the store every time; with the
     /// default, once each.

@@ -77,6 +77,11 @@ struct ServeCommand: ParsableCommand {
     var eventSweepSeconds: Int = 60
 
     @Option(help: ArgumentHelp(
+        "How often, in seconds, verification statistics are logged (info); 0 for never.",
+        discussion: "Default: $KEYGATE_STATISTICS_SECONDS, then 60."))
+    var statisticsSeconds: Int?
+
+    @Option(help: ArgumentHelp(
         "How many keys, and as many organizations, verification keeps in memory.",
         discussion: """
             Default: $KEYGATE_CACHE_KEYS, then 100000. A key not kept costs a read of the database; \
@@ -100,6 +105,7 @@ struct ServeCommand: ParsableCommand {
 
     private var level: String { logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info" }
     private var format: String { logFormat ?? environment["KEYGATE_LOG_FORMAT"] ?? "text" }
+    private var statisticsText: String { statisticsSeconds.map(String.init) ?? environment["KEYGATE_STATISTICS_SECONDS"] ?? "60" }
 
     private var clockSkew: String? { eventClockSkew.map(String.init) ?? environment["KEYGATE_EVENT_CLOCK_SKEW"] }
 
@@ -108,6 +114,9 @@ struct ServeCommand: ParsableCommand {
         guard eventSweepSeconds >= 1 else { throw ValidationError("--event-sweep-seconds must be at least 1") }
         if let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init), days < 1 {
             throw ValidationError("--event-retention-days must be at least 1")
+        }
+        guard let seconds = Int(statisticsText), (0...86_400).contains(seconds) else {
+            throw ValidationError("the statistics interval must be a whole number of seconds from 0 to 86400, not '\(statisticsText)'")
         }
         guard ["text", "json"].contains(format) else {
             throw ValidationError("unknown log format '\(format)'; use text or json")
@@ -218,7 +227,8 @@ struct ServeCommand: ParsableCommand {
             }
         }
 
-        let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds)
+        let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
+                                   statisticsEvery: Int(statisticsText)!)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

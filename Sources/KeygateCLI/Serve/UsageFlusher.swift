@@ -5,22 +5,29 @@ import Logging
 
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
-/// tick, writes the events time makes due and prunes old ones.
-/// `@unchecked`: `ticks` is touched only by the ticker's ticks, one at a
-/// time, and by the last flush, after the ticker has stopped.
+/// tick, writes the events time makes due and prunes old ones; every
+/// `statisticsEvery` seconds (0: never), logs what verification did.
+/// `@unchecked`: `ticks` and `reported` are touched only by the ticker's
+/// ticks, one at a time, and by the last flush, after the ticker has stopped.
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
     private let ticker = Ticker()
     private let events: EventSchedule
     private let sweepEvery: Int
+    private let statisticsEvery: Int
     private var ticks = 0
+    /// The statistics at the last report (at the start, before the first).
+    private var reported: VerificationStatistics
 
-    init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60) {
+    init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
+         statisticsEvery: Int = 60) {
         self.service = service
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
+        self.statisticsEvery = statisticsEvery
+        reported = service.verificationStatistics
     }
 
     func start() {
@@ -53,6 +60,7 @@ final class UsageFlusher: @unchecked Sendable {
             }
         }
         sweepIfDue()
+        ticks += 1
     }
 
     /// How long a stopping server keeps trying to write what it counted
@@ -71,11 +79,36 @@ final class UsageFlusher: @unchecked Sendable {
             logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
         }
         sweepIfDue()
+        ticks += 1
+        if statisticsEvery > 0, ticks % statisticsEvery == 0 { report() }
+    }
+
+    /// What verification did since the last report, and what the cache
+    /// holds: the share of verifications that had to read their key is
+    /// what tells whether `--cache-keys` is too small for the keys in use.
+    private func report() {
+        let now = service.verificationStatistics
+        let before = reported
+        reported = now
+        let verifications = now.verifications - before.verifications
+        let keyReads = now.keyReads - before.keyReads
+        let share = verifications == 0 ? 0 : Double(keyReads) / Double(verifications) * 100
+        logger.info("verification statistics", metadata: [
+            "seconds": "\(statisticsEvery)",
+            "verifications": "\(verifications)",
+            "keyReads": "\(keyReads)",
+            "keyReadPercent": "\((share * 10).rounded() / 10)",
+            "organizationReads": "\(now.organizationReads - before.organizationReads)",
+            "countReads": "\(now.countReads - before.countReads)",
+            "cachedKeys": "\(now.cachedKeys)",
+            "cachedOrganizations": "\(now.cachedOrganizations)",
+            "cacheCapacity": "\(now.cacheCapacity)",
+            "knownMisses": "\(now.knownMisses)",
+        ])
     }
 
     /// Every `sweepEvery` flushes, and at the first, the events time makes due.
     private func sweepIfDue() {
-        defer { ticks += 1 }
         guard ticks % sweepEvery == 0 else { return }
         do {
             let written = try service.sweepEvents(events)

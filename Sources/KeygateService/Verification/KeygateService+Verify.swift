@@ -32,7 +32,9 @@ extension KeygateService {
                 state.advance(to: token)
                 // A flush moved stored counts: the ones it moved are read in one go.
                 if let since = state.countsBehind(token) { return Step.fetchCounts(since: since) }
-                return attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
+                let step = attempt(&state, digest, request, now: now, token: token, fetched: fetched, into: &result)
+                if case .answered = step { state.countAnswered() }
+                return step
             }
             switch step {
             case .answered:

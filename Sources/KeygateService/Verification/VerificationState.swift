@@ -79,6 +79,18 @@ final class VerificationState: Sendable {
         private var organizations: ClockCache<String, CachedOrganization>
         private var counters: [String: KeyCounters] = [:]
         private var meters: [MeterSlot: MeterCounter] = [:]
+        /// Verifications answered, for ``KeygateService/verificationStatistics``.
+        private(set) var answered = 0
+
+        mutating func countAnswered() {
+            answered &+= 1
+        }
+
+        /// How many keys, organizations and digests of no key are held,
+        /// and how many keys (and organizations) may be.
+        var held: (keys: Int, organizations: Int, misses: Int, capacity: Int) {
+            (keys.count, organizations.count, misses.count, keys.capacity)
+        }
 
         init(capacity: Int, missCapacity: Int) {
             keys = ClockCache(capacity: capacity)

@@ -166,14 +166,7 @@ struct MultiProcessTests {
         for _ in 0..<20 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
         // Another process sees the first 20 once a flush has run: within about a second.
         let reader = try ServeProcess(sharing: serve)
-        var flushed = 0
-        let deadline = Date().addingTimeInterval(5)
-        while flushed < 20, Date() < deadline {
-            let key = try reader.result("keys.get", ["organizationId": "org_k", "keyId": keyId])
-            flushed = (key["usage"] as? [String: Any])?["valid"] as? Int ?? 0
-            if flushed < 20 { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        #expect(flushed == 20)
+        #expect(try reader.validUsage(of: keyId, in: "org_k", reaching: 20, within: 5, pause: 0.1) == 20)
         for _ in 0..<7 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
         kill(serve.process.processIdentifier, SIGKILL)
         _ = serve.waitForExit()
@@ -251,10 +244,7 @@ struct PostgresRestartTests {
         }
         try cluster.stop()
         serve.closeInput()
-        let retrying = "usage flush failed; trying again before stopping"
-        let logged = Date().addingTimeInterval(10)
-        while !serve.stderr.contains(retrying), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(serve.stderr.contains(retrying), "\(serve.stderr)")
+        #expect(serve.logs("usage flush failed; trying again before stopping"), "\(serve.stderr)")
         try cluster.start()
         #expect(serve.waitForExit() == 0)
         #expect(!serve.stderr.contains("is lost"), "\(serve.stderr)")
@@ -274,10 +264,7 @@ struct PostgresRestartTests {
         #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         try cluster.stop()
         kill(serve.process.processIdentifier, SIGTERM)
-        let retrying = "usage flush failed; trying again before stopping"
-        let logged = Date().addingTimeInterval(10)
-        while !serve.stderr.contains(retrying), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(serve.stderr.contains(retrying), "\(serve.stderr)")
+        #expect(serve.logs("usage flush failed; trying again before stopping"), "\(serve.stderr)")
         kill(serve.process.processIdentifier, SIGTERM)
         #expect(serve.waitForExit() == 0)
         #expect(serve.stderr.contains("usage counted since the last written flush is lost: asked again to stop"), "\(serve.stderr)")

@@ -192,6 +192,28 @@ final class ServeProcess: @unchecked Sendable {
         return code
     }
 
+    /// Whether stderr comes to contain `text` within `seconds`: for a log
+    /// line that a flush or a stop writes in its own time.
+    func logs(_ text: String, within seconds: TimeInterval = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !stderr.contains(text), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return stderr.contains(text)
+    }
+
+    /// A key's `usage.valid` as `keys.get` answers it, asked again every
+    /// `pause` seconds until it reaches `count` or `seconds` have passed:
+    /// counts reach the store with a flush, about a second after.
+    func validUsage(of keyId: String, in organization: String, reaching count: Int, within seconds: TimeInterval = 10,
+                    pause: TimeInterval = 0.05) throws -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let key = try result("keys.get", ["organizationId": organization, "keyId": keyId])
+            let valid = (key["usage"] as? [String: Any])?["valid"] as? Int ?? 0
+            if valid >= count || Date() >= deadline { return valid }
+            Thread.sleep(forTimeInterval: pause)
+        }
+    }
+
     /// Closes stdin and waits for the exit; returns the status.
     func finish() -> Int32 {
         closeInput()

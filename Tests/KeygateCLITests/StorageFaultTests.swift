@@ -159,20 +159,11 @@ struct StorageFaultTests {
             #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         }
         let why = "\(usagePath): this process may read the file but not write it"
-        let logged = Date().addingTimeInterval(10)
-        while !serve.stderr.contains(why), Date() < logged { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(serve.stderr.contains("usage flush failed"), "\(serve.stderr)")
-        #expect(serve.stderr.contains(why))
+        #expect(serve.logs(why), "\(serve.stderr)")
+        #expect(serve.stderr.contains("usage flush failed"))
 
         locked.release()
-        var valid = 0
-        let landed = Date().addingTimeInterval(10)
-        while valid < 3, Date() < landed {
-            let key = try serve.result("keys.get", ["organizationId": "org_u", "keyId": keyId])
-            valid = (key["usage"] as? [String: Any])?["valid"] as? Int ?? 0
-            if valid < 3 { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        #expect(valid == 3)
+        #expect(try serve.validUsage(of: keyId, in: "org_u", reaching: 3) == 3)
         #expect(serve.finish() == 0)
         #expect(!serve.stderr.contains("is lost"))
 

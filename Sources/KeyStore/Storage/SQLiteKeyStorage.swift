@@ -42,13 +42,6 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// with the processes); `nil` when it is shared, and for a database in
     /// memory, which no other process opens.
     public let rateLimitsUnavailable: String?
-    /// The fast reads of a file database this store could not set up (no
-    /// file descriptor left when it opened, say), each named with what
-    /// takes its place. Answers stay correct and as fresh, only slower: a
-    /// missing change watcher costs every verification a read transaction.
-    /// Empty when all are in place, and for a database in memory, which
-    /// has none. `keygate serve` logs each as a warning when it starts.
-    public let slowerReads: [String]
     /// An in-memory database's change log position and count version, and the write count they were read at.
     private let memoryLog: Locked<(writes: Int64, keys: Int64, counts: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
@@ -91,12 +84,6 @@ public struct SQLiteKeyStorage: KeyStorage {
             configuration.readonly = true
             return configuration
         }()) : nil
-        slowerReads = isFile ? [
-            watcher == nil ? "change watcher: every verification reads the change log in a transaction of its own" : nil,
-            reader == nil ? "verification reader: keys not in the cache are read through the connection pool" : nil,
-            lookups == nil ? "look-up connection: point look-ups are read through the connection pool" : nil,
-            checkpointer == nil ? "checkpointer: the commit that fills the log copies it into the database, inside that commit" : nil,
-        ].compactMap { $0 } : []
         checkpointer?.watch(database) { [reader] in reader?.release() }
     }
 
@@ -125,13 +112,28 @@ public struct SQLiteKeyStorage: KeyStorage {
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
-        slowerReads = storage.slowerReads
         lookups = storage.lookups
         reader = storage.reader
         checkpointer = storage.checkpointer
         writes = storage.writes
         memoryLog = storage.memoryLog
         bound = BoundConnection(connection)
+    }
+
+    /// The fast reads of a file database this store could not set up (no
+    /// file descriptor left when it opened, say), each named with what
+    /// takes its place. Answers stay correct and as fresh, only slower: a
+    /// missing change watcher costs every verification a read transaction.
+    /// Empty when all are in place, and for a database in memory, which
+    /// has none. `keygate serve` logs each as a warning when it starts.
+    public var slowerReads: [String] {
+        guard Self.isFile(database.path) else { return [] }
+        return [
+            watcher == nil ? "change watcher: every verification reads the change log in a transaction of its own" : nil,
+            reader == nil ? "verification reader: keys not in the cache are read through the connection pool" : nil,
+            lookups == nil ? "look-up connection: point look-ups are read through the connection pool" : nil,
+            checkpointer == nil ? "checkpointer: the commit that fills the log copies it into the database, inside that commit" : nil,
+        ].compactMap { $0 }
     }
 
     /// This store, reading and writing through a transaction's connection.

@@ -74,6 +74,23 @@ struct ServeRobustnessTests {
         #expect(serve.stdoutLines.isEmpty)
     }
 
+    /// With nobody reading its stderr (the parent closed it), a server
+    /// that cannot start still exits 1: Foundation's `FileHandle.write`
+    /// stopped the process (SIGILL) on the failed write of its message.
+    @Test func aServerThatCannotStartExitsCleanlyWhenNobodyReadsItsErrors() throws {
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["serve", "--catalog", "/nonexistent/plans.xml"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try errors.fileHandleForReading.close()
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+    }
+
     @Test func aMissingCatalogStopsStartupWithAClearMessage() throws {
         let serve = try ServeProcess(arguments: ["--catalog", "/nonexistent/plans.xml"])
         #expect(serve.waitForExit() == 1)

@@ -139,6 +139,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        Signals.ignoreFailedWrites()
         let environment = self.environment
         let level = Logger.Level(rawValue: level)!
         let json = format == "json"

@@ -19,14 +19,21 @@ enum Signals {
     private static let stopRequests = Atomic<Int>(0)
     private static let wakeWriter = Atomic<Int32>(-1)
 
-    /// Installs the handlers and returns the descriptor that becomes
-    /// readable when a stop is requested.
-    static func install() -> Int32 {
+    /// Has a write to a reader that went away, or past a file size limit,
+    /// fail instead of killing the process: first thing, before anything
+    /// is written. Opens nothing.
+    static func ignoreFailedWrites() {
         signal(SIGPIPE, SIG_IGN)
         // Past a file size limit the kernel would kill us with SIGXFSZ; ignored,
         // the write fails instead, SQLite reports SQLITE_FULL and the caller
         // gets storage_failure/full while reads keep being served.
         signal(SIGXFSZ, SIG_IGN)
+    }
+
+    /// Installs the handlers and returns the descriptor that becomes
+    /// readable when a stop is requested.
+    static func install() -> Int32 {
+        ignoreFailedWrites()
         var pipeDescriptors: [Int32] = [-1, -1]
         if pipe(&pipeDescriptors) == 0 {
             wakeWriter.store(pipeDescriptors[1], ordering: .relaxed)

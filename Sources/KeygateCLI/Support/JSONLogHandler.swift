@@ -1,9 +1,6 @@
 import Foundation
 import KeygateJSON
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes each log entry to stderr as one line of JSON, for a log shipper
 /// to read without parsing text:
@@ -51,7 +48,7 @@ struct JSONLogHandler: LogHandler {
             writer.write(member.value)
         }
         writer.raw("}\n")
-        Self.write(writer.bytes)
+        StandardError.write(bytes: writer.bytes)
     }
 
     private static func json(_ value: Logger.MetadataValue) -> JSON {
@@ -60,24 +57,6 @@ struct JSONLogHandler: LogHandler {
         case .stringConvertible(let value): .string(value.description)
         case .array(let values): .array(values.map(json))
         case .dictionary(let members): .object(members.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) })
-        }
-    }
-
-    /// One `write(2)` a line where the pipe takes it whole, so that lines
-    /// from two threads never interleave.
-    private static func write(_ line: [UInt8]) {
-        line.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0, errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
         }
     }
 }

@@ -183,16 +183,7 @@ final class UsageFile: Sendable {
     /// A failure to open or write the file, naming it and with SQLite's
     /// words as `detail`: the flush's only report is the operator's log.
     func failure(_ error: any Error) -> KeyStoreError {
-        switch error {
-        case let error as DatabaseError:
-            let failure = StorageCoding.failure(error)
-            return KeyStoreError(failure.code, failure.parameters.merging(
-                ["detail": "\(path): \(error.message ?? "\(error.resultCode)")"]) { $1 })
-        case let error as KeyStoreError:
-            return error
-        default:
-            return KeyStoreError(.storageFailure, ["reason": "other", "detail": "\(path): \(error)"])
-        }
+        StorageCoding.failure(error, detailing: path)
     }
 
     private static func open(_ path: String) throws -> DatabaseQueue {

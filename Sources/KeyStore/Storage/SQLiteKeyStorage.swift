@@ -94,12 +94,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     public init(path: String, rules: KeyRules, clock: any WallClock = SystemClock()) throws(KeyStoreError) {
         do {
             self.init(database: try KeyDatabase.open(path: path), rules: rules, clock: clock)
-        } catch let error as DatabaseError {
-            var failure = StorageCoding.failure(error)
-            failure = KeyStoreError(failure.code, failure.parameters.merging(["detail": error.message ?? "\(error.resultCode)"]) { $1 })
-            throw failure
         } catch {
-            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": "\(error)"])
+            throw StorageCoding.failure(error, detailing: nil)
         }
     }
 

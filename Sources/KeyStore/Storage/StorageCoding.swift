@@ -132,4 +132,22 @@ package enum StorageCoding {
         }
         return KeyStoreError(.storageFailure, ["reason": reason])
     }
+
+    /// A failure as ``failure(_:)`` words it, with SQLite's own words (or
+    /// the error's) as `detail` for the operator's log, after `subject`, the
+    /// file concerned, when there is one. For start-up and the usage
+    /// file's writer, whose failures reach no caller but the log.
+    static func failure(_ error: any Error, detailing subject: String?) -> KeyStoreError {
+        let prefix = subject.map { "\($0): " } ?? ""
+        switch error {
+        case let error as KeyStoreError:
+            return error
+        case let error as DatabaseError:
+            var parameters = failure(error).parameters
+            parameters["detail"] = prefix + (error.message ?? "\(error.resultCode)")
+            return KeyStoreError(.storageFailure, parameters)
+        default:
+            return KeyStoreError(.storageFailure, ["reason": "other", "detail": prefix + "\(error)"])
+        }
+    }
 }

@@ -60,4 +60,86 @@ struct RateLimitFileTests {
         #expect(wrongSize.rateLimitsUnavailable?.hasPrefix("\(limits.path) is 11 bytes, not the \(SharedRateTable.fileSize) of") == true)
         #expect(try Data(contentsOf: limits) == small)
     }
+
+    /// A table removed while a store uses it (a clean-up of files that
+    /// looked stale): a process started since makes a new one, and the
+    /// store moves to it at its next look, so the two share one limit a
+    /// key again, and says so once.
+    @Test func aRemovedTableIsFollowedToTheOneThatReplacedIt() throws {
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let running = try SQLiteKeyStorage(path: path, rules: StoreFixture.rules)
+        let old = try #require(running.rateLimits)
+        #expect(running.takeFileChanges() == [])
+
+        try FileManager.default.removeItem(atPath: path + "-limits")
+        let started = try SQLiteKeyStorage(path: path, rules: StoreFixture.rules)
+        let new = try #require(started.rateLimits)
+        func admitted(_ tag: UInt64) -> Int {
+            (0..<100).filter { index in
+                if case .allowed = (index.isMultiple(of: 2) ? old : new).admit(tag, limit: 60, cost: 1, at: 1_000_000) { return true }
+                return false
+            }.count
+        }
+        #expect(admitted(7) == 100, "apart, each table gives the key a burst of its own")
+
+        #expect(running.takeFileChanges() == [.rateLimitsRejoined(path: path + "-limits")])
+        #expect(admitted(8) == 60)
+        #expect(running.takeFileChanges() == [])
+    }
+
+    /// A table replaced by one this version cannot use: the store keeps
+    /// the one it has, says why once, and joins a usable table once one
+    /// is there.
+    @Test func aTableReplacedByOneThatCannotBeUsedIsKeptUntilAUsableOneComes() throws {
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let limits = path + "-limits"
+        let running = try SQLiteKeyStorage(path: path, rules: StoreFixture.rules)
+        let table = try #require(running.rateLimits)
+
+        try FileManager.default.removeItem(atPath: limits)
+        try Data("not a table".utf8).write(to: URL(filePath: limits))
+        let changes = running.takeFileChanges()
+        #expect(changes.count == 1)
+        guard case .rateLimitsApart(let reason)? = changes.first else {
+            Issue.record("\(changes)")
+            return
+        }
+        #expect(reason.hasPrefix("\(limits) is 11 bytes, not the"))
+        #expect(running.takeFileChanges() == [], "the same reason is said once")
+        if case .allowed = table.admit(9, limit: 60, cost: 1, at: 1_000_000) {} else { Issue.record("the kept table admits") }
+
+        try FileManager.default.removeItem(atPath: limits)
+        #expect(running.takeFileChanges() == [.rateLimitsRejoined(path: limits)])
+        #expect(FileManager.default.fileExists(atPath: limits))
+    }
+
+    /// A database, or its usage file, moved away under the store: the
+    /// store says so once, and once more when it is back.
+    @Test func aDatabaseMovedFromUnderTheStoreIsSaidOnceAndItsReturnToo() throws {
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let running = try SQLiteKeyStorage(path: path, rules: StoreFixture.rules)
+        let usage = KeyDatabase.usagePath(for: path)
+
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+        try FileManager.default.moveItem(atPath: usage, toPath: usage + ".aside")
+        #expect(Set(running.takeFileChanges()) == [.replaced(path: path), .replaced(path: usage)])
+        #expect(running.takeFileChanges() == [])
+
+        try FileManager.default.moveItem(atPath: path + ".aside", toPath: path)
+        #expect(running.takeFileChanges() == [.restored(path: path)])
+        try FileManager.default.moveItem(atPath: usage + ".aside", toPath: usage)
+        running.checkpoint()
+        #expect(running.takeFileChanges() == [.restored(path: usage)], "a look after a flush keeps what it found for the taker")
+    }
+
+    @Test func aDatabaseInMemoryHasNoFilesToWatch() throws {
+        let storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: StoreFixture.rules)
+        #expect(storage.takeFileChanges() == [])
+    }
 }

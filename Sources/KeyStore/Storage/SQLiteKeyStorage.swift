@@ -42,6 +42,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// with the processes); `nil` when it is shared, and for a database in
     /// memory, which no other process opens.
     public let rateLimitsUnavailable: String?
+    /// The files of a file database, looked at after each usage flush.
+    private let files: DatabaseFiles?
     /// An in-memory database's change log position and count version, and the write count they were read at.
     private let memoryLog: Locked<(writes: Int64, keys: Int64, counts: Int64)?>
     /// Set on the copy of the store that a transaction's commands get
@@ -65,13 +67,15 @@ public struct SQLiteKeyStorage: KeyStorage {
         let path = database.path
         let isFile = Self.isFile(path)
         watcher = isFile && watchesChanges ? DataVersionWatcher(path: path) : nil
+        let table: SharedRateTable?
         do throws(SharedRateTable.Unavailable) {
-            rateLimits = isFile ? try SharedRateTable(path: path + "-limits") : nil
+            table = isFile ? try SharedRateTable(path: path + "-limits") : nil
             rateLimitsUnavailable = nil
         } catch {
-            rateLimits = nil
+            table = nil
             rateLimitsUnavailable = error.description
         }
+        rateLimits = table
         reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         let usagePath = KeyDatabase.usagePath(for: path)
@@ -79,6 +83,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         let usageMoved = isFile && KeyDatabase.attachesUsage
             && (try? database.read { db in try !db.tableExists("key_usage_day", in: "main") }) == true
         usageFile = usageMoved ? UsageFile(path: usagePath) : nil
+        files = isFile ? DatabaseFiles(databasePath: path, usagePath: usageMoved ? usagePath : nil, table: table) : nil
         lookups = isFile ? try? DatabaseQueue(path: path, configuration: {
             var configuration = KeyDatabase.configuration(usage: usageMoved ? usagePath : nil)
             configuration.readonly = true
@@ -108,6 +113,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
+        files = storage.files
         lookups = storage.lookups
         reader = storage.reader
         checkpointer = storage.checkpointer
@@ -291,8 +297,20 @@ public struct SQLiteKeyStorage: KeyStorage {
         reader?.release()
     }
 
+    /// Which of the database's files changed under this store since the
+    /// last call: a database or usage file removed, moved or replaced
+    /// while in use, a rate-limit table followed to its replacement
+    /// (``DatabaseFileChange``). The store looks after each usage flush
+    /// (``checkpoint()``) and again at each call; `keygate serve` logs
+    /// each change. Empty for a database in memory.
+    public func takeFileChanges() -> [DatabaseFileChange] {
+        files?.takeChanges() ?? []
+    }
+
     public func checkpoint() {
-        guard let checkpointer, bound == nil else { return }
+        guard bound == nil else { return }
+        files?.look()
+        guard let checkpointer else { return }
         // Verification's shared read transaction would keep the checkpoint
         // from the end of the log and the log from starting over.
         checkpointer.copyAndRestart(releasing: releaseLookup)

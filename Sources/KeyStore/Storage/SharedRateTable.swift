@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Locking
+import Synchronization
 
 /// ``SharedRateLimits`` for every process on one host that opens the same
 /// SQLite file: a table in a memory-mapped file beside the database
@@ -32,7 +34,30 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     private static var slotsOffset: Int { headerSize + windows * mutexStride }
     static var fileSize: Int { slotsOffset + windows * width * 16 }
 
-    private let base: UnsafeMutableRawPointer
+    /// The table in use, as an address: the one mapped at the start, or
+    /// the one that replaced it (``followReplacement()``).
+    private let current: Atomic<Int>
+    let path: String
+    /// The file in use, and the tables this process stopped using.
+    private let mapped: Locked<(file: FileIdentity, retired: [UnsafeMutableRawPointer])>
+
+    /// Which file a path named when it was mapped: a path that names
+    /// another file, or none, was replaced or removed.
+    struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+
+        init(_ status: stat) {
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+        }
+
+        /// What `path` names now; `nil` if nothing.
+        static func at(_ path: String) -> FileIdentity? {
+            var status = stat()
+            return stat(path, &status) == 0 ? FileIdentity(status) : nil
+        }
+    }
 
     /// Why the table beside a database cannot be used; each process then
     /// keeps its own limits.
@@ -55,6 +80,59 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
         guard MemoryLayout<pthread_mutex_t>.size <= Self.mutexStride else {
             throw Unavailable(description: "this system's process-shared mutexes do not fit the table's layout")
         }
+        let (table, file) = try Self.map(path)
+        self.path = path
+        current = Atomic(Int(bitPattern: table))
+        mapped = Locked((file, []))
+    }
+
+    deinit {
+        mapped.withLock { mapped in
+            for table in mapped.retired { munmap(table, Self.fileSize) }
+        }
+        munmap(UnsafeMutableRawPointer(bitPattern: current.load(ordering: .acquiring)), Self.fileSize)
+    }
+
+    /// What ``followReplacement()`` found.
+    enum Follow: Equatable {
+        /// The path still names the table in use.
+        case same
+        /// The path named another file, or none: the table there (made
+        /// if there was none) is now the one in use.
+        case rejoined
+        /// The path named another file, or none, and the table there
+        /// cannot be used: the one in use stays, and the next look tries again.
+        case unavailable(String)
+    }
+
+    /// Moves to the table the path names now, if that is no longer the
+    /// one in use: a table removed while processes use it (by hand, by a
+    /// clean-up of files that looked stale) would otherwise leave them on
+    /// the removed one and every process started since on a new one, each
+    /// group with limits of its own. Every process that looks (after each
+    /// usage flush) joins the new table within a second, with each key's
+    /// limit there starting from a full allowance.
+    ///
+    /// A verification may still be in the old table as it is replaced, so
+    /// the old mapping stays until the store goes (about 5 MB of address
+    /// space, and it happens only when someone removes the file).
+    func followReplacement() -> Follow {
+        mapped.withLock { mapped in
+            if FileIdentity.at(path) == mapped.file { return .same }
+            do throws(Unavailable) {
+                let (table, file) = try Self.map(path)
+                let old = current.exchange(Int(bitPattern: table), ordering: .acquiringAndReleasing)
+                mapped.retired.append(UnsafeMutableRawPointer(bitPattern: old)!)
+                mapped.file = file
+                return .rejoined
+            } catch {
+                return .unavailable(error.description)
+            }
+        }
+    }
+
+    /// Opens, and if need be makes, the table at `path` and maps it.
+    private static func map(_ path: String) throws(Unavailable) -> (UnsafeMutableRawPointer, FileIdentity) {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
         guard descriptor >= 0 else { throw .failed("cannot open", path) }
         // The mapping outlives the descriptor.
@@ -98,15 +176,7 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
                 \(path) holds another version's rate-limit table (another version of Keygate or another program made it)
                 """)
         }
-        base = mapped
-    }
-
-    deinit {
-        munmap(base, Self.fileSize)
-    }
-
-    private func mutex(_ window: Int) -> UnsafeMutablePointer<pthread_mutex_t> {
-        Self.mutex(window, in: base)
+        return (mapped, FileIdentity(status))
     }
 
     private static func mutex(_ window: Int, in base: UnsafeMutableRawPointer) -> UnsafeMutablePointer<pthread_mutex_t> {
@@ -121,7 +191,10 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     func withArrival<T>(of tag: UInt64, _ body: (inout Int64) -> T) -> T {
         let tag = tag == 0 ? 1 : tag
         let window = Int(truncatingIfNeeded: (tag >> 17) % UInt64(Self.windows))
-        let lock = mutex(window)
+        // Acquiring: the table's header and mutexes, written by the
+        // process that made it, come before its address.
+        let base = UnsafeMutableRawPointer(bitPattern: current.load(ordering: .acquiring))!
+        let lock = Self.mutex(window, in: base)
         switch pthread_mutex_lock(lock) {
         case 0: break
         case EOWNERDEAD: pthread_mutex_consistent(lock)

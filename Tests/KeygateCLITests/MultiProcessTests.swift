@@ -131,6 +131,52 @@ struct MultiProcessTests {
         #expect(try Data(contentsOf: limits) == foreign)
     }
 
+    /// The rate-limit table removed while processes use it (a clean-up of
+    /// files that looked stale): a process started since makes a new one;
+    /// the running one moves to it after its next flush and says so, and
+    /// the two again let a key through once, not twice.
+    @Test func aRateLimitTableRemovedWhileServingIsJoinedAgain() throws {
+        let running = try ServeProcess()
+        let limits = running.database.path + "-limits"
+        let created = try running.proKey(organization: "org_j", rateLimit: 60)
+        let secret = created["secret"] as! String
+        try FileManager.default.removeItem(atPath: limits)
+        let started = try ServeProcess(sharing: running)
+        #expect(running.logs("this process now shares the one at its path"), "\(running.stderr)")
+        #expect(running.stderr.contains("file=\(limits)"))
+
+        let line = #"{"jsonrpc":"2.0","id":1,"method":"keys.verify","params":{"key":"\#(secret)","capability":"booking.read"}}"#
+        let start = Date()
+        var accepted = 0
+        for serve in [running, started] {
+            for _ in 0..<100 { serve.send(line) }
+            for _ in 0..<100 where try serve.nextLine().contains(#""valid":true"#) { accepted += 1 }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        #expect(accepted >= 60, "the burst is usable")
+        #expect(Double(accepted) <= 60 + seconds.rounded(.up) + 1, "\(accepted) accepted in \(seconds) s")
+        #expect(running.finish() == 0)
+        #expect(started.finish() == 0)
+    }
+
+    /// A database moved away from under a running server, as a restore
+    /// done by hand might: the server goes on with the file it opened, and
+    /// says at once that processes started now would open another; and
+    /// says so again when the file is back.
+    @Test func aDatabaseMovedFromUnderAServerIsLoggedAsAnErrorAndItsReturnToo() throws {
+        let serve = try ServeProcess()
+        let path = serve.database.path
+        let created = try serve.proKey(organization: "org_m", rateLimit: 60)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+        #expect(serve.logs("error keygate: file=\(path) [KeygateCLI] a file this process opened was removed, moved or replaced"),
+                "\(serve.stderr)")
+        let verified = try serve.result("keys.verify", ["key": created["secret"] as! String, "capability": "booking.read"])
+        #expect(verified["valid"] as? Bool == true, "answered from the file it opened")
+        try FileManager.default.moveItem(atPath: path + ".aside", toPath: path)
+        #expect(serve.logs("a file this process opened is back at its path"), "\(serve.stderr)")
+        #expect(serve.finish() == 0)
+    }
+
     /// A process killed in the middle of verifications leaves no lock held:
     /// the others keep answering, and what the key may do still follows
     /// its limit.

@@ -213,9 +213,10 @@ struct ServeCommand: ParsableCommand {
         logger.info("serving", metadata: [
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
         ])
+        let sqlite = storage as? SQLiteKeyStorage
         // Serving all the same: a key's limit holds in this process, and
         // the operator learns that it no longer holds across processes.
-        if let sqlite = storage as? SQLiteKeyStorage {
+        if let sqlite {
             if let reason = sqlite.rateLimitsUnavailable {
                 logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
                     "reason": "\(reason)",
@@ -229,7 +230,8 @@ struct ServeCommand: ParsableCommand {
         }
 
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
-                                   statisticsEvery: Int(statisticsText)!)
+                                   statisticsEvery: Int(statisticsText)!,
+                                   fileChanges: { sqlite?.takeFileChanges() ?? [] })
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

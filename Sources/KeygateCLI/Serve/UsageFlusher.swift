@@ -6,7 +6,8 @@ import Logging
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
 /// tick, writes the events time makes due and prunes old ones; every
-/// `statisticsEvery` seconds (0: never), logs what verification did.
+/// `statisticsEvery` seconds (0: never), logs what verification did; and
+/// after each flush, logs the database's files that changed under it.
 /// `@unchecked`: `ticks` and `reported` are touched only by the ticker's
 /// ticks, one at a time, and by the last flush, after the ticker has stopped.
 final class UsageFlusher: @unchecked Sendable {
@@ -16,13 +17,15 @@ final class UsageFlusher: @unchecked Sendable {
     private let events: EventSchedule
     private let sweepEvery: Int
     private let statisticsEvery: Int
+    private let fileChanges: @Sendable () -> [DatabaseFileChange]
     private var ticks = 0
     /// The statistics at the last report (at the start, before the first).
     private var reported: VerificationStatistics
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
-         statisticsEvery: Int = 60) {
+         statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] }) {
         self.service = service
+        self.fileChanges = fileChanges
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
@@ -79,6 +82,7 @@ final class UsageFlusher: @unchecked Sendable {
             logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
         }
         sweepIfDue()
+        for change in fileChanges() { log(change) }
         ticks += 1
         if statisticsEvery > 0, ticks % statisticsEvery == 0 { report() }
     }
@@ -105,6 +109,31 @@ final class UsageFlusher: @unchecked Sendable {
             "cacheCapacity": "\(now.cacheCapacity)",
             "knownMisses": "\(now.knownMisses)",
         ])
+    }
+
+    /// A file removed, moved or replaced under the server: each is a
+    /// split between processes that nothing else would show (those started
+    /// since open other files), so each is said once, when first seen.
+    private func log(_ change: DatabaseFileChange) {
+        switch change {
+        case .replaced(let path):
+            logger.error("""
+                a file this process opened was removed, moved or replaced: this process goes on with the file it opened, \
+                processes started since open another; restart every process once the right file is in place
+                """, metadata: ["file": "\(path)"])
+        case .restored(let path):
+            logger.notice("a file this process opened is back at its path", metadata: ["file": "\(path)"])
+        case .rateLimitsRejoined(let path):
+            logger.warning("""
+                the rate-limit table was removed or replaced: this process now shares the one at its path, \
+                where each key's limit starts from a full allowance
+                """, metadata: ["file": "\(path)"])
+        case .rateLimitsApart(let reason):
+            logger.error("""
+                the rate-limit table was removed or replaced, and the new one cannot be used: this process keeps its own, \
+                which processes started since do not share
+                """, metadata: ["reason": "\(reason)"])
+        }
     }
 
     /// Every `sweepEvery` flushes, and at the first, the events time makes due.

@@ -25,6 +25,17 @@ extension PostgresRateLimits {
         var expiresAt: Int64 = 0
         /// No cell can be had before then (the last reservation got none).
         var blockedUntil: Int64 = 0
+        /// When that was learnt. A clock now more than
+        /// ``GCRA/clockTolerance`` behind it was stepped back since, and
+        /// the block, reckoned on the old clock, is not trusted: the next
+        /// request asks the server, which holds the key to at most a
+        /// minute ahead (migration 12).
+        var blockedSince: Int64 = 0
+
+        /// Whether the last refusal still holds at `now`.
+        func isBlocked(at now: Int64) -> Bool {
+            now < blockedUntil && now >= blockedSince - GCRA.clockTolerance
+        }
         /// The shared arrival time after the last reservation.
         var arrival: Int64 = 0
         /// Cells used from the current reservation: the demand the next one is sized by.
@@ -49,7 +60,7 @@ extension PostgresRateLimits {
         /// key's time passes them) and the demand its next size follows.
         func isQuiet(at now: Int64) -> Bool {
             !reservingAhead && waiting == 0 && (cells == 0 || now >= expiresAt) && (spare == 0 || now >= spareExpiresAt)
-                && now >= blockedUntil
+                && !isBlocked(at: now)
         }
 
         enum Local {
@@ -92,7 +103,7 @@ extension PostgresRateLimits {
                 }
                 return .decided(allowed(at: now, resetAt: max(arrival, now)), ahead: ahead)
             }
-            if now < blockedUntil {
+            if isBlocked(at: now) {
                 return .decided(.limited(retryAfter: GCRA.seconds(until: blockedUntil, from: now), resetAt: GCRA.date(arrival)),
                                 ahead: nil)
             }
@@ -118,7 +129,7 @@ extension PostgresRateLimits {
             guard granted >= cost else {
                 owed += granted
                 // The first moment `cost` cells fit again.
-                blockedUntil = arrival + interval * Int64(cost) - GCRA.minute
+                (blockedUntil, blockedSince) = (arrival + interval * Int64(cost) - GCRA.minute, now)
                 return .limited(retryAfter: GCRA.seconds(until: blockedUntil, from: now), resetAt: GCRA.date(arrival))
             }
             cells += granted - cost
@@ -156,7 +167,8 @@ extension PostgresRateLimits {
             }
             guard granted > 0 else {
                 // Every cell is taken: refused locally until one could be free.
-                blockedUntil = max(blockedUntil, arrival + interval - GCRA.minute)
+                let standing = isBlocked(at: now) ? blockedUntil : 0
+                (blockedUntil, blockedSince) = (max(standing, arrival + interval - GCRA.minute), now)
                 return
             }
             guard cells == 0 || now >= expiresAt else {
@@ -181,7 +193,7 @@ extension PostgresRateLimits {
             }
             self.arrival = max(self.arrival, arrival)
             guard granted > 0 else {
-                blockedUntil = arrival + interval - GCRA.minute
+                (blockedUntil, blockedSince) = (arrival + interval - GCRA.minute, request.now)
                 return
             }
             owed += spare

@@ -431,5 +431,37 @@ enum PostgresSchema {
             -- Anything below the window a pruning before this one left.
             DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head WHERE id = 1) - 65536;
             """),
+        (12, "rate limits through a clock stepped back", """
+            -- No reservation moves a key's time past the reserving host's
+            -- now plus a minute. A time a little further ahead is another
+            -- host's clock, or a reservation asked for a moment earlier and
+            -- sent later, and is honoured. One more than a further minute
+            -- ahead was set by a clock since stepped back: held to a minute
+            -- ahead (the whole burst just used), the key waits a cell, not
+            -- the length of the step (GCRA.admit does the same in process).
+            CREATE OR REPLACE FUNCTION keygate_lease(p_tag BIGINT, p_now BIGINT, p_interval BIGINT, want INTEGER,
+                                                     need INTEGER, give_back INTEGER)
+            RETURNS TABLE (granted INTEGER, arrival BIGINT) LANGUAGE plpgsql AS $$
+            DECLARE
+                current BIGINT;
+                free BIGINT;
+                take INTEGER := 0;
+            BEGIN
+                INSERT INTO rate_limit (tag, arrival) VALUES (p_tag, 0) ON CONFLICT (tag) DO NOTHING;
+                SELECT r.arrival INTO current FROM rate_limit r WHERE r.tag = p_tag FOR UPDATE;
+                IF current > p_now + 120000000 THEN
+                    current := p_now + 60000000;
+                END IF;
+                current := GREATEST(current - give_back * p_interval, p_now);
+                free := (p_now + 60000000 - current) / p_interval;
+                IF free >= need THEN
+                    take := LEAST(free, want);
+                END IF;
+                current := current + take * p_interval;
+                UPDATE rate_limit SET arrival = current WHERE tag = p_tag;
+                RETURN QUERY SELECT take, current;
+            END;
+            $$;
+            """),
     ]
 }

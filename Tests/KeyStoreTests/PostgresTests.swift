@@ -223,6 +223,26 @@ struct PostgresTests {
         #expect(admitted == 60)
     }
 
+    /// A host whose clock runs a day ahead (or ran ahead, then was set
+    /// back) leaves a key's time there: another host, on the right time,
+    /// is refused for a cell, not for the day, and then admitted.
+    @Test func aHostWhoseClockRanAheadCostsOthersACellNotTheDifference() throws {
+        let url = try Backend.freshPostgresSchema()
+        let ahead = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let onTime = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let now = GCRA.microseconds(Date())
+        let day: Int64 = 86_400_000_000
+        for step in 0..<100 { _ = ahead.rateLimits!.admit(42, limit: 60, cost: 1, at: now + day + Int64(step)) }
+        guard case .limited(let retryAfter, _) = onTime.rateLimits!.admit(42, limit: 60, cost: 1, at: now) else {
+            Issue.record("admitted with the key's minute taken")
+            return
+        }
+        #expect(retryAfter == 1)
+        if case .allowed = onTime.rateLimits!.admit(42, limit: 60, cost: 1, at: now + 1_000_001) {} else {
+            Issue.record("refused a second later: the other host's clock still counts")
+        }
+    }
+
     /// A busy key is reserved several cells at a time, and what the hosts
     /// admit together still stays within the limit.
     @Test func reservationsOfABusyKeyStayWithinItsLimit() throws {
@@ -577,6 +597,24 @@ struct ReservationAheadTests {
             return
         }
         _ = try #require(reservation(admit(&lease, at: start + 2 * interval)), "refused past the moment a cell could be free")
+    }
+
+    /// A refusal learnt before the clock was stepped back is reckoned on
+    /// the old clock: after the step the next request asks the server
+    /// again rather than being refused locally for the step's length.
+    @Test func aLocalRefusalDoesNotOutliveAStepBackOfTheClock() throws {
+        var lease = Lease()
+        let day: Int64 = 86_400_000_000
+        lease.deposit(0, arrival: start + day + GCRA.minute + interval, interval: interval, at: start + day)
+        guard case .decided(.limited, _) = admit(&lease, at: start + day + 1) else {
+            Issue.record("asked the server again with no cell to be had")
+            return
+        }
+        #expect(!lease.isQuiet(at: start + day + 1))
+        _ = try #require(reservation(admit(&lease, at: start)), "refused for the length of the step")
+        lease = Lease()
+        lease.deposit(0, arrival: start + day + GCRA.minute + interval, interval: interval, at: start + day)
+        #expect(lease.isQuiet(at: start), "a lease blocked on the old clock is forgotten after the step")
     }
 
     @Test func aReadsReservationWhileCellsAreInHandGoesBackWithTheNext() {

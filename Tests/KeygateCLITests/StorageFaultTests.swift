@@ -166,6 +166,9 @@ struct StorageFaultTests {
         #expect(try serve.validUsage(of: keyId, in: "org_u", reaching: 3) == 3)
         #expect(serve.finish() == 0)
         #expect(!serve.stderr.contains("is lost"))
+        // One line for the failures of that minute, one for their end.
+        #expect(serve.stderr.components(separatedBy: "usage flush failed").count - 1 == 1, "\(serve.stderr)")
+        #expect(serve.stderr.contains("[KeygateCLI] usage flush succeeded again: the counts kept meanwhile are written"))
 
         // Stopped while the file cannot be written, a server says what it lost.
         let relocked = try UnwritableFile(usagePath)

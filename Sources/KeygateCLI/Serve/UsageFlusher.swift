@@ -8,8 +8,9 @@ import Logging
 /// tick, writes the events time makes due and prunes old ones; every
 /// `statisticsEvery` seconds (0: never), logs what verification did; and
 /// after each flush, logs the database's files that changed under it.
-/// `@unchecked`: `ticks` and `reported` are touched only by the ticker's
-/// ticks, one at a time, and by the last flush, after the ticker has stopped.
+/// `@unchecked`: `ticks`, `failures` and `reported` are touched only by
+/// the ticker's ticks, one at a time, and by the last flush, after the
+/// ticker has stopped.
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
@@ -19,6 +20,8 @@ final class UsageFlusher: @unchecked Sendable {
     private let statisticsEvery: Int
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
     private var ticks = 0
+    /// Which failed flushes to log: one a minute while they go on.
+    private var failures = FailureLog()
     /// The statistics at the last report (at the start, before the first).
     private var reported: VerificationStatistics
 
@@ -47,6 +50,7 @@ final class UsageFlusher: @unchecked Sendable {
         while true {
             do {
                 try service.flushUsage()
+                logRecovery()
                 break
             } catch {
                 let transient = error.code == .storageFailure && ["unreachable", "busy"].contains(error.parameters["reason"])
@@ -77,14 +81,33 @@ final class UsageFlusher: @unchecked Sendable {
     private func flush() {
         do {
             try service.flushUsage()
+            logRecovery()
         } catch {
             // The counts stay buffered; the next flush tries again.
-            logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+            switch failures.failed("\(error)", at: .now) {
+            case .failed?:
+                logger.warning("usage flush failed", metadata: ["reason": "\(error)"])
+            case .stillFailing(let failures, let seconds)?:
+                logger.warning("usage flush still failing: the counts are kept in memory meanwhile", metadata: [
+                    "reason": "\(error)", "failures": "\(failures)", "seconds": "\(seconds)",
+                ])
+            case .recovered?, nil:
+                break
+            }
         }
         sweepIfDue()
         for change in fileChanges() { log(change) }
         ticks += 1
         if statisticsEvery > 0, ticks % statisticsEvery == 0 { report() }
+    }
+
+    /// Says that a flush succeeded, if flushes had failed before it.
+    private func logRecovery() {
+        if case .recovered(let failures, let seconds)? = failures.succeeded(at: .now) {
+            logger.notice("usage flush succeeded again: the counts kept meanwhile are written", metadata: [
+                "failures": "\(failures)", "seconds": "\(seconds)",
+            ])
+        }
     }
 
     /// What verification did since the last report, and what the cache

@@ -90,6 +90,8 @@ struct StorageFaultTests {
         #expect((try serve.result("keys.list", ["organizationId": "org_ro"])["keys"] as? [Any])?.count == 1)
         #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("[KeygateCLI] the database is read-only to this process: keys are verified and read, "
+            + "every change is refused; restart it once it may write the file and its folder"), "\(serve.stderr)")
 
         try setPermissions(files: 0o644, folder: 0o755)
         let pool = try DatabasePool(path: writer.database.path)

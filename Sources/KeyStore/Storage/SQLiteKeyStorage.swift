@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import GRDBSQLite
 import KeygateJSON
 import Locking
 import Synchronization
@@ -136,6 +137,16 @@ public struct SQLiteKeyStorage: KeyStorage {
             lookups == nil ? "look-up connection: point look-ups are read through the connection pool" : nil,
             checkpointer == nil ? "checkpointer: the commit that fills the log copies it into the database, inside that commit" : nil,
         ].compactMap { $0 }
+    }
+
+    /// Whether this store's writer could open the database only for
+    /// reading (the process may read the file, or its folder, but not
+    /// write it): SQLite then opens it read-only without a word, reads are
+    /// answered, and every change is refused (`storage_failure`,
+    /// `read_only`) until the store is opened again with write access.
+    /// `keygate serve` warns when it starts.
+    public var isReadOnly: Bool {
+        database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
     }
 
     /// This store, reading and writing through a transaction's connection.

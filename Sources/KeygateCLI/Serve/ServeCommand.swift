@@ -217,6 +217,14 @@ struct ServeCommand: ParsableCommand {
         // Serving all the same: a key's limit holds in this process, and
         // the operator learns that it no longer holds across processes.
         if let sqlite {
+            // Read-only is SQLite's silent fallback: without a word here the
+            // first sign would be a refused change on the dashboard.
+            if sqlite.isReadOnly {
+                logger.warning("""
+                    the database is read-only to this process: keys are verified and read, every change is refused; \
+                    restart it once it may write the file and its folder
+                    """, metadata: ["database": "\(databaseName)"])
+            }
             if let reason = sqlite.rateLimitsUnavailable {
                 logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
                     "reason": "\(reason)",

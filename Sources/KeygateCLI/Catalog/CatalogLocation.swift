@@ -15,7 +15,7 @@ struct CatalogLocation: ParsableArguments {
 
     /// The catalog's path, or, when the shipped one is missing, a message
     /// on stderr and a failure.
-    func resolvedPath() throws -> String {
+    private func resolvedPath() throws -> String {
         do {
             return try ShippedResources.catalog(named: path ?? ProcessInfo.processInfo.environment["KEYGATE_CATALOG"]).path
         } catch {
@@ -26,9 +26,14 @@ struct CatalogLocation: ParsableArguments {
 
     /// Loads the catalog, or prints every problem to stderr and fails.
     func load() throws -> PlanCatalog {
+        try loadWithPath().catalog
+    }
+
+    /// Loads the catalog and says which file it was (the path resolved once).
+    func loadWithPath() throws -> (catalog: PlanCatalog, path: String) {
         let resolvedPath = try resolvedPath()
         do {
-            return try PlanCatalog.load(contentsOf: URL(filePath: resolvedPath))
+            return (try PlanCatalog.load(contentsOf: URL(filePath: resolvedPath)), resolvedPath)
         } catch {
             StandardError.write(error.description)
             let count = error.problems.count

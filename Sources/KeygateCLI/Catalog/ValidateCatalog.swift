@@ -14,12 +14,12 @@ struct ValidateCatalog: ParsableCommand {
     @OptionGroup var location: CatalogLocation
 
     func run() throws {
-        let catalog = try location.load()
+        let (catalog, path) = try location.loadWithPath()
         let summary = CatalogSummary(catalog: catalog)
         let width = catalog.plans.map(\.id.rawValue.count).max() ?? 0
         for plan in catalog.plans {
             print(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
         }
-        print("\(try location.resolvedPath()): valid; " + summary.totals)
+        print("\(path): valid; " + summary.totals)
     }
 }

@@ -152,6 +152,7 @@ struct CommandLineTests {
         #expect(run.status == 0)
         #expect(run.output.contains("kinds widget, 1 capability,"), "\(run.output)")
         #expect(run.output.contains("2 capabilities"))
+        #expect(run.output.contains("Plans/examples/booking-engine.xml: valid; "), "the file checked is named")
     }
 
     @Test func showListsACatalogsRoutesAndWhichPlansReachThem() throws {

@@ -89,6 +89,28 @@ struct RateLimitFileTests {
         #expect(running.takeFileChanges() == [])
     }
 
+    /// The table left behind stays mapped for a minute (a verification
+    /// may still be in it), then goes: a file removed every minute costs
+    /// no more mappings as the months pass.
+    @Test func aTableLeftBehindIsUnmappedAMinuteLater() throws {
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        let running = try SQLiteKeyStorage(path: path, rules: StoreFixture.rules)
+        let table = try #require(running.rateLimits as? SharedRateTable)
+        let start: UInt64 = 1_000
+        for round in 0..<3 {
+            try FileManager.default.removeItem(atPath: path + "-limits")
+            #expect(table.followReplacement(at: start + UInt64(round)) == .rejoined)
+        }
+        #expect(table.retiredTables == 3)
+        #expect(table.followReplacement(at: start + SharedRateTable.retiredFor) == .same)
+        #expect(table.retiredTables == 2, "the first, left a minute ago, is gone")
+        #expect(table.followReplacement(at: start + 2 + SharedRateTable.retiredFor) == .same)
+        #expect(table.retiredTables == 0)
+        if case .allowed = table.admit(5, limit: 60, cost: 1, at: 1_000_000) {} else { Issue.record("the table in use admits") }
+    }
+
     /// A table replaced by one this version cannot use: the store keeps
     /// the one it has, says why once, and joins a usable table once one
     /// is there.

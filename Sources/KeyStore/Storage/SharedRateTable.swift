@@ -38,8 +38,9 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     /// the one that replaced it (``followReplacement()``).
     private let current: Atomic<Int>
     let path: String
-    /// The file in use, and the tables this process stopped using.
-    private let mapped: Locked<(file: FileIdentity, retired: [UnsafeMutableRawPointer])>
+    /// The file in use, and the tables this process stopped using, with
+    /// when it stopped (``CoarseClock``).
+    private let mapped: Locked<(file: FileIdentity, retired: [(table: UnsafeMutableRawPointer, at: UInt64)])>
 
     /// Which file a path named when it was mapped: a path that names
     /// another file, or none, was replaced or removed.
@@ -88,7 +89,7 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
 
     deinit {
         mapped.withLock { mapped in
-            for table in mapped.retired { munmap(table, Self.fileSize) }
+            for (table, _) in mapped.retired { munmap(table, Self.fileSize) }
         }
         munmap(UnsafeMutableRawPointer(bitPattern: current.load(ordering: .acquiring)), Self.fileSize)
     }
@@ -113,22 +114,39 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     /// usage flush) joins the new table within a second, with each key's
     /// limit there starting from a full allowance.
     ///
-    /// A verification may still be in the old table as it is replaced, so
-    /// the old mapping stays until the store goes (about 5 MB of address
-    /// space, and it happens only when someone removes the file).
-    func followReplacement() -> Follow {
+    /// A verification may still be in the old table as it is replaced (it
+    /// read the address before the move), so the old mapping stays for
+    /// ``retiredFor``, and goes at the first look after that: a clean-up
+    /// that removed the file every minute would otherwise add 5 MB, and a
+    /// mapping, each time, for as long as the process runs.
+    func followReplacement(at now: UInt64 = CoarseClock.nanoseconds()) -> Follow {
         mapped.withLock { mapped in
+            mapped.retired.removeAll { table, at in
+                guard now >= at + Self.retiredFor else { return false }
+                munmap(table, Self.fileSize)
+                return true
+            }
             if FileIdentity.at(path) == mapped.file { return .same }
             do throws(Unavailable) {
                 let (table, file) = try Self.map(path)
                 let old = current.exchange(Int(bitPattern: table), ordering: .acquiringAndReleasing)
-                mapped.retired.append(UnsafeMutableRawPointer(bitPattern: old)!)
+                mapped.retired.append((UnsafeMutableRawPointer(bitPattern: old)!, now))
                 mapped.file = file
                 return .rejoined
             } catch {
                 return .unavailable(error.description)
             }
         }
+    }
+
+    /// How long a table this process stopped using stays mapped, in
+    /// nanoseconds: a verification holds it for well under a microsecond;
+    /// a minute leaves room for a thread the scheduler set aside.
+    static let retiredFor: UInt64 = 60_000_000_000
+
+    /// Tables this process stopped using that are still mapped.
+    var retiredTables: Int {
+        mapped.withLock { $0.retired.count }
     }
 
     /// Opens, and if need be makes, the table at `path` and maps it.

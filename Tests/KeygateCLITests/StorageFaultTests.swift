@@ -140,6 +140,46 @@ struct StorageFaultTests {
         #expect(serve.stdoutLines.isEmpty)
     }
 
+    /// The disk full when the server starts. A key's first verification
+    /// writes a page of the rate-limit table nothing wrote before; the
+    /// table's pages have their disk blocks from its creation, so
+    /// verification goes on (in a sparse table that write was a SIGBUS,
+    /// which ended the process at its first verification). A table an
+    /// earlier version left sparse, which cannot get its blocks now, is
+    /// left for limits of the process's own, and the log says why.
+    @Test(.enabled(if: FullDisk.canMount, "mounting a file system to fill needs root"))
+    func aFullDiskLeavesVerificationStanding() throws {
+        let disk = try FullDisk(megabytes: 32)
+        defer { disk.release() }
+        let whole = disk.url.appending(path: "keygate.sqlite"), sparse = disk.url.appending(path: "earlier.sqlite")
+        var secrets: [URL: [String]] = [:]
+        for database in [whole, sparse] {
+            let serve = try ServeProcess(database: database)
+            secrets[database] = try (0..<5).map { try serve.proKey(organization: "org_f\($0)", rateLimit: 60)["secret"] as! String }
+            #expect(serve.finish() == 0)
+        }
+        let table = sparse.path + "-limits"
+        // As an earlier version left it: holes where nothing was written.
+        let copy = Process()
+        copy.executableURL = URL(filePath: "/bin/sh")
+        copy.arguments = ["-c", "cp --sparse=always \"$0\" \"$0.copy\" && mv \"$0.copy\" \"$0\"", table]
+        try copy.run()
+        copy.waitUntilExit()
+        #expect(copy.terminationStatus == 0)
+        disk.fill()
+
+        for database in [whole, sparse] {
+            let serve = try ServeProcess(database: database)
+            for secret in secrets[database]! {
+                let verified = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])
+                #expect(verified["valid"] as? Bool == true, "\(verified)")
+            }
+            #expect(serve.finish() == 0, "\(serve.stderr)")
+            let apart = "cannot reserve disk space for \(table): No space left on device"
+            #expect(serve.stderr.contains(apart) == (database == sparse), "\(serve.stderr)")
+        }
+    }
+
     /// Keys' usage file could not be written when the server started (a
     /// restore left it read-only, say): verification goes on, the log
     /// names the file and says why, and once it can be written the counts

@@ -149,6 +149,26 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
         mapped.withLock { $0.retired.count }
     }
 
+    /// Gives every page of the table its blocks on disk now, in a file
+    /// new or found (an earlier version left it sparse). A page of a
+    /// sparse file gets its blocks when first written through the mapping,
+    /// and with the disk full that write is a SIGBUS: the process would
+    /// end at its next verification of a key in a page not yet written.
+    ///
+    /// A table in use by other processes is safe: the `fallocate` system
+    /// call changes no byte, and where the file system lacks it, glibc
+    /// writes a zero over the last byte of each block that reads zero, which
+    /// here is padding after a mutex or the top byte of a slot's time (zero
+    /// until the year 4253).
+    private static func reserveBlocks(_ descriptor: Int32, _ path: String) throws(Unavailable) {
+        #if os(Linux)
+        let failure = posix_fallocate(descriptor, 0, off_t(fileSize))
+        guard failure != 0 else { return }
+        errno = failure
+        throw .failed("cannot reserve disk space for", path)
+        #endif
+    }
+
     /// Opens, and if need be makes, the table at `path` and maps it.
     private static func map(_ path: String) throws(Unavailable) -> (UnsafeMutableRawPointer, FileIdentity) {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
@@ -167,6 +187,7 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
                 (another version of Keygate or another program made it)
                 """)
         }
+        try reserveBlocks(descriptor, path)
         guard let mapped = mmap(nil, Self.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
             mapped != MAP_FAILED
         else { throw .failed("cannot map", path) }

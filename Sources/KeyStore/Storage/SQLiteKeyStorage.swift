@@ -149,6 +149,15 @@ public struct SQLiteKeyStorage: KeyStorage {
         database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
     }
 
+    /// The type of the network file system the database is on (`nfs4`,
+    /// `cifs`, `9p`, …), where its processes share no memory through the files
+    /// beside it and SQLite's log does not work; `nil` on a file system of
+    /// the host's own, and for a database in memory. `keygate serve` warns
+    /// when it starts.
+    public var networkFileSystem: String? {
+        Self.isFile(database.path) ? NetworkFileSystem.type(at: database.path) : nil
+    }
+
     /// This store, reading and writing through a transaction's connection.
     func bound(to connection: Database) -> SQLiteKeyStorage {
         SQLiteKeyStorage(self, boundTo: connection)

@@ -217,6 +217,13 @@ struct ServeCommand: ParsableCommand {
         // Serving all the same: a key's limit holds in this process, and
         // the operator learns that it no longer holds across processes.
         if let sqlite {
+            if let kind = sqlite.networkFileSystem {
+                logger.warning("""
+                    the database is on a network file system: processes cannot share its log index or rate limits \
+                    through it, and SQLite's log does not work there; keep it on the host's own disk, or use PostgreSQL \
+                    for several hosts
+                    """, metadata: ["database": "\(databaseName)", "fileSystem": "\(kind)"])
+            }
             // Read-only is SQLite's silent fallback: without a word here the
             // first sign would be a refused change on the dashboard.
             if sqlite.isReadOnly {

@@ -37,7 +37,12 @@ struct ServeRobustnessTests {
         #expect(serve.finish() == 0)
     }
 
-    @Test func sigtermFinishesFlushesUsageAndExitsZero() throws {
+    /// SIGTERM (a supervisor), SIGINT (Ctrl-C) and SIGHUP (the terminal
+    /// or session it ran in closed) each stop the server as a closed input
+    /// does: usage written, exit 0. SIGHUP's default would have ended it
+    /// with the last second's counts unwritten.
+    @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+    func aStopSignalFinishesFlushesUsageAndExitsZero(_ signal: Int32) throws {
         let serve = try ServeProcess()
         _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_t", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
         let created = try serve.result("keys.create", [
@@ -46,8 +51,9 @@ struct ServeRobustnessTests {
         let secret = try #require(created["secret"] as? String)
         let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
         for _ in 0..<5 { _ = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"]) }
-        kill(serve.process.processIdentifier, SIGTERM)
+        kill(serve.process.processIdentifier, signal)
         #expect(serve.waitForExit() == 0)
+        #expect(serve.stderr.contains("[KeygateCLI] stopped"))
 
         let again = try ServeProcess(database: serve.database)
         let key = try again.result("keys.get", ["organizationId": "org_t", "keyId": keyId])

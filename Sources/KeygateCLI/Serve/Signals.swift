@@ -5,11 +5,13 @@ import Darwin
 #endif
 import Synchronization
 
-/// SIGTERM and SIGINT ask the server to stop after the request in hand;
-/// asked a second time, it gives up waiting for the database to write its
-/// last counts (``UsageFlusher/stop(givingUpWhen:)``). SIGPIPE is ignored,
-/// so a reader that goes away ends the loop through a failed write instead
-/// of killing the process mid-flush.
+/// SIGTERM, SIGINT and SIGHUP ask the server to stop after the request in
+/// hand (SIGHUP's default, on a closed terminal or session, would end it
+/// with the last second's counts unwritten); asked a second time, it gives
+/// up waiting for the database to write its last counts
+/// (``UsageFlusher/stop(givingUpWhen:)``). SIGPIPE is ignored, so a reader
+/// that goes away ends the loop through a failed write instead of killing
+/// the process mid-flush.
 ///
 /// The kernel delivers a signal to any thread, not necessarily the one
 /// blocked reading stdin, so the handler also writes a byte to a pipe the
@@ -48,12 +50,14 @@ enum Signals {
         action.sa_flags = 0
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        sigaction(SIGHUP, &action, nil)
         // A parent may start us with these signals blocked (some process
         // launchers do); a handler is no use until they are unblocked.
         var mask = sigset_t()
         sigemptyset(&mask)
         sigaddset(&mask, SIGTERM)
         sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         return pipeDescriptors[0]
     }

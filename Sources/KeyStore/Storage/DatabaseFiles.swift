@@ -7,7 +7,7 @@ import Locking
 final class DatabaseFiles: Sendable {
     private let table: SharedRateTable?
     /// The database and its usage file, with the file each path named at the start.
-    private let opened: [(path: String, file: SharedRateTable.FileIdentity)]
+    private let opened: [(path: String, file: FileIdentity)]
     private let state = Locked(State())
 
     private struct State {
@@ -26,14 +26,14 @@ final class DatabaseFiles: Sendable {
     init(databasePath: String, usagePath: String?, table: SharedRateTable?) {
         self.table = table
         opened = [databasePath, usagePath].compactMap { path in
-            path.flatMap { path in SharedRateTable.FileIdentity.at(path).map { (path, $0) } }
+            path.flatMap { path in FileIdentity.at(path).map { (path, $0) } }
         }
     }
 
     /// Looks once, and keeps what changed since the last look.
     func look() {
         let follow = table?.followReplacement()
-        let now = opened.map { ($0.path, SharedRateTable.FileIdentity.at($0.path) == $0.file) }
+        let now = opened.map { ($0.path, FileIdentity.at($0.path) == $0.file) }
         state.withLock { state in
             var changes: [DatabaseFileChange] = []
             for (path, same) in now {

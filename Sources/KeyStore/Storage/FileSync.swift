@@ -22,10 +22,8 @@ enum FileSync {
     /// Whether two paths name one file (by device and inode: links and
     /// other spellings included); false if either does not exist.
     static func same(_ one: String, _ other: String) -> Bool {
-        var first = stat()
-        var second = stat()
-        guard stat(one, &first) == 0, stat(other, &second) == 0 else { return false }
-        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+        guard let first = FileIdentity.at(one) else { return false }
+        return first == FileIdentity.at(other)
     }
 
     private static func sync(_ path: String, flags: Int32) throws(SQLiteBackup.Failure) {

@@ -9,11 +9,10 @@ enum NetworkFileSystem {
     /// …); `nil` on a file system of the host's own, or where this cannot
     /// be told (a system without `/proc/self/mountinfo`).
     static func type(at path: String) -> String? {
-        var status = stat()
-        guard stat(path, &status) == 0,
+        guard let file = FileIdentity.at(path),
             let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         else { return nil }
-        return type(of: UInt64(status.st_dev), in: mounts)
+        return type(of: file.device, in: mounts)
     }
 
     /// The file system types that are a network's (as `mountinfo` names

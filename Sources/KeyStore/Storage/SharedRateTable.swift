@@ -42,24 +42,6 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
     /// when it stopped (``CoarseClock``).
     private let mapped: Locked<(file: FileIdentity, retired: [(table: UnsafeMutableRawPointer, at: UInt64)])>
 
-    /// Which file a path named when it was mapped: a path that names
-    /// another file, or none, was replaced or removed.
-    struct FileIdentity: Equatable {
-        let device: UInt64
-        let inode: UInt64
-
-        init(_ status: stat) {
-            device = UInt64(status.st_dev)
-            inode = UInt64(status.st_ino)
-        }
-
-        /// What `path` names now; `nil` if nothing.
-        static func at(_ path: String) -> FileIdentity? {
-            var status = stat()
-            return stat(path, &status) == 0 ? FileIdentity(status) : nil
-        }
-    }
-
     /// Why the table beside a database cannot be used; each process then
     /// keeps its own limits.
     struct Unavailable: Error, CustomStringConvertible {

@@ -31,11 +31,6 @@ extension PostgresRateLimits {
         /// request asks the server, which holds the key to at most a
         /// minute ahead (migration 12).
         var blockedSince: Int64 = 0
-
-        /// Whether the last refusal still holds at `now`.
-        func isBlocked(at now: Int64) -> Bool {
-            now < blockedUntil && now >= blockedSince - GCRA.clockTolerance
-        }
         /// The shared arrival time after the last reservation.
         var arrival: Int64 = 0
         /// Cells used from the current reservation: the demand the next one is sized by.
@@ -61,6 +56,11 @@ extension PostgresRateLimits {
         func isQuiet(at now: Int64) -> Bool {
             !reservingAhead && waiting == 0 && (cells == 0 || now >= expiresAt) && (spare == 0 || now >= spareExpiresAt)
                 && !isBlocked(at: now)
+        }
+
+        /// Whether the last refusal still holds at `now`.
+        func isBlocked(at now: Int64) -> Bool {
+            now < blockedUntil && now >= blockedSince - GCRA.clockTolerance
         }
 
         enum Local {

@@ -33,10 +33,10 @@ final class DatabaseFiles: Sendable {
     /// Looks once, and keeps what changed since the last look.
     func look() {
         let follow = table?.followReplacement()
-        let now = opened.map { ($0.path, FileIdentity.at($0.path) == $0.file) }
+        let stillOpened = opened.map { ($0.path, FileIdentity.at($0.path) == $0.file) }
         state.withLock { state in
             var changes: [DatabaseFileChange] = []
-            for (path, same) in now {
+            for (path, same) in stillOpened {
                 if !same, state.replaced.insert(path).inserted { changes.append(.replaced(path: path)) }
                 if same, state.replaced.remove(path) != nil { changes.append(.restored(path: path)) }
             }

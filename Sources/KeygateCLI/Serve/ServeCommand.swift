@@ -214,8 +214,6 @@ struct ServeCommand: ParsableCommand {
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
         ])
         let sqlite = storage as? SQLiteKeyStorage
-        // Serving all the same: a key's limit holds in this process, and
-        // the operator learns that it no longer holds across processes.
         if let sqlite {
             if let kind = sqlite.networkFileSystem {
                 logger.warning("""
@@ -232,6 +230,8 @@ struct ServeCommand: ParsableCommand {
                     restart it once it may write the file and its folder
                     """, metadata: ["database": "\(databaseName)"])
             }
+            // Serving all the same: a key's limit holds in this process, and
+            // the operator learns that it no longer holds across processes.
             if let reason = sqlite.rateLimitsUnavailable {
                 logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
                     "reason": "\(reason)",

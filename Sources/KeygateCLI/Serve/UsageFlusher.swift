@@ -28,11 +28,11 @@ final class UsageFlusher: @unchecked Sendable {
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] }) {
         self.service = service
-        self.fileChanges = fileChanges
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
         self.statisticsEvery = statisticsEvery
+        self.fileChanges = fileChanges
         reported = service.verificationStatistics
     }
 

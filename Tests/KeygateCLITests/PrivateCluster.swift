@@ -20,7 +20,12 @@ final class PrivateCluster: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }
     }
 
-    init() throws {
+    /// The login's password, when the cluster asks for one (SCRAM);
+    /// `nil`: it trusts every local connection.
+    let password: String?
+
+    init(password: String? = nil) throws {
+        self.password = password
         guard let bin = Self.binaries else { throw Failure("no initdb: install Debian's postgresql package") }
         self.bin = bin
         folder = FileManager.default.temporaryDirectory.appending(path: "keygate-pg-\(UUID().uuidString.prefix(8))")
@@ -32,7 +37,14 @@ final class PrivateCluster: @unchecked Sendable {
         } else {
             asOwner = []
         }
-        try command("initdb", ["-U", "keygate", "--auth=trust", "--no-sync", "-D", folder.appending(path: "data").path])
+        var authentication = ["--auth=trust"]
+        if let password {
+            let file = folder.appending(path: "password")
+            try Data(password.utf8).write(to: file)
+            if getuid() == 0 { try Self.run("/bin/chown", ["postgres", file.path]) }
+            authentication = ["--auth=scram-sha-256", "--pwfile=\(file.path)"]
+        }
+        try command("initdb", ["-U", "keygate"] + authentication + ["--no-sync", "-D", folder.appending(path: "data").path])
         try start()
     }
 

@@ -84,6 +84,7 @@ struct ImportCommand: ParsableCommand {
             StandardError.write("keygate import: \(file): cannot be read")
             throw ScanCommand.failed
         }
+        if let warning = Database.passwordWarning(option: database) { StandardError.write("keygate import: warning: \(warning)") }
         do {
             storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), freshness: "strict", rateLimitOutage: nil,
                                          poolMode: poolMode.resolved)

@@ -80,6 +80,7 @@ struct ScanCommand: ParsableCommand {
         }
 
         if let database {
+            if let warning = Database.passwordWarning(option: database) { StandardError.write("keygate scan: warning: \(warning)") }
             let storage: any KeygateStorage
             do {
                 storage = try Database.open(database, rules: rules, freshness: "strict", rateLimitOutage: nil,

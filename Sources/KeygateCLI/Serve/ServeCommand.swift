@@ -182,6 +182,9 @@ struct ServeCommand: ParsableCommand {
         // What logs and messages may show of it: never a password.
         let databaseName = Database.displayName(databasePath)
 
+        // Before connecting: a refused login is as visible in `ps` as an accepted one.
+        if let warning = Database.passwordWarning(option: database) { logger.warning("\(warning)") }
+
         let plans: PlanCatalog
         let localizer: Localizer
         let storage: any KeygateStorage

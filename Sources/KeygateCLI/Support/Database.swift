@@ -12,6 +12,15 @@ enum Database {
         PostgresKeyStorage.isURL(database) ? PostgresKeyStorage.redacted(database) : database
     }
 
+    /// A warning when the `--database` option itself (`option`, not the
+    /// environment) holds a password: a process's arguments are readable by
+    /// every user of the host (`ps`), its environment only by its own user.
+    static func passwordWarning(option: String?) -> String? {
+        guard let option, PostgresKeyStorage.isURL(option), displayName(option) != option else { return nil }
+        return "the --database URL holds a password, which every user of this host can read in the process list; "
+            + "give the URL in KEYGATE_DATABASE, or the password in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
+    }
+
     /// Opens the store. `freshness` and `poolMode` are the options' words
     /// (nil: the default); they matter only on PostgreSQL. Behind a pooler
     /// in transaction mode the default freshness is `polled`.
@@ -42,10 +51,26 @@ enum Database {
 
 /// Why the server could not start, in words an operator can act on.
 enum StartupFailure {
+    /// Whether libpq's words for a failed connection say the server was
+    /// reached and refused the login: what to mend is then the user or its
+    /// password, not the network. libpq's own words ("no password
+    /// supplied") are English; the server's follow its `lc_messages`, and
+    /// in another language the failure is described as unreachable.
+    static func loginRefused(_ detail: String) -> Bool {
+        ["no password supplied", "password authentication failed", "authentication failed for user",
+         "no pg_hba.conf entry"].contains { detail.contains($0) }
+            || (detail.contains("role \"") && detail.contains("does not exist"))
+    }
+
     static func describe(_ error: any Error, database: String) -> String {
         guard let storage = error as? KeyStoreError, storage.code == .storageFailure else { return "\(error)" }
         let detail = storage.parameters["detail"] ?? ""
         switch storage.parameters["reason"] {
+        case "unreachable" where loginRefused(detail):
+            return "the PostgreSQL server at \(database) refused keygate's login (\(detail)); check the user and its "
+                + "password, given in the URL, PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
+        case "unreachable" where detail.contains("database \"") && detail.contains("does not exist"):
+            return "the PostgreSQL server at \(database) has no such database (\(detail)); create it (createdb) or name another"
         case "unreachable":
             return "cannot reach the PostgreSQL server at \(database) (\(detail))"
         case "corrupt":

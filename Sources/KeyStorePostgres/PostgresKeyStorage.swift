@@ -80,7 +80,8 @@ public struct PostgresKeyStorage: KeygateStorage {
             ])
         }
         let prepares = poolMode == .session
-        let pool = PGPool(conninfo: url, prepares: prepares)
+        let conninfo = Self.conninfo(for: url)
+        let pool = PGPool(conninfo: conninfo, prepares: prepares)
         do {
             try pool.withConnection { connection in try PostgresMigrator.migrate(connection) }
         } catch {
@@ -94,7 +95,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         // Verification's own connections: it may need one while a unit of
         // work holds one of the main pool's, and a pool with a limit must
         // never be asked twice by one caller.
-        let verification = PGPool(conninfo: url, prepares: prepares, keep: 2, limit: 8)
+        let verification = PGPool(conninfo: conninfo, prepares: prepares, keep: 2, limit: 8)
         watch = ChangeWatch(pool: verification, freshness: freshness)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }
@@ -698,6 +699,15 @@ extension PostgresKeyStorage {
 
     /// A connection URL fit for a log: the password, in the user part or as
     /// a `password=` parameter, replaced by `***`.
+    /// What the store connects with: `url`, with `keygate` as the
+    /// application name the server shows (`pg_stat_activity`, its logs'
+    /// `%a`) unless the URL or `PGAPPNAME` names another, as psql names
+    /// itself: a DBA looking at a busy server sees whose connections
+    /// these are.
+    static func conninfo(for url: String) -> String {
+        url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate"
+    }
+
     public static func redacted(_ url: String) -> String {
         var text = url
         if let scheme = text.range(of: "://") {

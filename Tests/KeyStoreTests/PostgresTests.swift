@@ -207,6 +207,22 @@ struct PostgresTests {
         #expect(changes.digests.count == 1)
     }
 
+    /// The server shows keygate's connections under its name, unless the
+    /// URL names another (the tests' own URLs name their schema).
+    @Test func theServerShowsKeygatesConnectionsUnderItsName() throws {
+        let url = try Backend.freshPostgresSchema()
+        let unnamed = url.replacingOccurrences(of: #"&application_name=[^&]*"#, with: "", options: .regularExpression)
+        #expect(!unnamed.contains("application_name="))
+        func name(_ url: String) throws -> String? {
+            try PGConnection(conninfo: PostgresKeyStorage.conninfo(for: url), prepares: false)
+                .query("SELECT current_setting('application_name')").string(0, 0)
+        }
+        #expect(try name(unnamed) == "keygate")
+        #expect(try name(url) != "keygate", "an application name the URL gives is kept")
+        #expect(PostgresKeyStorage.conninfo(for: "postgresql://db.internal/keygate")
+            == "postgresql://db.internal/keygate?fallback_application_name=keygate")
+    }
+
     /// Three hosts verifying one key in turn admit together what GCRA
     /// admits one host seeing every request: a 60-a-minute key, 300 tries
     /// in 0.3 s, its burst of 60 and not one more.

@@ -170,7 +170,8 @@ let package = Package(
         .testTarget(
             name: "KeygateCLITests",
             dependencies: [
-                "KeygateCLI", "KeygateTestSupport", "KeyStore", "KeyStorePostgres", "Locking", .product(name: "GRDB", package: "GRDB.swift"),
+                "KeygateCLI", "KeygateRPC", "KeygateTestSupport", "KeyStore", "KeyStorePostgres", "Locking",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

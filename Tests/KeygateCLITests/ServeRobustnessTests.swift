@@ -1,4 +1,5 @@
 import Foundation
+import KeygateRPC
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,6 +55,7 @@ struct ServeRobustnessTests {
         kill(serve.process.processIdentifier, signal)
         #expect(serve.waitForExit() == 0)
         #expect(serve.stderr.contains("[KeygateCLI] stopped"))
+        #expect(serve.stderr.contains(" version=\(KeygateVersion.current) [KeygateCLI] serving"), "which version serves is said")
 
         let again = try ServeProcess(database: serve.database)
         let key = try again.result("keys.get", ["organizationId": "org_t", "keyId": keyId])

@@ -213,8 +213,10 @@ struct ServeCommand: ParsableCommand {
         let server = RPCServer(
             table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)
+        // The version: which hosts run which, during a rolling upgrade.
         logger.info("serving", metadata: [
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
+            "version": "\(KeygateVersion.current)",
         ])
         let sqlite = storage as? SQLiteKeyStorage
         if let sqlite {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KeygateRPC
 #if canImport(Glibc)
 import Glibc
@@ -62,6 +63,23 @@ struct ServeRobustnessTests {
         #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 5)
         #expect(key["lastUsedAt"] is String)
         #expect(again.finish() == 0)
+    }
+
+    /// The health checks OPERATIONS gives: one answered from memory, one
+    /// that reads the database, and neither changes anything.
+    @Test func theHealthChecksAnswerAndChangeNothing() throws {
+        let serve = try ServeProcess()
+        let live = try serve.result("catalog.capabilities", [:])
+        #expect((live["capabilities"] as? [Any])?.isEmpty == false)
+        let ready = try serve.result("subscriptions.get", ["organizationId": "health-check"])
+        #expect(ready["plan"] as? String == "free")
+        #expect(ready["updatedAt"] is NSNull)
+        #expect(serve.finish() == 0)
+
+        let database = try DatabaseQueue(path: serve.database.path)
+        for table in ["subscription", "audit_entry", "outbox_event", "meter_usage"] {
+            #expect(try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") } == 0, "\(table)")
+        }
     }
 
     /// A PostgreSQL server that cannot be reached stops start-up with a

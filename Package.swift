@@ -88,7 +88,9 @@ let package = Package(
         .target(
             name: "KeyStorePostgres",
             dependencies: ["CLibPQ", "KeyStore", "KeygateJSON", "Locking"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // For OPENSSL_init_crypto (Sources/CLibPQ/shim.h); libpq links it anyway.
+            linkerSettings: [.linkedLibrary("crypto", .when(platforms: [.linux]))]
         ),
         .target(
             name: "KeygateService",

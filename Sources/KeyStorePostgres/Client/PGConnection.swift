@@ -76,7 +76,12 @@ final class PGConnection: @unchecked Sendable {
     /// reached or refuses (the message never contains the password).
     /// `prepares`: false behind a pooler in transaction mode (unnamed
     /// statements only).
+    /// Before libpq's first connection initialises OpenSSL: no cleanup of
+    /// OpenSSL at exit, which crashed a thread still in it (shim.h).
+    private static let openSSLWithoutAtExit: Void = keygate_openssl_without_atexit()
+
     init(conninfo: String, prepares: Bool = true) throws(PGError) {
+        _ = Self.openSSLWithoutAtExit
         guard let handle = PQconnectdb(conninfo) else {
             throw PGError(sqlState: "", message: "out of memory", connectionLost: true)
         }

@@ -17,7 +17,12 @@ struct PostgresLoginTests {
     func aRefusedLoginIsToldApartFromAnUnreachableServer() throws {
         let cluster = try PrivateCluster(password: "pw-s3cret")
         let refused = "[KeygateCLI] cannot start"
-        let withoutPassword = try ServeProcess(postgres: cluster.url)
+        // Whatever the test run's own environment gives libpq.
+        let noPassword = ["PGPASSWORD": "", "PGPASSFILE": "/dev/null"]
+        let withoutPassword = try ServeProcess(postgres: cluster.url, environment: noPassword)
+        // Closed first: a server that logged in after all ends (with 0)
+        // rather than waiting for requests.
+        withoutPassword.closeInput()
         #expect(withoutPassword.waitForExit() == 1)
         #expect(withoutPassword.stderr.contains("reason=the PostgreSQL server at \(cluster.url) refused keygate's login ("),
                 "\(withoutPassword.stderr)")
@@ -25,7 +30,8 @@ struct PostgresLoginTests {
         #expect(withoutPassword.stderr.contains("PGPASSWORD or a password file (~/.pgpass, PGPASSFILE) \(refused)"))
 
         let wrongURL = cluster.url.replacingOccurrences(of: "keygate@", with: "keygate:not-it@")
-        let wrong = try ServeProcess(postgres: wrongURL)
+        let wrong = try ServeProcess(postgres: wrongURL, environment: noPassword)
+        wrong.closeInput()
         #expect(wrong.waitForExit() == 1)
         #expect(wrong.stderr.contains("refused keygate's login"), "\(wrong.stderr)")
         #expect(wrong.stderr.contains("password authentication failed for user \"keygate\""))
@@ -36,7 +42,8 @@ struct PostgresLoginTests {
         #expect(fromEnvironment.finish() == 0)
         #expect(!fromEnvironment.stderr.contains("holds a password"))
 
-        let inURL = try ServeProcess(postgres: cluster.url.replacingOccurrences(of: "keygate@", with: "keygate:pw-s3cret@"))
+        let inURL = try ServeProcess(postgres: cluster.url.replacingOccurrences(of: "keygate@", with: "keygate:pw-s3cret@"),
+                                     environment: noPassword)
         #expect(try inURL.result("catalog.plans", [:])["defaultPlan"] as? String == "free")
         #expect(inURL.finish() == 0)
         #expect(inURL.stderr.contains("warning keygate: [KeygateCLI] the --database URL holds a password, which every user "
@@ -45,6 +52,7 @@ struct PostgresLoginTests {
 
         let noDatabase = try ServeProcess(postgres: cluster.url.replacingOccurrences(of: "/postgres", with: "/missing"),
                                           environment: ["PGPASSWORD": "pw-s3cret"])
+        noDatabase.closeInput()
         #expect(noDatabase.waitForExit() == 1)
         #expect(noDatabase.stderr.contains("has no such database ("), "\(noDatabase.stderr)")
         #expect(noDatabase.stderr.contains("create it (createdb) or name another"))

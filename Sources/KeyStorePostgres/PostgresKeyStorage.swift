@@ -697,8 +697,6 @@ extension PostgresKeyStorage {
         database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
     }
 
-    /// A connection URL fit for a log: the password, in the user part or as
-    /// a `password=` parameter, replaced by `***`.
     /// What the store connects with: `url`, with `keygate` as the
     /// application name the server shows (`pg_stat_activity`, its logs'
     /// `%a`) unless the URL or `PGAPPNAME` names another, as psql names
@@ -708,6 +706,8 @@ extension PostgresKeyStorage {
         url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate"
     }
 
+    /// A connection URL fit for a log: the password, in the user part or as
+    /// a `password=` parameter, replaced by `***`.
     public static func redacted(_ url: String) -> String {
         var text = url
         if let scheme = text.range(of: "://") {

@@ -72,14 +72,14 @@ final class PGConnection: @unchecked Sendable {
     /// The server said a statement prepared here does not exist.
     private var lostStatements = false
 
-    /// Connects; throws with libpq's message when the server cannot be
-    /// reached or refuses (the message never contains the password).
-    /// `prepares`: false behind a pooler in transaction mode (unnamed
-    /// statements only).
     /// Before libpq's first connection initialises OpenSSL: no cleanup of
     /// OpenSSL at exit, which crashed a thread still in it (shim.h).
     private static let openSSLWithoutAtExit: Void = keygate_openssl_without_atexit()
 
+    /// Connects; throws with libpq's message when the server cannot be
+    /// reached or refuses (the message never contains the password).
+    /// `prepares`: false behind a pooler in transaction mode (unnamed
+    /// statements only).
     init(conninfo: String, prepares: Bool = true) throws(PGError) {
         _ = Self.openSSLWithoutAtExit
         guard let handle = PQconnectdb(conninfo) else {

@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "KeygateRPC",
             dependencies: [
-                "KeygateJSON", "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization",
+                "KeygateJSON", "PlanCatalog", "KeyStore", "KeygateService", "KeygateLocalization", "Locking",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -87,11 +87,18 @@ struct StorageFaultTests {
         #expect(refusal["code"] as? String == "storage_failure")
         #expect(refusal["httpStatus"] as? Int == 503)
         #expect((refusal["message"] as? String)?.contains("read-only") == true, "\(refusal)")
+        // Refused again and again, in a minute: one line in the log.
+        for attempt in 0..<5 {
+            let again = try serve.call("keys.create", ["organizationId": "org_ro", "name": "after \(attempt)", "kind": "owner_integration",
+                                                       "capabilities": ["booking.read"]])
+            #expect(((again["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String == "storage_failure")
+        }
         #expect((try serve.result("keys.list", ["organizationId": "org_ro"])["keys"] as? [Any])?.count == 1)
         #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         #expect(serve.finish() == 0)
         #expect(serve.stderr.contains("[KeygateCLI] the database is read-only to this process: keys are verified and read, "
             + "every change is refused; restart it once it may write the file and its folder"), "\(serve.stderr)")
+        #expect(serve.stderr.components(separatedBy: "[KeygateRPC] storage failure").count - 1 == 1, "\(serve.stderr)")
 
         try setPermissions(files: 0o644, folder: 0o755)
         let pool = try DatabasePool(path: writer.database.path)

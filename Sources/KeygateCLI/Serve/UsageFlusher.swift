@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateRPC
 import KeygateService
 import Logging
 

@@ -3,6 +3,7 @@ import KeygateJSON
 public import KeygateLocalization
 import KeyStore
 import KeygateService
+import Locking
 public import Logging
 public import PlanCatalog
 
@@ -23,6 +24,10 @@ public struct RPCServer: Sendable {
     let keyFormat: KeyFormat
     /// The context of a request run on its own, by language.
     let contexts: [String: RequestContext]
+    /// Which storage failures to log: while the database is out of reach,
+    /// every request that needs it fails, and a gateway verifying keys not
+    /// in memory would write a line for each.
+    let storageFailures = Locked(FailureLog())
 
     public init(table: MethodTable, catalog: PlanCatalog, localizer: Localizer, defaultLocale: String?, logger: Logger) {
         // The document lists rpc.discover too, so it is generated from the
@@ -161,13 +166,27 @@ public struct RPCServer: Sendable {
             guard ran == true else { return group.map { reply(to: $0) } }
             return handled.map(\.reply)
         } catch {
-            logger.error("storage failure", metadata: [
-                "method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")",
-            ])
+            logStorageFailure(["method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")"])
             return handled.map { request in
                 guard let answered = request.answered else { return request.reply }
                 return frame(id: answered.id, error: messages.service(error, language: answered.language))
             }
+        }
+    }
+
+    /// Logs a request's (or a write group's) storage failure: the first of
+    /// a run, one for another reason, then one a minute with how many.
+    private func logStorageFailure(_ metadata: Logger.Metadata) {
+        let reason = "\(metadata["reason"] ?? "")"
+        switch storageFailures.withLock({ $0.failed(reason, at: .now) }) {
+        case .failed?:
+            logger.error("storage failure", metadata: metadata)
+        case .stillFailing(let failures, let seconds)?:
+            logger.error("storage failures go on", metadata: metadata.merging([
+                "failures": "\(failures)", "seconds": "\(seconds)",
+            ]) { $1 })
+        case .recovered?, nil:
+            break
         }
     }
 
@@ -251,7 +270,7 @@ public struct RPCServer: Sendable {
                 var metadata: Logger.Metadata = ["method": "\(name)", "reason": "\(error.parameters["reason"] ?? "")"]
                 // The server's words where the store judged them the operator's business.
                 if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
-                logger.error("storage failure", metadata: metadata)
+                logStorageFailure(metadata)
             }
             reply = frame(id: id, error: messages.service(error, language: language))
         } catch {

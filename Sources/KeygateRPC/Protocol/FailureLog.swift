@@ -1,14 +1,18 @@
-/// Which failures of a task that runs every second are worth a line:
-/// the first, one whose reason differs from the last logged, and one a
-/// minute while they go on; then the first success. A database out of
-/// reach for a day is then some 1,400 lines in the log, not 86,400, and
-/// its return is said.
-struct FailureLog {
+/// Which of a run of failures are worth a line in the log: the first, one
+/// whose reason differs from the last logged, and one a minute while they
+/// go on; then the first success, where the caller can tell one. A
+/// database out of reach for a day is then some 1,400 lines, not one per
+/// failed flush or request, and its return is said.
+///
+/// Failures more than ``repeatEvery`` after the last one start a run of
+/// their own: a caller that cannot tell a success (the RPC server, whose
+/// requests may not touch the database) still logs each outage's first.
+package struct FailureLog {
     /// How often failures that go on for the same reason are logged again.
-    static let repeatEvery: Duration = .seconds(60)
+    package static let repeatEvery: Duration = .seconds(60)
 
-    enum Entry: Equatable {
-        /// The first failure, or one for another reason than the last logged.
+    package enum Entry: Equatable {
+        /// The first failure of a run, or one for another reason than the last logged.
         case failed
         /// Failures have gone on, for the same reason, since the last line.
         case stillFailing(failures: Int, seconds: Int)
@@ -18,11 +22,16 @@ struct FailureLog {
 
     private var failures = 0
     private var since: ContinuousClock.Instant?
+    private var last: ContinuousClock.Instant?
     private var logged: (reason: String, at: ContinuousClock.Instant)?
 
+    package init() {}
+
     /// A failure at `now` for `reason`: the line to log, if any.
-    mutating func failed(_ reason: String, at now: ContinuousClock.Instant) -> Entry? {
+    package mutating func failed(_ reason: String, at now: ContinuousClock.Instant) -> Entry? {
+        if let last, now - last > Self.repeatEvery { self = FailureLog() }
         failures += 1
+        last = now
         if since == nil { since = now }
         guard let logged, logged.reason == reason else {
             self.logged = (reason, now)
@@ -34,9 +43,9 @@ struct FailureLog {
     }
 
     /// A success at `now`: the line to log if failures came before it.
-    mutating func succeeded(at now: ContinuousClock.Instant) -> Entry? {
+    package mutating func succeeded(at now: ContinuousClock.Instant) -> Entry? {
         guard failures > 0 else { return nil }
-        defer { (failures, since, logged) = (0, nil, nil) }
+        defer { self = FailureLog() }
         return .recovered(failures: failures, seconds: seconds(since: now))
     }
 

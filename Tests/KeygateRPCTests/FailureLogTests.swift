@@ -1,7 +1,8 @@
-@testable import KeygateCLI
+import KeygateRPC
 import Testing
 
-/// Which of a once-a-second task's failures `keygate serve` logs.
+/// Which failures `keygate serve` logs: of its once-a-second usage flush,
+/// and of requests the database failed.
 @Suite("Failures worth a line")
 struct FailureLogTests {
     let start = ContinuousClock.now
@@ -32,6 +33,17 @@ struct FailureLogTests {
         #expect(log.failed("read_only", at: at(2)) == .failed)
         #expect(log.failed("read_only", at: at(3)) == nil)
         #expect(log.failed("read_only", at: at(62)) == .stillFailing(failures: 5, seconds: 62))
+    }
+
+    /// Failures more than a minute after the last start a run of their
+    /// own: the RPC server, which cannot tell a success of the database
+    /// from any other, logs each outage's first failure.
+    @Test func failuresAfterAQuietMinuteStartARunOfTheirOwn() {
+        var log = FailureLog()
+        #expect(log.failed("unreachable", at: at(0)) == .failed)
+        #expect(log.failed("unreachable", at: at(30)) == nil)
+        #expect(log.failed("unreachable", at: at(3_600)) == .failed, "an hour later: another outage")
+        #expect(log.failed("unreachable", at: at(3_660)) == .stillFailing(failures: 2, seconds: 60))
     }
 
     @Test func successesAloneAreNotLogged() {

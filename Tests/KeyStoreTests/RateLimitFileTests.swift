@@ -101,7 +101,7 @@ struct RateLimitFileTests {
         let start: UInt64 = 1_000
         for round in 0..<3 {
             try FileManager.default.removeItem(atPath: path + "-limits")
-            #expect(table.followReplacement(at: start + UInt64(round)) == .rejoined)
+            #expect(table.followReplacement(at: start + UInt64(round)) == .rejoined(path: path + "-limits"))
         }
         #expect(table.retiredTables == 3)
         #expect(table.followReplacement(at: start + SharedRateTable.retiredFor) == .same)

@@ -3,7 +3,8 @@ import Locking
 /// Looks at the files of a SQLite database the store opened, after each
 /// usage flush: moves to a rate-limit table that replaced the one in use
 /// (``SharedRateTable/followReplacement()``), and notes a database or
-/// usage file that its path no longer names. Three `stat` calls a look.
+/// usage file that its path no longer names. Three `stat` calls a look,
+/// one look a flush: a taker of the changes looks only where no flush did.
 final class DatabaseFiles: Sendable {
     private let table: SharedRateTable?
     /// The database and its usage file, with the file each path named at the start.
@@ -17,6 +18,8 @@ final class DatabaseFiles: Sendable {
         var tableApart: String?
         /// What changed, until taken.
         var changes: [DatabaseFileChange] = []
+        /// Whether a look was made since the changes were last taken.
+        var looked = false
     }
 
     /// What is kept for a taker that never comes (a program embedding the
@@ -41,25 +44,27 @@ final class DatabaseFiles: Sendable {
                 if same, state.replaced.remove(path) != nil { changes.append(.restored(path: path)) }
             }
             switch follow {
-            case .rejoined?:
+            case .rejoined(let path)?:
                 state.tableApart = nil
-                changes.append(.rateLimitsRejoined(path: table!.path))
+                changes.append(.rateLimitsRejoined(path: path))
             case .unavailable(let reason)?:
                 if state.tableApart != reason { changes.append(.rateLimitsApart(reason: reason)) }
                 state.tableApart = reason
             case .same?, nil:
                 break
             }
+            state.looked = true
             state.changes.append(contentsOf: changes)
             state.changes.removeFirst(max(0, state.changes.count - Self.kept))
         }
     }
 
-    /// Looks once, and hands over what changed since the last hand-over.
+    /// Hands over what changed since the last hand-over, looking first
+    /// unless a flush looked since then (a flush that failed did not).
     func takeChanges() -> [DatabaseFileChange] {
-        look()
+        if !state.withLock({ $0.looked }) { look() }
         return state.withLock { state in
-            defer { state.changes = [] }
+            defer { (state.changes, state.looked) = ([], false) }
             return state.changes
         }
     }

@@ -321,8 +321,8 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// last call: a database or usage file removed, moved or replaced
     /// while in use, a rate-limit table followed to its replacement
     /// (``DatabaseFileChange``). The store looks after each usage flush
-    /// (``checkpoint()``) and again at each call; `keygate serve` logs
-    /// each change. Empty for a database in memory.
+    /// (``checkpoint()``), and at a call when no flush looked since the
+    /// last; `keygate serve` logs each change. Empty for a database in memory.
     public func takeFileChanges() -> [DatabaseFileChange] {
         files?.takeChanges() ?? []
     }

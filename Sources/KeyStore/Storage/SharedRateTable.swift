@@ -82,7 +82,7 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
         case same
         /// The path named another file, or none: the table there (made
         /// if there was none) is now the one in use.
-        case rejoined
+        case rejoined(path: String)
         /// The path named another file, or none, and the table there
         /// cannot be used: the one in use stays, and the next look tries again.
         case unavailable(String)
@@ -114,7 +114,7 @@ final class SharedRateTable: SharedRateLimits, @unchecked Sendable {
                 let old = current.exchange(Int(bitPattern: table), ordering: .acquiringAndReleasing)
                 mapped.retired.append((UnsafeMutableRawPointer(bitPattern: old)!, now))
                 mapped.file = file
-                return .rejoined
+                return .rejoined(path: path)
             } catch {
                 return .unavailable(error.description)
             }

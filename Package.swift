@@ -70,7 +70,8 @@ let package = Package(
         // there and the top-level Plans and Localization link to them.
         .target(
             name: "PlanCatalog",
-            dependencies: ["CLibXML2"],
+            // Crypto for the catalog's SHA-256 (PlanCatalog.digest).
+            dependencies: ["CLibXML2", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Plans")],
             swiftSettings: swiftSettings
         ),
@@ -173,7 +174,7 @@ let package = Package(
             name: "KeygateCLITests",
             dependencies: [
                 "KeygateCLI", "KeygateRPC", "KeygateTestSupport", "KeyStore", "KeyStorePostgres", "Locking",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import KeyStore
@@ -153,6 +154,10 @@ struct CommandLineTests {
         #expect(run.output.contains("kinds widget, 1 capability,"), "\(run.output)")
         #expect(run.output.contains("2 capabilities"))
         #expect(run.output.contains("Plans/examples/booking-engine.xml: valid; "), "the file checked is named")
+        // The digest `keygate serve` logs for the file, to compare hosts by.
+        let file = try Data(contentsOf: ServeProcess.repository.appending(path: "Plans/examples/booking-engine.xml"))
+        let digest = SHA256.hash(data: file).map { String(format: "%02x", $0) }.joined()
+        #expect(run.output.hasSuffix("; digest \(digest.prefix(16))\n"), "\(run.output)")
     }
 
     @Test func showListsACatalogsRoutesAndWhichPlansReachThem() throws {

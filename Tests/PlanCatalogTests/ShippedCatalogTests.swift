@@ -20,6 +20,27 @@ struct ShippedCatalogTests {
         _ = try PlanCatalog.load(contentsOf: PlanCatalog.shipped.appending(path: "examples/link-platform.xml"))
     }
 
+    /// The digest processes compare is the one an operator can compute
+    /// from the file, and one byte more makes it another catalog.
+    @Test func theDigestIsTheFilesSHA256AsSha256sumPrintsIt() throws {
+        let sha256sum = Process()
+        sha256sum.executableURL = URL(filePath: "/usr/bin/sha256sum")
+        sha256sum.arguments = [Paths.plans("plans.xml").path]
+        let output = Pipe()
+        sha256sum.standardOutput = output
+        try sha256sum.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        sha256sum.waitUntilExit()
+        #expect(catalog.digest.count == 64)
+        #expect(printed.hasPrefix(catalog.digest + " "), "\(printed)")
+
+        var bytes = try [UInt8](Data(contentsOf: Paths.plans("plans.xml")))
+        bytes += Array("<!-- edited -->\n".utf8)
+        let edited = try PlanCatalog.parse(bytes, source: "edited.xml")
+        #expect(edited.plans.map(\.id) == catalog.plans.map(\.id))
+        #expect(edited.digest != catalog.digest)
+    }
+
     @Test func plansAreFreeStarterProFromCheapestWithFreeAsDefault() {
         #expect(catalog.plans.map(\.id) == ["free", "starter", "pro"])
         #expect(catalog.plans.map(\.tier) == [0, 1, 2])

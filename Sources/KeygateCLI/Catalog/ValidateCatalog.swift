@@ -6,7 +6,8 @@ struct ValidateCatalog: ParsableCommand {
         commandName: "validate",
         abstract: "Check a catalog against the schema and the catalog rules.",
         discussion: """
-            Prints one line per plan and exits 0, or prints every problem as \
+            Prints one line per plan and a last line with the catalog's digest (the first 16 hex \
+            digits of its SHA-256, as keygate serve logs it) and exits 0, or prints every problem as \
             path:line:column: message to stderr and exits 1.
             """
     )
@@ -20,6 +21,6 @@ struct ValidateCatalog: ParsableCommand {
         for plan in catalog.plans {
             print(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
         }
-        print("\(path): valid; " + summary.totals)
+        print("\(path): valid; " + summary.totals + "; digest \(CatalogDigest.short(catalog.digest))")
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 
 extension PlanCatalog {
@@ -18,8 +19,9 @@ extension PlanCatalog {
     /// Checks a catalog held in memory; `source` names it in problems.
     public static func parse(_ bytes: some Collection<UInt8>, source: String) throws(CatalogError) -> PlanCatalog {
         let sink = DiagnosticSink(file: source)
-        guard let root = XMLDocumentReader.read(Array(bytes), schema: .shipped, into: sink),
-            let catalog = CatalogBuilder(sink: sink).build(root)
+        let bytes = Array(bytes)
+        guard let root = XMLDocumentReader.read(bytes, schema: .shipped, into: sink),
+            var catalog = CatalogBuilder(sink: sink).build(root)
         else {
             // Sorted by line so the author can work down the file; stable, so
             // problems on one line keep the order they were found in.
@@ -28,6 +30,9 @@ extension PlanCatalog {
             }.map(\.element)
             throw CatalogError(problems: problems)
         }
+        catalog.digest = SHA256.hash(data: bytes).map { byte in
+            String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
+        }.joined()
         return catalog
     }
 

@@ -23,6 +23,11 @@ public struct PlanCatalog: Sendable {
     public let defaultPlan: Plan
     /// Empty when the catalog has no route table.
     public let routes: RouteTable
+    /// The SHA-256 of the bytes the catalog was loaded from, in lowercase
+    /// hex, as `sha256sum` prints it: what tells whether processes sharing
+    /// a database serve with one catalog (two files that differ only in a
+    /// comment count as different).
+    public internal(set) var digest: String = ""
 
     private let capabilityIndex: [CapabilityID: Capability]
     private let kindIndex: [KindID: KeyKind]

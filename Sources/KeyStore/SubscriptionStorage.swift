@@ -59,6 +59,15 @@ public protocol SubscriptionStorage: Sendable {
     /// The count of one meter period each, for several organizations, in
     /// their order (0 when nothing was counted).
     func readings(_ queries: [MeterQuery]) throws(KeyStoreError) -> [Int]
+
+    /// Records that this process serves with `catalog` now (its
+    /// ``CatalogInUse/seenAt`` set by the store's clock), and returns the
+    /// other catalogs recorded within `window` before now, most recent
+    /// first: empty while every process that recorded one lately serves
+    /// with the same. Forgets catalogs not recorded for
+    /// ``CatalogInUse/retention``. One small write: call it now and then
+    /// (`keygate serve` does at each event sweep), never per request.
+    func recordCatalog(_ catalog: CatalogInUse, within window: TimeInterval) throws(KeyStoreError) -> [CatalogInUse]
 }
 
 /// An organization's live keys of some kinds, oldest first, at most `limit`.

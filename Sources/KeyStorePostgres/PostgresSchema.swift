@@ -463,5 +463,19 @@ enum PostgresSchema {
             END;
             $$;
             """),
+        (13, "catalogs in use", """
+            -- Each process records the catalog it serves with, so that
+            -- hosts that load different ones (answering the same request
+            -- differently) each learn of the other. A row per catalog, not
+            -- per process: a few rows, written once a minute, no trigger
+            -- (nothing verification holds depends on it).
+            CREATE TABLE catalog_in_use (
+                digest TEXT PRIMARY KEY CHECK (length(digest) = 64),
+                source TEXT NOT NULL,
+                host TEXT NOT NULL,
+                process_id INTEGER NOT NULL,
+                seen_at BIGINT NOT NULL
+            );
+            """),
     ]
 }

@@ -35,6 +35,9 @@ struct LostAcknowledgement: KeygateStorage {
         try base.events(organizationId: organizationId, after: cursor, limit: limit)
     }
     func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int { try base.sweepEvents(schedule) }
+    func recordCatalog(_ catalog: CatalogInUse, within window: TimeInterval) throws(KeyStoreError) -> [CatalogInUse] {
+        try base.recordCatalog(catalog, within: window)
+    }
     func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
         -> [Result<ImportedKeyResult, KeyStoreError>]
     {

@@ -364,6 +364,21 @@ extension KeyDatabase {
             // Deleting or changing a key still records its own event.
             try db.execute(sql: "DROP TRIGGER api_key_inserted")
         }
+        migrator.registerMigration("v16: catalogs in use") { db in
+            // Each process records the catalog it serves with, so that
+            // processes that load different ones (answering the same
+            // request differently) each learn of the other. A row per
+            // catalog, not per process: a few rows, written once a minute.
+            try db.execute(sql: """
+                CREATE TABLE catalog_in_use (
+                    digest TEXT PRIMARY KEY NOT NULL CHECK (length(digest) = 64),
+                    source TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    process_id INTEGER NOT NULL,
+                    seen_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

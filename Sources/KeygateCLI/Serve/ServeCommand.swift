@@ -72,7 +72,8 @@ struct ServeCommand: ParsableCommand {
     var eventRetentionDays: Int?
 
     @Option(help: ArgumentHelp(
-        "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned.",
+        "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned, "
+            + "and this process's plan catalog recorded for the others to compare.",
         discussion: "Default: 60."))
     var eventSweepSeconds: Int = 60
 
@@ -215,8 +216,8 @@ struct ServeCommand: ParsableCommand {
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)
         // The version: which hosts run which, during a rolling upgrade.
         logger.info("serving", metadata: [
-            "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "plans": "\(plans.plans.count)",
-            "version": "\(KeygateVersion.current)",
+            "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "catalogDigest": "\(CatalogDigest.short(plans.digest))",
+            "plans": "\(plans.plans.count)", "version": "\(KeygateVersion.current)",
         ])
         let sqlite = storage as? SQLiteKeyStorage
         if let sqlite {
@@ -251,7 +252,7 @@ struct ServeCommand: ParsableCommand {
 
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
-                                   fileChanges: { sqlite?.takeFileChanges() ?? [] })
+                                   fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

@@ -6,12 +6,13 @@ import Logging
 
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
-/// tick, writes the events time makes due and prunes old ones; every
-/// `statisticsEvery` seconds (0: never), logs what verification did; and
-/// after each flush, logs the database's files that changed under it.
-/// `@unchecked`: `ticks`, `failures` and `reported` are touched only by
-/// the ticker's ticks, one at a time, and by the last flush, after the
-/// ticker has stopped.
+/// tick, writes the events time makes due and prunes old ones, and records
+/// the plan catalog this process serves with, logging other processes'
+/// different ones; every `statisticsEvery` seconds (0: never), logs what
+/// verification did; and after each flush, logs the database's files that
+/// changed under it. `@unchecked`: `ticks`, `failures`, `reported` and
+/// `otherCatalogs` are touched only by the ticker's ticks, one at a time,
+/// and by the last flush, after the ticker has stopped.
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
@@ -20,6 +21,11 @@ final class UsageFlusher: @unchecked Sendable {
     private let sweepEvery: Int
     private let statisticsEvery: Int
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
+    /// Where this process loaded its catalog from; `nil`: not recorded.
+    private let catalogSource: String?
+    /// The digests of other processes' catalogs already logged, while
+    /// they are in use.
+    private var otherCatalogs: Set<String> = []
     private var ticks = 0
     /// Which failed flushes to log: one a minute while they go on.
     private var failures = FailureLog()
@@ -27,8 +33,10 @@ final class UsageFlusher: @unchecked Sendable {
     private var reported: VerificationStatistics
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
-         statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] }) {
+         statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
+         catalogSource: String? = nil) {
         self.service = service
+        self.catalogSource = catalogSource
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
@@ -97,6 +105,8 @@ final class UsageFlusher: @unchecked Sendable {
             }
         }
         sweepIfDue()
+        // Not at the last flush: a stopping process no longer serves.
+        if ticks % sweepEvery == 0 { recordCatalog() }
         for change in fileChanges() { log(change) }
         ticks += 1
         if statisticsEvery > 0, ticks % statisticsEvery == 0 { report() }
@@ -171,4 +181,47 @@ final class UsageFlusher: @unchecked Sendable {
             logger.warning("event sweep failed", metadata: ["reason": "\(error)"])
         }
     }
+
+    /// Records this process's catalog, and says when another process on
+    /// the database serves with a different one (each such catalog once,
+    /// while it stays in use) and when none does any more. A catalog
+    /// counts as in use for three sweeps after it was last recorded: a
+    /// sweep that failed or ran late does not make it vanish and reappear.
+    private func recordCatalog() {
+        guard let catalogSource else { return }
+        let others: [CatalogInUse]
+        do {
+            others = try service.recordCatalog(source: catalogSource, host: Self.hostName, processId: getpid(),
+                                               within: TimeInterval(3 * sweepEvery))
+        } catch {
+            // Debug only: the sweep just before failed alike and said why.
+            logger.debug("plan catalog not recorded", metadata: ["reason": "\(error)"])
+            return
+        }
+        logger.debug("plan catalog recorded", metadata: ["otherCatalogs": "\(others.count)"])
+        let mine = CatalogDigest.short(service.catalog.digest)
+        for other in others where !otherCatalogs.contains(other.digest) {
+            logger.warning("""
+                another process on this database serves with a different plan catalog: the two answer about plans, \
+                keys and quotas differently until every process loads the same file
+                """, metadata: [
+                    "catalogDigest": "\(mine)", "otherCatalog": "\(other.source)",
+                    "otherCatalogDigest": "\(CatalogDigest.short(other.digest))", "otherHost": "\(other.host)",
+                    "otherProcess": "\(other.processId)",
+                ])
+        }
+        let digests = Set(others.map(\.digest))
+        if digests.isEmpty, !otherCatalogs.isEmpty {
+            logger.notice("every process on this database that recorded its plan catalog lately serves with this one",
+                          metadata: ["catalogDigest": "\(mine)"])
+        }
+        otherCatalogs = digests
+    }
+
+    /// This host's name, as `hostname` prints it; read once.
+    static let hostName: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 }

@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlanCatalogTests",
-            dependencies: ["PlanCatalog"],
+            dependencies: ["PlanCatalog", "KeygateTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

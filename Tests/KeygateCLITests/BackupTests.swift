@@ -291,15 +291,8 @@ struct BackupTests {
     /// Runs one of PostgreSQL's client programs; its standard output.
     @discardableResult
     static func tool(_ name: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = [name] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(name) \(arguments)")
-        return text
+        let run = try ToolRun(name, arguments)
+        #expect(run.succeeded, "\(name) \(arguments): \(run.errors)")
+        return run.output
     }
 }

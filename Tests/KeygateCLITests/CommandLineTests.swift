@@ -10,29 +10,8 @@ import Testing
 /// terminal sees them.
 @Suite("keygate on the command line")
 struct CommandLineTests {
-    struct Run {
-        let status: Int32
-        let output: String
-        let errors: String
-    }
-
-    func keygate(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = ServeProcess.executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = ServeProcess.repository
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                   errors: String(decoding: err, as: UTF8.self))
+    func keygate(_ arguments: String..., environment: [String: String] = [:]) throws -> ToolRun {
+        try ToolRun(ServeProcess.executable, arguments, in: ServeProcess.repository, environment: environment)
     }
 
     @Test func versionIsPrinted() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 
 /// One run of a `keygate` command that ends by itself (`scan`, `import`):
 /// its exit status and everything it wrote.
@@ -8,33 +9,9 @@ struct CommandRun {
     let errors: String
 
     init(_ arguments: [String], in folder: URL, input: String? = nil, executable: URL = ServeProcess.executable) throws {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let output = Pipe()
-        let errors = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-        }
-        // Both pipes drained at once, so neither can fill and stall the command.
-        nonisolated(unsafe) var err = Data()
-        let drained = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            err = errors.fileHandleForReading.readDataToEndOfFile()
-            drained.signal()
-        }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        status = process.terminationStatus
-        self.output = String(decoding: out, as: UTF8.self)
-        self.errors = String(decoding: err, as: UTF8.self)
+        let run = try ToolRun(executable, arguments, in: folder, input: input)
+        status = run.status
+        output = run.output
+        errors = run.errors
     }
 }

@@ -159,17 +159,10 @@ struct ContractTests {
         }
         try lines.write(to: sessionFile)
 
-        let checker = Process()
-        checker.executableURL = URL(filePath: "/usr/bin/env")
-        checker.arguments = ["python3", ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
-                             documentFile.path, sessionFile.path]
-        let output = Pipe()
-        checker.standardOutput = output
-        checker.standardError = output
-        try checker.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        checker.waitUntilExit()
-        #expect(checker.terminationStatus == 0, "\(report)")
+        let checker = try ToolRun("python3", [ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
+                                              documentFile.path, sessionFile.path])
+        let report = checker.output + checker.errors
+        #expect(checker.status == 0, "\(report)")
         #expect(report.contains("\(session.entries.count) replies checked, 0 problems"), "\(report)")
     }
 }

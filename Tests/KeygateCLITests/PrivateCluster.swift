@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,16 +101,8 @@ final class PrivateCluster: @unchecked Sendable {
     }
 
     private static func pgConfigBindir() -> String? {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = ["pg_config", "--bindir"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let run = try? ToolRun("pg_config", ["--bindir"]), run.succeeded else { return nil }
+        return run.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A port nothing listens on now, from the kernel.

@@ -134,18 +134,9 @@ struct PythonClientTests {
     @Test func thePythonClientCreatesAndVerifiesAKey() throws {
         let directory = try ScratchFolder.make("keygate-py")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = ["python3", ServeProcess.repository.appending(path: "Examples/client.py").path,
-                             ServeProcess.executable.path, "serve"]
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(printed == "valid\n")
+        let run = try ToolRun("python3", [ServeProcess.repository.appending(path: "Examples/client.py").path,
+                                          ServeProcess.executable.path, "serve"], in: directory)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output == "valid\n")
     }
 }

@@ -167,12 +167,8 @@ struct StorageFaultTests {
         }
         let table = sparse.path + "-limits"
         // As an earlier version left it: holes where nothing was written.
-        let copy = Process()
-        copy.executableURL = URL(filePath: "/bin/sh")
-        copy.arguments = ["-c", "cp --sparse=always \"$0\" \"$0.copy\" && mv \"$0.copy\" \"$0\"", table]
-        try copy.run()
-        copy.waitUntilExit()
-        #expect(copy.terminationStatus == 0)
+        let copy = try ToolRun("sh", ["-c", "cp --sparse=always \"$0\" \"$0.copy\" && mv \"$0.copy\" \"$0\"", table])
+        #expect(copy.succeeded, "\(copy.errors)")
         disk.fill()
 
         for database in [whole, sparse] {

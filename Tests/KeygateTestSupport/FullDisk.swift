@@ -13,7 +13,7 @@ public final class FullDisk: @unchecked Sendable {
     /// Mounts a tmpfs of `megabytes` on a new scratch folder.
     public init(megabytes: Int) throws {
         url = try ScratchFolder.make("keygate-full-disk")
-        guard Self.run("mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", url.path) else {
+        guard ToolRun.succeeds("mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", url.path]) else {
             throw Unmountable()
         }
     }
@@ -35,21 +35,11 @@ public final class FullDisk: @unchecked Sendable {
     /// Unmounts it, and everything on it goes.
     public func release() {
         guard mounted else { return }
-        if Self.run("umount", "-l", url.path) { mounted = false }
+        if ToolRun.succeeds("umount", ["-l", url.path]) { mounted = false }
     }
 
     /// Whether a file system can be mounted here, tried once.
     public static let canMount: Bool = (try? FullDisk(megabytes: 1)).map { $0.release(); return true } ?? false
 
     struct Unmountable: Error {}
-
-    private static func run(_ arguments: String...) -> Bool {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
 }

@@ -11,12 +11,12 @@ public struct UnwritableFile {
     public init(_ path: String) throws {
         self.path = path
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
-        immutable = getuid() == 0 && Self.chattr("+i", path)
+        immutable = getuid() == 0 && ToolRun.succeeds("chattr", ["+i", path])
     }
 
     /// Makes the file writable again, so that its folder can be removed.
     public func release() {
-        if immutable { _ = Self.chattr("-i", path) }
+        if immutable { _ = ToolRun.succeeds("chattr", ["-i", path]) }
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
     }
 
@@ -31,14 +31,4 @@ public struct UnwritableFile {
         if descriptor >= 0 { close(descriptor) }
         return descriptor == -1
     }()
-
-    private static func chattr(_ flag: String, _ path: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = ["chattr", flag, path]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import PlanCatalog
 import Testing
 
@@ -23,14 +24,7 @@ struct ShippedCatalogTests {
     /// The digest processes compare is the one an operator can compute
     /// from the file, and one byte more makes it another catalog.
     @Test func theDigestIsTheFilesSHA256AsSha256sumPrintsIt() throws {
-        let sha256sum = Process()
-        sha256sum.executableURL = URL(filePath: "/usr/bin/sha256sum")
-        sha256sum.arguments = [Paths.plans("plans.xml").path]
-        let output = Pipe()
-        sha256sum.standardOutput = output
-        try sha256sum.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        sha256sum.waitUntilExit()
+        let printed = try ToolRun("sha256sum", [Paths.plans("plans.xml").path]).output
         #expect(catalog.digest.count == 64)
         #expect(printed.hasPrefix(catalog.digest + " "), "\(printed)")
 

@@ -73,6 +73,20 @@ public protocol KeyStorage: Sendable {
     /// Verification counts per UTC day from `from` to `to` (inclusive), for
     /// one key or, summed, for all keys of the organization.
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay]
+    /// Folds keys' usage of the UTC days before `before`'s into one row
+    /// a key that keeps their totals and last use, so a key's `usage` and
+    /// `lastUsedAt` answer as before, and deletes those days with their
+    /// breakdowns: ``usageDays(organizationId:keyId:from:to:)`` no longer
+    /// has them. What a retention of daily usage keeps.
+    ///
+    /// One step of a pass over the keys in order: up to `keys` keys after
+    /// `cursor` (`nil`: from the first), in one transaction. A key is
+    /// folded only when its oldest day not folded yet is before `due`, so
+    /// that a key's rows, which lie together, are rewritten once in a
+    /// while for many days rather than each day for one. Any number of
+    /// processes may run passes at once, and counts flushed late for a
+    /// folded day are folded by a later pass, each counted once.
+    func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold
     /// The organization's audit log, newest first.
     func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
     /// Writes an event in the caller's transaction (or one of its own);

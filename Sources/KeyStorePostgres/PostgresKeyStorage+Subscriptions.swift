@@ -359,6 +359,48 @@ extension PostgresKeyStorage {
         }
     }
 
+    public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
+        let (cutoff, due) = (StorageCoding.day(before), min(StorageCoding.day(due), StorageCoding.day(before)))
+        let rows = try write { connection in
+            // The step's keys from the keys' own index; a key's days are
+            // found, summed and deleted where they lie, under its id. The
+            // rows this statement deletes are the ones it folds: a process
+            // folding the same key at once waits for them, finds them gone
+            // and folds nothing, and rows flushed meanwhile stay for a
+            // later pass.
+            try connection.query("""
+                WITH batch AS (
+                    SELECT id FROM api_key WHERE id > $1 ORDER BY id LIMIT $2
+                ), due AS (
+                    SELECT b.id FROM batch b
+                    WHERE (SELECT MIN(day) FROM key_usage_day WHERE key_id = b.id AND day > $3) < $5
+                ), gone AS (
+                    DELETE FROM key_usage_day u USING due WHERE u.key_id = due.id AND u.day > $3 AND u.day < $4
+                    RETURNING u.key_id, u.valid, u.invalid, u.last_used_at, u.last_origin, u.last_ip
+                ), breakdowns AS (
+                    DELETE FROM key_usage_count c USING due WHERE c.key_id = due.id AND c.day > $3 AND c.day < $4
+                ), folded AS (
+                    INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+                    SELECT key_id, $3, SUM(valid), SUM(invalid), MAX(last_used_at),
+                           (array_agg(last_origin ORDER BY last_used_at DESC NULLS LAST))[1],
+                           (array_agg(last_ip ORDER BY last_used_at DESC NULLS LAST))[1]
+                    FROM gone GROUP BY key_id
+                    ON CONFLICT (key_id, day) DO UPDATE SET
+                        valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid,
+                        last_origin = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                           THEN excluded.last_origin ELSE key_usage_day.last_origin END,
+                        last_ip = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                       THEN excluded.last_ip ELSE key_usage_day.last_ip END,
+                        last_used_at = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                                            THEN excluded.last_used_at ELSE key_usage_day.last_used_at END
+                )
+                SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM batch), (SELECT MAX(id) FROM batch)
+                """, [.text(cursor ?? ""), .of(keys), .text(StorageCoding.foldedDay), .text(cutoff), .text(due)])
+        }
+        let looked = rows.int(0, 1) ?? 0
+        return UsageFold(folded: rows.int(0, 0) ?? 0, next: looked < keys ? nil : rows.string(0, 2))
+    }
+
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try validator.pageSize(limit)

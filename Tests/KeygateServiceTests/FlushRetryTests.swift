@@ -35,6 +35,9 @@ struct LostAcknowledgement: KeygateStorage {
         try base.events(organizationId: organizationId, after: cursor, limit: limit)
     }
     func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int { try base.sweepEvents(schedule) }
+    func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
+        try base.foldUsage(before: before, due: due, after: cursor, keys: keys)
+    }
     func recordCatalog(_ catalog: CatalogInUse, within window: TimeInterval) throws(KeyStoreError) -> [CatalogInUse] {
         try base.recordCatalog(catalog, within: window)
     }

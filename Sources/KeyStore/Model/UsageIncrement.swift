@@ -66,3 +66,18 @@ public struct UsageDay: Sendable, Hashable {
         self.capabilities = capabilities
     }
 }
+
+/// One step of a pass that folds keys' usage past a retention
+/// (``KeyStorage/foldUsage(before:due:after:keys:)``).
+public struct UsageFold: Sendable, Hashable {
+    /// The key-days folded.
+    public var folded: Int
+    /// The last key the step looked at, where the next step goes on;
+    /// `nil` when the pass has gone through every key.
+    public var next: String?
+
+    public init(folded: Int, next: String?) {
+        self.folded = folded
+        self.next = next
+    }
+}

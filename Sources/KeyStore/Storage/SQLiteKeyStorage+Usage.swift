@@ -41,6 +41,68 @@ extension SQLiteKeyStorage {
         try writeMeters(identity) { db in try addToMeters(meters, db) }
     }
 
+    public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
+        let (cutoff, due) = (StorageCoding.day(before), min(StorageCoding.day(due), StorageCoding.day(before)))
+        func step(_ db: Database) throws -> UsageFold {
+            try Self.foldStep(cutoff: cutoff, due: due, after: cursor ?? "", keys: keys, db)
+        }
+        guard let usageFile else { return try write(step) }
+        let writer = try usageFile.writer()
+        do {
+            return try writer.write(step)
+        } catch {
+            throw usageFile.failure(error)
+        }
+    }
+
+    /// One step of a folding pass, in the usage file (or the database
+    /// where it holds keys' counts). A key's rows lie together under its
+    /// id, so each key is found by a seek past the one before it, and its
+    /// days are read, summed and deleted where they lie: a fold by day
+    /// instead rewrote a page of every key for each day folded (70 MB of
+    /// log for a day of 10,000 keys; docs/PERFORMANCE.md).
+    private static func foldStep(cutoff: String, due: String, after cursor: String, keys: Int, _ db: Database) throws
+        -> UsageFold
+    {
+        let nextKey = try db.cachedStatement(sql: "SELECT key_id FROM key_usage_day WHERE key_id > ? ORDER BY key_id LIMIT 1")
+        let oldestDay = try db.cachedStatement(sql: """
+            SELECT day FROM key_usage_day WHERE key_id = ? AND day > ? ORDER BY day LIMIT 1
+            """)
+        // SQLite takes the bare last_origin and last_ip from the row whose
+        // last_used_at is the greatest; merged into the folded row as a
+        // flush merges a last use, by time.
+        let fold = try db.cachedStatement(sql: """
+            INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+            SELECT key_id, ?2, SUM(valid), SUM(invalid), MAX(last_used_at), last_origin, last_ip
+            FROM key_usage_day WHERE key_id = ?1 AND day > ?2 AND day < ?3 GROUP BY key_id
+            ON CONFLICT (key_id, day) DO UPDATE SET
+                valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
+                last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                   THEN excluded.last_origin ELSE last_origin END,
+                last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                               THEN excluded.last_ip ELSE last_ip END,
+                last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
+                                    THEN excluded.last_used_at ELSE last_used_at END
+            """)
+        let deleteCounts = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?1 AND day > ?2 AND day < ?3")
+        let deleteDays = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?1 AND day > ?2 AND day < ?3")
+        var key = cursor
+        var folded = 0
+        for _ in 0..<keys {
+            guard let next = try String.fetchOne(nextKey, arguments: [key]) else { return UsageFold(folded: folded, next: nil) }
+            key = next
+            guard let oldest = try String.fetchOne(oldestDay, arguments: [key, StorageCoding.foldedDay]), oldest < due else {
+                continue
+            }
+            let range: StatementArguments = [key, StorageCoding.foldedDay, cutoff]
+            try fold.execute(arguments: range)
+            try deleteCounts.execute(arguments: range)
+            try deleteDays.execute(arguments: range)
+            folded += db.changesCount
+        }
+        return UsageFold(folded: folded, next: key)
+    }
+
     /// A flush batch's part in the database, once per identity.
     private func writeMeters(_ identity: String, _ body: (Database) throws -> Void) throws(KeyStoreError) {
         // No copy of the log started by this batch's commit: the flush

@@ -41,6 +41,13 @@ package enum StorageCoding {
         JSON.strings(values).text
     }
 
+    /// The day of the row each key's usage of days past the retention is
+    /// folded into (``KeyStorage/foldUsage(before:limit:)``): before every
+    /// real day, so a key's totals (summed over its rows) and last use
+    /// (from its latest row that has one) take it in as they are, while
+    /// no range of real days reaches it.
+    package static let foldedDay = "0000-00-00"
+
     package static func day(_ date: Date) -> String {
         RFC3339.day(date)
     }

@@ -1,0 +1,32 @@
+import Foundation
+public import KeyStore
+
+extension KeygateService {
+    /// How many days past the retention a key's usage by day waits before
+    /// it is folded: a key's rows are rewritten once for a month of days,
+    /// not each day for one.
+    public static let usageFoldingDelayDays = 30
+
+    /// One step of a pass that keeps keys' usage by day for the last
+    /// `days` UTC days, today included, and folds older days into each
+    /// key's totals: a key's `usage` and last use stay as they were, while
+    /// `usage.get` answers the folded days as unused. A key's days are
+    /// folded once ``usageFoldingDelayDays`` of them are past the
+    /// retention, so `usage.get` has between `days` and `days` + 30 days.
+    ///
+    /// A pass goes through the keys in order, `keys` of them a step (one
+    /// transaction) after `cursor`; pass each step's ``UsageFold/next`` to
+    /// the next, until it is `nil`. `keygate serve` runs passes when given
+    /// `--usage-retention-days`; any number of processes may.
+    ///
+    /// - Precondition: `days` is at least 1.
+    public func foldUsage(keepingDays days: Int, after cursor: String?, keys: Int = 1_000) throws(ServiceError) -> UsageFold {
+        precondition(days >= 1, "a retention keeps at least today")
+        let today = QuotaCalendar.startOfDay(clock.now())
+        let firstKept = today.addingTimeInterval(-TimeInterval(days - 1) * 86_400)
+        let due = firstKept.addingTimeInterval(-TimeInterval(Self.usageFoldingDelayDays) * 86_400)
+        return try store { () throws(KeyStoreError) in
+            try storage.foldUsage(before: firstKept, due: due, after: cursor, keys: keys)
+        }
+    }
+}

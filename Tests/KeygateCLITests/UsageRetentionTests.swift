@@ -1,0 +1,44 @@
+import Foundation
+import KeyStore
+import KeygateTestSupport
+import Testing
+
+/// `keygate serve --usage-retention-days`: days of keys' usage past it are
+/// folded into each key's totals at the event sweep.
+@Suite("keygate serve: usage retention")
+struct UsageRetentionTests {
+    static func day(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
+    }
+
+    @Test func daysPastTheRetentionLeaveUsageGetButNotTheKeysTotals() throws {
+        let first = try ServeProcess()
+        let created = try first.proKey(organization: "org_r", rateLimit: 60)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        let verified = try first.result("keys.verify", ["key": created["secret"] as! String, "capability": "booking.read"])
+        #expect(verified["valid"] as? Bool == true)
+        #expect(first.finish() == 0, "its last flush writes today's verification")
+
+        // Forty days ago, as a store that has served for months holds it.
+        let longAgo = Date.now.addingTimeInterval(-40 * 86_400)
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: [], capabilities: [])
+        try SQLiteKeyStorage(path: first.database.path, rules: rules).recordUsage([
+            UsageIncrement(keyId: keyId, day: longAgo, valid: 7, invalid: 2, capabilities: ["booking.read": 9]),
+        ])
+
+        let serve = try ServeProcess(sharing: first, arguments: [
+            "--usage-retention-days", "30", "--event-sweep-seconds", "1", "--log-level", "debug",
+        ])
+        #expect(serve.logs("days=1 [KeygateCLI] keys' usage of days past the retention folded"), "\(serve.stderr)")
+        let days = try serve.result("usage.get", [
+            "organizationId": "org_r", "keyId": keyId, "from": Self.day(longAgo), "to": Self.day(.now),
+        ])["days"] as? [[String: Any]] ?? []
+        #expect(!days.contains { $0["date"] as? String == Self.day(longAgo) && ($0["valid"] as? Int ?? 0) > 0 },
+                "the folded day is not listed: \(days)")
+        #expect(days.contains { $0["date"] as? String == Self.day(.now) && $0["valid"] as? Int == 1 }, "\(days)")
+        let key = try serve.result("keys.get", ["organizationId": "org_r", "keyId": keyId])
+        #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 8, "\(key)")
+        #expect((key["usage"] as? [String: Any])?["invalid"] as? Int == 2, "\(key)")
+        #expect(serve.finish() == 0)
+    }
+}

@@ -101,6 +101,18 @@ struct CommandLineTests {
         #expect(fromEnvironment.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not 'many'"))
     }
 
+    @Test func aUsageRetentionOutsideItsRangeIsRefusedBeforeServing() throws {
+        for days in ["0", "36501", "a year"] {
+            let run = try keygate("serve", "--usage-retention-days", days)
+            #expect(run.status == 64)
+            #expect(run.output.isEmpty)
+        }
+        let fromEnvironment = try keygate("serve", environment: ["KEYGATE_USAGE_RETENTION_DAYS": "0"])
+        #expect(fromEnvironment.status == 64)
+        #expect(fromEnvironment.errors.contains("the usage retention must be a whole number of days from 1 to 36500, not '0'"),
+                "\(fromEnvironment.errors)")
+    }
+
     /// A database a newer Keygate migrated, as a rollback of a deployment
     /// leaves it: `keygate serve` stops at start, saying what to run,
     /// rather than serve a schema it does not know. On either store.

@@ -3,8 +3,9 @@ import KeyStore
 import KeygateTestSupport
 import Testing
 
-/// `keygate serve --usage-retention-days`: days of keys' usage past it are
-/// folded into each key's totals at the event sweep.
+/// `keygate serve --usage-retention-days`: days of keys' usage past it (by
+/// the 30 days a key's days wait, so its rows are rewritten once a month)
+/// are folded into each key's totals by a pass at the event sweeps.
 @Suite("keygate serve: usage retention")
 struct UsageRetentionTests {
     static func day(_ date: Date) -> String {
@@ -17,9 +18,11 @@ struct UsageRetentionTests {
         let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
         let verified = try first.result("keys.verify", ["key": created["secret"] as! String, "capability": "booking.read"])
         #expect(verified["valid"] as? Bool == true)
+        let verifiedOn = Self.day(.now)
         #expect(first.finish() == 0, "its last flush writes today's verification")
 
-        // Forty days ago, as a store that has served for months holds it.
+        // Forty days ago, as a store that has served for months holds it:
+        // past a retention of today alone, and the 30 days after it.
         let longAgo = Date.now.addingTimeInterval(-40 * 86_400)
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: [], capabilities: [])
         try SQLiteKeyStorage(path: first.database.path, rules: rules).recordUsage([
@@ -27,15 +30,15 @@ struct UsageRetentionTests {
         ])
 
         let serve = try ServeProcess(sharing: first, arguments: [
-            "--usage-retention-days", "30", "--event-sweep-seconds", "1", "--log-level", "debug",
+            "--usage-retention-days", "1", "--event-sweep-seconds", "1", "--log-level", "debug",
         ])
-        #expect(serve.logs("days=1 [KeygateCLI] keys' usage of days past the retention folded"), "\(serve.stderr)")
+        #expect(serve.logs("keyDays=1 [KeygateCLI] keys' usage past the retention folded"), "\(serve.stderr)")
         let days = try serve.result("usage.get", [
             "organizationId": "org_r", "keyId": keyId, "from": Self.day(longAgo), "to": Self.day(.now),
         ])["days"] as? [[String: Any]] ?? []
         #expect(!days.contains { $0["date"] as? String == Self.day(longAgo) && ($0["valid"] as? Int ?? 0) > 0 },
                 "the folded day is not listed: \(days)")
-        #expect(days.contains { $0["date"] as? String == Self.day(.now) && $0["valid"] as? Int == 1 }, "\(days)")
+        #expect(days.contains { $0["date"] as? String == verifiedOn && $0["valid"] as? Int == 1 }, "\(days)")
         let key = try serve.result("keys.get", ["organizationId": "org_r", "keyId": keyId])
         #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 8, "\(key)")
         #expect((key["usage"] as? [String: Any])?["invalid"] as? Int == 2, "\(key)")

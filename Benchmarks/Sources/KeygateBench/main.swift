@@ -249,6 +249,12 @@ if CommandLine.arguments.contains("--backup") {
     exit(0)
 }
 
+// `--fold`: only the usage-folding rows.
+if CommandLine.arguments.contains("--fold") {
+    printTable(try foldRows(keys: quick ? 10_000 : 100_000))
+    exit(0)
+}
+
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {
@@ -709,6 +715,7 @@ func backupRows() throws -> [Row] {
     ]
 }
 rows += try backupRows()
+rows += try foldRows(keys: quick ? 10_000 : 100_000)
 
 // MARK: Start-up and memory
 

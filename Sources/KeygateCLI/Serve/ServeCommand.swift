@@ -78,6 +78,15 @@ struct ServeCommand: ParsableCommand {
     var eventSweepSeconds: Int = 60
 
     @Option(help: ArgumentHelp(
+        "How many UTC days, today included, usage.get keeps keys' usage by day.",
+        discussion: """
+            Older days are folded into each key's totals once 30 of them are past it, so usage.get has \
+            up to 30 days more; keys.get's totals and last use stay whole. \
+            Default: $KEYGATE_USAGE_RETENTION_DAYS, then every day is kept.
+            """))
+    var usageRetentionDays: Int?
+
+    @Option(help: ArgumentHelp(
         "How often, in seconds, verification statistics are logged (info); 0 for never.",
         discussion: "Default: $KEYGATE_STATISTICS_SECONDS, then 60."))
     var statisticsSeconds: Int?
@@ -110,6 +119,15 @@ struct ServeCommand: ParsableCommand {
 
     private var clockSkew: String? { eventClockSkew.map(String.init) ?? environment["KEYGATE_EVENT_CLOCK_SKEW"] }
 
+    /// The usage retention as given, if given: an option's or the environment's text.
+    private var usageRetentionText: String? {
+        usageRetentionDays.map(String.init) ?? environment["KEYGATE_USAGE_RETENTION_DAYS"]
+    }
+
+    /// The retentions the usage by day may be given: a day at least, a
+    /// century at most.
+    static let usageRetentionRange = 1...36_500
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard eventSweepSeconds >= 1 else { throw ValidationError("--event-sweep-seconds must be at least 1") }
@@ -130,6 +148,12 @@ struct ServeCommand: ParsableCommand {
             guard let keys = Int(cacheKeysText), Self.cacheKeysRange.contains(keys) else {
                 throw ValidationError("the cache size must be a whole number of keys from \(Self.cacheKeysRange.lowerBound) to "
                                       + "\(Self.cacheKeysRange.upperBound), not '\(cacheKeysText)'")
+            }
+        }
+        if let usageRetentionText {
+            guard let days = Int(usageRetentionText), Self.usageRetentionRange.contains(days) else {
+                throw ValidationError("the usage retention must be a whole number of days from \(Self.usageRetentionRange.lowerBound) to "
+                                      + "\(Self.usageRetentionRange.upperBound), not '\(usageRetentionText)'")
             }
         }
         if let clockSkew {
@@ -252,7 +276,8 @@ struct ServeCommand: ParsableCommand {
 
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
-                                   fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path)
+                                   fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
+                                   usageRetentionDays: usageRetentionText.flatMap(Int.init))
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

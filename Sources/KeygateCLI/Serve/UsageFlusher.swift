@@ -10,9 +10,10 @@ import Logging
 /// the plan catalog this process serves with, logging other processes'
 /// different ones; every `statisticsEvery` seconds (0: never), logs what
 /// verification did; and after each flush, logs the database's files that
-/// changed under it. `@unchecked`: `ticks`, `failures`, `reported` and
-/// `otherCatalogs` are touched only by the ticker's ticks, one at a time,
-/// and by the last flush, after the ticker has stopped.
+/// changed under it; with a usage retention, folds older days of keys'
+/// usage at each sweep. `@unchecked`: the `var`s are touched only by the
+/// ticker's ticks, one at a time, and by the last flush, after the ticker
+/// has stopped.
 final class UsageFlusher: @unchecked Sendable {
     private let service: KeygateService
     private let logger: Logger
@@ -23,6 +24,13 @@ final class UsageFlusher: @unchecked Sendable {
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
     /// Where this process loaded its catalog from; `nil`: not recorded.
     private let catalogSource: String?
+    /// How many days of keys' usage are kept by day; `nil`: every day.
+    private let usageRetentionDays: Int?
+    /// The folding pass under way: the key it goes on after, what it has
+    /// folded so far, and when the next pass may start.
+    private var foldCursor: String?
+    private var foldedInPass = 0
+    private var nextFoldPass = ContinuousClock.now
     /// The digests of other processes' catalogs already logged, while
     /// they are in use.
     private var otherCatalogs: Set<String> = []
@@ -34,9 +42,10 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String? = nil) {
+         catalogSource: String? = nil, usageRetentionDays: Int? = nil) {
         self.service = service
         self.catalogSource = catalogSource
+        self.usageRetentionDays = usageRetentionDays
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
@@ -105,8 +114,12 @@ final class UsageFlusher: @unchecked Sendable {
             }
         }
         sweepIfDue()
-        // Not at the last flush: a stopping process no longer serves.
-        if ticks % sweepEvery == 0 { recordCatalog() }
+        // Not at the last flush: a stopping process no longer serves, and
+        // folding can wait for the next process to start.
+        if ticks % sweepEvery == 0 {
+            recordCatalog()
+            foldUsage()
+        }
         for change in fileChanges() { log(change) }
         ticks += 1
         if statisticsEvery > 0, ticks % statisticsEvery == 0 { report() }
@@ -181,6 +194,35 @@ final class UsageFlusher: @unchecked Sendable {
             logger.warning("event sweep failed", metadata: ["reason": "\(error)"])
         }
     }
+
+    /// Goes on with the pass that folds keys' usage past the retention, for
+    /// a fifth of a second of steps a sweep (each a transaction of a
+    /// thousand keys, so flushes never wait long behind one); a pass over a
+    /// million keys takes about half an hour of sweeps, and the next starts
+    /// an hour after one ends.
+    private func foldUsage() {
+        guard let usageRetentionDays, ContinuousClock.now >= nextFoldPass else { return }
+        let deadline = ContinuousClock.now + .milliseconds(200)
+        do {
+            repeat {
+                let step = try service.foldUsage(keepingDays: usageRetentionDays, after: foldCursor)
+                foldedInPass += step.folded
+                foldCursor = step.next
+                if step.next == nil {
+                    logger.debug("keys' usage past the retention folded", metadata: ["keyDays": "\(foldedInPass)"])
+                    foldedInPass = 0
+                    nextFoldPass = .now + Self.foldPassInterval
+                    return
+                }
+            } while ContinuousClock.now < deadline
+        } catch {
+            // The pass goes on from the same key at the next sweep.
+            logger.warning("folding usage past the retention failed", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// How long after a folding pass ends the next one starts.
+    static let foldPassInterval: Duration = .seconds(3_600)
 
     /// Records this process's catalog, and says when another process on
     /// the database serves with a different one (each such catalog once,

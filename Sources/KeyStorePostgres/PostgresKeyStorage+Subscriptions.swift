@@ -304,14 +304,7 @@ extension PostgresKeyStorage {
                     AS u (key_id, day, valid, invalid, at, origin, ip)
                 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = u.key_id)
                 ORDER BY u.key_id, u.day
-                ON CONFLICT (key_id, day) DO UPDATE SET
-                    valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid,
-                    last_origin = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                       THEN excluded.last_origin ELSE key_usage_day.last_origin END,
-                    last_ip = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                   THEN excluded.last_ip ELSE key_usage_day.last_ip END,
-                    last_used_at = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                        THEN excluded.last_used_at ELSE key_usage_day.last_used_at END
+                ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
                 """, [
                 .text(keyIds), .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
@@ -385,14 +378,7 @@ extension PostgresKeyStorage {
                            (array_agg(last_origin ORDER BY last_used_at DESC NULLS LAST))[1],
                            (array_agg(last_ip ORDER BY last_used_at DESC NULLS LAST))[1]
                     FROM gone GROUP BY key_id
-                    ON CONFLICT (key_id, day) DO UPDATE SET
-                        valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid,
-                        last_origin = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                           THEN excluded.last_origin ELSE key_usage_day.last_origin END,
-                        last_ip = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                       THEN excluded.last_ip ELSE key_usage_day.last_ip END,
-                        last_used_at = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
-                                            THEN excluded.last_used_at ELSE key_usage_day.last_used_at END
+                    ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
                 )
                 SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM batch), (SELECT MAX(id) FROM batch)
                 """, [.text(cursor ?? ""), .of(keys), .text(StorageCoding.foldedDay), .text(cutoff), .text(due)])

@@ -75,14 +75,7 @@ extension SQLiteKeyStorage {
             INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
             SELECT key_id, ?2, SUM(valid), SUM(invalid), MAX(last_used_at), last_origin, last_ip
             FROM key_usage_day WHERE key_id = ?1 AND day > ?2 AND day < ?3 GROUP BY key_id
-            ON CONFLICT (key_id, day) DO UPDATE SET
-                valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
-                last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                   THEN excluded.last_origin ELSE last_origin END,
-                last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                               THEN excluded.last_ip ELSE last_ip END,
-                last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                    THEN excluded.last_used_at ELSE last_used_at END
+            ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
             """)
         let deleteCounts = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?1 AND day > ?2 AND day < ?3")
         let deleteDays = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?1 AND day > ?2 AND day < ?3")
@@ -175,14 +168,7 @@ extension SQLiteKeyStorage {
         let addDay = try db.statement(cached: """
             INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7\(keyExists)
-            ON CONFLICT (key_id, day) DO UPDATE SET
-                valid = valid + excluded.valid, invalid = invalid + excluded.invalid,
-                last_origin = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                   THEN excluded.last_origin ELSE last_origin END,
-                last_ip = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                               THEN excluded.last_ip ELSE last_ip END,
-                last_used_at = CASE WHEN excluded.last_used_at > IFNULL(last_used_at, 0)
-                                    THEN excluded.last_used_at ELSE last_used_at END
+            ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
             """)
         let addCount = try db.statement(cached: """
             INSERT INTO key_usage_count (key_id, day, dimension, name, count)

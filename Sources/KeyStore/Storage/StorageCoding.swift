@@ -48,6 +48,20 @@ package enum StorageCoding {
     /// no range of real days reaches it.
     package static let foldedDay = "0000-00-00"
 
+    /// How a key's stored day row takes in another's counts and last use,
+    /// in an upsert's `DO UPDATE SET` on `key_usage_day` (a flush's row,
+    /// and folded days, on either store): the counts added, and the later
+    /// last use kept with its origin and address.
+    package static let dayRowMerge = """
+        valid = key_usage_day.valid + excluded.valid, invalid = key_usage_day.invalid + excluded.invalid,
+        last_origin = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                           THEN excluded.last_origin ELSE key_usage_day.last_origin END,
+        last_ip = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                       THEN excluded.last_ip ELSE key_usage_day.last_ip END,
+        last_used_at = CASE WHEN excluded.last_used_at > COALESCE(key_usage_day.last_used_at, 0)
+                            THEN excluded.last_used_at ELSE key_usage_day.last_used_at END
+        """
+
     package static func day(_ date: Date) -> String {
         RFC3339.day(date)
     }

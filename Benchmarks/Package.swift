@@ -20,6 +20,7 @@ let package = Package(
             name: "keygate-bench",
             dependencies: [
                 .product(name: "KeyStore", package: "Keygate"),
+                .product(name: "KeyStorePostgres", package: "Keygate"),
                 .product(name: "KeygateJSON", package: "Keygate"),
                 .product(name: "KeygateRPC", package: "Keygate"),
                 .product(name: "KeygateLocalization", package: "Keygate"),

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeyStorePostgres
 
 /// What `--usage-retention-days` costs on SQLite: a store whose `keys`
 /// keys were each used on each of 60 days (a day's row and two breakdown
@@ -8,26 +9,66 @@ import KeyStore
 /// once a month for every key), and one that finds none (what the hourly
 /// passes in between cost).
 func foldRows(keys: Int) throws -> [Row] {
-    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-fold-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let path = folder.appending(path: "keygate.sqlite").path
-    let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
-    let store = try SQLiteKeyStorage(path: path, rules: rules)
-    let ids = (0..<keys).map { String(format: "key_%020d", $0) }
-    let start = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01
-    for day in 0..<60 {
-        let date = start.addingTimeInterval(TimeInterval(day) * 86_400)
-        for batch in stride(from: 0, to: keys, by: 1_000) {
-            try store.flush(usage: ids[batch..<min(keys, batch + 1_000)].map { id in
-                UsageIncrement(keyId: id, day: date, valid: 40, invalid: 1, lastUsedAt: date.addingTimeInterval(3_600),
-                               lastOrigin: "https://app.example.com", lastIP: "203.0.113.7",
-                               refusals: ["rate_limited": 1], capabilities: ["booking.read": 41])
-            }, meters: [], identity: UUID().uuidString)
+    let (folding, idle) = try foldPasses(keys: keys) { ids, days in
+        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-fold-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try SQLiteKeyStorage(path: folder.appending(path: "keygate.sqlite").path, rules: foldRules)
+        // Written as the flush writes them, a batch of 1,000 keys a transaction.
+        for date in days {
+            for batch in stride(from: 0, to: ids.count, by: 1_000) {
+                try store.flush(usage: ids[batch..<min(ids.count, batch + 1_000)].map { id in
+                    UsageIncrement(keyId: id, day: date, valid: 40, invalid: 1, lastUsedAt: date.addingTimeInterval(3_600),
+                                   lastOrigin: "https://app.example.com", lastIP: "203.0.113.7",
+                                   refusals: ["rate_limited": 1], capabilities: ["booking.read": 41])
+                }, meters: [], identity: UUID().uuidString)
+            }
         }
+        return (store, { try? FileManager.default.removeItem(at: folder) })
     }
+    return foldTable(folding, idle, keys: keys, store: "SQLite")
+}
+
+/// The same on PostgreSQL (`--fold` under Scripts/with-postgres.sh): the
+/// keys and their days written by SQL on a fresh schema, then folded
+/// through the store.
+func foldRowsPostgres(_ bench: PostgresBench, keys: Int) throws -> [Row] {
+    let (folding, idle) = try foldPasses(keys: keys) { ids, days in
+        let url = try bench.freshSchema()
+        let store = try PostgresKeyStorage(url: url, rules: foldRules)
+        _ = try bench.psql(url, """
+            INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
+            SELECT 'key_' || lpad(g::text, 20, '0'), 'org_fold', 'k', 'owner_integration', 'booking.read', 'live',
+                   'kg_live_…abcd', 60, 0
+            FROM generate_series(0, \(ids.count - 1)) g;
+            INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+            SELECT k.id, to_char(date '2026-01-01' + d, 'YYYY-MM-DD'), 40, 1,
+                   1767225600000 + d * 86400000::bigint + 3600000, 'https://app.example.com', '203.0.113.7'
+            FROM api_key k, generate_series(0, \(days.count - 1)) d;
+            INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+            SELECT u.key_id, u.day, c.dimension, c.name, c.count FROM key_usage_day u,
+                   (VALUES ('capability', 'booking.read', 41), ('outcome', 'rate_limited', 1)) AS c (dimension, name, count);
+            ANALYZE api_key, key_usage_day, key_usage_count;
+            """)
+        return (store, {})
+    }
+    return foldTable(folding, idle, keys: keys, store: "PostgreSQL")
+}
+
+private let foldRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
+
+private typealias FoldPass = (seconds: Double, folded: Int, steps: Int)
+
+/// Makes a store with `keys` keys each used on 60 days (`prepare`), then
+/// runs a pass that folds 30 days of each and one that folds nothing.
+private func foldPasses(keys: Int, prepare: ([String], [Date]) throws -> (any KeyStorage, () -> Void)) throws
+    -> (FoldPass, FoldPass)
+{
+    let start = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01
+    let ids = (0..<keys).map { String(format: "key_%020d", $0) }
+    let (store, cleanUp) = try prepare(ids, (0..<60).map { start.addingTimeInterval(TimeInterval($0) * 86_400) })
+    defer { cleanUp() }
     let before = start.addingTimeInterval(30 * 86_400)
-    func pass() throws -> (seconds: Double, folded: Int, steps: Int) {
+    func pass() throws -> FoldPass {
         var cursor: String?
         var folded = 0
         var steps = 0
@@ -41,14 +82,18 @@ func foldRows(keys: Int) throws -> [Row] {
         return (Double(Measure.now() - began) / 1e9, folded, steps)
     }
     let folding = try pass()
-    let idle = try pass()
+    guard folding.folded == keys * 30 else { throw BenchError("folded \(folding.folded) key-days, not \(keys * 30)") }
+    return (folding, try pass())
+}
+
+private func foldTable(_ folding: FoldPass, _ idle: FoldPass, keys: Int, store: String) -> [Row] {
     let count = keys.formatted()
     return [
-        Row(name: "usage folding pass, SQLite, \(count) keys with 30 days each past the retention",
+        Row(name: "usage folding pass, \(store), \(count) keys with 30 days each past the retention",
             value: String(format: "%.2f s, %.1f µs a key-day, %.0f ms a step of 1,000 keys", folding.seconds,
                           folding.seconds / Double(max(1, folding.folded)) * 1e6, folding.seconds / Double(folding.steps) * 1e3),
             target: "", met: nil),
-        Row(name: "usage folding pass, SQLite, \(count) keys with nothing to fold",
+        Row(name: "usage folding pass, \(store), \(count) keys with nothing to fold",
             value: String(format: "%.3f s, %.1f µs a key", idle.seconds, idle.seconds / Double(keys) * 1e6), target: "", met: nil),
     ]
 }

@@ -249,9 +249,18 @@ if CommandLine.arguments.contains("--backup") {
     exit(0)
 }
 
-// `--fold`: only the usage-folding rows.
+// `--fold`: only the usage-folding rows; on PostgreSQL too when
+// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
 if CommandLine.arguments.contains("--fold") {
-    printTable(try foldRows(keys: quick ? 10_000 : 100_000))
+    var foldRowsRun = try foldRows(keys: quick ? 10_000 : 100_000)
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        let bench = PostgresBench(server: server, quick: quick) { database, arguments in
+            try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
+                            arguments: arguments)
+        }
+        foldRowsRun += try foldRowsPostgres(bench, keys: quick ? 10_000 : 100_000)
+    }
+    printTable(foldRowsRun)
     exit(0)
 }
 

@@ -42,7 +42,7 @@ package enum StorageCoding {
     }
 
     /// The day of the row each key's usage of days past the retention is
-    /// folded into (``KeyStorage/foldUsage(before:limit:)``): before every
+    /// folded into (``KeyStorage/foldUsage(before:due:after:keys:)``): before every
     /// real day, so a key's totals (summed over its rows) and last use
     /// (from its latest row that has one) take it in as they are, while
     /// no range of real days reaches it.

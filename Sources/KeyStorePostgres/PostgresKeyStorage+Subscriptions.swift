@@ -353,7 +353,7 @@ extension PostgresKeyStorage {
     }
 
     public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
-        let (cutoff, due) = (StorageCoding.day(before), min(StorageCoding.day(due), StorageCoding.day(before)))
+        let (cutoff, due) = (StorageCoding.day(before), StorageCoding.day(due))
         let rows = try write { connection in
             // The step's keys from the keys' own index; a key's days are
             // found, summed and deleted where they lie, under its id. The

@@ -42,7 +42,7 @@ extension SQLiteKeyStorage {
     }
 
     public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
-        let (cutoff, due) = (StorageCoding.day(before), min(StorageCoding.day(due), StorageCoding.day(before)))
+        let (cutoff, due) = (StorageCoding.day(before), StorageCoding.day(due))
         func step(_ db: Database) throws -> UsageFold {
             try Self.foldStep(cutoff: cutoff, due: due, after: cursor ?? "", keys: keys, db)
         }

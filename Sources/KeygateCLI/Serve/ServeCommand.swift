@@ -134,9 +134,7 @@ struct ServeCommand: ParsableCommand {
         if let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init), days < 1 {
             throw ValidationError("--event-retention-days must be at least 1")
         }
-        guard let seconds = Int(statisticsText), (0...86_400).contains(seconds) else {
-            throw ValidationError("the statistics interval must be a whole number of seconds from 0 to 86400, not '\(statisticsText)'")
-        }
+        try Self.check(statisticsText, is: "the statistics interval", in: 0...86_400, of: "seconds")
         guard ["text", "json"].contains(format) else {
             throw ValidationError("unknown log format '\(format)'; use text or json")
         }
@@ -144,22 +142,19 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("unknown log level '\(level)'; use one of: "
                                   + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        if let cacheKeysText {
-            guard let keys = Int(cacheKeysText), Self.cacheKeysRange.contains(keys) else {
-                throw ValidationError("the cache size must be a whole number of keys from \(Self.cacheKeysRange.lowerBound) to "
-                                      + "\(Self.cacheKeysRange.upperBound), not '\(cacheKeysText)'")
-            }
-        }
+        if let cacheKeysText { try Self.check(cacheKeysText, is: "the cache size", in: Self.cacheKeysRange, of: "keys") }
         if let usageRetentionText {
-            guard let days = Int(usageRetentionText), Self.usageRetentionRange.contains(days) else {
-                throw ValidationError("the usage retention must be a whole number of days from \(Self.usageRetentionRange.lowerBound) to "
-                                      + "\(Self.usageRetentionRange.upperBound), not '\(usageRetentionText)'")
-            }
+            try Self.check(usageRetentionText, is: "the usage retention", in: Self.usageRetentionRange, of: "days")
         }
-        if let clockSkew {
-            guard let seconds = Int(clockSkew), (0...86_400).contains(seconds) else {
-                throw ValidationError("the event clock skew must be a whole number of seconds from 0 to 86400, not '\(clockSkew)'")
-            }
+        if let clockSkew { try Self.check(clockSkew, is: "the event clock skew", in: 0...86_400, of: "seconds") }
+    }
+
+    /// Refuses an option's or the environment's text that is not a whole
+    /// number in `range`, saying which setting, in what unit, and what it got.
+    private static func check(_ text: String, is setting: String, in range: ClosedRange<Int>, of unit: String) throws {
+        guard let value = Int(text), range.contains(value) else {
+            throw ValidationError("\(setting) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), "
+                                  + "not '\(text)'")
         }
     }
 

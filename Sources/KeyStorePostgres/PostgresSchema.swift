@@ -477,5 +477,42 @@ enum PostgresSchema {
                 seen_at BIGINT NOT NULL
             );
             """),
+        (14, "reservations that outlast a forgotten row", """
+            -- A key's row is deleted once its time is long past (the key
+            -- quiet, or deleted): forgetIdleRateLimits, which skips rows a
+            -- reservation holds. A reservation may still be waiting for a
+            -- row the deletion holds, and then finds none: inserting first
+            -- and updating a row that is gone would grant cells and record
+            -- none. So the row is locked first and made when it is missing,
+            -- until the lock holds one; a key in use, nearly every call,
+            -- costs one locking read instead of an insert that conflicts
+            -- and a locking read.
+            CREATE OR REPLACE FUNCTION keygate_lease(p_tag BIGINT, p_now BIGINT, p_interval BIGINT, want INTEGER,
+                                                     need INTEGER, give_back INTEGER)
+            RETURNS TABLE (granted INTEGER, arrival BIGINT) LANGUAGE plpgsql AS $$
+            DECLARE
+                current BIGINT;
+                free BIGINT;
+                take INTEGER := 0;
+            BEGIN
+                LOOP
+                    SELECT r.arrival INTO current FROM rate_limit r WHERE r.tag = p_tag FOR UPDATE;
+                    EXIT WHEN FOUND;
+                    INSERT INTO rate_limit (tag, arrival) VALUES (p_tag, 0) ON CONFLICT (tag) DO NOTHING;
+                END LOOP;
+                IF current > p_now + 120000000 THEN
+                    current := p_now + 60000000;
+                END IF;
+                current := GREATEST(current - give_back * p_interval, p_now);
+                free := (p_now + 60000000 - current) / p_interval;
+                IF free >= need THEN
+                    take := LEAST(free, want);
+                END IF;
+                current := current + take * p_interval;
+                UPDATE rate_limit SET arrival = current WHERE tag = p_tag;
+                RETURN QUERY SELECT take, current;
+            END;
+            $$;
+            """),
     ]
 }

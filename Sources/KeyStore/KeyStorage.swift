@@ -62,6 +62,19 @@ public protocol KeyStorage: Sendable {
     /// key's limit holds once across them; `nil` when there is none (an
     /// in-memory store), and then each process keeps its own.
     var rateLimits: (any SharedRateLimits)? { get }
+    /// Forgets the shared rate-limit state of keys that have had their
+    /// whole allowance since before `before` (microseconds since 1970), as
+    /// a key never verified has: what ``rateLimits`` admits stays the
+    /// same, and state of deleted keys and keys no longer used does not
+    /// pile up. A store whose state has a fixed size (SQLite's table
+    /// beside the database reuses the slots of quiet keys) has nothing to
+    /// forget.
+    ///
+    /// One step of a pass over the state in order: up to `entries` entries
+    /// after `cursor` (`nil`: from the first). Any number of processes may
+    /// run passes at once, and verifications go on meanwhile: an entry
+    /// in use is left for the next pass.
+    func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> RateLimitSweep
     /// Changes whenever anything is committed, here or in another process;
     /// what callers keep in memory is current as long as it stays the same.
     func changeToken() throws(KeyStoreError) -> ChangeToken

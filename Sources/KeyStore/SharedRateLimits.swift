@@ -25,3 +25,18 @@ public enum RateTag {
         return hash
     }
 }
+
+/// One step of a pass that forgets the rate-limit state of keys gone
+/// quiet (``KeyStorage/forgetIdleRateLimits(before:after:entries:)``).
+public struct RateLimitSweep: Sendable, Hashable {
+    /// The keys whose state the step forgot.
+    public var forgotten: Int
+    /// The last entry the step looked at, where the next step goes on;
+    /// `nil` when the pass has gone through every entry.
+    public var next: Int64?
+
+    public init(forgotten: Int, next: Int64?) {
+        self.forgotten = forgotten
+        self.next = next
+    }
+}

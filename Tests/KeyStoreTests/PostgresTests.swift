@@ -450,6 +450,108 @@ struct PostgresTests {
         // Cells held unused by the three hosts are at most two reservations each.
         #expect(admitted >= min(tries, limit) - 3 * 2 * (limit / 30))
     }
+
+    static let hour: Int64 = 3_600_000_000
+
+    /// Keys quiet for an hour (deleted keys among them) have their rows
+    /// forgotten, a step at a time; a key in use keeps its row; and a
+    /// forgotten key is admitted as its row would have admitted it: its
+    /// whole burst, then nothing, as a key never seen.
+    @Test func quietKeysRowsAreForgottenAndTheirLimitsStayTheSame() throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let limits = host.rateLimits!
+        let now = GCRA.microseconds(Date())
+        // Five keys whose bursts were used two hours ago, one using its burst now.
+        for tag: UInt64 in 1...5 {
+            for step in 0..<60 { _ = limits.admit(tag, limit: 60, cost: 1, at: now - 2 * Self.hour + Int64(step)) }
+        }
+        for step in 0..<60 { _ = limits.admit(6, limit: 60, cost: 1, at: now + Int64(step)) }
+        #expect(try PostgresKeyStorage.rows(in: "rate_limit", url: url) == 6)
+
+        var (forgotten, steps) = (0, 0)
+        var cursor: Int64?
+        repeat {
+            let step = try host.forgetIdleRateLimits(before: now - Self.hour, after: cursor, entries: 2)
+            (forgotten, cursor, steps) = (forgotten + step.forgotten, step.next, steps + 1)
+        } while cursor != nil && steps < 10
+        #expect(forgotten == 5)
+        // Two rows a step: three steps of two, and one that finds the end.
+        #expect(steps == 4)
+        #expect(try PostgresKeyStorage.rows(in: "rate_limit", url: url) == 1)
+
+        func admitted(_ tag: UInt64, at start: Int64) -> Int {
+            (0..<61).filter { step in
+                if case .allowed = limits.admit(tag, limit: 60, cost: 1, at: start + Int64(step)) { return true }
+                return false
+            }.count
+        }
+        let later = now + 1_000_000
+        #expect(admitted(1, at: later) == 60, "a forgotten key has its whole burst, as its row gave it")
+        #expect(admitted(7, at: later) == 60, "as a key never seen")
+        #expect(admitted(6, at: later) == 1, "the key in use keeps its time: a second's cell since")
+    }
+
+    /// A row a reservation holds is not waited for: the pass leaves it for
+    /// the next, and forgets the rest.
+    @Test func aRowAReservationHoldsIsLeftForTheNextPass() throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let other = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let now = GCRA.microseconds(Date())
+        for tag: UInt64 in 1...2 { _ = host.rateLimits!.admit(tag, limit: 60, cost: 1, at: now - 2 * Self.hour) }
+        try other.read { connection in
+            try connection.execute("BEGIN")
+            _ = try connection.query("SELECT arrival FROM rate_limit WHERE tag = 1 FOR UPDATE")
+            let step = try host.forgetIdleRateLimits(before: now - Self.hour, after: nil, entries: 100)
+            #expect(step == RateLimitSweep(forgotten: 1, next: nil))
+            try connection.execute("ROLLBACK")
+        }
+        #expect(try PostgresKeyStorage.rows(in: "rate_limit", url: url) == 1)
+        #expect(try host.forgetIdleRateLimits(before: now - Self.hour, after: nil, entries: 100).forgotten == 1)
+    }
+
+    /// The pass locks a quiet key's row, then deletes it. A reservation
+    /// that came for the row in between, and waited for the lock, finds it
+    /// gone: it makes the row again and records the cells it granted, so
+    /// the next reservation finds them taken.
+    @Test func aReservationWaitingForARowThePassDeletesRecordsItsCells() throws {
+        let url = try Backend.freshPostgresSchema()
+        let pass = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let reserving = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let now = GCRA.microseconds(Date())
+        _ = reserving.rateLimits!.admit(1, limit: 60, cost: 1, at: now - 2 * Self.hour)
+        let reserved = Locked<(granted: Int, arrival: Int64)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        try pass.read { connection in
+            try connection.execute("BEGIN")
+            _ = try connection.query("SELECT arrival FROM rate_limit WHERE tag = 1 FOR UPDATE")
+            Thread {
+                // Four cells of a 60-a-minute key, a second apart.
+                let result = try? reserving.read { connection in
+                    try connection.query("SELECT granted, arrival FROM keygate_lease(1, $1, 1000000, 4, 1, 0)", [.integer(now)])
+                }
+                reserved.withLock { $0 = result.map { ($0.int(0, 0) ?? 0, $0.int64(0, 1) ?? 0) } }
+                done.signal()
+            }.start()
+            // Until the reservation waits for this transaction (10 s at most).
+            for _ in 0..<1_000 {
+                let waiting = try connection.query("""
+                    SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY (pg_blocking_pids(pid))
+                    """).int(0, 0) ?? 0
+                if waiting > 0 { break }
+                usleep(10_000)
+            }
+            _ = try connection.query("DELETE FROM rate_limit WHERE tag = 1")
+            try connection.execute("COMMIT")
+        }
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        let granted = try #require(reserved.withLock { $0 })
+        #expect(granted.granted == 4)
+        #expect(granted.arrival == now + 4_000_000)
+        let row = try pass.read { try $0.query("SELECT arrival FROM rate_limit WHERE tag = 1").int64(0, 0) }
+        #expect(row == now + 4_000_000, "the cells granted are recorded")
+    }
 }
 
 /// A key's reservations on one host, step by step: the first, taken with

@@ -38,6 +38,9 @@ struct LostAcknowledgement: KeygateStorage {
     func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
         try base.foldUsage(before: before, due: due, after: cursor, keys: keys)
     }
+    func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> RateLimitSweep {
+        try base.forgetIdleRateLimits(before: before, after: cursor, entries: entries)
+    }
     func recordCatalog(_ catalog: CatalogInUse, within window: TimeInterval) throws(KeyStoreError) -> [CatalogInUse] {
         try base.recordCatalog(catalog, within: window)
     }

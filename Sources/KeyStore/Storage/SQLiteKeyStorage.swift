@@ -327,6 +327,12 @@ public struct SQLiteKeyStorage: KeyStorage {
         files?.takeChanges() ?? []
     }
 
+    /// Nothing to forget: the table beside the database has a fixed size,
+    /// and a new key takes the slot of the quietest key in its window.
+    public func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) -> RateLimitSweep {
+        RateLimitSweep(forgotten: 0, next: nil)
+    }
+
     public func checkpoint() {
         guard bound == nil else { return }
         files?.look()

@@ -10,8 +10,9 @@ import Logging
 /// the plan catalog this process serves with, logging other processes'
 /// different ones; every `statisticsEvery` seconds (0: never), logs what
 /// verification did; and after each flush, logs the database's files that
-/// changed under it; with a usage retention, folds older days of keys'
-/// usage at each sweep. `@unchecked`: the `var`s are touched only by the
+/// changed under it; at each sweep, forgets the rate-limit state of keys
+/// quiet for an hour and, with a usage retention, folds older days of
+/// keys' usage. `@unchecked`: the `var`s are touched only by the
 /// ticker's ticks, one at a time, and by the last flush, after the ticker
 /// has stopped.
 final class UsageFlusher: @unchecked Sendable {
@@ -26,11 +27,17 @@ final class UsageFlusher: @unchecked Sendable {
     private let catalogSource: String?
     /// How many days of keys' usage are kept by day; `nil`: every day.
     private let usageRetentionDays: Int?
-    /// The folding pass under way: the key it goes on after, what it has
-    /// folded so far, and when the next pass may start.
-    private var foldCursor: String?
-    private var foldedInPass = 0
-    private var nextFoldPass = ContinuousClock.now
+    /// The pass that folds keys' usage past the retention: a fifth of a
+    /// second of steps a sweep (each a transaction of a thousand keys); a
+    /// pass that finds nothing to fold goes through a million keys in
+    /// 35-115 sweeps (7-23 µs a key, docs/PERFORMANCE.md), and the next
+    /// starts an hour after one ends.
+    private var folding = SteppedPass<String>(every: .seconds(3_600), budget: .milliseconds(200))
+    /// The pass that forgets the rate-limit state of keys quiet for an
+    /// hour (a store's whose state can grow: PostgreSQL's): a tenth of a
+    /// second of steps a sweep, each 10,000 keys' state (about 50 ms on
+    /// PostgreSQL, docs/PERFORMANCE.md), a pass an hour.
+    private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The digests of other processes' catalogs already logged, while
     /// they are in use.
     private var otherCatalogs: Set<String> = []
@@ -119,6 +126,7 @@ final class UsageFlusher: @unchecked Sendable {
             sweep()
             recordCatalog()
             foldUsage()
+            forgetIdleRateLimits()
         }
         for change in fileChanges() { log(change) }
         ticks += 1
@@ -197,35 +205,36 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
-    /// Goes on with the pass that folds keys' usage past the retention, for
-    /// a fifth of a second of steps a sweep (each a transaction of a
-    /// thousand keys, so flushes never wait long behind one); a pass that
-    /// finds nothing to fold goes through a million keys in 35-115 sweeps
-    /// (7-23 µs a key, docs/PERFORMANCE.md), and the next starts an hour
-    /// after one ends.
+    /// Goes on with the pass that folds keys' usage past the retention.
     private func foldUsage() {
-        guard let usageRetentionDays, ContinuousClock.now >= nextFoldPass else { return }
-        let deadline = ContinuousClock.now + .milliseconds(200)
+        guard let usageRetentionDays else { return }
         do {
-            repeat {
-                let step = try service.foldUsage(keepingDays: usageRetentionDays, after: foldCursor)
-                foldedInPass += step.folded
-                foldCursor = step.next
-                if step.next == nil {
-                    logger.debug("keys' usage past the retention folded", metadata: ["keyDays": "\(foldedInPass)"])
-                    foldedInPass = 0
-                    nextFoldPass = .now + Self.foldPassInterval
-                    return
-                }
-            } while ContinuousClock.now < deadline
+            let folded = try folding.resume { cursor throws(ServiceError) in
+                let step = try service.foldUsage(keepingDays: usageRetentionDays, after: cursor)
+                return (step.folded, step.next)
+            }
+            if let folded { logger.debug("keys' usage past the retention folded", metadata: ["keyDays": "\(folded)"]) }
         } catch {
             // The pass goes on from the same key at the next sweep.
             logger.warning("folding usage past the retention failed", metadata: ["reason": "\(error)"])
         }
     }
 
-    /// How long after a folding pass ends the next one starts.
-    static let foldPassInterval: Duration = .seconds(3_600)
+    /// Goes on with the pass that forgets quiet keys' rate-limit state.
+    private func forgetIdleRateLimits() {
+        do {
+            let forgotten = try forgetting.resume { cursor throws(ServiceError) in
+                let step = try service.forgetIdleRateLimits(after: cursor)
+                return (step.forgotten, step.next)
+            }
+            if let forgotten, forgotten > 0 {
+                logger.debug("quiet keys' rate-limit state forgotten", metadata: ["keys": "\(forgotten)"])
+            }
+        } catch {
+            // Nothing depends on it but the table's size: the next sweep goes on.
+            logger.debug("forgetting quiet keys' rate-limit state failed", metadata: ["reason": "\(error)"])
+        }
+    }
 
     /// Records this process's catalog, and says when another process on
     /// the database serves with a different one (each such catalog once,

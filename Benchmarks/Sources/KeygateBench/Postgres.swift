@@ -60,15 +60,20 @@ struct PostgresBench: Sendable {
 
     /// Runs SQL through psql and returns its unaligned output.
     func psql(_ url: String, _ sql: String) throws -> String {
+        try run(["psql", url, "-tAc", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a program found on the PATH (or at a path) and returns its output.
+    func run(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(filePath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-tAc", sql]
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Statements the server has run for every client, BEGIN and COMMIT

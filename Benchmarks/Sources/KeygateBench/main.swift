@@ -264,6 +264,20 @@ if CommandLine.arguments.contains("--fold") {
     exit(0)
 }
 
+// `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
+if CommandLine.arguments.contains("--forget") {
+    guard let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] else {
+        log("--forget needs KEYGATE_TEST_POSTGRES; run it through Scripts/with-postgres.sh")
+        exit(1)
+    }
+    let bench = PostgresBench(server: server, quick: quick) { database, arguments in
+        try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
+                        arguments: arguments)
+    }
+    printTable(try forgetRowsPostgres(bench, rows: quick ? 100_000 : 1_000_000))
+    exit(0)
+}
+
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {

@@ -222,6 +222,25 @@ if CommandLine.arguments.contains("--profile-cold") {
 }
 func log(_ text: String) { FileHandle.standardError.write(Data("• \(text)\n".utf8)) }
 
+/// The PostgreSQL rows' bench on the server `server` names, starting this
+/// build's `keygate serve`.
+func postgresBench(_ server: String) -> PostgresBench {
+    PostgresBench(server: server, quick: quick) { database, arguments in
+        try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
+                        arguments: arguments)
+    }
+}
+
+/// The server KEYGATE_TEST_POSTGRES names, for rows only PostgreSQL has;
+/// without one, says how to run them and exits.
+func requiredPostgresServer(for flag: String) -> String {
+    guard let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] else {
+        log("\(flag) needs KEYGATE_TEST_POSTGRES; run it through Scripts/with-postgres.sh")
+        exit(1)
+    }
+    return server
+}
+
 // `--scan`: only the keygate scan row.
 if CommandLine.arguments.contains("--scan") {
     printTable([try scanRow()])
@@ -233,10 +252,7 @@ if CommandLine.arguments.contains("--scan") {
 if CommandLine.arguments.contains("--import") {
     var importRowsRun = try importRows()
     if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        let bench = PostgresBench(server: server, quick: quick) { database, arguments in
-            try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
-                            arguments: arguments)
-        }
+        let bench = postgresBench(server)
         importRowsRun += try importRows(database: try bench.freshSchema(), named: "PostgreSQL")
     }
     printTable(importRowsRun)
@@ -254,10 +270,7 @@ if CommandLine.arguments.contains("--backup") {
 if CommandLine.arguments.contains("--fold") {
     var foldRowsRun = try foldRows(keys: quick ? 10_000 : 100_000)
     if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        let bench = PostgresBench(server: server, quick: quick) { database, arguments in
-            try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
-                            arguments: arguments)
-        }
+        let bench = postgresBench(server)
         foldRowsRun += try foldRowsPostgres(bench, keys: quick ? 10_000 : 100_000)
     }
     printTable(foldRowsRun)
@@ -266,14 +279,8 @@ if CommandLine.arguments.contains("--fold") {
 
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
 if CommandLine.arguments.contains("--forget") {
-    guard let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] else {
-        log("--forget needs KEYGATE_TEST_POSTGRES; run it through Scripts/with-postgres.sh")
-        exit(1)
-    }
-    let bench = PostgresBench(server: server, quick: quick) { database, arguments in
-        try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
-                        arguments: arguments)
-    }
+    let server = requiredPostgresServer(for: "--forget")
+    let bench = postgresBench(server)
     printTable(try forgetRowsPostgres(bench, rows: quick ? 100_000 : 1_000_000))
     exit(0)
 }
@@ -281,14 +288,8 @@ if CommandLine.arguments.contains("--forget") {
 // `--postgres`: only the PostgreSQL rows, against KEYGATE_TEST_POSTGRES
 // (Scripts/with-postgres.sh starts a throwaway server and sets it).
 if CommandLine.arguments.contains("--postgres") {
-    guard let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] else {
-        log("--postgres needs KEYGATE_TEST_POSTGRES; run it through Scripts/with-postgres.sh")
-        exit(1)
-    }
-    let bench = PostgresBench(server: server, quick: quick) { database, arguments in
-        try ServeClient(executable: executable, database: database, catalog: catalogURL, localization: localizationURL,
-                        arguments: arguments)
-    }
+    let server = requiredPostgresServer(for: "--postgres")
+    let bench = postgresBench(server)
     if CommandLine.arguments.contains("--hot") {
         // `--postgres --hot`: only the hot rows against SQLite's, one process.
         let (hot, _, admin) = try bench.hotRows(processCounts: [1])

@@ -26,15 +26,10 @@ extension SQLiteKeyStorage {
         // Each file's part in a transaction of its own, recorded under the
         // batch's identity in that file: sent again after a failure, the
         // batch adds each part once, whichever of them had committed.
-        let writer = try usageFile.writer()
         if !increments.isEmpty {
-            do {
-                try writer.write { db in
-                    guard try recordFlush(identity, db) else { return }
-                    try addKeyUsage(increments, keysInFile: false, db)
-                }
-            } catch {
-                throw usageFile.failure(error)
+            try usageFile.write { db in
+                guard try recordFlush(identity, db) else { return }
+                try addKeyUsage(increments, keysInFile: false, db)
             }
         }
         guard !meters.isEmpty else { return }
@@ -47,12 +42,7 @@ extension SQLiteKeyStorage {
             try Self.foldStep(cutoff: cutoff, due: due, after: cursor ?? "", keys: keys, db)
         }
         guard let usageFile else { return try write(step) }
-        let writer = try usageFile.writer()
-        do {
-            return try writer.write(step)
-        } catch {
-            throw usageFile.failure(error)
-        }
+        return try usageFile.write(step)
     }
 
     /// One step of a folding pass, in the usage file (or the database
@@ -213,9 +203,20 @@ final class UsageFile: Sendable {
         opened = Locked(try? Self.open(path))
     }
 
-    /// The writer, opened now if it is not open; a failure names the file
+    /// Runs `body` in a write transaction of the file, opening its writer
+    /// now if it is not open; a failure to open or write names the file
     /// and says why (`detail`, for the operator's log).
-    func writer() throws(KeyStoreError) -> DatabaseQueue {
+    func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
+        let writer = try writer()
+        do {
+            return try writer.write(body)
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// The writer, opened now if it is not open.
+    private func writer() throws(KeyStoreError) -> DatabaseQueue {
         try opened.withLock { (writer) throws(KeyStoreError) -> DatabaseQueue in
             if let writer { return writer }
             do {
@@ -230,7 +231,7 @@ final class UsageFile: Sendable {
 
     /// A failure to open or write the file, naming it and with SQLite's
     /// words as `detail`: the flush's only report is the operator's log.
-    func failure(_ error: any Error) -> KeyStoreError {
+    private func failure(_ error: any Error) -> KeyStoreError {
         StorageCoding.failure(error, detailing: path)
     }
 
@@ -252,7 +253,7 @@ final class UsageFile: Sendable {
     /// since every read of them goes through the key.
     func forget(keyId: String, whenCommitted transaction: Database?) {
         @Sendable func forget() {
-            try? writer().write { db in
+            try? write { db in
                 try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?").execute(arguments: [keyId])
                 try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?").execute(arguments: [keyId])
             }

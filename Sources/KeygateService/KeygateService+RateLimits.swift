@@ -1,11 +1,11 @@
 public import KeyStore
 
 extension KeygateService {
-    /// How long a key's rate-limit state outlasts the moment its whole
-    /// allowance came back before it may be forgotten: far past any state
-    /// a reservation still uses (a second), and past any disagreement of
-    /// hosts' clocks, so that no host would find the key's time still
-    /// ahead of its own.
+    /// How long, in microseconds, a key's rate-limit state outlasts the
+    /// moment its whole allowance came back before it may be forgotten (an
+    /// hour): far past any state a reservation still uses (a second), and
+    /// past any disagreement of hosts' clocks, so that no host would find
+    /// the key's time still ahead of its own.
     public static let rateLimitForgettingAge: Int64 = 3_600_000_000
 
     /// One step of a pass that forgets the shared rate-limit state of

@@ -453,7 +453,7 @@ struct PostgresTests {
 
     static let hour: Int64 = 3_600_000_000
 
-    /// Keys quiet for an hour (deleted keys among them) have their rows
+    /// Keys quiet for an hour (a deleted key is one) have their rows
     /// forgotten, a step at a time; a key in use keeps its row; and a
     /// forgotten key is admitted as its row would have admitted it: its
     /// whole burst, then nothing, as a key never seen.

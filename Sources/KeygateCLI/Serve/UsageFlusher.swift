@@ -34,9 +34,9 @@ final class UsageFlusher: @unchecked Sendable {
     /// starts an hour after one ends.
     private var folding = SteppedPass<String>(every: .seconds(3_600), budget: .milliseconds(200))
     /// The pass that forgets the rate-limit state of keys quiet for an
-    /// hour (a store's whose state can grow: PostgreSQL's): a tenth of a
-    /// second of steps a sweep, each 10,000 keys' state (about 50 ms on
-    /// PostgreSQL, docs/PERFORMANCE.md), a pass an hour.
+    /// hour, on a store whose state can grow (PostgreSQL): a tenth of a
+    /// second of steps a sweep, each 10,000 keys' rows (57-69 ms on a
+    /// million rows, docs/PERFORMANCE.md), a pass an hour.
     private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The digests of other processes' catalogs already logged, while
     /// they are in use.

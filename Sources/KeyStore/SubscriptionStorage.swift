@@ -60,14 +60,15 @@ public protocol SubscriptionStorage: Sendable {
     /// their order (0 when nothing was counted).
     func readings(_ queries: [MeterQuery]) throws(KeyStoreError) -> [Int]
 
-    /// Records that this process serves with `catalog` now (its
-    /// ``CatalogInUse/seenAt`` set by the store's clock), and returns the
-    /// other catalogs recorded within `window` before now, most recent
-    /// first: empty while every process that recorded one lately serves
-    /// with the same. Forgets catalogs not recorded for
-    /// ``CatalogInUse/retention``. One small write: call it now and then
-    /// (`keygate serve` does at each event sweep), never per request.
-    func recordCatalog(_ catalog: CatalogInUse, within window: TimeInterval) throws(KeyStoreError) -> [CatalogInUse]
+    /// Records that this process runs with each of `settings` now (each
+    /// one's ``SettingInUse/seenAt`` set by the store's clock), one row per
+    /// name and value, and returns the rows of the same names with other
+    /// values recorded within `window` before now, most recent first:
+    /// empty while every process that recorded them lately runs with the
+    /// same. Forgets values not recorded for ``SettingInUse/retention``.
+    /// One small write: call it now and then (`keygate serve` does at each
+    /// event sweep), never per request.
+    func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse]
 }
 
 /// An organization's live keys of some kinds, oldest first, at most `limit`.

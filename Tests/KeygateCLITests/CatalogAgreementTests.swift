@@ -7,7 +7,7 @@ import Testing
 /// when the split is over.
 @Suite("Processes that disagree on the catalog")
 struct CatalogAgreementTests {
-    /// Sweeps (and catalog records) each second, and the debug line that
+    /// Sweeps (and settings records) each second, and the debug line that
     /// says a record was made.
     static let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
 
@@ -22,7 +22,7 @@ struct CatalogAgreementTests {
     /// for `count`.
     static func records(by serve: ServeProcess, reaching count: Int) -> Int {
         let deadline = Date().addingTimeInterval(10)
-        func seen() -> Int { serve.stderr.components(separatedBy: "plan catalog recorded").count - 1 }
+        func seen() -> Int { serve.stderr.components(separatedBy: "settings recorded").count - 1 }
         while seen() < count, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         return seen()
     }

@@ -2,6 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -55,5 +57,55 @@ struct ServeEventsTests {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         #expect(timed.compactMap { ($0["at"] as? String).flatMap(formatter.date) }.allSatisfy { $0 < asked })
         #expect(serve.finish() == 0)
+    }
+
+    /// A clock set back, for an event written as if long ago.
+    struct FixedClock: WallClock {
+        let date: Date
+        func now() -> Date { date }
+    }
+
+    /// A process given a shorter event retention than another on the same
+    /// database prunes nothing the other keeps, and says so; once the other
+    /// has stopped (three sweeps on), it prunes by its own.
+    @Test(arguments: Backend.available) func aShorterRetentionPrunesNothingAnotherProcessKeeps(_ backend: Backend) throws {
+        let first = try ServeProcess(on: backend)
+        #expect(first.finish() == 0)
+        // A key created two days ago, and its event with it.
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: ["owner_integration"],
+                             capabilities: ["booking.read"])
+        let twoDaysAgo = FixedClock(date: Date.now.addingTimeInterval(-2 * 86_400))
+        let storage: any KeyStorage = if let url = first.postgres {
+            try PostgresKeyStorage(url: url, rules: rules, clock: twoDaysAgo)
+        } else {
+            try SQLiteKeyStorage(path: first.database.path, rules: rules, clock: twoDaysAgo)
+        }
+        _ = try storage.create(NewKey(organizationId: "org_e", name: "old", kind: "owner_integration",
+                                      capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+
+        let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
+        let keeping = try ServeProcess(sharing: first, arguments: arguments)
+        #expect(keeping.logs("settings recorded"), "\(keeping.stderr)")
+        let pruning = try ServeProcess(sharing: first, arguments: arguments + ["--event-retention-days", "1"])
+        #expect(pruning.logs("another process on this database keeps events longer"), "\(pruning.stderr)")
+        #expect(pruning.stderr.contains("eventRetentionDays=1 otherEventRetentionDays=30"), "\(pruning.stderr)")
+        // Three more records, each before a sweep that would have pruned.
+        let deadline = Date().addingTimeInterval(10)
+        while pruning.stderr.components(separatedBy: "settings recorded").count <= 4, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(try Self.events(pruning, "org_e").count == 1)
+
+        #expect(keeping.finish() == 0)
+        #expect(pruning.logs("keeps events longer than this one"), "\(pruning.stderr)")
+        // The notice and the sweep after it come in one tick: the next
+        // record is after that sweep.
+        let notices = pruning.stderr.components(separatedBy: "settings recorded").count
+        let after = Date().addingTimeInterval(10)
+        while pruning.stderr.components(separatedBy: "settings recorded").count <= notices, Date() < after {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(try Self.events(pruning, "org_e").isEmpty)
+        #expect(pruning.finish() == 0)
     }
 }

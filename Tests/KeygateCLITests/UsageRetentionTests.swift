@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -43,5 +44,47 @@ struct UsageRetentionTests {
         #expect((key["usage"] as? [String: Any])?["valid"] as? Int == 8, "\(key)")
         #expect((key["usage"] as? [String: Any])?["invalid"] as? Int == 2, "\(key)")
         #expect(serve.finish() == 0)
+    }
+
+    /// A process given a shorter retention than another on the same
+    /// database (a rolling change, a mistyped setting) folds nothing the
+    /// other keeps, and says so; once the other has stopped (three sweeps
+    /// on), it folds by its own.
+    @Test(arguments: Backend.available) func aShorterRetentionFoldsNothingAnotherProcessKeeps(_ backend: Backend) throws {
+        let first = try ServeProcess(on: backend)
+        let created = try first.proKey(organization: "org_r", rateLimit: 60)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        #expect(first.finish() == 0)
+        let longAgo = Date.now.addingTimeInterval(-40 * 86_400)
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: [], capabilities: [])
+        let storage: any KeyStorage = if let url = first.postgres {
+            try PostgresKeyStorage(url: url, rules: rules)
+        } else {
+            try SQLiteKeyStorage(path: first.database.path, rules: rules)
+        }
+        try storage.recordUsage([UsageIncrement(keyId: keyId, day: longAgo, valid: 7, invalid: 0, capabilities: ["booking.read": 7])])
+
+        let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
+        let keeping = try ServeProcess(sharing: first, arguments: arguments)
+        #expect(keeping.logs("settings recorded"), "\(keeping.stderr)")
+        let folding = try ServeProcess(sharing: first, arguments: arguments + ["--usage-retention-days", "1"])
+        #expect(folding.logs("another process on this database keeps more days of usage by day"), "\(folding.stderr)")
+        #expect(folding.stderr.contains("otherUsageRetentionDays=all"), "\(folding.stderr)")
+        // Three more records, each after a sweep that would have folded.
+        let deadline = Date().addingTimeInterval(10)
+        while folding.stderr.components(separatedBy: "settings recorded").count <= 4, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(!folding.stderr.contains("past the retention folded"), "\(folding.stderr)")
+        let days = try folding.result("usage.get", [
+            "organizationId": "org_r", "keyId": keyId, "from": Self.day(longAgo), "to": Self.day(.now),
+        ])["days"] as? [[String: Any]] ?? []
+        #expect(days.contains { $0["date"] as? String == Self.day(longAgo) && $0["valid"] as? Int == 7 }, "\(days)")
+
+        #expect(keeping.finish() == 0)
+        #expect(folding.logs("keyDays=1 [KeygateCLI] keys' usage past the retention folded"), "\(folding.stderr)")
+        #expect(folding.stderr.contains("no process on this database that recorded its settings lately keeps usage by day longer"),
+                "\(folding.stderr)")
+        #expect(folding.finish() == 0)
     }
 }

@@ -379,6 +379,27 @@ extension KeyDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v17: settings in use") { db in
+            // The catalog is one of several settings processes must agree
+            // on: one that keeps fewer days of usage or events than the
+            // others would fold or prune, for all of them, what they keep.
+            // A row per setting and value; the catalogs recorded so far
+            // move in as they are.
+            try db.execute(sql: """
+                CREATE TABLE setting_in_use (
+                    name TEXT NOT NULL CHECK (name <> ''),
+                    value TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    process_id INTEGER NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    PRIMARY KEY (name, value)
+                ) WITHOUT ROWID;
+                INSERT INTO setting_in_use (name, value, source, host, process_id, seen_at)
+                    SELECT 'catalog', digest, source, host, process_id, seen_at FROM catalog_in_use;
+                DROP TABLE catalog_in_use;
+                """)
+        }
         return migrator
     }
 }

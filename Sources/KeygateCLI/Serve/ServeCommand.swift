@@ -68,12 +68,14 @@ struct ServeCommand: ParsableCommand {
     var eventClockSkew: Int?
 
     @Option(help: ArgumentHelp(
-        "How many days events are kept for events.list.", discussion: "Default: $KEYGATE_EVENT_RETENTION_DAYS, then 30."))
+        "How many days events are kept for events.list.",
+        discussion: "Pruning keeps them as long as any process on the database keeps them. "
+            + "Default: $KEYGATE_EVENT_RETENTION_DAYS, then 30."))
     var eventRetentionDays: Int?
 
     @Option(help: ArgumentHelp(
         "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned, "
-            + "and this process's plan catalog recorded for the others to compare.",
+            + "and this process's catalog and retentions recorded for the others to compare.",
         discussion: "Default: 60."))
     var eventSweepSeconds: Int = 60
 
@@ -81,8 +83,8 @@ struct ServeCommand: ParsableCommand {
         "How many UTC days, today included, usage.get keeps keys' usage by day.",
         discussion: """
             Older days are folded into each key's totals once 30 of them are past it, so usage.get has \
-            up to 30 days more; keys.get's totals and last use stay whole. \
-            Default: $KEYGATE_USAGE_RETENTION_DAYS, then every day is kept.
+            up to 30 days more; keys.get's totals and last use stay whole. Folding keeps the most days any \
+            process on the database keeps. Default: $KEYGATE_USAGE_RETENTION_DAYS, then every day is kept.
             """))
     var usageRetentionDays: Int?
 

@@ -23,10 +23,15 @@ final class UsageFlusher: @unchecked Sendable {
     private let sweepEvery: Int
     private let statisticsEvery: Int
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
-    /// Where this process loaded its catalog from; `nil`: not recorded.
-    private let catalogSource: String?
-    /// How many days of keys' usage are kept by day; `nil`: every day.
+    /// What this process runs with, recorded at each sweep; `nil`: not recorded.
+    private let settings: KeygateService.ProcessSettings?
+    /// How many days of keys' usage this process is told to keep by day;
+    /// `nil`: every day.
     private let usageRetentionDays: Int?
+    /// What folding and pruning keep: the most any process on the database
+    /// keeps, as last recorded (this process's own until then).
+    private var usageRetentionInUse: Int?
+    private var eventRetentionInUse: TimeInterval
     /// The pass that folds keys' usage past the retention: a fifth of a
     /// second of steps a sweep (each a transaction of a thousand keys); a
     /// pass that finds nothing to fold goes through a million keys in
@@ -38,9 +43,9 @@ final class UsageFlusher: @unchecked Sendable {
     /// second of steps a sweep, each 10,000 keys' rows (57-69 ms on a
     /// million rows, docs/PERFORMANCE.md), a pass an hour.
     private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
-    /// The digests of other processes' catalogs already logged, while
+    /// Other processes' settings already logged (name and value), while
     /// they are in use.
-    private var otherCatalogs: Set<String> = []
+    private var loggedOthers: Set<[String]> = []
     private var ticks = 0
     /// Which failed flushes to log: one a minute while they go on.
     private var failures = FailureLog()
@@ -51,8 +56,13 @@ final class UsageFlusher: @unchecked Sendable {
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
          catalogSource: String? = nil, usageRetentionDays: Int? = nil) {
         self.service = service
-        self.catalogSource = catalogSource
+        settings = catalogSource.map {
+            KeygateService.ProcessSettings(catalogSource: $0, usageRetentionDays: usageRetentionDays,
+                                           eventRetention: events.retention)
+        }
         self.usageRetentionDays = usageRetentionDays
+        usageRetentionInUse = usageRetentionDays
+        eventRetentionInUse = events.retention
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
@@ -123,8 +133,8 @@ final class UsageFlusher: @unchecked Sendable {
         // Recording and folding not at the last flush: a stopping process
         // no longer serves, and folding can wait for the next to start.
         if sweepIsDue {
+            recordSettings()
             sweep()
-            recordCatalog()
             foldUsage()
             forgetIdleRateLimits()
         }
@@ -194,10 +204,12 @@ final class UsageFlusher: @unchecked Sendable {
     /// Every `sweepEvery` flushes, and at the first.
     private var sweepIsDue: Bool { ticks % sweepEvery == 0 }
 
-    /// Writes the events time makes due.
+    /// Writes the events time makes due, and prunes those older than any
+    /// process on the database keeps.
     private func sweep() {
         do {
-            let written = try service.sweepEvents(events)
+            let written = try service.sweepEvents(EventSchedule(retention: eventRetentionInUse,
+                                                                expiryNotice: events.expiryNotice))
             if written > 0 { logger.debug("time-based events written", metadata: ["count": "\(written)"]) }
         } catch {
             // Each due event is written once, whenever a sweep succeeds.
@@ -205,12 +217,13 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
-    /// Goes on with the pass that folds keys' usage past the retention.
+    /// Goes on with the pass that folds keys' usage past the retention
+    /// that every process on the database keeps (the most any keeps).
     private func foldUsage() {
-        guard let usageRetentionDays else { return }
+        guard usageRetentionDays != nil, let keptDays = usageRetentionInUse else { return }
         do {
             let folded = try folding.resume { cursor throws(ServiceError) in
-                let step = try service.foldUsage(keepingDays: usageRetentionDays, after: cursor)
+                let step = try service.foldUsage(keepingDays: keptDays, after: cursor)
                 return (step.folded, step.next)
             }
             if let folded { logger.debug("keys' usage past the retention folded", metadata: ["keyDays": "\(folded)"]) }
@@ -236,40 +249,93 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
-    /// Records this process's catalog, and says when another process on
-    /// the database serves with a different one (each such catalog once,
-    /// while it stays in use) and when none does any more. A catalog
-    /// counts as in use for three sweeps after it was last recorded: a
-    /// sweep that failed or ran late does not make it vanish and reappear.
-    private func recordCatalog() {
-        guard let catalogSource else { return }
-        let others: [CatalogInUse]
+    /// Records this process's settings, takes up what folding and pruning
+    /// keep (the most any process keeps), and says when another process on
+    /// the database serves with a different catalog, or keeps usage or
+    /// events longer than this one would (each such value once, while it
+    /// stays in use), and when none does any more. A value counts as in
+    /// use for three sweeps after it was last recorded: a sweep that failed
+    /// or ran late does not make it vanish and reappear.
+    private func recordSettings() {
+        guard let settings else { return }
+        let inUse: KeygateService.SettingsInUse
         do {
-            others = try service.recordCatalog(source: catalogSource, host: Self.hostName, processId: getpid(),
+            inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),
                                                within: TimeInterval(3 * sweepEvery))
         } catch {
-            // Debug only: the sweep just before failed alike and said why.
-            logger.debug("plan catalog not recorded", metadata: ["reason": "\(error)"])
+            // Debug only: the sweep just after fails alike and says why.
+            // Folding and pruning go on by what was last recorded.
+            logger.debug("settings not recorded", metadata: ["reason": "\(error)"])
             return
         }
-        logger.debug("plan catalog recorded", metadata: ["otherCatalogs": "\(others.count)"])
+        logger.debug("settings recorded", metadata: ["otherCatalogs": "\(inUse.otherCatalogs.count)"])
+        usageRetentionInUse = inUse.usageRetentionDays
+        eventRetentionInUse = inUse.eventRetention
         let mine = CatalogDigest.short(service.catalog.digest)
-        for other in others where !otherCatalogs.contains(other.digest) {
-            logger.warning("""
-                another process on this database serves with a different plan catalog: the two answer about plans, \
-                keys and quotas differently until every process loads the same file
-                """, metadata: [
-                    "catalogDigest": "\(mine)", "otherCatalog": "\(other.source)",
-                    "otherCatalogDigest": "\(CatalogDigest.short(other.digest))", "otherHost": "\(other.host)",
-                    "otherProcess": "\(other.processId)",
-                ])
+        var logged: Set<[String]> = []
+        func once(_ other: SettingInUse, _ log: () -> Void) {
+            logged.insert([other.name, other.value])
+            if !loggedOthers.contains([other.name, other.value]) { log() }
         }
-        let digests = Set(others.map(\.digest))
-        if digests.isEmpty, !otherCatalogs.isEmpty {
+        for other in inUse.otherCatalogs {
+            once(other) {
+                logger.warning("""
+                    another process on this database serves with a different plan catalog: the two answer about plans, \
+                    keys and quotas differently until every process loads the same file
+                    """, metadata: [
+                        "catalogDigest": "\(mine)", "otherCatalog": "\(other.source)",
+                        "otherCatalogDigest": "\(CatalogDigest.short(other.value))", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        // Only a longer retention changes what this process does.
+        func keepsMoreUsage(_ other: SettingInUse) -> Bool {
+            guard let days = settings.usageRetentionDays else { return false }
+            return other.value == "all" || (Int(other.value) ?? 0) > days
+        }
+        for other in inUse.otherUsageRetentions where keepsMoreUsage(other) {
+            once(other) {
+                logger.warning("""
+                    another process on this database keeps more days of usage by day: folding keeps the most any \
+                    process keeps, whatever this one is given, until every process is given the same
+                    """, metadata: [
+                        "usageRetentionDays": "\(settings.usageRetentionDays ?? 0)",
+                        "otherUsageRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        for other in inUse.otherEventRetentions where (TimeInterval(other.value) ?? 0) > settings.eventRetention {
+            once(other) {
+                logger.warning("""
+                    another process on this database keeps events longer: pruning keeps them as long as any process \
+                    keeps them, whatever this one is given, until every process is given the same
+                    """, metadata: [
+                        "eventRetentionDays": "\(Self.days(settings.eventRetention))",
+                        "otherEventRetentionDays": "\(Self.days(TimeInterval(other.value) ?? 0))",
+                        "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        let names = { (values: Set<[String]>) in Set(values.map { $0[0] }) }
+        let ended = names(loggedOthers).subtracting(names(logged))
+        if ended.contains(KeygateService.SettingName.catalog) {
             logger.notice("every process on this database that recorded its plan catalog lately serves with this one",
                           metadata: ["catalogDigest": "\(mine)"])
         }
-        otherCatalogs = digests
+        if ended.contains(KeygateService.SettingName.usageRetention) {
+            logger.notice("no process on this database that recorded its settings lately keeps usage by day longer than this one")
+        }
+        if ended.contains(KeygateService.SettingName.eventRetention) {
+            logger.notice("no process on this database that recorded its settings lately keeps events longer than this one")
+        }
+        loggedOthers = logged
+    }
+
+    /// A retention in days, as an operator gave it.
+    private static func days(_ retention: TimeInterval) -> String {
+        String(format: "%g", retention / 86_400)
     }
 
     /// This host's name, as `hostname` prints it; read once.

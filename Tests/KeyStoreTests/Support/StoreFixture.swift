@@ -26,7 +26,9 @@ struct StoreFixture {
     /// The SQLite database, for tests of SQLite itself.
     var database: any DatabaseWriter { sqlite! }
 
-    init(_ backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil) throws {
+    /// A store on `database` (SQLite) or on the schema `postgresURL` names
+    /// (PostgreSQL), where a test prepared one, else on a new one.
+    init(_ backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil, postgresURL existing: String? = nil) throws {
         self.backend = backend
         switch backend {
         case .sqlite:
@@ -35,7 +37,7 @@ struct StoreFixture {
             postgresURL = nil
             storage = SQLiteKeyStorage(database: database, rules: Self.rules, clock: clock)
         case .postgres, .pooled:
-            let url = try backend.freshPostgresURL()!
+            let url = try existing ?? backend.freshPostgresURL()!
             sqlite = nil
             postgresURL = url
             storage = try PostgresKeyStorage(url: url, rules: Self.rules, clock: clock, freshness: .strict,

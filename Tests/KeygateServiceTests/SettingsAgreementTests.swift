@@ -1,0 +1,69 @@
+import Foundation
+import KeyStore
+import KeygateService
+import KeygateTestSupport
+import Testing
+
+/// Folding usage and pruning events act on every process's data and
+/// cannot be undone: each process folds and prunes by the most any process
+/// on the store keeps, as they recorded it lately, never by less.
+@Suite("Settings every process on a store keeps")
+struct SettingsAgreementTests {
+    static let window: TimeInterval = 180
+    static let day: TimeInterval = 86_400
+
+    static func record(_ service: KeygateService, usage days: Int?, events: TimeInterval, process: Int32) throws
+        -> KeygateService.SettingsInUse
+    {
+        try service.recordSettings(KeygateService.ProcessSettings(catalogSource: "plans.xml", usageRetentionDays: days,
+                                                                  eventRetention: events * day),
+                                   host: "web", processId: process, within: window)
+    }
+
+    @Test(arguments: Backend.available) func foldingAndPruningKeepTheMostAnyProcessKeeps(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let service = fixture.service
+        var first = try Self.record(service, usage: 7, events: 30, process: 1)
+        #expect(first.usageRetentionDays == 7)
+        #expect(first.eventRetention == 30 * Self.day)
+        #expect(first.otherUsageRetentions.isEmpty && first.otherEventRetentions.isEmpty && first.otherCatalogs.isEmpty)
+
+        let second = try Self.record(service, usage: 90, events: 60, process: 2)
+        #expect(second.usageRetentionDays == 90)
+        #expect(second.eventRetention == 60 * Self.day)
+        #expect(second.otherUsageRetentions.map(\.value) == ["7"])
+        #expect(second.otherEventRetentions.map(\.value) == ["\(Int(30 * Self.day))"])
+
+        first = try Self.record(service, usage: 7, events: 30, process: 1)
+        #expect(first.usageRetentionDays == 90, "the most any process keeps")
+        #expect(first.eventRetention == 60 * Self.day)
+        #expect(first.otherUsageRetentions.map(\.processId) == [2])
+        #expect(first.otherCatalogs.isEmpty, "the same catalog")
+
+        let third = try Self.record(service, usage: nil, events: 30, process: 3)
+        #expect(third.usageRetentionDays == nil)
+        first = try Self.record(service, usage: 7, events: 30, process: 1)
+        #expect(first.usageRetentionDays == nil, "a process keeping every day: nothing is folded")
+
+        // Only the first goes on recording: three minutes on, its own again.
+        fixture.clock.advance(by: Self.window + 1)
+        first = try Self.record(service, usage: 7, events: 30, process: 1)
+        #expect(first.usageRetentionDays == 7)
+        #expect(first.eventRetention == 30 * Self.day)
+        #expect(first.otherUsageRetentions.isEmpty && first.otherEventRetentions.isEmpty)
+    }
+
+    /// A value a later keygate may write, in a form this one cannot read,
+    /// is reported but changes nothing.
+    @Test func aValueThisVersionCannotReadChangesNothing() throws {
+        let fixture = try ServiceFixture()
+        _ = try fixture.storage.recordSettings([
+            SettingInUse(name: KeygateService.SettingName.usageRetention, value: "13 months", host: "next", processId: 9),
+            SettingInUse(name: KeygateService.SettingName.eventRetention, value: "P1Y", host: "next", processId: 9),
+        ], within: Self.window)
+        let settings = try Self.record(fixture.service, usage: 7, events: 30, process: 1)
+        #expect(settings.usageRetentionDays == 7)
+        #expect(settings.eventRetention == 30 * Self.day)
+        #expect(settings.otherUsageRetentions.map(\.value) == ["13 months"])
+    }
+}

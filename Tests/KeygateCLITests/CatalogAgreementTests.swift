@@ -21,10 +21,7 @@ struct CatalogAgreementTests {
     /// How many times a server recorded its catalog, waiting up to 10 s
     /// for `count`.
     static func records(by serve: ServeProcess, reaching count: Int) -> Int {
-        let deadline = Date().addingTimeInterval(10)
-        func seen() -> Int { serve.stderr.components(separatedBy: "settings recorded").count - 1 }
-        while seen() < count, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        return seen()
+        serve.logged("settings recorded", reaching: count)
     }
 
     @Test(arguments: Backend.available) func eachSideOfASplitSaysSoAndTheEndOfItIsSaid(_ backend: Backend) throws {

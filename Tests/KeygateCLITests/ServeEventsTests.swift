@@ -3,7 +3,6 @@ import Foundation
 import Glibc
 #endif
 import KeyStore
-import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -75,12 +74,7 @@ struct ServeEventsTests {
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: ["owner_integration"],
                              capabilities: ["booking.read"])
         let twoDaysAgo = FixedClock(date: Date.now.addingTimeInterval(-2 * 86_400))
-        let storage: any KeyStorage = if let url = first.postgres {
-            try PostgresKeyStorage(url: url, rules: rules, clock: twoDaysAgo)
-        } else {
-            try SQLiteKeyStorage(path: first.database.path, rules: rules, clock: twoDaysAgo)
-        }
-        _ = try storage.create(NewKey(organizationId: "org_e", name: "old", kind: "owner_integration",
+        _ = try first.openStorage(rules: rules, clock: twoDaysAgo).create(NewKey(organizationId: "org_e", name: "old", kind: "owner_integration",
                                       capabilities: ["booking.read"], environment: "live", rateLimit: 60))
 
         let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
@@ -90,21 +84,15 @@ struct ServeEventsTests {
         #expect(pruning.logs("another process on this database keeps events longer"), "\(pruning.stderr)")
         #expect(pruning.stderr.contains("eventRetentionDays=1 otherEventRetentionDays=30"), "\(pruning.stderr)")
         // Three more records, each before a sweep that would have pruned.
-        let deadline = Date().addingTimeInterval(10)
-        while pruning.stderr.components(separatedBy: "settings recorded").count <= 4, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        #expect(pruning.logged("settings recorded", reaching: 4) >= 4)
         #expect(try Self.events(pruning, "org_e").count == 1)
 
         #expect(keeping.finish() == 0)
         #expect(pruning.logs("keeps events longer than this one"), "\(pruning.stderr)")
         // The notice and the sweep after it come in one tick: the next
         // record is after that sweep.
-        let notices = pruning.stderr.components(separatedBy: "settings recorded").count
-        let after = Date().addingTimeInterval(10)
-        while pruning.stderr.components(separatedBy: "settings recorded").count <= notices, Date() < after {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let records = pruning.logged("settings recorded", reaching: 0)
+        #expect(pruning.logged("settings recorded", reaching: records + 1) > records)
         #expect(try Self.events(pruning, "org_e").isEmpty)
         #expect(pruning.finish() == 0)
     }

@@ -3,6 +3,8 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Locking
 
@@ -198,6 +200,22 @@ final class ServeProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while !stderr.contains(text), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         return stderr.contains(text)
+    }
+
+    /// How many times stderr holds `text`, waiting up to `seconds` for it
+    /// to hold it `count` times: for a line each sweep writes.
+    func logged(_ text: String, reaching count: Int, within seconds: TimeInterval = 10) -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        func seen() -> Int { stderr.components(separatedBy: text).count - 1 }
+        while seen() < count, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return seen()
+    }
+
+    /// The server's database opened by this test process itself, with
+    /// `rules` and `clock` (to write what an earlier time left there).
+    func openStorage(rules: KeyRules, clock: any WallClock = SystemClock()) throws -> any KeyStorage {
+        if let postgres { return try PostgresKeyStorage(url: postgres, rules: rules, clock: clock) }
+        return try SQLiteKeyStorage(path: database.path, rules: rules, clock: clock)
     }
 
     /// A key's `usage.valid` as `keys.get` answers it, asked again every

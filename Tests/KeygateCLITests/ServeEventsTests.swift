@@ -74,13 +74,11 @@ struct ServeEventsTests {
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: ["owner_integration"],
                              capabilities: ["booking.read"])
         let twoDaysAgo = FixedClock(date: Date.now.addingTimeInterval(-2 * 86_400))
-        _ = try first.openStorage(rules: rules, clock: twoDaysAgo).create(NewKey(organizationId: "org_e", name: "old", kind: "owner_integration",
-                                      capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+        _ = try first.openStorage(rules: rules, clock: twoDaysAgo).create(
+            NewKey(organizationId: "org_e", name: "old", kind: "owner_integration", capabilities: ["booking.read"],
+                   environment: "live", rateLimit: 60))
 
-        let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
-        let keeping = try ServeProcess(sharing: first, arguments: arguments)
-        #expect(keeping.logs("settings recorded"), "\(keeping.stderr)")
-        let pruning = try ServeProcess(sharing: first, arguments: arguments + ["--event-retention-days", "1"])
+        let (keeping, pruning) = try ServeProcess.sweepingPair(sharing: first, secondWith: ["--event-retention-days", "1"])
         #expect(pruning.logs("another process on this database keeps events longer"), "\(pruning.stderr)")
         #expect(pruning.stderr.contains("eventRetentionDays=1 otherEventRetentionDays=30"), "\(pruning.stderr)")
         // Three more records, each before a sweep that would have pruned.

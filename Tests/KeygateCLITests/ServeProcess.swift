@@ -211,6 +211,18 @@ final class ServeProcess: @unchecked Sendable {
         return seen()
     }
 
+    /// Two servers on `other`'s database that sweep (and record their
+    /// settings) each second and log at debug: the first with the defaults,
+    /// started once it has recorded them, the second with `arguments` too.
+    static func sweepingPair(sharing other: ServeProcess, secondWith arguments: [String]) throws
+        -> (first: ServeProcess, second: ServeProcess)
+    {
+        let sweeping = ["--event-sweep-seconds", "1", "--log-level", "debug"]
+        let first = try ServeProcess(sharing: other, arguments: sweeping)
+        #expect(first.logs("settings recorded"), "\(first.stderr)")
+        return (first, try ServeProcess(sharing: other, arguments: sweeping + arguments))
+    }
+
     /// The server's database opened by this test process itself, with
     /// `rules` and `clock` (to write what an earlier time left there).
     func openStorage(rules: KeyRules, clock: any WallClock = SystemClock()) throws -> any KeyStorage {

@@ -56,12 +56,11 @@ struct UsageRetentionTests {
         #expect(first.finish() == 0)
         let longAgo = Date.now.addingTimeInterval(-40 * 86_400)
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: [], capabilities: [])
-        try first.openStorage(rules: rules).recordUsage([UsageIncrement(keyId: keyId, day: longAgo, valid: 7, invalid: 0, capabilities: ["booking.read": 7])])
+        try first.openStorage(rules: rules).recordUsage([
+            UsageIncrement(keyId: keyId, day: longAgo, valid: 7, invalid: 0, capabilities: ["booking.read": 7]),
+        ])
 
-        let arguments = ["--event-sweep-seconds", "1", "--log-level", "debug"]
-        let keeping = try ServeProcess(sharing: first, arguments: arguments)
-        #expect(keeping.logs("settings recorded"), "\(keeping.stderr)")
-        let folding = try ServeProcess(sharing: first, arguments: arguments + ["--usage-retention-days", "1"])
+        let (keeping, folding) = try ServeProcess.sweepingPair(sharing: first, secondWith: ["--usage-retention-days", "1"])
         #expect(folding.logs("another process on this database keeps more days of usage by day"), "\(folding.stderr)")
         #expect(folding.stderr.contains("otherUsageRetentionDays=all"), "\(folding.stderr)")
         // Three more records, each before a sweep that would have folded.

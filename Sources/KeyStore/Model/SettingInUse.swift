@@ -20,6 +20,7 @@ public struct SettingInUse: Sendable, Hashable {
     public var source: String
     /// The host the process that recorded it last runs on.
     public var host: String
+    /// That process's id on its host.
     public var processId: Int32
     /// When it was recorded, by the store's clock (set by the store).
     public var seenAt: Date

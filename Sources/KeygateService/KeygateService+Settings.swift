@@ -14,12 +14,16 @@ extension KeygateService {
         public var usageRetentionDays: Int?
         /// How long the process keeps events (``EventSchedule/retention``).
         public var eventRetention: TimeInterval
+        /// The version of Keygate the process runs (`keygate --version`),
+        /// for the others' logs during an upgrade; `nil`: not recorded.
+        public var version: String?
 
         public init(catalogSource: String, usageRetentionDays: Int? = nil,
-                    eventRetention: TimeInterval = EventSchedule.defaultRetention) {
+                    eventRetention: TimeInterval = EventSchedule.defaultRetention, version: String? = nil) {
             self.catalogSource = catalogSource
             self.usageRetentionDays = usageRetentionDays
             self.eventRetention = eventRetention
+            self.version = version
         }
     }
 
@@ -33,6 +37,9 @@ extension KeygateService {
         public var otherUsageRetentions: [SettingInUse]
         /// Other event retentions (seconds), most recent first.
         public var otherEventRetentions: [SettingInUse]
+        /// Other versions of Keygate, most recent first (when this process
+        /// records its own).
+        public var otherVersions: [SettingInUse]
         /// The days of usage to keep when folding: the most any process
         /// keeps; `nil` (fold nothing) while one keeps every day.
         public var usageRetentionDays: Int?
@@ -45,6 +52,7 @@ extension KeygateService {
         public static let catalog = "catalog"
         public static let usageRetention = "usage-retention-days"
         public static let eventRetention = "event-retention-seconds"
+        public static let version = "keygate-version"
     }
 
     /// Records in the store that this process runs with `settings` (and
@@ -76,7 +84,7 @@ extension KeygateService {
             setting(SettingName.catalog, catalog.digest, source: settings.catalogSource),
             setting(SettingName.usageRetention, usageRetention),
             setting(SettingName.eventRetention, String(Int(settings.eventRetention.rounded(.up)))),
-        ]
+        ] + (settings.version.map { [setting(SettingName.version, $0)] } ?? [])
         let others = try store { () throws(KeyStoreError) in try storage.recordSettings(mine, within: window) }
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
@@ -92,7 +100,8 @@ extension KeygateService {
         }
         let eventRetention = eventRetentions.compactMap { TimeInterval($0.value) }.reduce(settings.eventRetention, max)
         return SettingsInUse(otherCatalogs: named(SettingName.catalog), otherUsageRetentions: usageRetentions,
-                             otherEventRetentions: eventRetentions, usageRetentionDays: usageDays,
+                             otherEventRetentions: eventRetentions, otherVersions: named(SettingName.version),
+                             usageRetentionDays: usageDays,
                              eventRetention: eventRetention)
     }
 }

@@ -225,7 +225,7 @@ final class ServeProcess: @unchecked Sendable {
 
     /// The server's database opened by this test process itself, with
     /// `rules` and `clock` (to write what an earlier time left there).
-    func openStorage(rules: KeyRules, clock: any WallClock = SystemClock()) throws -> any KeyStorage {
+    func openStorage(rules: KeyRules, clock: any WallClock = SystemClock()) throws -> any KeygateStorage {
         if let postgres { return try PostgresKeyStorage(url: postgres, rules: rules, clock: clock) }
         return try SQLiteKeyStorage(path: database.path, rules: rules, clock: clock)
     }

@@ -66,4 +66,18 @@ struct SettingsAgreementTests {
         #expect(settings.eventRetention == 30 * Self.day)
         #expect(settings.otherUsageRetentions.map(\.value) == ["13 months"])
     }
+
+    /// Versions are answered to a process that records its own, each other
+    /// one recorded lately, and to no other.
+    @Test func otherVersionsAreAnsweredToAProcessThatRecordsItsOwn() throws {
+        let fixture = try ServiceFixture()
+        func record(_ version: String?, process: Int32) throws -> KeygateService.SettingsInUse {
+            try fixture.service.recordSettings(KeygateService.ProcessSettings(catalogSource: "plans.xml", version: version),
+                                               host: "web", processId: process, within: Self.window)
+        }
+        #expect(try record("0.5.0", process: 1).otherVersions.isEmpty)
+        #expect(try record("0.6.0", process: 2).otherVersions.map(\.value) == ["0.5.0"])
+        #expect(try record("0.6.0", process: 3).otherVersions.map(\.processId) == [1])
+        #expect(try record(nil, process: 4).otherVersions.isEmpty)
+    }
 }

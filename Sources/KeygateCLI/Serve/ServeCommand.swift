@@ -274,7 +274,7 @@ struct ServeCommand: ParsableCommand {
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
-                                   usageRetentionDays: usageRetentionText.flatMap(Int.init))
+                                   usageRetentionDays: usageRetentionText.flatMap(Int.init), version: KeygateVersion.current)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

@@ -54,11 +54,11 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String? = nil, usageRetentionDays: Int? = nil) {
+         catalogSource: String? = nil, usageRetentionDays: Int? = nil, version: String? = nil) {
         self.service = service
         settings = catalogSource.map {
             KeygateService.ProcessSettings(catalogSource: $0, usageRetentionDays: usageRetentionDays,
-                                           eventRetention: events.retention)
+                                           eventRetention: events.retention, version: version)
         }
         self.usageRetentionDays = usageRetentionDays
         usageRetentionInUse = usageRetentionDays
@@ -318,6 +318,15 @@ final class UsageFlusher: @unchecked Sendable {
                     ])
             }
         }
+        // Expected while an upgrade rolls through: said, not warned of.
+        for other in inUse.otherVersions {
+            once(other) {
+                logger.info("another process on this database runs another version of keygate", metadata: [
+                    "version": "\(settings.version ?? "")", "otherVersion": "\(other.value)",
+                    "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
+                ])
+            }
+        }
         let names = { (values: Set<[String]>) in Set(values.map { $0[0] }) }
         let ended = names(loggedOthers).subtracting(names(logged))
         if ended.contains(KeygateService.SettingName.catalog) {
@@ -326,6 +335,10 @@ final class UsageFlusher: @unchecked Sendable {
         }
         if ended.contains(KeygateService.SettingName.usageRetention) {
             logger.notice("no process on this database that recorded its settings lately keeps usage by day longer than this one")
+        }
+        if ended.contains(KeygateService.SettingName.version) {
+            logger.info("every process on this database that recorded its settings lately runs this version of keygate",
+                        metadata: ["version": "\(settings.version ?? "")"])
         }
         if ended.contains(KeygateService.SettingName.eventRetention) {
             logger.notice("no process on this database that recorded its settings lately keeps events longer than this one")

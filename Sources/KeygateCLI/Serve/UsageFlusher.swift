@@ -6,13 +6,14 @@ import Logging
 
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
-/// tick, writes the events time makes due and prunes old ones, and records
-/// the plan catalog this process serves with, logging other processes'
-/// different ones; every `statisticsEvery` seconds (0: never), logs what
+/// tick, records the settings this process runs with (its catalog,
+/// retentions and version; ``SettingsLog`` says what differs in other
+/// processes'), writes the events time makes due and prunes those older
+/// than any process keeps; every `statisticsEvery` seconds (0: never), logs what
 /// verification did; and after each flush, logs the database's files that
 /// changed under it; at each sweep, forgets the rate-limit state of keys
 /// quiet for an hour and, with a usage retention, folds older days of
-/// keys' usage. `@unchecked`: the `var`s are touched only by the
+/// keys' usage past the most any process keeps. `@unchecked`: the `var`s are touched only by the
 /// ticker's ticks, one at a time, and by the last flush, after the ticker
 /// has stopped.
 final class UsageFlusher: @unchecked Sendable {
@@ -43,9 +44,8 @@ final class UsageFlusher: @unchecked Sendable {
     /// second of steps a sweep, each 10,000 keys' rows (57-69 ms on a
     /// million rows, docs/PERFORMANCE.md), a pass an hour.
     private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
-    /// Other processes' settings already logged (name and value), while
-    /// they are in use.
-    private var loggedOthers: Set<[String]> = []
+    /// What other processes' settings this process has said.
+    private var settingsLog: SettingsLog
     private var ticks = 0
     /// Which failed flushes to log: one a minute while they go on.
     private var failures = FailureLog()
@@ -63,6 +63,7 @@ final class UsageFlusher: @unchecked Sendable {
         self.usageRetentionDays = usageRetentionDays
         usageRetentionInUse = usageRetentionDays
         eventRetentionInUse = events.retention
+        settingsLog = SettingsLog(logger: logger)
         self.logger = logger
         self.events = events
         self.sweepEvery = sweepEvery
@@ -250,12 +251,10 @@ final class UsageFlusher: @unchecked Sendable {
     }
 
     /// Records this process's settings, takes up what folding and pruning
-    /// keep (the most any process keeps), and says when another process on
-    /// the database serves with a different catalog, or keeps usage or
-    /// events longer than this one would (each such value once, while it
-    /// stays in use), and when none does any more. A value counts as in
-    /// use for three sweeps after it was last recorded: a sweep that failed
-    /// or ran late does not make it vanish and reappear.
+    /// keep (the most any process keeps), and says what differs in the
+    /// others' (``SettingsLog``). A value counts as in use for three sweeps
+    /// after it was last recorded: a sweep that failed or ran late does not
+    /// make it vanish and reappear.
     private func recordSettings() {
         guard let settings else { return }
         let inUse: KeygateService.SettingsInUse
@@ -271,84 +270,7 @@ final class UsageFlusher: @unchecked Sendable {
         logger.debug("settings recorded", metadata: ["otherCatalogs": "\(inUse.otherCatalogs.count)"])
         usageRetentionInUse = inUse.usageRetentionDays
         eventRetentionInUse = inUse.eventRetention
-        let mine = CatalogDigest.short(service.catalog.digest)
-        var logged: Set<[String]> = []
-        func once(_ other: SettingInUse, _ log: () -> Void) {
-            logged.insert([other.name, other.value])
-            if !loggedOthers.contains([other.name, other.value]) { log() }
-        }
-        for other in inUse.otherCatalogs {
-            once(other) {
-                logger.warning("""
-                    another process on this database serves with a different plan catalog: the two answer about plans, \
-                    keys and quotas differently until every process loads the same file
-                    """, metadata: [
-                        "catalogDigest": "\(mine)", "otherCatalog": "\(other.source)",
-                        "otherCatalogDigest": "\(CatalogDigest.short(other.value))", "otherHost": "\(other.host)",
-                        "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
-        // Only a longer retention changes what this process does.
-        func keepsMoreUsage(_ other: SettingInUse) -> Bool {
-            guard let days = settings.usageRetentionDays else { return false }
-            return other.value == "all" || (Int(other.value) ?? 0) > days
-        }
-        for other in inUse.otherUsageRetentions where keepsMoreUsage(other) {
-            once(other) {
-                logger.warning("""
-                    another process on this database keeps more days of usage by day: folding keeps the most any \
-                    process keeps, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "usageRetentionDays": "\(settings.usageRetentionDays ?? 0)",
-                        "otherUsageRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
-                        "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
-        for other in inUse.otherEventRetentions where (TimeInterval(other.value) ?? 0) > settings.eventRetention {
-            once(other) {
-                logger.warning("""
-                    another process on this database keeps events longer: pruning keeps them as long as any process \
-                    keeps them, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "eventRetentionDays": "\(Self.days(settings.eventRetention))",
-                        "otherEventRetentionDays": "\(Self.days(TimeInterval(other.value) ?? 0))",
-                        "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
-        // Expected while an upgrade rolls through: said, not warned of.
-        for other in inUse.otherVersions {
-            once(other) {
-                logger.info("another process on this database runs another version of keygate", metadata: [
-                    "version": "\(settings.version ?? "")", "otherVersion": "\(other.value)",
-                    "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
-                ])
-            }
-        }
-        let names = { (values: Set<[String]>) in Set(values.map { $0[0] }) }
-        let ended = names(loggedOthers).subtracting(names(logged))
-        if ended.contains(KeygateService.SettingName.catalog) {
-            logger.notice("every process on this database that recorded its plan catalog lately serves with this one",
-                          metadata: ["catalogDigest": "\(mine)"])
-        }
-        if ended.contains(KeygateService.SettingName.usageRetention) {
-            logger.notice("no process on this database that recorded its settings lately keeps usage by day longer than this one")
-        }
-        if ended.contains(KeygateService.SettingName.version) {
-            logger.info("every process on this database that recorded its settings lately runs this version of keygate",
-                        metadata: ["version": "\(settings.version ?? "")"])
-        }
-        if ended.contains(KeygateService.SettingName.eventRetention) {
-            logger.notice("no process on this database that recorded its settings lately keeps events longer than this one")
-        }
-        loggedOthers = logged
-    }
-
-    /// A retention in days, as an operator gave it.
-    private static func days(_ retention: TimeInterval) -> String {
-        String(format: "%g", retention / 86_400)
+        settingsLog.report(inUse, mine: settings, catalogDigest: service.catalog.digest)
     }
 
     /// This host's name, as `hostname` prints it; read once.

@@ -1,0 +1,105 @@
+import Foundation
+import KeyStore
+import KeygateService
+import Logging
+
+/// What `keygate serve` says of the settings other processes on its
+/// database recorded (``KeygateService/recordSettings(_:host:processId:within:)``):
+/// a different catalog, and a longer usage or event retention, as warnings
+/// (the first answers differently; the others change what this process
+/// folds and prunes); another version of keygate, as information (an
+/// upgrade expects it). Each such value once while it stays in use, and
+/// when none of a setting's is in use any more.
+struct SettingsLog {
+    private let logger: Logger
+    /// The other processes' values said so far (name and value), while they are in use.
+    private var said: Set<[String]> = []
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Says what `inUse` holds that was not said before, and what ended,
+    /// for a process that runs with `mine` and the catalog `catalogDigest`.
+    mutating func report(_ inUse: KeygateService.SettingsInUse, mine: KeygateService.ProcessSettings,
+                         catalogDigest: String) {
+        let digest = CatalogDigest.short(catalogDigest)
+        var logged: Set<[String]> = []
+        func once(_ other: SettingInUse, _ log: () -> Void) {
+            logged.insert([other.name, other.value])
+            if !said.contains([other.name, other.value]) { log() }
+        }
+        for other in inUse.otherCatalogs {
+            once(other) {
+                logger.warning("""
+                    another process on this database serves with a different plan catalog: the two answer about plans, \
+                    keys and quotas differently until every process loads the same file
+                    """, metadata: [
+                        "catalogDigest": "\(digest)", "otherCatalog": "\(other.source)",
+                        "otherCatalogDigest": "\(CatalogDigest.short(other.value))", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        // Only a longer retention changes what this process does.
+        func keepsMoreUsage(_ other: SettingInUse) -> Bool {
+            guard let days = mine.usageRetentionDays else { return false }
+            return other.value == "all" || (Int(other.value) ?? 0) > days
+        }
+        for other in inUse.otherUsageRetentions where keepsMoreUsage(other) {
+            once(other) {
+                logger.warning("""
+                    another process on this database keeps more days of usage by day: folding keeps the most any \
+                    process keeps, whatever this one is given, until every process is given the same
+                    """, metadata: [
+                        "usageRetentionDays": "\(mine.usageRetentionDays ?? 0)",
+                        "otherUsageRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        for other in inUse.otherEventRetentions where (TimeInterval(other.value) ?? 0) > mine.eventRetention {
+            once(other) {
+                logger.warning("""
+                    another process on this database keeps events longer: pruning keeps them as long as any process \
+                    keeps them, whatever this one is given, until every process is given the same
+                    """, metadata: [
+                        "eventRetentionDays": "\(Self.days(mine.eventRetention))",
+                        "otherEventRetentionDays": "\(Self.days(TimeInterval(other.value) ?? 0))",
+                        "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
+        // Expected while an upgrade rolls through: said, not warned of.
+        for other in inUse.otherVersions {
+            once(other) {
+                logger.info("another process on this database runs another version of keygate", metadata: [
+                    "version": "\(mine.version ?? "")", "otherVersion": "\(other.value)",
+                    "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
+                ])
+            }
+        }
+        let names = { (values: Set<[String]>) in Set(values.map { $0[0] }) }
+        let ended = names(said).subtracting(names(logged))
+        if ended.contains(KeygateService.SettingName.catalog) {
+            logger.notice("every process on this database that recorded its plan catalog lately serves with this one",
+                          metadata: ["catalogDigest": "\(digest)"])
+        }
+        if ended.contains(KeygateService.SettingName.usageRetention) {
+            logger.notice("no process on this database that recorded its settings lately keeps usage by day longer than this one")
+        }
+        if ended.contains(KeygateService.SettingName.version) {
+            logger.info("every process on this database that recorded its settings lately runs this version of keygate",
+                        metadata: ["version": "\(mine.version ?? "")"])
+        }
+        if ended.contains(KeygateService.SettingName.eventRetention) {
+            logger.notice("no process on this database that recorded its settings lately keeps events longer than this one")
+        }
+        said = logged
+    }
+
+    /// A retention in days, as an operator gave it.
+    private static func days(_ retention: TimeInterval) -> String {
+        String(format: "%g", retention / 86_400)
+    }
+}

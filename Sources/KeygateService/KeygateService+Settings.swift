@@ -37,6 +37,12 @@ extension KeygateService {
         public var otherUsageRetentions: [SettingInUse]
         /// Other event retentions (seconds), most recent first.
         public var otherEventRetentions: [SettingInUse]
+        /// The usage retentions of ``otherUsageRetentions`` that keep more
+        /// days than this process's: what changes what it folds.
+        public var longerUsageRetentions: [SettingInUse]
+        /// The event retentions of ``otherEventRetentions`` that keep events
+        /// longer than this process's: what changes what it prunes.
+        public var longerEventRetentions: [SettingInUse]
         /// Other versions of Keygate, most recent first (when this process
         /// records its own).
         public var otherVersions: [SettingInUse]
@@ -89,19 +95,18 @@ extension KeygateService {
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
         let eventRetentions = named(SettingName.eventRetention)
-        // A value this version cannot read (a later one's) changes nothing.
-        var usageDays = settings.usageRetentionDays
-        for other in usageRetentions {
-            if other.value == "all" {
-                usageDays = nil
-            } else if let days = Int(other.value), let kept = usageDays {
-                usageDays = max(kept, days)
-            }
-        }
-        let eventRetention = eventRetentions.compactMap { TimeInterval($0.value) }.reduce(settings.eventRetention, max)
+        // Every day kept is the most days; a value this version cannot
+        // read (a later one's) is the fewest, and changes nothing.
+        func days(_ value: String) -> Int { value == "all" ? .max : Int(value) ?? 0 }
+        func seconds(_ value: String) -> TimeInterval { TimeInterval(value) ?? 0 }
+        let myDays = settings.usageRetentionDays ?? .max
+        let longerUsage = usageRetentions.filter { days($0.value) > myDays }
+        let longerEvents = eventRetentions.filter { seconds($0.value) > settings.eventRetention }
+        let keptDays = longerUsage.map { days($0.value) }.reduce(myDays, max)
         return SettingsInUse(otherCatalogs: named(SettingName.catalog), otherUsageRetentions: usageRetentions,
-                             otherEventRetentions: eventRetentions, otherVersions: named(SettingName.version),
-                             usageRetentionDays: usageDays,
-                             eventRetention: eventRetention)
+                             otherEventRetentions: eventRetentions, longerUsageRetentions: longerUsage,
+                             longerEventRetentions: longerEvents, otherVersions: named(SettingName.version),
+                             usageRetentionDays: keptDays == .max ? nil : keptDays,
+                             eventRetention: longerEvents.map { seconds($0.value) }.reduce(settings.eventRetention, max))
     }
 }

@@ -42,11 +42,7 @@ struct SettingsLog {
             }
         }
         // Only a longer retention changes what this process does.
-        func keepsMoreUsage(_ other: SettingInUse) -> Bool {
-            guard let days = mine.usageRetentionDays else { return false }
-            return other.value == "all" || (Int(other.value) ?? 0) > days
-        }
-        for other in inUse.otherUsageRetentions where keepsMoreUsage(other) {
+        for other in inUse.longerUsageRetentions {
             once(other) {
                 logger.warning("""
                     another process on this database keeps more days of usage by day: folding keeps the most any \
@@ -58,7 +54,7 @@ struct SettingsLog {
                     ])
             }
         }
-        for other in inUse.otherEventRetentions where (TimeInterval(other.value) ?? 0) > mine.eventRetention {
+        for other in inUse.longerEventRetentions {
             once(other) {
                 logger.warning("""
                     another process on this database keeps events longer: pruning keeps them as long as any process \

@@ -24,11 +24,10 @@ final class UsageFlusher: @unchecked Sendable {
     private let sweepEvery: Int
     private let statisticsEvery: Int
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
-    /// What this process runs with, recorded at each sweep; `nil`: not recorded.
-    private let settings: KeygateService.ProcessSettings?
-    /// How many days of keys' usage this process is told to keep by day;
-    /// `nil`: every day.
-    private let usageRetentionDays: Int?
+    /// What this process runs with (its usage retention: how many days of
+    /// keys' usage it is told to keep by day, `nil` for every day),
+    /// recorded at each sweep.
+    private let settings: KeygateService.ProcessSettings
     /// What folding and pruning keep: the most any process on the database
     /// keeps, as last recorded (this process's own until then).
     private var usageRetentionInUse: Int?
@@ -54,13 +53,10 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String? = nil, usageRetentionDays: Int? = nil, version: String? = nil) {
+         catalogSource: String, usageRetentionDays: Int? = nil, version: String? = nil) {
         self.service = service
-        settings = catalogSource.map {
-            KeygateService.ProcessSettings(catalogSource: $0, usageRetentionDays: usageRetentionDays,
-                                           eventRetention: events.retention, version: version)
-        }
-        self.usageRetentionDays = usageRetentionDays
+        settings = KeygateService.ProcessSettings(catalogSource: catalogSource, usageRetentionDays: usageRetentionDays,
+                                                  eventRetention: events.retention, version: version)
         usageRetentionInUse = usageRetentionDays
         eventRetentionInUse = events.retention
         settingsLog = SettingsLog(logger: logger)
@@ -221,7 +217,7 @@ final class UsageFlusher: @unchecked Sendable {
     /// Goes on with the pass that folds keys' usage past the retention
     /// that every process on the database keeps (the most any keeps).
     private func foldUsage() {
-        guard usageRetentionDays != nil, let keptDays = usageRetentionInUse else { return }
+        guard settings.usageRetentionDays != nil, let keptDays = usageRetentionInUse else { return }
         do {
             let folded = try folding.resume { cursor throws(ServiceError) in
                 let step = try service.foldUsage(keepingDays: keptDays, after: cursor)
@@ -256,7 +252,6 @@ final class UsageFlusher: @unchecked Sendable {
     /// after it was last recorded: a sweep that failed or ran late does not
     /// make it vanish and reappear.
     private func recordSettings() {
-        guard let settings else { return }
         let inUse: KeygateService.SettingsInUse
         do {
             inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),

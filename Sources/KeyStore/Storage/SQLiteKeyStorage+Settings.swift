@@ -15,14 +15,19 @@ extension SQLiteKeyStorage {
             }
             try db.cachedStatement(sql: "DELETE FROM setting_in_use WHERE seen_at < ?")
                 .execute(arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-SettingInUse.retention))])
-            return try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT name, value, source, host, process_id, seen_at FROM setting_in_use
-                    WHERE seen_at >= ? ORDER BY seen_at DESC, name, value
-                    """), arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-window))]).map { row in
-                SettingInUse(name: row[0], value: row[1], source: row[2], host: row[3],
-                             processId: Int32(truncatingIfNeeded: row[4] as Int64), seenAt: StorageCoding.date(row[5] as Int64))
-            }
+            return try Self.settings(since: now.addingTimeInterval(-window), db)
         }
         return SettingInUse.others(of: settings, in: recorded)
+    }
+
+    /// The settings recorded since `start`, most recent first.
+    static func settings(since start: Date, _ db: Database) throws -> [SettingInUse] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT name, value, source, host, process_id, seen_at FROM setting_in_use
+                WHERE seen_at >= ? ORDER BY seen_at DESC, name, value
+                """), arguments: [StorageCoding.milliseconds(start)]).map { row in
+            SettingInUse(name: row[0], value: row[1], source: row[2], host: row[3],
+                         processId: Int32(truncatingIfNeeded: row[4] as Int64), seenAt: StorageCoding.date(row[5] as Int64))
+        }
     }
 }

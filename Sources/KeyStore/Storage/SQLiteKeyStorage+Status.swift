@@ -1,0 +1,51 @@
+public import Foundation
+import GRDB
+
+extension SQLiteKeyStorage {
+    /// What the database file at `path` holds, and the settings its
+    /// processes recorded within `window` before `now`, read on a read-only
+    /// connection: nothing is migrated, created or written, so it is safe
+    /// beside processes of any version, and before an upgrade.
+    ///
+    /// - Throws: ``KeyStoreError/Code/storageFailure`` as
+    ///   ``init(path:rules:clock:)`` reports it (`io` where there is no such
+    ///   file; `corrupt`, with a `detail`, where the file is not a Keygate
+    ///   database).
+    public static func status(path: String, within window: TimeInterval, now: Date = Date())
+        throws(KeyStoreError) -> StoreStatus
+    {
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(KeyDatabase.busyTimeout)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in try status(db, since: now.addingTimeInterval(-window)) }
+        } catch {
+            throw StorageCoding.failure(error, detailing: nil)
+        }
+    }
+
+    static func status(_ db: Database, since start: Date) throws -> StoreStatus {
+        let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        guard !tables.isEmpty else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
+        guard tables.isSuperset(of: ["grdb_migrations", "api_key", "subscription"]) else {
+            throw KeyStoreError(.storageFailure, ["reason": "corrupt", "detail": "it holds no Keygate schema"])
+        }
+        let migrator = KeyDatabase.migrator
+        let applied = try migrator.appliedIdentifiers(db)
+        let unknown = KeyDatabase.unknownMigrations(applied, to: migrator)
+        let schema: StoreStatus.Schema
+        if !unknown.isEmpty {
+            schema = .ahead(unknown: unknown)
+        } else {
+            let latest = migrator.migrations.last(where: applied.contains) ?? "none"
+            let pending = migrator.migrations.filter { !applied.contains($0) }
+            schema = pending.isEmpty ? .current(latest: latest) : .behind(latest: latest, pending: pending)
+        }
+        return StoreStatus(
+            schema: schema,
+            keys: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0,
+            organizations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscription") ?? 0,
+            settings: tables.contains("setting_in_use") ? try settings(since: start, db) : nil)
+    }
+}

@@ -1,0 +1,51 @@
+public import Foundation
+public import KeyStore
+
+extension PostgresKeyStorage {
+    /// What the database `url` names holds, and the settings its processes
+    /// recorded within `window` before `now`, read in one read-only
+    /// transaction on a connection of its own: nothing is migrated, created
+    /// or written, so it is safe beside processes of any version, before an
+    /// upgrade, and through a pooler in either mode (nothing is prepared).
+    ///
+    /// - Throws: ``KeyStoreError/Code/storageFailure`` as
+    ///   ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:)``
+    ///   reports it, with the server's words as `detail`.
+    public static func status(url: String, within window: TimeInterval, now: Date = Date())
+        throws(KeyStoreError) -> StoreStatus
+    {
+        do {
+            let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
+            return try connection.inTransaction {
+                try connection.execute("SET TRANSACTION READ ONLY")
+                return try status(connection, since: now.addingTimeInterval(-window))
+            }
+        } catch {
+            throw storeError(error, detail: true)
+        }
+    }
+
+    private static func status(_ connection: PGConnection, since start: Date) throws -> StoreStatus {
+        let tables = try connection.query(
+            "SELECT to_regclass('keygate_migration') IS NOT NULL, to_regclass('setting_in_use') IS NOT NULL")
+        guard tables.bool(0, 0) == true else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
+        let applied = try connection.query("SELECT version, name FROM keygate_migration ORDER BY version")
+        let versions = (0..<applied.count).map { row in
+            (version: applied.int(row, 0) ?? 0, name: applied.string(row, 1) ?? "")
+        }
+        guard let last = versions.last else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
+        func label(_ version: Int, _ name: String) -> String { "\(version): \(name)" }
+        let schema: StoreStatus.Schema
+        if last.version > PostgresMigrator.latest {
+            schema = .ahead(unknown: versions.filter { $0.version > PostgresMigrator.latest }.map { label($0.version, $0.name) })
+        } else {
+            let pending = PostgresSchema.migrations.filter { $0.version > last.version }.map { label($0.version, $0.name) }
+            let latest = label(last.version, last.name)
+            schema = pending.isEmpty ? .current(latest: latest) : .behind(latest: latest, pending: pending)
+        }
+        let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)")
+        return StoreStatus(
+            schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,
+            settings: tables.bool(0, 1) == true ? try settings(since: start, connection) : nil)
+    }
+}

@@ -59,6 +59,19 @@ extension KeygateService {
         public static let usageRetention = "usage-retention-days"
         public static let eventRetention = "event-retention-seconds"
         public static let version = "keygate-version"
+
+        /// The days of usage a recorded usage retention keeps: `Int.max`
+        /// for `all`; a value this version cannot read (a later one's) is
+        /// the fewest, 0, and changes nothing.
+        public static func usageDays(_ value: String) -> Int {
+            value == "all" ? .max : Int(value) ?? 0
+        }
+
+        /// How long a recorded event retention keeps events; a value this
+        /// version cannot read is the shortest, 0.
+        public static func eventSeconds(_ value: String) -> TimeInterval {
+            TimeInterval(value) ?? 0
+        }
     }
 
     /// Records in the store that this process runs with `settings` (and
@@ -95,10 +108,7 @@ extension KeygateService {
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
         let eventRetentions = named(SettingName.eventRetention)
-        // Every day kept is the most days; a value this version cannot
-        // read (a later one's) is the fewest, and changes nothing.
-        func days(_ value: String) -> Int { value == "all" ? .max : Int(value) ?? 0 }
-        func seconds(_ value: String) -> TimeInterval { TimeInterval(value) ?? 0 }
+        let days = SettingName.usageDays, seconds = SettingName.eventSeconds
         let myDays = settings.usageRetentionDays ?? .max
         let longerUsage = usageRetentions.filter { days($0.value) > myDays }
         let longerEvents = eventRetentions.filter { seconds($0.value) > settings.eventRetention }

@@ -32,7 +32,7 @@ struct TextTable {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
                 column == cells.count - 1 ? cell : cell.padding(to: widths[column])
-            }.joined(separator: "   ")
+            }.joined(separator: "   ").trimmingSuffix(while: \.isWhitespace)
         }
         var output = line(header) + "\n"
         output += widths.map { String(repeating: "-", count: $0) }.joined(separator: "   ") + "\n"
@@ -47,6 +47,14 @@ struct TextTable {
 }
 
 extension String {
+    /// The string without its trailing characters that match: a row whose
+    /// last cells are empty ends without padding.
+    func trimmingSuffix(while matches: (Character) -> Bool) -> String {
+        var end = endIndex
+        while end > startIndex, matches(self[index(before: end)]) { end = index(before: end) }
+        return String(self[..<end])
+    }
+
     func padding(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }

@@ -1,0 +1,52 @@
+import Foundation
+import KeyStore
+import KeygateService
+
+/// Whether the processes that recorded their settings lately run with the
+/// same ones, and what a disagreement means for each setting: what
+/// `keygate status` says, as `keygate serve` warns of it in its log.
+struct SettingsAgreement {
+    /// A setting recorded with more than one value.
+    struct Disagreement {
+        let name: String
+        /// Its values, most recently recorded first.
+        let values: [String]
+
+        /// What the disagreement does, in words an operator can act on.
+        var consequence: String {
+            typealias Name = KeygateService.SettingName
+            switch name {
+            case Name.catalog:
+                return "processes serve with \(values.count) plan catalogs (\(values.map(CatalogDigest.short).joined(separator: ", "))): "
+                    + "they answer about plans, keys and quotas differently until every process loads the same file"
+            case Name.usageRetention:
+                let kept = values.map(Name.usageDays).max() ?? 0
+                return "processes keep usage by day for different numbers of days (\(values.joined(separator: ", "))): "
+                    + (kept == .max ? "none folds usage while one keeps every day"
+                        : "each folds by the most any keeps, \(kept) days")
+            case Name.eventRetention:
+                let kept = values.map(Name.eventSeconds).max() ?? 0
+                return "processes keep events for different times (\(values.map { "\($0) s" }.joined(separator: ", "))): "
+                    + "each prunes by the longest, \(Int(kept)) s"
+            case Name.version:
+                return "processes run different versions of keygate (\(values.joined(separator: ", "))): an upgrade is "
+                    + "rolling through, or a process was not restarted after one"
+            default:
+                return "processes record different values of \(name) (\(values.joined(separator: ", ")))"
+            }
+        }
+    }
+
+    /// The settings recorded with more than one value, in order of name.
+    let disagreements: [Disagreement]
+
+    init(_ settings: [SettingInUse]) {
+        var values: [String: [String]] = [:]
+        for setting in settings where !(values[setting.name]?.contains(setting.value) ?? false) {
+            values[setting.name, default: []].append(setting.value)
+        }
+        disagreements = values.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map {
+            Disagreement(name: $0.key, values: $0.value)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+@testable import KeyStore
+import KeyStorePostgres
+import KeygateRPC
+import KeygateTestSupport
+import Testing
+
+/// `keygate status`, as an operator runs it before, during and after an
+/// upgrade: what the database holds, its schema against this keygate's,
+/// and whether the processes on it run with the same settings, read while
+/// they serve. It never changes the database.
+@Suite("keygate status")
+struct StatusCommandTests {
+    /// A server of `backend` with one Pro key, serving on once it has
+    /// recorded its settings; the `--database` value that reaches its database.
+    func servedDatabase(_ backend: Backend) throws -> (serve: ServeProcess, database: String) {
+        let serve = try ServeProcess(on: backend, arguments: ["--event-sweep-seconds", "1", "--log-level", "debug"])
+        _ = try serve.proKey(organization: "org_s", rateLimit: 100)
+        #expect(serve.logs("settings recorded"), "\(serve.stderr)")
+        return (serve, serve.postgres ?? serve.database.path)
+    }
+
+    func status(_ arguments: [String]) throws -> CommandRun {
+        try CommandRun(["status"] + arguments, in: try ScratchFolder.make("keygate-status"))
+    }
+
+    func object(_ run: CommandRun) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], "\(run.output)")
+    }
+
+    @Test(arguments: Backend.withPooler) func aDatabaseInUseShowsItsSchemaItsKeysAndTheSettingsItsProcessesRecorded(
+        _ backend: Backend
+    ) throws {
+        let (serve, database) = try servedDatabase(backend)
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("(this keygate's latest)"), "\(run.output)")
+        #expect(run.output.contains("keys       1 in 1 organization\n"), "\(run.output)")
+        for row in ["keygate-version           \(KeygateVersion.current) ", "usage-retention-days      all ",
+                    "event-retention-seconds   2592000 "] {
+            #expect(run.output.contains("\n" + row), "\(row) in \(run.output)")
+        }
+        #expect(run.output.contains("Every process that recorded its settings in the last 180 s runs with the same ones."))
+
+        let json = try object(try status(["--database", database, "--format", "json"]))
+        #expect((json["schema"] as? [String: Any])?["state"] as? String == "current")
+        #expect(json["keys"] as? Int == 1)
+        #expect(json["organizations"] as? Int == 1)
+        let settings = try #require(json["settings"] as? [[String: Any]])
+        #expect(Set(settings.compactMap { $0["name"] as? String })
+            == ["catalog", "usage-retention-days", "event-retention-seconds", "keygate-version"])
+        #expect(settings.allSatisfy { $0["processId"] as? Int == Int(serve.process.processIdentifier) })
+        #expect((json["disagreements"] as? [Any])?.isEmpty == true)
+        #expect(serve.finish() == 0)
+    }
+
+    @Test(arguments: Backend.available) func settingsTheProcessesDisagreeOnAreNamedAndCheckFailsOnThem(
+        _ backend: Backend
+    ) throws {
+        let (serve, database) = try servedDatabase(backend)
+        // What a process of an earlier version, started with a week's usage retention, records.
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
+        _ = try serve.openStorage(rules: rules).recordSettings([
+            SettingInUse(name: "keygate-version", value: "0.4.0", host: "web-7", processId: 4242),
+            SettingInUse(name: "usage-retention-days", value: "7", host: "web-7", processId: 4242),
+        ], within: 3)
+
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("\nkeygate-version           0.4.0 "), "\(run.output)")
+        #expect(run.output.contains("web-7"), "\(run.output)")
+        #expect(run.output.contains("- processes keep usage by day for different numbers of days (7, all): "
+            + "none folds usage while one keeps every day\n"), "\(run.output)")
+        #expect(run.output.contains("- processes run different versions of keygate (0.4.0, \(KeygateVersion.current))"),
+                "\(run.output)")
+        #expect(!run.output.contains("runs with the same ones"))
+
+        let checked = try status(["--database", database, "--check", "--format", "json"])
+        #expect(checked.status == 1, "\(checked.errors)")
+        let disagreements = try #require(try object(checked)["disagreements"] as? [[String: Any]])
+        #expect(disagreements.compactMap { $0["name"] as? String } == ["keygate-version", "usage-retention-days"])
+        #expect(disagreements.last?["values"] as? [String] == ["7", "all"])
+        #expect(serve.finish() == 0)
+    }
+
+    @Test(arguments: Backend.available) func anOlderSchemaIsShownWithWhatThisKeygateWouldApplyAndLeftAsItIs(
+        _ backend: Backend
+    ) throws {
+        let database: String
+        switch backend {
+        case .sqlite:
+            database = try ScratchFolder.make("keygate-status").appending(path: "old.sqlite").path
+            try KeyDatabase.migrator.migrate(try DatabaseQueue(path: database), upTo: "v16: catalogs in use")
+        case .postgres, .pooled:
+            database = try Backend.freshPostgresSchema()
+            try PostgresKeyStorage.migrate(url: database, upTo: 14)
+        }
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        let schema = backend == .sqlite
+            ? "v16: catalogs in use; this keygate applies 1 more when it opens it: v17: settings in use"
+            : "14: reservations that outlast a forgotten row; this keygate applies 1 more when it opens it: 15: settings in use"
+        #expect(run.output.contains("schema     \(schema)\n"), "\(run.output)")
+        #expect(run.output.contains("This schema records no settings"), "\(run.output)")
+        let json = try object(try status(["--database", database, "--format", "json"]))
+        #expect((json["schema"] as? [String: Any])?["state"] as? String == "behind")
+        #expect(json["settings"] is NSNull)
+
+        // Read, not migrated.
+        switch backend {
+        case .sqlite:
+            #expect(try DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 16)
+        case .postgres, .pooled:
+            #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: database) == 14)
+        }
+    }
+
+    @Test(arguments: Backend.available) func aSchemaANewerKeygateMigratedIsSaidToBeNewer(_ backend: Backend) throws {
+        let (serve, database) = try servedDatabase(backend)
+        #expect(serve.finish() == 0)
+        switch backend {
+        case .sqlite:
+            try DatabaseQueue(path: database).write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+            }
+        case .postgres, .pooled:
+            try PostgresKeyStorage.execute(
+                "INSERT INTO keygate_migration (version, name) VALUES (99, 'from the future')", url: database)
+        }
+        let run = try status(["--database", database, "--format", "json"])
+        #expect(run.status == 0, "\(run.errors)")
+        let schema = try #require(try object(run)["schema"] as? [String: Any])
+        #expect(schema["state"] as? String == "ahead")
+        #expect(schema["unknown"] as? [String] == [backend == .sqlite ? "v99: from the future" : "99: from the future"])
+        #expect(try status(["--database", database]).output.contains("migrated by a newer keygate"))
+    }
+
+    @Test(arguments: Backend.available) func aDatabaseNoKeygateOpenedYetHasNoSchema(_ backend: Backend) throws {
+        let database: String
+        switch backend {
+        case .sqlite:
+            database = try ScratchFolder.make("keygate-status").appending(path: "new.sqlite").path
+            #expect(FileManager.default.createFile(atPath: database, contents: Data()))
+        case .postgres, .pooled:
+            database = try Backend.freshPostgresSchema()
+        }
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("schema     none yet: the first keygate to open the database creates it\n"),
+                "\(run.output)")
+        #expect(run.output.contains("keys       0 in 0 organizations\n"), "\(run.output)")
+    }
+
+    @Test func aMissingOrForeignFileIsAnErrorAndNothingIsCreated() throws {
+        let folder = try ScratchFolder.make("keygate-status")
+        let missing = folder.appending(path: "missing.sqlite").path
+        let run = try status(["--database", missing])
+        #expect(run.status == 2)
+        #expect(run.errors.contains("keygate status: there is no database at \(missing)"), "\(run.errors)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+
+        let notes = folder.appending(path: "notes.txt").path
+        #expect(FileManager.default.createFile(atPath: notes, contents: Data(String(repeating: "not a database\n", count: 100).utf8)))
+        let foreign = try status(["--database", notes])
+        #expect(foreign.status == 2)
+        #expect(foreign.errors.contains("is damaged or not a Keygate database"), "\(foreign.errors)")
+
+        let usage = try status(["--within", "0"])
+        #expect(usage.status == 2)
+        #expect(usage.errors.contains("--within must be at least 1"), "\(usage.errors)")
+    }
+}

@@ -704,7 +704,8 @@ rows += try importRows()
 
 /// `keygate backup` of the largest fixture, each time to a new file (the
 /// median of three), then `keygate restore` of a backup into a new
-/// database and of another over that one. The fixture is only read.
+/// database and of another over that one; `keygate status` of the
+/// fixture (the median of three). The fixture is only read.
 func backupRows() throws -> [Row] {
     let keys = quick ? 100_000 : 1_000_000
     let fixture = try KeyFixture.prepare(keys: keys, catalog: catalog, in: dataDirectory)
@@ -729,6 +730,8 @@ func backupRows() throws -> [Row] {
     let restored = folder.appending(path: "restored.sqlite").path
     let into = try run(["restore", backups[0], "--database", restored], expecting: "restored")
     let over = try run(["restore", backups[1], "--database", restored], expecting: "restored")
+    // `keygate status` counts the keys, the one part that grows with the database.
+    let statuses = try (0..<3).map { _ in try run(["status", "--database", fixture.path], expecting: "database") }.sorted()
     let count = keys.formatted()
     return [
         Row(name: "keygate backup, \(count) keys, in use by nothing (median of 3)",
@@ -736,6 +739,8 @@ func backupRows() throws -> [Row] {
         Row(name: "keygate restore of it into a new database", value: String(format: "%.2f s", into), target: "", met: nil),
         Row(name: "keygate restore of another over that database", value: String(format: "%.2f s", over), target: "",
             met: nil),
+        Row(name: "keygate status of the \(count)-key database (median of 3)",
+            value: String(format: "%.0f ms", statuses[1] * 1000), target: "", met: nil),
     ]
 }
 rows += try backupRows()

@@ -6,25 +6,37 @@ extension PostgresKeyStorage {
         let now = self.now
         let recorded = try write { connection in
             for setting in settings {
+                let parameters: [PGValue] = [.text(setting.name), .text(setting.value), .text(setting.source),
+                                             .text(setting.host), .of(Int(setting.processId)),
+                                             .integer(StorageCoding.milliseconds(now))]
                 try connection.query("""
                     INSERT INTO setting_in_use (name, value, source, host, process_id, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT (name, value) DO UPDATE SET
                         source = excluded.source, host = excluded.host, process_id = excluded.process_id, seen_at = excluded.seen_at
-                    """, [.text(setting.name), .text(setting.value), .text(setting.source), .text(setting.host),
-                          .of(Int(setting.processId)), .integer(StorageCoding.milliseconds(now))])
+                    """, parameters)
+                try connection.query("""
+                    INSERT INTO process_setting (name, value, source, host, process_id, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (host, process_id, name) DO UPDATE SET
+                        value = excluded.value, source = excluded.source, seen_at = excluded.seen_at
+                    """, parameters)
             }
-            try connection.query("DELETE FROM setting_in_use WHERE seen_at < $1",
-                                 [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-SettingInUse.retention)))])
-            return try Self.settings(since: now.addingTimeInterval(-window), connection)
+            let forgotten: [PGValue] = [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-SettingInUse.retention)))]
+            try connection.query("DELETE FROM setting_in_use WHERE seen_at < $1", forgotten)
+            try connection.query("DELETE FROM process_setting WHERE seen_at < $1", forgotten)
+            return try Self.settings(since: now.addingTimeInterval(-window), in: .values, connection)
         }
         return SettingInUse.others(of: settings, in: recorded)
     }
 
-    /// The settings recorded since `start`, most recent first.
-    static func settings(since start: Date, _ connection: PGConnection) throws(PGError) -> [SettingInUse] {
+    /// The settings recorded since `start`, most recent first: each value
+    /// with its last process (`.values`, what processes agree by), or each
+    /// process's (`.processes`, what `keygate status` lists).
+    static func settings(since start: Date, in table: SettingTable, _ connection: PGConnection)
+        throws(PGError) -> [SettingInUse]
+    {
         let rows = try connection.query("""
-            SELECT name, value, source, host, process_id, seen_at FROM setting_in_use
-            WHERE seen_at >= $1 ORDER BY seen_at DESC, name, value
+            SELECT name, value, source, host, process_id, seen_at FROM \(table.rawValue)
+            WHERE seen_at >= $1 ORDER BY seen_at DESC, name, value, host, process_id
             """, [.integer(StorageCoding.milliseconds(start))])
         return (0..<rows.count).map { row in
             SettingInUse(name: rows.string(row, 0) ?? "", value: rows.string(row, 1) ?? "", source: rows.string(row, 2) ?? "",

@@ -26,8 +26,10 @@ extension PostgresKeyStorage {
     }
 
     private static func status(_ connection: PGConnection, since start: Date) throws -> StoreStatus {
-        let tables = try connection.query(
-            "SELECT to_regclass('keygate_migration') IS NOT NULL, to_regclass('setting_in_use') IS NOT NULL")
+        let tables = try connection.query("""
+            SELECT to_regclass('keygate_migration') IS NOT NULL, to_regclass('setting_in_use') IS NOT NULL,
+                to_regclass('process_setting') IS NOT NULL
+            """)
         guard tables.bool(0, 0) == true else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
         let applied = try connection.query("SELECT version, name FROM keygate_migration ORDER BY version")
         let versions = (0..<applied.count).map { row in
@@ -46,6 +48,7 @@ extension PostgresKeyStorage {
         let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)")
         return StoreStatus(
             schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,
-            settings: tables.bool(0, 1) == true ? try settings(since: start, connection) : nil)
+            settings: tables.bool(0, 1) == true ? try settings(since: start, in: .values, connection) : nil,
+            processes: tables.bool(0, 2) == true ? try settings(since: start, in: .processes, connection) : nil)
     }
 }

@@ -533,5 +533,21 @@ enum PostgresSchema {
                 SELECT 'catalog', digest, source, host, process_id, seen_at FROM catalog_in_use;
             DROP TABLE catalog_in_use;
             """),
+        (16, "settings of each process", """
+            -- setting_in_use keeps a value's last process only: enough to
+            -- tell that processes disagree, not which ones (during an
+            -- upgrade: every process still on the version before). A row
+            -- per process and setting, beside it; processes of version 15
+            -- go on writing only that table, which stays what they agree by.
+            CREATE TABLE process_setting (
+                host TEXT NOT NULL,
+                process_id INTEGER NOT NULL,
+                name TEXT NOT NULL CHECK (name <> ''),
+                value TEXT NOT NULL,
+                source TEXT NOT NULL,
+                seen_at BIGINT NOT NULL,
+                PRIMARY KEY (host, process_id, name)
+            );
+            """),
     ]
 }

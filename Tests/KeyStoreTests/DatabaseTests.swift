@@ -15,7 +15,8 @@ struct DatabaseTests {
         }
         #expect(tables == [
             "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_secret",
-            "maintenance", "meter_usage", "outbox_event", "setting_in_use", "subscription", "usage_flush", "usage_record",
+            "maintenance", "meter_usage", "outbox_event", "process_setting", "setting_in_use", "subscription", "usage_flush",
+            "usage_record",
         ])
         // Keys' usage counts are in the file beside it, which every connection attaches.
         let usageTables = try pool.read { db in
@@ -35,6 +36,7 @@ struct DatabaseTests {
             "v10: one index per event", "v11: meter counts by version", "v12: usage in a file of its own",
             "v13: secrets name their key's row", "v14: live keys counted from their index",
             "v15: one change event per created key", "v16: catalogs in use", "v17: settings in use",
+            "v18: settings of each process",
         ])
     }
 
@@ -119,11 +121,11 @@ struct DatabaseTests {
         let before = try state()
         let error = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: path) }
         #expect(error?.unknown == ["v99: from the future"])
-        #expect(error?.known == "v17: settings in use")
+        #expect(error?.known == "v18: settings of each process")
         let store = #expect(throws: KeyStoreError.self) { try SQLiteKeyStorage(path: path, rules: StoreFixture.rules) }
         #expect(store?.code == .storageFailure)
         #expect(store?.parameters["detail"]?.contains(
-            "newer than this keygate knows (v99: from the future; it knows up to v17: settings in use); "
+            "newer than this keygate knows (v99: from the future; it knows up to v18: settings of each process); "
                 + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
         #expect(try state() == before, "nothing written")
 

@@ -37,10 +37,13 @@ struct StatusCommandTests {
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("(this keygate's latest)"), "\(run.output)")
         #expect(run.output.contains("keys       1 in 1 organization\n"), "\(run.output)")
-        for row in ["keygate-version           \(KeygateVersion.current) ", "usage-retention-days      all ",
-                    "event-retention-seconds   2592000 "] {
-            #expect(run.output.contains("\n" + row), "\(row) in \(run.output)")
-        }
+        let line = try #require(run.output.split(separator: "\n").first { $0.contains(" \(serve.process.processIdentifier) ") },
+                                "\(run.output)")
+        #expect(line.contains(" \(KeygateVersion.current) "), "\(line)")
+        #expect(line.contains(" all "), "\(line)")
+        #expect(line.contains(" 2592000 s "), "\(line)")
+        #expect(line.hasSuffix("Plans/plans.xml"), "\(line)")
+        #expect(!run.output.contains("earlier keygate"), "\(run.output)")
         #expect(run.output.contains("Every process that recorded its settings in the last 180 s runs with the same ones."))
 
         let json = try object(try status(["--database", database, "--format", "json"]))
@@ -51,6 +54,13 @@ struct StatusCommandTests {
         #expect(Set(settings.compactMap { $0["name"] as? String })
             == ["catalog", "usage-retention-days", "event-retention-seconds", "keygate-version"])
         #expect(settings.allSatisfy { $0["processId"] as? Int == Int(serve.process.processIdentifier) })
+        let processes = try #require(json["processes"] as? [[String: Any]])
+        #expect(processes.count == 1)
+        #expect(processes.first?["processId"] as? Int == Int(serve.process.processIdentifier))
+        let recorded = try #require(processes.first?["settings"] as? [String: String])
+        #expect(recorded["keygate-version"] == KeygateVersion.current)
+        #expect(recorded["usage-retention-days"] == "all")
+        #expect(recorded["event-retention-seconds"] == "2592000")
         #expect((json["disagreements"] as? [Any])?.isEmpty == true)
         #expect(serve.finish() == 0)
     }
@@ -59,28 +69,52 @@ struct StatusCommandTests {
         _ backend: Backend
     ) throws {
         let (serve, database) = try servedDatabase(backend)
-        // What a process of an earlier version, started with a week's usage retention, records.
+        // Two processes of another version started with a week's usage retention, as each records.
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
-        _ = try serve.openStorage(rules: rules).recordSettings([
-            SettingInUse(name: "keygate-version", value: "0.4.0", host: "web-7", processId: 4242),
-            SettingInUse(name: "usage-retention-days", value: "7", host: "web-7", processId: 4242),
-        ], within: 3)
+        let storage = try serve.openStorage(rules: rules)
+        for process: Int32 in [4242, 4343] {
+            _ = try storage.recordSettings([
+                SettingInUse(name: "keygate-version", value: "0.6.0", host: "web-7", processId: process),
+                SettingInUse(name: "usage-retention-days", value: "7", host: "web-7", processId: process),
+            ], within: 3)
+        }
+        // And what a process of schema v17 (PostgreSQL 15) records: its values alone.
+        let earlier = """
+            INSERT INTO setting_in_use (name, value, source, host, process_id, seen_at)
+            VALUES ('event-retention-seconds', '7776000', '', 'web-8', 808, \(StorageCoding.milliseconds(Date())))
+            """
+        switch backend {
+        case .sqlite: try DatabaseQueue(path: database).write { db in try db.execute(sql: earlier) }
+        case .postgres, .pooled: try PostgresKeyStorage.execute(earlier, url: database)
+        }
 
         let run = try status(["--database", database])
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.contains("\nkeygate-version           0.4.0 "), "\(run.output)")
-        #expect(run.output.contains("web-7"), "\(run.output)")
+        for process in [4242, 4343] {
+            let line = try Regex("\\nweb-7 +\(process) +\\d+ s ago +0\\.6\\.0 +7\\n")
+            #expect(run.output.contains(line), "\(run.output)")
+        }
+        #expect(run.output.contains("Recorded by processes of an earlier keygate, each value with the last to record it:"),
+                "\(run.output)")
+        #expect(run.output.contains(#/\nevent-retention-seconds +7776000 +web-8 +808 /#), "\(run.output)")
         #expect(run.output.contains("- processes keep usage by day for different numbers of days (7, all): "
             + "none folds usage while one keeps every day\n"), "\(run.output)")
-        #expect(run.output.contains("- processes run different versions of keygate (0.4.0, \(KeygateVersion.current))"),
+        #expect(run.output.contains("- processes keep events for different times (7776000 s, 2592000 s): "
+            + "each prunes by the longest, 7776000 s\n"), "\(run.output)")
+        #expect(run.output.contains("- processes run different versions of keygate (0.6.0, \(KeygateVersion.current))"),
                 "\(run.output)")
         #expect(!run.output.contains("runs with the same ones"))
 
         let checked = try status(["--database", database, "--check", "--format", "json"])
         #expect(checked.status == 1, "\(checked.errors)")
-        let disagreements = try #require(try object(checked)["disagreements"] as? [[String: Any]])
-        #expect(disagreements.compactMap { $0["name"] as? String } == ["keygate-version", "usage-retention-days"])
+        let json = try object(checked)
+        let disagreements = try #require(json["disagreements"] as? [[String: Any]])
+        #expect(disagreements.compactMap { $0["name"] as? String }
+            == ["event-retention-seconds", "keygate-version", "usage-retention-days"])
         #expect(disagreements.last?["values"] as? [String] == ["7", "all"])
+        let processes = try #require(json["processes"] as? [[String: Any]])
+        #expect(processes.compactMap { $0["processId"] as? Int }.sorted()
+            == [4242, 4343, Int(serve.process.processIdentifier)].sorted())
         #expect(serve.finish() == 0)
     }
 
@@ -99,13 +133,16 @@ struct StatusCommandTests {
         let run = try status(["--database", database])
         #expect(run.status == 0, "\(run.errors)")
         let schema = backend == .sqlite
-            ? "v16: catalogs in use; this keygate applies 1 more when it opens it: v17: settings in use"
-            : "14: reservations that outlast a forgotten row; this keygate applies 1 more when it opens it: 15: settings in use"
+            ? "v16: catalogs in use; this keygate applies 2 more when it opens it: v17: settings in use, "
+                + "v18: settings of each process"
+            : "14: reservations that outlast a forgotten row; this keygate applies 2 more when it opens it: "
+                + "15: settings in use, 16: settings of each process"
         #expect(run.output.contains("schema     \(schema)\n"), "\(run.output)")
         #expect(run.output.contains("This schema records no settings"), "\(run.output)")
         let json = try object(try status(["--database", database, "--format", "json"]))
         #expect((json["schema"] as? [String: Any])?["state"] as? String == "behind")
         #expect(json["settings"] is NSNull)
+        #expect(json["processes"] is NSNull)
 
         // Read, not migrated.
         switch backend {

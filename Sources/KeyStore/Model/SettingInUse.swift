@@ -50,3 +50,11 @@ extension SettingInUse {
         return recorded.filter { names.contains($0.name) && !own.contains([$0.name, $0.value]) }
     }
 }
+
+/// Where a store keeps recorded settings: each value with the process that
+/// recorded it last (what processes agree by), and each process's own (what
+/// `keygate status` lists, from schema v18 on SQLite and 16 on PostgreSQL).
+package enum SettingTable: String, Sendable {
+    case values = "setting_in_use"
+    case processes = "process_setting"
+}

@@ -27,11 +27,18 @@ public struct StoreStatus: Sendable, Hashable {
     /// recent first (``SubscriptionStorage/recordSettings(_:within:)``);
     /// `nil` where the schema is too old to hold them.
     public var settings: [SettingInUse]?
+    /// Each process's settings recorded within the window, a row per
+    /// process and setting, most recent first; `nil` where the schema is
+    /// too old to hold them. Processes of a keygate that records only
+    /// ``settings`` (schema v17 on SQLite, 15 on PostgreSQL) are missing here.
+    public var processes: [SettingInUse]?
 
-    public init(schema: Schema, keys: Int, organizations: Int, settings: [SettingInUse]?) {
+    public init(schema: Schema, keys: Int, organizations: Int, settings: [SettingInUse]?,
+                processes: [SettingInUse]? = nil) {
         self.schema = schema
         self.keys = keys
         self.organizations = organizations
         self.settings = settings
+        self.processes = processes
     }
 }

@@ -400,6 +400,24 @@ extension KeyDatabase {
                 DROP TABLE catalog_in_use;
                 """)
         }
+        migrator.registerMigration("v18: settings of each process") { db in
+            // `setting_in_use` keeps a value's last process only: enough to
+            // tell that processes disagree, not which ones (during an
+            // upgrade: every process still on the version before). A row
+            // per process and setting, beside it; processes of v17 go on
+            // writing only that table, which stays what they agree by.
+            try db.execute(sql: """
+                CREATE TABLE process_setting (
+                    host TEXT NOT NULL,
+                    process_id INTEGER NOT NULL,
+                    name TEXT NOT NULL CHECK (name <> ''),
+                    value TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    PRIMARY KEY (host, process_id, name)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -46,6 +46,7 @@ extension SQLiteKeyStorage {
             schema: schema,
             keys: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0,
             organizations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscription") ?? 0,
-            settings: tables.contains("setting_in_use") ? try settings(since: start, db) : nil)
+            settings: tables.contains(SettingTable.values.rawValue) ? try settings(since: start, in: .values, db) : nil,
+            processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil)
     }
 }

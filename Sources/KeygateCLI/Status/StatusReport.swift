@@ -28,12 +28,32 @@ struct StatusReport {
         guard !settings.isEmpty else {
             return output + "\nNo process recorded its settings in the last \(within) s.\n"
         }
-        var table = TextTable(header: ["setting", "value", "host", "process", "recorded", "source"])
-        for setting in settings.sorted(by: { ($0.name, $1.seenAt) < ($1.name, $0.seenAt) }) {
-            let value = setting.name == KeygateService.SettingName.catalog ? CatalogDigest.short(setting.value) : setting.value
-            table.add(setting.name, value, setting.host, String(setting.processId), ago(setting.seenAt), setting.source)
+        let processes = ProcessRecord.all(in: status.processes ?? [])
+        if !processes.isEmpty {
+            typealias Name = KeygateService.SettingName
+            var table = TextTable(header: ["host", "process", "recorded", "version", "catalog", "usage days", "events kept",
+                                           "catalog file"])
+            for process in processes {
+                table.add(process.host, String(process.processId), ago(process.seenAt), process[Name.version],
+                          CatalogDigest.short(process[Name.catalog]), process[Name.usageRetention],
+                          process[Name.eventRetention].isEmpty ? "" : process[Name.eventRetention] + " s",
+                          process.catalogSource)
+            }
+            output += "\n" + table.rendered
         }
-        output += "\n" + table.rendered + "\n"
+        // Values recorded by processes that keep no row of their own: a keygate of schema v17 (PostgreSQL 15).
+        let listed = Set(processes.map(\.id))
+        let unlisted = settings.filter { !listed.contains(ProcessRecord.ID(host: $0.host, processId: $0.processId)) }
+        if !unlisted.isEmpty {
+            var table = TextTable(header: ["setting", "value", "host", "process", "recorded", "source"])
+            for setting in unlisted.sorted(by: { ($0.name, $1.seenAt) < ($1.name, $0.seenAt) }) {
+                let value = setting.name == KeygateService.SettingName.catalog ? CatalogDigest.short(setting.value) : setting.value
+                table.add(setting.name, value, setting.host, String(setting.processId), ago(setting.seenAt), setting.source)
+            }
+            if !processes.isEmpty { output += "\nRecorded by processes of an earlier keygate, each value with the last to record it:\n" }
+            output += "\n" + table.rendered
+        }
+        output += "\n"
         guard !agreement.disagreements.isEmpty else {
             return output + "Every process that recorded its settings in the last \(within) s runs with the same ones.\n"
         }
@@ -76,10 +96,20 @@ struct StatusReport {
                 ])
             })
         } ?? .null
+        let processes: JSON = status.processes.map { rows in
+            .array(ProcessRecord.all(in: rows).map { process in
+                .object([
+                    ("host", .string(process.host)), ("processId", .integer(process.processId)),
+                    ("seenAt", .string(RFC3339.string(process.seenAt))),
+                    ("settings", .object(process.settings.map { ($0.name, .string($0.value)) })),
+                    ("catalogSource", .string(process.catalogSource)),
+                ])
+            })
+        } ?? .null
         return .object([
             ("database", .string(database)), ("backend", .string(backend)), ("schema", .object(schema)),
             ("keys", .integer(status.keys)), ("organizations", .integer(status.organizations)),
-            ("within", .integer(within)), ("settings", settings),
+            ("within", .integer(within)), ("processes", processes), ("settings", settings),
             ("disagreements", .array(agreement.disagreements.map { disagreement in
                 .object([
                     ("name", .string(disagreement.name)), ("values", .array(disagreement.values.map(JSON.string))),

@@ -25,9 +25,14 @@ struct SettingsInUseTests {
     @Test(arguments: Backend.withPooler) func processesWithOneValueSeeNoOther(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         #expect(try store.storage.recordSettings([catalog(Self.shipped, host: "web-1"), retention("90")], within: 180).isEmpty)
-        #expect(try store.storage.recordSettings([catalog(Self.shipped, host: "web-2", process: 7), retention("90")],
-                                                 within: 180).isEmpty)
+        #expect(try store.storage.recordSettings([catalog(Self.shipped, host: "web-2", process: 7),
+                                                  retention("90", host: "web-2", process: 7)], within: 180).isEmpty)
         #expect(try store.rows(in: "setting_in_use") == 2, "one row a setting and value, not a process")
+        #expect(try store.rows(in: "process_setting") == 4, "and beside them one row a process and setting")
+        // A process that records another value replaces its own row.
+        _ = try store.storage.recordSettings([catalog(Self.shipped, host: "web-2", process: 7),
+                                              retention("30", host: "web-2", process: 7)], within: 180)
+        #expect(try store.rows(in: "process_setting") == 4)
     }
 
     @Test(arguments: Backend.withPooler) func eachSeesTheOthersValueWhileItIsRecorded(_ backend: Backend) throws {
@@ -52,6 +57,7 @@ struct SettingsInUseTests {
         store.clock.advance(by: SettingInUse.retention)
         _ = try store.storage.recordSettings([catalog(Self.shipped)], within: 180)
         #expect(try store.rows(in: "setting_in_use") == 1, "a value not recorded for a day is forgotten")
+        #expect(try store.rows(in: "process_setting") == 1, "and so is a process")
     }
 
     /// A process learns of other values of the settings it records, not

@@ -20,6 +20,16 @@ struct CommandLineTests {
         #expect(run.output.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(run.output)")
     }
 
+    /// Each command's help reads as prose: no backslash of a line
+    /// continuation written twice in the source shows through.
+    @Test(arguments: ["serve", "catalog", "scan", "import", "backup", "restore", "status"])
+    func helpReadsAsProse(_ command: String) throws {
+        let run = try keygate(command, "--help")
+        #expect(run.status == 0)
+        #expect(run.output.hasPrefix("OVERVIEW: "), "\(run.output)")
+        #expect(!run.output.contains("\\"), "\(run.output)")
+    }
+
     @Test func anUnknownLogLevelIsRefusedBeforeServing() throws {
         let run = try keygate("serve", "--log-level", "loud")
         #expect(run.status == 64)

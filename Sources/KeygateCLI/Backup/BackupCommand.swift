@@ -10,11 +10,11 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Copy a SQLite database while it is in use.",
         discussion: """
-            Writes the database and its usage file (<destination>-usage) as one commit left each, \\
-            checks the copies and names them only once they are whole. Processes using the \\
-            database go on meanwhile. The backup is a Keygate database itself: keygate serve \\
-            --database <destination> opens it. It holds keys' digests, never a key. A backup \\
-            never replaces a file. Exit status: 0 when the backup is written, 2 otherwise. \\
+            Writes the database and its usage file (<destination>-usage) as one commit left each, \
+            checks the copies and names them only once they are whole. Processes using the \
+            database go on meanwhile. The backup is a Keygate database itself: keygate serve \
+            --database <destination> opens it. It holds keys' digests, never a key. A backup \
+            never replaces a file. Exit status: 0 when the backup is written, 2 otherwise. \
             On PostgreSQL, use pg_dump (docs/OPERATIONS.md, "Backups").
             """
     )

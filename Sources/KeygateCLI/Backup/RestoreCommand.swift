@@ -9,12 +9,12 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Replace a SQLite database with a backup.",
         discussion: """
-            Stop every process using the database first (keygate serve, import, scan, programs \\
-            embedding Keygate): a restore refuses a database another process has open, and holds \\
-            it until done. Each of the database's files is replaced in one transaction; if a \\
-            restore is interrupted, run it again before starting any process. Events continue \\
-            after the replaced database's newest, so the notifier keeps its cursor. Keys created \\
-            after the backup are gone, and keys revoked after it are live again: revoke them \\
+            Stop every process using the database first (keygate serve, import, scan, programs \
+            embedding Keygate): a restore refuses a database another process has open, and holds \
+            it until done. Each of the database's files is replaced in one transaction; if a \
+            restore is interrupted, run it again before starting any process. Events continue \
+            after the replaced database's newest, so the notifier keeps its cursor. Keys created \
+            after the backup are gone, and keys revoked after it are live again: revoke them \
             again. Exit status: 0 when restored, 2 otherwise.
             """
     )

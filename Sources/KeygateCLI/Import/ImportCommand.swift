@@ -14,13 +14,13 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import existing keys from a JSON Lines file.",
         discussion: """
-            Each line is one key as keys.import takes it, with its organizationId: \\
-            {"organizationId": "org_1", "name": "Zapier", "kind": "owner_integration", \\
-            "capabilities": ["booking.read"], "sha256": "<hex digest>"} (or "key": the key itself, \\
-            hashed on the way in). Every key is checked against its organization's plan as a \\
-            creation would be; a refused key affects no other. Keys already imported are \\
-            reported as present, so a file can be imported again after a failure. Progress goes \\
-            to standard error, the summary to standard output. Exit status: 0 when every key is \\
+            Each line is one key as keys.import takes it, with its organizationId: \
+            {"organizationId": "org_1", "name": "Zapier", "kind": "owner_integration", \
+            "capabilities": ["booking.read"], "sha256": "<hex digest>"} (or "key": the key itself, \
+            hashed on the way in). Every key is checked against its organization's plan as a \
+            creation would be; a refused key affects no other. Keys already imported are \
+            reported as present, so a file can be imported again after a failure. Progress goes \
+            to standard error, the summary to standard output. Exit status: 0 when every key is \
             imported or present, 1 when some were refused, 2 on a usage, I/O or storage error.
             """
     )

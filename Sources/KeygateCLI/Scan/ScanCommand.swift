@@ -11,11 +11,11 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Find this product's keys in files, folders or standard input.",
         discussion: """
-            A key is the catalog's format with a valid checksum, standing alone; look-alikes are \\
-            not reported. Only a key's hint is ever printed. Folders are read recursively (.git \\
-            folders skipped). With --database each key is looked up: live, expired, revoked or \\
-            unknown; with --revoke the live ones are revoked (actor "scanner", the place found as \\
-            the reason). Exit status: 1 when live keys were found (without --database: any key), \\
+            A key is the catalog's format with a valid checksum, standing alone; look-alikes are \
+            not reported. Only a key's hint is ever printed. Folders are read recursively (.git \
+            folders skipped). With --database each key is looked up: live, expired, revoked or \
+            unknown; with --revoke the live ones are revoked (actor "scanner", the place found as \
+            the reason). Exit status: 1 when live keys were found (without --database: any key), \
             0 when none, 2 on a usage or I/O error.
             """
     )

@@ -12,12 +12,12 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show a database's schema and the settings the processes on it run with.",
         discussion: """
-            Reads, never writes: nothing is migrated or created, so it is safe beside processes of any \\
-            version, before and during an upgrade. Each keygate serve records its plan catalog, usage \\
-            and event retentions and version at every event sweep; status lists each process that \\
-            recorded within --within seconds with its settings (processes of schema v17, PostgreSQL \\
-            15, each value with the last to record it), and says which settings the processes \\
-            disagree on. Exit status: 0; with --check, 1 when they disagree on one; 2 on a usage or \\
+            Reads, never writes: nothing is migrated or created, so it is safe beside processes of any \
+            version, before and during an upgrade. Each keygate serve records its plan catalog, usage \
+            and event retentions and version at every event sweep; status lists each process that \
+            recorded within --within seconds with its settings (processes of schema v17, PostgreSQL \
+            15, each value with the last to record it), and says which settings the processes \
+            disagree on. Exit status: 0; with --check, 1 when they disagree on one; 2 on a usage or \
             I/O error.
             """
     )

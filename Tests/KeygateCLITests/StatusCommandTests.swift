@@ -65,6 +65,22 @@ struct StatusCommandTests {
         #expect(serve.finish() == 0)
     }
 
+    /// A monitoring user that may read the database's files but write
+    /// neither them nor their folder: what such a user's `keygate status`
+    /// needs is a read, and SQLite's log beside the file is read as it is.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aUserWhoMayOnlyReadTheFilesSeesTheProcessesServing() throws {
+        let (serve, database) = try servedDatabase(.sqlite)
+        let files = try FileManager.default.contentsOfDirectory(atPath: serve.database.deletingLastPathComponent().path)
+        #expect(files.contains("keygate.sqlite-wal"), "\(files)")
+        let run = try ToolRun(URL(filePath: "/usr/bin/setpriv"), [
+            "--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path, "status", "--database", database,
+        ], in: URL(filePath: "/"))
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains(" \(serve.process.processIdentifier) "), "\(run.output)")
+        #expect(serve.finish() == 0)
+    }
+
     @Test(arguments: Backend.available) func settingsTheProcessesDisagreeOnAreNamedAndCheckFailsOnThem(
         _ backend: Backend
     ) throws {

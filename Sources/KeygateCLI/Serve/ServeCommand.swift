@@ -75,8 +75,8 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned, "
-            + "and this process's catalog and retentions recorded for the others to compare.",
-        discussion: "Default: 60."))
+            + "and this process's catalog, retentions and version recorded for the others and keygate status.",
+        discussion: "Give every process on a database the same: each looks three sweeps back."))
     var eventSweepSeconds: Int = 60
 
     @Option(help: ArgumentHelp(

@@ -205,7 +205,7 @@ struct StatusCommandTests {
         #expect(run.output.contains("keys       0 in 0 organizations\n"), "\(run.output)")
     }
 
-    @Test func aMissingOrForeignFileIsAnErrorAndNothingIsCreated() throws {
+    @Test func aMissingOrForeignDatabaseOrAnUnreachableServerIsAnErrorAndNothingIsCreated() throws {
         let folder = try ScratchFolder.make("keygate-status")
         let missing = folder.appending(path: "missing.sqlite").path
         let run = try status(["--database", missing])
@@ -218,6 +218,14 @@ struct StatusCommandTests {
         let foreign = try status(["--database", notes])
         #expect(foreign.status == 2)
         #expect(foreign.errors.contains("is damaged or not a Keygate database"), "\(foreign.errors)")
+
+        // Port 1 of loopback: nothing listens there.
+        let unreachable = try status(["--database", "postgresql://keygate:s3cret@127.0.0.1:1/keygate?connect_timeout=2"])
+        #expect(unreachable.status == 2)
+        #expect(unreachable.errors.contains(
+            "keygate status: cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"),
+                "\(unreachable.errors)")
+        #expect(!unreachable.errors.contains("s3cret"), "\(unreachable.errors)")
 
         let usage = try status(["--within", "0"])
         #expect(usage.status == 2)

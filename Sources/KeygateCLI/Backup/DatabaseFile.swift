@@ -8,7 +8,7 @@ enum DatabaseFile {
     /// The `--database` value (or its default), refused if it names a
     /// PostgreSQL server, whose own tools back it up.
     static func sqlite(_ option: String?, for command: String) throws -> String {
-        let database = option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        let database = Database.named(option)
         guard !PostgresKeyStorage.isURL(database) else {
             StandardError.write("keygate \(command) works on a SQLite file; on PostgreSQL use pg_dump and "
                 + "pg_restore (docs/OPERATIONS.md, \"Backups\")")

@@ -66,7 +66,7 @@ struct ImportCommand: ParsableCommand {
             StandardError.write("keygate import: \(error)")
             throw ScanCommand.failed
         }
-        let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        let databasePath = Database.named(database)
         let plans: PlanCatalog
         let localizer: Localizer
         let storage: any KeygateStorage

@@ -200,7 +200,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw refusal("\(error)")
         }
-        let databasePath = database ?? environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        let databasePath = Database.named(database)
         // What logs and messages may show of it: never a password.
         let databaseName = Database.displayName(databasePath)
 

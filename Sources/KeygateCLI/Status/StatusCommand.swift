@@ -42,7 +42,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        let database = database ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        let database = Database.named(database)
         let name = Database.displayName(database)
         if let warning = Database.passwordWarning(option: self.database) { StandardError.write("keygate status: warning: \(warning)") }
         let postgres = PostgresKeyStorage.isURL(database)

@@ -6,6 +6,12 @@ import KeyStorePostgres
 /// The store a `--database` value names, for `serve` and `scan`: a SQLite
 /// file, or a PostgreSQL server.
 enum Database {
+    /// The database a command works on: its `--database` option, else
+    /// `KEYGATE_DATABASE`, else `keygate.sqlite` in the working folder.
+    static func named(_ option: String?) -> String {
+        option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+    }
+
     /// What logs and messages may show of a `--database` value: a
     /// PostgreSQL URL's password replaced.
     static func displayName(_ database: String) -> String {

@@ -23,7 +23,7 @@ struct Keygate: ParsableCommand {
         } catch {
             if ["scan", "import", "backup", "restore", "status"].contains(CommandLine.arguments.dropFirst().first), exitCode(for: error) == .validationFailure {
                 StandardError.write(fullMessage(for: error))
-                Foundation.exit(2)
+                Foundation.exit(ExitCode.operationFailed.rawValue)
             }
             exit(withError: error)
         }

@@ -34,7 +34,7 @@ struct BackupCommand: ParsableCommand {
                 + "in \(DatabaseFile.milliseconds(since: started)) ms")
         } catch {
             StandardError.write("keygate backup: \(error)")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KeyStore
 import KeyStorePostgres
@@ -12,7 +13,7 @@ enum DatabaseFile {
         guard !PostgresKeyStorage.isURL(database) else {
             StandardError.write("keygate \(command) works on a SQLite file; on PostgreSQL use pg_dump and "
                 + "pg_restore (docs/OPERATIONS.md, \"Backups\")")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         return database
     }

@@ -40,7 +40,7 @@ struct RestoreCommand: ParsableCommand {
                 ? "; move it aside with the files beside it (\(database)-wal, -shm, -usage and theirs), then restore"
                 : ""
             StandardError.write("keygate restore: \(error)\(remedy)")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
     }
 }

@@ -45,10 +45,6 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "table (for a person) or json (for a pipeline).")
     var format: OutputFormat = .table
 
-    enum OutputFormat: String, ExpressibleByArgument {
-        case table, json
-    }
-
     /// Keys per call, one transaction each: large enough that a commit's
     /// cost is shared, small enough that a failure loses little.
     static let batchSize = 500
@@ -64,7 +60,7 @@ struct ImportCommand: ParsableCommand {
             translations = try ShippedResources.translations(named: nil, otherwise: nil)
         } catch {
             StandardError.write("keygate import: \(error)")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         let databasePath = Database.named(database)
         let plans: PlanCatalog
@@ -75,14 +71,14 @@ struct ImportCommand: ParsableCommand {
             localizer = try Localizer.load(directory: translations, logger: Logger(label: "keygate.import"))
         } catch {
             StandardError.write("keygate import: \(error)")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         let text: Data
         do {
             text = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(filePath: file))
         } catch {
             StandardError.write("keygate import: \(file): cannot be read")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         if let warning = Database.passwordWarning(option: database) { StandardError.write("keygate import: warning: \(warning)") }
         do {
@@ -90,7 +86,7 @@ struct ImportCommand: ParsableCommand {
                                          poolMode: poolMode.resolved)
         } catch {
             StandardError.write("keygate import: \(StartupFailure.describe(error, database: Database.displayName(databasePath)))")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         let service = KeygateService(catalog: plans, storage: storage)
         let lines = ImportLines(localizer: localizer, catalog: plans, language: language)
@@ -112,7 +108,7 @@ struct ImportCommand: ParsableCommand {
                     Keys before it are imported; import the file again to go on (they will be reported as present).
                     """)
                 report.print(format: format)
-                throw ScanCommand.failed
+                throw ExitCode.operationFailed
             }
             for ((line, _), outcome) in zip(batch, outcomes) {
                 switch outcome {
@@ -167,7 +163,7 @@ struct ImportReport {
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.code < $1.code }
     }
 
-    func print(format: ImportCommand.OutputFormat) {
+    func print(format: OutputFormat) {
         // Lines refused as read come before those refused by their batch.
         let refusals = refusals.sorted { $0.line < $1.line }
         switch format {

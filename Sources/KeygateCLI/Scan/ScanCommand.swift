@@ -37,13 +37,6 @@ struct ScanCommand: ParsableCommand {
     @Option(help: "table (for a person) or json (for a pipeline).")
     var format: OutputFormat = .table
 
-    enum OutputFormat: String, ExpressibleByArgument {
-        case table, json
-    }
-
-    /// Usage and I/O errors end with status 2, as a CI job or hook expects.
-    static let failed = ExitCode(2)
-
     func validate() throws {
         if revoke, database == nil { throw ValidationError("--revoke needs --database") }
     }
@@ -55,14 +48,14 @@ struct ScanCommand: ParsableCommand {
             catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])
         } catch {
             StandardError.write("keygate scan: \(error)")
-            throw Self.failed
+            throw ExitCode.operationFailed
         }
         let plans: PlanCatalog
         do {
             plans = try PlanCatalog.load(contentsOf: catalogURL)
         } catch {
             StandardError.write(error.description)
-            throw Self.failed
+            throw ExitCode.operationFailed
         }
         let rules = KeyRules(catalog: plans)
         let scanner = KeyScanner(format: rules.format)
@@ -76,7 +69,7 @@ struct ScanCommand: ParsableCommand {
             }
         } catch {
             StandardError.write(error.description)
-            throw Self.failed
+            throw ExitCode.operationFailed
         }
 
         if let database {
@@ -87,7 +80,7 @@ struct ScanCommand: ParsableCommand {
                                          poolMode: poolMode.resolved)
             } catch {
                 StandardError.write("keygate scan: \(StartupFailure.describe(error, database: Database.displayName(database)))")
-                throw Self.failed
+                throw ExitCode.operationFailed
             }
             let now = Date()
             for index in sightings.indices {
@@ -95,7 +88,7 @@ struct ScanCommand: ParsableCommand {
                     try sightings[index].lookUp(in: storage, at: now, revoking: revoke)
                 } catch {
                     StandardError.write("keygate scan: \(sightings[index].place): \(error)")
-                    throw Self.failed
+                    throw ExitCode.operationFailed
                 }
             }
         }

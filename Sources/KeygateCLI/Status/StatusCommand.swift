@@ -35,7 +35,7 @@ struct StatusCommand: ParsableCommand {
     var check = false
 
     @Option(help: "table (for a person) or json (for a pipeline).")
-    var format: ScanCommand.OutputFormat = .table
+    var format: OutputFormat = .table
 
     func validate() throws {
         guard within >= 1 else { throw ValidationError("--within must be at least 1") }
@@ -54,13 +54,13 @@ struct StatusCommand: ParsableCommand {
             } else {
                 guard FileManager.default.fileExists(atPath: database) else {
                     StandardError.write("keygate status: there is no database at \(database)")
-                    throw ScanCommand.failed
+                    throw ExitCode.operationFailed
                 }
                 status = try SQLiteKeyStorage.status(path: database, within: TimeInterval(within), now: now)
             }
         } catch let error as KeyStoreError {
             StandardError.write("keygate status: \(StartupFailure.describe(error, database: name))")
-            throw ScanCommand.failed
+            throw ExitCode.operationFailed
         }
         let agreement = SettingsAgreement(status.settings ?? [])
         let report = StatusReport(database: name, backend: postgres ? "postgresql" : "sqlite", status: status,

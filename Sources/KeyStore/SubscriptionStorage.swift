@@ -66,9 +66,21 @@ public protocol SubscriptionStorage: Sendable {
     /// values recorded within `window` before now, most recent first:
     /// empty while every process that recorded them lately runs with the
     /// same. Forgets values not recorded for ``SettingInUse/retention``.
+    /// `information` is recorded beside them, one row per process and
+    /// name only (``StoreStatus/processes``): what explains how the process
+    /// behaves without having to agree with the others (its cache size,
+    /// its freshness), compared with nothing and never returned here.
     /// One small write: call it now and then (`keygate serve` does at each
     /// event sweep), never per request.
-    func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse]
+    func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
+        throws(KeyStoreError) -> [SettingInUse]
+}
+
+extension SubscriptionStorage {
+    /// ``recordSettings(_:information:within:)`` with no information.
+    public func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse] {
+        try recordSettings(settings, information: [], within: window)
+    }
 }
 
 /// An organization's live keys of some kinds, oldest first, at most `limit`.

@@ -2,23 +2,28 @@ public import Foundation
 public import KeyStore
 
 extension PostgresKeyStorage {
-    public func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse] {
+    public func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
+        throws(KeyStoreError) -> [SettingInUse]
+    {
         let now = self.now
         let recorded = try write { connection in
+            func parameters(_ setting: SettingInUse) -> [PGValue] {
+                [.text(setting.name), .text(setting.value), .text(setting.source), .text(setting.host),
+                 .of(Int(setting.processId)), .integer(StorageCoding.milliseconds(now))]
+            }
             for setting in settings {
-                let parameters: [PGValue] = [.text(setting.name), .text(setting.value), .text(setting.source),
-                                             .text(setting.host), .of(Int(setting.processId)),
-                                             .integer(StorageCoding.milliseconds(now))]
                 try connection.query("""
                     INSERT INTO setting_in_use (name, value, source, host, process_id, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT (name, value) DO UPDATE SET
                         source = excluded.source, host = excluded.host, process_id = excluded.process_id, seen_at = excluded.seen_at
-                    """, parameters)
+                    """, parameters(setting))
+            }
+            for setting in settings + information {
                 try connection.query("""
                     INSERT INTO process_setting (name, value, source, host, process_id, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT (host, process_id, name) DO UPDATE SET
                         value = excluded.value, source = excluded.source, seen_at = excluded.seen_at
-                    """, parameters)
+                    """, parameters(setting))
             }
             let forgotten: [PGValue] = [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-SettingInUse.retention)))]
             try connection.query("DELETE FROM setting_in_use WHERE seen_at < $1", forgotten)

@@ -17,13 +17,27 @@ extension KeygateService {
         /// The version of Keygate the process runs (`keygate --version`),
         /// for the others' logs during an upgrade; `nil`: not recorded.
         public var version: String?
+        /// How often the process records its settings, in seconds; `nil`:
+        /// not recorded. Each process counts another's values in use for
+        /// a window of a few of its own intervals, so one that records
+        /// less often than the others can drop out of their view between
+        /// two of its records: ``SettingsInUse/otherSweepIntervals`` names
+        /// the longer intervals, to widen the window by.
+        public var sweepInterval: Int?
+        /// What else explains how the process behaves, by name (see
+        /// ``SettingName``): recorded for `keygate status` beside the
+        /// process, compared with nothing (processes may well differ).
+        public var information: [String: String]
 
         public init(catalogSource: String, usageRetentionDays: Int? = nil,
-                    eventRetention: TimeInterval = EventSchedule.defaultRetention, version: String? = nil) {
+                    eventRetention: TimeInterval = EventSchedule.defaultRetention, version: String? = nil,
+                    sweepInterval: Int? = nil, information: [String: String] = [:]) {
             self.catalogSource = catalogSource
             self.usageRetentionDays = usageRetentionDays
             self.eventRetention = eventRetention
             self.version = version
+            self.sweepInterval = sweepInterval
+            self.information = information
         }
     }
 
@@ -46,11 +60,18 @@ extension KeygateService {
         /// Other versions of Keygate, most recent first (when this process
         /// records its own).
         public var otherVersions: [SettingInUse]
+        /// Other intervals between records (seconds), most recent first
+        /// (when this process records its own).
+        public var otherSweepIntervals: [SettingInUse]
         /// The days of usage to keep when folding: the most any process
         /// keeps; `nil` (fold nothing) while one keeps every day.
         public var usageRetentionDays: Int?
         /// How long to keep events when pruning: the longest any process keeps them.
         public var eventRetention: TimeInterval
+        /// How far back, in seconds, the values above were counted: the
+        /// window asked for, or longer while a process that records less
+        /// often is in use (``KeygateService/lookBack(_:window:sweepInterval:now:)``).
+        public var lookBack: TimeInterval
     }
 
     /// The names settings are recorded under.
@@ -59,6 +80,29 @@ extension KeygateService {
         public static let usageRetention = "usage-retention-days"
         public static let eventRetention = "event-retention-seconds"
         public static let version = "keygate-version"
+        /// How often a process records its settings, in seconds
+        /// (``ProcessSettings/sweepInterval``).
+        public static let sweepInterval = "event-sweep-seconds"
+
+        /// Information a process records about itself
+        /// (``ProcessSettings/information``), which need not agree: how
+        /// many keys its verification cache holds.
+        public static let cacheKeys = "cache-keys"
+        /// Information: how verification learns of other processes'
+        /// changes (PostgreSQL: `notified`, `polled` or `strict`).
+        public static let freshness = "freshness"
+        /// Information: what rate limits do while the database is out of
+        /// reach (PostgreSQL: `local` or `refuse`).
+        public static let rateLimitOutage = "rate-limit-outage"
+        /// Information: what the connection string reaches (PostgreSQL:
+        /// `session` or `transaction`, a pooler lending a connection per
+        /// transaction).
+        public static let poolMode = "pool-mode"
+        /// Information: whether the process shares each key's rate limit
+        /// with the other processes on the database (`shared`), or
+        /// enforces it on its own (`own`: a key's limit multiplies by the
+        /// processes that verify it).
+        public static let rateLimits = "rate-limits"
 
         /// The days of usage a recorded usage retention keeps: `Int.max`
         /// for `all`; a value this version cannot read (a later one's) is
@@ -88,9 +132,12 @@ extension KeygateService {
     /// not its own (`keygate serve` does), so that one started with a
     /// shorter setting takes nothing the others keep.
     ///
-    /// Call it now and then from every process with the same `window`, a
-    /// few times the interval between calls (`keygate serve` records at
-    /// each event sweep and looks three sweeps back). One small write;
+    /// Call it now and then from every process with `window` the same few
+    /// times the interval between calls (`keygate serve` records at each
+    /// event sweep and looks three sweeps back), and give that interval
+    /// as ``ProcessSettings/sweepInterval``: a process that records less
+    /// often then counts for as many of its own intervals
+    /// (``lookBack(_:window:sweepInterval:now:)``). One small write;
     /// never per request.
     public func recordSettings(_ settings: ProcessSettings, host: String, processId: Int32, within window: TimeInterval)
         throws(ServiceError) -> SettingsInUse
@@ -104,7 +151,16 @@ extension KeygateService {
             setting(SettingName.usageRetention, usageRetention),
             setting(SettingName.eventRetention, String(Int(settings.eventRetention.rounded(.up)))),
         ] + (settings.version.map { [setting(SettingName.version, $0)] } ?? [])
-        let others = try store { () throws(KeyStoreError) in try storage.recordSettings(mine, within: window) }
+            + (settings.sweepInterval.map { [setting(SettingName.sweepInterval, String($0))] } ?? [])
+        let information = settings.information.sorted { $0.key < $1.key }.map { setting($0.key, $0.value) }
+        // A day back, all the store keeps: which of it counts depends on
+        // the intervals it holds.
+        let recorded = try store { () throws(KeyStoreError) in
+            try storage.recordSettings(mine, information: information, within: SettingInUse.retention)
+        }
+        let now = clock.now()
+        let lookBack = Self.lookBack(recorded, window: window, sweepInterval: settings.sweepInterval, now: now)
+        let others = recorded.filter { now.timeIntervalSince($0.seenAt) <= lookBack }
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
         let eventRetentions = named(SettingName.eventRetention)
@@ -116,7 +172,37 @@ extension KeygateService {
         return SettingsInUse(otherCatalogs: named(SettingName.catalog), otherUsageRetentions: usageRetentions,
                              otherEventRetentions: eventRetentions, longerUsageRetentions: longerUsage,
                              longerEventRetentions: longerEvents, otherVersions: named(SettingName.version),
+                             otherSweepIntervals: named(SettingName.sweepInterval),
                              usageRetentionDays: keptDays == .max ? nil : keptDays,
-                             eventRetention: longerEvents.map { seconds($0.value) }.reduce(settings.eventRetention, max))
+                             eventRetention: longerEvents.map { seconds($0.value) }.reduce(settings.eventRetention, max),
+                             lookBack: lookBack)
+    }
+
+    /// How far back recorded settings count, for a process that records
+    /// every `sweepInterval` seconds and looks `window` back: as many of
+    /// each process's own intervals as `window` is of this one's. A
+    /// process that records every 600 s, seen by one that records every
+    /// 60 s and looks 180 s back, counts for 1,800 s after its last
+    /// record, and so does every value recorded within that time; without
+    /// it, it would drop out between two of its records, and what it
+    /// keeps could be folded or pruned meanwhile. At most
+    /// ``SettingInUse/retention``, all a store keeps; `window` when
+    /// `sweepInterval` is `nil`.
+    ///
+    /// - Parameter recorded: What the store returned, each process's
+    ///   interval among it (``SettingName/sweepInterval``), with the time
+    ///   it was recorded.
+    public static func lookBack(_ recorded: [SettingInUse], window: TimeInterval, sweepInterval: Int?, now: Date)
+        -> TimeInterval
+    {
+        guard let sweepInterval, sweepInterval > 0 else { return window }
+        let scale = window / TimeInterval(sweepInterval)
+        return recorded.reduce(window) { lookBack, setting in
+            guard setting.name == SettingName.sweepInterval, let interval = TimeInterval(setting.value) else {
+                return lookBack
+            }
+            let its = min(interval * scale, SettingInUse.retention)
+            return now.timeIntervalSince(setting.seenAt) <= its ? max(lookBack, its) : lookBack
+        }
     }
 }

@@ -72,6 +72,28 @@ struct SettingsInUseTests {
         #expect(others.map(\.host) == ["a"])
     }
 
+    /// Information (a cache size, a freshness) is kept beside the process
+    /// that records it, for `keygate status`, and compared with nothing:
+    /// another process recording another value is not told of it.
+    @Test(arguments: Backend.withPooler) func informationIsKeptPerProcessAndComparedWithNothing(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        func cache(_ keys: String, host: String) -> SettingInUse {
+            SettingInUse(name: "cache-keys", value: keys, host: host, processId: 100)
+        }
+        #expect(try store.storage.recordSettings([catalog(Self.shipped, host: "a")], information: [cache("1000", host: "a")],
+                                                 within: 180).isEmpty)
+        #expect(try store.storage.recordSettings([catalog(Self.shipped, host: "b")],
+                                                 information: [cache("100000", host: "b")], within: 180).isEmpty,
+                "another cache size is no disagreement")
+        #expect(try store.rows(in: "setting_in_use") == 1, "information is no value to agree on")
+        #expect(try store.rows(in: "process_setting") == 4)
+        // A process that records a new size replaces its own row.
+        _ = try store.storage.recordSettings([catalog(Self.shipped, host: "a")], information: [cache("5000", host: "a")],
+                                             within: 180)
+        let recorded = try store.processSettings()
+        #expect(Set(recorded.filter { $0.name == "cache-keys" }.map { [$0.host, $0.value] }) == [["a", "5000"], ["b", "100000"]])
+    }
+
     @Test func theMostRecentlyRecordedComesFirst() throws {
         let store = try StoreFixture()
         _ = try store.storage.recordSettings([catalog(Self.older, host: "old")], within: 180)

@@ -41,8 +41,10 @@ struct LostAcknowledgement: KeygateStorage {
     func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> RateLimitSweep {
         try base.forgetIdleRateLimits(before: before, after: cursor, entries: entries)
     }
-    func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse] {
-        try base.recordSettings(settings, within: window)
+    func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
+        throws(KeyStoreError) -> [SettingInUse]
+    {
+        try base.recordSettings(settings, information: information, within: window)
     }
     func importKeys(_ keys: [ImportedKey], limits: [String: LiveKeyLimit]) throws(KeyStoreError)
         -> [Result<ImportedKeyResult, KeyStoreError>]

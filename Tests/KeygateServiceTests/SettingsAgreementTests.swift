@@ -53,6 +53,38 @@ struct SettingsAgreementTests {
         #expect(first.otherUsageRetentions.isEmpty && first.otherEventRetentions.isEmpty)
     }
 
+    /// A process that records less often than the others counts for as
+    /// many of its own intervals as they look back of theirs: between two
+    /// of its records, what it keeps is still kept.
+    @Test(arguments: Backend.available) func aProcessThatRecordsLessOftenCountsForAsManyOfItsOwnIntervals(
+        _ backend: Backend
+    ) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        func record(usage days: Int, sweep: Int?, process: Int32) throws -> KeygateService.SettingsInUse {
+            try fixture.service.recordSettings(
+                KeygateService.ProcessSettings(catalogSource: "plans.xml", usageRetentionDays: days, sweepInterval: sweep),
+                host: "web", processId: process, within: TimeInterval(3 * (sweep ?? 60)))
+        }
+        _ = try record(usage: 90, sweep: 600, process: 1)
+        fixture.clock.advance(by: 400)
+        let fast = try record(usage: 7, sweep: 60, process: 2)
+        #expect(fast.usageRetentionDays == 90, "seen 400 s after its record, within three of its 600 s")
+        #expect(fast.lookBack == 1_800)
+        #expect(fast.otherSweepIntervals.map(\.value) == ["600"])
+        let unaware = try record(usage: 7, sweep: nil, process: 3)
+        #expect(unaware.usageRetentionDays == 7, "a process that records no interval looks back its own window")
+        #expect(unaware.lookBack == 180)
+
+        fixture.clock.advance(by: 1_401)
+        let alone = try record(usage: 7, sweep: 60, process: 2)
+        #expect(alone.usageRetentionDays == 7, "three of its intervals past: it no longer runs")
+        #expect(alone.lookBack == 180)
+
+        // However rarely a process records, a day is all a store keeps.
+        _ = try record(usage: 90, sweep: 100_000, process: 4)
+        #expect(try record(usage: 7, sweep: 60, process: 2).lookBack == SettingInUse.retention)
+    }
+
     /// A value a later keygate may write, in a form this one cannot read,
     /// is reported but changes nothing.
     @Test func aValueThisVersionCannotReadChangesNothing() throws {

@@ -2,22 +2,28 @@ public import Foundation
 import GRDB
 
 extension SQLiteKeyStorage {
-    public func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse] {
+    public func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
+        throws(KeyStoreError) -> [SettingInUse]
+    {
         let now = self.now
         let recorded = try write { db in
+            func arguments(_ setting: SettingInUse) -> StatementArguments {
+                [setting.name, setting.value, setting.source, setting.host, Int64(setting.processId),
+                 StorageCoding.milliseconds(now)]
+            }
             for setting in settings {
-                let arguments: StatementArguments = [setting.name, setting.value, setting.source, setting.host,
-                                                     Int64(setting.processId), StorageCoding.milliseconds(now)]
                 try db.cachedStatement(sql: """
                     INSERT INTO setting_in_use (name, value, source, host, process_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (name, value) DO UPDATE SET
                         source = excluded.source, host = excluded.host, process_id = excluded.process_id, seen_at = excluded.seen_at
-                    """).execute(arguments: arguments)
+                    """).execute(arguments: arguments(setting))
+            }
+            for setting in settings + information {
                 try db.cachedStatement(sql: """
                     INSERT INTO process_setting (name, value, source, host, process_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (host, process_id, name) DO UPDATE SET
                         value = excluded.value, source = excluded.source, seen_at = excluded.seen_at
-                    """).execute(arguments: arguments)
+                    """).execute(arguments: arguments(setting))
             }
             let forgotten = StorageCoding.milliseconds(now.addingTimeInterval(-SettingInUse.retention))
             try db.cachedStatement(sql: "DELETE FROM setting_in_use WHERE seen_at < ?").execute(arguments: [forgotten])

@@ -66,6 +66,17 @@ struct StoreFixture {
         return nil
     }
 
+    /// Each process's recorded settings (what `keygate status` lists), whichever the database.
+    func processSettings() throws -> [SettingInUse] {
+        switch backend {
+        case .sqlite:
+            return try database.read { db in try SQLiteKeyStorage.settings(since: .distantPast, in: .processes, db) }
+        case .postgres, .pooled:
+            return try PostgresKeyStorage.status(url: postgresURL!, within: SettingInUse.retention, now: clock.now())
+                .processes ?? []
+        }
+    }
+
     /// The number of rows in a table, whichever the database.
     func rows(in table: String) throws -> Int {
         switch backend {

@@ -45,6 +45,14 @@ struct StatusCommandTests {
         #expect(line.hasSuffix("Plans/plans.xml"), "\(line)")
         #expect(!run.output.contains("earlier keygate"), "\(run.output)")
         #expect(run.output.contains("Every process that recorded its settings in the last 180 s runs with the same ones."))
+        // The options that may differ between processes, a line of their own.
+        let options = try #require(run.output.split(separator: "\n").last { $0.contains(" \(serve.process.processIdentifier) ") })
+        let expected = switch backend {
+        case .sqlite: ["1", "s", "100000", "shared"]
+        case .postgres: ["1", "s", "100000", "shared", "notified", "local", "session"]
+        case .pooled: ["1", "s", "100000", "shared", "polled", "local", "transaction"]
+        }
+        #expect(options.split(separator: " ").dropFirst(2).map(String.init) == expected, "\(run.output)")
 
         let json = try object(try status(["--database", database, "--format", "json"]))
         #expect((json["schema"] as? [String: Any])?["state"] as? String == "current")
@@ -52,7 +60,8 @@ struct StatusCommandTests {
         #expect(json["organizations"] as? Int == 1)
         let settings = try #require(json["settings"] as? [[String: Any]])
         #expect(Set(settings.compactMap { $0["name"] as? String })
-            == ["catalog", "usage-retention-days", "event-retention-seconds", "keygate-version"])
+            == ["catalog", "usage-retention-days", "event-retention-seconds", "keygate-version", "event-sweep-seconds"],
+                "information (a cache size) is not among the values to agree on")
         #expect(settings.allSatisfy { $0["processId"] as? Int == Int(serve.process.processIdentifier) })
         let processes = try #require(json["processes"] as? [[String: Any]])
         #expect(processes.count == 1)
@@ -61,7 +70,13 @@ struct StatusCommandTests {
         #expect(recorded["keygate-version"] == KeygateVersion.current)
         #expect(recorded["usage-retention-days"] == "all")
         #expect(recorded["event-retention-seconds"] == "2592000")
+        #expect(recorded["event-sweep-seconds"] == "1")
+        #expect(recorded["cache-keys"] == "100000")
+        #expect(recorded["rate-limits"] == "shared")
+        #expect(recorded["freshness"] == (backend == .sqlite ? nil : backend == .pooled ? "polled" : "notified"))
         #expect((json["disagreements"] as? [Any])?.isEmpty == true)
+        #expect((json["warnings"] as? [Any])?.isEmpty == true)
+        #expect(json["within"] as? Int == 180)
         #expect(serve.finish() == 0)
     }
 
@@ -131,6 +146,50 @@ struct StatusCommandTests {
         let processes = try #require(json["processes"] as? [[String: Any]])
         #expect(processes.compactMap { $0["processId"] as? Int }.sorted()
             == [4242, 4343, Int(serve.process.processIdentifier)].sorted())
+        #expect(serve.finish() == 0)
+    }
+
+    /// A process that records every 600 s counts for three of its own
+    /// intervals, in status as in serve, which says so; one that enforces
+    /// rate limits on its own is a warning, whatever the others do.
+    @Test(arguments: Backend.available) func aProcessThatSweepsLessOftenCountsLongerAndOneWithItsOwnRateLimitsIsWarnedOf(
+        _ backend: Backend
+    ) throws {
+        let (serve, database) = try servedDatabase(backend)
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
+        // Recorded 400 s ago: beyond three sweeps of serve's default, within three of its own.
+        _ = try serve.openStorage(rules: rules, clock: ClockBehind(by: 400)).recordSettings([
+            SettingInUse(name: "event-sweep-seconds", value: "600", host: "web-9", processId: 909),
+        ], information: [SettingInUse(name: "cache-keys", value: "5000", host: "web-9", processId: 909)], within: 3)
+        _ = try serve.openStorage(rules: rules).recordSettings([
+            SettingInUse(name: "event-sweep-seconds", value: "1", host: "web-8", processId: 808),
+        ], information: [SettingInUse(name: "rate-limits", value: "own", host: "web-8", processId: 808)], within: 3)
+        #expect(serve.logs("another process on this database records its settings less often"), "\(serve.stderr)")
+        #expect(serve.stderr.contains("lookBackSeconds=1800 otherEventSweepSeconds=600 otherHost=web-9 otherProcess=909"),
+                "\(serve.stderr)")
+
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains(#/\nweb-9 +909 +6 min ago\n/#), "\(run.output)")
+        #expect(run.output.contains(#/\nweb-9 +909 +600 s +5000\n/#), "\(run.output)")
+        #expect(run.output.contains("- processes record their settings at different intervals (1 s, 600 s): "
+            + "each counts another's for three of that one's intervals; give every process the same --event-sweep-seconds\n"),
+                "\(run.output)")
+        #expect(run.output.contains("- process 808 on web-8 enforces rate limits on its own"), "\(run.output)")
+
+        let checked = try status(["--database", database, "--check", "--format", "json"])
+        #expect(checked.status == 1, "\(checked.errors)")
+        let json = try object(checked)
+        #expect(json["within"] as? Int == 1_800)
+        let warnings = try #require(json["warnings"] as? [[String: Any]])
+        #expect(warnings.map { [$0["processId"] as? Int, $0["name"] as? String, $0["value"] as? String] as [AnyHashable?] }
+            == [[808, "rate-limits", "own"]])
+
+        // Asked for 180 s, 180 s it is.
+        let narrow = try object(try status(["--database", database, "--within", "180", "--format", "json"]))
+        #expect(narrow["within"] as? Int == 180)
+        let listed = try #require(narrow["processes"] as? [[String: Any]]).compactMap { $0["processId"] as? Int }
+        #expect(!listed.contains(909) && listed.contains(808), "\(listed)")
         #expect(serve.finish() == 0)
     }
 
@@ -230,5 +289,19 @@ struct StatusCommandTests {
         let usage = try status(["--within", "0"])
         #expect(usage.status == 2)
         #expect(usage.errors.contains("--within must be at least 1"), "\(usage.errors)")
+    }
+}
+
+/// The system's clock, `seconds` behind: what a process that recorded that
+/// long ago wrote.
+struct ClockBehind: WallClock {
+    let seconds: TimeInterval
+
+    init(by seconds: TimeInterval) {
+        self.seconds = seconds
+    }
+
+    func now() -> Date {
+        Date().addingTimeInterval(-seconds)
     }
 }

@@ -76,8 +76,17 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "How often, in seconds, time-based events (keys expiring, expired) are written and old ones pruned, "
             + "and this process's catalog, retentions and version recorded for the others and keygate status.",
-        discussion: "Give every process on a database the same: each looks three sweeps back."))
-    var eventSweepSeconds: Int = 60
+        discussion: """
+            Give every process on a database the same: each counts another's record for three sweeps, \
+            three of the other's own when it sweeps less often.
+            """))
+    var eventSweepSeconds: Int = defaultSweepSeconds
+
+    /// How often serve records its settings by default, and for how many
+    /// sweeps a record counts (a late or failed sweep does not make a
+    /// process vanish): what `keygate status` looks back by too.
+    static let defaultSweepSeconds = 60
+    static let sweepsCounted = 3
 
     @Option(help: ArgumentHelp(
         "How many UTC days, today included, usage.get keeps keys' usage by day.",
@@ -215,12 +224,13 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw refusal(error.description)
         }
+        let postgresWords = (freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
+                             rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
+                             poolMode: poolMode.resolved)
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans),
-                                           freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
-                                           rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
-                                           poolMode: poolMode.resolved)
+            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), freshness: postgresWords.freshness,
+                                        rateLimitOutage: postgresWords.rateLimitOutage, poolMode: postgresWords.poolMode)
         } catch {
             logger.critical("cannot start", metadata: [
                 "reason": "\(StartupFailure.describe(error, database: databaseName))",
@@ -228,10 +238,11 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode.failure
         }
 
+        let cacheCapacity = cacheKeysText.flatMap(Int.init) ?? KeygateService.defaultCacheCapacity
         let service = KeygateService(
             catalog: plans, storage: storage,
             eventClockSkew: clockSkew.flatMap(TimeInterval.init) ?? KeygateService.defaultEventClockSkew,
-            cacheCapacity: cacheKeysText.flatMap(Int.init) ?? KeygateService.defaultCacheCapacity)
+            cacheCapacity: cacheCapacity)
         let server = RPCServer(
             table: KeygateMethods.table(service: service, localizer: localizer), catalog: plans, localizer: localizer,
             defaultLocale: locale ?? environment["KEYGATE_LOCALE"], logger: logger)
@@ -271,10 +282,21 @@ struct ServeCommand: ParsableCommand {
             }
         }
 
+        // What explains this process's behaviour to an operator comparing
+        // hosts in `keygate status`: the options that may differ.
+        typealias SettingName = KeygateService.SettingName
+        var information = [SettingName.cacheKeys: String(cacheCapacity),
+                           SettingName.rateLimits: sqlite?.rateLimitsUnavailable == nil ? "shared" : "own"]
+        if sqlite == nil, let options = try? Database.PostgresOptions(
+            freshness: postgresWords.freshness, rateLimitOutage: postgresWords.rateLimitOutage,
+            poolMode: postgresWords.poolMode) {
+            information.merge(options.information) { $1 }
+        }
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
-                                   usageRetentionDays: usageRetentionText.flatMap(Int.init), version: KeygateVersion.current)
+                                   usageRetentionDays: usageRetentionText.flatMap(Int.init), version: KeygateVersion.current,
+                                   information: information)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

@@ -5,9 +5,10 @@ import Logging
 
 /// What `keygate serve` says of the settings other processes on its
 /// database recorded (``KeygateService/recordSettings(_:host:processId:within:)``):
-/// a different catalog, and a longer usage or event retention, as warnings
-/// (the first answers differently; the others change what this process
-/// folds and prunes); another version of keygate, as information (an
+/// a different catalog, a longer usage or event retention, and a longer
+/// sweep interval, as warnings (the first answers differently; the
+/// retentions change what this process folds and prunes, the interval how
+/// far back it looks); another version of keygate, as information (an
 /// upgrade expects it). Each such value once while it stays in use, and
 /// when none of a setting's is in use any more.
 struct SettingsLog {
@@ -66,6 +67,20 @@ struct SettingsLog {
                     ])
             }
         }
+        // Taken care of (the look-back widens), but status, the logs and
+        // the operator's runbook all assume one interval.
+        for other in inUse.otherSweepIntervals where (Int(other.value) ?? 0) > (mine.sweepInterval ?? .max) {
+            once(other) {
+                logger.warning("""
+                    another process on this database records its settings less often: this one counts what that one \
+                    records for three of its sweeps, until every process is given the same --event-sweep-seconds
+                    """, metadata: [
+                        "eventSweepSeconds": "\(mine.sweepInterval ?? 0)", "otherEventSweepSeconds": "\(other.value)",
+                        "lookBackSeconds": "\(Int(inUse.lookBack))", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
         // Expected while an upgrade rolls through: said, not warned of.
         for other in inUse.otherVersions {
             once(other) {
@@ -87,6 +102,9 @@ struct SettingsLog {
         if ended.contains(KeygateService.SettingName.version) {
             logger.info("every process on this database that recorded its settings lately runs this version of keygate",
                         metadata: ["version": "\(mine.version ?? "")"])
+        }
+        if ended.contains(KeygateService.SettingName.sweepInterval) {
+            logger.notice("no process on this database that recorded its settings lately records them less often than this one")
         }
         if ended.contains(KeygateService.SettingName.eventRetention) {
             logger.notice("no process on this database that recorded its settings lately keeps events longer than this one")

@@ -25,8 +25,9 @@ final class UsageFlusher: @unchecked Sendable {
     private let statisticsEvery: Int
     private let fileChanges: @Sendable () -> [DatabaseFileChange]
     /// What this process runs with (its usage retention: how many days of
-    /// keys' usage it is told to keep by day, `nil` for every day),
-    /// recorded at each sweep.
+    /// keys' usage it is told to keep by day, `nil` for every day; its
+    /// sweep interval; what `keygate status` shows of it), recorded at
+    /// each sweep.
     private let settings: KeygateService.ProcessSettings
     /// What folding and pruning keep: the most any process on the database
     /// keeps, as last recorded (this process's own until then).
@@ -53,10 +54,12 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String, usageRetentionDays: Int? = nil, version: String? = nil) {
+         catalogSource: String, usageRetentionDays: Int? = nil, version: String? = nil,
+         information: [String: String] = [:]) {
         self.service = service
         settings = KeygateService.ProcessSettings(catalogSource: catalogSource, usageRetentionDays: usageRetentionDays,
-                                                  eventRetention: events.retention, version: version)
+                                                  eventRetention: events.retention, version: version,
+                                                  sweepInterval: sweepEvery, information: information)
         usageRetentionInUse = usageRetentionDays
         eventRetentionInUse = events.retention
         settingsLog = SettingsLog(logger: logger)
@@ -249,13 +252,14 @@ final class UsageFlusher: @unchecked Sendable {
     /// Records this process's settings, takes up what folding and pruning
     /// keep (the most any process keeps), and says what differs in the
     /// others' (``SettingsLog``). A value counts as in use for three sweeps
-    /// after it was last recorded: a sweep that failed or ran late does not
-    /// make it vanish and reappear.
+    /// after it was last recorded (three of its own, when its process
+    /// sweeps less often): a sweep that failed or ran late does not make
+    /// it vanish and reappear.
     private func recordSettings() {
         let inUse: KeygateService.SettingsInUse
         do {
             inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),
-                                               within: TimeInterval(3 * sweepEvery))
+                                               within: TimeInterval(ServeCommand.sweepsCounted * sweepEvery))
         } catch {
             // Debug only: the sweep just after fails alike and says why.
             // Folding and pruning go on by what was last recorded.

@@ -4,7 +4,8 @@ import KeygateService
 
 /// Whether the processes that recorded their settings lately run with the
 /// same ones, and what a disagreement means for each setting: what
-/// `keygate status` says, as `keygate serve` warns of it in its log.
+/// `keygate status` says, as `keygate serve` warns of it in its log; and
+/// which single process runs in a way the others cannot make up for.
 struct SettingsAgreement {
     /// A setting recorded with more than one value.
     struct Disagreement {
@@ -28,6 +29,9 @@ struct SettingsAgreement {
                 let kept = values.map(Name.eventSeconds).max() ?? 0
                 return "processes keep events for different times (\(values.map { "\($0) s" }.joined(separator: ", "))): "
                     + "each prunes by the longest, \(Int(kept)) s"
+            case Name.sweepInterval:
+                return "processes record their settings at different intervals (\(values.map { "\($0) s" }.joined(separator: ", "))): "
+                    + "each counts another's for three of that one's intervals; give every process the same --event-sweep-seconds"
             case Name.version:
                 return "processes run different versions of keygate (\(values.joined(separator: ", "))): an upgrade is "
                     + "rolling through, or a process was not restarted after one"
@@ -37,10 +41,39 @@ struct SettingsAgreement {
         }
     }
 
+    /// A process that runs in a way the others cannot make up for.
+    struct Warning {
+        let process: ProcessRecord.ID
+        let name: String
+        let value: String
+
+        /// What it does, in words an operator can act on.
+        var consequence: String {
+            let who = "process \(process.processId) on \(process.host)"
+            return switch (name, value) {
+            case (KeygateService.SettingName.rateLimits, "own"):
+                "\(who) enforces rate limits on its own, the shared state being out of its reach (its log says why): "
+                    + "a key it verifies gets its whole limit there again"
+            default:
+                "\(who) records \(name) \(value)"
+            }
+        }
+    }
+
     /// The settings recorded with more than one value, in order of name.
     let disagreements: [Disagreement]
+    /// What single processes record that the others cannot make up for,
+    /// in order of host and process.
+    let warnings: [Warning]
 
-    init(_ settings: [SettingInUse]) {
+    /// Whether the processes run alike: no disagreement, no warning.
+    var isSound: Bool { disagreements.isEmpty && warnings.isEmpty }
+
+    init(_ settings: [SettingInUse], processes: [ProcessRecord]) {
+        warnings = processes.compactMap { process in
+            let name = KeygateService.SettingName.rateLimits
+            return process[name] == "own" ? Warning(process: process.id, name: name, value: "own") : nil
+        }
         var values: [String: [String]] = [:]
         for setting in settings where !(values[setting.name]?.contains(setting.value) ?? false) {
             values[setting.name, default: []].append(setting.value)

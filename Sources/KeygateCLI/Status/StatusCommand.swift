@@ -3,6 +3,7 @@ import Foundation
 import KeyStore
 import KeyStorePostgres
 import KeygateJSON
+import KeygateService
 
 /// `keygate status`: what a database holds, its schema against this
 /// keygate's, and the settings the processes on it run with, read without
@@ -15,10 +16,12 @@ struct StatusCommand: ParsableCommand {
             Reads, never writes: nothing is migrated or created, so it is safe beside processes of any \
             version, before and during an upgrade. Each keygate serve records its plan catalog, usage \
             and event retentions and version at every event sweep; status lists each process that \
-            recorded within --within seconds with its settings (processes of schema v17, PostgreSQL \
-            15, each value with the last to record it), and says which settings the processes \
-            disagree on. Exit status: 0; with --check, 1 when they disagree on one; 2 on a usage or \
-            I/O error.
+            recorded lately with its settings (processes of schema v17, PostgreSQL 15, each value \
+            with the last to record it) and the options that may differ between them (sweep \
+            interval, cache size, shared rate limits; on PostgreSQL freshness, rate-limit outage, \
+            pool mode), and says which settings the processes disagree on and which process \
+            enforces rate limits on its own. Exit status: 0; with --check, 1 when they disagree or \
+            one does; 2 on a usage or I/O error.
             """
     )
 
@@ -28,17 +31,20 @@ struct StatusCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "How far back a process's record counts, in seconds.",
-        discussion: "Default: 180, three event sweeps of keygate serve's default, as serve itself looks back."))
-    var within: Int = 180
+        discussion: """
+            Default: as keygate serve itself looks back, 180 s (three event sweeps of its default), \
+            and three of a process's own sweeps for one that sweeps less often.
+            """))
+    var within: Int?
 
-    @Flag(help: "Exit with status 1 when the processes disagree on a setting (for a deploy script).")
+    @Flag(help: "Exit with status 1 when the processes disagree on a setting, or one enforces rate limits on its own (for a deploy script).")
     var check = false
 
     @Option(help: "table (for a person) or json (for a pipeline).")
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard within >= 1 else { throw ValidationError("--within must be at least 1") }
+        if let within, within < 1 { throw ValidationError("--within must be at least 1") }
     }
 
     func run() throws {
@@ -47,25 +53,35 @@ struct StatusCommand: ParsableCommand {
         if let warning = Database.passwordWarning(option: self.database) { StandardError.write("keygate status: warning: \(warning)") }
         let postgres = PostgresKeyStorage.isURL(database)
         let now = Date()
-        let status: StoreStatus
+        // Without --within, all a store keeps: which of it counts depends
+        // on the intervals it holds, as in serve.
+        let asked = within.map(TimeInterval.init) ?? SettingInUse.retention
+        var status: StoreStatus
         do {
             if postgres {
-                status = try PostgresKeyStorage.status(url: database, within: TimeInterval(within), now: now)
+                status = try PostgresKeyStorage.status(url: database, within: asked, now: now)
             } else {
                 guard FileManager.default.fileExists(atPath: database) else {
                     StandardError.write("keygate status: there is no database at \(database)")
                     throw ExitCode.operationFailed
                 }
-                status = try SQLiteKeyStorage.status(path: database, within: TimeInterval(within), now: now)
+                status = try SQLiteKeyStorage.status(path: database, within: asked, now: now)
             }
         } catch let error as KeyStoreError {
             StandardError.write("keygate status: \(StartupFailure.describe(error, database: name))")
             throw ExitCode.operationFailed
         }
-        let agreement = SettingsAgreement(status.settings ?? [])
+        let lookBack = within.map(TimeInterval.init) ?? KeygateService.lookBack(
+            (status.settings ?? []) + (status.processes ?? []),
+            window: TimeInterval(ServeCommand.sweepsCounted * ServeCommand.defaultSweepSeconds),
+            sweepInterval: ServeCommand.defaultSweepSeconds, now: now)
+        let counts = { (setting: SettingInUse) in now.timeIntervalSince(setting.seenAt) <= lookBack }
+        status.settings = status.settings?.filter(counts)
+        status.processes = status.processes?.filter(counts)
+        let agreement = SettingsAgreement(status.settings ?? [], processes: ProcessRecord.all(in: status.processes ?? []))
         let report = StatusReport(database: name, backend: postgres ? "postgresql" : "sqlite", status: status,
-                                  agreement: agreement, within: within, now: now)
+                                  agreement: agreement, within: Int(lookBack), now: now)
         print(format == .json ? report.json.text : report.text, terminator: format == .json ? "\n" : "")
-        if check, !agreement.disagreements.isEmpty { throw ExitCode(1) }
+        if check, !agreement.isSound { throw ExitCode(1) }
     }
 }

@@ -40,6 +40,7 @@ struct StatusReport {
                           process.catalogSource)
             }
             output += "\n" + table.rendered
+            output += optionsTable(processes)
         }
         // Values recorded by processes that keep no row of their own: a keygate of schema v17 (PostgreSQL 15).
         let listed = Set(processes.map(\.id))
@@ -54,10 +55,31 @@ struct StatusReport {
             output += "\n" + table.rendered
         }
         output += "\n"
-        guard !agreement.disagreements.isEmpty else {
-            return output + "Every process that recorded its settings in the last \(within) s runs with the same ones.\n"
+        if agreement.disagreements.isEmpty {
+            output += "Every process that recorded its settings in the last \(within) s runs with the same ones.\n"
         }
-        return output + agreement.disagreements.map { "- \($0.consequence)\n" }.joined()
+        return output + (agreement.disagreements.map(\.consequence) + agreement.warnings.map(\.consequence))
+            .map { "- \($0)\n" }.joined()
+    }
+
+    /// The options each process records that may differ between processes
+    /// (``KeygateService/ProcessSettings/information``, and its sweep
+    /// interval), a line per process; empty when none recorded any.
+    private func optionsTable(_ processes: [ProcessRecord]) -> String {
+        typealias Name = KeygateService.SettingName
+        // Only what some process recorded: the PostgreSQL options are not SQLite's.
+        let columns = [(Name.sweepInterval, "sweep"), (Name.cacheKeys, "cache keys"), (Name.rateLimits, "rate limits"),
+                       (Name.freshness, "freshness"), (Name.rateLimitOutage, "rate-limit outage"),
+                       (Name.poolMode, "pool mode")].filter { column in processes.contains { !$0[column.0].isEmpty } }
+        guard !columns.isEmpty else { return "" }
+        var table = TextTable(header: ["host", "process"] + columns.map(\.1))
+        for process in processes {
+            table.add([process.host, String(process.processId)] + columns.map { name, _ in
+                let value = process[name]
+                return name == Name.sweepInterval && !value.isEmpty ? value + " s" : value
+            })
+        }
+        return "\n" + table.rendered
     }
 
     private var schemaText: String {
@@ -114,6 +136,13 @@ struct StatusReport {
                 .object([
                     ("name", .string(disagreement.name)), ("values", .array(disagreement.values.map(JSON.string))),
                     ("consequence", .string(disagreement.consequence)),
+                ])
+            })),
+            ("warnings", .array(agreement.warnings.map { warning in
+                .object([
+                    ("host", .string(warning.process.host)), ("processId", .integer(warning.process.processId)),
+                    ("name", .string(warning.name)), ("value", .string(warning.value)),
+                    ("consequence", .string(warning.consequence)),
                 ])
             })),
         ])

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyStore
 import KeyStorePostgres
+import KeygateService
 
 /// The store a `--database` value names, for `serve` and `scan`: a SQLite
 /// file, or a PostgreSQL server.
@@ -27,31 +28,57 @@ enum Database {
             + "give the URL in KEYGATE_DATABASE, or the password in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
     }
 
-    /// Opens the store. `freshness` and `poolMode` are the options' words
-    /// (nil: the default); they matter only on PostgreSQL. Behind a pooler
-    /// in transaction mode the default freshness is `polled`.
+    /// The PostgreSQL options of `keygate serve`, resolved from its words.
+    struct PostgresOptions {
+        let freshness: PostgresKeyStorage.Freshness
+        let rateLimitOutage: PostgresKeyStorage.RateLimitOutage
+        let poolMode: PostgresKeyStorage.PoolMode
+
+        /// `freshness`, `rateLimitOutage` and `poolMode` are the options'
+        /// words (nil: the default). Behind a pooler in transaction mode
+        /// the default freshness is `polled`.
+        init(freshness: String?, rateLimitOutage: String?, poolMode: String?) throws {
+            guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
+                throw ValidationError("--pool-mode must be session or transaction")
+            }
+            switch freshness ?? (pooling == .transaction ? "polled" : "notified") {
+            case "strict": self.freshness = .strict
+            case "notified" where pooling == .transaction:
+                throw ValidationError(
+                    "--freshness notified needs LISTEN, which a pooler in transaction mode cannot pass: use polled or strict")
+            case "notified": self.freshness = .notified(poll: 1)
+            case "polled": self.freshness = .polled(every: 1)
+            default: throw ValidationError("--freshness must be notified, polled or strict")
+            }
+            guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
+                throw ValidationError("--rate-limit-outage must be local or refuse")
+            }
+            self.rateLimitOutage = outage
+            self.poolMode = pooling
+        }
+
+        /// What a process records of them for `keygate status`, in the options' words.
+        var information: [String: String] {
+            let freshness = switch self.freshness {
+            case .strict: "strict"
+            case .notified: "notified"
+            case .polled: "polled"
+            }
+            typealias Name = KeygateService.SettingName
+            return [Name.freshness: freshness, Name.rateLimitOutage: rateLimitOutage.rawValue,
+                    Name.poolMode: poolMode.rawValue]
+        }
+    }
+
+    /// Opens the store. `freshness`, `rateLimitOutage` and `poolMode` are
+    /// the options' words (``PostgresOptions``); they matter only on PostgreSQL.
     static func open(_ database: String, rules: KeyRules, freshness: String?, rateLimitOutage: String?,
                      poolMode: String?) throws -> any KeygateStorage
     {
         guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
-        guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
-            throw ValidationError("--pool-mode must be session or transaction")
-        }
-        let mode: PostgresKeyStorage.Freshness
-        switch freshness ?? (pooling == .transaction ? "polled" : "notified") {
-        case "strict": mode = .strict
-        case "notified" where pooling == .transaction:
-            throw ValidationError(
-                "--freshness notified needs LISTEN, which a pooler in transaction mode cannot pass: use polled or strict")
-        case "notified": mode = .notified(poll: 1)
-        case "polled": mode = .polled(every: 1)
-        default: throw ValidationError("--freshness must be notified, polled or strict")
-        }
-        guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
-            throw ValidationError("--rate-limit-outage must be local or refuse")
-        }
-        return try PostgresKeyStorage(url: database, rules: rules, freshness: mode, rateLimitOutage: outage,
-                                      poolMode: pooling)
+        let options = try PostgresOptions(freshness: freshness, rateLimitOutage: rateLimitOutage, poolMode: poolMode)
+        return try PostgresKeyStorage(url: database, rules: rules, freshness: options.freshness,
+                                      rateLimitOutage: options.rateLimitOutage, poolMode: options.poolMode)
     }
 }
 

@@ -14,6 +14,10 @@ struct TextTable {
     }
 
     mutating func add(_ cells: String...) {
+        add(cells)
+    }
+
+    mutating func add(_ cells: [String]) {
         rows.append(.cells(cells))
     }
 

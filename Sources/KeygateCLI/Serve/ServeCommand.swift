@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeyStore
+import KeyStorePostgres
 import KeygateLocalization
 import KeygateRPC
 import KeygateService
@@ -224,13 +225,15 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw refusal(error.description)
         }
-        let postgresWords = (freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
-                             rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
-                             poolMode: poolMode.resolved)
+        let postgres: Database.PostgresOptions?
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), freshness: postgresWords.freshness,
-                                        rateLimitOutage: postgresWords.rateLimitOutage, poolMode: postgresWords.poolMode)
+            postgres = PostgresKeyStorage.isURL(databasePath)
+                ? try Database.PostgresOptions(freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
+                                               rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
+                                               poolMode: poolMode.resolved)
+                : nil
+            storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), postgres: postgres)
         } catch {
             logger.critical("cannot start", metadata: [
                 "reason": "\(StartupFailure.describe(error, database: databaseName))",
@@ -285,13 +288,9 @@ struct ServeCommand: ParsableCommand {
         // What explains this process's behaviour to an operator comparing
         // hosts in `keygate status`: the options that may differ.
         typealias SettingName = KeygateService.SettingName
-        var information = [SettingName.cacheKeys: String(cacheCapacity),
+        let information = [SettingName.cacheKeys: String(cacheCapacity),
                            SettingName.rateLimits: sqlite?.rateLimitsUnavailable == nil ? "shared" : "own"]
-        if sqlite == nil, let options = try? Database.PostgresOptions(
-            freshness: postgresWords.freshness, rateLimitOutage: postgresWords.rateLimitOutage,
-            poolMode: postgresWords.poolMode) {
-            information.merge(options.information) { $1 }
-        }
+            .merging(postgres?.information ?? [:]) { $1 }
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,

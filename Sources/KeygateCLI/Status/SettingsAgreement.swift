@@ -41,23 +41,14 @@ struct SettingsAgreement {
         }
     }
 
-    /// A process that runs in a way the others cannot make up for.
+    /// A process that runs in a way the others cannot make up for: one
+    /// that enforces rate limits on its own.
     struct Warning {
         let process: ProcessRecord.ID
         let name: String
         let value: String
-
         /// What it does, in words an operator can act on.
-        var consequence: String {
-            let who = "process \(process.processId) on \(process.host)"
-            return switch (name, value) {
-            case (KeygateService.SettingName.rateLimits, "own"):
-                "\(who) enforces rate limits on its own, the shared state being out of its reach (its log says why): "
-                    + "a key it verifies gets its whole limit there again"
-            default:
-                "\(who) records \(name) \(value)"
-            }
-        }
+        let consequence: String
     }
 
     /// The settings recorded with more than one value, in order of name.
@@ -70,9 +61,12 @@ struct SettingsAgreement {
     var isSound: Bool { disagreements.isEmpty && warnings.isEmpty }
 
     init(_ settings: [SettingInUse], processes: [ProcessRecord]) {
-        warnings = processes.compactMap { process in
-            let name = KeygateService.SettingName.rateLimits
-            return process[name] == "own" ? Warning(process: process.id, name: name, value: "own") : nil
+        let rateLimits = KeygateService.SettingName.rateLimits
+        warnings = processes.filter { $0[rateLimits] == "own" }.map { process in
+            Warning(process: process.id, name: rateLimits, value: "own", consequence: """
+                process \(process.processId) on \(process.host) enforces rate limits on its own, the shared state \
+                being out of its reach (its log says why): a key it verifies gets its whole limit there again
+                """)
         }
         var values: [String: [String]] = [:]
         for setting in settings where !(values[setting.name]?.contains(setting.value) ?? false) {

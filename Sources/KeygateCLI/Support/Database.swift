@@ -76,7 +76,15 @@ enum Database {
                      poolMode: String?) throws -> any KeygateStorage
     {
         guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
-        let options = try PostgresOptions(freshness: freshness, rateLimitOutage: rateLimitOutage, poolMode: poolMode)
+        return try open(database, rules: rules, postgres: PostgresOptions(
+            freshness: freshness, rateLimitOutage: rateLimitOutage, poolMode: poolMode))
+    }
+
+    /// Opens the store; `postgres` is used only on PostgreSQL, where `nil`
+    /// is every option's default.
+    static func open(_ database: String, rules: KeyRules, postgres: PostgresOptions?) throws -> any KeygateStorage {
+        guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
+        let options = try postgres ?? PostgresOptions(freshness: nil, rateLimitOutage: nil, poolMode: nil)
         return try PostgresKeyStorage(url: database, rules: rules, freshness: options.freshness,
                                       rateLimitOutage: options.rateLimitOutage, poolMode: options.poolMode)
     }

@@ -74,9 +74,19 @@ public protocol SubscriptionStorage: Sendable {
     /// event sweep), never per request.
     func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
         throws(KeyStoreError) -> [SettingInUse]
+
+    /// How far the store's clock is from the database server's, where
+    /// processes on other hosts share the server (PostgreSQL); `nil` for
+    /// a store on this host (SQLite), whose processes share this clock.
+    /// A few reads of the server's clock: call it now and then (`keygate
+    /// serve` does at each event sweep), never per request.
+    func clockOffset() throws(KeyStoreError) -> ClockOffset?
 }
 
 extension SubscriptionStorage {
+    /// A store on this host: no other clock to be off from.
+    public func clockOffset() throws(KeyStoreError) -> ClockOffset? { nil }
+
     /// ``recordSettings(_:information:within:)`` with no information.
     public func recordSettings(_ settings: [SettingInUse], within window: TimeInterval) throws(KeyStoreError) -> [SettingInUse] {
         try recordSettings(settings, information: [], within: window)

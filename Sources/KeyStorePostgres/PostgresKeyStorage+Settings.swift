@@ -50,3 +50,21 @@ extension PostgresKeyStorage {
         }
     }
 }
+
+extension PostgresKeyStorage {
+    /// Three readings of the server's `clock_timestamp()` on one pool
+    /// connection, each between two readings of the store's clock; the
+    /// offset by the quickest.
+    public func clockOffset() throws(KeyStoreError) -> ClockOffset? {
+        let readings = try read { connection in
+            try (0..<3).map { _ in
+                let before = clock.now()
+                let server = try connection.query("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
+                let after = clock.now()
+                return (before: before, server: Date(timeIntervalSince1970: Double(server.int64(0, 0) ?? 0) / 1_000_000),
+                        after: after)
+            }
+        }
+        return ClockOffset.measured(readings)
+    }
+}

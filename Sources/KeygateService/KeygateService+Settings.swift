@@ -74,6 +74,16 @@ extension KeygateService {
         public var lookBack: TimeInterval
     }
 
+    /// How far this process's clock is from the database server's, where
+    /// processes on other hosts share it (PostgreSQL); `nil` on a store of
+    /// this host alone (SQLite). Rate limits, expiry and quota periods are
+    /// kept in clock time: a host whose clock is off lets keys wait longer
+    /// on the others, and expires keys and turns quota periods early or
+    /// late. Record it as ``SettingName/clockOffset`` with the settings.
+    public func clockOffset() throws(ServiceError) -> ClockOffset? {
+        try store { () throws(KeyStoreError) in try storage.clockOffset() }
+    }
+
     /// The names settings are recorded under.
     public enum SettingName {
         public static let catalog = "catalog"
@@ -103,6 +113,10 @@ extension KeygateService {
         /// enforces it on its own (`own`: a key's limit multiplies by the
         /// processes that verify it).
         public static let rateLimits = "rate-limits"
+        /// Information: how far the process's clock is ahead of the
+        /// database server's, in milliseconds (negative: behind), where
+        /// other hosts share it (``KeygateService/clockOffset()``, negated).
+        public static let clockOffset = "clock-offset-ms"
 
         /// The days of usage a recorded usage retention keeps: `Int.max`
         /// for `all`; a value this version cannot read (a later one's) is

@@ -24,9 +24,17 @@ final class PrivateCluster: @unchecked Sendable {
     /// The login's password, when the cluster asks for one (SCRAM);
     /// `nil`: it trusts every local connection.
     let password: String?
+    /// How many seconds the server's clock runs ahead of the host's
+    /// (libfaketime preloaded into it), or `nil`: the host's.
+    private let clockAhead: Int?
 
-    init(password: String? = nil) throws {
+    /// libfaketime, which shifts the clock of a program it is preloaded into.
+    static let fakeTime = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"]
+        .map { $0 + "/faketime/libfaketime.so.1" }.first { FileManager.default.fileExists(atPath: $0) }
+
+    init(password: String? = nil, clockAhead: Int? = nil) throws {
         self.password = password
+        self.clockAhead = clockAhead
         guard let bin = Self.binaries else { throw Failure("no initdb: install Debian's postgresql package") }
         self.bin = bin
         folder = FileManager.default.temporaryDirectory.appending(path: "keygate-pg-\(UUID().uuidString.prefix(8))")
@@ -57,7 +65,12 @@ final class PrivateCluster: @unchecked Sendable {
     var url: String { "postgresql://keygate@127.0.0.1:\(port)/postgres" }
 
     func start() throws {
-        try command("pg_ctl", ["-w", "-D", folder.appending(path: "data").path, "-l", folder.appending(path: "log").path,
+        // The server inherits pg_ctl's environment.
+        let shifted = clockAhead.map { ahead in
+            ["/usr/bin/env", "LD_PRELOAD=\(Self.fakeTime ?? "")", "FAKETIME=\(ahead >= 0 ? "+" : "")\(ahead)",
+             "DONT_FAKE_MONOTONIC=1"]
+        } ?? []
+        try command("pg_ctl", prefix: shifted, ["-w", "-D", folder.appending(path: "data").path, "-l", folder.appending(path: "log").path,
                                "-o", "-k \(folder.path) -h 127.0.0.1 -p \(port) -c fsync=off", "start"])
     }
 
@@ -66,8 +79,8 @@ final class PrivateCluster: @unchecked Sendable {
         try command("pg_ctl", ["-w", "-D", folder.appending(path: "data").path, "-m", "fast", "stop"])
     }
 
-    private func command(_ name: String, _ arguments: [String]) throws {
-        let all = asOwner + [bin + "/" + name] + arguments
+    private func command(_ name: String, prefix: [String] = [], _ arguments: [String]) throws {
+        let all = asOwner + prefix + [bin + "/" + name] + arguments
         try Self.run(all[0], Array(all.dropFirst()))
     }
 

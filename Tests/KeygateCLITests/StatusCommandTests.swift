@@ -52,7 +52,11 @@ struct StatusCommandTests {
         case .postgres: ["1", "s", "100000", "shared", "notified", "local", "session"]
         case .pooled: ["1", "s", "100000", "shared", "polled", "local", "transaction"]
         }
-        #expect(options.split(separator: " ").dropFirst(2).map(String.init) == expected, "\(run.output)")
+        let cells = options.split(separator: " ").dropFirst(2).map(String.init)
+        #expect(Array(cells.prefix(expected.count)) == expected, "\(run.output)")
+        // On PostgreSQL, the clock against the server's: this host's own, within a second.
+        #expect(cells.dropFirst(expected.count).joined(separator: " ").contains(backend == .sqlite ? #/^$/# : #/^[+-]?\d{1,3} ms$/#),
+                "\(run.output)")
 
         let json = try object(try status(["--database", database, "--format", "json"]))
         #expect((json["schema"] as? [String: Any])?["state"] as? String == "current")
@@ -74,6 +78,8 @@ struct StatusCommandTests {
         #expect(recorded["cache-keys"] == "100000")
         #expect(recorded["rate-limits"] == "shared")
         #expect(recorded["freshness"] == (backend == .sqlite ? nil : backend == .pooled ? "polled" : "notified"))
+        #expect((recorded["clock-offset-ms"].flatMap { Int($0) }.map { abs($0) < 1_000 }) == (backend == .sqlite ? nil : true),
+                "\(recorded)")
         #expect((json["disagreements"] as? [Any])?.isEmpty == true)
         #expect((json["warnings"] as? [Any])?.isEmpty == true)
         #expect(json["within"] as? Int == 180)
@@ -164,6 +170,10 @@ struct StatusCommandTests {
         _ = try serve.openStorage(rules: rules).recordSettings([
             SettingInUse(name: "event-sweep-seconds", value: "1", host: "web-8", processId: 808),
         ], information: [SettingInUse(name: "rate-limits", value: "own", host: "web-8", processId: 808)], within: 3)
+        // A host whose clock is 2.5 s behind the server's.
+        _ = try serve.openStorage(rules: rules).recordSettings([
+            SettingInUse(name: "event-sweep-seconds", value: "1", host: "web-7", processId: 707),
+        ], information: [SettingInUse(name: "clock-offset-ms", value: "-2500", host: "web-7", processId: 707)], within: 3)
         #expect(serve.logs("another process on this database records its settings less often"), "\(serve.stderr)")
         #expect(serve.stderr.contains("lookBackSeconds=1800 otherEventSweepSeconds=600 otherHost=web-9 otherProcess=909"),
                 "\(serve.stderr)")
@@ -176,6 +186,8 @@ struct StatusCommandTests {
             + "each counts another's for three of that one's intervals; give every process the same --event-sweep-seconds\n"),
                 "\(run.output)")
         #expect(run.output.contains("- process 808 on web-8 enforces rate limits on its own"), "\(run.output)")
+        #expect(run.output.contains("- process 707 on web-7 runs -2.5 s off the database server's clock: "), "\(run.output)")
+        #expect(run.output.contains(#/\nweb-7 +707 +1 s +.*-2\.5 s\n/#), "\(run.output)")
 
         let checked = try status(["--database", database, "--check", "--format", "json"])
         #expect(checked.status == 1, "\(checked.errors)")
@@ -183,13 +195,30 @@ struct StatusCommandTests {
         #expect(json["within"] as? Int == 1_800)
         let warnings = try #require(json["warnings"] as? [[String: Any]])
         #expect(warnings.map { [$0["processId"] as? Int, $0["name"] as? String, $0["value"] as? String] as [AnyHashable?] }
-            == [[808, "rate-limits", "own"]])
+            == [[707, "clock-offset-ms", "-2500"], [808, "rate-limits", "own"]])
 
         // Asked for 180 s, 180 s it is.
         let narrow = try object(try status(["--database", database, "--within", "180", "--format", "json"]))
         #expect(narrow["within"] as? Int == 180)
         let listed = try #require(narrow["processes"] as? [[String: Any]]).compactMap { $0["processId"] as? Int }
         #expect(!listed.contains(909) && listed.contains(808), "\(listed)")
+        #expect(serve.finish() == 0)
+    }
+
+    /// A host whose clock is off the server's: serve warns of it, and
+    /// status names the process with its offset. The server's clock is the
+    /// one shifted here (libfaketime), the same offset seen from the host.
+    @Test(.enabled(if: PrivateCluster.binaries != nil && PrivateCluster.fakeTime != nil))
+    func aHostWhoseClockIsOffTheServersIsWarnedOf() throws {
+        let cluster = try PrivateCluster(clockAhead: 5)
+        let serve = try ServeProcess(postgres: cluster.url, arguments: ["--event-sweep-seconds", "1"])
+        #expect(serve.logs("this host's clock is off from the database server's"), "\(serve.stderr)")
+        #expect(serve.stderr.contains(#/aheadSeconds=-[45]\.\d{3} /#), "\(serve.stderr)")
+
+        let run = try status(["--database", cluster.url, "--check"])
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains(try Regex("- process \(serve.process.processIdentifier) on .* runs -[45]\\.\\d s off the "
+            + "database server's clock: ")), "\(run.output)")
         #expect(serve.finish() == 0)
     }
 

@@ -46,6 +46,8 @@ final class UsageFlusher: @unchecked Sendable {
     private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// What other processes' settings this process has said.
     private var settingsLog: SettingsLog
+    /// Whether this process's clock was off the database server's at the last sweep.
+    private var clockOff = false
     private var ticks = 0
     /// Which failed flushes to log: one a minute while they go on.
     private var failures = FailureLog()
@@ -256,6 +258,10 @@ final class UsageFlusher: @unchecked Sendable {
     /// sweeps less often): a sweep that failed or ran late does not make
     /// it vanish and reappear.
     private func recordSettings() {
+        var settings = self.settings
+        if let offset = measureClock() {
+            settings.information[KeygateService.SettingName.clockOffset] = String(Int((-offset.seconds * 1_000).rounded()))
+        }
         let inUse: KeygateService.SettingsInUse
         do {
             inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),
@@ -270,6 +276,36 @@ final class UsageFlusher: @unchecked Sendable {
         usageRetentionInUse = inUse.usageRetentionDays
         eventRetentionInUse = inUse.eventRetention
         settingsLog.report(inUse, mine: settings, catalogDigest: service.catalog.digest)
+    }
+
+    /// This process's clock against the database server's, where other
+    /// hosts share it: a warning once while it is off by more than
+    /// ``ClockCheck/tolerance``, and a notice once it agrees again.
+    private func measureClock() -> ClockOffset? {
+        let offset: ClockOffset?
+        do {
+            offset = try service.clockOffset()
+        } catch {
+            // The settings' record just after fails alike and says why.
+            return nil
+        }
+        guard let offset else { return nil }
+        let off = ClockCheck.isOff(offset)
+        if off, !clockOff {
+            logger.warning("""
+                this host's clock is off from the database server's: keys wait longer on the other hosts, or here, and \
+                expire and change quota periods early or late here, until the host's clock is synchronized (NTP, chrony)
+                """, metadata: [
+                    "aheadSeconds": "\(String(format: "%.3f", -offset.seconds))",
+                    "uncertaintySeconds": "\(String(format: "%.3f", offset.uncertainty))",
+                ])
+        } else if !off, clockOff {
+            logger.notice("this host's clock agrees with the database server's again", metadata: [
+                "aheadSeconds": "\(String(format: "%.3f", -offset.seconds))",
+            ])
+        }
+        clockOff = off
+        return offset
     }
 
     /// This host's name, as `hostname` prints it; read once.

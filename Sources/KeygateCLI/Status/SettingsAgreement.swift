@@ -42,7 +42,7 @@ struct SettingsAgreement {
     }
 
     /// A process that runs in a way the others cannot make up for: one
-    /// that enforces rate limits on its own.
+    /// that enforces rate limits on its own, or whose clock is off.
     struct Warning {
         let process: ProcessRecord.ID
         let name: String
@@ -61,12 +61,21 @@ struct SettingsAgreement {
     var isSound: Bool { disagreements.isEmpty && warnings.isEmpty }
 
     init(_ settings: [SettingInUse], processes: [ProcessRecord]) {
-        let rateLimits = KeygateService.SettingName.rateLimits
-        warnings = processes.filter { $0[rateLimits] == "own" }.map { process in
-            Warning(process: process.id, name: rateLimits, value: "own", consequence: """
-                process \(process.processId) on \(process.host) enforces rate limits on its own, the shared state \
-                being out of its reach (its log says why): a key it verifies gets its whole limit there again
-                """)
+        let rateLimits = KeygateService.SettingName.rateLimits, clockOffset = KeygateService.SettingName.clockOffset
+        warnings = processes.flatMap { process in
+            let who = "process \(process.processId) on \(process.host)"
+            let offset = process[clockOffset]
+            return [
+                process[rateLimits] == "own" ? Warning(process: process.id, name: rateLimits, value: "own", consequence: """
+                    \(who) enforces rate limits on its own, the shared state being out of its reach (its log says \
+                    why): a key it verifies gets its whole limit there again
+                    """) : nil,
+                ClockCheck.isOff(milliseconds: offset) ? Warning(process: process.id, name: clockOffset, value: offset, consequence: """
+                    \(who) runs \(ClockCheck.text(milliseconds: offset)) off the database server's clock: keys wait \
+                    longer on the other hosts or there, and expire and change quota periods early or late there; \
+                    synchronize the host's clock (NTP, chrony)
+                    """) : nil,
+            ].compactMap { $0 }
         }
         var values: [String: [String]] = [:]
         for setting in settings where !(values[setting.name]?.contains(setting.value) ?? false) {

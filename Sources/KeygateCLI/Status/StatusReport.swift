@@ -70,13 +70,18 @@ struct StatusReport {
         // Only what some process recorded: the PostgreSQL options are not SQLite's.
         let columns = [(Name.sweepInterval, "sweep"), (Name.cacheKeys, "cache keys"), (Name.rateLimits, "rate limits"),
                        (Name.freshness, "freshness"), (Name.rateLimitOutage, "rate-limit outage"),
-                       (Name.poolMode, "pool mode")].filter { column in processes.contains { !$0[column.0].isEmpty } }
+                       (Name.poolMode, "pool mode"), (Name.clockOffset, "clock")].filter { column in processes.contains { !$0[column.0].isEmpty } }
         guard !columns.isEmpty else { return "" }
         var table = TextTable(header: ["host", "process"] + columns.map(\.1))
         for process in processes {
             table.add([process.host, String(process.processId)] + columns.map { name, _ in
                 let value = process[name]
-                return name == Name.sweepInterval && !value.isEmpty ? value + " s" : value
+                guard !value.isEmpty else { return value }
+                return switch name {
+                case Name.sweepInterval: value + " s"
+                case Name.clockOffset: ClockCheck.text(milliseconds: value)
+                default: value
+                }
             })
         }
         return "\n" + table.rendered

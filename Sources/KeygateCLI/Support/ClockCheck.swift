@@ -1,0 +1,33 @@
+import Foundation
+import KeyStore
+
+/// Whether a process's clock agrees with the database server's closely
+/// enough for what other hosts keep in clock time (rate limits, expiry,
+/// quota periods): what `keygate serve` warns of and `keygate status`
+/// names.
+enum ClockCheck {
+    /// How far a clock may be off, in seconds, beyond the uncertainty of
+    /// its reading: NTP keeps hosts within milliseconds, so a second off
+    /// is a host whose synchronization has stopped, and already a second
+    /// of waiting, or of a key's life, on the others.
+    static let tolerance: TimeInterval = 1
+
+    /// Whether `offset` is off by more than ``tolerance`` for sure.
+    static func isOff(_ offset: ClockOffset) -> Bool {
+        abs(offset.seconds) - offset.uncertainty > tolerance
+    }
+
+    /// Whether a recorded offset (milliseconds) is off by more than ``tolerance``.
+    static func isOff(milliseconds: String) -> Bool {
+        guard let milliseconds = Double(milliseconds) else { return false }
+        return abs(milliseconds) > tolerance * 1_000
+    }
+
+    /// A recorded offset in milliseconds as a person reads it: `-2.3 s` or `+12 ms`.
+    static func text(milliseconds: String) -> String {
+        guard let value = Double(milliseconds) else { return milliseconds }
+        let sign = value > 0 ? "+" : value < 0 ? "-" : ""
+        return abs(value) < 1_000 ? "\(sign)\(Int(abs(value).rounded())) ms"
+            : "\(sign)\(String(format: "%.1f", abs(value) / 1_000)) s"
+    }
+}

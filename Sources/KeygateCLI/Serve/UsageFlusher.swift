@@ -7,8 +7,9 @@ import Logging
 /// Writes buffered verification usage to the database every second, and a
 /// last time on shutdown; every `sweepEvery` seconds, and at the first
 /// tick, records the settings this process runs with (its catalog,
-/// retentions and version; ``SettingsLog`` says what differs in other
-/// processes'), writes the events time makes due and prunes those older
+/// retentions, version, sweep interval and options, and on PostgreSQL its
+/// clock against the server's, warning while it is off; ``SettingsLog``
+/// says what differs in other processes'), writes the events time makes due and prunes those older
 /// than any process keeps; every `statisticsEvery` seconds (0: never), logs what
 /// verification did; and after each flush, logs the database's files that
 /// changed under it; at each sweep, forgets the rate-limit state of keys

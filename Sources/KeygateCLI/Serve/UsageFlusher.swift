@@ -260,9 +260,7 @@ final class UsageFlusher: @unchecked Sendable {
     /// it vanish and reappear.
     private func recordSettings() {
         var settings = self.settings
-        if let offset = measureClock() {
-            settings.information[KeygateService.SettingName.clockOffset] = String(Int((-offset.seconds * 1_000).rounded()))
-        }
+        if let ahead = measureClock() { settings.information[KeygateService.SettingName.clockOffset] = ahead }
         let inUse: KeygateService.SettingsInUse
         do {
             inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),
@@ -280,9 +278,10 @@ final class UsageFlusher: @unchecked Sendable {
     }
 
     /// This process's clock against the database server's, where other
-    /// hosts share it: a warning once while it is off by more than
-    /// ``ClockCheck/tolerance``, and a notice once it agrees again.
-    private func measureClock() -> ClockOffset? {
+    /// hosts share it, as recorded (milliseconds ahead): a warning once
+    /// while it is off by more than ``ClockCheck/tolerance``, and a notice
+    /// once it agrees again, by the rule `keygate status` applies to it.
+    private func measureClock() -> String? {
         let offset: ClockOffset?
         do {
             offset = try service.clockOffset()
@@ -291,7 +290,8 @@ final class UsageFlusher: @unchecked Sendable {
             return nil
         }
         guard let offset else { return nil }
-        let off = ClockCheck.isOff(offset)
+        let ahead = String(Int((-offset.seconds * 1_000).rounded()))
+        let off = ClockCheck.isOff(milliseconds: ahead)
         if off, !clockOff {
             logger.warning("""
                 this host's clock is off from the database server's: keys wait longer on the other hosts, or here, and \
@@ -306,7 +306,7 @@ final class UsageFlusher: @unchecked Sendable {
             ])
         }
         clockOff = off
-        return offset
+        return ahead
     }
 
     /// This host's name, as `hostname` prints it; read once.

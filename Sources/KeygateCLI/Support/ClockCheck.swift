@@ -1,23 +1,19 @@
 import Foundation
-import KeyStore
 
 /// Whether a process's clock agrees with the database server's closely
 /// enough for what other hosts keep in clock time (rate limits, expiry,
 /// quota periods): what `keygate serve` warns of and `keygate status`
 /// names.
 enum ClockCheck {
-    /// How far a clock may be off, in seconds, beyond the uncertainty of
-    /// its reading: NTP keeps hosts within milliseconds, so a second off
+    /// How far a clock may be off, in seconds: NTP keeps hosts within
+    /// milliseconds, and a reading's uncertainty is half a round trip to
+    /// the server (well under a millisecond on a LAN), so a second off
     /// is a host whose synchronization has stopped, and already a second
     /// of waiting, or of a key's life, on the others.
     static let tolerance: TimeInterval = 1
 
-    /// Whether `offset` is off by more than ``tolerance`` for sure.
-    static func isOff(_ offset: ClockOffset) -> Bool {
-        abs(offset.seconds) - offset.uncertainty > tolerance
-    }
-
-    /// Whether a recorded offset (milliseconds) is off by more than ``tolerance``.
+    /// Whether a recorded offset (milliseconds) is off by more than
+    /// ``tolerance``: the one rule for serve's warning and status's.
     static func isOff(milliseconds: String) -> Bool {
         guard let milliseconds = Double(milliseconds) else { return false }
         return abs(milliseconds) > tolerance * 1_000

@@ -62,6 +62,15 @@ public protocol KeyStorage: Sendable {
     /// key's limit holds once across them; `nil` when there is none (an
     /// in-memory store), and then each process keeps its own.
     var rateLimits: (any SharedRateLimits)? { get }
+    /// What keeps this store from working as well as it should, now (a
+    /// database that became read-only to this process shows at once):
+    /// empty when nothing does. Cheap enough for a health check, never
+    /// per request.
+    var shortcomings: [StoreShortcoming] { get }
+    /// Reads the database the way requests do, the least that proves it
+    /// answers (a health check times it); throws what such a request
+    /// would (``KeyStoreError/Code/storageFailure`` with its `reason`).
+    func probe() throws(KeyStoreError)
     /// Forgets the shared rate-limit state of keys that have had their
     /// whole allowance since before `before` (microseconds since 1970), as
     /// a key never verified has: what ``rateLimits`` admits stays the

@@ -23,6 +23,9 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// Set on the copy of the store that a transaction's commands get.
     let bound: PGConnection?
     public var rateLimits: (any SharedRateLimits)? { reservations }
+    /// None a server store keeps from its start: one that cannot be
+    /// reached, or refuses writes, fails its requests, and ``probe()`` says so.
+    public var shortcomings: [StoreShortcoming] { [] }
     /// The rate limits, as the reservation a key's read takes needs them.
     let reservations: PostgresRateLimits
 
@@ -628,6 +631,11 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     /// A read on a pool connection (repeated once on a fresh connection if
     /// the first had broken), or, bound to a transaction, on its connection.
+    /// One round trip on a pooled connection, as every read takes.
+    public func probe() throws(KeyStoreError) {
+        try read { connection in _ = try connection.query("SELECT 1") }
+    }
+
     func read<T>(_ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
         do {
             if let bound { return try body(bound) }

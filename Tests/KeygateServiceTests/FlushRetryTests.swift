@@ -13,9 +13,16 @@ struct LostAcknowledgement: KeygateStorage {
     /// Flush calls to let through before one is refused outright (nothing
     /// written, as a full disk would), `nil` for none.
     let refuseAfter = Locked<Int?>(nil)
+    /// What the database's probe throws while set, as a server gone away would.
+    let probeFailure = Locked<KeyStoreError?>(nil)
 
     var rules: KeyRules { base.rules }
     var rateLimits: (any SharedRateLimits)? { base.rateLimits }
+    var shortcomings: [StoreShortcoming] { base.shortcomings }
+    func probe() throws(KeyStoreError) {
+        if let failure = probeFailure.withLock({ $0 }) { throw failure }
+        try base.probe()
+    }
 
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         let refuse = refuseAfter.withLock { left in

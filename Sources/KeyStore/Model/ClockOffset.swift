@@ -12,6 +12,25 @@ public struct ClockOffset: Sendable, Hashable {
     /// is within this of the truth.
     public var uncertainty: TimeInterval
 
+    /// How far a clock may be off, in seconds: NTP keeps hosts within
+    /// milliseconds, and a reading's uncertainty is half a round trip to
+    /// the server (well under a millisecond on a LAN), so a second off
+    /// is a host whose synchronization has stopped, and already a second
+    /// of waiting, or of a key's life, on the others.
+    public static let tolerance: TimeInterval = 1
+
+    /// This process's clock ahead of the server's, in whole milliseconds
+    /// (negative: behind): the value `keygate serve` records and the
+    /// `health.check` method reports.
+    public var aheadMilliseconds: Int { Int((-seconds * 1_000).rounded()) }
+
+    /// Whether a clock this many milliseconds ahead (or behind) is off by
+    /// more than ``tolerance``: the one rule for serve's warning, `keygate
+    /// status` and `health.check`.
+    public static func isOff(aheadMilliseconds: Double) -> Bool {
+        abs(aheadMilliseconds) > tolerance * 1_000
+    }
+
     public init(seconds: TimeInterval, uncertainty: TimeInterval) {
         self.seconds = seconds
         self.uncertainty = uncertainty

@@ -146,7 +146,10 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// `read_only`) until the store is opened again with write access.
     /// `keygate serve` warns when it starts.
     public var isReadOnly: Bool {
-        database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
+        // Bound to a transaction, on its connection: the writer's queue is
+        // the transaction's own, and would not be entered again.
+        if let bound { return sqlite3_db_readonly(bound.connection.sqliteConnection, "main") == 1 }
+        return database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
     }
 
     /// The type of the network file system the database is on (`nfs4`,
@@ -156,6 +159,22 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// when it starts.
     public var networkFileSystem: String? {
         Self.isFile(database.path) ? NetworkFileSystem.type(at: database.path) : nil
+    }
+
+    public var shortcomings: [StoreShortcoming] {
+        var found: [StoreShortcoming] = []
+        if let rateLimitsUnavailable { found.append(.rateLimitsOwn(reason: rateLimitsUnavailable)) }
+        if isReadOnly { found.append(.readOnly) }
+        if let networkFileSystem { found.append(.networkFileSystem(type: networkFileSystem)) }
+        if case let slower = slowerReads, !slower.isEmpty { found.append(.slowerReads(slower)) }
+        return found
+    }
+
+    /// A read transaction from the pool that reads the database header,
+    /// as every request's read begins: the file is there, readable, and
+    /// not locked past the busy timeout.
+    public func probe() throws(KeyStoreError) {
+        try read { db in _ = try Int.fetchOne(db, sql: "PRAGMA schema_version") }
     }
 
     /// This store, reading and writing through a transaction's connection.

@@ -290,7 +290,7 @@ final class UsageFlusher: @unchecked Sendable {
             return nil
         }
         guard let offset else { return nil }
-        let ahead = String(Int((-offset.seconds * 1_000).rounded()))
+        let ahead = String(offset.aheadMilliseconds)
         let off = ClockCheck.isOff(milliseconds: ahead)
         if off, !clockOff {
             logger.warning("""

@@ -1,22 +1,19 @@
 import Foundation
+import KeyStore
 
 /// Whether a process's clock agrees with the database server's closely
 /// enough for what other hosts keep in clock time (rate limits, expiry,
 /// quota periods): what `keygate serve` warns of and `keygate status`
 /// names.
 enum ClockCheck {
-    /// How far a clock may be off, in seconds: NTP keeps hosts within
-    /// milliseconds, and a reading's uncertainty is half a round trip to
-    /// the server (well under a millisecond on a LAN), so a second off
-    /// is a host whose synchronization has stopped, and already a second
-    /// of waiting, or of a key's life, on the others.
-    static let tolerance: TimeInterval = 1
+    /// How far a clock may be off, in seconds (``ClockOffset/tolerance``).
+    static let tolerance = ClockOffset.tolerance
 
     /// Whether a recorded offset (milliseconds) is off by more than
-    /// ``tolerance``: the one rule for serve's warning and status's.
+    /// ``tolerance``, by the rule `health.check` applies too.
     static func isOff(milliseconds: String) -> Bool {
         guard let milliseconds = Double(milliseconds) else { return false }
-        return abs(milliseconds) > tolerance * 1_000
+        return ClockOffset.isOff(aheadMilliseconds: milliseconds)
     }
 
     /// A recorded offset in milliseconds as a person reads it: `-2.3 s` or `+12 ms`.

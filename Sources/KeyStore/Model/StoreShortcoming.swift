@@ -1,0 +1,21 @@
+/// Something that keeps a store from working as well as it should while it
+/// still works: answers stay correct, and an operator has something to fix.
+/// What `keygate serve` warns of when it starts and what the `health.check`
+/// method reports for as long as it lasts (``KeyStorage/shortcomings``).
+public enum StoreShortcoming: Sendable, Hashable {
+    /// The rate-limit table beside a SQLite file could not be used: each
+    /// process enforces its own limits, so with several processes on the
+    /// database a key's limit multiplies. `reason` is for the log.
+    case rateLimitsOwn(reason: String)
+    /// The database could be opened only for reading: keys are verified
+    /// and read, and every change is refused until the store is opened
+    /// again with write access.
+    case readOnly
+    /// The database file is on a network file system of this type (`nfs4`,
+    /// `cifs`, …), where processes share no memory through the files beside
+    /// it and SQLite's log does not work.
+    case networkFileSystem(type: String)
+    /// Fast reads that could not be set up, each named with what takes its
+    /// place: answers stay correct and as fresh, only slower.
+    case slowerReads([String])
+}

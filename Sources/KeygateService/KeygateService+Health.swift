@@ -1,0 +1,79 @@
+public import KeyStore
+
+/// How a service is doing, as a load balancer or a monitor asks
+/// (``KeygateService/health()``; the `health.check` method): whether its
+/// database answers and how fast, what keeps its store from working as
+/// well as it should, whether its clock agrees with the database
+/// server's, and what verification has done.
+public struct HealthReport: Sendable {
+    /// How one check, and the whole report, came out.
+    public enum Status: String, Sendable, Hashable, CaseIterable, Comparable, Codable {
+        /// Nothing wrong found.
+        case pass
+        /// Serving correctly, with something an operator should fix.
+        case warn
+        /// The database does not answer: verification goes on for the keys
+        /// this process holds, every other request fails.
+        case fail
+
+        public static func < (lhs: Status, rhs: Status) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    /// The database's answer to a read (``KeyStorage/probe()``): how long
+    /// it took, or why it failed.
+    public var database: Result<Duration, ServiceError>
+    /// What keeps the store from working as well as it should
+    /// (``KeyStorage/shortcomings``).
+    public var shortcomings: [StoreShortcoming]
+    /// This process's clock against the database server's, where other
+    /// hosts share the server (PostgreSQL) and it answered; `nil` otherwise.
+    public var clock: ClockOffset?
+    /// What verification has done since the service started, and what its
+    /// cache holds.
+    public var verification: VerificationStatistics
+
+    public init(database: Result<Duration, ServiceError>, shortcomings: [StoreShortcoming], clock: ClockOffset?,
+                verification: VerificationStatistics) {
+        self.database = database
+        self.shortcomings = shortcomings
+        self.clock = clock
+        self.verification = verification
+    }
+
+    /// Whether the clock is off by more than ``ClockOffset/tolerance``.
+    public var clockIsOff: Bool {
+        clock.map { ClockOffset.isOff(aheadMilliseconds: Double($0.aheadMilliseconds)) } ?? false
+    }
+
+    /// The worst of the checks: `fail` when the database does not answer,
+    /// `warn` when a shortcoming or the clock needs an operator.
+    public var status: Status {
+        if case .failure = database { return .fail }
+        return shortcomings.isEmpty && !clockIsOff ? .pass : .warn
+    }
+}
+
+extension KeygateService {
+    /// How this service is doing now (``HealthReport``): one read of the
+    /// database, timed, and where other hosts share its server, a few reads
+    /// of the server's clock. Changes nothing; cheap enough for a health
+    /// check every second, never per request.
+    public func health() -> HealthReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let database: Result<Duration, ServiceError>
+        do throws(ServiceError) {
+            try store { () throws(KeyStoreError) in try storage.probe() }
+            database = .success(clock.now - start)
+        } catch {
+            database = .failure(error)
+        }
+        // Measured only while the server answers: the failed read says why
+        // it does not, and a clock that cannot be read is no warning.
+        let offset: ClockOffset? = if case .success = database { try? clockOffset() } else { nil }
+        return HealthReport(database: database, shortcomings: storage.shortcomings, clock: offset,
+                            verification: verificationStatistics)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import KeygateTestSupport
+import Testing
+
+/// ``KeygateService/health()``: the database's answer, what the store
+/// lacks, and the clock against the database server's.
+@Suite("Service health")
+struct ServiceHealthTests {
+    /// A store that answers and lacks nothing passes, on every backend; a
+    /// SQLite file shares its rate limits; only PostgreSQL, whose server
+    /// other hosts share, has a clock to compare.
+    @Test(arguments: Backend.available) func aStoreThatAnswersPasses(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        fixture.clock.set(Date())
+        let report = fixture.service.health()
+        #expect(report.status == .pass)
+        #expect(try report.database.get() >= .zero)
+        #expect(report.shortcomings.isEmpty)
+        #expect((report.clock != nil) == (backend != .sqlite))
+        #expect(!report.clockIsOff)
+    }
+
+    @Test func aSQLiteFileSharesItsRateLimits() throws {
+        let path = try ScratchFolder.make("keygate-health").appending(path: "k.sqlite").path
+        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let report = fixture.service.health()
+        #expect(report.status == .pass)
+        #expect(report.shortcomings.isEmpty)
+    }
+
+    /// A store set up without its fast reads still answers: a warning
+    /// that names what was not set up.
+    @Test func slowerReadsWarn() throws {
+        let path = try ScratchFolder.make("keygate-health").appending(path: "k.sqlite").path
+        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path), watchesChanges: false)
+        let report = fixture.service.health()
+        #expect(report.status == .warn)
+        guard case .slowerReads(let slower) = try #require(report.shortcomings.first) else {
+            Issue.record("expected slower reads, got \(report.shortcomings)")
+            return
+        }
+        #expect(slower.count == 1 && slower[0].hasPrefix("change watcher"))
+    }
+
+    /// A database that does not answer fails with the store's reason, and
+    /// no clock is read from it.
+    @Test(arguments: Backend.available) func aDatabaseThatDoesNotAnswerFails(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        storage.probeFailure.withLock { $0 = KeyStoreError(.storageFailure, ["reason": "unreachable"]) }
+        let report = service.health()
+        #expect(report.status == .fail)
+        #expect(report.clock == nil)
+        #expect(throws: ServiceError(.storageFailure, ["reason": "unreachable"])) { try report.database.get() }
+        storage.probeFailure.withLock { $0 = nil }
+        #expect(service.health().status == .pass)
+    }
+
+    /// A host whose clock runs 5 s ahead of the PostgreSQL server's warns,
+    /// and says by how much; within the tolerance it passes.
+    @Test(.enabled(if: Backend.postgresEnabled)) func aClockOffTheServersWarns() throws {
+        let fixture = try ServiceFixture(backend: .postgres)
+        fixture.clock.set(Date() + 5)
+        let ahead = fixture.service.health()
+        #expect(ahead.status == .warn && ahead.clockIsOff)
+        let milliseconds = try #require(ahead.clock?.aheadMilliseconds)
+        #expect((4_000...6_000).contains(milliseconds), "\(milliseconds) ms")
+        fixture.clock.set(Date() + 0.5)
+        let close = fixture.service.health()
+        #expect(close.status == .pass && !close.clockIsOff)
+    }
+}

@@ -214,6 +214,9 @@ public enum KeygateMethods {
                 },
                 nextCursor: page.nextCursor, hasMore: page.hasMore)
         }
+        table.register(CheckHealth.self) { _, context in
+            CheckHealth.Result(context.service.health(), localizer: localizer, language: context.language)
+        }
         return table
     }
 

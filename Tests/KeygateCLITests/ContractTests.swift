@@ -46,6 +46,7 @@ struct ContractTests {
         func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
 
         try session.result("catalog.plans")
+        try session.result("health.check")
         try session.result("catalog.capabilities")
         try session.result("subscriptions.get", org)
         try session.result("keys.options", org)
@@ -128,6 +129,9 @@ struct ContractTests {
         try session.result("keys.reportLeaked", ["keys": [["key": partnerSecret, "location": "https://example.com/paste/1"],
                                                           ["key": "kg_live_nope"]], "action": "flag"])
         try session.call("keys.reportLeaked", ["keys": [["key": partnerSecret]], "action": "delete"])
+        let health = try session.result("health.check", ["locale": "pl"])
+        #expect(health["status"] as? String == "pass", "\(health)")
+        #expect((health["verification"] as? [String: Any])?["verifications"] as? Int ?? 0 >= 5, "\(health)")
         try session.result("keys.revoke", with(["keyId": ownerId]))
         try session.result("keys.verify", ["key": secret, "capability": "booking.read"])
         try session.call("keys.update", with(["keyId": ownerId, "name": "again"]))

@@ -338,6 +338,14 @@ struct PostgresRestartTests {
         #expect(data?["message"] as? String == "The database server cannot be reached; nothing was changed. Please try again in a moment.")
         let limited = try gateway.result("keys.verify", ["key": secret, "capability": "booking.read"])
         #expect(["rate_limited", "valid"].contains(limited["code"] as? String))
+        // A load balancer reads 503 and why; no clock is read from a server
+        // that does not answer.
+        let down = try admin.result("health.check")
+        #expect(down["status"] as? String == "fail" && down["httpStatus"] as? Int == 503, "\(down)")
+        let downChecks = (down["checks"] as? [[String: Any]]) ?? []
+        #expect(downChecks.first?["id"] as? String == "database" && downChecks.first?["code"] as? String == "storage_failure")
+        #expect((downChecks.first?["message"] as? String)?.hasPrefix("The database server cannot be reached") == true, "\(down)")
+        #expect(!downChecks.contains { $0["id"] as? String == "clock" }, "\(down)")
         try cluster.start()
         // Back: both processes reconnect on their own. Bounded: 50 tries.
         for index in 1...5 {
@@ -357,6 +365,9 @@ struct PostgresRestartTests {
             if !verified { usleep(50_000) }
         }
         #expect(verified)
+        let back = try admin.result("health.check")
+        #expect(back["status"] as? String == "pass" && back["httpStatus"] as? Int == 200, "\(back)")
+        #expect(((back["checks"] as? [[String: Any]]) ?? []).map { $0["id"] as? String } == ["database", "rateLimits", "clock"])
         // Restarted once more: what was acknowledged is all there.
         try cluster.stop()
         try cluster.start()

@@ -214,6 +214,13 @@ struct StatusCommandTests {
         let serve = try ServeProcess(postgres: cluster.url, arguments: ["--event-sweep-seconds", "1"])
         #expect(serve.logs("this host's clock is off from the database server's"), "\(serve.stderr)")
         #expect(serve.stderr.contains(#/aheadSeconds=-[45]\.\d{3} /#), "\(serve.stderr)")
+        // And its health check warns, with the offset in milliseconds.
+        let health = try serve.result("health.check")
+        #expect(health["status"] as? String == "warn" && health["httpStatus"] as? Int == 200, "\(health)")
+        let clock = (health["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "clock" }
+        #expect(clock?["code"] as? String == "clock_off" && clock?["observedUnit"] as? String == "ms", "\(health)")
+        #expect((clock?["observedValue"] as? Int).map { (-5_999 ... -4_000).contains($0) } == true, "\(health)")
+        #expect((clock?["message"] as? String)?.contains("behind the database server's") == true, "\(health)")
 
         let run = try status(["--database", cluster.url, "--check"])
         #expect(run.status == 1, "\(run.errors)")

@@ -94,6 +94,13 @@ struct StorageFaultTests {
             #expect(((again["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String == "storage_failure")
         }
         #expect((try serve.result("keys.list", ["organizationId": "org_ro"])["keys"] as? [Any])?.count == 1)
+        // A monitor sees it for as long as it lasts; a load balancer keeps
+        // the process, which still verifies.
+        let health = try serve.result("health.check")
+        #expect(health["status"] as? String == "warn" && health["httpStatus"] as? Int == 200, "\(health)")
+        let writes = (health["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "writes" }
+        #expect(writes?["code"] as? String == "read_only", "\(health)")
+        #expect((writes?["message"] as? String)?.contains("read-only") == true, "\(health)")
         #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         #expect(serve.finish() == 0)
         #expect(serve.stderr.contains("[KeygateCLI] the database is read-only to this process: keys are verified and read, "
@@ -130,6 +137,9 @@ struct StorageFaultTests {
         let data = (blocked["error"] as? [String: Any])?["data"] as? [String: Any]
         #expect(data?["code"] as? String == "storage_failure")
         #expect((data?["message"] as? String)?.contains("busy") == true, "\(blocked)")
+        // The health check reads, as verification does: a write lock held
+        // elsewhere is no failure of this process (OPERATIONS, "Health checks").
+        #expect(try serve.result("health.check")["status"] as? String == "pass")
         Thread.sleep(forTimeInterval: 2.5)
         #expect(try serve.result("keys.create", ["organizationId": "org_l", "name": "k3", "kind": "owner_integration", "capabilities": ["booking.read"]])["secret"] is String)
         #expect(serve.finish() == 0)
@@ -177,6 +187,10 @@ struct StorageFaultTests {
                 let verified = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])
                 #expect(verified["valid"] as? Bool == true, "\(verified)")
             }
+            let health = try serve.result("health.check")
+            let limits = (health["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "rateLimits" }
+            #expect(limits?["status"] as? String == (database == sparse ? "warn" : "pass"), "\(health)")
+            #expect(limits?["code"] as? String == (database == sparse ? "rate_limits_own" : nil), "\(health)")
             #expect(serve.finish() == 0, "\(serve.stderr)")
             let apart = "cannot reserve disk space for \(table): No space left on device"
             #expect(serve.stderr.contains(apart) == (database == sparse), "\(serve.stderr)")

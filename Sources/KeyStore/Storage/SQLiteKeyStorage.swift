@@ -77,6 +77,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             rateLimitsUnavailable = error.description
         }
         rateLimits = table
+        networkFileSystem = isFile ? NetworkFileSystem.type(at: path) : nil
         reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         let usagePath = KeyDatabase.usagePath(for: path)
@@ -114,6 +115,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         usageFile = storage.usageFile
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
+        networkFileSystem = storage.networkFileSystem
         files = storage.files
         lookups = storage.lookups
         reader = storage.reader
@@ -156,10 +158,10 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// `cifs`, `9p`, …), where its processes share no memory through the files
     /// beside it and SQLite's log does not work; `nil` on a file system of
     /// the host's own, and for a database in memory. `keygate serve` warns
-    /// when it starts.
-    public var networkFileSystem: String? {
-        Self.isFile(database.path) ? NetworkFileSystem.type(at: database.path) : nil
-    }
+    /// when it starts. Found once, when the store opens: an open file
+    /// stays on its file system, and reading the mount table each time
+    /// was most of what a health check cost (docs/PERFORMANCE.md).
+    public let networkFileSystem: String?
 
     public var shortcomings: [StoreShortcoming] {
         var found: [StoreShortcoming] = []

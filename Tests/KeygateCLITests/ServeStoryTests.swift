@@ -122,7 +122,9 @@ struct ServeStoryTests {
         #expect((events["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
             == ["key.created", "key.imported", "key.rotated", "key.revoked", "key.deleted"])
         #expect((events["events"] as? [[String: Any]])?.first?["message"] as? String == "Utworzono klucz „Reader” (kg_test_…\(secret.suffix(4))).")
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 22)
+        let health = try serve.result("health.check")
+        #expect(health["status"] as? String == "pass" && health["httpStatus"] as? Int == 200, "\(health)")
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 23)
         #expect(serve.finish() == 0)
     }
 }

@@ -14,7 +14,7 @@ struct LibraryExampleTests {
 
         let catalog = try PlanCatalog.load(contentsOf: PlanCatalog.shippedCatalog)
         let storage = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: KeyRules(catalog: catalog))
-        #expect(storage.rateLimitsUnavailable == nil, "processes on the file share rate limits")
+        #expect(storage.shortcomings.isEmpty, "processes on the file share rate limits, and it is writable")
         let keygate = KeygateService(catalog: catalog, storage: storage)
 
         try keygate.setPlan(SetPlanRequest(organizationId: "org_1", plan: "pro", eventId: "evt_1", occurredAt: .now))
@@ -23,5 +23,6 @@ struct LibraryExampleTests {
         let answer = try keygate.verify(VerifyRequest(authorization: "Bearer \(created.secret.unredacted)", capability: "booking.read"))
         #expect(answer.outcome == .valid && answer.outcome.httpStatus == 200)
         try keygate.flushUsage()
+        #expect(keygate.health().status == .pass)
     }
 }

@@ -42,6 +42,7 @@ struct ServiceHealthTests {
             return
         }
         #expect(slower.count == 1 && slower[0].hasPrefix("change watcher"))
+        #expect("\(report.shortcomings[0])" == "reading more slowly: a fast read could not be set up (\(slower[0]))")
     }
 
     /// A database that does not answer fails with the store's reason, and

@@ -19,3 +19,20 @@ public enum StoreShortcoming: Sendable, Hashable {
     /// place: answers stay correct and as fresh, only slower.
     case slowerReads([String])
 }
+
+extension StoreShortcoming: CustomStringConvertible {
+    /// English, for a library user's log; `health.check` says it in the
+    /// caller's language.
+    public var description: String {
+        switch self {
+        case .rateLimitsOwn(let reason):
+            "rate limits are this process's own: with several processes on this database a key's limit multiplies (\(reason))"
+        case .readOnly:
+            "the database is read-only to this process: keys are verified and read, every change is refused"
+        case .networkFileSystem(let type):
+            "the database is on a network file system (\(type)): processes cannot share rate limits through it"
+        case .slowerReads(let missing):
+            "reading more slowly: a fast read could not be set up (\(missing.joined(separator: "; ")))"
+        }
+    }
+}

@@ -17,7 +17,7 @@ public enum CheckHealth: RPCMethod {
         public var httpStatus: Int
         public var version: String
         public var checks: [Check]
-        public var verification: Verification
+        public var verification: VerificationStatistics
         public static let fields: [WireField<Result>] = [
             .init("status", { $0.status }, """
                 The worst of the checks: pass; warn (serving correctly, with something to fix); fail (the database \
@@ -72,29 +72,21 @@ public enum CheckHealth: RPCMethod {
             .init("message", { $0.message }, "What to do about it, in the request's language; null when it passed."),
         ]
     }
+}
 
-    /// What verification has done since the process started (counts that
-    /// only grow: the difference between two readings is what happened in
-    /// between), and what its cache holds now.
-    public struct Verification: WireObject {
-        public var verifications: Int
-        public var keyReads: Int
-        public var organizationReads: Int
-        public var countReads: Int
-        public var cachedKeys: Int
-        public var cachedOrganizations: Int
-        public var cacheCapacity: Int
-        public var knownMisses: Int
-        public static let fields: [WireField<Verification>] = [
-            .init("verifications", { $0.verifications }, "Well-formed keys verified since the process started."),
-            .init("keyReads", { $0.keyReads }, "Verifications the cache could not answer alone: reads of a key."),
-            .init("organizationReads", { $0.organizationReads }),
-            .init("countReads", { $0.countReads }),
-            .init("cachedKeys", { $0.cachedKeys }), .init("cachedOrganizations", { $0.cachedOrganizations }),
-            .init("cacheCapacity", { $0.cacheCapacity }, "Keys, and organizations, the cache may hold (--cache-keys)."),
-            .init("knownMisses", { $0.knownMisses }, "Made-up keys remembered apart, each read once."),
-        ]
-    }
+/// What verification has done since the process started (counts that only
+/// grow: the difference between two readings is what happened in between),
+/// and what its cache holds now.
+extension VerificationStatistics: WireObject {
+    public static let fields: [WireField<VerificationStatistics>] = [
+        .init("verifications", { $0.verifications }, "Well-formed keys verified since the process started."),
+        .init("keyReads", { $0.keyReads }, "Verifications the cache could not answer alone: reads of a key."),
+        .init("organizationReads", { $0.organizationReads }),
+        .init("countReads", { $0.countReads }),
+        .init("cachedKeys", { $0.cachedKeys }), .init("cachedOrganizations", { $0.cachedOrganizations }),
+        .init("cacheCapacity", { $0.cacheCapacity }, "Keys, and organizations, the cache may hold (--cache-keys)."),
+        .init("knownMisses", { $0.knownMisses }, "Made-up keys remembered apart, each read once."),
+    ]
 }
 
 extension CheckHealth.Result {
@@ -135,14 +127,7 @@ extension CheckHealth.Result {
             case .slowerReads: checks.append(check(.reads, .warn, problem: .slowerReads))
             }
         }
-        let statistics = report.verification
-        self.init(
-            status: report.status, httpStatus: report.status == .fail ? 503 : 200, version: KeygateVersion.current,
-            checks: checks,
-            verification: .init(
-                verifications: statistics.verifications, keyReads: statistics.keyReads,
-                organizationReads: statistics.organizationReads, countReads: statistics.countReads,
-                cachedKeys: statistics.cachedKeys, cachedOrganizations: statistics.cachedOrganizations,
-                cacheCapacity: statistics.cacheCapacity, knownMisses: statistics.knownMisses))
+        self.init(status: report.status, httpStatus: report.status == .fail ? 503 : 200, version: KeygateVersion.current,
+                  checks: checks, verification: report.verification)
     }
 }

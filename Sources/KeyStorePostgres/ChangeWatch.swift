@@ -23,6 +23,8 @@ import Glibc
 final class ChangeWatch: Sendable {
     private let pool: PGPool
     private let pollInterval: UInt64?
+    /// Whether changes are meant to arrive by notification (`notified`).
+    private let listens: Bool
     private let shared: Shared
 
     /// What the listener and callers share.
@@ -30,7 +32,10 @@ final class ChangeWatch: Sendable {
         struct State {
             var token: ChangeToken?
             var polledAt: UInt64 = 0
-            var listening = false
+            /// Set when the listening connection could not be set up or was
+            /// lost, until it listens again: changes then arrive by the poll.
+            /// Not set before the first attempt, a few milliseconds at start.
+            var listenerDown = false
             var mustPoll = true
         }
         let state = Locked(State())
@@ -43,10 +48,13 @@ final class ChangeWatch: Sendable {
         switch freshness {
         case .strict:
             pollInterval = nil
+            listens = false
         case .polled(let every):
             pollInterval = UInt64(max(0.001, every) * 1_000_000_000)
+            listens = false
         case .notified(let poll):
             pollInterval = UInt64(max(0.001, poll) * 1_000_000_000)
+            listens = true
             let shared = self.shared
             let thread = Thread { Self.listen(pool: pool, shared: shared) }
             thread.name = "keygate-listen"
@@ -82,6 +90,15 @@ final class ChangeWatch: Sendable {
         return try poll()
     }
 
+    /// The poll that bounds staleness while changes do not arrive by
+    /// notification: while a notified watch's listener is down, its poll
+    /// interval in seconds; `nil` while it listens, and for a strict or a
+    /// polled watch, whose freshness is what was configured.
+    var pollingInstead: TimeInterval? {
+        guard listens, let pollInterval, shared.state.withLock({ $0.listenerDown }) else { return nil }
+        return TimeInterval(pollInterval) / 1_000_000_000
+    }
+
     /// After this store's own commit: the next call asks the server.
     func committed() {
         shared.state.withLock { $0.mustPoll = true }
@@ -114,13 +131,13 @@ final class ChangeWatch: Sendable {
             guard let connection = try? pool.connect(), (try? connection.execute("LISTEN \(PostgresSchema.changeChannel)")) != nil,
                 let schema = try? connection.query("SELECT current_schema()").string(0, 0)
             else {
-                shared.state.withLock { $0.listening = false }
+                shared.state.withLock { $0.listenerDown = true }
                 usleep(200_000)
                 continue
             }
             // Heard from now on; what was committed before is read once.
             shared.state.withLock {
-                $0.listening = true
+                $0.listenerDown = false
                 $0.mustPoll = true
             }
             while !shared.stopped.withLock({ $0 }) {
@@ -147,7 +164,7 @@ final class ChangeWatch: Sendable {
                 }
                 if !connection.isHealthy { break }
             }
-            shared.state.withLock { $0.listening = false }
+            shared.state.withLock { $0.listenerDown = true }
         }
     }
 }

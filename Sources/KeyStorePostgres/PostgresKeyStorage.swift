@@ -23,9 +23,12 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// Set on the copy of the store that a transaction's commands get.
     let bound: PGConnection?
     public var rateLimits: (any SharedRateLimits)? { reservations }
-    /// None a server store keeps from its start: one that cannot be
-    /// reached, or refuses writes, fails its requests, and ``probe()`` says so.
-    public var shortcomings: [StoreShortcoming] { [] }
+    /// Changes polled for while the listening connection is down
+    /// (``Freshness/notified(poll:)``). A server that cannot be reached, or
+    /// refuses writes, fails its requests instead, and ``probe()`` says so.
+    public var shortcomings: [StoreShortcoming] {
+        watch.pollingInstead.map { [.changesPolled(every: $0)] } ?? []
+    }
     /// The rate limits, as the reservation a key's read takes needs them.
     let reservations: PostgresRateLimits
 

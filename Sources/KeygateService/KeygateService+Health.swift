@@ -56,6 +56,11 @@ public struct HealthReport: Sendable {
 }
 
 extension KeygateService {
+    /// What keeps this service's store from working as well as it should,
+    /// now (``KeyStorage/shortcomings``): for a log that says when each
+    /// begins and ends; ``health()`` reports them with the rest.
+    public var shortcomings: [StoreShortcoming] { storage.shortcomings }
+
     /// How this service is doing now (``HealthReport``): one read of the
     /// database, timed, and where other hosts share its server, a few reads
     /// of the server's clock. Changes nothing; cheap enough for a health
@@ -73,7 +78,7 @@ extension KeygateService {
         // Measured only while the server answers: the failed read says why
         // it does not, and a clock that cannot be read is no warning.
         let offset: ClockOffset? = if case .success = database { try? clockOffset() } else { nil }
-        return HealthReport(database: database, shortcomings: storage.shortcomings, clock: offset,
+        return HealthReport(database: database, shortcomings: shortcomings, clock: offset,
                             verification: verificationStatistics)
     }
 }

@@ -61,17 +61,19 @@ struct HealthTests {
                                                 cachedOrganizations: 0, cacheCapacity: 10, knownMisses: 0)
         let failing = HealthReport(
             database: .failure(ServiceError(.storageFailure, ["reason": "unreachable"])),
-            shortcomings: [.rateLimitsOwn(reason: "no shared memory"), .readOnly, .networkFileSystem(type: "nfs4"), .slowerReads(["lookups"])],
+            shortcomings: [.rateLimitsOwn(reason: "no shared memory"), .readOnly, .networkFileSystem(type: "nfs4"), .slowerReads(["lookups"]),
+                           .changesPolled(every: 1)],
             clock: nil, verification: statistics)
         let failed = CheckHealth.Result(failing, localizer: localizer, language: "en")
         #expect(failed.status == .fail)
         #expect(failed.httpStatus == 503)
-        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .writes, .fileSystem, .reads])
-        #expect(failed.checks.map(\.status) == [.fail, .warn, .warn, .warn, .warn])
-        #expect(failed.checks.map(\.code) == [.storageFailure, .rateLimitsOwn, .readOnly, .networkFileSystem, .slowerReads])
+        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .writes, .fileSystem, .reads, .changes])
+        #expect(failed.checks.map(\.status) == [.fail, .warn, .warn, .warn, .warn, .warn])
+        #expect(failed.checks.map(\.code) == [.storageFailure, .rateLimitsOwn, .readOnly, .networkFileSystem, .slowerReads, .changesPolled])
         #expect(failed.checks[0].message?.hasPrefix("The database server cannot be reached") == true)
         #expect(failed.checks[0].observedValue == nil)
         #expect(failed.checks[3].message?.contains("(nfs4)") == true)
+        #expect(failed.checks[5].message?.hasPrefix("Changes made on other hosts reach this process by a poll every 1 second,") == true)
 
         // Behind the server by 2.4 s, in Polish: a warning, the offset
         // in milliseconds, the message in the caller's language.
@@ -106,7 +108,8 @@ struct HealthTests {
         let statistics = VerificationStatistics(verifications: 0, keyReads: 0, organizationReads: 0, countReads: 0, cachedKeys: 0,
                                                 cachedOrganizations: 0, cacheCapacity: 10, knownMisses: 0)
         for reason in ["unreachable", "busy", "corrupt", "io", "read_only", "full", "other"] {
-            let report = HealthReport(database: .failure(ServiceError(.storageFailure, ["reason": reason])), shortcomings: [],
+            let report = HealthReport(database: .failure(ServiceError(.storageFailure, ["reason": reason])),
+                                      shortcomings: [.changesPolled(every: 0.25), .networkFileSystem(type: "cifs")],
                                       clock: ClockOffset(seconds: -7, uncertainty: 0), verification: statistics)
             for language in localizer.languages {
                 let result = CheckHealth.Result(report, localizer: localizer, language: language)

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Something that keeps a store from working as well as it should while it
 /// still works: answers stay correct, and an operator has something to fix.
 /// What `keygate serve` warns of when it starts and what the `health.check`
@@ -18,6 +20,11 @@ public enum StoreShortcoming: Sendable, Hashable {
     /// Fast reads that could not be set up, each named with what takes its
     /// place: answers stay correct and as fresh, only slower.
     case slowerReads([String])
+    /// Changes other hosts commit reach this process by a poll every this
+    /// many seconds, not within milliseconds of their commit: the
+    /// connection that listens for them is down (PostgreSQL), and
+    /// reconnects by itself.
+    case changesPolled(every: TimeInterval)
 }
 
 extension StoreShortcoming: CustomStringConvertible {
@@ -33,6 +40,8 @@ extension StoreShortcoming: CustomStringConvertible {
             "the database is on a network file system (\(type)): processes cannot share rate limits through it"
         case .slowerReads(let missing):
             "reading more slowly: a fast read could not be set up (\(missing.joined(separator: "; ")))"
+        case .changesPolled(let every):
+            "changes on other hosts are polled for every \(every) s: the connection listening for them is down"
         }
     }
 }

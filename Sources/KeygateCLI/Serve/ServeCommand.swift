@@ -254,36 +254,10 @@ struct ServeCommand: ParsableCommand {
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "catalogDigest": "\(CatalogDigest.short(plans.digest))",
             "plans": "\(plans.plans.count)", "version": "\(KeygateVersion.current)",
         ])
-        // What health.check reports for as long as it lasts, said once here.
-        for shortcoming in storage.shortcomings {
-            switch shortcoming {
-            case .networkFileSystem(let kind):
-                logger.warning("""
-                    the database is on a network file system: processes cannot share its log index or rate limits \
-                    through it, and SQLite's log does not work there; keep it on the host's own disk, or use PostgreSQL \
-                    for several hosts
-                    """, metadata: ["database": "\(databaseName)", "fileSystem": "\(kind)"])
-            case .readOnly:
-                // Read-only is SQLite's silent fallback: without a word here
-                // the first sign would be a refused change on the dashboard.
-                logger.warning("""
-                    the database is read-only to this process: keys are verified and read, every change is refused; \
-                    restart it once it may write the file and its folder
-                    """, metadata: ["database": "\(databaseName)"])
-            case .rateLimitsOwn(let reason):
-                // Serving all the same: a key's limit holds in this process,
-                // and the operator learns that it no longer holds across processes.
-                logger.warning("rate limits are this process's own: with several processes on this database a key's limit multiplies", metadata: [
-                    "reason": "\(reason)",
-                ])
-            case .slowerReads(let missing):
-                // Correct answers all the same; the operator learns why this
-                // process is slower than its siblings.
-                for missing in missing {
-                    logger.warning("reading more slowly: a fast read could not be set up", metadata: ["missing": "\(missing)"])
-                }
-            }
-        }
+        // What health.check reports for as long as it lasts: said here, and
+        // by the flusher at each sweep when it changes.
+        var shortcomings = ShortcomingLog(logger: logger, database: databaseName)
+        shortcomings.report(storage.shortcomings)
         let sqlite = storage as? SQLiteKeyStorage
         // What explains this process's behaviour to an operator comparing
         // hosts in `keygate status`: the options that may differ.
@@ -295,7 +269,7 @@ struct ServeCommand: ParsableCommand {
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
                                    usageRetentionDays: usageRetentionText.flatMap(Int.init), version: KeygateVersion.current,
-                                   information: information)
+                                   information: information, shortcomings: shortcomings)
         flusher.start()
         var output = LineWriter(descriptor: 1)
         var reader = LineReader(descriptor: 0, limit: maxLineBytes, wakeDescriptor: wake)

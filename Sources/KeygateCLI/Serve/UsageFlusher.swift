@@ -14,7 +14,8 @@ import Logging
 /// verification did; and after each flush, logs the database's files that
 /// changed under it; at each sweep, forgets the rate-limit state of keys
 /// quiet for an hour and, with a usage retention, folds older days of
-/// keys' usage past the most any process keeps. `@unchecked`: the `var`s are touched only by the
+/// keys' usage past the most any process keeps, and says what keeps the
+/// store from working as well as it should when that changes. `@unchecked`: the `var`s are touched only by the
 /// ticker's ticks, one at a time, and by the last flush, after the ticker
 /// has stopped.
 final class UsageFlusher: @unchecked Sendable {
@@ -47,6 +48,9 @@ final class UsageFlusher: @unchecked Sendable {
     private var forgetting = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// What other processes' settings this process has said.
     private var settingsLog: SettingsLog
+    /// What keeps the store from working as well as it should, as said
+    /// (at start, then at each sweep when it changes); `nil`: not said.
+    private var shortcomingLog: ShortcomingLog?
     /// Whether this process's clock was off the database server's at the last sweep.
     private var clockOff = false
     private var ticks = 0
@@ -58,8 +62,9 @@ final class UsageFlusher: @unchecked Sendable {
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
          catalogSource: String, usageRetentionDays: Int? = nil, version: String? = nil,
-         information: [String: String] = [:]) {
+         information: [String: String] = [:], shortcomings: ShortcomingLog? = nil) {
         self.service = service
+        shortcomingLog = shortcomings
         settings = KeygateService.ProcessSettings(catalogSource: catalogSource, usageRetentionDays: usageRetentionDays,
                                                   eventRetention: events.retention, version: version,
                                                   sweepInterval: sweepEvery, information: information)
@@ -136,6 +141,7 @@ final class UsageFlusher: @unchecked Sendable {
         // Recording and folding not at the last flush: a stopping process
         // no longer serves, and folding can wait for the next to start.
         if sweepIsDue {
+            shortcomingLog?.report(service.shortcomings)
             recordSettings()
             sweep()
             foldUsage()

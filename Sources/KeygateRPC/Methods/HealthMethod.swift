@@ -26,8 +26,8 @@ public enum CheckHealth: RPCMethod {
             .init("httpStatus", { $0.httpStatus }, "What a health endpoint answers for it: 503 on fail, else 200."),
             .init("version", { $0.version }, "This process's Keygate version."),
             .init("checks", { $0.checks }, """
-                database and rateLimits always, clock on PostgreSQL while the server answers, and writes, fileSystem \
-                and reads when they warn.
+                database and rateLimits always, clock on PostgreSQL while the server answers, and changes, writes, \
+                fileSystem and reads when they warn.
                 """),
             .init("verification", { $0.verification }),
         ]
@@ -35,7 +35,7 @@ public enum CheckHealth: RPCMethod {
 
     /// What a check looked at.
     public enum CheckID: String, WireEnum {
-        case database, rateLimits, clock, writes, fileSystem, reads
+        case database, rateLimits, clock, changes, writes, fileSystem, reads
     }
 
     /// Why a check did not pass: stable across versions and languages.
@@ -46,6 +46,7 @@ public enum CheckHealth: RPCMethod {
         case readOnly = "read_only"
         case networkFileSystem = "network_file_system"
         case slowerReads = "slower_reads"
+        case changesPolled = "changes_polled"
     }
 
     /// The unit of a check's ``Check/observedValue``.
@@ -125,6 +126,8 @@ extension CheckHealth.Result {
             case .networkFileSystem(let type):
                 checks.append(check(.fileSystem, .warn, problem: .networkFileSystem, ["fileSystem": .text(type)]))
             case .slowerReads: checks.append(check(.reads, .warn, problem: .slowerReads))
+            case .changesPolled(let every):
+                checks.append(check(.changes, .warn, problem: .changesPolled, ["seconds": .number(max(1, Int(every.rounded())))]))
             }
         }
         self.init(status: report.status, httpStatus: report.status == .fail ? 503 : 200, version: KeygateVersion.current,

@@ -64,7 +64,9 @@ struct ShortcomingLog {
         case .changesPolled:
             logger.notice("changes on other hosts reach this process at their commit again: it listens for them")
         case .networkFileSystem, .readOnly, .rateLimitsOwn, .slowerReads:
-            logger.notice("over", metadata: ["was": "\(shortcoming)"])
+            // None of these mends while a process runs today; said all the
+            // same should a store's one day.
+            logger.notice("no longer so", metadata: ["was": "\(shortcoming)"])
         }
     }
 }

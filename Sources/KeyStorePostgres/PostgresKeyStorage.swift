@@ -632,13 +632,14 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
-    /// A read on a pool connection (repeated once on a fresh connection if
-    /// the first had broken), or, bound to a transaction, on its connection.
-    /// One round trip on a pooled connection, as every read takes.
+    /// One round trip on a pooled connection, as every read takes: the
+    /// server answers, and a broken connection is replaced as a read's is.
     public func probe() throws(KeyStoreError) {
         try read { connection in _ = try connection.query("SELECT 1") }
     }
 
+    /// A read on a pool connection (repeated once on a fresh connection if
+    /// the first had broken), or, bound to a transaction, on its connection.
     func read<T>(_ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
         do {
             if let bound { return try body(bound) }

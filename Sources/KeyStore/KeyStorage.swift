@@ -63,9 +63,9 @@ public protocol KeyStorage: Sendable {
     /// in-memory store), and then each process keeps its own.
     var rateLimits: (any SharedRateLimits)? { get }
     /// What keeps this store from working as well as it should, now (a
-    /// database that became read-only to this process shows at once):
-    /// empty when nothing does. Cheap enough for a health check, never
-    /// per request.
+    /// PostgreSQL listener that went down shows at once, and no longer
+    /// once it is back): empty when nothing does. Cheap enough for a
+    /// health check, never per request.
     var shortcomings: [StoreShortcoming] { get }
     /// Reads the database the way requests do, the least that proves it
     /// answers (a health check times it); throws what such a request

@@ -7,7 +7,7 @@ public import KeyStore
 /// server's, and what verification has done.
 public struct HealthReport: Sendable {
     /// How one check, and the whole report, came out.
-    public enum Status: String, Sendable, Hashable, CaseIterable, Comparable, Codable {
+    public enum Status: String, Sendable, Hashable, CaseIterable {
         /// Nothing wrong found.
         case pass
         /// Serving correctly, with something an operator should fix.
@@ -15,10 +15,6 @@ public struct HealthReport: Sendable {
         /// The database does not answer: verification goes on for the keys
         /// this process holds, every other request fails.
         case fail
-
-        public static func < (lhs: Status, rhs: Status) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-        }
     }
 
     /// The database's answer to a read (``KeyStorage/probe()``): how long

@@ -1,3 +1,4 @@
+public import Foundation
 public import KeyStore
 
 /// How a service is doing, as a load balancer or a monitor asks
@@ -23,6 +24,12 @@ public struct HealthReport: Sendable {
     /// What keeps the store from working as well as it should
     /// (``KeyStorage/shortcomings``).
     public var shortcomings: [StoreShortcoming]
+    /// Flushes of verification's counts failing since a first failure;
+    /// `nil` while the last succeeded (or none has run).
+    public var flushFailures: FlushFailures?
+    /// When the report was made (the service's clock): how long flushes
+    /// have failed is measured to it.
+    public var at: Date
     /// This process's clock against the database server's, where other
     /// hosts share the server (PostgreSQL) and it answered; `nil` otherwise.
     public var clock: ClockOffset?
@@ -30,10 +37,13 @@ public struct HealthReport: Sendable {
     /// cache holds.
     public var verification: VerificationStatistics
 
-    public init(database: Result<Duration, ServiceError>, shortcomings: [StoreShortcoming], clock: ClockOffset?,
+    public init(database: Result<Duration, ServiceError>, shortcomings: [StoreShortcoming],
+                flushFailures: FlushFailures? = nil, at: Date = Date(), clock: ClockOffset?,
                 verification: VerificationStatistics) {
         self.database = database
         self.shortcomings = shortcomings
+        self.flushFailures = flushFailures
+        self.at = at
         self.clock = clock
         self.verification = verification
     }
@@ -44,10 +54,11 @@ public struct HealthReport: Sendable {
     }
 
     /// The worst of the checks: `fail` when the database does not answer,
-    /// `warn` when a shortcoming or the clock needs an operator.
+    /// `warn` when a shortcoming, failing flushes or the clock need an
+    /// operator.
     public var status: Status {
         if case .failure = database { return .fail }
-        return shortcomings.isEmpty && !clockIsOff ? .pass : .warn
+        return shortcomings.isEmpty && flushFailures == nil && !clockIsOff ? .pass : .warn
     }
 }
 
@@ -62,19 +73,20 @@ extension KeygateService {
     /// of the server's clock. Changes nothing; cheap enough for a health
     /// check every second, never per request.
     public func health() -> HealthReport {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let timer = ContinuousClock()
+        let start = timer.now
         let database: Result<Duration, ServiceError>
         do throws(ServiceError) {
             try store { () throws(KeyStoreError) in try storage.probe() }
-            database = .success(clock.now - start)
+            database = .success(timer.now - start)
         } catch {
             database = .failure(error)
         }
         // Measured only while the server answers: the failed read says why
         // it does not, and a clock that cannot be read is no warning.
         let offset: ClockOffset? = if case .success = database { try? clockOffset() } else { nil }
-        return HealthReport(database: database, shortcomings: shortcomings, clock: offset,
+        return HealthReport(database: database, shortcomings: shortcomings,
+                            flushFailures: verification.flushFailures.withLock { $0 }, at: clock.now(), clock: offset,
                             verification: verificationStatistics)
     }
 }

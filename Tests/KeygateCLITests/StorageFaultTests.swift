@@ -220,9 +220,16 @@ struct StorageFaultTests {
         let why = "\(usagePath): this process may read the file but not write it"
         #expect(serve.logs(why), "\(serve.stderr)")
         #expect(serve.stderr.contains("usage flush failed"))
+        // A monitor sees it while it lasts: the counts are only in memory.
+        let failing = try serve.result("health.check")
+        #expect(failing["status"] as? String == "warn" && failing["httpStatus"] as? Int == 200, "\(failing)")
+        let usage = (failing["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "usage" }
+        #expect(usage?["code"] as? String == "flush_failing" && usage?["observedUnit"] as? String == "s", "\(failing)")
+        #expect((usage?["message"] as? String)?.contains("read-only to this process") == true, "\(failing)")
 
         locked.release()
         #expect(try serve.validUsage(of: keyId, in: "org_u", reaching: 3) == 3)
+        #expect(try serve.result("health.check")["status"] as? String == "pass")
         #expect(serve.finish() == 0)
         #expect(!serve.stderr.contains("is lost"))
         // One line for the failures of that minute, one for their end.

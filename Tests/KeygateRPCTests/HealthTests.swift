@@ -91,6 +91,17 @@ struct HealthTests {
         #expect(clock.message?.contains("2") == true)
         #expect(clock.message != localizer.string("health.clock_off.behind", ["seconds": .number(2)], language: "en"))
 
+        // Flushes failing for 42 s on a full disk: a warning that says so.
+        let unwritten = HealthReport(
+            database: .success(.microseconds(90)), shortcomings: [],
+            flushFailures: FlushFailures(since: Date(timeIntervalSince1970: 1_000), count: 42,
+                                         latest: ServiceError(.storageFailure, ["reason": "full"])),
+            at: Date(timeIntervalSince1970: 1_042), clock: nil, verification: statistics)
+        let usage = try #require(CheckHealth.Result(unwritten, localizer: localizer, language: "en").checks.last)
+        #expect(usage.id == .usage && usage.status == .warn && usage.code == .flushFailing)
+        #expect(usage.observedValue == 42 && usage.observedUnit == .seconds)
+        #expect(usage.message?.hasPrefix("Usage counts have not been written for 42 seconds: the disk is full.") == true)
+
         // Ahead by less than the tolerance: the clock passes, and says by how much.
         let close = HealthReport(database: .success(.milliseconds(1)), shortcomings: [],
                                  clock: ClockOffset(seconds: -0.3, uncertainty: 0.001), verification: statistics)
@@ -110,6 +121,7 @@ struct HealthTests {
         for reason in ["unreachable", "busy", "corrupt", "io", "read_only", "full", "other"] {
             let report = HealthReport(database: .failure(ServiceError(.storageFailure, ["reason": reason])),
                                       shortcomings: [.changesPolled(every: 0.25), .networkFileSystem(type: "cifs")],
+                                      flushFailures: FlushFailures(since: .now, count: 1, latest: ServiceError(.storageFailure, ["reason": reason])),
                                       clock: ClockOffset(seconds: -7, uncertainty: 0), verification: statistics)
             for language in localizer.languages {
                 let result = CheckHealth.Result(report, localizer: localizer, language: language)

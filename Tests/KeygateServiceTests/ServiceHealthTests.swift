@@ -60,6 +60,31 @@ struct ServiceHealthTests {
         #expect(service.health().status == .pass)
     }
 
+    /// Flushes that fail warn, counting from the first failure and saying
+    /// why the latest failed, until one succeeds.
+    @Test func failingFlushesWarnUntilOneSucceeds() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read"))
+        let first = fixture.clock.now()
+        storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        fixture.clock.advance(by: 5)
+        storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        let failing = service.health()
+        #expect(failing.status == .warn)
+        #expect(failing.flushFailures == FlushFailures(since: first, count: 2, latest: ServiceError(.storageFailure, ["reason": "full"])))
+        #expect(failing.at == first + 5)
+        try service.flushUsage()
+        #expect(service.health().flushFailures == nil)
+        #expect(service.health().status == .pass)
+        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 1, invalid: 0))
+    }
+
     /// A host whose clock runs 5 s ahead of the PostgreSQL server's warns,
     /// and says by how much; within the tolerance it passes.
     @Test(.enabled(if: Backend.postgresEnabled)) func aClockOffTheServersWarns() throws {

@@ -26,8 +26,8 @@ public enum CheckHealth: RPCMethod {
             .init("httpStatus", { $0.httpStatus }, "What a health endpoint answers for it: 503 on fail, else 200."),
             .init("version", { $0.version }, "This process's Keygate version."),
             .init("checks", { $0.checks }, """
-                database and rateLimits always, clock on PostgreSQL while the server answers, and changes, writes, \
-                fileSystem and reads when they warn.
+                database and rateLimits always, clock on PostgreSQL while the server answers, and usage, changes, \
+                writes, fileSystem and reads when they warn.
                 """),
             .init("verification", { $0.verification }),
         ]
@@ -35,7 +35,7 @@ public enum CheckHealth: RPCMethod {
 
     /// What a check looked at.
     public enum CheckID: String, WireEnum {
-        case database, rateLimits, clock, changes, writes, fileSystem, reads
+        case database, rateLimits, clock, usage, changes, writes, fileSystem, reads
     }
 
     /// Why a check did not pass: stable across versions and languages.
@@ -47,12 +47,14 @@ public enum CheckHealth: RPCMethod {
         case networkFileSystem = "network_file_system"
         case slowerReads = "slower_reads"
         case changesPolled = "changes_polled"
+        case flushFailing = "flush_failing"
     }
 
     /// The unit of a check's ``Check/observedValue``.
     public enum Unit: String, WireEnum {
         case microseconds = "us"
         case milliseconds = "ms"
+        case seconds = "s"
     }
 
     public struct Check: WireObject {
@@ -66,7 +68,7 @@ public enum CheckHealth: RPCMethod {
             .init("id", { $0.id }), .init("status", { $0.status }),
             .init("observedValue", { $0.observedValue }, """
                 database: the read's round trip (us); clock: this host's clock ahead of the database server's \
-                (ms, negative when behind); null otherwise.
+                (ms, negative when behind); usage: how long flushes have failed (s); null otherwise.
                 """),
             .init("observedUnit", { $0.observedUnit }),
             .init("code", { $0.code }, "Why the check did not pass; null when it did."),
@@ -118,6 +120,11 @@ extension CheckHealth.Result {
             checks.append(check(.clock, report.clockIsOff ? .warn : .pass, value: clock.aheadMilliseconds, unit: .milliseconds,
                                 problem: report.clockIsOff ? .clockOff : nil, variant: clock.seconds < 0 ? "ahead" : "behind",
                                 ["seconds": .number(max(1, Int(abs(clock.seconds).rounded())))]))
+        }
+        if let failures = report.flushFailures {
+            let seconds = max(0, Int(report.at.timeIntervalSince(failures.since)))
+            checks.append(check(.usage, .warn, value: seconds, unit: .seconds, problem: .flushFailing,
+                                variant: failures.latest.parameters["reason"], ["seconds": .number(max(1, seconds))]))
         }
         for shortcoming in report.shortcomings {
             switch shortcoming {

@@ -396,6 +396,19 @@ extension KeygateService {
     /// counters, and the next flush sends it again first, under the same
     /// identity, so the store adds it only if it had not.
     public func flushUsage() throws(ServiceError) {
+        do {
+            try flushPendingUsage()
+        } catch {
+            let now = clock.now()
+            verification.flushFailures.withLock { failures in
+                failures = FlushFailures(since: failures?.since ?? now, count: (failures?.count ?? 0) + 1, latest: error)
+            }
+            throw error
+        }
+        verification.flushFailures.withLock { $0 = nil }
+    }
+
+    private func flushPendingUsage() throws(ServiceError) {
         try verification.flushing.withLock { () throws(ServiceError) in
             if let unsure = verification.withState({ $0.unsureFlush }) {
                 try store { () throws(KeyStoreError) in

@@ -47,6 +47,8 @@ final class VerificationState: Sendable {
     /// Held for the whole of a flush, so two flushes (the timer's and the
     /// last one at shutdown) never write the same counts twice.
     let flushing = Lock()
+    /// Since when flushes have failed, `nil` since the last that succeeded.
+    let flushFailures = Locked<FlushFailures?>(nil)
     /// How many reads of keys, of organizations and of one organization's
     /// stored request count verification made: what the cache did not have
     /// (for tests and benchmarks).

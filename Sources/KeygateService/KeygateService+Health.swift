@@ -37,6 +37,8 @@ public struct HealthReport: Sendable {
     /// cache holds.
     public var verification: VerificationStatistics
 
+    /// A report as ``KeygateService/health()`` makes it; tests and
+    /// monitors of their own build one to see how it reads.
     public init(database: Result<Duration, ServiceError>, shortcomings: [StoreShortcoming],
                 flushFailures: FlushFailures? = nil, at: Date = Date(), clock: ClockOffset?,
                 verification: VerificationStatistics) {

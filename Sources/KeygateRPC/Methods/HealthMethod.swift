@@ -4,6 +4,9 @@ import KeygateLocalization
 
 extension HealthReport.Status: WireEnum {}
 
+/// `health.check`: ``KeygateService/health()`` as a load balancer and a
+/// monitor read it, in the style of the IETF health-check draft
+/// (docs/PROTOCOL.md, "Health").
 public enum CheckHealth: RPCMethod {
     public static let name = "health.check"
     public static let summary = """
@@ -12,6 +15,7 @@ public enum CheckHealth: RPCMethod {
         """
     public struct Params: Decodable, Sendable {}
 
+    /// The reply: the worst status, the HTTP status for it, each check.
     public struct Result: WireObject {
         public var status: HealthReport.Status
         public var httpStatus: Int
@@ -57,6 +61,8 @@ public enum CheckHealth: RPCMethod {
         case seconds = "s"
     }
 
+    /// One check: what it looked at, how it came out, what it measured,
+    /// and when it did not pass, why and what to do.
     public struct Check: WireObject {
         public var id: CheckID
         public var status: HealthReport.Status

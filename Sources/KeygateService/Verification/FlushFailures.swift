@@ -12,6 +12,7 @@ public struct FlushFailures: Sendable, Hashable {
     /// Why the latest failed.
     public var latest: ServiceError
 
+    /// Failures since `since`, `count` of them, the latest for `latest`.
     public init(since: Date, count: Int, latest: ServiceError) {
         self.since = since
         self.count = count

@@ -191,7 +191,13 @@ struct StorageFaultTests {
             let limits = (health["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "rateLimits" }
             #expect(limits?["status"] as? String == (database == sparse ? "warn" : "pass"), "\(health)")
             #expect(limits?["code"] as? String == (database == sparse ? "rate_limits_own" : nil), "\(health)")
+            // Full, and said so before: the disk check warns, and the log said it at start.
+            let disk = (health["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "disk" }
+            #expect(disk?["code"] as? String == "low_disk_space" && disk?["observedUnit"] as? String == "MiB", "\(health)")
+            #expect((disk?["observedValue"] as? Int).map { $0 < 32 } == true, "\(health)")
+            #expect((disk?["message"] as? String)?.contains("less than the 100 MiB it should keep") == true, "\(health)")
             #expect(serve.finish() == 0, "\(serve.stderr)")
+            #expect(serve.stderr.contains("the database's disk is nearly full"), "\(serve.stderr)")
             let apart = "cannot reserve disk space for \(table): No space left on device"
             #expect(serve.stderr.contains(apart) == (database == sparse), "\(serve.stderr)")
         }

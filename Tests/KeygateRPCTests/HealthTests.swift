@@ -62,18 +62,22 @@ struct HealthTests {
         let failing = HealthReport(
             database: .failure(ServiceError(.storageFailure, ["reason": "unreachable"])),
             shortcomings: [.rateLimitsOwn(reason: "no shared memory"), .readOnly, .networkFileSystem(type: "nfs4"), .slowerReads(["lookups"]),
-                           .changesPolled(every: 1)],
+                           .changesPolled(every: 1), .lowDiskSpace(free: 50 * 1_048_576, needed: 2_000 * 1_048_576)],
             clock: nil, verification: statistics)
         let failed = CheckHealth.Result(failing, localizer: localizer, language: "en")
         #expect(failed.status == .fail)
         #expect(failed.httpStatus == 503)
-        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .writes, .fileSystem, .reads, .changes])
-        #expect(failed.checks.map(\.status) == [.fail, .warn, .warn, .warn, .warn, .warn])
-        #expect(failed.checks.map(\.code) == [.storageFailure, .rateLimitsOwn, .readOnly, .networkFileSystem, .slowerReads, .changesPolled])
+        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .writes, .fileSystem, .reads, .changes, .disk])
+        #expect(failed.checks.map(\.status) == [.fail, .warn, .warn, .warn, .warn, .warn, .warn])
+        #expect(failed.checks.map(\.code)
+            == [.storageFailure, .rateLimitsOwn, .readOnly, .networkFileSystem, .slowerReads, .changesPolled, .lowDiskSpace])
         #expect(failed.checks[0].message?.hasPrefix("The database server cannot be reached") == true)
         #expect(failed.checks[0].observedValue == nil)
         #expect(failed.checks[3].message?.contains("(nfs4)") == true)
         #expect(failed.checks[5].message?.hasPrefix("Changes made on other hosts reach this process by a poll every 1 second,") == true)
+        #expect(failed.checks[6].observedValue == 50 && failed.checks[6].observedUnit == .mebibytes)
+        #expect(failed.checks[6].message?.hasPrefix("The database's disk has 50 MiB free, less than the 2,000 MiB it should keep") == true,
+                "\(failed.checks[6].message ?? "")")
 
         // Behind the server by 2.4 s, in Polish: a warning, the offset
         // in milliseconds, the message in the caller's language.
@@ -120,7 +124,8 @@ struct HealthTests {
                                                 cachedOrganizations: 0, cacheCapacity: 10, knownMisses: 0)
         for reason in ["unreachable", "busy", "corrupt", "io", "read_only", "full", "other"] {
             let report = HealthReport(database: .failure(ServiceError(.storageFailure, ["reason": reason])),
-                                      shortcomings: [.changesPolled(every: 0.25), .networkFileSystem(type: "cifs")],
+                                      shortcomings: [.changesPolled(every: 0.25), .networkFileSystem(type: "cifs"),
+                                                     .lowDiskSpace(free: 0, needed: 100 * 1_048_576)],
                                       flushFailures: FlushFailures(since: .now, count: 1, latest: ServiceError(.storageFailure, ["reason": reason])),
                                       clock: ClockOffset(seconds: -7, uncertainty: 0), verification: statistics)
             for language in localizer.languages {

@@ -25,6 +25,29 @@ public enum StoreShortcoming: Sendable, Hashable {
     /// connection that listens for them is down (PostgreSQL), and
     /// reconnects by itself.
     case changesPolled(every: TimeInterval)
+    /// The disk under the database has `free` bytes, fewer than `needed`:
+    /// the larger of 100 MiB and what the database's files take, the room
+    /// an upgrade's migration or a backup beside it writes. Full, it
+    /// refuses every change and every usage flush.
+    case lowDiskSpace(free: Int64, needed: Int64)
+
+    /// Which shortcoming, whatever its values: a disk's free space moves
+    /// all the time, and is still the one shortcoming.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case rateLimitsOwn, readOnly, networkFileSystem, slowerReads, changesPolled, lowDiskSpace
+    }
+
+    /// Which shortcoming this is.
+    public var kind: Kind {
+        switch self {
+        case .rateLimitsOwn: .rateLimitsOwn
+        case .readOnly: .readOnly
+        case .networkFileSystem: .networkFileSystem
+        case .slowerReads: .slowerReads
+        case .changesPolled: .changesPolled
+        case .lowDiskSpace: .lowDiskSpace
+        }
+    }
 }
 
 extension StoreShortcoming: CustomStringConvertible {
@@ -40,6 +63,8 @@ extension StoreShortcoming: CustomStringConvertible {
             "the database is on a network file system (\(type)): processes cannot share rate limits through it"
         case .slowerReads(let missing):
             "reading more slowly: a fast read could not be set up (\(missing.joined(separator: "; ")))"
+        case .lowDiskSpace(let free, let needed):
+            "the database's disk has \(free / 1_048_576) MiB free, less than the \(needed / 1_048_576) MiB it should keep free"
         case .changesPolled(let every):
             "changes on other hosts are polled for every \(every) s: the connection listening for them is down"
         }

@@ -169,7 +169,21 @@ public struct SQLiteKeyStorage: KeyStorage {
         if isReadOnly { found.append(.readOnly) }
         if let networkFileSystem { found.append(.networkFileSystem(type: networkFileSystem)) }
         if case let slower = slowerReads, !slower.isEmpty { found.append(.slowerReads(slower)) }
+        if let disk = diskSpace, disk.free < DiskSpace.needed(databaseBytes: disk.used) {
+            found.append(.lowDiskSpace(free: disk.free, needed: DiskSpace.needed(databaseBytes: disk.used)))
+        }
         return found
+    }
+
+    /// The bytes free on the database's disk and what its files take (the
+    /// database, its log, its usage file and that one's log); `nil` in
+    /// memory, or when the file system cannot be asked.
+    var diskSpace: (free: Int64, used: Int64)? {
+        let path = database.path
+        guard Self.isFile(path) else { return nil }
+        let usage = usageFile.map { _ in KeyDatabase.usagePath(for: path) }
+        let files = [path, path + "-wal"] + (usage.map { [$0, $0 + "-wal"] } ?? [])
+        return DiskSpace.measure(folderOf: path, files: files)
     }
 
     /// A read transaction from the pool that reads the database header,

@@ -15,10 +15,11 @@ struct ShortcomingLog {
         self.database = database
     }
 
-    /// Logs what is new in `current` and what is gone since the last report.
+    /// Logs what is new in `current` and what is gone since the last
+    /// report, by kind: a disk whose free space moved is not news.
     mutating func report(_ current: [StoreShortcoming]) {
-        for shortcoming in current where !said.contains(shortcoming) { warn(shortcoming) }
-        for shortcoming in said where !current.contains(shortcoming) { over(shortcoming) }
+        for shortcoming in current where !said.contains(where: { $0.kind == shortcoming.kind }) { warn(shortcoming) }
+        for shortcoming in said where !current.contains(where: { $0.kind == shortcoming.kind }) { over(shortcoming) }
         said = current
     }
 
@@ -49,6 +50,14 @@ struct ShortcomingLog {
             for missing in missing {
                 logger.warning("reading more slowly: a fast read could not be set up", metadata: ["missing": "\(missing)"])
             }
+        case .lowDiskSpace(let free, let needed):
+            // Before the disk is full: then every change and every usage
+            // flush is refused.
+            logger.warning("""
+                the database's disk is nearly full: an upgrade's migration or a backup beside the database needs \
+                about as much as it takes, and a full disk refuses every change and usage flush; free space, or keep \
+                less usage history (--usage-retention-days)
+                """, metadata: ["database": "\(database)", "freeMiB": "\(free / 1_048_576)", "neededMiB": "\(needed / 1_048_576)"])
         case .changesPolled(let every):
             // Still correct within the poll: what other hosts change is
             // seen up to that late here, not within milliseconds.
@@ -63,6 +72,8 @@ struct ShortcomingLog {
         switch shortcoming {
         case .changesPolled:
             logger.notice("changes on other hosts reach this process at their commit again: it listens for them")
+        case .lowDiskSpace:
+            logger.notice("the database's disk has room again", metadata: ["database": "\(database)"])
         case .networkFileSystem, .readOnly, .rateLimitsOwn, .slowerReads:
             // None of these mends while a process runs today; said all the
             // same should a store's one day.

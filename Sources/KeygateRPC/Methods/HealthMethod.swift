@@ -30,8 +30,8 @@ public enum CheckHealth: RPCMethod {
             .init("httpStatus", { $0.httpStatus }, "What a health endpoint answers for it: 503 on fail, else 200."),
             .init("version", { $0.version }, "This process's Keygate version."),
             .init("checks", { $0.checks }, """
-                database and rateLimits always, clock on PostgreSQL while the server answers, and usage, changes, \
-                writes, fileSystem and reads when they warn.
+                database and rateLimits always, clock on PostgreSQL while the server answers, and usage, disk, \
+                changes, writes, fileSystem and reads when they warn.
                 """),
             .init("verification", { $0.verification }),
         ]
@@ -39,7 +39,7 @@ public enum CheckHealth: RPCMethod {
 
     /// What a check looked at.
     public enum CheckID: String, WireEnum {
-        case database, rateLimits, clock, usage, changes, writes, fileSystem, reads
+        case database, rateLimits, clock, usage, disk, changes, writes, fileSystem, reads
     }
 
     /// Why a check did not pass: stable across versions and languages.
@@ -52,6 +52,7 @@ public enum CheckHealth: RPCMethod {
         case slowerReads = "slower_reads"
         case changesPolled = "changes_polled"
         case flushFailing = "flush_failing"
+        case lowDiskSpace = "low_disk_space"
     }
 
     /// The unit of a check's ``Check/observedValue``.
@@ -59,6 +60,7 @@ public enum CheckHealth: RPCMethod {
         case microseconds = "us"
         case milliseconds = "ms"
         case seconds = "s"
+        case mebibytes = "MiB"
     }
 
     /// One check: what it looked at, how it came out, what it measured,
@@ -74,7 +76,8 @@ public enum CheckHealth: RPCMethod {
             .init("id", { $0.id }), .init("status", { $0.status }),
             .init("observedValue", { $0.observedValue }, """
                 database: the read's round trip (us); clock: this host's clock ahead of the database server's \
-                (ms, negative when behind); usage: how long flushes have failed (s); null otherwise.
+                (ms, negative when behind); usage: how long flushes have failed (s); disk: the space free (MiB); null \
+                otherwise.
                 """),
             .init("observedUnit", { $0.observedUnit }),
             .init("code", { $0.code }, "Why the check did not pass; null when it did."),
@@ -139,6 +142,9 @@ extension CheckHealth.Result {
             case .networkFileSystem(let type):
                 checks.append(check(.fileSystem, .warn, problem: .networkFileSystem, ["fileSystem": .text(type)]))
             case .slowerReads: checks.append(check(.reads, .warn, problem: .slowerReads))
+            case .lowDiskSpace(let free, let needed):
+                checks.append(check(.disk, .warn, value: Int(free / 1_048_576), unit: .mebibytes, problem: .lowDiskSpace,
+                                    ["free": .number(Int(free / 1_048_576)), "needed": .number(Int(needed / 1_048_576))]))
             case .changesPolled(let every):
                 checks.append(check(.changes, .warn, problem: .changesPolled, ["seconds": .number(max(1, Int(every.rounded())))]))
             }

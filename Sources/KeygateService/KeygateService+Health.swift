@@ -70,6 +70,10 @@ extension KeygateService {
     /// begins and ends; ``health()`` reports them with the rest.
     public var shortcomings: [StoreShortcoming] { storage.shortcomings }
 
+    /// Since when flushes of verification's counts have failed, and why
+    /// the latest did; `nil` while the last succeeded.
+    public var flushFailures: FlushFailures? { verification.flushFailures.withLock { $0 } }
+
     /// How this service is doing now (``HealthReport``): one read of the
     /// database, timed, and where other hosts share its server, a few reads
     /// of the server's clock. Changes nothing; cheap enough for a health
@@ -88,7 +92,7 @@ extension KeygateService {
         // it does not, and a clock that cannot be read is no warning.
         let offset: ClockOffset? = if case .success = database { try? clockOffset() } else { nil }
         return HealthReport(database: database, shortcomings: shortcomings,
-                            flushFailures: verification.flushFailures.withLock { $0 }, at: clock.now(), clock: offset,
+                            flushFailures: flushFailures, at: clock.now(), clock: offset,
                             verification: verificationStatistics)
     }
 }

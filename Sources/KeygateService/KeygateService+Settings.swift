@@ -117,6 +117,11 @@ extension KeygateService {
         /// database server's, in milliseconds (negative: behind), where
         /// other hosts share it (``KeygateService/clockOffset()``, negated).
         public static let clockOffset = "clock-offset-ms"
+        /// Information: the codes of what `health.check` warned of at the
+        /// process's last sweep besides its rate limits and its clock
+        /// (`flush_failing`, `low_disk_space`, …, comma-separated), or
+        /// `none`: for `keygate status` on any host to name them.
+        public static let healthWarnings = "health-warnings"
 
         /// The days of usage a recorded usage retention keeps: `Int.max`
         /// for `all`; a value this version cannot read (a later one's) is

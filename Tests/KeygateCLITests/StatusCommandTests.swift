@@ -54,9 +54,10 @@ struct StatusCommandTests {
         }
         let cells = options.split(separator: " ").dropFirst(2).map(String.init)
         #expect(Array(cells.prefix(expected.count)) == expected, "\(run.output)")
-        // On PostgreSQL, the clock against the server's: this host's own, within a second.
-        #expect(cells.dropFirst(expected.count).joined(separator: " ").contains(backend == .sqlite ? #/^$/# : #/^[+-]?\d{1,3} ms$/#),
-                "\(run.output)")
+        // On PostgreSQL, the clock against the server's: this host's own,
+        // within a second; then no health warning.
+        #expect(cells.dropFirst(expected.count).joined(separator: " ")
+            .contains(backend == .sqlite ? #/^none$/# : #/^[+-]?\d{1,3} ms none$/#), "\(run.output)")
 
         let json = try object(try status(["--database", database, "--format", "json"]))
         #expect((json["schema"] as? [String: Any])?["state"] as? String == "current")
@@ -77,6 +78,7 @@ struct StatusCommandTests {
         #expect(recorded["event-sweep-seconds"] == "1")
         #expect(recorded["cache-keys"] == "100000")
         #expect(recorded["rate-limits"] == "shared")
+        #expect(recorded["health-warnings"] == "none")
         #expect(recorded["freshness"] == (backend == .sqlite ? nil : backend == .pooled ? "polled" : "notified"))
         #expect((recorded["clock-offset-ms"].flatMap { Int($0) }.map { abs($0) < 1_000 }) == (backend == .sqlite ? nil : true),
                 "\(recorded)")
@@ -202,6 +204,46 @@ struct StatusCommandTests {
         #expect(narrow["within"] as? Int == 180)
         let listed = try #require(narrow["processes"] as? [[String: Any]]).compactMap { $0["processId"] as? Int }
         #expect(!listed.contains(909) && listed.contains(808), "\(listed)")
+        #expect(serve.finish() == 0)
+    }
+
+    /// A process whose usage counts cannot be written warns of it at its
+    /// sweeps, and status on any host names it (`--check` 1) until a sweep
+    /// after its flushes succeed again.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func aProcessWhoseHealthWarnsIsNamedUntilItIsWellAgain() throws {
+        let (first, database) = try servedDatabase(.sqlite)
+        let secret = try first.proKey(organization: "org_h", rateLimit: 100)["secret"] as! String
+        #expect(first.finish() == 0)
+        // Unwritable when it starts: a file it already has open it could write.
+        let locked = try UnwritableFile(database + "-usage")
+        defer { locked.release() }
+        let serve = try ServeProcess(database: first.database, arguments: ["--event-sweep-seconds", "1"])
+        #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect(serve.logs("usage flush failed"), "\(serve.stderr)")
+        // Bounded: a sweep a second, 50 tries of 100 ms.
+        func warnings() throws -> (CommandRun, [[String: Any]]) {
+            let run = try status(["--database", database, "--check", "--format", "json"])
+            return (run, try object(run)["warnings"] as? [[String: Any]] ?? [])
+        }
+        var (run, found) = try warnings()
+        for _ in 0..<50 where found.isEmpty {
+            usleep(100_000)
+            (run, found) = try warnings()
+        }
+        #expect(run.status == 1, "\(run.output)")
+        #expect(found.first?["name"] as? String == "health-warnings" && found.first?["value"] as? String == "flush_failing", "\(found)")
+        let text = try status(["--database", database])
+        #expect(text.output.contains("- process \(serve.process.processIdentifier) on ") && text.output.contains(
+            " warned at its last sweep: its usage counts are not being written, and are lost if it stops (flush_failing)"),
+                "\(text.output)")
+
+        locked.release()
+        for _ in 0..<50 where !found.isEmpty {
+            usleep(100_000)
+            (run, found) = try warnings()
+        }
+        #expect(run.status == 0 && found.isEmpty, "\(run.output)")
         #expect(serve.finish() == 0)
     }
 

@@ -267,6 +267,11 @@ final class UsageFlusher: @unchecked Sendable {
     private func recordSettings() {
         var settings = self.settings
         if let ahead = measureClock() { settings.information[KeygateService.SettingName.clockOffset] = ahead }
+        // Recorded even when there is none: the row of a warning that is
+        // over must say so, not keep the last one.
+        let warnings = CheckHealth.Problem.recorded(shortcomings: service.shortcomings, flushFailures: service.flushFailures)
+        settings.information[KeygateService.SettingName.healthWarnings] = warnings.isEmpty
+            ? "none" : warnings.map(\.rawValue).joined(separator: ",")
         let inUse: KeygateService.SettingsInUse
         do {
             inUse = try service.recordSettings(settings, host: Self.hostName, processId: getpid(),

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateRPC
 import KeygateService
 
 /// Whether the processes that recorded their settings lately run with the
@@ -51,6 +52,22 @@ struct SettingsAgreement {
         let consequence: String
     }
 
+    /// Recorded health warnings (``KeygateService/SettingName/healthWarnings``)
+    /// in words; a code this version does not know (a later one's) as it is.
+    static func describe(_ codes: String) -> String {
+        codes.split(separator: ",").map { code in
+            switch CheckHealth.Problem(rawValue: String(code)) {
+            case .flushFailing?: "its usage counts are not being written, and are lost if it stops (flush_failing)"
+            case .lowDiskSpace?: "its database's disk is nearly full (low_disk_space)"
+            case .changesPolled?: "it learns of other hosts' changes only by polling, its listening connection down (changes_polled)"
+            case .readOnly?: "the database is read-only to it, and every change it is asked for is refused (read_only)"
+            case .networkFileSystem?: "its database is on a network file system (network_file_system)"
+            case .slowerReads?: "it reads more slowly, a fast read not set up (slower_reads)"
+            case .storageFailure?, .rateLimitsOwn?, .clockOff?, nil: String(code)
+            }
+        }.joined(separator: "; ")
+    }
+
     /// The settings recorded with more than one value, in order of name.
     let disagreements: [Disagreement]
     /// What single processes record that the others cannot make up for,
@@ -62,9 +79,11 @@ struct SettingsAgreement {
 
     init(_ settings: [SettingInUse], processes: [ProcessRecord]) {
         let rateLimits = KeygateService.SettingName.rateLimits, clockOffset = KeygateService.SettingName.clockOffset
+        let healthWarnings = KeygateService.SettingName.healthWarnings
         warnings = processes.flatMap { process in
             let who = "process \(process.processId) on \(process.host)"
             let offset = process[clockOffset]
+            let health = process[healthWarnings]
             return [
                 process[rateLimits] == "own" ? Warning(process: process.id, name: rateLimits, value: "own", consequence: """
                     \(who) enforces rate limits on its own, the shared state being out of its reach (its log says \
@@ -75,6 +94,9 @@ struct SettingsAgreement {
                     longer on the other hosts or there, and expire and change quota periods early or late there; \
                     synchronize the host's clock (NTP, chrony)
                     """) : nil,
+                ["", "none"].contains(health) ? nil : Warning(process: process.id, name: healthWarnings, value: health, consequence: """
+                    \(who) warned at its last sweep: \(Self.describe(health)) (its health.check says more, its log why)
+                    """),
             ].compactMap { $0 }
         }
         var values: [String: [String]] = [:]

@@ -19,9 +19,10 @@ struct StatusCommand: ParsableCommand {
             recorded lately with its settings (processes of schema v17, PostgreSQL 15, each value \
             with the last to record it) and the options that may differ between them (sweep \
             interval, cache size, shared rate limits; on PostgreSQL freshness, rate-limit outage, \
-            pool mode and the clock against the server's), and says which settings the processes \
-            disagree on, which process enforces rate limits on its own and whose clock is off by \
-            more than a second. Exit status: 0; with --check, 1 when they disagree or one of those \
+            pool mode and the clock against the server's) and what health.check warned of at its \
+            last sweep, and says which settings the processes disagree on, which process enforces \
+            rate limits on its own, whose clock is off by more than a second and which warned of its \
+            health (usage not written, a disk nearly full, changes polled for, …). Exit status: 0; with --check, 1 when they disagree or one of those \
             is found; 2 on a usage or I/O error.
             """
     )
@@ -40,7 +41,10 @@ struct StatusCommand: ParsableCommand {
 
     @Flag(help: ArgumentHelp(
         "Exit with status 1 when the processes disagree on a setting (for a deploy script).",
-        discussion: "Or when one enforces rate limits on its own, or its clock is off the server's by more than a second."))
+        discussion: """
+            Or when one enforces rate limits on its own, its clock is off the server's by more than a second, \
+            or it warned of its health at its last sweep.
+            """))
     var check = false
 
     @Option(help: "table (for a person) or json (for a pipeline).")

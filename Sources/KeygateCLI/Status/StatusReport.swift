@@ -70,7 +70,7 @@ struct StatusReport {
         // Only what some process recorded: the PostgreSQL options are not SQLite's.
         let columns = [(Name.sweepInterval, "sweep"), (Name.cacheKeys, "cache keys"), (Name.rateLimits, "rate limits"),
                        (Name.freshness, "freshness"), (Name.rateLimitOutage, "rate-limit outage"),
-                       (Name.poolMode, "pool mode"), (Name.clockOffset, "clock")].filter { column in processes.contains { !$0[column.0].isEmpty } }
+                       (Name.poolMode, "pool mode"), (Name.clockOffset, "clock"), (Name.healthWarnings, "health warnings")].filter { column in processes.contains { !$0[column.0].isEmpty } }
         guard !columns.isEmpty else { return "" }
         var table = TextTable(header: ["host", "process"] + columns.map(\.1))
         for process in processes {

@@ -1,5 +1,5 @@
 public import KeygateService
-import KeyStore
+public import KeyStore
 import KeygateLocalization
 
 extension HealthReport.Status: WireEnum {}
@@ -53,6 +53,26 @@ public enum CheckHealth: RPCMethod {
         case changesPolled = "changes_polled"
         case flushFailing = "flush_failing"
         case lowDiskSpace = "low_disk_space"
+
+        /// The code a shortcoming is reported with.
+        public init(_ shortcoming: StoreShortcoming) {
+            self = switch shortcoming.kind {
+            case .rateLimitsOwn: .rateLimitsOwn
+            case .readOnly: .readOnly
+            case .networkFileSystem: .networkFileSystem
+            case .slowerReads: .slowerReads
+            case .changesPolled: .changesPolled
+            case .lowDiskSpace: .lowDiskSpace
+            }
+        }
+
+        /// What a process records of its health for `keygate status`
+        /// (``KeygateService/SettingName/healthWarnings``): failing flushes
+        /// and its store's shortcomings, but for its rate limits and its
+        /// clock, which it records apart.
+        public static func recorded(shortcomings: [StoreShortcoming], flushFailures: FlushFailures?) -> [Problem] {
+            (flushFailures == nil ? [] : [.flushFailing]) + shortcomings.map(Problem.init).filter { $0 != .rateLimitsOwn }
+        }
     }
 
     /// The unit of a check's ``Check/observedValue``.
@@ -138,15 +158,15 @@ extension CheckHealth.Result {
         for shortcoming in report.shortcomings {
             switch shortcoming {
             case .rateLimitsOwn: break
-            case .readOnly: checks.append(check(.writes, .warn, problem: .readOnly))
+            case .readOnly: checks.append(check(.writes, .warn, problem: .init(shortcoming)))
             case .networkFileSystem(let type):
-                checks.append(check(.fileSystem, .warn, problem: .networkFileSystem, ["fileSystem": .text(type)]))
-            case .slowerReads: checks.append(check(.reads, .warn, problem: .slowerReads))
+                checks.append(check(.fileSystem, .warn, problem: .init(shortcoming), ["fileSystem": .text(type)]))
+            case .slowerReads: checks.append(check(.reads, .warn, problem: .init(shortcoming)))
             case .lowDiskSpace(let free, let needed):
-                checks.append(check(.disk, .warn, value: Int(free / 1_048_576), unit: .mebibytes, problem: .lowDiskSpace,
+                checks.append(check(.disk, .warn, value: Int(free / 1_048_576), unit: .mebibytes, problem: .init(shortcoming),
                                     ["free": .number(Int(free / 1_048_576)), "needed": .number(Int(needed / 1_048_576))]))
             case .changesPolled(let every):
-                checks.append(check(.changes, .warn, problem: .changesPolled, ["seconds": .number(max(1, Int(every.rounded())))]))
+                checks.append(check(.changes, .warn, problem: .init(shortcoming), ["seconds": .number(max(1, Int(every.rounded())))]))
             }
         }
         self.init(status: report.status, httpStatus: report.status == .fail ? 503 : 200, version: KeygateVersion.current,

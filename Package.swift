@@ -175,6 +175,7 @@ let package = Package(
             dependencies: [
                 "KeygateCLI", "KeygateRPC", "KeygateTestSupport", "KeyStore", "KeyStorePostgres", "Locking",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

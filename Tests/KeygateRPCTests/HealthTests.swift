@@ -67,17 +67,17 @@ struct HealthTests {
         let failed = CheckHealth.Result(failing, localizer: localizer, language: "en")
         #expect(failed.status == .fail)
         #expect(failed.httpStatus == 503)
-        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .writes, .fileSystem, .reads, .changes, .disk])
+        #expect(failed.checks.map(\.id) == [.database, .rateLimits, .disk, .changes, .writes, .fileSystem, .reads])
         #expect(failed.checks.map(\.status) == [.fail, .warn, .warn, .warn, .warn, .warn, .warn])
         #expect(failed.checks.map(\.code)
-            == [.storageFailure, .rateLimitsOwn, .readOnly, .networkFileSystem, .slowerReads, .changesPolled, .lowDiskSpace])
+            == [.storageFailure, .rateLimitsOwn, .lowDiskSpace, .changesPolled, .readOnly, .networkFileSystem, .slowerReads])
         #expect(failed.checks[0].message?.hasPrefix("The database server cannot be reached") == true)
         #expect(failed.checks[0].observedValue == nil)
-        #expect(failed.checks[3].message?.contains("(nfs4)") == true)
-        #expect(failed.checks[5].message?.hasPrefix("Changes made on other hosts reach this process by a poll every 1 second,") == true)
-        #expect(failed.checks[6].observedValue == 50 && failed.checks[6].observedUnit == .mebibytes)
-        #expect(failed.checks[6].message?.hasPrefix("The database's disk has 50 MiB free, less than the 2,000 MiB it should keep") == true,
-                "\(failed.checks[6].message ?? "")")
+        #expect(failed.checks[5].message?.contains("(nfs4)") == true)
+        #expect(failed.checks[3].message?.hasPrefix("Changes made on other hosts reach this process by a poll every 1 second,") == true)
+        #expect(failed.checks[2].observedValue == 50 && failed.checks[2].observedUnit == .mebibytes)
+        #expect(failed.checks[2].message?.hasPrefix("The database's disk has 50 MiB free, less than the 2,000 MiB it should keep") == true,
+                "\(failed.checks[2].message ?? "")")
 
         // Behind the server by 2.4 s, in Polish: a warning, the offset
         // in milliseconds, the message in the caller's language.

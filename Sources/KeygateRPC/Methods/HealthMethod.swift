@@ -169,6 +169,9 @@ extension CheckHealth.Result {
                 checks.append(check(.changes, .warn, problem: .init(shortcoming), ["seconds": .number(max(1, Int(every.rounded())))]))
             }
         }
+        // In the order the contract publishes, whatever order the store lists them in.
+        let order = CheckHealth.CheckID.allCases
+        checks.sort { order.firstIndex(of: $0.id)! < order.firstIndex(of: $1.id)! }
         self.init(status: report.status, httpStatus: report.status == .fail ? 503 : 200, version: KeygateVersion.current,
                   checks: checks, verification: report.verification)
     }

@@ -141,8 +141,9 @@ final class UsageFlusher: @unchecked Sendable {
         // Recording and folding not at the last flush: a stopping process
         // no longer serves, and folding can wait for the next to start.
         if sweepIsDue {
-            shortcomingLog?.report(service.shortcomings)
-            recordSettings()
+            let shortcomings = service.shortcomings
+            shortcomingLog?.report(shortcomings)
+            recordSettings(shortcomings: shortcomings)
             sweep()
             foldUsage()
             forgetIdleRateLimits()
@@ -258,18 +259,19 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
-    /// Records this process's settings, takes up what folding and pruning
+    /// Records this process's settings, with its clock's offset and what
+    /// its health warns of (failing flushes, `shortcomings`), takes up what folding and pruning
     /// keep (the most any process keeps), and says what differs in the
     /// others' (``SettingsLog``). A value counts as in use for three sweeps
     /// after it was last recorded (three of its own, when its process
     /// sweeps less often): a sweep that failed or ran late does not make
     /// it vanish and reappear.
-    private func recordSettings() {
+    private func recordSettings(shortcomings: [StoreShortcoming]) {
         var settings = self.settings
         if let ahead = measureClock() { settings.information[KeygateService.SettingName.clockOffset] = ahead }
         // Recorded even when there is none: the row of a warning that is
         // over must say so, not keep the last one.
-        let warnings = CheckHealth.Problem.recorded(shortcomings: service.shortcomings, flushFailures: service.flushFailures)
+        let warnings = CheckHealth.Problem.recorded(shortcomings: shortcomings, flushFailures: service.flushFailures)
         settings.information[KeygateService.SettingName.healthWarnings] = warnings.isEmpty
             ? "none" : warnings.map(\.rawValue).joined(separator: ",")
         let inUse: KeygateService.SettingsInUse

@@ -23,8 +23,6 @@ import Glibc
 final class ChangeWatch: Sendable {
     private let pool: PGPool
     private let pollInterval: UInt64?
-    /// Whether changes are meant to arrive by notification (`notified`).
-    private let listens: Bool
     private let shared: Shared
 
     /// What the listener and callers share.
@@ -48,13 +46,10 @@ final class ChangeWatch: Sendable {
         switch freshness {
         case .strict:
             pollInterval = nil
-            listens = false
         case .polled(let every):
             pollInterval = UInt64(max(0.001, every) * 1_000_000_000)
-            listens = false
         case .notified(let poll):
             pollInterval = UInt64(max(0.001, poll) * 1_000_000_000)
-            listens = true
             let shared = self.shared
             let thread = Thread { Self.listen(pool: pool, shared: shared) }
             thread.name = "keygate-listen"
@@ -93,9 +88,10 @@ final class ChangeWatch: Sendable {
     /// The poll that bounds staleness while changes do not arrive by
     /// notification: while a notified watch's listener is down, its poll
     /// interval in seconds; `nil` while it listens, and for a strict or a
-    /// polled watch, whose freshness is what was configured.
+    /// polled watch, whose freshness is what was configured (only a
+    /// notified watch has a listener to be down).
     var pollingInstead: TimeInterval? {
-        guard listens, let pollInterval, shared.state.withLock({ $0.listenerDown }) else { return nil }
+        guard let pollInterval, shared.state.withLock({ $0.listenerDown }) else { return nil }
         return TimeInterval(pollInterval) / 1_000_000_000
     }
 

@@ -52,7 +52,7 @@ public struct HealthReport: Sendable {
 
     /// Whether the clock is off by more than ``ClockOffset/tolerance``.
     public var clockIsOff: Bool {
-        clock.map { ClockOffset.isOff(aheadMilliseconds: Double($0.aheadMilliseconds)) } ?? false
+        clock?.isOff ?? false
     }
 
     /// The worst of the checks: `fail` when the database does not answer,

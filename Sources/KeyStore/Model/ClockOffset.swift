@@ -31,6 +31,10 @@ public struct ClockOffset: Sendable, Hashable {
         abs(aheadMilliseconds) > tolerance * 1_000
     }
 
+    /// Whether this offset is off by more than ``tolerance``, as recorded
+    /// (``aheadMilliseconds``), so that a reading and its record agree.
+    public var isOff: Bool { Self.isOff(aheadMilliseconds: Double(aheadMilliseconds)) }
+
     public init(seconds: TimeInterval, uncertainty: TimeInterval) {
         self.seconds = seconds
         self.uncertainty = uncertainty

@@ -169,8 +169,8 @@ public struct SQLiteKeyStorage: KeyStorage {
         if isReadOnly { found.append(.readOnly) }
         if let networkFileSystem { found.append(.networkFileSystem(type: networkFileSystem)) }
         if case let slower = slowerReads, !slower.isEmpty { found.append(.slowerReads(slower)) }
-        if let disk = diskSpace, disk.free < DiskSpace.needed(databaseBytes: disk.used) {
-            found.append(.lowDiskSpace(free: disk.free, needed: DiskSpace.needed(databaseBytes: disk.used)))
+        if let disk = diskSpace, case let needed = DiskSpace.needed(databaseBytes: disk.used), disk.free < needed {
+            found.append(.lowDiskSpace(free: disk.free, needed: needed))
         }
         return found
     }
@@ -181,8 +181,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     var diskSpace: (free: Int64, used: Int64)? {
         let path = database.path
         guard Self.isFile(path) else { return nil }
-        let usage = usageFile.map { _ in KeyDatabase.usagePath(for: path) }
-        let files = [path, path + "-wal"] + (usage.map { [$0, $0 + "-wal"] } ?? [])
+        let files = [path, path + "-wal"] + (usageFile.map { [$0.path, $0.path + "-wal"] } ?? [])
         return DiskSpace.measure(folderOf: path, files: files)
     }
 

@@ -292,7 +292,7 @@ final class UsageFlusher: @unchecked Sendable {
 
     /// This process's clock against the database server's, where other
     /// hosts share it, as recorded (milliseconds ahead): a warning once
-    /// while it is off by more than ``ClockCheck/tolerance``, and a notice
+    /// while it is off by more than ``ClockOffset/tolerance``, and a notice
     /// once it agrees again, by the rule `keygate status` applies to it.
     private func measureClock() -> String? {
         let offset: ClockOffset?
@@ -303,8 +303,7 @@ final class UsageFlusher: @unchecked Sendable {
             return nil
         }
         guard let offset else { return nil }
-        let ahead = String(offset.aheadMilliseconds)
-        let off = ClockCheck.isOff(milliseconds: ahead)
+        let off = offset.isOff
         if off, !clockOff {
             logger.warning("""
                 this host's clock is off from the database server's: keys wait longer on the other hosts, or here, and \
@@ -319,7 +318,7 @@ final class UsageFlusher: @unchecked Sendable {
             ])
         }
         clockOff = off
-        return ahead
+        return String(offset.aheadMilliseconds)
     }
 
     /// This host's name, as `hostname` prints it; read once.

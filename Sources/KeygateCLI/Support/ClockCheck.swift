@@ -6,11 +6,8 @@ import KeyStore
 /// quota periods): what `keygate serve` warns of and `keygate status`
 /// names.
 enum ClockCheck {
-    /// How far a clock may be off, in seconds (``ClockOffset/tolerance``).
-    static let tolerance = ClockOffset.tolerance
-
     /// Whether a recorded offset (milliseconds) is off by more than
-    /// ``tolerance``, by the rule `health.check` applies too.
+    /// ``ClockOffset/tolerance``, by the rule `health.check` applies too.
     static func isOff(milliseconds: String) -> Bool {
         guard let milliseconds = Double(milliseconds) else { return false }
         return ClockOffset.isOff(aheadMilliseconds: milliseconds)

@@ -356,6 +356,13 @@ if CommandLine.arguments.contains("--hot") {
 
 // MARK: Realistic traffic and cold keys, in process
 
+/// A rate against this run's SHA-256 rate: like the pipe rows against the
+/// JSON loop, a figure that moves less with the machine's phase than the
+/// rate itself (docs/PERFORMANCE.md, "Against the machine's yardsticks").
+func againstSHA256(_ name: String, _ rate: Double) -> Row {
+    Row(name: "\(name) / SHA-256", value: String(format: "%.4f× (1/%.0f)", rate / shaRate, shaRate / rate), target: "", met: nil)
+}
+
 let largestKeys = sizes.last!
 let realisticFixture = try KeyFixture.prepare(keys: largestKeys, catalog: catalog, in: dataDirectory)
 log("realistic traffic over \(largestKeys.formatted()) keys")
@@ -376,6 +383,7 @@ do {
         let rate = Double(outcomes.values.reduce(0, +)) / (Double(Measure.now() - start) / 1e9)
         rows.append(Row(name: "verify in process, realistic traffic, \(largestKeys.formatted()) keys, \(steady ? "steady state" : "from start")",
                         value: formatted(rate, "/s"), target: steady ? "≥ 0.5× hot keys" : "", met: steady ? rate >= hot / 2 : nil))
+        if steady { rows.append(againstSHA256("verify in process, realistic traffic, steady state", rate)) }
     }
     timer.cancel()
     try service.flushUsage()
@@ -392,6 +400,7 @@ do {
     let rate = Double(requests.count) / (Double(Measure.now() - start) / 1e9)
     rows.append(Row(name: "cold: first verification of each of 100,000 keys\(valid == requests.count ? "" : " (\(valid) valid)")",
                     value: formatted(rate, "/s"), target: "≥ 100,000/s", met: rate >= 100_000))
+    rows.append(againstSHA256("cold", rate))
 }
 
 // MARK: Through keygate serve
@@ -476,6 +485,10 @@ do {
             rows.append(Row(name: "verify over a pipe, pipelined, realistic traffic, \(largestKeys.formatted()) keys, \(steady ? "steady state" : "from start")",
                             value: formatted(realisticRate, "/s"), target: steady ? "≥ 0.8× hot keys" : "",
                             met: steady ? realisticRate >= 0.8 * pipeRate : nil))
+            if steady {
+                rows.append(Row(name: "verify over a pipe, pipelined, realistic traffic, steady state / JSON only",
+                                value: String(format: "%.1f×", realisticRate / jsonRate), target: "", met: nil))
+            }
         }
         // What a full cache (100,000 keys, their organizations) and a second's
         // counters take, which the hot-keys row further down does not show.

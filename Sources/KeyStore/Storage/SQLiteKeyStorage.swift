@@ -78,6 +78,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         }
         rateLimits = table
         networkFileSystem = isFile ? NetworkFileSystem.type(at: path) : nil
+        isReadOnly = database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
         reader = isFile ? VerificationReader(path: path) : nil
         checkpointer = isFile ? WALCheckpointer(path: path) : nil
         let usagePath = KeyDatabase.usagePath(for: path)
@@ -116,6 +117,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         rateLimits = storage.rateLimits
         rateLimitsUnavailable = storage.rateLimitsUnavailable
         networkFileSystem = storage.networkFileSystem
+        isReadOnly = storage.isReadOnly
         files = storage.files
         lookups = storage.lookups
         reader = storage.reader
@@ -146,13 +148,10 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// write it): SQLite then opens it read-only without a word, reads are
     /// answered, and every change is refused (`storage_failure`,
     /// `read_only`) until the store is opened again with write access.
-    /// `keygate serve` warns when it starts.
-    public var isReadOnly: Bool {
-        // Bound to a transaction, on its connection: the writer's queue is
-        // the transaction's own, and would not be entered again.
-        if let bound { return sqlite3_db_readonly(bound.connection.sqliteConnection, "main") == 1 }
-        return database.writeWithoutTransaction { db in sqlite3_db_readonly(db.sqliteConnection, "main") == 1 }
-    }
+    /// `keygate serve` warns when it starts. Found once, when the store
+    /// opens: the writer keeps the access it was opened with, and asking
+    /// it each time waited behind whatever it was writing.
+    public let isReadOnly: Bool
 
     /// The type of the network file system the database is on (`nfs4`,
     /// `cifs`, `9p`, …), where its processes share no memory through the files

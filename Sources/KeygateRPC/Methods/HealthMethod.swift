@@ -138,12 +138,11 @@ extension CheckHealth.Result {
         var checks: [CheckHealth.Check] = []
         switch report.database {
         case .success(let duration):
-            let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-            checks.append(check(.database, .pass, value: Int(microseconds), unit: .microseconds))
+            checks.append(check(.database, .pass, value: Int(duration / .microseconds(1)), unit: .microseconds))
         case .failure(let error):
             checks.append(check(.database, .fail, problem: .storageFailure, variant: error.parameters["reason"]))
         }
-        let ownLimits = report.shortcomings.contains { if case .rateLimitsOwn = $0 { true } else { false } }
+        let ownLimits = report.shortcomings.contains { $0.kind == .rateLimitsOwn }
         checks.append(ownLimits ? check(.rateLimits, .warn, problem: .rateLimitsOwn) : check(.rateLimits, .pass))
         if let clock = report.clock {
             checks.append(check(.clock, report.clockIsOff ? .warn : .pass, value: clock.aheadMilliseconds, unit: .milliseconds,

@@ -12,6 +12,14 @@ enum Measure {
         return Double(count) / (Double(now() - start) / 1e9)
     }
 
+    /// The middle of `values` (the mean of the middle two of an even count).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
     static func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000
@@ -34,6 +42,12 @@ func printTable(_ rows: [Row]) {
         let met = row.met.map { $0 ? "yes" : "NO" } ?? "-"
         print(pad(row.name, widths[0]) + "  " + pad(row.value, widths[1]) + "  " + pad(row.target, widths[2]) + "  " + met)
     }
+}
+
+/// Rounds of one rate as a row shows them: their median, then their range, `9,554 /s (9,421-9,757)`.
+func formatted(rounds rates: [Double]) -> String {
+    let (low, high) = (Int((rates.min() ?? 0).rounded()), Int((rates.max() ?? 0).rounded()))
+    return "\(formatted(Measure.median(rates), "/s")) (\(low.formatted())-\(high.formatted()))"
 }
 
 func formatted(_ value: Double, _ unit: String) -> String {

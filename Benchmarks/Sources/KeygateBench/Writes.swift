@@ -58,11 +58,3 @@ func createAndRevokeRounds(_ fixture: KeyFixture, in directory: URL, rounds: Int
     defer { server.stop() }
     return (1...rounds).map { _ in createAndRevoke(server, organizations: organizations) }
 }
-
-extension [WriteRates] {
-    /// The median round's rate of each kind, and the range of all of them.
-    func median(_ rate: KeyPath<WriteRates, Double>) -> (median: Double, low: Double, high: Double) {
-        let sorted = map { $0[keyPath: rate] }.sorted()
-        return (sorted[sorted.count / 2], sorted.first ?? 0, sorted.last ?? 0)
-    }
-}

@@ -323,30 +323,66 @@ rows.append(Row(name: "SHA-256 of a \(sampleKey.count)-byte key", value: formatt
 
 let sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]
 var verifyRates: [Int: Double] = [:]
-for size in sizes {
-    log("preparing \(size.formatted()) keys")
-    let fixture = try KeyFixture.prepare(keys: size, catalog: catalog, in: dataDirectory)
-    let service = try makeService(on: fixture.path)
-    // Flushed every second, as keygate serve does, so the cache is emptied as in production.
-    let timer = flushedEverySecond(service)
-    let requests = fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }
-    var valid = 0
-    let count = quick ? 200_000 : 900_000
-    let rate = try Measure.rate(count: count, warmUp: requests.count) { index in
-        if try service.verify(requests[index % requests.count]).isValid { valid += 1 }
+do {
+    /// One database's hot keys, verified through a service of its own.
+    struct HotDatabase {
+        let size: Int
+        let service: KeygateService
+        let timer: any DispatchSourceTimer
+        let requests: [VerifyRequest]
+        var rates: [Double] = []
+        var valid = 0
     }
-    valid -= requests.count
-    timer.cancel()
-    try service.flushUsage()
-    verifyRates[size] = rate
-    let allValid = valid == count
-    rows.append(Row(
-        name: "verify in process, \(size.formatted()) keys\(allValid ? "" : " (\(valid) valid)")", value: formatted(rate, "/s"),
-        target: size == 1_000 ? "≥ 300,000/s, ≥ 1/8 SHA-256" : "", met: size == 1_000 ? rate >= 300_000 && rate >= shaRate / 8 : nil))
-}
-if let small = verifyRates[sizes.first!], let large = verifyRates[sizes.last!] {
-    rows.append(Row(name: "verify at \(sizes.last!.formatted()) keys / at 1,000", value: String(format: "%.2f×", large / small),
-                    target: "≥ 0.8×", met: large / small >= 0.8))
+    var databases: [HotDatabase] = []
+    for size in sizes {
+        log("preparing \(size.formatted()) keys")
+        let fixture = try KeyFixture.prepare(keys: size, catalog: catalog, in: dataDirectory)
+        let service = try makeService(on: fixture.path)
+        // Flushed every second, as keygate serve does, so the cache is emptied as in production.
+        databases.append(HotDatabase(size: size, service: service, timer: flushedEverySecond(service),
+                                     requests: fixture.hotSecrets.map { VerifyRequest(key: $0, capability: "booking.read") }))
+    }
+    // The sizes are measured in turn, a round of each at a time, and each
+    // row is the median of its rounds: this machine's speed moves from one
+    // second to the next, and sizes measured one after the other compared
+    // two phases (1.13× and then 0.76× at 1,000,000 keys against 1,000, in
+    // two full runs of the same verification code). Taken in turn, each
+    // round's sizes share a phase (docs/PERFORMANCE.md, 2026-12-03).
+    let rounds = quick ? 5 : 9
+    let perRound = (quick ? 200_000 : 900_000) / rounds
+    for _ in 0..<rounds {
+        for index in databases.indices {
+            let (service, requests) = (databases[index].service, databases[index].requests)
+            var valid = 0
+            // A warm-up each round: the other databases' rounds took the CPU's caches.
+            let rate = try Measure.rate(count: perRound, warmUp: requests.count) { index in
+                if try service.verify(requests[index % requests.count]).isValid { valid += 1 }
+            }
+            databases[index].rates.append(rate)
+            databases[index].valid += valid - requests.count
+            // Written now, outside the next round's time, not by this
+            // database's timer during another database's round.
+            try service.flushUsage()
+        }
+    }
+    for database in databases {
+        database.timer.cancel()
+        let rate = Measure.median(database.rates)
+        verifyRates[database.size] = rate
+        let count = perRound * rounds
+        let valid = database.valid == count ? "" : " (\(database.valid) of \(count) valid)"
+        rows.append(Row(
+            name: "verify in process, \(database.size.formatted()) keys, median of \(rounds) rounds\(valid)",
+            value: formatted(rounds: database.rates),
+            target: database.size == 1_000 ? "≥ 300,000/s, ≥ 1/8 SHA-256" : "",
+            met: database.size == 1_000 ? rate >= 300_000 && rate >= shaRate / 8 : nil))
+    }
+    // Round by round, so that each ratio is of two measurements a phase shares.
+    if let small = databases.first, let large = databases.last {
+        let ratio = Measure.median(zip(large.rates, small.rates).map { $0 / $1 })
+        rows.append(Row(name: "verify at \(large.size.formatted()) keys / at 1,000, median of the rounds' ratios",
+                        value: String(format: "%.2f×", ratio), target: "≥ 0.8×", met: ratio >= 0.8))
+    }
 }
 // `--hot`: only the rows above, to compare builds.
 if CommandLine.arguments.contains("--hot") {
@@ -429,22 +465,23 @@ do {
                     value: String(format: "%.1f / %.1f µs", Measure.percentile(latencies, 0.5), Measure.percentile(latencies, 0.99)),
                     target: "", met: nil))
 
-    // Pipelined: a writer thread keeps the pipe full while replies are read.
+    // Pipelined: a writer thread keeps the pipe full while replies are
+    // read, in rounds, the median round standing for the row: in one full
+    // run a single pass of 200,000 made 89.9k/s while one serve process
+    // made 149.5k/s minutes later, and the realistic row held to it
+    // passed on that moment alone (docs/PERFORMANCE.md, 2026-12-03).
     let pipelined = quick ? 50_000 : 200_000
+    let pipeRounds = quick ? 3 : 5
     let lines = (0..<pipelined).map { verifyLine($0, secrets[$0 % secrets.count]) }
-    let start = Measure.now()
-    let writer = Thread { for line in lines { client.send(line) } }
-    writer.start()
-    var lastReply = ""
-    for index in 0..<pipelined {
-        let reply = client.readLine()
-        if index == pipelined - 1 { lastReply = String(decoding: reply, as: UTF8.self) }
+    let perRound = pipelined / pipeRounds
+    let pipeRates = (0..<pipeRounds).map { round in
+        client.pipelinedRate(Array(lines[(round * perRound)..<((round + 1) * perRound)]))
     }
-    let pipeRate = Double(pipelined) / (Double(Measure.now() - start) / 1e9)
+    let pipeRate = Measure.median(pipeRates)
 
     // The same messages through Foundation's JSON alone: decode the request, encode the reply.
     let request = Data(lines[0].dropLast())
-    let replyObject = try JSONSerialization.jsonObject(with: Data(lastReply.utf8))
+    let replyObject = try JSONSerialization.jsonObject(with: Data(client.call(String(decoding: request, as: UTF8.self)).utf8))
     func jsonLoopRate() throws -> Double {
         try Measure.rate(count: quick ? 50_000 : 200_000) { _ in
             sink &+= (try JSONSerialization.jsonObject(with: request) as? [String: Any])?.count ?? 0
@@ -452,7 +489,7 @@ do {
         }
     }
     let jsonRate = try jsonLoopRate()
-    rows.append(Row(name: "verify over a pipe, pipelined", value: formatted(pipeRate, "/s"),
+    rows.append(Row(name: "verify over a pipe, pipelined, median of \(pipeRounds) rounds", value: formatted(rounds: pipeRates),
                     target: "≥ 30,000/s, ≥ ½ JSON loop", met: pipeRate >= 30_000 && pipeRate >= jsonRate / 2))
     rows.append(Row(name: "JSON only: decode request + encode reply", value: formatted(jsonRate, "/s"), target: "", met: nil))
     rows.append(Row(name: "verify over a pipe, pipelined / JSON only", value: String(format: "%.1f×", pipeRate / jsonRate),
@@ -511,17 +548,15 @@ do {
     let writes = try createAndRevokeRounds(serveFixture, in: dataDirectory, rounds: 3, organizations: quick ? 50 : 250,
                                            serve: serve)
     let (created, attempted) = (writes.map(\.created).reduce(0, +), writes.map(\.attempted).reduce(0, +))
-    let create = writes.median(\.create), revoke = writes.median(\.revoke)
-    func range(_ rate: (median: Double, low: Double, high: Double)) -> String {
-        "\(formatted(rate.median, "/s")) (\(Int(rate.low).formatted())-\(Int(rate.high).formatted()))"
-    }
+    let (creates, revokes) = (writes.map(\.create), writes.map(\.revoke))
+    let (create, revoke) = (Measure.median(creates), Measure.median(revokes))
     rows.append(Row(name: "JSON only, measured again just before the creations", value: formatted(jsonRateBeside, "/s"),
                     target: "", met: nil))
     rows.append(Row(name: "keys.create over a pipe, pipelined, median of 3 rounds\(created == attempted ? "" : " (\(created) ok)")",
-                    value: range(create), target: "≥ 3,000/s, ≥ 0.8× JSON only",
-                    met: create.median >= 3_000 && create.median >= 0.8 * jsonRateBeside))
-    rows.append(Row(name: "keys.revoke over a pipe, pipelined, median of 3 rounds", value: range(revoke), target: "≥ 3,000/s",
-                    met: revoke.median >= 3_000))
+                    value: formatted(rounds: creates), target: "≥ 3,000/s, ≥ 0.8× JSON only",
+                    met: create >= 3_000 && create >= 0.8 * jsonRateBeside))
+    rows.append(Row(name: "keys.revoke over a pipe, pipelined, median of 3 rounds", value: formatted(rounds: revokes), target: "≥ 3,000/s",
+                    met: revoke >= 3_000))
 
     // A page of 50 from an organization with 100,000 keys.
     var listLatencies: [UInt64] = []

@@ -351,15 +351,15 @@ do {
     let rounds = quick ? 5 : 9
     let perRound = (quick ? 200_000 : 900_000) / rounds
     for _ in 0..<rounds {
-        for index in databases.indices {
-            let (service, requests) = (databases[index].service, databases[index].requests)
+        for position in databases.indices {
+            let (service, requests) = (databases[position].service, databases[position].requests)
             var valid = 0
             // A warm-up each round: the other databases' rounds took the CPU's caches.
             let rate = try Measure.rate(count: perRound, warmUp: requests.count) { index in
                 if try service.verify(requests[index % requests.count]).isValid { valid += 1 }
             }
-            databases[index].rates.append(rate)
-            databases[index].valid += valid - requests.count
+            databases[position].rates.append(rate)
+            databases[position].valid += valid - requests.count
             // Written now, outside the next round's time, not by this
             // database's timer during another database's round.
             try service.flushUsage()

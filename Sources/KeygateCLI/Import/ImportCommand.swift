@@ -206,7 +206,7 @@ struct Progress {
         let percent = min(100, done * 100 / total)
         let line = "\(percent)%: \(report.imported) imported, \(report.present) present, \(report.refusals.count) refused"
         if terminal {
-            FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
+            StandardError.write(bytes: Array(("\r" + line + "   ").utf8))
             drawn = true
         } else if percent / 10 > lastTenth {
             lastTenth = percent / 10
@@ -215,7 +215,7 @@ struct Progress {
     }
 
     mutating func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { StandardError.write(bytes: Array("\n".utf8)) }
         drawn = false
         let elapsed = ContinuousClock.now - started
         StandardError.write("done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")

@@ -3,10 +3,10 @@ import PackageDescription
 
 // libFuzzer targets, a package of their own so that `swift build` and
 // `swift test` in the repository never build them (they only link with
-// -sanitize=fuzzer). Build and run (see the README, "Fuzzing"):
+// -sanitize=fuzzer). Build and run (docs/TESTING.md, "Fuzzing", has both targets):
 //
 //     swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-//     Fuzz/.build/debug/fuzz-frames -max_total_time=600 Fuzz/corpus/frames Tests/KeygateRPCTests/FuzzCorpus
+//     Fuzz/.build/debug/fuzz-frames -max_total_time=600 Fuzz/.corpus/frames Tests/KeygateRPCTests/FuzzCorpus
 let package = Package(
     name: "KeygateFuzz",
     platforms: [.macOS(.v15)],

@@ -425,17 +425,26 @@ do {
     try service.flushUsage()
 }
 do {
-    let coldCount = 100_000
-    let coldFixture = try KeyFixture.prepare(keys: coldCount, catalog: catalog, in: dataDirectory)
-    let requests = try coldFixture.allSecrets().map { VerifyRequest(key: $0, capability: "booking.read") }
-    coldFixture.warmSystemCache()
-    let service = try makeService(on: coldFixture.path)
-    var valid = 0
-    let start = Measure.now()
-    for request in requests where try service.verify(request).isValid { valid += 1 }
-    let rate = Double(requests.count) / (Double(Measure.now() - start) / 1e9)
-    rows.append(Row(name: "cold: first verification of each of 100,000 keys\(valid == requests.count ? "" : " (\(valid) valid)")",
-                    value: formatted(rate, "/s"), target: "≥ 100,000/s", met: rate >= 100_000))
+    let coldCount = 100_000, coldRounds = 3
+    let secrets = try KeyFixture.prepare(keys: coldCount, catalog: catalog, in: dataDirectory).allSecrets()
+    let requests = secrets.map { VerifyRequest(key: $0, capability: "booking.read") }
+    // Each round is a process's first verifications: a new service on the
+    // file, its rate-limit state and counts reset as every run's are. The
+    // machine's speed moves from one second to the next, so the row and
+    // its target take the median of three rounds, not one pass.
+    var rates: [Double] = [], valid = 0
+    for _ in 0..<coldRounds {
+        let coldFixture = try KeyFixture.prepare(keys: coldCount, catalog: catalog, in: dataDirectory)
+        coldFixture.warmSystemCache()
+        let service = try makeService(on: coldFixture.path)
+        valid = 0
+        let start = Measure.now()
+        for request in requests where try service.verify(request).isValid { valid += 1 }
+        rates.append(Double(requests.count) / (Double(Measure.now() - start) / 1e9))
+    }
+    let rate = Measure.median(rates)
+    rows.append(Row(name: "cold: first verification of each of 100,000 keys, median of \(coldRounds) rounds\(valid == requests.count ? "" : " (\(valid) valid)")",
+                    value: formatted(rounds: rates), target: "≥ 100,000/s", met: rate >= 100_000))
     rows.append(againstSHA256("cold", rate))
 }
 

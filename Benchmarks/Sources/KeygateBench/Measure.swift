@@ -20,6 +20,13 @@ enum Measure {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
+    /// The median of the ratios of rounds taken in turn, `rates[i] / against[i]`:
+    /// each ratio compares two measurements one phase of the machine shares,
+    /// which two medians taken apart do not.
+    static func medianRatio(_ rates: [Double], against: [Double]) -> Double {
+        median(zip(rates, against).map { $0 / $1 })
+    }
+
     static func percentile(_ sorted: [UInt64], _ fraction: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) / 1_000

@@ -169,7 +169,7 @@ struct PostgresBench: Sendable {
                     rates.append(clients[0].pipelinedRate(ids.map { verifyLine($0, hot[($0 * 7) % hot.count]) }))
                     sent += try statements() - before
                 }
-                let ratio = Measure.median(zip(rates, sqliteRates).map { $0 / $1 })
+                let ratio = Measure.medianRatio(rates, against: sqliteRates)
                 rows.append(Row(name: "SQLite, for comparison: 1 serve process, hot keys, pipelined verify",
                                 value: formatted(rounds: sqliteRates), target: "", met: nil))
                 rows.append(Row(name: "PostgreSQL: 1 serve process, hot keys, pipelined verify",

@@ -379,7 +379,7 @@ do {
     }
     // Round by round, so that each ratio is of two measurements a phase shares.
     if let small = databases.first, let large = databases.last {
-        let ratio = Measure.median(zip(large.rates, small.rates).map { $0 / $1 })
+        let ratio = Measure.medianRatio(large.rates, against: small.rates)
         rows.append(Row(name: "verify at \(large.size.formatted()) keys / at 1,000, median of the rounds' ratios",
                         value: String(format: "%.2f×", ratio), target: "≥ 0.8×", met: ratio >= 0.8))
     }

@@ -80,6 +80,32 @@ struct QuotaTests {
         }
     }
 
+    /// A billing period may start in any year RFC 3339 writes (0000 to
+    /// 9999), and RFC 3339's calendar is the Gregorian one extended back
+    /// before 1582: a period anchored on the 31st of a month in 1500 resets
+    /// on the 31st (or the month's last day) as one anchored in 2026 does,
+    /// and a date of the ten days the Julian calendar skipped in 1582 is a
+    /// day like any other.
+    @Test(arguments: [
+        // (now, anchor, expected start, expected reset), as RFC 3339 writes them
+        ("2026-03-10T12:00:00.000Z", "1500-01-31T09:00:00.000Z", "2026-02-28T09:00:00.000Z", "2026-03-31T09:00:00.000Z"),
+        ("2026-03-31T10:00:00.000Z", "0001-01-31T09:00:00.000Z", "2026-03-31T09:00:00.000Z", "2026-04-30T09:00:00.000Z"),
+        ("2026-11-30T00:00:00.000Z", "1582-10-10T00:00:00.000Z", "2026-11-10T00:00:00.000Z", "2026-12-10T00:00:00.000Z"),
+        ("2026-03-01T00:00:00.000Z", "0000-02-29T00:00:00.000Z", "2026-02-28T00:00:00.000Z", "2026-03-29T00:00:00.000Z"),
+        // An anchor far ahead: periods count back from it.
+        ("2026-01-15T00:00:00.000Z", "9999-12-31T00:00:00.000Z", "2025-12-31T00:00:00.000Z", "2026-01-31T00:00:00.000Z"),
+        // Months before year 0 count back like any others.
+        ("0000-01-15T00:00:00.000Z", "0000-01-31T00:00:00.000Z", "-1-12-31T00:00:00.000Z", "0000-01-31T00:00:00.000Z"),
+    ])
+    func monthlyPeriodsAnchoredInAnyYearFollowTheProlepticGregorianCalendar(
+        now: String, anchor: String, start: String, reset: String
+    ) throws {
+        let (now, anchor) = (try #require(RFC3339.date(now)), try #require(RFC3339.date(anchor)))
+        let window = QuotaCalendar.window(.month, at: now, anchor: anchor)
+        #expect(RFC3339.string(window.start) == start)
+        #expect(window.resetsAt.map(RFC3339.string) == reset)
+    }
+
     @Test func dailyPeriodsAreUTCDaysAndStandingCountsNeverReset() {
         #expect(QuotaCalendar.window(.day, at: utc(2028, 2, 28, 23, 59), anchor: utc(2028, 1, 5))
             == QuotaWindow(start: utc(2028, 2, 28), resetsAt: utc(2028, 2, 29)))

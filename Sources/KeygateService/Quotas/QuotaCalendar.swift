@@ -12,13 +12,9 @@ struct QuotaWindow: Hashable {
 /// gave a period, months anchored to its start (a subscription that renews on
 /// the 31st resets on the last day of shorter months and on the 31st again
 /// after them); and one everlasting period for counts that never reset.
+/// Months are those of the Gregorian calendar extended to every year, the
+/// calendar RFC 3339 dates are written in, whatever year billing names.
 enum QuotaCalendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
-
     /// The start of the everlasting period.
     static let beginning = Date(timeIntervalSince1970: 0)
 
@@ -30,14 +26,10 @@ enum QuotaCalendar {
             let start = startOfDay(now)
             return QuotaWindow(start: start, resetsAt: start.addingTimeInterval(86_400))
         case .month:
-            if let civil = CivilTime(now) {
-                // Without an anchor, calendar months: anchored at the first of this one.
-                guard let anchor else {
-                    return monthContaining(civil, anchoredAt: CivilTime(year: civil.year, month: civil.month, day: 1, seconds: 0))
-                }
-                if let anchor = CivilTime(anchor) { return monthContaining(civil, anchoredAt: anchor) }
-            }
-            return calendarMonth(at: now, anchor: anchor)
+            let civil = CivilTime(now)
+            // Without an anchor, calendar months: anchored at the first of this one.
+            return monthContaining(civil, anchoredAt: anchor.map(CivilTime.init)
+                                   ?? CivilTime(year: civil.year, month: civil.month, day: 1, seconds: 0))
         }
     }
 
@@ -55,33 +47,24 @@ enum QuotaCalendar {
     /// organization entering verification's cache.
     private static func monthContaining(_ now: CivilTime, anchoredAt anchor: CivilTime) -> QuotaWindow {
         month(containing: now, near: (now.year - anchor.year) * 12 + (now.month - anchor.month),
-              of: { anchor.adding(months: $0) }, date: \.date)
-    }
-
-    /// Outside the years ``CivilTime`` takes on (before 1600, after 9999),
-    /// `Calendar` itself, with its own rules.
-    private static func calendarMonth(at now: Date, anchor: Date?) -> QuotaWindow {
-        let anchor = anchor ?? utc.date(from: utc.dateComponents([.year, .month], from: now))!
-        let from = utc.dateComponents([.year, .month], from: anchor)
-        let to = utc.dateComponents([.year, .month], from: now)
-        return month(containing: now, near: (to.year! - from.year!) * 12 + (to.month! - from.month!),
-                     of: { utc.date(byAdding: .month, value: $0, to: anchor)! }, date: { $0 })
+              of: { anchor.adding(months: $0) })
     }
 
     /// The period from the start of month `offset` after the anchor to the
     /// next that holds `now`, searched from `guess` (`month` gives a month's
-    /// start, `date` makes it a `Date`).
-    private static func month<Time: Comparable>(containing now: Time, near guess: Int, of month: (Int) -> Time,
-                                                date: (Time) -> Date) -> QuotaWindow {
+    /// start).
+    private static func month(containing now: CivilTime, near guess: Int, of month: (Int) -> CivilTime) -> QuotaWindow {
         var offset = guess
         while month(offset) > now { offset -= 1 }
         while month(offset + 1) <= now { offset += 1 }
-        return QuotaWindow(start: date(month(offset)), resetsAt: date(month(offset + 1)))
+        return QuotaWindow(start: month(offset).date, resetsAt: month(offset + 1).date)
     }
 }
 
 /// A UTC date as year, month, day and the time into the day, in the
-/// proleptic Gregorian calendar, for the years 1600 to 9999.
+/// proleptic Gregorian calendar (the Gregorian calendar's rules in every
+/// year, before 1582 too), as RFC 3339 writes dates. Not `Calendar`, whose
+/// Gregorian calendar is Julian before October 1582.
 struct CivilTime: Comparable {
     let year: Int
     let month: Int
@@ -96,8 +79,7 @@ struct CivilTime: Comparable {
         self.seconds = seconds
     }
 
-    /// `nil` outside the years this type takes on.
-    init?(_ date: Date) {
+    init(_ date: Date) {
         let time = date.timeIntervalSince1970
         let days = (time / 86_400).rounded(.down)
         // Howard Hinnant's civil_from_days, over 400-year eras.
@@ -108,9 +90,8 @@ struct CivilTime: Comparable {
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let shifted = (5 * dayOfYear + 2) / 153
         let month = shifted < 10 ? shifted + 3 : shifted - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        guard (1600...9999).contains(year) else { return nil }
-        self.init(year: year, month: month, day: dayOfYear - (153 * shifted + 2) / 5 + 1, seconds: time - days * 86_400)
+        self.init(year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month: month,
+                  day: dayOfYear - (153 * shifted + 2) / 5 + 1, seconds: time - days * 86_400)
     }
 
     var date: Date {
@@ -127,8 +108,9 @@ struct CivilTime: Comparable {
     /// The same day and time `months` later (earlier if negative), or the
     /// last day of that month if it is shorter.
     func adding(months: Int) -> CivilTime {
+        // Floored, so that months before year 0 count back too.
         let index = year * 12 + (month - 1) + months
-        let (year, month) = (index / 12, index % 12 + 1)
+        let (year, month) = (index >= 0 ? index / 12 : (index - 11) / 12, (index % 12 + 12) % 12 + 1)
         return CivilTime(year: year, month: month, day: min(day, Self.days(inMonth: month, of: year)), seconds: seconds)
     }
 

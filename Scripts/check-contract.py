@@ -37,7 +37,9 @@ def main(document_path, session_path):
 
     def validate(schema, value, where):
         Draft202012Validator.check_schema(schema)
-        for error in Draft202012Validator(schema).iter_errors(value):
+        # Formats asserted too (date, date-time), where this jsonschema can check them.
+        checker = Draft202012Validator.FORMAT_CHECKER
+        for error in Draft202012Validator(schema, format_checker=checker).iter_errors(value):
             path = "/".join(str(p) for p in error.absolute_path)
             problems.append(f"{where}: at /{path}: {error.message}")
 

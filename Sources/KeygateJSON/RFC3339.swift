@@ -89,6 +89,13 @@ public enum RFC3339 {
         milliseconds(text).map { date(milliseconds: $0) }
     }
 
+    /// The start of a UTC day written `YYYY-MM-DD` (RFC 3339's full-date,
+    /// in its calendar: the Gregorian one, before 1582 too); `nil` for
+    /// anything else, a day its month does not have included.
+    public static func date(day text: String) -> Date? {
+        text.utf8.count == 10 ? date(text + "T00:00:00Z") : nil
+    }
+
     static func milliseconds(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes.count <= 40 else { return nil }

@@ -159,6 +159,16 @@ struct RFC3339Tests {
         }
     }
 
+    @Test func fullDatesAreTheStartsOfTheirDays() {
+        #expect(RFC3339.date(day: "2028-02-29").map(RFC3339.string) == "2028-02-29T00:00:00.000Z")
+        #expect(RFC3339.date(day: "1582-10-10").map(RFC3339.day) == "1582-10-10")
+        #expect(RFC3339.date(day: "0000-01-01").map(RFC3339.milliseconds) == -62_167_219_200_000)
+        for text in ["2026-02-29", "2026-02-30", "2026-04-31", "2026-12-3 ", " 2026-12-03", "2026-1-01", "+026-12-03",
+                     "2026-12-03T00:00:00Z", "2026-12-03Z", "20261203", ""] {
+            #expect(RFC3339.date(day: text) == nil, "\(text)")
+        }
+    }
+
     @Test func timesAgreeWithFoundationsParser() throws {
         var random = SystemRandomNumberGenerator()
         for _ in 0..<500 {

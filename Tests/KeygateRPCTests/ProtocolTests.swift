@@ -69,6 +69,28 @@ struct ProtocolTests {
         #expect((reply.errorData?["message"] as? String)?.contains(message) == true, "\(reply)")
     }
 
+    /// `usage.get`'s days are RFC 3339 full dates: a day no calendar has
+    /// (February 30th, a 29th in a common year), a padded or short one, is
+    /// refused naming the field, not read as a day of the next month.
+    @Test(arguments: [
+        ("2026-02-30", "2026-03-31", "from"), ("2026-01-01", "2026-02-29", "to"), ("2026-12-3 ", "2026-12-31", "from"),
+        ("2026-1-01", "2026-12-31", "from"), ("2026-01-01", "2026-01-01T00:00:00Z", "to"), ("2026-01-01", "+026-01-01", "to"),
+    ])
+    func usageDaysThatAreNotDatesAreInvalidParams(from: String, to: String, field: String) throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"usage.get","params":{"organizationId":"o","from":"\#(from)","to":"\#(to)"}}"#)
+        #expect(reply.errorCode == -32602, "\(reply)")
+        #expect(reply.errorData?["field"] as? String == field, "\(reply)")
+    }
+
+    /// A leap day, and the days before the Gregorian calendar began, which
+    /// RFC 3339 counts by its rules too (October 5th to 14th, 1582, are
+    /// days), are days.
+    @Test(arguments: [("2028-02-29", "2028-02-29"), ("1582-10-05", "1582-10-14"), ("0000-01-01", "0000-12-31")])
+    func usageDaysAreEveryDayRFC3339Writes(from: String, to: String) throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"usage.get","params":{"organizationId":"o","from":"\#(from)","to":"\#(to)"}}"#)
+        #expect((reply["result"] as? [String: Any])?["days"] as? [Any] != nil, "\(reply)")
+    }
+
     @Test func paramsByPositionAreRefused() throws {
         let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":["org_1"]}"#)
         #expect(reply.errorCode == -32602)

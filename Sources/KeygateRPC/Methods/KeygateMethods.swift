@@ -186,9 +186,8 @@ public enum KeygateMethods {
                 idempotencyKey: params.idempotencyKey, reserve: params.reserve ?? false))
         }
         table.register(GetUsage.self) { params, context in
-            let from = try day(params.from, field: "from")
-            let to = try day(params.to, field: "to")
-            let days = try context.service.usage(organizationId: params.organizationId, keyId: params.keyId, from: from, to: to)
+            let days = try context.service.usage(organizationId: params.organizationId, keyId: params.keyId,
+                                                 from: params.from.start, to: params.to.start)
             return .init(days: days.map {
                 .init(date: $0.date, keyId: $0.keyId, valid: $0.valid, invalid: $0.invalid, refusals: $0.refusals,
                       capabilities: $0.capabilities)
@@ -218,13 +217,5 @@ public enum KeygateMethods {
             CheckHealth.Result(context.service.health(), localizer: localizer, language: context.language)
         }
         return table
-    }
-
-    /// A UTC day written `YYYY-MM-DD`.
-    private static func day(_ text: String, field: String) throws -> Date {
-        guard text.count == 10, let date = try? Date.ISO8601FormatStyle().year().month().day().parse(text) else {
-            throw ParamsError(field: field, kind: .type(expected: "date"))
-        }
-        return date
     }
 }

@@ -482,8 +482,8 @@ public enum GetUsage: RPCMethod {
     public struct Params: Decodable, Sendable {
         public var organizationId: String
         public var keyId: String?
-        public var from: String
-        public var to: String
+        public var from: UTCDay
+        public var to: UTCDay
     }
     public struct Result: WireObject {
         public var days: [Day]
@@ -497,7 +497,7 @@ public enum GetUsage: RPCMethod {
         public var refusals: [String: Int]
         public var capabilities: [String: Int]
         public static let fields: [WireField<Day>] = [
-            .init("date", { $0.date }, "YYYY-MM-DD, UTC."), .init("keyId", { $0.keyId }, "null: the whole organization."),
+            .init("date", { $0.date }, format: "date", "YYYY-MM-DD, UTC."), .init("keyId", { $0.keyId }, "null: the whole organization."),
             .init("valid", { $0.valid }), .init("invalid", { $0.invalid }),
             .init("refusals", { $0.refusals },
                   "The invalid ones by the verification code that refused them (revoked, rate_limited, …); codes with none are left out."),

@@ -315,6 +315,9 @@ private struct SingleValue: SingleValueDecodingContainer {
         case is Date.Type:
             guard case .string(let text) = json, let date = RFC3339.date(text) else { throw mismatch("date-time") }
             return date as! T
+        case is UTCDay.Type:
+            guard case .string(let text) = json, let start = RFC3339.date(day: text) else { throw mismatch("date") }
+            return UTCDay(start: start) as! T
         case let closed as any WireEnum.Type:
             guard case .string(let text) = json else { throw mismatch("string") }
             guard let value = closed.named(text) else {

@@ -70,6 +70,7 @@ enum SchemaRecorder {
             case is Bool.Type: set("boolean"); return false as? T
             case is Double.Type: set("number"); return 0.0 as? T
             case is Date.Type: set("string", format: "date-time"); return Date(timeIntervalSince1970: 0) as? T
+            case is UTCDay.Type: set("string", format: "date"); return UTCDay(start: Date(timeIntervalSince1970: 0)) as? T
             default: return nil
             }
         }

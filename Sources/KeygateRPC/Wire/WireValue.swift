@@ -103,6 +103,11 @@ public struct WireField<Root>: Sendable {
         self.init(name, schema: { Schema.describe(Schema.names($0[keyPath: names]), description) }, get)
     }
 
+    /// A string of a JSON Schema `format` (`date`, a day as the store keeps it).
+    public init(_ name: String, _ get: @escaping @Sendable (Root) -> String, format: String, _ description: String? = nil) {
+        self.init(name, schema: { _ in Schema.describe(["type": "string", "format": .string(format)], description) }, get)
+    }
+
     /// Strings from a set the catalog defines.
     public init(_ name: String, _ get: @escaping @Sendable (Root) -> [String],
                 eachOf names: any KeyPath<SchemaContext, [String]> & Sendable, _ description: String? = nil) {

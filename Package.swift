@@ -130,7 +130,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KeygateTestSupport",
-            dependencies: ["KeyStorePostgres", "Locking"],
+            dependencies: ["KeyStore", "KeyStorePostgres", "Locking"],
             path: "Tests/KeygateTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateTestSupport
 import KeygateJSON
 import Testing
 
@@ -131,6 +132,38 @@ struct MessageTruthTests {
         #expect(key["expiresAt"] as? String == "2027-01-01T00:00:00.123Z")
         let read = try #require(try rpc.request("keys.get", ["organizationId": "org_1", "keyId": key["id"] as! String]).result)
         #expect(read["expiresAt"] as? String == "2027-01-01T00:00:00.123Z")
+    }
+}
+
+/// A verification refused for its quota names the meter in the caller's
+/// language and the day the quota resets, as the catalog and the clock
+/// have them.
+@Suite("Quota refusals callers read")
+struct QuotaRefusalMessageTests {
+    @Test func aQuotaRefusalNamesTheMeterAndItsResetInTheCallersLanguage() throws {
+        let clock = ManualClock(RFC3339.date("2026-11-22T12:00:00Z")!)
+        let rpc = try RPCFixture(catalog: "examples/booking-engine.xml", clock: clock)
+        _ = try rpc.request("subscriptions.setPlan", [
+            "organizationId": "org_1", "plan": "basic", "eventId": "evt_1", "occurredAt": "2026-11-22T11:00:00Z",
+        ])
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "widget", "kind": "widget", "capabilities": ["read"], "rateLimit": 120,
+        ]).result)
+        let secret = try #require(created["secret"] as? String)
+        func verify(cost: Int, locale: String = "en") throws -> [String: Any] {
+            try #require(try rpc.request("keys.verify", ["key": secret, "capability": "read", "cost": cost,
+                                                         "locale": locale]).result)
+        }
+        // The basic plan allows 10,000 requests a day: spend them 100 a minute, within the key's 120.
+        for _ in 0..<100 {
+            clock.advance(by: 60)
+            #expect(try verify(cost: 100)["code"] as? String == "valid")
+        }
+        let english = try verify(cost: 1)
+        #expect(english["code"] as? String == "quota_exceeded" && english["httpStatus"] as? Int == 429)
+        #expect(english["message"] as? String == "The quota for API requests is used up; it resets on November 23, 2026.")
+        let polish = try verify(cost: 1, locale: "pl")
+        #expect(polish["message"] as? String == "Limit „Zapytania API” został wyczerpany — odnowi się 23 listopada 2026.")
     }
 }
 

@@ -10,17 +10,19 @@ enum Repository {
     static let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
 
-/// An RPC server on the shipped catalog and an in-memory database.
+/// An RPC server on a catalog of Plans/ (the shipped one unless named) and
+/// an in-memory database, on the system's clock unless given another.
 struct RPCFixture {
     let server: RPCServer
     let service: KeygateService
     let storage: SQLiteKeyStorage
 
-    init(table extra: ((inout MethodTable) -> Void)? = nil) throws {
-        let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/plans.xml"))
+    init(catalog file: String = "plans.xml", clock: any WallClock = SystemClock(),
+         table extra: ((inout MethodTable) -> Void)? = nil) throws {
+        let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/\(file)"))
         let localizer = try Localizer.load(directory: Repository.root.appending(path: "Localization"), logger: Logger(label: "test"))
-        storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog))
-        service = KeygateService(catalog: catalog, storage: storage)
+        storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
+        service = KeygateService(catalog: catalog, storage: storage, clock: clock)
         var table = KeygateMethods.table(service: service, localizer: localizer)
         extra?(&table)
         server = RPCServer(table: table, catalog: catalog, localizer: localizer, defaultLocale: nil, logger: Logger(label: "test"))

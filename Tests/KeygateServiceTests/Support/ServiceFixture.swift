@@ -6,20 +6,6 @@ import KeygateTestSupport
 import KeygateService
 import PlanCatalog
 
-/// A clock tests move by hand.
-final class ManualClock: WallClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-
-    init(_ start: Date) {
-        current = start
-    }
-
-    func now() -> Date { lock.withLock { current } }
-    func set(_ date: Date) { lock.withLock { current = date } }
-    func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
-}
-
 /// The service on a catalog from Plans/, an in-memory store and a manual clock.
 final class ServiceFixture: @unchecked Sendable {
     static let repository = URL(filePath: #filePath)

@@ -17,6 +17,10 @@ struct CacheTests {
         try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
     }
 
+    func verify(_ service: KeygateService, _ key: CreatedKey) throws -> VerifyOutcome {
+        try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+    }
+
     /// Two services on one SQLite file, as two processes would be.
     func twoProcesses() throws -> (fixture: ServiceFixture, other: ServiceFixture) {
         let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
@@ -90,6 +94,46 @@ struct CacheTests {
         #expect(try verify(fixture, next) == .revoked)
         #expect(try verify(fixture, key) == .revoked)
         #expect(reads(fixture).keys == warm + 2)
+    }
+
+    /// With room for two keys, a third pushes out one of a rotated key's two
+    /// secrets: the one left is still forgotten when the key changes
+    /// elsewhere, whichever secret went and whichever was read first.
+    @Test(arguments: [true, false]) func aRotatedKeysSecretLeftAfterAnEvictionIsForgottenWhenItChanges(oldFirst: Bool) throws {
+        let (fixture, other) = try twoProcesses()
+        try fixture.move("org_a", to: "pro")
+        let key = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let third = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let next = try other.service.rotateKey(id: key.key.record.id, organizationId: "org_a",
+                                               gracePeriodSeconds: 600, actor: nil)
+        let service = KeygateService(catalog: fixture.catalog, storage: fixture.storage, clock: fixture.clock, cacheCapacity: 2)
+        for secret in oldFirst ? [key, next] : [next, key] { #expect(try verify(service, secret) == .valid) }
+        #expect(try verify(service, third) == .valid)
+        #expect(service.verificationStatistics.cachedKeys == 2)
+
+        _ = try other.service.revokeKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(service, key) == .revoked)
+        #expect(try verify(service, next) == .revoked)
+        #expect(try verify(service, third) == .valid)
+    }
+
+    /// A key's digests as the cache tracks them: the first removed hands its
+    /// place to another, any other goes alone, and the last says so.
+    @Test func aKeysDigestsLoseOnlyTheOneRemoved() throws {
+        let (a, b, c) = (try #require(KeyDigest(bytes: Array(repeating: 1, count: 32))),
+                         try #require(KeyDigest(bytes: Array(repeating: 2, count: 32))),
+                         try #require(KeyDigest(bytes: Array(repeating: 3, count: 32))))
+        var digests = KeyDigests(a)
+        digests.insert(b)
+        digests.insert(c)
+        digests.insert(b)
+        #expect(Array(digests) == [a, b, c])
+        let (removedB, leftAfterB) = (digests.remove(b), Array(digests))
+        #expect(removedB && leftAfterB == [a, c])
+        let (removedA, leftAfterA) = (digests.remove(a), Array(digests))
+        #expect(removedA && leftAfterA == [c])
+        let removedLast = digests.remove(c)
+        #expect(!removedLast)
     }
 
     /// Requests another process counted reach this one's quota through the

@@ -91,6 +91,8 @@ struct BrokenCatalogTests {
             (47, nil, "route /bookings needs unknown capability 'booking.write'; did you mean 'booking.create'?"),
         ]),
         .init(file: "duplicate-route", problems: [(47, nil, "route GET /bookings is already mapped on line 46")]),
+        .init(file: "duplicate-route-method", problems: [(46, nil, "route /bookings lists GET twice")]),
+        .init(file: "plan-lists-capability-twice", problems: [(37, nil, "plan 'pro' lists capability 'booking.create' twice")]),
         .init(file: "bad-route-pattern", problems: [
             (47, nil, "route path '/bookings/**/notes': '**' may only be the last segment"),
         ]),

@@ -68,6 +68,80 @@ struct ImportCommandTests {
         }
     }
 
+    /// A file longer than one batch goes in batches of 500, says how far it
+    /// is every tenth of the file (standard error is not a terminal here),
+    /// and lists the first 100 refused lines, then how many more.
+    @Test func aLongFileGoesInBatchesWithProgressAndTheFirstHundredRefusals() throws {
+        let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        // The professional plan holds 20 active keys an organization: 60 organizations for 1,200 keys.
+        let organizations = (0..<60).map { "org_\($0)" }
+        for (index, organization) in organizations.enumerated() {
+            _ = try serve.result("subscriptions.setPlan", [
+                "organizationId": organization, "plan": "professional", "eventId": "e\(index)",
+                "occurredAt": "2026-11-01T00:00:00Z",
+            ])
+        }
+        var random = SeededRandom(seed: 13)
+        var lines: [String] = []
+        var refusedLines: [Int] = []
+        for index in 0..<1_330 {
+            let digest = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+            // Every tenth line, from the fifth, names a capability the catalog lacks: 133 in all, less 3 past the keys.
+            let refused = index % 10 == 4 && refusedLines.count < 130
+            if refused { refusedLines.append(index + 1) }
+            lines.append(try line(["organizationId": organizations[(index - refusedLines.count) % 60], "name": "key \(index)",
+                                   "kind": "widget", "capabilities": [refused ? "delete" : "read"], "sha256": digest]))
+        }
+        #expect(lines.count - refusedLines.count == 1_200)
+        let file = folder.appending(path: "many.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+
+        let run = try CommandRun(["import", file.path, "--database", serve.database.path, "--catalog", Self.catalog], in: folder)
+        #expect(run.status == 1)
+        let counts = run.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(counts.contains(["imported", "1200"]) && counts.contains(["refused", "130"]), "\(run.output)")
+        let errors = run.errors.split(separator: "\n")
+        let listed = errors.filter { $0.hasPrefix("line ") }
+        #expect(listed.count == 100)
+        #expect(listed.first?.hasPrefix("line \(refusedLines[0]): unknown_capability: ") == true)
+        #expect(listed.last?.hasPrefix("line \(refusedLines[99]): unknown_capability: ") == true)
+        #expect(errors.contains("… and 30 more refused lines"))
+        // After each batch of 500 lines read (a refused capability is the service's to refuse, in
+        // its batch), a line when a new tenth of the file is done.
+        let progress = errors.filter { $0.contains("%: ") }
+        #expect(progress.contains { $0.hasSuffix(": 450 imported, 0 present, 50 refused") }, "\(progress)")
+        #expect(progress.contains { $0.hasSuffix(": 900 imported, 0 present, 100 refused") }, "\(progress)")
+
+        let listedKeys = try serve.result("keys.list", ["organizationId": "org_59"])
+        #expect((listedKeys["keys"] as? [Any])?.count == 20)
+        _ = serve.finish()
+    }
+
+    /// A database this process may not write stops the import at the
+    /// first batch, says at which line and why, and how to go on.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func anImportIntoADatabaseThatCannotBeWrittenStopsSayingWhere() throws {
+        let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        _ = try serve.result("subscriptions.setPlan", [
+            "organizationId": "org_r", "plan": "professional", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        #expect(serve.finish() == 0)
+        let locked = try UnwritableFile(serve.database.path)
+        defer { locked.release() }
+        let good = try line(["organizationId": "org_r", "name": "Widget", "kind": "widget", "capabilities": ["read"],
+                             "sha256": Self.legacyHex])
+        let run = try CommandRun(["import", "-", "--database", serve.database.path, "--catalog", Self.catalog],
+                                 in: folder, input: "\n" + good + "\n")
+        // 2, a storage error, as against 1 for keys refused.
+        #expect(run.status == 2, "\(run.errors)")
+        #expect(run.errors.contains("keygate import: stopped at line 2: The database is read-only"), "\(run.errors)")
+        #expect(run.errors.contains("(storage_failure). Keys before it are imported; import the file again to go on"))
+        let counts = run.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(counts.contains(["imported", "0"]), "\(run.output)")
+    }
+
     @Test func aCleanFileExitsZeroAndAMissingOneTwo() throws {
         let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
         let folder = serve.database.deletingLastPathComponent()

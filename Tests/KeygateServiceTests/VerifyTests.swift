@@ -49,6 +49,27 @@ struct VerifyTests {
         #expect(VerifyOutcome.allCases.map(\.httpStatus) == [200, 401, 401, 401, 401, 403, 403, 403, 429, 429])
     }
 
+    /// A key's origins changed by `keys.update` hold from the next
+    /// verification: the new origin is let in, the one taken away refused,
+    /// and the audit log has what changed; an empty list lets any origin in.
+    @Test(arguments: Backend.withPooler) func originsChangedByAnUpdateHoldAtOnce(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let key = try proKey(fixture, origins: ["https://shop.example"])
+        let secret = key.secret.unredacted
+        #expect(try verify(fixture, secret, origin: "https://shop.example").outcome == .valid)
+        let updated = try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a",
+                                                    changes: KeyChanges(allowedOrigins: ["https://admin.shop.example"]), actor: "ops")
+        #expect(updated.record.allowedOrigins == ["https://admin.shop.example"])
+        #expect(try verify(fixture, secret, origin: "https://shop.example").outcome == .originNotAllowed)
+        #expect(try verify(fixture, secret, origin: "https://admin.shop.example").outcome == .valid)
+        let entry = try #require(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 200).entries
+            .first { $0.action == .keyUpdated })
+        #expect(entry.details["allowedOrigins"] == ["from": ["https://shop.example"], "to": ["https://admin.shop.example"]])
+        _ = try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a",
+                                          changes: KeyChanges(allowedOrigins: []), actor: nil)
+        #expect(try verify(fixture, secret, origin: "https://elsewhere.example").outcome == .valid)
+    }
+
     @Test(arguments: Backend.withPooler) func revokedExpiredAndSuspendedKeysAreRefusedBeforeAnythingElse(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let revoked = try proKey(fixture)

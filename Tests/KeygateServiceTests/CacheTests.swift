@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KeyStore
 @testable import KeygateService
 import PlanCatalog
@@ -51,6 +52,33 @@ struct CacheTests {
                                                  occurredAt: fixture.clock.now() + 60))
         #expect(try verify(fixture, b) == .planSuspended)
         #expect(reads(fixture).keys == after.keys && reads(fixture).organizations == after.organizations + 1)
+    }
+
+    /// A process that fell so far behind that the change log no longer
+    /// reaches back to where it last read (65,536 changes later) forgets
+    /// everything it held: a key revoked meanwhile is refused, and the
+    /// keys that did not change are read again, not answered stale.
+    @Test func aProcessPastTheChangeLogsReachForgetsEverything() throws {
+        let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
+        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        try fixture.move("org_a", to: "pro")
+        let revoked = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let kept = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        for key in [revoked, kept] { #expect(try verify(fixture, key) == .valid) }
+        let warm = reads(fixture).keys
+
+        _ = try other.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
+        // What 65,536 changes elsewhere leave in the log: the revocation is pruned from it.
+        try KeyDatabase.open(path: path).write { db in
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 65536)
+                INSERT INTO change_event (organization_id) SELECT 'org_x' FROM n
+                """)
+        }
+        #expect(try verify(fixture, revoked) == .revoked)
+        #expect(try verify(fixture, kept) == .valid)
+        #expect(reads(fixture).keys == warm + 2)
     }
 
     /// A process whose change watcher could not be opened (no file

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeyStore
+import KeyStorePostgres
 @testable import KeygateService
 import PlanCatalog
 import KeygateTestSupport
@@ -58,10 +59,11 @@ struct CacheTests {
     /// reaches back to where it last read (65,536 changes later) forgets
     /// everything it held: a key revoked meanwhile is refused, and the
     /// keys that did not change are read again, not answered stale.
-    @Test func aProcessPastTheChangeLogsReachForgetsEverything() throws {
+    @Test(arguments: Backend.available) func aProcessPastTheChangeLogsReachForgetsEverything(_ backend: Backend) throws {
         let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
-        let fixture = try ServiceFixture(database: try KeyDatabase.open(path: path))
-        let other = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let fixture = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
+        let other = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
+                                       sharing: fixture)
         try fixture.move("org_a", to: "pro")
         let revoked = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
         let kept = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
@@ -70,11 +72,20 @@ struct CacheTests {
 
         _ = try other.service.revokeKey(id: revoked.key.record.id, organizationId: "org_a", actor: nil)
         // What 65,536 changes elsewhere leave in the log: the revocation is pruned from it.
-        try KeyDatabase.open(path: path).write { db in
-            try db.execute(sql: """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 65536)
-                INSERT INTO change_event (organization_id) SELECT 'org_x' FROM n
-                """)
+        if let url = fixture.postgresURL {
+            try PostgresKeyStorage.execute("""
+                INSERT INTO change_event (seq, organization_id)
+                SELECT (SELECT position FROM change_head) + g, 'org_x' FROM generate_series(1, 65536) g;
+                UPDATE change_head SET position = position + 65536;
+                DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head) - 65536;
+                """, url: url)
+        } else {
+            try KeyDatabase.open(path: path).write { db in
+                try db.execute(sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 65536)
+                    INSERT INTO change_event (organization_id) SELECT 'org_x' FROM n
+                    """)
+            }
         }
         #expect(try verify(fixture, revoked) == .revoked)
         #expect(try verify(fixture, kept) == .valid)

@@ -161,6 +161,29 @@ struct CommandLineTests {
         #expect(run.output.hasSuffix("; digest \(digest.prefix(16))\n"), "\(run.output)")
     }
 
+    /// The shipped catalog by default: a line per plan, those without keys
+    /// said so; a broken one: each problem at its line, then how many, and
+    /// exit 1; and `catalog schema` prints the schema shipped in Plans/.
+    @Test func validateNamesPlansWithoutKeysAndEveryProblemOfABrokenCatalog() throws {
+        let shipped = try keygate("catalog", "validate")
+        #expect(shipped.status == 0)
+        #expect(shipped.output.hasPrefix("free     no API keys; quotas: api.requests 0 / month, keys.active 0, bookings 100 / month\n"),
+                "\(shipped.output)")
+
+        let broken = "Tests/PlanCatalogTests/Fixtures/broken/many-problems.xml"
+        let refused = try keygate("catalog", "validate", broken)
+        #expect(refused.status == 1 && refused.output.isEmpty)
+        let lines = refused.errors.split(separator: "\n")
+        #expect(lines.count == 6, "\(refused.errors)")
+        #expect(lines.first?.hasSuffix("\(broken):2: the default plan 'basic' is not a plan of this catalog") == true,
+                "\(refused.errors)")
+        #expect(lines.last?.hasSuffix("\(broken): refused, 5 problems") == true, "\(refused.errors)")
+
+        let schema = try keygate("catalog", "schema")
+        #expect(schema.status == 0)
+        #expect(schema.output == (try String(contentsOf: ServeProcess.repository.appending(path: "Plans/plans.xsd"), encoding: .utf8)))
+    }
+
     @Test func showListsACatalogsRoutesAndWhichPlansReachThem() throws {
         let run = try keygate("catalog", "show", "Plans/examples/link-platform.xml")
         #expect(run.status == 0)

@@ -41,4 +41,26 @@ struct LeakReportTests {
         #expect(entry.action == .keyLeakReported && entry.actor == "github_scanning")
         #expect(entry.details["location"] == .string("pastebin/x"))
     }
+
+    /// Whatever place a reporter sends is kept, cut to fit: a long one in
+    /// letters of several bytes each (CJK, emoji) neither fails the report
+    /// nor leaves the key working, whether it is revoked or flagged.
+    @Test(arguments: [LeakAction.revoke, .flag]) func aLongPlaceInAnyScriptIsCutNotRefused(_ action: LeakAction) throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let live = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let place = "https://例え.example/" + String(repeating: "鍵🔑", count: 400)
+        let findings = try fixture.service.reportLeaked([LeakedKeyReport(key: live.secret.unredacted, location: place)],
+                                                        action: action, actor: nil)
+        #expect(findings.map(\.outcome) == [action == .revoke ? .revoked : .flagged])
+        #expect(try fixture.status(live) == (action == .revoke ? .revoked : .active))
+        let entry = try #require(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
+        guard case .string(let kept)? = entry.details[action == .revoke ? "reason" : "location"] else {
+            Issue.record("no place in \(entry.details)")
+            return
+        }
+        #expect(kept.utf8.count <= 400)
+        #expect(kept.hasSuffix("鍵🔑") || kept.hasSuffix("鍵"), "cut between characters: \(kept.suffix(4))")
+        #expect(place.hasPrefix(kept.replacingOccurrences(of: "reported leaked at ", with: "")))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KeyStore
 import KeygateRPC
 import Testing
 
@@ -89,6 +90,50 @@ struct ProtocolTests {
     func usageDaysAreEveryDayRFC3339Writes(from: String, to: String) throws {
         let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"usage.get","params":{"organizationId":"o","from":"\#(from)","to":"\#(to)"}}"#)
         #expect((reply["result"] as? [String: Any])?["days"] as? [Any] != nil, "\(reply)")
+    }
+
+    /// Values the service checks, each refused with its code and the field
+    /// at fault, in the caller's language, and the process goes on.
+    @Test(arguments: [
+        ("subscriptions.setPlan", #"{"organizationId":"o","plan":"pro","eventId":"\#(String(repeating: "e", count: 201))","occurredAt":"2026-11-01T00:00:00Z"}"#,
+         "invalid_event_id", "eventId"),
+        ("subscriptions.setPlan", #"{"organizationId":"o","plan":"pro","eventId":"e1","occurredAt":"2026-11-01T00:00:00Z","periodStart":"2026-11-01T00:00:00Z"}"#,
+         "invalid_period", "periodEnd"),
+        ("subscriptions.setPlan", #"{"organizationId":"o","plan":"pro","eventId":"e1","occurredAt":"2026-11-01T00:00:00Z","periodEnd":"2026-12-01T00:00:00Z"}"#,
+         "invalid_period", "periodStart"),
+        ("usage.record", #"{"organizationId":"o","meter":"bookings","amount":1,"idempotencyKey":"\#(String(repeating: "i", count: 201))"}"#,
+         "invalid_idempotency_key", "idempotencyKey"),
+        ("usage.get", #"{"organizationId":"o","from":"2025-01-01","to":"2026-01-02"}"#, "invalid_date_range", "from"),
+        ("usage.get", #"{"organizationId":"o","from":"2026-01-02","to":"2026-01-01"}"#, "invalid_date_range", "to"),
+    ])
+    func valuesTheServiceChecksAreRefusedNamingTheField(method: String, params: String, code: String, field: String) throws {
+        for locale in ["en", "pl"] {
+            let withLocale = params.dropLast() + #","locale":"\#(locale)"}"#
+            let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(withLocale)}"#)
+            #expect(reply.errorData?["code"] as? String == code, "\(reply)")
+            #expect(reply.errorData?["field"] as? String == field, "\(reply)")
+            let message = reply.errorData?["message"] as? String ?? ""
+            #expect(!message.isEmpty && !message.contains("{") && !message.contains(code), "\(reply)")
+        }
+        #expect(rpc.send(#"{"jsonrpc":"2.0","id":2,"method":"catalog.plans"}"#)?.contains(#""result""#) == true)
+    }
+
+    /// A key imported as itself names its environment; one that says
+    /// another is refused, saying which it is, and the batch goes on.
+    @Test func anImportedKeyOfAnotherEnvironmentThanGivenIsRefusedSayingWhich() throws {
+        _ = try rpc.request("subscriptions.setPlan", ["organizationId": "o", "plan": "pro", "eventId": "e1",
+                                                      "occurredAt": "2026-11-01T00:00:00Z"])
+        let format = KeyFormat(prefix: "kg", environments: ["live", "test"])
+        let (key, other) = (format.generate(environment: "live").unredacted, format.generate(environment: "live").unredacted)
+        let reply = try rpc.request("keys.import", ["organizationId": "o", "keys": [
+            ["name": "a", "kind": "owner_integration", "capabilities": ["booking.read"], "key": key, "environment": "test"],
+            ["name": "b", "kind": "owner_integration", "capabilities": ["booking.read"], "key": other],
+        ]])
+        let results = try #require((reply["result"] as? [String: Any])?["results"] as? [[String: Any]], "\(reply)")
+        #expect(results.map { $0["status"] as? String } == ["refused", "imported"])
+        let refusal = try #require(results.first?["error"] as? [String: Any])
+        #expect(refusal["code"] as? String == "unknown_environment" && refusal["field"] as? String == "environment")
+        #expect(refusal["message"] as? String == "This is a live key; leave environment out or give “live”.", "\(refusal)")
     }
 
     @Test func paramsByPositionAreRefused() throws {

@@ -162,8 +162,8 @@ let package = Package(
         .testTarget(
             name: "KeygateRPCTests",
             dependencies: [
-                "KeygateRPC", "KeygateJSON", "KeygateService", "KeyStore", "PlanCatalog", "KeygateLocalization",
-                "KeygateTestSupport",
+                "KeygateRPC", "KeygateJSON", "KeygateService", "KeyStore", "KeyStorePostgres", "PlanCatalog",
+                "KeygateLocalization", "KeygateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["FuzzCorpus"],

@@ -1,4 +1,5 @@
 import Foundation
+import KeygateTestSupport
 import Testing
 
 /// Every text a caller sends, in every method, replaced in turn by text a
@@ -76,8 +77,8 @@ struct OddStringTests {
         return slots
     }
 
-    @Test func oddTextAnywhereIsAnsweredAndNeverAnInternalError() throws {
-        let rpc = try RPCFixture()
+    @Test(arguments: Backend.available) func oddTextAnywhereIsAnsweredAndNeverAnInternalError(_ backend: Backend) throws {
+        let rpc = try RPCFixture(backend: backend)
         _ = try rpc.request("subscriptions.setPlan", ["organizationId": "org_odd", "plan": "pro", "eventId": "e1",
                                                       "occurredAt": "2026-11-01T00:00:00Z"])
         var sent = 0

@@ -1,5 +1,7 @@
 import Foundation
 import KeyStore
+import KeyStorePostgres
+import KeygateTestSupport
 import KeygateLocalization
 import KeygateRPC
 import KeygateService
@@ -11,17 +13,25 @@ enum Repository {
 }
 
 /// An RPC server on a catalog of Plans/ (the shipped one unless named) and
-/// an in-memory database, on the system's clock unless given another.
+/// an in-memory database (or a fresh schema of the test PostgreSQL
+/// server), on the system's clock unless given another.
 struct RPCFixture {
     let server: RPCServer
     let service: KeygateService
-    let storage: SQLiteKeyStorage
+    let storage: any KeygateStorage
 
-    init(catalog file: String = "plans.xml", clock: any WallClock = SystemClock(),
+    init(catalog file: String = "plans.xml", backend: Backend = .sqlite, clock: any WallClock = SystemClock(),
          table extra: ((inout MethodTable) -> Void)? = nil) throws {
         let catalog = try PlanCatalog.load(contentsOf: Repository.root.appending(path: "Plans/\(file)"))
         let localizer = try Localizer.load(directory: Repository.root.appending(path: "Localization"), logger: Logger(label: "test"))
-        storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock)
+        let rules = KeyRules(catalog: catalog)
+        switch backend {
+        case .sqlite:
+            storage = SQLiteKeyStorage(database: try KeyDatabase.inMemory(), rules: rules, clock: clock)
+        case .postgres, .pooled:
+            storage = try PostgresKeyStorage(url: try backend.freshPostgresURL()!, rules: rules, clock: clock, freshness: .strict,
+                                             poolMode: backend.poolMode)
+        }
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
         var table = KeygateMethods.table(service: service, localizer: localizer)
         extra?(&table)

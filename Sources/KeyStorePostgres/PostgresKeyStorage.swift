@@ -537,6 +537,7 @@ public struct PostgresKeyStorage: KeygateStorage {
     func fetchKey(id: String, organizationId: String, forUpdate: Bool = false, _ connection: PGConnection) throws
         -> KeyRecord
     {
+        guard KeyValidator.canNameKey(id) else { throw KeyStoreError(.notFound, field: "keyId") }
         let result = try connection.query("""
             SELECT \(Self.keyColumns) FROM api_key k WHERE k.id = $1 AND k.organization_id = $2\(forUpdate ? " FOR UPDATE" : "")
             """, [.text(id), .text(organizationId)])

@@ -1,6 +1,7 @@
 import Foundation
 import KeyStore
 import KeygateRPC
+import KeygateTestSupport
 import Testing
 
 @Suite("JSON-RPC 2.0 protocol")
@@ -134,6 +135,40 @@ struct ProtocolTests {
         let refusal = try #require(results.first?["error"] as? [String: Any])
         #expect(refusal["code"] as? String == "unknown_environment" && refusal["field"] as? String == "environment")
         #expect(refusal["message"] as? String == "This is a live key; leave environment out or give “live”.", "\(refusal)")
+    }
+
+    /// SQLite (through GRDB) and libpq both take text only as far as its
+    /// first NUL: text that holds one never stands for the text before it.
+    /// An idempotency key or a billing event id with one is refused (two
+    /// such keys were one, their second count dropped); a key id with one
+    /// names no key (it found the key named by what came before).
+    @Test(arguments: Backend.available) func textWithANulNeverStandsForTheTextBeforeIt(_ backend: Backend) throws {
+        let rpc = try RPCFixture(backend: backend)
+        _ = try rpc.request("subscriptions.setPlan", ["organizationId": "o", "plan": "pro", "eventId": "e1",
+                                                      "occurredAt": "2026-11-01T00:00:00Z"])
+        let refused = try rpc.request("usage.record", ["organizationId": "o", "meter": "bookings", "amount": 1, "idempotencyKey": "k\u{0}a"])
+        #expect(refused.errorData?["code"] as? String == "invalid_idempotency_key", "\(refused)")
+        #expect(refused.errorData?["field"] as? String == "idempotencyKey")
+        for (key, used) in [("k", 1), ("k\u{1F}", nil), ("k2", 2)] as [(String, Int?)] {
+            let reply = try rpc.request("usage.record", ["organizationId": "o", "meter": "bookings", "amount": 1, "idempotencyKey": key])
+            #expect(reply.result?["used"] as? Int == used, "\(key.debugDescription): \(reply)")
+        }
+        let event = try rpc.request("subscriptions.setPlan", ["organizationId": "o", "plan": "starter", "eventId": "e1\u{0}b",
+                                                              "occurredAt": "2026-11-02T00:00:00Z"])
+        #expect(event.errorData?["code"] as? String == "invalid_event_id" && event.errorData?["field"] as? String == "eventId",
+                "\(event)")
+
+        let created = try #require(try rpc.request("keys.create", ["organizationId": "o", "name": "n", "kind": "owner_integration",
+                                                                   "capabilities": ["booking.read"]]).result)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        for method in ["keys.get", "keys.revoke", "keys.delete"] {
+            let reply = try rpc.request(method, ["organizationId": "o", "keyId": keyId + "\u{0}x"])
+            #expect(reply.errorData?["code"] as? String == "not_found" && reply.errorData?["field"] as? String == "keyId",
+                    "\(method): \(reply)")
+        }
+        let usage = try rpc.request("usage.get", ["organizationId": "o", "keyId": keyId + "\u{0}x", "from": "2026-01-01", "to": "2026-12-31"])
+        #expect(usage.errorData?["code"] as? String == "not_found", "\(usage)")
+        #expect((try rpc.request("keys.get", ["organizationId": "o", "keyId": keyId]).result?["status"]) as? String == "active")
     }
 
     @Test func paramsByPositionAreRefused() throws {

@@ -428,7 +428,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     // MARK: Shared steps
 
     func fetchKey(id: String, organizationId: String, _ db: Database) throws -> KeyRecord {
-        guard let row = try Row.fetchOne(
+        guard KeyValidator.canNameKey(id), let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(StorageCoding.keyColumns) FROM api_key k WHERE k.id = ? AND k.organization_id = ?"),
             arguments: [id, organizationId])
         else { throw KeyStoreError(.notFound, field: "keyId") }

@@ -151,7 +151,7 @@ extension KeyValidator {
 
     package func billingEvent(_ event: BillingEvent) throws(KeyStoreError) -> CheckedBillingEvent {
         let organizationId = try organizationId(event.organizationId)
-        guard (1...200).contains(event.eventId.utf8.count) else {
+        guard (1...200).contains(event.eventId.utf8.count), !KeyValidator.hasControl(event.eventId) else {
             throw KeyStoreError(.invalidEventId, field: "eventId", ["max": "200"])
         }
         if let start = event.periodStart, let end = event.periodEnd, end <= start {
@@ -171,7 +171,7 @@ extension KeyValidator {
             throw KeyStoreError(.invalidAmount, field: "amount",
                                 ["min": "\(KeyRules.amounts.lowerBound)", "max": "\(KeyRules.amounts.upperBound)"])
         }
-        guard (1...200).contains(idempotencyKey.utf8.count) else {
+        guard (1...200).contains(idempotencyKey.utf8.count), !KeyValidator.hasControl(idempotencyKey) else {
             throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
         }
     }

@@ -136,6 +136,23 @@ package struct KeyValidator {
 
     /// Control characters and invisible formatting (bidi overrides, zero-width
     /// spaces), except the joiners that emoji and several scripts need.
+    /// Whether `text` holds a control character (U+0000-001F, U+007F-009F).
+    /// Ids a caller makes (billing events, idempotency keys) may not: both
+    /// SQLite through GRDB and libpq take text only as far as its first
+    /// NUL, so `evt_1\u{0}a` and `evt_1\u{0}b` were one id, and the second
+    /// event was taken for the first.
+    package static func hasControl(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// Whether `id` can name a key. Keys' ids are made here (`key_` and
+    /// base62), so text of any other characters names none, and is not
+    /// looked up: cut at a NUL by the database's client, `key_…\u{0}x`
+    /// found, and revoked, the key `key_…`.
+    package static func canNameKey(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= KeyRules.maximumIdentifierLength && id.unicodeScalars.allSatisfy(\.isPrintableASCII)
+    }
+
     package static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse:

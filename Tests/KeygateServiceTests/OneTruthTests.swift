@@ -62,6 +62,37 @@ struct OneTruthTests {
         #expect(zero.exceeded)
     }
 
+    /// Reservations from four processes at once (four stores on one
+    /// database, as four hosts would be) never take a meter past its
+    /// limit: exactly what fits is recorded, and every other is refused.
+    @Test(arguments: Backend.available) func reservationsFromSeveralProcessesAtOnceNeverPassTheLimit(_ backend: Backend) async throws {
+        let path = try ScratchFolder.make("keygate-reserve").appending(path: "k.sqlite").path
+        let first = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
+        let processes = try [first] + (1..<4).map { _ in
+            try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
+                               sharing: first)
+        }
+        try first.move(to: "starter")  // 1,000 bookings a month
+        let accepted = await withTaskGroup(of: Int.self) { group in
+            for (index, process) in processes.enumerated() {
+                group.addTask {
+                    var accepted = 0
+                    for attempt in 0..<40 {
+                        let recorded = try? process.service.recordUsage(
+                            organizationId: "org_a", meter: "bookings", amount: 10, idempotencyKey: "p\(index)-\(attempt)",
+                            reserve: true)
+                        if recorded != nil { accepted += 1 }
+                    }
+                    return accepted
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(accepted == 100)
+        let quota = try #require(try first.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "bookings" })
+        #expect(quota.used == 1_000)
+    }
+
     @Test(arguments: Backend.available) func quotaReadsIncludeWhatThisProcessCountedAndNotYetWrote(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

@@ -131,19 +131,31 @@ struct KeyGateTests {
         #expect(renamed.record.name == "CLI")
     }
 
-    @Test func concurrentCreatesNeverExceedThePlansKeyLimit() async throws {
+    /// Creations at once, from one process and from four (four stores on
+    /// one database, as four hosts would be), never pass the plan's
+    /// limit of live keys.
+    @Test(arguments: Backend.available) func concurrentCreatesNeverExceedThePlansKeyLimit(_ backend: Backend) async throws {
         let directory = try ScratchFolder.make("keygate")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pool = try KeyDatabase.open(path: directory.appending(path: "k.sqlite").path)
-        let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", database: pool)
-        let created = await withTaskGroup(of: Bool.self) { group in
-            for index in 0..<20 {
-                group.addTask {
-                    (try? fixture.create(name: "widget \(index)", kind: "widget", capabilities: ["read"])) != nil
-                }
-            }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let path = directory.appending(path: "k.sqlite").path
+        let first = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend,
+                                       database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
+        let processes = try [first] + (1..<4).map { _ in
+            try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend,
+                               database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil, sharing: first)
         }
-        #expect(created == 2)
+        for (organization, plan, limit, creators) in [("org_a", "basic", 2, [first]), ("org_b", "professional", 20, processes)] {
+            try first.move(organization, to: PlanID(plan))
+            let created = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<40 {
+                    let process = creators[index % creators.count]
+                    group.addTask {
+                        (try? process.create(organization, name: "widget \(index)", kind: "widget", capabilities: ["read"])) != nil
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(created == limit, "\(organization)")
+        }
     }
 }

@@ -148,4 +148,42 @@ struct UpgradeTests {
         let after = try service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys
         #expect(after.first?.record.id == created.key.record.id && after.count == 4)
     }
+
+    /// A backup taken by the first release (keys' counts inside the
+    /// database, no usage file) restored over a database of this one,
+    /// whose counts are in its usage file: the restored database has the
+    /// backup's counts, and none of the database it replaced.
+    @Test func aFirstReleaseBackupRestoredOverThisReleasesDatabaseKeepsOnlyItsOwnCounts() throws {
+        let folder = try ScratchFolder.make("keygate-restore-old")
+        let catalog = try PlanCatalog.load(contentsOf: ServiceFixture.repository.appending(path: "Plans/plans.xml"))
+        let rows = FirstRelease(format: KeyRules(catalog: catalog).format)
+        let backup = folder.appending(path: "first.sqlite").path
+        let queue = try DatabaseQueue(path: backup)
+        try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
+        try queue.write { db in
+            try db.execute(sql: try rows.sql { "X'" + $0.bytes.map { String(format: "%02x", $0) }.joined() + "'" })
+        }
+        try queue.close()
+
+        // This release's database, its key used on the backup's day.
+        let path = folder.appending(path: "keygate.sqlite").path
+        do {
+            let current = try ServiceFixture(database: try KeyDatabase.open(path: path))
+            current.clock.set(utc(2026, 11, 21, 9))
+            try current.move("org_a", to: "pro")
+            let key = try current.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+            for _ in 0..<3 { _ = try current.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+            try current.service.flushUsage()
+            #expect(try current.service.usage(organizationId: "org_a", keyId: nil, from: utc(2026, 11, 21), to: utc(2026, 11, 21))
+                .map(\.valid) == [3])
+        }
+
+        let summary = try SQLiteBackup.restore(from: backup, into: path)
+        #expect(summary.keys == 3)
+        let restored = try ServiceFixture(database: try KeyDatabase.open(path: path))
+        let days = try restored.service.usage(organizationId: "org_a", keyId: nil, from: utc(2026, 11, 21), to: utc(2026, 11, 21))
+        #expect(days.map(\.valid) == [10] && days.map(\.invalid) == [2], "\(days)")
+        let live = try restored.service.key(id: "key_FirstReleaseLive0001", organizationId: "org_a")
+        #expect(live.record.usage.valid == 10)
+    }
 }

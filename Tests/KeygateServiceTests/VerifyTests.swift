@@ -151,6 +151,26 @@ struct VerifyTests {
         #expect(quota.used == 11, "\(quota)")
     }
 
+    /// A request costing more than the key's minute (cost 100 on a key of
+    /// 60 a minute) takes the whole minute: it passes when the key has its
+    /// whole allowance, and the next waits a minute. It once was told to
+    /// retry in 40 s, every time, and never passed.
+    @Test(arguments: Backend.withPooler) func aRequestCostingMoreThanTheKeysMinuteTakesTheWholeMinute(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let key = try proKey(fixture, rateLimit: 60).secret.unredacted
+        let heavy = try verify(fixture, key, cost: 100)
+        #expect(heavy.outcome == .valid && heavy.rateLimit?.remaining == 0, "\(heavy)")
+        let next = try verify(fixture, key)
+        #expect(next.outcome == .rateLimited && next.retryAfter == 1, "\(next)")
+        fixture.clock.advance(by: 30)
+        #expect(try verify(fixture, key, cost: 100).retryAfter == 30)
+        fixture.clock.advance(by: 30)
+        #expect(try verify(fixture, key, cost: 100).outcome == .valid)
+        // Its quota counts what it cost.
+        try fixture.service.flushUsage()
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 200)
+    }
+
     @Test(arguments: Backend.withPooler) func theRateLimitAllowsItsMinuteAndSaysExactlyWhenToRetry(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture, rateLimit: 6).secret.unredacted

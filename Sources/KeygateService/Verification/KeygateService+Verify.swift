@@ -282,12 +282,16 @@ extension KeygateService {
 
         let limit = grant.rateLimit
         let at = GCRA.microseconds(now)
+        // A request costing more than the key's minute takes the whole
+        // minute: uncapped, it could never pass, and was told each time to
+        // retry in the same number of seconds. Its quota counts its cost.
+        let cost = min(request.cost, limit)
         // One limit per key across every process on the store when it
         // shares rate-limit state; else this process's own.
         let decision = if let sharedLimits {
-            sharedLimits.admit(entry.rateTag, limit: limit, cost: request.cost, at: at)
+            sharedLimits.admit(entry.rateTag, limit: limit, cost: cost, at: at)
         } else {
-            GCRA.admit(&counters.arrival, limit: limit, cost: request.cost, at: at)
+            GCRA.admit(&counters.arrival, limit: limit, cost: cost, at: at)
         }
         switch decision {
         case .limited(let retryAfter, let resetAt):

@@ -60,7 +60,8 @@ struct ValidationTests {
         ("https://", "host"), ("https://shop..example", "host"), ("https://shop.example:0", "port"),
         ("https://shop.example:99999", "port"), ("https://shop.example?x=1", "path"),
         ("1https://shop.example", "scheme"), ("https://bücher.example", "host"),
-        ("https://[::1", "host"),
+        ("https://[::1", "host"), ("https://shop.example:+443", "port"), ("https://shop.example:-1", "port"),
+        ("https://shop.example:", "port"),
     ])
     func originsMustBeSchemeHostAndPort(origin: String, reason: String) throws {
         let error = try refusal { $0.allowedOrigins = [origin] }

@@ -52,7 +52,10 @@ public enum WebOrigin {
     }
 
     private static func parsePort(_ text: Substring) throws(Invalid) -> Int {
-        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCII), let port = Int(text), (1...65535).contains(port) else {
+        // Digits only: `Int` also takes a sign, and `:+443` is no port a browser sends.
+        guard !text.isEmpty, text.count <= 5, text.allSatisfy({ ("0"..."9").contains($0) }), let port = Int(text),
+            (1...65535).contains(port)
+        else {
             throw Invalid(reason: "port")
         }
         return port

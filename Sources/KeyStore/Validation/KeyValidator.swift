@@ -134,8 +134,6 @@ package struct KeyValidator {
         return limit
     }
 
-    /// Control characters and invisible formatting (bidi overrides, zero-width
-    /// spaces), except the joiners that emoji and several scripts need.
     /// Whether `text` holds a control character (U+0000-001F, U+007F-009F).
     /// Ids a caller makes (billing events, idempotency keys) may not: both
     /// SQLite through GRDB and libpq take text only as far as its first
@@ -153,6 +151,8 @@ package struct KeyValidator {
         !id.isEmpty && id.utf8.count <= KeyRules.maximumIdentifierLength && id.unicodeScalars.allSatisfy(\.isPrintableASCII)
     }
 
+    /// Control characters and invisible formatting (bidi overrides, zero-width
+    /// spaces), except the joiners that emoji and several scripts need.
     package static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse:

@@ -90,6 +90,39 @@ struct VerifyTests {
         #expect(try verify(fixture, suspended.secret.unredacted).outcome == .valid)
     }
 
+    /// Where several checks would fail at once, the first in the
+    /// documented order answers: revoked before expired, capability before
+    /// origin, origin before the rate limit, the rate limit before the quota.
+    @Test(arguments: Backend.available) func whenSeveralChecksFailTheFirstInTheDocumentedOrderAnswers(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let both = try fixture.service.createKey(CreateKeyRequest(
+            organizationId: "org_a", name: "short", kind: "owner_integration", capabilities: ["booking.read"],
+            expiresAt: fixture.clock.now().addingTimeInterval(60)))
+        _ = try fixture.service.revokeKey(id: both.key.record.id, organizationId: "org_a", actor: nil)
+        fixture.clock.advance(by: 61)
+        #expect(try verify(fixture, both.secret.unredacted).outcome == .revoked)
+
+        let guarded = try proKey(fixture, rateLimit: 1, origins: ["https://shop.example"]).secret.unredacted
+        #expect(try verify(fixture, guarded, capability: "webhook.manage", origin: "https://evil.example").outcome
+            == .insufficientCapability)
+        #expect(try verify(fixture, guarded, origin: "https://shop.example").outcome == .valid)
+        #expect(try verify(fixture, guarded, origin: "https://evil.example").outcome == .originNotAllowed)
+        #expect(try verify(fixture, guarded, origin: "https://shop.example").outcome == .rateLimited)
+
+        // The booking engine's basic plan: 10,000 requests a day, spent 1,000 at a time a minute apart.
+        let engine = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)
+        let widget = try engine.create(kind: "widget", capabilities: ["read"], rateLimit: 120).secret.unredacted
+        for _ in 0..<10 {
+            #expect(try verify(engine, widget, capability: "read", cost: 1_000).outcome == .valid)
+            engine.clock.advance(by: 60)
+        }
+        // The minute is the key's again, the day's quota spent: the quota refuses.
+        #expect(try verify(engine, widget, capability: "read", cost: 120).outcome == .quotaExceeded)
+        // Both would refuse now (that request took the minute): the rate limit answers.
+        #expect(try verify(engine, widget, capability: "read").outcome == .rateLimited)
+    }
+
     @Test(arguments: Backend.withPooler) func aRotatedSecretVerifiesUntilItsGraceDeadlineAndNotAMomentAfter(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)

@@ -149,6 +149,20 @@ struct CommandLineTests {
         #expect(run.errors.contains("run a keygate at least as new as the one that migrated it"))
     }
 
+    /// SQLite's in-memory names are no database several processes can
+    /// share: `serve` says so and stops, leaving no file behind (it once
+    /// left `:memory:-usage` and its log in the working folder, and said
+    /// only that WAL mode could not be activated).
+    @Test(arguments: [":memory:", "file::memory:?cache=shared"])
+    func anInMemoryDatabaseIsRefusedWithoutLeavingFiles(database: String) throws {
+        let folder = try ScratchFolder.make("keygate-memory")
+        let run = try ToolRun(ServeProcess.executable, ["serve", "--database", database], in: folder)
+        #expect(run.status == 1 && run.output.isEmpty)
+        #expect(run.errors.contains("an in-memory database cannot be shared between connections; give a file"),
+                "\(run.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
+    }
+
     @Test func validateCountsInTheRightNumber() throws {
         let run = try keygate("catalog", "validate", "Plans/examples/booking-engine.xml")
         #expect(run.status == 0)

@@ -13,6 +13,12 @@ public enum KeyDatabase {
     /// How many pages the write-ahead log holds before a commit checkpoints it.
     static let walCheckpointPages = 4_000
 
+    /// Whether `path` names a file other connections and processes may
+    /// open, rather than SQLite's in-memory database.
+    static func isFile(_ path: String) -> Bool {
+        !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///
@@ -20,7 +26,15 @@ public enum KeyDatabase {
     /// switch to WAL gets SQLITE_BUSY at once (that pragma does not wait on
     /// the busy handler), so this process opens the files again, until the
     /// busy timeout has passed.
+    ///
+    /// An in-memory name (`:memory:`, `file::memory:…`) is refused before
+    /// anything is written: a pool needs a file its connections share
+    /// (``inMemory()`` is the one-connection database for tests).
     public static func open(path: String) throws -> DatabasePool {
+        guard isFile(path) else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN,
+                                message: "an in-memory database cannot be shared between connections; give a file")
+        }
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {

@@ -66,7 +66,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         memoryLog = Locked(nil)
         bound = nil
         let path = database.path
-        let isFile = Self.isFile(path)
+        let isFile = KeyDatabase.isFile(path)
         watcher = isFile && watchesChanges ? DataVersionWatcher(path: path) : nil
         let table: SharedRateTable?
         do throws(SharedRateTable.Unavailable) {
@@ -134,7 +134,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Empty when all are in place, and for a database in memory, which
     /// has none. `keygate serve` logs each as a warning when it starts.
     public var slowerReads: [String] {
-        guard Self.isFile(database.path) else { return [] }
+        guard KeyDatabase.isFile(database.path) else { return [] }
         return [
             watcher == nil ? "change watcher: every verification reads the change log in a transaction of its own" : nil,
             reader == nil ? "verification reader: keys not in the cache are read through the connection pool" : nil,
@@ -179,7 +179,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// memory, or when the file system cannot be asked.
     var diskSpace: (free: Int64, used: Int64)? {
         let path = database.path
-        guard Self.isFile(path) else { return nil }
+        guard KeyDatabase.isFile(path) else { return nil }
         let files = [path, path + "-wal"] + (usageFile.map { [$0.path, $0.path + "-wal"] } ?? [])
         return DiskSpace.measure(folderOf: path, files: files)
     }
@@ -209,14 +209,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func changeToken() throws(KeyStoreError) -> ChangeToken {
-        guard let watcher else { return try Self.isFile(database.path) ? unwatchedFileToken() : memoryToken() }
+        guard let watcher else { return try KeyDatabase.isFile(database.path) ? unwatchedFileToken() : memoryToken() }
         guard let versions = watcher.versions() else { throw KeyStoreError(.storageFailure, ["reason": "io"]) }
         return ChangeToken(keys: versions.keys, data: versions.data, counts: versions.counts)
-    }
-
-    /// A database other connections and processes may open: a file.
-    private static func isFile(_ path: String) -> Bool {
-        !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
     }
 
     /// A file whose watcher could not be opened (no descriptor left, say):

@@ -25,9 +25,8 @@ struct CacheTests {
 
     /// Two services on one SQLite file, as two processes would be.
     func twoProcesses() throws -> (fixture: ServiceFixture, other: ServiceFixture) {
-        let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
-        return (try ServiceFixture(database: try KeyDatabase.open(path: path)),
-                try ServiceFixture(database: try KeyDatabase.open(path: path)))
+        let processes = try ServiceFixture.processes(2, backend: .sqlite)
+        return (processes[0], processes[1])
     }
 
     @Test func aChangeForgetsWhatItChangedAndEverythingElseStays() throws {
@@ -60,10 +59,8 @@ struct CacheTests {
     /// everything it held: a key revoked meanwhile is refused, and the
     /// keys that did not change are read again, not answered stale.
     @Test(arguments: Backend.available) func aProcessPastTheChangeLogsReachForgetsEverything(_ backend: Backend) throws {
-        let path = try ScratchFolder.make("keygate-cache").appending(path: "k.sqlite").path
-        let fixture = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
-        let other = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
-                                       sharing: fixture)
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (fixture, other) = (processes[0], processes[1])
         try fixture.move("org_a", to: "pro")
         let revoked = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
         let kept = try fixture.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
@@ -80,7 +77,7 @@ struct CacheTests {
                 DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head) - 65536;
                 """, url: url)
         } else {
-            try KeyDatabase.open(path: path).write { db in
+            try KeyDatabase.open(path: try #require(fixture.sqlitePath)).write { db in
                 try db.execute(sql: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 65536)
                     INSERT INTO change_event (organization_id) SELECT 'org_x' FROM n
@@ -179,14 +176,8 @@ struct CacheTests {
     /// rows its flushes moved, read once per flush, not through a read of
     /// each organization's count.
     @Test(arguments: Backend.available) func countsFlushedElsewhereReachTheQuotaHeldHere(_ backend: Backend) throws {
-        let directory = try ScratchFolder.make("keygate-counts")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appending(path: "k.sqlite").path
-        let here = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend,
-                                      database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
-        let elsewhere = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend,
-                                           database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
-                                           sharing: here)
+        let processes = try ServiceFixture.processes(2, catalog: "examples/link-platform.xml", backend: backend)
+        let (here, elsewhere) = (processes[0], processes[1])
         try here.move(to: "free")  // 1,000 requests a day, 60 a minute
         let key = try here.create(kind: "workspace", capabilities: ["linksRead"])
         let request = VerifyRequest(key: key.secret.unredacted, capability: "linksRead")

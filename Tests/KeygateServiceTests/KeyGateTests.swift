@@ -135,15 +135,8 @@ struct KeyGateTests {
     /// one database, as four hosts would be), never pass the plan's
     /// limit of live keys.
     @Test(arguments: Backend.available) func concurrentCreatesNeverExceedThePlansKeyLimit(_ backend: Backend) async throws {
-        let directory = try ScratchFolder.make("keygate")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appending(path: "k.sqlite").path
-        let first = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend,
-                                       database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
-        let processes = try [first] + (1..<4).map { _ in
-            try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend,
-                               database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil, sharing: first)
-        }
+        let processes = try ServiceFixture.processes(4, catalog: "examples/booking-engine.xml", backend: backend)
+        let first = processes[0]
         for (organization, plan, limit, creators) in [("org_a", "basic", 2, [first]), ("org_b", "professional", 20, processes)] {
             try first.move(organization, to: PlanID(plan))
             let created = await withTaskGroup(of: Bool.self) { group in

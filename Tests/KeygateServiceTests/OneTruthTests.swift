@@ -66,12 +66,8 @@ struct OneTruthTests {
     /// database, as four hosts would be) never take a meter past its
     /// limit: exactly what fits is recorded, and every other is refused.
     @Test(arguments: Backend.available) func reservationsFromSeveralProcessesAtOnceNeverPassTheLimit(_ backend: Backend) async throws {
-        let path = try ScratchFolder.make("keygate-reserve").appending(path: "k.sqlite").path
-        let first = try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil)
-        let processes = try [first] + (1..<4).map { _ in
-            try ServiceFixture(backend: backend, database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil,
-                               sharing: first)
-        }
+        let processes = try ServiceFixture.processes(4, backend: backend)
+        let first = processes[0]
         try first.move(to: "starter")  // 1,000 bookings a month
         let accepted = await withTaskGroup(of: Int.self) { group in
             for (index, process) in processes.enumerated() {

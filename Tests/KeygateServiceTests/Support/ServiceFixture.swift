@@ -19,6 +19,9 @@ final class ServiceFixture: @unchecked Sendable {
 
     /// The PostgreSQL schema's URL (nil on SQLite), for a second fixture on the same data.
     let postgresURL: String?
+    /// The SQLite database's path (`:memory:`, or nil on PostgreSQL), for
+    /// a test that writes to it as another program would.
+    let sqlitePath: String?
 
     /// The service on an in-memory SQLite database (or `database`), or on
     /// a fresh schema of the test PostgreSQL server (a fresh database
@@ -30,16 +33,31 @@ final class ServiceFixture: @unchecked Sendable {
         switch backend {
         case .sqlite:
             postgresURL = nil
-            storage = SQLiteKeyStorage(
-                database: try database ?? KeyDatabase.inMemory(), rules: KeyRules(catalog: catalog), clock: clock,
-                watchesChanges: watchesChanges)
+            let database = try database ?? KeyDatabase.inMemory()
+            sqlitePath = database.path
+            storage = SQLiteKeyStorage(database: database, rules: KeyRules(catalog: catalog), clock: clock,
+                                       watchesChanges: watchesChanges)
         case .postgres, .pooled:
             let url = try existing ?? other?.postgresURL ?? backend.freshPostgresURL()!
             postgresURL = url
+            sqlitePath = nil
             storage = try PostgresKeyStorage(url: url, rules: KeyRules(catalog: catalog), clock: clock, freshness: .strict,
                                              poolMode: backend.poolMode)
         }
         service = KeygateService(catalog: catalog, storage: storage, clock: clock)
+    }
+
+    /// `count` services on one database, as that many processes (or
+    /// hosts) would be: a SQLite file in a scratch folder, or one fresh
+    /// PostgreSQL schema.
+    static func processes(_ count: Int, catalog name: String = "plans.xml", backend: Backend) throws -> [ServiceFixture] {
+        let path = try ScratchFolder.make("keygate-processes").appending(path: "k.sqlite").path
+        func open(sharing first: ServiceFixture?) throws -> ServiceFixture {
+            try ServiceFixture(catalog: name, backend: backend,
+                               database: backend == .sqlite ? try KeyDatabase.open(path: path) : nil, sharing: first)
+        }
+        let first = try open(sharing: nil)
+        return try [first] + (1..<count).map { _ in try open(sharing: first) }
     }
 
     /// Moves an organization to a plan with a fresh billing event, a second after the last.

@@ -72,24 +72,34 @@ struct UpgradeTests {
     /// The service on a database of `backend` that the first release
     /// wrote, and the rows it wrote.
     func upgraded(_ backend: Backend) throws -> (ServiceFixture, FirstRelease) {
-        let catalog = try PlanCatalog.load(contentsOf: ServiceFixture.repository.appending(path: "Plans/plans.xml"))
-        let rows = FirstRelease(format: KeyRules(catalog: catalog).format)
-        func hex(_ digest: KeyDigest) -> String { digest.bytes.map { String(format: "%02x", $0) }.joined() }
+        let rows = try Self.firstReleaseRows()
         switch backend {
         case .sqlite:
             let path = try ScratchFolder.make("keygate-upgrade").appending(path: "first.sqlite").path
-            let queue = try DatabaseQueue(path: path)
-            try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
-            let sql = try rows.sql { "X'\(hex($0))'" }
-            try queue.write { db in try db.execute(sql: sql) }
-            try queue.close()
+            try Self.writeFirstRelease(rows, at: path)
             return (try ServiceFixture(backend: .sqlite, database: KeyDatabase.open(path: path)), rows)
         case .postgres, .pooled:
             let url = try Backend.freshPostgresSchema()
             try PostgresKeyStorage.migrate(url: url, upTo: 1)
-            try PostgresKeyStorage.execute(try rows.sql { "'\\x\(hex($0))'::bytea" }, url: url)
+            try PostgresKeyStorage.execute(try rows.sql { "'\\x\(Self.hex($0))'::bytea" }, url: url)
             return (try ServiceFixture(backend: .postgres, postgresURL: url), rows)
         }
+    }
+
+    static func firstReleaseRows() throws -> FirstRelease {
+        let catalog = try PlanCatalog.load(contentsOf: ServiceFixture.repository.appending(path: "Plans/plans.xml"))
+        return FirstRelease(format: KeyRules(catalog: catalog).format)
+    }
+
+    static func hex(_ digest: KeyDigest) -> String { digest.bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// A SQLite file at `path` as the first release left it, holding `rows`.
+    static func writeFirstRelease(_ rows: FirstRelease, at path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
+        let sql = try rows.sql { "X'\(hex($0))'" }
+        try queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
     }
 
     @Test(arguments: Backend.available)
@@ -155,15 +165,8 @@ struct UpgradeTests {
     /// backup's counts, and none of the database it replaced.
     @Test func aFirstReleaseBackupRestoredOverThisReleasesDatabaseKeepsOnlyItsOwnCounts() throws {
         let folder = try ScratchFolder.make("keygate-restore-old")
-        let catalog = try PlanCatalog.load(contentsOf: ServiceFixture.repository.appending(path: "Plans/plans.xml"))
-        let rows = FirstRelease(format: KeyRules(catalog: catalog).format)
         let backup = folder.appending(path: "first.sqlite").path
-        let queue = try DatabaseQueue(path: backup)
-        try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
-        try queue.write { db in
-            try db.execute(sql: try rows.sql { "X'" + $0.bytes.map { String(format: "%02x", $0) }.joined() + "'" })
-        }
-        try queue.close()
+        try Self.writeFirstRelease(try Self.firstReleaseRows(), at: backup)
 
         // This release's database, its key used on the backup's day.
         let path = folder.appending(path: "keygate.sqlite").path

@@ -54,6 +54,18 @@ struct RateLimitClockTests {
         #expect(arrival == now + GCRA.minute + 30_000_000)
     }
 
+    /// Past the tolerance, however little, the time is a step's: the key
+    /// waits a cell, and its time is brought back to a minute ahead.
+    @Test func aTimeJustPastTheToleranceIsAStep() {
+        var arrival = now + GCRA.minute + GCRA.clockTolerance + 1_000_000
+        guard case .limited(let retryAfter, _) = GCRA.admit(&arrival, limit: 60, cost: 1, at: now) else {
+            Issue.record("admitted at once after a step back")
+            return
+        }
+        #expect(retryAfter == 1)
+        #expect(arrival == now + GCRA.minute)
+    }
+
     /// The table beside a database outlives its processes: one started
     /// after the clock was set back a day finds the keys it served in
     /// that day waiting a cell, not a day.

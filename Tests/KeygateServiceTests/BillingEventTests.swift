@@ -31,6 +31,18 @@ struct BillingEventTests {
         #expect(try fixture.service.setPlan(event("evt_old", "pro", at: 10)).reason == .duplicateEvent)
     }
 
+    /// Billing dates events to the second and sends several at once (a
+    /// plan change and its invoice): an event as old as the last one
+    /// applied is applied, the later delivery winning. Only an older one
+    /// is stale.
+    @Test(arguments: Backend.available) func anEventAsOldAsTheLastAppliedIsApplied(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        #expect(try fixture.service.setPlan(event("evt_1", "starter", at: 10)).applied)
+        let same = try fixture.service.setPlan(event("evt_2", "pro", at: 10))
+        #expect(same.applied && same.reason == nil && same.subscription.plan == "pro")
+        #expect(try fixture.service.subscription(organizationId: "org_a").plan == "pro")
+    }
+
     /// Real billing systems deliver out of order and more than once: whatever
     /// the order, the newest event wins and each is applied at most once.
     @Test(arguments: 1...25 as ClosedRange<UInt64>)
@@ -65,6 +77,11 @@ struct BillingEventTests {
         var request = event("evt_1", "pro", at: 10)
         request.periodStart = utc(2026, 2, 1)
         request.periodEnd = utc(2026, 1, 1)
+        #expect {
+            try fixture.service.setPlan(request)
+        } throws: { ($0 as? ServiceError)?.code == .invalidPeriod }
+        // A period that ends where it starts holds no time: refused too.
+        request.periodEnd = request.periodStart
         #expect {
             try fixture.service.setPlan(request)
         } throws: { ($0 as? ServiceError)?.code == .invalidPeriod }

@@ -103,6 +103,19 @@ struct EventTests {
         #expect(try all(fixture).isEmpty)
     }
 
+    /// A key expiring exactly a notice away is due its notice at that
+    /// sweep, not at the next one.
+    @Test(arguments: Backend.available) func aKeyExpiringExactlyANoticeAwayGetsItsNotice(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        _ = try fixture.create(name: "Week", kind: "owner_integration", capabilities: ["booking.read"],
+                               expiresAt: fixture.clock.now().addingTimeInterval(EventSchedule().expiryNotice + 60))
+        fixture.clock.advance(by: 59)
+        #expect(try fixture.service.sweepEvents() == 0)
+        fixture.clock.advance(by: 1)
+        #expect(try fixture.service.sweepEvents() == 1)
+    }
+
     /// Basic on the booking engine: 10,000 requests a day, 120 a minute at most.
     @Test(arguments: Backend.available) func aQuotaCrossing80And100PercentIsAnEventOncePerPeriod(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)

@@ -25,6 +25,25 @@ struct ImportTests {
                          rateLimit: rateLimit, createdAt: createdAt, lastUsedAt: lastUsedAt, actor: "migration")
     }
 
+    /// An integration that tries its key before the import reaches it is
+    /// told `not_found`; once the key is imported it is found at once, in
+    /// this process and in another that remembered the same miss.
+    @Test(arguments: Backend.available) func aKeyTriedBeforeItsImportIsFoundOnceImported(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/booking-engine.xml", backend: backend)
+        try processes[0].move(to: "professional")
+        let key = Self.legacy(7)
+        for process in processes {
+            #expect(try process.service.verify(VerifyRequest(key: key, capability: "read")).outcome == .notFound)
+        }
+        guard case .imported = try processes[0].service.importKeys([request(.key(RawKey(key)))])[0] else {
+            Issue.record("the key was not imported")
+            return
+        }
+        for process in processes {
+            #expect(try process.service.verify(VerifyRequest(key: key, capability: "read")).outcome == .valid)
+        }
+    }
+
     @Test(arguments: Backend.available) func legacyKeysImportedByDigestOrKeyVerifyAlongsideNewOnes(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/booking-engine.xml", backend: backend)
         try fixture.move(to: "professional")

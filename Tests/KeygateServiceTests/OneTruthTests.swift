@@ -46,8 +46,11 @@ struct OneTruthTests {
     @Test(arguments: Backend.available) func recordingSaysWhenAMeterIsOverItsLimitAndAReservationRecordsOnlyWhatFits(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "starter")
-        let full = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1000, idempotencyKey: "b1")
+        // A reservation may take the last units…
+        let full = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1000, idempotencyKey: "b1",
+                                                   reserve: true)
         #expect(full.used == 1000 && full.remaining == 0 && !full.exceeded)
+        // …and none past them.
         #expect(throws: ServiceError(.quotaExceeded, field: "amount", ["meterName": "meter.bookings",
                                                                        "resetsAt": "2026-12-01T00:00:00.000Z"])) {
             try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1, idempotencyKey: "b2",
@@ -101,6 +104,8 @@ struct OneTruthTests {
         #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].used == 3)
     }
 
+    /// Told in whole seconds, rounded up (the clock is between seconds
+    /// here), and the next day's count starts at midnight itself.
     @Test(arguments: Backend.available) func aDayQuotaUsedUpTellsWhenToRetry(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "free")
@@ -109,11 +114,13 @@ struct OneTruthTests {
             fixture.clock.advance(by: 1)
             _ = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "linksRead"))
         }
-        fixture.clock.advance(by: 1)
+        fixture.clock.advance(by: 1.25)
         let refused = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "linksRead"))
         #expect(refused.outcome == .quotaExceeded)
         let untilMidnight = Int(utc(2026, 11, 23).timeIntervalSince(fixture.clock.now()).rounded(.up))
         #expect(refused.retryAfter == untilMidnight)
+        fixture.clock.set(utc(2026, 11, 23))
+        #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "linksRead")).isValid)
     }
 
     @Test(arguments: Backend.available) func organizationIdsAreCheckedByOneRuleInEveryMethod(_ backend: Backend) throws {

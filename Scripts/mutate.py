@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Mutation checks: does a test fail when a line that matters is wrong?
+
+Each mutation in the list (Scripts/mutations.txt unless another file is
+named) changes one piece of source text that must occur exactly once. The
+script applies one mutation at a time, builds the package and its tests,
+runs the tests the mutation names, and puts the source back before the
+next one, whatever happens (an interrupt included). A mutation that no
+test notices "survives": either a test is missing or the line does not
+matter, and a reader has to say which.
+
+    Scripts/with-postgres.sh Scripts/mutate.py            # every mutation
+    Scripts/with-postgres.sh Scripts/mutate.py -k stale -k quota   # ids containing either
+
+Run it under Scripts/with-postgres.sh, so that the PostgreSQL store's
+tests run too. It builds in .build-mutate, apart from the everyday build.
+Exit status: 0 when every mutation was killed, 1 when one survived or did
+not build (a mutation must compile to say anything), 2 on a bad list.
+
+The list: blocks separated by blank lines, `#` comments, each block
+
+    id: stale-events-are-applied
+    file: Sources/KeyStore/Storage/SQLiteKeyStorage+Subscriptions.swift
+    from: $0.lastEventAt) > checked.occurredAt
+    to: $0.lastEventAt) >= checked.occurredAt
+    tests: BillingEventTests
+    why: an event as old as the last one applied is still applied
+"""
+import argparse
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRATCH = ".build-mutate"
+FIELDS = ("id", "file", "from", "to", "tests", "why")
+
+
+def read_list(path):
+    mutations, block = [], {}
+    lines = path.read_text().splitlines() + [""]
+    for number, line in enumerate(lines, 1):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if block:
+                missing = [field for field in FIELDS if field not in block]
+                if missing:
+                    sys.exit(f"{path}:{number}: mutation {block.get('id', '?')} lacks {', '.join(missing)}")
+                mutations.append(block)
+                block = {}
+            continue
+        field, separator, value = line.partition(": ")
+        if not separator or field not in FIELDS:
+            sys.exit(f"{path}:{number}: expected one of {', '.join(FIELDS)} followed by ': '")
+        block[field] = value
+    ids = [mutation["id"] for mutation in mutations]
+    if len(ids) != len(set(ids)):
+        sys.exit(f"{path}: mutation ids must be unique")
+    return mutations
+
+
+def check_applies(mutation):
+    source = (ROOT / mutation["file"]).read_text()
+    count = source.count(mutation["from"])
+    if count != 1:
+        return f"`from` occurs {count} times in {mutation['file']}, not once"
+    if mutation["from"] == mutation["to"]:
+        return "`from` and `to` are the same"
+    return None
+
+
+def run(command, log):
+    log.write(f"$ {' '.join(command)}\n")
+    log.flush()
+    return subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def try_mutation(mutation, log):
+    path = ROOT / mutation["file"]
+    original = path.read_text()
+    path.write_text(original.replace(mutation["from"], mutation["to"], 1))
+    try:
+        if run(["swift", "build", "--build-tests", "--scratch-path", SCRATCH], log) != 0:
+            return "did not build"
+        status = run(["swift", "test", "--skip-build", "--scratch-path", SCRATCH,
+                      "--filter", mutation["tests"]], log)
+        return "killed" if status != 0 else "SURVIVED"
+    finally:
+        path.write_text(original)
+
+
+def stop(signum, frame):
+    # A TERM (from Scripts/with-postgres.sh's own stop, say) unwinds like an
+    # interrupt, so the mutated file is put back.
+    raise KeyboardInterrupt
+
+
+def main():
+    signal.signal(signal.SIGTERM, stop)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("list", nargs="?", default=str(ROOT / "Scripts" / "mutations.txt"))
+    parser.add_argument("-k", dest="matches", action="append", default=[],
+                        help="only the mutations whose id contains this (may be given several times)")
+    arguments = parser.parse_args()
+
+    mutations = [m for m in read_list(pathlib.Path(arguments.list))
+                 if not arguments.matches or any(match in m["id"] for match in arguments.matches)]
+    problems = [(m["id"], problem) for m in mutations if (problem := check_applies(m))]
+    for identifier, problem in problems:
+        print(f"mutate: {identifier}: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    if not os.environ.get("KEYGATE_TEST_POSTGRES"):
+        print("mutate: KEYGATE_TEST_POSTGRES is not set: the PostgreSQL tests will be skipped", file=sys.stderr)
+
+    log_path = ROOT / SCRATCH / "mutate.log"
+    log_path.parent.mkdir(exist_ok=True)
+    # The unmutated package must build and pass the named tests, or a
+    # failure says nothing about a mutation.
+    with log_path.open("w") as log:
+        if run(["swift", "build", "--build-tests", "--scratch-path", SCRATCH], log) != 0:
+            print(f"mutate: the package does not build as it is; see {log_path}", file=sys.stderr)
+            return 2
+        filters = "|".join(sorted({f"(?:{m['tests']})" for m in mutations}))
+        if run(["swift", "test", "--skip-build", "--scratch-path", SCRATCH, "--filter", filters], log) != 0:
+            print(f"mutate: the named tests fail without a mutation; see {log_path}", file=sys.stderr)
+            return 2
+
+        results = []
+        for mutation in mutations:
+            started = time.monotonic()
+            log.write(f"\n=== {mutation['id']}\n")
+            outcome = try_mutation(mutation, log)
+            results.append((mutation, outcome))
+            print(f"{outcome:>13}  {mutation['id']}  ({time.monotonic() - started:.0f} s)", flush=True)
+
+    survivors = [(m, outcome) for m, outcome in results if outcome != "killed"]
+    print(f"\n{len(results) - len(survivors)} of {len(results)} mutations killed; log: {log_path}")
+    for mutation, outcome in survivors:
+        print(f"  {outcome}: {mutation['id']}: {mutation['why']}")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("mutate: interrupted; the source is as it was", file=sys.stderr)
+        sys.exit(130)

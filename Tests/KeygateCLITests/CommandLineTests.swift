@@ -163,6 +163,34 @@ struct CommandLineTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
     }
 
+    /// A one-character file name once trapped the server just after it
+    /// began serving: Foundation's path arithmetic, as it measured the
+    /// disk's free space for the health check.
+    @Test func aDatabaseNamedWithOneCharacterServes() throws {
+        let folder = try ScratchFolder.make("keygate-short")
+        let run = try ToolRun(ServeProcess.executable, ["serve", "--database", "k"], in: folder,
+                              input: #"{"jsonrpc":"2.0","id":1,"method":"health.check"}"# + "\n")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix(#"{"jsonrpc":"2.0","id":1,"result":"#), "\(run.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.appending(path: "k").path))
+    }
+
+    /// A folder, or an empty path, is no database: refused before anything
+    /// is written. A folder once got a usage file created beside it, and
+    /// the process said only that SQLite could not open it.
+    @Test(arguments: [("data", "it is a folder; name a file"), ("", "the path is empty; name a file")])
+    func aFolderOrAnEmptyPathIsRefusedWithoutLeavingFiles(database: String, reason: String) throws {
+        let folder = try ScratchFolder.make("keygate-folder")
+        try FileManager.default.createDirectory(at: folder.appending(path: "data"), withIntermediateDirectories: false)
+        for (arguments, status) in [(["serve"], Int32(1)), (["import", "-"], 2)] {
+            let run = try ToolRun(ServeProcess.executable, arguments + ["--database", database], in: folder, input: "")
+            #expect(run.status == status && run.output.isEmpty, "\(arguments): \(run.errors)")
+            #expect(run.errors.contains(reason), "\(arguments): \(run.errors)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["data"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appending(path: "data").path) == [])
+        }
+    }
+
     @Test func validateCountsInTheRightNumber() throws {
         let run = try keygate("catalog", "validate", "Plans/examples/booking-engine.xml")
         #expect(run.status == 0)

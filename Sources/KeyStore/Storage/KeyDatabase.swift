@@ -29,11 +29,21 @@ public enum KeyDatabase {
     ///
     /// An in-memory name (`:memory:`, `file::memory:…`) is refused before
     /// anything is written: a pool needs a file its connections share
-    /// (``inMemory()`` is the one-connection database for tests).
+    /// (``inMemory()`` is the one-connection database for tests). So are
+    /// an empty path and a folder, which SQLite refused only after the
+    /// usage file had been created beside them.
     public static func open(path: String) throws -> DatabasePool {
+        guard !path.isEmpty else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "the path is empty; name a file")
+        }
         guard isFile(path) else {
             throw DatabaseError(resultCode: .SQLITE_CANTOPEN,
                                 message: "an in-memory database cannot be shared between connections; give a file")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN,
+                                message: "it is a folder; name a file (keygate.sqlite in that folder, say)")
         }
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {

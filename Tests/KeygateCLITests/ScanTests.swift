@@ -72,6 +72,21 @@ struct ScanTests {
         #expect(serve.finish() == 0)
     }
 
+    /// A mistyped --database once created an empty database there and
+    /// found every key unknown: exit status 0, the leaked keys left live.
+    @Test func aDatabaseThatIsNotThereIsRefused() throws {
+        let (folder, secrets, _, serve) = try leakyFolder()
+        let typo = folder.appending(path: "keygate.sqlit").path
+        let run = try keygate(["scan", "repo", "--database", typo, "--revoke"], in: folder)
+        #expect(run.status == 2 && run.output.isEmpty)
+        #expect(run.errors.contains("keygate scan: there is no database at \(typo); --database names the one keygate serve uses"),
+                "\(run.errors)")
+        #expect(!FileManager.default.fileExists(atPath: typo))
+        let verify = try serve.result("keys.verify", ["key": secrets[0], "capability": "booking.read"])
+        #expect(verify["valid"] as? Bool == true)
+        #expect(serve.finish() == 0)
+    }
+
     @Test func standardInputIsScannedAndErrorsEndWithStatus2() throws {
         let (folder, secrets, _, serve) = try leakyFolder()
         let piped = try keygate(["scan"], in: folder, input: "pasted: \(secrets[0])\n")

@@ -57,6 +57,12 @@ struct ScanCommand: ParsableCommand {
             StandardError.write(error.description)
             throw ExitCode.operationFailed
         }
+        // A mistyped path once created an empty database there and found
+        // every key unknown: exit 0, and the leaked keys left live.
+        if let database, Database.isMissingFile(database) {
+            StandardError.write("keygate scan: there is no database at \(database); --database names the one keygate serve uses")
+            throw ExitCode.operationFailed
+        }
         let rules = KeyRules(catalog: plans)
         let scanner = KeyScanner(format: rules.format)
 

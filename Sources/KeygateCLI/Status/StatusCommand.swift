@@ -68,7 +68,7 @@ struct StatusCommand: ParsableCommand {
             if postgres {
                 status = try PostgresKeyStorage.status(url: database, within: asked, now: now)
             } else {
-                guard FileManager.default.fileExists(atPath: database) else {
+                guard !Database.isMissingFile(database) else {
                     StandardError.write("keygate status: there is no database at \(database)")
                     throw ExitCode.operationFailed
                 }

@@ -13,6 +13,13 @@ enum Database {
         option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
     }
 
+    /// Whether `database` names a SQLite file that is not there: the
+    /// commands that read what `serve` wrote (`scan`, `status`) refuse it
+    /// rather than create an empty database.
+    static func isMissingFile(_ database: String) -> Bool {
+        !PostgresKeyStorage.isURL(database) && !FileManager.default.fileExists(atPath: database)
+    }
+
     /// What logs and messages may show of a `--database` value: a
     /// PostgreSQL URL's password replaced.
     static func displayName(_ database: String) -> String {

@@ -59,6 +59,14 @@ public final class Localizer: Sendable {
         messages[key]?[sourceLanguage]?.placeholders ?? []
     }
 
+    /// Whether `request` (a tag, or a list in the form of an
+    /// Accept-Language header) names a language the translations hold,
+    /// itself or through its region (`de-AT`): what an operator's choice
+    /// of a default language must do.
+    public func supports(_ request: String) -> Bool {
+        LanguagePreference.bestMatch(for: request, among: supported) != nil
+    }
+
     /// The language to answer in: the best match for what the caller asked
     /// for, else the server's default, else the source language.
     public func language(for request: String?, default fallback: String? = nil) -> String {

@@ -191,6 +191,79 @@ struct CommandLineTests {
         }
     }
 
+    /// `keygate serve` in an empty folder with these arguments and
+    /// environment, refused before serving: nothing may be left behind.
+    func refusedBeforeServing(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {
+        let folder = try ScratchFolder.make("keygate-refused")
+        let run = try ToolRun(ServeProcess.executable, arguments, in: folder, environment: environment, input: "")
+        #expect(run.output.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [], "\(arguments)")
+        return run
+    }
+
+    /// Both bounded above as well as below: 10^15 days of events, or
+    /// Int.max seconds between sweeps, trapped the server once it was
+    /// serving; a retention the environment gave as words was ignored.
+    @Test func eventRetentionAndSweepIntervalOutsideTheirRangesAreRefusedBeforeServing() throws {
+        for days in ["0", "36501", "1000000000000000"] {
+            let run = try refusedBeforeServing(["serve", "--event-retention-days", days])
+            #expect(run.status == 64)
+            #expect(run.errors.contains("the event retention must be a whole number of days from 1 to 36500, not '\(days)'"),
+                    "\(run.errors)")
+        }
+        for days in ["a month", " "] {
+            let run = try refusedBeforeServing(["serve"], environment: ["KEYGATE_EVENT_RETENTION_DAYS": days])
+            #expect(run.status == 64)
+            #expect(run.errors.contains("the event retention must be a whole number of days from 1 to 36500, not '\(days)'"),
+                    "\(run.errors)")
+        }
+        for seconds in ["0", "86401", "9223372036854775807"] {
+            let run = try refusedBeforeServing(["serve", "--event-sweep-seconds", seconds])
+            #expect(run.status == 64)
+            #expect(run.errors.contains(
+                "the event sweep interval must be a whole number of seconds from 1 to 86400, not '\(seconds)'"), "\(run.errors)")
+        }
+    }
+
+    /// The PostgreSQL options' words are checked on SQLite too: a typo
+    /// there was taken silently and found only on the move to PostgreSQL.
+    @Test func postgresOptionsAreCheckedOnEveryStore() throws {
+        let cases: [([String], [String: String], String)] = [
+            (["--freshness", "sometimes"], [:], "--freshness must be notified, polled or strict, not 'sometimes'"),
+            ([], ["KEYGATE_RATE_LIMIT_OUTAGE": "ignore"], "--rate-limit-outage must be local or refuse, not 'ignore'"),
+            (["--pool-mode", "statement"], [:], "--pool-mode must be session or transaction, not 'statement'"),
+            ([], ["KEYGATE_POOL_MODE": "statement"], "--pool-mode must be session or transaction, not 'statement'"),
+            (["--pool-mode", "transaction", "--freshness", "notified"], [:], "--freshness notified needs LISTEN"),
+        ]
+        for (arguments, environment, message) in cases {
+            let run = try refusedBeforeServing(["serve"] + arguments, environment: environment)
+            #expect(run.status == 64 && run.errors.contains(message), "\(arguments) \(environment): \(run.errors)")
+        }
+        let scan = try ToolRun(ServeProcess.executable, ["scan", "--pool-mode", "statement", "-"], input: "")
+        #expect(scan.status != 0 && scan.errors.contains("--pool-mode must be session or transaction, not 'statement'"),
+                "\(scan.errors)")
+    }
+
+    /// A default language the translations lack was taken silently, and
+    /// every message came in English.
+    @Test func anUnknownLanguageIsRefusedNamingTheOnesThereAre() throws {
+        for (arguments, environment) in [(["--locale", "fr"], [:]), ([], ["KEYGATE_LOCALE": "fr"])] {
+            let run = try refusedBeforeServing(["serve"] + arguments, environment: environment)
+            #expect(run.status == 1, "\(run.errors)")
+            #expect(run.errors.contains("unknown language 'fr' for --locale (or KEYGATE_LOCALE); the translations hold en, de, pl"),
+                    "\(run.errors)")
+        }
+        let folder = try ScratchFolder.make("keygate-language")
+        let imported = try ToolRun(ServeProcess.executable, ["import", "-", "--language", "fr"], in: folder, input: "")
+        #expect(imported.status == 2)
+        #expect(imported.errors.contains("keygate import: unknown language 'fr' for --language; the translations hold en, de, pl"),
+                "\(imported.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
+        // A region of a language there is, as a request may name it.
+        let regional = try ToolRun(ServeProcess.executable, ["serve", "--locale", "de-AT"], in: folder, input: "")
+        #expect(regional.status == 0, "\(regional.errors)")
+    }
+
     @Test func validateCountsInTheRightNumber() throws {
         let run = try keygate("catalog", "validate", "Plans/examples/booking-engine.xml")
         #expect(run.status == 0)

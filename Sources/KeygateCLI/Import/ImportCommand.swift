@@ -73,6 +73,11 @@ struct ImportCommand: ParsableCommand {
             StandardError.write("keygate import: \(error)")
             throw ExitCode.operationFailed
         }
+        if let language, !localizer.supports(language) {
+            StandardError.write("keygate import: unknown language '\(language)' for --language; "
+                                + "the translations hold \(localizer.languages.joined(separator: ", "))")
+            throw ExitCode.operationFailed
+        }
         let text: Data
         do {
             text = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(filePath: file))

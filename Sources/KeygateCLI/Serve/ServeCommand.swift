@@ -121,8 +121,22 @@ struct ServeCommand: ParsableCommand {
     static let cacheKeysRange = 1...10_000_000
 
     private var eventSchedule: EventSchedule {
-        let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+        let days = eventRetentionText.flatMap(Int.init) ?? 30
         return EventSchedule(retention: TimeInterval(days) * 86_400)
+    }
+
+    /// The event retention as given, if given: an option's or the environment's text.
+    private var eventRetentionText: String? {
+        eventRetentionDays.map(String.init) ?? environment["KEYGATE_EVENT_RETENTION_DAYS"]
+    }
+
+    /// The PostgreSQL options, from the options' and the environment's words.
+    private var postgresOptions: Database.PostgresOptions {
+        get throws {
+            try Database.PostgresOptions(freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
+                                         rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
+                                         poolMode: poolMode.resolved)
+        }
     }
 
     private var level: String { logLevel ?? environment["KEYGATE_LOG_LEVEL"] ?? "info" }
@@ -136,15 +150,18 @@ struct ServeCommand: ParsableCommand {
         usageRetentionDays.map(String.init) ?? environment["KEYGATE_USAGE_RETENTION_DAYS"]
     }
 
-    /// The retentions the usage by day may be given: a day at least, a
-    /// century at most.
-    static let usageRetentionRange = 1...36_500
+    /// The retentions usage by day and events may be given: a day at
+    /// least, a century at most.
+    static let retentionRange = 1...36_500
 
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
-        guard eventSweepSeconds >= 1 else { throw ValidationError("--event-sweep-seconds must be at least 1") }
-        if let days = eventRetentionDays ?? environment["KEYGATE_EVENT_RETENTION_DAYS"].flatMap(Int.init), days < 1 {
-            throw ValidationError("--event-retention-days must be at least 1")
+        // Bounded above too: a retention or an interval too large for the
+        // arithmetic of times trapped the server once it was serving
+        // (10^15 days of events, Int.max seconds between sweeps).
+        try Self.check(String(eventSweepSeconds), is: "the event sweep interval", in: 1...86_400, of: "seconds")
+        if let eventRetentionText {
+            try Self.check(eventRetentionText, is: "the event retention", in: Self.retentionRange, of: "days")
         }
         try Self.check(statisticsText, is: "the statistics interval", in: 0...86_400, of: "seconds")
         guard ["text", "json"].contains(format) else {
@@ -156,9 +173,12 @@ struct ServeCommand: ParsableCommand {
         }
         if let cacheKeysText { try Self.check(cacheKeysText, is: "the cache size", in: Self.cacheKeysRange, of: "keys") }
         if let usageRetentionText {
-            try Self.check(usageRetentionText, is: "the usage retention", in: Self.usageRetentionRange, of: "days")
+            try Self.check(usageRetentionText, is: "the usage retention", in: Self.retentionRange, of: "days")
         }
         if let clockSkew { try Self.check(clockSkew, is: "the event clock skew", in: 0...86_400, of: "seconds") }
+        // On every store: a word mistyped on SQLite would otherwise be
+        // found only on the move to PostgreSQL.
+        _ = try postgresOptions
     }
 
     /// Refuses an option's or the environment's text that is not a whole
@@ -228,11 +248,13 @@ struct ServeCommand: ParsableCommand {
         let postgres: Database.PostgresOptions?
         do {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
-            postgres = PostgresKeyStorage.isURL(databasePath)
-                ? try Database.PostgresOptions(freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
-                                               rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
-                                               poolMode: poolMode.resolved)
-                : nil
+            // Refused rather than answered in the source language: the
+            // translations are only known once loaded, so it is checked here.
+            if let wanted = locale ?? environment["KEYGATE_LOCALE"], !localizer.supports(wanted) {
+                throw ValidationError("unknown language '\(wanted)' for --locale (or KEYGATE_LOCALE); "
+                                      + "the translations hold \(localizer.languages.joined(separator: ", "))")
+            }
+            postgres = PostgresKeyStorage.isURL(databasePath) ? try postgresOptions : nil
             storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), postgres: postgres)
         } catch {
             logger.critical("cannot start", metadata: [

@@ -46,7 +46,7 @@ enum Database {
         /// the default freshness is `polled`.
         init(freshness: String?, rateLimitOutage: String?, poolMode: String?) throws {
             guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
-                throw ValidationError("--pool-mode must be session or transaction")
+                throw ValidationError(PoolModeOption.refusal(poolMode ?? ""))
             }
             switch freshness ?? (pooling == .transaction ? "polled" : "notified") {
             case "strict": self.freshness = .strict
@@ -55,10 +55,10 @@ enum Database {
                     "--freshness notified needs LISTEN, which a pooler in transaction mode cannot pass: use polled or strict")
             case "notified": self.freshness = .notified(poll: 1)
             case "polled": self.freshness = .polled(every: 1)
-            default: throw ValidationError("--freshness must be notified, polled or strict")
+            case let word: throw ValidationError("--freshness must be notified, polled or strict, not '\(word)'")
             }
             guard let outage = PostgresKeyStorage.RateLimitOutage(rawValue: rateLimitOutage ?? "local") else {
-                throw ValidationError("--rate-limit-outage must be local or refuse")
+                throw ValidationError("--rate-limit-outage must be local or refuse, not '\(rateLimitOutage ?? "")'")
             }
             self.rateLimitOutage = outage
             self.poolMode = pooling

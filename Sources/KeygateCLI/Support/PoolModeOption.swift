@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeyStorePostgres
 
 /// `--pool-mode`, for every command that may open a PostgreSQL database.
 struct PoolModeOption: ParsableArguments {
@@ -16,5 +17,17 @@ struct PoolModeOption: ParsableArguments {
     /// The option, else the environment's `KEYGATE_POOL_MODE`.
     var resolved: String? {
         value ?? ProcessInfo.processInfo.environment["KEYGATE_POOL_MODE"]
+    }
+
+    /// On every store, for every command that takes it: a word mistyped
+    /// on SQLite would otherwise be found only on the move to PostgreSQL.
+    func validate() throws {
+        if let resolved, PostgresKeyStorage.PoolMode(rawValue: resolved) == nil {
+            throw ValidationError(Self.refusal(resolved))
+        }
+    }
+
+    static func refusal(_ word: String) -> String {
+        "--pool-mode must be session or transaction, not '\(word)'"
     }
 }

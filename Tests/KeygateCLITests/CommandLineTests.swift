@@ -264,6 +264,18 @@ struct CommandLineTests {
         #expect(regional.status == 0, "\(regional.errors)")
     }
 
+    /// An actor the audit log cannot take was found on each line of an
+    /// import, every key refused with the same invalid_actor: it is
+    /// refused once, before the lines.
+    @Test func importRefusesAnInvalidActorBeforeTheLines() throws {
+        let folder = try ScratchFolder.make("keygate-actor")
+        for actor in ["", "\u{202E}", String(repeating: "a", count: 201)] {
+            let run = try ToolRun(ServeProcess.executable, ["import", "-", "--actor", actor], in: folder, input: "")
+            #expect(run.status == 2 && run.errors.contains("--actor must be 1 to 200 visible characters"), "\(run.errors)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
+    }
+
     @Test func validateCountsInTheRightNumber() throws {
         let run = try keygate("catalog", "validate", "Plans/examples/booking-engine.xml")
         #expect(run.status == 0)

@@ -110,12 +110,16 @@ package struct KeyValidator {
 
     package func actor(_ actor: String?) throws(KeyStoreError) -> String {
         guard let actor else { return "system" }
-        guard !actor.isEmpty, actor.count <= KeyRules.maximumActorLength,
-            !actor.unicodeScalars.contains(where: Self.isInvisible)
-        else {
+        guard Self.isValidActor(actor) else {
             throw KeyStoreError(.invalidActor, field: "actor", ["max": "\(KeyRules.maximumActorLength)"])
         }
         return actor
+    }
+
+    /// 1 to ``KeyRules/maximumActorLength`` characters, none invisible:
+    /// for `keygate import`, which checks its `--actor` once before the lines.
+    package static func isValidActor(_ actor: String) -> Bool {
+        !actor.isEmpty && actor.count <= KeyRules.maximumActorLength && !actor.unicodeScalars.contains(where: isInvisible)
     }
 
     package func gracePeriod(_ seconds: Int) throws(KeyStoreError) -> Int {

@@ -51,6 +51,14 @@ struct ImportCommand: ParsableCommand {
     /// Refusals listed one by one on standard error; the rest are counted.
     static let listedRefusals = 100
 
+    func validate() throws {
+        // Once, before the lines: it was found on each line instead, every
+        // key of the file refused with the same invalid_actor.
+        guard KeyValidator.isValidActor(actor) else {
+            throw ValidationError("--actor must be 1 to \(KeyRules.maximumActorLength) visible characters")
+        }
+    }
+
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let catalogURL: URL

@@ -8,6 +8,9 @@ public import Foundation
 /// chatty stderr).
 public struct ToolRun: Sendable {
     public let status: Int32
+    /// The signal that ended it, if one did: `status` is then that
+    /// signal's number, which may look like an exit status (a trap is 4).
+    public let signal: Int32?
     public let output: String
     public let errors: String
 
@@ -51,6 +54,7 @@ public struct ToolRun: Sendable {
         drained.wait()
         process.waitUntilExit()
         status = process.terminationStatus
+        signal = process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
         self.output = String(decoding: out, as: UTF8.self)
         self.errors = String(decoding: err, as: UTF8.self)
     }

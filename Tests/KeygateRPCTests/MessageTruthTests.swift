@@ -216,6 +216,17 @@ struct RFC3339Tests {
 
 @Suite("Parsing stays linear")
 struct ParserShapeTests {
+    /// The nesting limit is the deepest JSON read: 64 levels of arrays or
+    /// objects parse, a 65th is refused as too deep.
+    @Test func jsonNestedToTheLimitParsesAndOneLevelMoreIsTooDeep() throws {
+        let depth = JSONParser.maximumDepth
+        _ = try JSONParser.parse(String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
+        _ = try JSONParser.parse(String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth))
+        #expect(throws: JSONParser.Failure.tooDeep) {
+            try JSONParser.parse(String(repeating: "[", count: depth + 1) + String(repeating: "]", count: depth + 1))
+        }
+    }
+
     @Test func anObjectWithTensOfThousandsOfMembersParsesAndARepeatIsStillFound() throws {
         let members = (0..<50_000).map { #""m\#($0)":\#($0)"# }
         let object = "{" + members.joined(separator: ",") + "}"

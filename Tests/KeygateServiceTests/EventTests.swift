@@ -103,6 +103,16 @@ struct EventTests {
         #expect(try all(fixture).isEmpty)
     }
 
+    /// A threshold is reached at the first whole use at or past its
+    /// share of the limit: 80% of 7 is 5.6, so the 6th use crosses it, not
+    /// the 5th; 100% is the 7th.
+    @Test func aThresholdOfALimitNotAMultipleOfFiveIsReachedAtTheNextWholeUse() {
+        #expect(NewEvent.crossedThresholds(limit: 7, before: 4, after: 5) == [])
+        #expect(NewEvent.crossedThresholds(limit: 7, before: 5, after: 6) == [80])
+        #expect(NewEvent.crossedThresholds(limit: 7, before: 6, after: 7) == [100])
+        #expect(NewEvent.crossedThresholds(limit: 7, before: 0, after: 9) == [80, 100])
+    }
+
     /// A key expiring exactly a notice away is due its notice at that
     /// sweep, not at the next one.
     @Test(arguments: Backend.available) func aKeyExpiringExactlyANoticeAwayGetsItsNotice(_ backend: Backend) throws {

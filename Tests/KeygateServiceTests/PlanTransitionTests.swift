@@ -57,6 +57,22 @@ struct PlanTransitionTests {
         #expect(back.effectiveRateLimit == 900)
     }
 
+    /// A key of a kind the new plan does not offer is suspended even where
+    /// the organization is within the plan's maximum of keys (it has no
+    /// key of an offered kind), and works again under a plan that offers
+    /// its kind.
+    @Test(arguments: Backend.available) func aKeyOfAKindTheNewPlanLacksIsSuspended(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
+        try fixture.move(to: "pro")
+        let tracking = try fixture.create(name: "checkout", kind: "conversion_tracking", capabilities: ["conversionsWrite"])
+        try fixture.move(to: "free")
+        #expect(try fixture.status(tracking) == .suspended)
+        #expect(try fixture.service.verify(VerifyRequest(key: tracking.secret.unredacted)).outcome == .planSuspended)
+        try fixture.move(to: "pro")
+        #expect(try fixture.status(tracking) == .active)
+        #expect(try fixture.service.verify(VerifyRequest(key: tracking.secret.unredacted)).isValid)
+    }
+
     /// Our rule for keys beyond a smaller plan's maximum: the oldest keep
     /// working, the newest beyond the limit are suspended, and revoking a
     /// working key lets the next oldest work again.

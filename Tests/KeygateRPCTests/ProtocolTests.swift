@@ -71,6 +71,17 @@ struct ProtocolTests {
         #expect((reply.errorData?["message"] as? String)?.contains(message) == true, "\(reply)")
     }
 
+    /// A member no type reads is refused inside an array of objects too,
+    /// named by its place: a leak report's misspelt `locaton` would
+    /// otherwise be dropped, and the report filed without where the key
+    /// was found.
+    @Test func anUnknownMemberInsideAnArrayIsInvalidParamsNamingItsPlace() throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.reportLeaked","params":{"keys":["#
+            + #"{"key":"kg_live_x","location":"a"},{"key":"kg_live_y","locaton":"b"}]}}"#)
+        #expect(reply.errorCode == -32602, "\(reply)")
+        #expect(reply.errorData?["field"] as? String == "keys[1].locaton", "\(reply)")
+    }
+
     /// `usage.get`'s days are RFC 3339 full dates: a day no calendar has
     /// (February 30th, a 29th in a common year), a padded or short one, is
     /// refused naming the field, not read as a day of the next month.

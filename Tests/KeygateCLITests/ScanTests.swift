@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+import KeyStorePostgres
+import KeygateTestSupport
 import Testing
 
 /// `keygate scan`, as a security team or a pre-commit hook runs it.
@@ -85,6 +88,37 @@ struct ScanTests {
         let verify = try serve.result("keys.verify", ["key": secrets[0], "capability": "booking.read"])
         #expect(verify["valid"] as? Bool == true)
         #expect(serve.finish() == 0)
+    }
+
+    /// A database without Keygate's schema (the product's own, named by
+    /// mistake) is refused too, and left as it was: opened, it got
+    /// Keygate's tables, and every key was found unknown.
+    @Test(arguments: Backend.available)
+    func aDatabaseWithoutKeygatesSchemaIsRefusedAndLeftAlone(_ backend: Backend) throws {
+        let folder = try ScratchFolder.make("keygate-scan-other")
+        let database: String
+        switch backend {
+        case .sqlite:
+            database = folder.appending(path: "app.sqlite").path
+            try DatabaseQueue(path: database).write { db in
+                try db.execute(sql: "CREATE TABLE booking (id INTEGER PRIMARY KEY)")
+            }
+        case .postgres, .pooled:
+            database = try Backend.freshPostgresSchema()
+        }
+        let run = try keygate(["scan", "-", "--database", database], in: folder, input: "")
+        #expect(run.status == 2 && run.output.isEmpty)
+        #expect(run.errors.contains("holds no Keygate database; --database names the one keygate serve uses"),
+                "\(run.errors)")
+        switch backend {
+        case .sqlite:
+            let tables = try DatabaseQueue(path: database).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            #expect(tables == ["booking"])
+        case .postgres, .pooled:
+            #expect(try PostgresKeyStorage.status(url: database, within: 0).schema == .empty)
+        }
     }
 
     @Test func standardInputIsScannedAndErrorsEndWithStatus2() throws {

@@ -27,9 +27,14 @@ extension SQLiteKeyStorage {
 
     static func status(_ db: Database, since start: Date) throws -> StoreStatus {
         let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
-        guard !tables.isEmpty else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
+        // None of Keygate's tables (an empty file, or the product's own
+        // database named by mistake): no schema yet, as the first process
+        // to open it would find. Some but not all of them is damage.
+        if tables.isDisjoint(with: ["api_key", "subscription"]) {
+            return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil)
+        }
         guard tables.isSuperset(of: ["grdb_migrations", "api_key", "subscription"]) else {
-            throw KeyStoreError(.storageFailure, ["reason": "corrupt", "detail": "it holds no Keygate schema"])
+            throw KeyStoreError(.storageFailure, ["reason": "corrupt", "detail": "it holds only part of Keygate's schema"])
         }
         let migrator = KeyDatabase.migrator
         let applied = try migrator.appliedIdentifiers(db)

@@ -59,8 +59,8 @@ struct ScanCommand: ParsableCommand {
         }
         // A mistyped path once created an empty database there and found
         // every key unknown: exit 0, and the leaked keys left live.
-        if let database, Database.isMissingFile(database) {
-            StandardError.write("keygate scan: there is no database at \(database); --database names the one keygate serve uses")
+        if let database, let reason = Database.notKeygates(database) {
+            StandardError.write("keygate scan: \(reason); --database names the one keygate serve uses")
             throw ExitCode.operationFailed
         }
         let rules = KeyRules(catalog: plans)

@@ -20,6 +20,21 @@ enum Database {
         !PostgresKeyStorage.isURL(database) && !FileManager.default.fileExists(atPath: database)
     }
 
+    /// Why `database` is not one `serve` wrote, if it is not: no SQLite
+    /// file there, or a database without Keygate's schema (the product's
+    /// own, named by mistake). A command that only reads what `serve`
+    /// wrote (`scan`) refuses it: opening it would create Keygate's tables
+    /// there and find every key unknown. `nil` also when it cannot be
+    /// read; opening it then says why.
+    static func notKeygates(_ database: String) -> String? {
+        if isMissingFile(database) { return "there is no database at \(database)" }
+        let status = try? PostgresKeyStorage.isURL(database)
+            ? PostgresKeyStorage.status(url: database, within: 0)
+            : SQLiteKeyStorage.status(path: database, within: 0)
+        guard status?.schema == .empty else { return nil }
+        return "\(displayName(database)) holds no Keygate database"
+    }
+
     /// What logs and messages may show of a `--database` value: a
     /// PostgreSQL URL's password replaced.
     static func displayName(_ database: String) -> String {

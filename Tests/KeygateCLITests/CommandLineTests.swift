@@ -191,6 +191,18 @@ struct CommandLineTests {
         }
     }
 
+    /// An empty catalog or translations path names nothing: it was read as
+    /// the working folder, and refused as a folder that is not a catalog.
+    @Test func anEmptyCatalogOrTranslationsPathIsRefusedAsEmpty() throws {
+        let catalog = try refusedBeforeServing(["serve", "--catalog", ""])
+        #expect(catalog.status == 1 && catalog.errors.contains("the path is empty; name a catalog file"), "\(catalog.errors)")
+        let translations = try refusedBeforeServing(["serve"], environment: ["KEYGATE_LOCALIZATION": ""])
+        #expect(translations.status == 1 && translations.errors.contains("the path is empty; name a folder of translations"),
+                "\(translations.errors)")
+        let scan = try ToolRun(ServeProcess.executable, ["scan", "--catalog", "", "-"], input: "")
+        #expect(scan.status == 2 && scan.errors.contains("the path is empty; name a catalog file"), "\(scan.errors)")
+    }
+
     /// `keygate serve` in an empty folder with these arguments and
     /// environment, refused before serving: nothing may be left behind.
     func refusedBeforeServing(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {

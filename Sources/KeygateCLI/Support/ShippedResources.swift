@@ -20,7 +20,7 @@ enum ShippedResources {
     /// `plans.xml`; when that is missing, the failure names the options
     /// that name another.
     static func catalog(named path: String?) throws(Missing) -> URL {
-        if let path { return URL(filePath: path) }
+        if let path { return try named(path, "a catalog file") }
         try look(for: "Keygate_PlanCatalog", holding: "the shipped plan catalog",
                  otherwise: "or name a catalog with --catalog or KEYGATE_CATALOG")
         return PlanCatalog.shippedCatalog
@@ -31,9 +31,17 @@ enum ShippedResources {
     static func translations(
         named path: String?, otherwise: String? = "or name a folder with --localization or KEYGATE_LOCALIZATION"
     ) throws(Missing) -> URL {
-        if let path { return URL(filePath: path) }
+        if let path { return try named(path, "a folder of translations") }
         try look(for: "Keygate_KeygateLocalization", holding: "the shipped translations", otherwise: otherwise)
         return Localizer.shippedDirectory
+    }
+
+    /// The file or folder an option or the environment named. An empty
+    /// path was read as the working folder, and refused as a folder that
+    /// is not a catalog, or one without translations.
+    private static func named(_ path: String, _ what: String) throws(Missing) -> URL {
+        guard !path.isEmpty else { throw Missing(description: "the path is empty; name \(what)") }
+        return URL(filePath: path)
     }
 
     private static func look(for module: String, holding contents: String, otherwise: String?) throws(Missing) {

@@ -149,18 +149,27 @@ struct CommandLineTests {
         #expect(run.errors.contains("run a keygate at least as new as the one that migrated it"))
     }
 
-    /// SQLite's in-memory names are no database several processes can
-    /// share: `serve` says so and stops, leaving no file behind (it once
-    /// left `:memory:-usage` and its log in the working folder, and said
-    /// only that WAL mode could not be activated).
-    @Test(arguments: [":memory:", "file::memory:?cache=shared"])
-    func anInMemoryDatabaseIsRefusedWithoutLeavingFiles(database: String) throws {
-        let folder = try ScratchFolder.make("keygate-memory")
-        let run = try ToolRun(ServeProcess.executable, ["serve", "--database", database], in: folder)
-        #expect(run.status == 1 && run.output.isEmpty)
-        #expect(run.errors.contains("an in-memory database cannot be shared between connections; give a file"),
-                "\(run.errors)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
+    /// Names that are no database file several processes can share are
+    /// refused before anything is written, by `serve` and `import` alike:
+    /// SQLite's in-memory names (they once left `:memory:-usage` and its
+    /// log in the working folder, and said only that WAL mode could not be
+    /// activated), a folder (it got a usage file created beside it, and
+    /// SQLite said only that it could not open it) and an empty path.
+    @Test(arguments: [
+        (":memory:", "an in-memory database cannot be shared between connections; give a file"),
+        ("file::memory:?cache=shared", "an in-memory database cannot be shared between connections; give a file"),
+        ("data", "it is a folder; name a file"), ("", "the path is empty; name a file"),
+    ])
+    func namesThatAreNoDatabaseFileAreRefusedWithoutLeavingFiles(database: String, reason: String) throws {
+        let folder = try ScratchFolder.make("keygate-no-file")
+        try FileManager.default.createDirectory(at: folder.appending(path: "data"), withIntermediateDirectories: false)
+        for (arguments, status) in [(["serve"], Int32(1)), (["import", "-"], 2)] {
+            let run = try ToolRun(ServeProcess.executable, arguments + ["--database", database], in: folder, input: "")
+            #expect(run.status == status && run.output.isEmpty, "\(arguments): \(run.errors)")
+            #expect(run.errors.contains(reason), "\(arguments): \(run.errors)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["data"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appending(path: "data").path) == [])
+        }
     }
 
     /// A one-character file name once trapped the server just after it
@@ -173,22 +182,6 @@ struct CommandLineTests {
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.hasPrefix(#"{"jsonrpc":"2.0","id":1,"result":"#), "\(run.output)")
         #expect(FileManager.default.fileExists(atPath: folder.appending(path: "k").path))
-    }
-
-    /// A folder, or an empty path, is no database: refused before anything
-    /// is written. A folder once got a usage file created beside it, and
-    /// the process said only that SQLite could not open it.
-    @Test(arguments: [("data", "it is a folder; name a file"), ("", "the path is empty; name a file")])
-    func aFolderOrAnEmptyPathIsRefusedWithoutLeavingFiles(database: String, reason: String) throws {
-        let folder = try ScratchFolder.make("keygate-folder")
-        try FileManager.default.createDirectory(at: folder.appending(path: "data"), withIntermediateDirectories: false)
-        for (arguments, status) in [(["serve"], Int32(1)), (["import", "-"], 2)] {
-            let run = try ToolRun(ServeProcess.executable, arguments + ["--database", database], in: folder, input: "")
-            #expect(run.status == status && run.output.isEmpty, "\(arguments): \(run.errors)")
-            #expect(run.errors.contains(reason), "\(arguments): \(run.errors)")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["data"])
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appending(path: "data").path) == [])
-        }
     }
 
     /// An empty catalog or translations path names nothing: it was read as

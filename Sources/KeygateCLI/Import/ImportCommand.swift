@@ -81,9 +81,8 @@ struct ImportCommand: ParsableCommand {
             StandardError.write("keygate import: \(error)")
             throw ExitCode.operationFailed
         }
-        if let language, !localizer.supports(language) {
-            StandardError.write("keygate import: unknown language '\(language)' for --language; "
-                                + "the translations hold \(localizer.languages.joined(separator: ", "))")
+        if let language, let refusal = localizer.refusal(ofLanguage: language, givenAs: "--language") {
+            StandardError.write("keygate import: \(refusal)")
             throw ExitCode.operationFailed
         }
         let text: Data

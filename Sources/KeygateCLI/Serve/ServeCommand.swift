@@ -250,9 +250,10 @@ struct ServeCommand: ParsableCommand {
             localizer = try Localizer.load(directory: localizationURL, logger: logger)
             // Refused rather than answered in the source language: the
             // translations are only known once loaded, so it is checked here.
-            if let wanted = locale ?? environment["KEYGATE_LOCALE"], !localizer.supports(wanted) {
-                throw ValidationError("unknown language '\(wanted)' for --locale (or KEYGATE_LOCALE); "
-                                      + "the translations hold \(localizer.languages.joined(separator: ", "))")
+            if let wanted = locale ?? environment["KEYGATE_LOCALE"],
+               let refusal = localizer.refusal(ofLanguage: wanted, givenAs: "--locale (or KEYGATE_LOCALE)")
+            {
+                throw ValidationError(refusal)
             }
             postgres = PostgresKeyStorage.isURL(databasePath) ? try postgresOptions : nil
             storage = try Database.open(databasePath, rules: KeyRules(catalog: plans), postgres: postgres)

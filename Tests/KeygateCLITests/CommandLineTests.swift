@@ -187,18 +187,18 @@ struct CommandLineTests {
     /// An empty catalog or translations path names nothing: it was read as
     /// the working folder, and refused as a folder that is not a catalog.
     @Test func anEmptyCatalogOrTranslationsPathIsRefusedAsEmpty() throws {
-        let catalog = try refusedBeforeServing(["serve", "--catalog", ""])
+        let catalog = try refusedInAnEmptyFolder(["serve", "--catalog", ""])
         #expect(catalog.status == 1 && catalog.errors.contains("the path is empty; name a catalog file"), "\(catalog.errors)")
-        let translations = try refusedBeforeServing(["serve"], environment: ["KEYGATE_LOCALIZATION": ""])
+        let translations = try refusedInAnEmptyFolder(["serve"], environment: ["KEYGATE_LOCALIZATION": ""])
         #expect(translations.status == 1 && translations.errors.contains("the path is empty; name a folder of translations"),
                 "\(translations.errors)")
         let scan = try ToolRun(ServeProcess.executable, ["scan", "--catalog", "", "-"], input: "")
         #expect(scan.status == 2 && scan.errors.contains("the path is empty; name a catalog file"), "\(scan.errors)")
     }
 
-    /// `keygate serve` in an empty folder with these arguments and
-    /// environment, refused before serving: nothing may be left behind.
-    func refusedBeforeServing(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {
+    /// A `keygate` command in an empty folder with these arguments and
+    /// environment, refused before it began: nothing may be left behind.
+    func refusedInAnEmptyFolder(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {
         let folder = try ScratchFolder.make("keygate-refused")
         let run = try ToolRun(ServeProcess.executable, arguments, in: folder, environment: environment, input: "")
         #expect(run.output.isEmpty)
@@ -211,19 +211,19 @@ struct CommandLineTests {
     /// serving; a retention the environment gave as words was ignored.
     @Test func eventRetentionAndSweepIntervalOutsideTheirRangesAreRefusedBeforeServing() throws {
         for days in ["0", "36501", "1000000000000000"] {
-            let run = try refusedBeforeServing(["serve", "--event-retention-days", days])
+            let run = try refusedInAnEmptyFolder(["serve", "--event-retention-days", days])
             #expect(run.status == 64)
             #expect(run.errors.contains("the event retention must be a whole number of days from 1 to 36500, not '\(days)'"),
                     "\(run.errors)")
         }
         for days in ["a month", " "] {
-            let run = try refusedBeforeServing(["serve"], environment: ["KEYGATE_EVENT_RETENTION_DAYS": days])
+            let run = try refusedInAnEmptyFolder(["serve"], environment: ["KEYGATE_EVENT_RETENTION_DAYS": days])
             #expect(run.status == 64)
             #expect(run.errors.contains("the event retention must be a whole number of days from 1 to 36500, not '\(days)'"),
                     "\(run.errors)")
         }
         for seconds in ["0", "86401", "9223372036854775807"] {
-            let run = try refusedBeforeServing(["serve", "--event-sweep-seconds", seconds])
+            let run = try refusedInAnEmptyFolder(["serve", "--event-sweep-seconds", seconds])
             #expect(run.status == 64)
             #expect(run.errors.contains(
                 "the event sweep interval must be a whole number of seconds from 1 to 86400, not '\(seconds)'"), "\(run.errors)")
@@ -241,7 +241,7 @@ struct CommandLineTests {
             (["--pool-mode", "transaction", "--freshness", "notified"], [:], "--freshness notified needs LISTEN"),
         ]
         for (arguments, environment, message) in cases {
-            let run = try refusedBeforeServing(["serve"] + arguments, environment: environment)
+            let run = try refusedInAnEmptyFolder(["serve"] + arguments, environment: environment)
             #expect(run.status == 64 && run.errors.contains(message), "\(arguments) \(environment): \(run.errors)")
         }
         let scan = try ToolRun(ServeProcess.executable, ["scan", "--pool-mode", "statement", "-"], input: "")
@@ -253,19 +253,18 @@ struct CommandLineTests {
     /// every message came in English.
     @Test func anUnknownLanguageIsRefusedNamingTheOnesThereAre() throws {
         for (arguments, environment) in [(["--locale", "fr"], [:]), ([], ["KEYGATE_LOCALE": "fr"])] {
-            let run = try refusedBeforeServing(["serve"] + arguments, environment: environment)
+            let run = try refusedInAnEmptyFolder(["serve"] + arguments, environment: environment)
             #expect(run.status == 1, "\(run.errors)")
             #expect(run.errors.contains("unknown language 'fr' for --locale (or KEYGATE_LOCALE); the translations hold en, de, pl"),
                     "\(run.errors)")
         }
-        let folder = try ScratchFolder.make("keygate-language")
-        let imported = try ToolRun(ServeProcess.executable, ["import", "-", "--language", "fr"], in: folder, input: "")
+        let imported = try refusedInAnEmptyFolder(["import", "-", "--language", "fr"])
         #expect(imported.status == 2)
         #expect(imported.errors.contains("keygate import: unknown language 'fr' for --language; the translations hold en, de, pl"),
                 "\(imported.errors)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
         // A region of a language there is, as a request may name it.
-        let regional = try ToolRun(ServeProcess.executable, ["serve", "--locale", "de-AT"], in: folder, input: "")
+        let regional = try ToolRun(ServeProcess.executable, ["serve", "--locale", "de-AT"],
+                                   in: try ScratchFolder.make("keygate-language"), input: "")
         #expect(regional.status == 0, "\(regional.errors)")
     }
 
@@ -273,12 +272,10 @@ struct CommandLineTests {
     /// import, every key refused with the same invalid_actor: it is
     /// refused once, before the lines.
     @Test func importRefusesAnInvalidActorBeforeTheLines() throws {
-        let folder = try ScratchFolder.make("keygate-actor")
         for actor in ["", "\u{202E}", String(repeating: "a", count: 201)] {
-            let run = try ToolRun(ServeProcess.executable, ["import", "-", "--actor", actor], in: folder, input: "")
+            let run = try refusedInAnEmptyFolder(["import", "-", "--actor", actor])
             #expect(run.status == 2 && run.errors.contains("--actor must be 1 to 200 visible characters"), "\(run.errors)")
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
     }
 
     @Test func validateCountsInTheRightNumber() throws {

@@ -45,6 +45,7 @@ enum QuotaCalendar {
     /// later is the same day and time, or the month's last day when it is
     /// shorter): through `Calendar` this was about 7 µs, paid by every
     /// organization entering verification's cache.
+    ///
     /// The period runs from the start of month `offset` after the anchor to
     /// the next, searched from the months between the two dates.
     private static func monthContaining(_ now: CivilTime, anchoredAt anchor: CivilTime) -> QuotaWindow {

@@ -302,6 +302,33 @@ struct VerifyTests {
         #expect(record.lastOrigin == "https://shop.example" && record.lastIP == "203.0.113.9")
     }
 
+    /// A gateway forwards whatever a client sends as `Origin` or its
+    /// address. What a key shows is that text without its invisible
+    /// characters, cut between characters: a NUL no longer hides the rest
+    /// (both databases' clients cut text there), a bidi override no longer
+    /// turns a dashboard's line around, and 20,000 bytes are not kept.
+    @Test(arguments: Backend.available) func whereAKeyWasUsedFromIsKeptCleanedAndCut(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let key = try proKey(fixture)
+        let cases: [(origin: String?, ip: String?, shown: String?, shownIP: String?)] = [
+            ("https://shop.example\u{0}.evil.example", "203.0.113.9\u{202E}", "https://shop.example.evil.example", "203.0.113.9"),
+            (String(repeating: "鍵", count: 20_000), String(repeating: "9", count: 20_000),
+             String(repeating: "鍵", count: 100), String(repeating: "9", count: 300)),
+            ("\u{200B}\t ", "  ", nil, nil),
+            ("  https://shop.example ", "2001:db8::1", "https://shop.example", "2001:db8::1"),
+        ]
+        for (origin, ip, shown, shownIP) in cases {
+            fixture.clock.advance(by: 1)  // Each use the last one.
+            let result = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read",
+                                                                  origin: origin, ip: ip))
+            #expect(result.outcome == .valid)
+            try fixture.service.flushUsage()
+            let record = try fixture.service.key(id: key.key.record.id, organizationId: "org_a").record
+            #expect(record.lastOrigin == shown)
+            #expect(record.lastIP == shownIP)
+        }
+    }
+
     @Test func bearerHeadersAreRead() {
         #expect(VerifyRequest.key(fromAuthorization: "Bearer kg_live_abc") == "kg_live_abc")
         #expect(VerifyRequest.key(fromAuthorization: "  bearer   kg_live_abc ") == "kg_live_abc")

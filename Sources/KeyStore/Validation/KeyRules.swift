@@ -13,6 +13,9 @@ public struct KeyRules: Sendable, Hashable {
     public static let maximumOrigins = 50
     public static let maximumIdentifierLength = 128
     public static let maximumActorLength = 200
+    /// The most UTF-8 bytes kept of what a caller reports about the world:
+    /// where a key leaked, the origin and address a gateway saw it used from.
+    public static let maximumReportedBytes = 300
     /// The longest grace period a rotation may give the previous secret.
     public static let maximumGracePeriodSeconds = 30 * 24 * 3600
     public static let pageSizes = 1...200

@@ -155,6 +155,32 @@ package struct KeyValidator {
         !id.isEmpty && id.utf8.count <= KeyRules.maximumIdentifierLength && id.unicodeScalars.allSatisfy(\.isPrintableASCII)
     }
 
+    /// What a caller reports about the world (where a key leaked, the
+    /// origin and address a gateway saw it used from) as Keygate keeps it:
+    /// without control characters or invisible formatting, cut between
+    /// characters to ``KeyRules/maximumReportedBytes``, trimmed, and `nil`
+    /// when nothing is left. Such text is only shown, so it is kept rather
+    /// than refused; it is cleaned because it is shown (a bidi override
+    /// turns a dashboard's line around, and both databases' clients cut
+    /// text at a NUL, so `https://shop.example\u{0}.evil` read as the shop)
+    /// and cut because a gateway forwards whatever a client sends.
+    package static func reported(_ text: String) -> String? {
+        let limit = KeyRules.maximumReportedBytes
+        let kept: String
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            kept = text  // What gateways send: short, printable ASCII.
+        } else {
+            let printable = String(String.UnicodeScalarView(text.unicodeScalars.filter { !isInvisible($0) }))
+            var bytes = 0
+            kept = String(printable.prefix { character in
+                bytes += character.utf8.count
+                return bytes <= limit
+            })
+        }
+        let trimmed = kept.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
     /// Control characters and invisible formatting (bidi overrides, zero-width
     /// spaces), except the joiners that emoji and several scripts need.
     package static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {

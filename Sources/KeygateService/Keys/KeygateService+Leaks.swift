@@ -58,19 +58,11 @@ extension KeygateService {
             let key = match.key
             let hint = key.hint
             guard key.state(at: now) == .live else { return LeakFinding(hint: hint, isKey: true, outcome: .alreadyInactive) }
-            // Whatever a reporter sends as a place: printable, and cut to
-            // 300 bytes between characters, so that the revocation's reason
+            // Cut to 300 bytes between characters, the revocation's reason
             // ("reported leaked at …") stays within the 400 bytes a reason
             // may have. Cut to 300 scalars, a place in CJK or emoji failed
             // the whole report and left its keys live.
-            let location = report.location.map { (place: String) -> String in
-                let printable = String(String.UnicodeScalarView(place.unicodeScalars.filter { !KeyValidator.isInvisible($0) }))
-                var bytes = 0
-                return String(printable.prefix { character in
-                    bytes += character.utf8.count
-                    return bytes <= 300
-                }).trimmingCharacters(in: .whitespaces)
-            }.flatMap { $0.isEmpty ? nil : $0 }
+            let location = report.location.flatMap(KeyValidator.reported)
             let reportedAt = location.map { "reported leaked at \($0)" } ?? "reported leaked"
             switch action {
             case .revoke:

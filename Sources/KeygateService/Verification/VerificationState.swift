@@ -567,11 +567,14 @@ struct PendingCounts {
     let keyId: String
     fileprivate let days: [KeyCounters.DayCounts]
 
-    /// The counts of each day, as the store takes them.
+    /// The counts of each day, as the store takes them. The last use's
+    /// origin and address are kept as reported text is (cleaned and cut),
+    /// here rather than in each verification: a flush runs once a second.
     var increments: [UsageIncrement] {
         days.map { day in
             UsageIncrement(keyId: keyId, day: day.day, valid: day.valid, invalid: day.invalid, lastUsedAt: day.lastUsedAt,
-                           lastOrigin: day.lastOrigin, lastIP: day.lastIP, refusals: day.refusals.dictionary,
+                           lastOrigin: day.lastOrigin.flatMap(KeyValidator.reported),
+                           lastIP: day.lastIP.flatMap(KeyValidator.reported), refusals: day.refusals.dictionary,
                            capabilities: day.capabilities.dictionary)
         }
     }

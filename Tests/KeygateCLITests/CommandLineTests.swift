@@ -150,25 +150,38 @@ struct CommandLineTests {
     }
 
     /// Names that are no database file several processes can share are
-    /// refused before anything is written, by `serve` and `import` alike:
-    /// SQLite's in-memory names (they once left `:memory:-usage` and its
-    /// log in the working folder, and said only that WAL mode could not be
-    /// activated), a folder (it got a usage file created beside it, and
-    /// SQLite said only that it could not open it) and an empty path.
+    /// refused before anything is written, by every command that takes a
+    /// SQLite file: SQLite's in-memory names (they once left `:memory:-usage`
+    /// and its log in the working folder, and said only that WAL mode could
+    /// not be activated), a folder (it got a usage file created beside it,
+    /// and SQLite said only that it could not open it, or "disk I/O
+    /// error"), a device (as root, `serve` left `/dev/null-usage` and its
+    /// log in /dev; `status` called /dev/null a database with no schema yet)
+    /// and an empty path (`restore` took it for a temporary database,
+    /// "restored" it and left a file named `-usage`).
     @Test(arguments: [
         (":memory:", "an in-memory database cannot be shared between connections; give a file"),
         ("file::memory:?cache=shared", "an in-memory database cannot be shared between connections; give a file"),
         ("data", "it is a folder; name a file"), ("", "the path is empty; name a file"),
+        ("/dev/null", "it is not a regular file"),
     ])
     func namesThatAreNoDatabaseFileAreRefusedWithoutLeavingFiles(database: String, reason: String) throws {
         let folder = try ScratchFolder.make("keygate-no-file")
         try FileManager.default.createDirectory(at: folder.appending(path: "data"), withIntermediateDirectories: false)
-        for (arguments, status) in [(["serve"], Int32(1)), (["import", "-"], 2)] {
-            let run = try ToolRun(ServeProcess.executable, arguments + ["--database", database], in: folder, input: "")
+        let runs: [([String], Int32)] = [
+            (["serve", "--database", database], 1), (["import", "-", "--database", database], 2),
+            (["status", "--database", database], 2), (["scan", "-", "--database", database], 2),
+            (["backup", "copy.sqlite", "--database", database], 2), (["backup", database, "--database", "none.sqlite"], 2),
+            (["restore", "none.sqlite", "--database", database], 2), (["restore", database, "--database", "new.sqlite"], 2),
+        ]
+        for (arguments, status) in runs {
+            let run = try ToolRun(ServeProcess.executable, arguments, in: folder, input: "")
             #expect(run.status == status && run.output.isEmpty, "\(arguments): \(run.errors)")
             #expect(run.errors.contains(reason), "\(arguments): \(run.errors)")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["data"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["data"], "\(arguments)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appending(path: "data").path) == [])
+            let beside = try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { $0.hasPrefix("null-") }
+            #expect(beside.isEmpty, "\(arguments) left \(beside) in /dev")
         }
     }
 

@@ -14,7 +14,8 @@ import Testing
 /// `scan` creating a database where a path was mistyped (docs/TESTING.md).
 @Suite("Odd values in every option")
 struct OddOptionTests {
-    /// One setting of one command: an option, or an environment variable.
+    /// One setting of one command: an option, an environment variable, or
+    /// (neither) the command's argument.
     struct Setting: Sendable, CustomTestStringConvertible {
         /// The command and the words it needs before its options.
         let command: [String]
@@ -29,7 +30,17 @@ struct OddOptionTests {
             Setting(command: ["serve"], option: nil, variable: name)
         }
 
-        var testDescription: String { (command + [option ?? "\(variable!)="]).joined(separator: " ") }
+        static func argument(of command: String) -> Setting {
+            Setting(command: [command], option: nil, variable: nil)
+        }
+
+        var testDescription: String { (command + [option ?? variable.map { "\($0)=" } ?? "<argument>"]).joined(separator: " ") }
+
+        /// The command's words with `value` in this setting's place.
+        func arguments(_ value: String) -> [String] {
+            if let option { return command + [option, value] }
+            return variable == nil ? command + [value] : command
+        }
     }
 
     /// Empty and blank, a one-character name, numbers at and past the
@@ -48,13 +59,14 @@ struct OddOptionTests {
         + ["--database", "--pool-mode", "--catalog", "--actor", "--language", "--format"]
         .map { Setting.option($0, of: "import", "-") }
         + ["--database", "--within", "--format"].map { Setting.option($0, of: "status") }
-        + [Setting.option("--database", of: "backup", "copy.sqlite")]
+        + [Setting.option("--database", of: "backup", "copy.sqlite"), .argument(of: "backup")]
+        + [Setting.option("--database", of: "restore", "backup.sqlite"), .argument(of: "restore")]
 
     @Test(arguments: settings)
     func everyOddValueEndsInAnAnswerOrARefusal(_ setting: Setting) throws {
         for value in Self.values {
             let folder = try ScratchFolder.make("keygate-odd-option")
-            let run = try ToolRun(ServeProcess.executable, setting.command + (setting.option.map { [$0, value] } ?? []),
+            let run = try ToolRun(ServeProcess.executable, setting.arguments(value),
                                   in: folder, environment: setting.variable.map { [$0: value] } ?? [:], input: "")
             let place = "\(setting.testDescription) '\(value.prefix(12))'"
             #expect(run.signal == nil && [0, 1, 2, 64].contains(run.status), "\(place): \(run.errors.suffix(1_000))")

@@ -19,6 +19,26 @@ public enum KeyDatabase {
         !(path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory"))
     }
 
+    /// Why `path` can name no database file, if it cannot: it is empty,
+    /// SQLite's in-memory name, or names something that is not a regular
+    /// file (a folder; a device, a pipe or a socket). SQLite refused these
+    /// only once files had been created beside them (as root, `serve
+    /// --database /dev/null` left `/dev/null-usage` and its log in /dev),
+    /// or in words that blamed the disk ("disk I/O error"). A path with
+    /// nothing there is no refusal: the file is created. The words name no
+    /// path; whoever shows them names it.
+    package static func refusal(of path: String) -> String? {
+        guard !path.isEmpty else { return "the path is empty; name a file" }
+        guard isFile(path) else { return "an in-memory database cannot be shared between connections; give a file" }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "it is a folder; name a file (keygate.sqlite in that folder, say)"
+        default: return "it is not a regular file (it is a device, a pipe or a socket); name a file"
+        }
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///
@@ -30,21 +50,9 @@ public enum KeyDatabase {
     /// An in-memory name (`:memory:`, `file::memory:…`) is refused before
     /// anything is written: a pool needs a file its connections share
     /// (``inMemory()`` is the one-connection database for tests). So are
-    /// an empty path and a folder, which SQLite refused only after the
-    /// usage file had been created beside them.
+    /// an empty path, a folder and a device (``refusal(of:)``).
     public static func open(path: String) throws -> DatabasePool {
-        guard !path.isEmpty else {
-            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "the path is empty; name a file")
-        }
-        guard isFile(path) else {
-            throw DatabaseError(resultCode: .SQLITE_CANTOPEN,
-                                message: "an in-memory database cannot be shared between connections; give a file")
-        }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw DatabaseError(resultCode: .SQLITE_CANTOPEN,
-                                message: "it is a folder; name a file (keygate.sqlite in that folder, say)")
-        }
+        if let refusal = refusal(of: path) { throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: refusal) }
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {

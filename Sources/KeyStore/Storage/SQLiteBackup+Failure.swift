@@ -21,6 +21,10 @@ extension SQLiteBackup {
             /// The backup named is the database itself (the same file,
             /// by any path).
             case sameFile = "same_file"
+            /// The path can name no database file: it is empty, or names
+            /// a folder, a device or another file that is not a regular
+            /// one. ``Failure/detail`` says which.
+            case notAFile = "not_a_file"
             /// The file system refused (permissions, a full disk…).
             case io
         }
@@ -56,6 +60,9 @@ extension SQLiteBackup {
                 return "\(path) is missing: a backup is the database's file and its usage file beside it"
             case .sameFile:
                 return "\(path) is the database itself; restore from a backup of it"
+            case .notAFile:
+                let reason = self.detail ?? "it is not a file"
+                return path.isEmpty ? reason : "\(path): \(reason)"
             case .io:
                 return "\(path): \(self.detail ?? "cannot be read or written")"
             }

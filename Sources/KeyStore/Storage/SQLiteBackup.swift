@@ -46,9 +46,10 @@ public enum SQLiteBackup {
     /// names: a backup that exists is whole.
     ///
     /// - Throws: ``Failure`` `exists` if either file is already there (a
-    ///   backup never replaces a file); `notFound`, `notKeygate`, `damaged`
-    ///   or `io` otherwise.
+    ///   backup never replaces a file); `notAFile`, `notFound`,
+    ///   `notKeygate`, `damaged` or `io` otherwise.
     public static func write(database path: String, to destination: String) throws(Failure) -> Summary {
+        try checkNamesFiles(path, destination)
         guard FileManager.default.fileExists(atPath: path) else { throw Failure(.notFound, path) }
         let usage = KeyDatabase.usagePath(for: path)
         let withUsage = KeyDatabase.attachesUsage && FileManager.default.fileExists(atPath: usage)
@@ -82,6 +83,16 @@ public enum SQLiteBackup {
         return summary
     }
 
+    /// Refuses, before anything is read or written, a path that can name
+    /// no database file (``KeyDatabase/refusal(of:)``): SQLite took an empty
+    /// one for a temporary database (a restore "restored" into it and left
+    /// a usage file named `-usage`), and said "disk I/O error" of a folder.
+    private static func checkNamesFiles(_ paths: String...) throws(Failure) {
+        for path in paths {
+            if let refusal = KeyDatabase.refusal(of: path) { throw Failure(.notAFile, path, detail: refusal) }
+        }
+    }
+
     /// Replaces the database at `path` (or creates it) with the backup at
     /// `backup`, which is left as it is.
     ///
@@ -96,11 +107,12 @@ public enum SQLiteBackup {
     /// the rest of that time's changes).
     ///
     /// - Throws: ``Failure`` `inUse` if a process has the database open;
-    ///   `notFound`, `incomplete`, `damaged`, `notKeygate` (for the backup,
+    ///   `notAFile`, `notFound`, `incomplete`, `damaged`, `notKeygate` (for the backup,
     ///   or for a database that is someone else's), `newer` (a backup of a
     ///   later version of Keygate), `sameFile` (the backup is the database)
     ///   or `io`.
     public static func restore(from backup: String, into path: String) throws(Failure) -> Summary {
+        try checkNamesFiles(backup, path)
         guard FileManager.default.fileExists(atPath: backup) else { throw Failure(.notFound, backup) }
         // Otherwise the backup's own connection would hold the database
         // open, and the restore would blame another process.

@@ -14,6 +14,9 @@ extension SQLiteKeyStorage {
     public static func status(path: String, within window: TimeInterval, now: Date = Date())
         throws(KeyStoreError) -> StoreStatus
     {
+        if let refusal = KeyDatabase.refusal(of: path) {
+            throw KeyStoreError(.storageFailure, ["reason": "io", "detail": refusal])
+        }
         do {
             var configuration = Configuration()
             configuration.readonly = true

@@ -15,9 +15,11 @@ enum Database {
 
     /// Whether `database` names a SQLite file that is not there: the
     /// commands that read what `serve` wrote (`scan`, `status`) refuse it
-    /// rather than create an empty database.
+    /// rather than create an empty database. A path that can name no file
+    /// (empty, a folder, a device) is not missing: opening it says why.
     static func isMissingFile(_ database: String) -> Bool {
-        !PostgresKeyStorage.isURL(database) && !FileManager.default.fileExists(atPath: database)
+        !PostgresKeyStorage.isURL(database) && KeyDatabase.refusal(of: database) == nil
+            && !FileManager.default.fileExists(atPath: database)
     }
 
     /// Why `database` is not one `serve` wrote, if it is not: no SQLite
@@ -138,6 +140,8 @@ enum StartupFailure {
             return "cannot reach the PostgreSQL server at \(database) (\(detail))"
         case "corrupt":
             return "\(database) is damaged or not a Keygate database (\(detail)); restore it from a backup"
+        case "io" where !PostgresKeyStorage.isURL(database) && KeyDatabase.refusal(of: database) != nil:
+            return database.isEmpty ? detail : "\(database): \(detail)"
         case "io":
             // SQLite says only "unable to open database file", whether the
             // folder is missing, may not be written or no file descriptor

@@ -2,7 +2,10 @@
 """Mutation checks: does a test fail when a line that matters is wrong?
 
 Each mutation in the list (Scripts/mutations.txt unless another file is
-named) changes one piece of source text that must occur exactly once. The
+named) changes one piece of source text that must occur exactly once
+(or, given `after`, the first occurrence past a text that occurs once:
+the same SQL in an old migration and in the one a new database ends
+with, say). The
 script applies one mutation at a time, builds the package and its tests,
 runs the tests the mutation names, and puts the source back before the
 next one, whatever happens (an interrupt included). A mutation that no
@@ -25,6 +28,10 @@ The list: blocks separated by blank lines, `#` comments, each block
     to: $0.lastEventAt) >= checked.occurredAt
     tests: BillingEventTests
     why: an event as old as the last one applied is still applied
+
+and, optionally, `after: <text that occurs once, before the change>`. A
+line that starts with `+` continues the field above it on a new line
+(what follows the `+`, spaces included), for a change across lines.
 """
 import argparse
 import os
@@ -37,6 +44,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRATCH = ".build-mutate"
 FIELDS = ("id", "file", "from", "to", "tests", "why")
+OPTIONAL = ("after",)
 
 
 def read_list(path):
@@ -44,6 +52,10 @@ def read_list(path):
     lines = path.read_text().splitlines() + [""]
     for number, line in enumerate(lines, 1):
         if line.startswith("#"):
+            continue
+        if line.startswith("+") and block:
+            last = list(block)[-1]
+            block[last] += "\n" + line[1:]
             continue
         if not line.strip():
             if block:
@@ -54,8 +66,8 @@ def read_list(path):
                 block = {}
             continue
         field, separator, value = line.partition(": ")
-        if not separator or field not in FIELDS:
-            sys.exit(f"{path}:{number}: expected one of {', '.join(FIELDS)} followed by ': '")
+        if not separator or field not in FIELDS + OPTIONAL:
+            sys.exit(f"{path}:{number}: expected one of {', '.join(FIELDS + OPTIONAL)} followed by ': '")
         block[field] = value
     ids = [mutation["id"] for mutation in mutations]
     if len(ids) != len(set(ids)):
@@ -63,11 +75,32 @@ def read_list(path):
     return mutations
 
 
-def check_applies(mutation):
-    source = (ROOT / mutation["file"]).read_text()
+def locate(source, mutation):
+    """Where the mutation's `from` starts in `source`, or why it cannot be placed."""
+    start = 0
+    if "after" in mutation:
+        if source.count(mutation["after"]) != 1:
+            return None, f"`after` occurs {source.count(mutation['after'])} times in {mutation['file']}, not once"
+        start = source.index(mutation["after"]) + len(mutation["after"])
+        found = source.find(mutation["from"], start)
+        if found < 0:
+            return None, f"`from` does not occur after `after` in {mutation['file']}"
+        return found, None
     count = source.count(mutation["from"])
     if count != 1:
-        return f"`from` occurs {count} times in {mutation['file']}, not once"
+        return None, f"`from` occurs {count} times in {mutation['file']}, not once"
+    return source.index(mutation["from"]), None
+
+
+def mutated(source, mutation):
+    place, _ = locate(source, mutation)
+    return source[:place] + mutation["to"] + source[place + len(mutation["from"]):]
+
+
+def check_applies(mutation):
+    _, problem = locate((ROOT / mutation["file"]).read_text(), mutation)
+    if problem:
+        return problem
     if mutation["from"] == mutation["to"]:
         return "`from` and `to` are the same"
     return None
@@ -82,7 +115,7 @@ def run(command, log):
 def try_mutation(mutation, log):
     path = ROOT / mutation["file"]
     original = path.read_text()
-    path.write_text(original.replace(mutation["from"], mutation["to"], 1))
+    path.write_text(mutated(original, mutation))
     try:
         if run(["swift", "build", "--build-tests", "--scratch-path", SCRATCH], log) != 0:
             return "did not build"

@@ -259,6 +259,26 @@ struct PostgresTests {
         }
     }
 
+    /// The server's function tells another host's clock from a step back
+    /// as GCRA does in process (`RateLimitClockTests`): a key's time up to
+    /// a further minute ahead is honoured (the key waits the difference
+    /// and a cell), and one past it was set by a clock since stepped back,
+    /// so the key waits a cell, not the step.
+    @Test(arguments: [(ahead: 50, wait: 51), (ahead: 61, wait: 1)])
+    func aTimeJustPastTheToleranceIsAStepOnTheServerToo(ahead seconds: Int, wait: Int) throws {
+        let url = try Backend.freshPostgresSchema()
+        let ahead = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let onTime = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let now = GCRA.microseconds(Date())
+        let then = now + Int64(seconds) * 1_000_000
+        for _ in 0..<100 { _ = ahead.rateLimits!.admit(42, limit: 60, cost: 1, at: then) }
+        guard case .limited(let retryAfter, _) = onTime.rateLimits!.admit(42, limit: 60, cost: 1, at: now) else {
+            Issue.record("admitted with the key's minute taken")
+            return
+        }
+        #expect(retryAfter == wait)
+    }
+
     /// A busy key is reserved several cells at a time, and what the hosts
     /// admit together still stays within the limit.
     @Test func reservationsOfABusyKeyStayWithinItsLimit() throws {

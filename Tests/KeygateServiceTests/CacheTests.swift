@@ -19,6 +19,10 @@ struct CacheTests {
         try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
     }
 
+    func verify(_ fixture: ServiceFixture, _ key: CreatedKey, from origin: String) throws -> VerifyOutcome {
+        try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read", origin: origin)).outcome
+    }
+
     func verify(_ service: KeygateService, _ key: CreatedKey) throws -> VerifyOutcome {
         try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
     }
@@ -87,6 +91,35 @@ struct CacheTests {
         #expect(try verify(fixture, revoked) == .revoked)
         #expect(try verify(fixture, kept) == .valid)
         #expect(reads(fixture).keys == warm + 2)
+    }
+
+    /// What `keys.update` changes that a verification reads (a key's
+    /// allowed origins, its rate limit, its expiry) is what another process
+    /// answers by at its very next verification, as for the revocations,
+    /// rotations, capability changes and downgrades `MultiProcessTests`
+    /// makes: the change log's trigger must name each column an update sets.
+    @Test(arguments: Backend.available) func everyChangeAVerificationReadsReachesAnotherProcessAtOnce(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (admin, gateway) = (processes[0], processes[1])
+        try admin.move("org_a", to: "pro")
+        let key = try admin.create("org_a", kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 100)
+        func update(_ changes: KeyChanges) throws {
+            _ = try admin.service.updateKey(id: key.key.record.id, organizationId: "org_a", changes: changes, actor: nil)
+        }
+        #expect(try verify(gateway, key, from: "https://a.example") == .valid)
+
+        try update(KeyChanges(allowedOrigins: ["https://b.example"]))
+        #expect(try verify(gateway, key, from: "https://a.example") == .originNotAllowed)
+
+        // One a minute: a minute on, a verification takes the only one.
+        try update(KeyChanges(rateLimit: 1))
+        for process in processes { process.clock.advance(by: 60) }
+        #expect(try verify(gateway, key, from: "https://b.example") == .valid)
+        #expect(try verify(gateway, key, from: "https://b.example") == .rateLimited)
+
+        try update(KeyChanges(expiresAt: admin.clock.now().addingTimeInterval(90)))
+        for process in processes { process.clock.advance(by: 120) }
+        #expect(try verify(gateway, key, from: "https://b.example") == .expired)
     }
 
     /// A process whose change watcher could not be opened (no file

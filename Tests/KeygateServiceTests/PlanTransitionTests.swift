@@ -33,6 +33,33 @@ struct PlanTransitionTests {
         #expect(restored.record.capabilities == ["booking.read", "webhook.manage"])
     }
 
+    /// `active` and `suspended` depend on the plan, so they are applied to
+    /// each page of live keys: a page may hold fewer keys than its limit,
+    /// even none, and still have a next one (PROTOCOL says so). A client
+    /// that stopped at a short page would miss keys.
+    @Test(arguments: Backend.available) func aListFilteredByAStatusThePlanDecidesIsReadByItsCursor(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let keys = try (0..<3).map { _ in try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]) }
+        try fixture.move(to: "starter")
+        func read(_ status: KeyStatus) throws -> (pages: [Int], keys: Set<String>) {
+            var pages: [Int] = []
+            var seen: Set<String> = []
+            var cursor: String?
+            repeat {
+                let page = try fixture.service.keys(organizationId: "org_a", status: status, cursor: cursor, limit: 2)
+                pages.append(page.keys.count)
+                seen.formUnion(page.keys.map(\.record.id))
+                cursor = page.nextCursor
+            } while cursor != nil && pages.count < 10
+            return (pages, seen)
+        }
+        let active = try read(.active)
+        #expect(active.pages == [0, 0] && active.keys.isEmpty)
+        let suspended = try read(.suspended)
+        #expect(suspended.pages == [2, 1] && suspended.keys == Set(keys.map(\.key.record.id)))
+    }
+
     @Test(arguments: Backend.available) func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade(_ backend: Backend) throws {
         let fixture = try ServiceFixture(catalog: "examples/link-platform.xml", backend: backend)
         try fixture.move(to: "business")

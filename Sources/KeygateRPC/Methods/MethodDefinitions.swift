@@ -211,7 +211,10 @@ public enum ListKeys: RPCMethod {
         public var keys: [KeyInfo]
         public var nextCursor: String?
         public static let fields: [WireField<Result>] = [
-            .init("keys", { $0.keys }), .init("nextCursor", { $0.nextCursor }, "null on the last page."),
+            .init("keys", { $0.keys }),
+            .init("nextCursor", { $0.nextCursor },
+                  "null on the last page. A page filtered by status active or suspended may hold fewer keys than limit, "
+                      + "even none, and still have a next one: follow the cursor."),
         ]
     }
 }

@@ -177,7 +177,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         let rows = min(result.count, limit)
         let keys = (0..<rows).map { Self.key(result, $0, offset: 1) }
         let nextCursor = result.count > limit ? result.int64(rows - 1, 0).map(StorageCoding.cursor) : nil
-        return KeyPage(keys: keys, nextCursor: nextCursor)
+        return KeyPage(keys: keys, positions: (0..<rows).map { result.int64($0, 0) ?? 0 }, nextCursor: nextCursor)
     }
 
     public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)

@@ -33,31 +33,53 @@ struct PlanTransitionTests {
         #expect(restored.record.capabilities == ["booking.read", "webhook.manage"])
     }
 
-    /// `active` and `suspended` depend on the plan, so they are applied to
-    /// each page of live keys: a page may hold fewer keys than its limit,
-    /// even none, and still have a next one (PROTOCOL says so). A client
-    /// that stopped at a short page would miss keys.
-    @Test(arguments: Backend.available) func aListFilteredByAStatusThePlanDecidesIsReadByItsCursor(_ backend: Backend) throws {
+    /// Reads the organization's keys of `status` by their cursors, `limit`
+    /// a page: each page's size and every key read.
+    func listed(_ fixture: ServiceFixture, _ status: KeyStatus, limit: Int) throws -> (pages: [Int], keys: Set<String>) {
+        var pages: [Int] = []
+        var seen: Set<String> = []
+        var cursor: String?
+        repeat {
+            let page = try fixture.service.keys(organizationId: "org_a", status: status, cursor: cursor, limit: limit)
+            pages.append(page.keys.count)
+            seen.formUnion(page.keys.map(\.record.id))
+            cursor = page.nextCursor
+        } while cursor != nil && pages.count < 10
+        return (pages, seen)
+    }
+
+    /// `active` and `suspended` depend on the plan, so the store cannot
+    /// filter by them: the service reads pages of live keys until its own
+    /// is full. Once, a page was filtered as the store had cut it, and a
+    /// client listing active keys got an empty first page with a cursor.
+    @Test(arguments: Backend.available) func aListFilteredByAStatusThePlanDecidesHasFullPages(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         let keys = try (0..<3).map { _ in try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]) }
         try fixture.move(to: "starter")
-        func read(_ status: KeyStatus) throws -> (pages: [Int], keys: Set<String>) {
-            var pages: [Int] = []
-            var seen: Set<String> = []
-            var cursor: String?
-            repeat {
-                let page = try fixture.service.keys(organizationId: "org_a", status: status, cursor: cursor, limit: 2)
-                pages.append(page.keys.count)
-                seen.formUnion(page.keys.map(\.record.id))
-                cursor = page.nextCursor
-            } while cursor != nil && pages.count < 10
-            return (pages, seen)
-        }
-        let active = try read(.active)
-        #expect(active.pages == [0, 0] && active.keys.isEmpty)
-        let suspended = try read(.suspended)
+        let active = try listed(fixture, .active, limit: 2)
+        #expect(active.pages == [0] && active.keys.isEmpty)
+        let suspended = try listed(fixture, .suspended, limit: 2)
         #expect(suspended.pages == [2, 1] && suspended.keys == Set(keys.map(\.key.record.id)))
+        #expect(try listed(fixture, .suspended, limit: 3).pages == [3])
+    }
+
+    /// Past `statusScanLimit` keys of the other status, a call answers what
+    /// it found, with a cursor to the rest: an organization of many
+    /// suspended keys costs a client listing its active ones more calls,
+    /// not one unbounded one.
+    @Test(arguments: Backend.available) func aFilteredListReadsABoundedNumberOfKeysACall(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        // Pro holds 25 active keys; the oldest 25 stay active, the newer suspended.
+        let count = KeygateService.statusScanLimit + 30
+        let imported = try fixture.storage.importKeys((0..<count).map { number in
+            ImportedKey(organizationId: "org_a", name: "k\(number)", kind: "owner_integration", capabilities: ["booking.read"],
+                        secret: .key(KeyRules(catalog: fixture.catalog).format.generate(environment: "live")), rateLimit: 60)
+        }, limits: [:])
+        #expect(imported.count == count)
+        let active = try listed(fixture, .active, limit: 50)
+        #expect(active.pages == [0, 25] && active.keys.count == 25)
     }
 
     @Test(arguments: Backend.available) func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade(_ backend: Backend) throws {

@@ -95,11 +95,22 @@ public struct KeyPage: Sendable {
     public let keys: [KeyRecord]
     /// Pass it back for the next page; `nil` on the last page.
     public let nextCursor: String?
+    /// Each key's place in the list, for ``cursor(after:)``.
+    private let positions: [Int64]
 
-    /// For the stores of this package, which build it from what they read.
-    package init(keys: [KeyRecord], nextCursor: String?) {
+    /// For the stores of this package, which build it from what they read:
+    /// `positions` holds each key's place, as their cursors encode it.
+    package init(keys: [KeyRecord], positions: [Int64], nextCursor: String?) {
+        precondition(keys.count == positions.count, "a position for each key")
         self.keys = keys
+        self.positions = positions
         self.nextCursor = nextCursor
+    }
+
+    /// The cursor of the page that starts after `keys[index]`: what a
+    /// caller that takes only part of this page passes back for the rest.
+    package func cursor(after index: Int) -> String {
+        StorageCoding.cursor(positions[index])
     }
 }
 

@@ -327,7 +327,8 @@ public struct SQLiteKeyStorage: KeyStorage {
         }
         let page = rows.prefix(limit)
         let nextCursor = rows.count > limit ? page.last.map { StorageCoding.cursor($0["seq"]) } : nil
-        return KeyPage(keys: page.map { StorageCoding.key($0, offset: 1) }, nextCursor: nextCursor)
+        return KeyPage(keys: page.map { StorageCoding.key($0, offset: 1) }, positions: page.map { $0["seq"] },
+                       nextCursor: nextCursor)
     }
 
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {

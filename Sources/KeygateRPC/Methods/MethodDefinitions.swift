@@ -213,8 +213,9 @@ public enum ListKeys: RPCMethod {
         public static let fields: [WireField<Result>] = [
             .init("keys", { $0.keys }),
             .init("nextCursor", { $0.nextCursor },
-                  "null on the last page. A page filtered by status active or suspended may hold fewer keys than limit, "
-                      + "even none, and still have a next one: follow the cursor."),
+                  "null on the last page. Filtered by status active or suspended, a call passes over at most "
+                      + "\(KeygateService.statusScanLimit) keys of the other status, and its page may then hold fewer "
+                      + "keys than limit, even none: follow the cursor until it is null."),
         ]
     }
 }

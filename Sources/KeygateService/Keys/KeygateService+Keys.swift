@@ -65,28 +65,61 @@ extension KeygateService {
         return try managed([record], organization: organization)[0]
     }
 
-    /// A page of keys, newest first. Filtering by `active` or `suspended`,
-    /// which depend on the plan, may return pages shorter than `limit` with
-    /// a cursor to the next; follow the cursor, not the page size.
+    /// A page of keys, newest first, `limit` of them (50 by default) but
+    /// on the last page.
+    ///
+    /// `active` and `suspended` depend on the plan, so the store cannot
+    /// filter by them: pages of live keys are read until this one is full.
+    /// Past ``statusScanLimit`` keys of the other status in one call, the
+    /// page is answered as it stands, shorter, with a cursor to the rest.
+    /// A full page's cursor may lead to an empty last page, when no key
+    /// after it has the status.
     public func keys(organizationId: String, status: KeyStatus?, cursor: String?, limit: Int?) throws(ServiceError)
         -> ManagedKeyPage
     {
         let organization = try organizationPlan(organizationId)
-        // Suspension depends on the plan: the store filters for live keys
-        // and the statuses are derived over them.
-        let filter: KeyFilter = switch status {
-        case nil: .all
-        case .active?, .suspended?: .state(.live)
-        case .expired?: .state(.expired)
-        case .revoked?: .state(.revoked)
+        let filter: KeyFilter
+        switch status {
+        case .active?, .suspended?: filter = .state(.live)
+        case .expired?: filter = .state(.expired)
+        case .revoked?: filter = .state(.revoked)
+        case nil: filter = .all
         }
-        let page = try store { () throws(KeyStoreError) in
-            try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+        func page(after cursor: String?) throws(ServiceError) -> KeyPage {
+            try store { () throws(KeyStoreError) in
+                try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+            }
         }
-        var keys = try managed(page.keys, organization: organization)
-        if let status { keys = keys.filter { $0.status == status } }
-        return ManagedKeyPage(keys: keys, nextCursor: page.nextCursor)
+        guard let status, filter == .state(.live) else {
+            let page = try page(after: cursor)
+            return ManagedKeyPage(keys: try managed(page.keys, organization: organization), nextCursor: page.nextCursor)
+        }
+        let size = limit ?? KeyRules.defaultPageSize
+        var found: [ManagedKey] = []
+        var next = cursor
+        var passed = 0
+        while true {
+            let page = try page(after: next)
+            let keys = try managed(page.keys, organization: organization)
+            for (index, key) in keys.enumerated() where key.status == status {
+                found.append(key)
+                guard found.count < size else {
+                    let more = index < keys.count - 1 || page.nextCursor != nil
+                    return ManagedKeyPage(keys: found, nextCursor: more ? page.cursor(after: index) : nil)
+                }
+            }
+            passed += keys.count
+            guard let following = page.nextCursor, passed < Self.statusScanLimit else {
+                return ManagedKeyPage(keys: found, nextCursor: page.nextCursor)
+            }
+            next = following
+        }
     }
+
+    /// The most keys one `keys.list` call filtered by `active` or
+    /// `suspended` reads: an organization of many keys of the other status
+    /// costs a client more calls, not one long one.
+    public static let statusScanLimit = 1_000
 
     public func updateKey(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(ServiceError)
         -> ManagedKey

@@ -49,4 +49,25 @@ struct UsageBreakdownTests {
         let after = try fixture.service.usage(organizationId: "org_a", keyId: nil, from: today, to: today)
         #expect(after.first?.refusals == [:] && after.first?.capabilities == ["booking.read": 2])
     }
+
+    /// A capability the catalog does not define is refused, and counted
+    /// under no capability: a gateway's typo, a NUL, 20,000 bytes or a
+    /// new name a request made up stay out of the day's breakdown. Kept,
+    /// each new name was one more row a day, without bound, and on
+    /// PostgreSQL a NUL failed every flush that carried it.
+    @Test(arguments: Backend.available) func aCapabilityTheCatalogLacksIsCountedUnderNone(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let asked = ["booking.reed", "booking.read\u{0}x", String(repeating: "c", count: 20_000), "booking.cancel"]
+        for capability in asked {
+            let result = try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: capability))
+            #expect(result.outcome == .insufficientCapability)
+        }
+        try fixture.service.flushUsage()
+        let today = fixture.clock.now()
+        let day = try fixture.service.usage(organizationId: "org_a", keyId: key.key.record.id, from: today, to: today).first
+        #expect(day?.invalid == 4 && day?.refusals == ["insufficient_capability": 4])
+        #expect(day?.capabilities == ["booking.cancel": 1])
+    }
 }

@@ -506,7 +506,8 @@ public enum GetUsage: RPCMethod {
             .init("refusals", { $0.refusals },
                   "The invalid ones by the verification code that refused them (revoked, rate_limited, …); codes with none are left out."),
             .init("capabilities", { $0.capabilities },
-                  "Verifications, valid or not, by the capability they asked for or their route's."),
+                  "Verifications, valid or not, by the capability they asked for or their route's; "
+                      + "one the catalog does not define is counted under none."),
         ]
     }
 }

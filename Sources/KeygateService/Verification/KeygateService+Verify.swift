@@ -422,7 +422,8 @@ extension KeygateService {
             }
             let started = GCRA.microseconds(clock.now())
             let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
-            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
+            let known = storage.rules.capabilities
+            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap { $0.increments(counting: known) }
             let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {

@@ -94,6 +94,21 @@ struct PostgresTests {
         #expect((0..<result.count).map { result.string($0, 0) } == values)
     }
 
+    /// Text holding a NUL is refused before it is sent, alone or queued
+    /// in a transaction: libpq would send only what comes before it, and
+    /// the server store that. The connection goes on serving.
+    @Test func textHoldingANulIsRefusedNotCutShort() throws {
+        let pool = PGPool(conninfo: try Backend.freshPostgresSchema())
+        try pool.withConnection { connection in
+            #expect(throws: PGError.self) { try connection.query("SELECT $1::text", [.text("evt_1\u{0}a")]) }
+            try connection.execute("BEGIN")
+            connection.send("SELECT $1::text", [.text("a\u{0}b")])
+            #expect(throws: PGError.self) { try connection.query("SELECT 1") }
+            try connection.execute("ROLLBACK")
+            #expect(try connection.query("SELECT $1::text", [.text("evt_1")]).string(0, 0) == "evt_1")
+        }
+    }
+
     @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
         let url = try Backend.freshPostgresSchema()
         _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)

@@ -202,6 +202,7 @@ final class PGConnection: @unchecked Sendable {
     /// the first time (one round trip, not two).
     @discardableResult
     func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        try Self.refuseNUL(in: parameters)
         let name = prepares ? prepared[sql] : nil
         if !queued.isEmpty || (prepares && name == nil) {
             // What is queued, or the statement's preparation, goes in one
@@ -233,6 +234,7 @@ final class PGConnection: @unchecked Sendable {
     private func pipeline(_ statements: [Queued]) throws(PGError) -> OpaquePointer? {
         queued.removeAll(keepingCapacity: true)
         sentCount = queuedCount
+        for statement in statements { try Self.refuseNUL(in: statement.parameters) }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
         }
@@ -316,6 +318,18 @@ final class PGConnection: @unchecked Sendable {
             throw failure
         }
         return last
+    }
+
+    /// Refuses text holding a NUL before anything is sent. libpq takes text
+    /// parameters as C strings, so the server would get, and store, only
+    /// what comes before the NUL, silently: `evt_1\u{0}a` and `evt_1\u{0}b`
+    /// one id. Every input is checked long before (`KeyValidator`); this is
+    /// the backstop that makes a miss there an error, not a wrong row.
+    private static func refuseNUL(in parameters: [PGValue]) throws(PGError) {
+        for case .text(let text) in parameters where text.utf8.contains(0) {
+            throw PGError(sqlState: "22021", message: "text holding a NUL character cannot be sent to PostgreSQL; nothing was",
+                          connectionLost: false)
+        }
     }
 
     /// Calls `body` with every parameter's bytes in one buffer (text

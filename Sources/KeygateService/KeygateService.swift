@@ -23,6 +23,9 @@ public struct KeygateService: Sendable {
     let keyFormat: KeyFormat
     /// Kept here for the same reason as ``keyFormat``.
     let sharedLimits: (any SharedRateLimits)?
+    /// The catalog's capabilities, by name: what a verification's counts
+    /// may be broken down by.
+    let capabilityNames: Set<String>
     /// Each plan's access for organizations within its maximum (``KeyAccess/shared(by:)``).
     let planAccess: [PlanID: KeyAccess]
     /// Whether this service runs one command of a unit of work, in the
@@ -67,6 +70,7 @@ public struct KeygateService: Sendable {
         self.eventClockSkew = eventClockSkew
         keyFormat = storage.rules.format
         sharedLimits = storage.rateLimits
+        capabilityNames = storage.rules.capabilities
         self.verification = verification
         self.planAccess = planAccess ?? KeyAccess.shared(by: catalog)
     }

@@ -204,7 +204,12 @@ extension KeygateService {
             result.organizationId = entry.record.organizationId
             result.keyId = entry.record.id
             result.kind = entry.record.kind
-            counters.record(outcome, capability: capability, day: QuotaCalendar.startOfDay(now), at: now,
+            // A refusal may name a capability the catalog lacks (a typo, a
+            // made-up name): counted under none, or each new name would be
+            // a count of its own, in memory and in the day's rows. A valid
+            // verification's is the key's own, so only refusals ask.
+            let counted = outcome == .valid ? capability : capability.flatMap { capabilityNames.contains($0) ? $0 : nil }
+            counters.record(outcome, capability: counted, day: QuotaCalendar.startOfDay(now), at: now,
                             origin: request.origin, ip: request.ip)
             return .answered
         }
@@ -422,8 +427,7 @@ extension KeygateService {
             }
             let started = GCRA.microseconds(clock.now())
             let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
-            let known = storage.rules.capabilities
-            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap { $0.increments(counting: known) }
+            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
             let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {

@@ -567,18 +567,15 @@ struct PendingCounts {
     let keyId: String
     fileprivate let days: [KeyCounters.DayCounts]
 
-    /// The counts of each day, as the store takes them, by the capabilities
-    /// in `known` (the catalog's): one a request named that the catalog
-    /// lacks (a typo, a made-up name) is counted under none, or each new
-    /// name would be a row of its own. The last use's origin and address
-    /// are kept as reported text is (cleaned and cut). Both here rather
-    /// than in each verification: a flush runs once a second.
-    func increments(counting known: Set<String>) -> [UsageIncrement] {
+    /// The counts of each day, as the store takes them. The last use's
+    /// origin and address are kept as reported text is (cleaned and cut),
+    /// here rather than in each verification: a flush runs once a second.
+    var increments: [UsageIncrement] {
         days.map { day in
             UsageIncrement(keyId: keyId, day: day.day, valid: day.valid, invalid: day.invalid, lastUsedAt: day.lastUsedAt,
                            lastOrigin: day.lastOrigin.flatMap(KeyValidator.reported),
                            lastIP: day.lastIP.flatMap(KeyValidator.reported), refusals: day.refusals.dictionary,
-                           capabilities: day.capabilities.dictionary.filter { known.contains($0.key) })
+                           capabilities: day.capabilities.dictionary)
         }
     }
 }

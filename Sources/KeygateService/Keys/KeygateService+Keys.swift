@@ -95,12 +95,15 @@ extension KeygateService {
             return ManagedKeyPage(keys: try managed(page.keys, organization: organization), nextCursor: page.nextCursor)
         }
         let size = limit ?? KeyRules.defaultPageSize
+        // One reading of which keys the plan's maximum holds, for every
+        // page: statuses from one moment, and one read, not one a page.
+        let (access, now) = (try access(organization, ranking: true), clock.now())
         var found: [ManagedKey] = []
         var next = cursor
         var passed = 0
         while true {
             let page = try page(after: next)
-            let keys = try managed(page.keys, organization: organization)
+            let keys = managed(page.keys, access: access, at: now)
             for (index, key) in keys.enumerated() where key.status == status {
                 found.append(key)
                 guard found.count < size else {
@@ -193,11 +196,20 @@ extension KeygateService {
     {
         let now = clock.now()
         let ranking = !knownWithinLimit && records.contains { $0.state(at: now) == .live }
-        let access = try store { () throws(KeyStoreError) in
+        return managed(records, access: try access(organization, ranking: ranking), at: now)
+    }
+
+    /// The organization's access on its plan; `ranking` reads which of its
+    /// live keys are within the plan's maximum (a read of the store).
+    func access(_ organization: OrganizationPlan, ranking: Bool) throws(ServiceError) -> KeyAccess {
+        try store { () throws(KeyStoreError) in
             try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
                           storage: storage, ranking: ranking)
         }
-        return records.map { record in
+    }
+
+    func managed(_ records: [KeyRecord], access: KeyAccess, at now: Date) -> [ManagedKey] {
+        records.map { record in
             ManagedKey(
                 record: record, status: access.status(of: record, at: now),
                 usableCapabilities: access.usableCapabilities(of: record), effectiveRateLimit: access.rateLimit(of: record))

@@ -50,8 +50,10 @@ public struct KeyInfo: WireObject, Hashable {
         .init("createdAt", { $0.createdAt }), .init("expiresAt", { $0.expiresAt }, "null: the key never expires."),
         .init("lastUsedAt", { $0.lastUsedAt }, "null: never used."),
         .init("lastUsedText", { $0.lastUsedText }, "\"Never\", \"2 days ago\", in the request's language."),
-        .init("lastUsedOrigin", { $0.lastUsedOrigin }, "The origin of the last valid use, as the gateway reported it, invisible characters taken out and cut to 300 bytes; null if none was."),
-        .init("lastUsedIP", { $0.lastUsedIP }, "The client IP of the last valid use, as the gateway reported it, invisible characters taken out and cut to 300 bytes; null if none was."),
+        .init("lastUsedOrigin", { $0.lastUsedOrigin }, "The origin of the last valid use, as the gateway reported it, "
+              + "invisible characters taken out and cut to 300 bytes; null if none was."),
+        .init("lastUsedIP", { $0.lastUsedIP }, "The client IP of the last valid use, as the gateway reported it, "
+              + "invisible characters taken out and cut to 300 bytes; null if none was."),
         .init("rateLimit", { $0.rateLimit }, "Requests per minute, as set on the key."),
         .init("effectiveRateLimit", { $0.effectiveRateLimit }, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
         .init("allowedOrigins", { $0.allowedOrigins }), .init("usage", { $0.usage }),

@@ -96,6 +96,25 @@ struct BackupTests {
         #expect(serve.finish() == 0)
     }
 
+    /// A backup or a restore into a folder that is not there says which
+    /// folder: SQLite's "unable to open database" named the temporary
+    /// copy and was reported against the database being copied.
+    @Test func aFileInAMissingFolderIsRefusedNamingTheFolder() throws {
+        let (serve, _, _) = try serving()
+        let folder = serve.database.deletingLastPathComponent()
+        let missing = folder.appending(path: "not-made").path
+        let backup = try CommandRun(["backup", missing + "/copy.sqlite", "--database", serve.database.path], in: folder)
+        #expect(backup.status == 2)
+        #expect(backup.errors.contains("\(missing)/copy.sqlite: its folder \(missing) does not exist"), "\(backup.errors)")
+        #expect(serve.finish() == 0)
+        let copy = folder.appending(path: "copy.sqlite").path
+        #expect(try CommandRun(["backup", copy, "--database", serve.database.path], in: folder).status == 0)
+        let restore = try CommandRun(["restore", copy, "--database", missing + "/keygate.sqlite"], in: folder)
+        #expect(restore.status == 2)
+        #expect(restore.errors.contains("\(missing)/keygate.sqlite: its folder \(missing) does not exist"), "\(restore.errors)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
     @Test func aRestoreRefusesADatabaseInUseAndLeavesItServing() throws {
         let (serve, secret, _) = try serving()
         let folder = serve.database.deletingLastPathComponent()

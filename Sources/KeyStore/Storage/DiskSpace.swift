@@ -24,11 +24,7 @@ enum DiskSpace {
     /// file system cannot be asked.
     static func measure(folderOf path: String, files paths: [String]) -> (free: Int64, used: Int64)? {
         var system = statvfs()
-        // Not NSString's deletingLastPathComponent: Foundation traps on a
-        // one-character relative path ("k"), which stopped `keygate serve
-        // --database k` just after it began serving.
-        let folder = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        guard statvfs(folder, &system) == 0 else { return nil }
+        guard statvfs(KeyDatabase.folder(of: path), &system) == 0 else { return nil }
         let free = Int64(system.f_bavail) * Int64(system.f_frsize)
         let used = paths.reduce(Int64(0)) { total, path in
             var status = stat()

@@ -10,7 +10,7 @@ enum FileSync {
 
     /// Syncs the folder that holds `path`, which makes a rename in it durable.
     static func directory(of path: String) throws(SQLiteBackup.Failure) {
-        try sync(URL(filePath: path).deletingLastPathComponent().path, flags: O_RDONLY | O_DIRECTORY)
+        try sync(KeyDatabase.folder(of: path), flags: O_RDONLY | O_DIRECTORY)
     }
 
     /// The file's size in bytes; 0 if there is none.

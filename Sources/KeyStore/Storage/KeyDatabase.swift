@@ -39,6 +39,15 @@ public enum KeyDatabase {
         }
     }
 
+    /// The folder a file at `path` is in: the text before its last slash
+    /// (`/` for a file at the root, `.` for a bare name). Not Foundation's
+    /// `deletingLastPathComponent`, which trapped on a one-character
+    /// relative path ("k") and stopped `keygate serve --database k` just
+    /// after it began serving.
+    package static func folder(of path: String) -> String {
+        path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///

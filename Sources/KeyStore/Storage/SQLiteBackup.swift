@@ -50,6 +50,7 @@ public enum SQLiteBackup {
     ///   `notKeygate`, `damaged` or `io` otherwise.
     public static func write(database path: String, to destination: String) throws(Failure) -> Summary {
         try checkNamesFiles(path, destination)
+        try checkFolder(of: destination)
         guard FileManager.default.fileExists(atPath: path) else { throw Failure(.notFound, path) }
         let usage = KeyDatabase.usagePath(for: path)
         let withUsage = KeyDatabase.attachesUsage && FileManager.default.fileExists(atPath: usage)
@@ -93,6 +94,17 @@ public enum SQLiteBackup {
         }
     }
 
+    /// Refuses a file to be written in a folder that is not there, saying
+    /// so: SQLite said only "unable to open database", of the temporary
+    /// copy's name, after the database's own.
+    private static func checkFolder(of path: String) throws(Failure) {
+        var isFolder: ObjCBool = false
+        let folder = KeyDatabase.folder(of: path)
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw Failure(.io, path, detail: "its folder \(folder) does not exist")
+        }
+    }
+
     /// Replaces the database at `path` (or creates it) with the backup at
     /// `backup`, which is left as it is.
     ///
@@ -113,6 +125,7 @@ public enum SQLiteBackup {
     ///   or `io`.
     public static func restore(from backup: String, into path: String) throws(Failure) -> Summary {
         try checkNamesFiles(backup, path)
+        try checkFolder(of: path)
         guard FileManager.default.fileExists(atPath: backup) else { throw Failure(.notFound, backup) }
         // Otherwise the backup's own connection would hold the database
         // open, and the restore would blame another process.

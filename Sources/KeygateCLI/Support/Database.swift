@@ -146,9 +146,9 @@ enum StartupFailure {
             // SQLite says only "unable to open database file", whether the
             // folder is missing, may not be written or no file descriptor
             // is left; the first is told apart here, the others are named.
-            let folder = URL(filePath: database).deletingLastPathComponent()
-            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: folder.path) {
-                return "\(database) cannot be created: its folder \(folder.path) does not exist"
+            let folder = KeyDatabase.folder(of: database)
+            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: folder) {
+                return "\(database) cannot be created: its folder \(folder) does not exist"
             }
             return "\(database) cannot be opened or created (\(detail)); "
                 + "check the path, its folder's permissions and the limit on open files (ulimit -n)"

@@ -151,9 +151,17 @@ struct ImportCommandTests {
                                    in: folder, input: good + "\n")
         #expect(clean.status == 0, "\(clean.errors)")
         #expect(clean.errors.contains("done in"))
-        let missing = try CommandRun(["import", "nowhere.jsonl", "--database", serve.database.path, "--catalog", Self.catalog],
-                                     in: folder)
-        #expect(missing.status == 2 && missing.errors.contains("nowhere.jsonl: cannot be read"))
+        // A pipe named as the file (`keygate import <(jq …)`) is read as one:
+        // it was refused as "cannot be read".
+        let piped = try CommandRun(["import", "/dev/stdin", "--database", serve.database.path, "--catalog", Self.catalog],
+                                   in: folder, input: good + "\n")
+        let rows = piped.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(piped.status == 0 && rows.contains(["already", "present", "1"]), "\(piped.output) \(piped.errors)")
+        for (file, refusal) in [("nowhere.jsonl", "nowhere.jsonl: no such file"), (".", ". is a folder; name a file"),
+                                ("", "the path is empty; name a file")] {
+            let run = try CommandRun(["import", file, "--database", serve.database.path, "--catalog", Self.catalog], in: folder)
+            #expect(run.status == 2 && run.errors.contains(refusal), "\(file): \(run.errors)")
+        }
         let usage = try CommandRun(["import"], in: folder)
         #expect(usage.status == 2)
         _ = serve.finish()

@@ -126,6 +126,11 @@ struct ScanTests {
         let piped = try keygate(["scan"], in: folder, input: "pasted: \(secrets[0])\n")
         #expect(piped.status == 1)
         #expect(piped.output.contains("-:1:9"))
+        // A pipe named as a file (`keygate scan <(git diff)`) is read as one:
+        // it was "cannot be read", a leak check that could not run.
+        let named = try keygate(["scan", "/dev/stdin"], in: folder, input: "pasted: \(secrets[0])\n")
+        #expect(named.status == 1 && named.output.contains("/dev/stdin:1:9"), "\(named.errors)")
+        #expect(try keygate(["scan", ""], in: folder).errors.contains("a path is empty"))
         #expect(try keygate(["scan"], in: folder, input: "nothing here\n").status == 0)
         #expect(try keygate(["scan", "no-such-folder"], in: folder).status == 2)
         #expect(try keygate(["scan", "repo", "--revoke"], in: folder).status == 2)

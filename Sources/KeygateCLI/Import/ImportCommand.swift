@@ -87,9 +87,9 @@ struct ImportCommand: ParsableCommand {
         }
         let text: Data
         do {
-            text = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(filePath: file))
+            text = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try InputFile.contents(of: file)
         } catch {
-            StandardError.write("keygate import: \(file): cannot be read")
+            StandardError.write("keygate import: \(error)")
             throw ExitCode.operationFailed
         }
         if let warning = Database.passwordWarning(option: database) { StandardError.write("keygate import: warning: \(warning)") }

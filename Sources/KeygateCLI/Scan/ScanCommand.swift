@@ -125,6 +125,7 @@ struct ScanCommand: ParsableCommand {
         var sources: [Source] = []
         let files = FileManager.default
         for path in paths {
+            guard !path.isEmpty else { throw ScanFailure(description: "keygate scan: a path is empty; name a file or a folder") }
             var isFolder: ObjCBool = false
             guard files.fileExists(atPath: path, isDirectory: &isFolder) else {
                 throw ScanFailure(description: "keygate scan: \(path): no such file or folder")
@@ -150,10 +151,11 @@ struct ScanCommand: ParsableCommand {
 
     static func file(_ path: String) -> Source {
         Source(name: path) { () throws(ScanFailure) in
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ScanFailure(description: "keygate scan: \(path): cannot be read")
+            do {
+                return Array(try InputFile.contents(of: path))
+            } catch {
+                throw ScanFailure(description: "keygate scan: \(error)")
             }
-            return Array(data)
         }
     }
 

@@ -57,7 +57,7 @@ struct ProtocolTests {
     @Test(arguments: [
         (#"{"organizationId":"o","name":"n","kind":"owner_integration"}"#, "capabilities", "is required"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":["a",7]}"#, "capabilities[1]", "must be text"),
-        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":1e2}"#, "rateLimit", "whole number"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":6.05e1}"#, "rateLimit", "whole number"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":99999999999999999999}"#, "rateLimit", "whole number"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"expiresAt":"tomorrow"}"#, "expiresAt", "RFC 3339"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"color":"red"}"#, "color", "not known"),
@@ -69,6 +69,22 @@ struct ProtocolTests {
         #expect(reply.errorCode == -32602)
         #expect(reply.errorData?["field"] as? String == field)
         #expect((reply.errorData?["message"] as? String)?.contains(message) == true, "\(reply)")
+    }
+
+    /// A whole number is one in any of JSON's notations, as JSON Schema's
+    /// `integer` (what rpc.discover publishes) takes it: a client whose
+    /// numbers are floating-point writes `100.0`, and was refused what its
+    /// schema validator accepted. A fraction is still refused, never rounded.
+    @Test(arguments: [("100", true), ("100.0", true), ("1e2", true), ("1E+2", true), ("0.1e3", true), ("1000e-1", true),
+                      ("100.5", false), ("1e-2", false), ("1e19", false), ("9223372036854775808.0", false)])
+    func aWholeNumberIsReadInAnyNotation(number: String, whole: Bool) throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"o","limit":\#(number)}}"#)
+        if whole {
+            #expect(reply.result?["keys"] is [Any], "\(reply)")
+        } else {
+            #expect(reply.errorCode == -32602 && reply.errorData?["field"] as? String == "limit", "\(reply)")
+            #expect((reply.errorData?["message"] as? String)?.contains("whole number") == true, "\(reply)")
+        }
     }
 
     /// A member no type reads is refused inside an array of objects too,

@@ -285,10 +285,27 @@ private struct SingleValue: SingleValueDecodingContainer {
 
     func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
 
-    /// Only whole numbers in range: `60.5`, `1e3` and `99999999999999999999` are refused, never rounded.
+    /// A whole number in range, in any of JSON's notations: `1000`,
+    /// `1000.0` and `1e3` alike, as JSON Schema's `integer` (what
+    /// rpc.discover publishes) takes them; a client whose numbers are
+    /// floating-point (Python's `json.dumps(100.0)`) writes `100.0`.
+    /// `60.5` and `99999999999999999999` are refused, never rounded.
     func decode(_ type: Int.Type) throws -> Int {
-        guard case .number(let text) = json, let value = Int(text) else { throw mismatch("integer") }
+        guard case .number(let text) = json, let value = Int(text) ?? Self.wholeNumber(text) else { throw mismatch("integer") }
         return value
+    }
+
+    /// The value of a JSON number written with a fraction or an exponent,
+    /// if it is a whole number an `Int` holds exactly.
+    static func wholeNumber(_ text: String) -> Int? {
+        guard let decimal = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), decimal.isFinite,
+            decimal >= Decimal(Int.min), decimal <= Decimal(Int.max)
+        else { return nil }
+        var value = decimal
+        var whole = Decimal()
+        NSDecimalRound(&whole, &value, 0, .plain)
+        guard whole == decimal else { return nil }
+        return Int(whole.description)
     }
 
     func decode(_ type: Int8.Type) throws -> Int8 { try narrow(type) }

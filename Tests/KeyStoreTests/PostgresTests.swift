@@ -155,6 +155,32 @@ struct PostgresTests {
         #expect(try hosts[0].liveKeyCount(organizationId: "org_a", kinds: ["owner_integration"]) == 5)
     }
 
+    /// A creation under a key limit takes its organization's turn: held
+    /// from another session, the turn keeps a creation from committing
+    /// until it is let go. The race above shows what the turn prevents,
+    /// when the hosts happen to collide; this shows it is taken, whatever
+    /// the timing (a mutation that skipped it survived a run of the race).
+    @Test func aCreationUnderALimitWaitsForItsOrganizationsTurn() throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let holder = try PGConnection(conninfo: PostgresKeyStorage.conninfo(for: url), prepares: false)
+        try holder.execute("BEGIN")
+        try holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("org_turns")])
+        let created = Locked<Bool?>(nil)
+        let creation = Thread {
+            let key = NewKey(organizationId: "org_turns", name: "k", kind: "owner_integration", capabilities: ["booking.read"],
+                             environment: "live", rateLimit: 60)
+            let issued = try? host.create(key, limit: LiveKeyLimit(maximum: 5, kinds: ["owner_integration"]))
+            created.withLock { $0 = issued != nil }
+        }
+        creation.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(created.withLock { $0 } == nil, "a creation committed while its organization's turn was held elsewhere")
+        try holder.execute("COMMIT")
+        for _ in 0..<1_000 where created.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(created.withLock { $0 } == true)
+    }
+
     /// A poller reading the outbox while four hosts write to it sees every
     /// event exactly in the order of the final log: none committed late
     /// behind its cursor (positions follow commit order, not insert order).

@@ -24,7 +24,7 @@ public struct KeygateService: Sendable {
     /// Kept here for the same reason as ``keyFormat``.
     let sharedLimits: (any SharedRateLimits)?
     /// The catalog's capabilities, by name: what a verification's counts
-    /// may be broken down by.
+    /// may be broken down by. Kept here for the same reason as ``keyFormat``.
     let capabilityNames: Set<String>
     /// Each plan's access for organizations within its maximum (``KeyAccess/shared(by:)``).
     let planAccess: [PlanID: KeyAccess]

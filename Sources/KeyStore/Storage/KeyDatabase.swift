@@ -48,6 +48,14 @@ public enum KeyDatabase {
         path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     }
 
+    /// The folder of `path` (``folder(of:)``) when nothing is there: SQLite
+    /// says only "unable to open database file" of a file it cannot create
+    /// in a folder that does not exist.
+    package static func missingFolder(of path: String) -> String? {
+        let folder = folder(of: path)
+        return FileManager.default.fileExists(atPath: folder) ? nil : folder
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///

@@ -98,9 +98,7 @@ public enum SQLiteBackup {
     /// so: SQLite said only "unable to open database", of the temporary
     /// copy's name, after the database's own.
     private static func checkFolder(of path: String) throws(Failure) {
-        var isFolder: ObjCBool = false
-        let folder = KeyDatabase.folder(of: path)
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        if let folder = KeyDatabase.missingFolder(of: path) {
             throw Failure(.io, path, detail: "its folder \(folder) does not exist")
         }
     }

@@ -202,7 +202,6 @@ final class PGConnection: @unchecked Sendable {
     /// the first time (one round trip, not two).
     @discardableResult
     func query(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
-        try Self.refuseNUL(in: parameters)
         let name = prepares ? prepared[sql] : nil
         if !queued.isEmpty || (prepares && name == nil) {
             // What is queued, or the statement's preparation, goes in one
@@ -212,6 +211,7 @@ final class PGConnection: @unchecked Sendable {
             }
             return PGResult(result)
         }
+        try Self.refuseNUL(in: parameters)
         let result = Self.withParameters(parameters) { values, lengths, formats in
             if let name {
                 PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)

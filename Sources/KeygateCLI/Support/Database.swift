@@ -146,8 +146,7 @@ enum StartupFailure {
             // SQLite says only "unable to open database file", whether the
             // folder is missing, may not be written or no file descriptor
             // is left; the first is told apart here, the others are named.
-            let folder = KeyDatabase.folder(of: database)
-            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: folder) {
+            if !PostgresKeyStorage.isURL(database), let folder = KeyDatabase.missingFolder(of: database) {
                 return "\(database) cannot be created: its folder \(folder) does not exist"
             }
             return "\(database) cannot be opened or created (\(detail)); "

@@ -78,12 +78,13 @@ extension KeygateService {
         -> ManagedKeyPage
     {
         let organization = try organizationPlan(organizationId)
-        let filter: KeyFilter
-        switch status {
-        case .active?, .suspended?: filter = .state(.live)
-        case .expired?: filter = .state(.expired)
-        case .revoked?: filter = .state(.revoked)
-        case nil: filter = .all
+        // Suspension depends on the plan: the store filters for live keys
+        // and the statuses are derived over them.
+        let filter: KeyFilter = switch status {
+        case nil: .all
+        case .active?, .suspended?: .state(.live)
+        case .expired?: .state(.expired)
+        case .revoked?: .state(.revoked)
         }
         func page(after cursor: String?) throws(ServiceError) -> KeyPage {
             try store { () throws(KeyStoreError) in

@@ -11,7 +11,7 @@ extension PostgresKeyStorage {
 
     public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
         let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
-        let limit = try validator.pageSize(limit)
+        let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
         let columns = "seq, id, type, organization_id, at, key_id, data"
         let rows = try read { connection in

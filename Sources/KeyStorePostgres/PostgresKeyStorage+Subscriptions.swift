@@ -389,7 +389,7 @@ extension PostgresKeyStorage {
 
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
         let organizationId = try validator.organizationId(organizationId)
-        let limit = try validator.pageSize(limit)
+        let limit = try KeyValidator.pageSize(limit)
         let before = try cursor.map(StorageCoding.position) ?? Int64.max
         let rows = try read { connection in
             try connection.query("""

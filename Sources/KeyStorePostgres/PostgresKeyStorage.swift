@@ -160,7 +160,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         -> KeyPage
     {
         let organizationId = try validator.organizationId(organizationId)
-        let limit = try validator.pageSize(limit)
+        let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
         // $3 the limit, $4 the time when the filter needs one.
         let condition = filter.condition(time: "$4")

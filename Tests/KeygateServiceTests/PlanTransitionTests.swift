@@ -71,15 +71,41 @@ struct PlanTransitionTests {
     @Test(arguments: Backend.available) func aFilteredListReadsABoundedNumberOfKeysACall(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
-        // Pro holds 25 active keys; the oldest 25 stay active, the newer suspended.
-        let count = KeygateService.statusScanLimit + 30
+        try imported(KeygateService.statusScanLimit + 30, into: fixture)
+        let active = try listed(fixture, .active, limit: 50)
+        #expect(active.pages == [0, 25] && active.keys.count == 25)
+    }
+
+    /// A full page has a cursor only when a key of its status follows.
+    /// Once, a page filled by the last suspended key carried a cursor to
+    /// an empty page, because active keys followed it.
+    @Test(arguments: Backend.available) func aFullFilteredPageHasACursorOnlyWhenAKeyOfItsStatusFollows(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        try imported(27, into: fixture)
+        #expect(try listed(fixture, .suspended, limit: 2).pages == [2])
+        // The key that follows is past the store page the first was in.
+        #expect(try listed(fixture, .suspended, limit: 1).pages == [1, 1])
+        #expect(try listed(fixture, .active, limit: 25).pages == [25])
+        let active = try listed(fixture, .active, limit: 10)
+        #expect(active.pages == [10, 10, 5] && active.keys.count == 25)
+        // The store reads pages of its own size; the caller's is still checked.
+        for limit in [0, 201] {
+            #expect(throws: ServiceError(.invalidLimit, field: "limit", ["max": "200"])) {
+                try fixture.service.keys(organizationId: "org_a", status: .active, cursor: nil, limit: limit)
+            }
+        }
+    }
+
+    /// Imports `count` keys into org_a past the plan's maximum: Pro holds
+    /// 25 active keys, so the oldest 25 stay active and the newer are
+    /// suspended.
+    func imported(_ count: Int, into fixture: ServiceFixture) throws {
         let imported = try fixture.storage.importKeys((0..<count).map { number in
             ImportedKey(organizationId: "org_a", name: "k\(number)", kind: "owner_integration", capabilities: ["booking.read"],
                         secret: .key(KeyRules(catalog: fixture.catalog).format.generate(environment: "live")), rateLimit: 60)
         }, limits: [:])
         #expect(imported.count == count)
-        let active = try listed(fixture, .active, limit: 50)
-        #expect(active.pages == [0, 25] && active.keys.count == 25)
     }
 
     @Test(arguments: Backend.available) func capabilitiesOutsideTheNewPlanStayOnTheKeyButAreUnusableUntilAnUpgrade(_ backend: Backend) throws {

@@ -11,7 +11,7 @@ extension SQLiteKeyStorage {
 
     public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
         let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
-        let limit = try validator.pageSize(limit)
+        let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
         let rows = try read { db in
             if let organizationId {

@@ -310,7 +310,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         -> KeyPage
     {
         let organizationId = try validator.organizationId(organizationId)
-        let limit = try validator.pageSize(limit)
+        let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
         let conditions = ["k.organization_id = :organization", "k.seq < :after"] + [filter.condition(time: ":now")].compactMap { $0 }
         let arguments: StatementArguments = [

@@ -130,7 +130,7 @@ package struct KeyValidator {
         return seconds
     }
 
-    package func pageSize(_ limit: Int?) throws(KeyStoreError) -> Int {
+    package static func pageSize(_ limit: Int?) throws(KeyStoreError) -> Int {
         let limit = limit ?? KeyRules.defaultPageSize
         guard KeyRules.pageSizes.contains(limit) else {
             throw KeyStoreError(.invalidLimit, field: "limit", ["max": "\(KeyRules.pageSizes.upperBound)"])

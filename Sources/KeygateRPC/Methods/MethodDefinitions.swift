@@ -213,9 +213,9 @@ public enum ListKeys: RPCMethod {
         public static let fields: [WireField<Result>] = [
             .init("keys", { $0.keys }),
             .init("nextCursor", { $0.nextCursor },
-                  "null on the last page. Filtered by status active or suspended, a call passes over at most "
-                      + "\(KeygateService.statusScanLimit) keys of the other status, and its page may then hold fewer "
-                      + "keys than limit, even none: follow the cursor until it is null."),
+                  "null on the last page. Filtered by status active or suspended, a call reads at most "
+                      + "\(KeygateService.statusScanLimit) keys; past them its page may hold fewer keys than limit, "
+                      + "even none: follow the cursor until it is null."),
         ]
     }
 }

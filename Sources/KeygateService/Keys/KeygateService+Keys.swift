@@ -69,11 +69,11 @@ extension KeygateService {
     /// on the last page.
     ///
     /// `active` and `suspended` depend on the plan, so the store cannot
-    /// filter by them: pages of live keys are read until this one is full.
-    /// Past ``statusScanLimit`` keys of the other status in one call, the
-    /// page is answered as it stands, shorter, with a cursor to the rest.
-    /// A full page's cursor may lead to an empty last page, when no key
-    /// after it has the status.
+    /// filter by them: pages of live keys are read until this one is full,
+    /// and then on until a key of the status follows it, so a cursor never
+    /// leads to an empty page when the call could see the end. Past
+    /// ``statusScanLimit`` keys in one call, the page is answered as it
+    /// stands, perhaps shorter, with a cursor to the rest.
     public func keys(organizationId: String, status: KeyStatus?, cursor: String?, limit: Int?) throws(ServiceError)
         -> ManagedKeyPage
     {
@@ -86,36 +86,39 @@ extension KeygateService {
         case .expired?: .state(.expired)
         case .revoked?: .state(.revoked)
         }
-        func page(after cursor: String?) throws(ServiceError) -> KeyPage {
+        func page(after cursor: String?, limit: Int?) throws(ServiceError) -> KeyPage {
             try store { () throws(KeyStoreError) in
                 try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
             }
         }
         guard let status, filter == .state(.live) else {
-            let page = try page(after: cursor)
+            let page = try page(after: cursor, limit: limit)
             return ManagedKeyPage(keys: try managed(page.keys, organization: organization), nextCursor: page.nextCursor)
         }
-        let size = limit ?? KeyRules.defaultPageSize
+        let size = try store { () throws(KeyStoreError) in try KeyValidator.pageSize(limit) }
+        // Store pages of at least the default size: a page of one active
+        // key among many suspended ones is a few reads, not one a key.
+        let reading = max(size, KeyRules.defaultPageSize)
         // One reading of which keys the plan's maximum holds, for every
         // page: statuses from one moment, and one read, not one a page.
         let (access, now) = (try access(organization, ranking: true), clock.now())
         var found: [ManagedKey] = []
+        // The cursor after the page's last key, once the page is full.
+        var full: String?
         var next = cursor
         var passed = 0
         while true {
-            let page = try page(after: next)
+            let page = try page(after: next, limit: min(reading, Self.statusScanLimit - passed))
             let keys = managed(page.keys, access: access, at: now)
             for (index, key) in keys.enumerated() where key.status == status {
+                // A key of the status follows the full page: it has a next one.
+                if let full { return ManagedKeyPage(keys: found, nextCursor: full) }
                 found.append(key)
-                guard found.count < size else {
-                    let more = index < keys.count - 1 || page.nextCursor != nil
-                    return ManagedKeyPage(keys: found, nextCursor: more ? page.cursor(after: index) : nil)
-                }
+                if found.count == size { full = page.cursor(after: index) }
             }
             passed += keys.count
-            guard let following = page.nextCursor, passed < Self.statusScanLimit else {
-                return ManagedKeyPage(keys: found, nextCursor: page.nextCursor)
-            }
+            guard let following = page.nextCursor else { return ManagedKeyPage(keys: found, nextCursor: nil) }
+            guard passed < Self.statusScanLimit else { return ManagedKeyPage(keys: found, nextCursor: full ?? following) }
             next = following
         }
     }

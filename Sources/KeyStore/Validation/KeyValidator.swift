@@ -38,7 +38,7 @@ package struct KeyValidator {
     }
 
     package func kind(_ kind: String) throws(KeyStoreError) -> String {
-        guard rules.kinds.contains(kind) else {
+        guard rules.kinds.contains(exactly: kind) else {
             throw KeyStoreError(.unknownKind, field: "kind", ["kind": excerpt(kind)])
         }
         return kind
@@ -50,7 +50,7 @@ package struct KeyValidator {
         }
         var seen = Set<String>()
         for capability in capabilities {
-            guard rules.capabilities.contains(capability) else {
+            guard rules.capabilities.contains(exactly: capability) else {
                 throw KeyStoreError(.unknownCapability, field: "capabilities", ["capability": excerpt(capability)])
             }
             guard seen.insert(capability).inserted else {
@@ -62,7 +62,7 @@ package struct KeyValidator {
     }
 
     package func environment(_ environment: String) throws(KeyStoreError) -> String {
-        guard rules.format.environments.contains(environment) else {
+        guard rules.format.environments.contains(exactly: environment) else {
             throw KeyStoreError(.unknownEnvironment, field: "environment",
                                 ["environment": excerpt(environment),
                                  "allowed": rules.format.environments.joined(separator: ", ")])

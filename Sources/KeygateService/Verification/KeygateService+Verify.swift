@@ -208,7 +208,8 @@ extension KeygateService {
             // made-up name): counted under none, or each new name would be
             // a count of its own, in memory and in the day's rows. A valid
             // verification's is the key's own, so only refusals ask.
-            let counted = outcome == .valid ? capability : capability.flatMap { capabilityNames.contains($0) ? $0 : nil }
+            let counted = outcome == .valid ? capability
+                : capability.flatMap { capabilityNames.contains(exactly: $0) ? $0 : nil }
             counters.record(outcome, capability: counted, day: QuotaCalendar.startOfDay(now), at: now,
                             origin: request.origin, ip: request.ip)
             return .answered
@@ -266,7 +267,7 @@ extension KeygateService {
         }
         // A request naming neither a capability nor a route only authenticates.
         if request.capability != nil || request.method != nil {
-            guard let needed, grant.usable.contains(needed) else {
+            guard let needed, grant.usable.contains(exactly: needed) else {
                 result.capability = needed
                 result.noRoute = needed == nil
                 if needed == nil {

@@ -2,7 +2,10 @@
 /// plan id can never be passed where a capability id is expected.
 ///
 /// Ids are the stable strings of the catalog and the wire (`"booking.create"`,
-/// `"pro"`); they never change with the language.
+/// `"pro"`); they never change with the language. Two ids are equal when
+/// they are the same bytes, as the databases and every client compare
+/// them: Swift's `String` holds canonically equivalent texts equal, and
+/// took `"pro\u{212A}it"` (with KELVIN SIGN) for a catalog's `"proKit"`.
 public struct CatalogIdentifier<Subject>: RawRepresentable, Hashable, Comparable, Sendable,
     ExpressibleByStringLiteral, CustomStringConvertible
 {
@@ -22,8 +25,18 @@ public struct CatalogIdentifier<Subject>: RawRepresentable, Hashable, Comparable
 
     public var description: String { rawValue }
 
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+    }
+
+    // The hash is String's, of the canonical form: equal bytes hash equal,
+    // which is all a hash owes the stricter equality above.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(rawValue)
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        lhs.rawValue < rhs.rawValue
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
     }
 }
 

@@ -27,9 +27,17 @@ final class ServiceFixture: @unchecked Sendable {
     /// a fresh schema of the test PostgreSQL server (a fresh database
     /// through PgBouncer), or the one `postgresURL` names. `watchesChanges:
     /// false` plays a SQLite file whose change watcher could not be opened.
-    init(catalog name: String = "plans.xml", backend: Backend = .sqlite, database: (any DatabaseWriter)? = nil,
-         postgresURL existing: String? = nil, sharing other: ServiceFixture? = nil, watchesChanges: Bool = true) throws {
-        catalog = try PlanCatalog.load(contentsOf: Self.repository.appending(path: "Plans").appending(path: name))
+    /// `editing` changes the catalog's text before it is loaded.
+    init(catalog name: String = "plans.xml", editing edit: ((String) -> String)? = nil, backend: Backend = .sqlite,
+         database: (any DatabaseWriter)? = nil, postgresURL existing: String? = nil, sharing other: ServiceFixture? = nil,
+         watchesChanges: Bool = true) throws {
+        var source = Self.repository.appending(path: "Plans").appending(path: name)
+        if let edit {
+            let edited = try ScratchFolder.make("keygate-catalog").appending(path: "plans.xml")
+            try Data(edit(String(decoding: Data(contentsOf: source), as: UTF8.self)).utf8).write(to: edited)
+            source = edited
+        }
+        catalog = try PlanCatalog.load(contentsOf: source)
         switch backend {
         case .sqlite:
             postgresURL = nil

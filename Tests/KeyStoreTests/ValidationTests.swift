@@ -61,7 +61,7 @@ struct ValidationTests {
         ("https://shop.example:99999", "port"), ("https://shop.example?x=1", "path"),
         ("1https://shop.example", "scheme"), ("https://bücher.example", "host"),
         ("https://[::1", "host"), ("https://shop.example:+443", "port"), ("https://shop.example:-1", "port"),
-        ("https://shop.example:", "port"),
+        ("https://shop.example:", "port"), ("https://[\u{FF46}\u{FF46}::1]", "host"), ("\u{212A}s://shop.example", "scheme"),
     ])
     func originsMustBeSchemeHostAndPort(origin: String, reason: String) throws {
         let error = try refusal { $0.allowedOrigins = [origin] }

@@ -12,7 +12,10 @@ public enum WebOrigin {
     /// exactly what a browser sends.
     public static func normalize(_ text: String) throws(Invalid) -> String {
         guard text.utf8.count <= 2048, let schemeEnd = text.range(of: "://") else { throw Invalid(reason: "format") }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        // Checked before lowercasing: `lowercased()` makes U+212A KELVIN SIGN a `k`.
+        let given = text[..<schemeEnd.lowerBound]
+        guard given.unicodeScalars.allSatisfy(\.isASCII) else { throw Invalid(reason: "scheme") }
+        let scheme = given.lowercased()
         guard let first = scheme.unicodeScalars.first, ("a"..."z").contains(first),
             scheme.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+.-".unicodeScalars.contains($0) })
         else { throw Invalid(reason: "scheme") }
@@ -30,7 +33,10 @@ public enum WebOrigin {
                 port = try parsePort(after.dropFirst())
             }
             host = host[...close]
-            guard host.dropFirst().dropLast().allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }), host.count > 2 else {
+            // ASCII: `isHexDigit` takes the full-width forms (`ｆｆ::1`) too.
+            guard host.dropFirst().dropLast().allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }),
+                host.count > 2
+            else {
                 throw Invalid(reason: "host")
             }
         } else {

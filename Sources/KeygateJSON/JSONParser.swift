@@ -71,6 +71,8 @@ public struct JSONParser {
             guard peek(UInt8(ascii: "\"")) else { throw .syntax(offset: index) }
             let key = try string()
             // A repeated member is ambiguous: parsers disagree on which wins.
+            // (Swift's `==` also takes a canonically equivalent spelling for
+            // a repeat: refused too, never read as the other.)
             if members.count < Self.scanLimit {
                 guard !members.contains(where: { $0.key == key }) else { throw .syntax(offset: index) }
             } else {

@@ -98,6 +98,17 @@ struct ProtocolTests {
         #expect(reply.errorData?["field"] as? String == "keys[1].locaton", "\(reply)")
     }
 
+    /// A member's name is read as JSON compares it, code point by code
+    /// point: `idempotency\u212Aey` (KELVIN SIGN for the K) is no
+    /// `idempotencyKey`, though Swift's `==` holds the two equal and once
+    /// recorded usage under it.
+    @Test func aMemberNameInAnEquivalentSpellingIsNotTheMember() throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"usage.record","params":{"organizationId":"org_a","#
+            + #""meter":"api.requests","amount":1,"idempotency\u212Aey":"once"}}"#)
+        #expect(reply.errorCode == -32602, "\(reply)")
+        #expect(reply.errorData?["field"] as? String == "idempotencyKey", "\(reply)")
+    }
+
     /// `usage.get`'s days are RFC 3339 full dates: a day no calendar has
     /// (February 30th, a 29th in a common year), a padded or short one, is
     /// refused naming the field, not read as a day of the next month.

@@ -25,9 +25,9 @@ public enum JSON: Sendable, Hashable {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
         case (.number(let a), .number(let b)): a == b
-        case (.string(let a), .string(let b)): a.isSameJSONText(as: b)
+        case (.string(let a), .string(let b)): a.isSameText(as: b)
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.key.isSameJSONText(as: $1.key) && $0.value == $1.value }
+        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.key.isSameText(as: $1.key) && $0.value == $1.value }
         default: false
         }
     }
@@ -55,7 +55,7 @@ public enum JSON: Sendable, Hashable {
     /// A member of an object.
     public subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key.isSameJSONText(as: key) }?.value
+        return members.first { $0.key.isSameText(as: key) }?.value
     }
 
     /// The JSON type's name, for messages such as "must be a string".

@@ -1,4 +1,6 @@
-extension Sequence<String> {
+import KeygateJSON
+
+extension Array<String> {
     /// Whether the names hold `name` spelled byte for byte as given. The
     /// catalog's names are compared as the databases and every client
     /// compare them: `contains` holds canonically equivalent texts equal,
@@ -6,18 +8,16 @@ extension Sequence<String> {
     /// catalog's capability, which was then stored and returned in a
     /// spelling no client's `==` matched.
     package func contains(exactly name: String) -> Bool {
-        // `==` first: between ASCII texts it is one comparison of bytes,
-        // so only the match pays for the walk that makes sure.
-        contains { $0 == name && $0.utf8.elementsEqual(name.utf8) }
+        contains { $0.isSameText(as: name) }
     }
 }
 
 extension Set<String> {
     /// Whether the set holds `name` spelled byte for byte as given (see
-    /// ``Swift/Sequence/contains(exactly:)``), by one hashed look-up: a
+    /// ``Swift/Array/contains(exactly:)``), by one hashed look-up: a
     /// set cannot hold two canonically equivalent names, so the one it
     /// finds is the only candidate.
     package func contains(exactly name: String) -> Bool {
-        firstIndex(of: name).map { self[$0].utf8.elementsEqual(name.utf8) } ?? false
+        firstIndex(of: name).map { self[$0].isSameText(as: name) } ?? false
     }
 }

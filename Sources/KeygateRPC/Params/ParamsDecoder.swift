@@ -86,8 +86,8 @@ final class KeyTracker {
     }
 
     private func isKnown(_ key: String, at path: String) -> Bool {
-        path.isEmpty ? topLevel.contains { $0.isSameJSONText(as: key) }
-            : nested[path]?.contains { $0.isSameJSONText(as: key) } == true
+        path.isEmpty ? topLevel.contains { $0.isSameText(as: key) }
+            : nested[path]?.contains { $0.isSameText(as: key) } == true
     }
 
     /// The first member, depth first, that no type asked for.
@@ -152,12 +152,12 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func contains(_ key: Key) -> Bool {
         tracker.mark(key.stringValue, at: codingPath)
-        return members.contains { $0.key.isSameJSONText(as: key.stringValue) }
+        return members.contains { $0.key.isSameText(as: key.stringValue) }
     }
 
     private func value(_ key: Key) throws -> JSON {
         tracker.mark(key.stringValue, at: codingPath)
-        guard let value = members.first(where: { $0.key.isSameJSONText(as: key.stringValue) })?.value else {
+        guard let value = members.first(where: { $0.key.isSameText(as: key.stringValue) })?.value else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
         return value
@@ -176,7 +176,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
         tracker.mark(key.stringValue, at: codingPath)
-        guard let json = members.first(where: { $0.key.isSameJSONText(as: key.stringValue) })?.value, json != .null else {
+        guard let json = members.first(where: { $0.key.isSameText(as: key.stringValue) })?.value, json != .null else {
             return nil
         }
         return try SingleValue(json: json, codingPath: codingPath + [key], tracker: tracker).decode(T.self)

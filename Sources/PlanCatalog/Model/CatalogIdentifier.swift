@@ -26,7 +26,7 @@ public struct CatalogIdentifier<Subject>: RawRepresentable, Hashable, Comparable
     public var description: String { rawValue }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+        lhs.rawValue.utf8.count == rhs.rawValue.utf8.count && lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
     }
 
     // The hash is String's, of the canonical form: equal bytes hash equal,

@@ -43,7 +43,26 @@ struct RouteTableTests {
         #expect(routes.capability(method: "GET", path: "/Items") == nil)
     }
 
-    @Test(arguments: ["/a/./b", "/a/../b", "/a/%2E%2E/b", "/a/b%2fc", "/a\\b", "/a/%5C"])
+    /// A path is split and compared as bytes, as the product's router reads
+    /// it. Read as Swift's characters, a combining mark after a `/` joined
+    /// two segments into one (`/v1/items/\u{301}` matched `/v1/{section}`,
+    /// where the router serves `/v1/items/{id}`), and KELVIN SIGN passed
+    /// for a literal's `K`.
+    @Test func aPathIsReadAsTheRouterReadsItsBytes() throws {
+        let routes = try table(
+            ("GET", "/v1/{section}", "section"), ("GET", "/v1/items/{id}", "item"), ("GET", "/v1/apiKeys", "keys"))
+        #expect(routes.capability(method: "GET", path: "/v1/items/\u{301}") == "item")
+        #expect(routes.capability(method: "GET", path: "/v1/items/7?\u{301}/x") == "item")
+        #expect(routes.capability(method: "GET", path: "/v1/api\u{212A}eys") == "section")
+        #expect(routes.capability(method: "GET", path: "/v1/apiKeys") == "keys")
+        #expect(routes.capability(method: "get", path: "/v1/apiKeys") == "keys")
+        // LONG S upper-cases to S: a method in it is no method.
+        #expect(routes.capability(method: "po\u{17F}t", path: "/v1/apiKeys") == nil)
+        #expect(HTTPMethod(token: "po\u{17F}t") == nil && HTTPMethod(token: "delete") == .delete)
+    }
+
+    @Test(arguments: ["/a/./b", "/a/../b", "/a/%2E%2E/b", "/a/b%2fc", "/a\\b", "/a/%5C",
+                      "/a/b%2f\u{301}c", "/a\\\u{301}b", "/a/%2e\u{301}"])
     func ambiguousPathsMatchNothing(path: String) throws {
         let routes = try table(("GET", "/a/**", "read"))
         #expect(routes.capability(method: "GET", path: path) == nil)

@@ -85,7 +85,8 @@ public struct RoutePattern: Sendable, Hashable, CustomStringConvertible {
             case .parameter:
                 guard index < path.endIndex else { return false }
             case .literal(let text):
-                guard index < path.endIndex, path[index] == text else { return false }
+                // Bytes, as the router compares them (see RequestPath).
+                guard index < path.endIndex, path[index].utf8.elementsEqual(text.utf8) else { return false }
             }
             index += 1
         }

@@ -89,7 +89,12 @@ public struct PostgresKeyStorage: KeygateStorage {
         let conninfo = Self.conninfo(for: url)
         let pool = PGPool(conninfo: conninfo, prepares: prepares)
         do {
-            try pool.withConnection { connection in try PostgresMigrator.migrate(connection) }
+            try pool.withConnection { connection in
+                if let refusal = Self.encodingRefusal(connection.serverEncoding) {
+                    throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
+                }
+                try PostgresMigrator.migrate(connection)
+            }
         } catch {
             throw Self.storeError(error, detail: true)
         }
@@ -715,8 +720,23 @@ extension PostgresKeyStorage {
     /// `%a`) unless the URL or `PGAPPNAME` names another, as psql names
     /// itself: a DBA looking at a busy server sees whose connections
     /// these are.
+    /// The URL with what every connection of Keygate's needs. Keygate's
+    /// text is UTF-8: a `client_encoding` from the environment
+    /// (`PGCLIENTENCODING=LATIN1`) or the URL made the server convert each
+    /// of its bytes as a character of its own, and store `Łódź` as `ÅÃ³dÅº`
+    /// for every other reader. The last `client_encoding` given wins.
     static func conninfo(for url: String) -> String {
-        url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate"
+        url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate&client_encoding=UTF8"
+    }
+
+    /// Why a database whose encoding is `encoding` cannot hold Keygate's
+    /// text, if it cannot: a name in any script, with emoji, is one the
+    /// server could not convert to LATIN1 and the like. `SQL_ASCII` keeps
+    /// the bytes as they came.
+    static func encodingRefusal(_ encoding: String?) -> String? {
+        guard let encoding, encoding != "UTF8", encoding != "SQL_ASCII" else { return nil }
+        return "the database's encoding is \(encoding), which cannot hold text in every script as Keygate keeps it; "
+            + "use a database created with ENCODING 'UTF8'"
     }
 
     /// A connection URL fit for a log: the password, in the user part or as

@@ -109,6 +109,39 @@ struct PostgresTests {
         }
     }
 
+    /// Keygate's text is UTF-8 whatever client encoding the URL (or
+    /// `PGCLIENTENCODING`) asks for. Asked for LATIN1, the server took
+    /// each byte of `Łódź 🔑` for a character and stored 22 bytes of
+    /// mojibake, which every other reader, and a host without the
+    /// setting, saw as the name.
+    @Test func textIsStoredAsUTF8WhateverClientEncodingIsAskedFor() throws {
+        let url = try Backend.freshPostgresSchema()
+        let storage = try PostgresKeyStorage(url: url + "&client_encoding=LATIN1", rules: rules, freshness: .strict)
+        let name = "Łódź 🔑"
+        let issued = try storage.create(NewKey(
+            organizationId: "org_a", name: name, kind: "owner_integration", capabilities: ["booking.read"],
+            environment: "live", rateLimit: 60, allowedOrigins: [], expiresAt: nil, actor: "user_1"))
+        #expect(try storage.key(id: issued.key.id, organizationId: "org_a").name == name)
+        let stored = try PGConnection(conninfo: url, prepares: false).query("SELECT name, octet_length(name) FROM api_key")
+        #expect(stored.string(0, 0) == name && stored.int(0, 1) == name.utf8.count)
+    }
+
+    /// A database in an encoding that cannot hold every script (LATIN1,
+    /// say) is refused when the store opens, saying what to use: it would
+    /// have refused the first name with an emoji, as a storage failure.
+    @Test func aDatabaseThatCannotHoldEveryScriptIsRefusedAtStart() throws {
+        let base = try #require(Backend.postgresURL)
+        var components = try #require(URLComponents(string: base))
+        let database = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try PostgresKeyStorage.execute(
+            "CREATE DATABASE \(database) ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'", url: base)
+        components.path = "/" + database
+        let error = #expect(throws: KeyStoreError.self) {
+            _ = try PostgresKeyStorage(url: components.string!, rules: rules, freshness: .strict)
+        }
+        #expect(error?.parameters["detail"]?.contains("encoding is LATIN1") == true, "\(String(describing: error))")
+    }
+
     @Test func anOlderKeygateRefusesANewerSchemaWithAClearMessage() throws {
         let url = try Backend.freshPostgresSchema()
         _ = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
@@ -261,7 +294,7 @@ struct PostgresTests {
         #expect(try name(unnamed) == "keygate")
         #expect(try name(url) != "keygate", "an application name the URL gives is kept")
         #expect(PostgresKeyStorage.conninfo(for: "postgresql://db.internal/keygate")
-            == "postgresql://db.internal/keygate?fallback_application_name=keygate")
+            == "postgresql://db.internal/keygate?fallback_application_name=keygate&client_encoding=UTF8")
     }
 
     /// Three hosts verifying one key in turn admit together what GCRA

@@ -117,6 +117,10 @@ final class PGConnection: @unchecked Sendable {
     /// never lent to anyone else).
     var hasQueued: Bool { !queued.isEmpty }
 
+    /// The database's encoding, as the server reported it on connecting
+    /// (`UTF8`, `SQL_ASCII`, `LATIN1`, …).
+    var serverEncoding: String? { PQparameterStatus(handle, "server_encoding").map { String(cString: $0) } }
+
     /// The server process's id, for tests that cut a connection.
     var backendPID: Int32 { PQbackendPID(handle) }
 

@@ -70,8 +70,9 @@ let package = Package(
         // there and the top-level Plans and Localization link to them.
         .target(
             name: "PlanCatalog",
-            // Crypto for the catalog's SHA-256 (PlanCatalog.digest).
-            dependencies: ["CLibXML2", .product(name: "Crypto", package: "swift-crypto")],
+            // Crypto for the catalog's SHA-256 (PlanCatalog.digest);
+            // KeygateJSON for the one comparison of names as bytes.
+            dependencies: ["CLibXML2", "KeygateJSON", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Plans")],
             swiftSettings: swiftSettings
         ),

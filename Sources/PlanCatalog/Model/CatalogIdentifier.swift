@@ -1,3 +1,5 @@
+import KeygateJSON
+
 /// The id of something a catalog declares, typed by what it names so that a
 /// plan id can never be passed where a capability id is expected.
 ///
@@ -26,7 +28,7 @@ public struct CatalogIdentifier<Subject>: RawRepresentable, Hashable, Comparable
     public var description: String { rawValue }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.rawValue.utf8.count == rhs.rawValue.utf8.count && lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+        lhs.rawValue.isSameText(as: rhs.rawValue)
     }
 
     // The hash is String's, of the canonical form: equal bytes hash equal,

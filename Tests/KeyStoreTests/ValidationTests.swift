@@ -80,6 +80,41 @@ struct ValidationTests {
         #expect(try refusal { $0.allowedOrigins = ["http://[::1]:8080", "capacitor://localhost"] } == nil)
     }
 
+    /// An IP address is kept as a browser's `Origin` header writes it,
+    /// whatever spelling was typed: expected values from the WHATWG URL
+    /// standard's host parser and serializer (its web-platform tests,
+    /// `urltestdata.json`, have most of them).
+    @Test(arguments: [
+        ("http://[0:0:0:0:0:0:0:1]:8080", "http://[::1]:8080"), ("https://[2001:DB8::1]:443", "https://[2001:db8::1]"),
+        ("http://[1:0::]", "http://[1::]"), ("http://[::127.0.0.1]", "http://[::7f00:1]"),
+        ("http://[0:0:0:0:0:0:13.1.68.3]", "http://[::d01:4403]"), ("http://[::ffff:1.2.3.4]", "http://[::ffff:102:304]"),
+        ("http://[1:0:0:2::3:0]", "http://[1::2:0:0:3:0]"), ("http://[1:2:3:4:5:6:7:0]", "http://[1:2:3:4:5:6:7:0]"),
+        ("http://[0001:0:0:0:0:0:0:0]", "http://[1::]"), ("http://[::]", "http://[::]"),
+        ("http://127.1", "http://127.0.0.1"), ("http://0x7f.1:3000", "http://127.0.0.1:3000"),
+        ("http://0177.0.0.1", "http://127.0.0.1"), ("http://2130706433", "http://127.0.0.1"),
+        ("http://0x.0x.0", "http://0.0.0.0"), ("http://192.168.0.1", "http://192.168.0.1"),
+        ("http://1.0x100", "http://1.0.1.0"), ("http://1.2.3.x", "http://1.2.3.x"), ("http://0xg", "http://0xg"),
+    ])
+    func ipAddressesAreKeptAsBrowsersSendThem(typed: String, kept: String) throws {
+        #expect(try WebOrigin.normalize(typed) == kept)
+        #expect(try WebOrigin.normalize(kept) == kept)
+    }
+
+    /// What a browser refuses as a host is refused, not kept as an origin
+    /// no request could ever come from.
+    @Test(arguments: [
+        "http://[:::]", "http://[1:2]", "http://[::1%eth0]", "http://[1.2.3.4]", "http://[::1.2.3]",
+        "http://[::01.2.3.4]", "http://[::256.0.0.1]", "http://[1:2:3:4:5:6:7:8:9]", "http://[12345::]",
+        "http://[::1::]", "http://[1:2:3:4:5:6:7::1.2.3.4]", "http://[::1:]", "http://[]",
+        "http://192.168.0.257", "http://1.2.3.4.5", "http://09.1", "http://0xffffffffff", "http://foo.09",
+        "http://4294967296", "http://1.0x1000000",
+    ])
+    func hostsNoBrowserTakesAreRefused(origin: String) throws {
+        let error = try refusal { $0.allowedOrigins = [origin] }
+        #expect(error?.code == .invalidOrigin)
+        #expect(error?.parameters["reason"] == "host")
+    }
+
     @Test func expiryMustBeInTheFuture() throws {
         let store = try StoreFixture()
         var request = store.newKey()

@@ -49,6 +49,18 @@ struct VerifyTests {
         #expect(VerifyOutcome.allCases.map(\.httpStatus) == [200, 401, 401, 401, 401, 403, 403, 403, 429, 429])
     }
 
+    /// An allowed origin typed with an IP address in another spelling than
+    /// a browser's lets in the browser's requests from that address.
+    @Test(arguments: Backend.withPooler) func anAddressTypedInAnySpellingLetsItsBrowserIn(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let key = try proKey(fixture, origins: ["http://[0:0:0:0:0:0:0:1]:8080", "http://127.1:3000"])
+        #expect(key.key.record.allowedOrigins == ["http://[::1]:8080", "http://127.0.0.1:3000"])
+        let secret = key.secret.unredacted
+        #expect(try verify(fixture, secret, origin: "http://[::1]:8080").outcome == .valid)
+        #expect(try verify(fixture, secret, origin: "http://127.0.0.1:3000").outcome == .valid)
+        #expect(try verify(fixture, secret, origin: "http://[::2]:8080").outcome == .originNotAllowed)
+    }
+
     /// A key's origins changed by `keys.update` hold from the next
     /// verification: the new origin is let in, the one taken away refused,
     /// and the audit log has what changed; an empty list lets any origin in.

@@ -8,8 +8,9 @@ public enum WebOrigin {
         public let reason: String
     }
 
-    /// `scheme://host[:port]`, lower-cased, without the scheme's default port:
-    /// exactly what a browser sends.
+    /// `scheme://host[:port]`, lower-cased, without the scheme's default port,
+    /// an IP address in the one form a browser writes it (the WHATWG URL
+    /// standard's host serializer): exactly what a browser sends.
     public static func normalize(_ text: String) throws(Invalid) -> String {
         guard text.utf8.count <= 2048, let schemeEnd = text.range(of: "://") else { throw Invalid(reason: "format") }
         // Checked before lowercasing: `lowercased()` makes U+212A KELVIN SIGN a `k`.
@@ -25,6 +26,7 @@ public enum WebOrigin {
 
         var host = Substring(authority)
         var port: Int?
+        let hostText: String
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { throw Invalid(reason: "host") }
             let after = host[host.index(after: close)...]
@@ -32,13 +34,12 @@ public enum WebOrigin {
                 guard after.hasPrefix(":") else { throw Invalid(reason: "host") }
                 port = try parsePort(after.dropFirst())
             }
-            host = host[...close]
-            // ASCII: `isHexDigit` takes the full-width forms (`ｆｆ::1`) too.
-            guard host.dropFirst().dropLast().allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }),
-                host.count > 2
-            else {
+            // A browser sends an address in one spelling only: `[0:0::1]`
+            // stored as typed would never match the `[::1]` it sends.
+            guard let address = IPv6Address(host[host.index(after: host.startIndex)..<close]) else {
                 throw Invalid(reason: "host")
             }
+            hostText = "[\(address)]"
         } else {
             if let colon = host.lastIndex(of: ":") {
                 port = try parsePort(host[host.index(after: colon)...])
@@ -51,10 +52,19 @@ public enum WebOrigin {
                         && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
                 })
             else { throw Invalid(reason: "host") }
+            // A name whose last label is a number is an IPv4 address to a
+            // browser, which sends it in dotted decimal (`http://127.1` as
+            // `http://127.0.0.1`), or refuses it when it is no address.
+            if let last = labels.last, IPv4Address.isNumber(last) {
+                guard let address = IPv4Address(labels) else { throw Invalid(reason: "host") }
+                hostText = "\(address)"
+            } else {
+                hostText = host.lowercased()
+            }
         }
         let defaultPort = ["http": 80, "https": 443][scheme]
         let portText = port.flatMap { $0 == defaultPort ? nil : ":\($0)" } ?? ""
-        return "\(scheme)://\(host.lowercased())\(portText)"
+        return "\(scheme)://\(hostText)\(portText)"
     }
 
     private static func parsePort(_ text: Substring) throws(Invalid) -> Int {

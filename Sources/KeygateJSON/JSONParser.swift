@@ -1,17 +1,27 @@
 /// A strict JSON parser (RFC 8259) over UTF-8 bytes, with the limits a
 /// server reading untrusted input needs: a maximum nesting depth, refusal
-/// of invalid UTF-8, lone surrogates and repeated object members.
+/// of invalid UTF-8, lone surrogates, repeated object members and numbers
+/// of more than 64 characters.
 ///
 /// Parsing costs time linear in the input, whatever its shape: the repeated
 /// member check switches from a scan to a hash set once an object is large.
 public struct JSONParser {
     public enum Failure: Error, Equatable {
         case invalidUTF8
+        /// A `\u` escape of half a surrogate pair without its other half:
+        /// valid JSON syntax that stands for no character (RFC 8259, 8.2).
+        case loneSurrogate
         case tooDeep
+        /// A number longer than ``maximumNumberLength``: valid JSON, and
+        /// a limit RFC 8259 (section 9) lets a parser set.
+        case numberTooLong
         case syntax(offset: Int)
     }
 
     public static let maximumDepth = 64
+    /// Characters, sign and exponent included: longer than any value a
+    /// parameter or an id sensibly holds.
+    public static let maximumNumberLength = 64
     /// Up to this many members a linear scan beats hashing each key.
     private static let scanLimit = 16
 
@@ -171,14 +181,14 @@ public struct JSONParser {
                     var code = try hex4()
                     if (0xD800...0xDBFF).contains(code) {
                         guard peek(UInt8(ascii: "\\")), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw .invalidUTF8
+                            throw .loneSurrogate
                         }
                         index += 2
                         let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw .invalidUTF8 }
+                        guard (0xDC00...0xDFFF).contains(low) else { throw .loneSurrogate }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00...0xDFFF).contains(code) {
-                        throw .invalidUTF8
+                        throw .loneSurrogate
                     }
                     scalars += Array(String(Character(Unicode.Scalar(code)!)).utf8)
                 default:
@@ -233,7 +243,7 @@ public struct JSONParser {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         // Numbers longer than any sensible value are refused, not stored.
-        guard index - start <= 64 else { throw .syntax(offset: start) }
+        guard index - start <= Self.maximumNumberLength else { throw .numberTooLong }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 

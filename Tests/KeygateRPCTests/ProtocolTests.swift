@@ -37,6 +37,31 @@ struct ProtocolTests {
         #expect(reply.contains(#""code":-32700"#) && reply.contains("UTF-8"))
     }
 
+    /// Valid JSON that Keygate cannot take is not called invalid JSON: the
+    /// message names what it met, in the caller's server language.
+    @Test(arguments: [
+        (#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"s":"\ud800"}}"#, "half of a surrogate pair"),
+        (#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"s":"\udc00\ud800"}}"#, "half of a surrogate pair"),
+        (#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"s":"\ud800\u0041"}}"#, "half of a surrogate pair"),
+        (#"{"jsonrpc":"2.0","id":-0.000000000000000000000000000000000000000000000000000000000000000000000000000001,"method":"catalog.plans"}"#,
+         "a number longer than 64 characters"),
+        (#"{"jsonrpc":"2.0","id":1,"method":"catalog.plans","params":{"n":1\#(String(repeating: "0", count: 64))}}"#,
+         "a number longer than 64 characters"),
+    ])
+    func validJSONBeyondKeygatesLimitsIsAParseErrorThatSaysWhy(line: String, message: String) throws {
+        let reply = try rpc.call(line)
+        #expect(reply["id"] is NSNull)
+        #expect(reply.errorCode == -32700)
+        #expect(reply.errorData?["code"] as? String == "parse_error")
+        #expect((reply.error?["message"] as? String)?.contains(message) == true, "\(reply)")
+    }
+
+    @Test func aNumberOf64CharactersIsTaken() throws {
+        let id = "-" + String(repeating: "9", count: 59) + "e+99"
+        let reply = try #require(rpc.send(#"{"jsonrpc":"2.0","id":\#(id),"method":"catalog.plans"}"#))
+        #expect(reply.hasPrefix(#"{"jsonrpc":"2.0","id":\#(id),"result""#), "\(reply)")
+    }
+
     @Test(arguments: [
         (#"[1]"#, "null"), (#""text""#, "null"), (#"{"id":1,"method":"catalog.plans"}"#, "1"),
         (#"{"jsonrpc":"1.0","id":2,"method":"catalog.plans"}"#, "2"), (#"{"jsonrpc":"2.0","id":3,"method":7}"#, "3"),

@@ -70,10 +70,13 @@ public struct RPCServer: Sendable {
         } catch {
             let variant: String? = switch error {
             case .invalidUTF8: "utf8"
+            case .loneSurrogate: "lone_surrogate"
             case .tooDeep: "too_deep"
+            case .numberTooLong: "long_number"
             case .syntax: nil
             }
-            let arguments: [String: MessageArgument] = ["max": .number(JSONParser.maximumDepth)]
+            let arguments: [String: MessageArgument] =
+                ["max": .number(error == .numberTooLong ? JSONParser.maximumNumberLength : JSONParser.maximumDepth)]
             return .failed(frame(id: .null, error: messages.error(
                 .parseError, variant: variant, arguments, language: fallbackLanguage)))
         }

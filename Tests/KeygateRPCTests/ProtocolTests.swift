@@ -56,6 +56,31 @@ struct ProtocolTests {
         #expect((reply.error?["message"] as? String)?.contains(message) == true, "\(reply)")
     }
 
+    /// A method that takes one of two params names both when neither came:
+    /// "`key` is required" sent a gateway that forwards `authorization`
+    /// looking for the wrong fix.
+    @Test(arguments: [
+        ("keys.verify", #"{}"#, "key", "“key” or “authorization”"),
+        ("keys.verify", #"{"key":null,"authorization":null}"#, "key", "“key” or “authorization”"),
+        ("subscriptions.quotas", #"{}"#, "organizationId", "“organizationId” or “key”"),
+        ("keys.import", #"{"organizationId":"o","keys":[{"name":"n","kind":"owner_integration","capabilities":["booking.read"]}]}"#,
+         "keys[0].sha256", "“keys[0].sha256” or “keys[0].key”"),
+    ])
+    func eitherOfTwoParamsMissingNamesBoth(method: String, params: String, field: String, named: String) throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#)
+        #expect(reply.errorCode == -32602 && reply.errorData?["field"] as? String == field, "\(reply)")
+        #expect((reply.errorData?["message"] as? String)?.contains(named) == true, "\(reply)")
+    }
+
+    /// `locale: null`, as rpc.discover publishes it (`["string", "null"]`),
+    /// is the server's language, in every method.
+    @Test func aNullLocaleIsTheServersLanguage() throws {
+        let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.get","params":{"organizationId":"o","keyId":"key_x","locale":null}}"#)
+        #expect(reply.errorData?["code"] as? String == "not_found", "\(reply)")
+        let plans = try rpc.call(#"{"jsonrpc":"2.0","id":2,"method":"catalog.plans","params":{"locale":null}}"#)
+        #expect(plans.result != nil, "\(plans)")
+    }
+
     @Test func aNumberOf64CharactersIsTaken() throws {
         let id = "-" + String(repeating: "9", count: 59) + "e+99"
         let reply = try #require(rpc.send(#"{"jsonrpc":"2.0","id":\#(id),"method":"catalog.plans"}"#))
@@ -83,7 +108,7 @@ struct ProtocolTests {
         (#"{"organizationId":"o","name":"n","kind":"owner_integration"}"#, "capabilities", "is required"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":["a",7]}"#, "capabilities[1]", "must be text"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":6.05e1}"#, "rateLimit", "whole number"),
-        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":99999999999999999999}"#, "rateLimit", "whole number"),
+        (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"rateLimit":99999999999999999999.5}"#, "rateLimit", "whole number"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"expiresAt":"tomorrow"}"#, "expiresAt", "RFC 3339"),
         (#"{"organizationId":"o","name":"n","kind":"owner_integration","capabilities":[],"color":"red"}"#, "color", "not known"),
         (#"{"organizationId":null,"name":"n","kind":"owner_integration","capabilities":[]}"#, "organizationId", "is required"),
@@ -99,16 +124,30 @@ struct ProtocolTests {
     /// A whole number is one in any of JSON's notations, as JSON Schema's
     /// `integer` (what rpc.discover publishes) takes it: a client whose
     /// numbers are floating-point writes `100.0`, and was refused what its
-    /// schema validator accepted. A fraction is still refused, never rounded.
-    @Test(arguments: [("100", true), ("100.0", true), ("1e2", true), ("1E+2", true), ("0.1e3", true), ("1000e-1", true),
-                      ("100.5", false), ("1e-2", false), ("1e19", false), ("9223372036854775808.0", false)])
-    func aWholeNumberIsReadInAnyNotation(number: String, whole: Bool) throws {
+    /// schema validator accepted. A fraction is still refused, never
+    /// rounded, however many digits away; a whole number beyond 64 bits is
+    /// refused by the param's range, which tells the caller what to send.
+    @Test(arguments: [
+        ("100", "result"), ("100.0", "result"), ("1e2", "result"), ("1E+2", "result"), ("0.1e3", "result"),
+        ("1000e-1", "result"), ("1.5e1", "result"), ("0.000015e6", "result"),
+        ("100.5", "fraction"), ("1e-2", "fraction"), ("1.55e1", "fraction"),
+        ("100.000000000000000000000000000000000001", "fraction"), ("12345678901234567890123456789e-20", "fraction"),
+        ("9223372036854775808.5", "fraction"),
+        ("0", "range"), ("0e5", "range"), ("-0.0", "range"), ("201", "range"), ("1e19", "range"), ("-1e19", "range"),
+        ("9223372036854775808.0", "range"), ("18446744073709551617", "range"), ("1e400", "range"),
+        ("-9223372036854775808", "range"),
+    ])
+    func aWholeNumberIsReadInAnyNotation(number: String, expected: String) throws {
         let reply = try rpc.call(#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"organizationId":"o","limit":\#(number)}}"#)
-        if whole {
+        switch expected {
+        case "result":
             #expect(reply.result?["keys"] is [Any], "\(reply)")
-        } else {
+        case "fraction":
             #expect(reply.errorCode == -32602 && reply.errorData?["field"] as? String == "limit", "\(reply)")
             #expect((reply.errorData?["message"] as? String)?.contains("whole number") == true, "\(reply)")
+        default:
+            #expect(reply.errorData?["code"] as? String == "invalid_limit", "\(reply)")
+            #expect(reply.errorData?["field"] as? String == "limit", "\(reply)")
         }
     }
 

@@ -14,7 +14,7 @@ extension ImportKeys.Key {
         switch (sha256, key) {
         case (let digest?, nil): secret = .sha256(digest)
         case (nil, let raw?): secret = .key(RawKey(raw))
-        case (nil, nil): throw ParamsError(field: field + "sha256", kind: .missing)
+        case (nil, nil): throw ParamsError(field: field + "sha256", kind: .missingEither(field + "key"))
         case (_?, _?): throw ParamsError(field: field + "key", kind: .exclusive(with: "sha256"))
         }
         return ImportKeyRequest(

@@ -64,7 +64,7 @@ public enum KeygateMethods {
             switch (params.organizationId, params.key) {
             case (let organizationId?, nil): report = try context.service.quotas(organizationId: organizationId)
             case (nil, let key?): report = try context.service.quotas(secret: key)
-            case (nil, nil): throw ParamsError(field: "organizationId", kind: .missing)
+            case (nil, nil): throw ParamsError(field: "organizationId", kind: .missingEither("key"))
             case (_?, _?): throw ParamsError(field: "key", kind: .exclusive(with: "organizationId"))
             }
             let present = presenter(context)
@@ -167,7 +167,7 @@ public enum KeygateMethods {
             case (nil, let header?):
                 request = VerifyRequest(authorization: header, capability: params.capability, method: params.method,
                                         path: params.path, origin: params.origin, ip: params.ip, cost: params.cost ?? 1)
-            case (nil, nil): throw ParamsError(field: "key", kind: .missing)
+            case (nil, nil): throw ParamsError(field: "key", kind: .missingEither("authorization"))
             }
             let result = try context.service.verify(request)
             return .init(

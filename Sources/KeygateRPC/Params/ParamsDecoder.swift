@@ -16,6 +16,8 @@ struct ParamsError: Error, Equatable {
         case exclusive(with: String)
         /// Given without another param it needs.
         case requires(String)
+        /// Missing, and so is the other param that could stand in its place.
+        case missingEither(String)
     }
 
     let field: String
@@ -288,27 +290,73 @@ private struct SingleValue: SingleValueDecodingContainer {
 
     func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
 
-    /// A whole number in range, in any of JSON's notations: `1000`,
-    /// `1000.0` and `1e3` alike, as JSON Schema's `integer` (what
-    /// rpc.discover publishes) takes them; a client whose numbers are
-    /// floating-point (Python's `json.dumps(100.0)`) writes `100.0`.
-    /// `60.5` and `99999999999999999999` are refused, never rounded.
+    /// A whole number, in any of JSON's notations: `1000`, `1000.0` and
+    /// `1e3` alike, as JSON Schema's `integer` (what rpc.discover
+    /// publishes) takes them; a client whose numbers are floating-point
+    /// (Python's `json.dumps(100.0)`) writes `100.0`. `60.5` is refused as
+    /// no whole number, never rounded. A whole number beyond `Int`
+    /// (`99999999999999999999`, `1e30`) is read as `Int.max` or `Int.min`:
+    /// it is a whole number, and every integer param's own range check
+    /// then refuses it with the range the caller needs to know
+    /// (`OddNumberTests` holds every one to that).
     func decode(_ type: Int.Type) throws -> Int {
         guard case .number(let text) = json, let value = Int(text) ?? Self.wholeNumber(text) else { throw mismatch("integer") }
         return value
     }
 
-    /// The value of a JSON number written with a fraction or an exponent,
-    /// if it is a whole number an `Int` holds exactly.
+    /// The value of a JSON number written with a fraction, an exponent or
+    /// more digits than `Int` holds, if it is a whole number: read from
+    /// its digits, so that no magnitude is rounded into a whole number
+    /// (`Decimal` holds 38 digits, `Double` 17). Beyond `Int`, the
+    /// nearest end of `Int`.
     static func wholeNumber(_ text: String) -> Int? {
-        guard let decimal = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), decimal.isFinite,
-            decimal >= Decimal(Int.min), decimal <= Decimal(Int.max)
-        else { return nil }
-        var value = decimal
-        var whole = Decimal()
-        NSDecimalRound(&whole, &value, 0, .plain)
-        guard whole == decimal else { return nil }
-        return Int(whole.description)
+        let bytes = Array(text.utf8)
+        var index = 0
+        func digits() -> ArraySlice<UInt8> {
+            let start = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            return bytes[start..<index]
+        }
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let whole = digits()
+        var fraction: ArraySlice<UInt8> = []
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            fraction = digits()
+        }
+        var exponent = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            let sign = index < bytes.count && bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") { index += 1 }
+            let written = digits()
+            guard !written.isEmpty else { return nil }
+            // Capped: past it the point lies beyond any digit a 64-character number holds.
+            for digit in written { exponent = min(exponent * 10 + Int(digit - UInt8(ascii: "0")), 1_000) }
+            exponent *= sign
+        }
+        guard !whole.isEmpty, index == bytes.count else { return nil }
+        // The digits with the point `point` digits in: whole when every digit after it is a zero.
+        let all = Array(whole) + Array(fraction)
+        let point = whole.count + exponent
+        guard all[max(0, min(point, all.count))...].allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+        var magnitude: UInt64 = 0
+        var overflowed = false
+        for position in 0..<max(0, point) {
+            let digit = UInt64(position < all.count ? all[position] - UInt8(ascii: "0") : 0)
+            let (times, timesOverflowed) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, sumOverflowed) = times.addingReportingOverflow(digit)
+            if timesOverflowed || sumOverflowed {
+                overflowed = true
+                break
+            }
+            magnitude = sum
+        }
+        if negative {
+            return overflowed || magnitude > UInt64(Int.max) + 1 ? Int.min : Int(truncatingIfNeeded: 0 &- magnitude)
+        }
+        return overflowed || magnitude > UInt64(Int.max) ? Int.max : Int(magnitude)
     }
 
     func decode(_ type: Int8.Type) throws -> Int8 { try narrow(type) }

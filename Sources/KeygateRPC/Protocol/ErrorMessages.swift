@@ -41,6 +41,9 @@ struct ErrorMessages: Sendable {
         case .requires(let other):
             variant = "requires"
             arguments["other"] = .text(other)
+        case .missingEither(let other):
+            variant = "missing_either"
+            arguments["other"] = .text(other)
         }
         return self.error(.invalidParams, variant: variant, field: error.field, arguments, language: language)
     }

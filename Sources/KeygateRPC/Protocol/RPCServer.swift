@@ -244,11 +244,15 @@ public struct RPCServer: Sendable {
         switch params {
         case .object(var members):
             if let index = members.firstIndex(where: { $0.key == "locale" }) {
-                guard case .string(let locale) = members[index].value else {
+                // `null` is the server's language, as rpc.discover publishes
+                // it (`["string", "null"]`) and as every other optional param takes it.
+                switch members[index].value {
+                case .string(let locale): language = localizer.language(for: locale, default: defaultLocale)
+                case .null: break
+                default:
                     return refused(isNotification ? nil : frame(id: id, error: messages.params(
                         ParamsError(field: "locale", kind: .type(expected: "string")), language: fallback)))
                 }
-                language = localizer.language(for: locale, default: defaultLocale)
                 members.remove(at: index)
                 params = .object(members)
             }

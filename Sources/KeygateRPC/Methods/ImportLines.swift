@@ -15,7 +15,7 @@ extension ImportKeys.Key {
         case (let digest?, nil): secret = .sha256(digest)
         case (nil, let raw?): secret = .key(RawKey(raw))
         case (nil, nil): throw ParamsError(field: field + "sha256", kind: .missingEither(field + "key"))
-        case (_?, _?): throw ParamsError(field: field + "key", kind: .exclusive(with: "sha256"))
+        case (_?, _?): throw ParamsError(field: field + "key", kind: .exclusive(with: field + "sha256"))
         }
         return ImportKeyRequest(
             organizationId: organizationId, name: name, kind: kind, capabilities: capabilities, secret: secret,

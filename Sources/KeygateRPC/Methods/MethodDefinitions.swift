@@ -482,7 +482,7 @@ public enum GetUsage: RPCMethod {
         Verification counts per UTC day (YYYY-MM-DD, inclusive), for one key or the organization, with the invalid \
         ones by the code that refused them and all by the capability they asked for.
         """
-    public static let errors = organizationErrors + [.invalidDateRange]
+    public static let errors = organizationErrors + [.invalidDateRange, .notFound]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
         public var keyId: String?

@@ -174,7 +174,10 @@ struct ContractTests {
     /// what the server does with params generated from those very schemas
     /// (`Scripts/generate-params.py`, hypothesis-jsonschema): 40 a method,
     /// of every type the schema allows, null where it allows it, strings
-    /// in any script, integers of any size. Every answer goes through the
+    /// in any script, integers of any size, and about half the time a real
+    /// value (the organization's id, its keys' ids and secrets, the
+    /// catalog's names), so that requests reach past the first check.
+    /// Every answer goes through the
     /// same checks as a session's; on top, no request the schema accepts
     /// is refused as malformed params, except by the rules between two
     /// params that PROTOCOL.md states and a schema of one param cannot
@@ -193,8 +196,32 @@ struct ContractTests {
         let folder = try ScratchFolder.make("keygate-generated")
         let documentFile = folder.appending(path: "openrpc.json")
         try JSONSerialization.data(withJSONObject: document).write(to: documentFile)
+        // Real values to mix in: an organization on Pro with three keys, and the catalog's names.
+        let organization = "org_generated"
+        try session.result("subscriptions.setPlan", ["organizationId": organization, "plan": "pro", "eventId": "evt_generated",
+                                                     "occurredAt": "2026-11-01T00:00:00Z"])
+        var ids: [String] = [], secrets: [String] = []
+        for name in ["Zapier", "Make", "Widget"] {
+            let created = try session.result("keys.create", ["organizationId": organization, "name": name,
+                                                             "kind": "owner_integration", "capabilities": ["booking.read"]])
+            ids.append(try #require((created["key"] as? [String: Any])?["id"] as? String))
+            secrets.append(try #require(created["secret"] as? String))
+        }
+        let plans = try #require(try session.result("catalog.plans")["plans"] as? [[String: Any]])
+        let catalog = try session.result("catalog.capabilities")
+        let kinds = (catalog["kinds"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        let capabilities = (catalog["capabilities"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        let meters = Set(plans.flatMap { ($0["quotas"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } })
+        let hints: [String: [String]] = [
+            "organizationId": [organization], "keyId": ids, "key": secrets, "authorization": secrets.map { "Bearer \($0)" },
+            "plan": plans.compactMap { $0["id"] as? String }, "kind": kinds, "capabilities": capabilities,
+            "capability": capabilities, "meter": meters.sorted(), "environment": ["live", "test"],
+            "name": ["Zapier"], "origin": ["https://shop.example"], "allowedOrigins": ["https://shop.example"],
+        ]
+        let hintsFile = folder.appending(path: "hints.json")
+        try JSONSerialization.data(withJSONObject: hints).write(to: hintsFile)
         let generator = try ToolRun("python3", [ServeProcess.repository.appending(path: "Scripts/generate-params.py").path,
-                                                documentFile.path, "40"])
+                                                documentFile.path, "40", hintsFile.path])
         try #require(generator.succeeded, "\(generator.errors)")
         let requests = generator.output.split(separator: "\n")
         let methods = try #require(document["methods"] as? [Any])

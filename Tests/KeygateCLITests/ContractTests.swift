@@ -184,13 +184,14 @@ struct ContractTests {
     /// (`key` or `authorization`, `method` with `path`, …). It found
     /// `locale: null` refused by every method, and `rateLimit: 1e30` told
     /// to be a whole number.
-    @Test func paramsGeneratedFromThePublishedSchemasAreAnsweredAsPublished() throws {
+    @Test(arguments: Backend.available)
+    func paramsGeneratedFromThePublishedSchemasAreAnsweredAsPublished(_ backend: Backend) throws {
         let probe = try ToolRun("python3", ["-c", "import hypothesis_jsonschema"])
         guard probe.succeeded || Backend.isCI else {
             print("skipped: the generated-params contract test needs hypothesis-jsonschema (pip install hypothesis-jsonschema; .ci/run installs it)")
             return
         }
-        let serve = try ServeProcess()
+        let serve = try ServeProcess(on: backend)
         let session = Session(serve)
         let document = try session.result("rpc.discover")
         let folder = try ScratchFolder.make("keygate-generated")

@@ -31,6 +31,26 @@ struct ContractTests {
             return try #require(reply["result"] as? [String: Any], "\(method): \(reply)")
         }
 
+        /// Holds every entry so far against `document` (`Scripts/check-contract.py`).
+        func check(against document: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let folder = try ScratchFolder.make("keygate-contract")
+            let documentFile = folder.appending(path: "openrpc.json")
+            let sessionFile = folder.appending(path: "session.jsonl")
+            try JSONSerialization.data(withJSONObject: document).write(to: documentFile)
+            var lines = Data()
+            for entry in entries {
+                lines += try JSONSerialization.data(withJSONObject: ["request": entry.request, "reply": entry.reply])
+                lines += Data("\n".utf8)
+            }
+            try lines.write(to: sessionFile)
+            let checker = try ToolRun("python3", [ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
+                                                  documentFile.path, sessionFile.path])
+            let report = checker.output + checker.errors
+            #expect(checker.status == 0, "\(report.prefix(4_000))", sourceLocation: sourceLocation)
+            #expect(report.contains("\(entries.count) replies checked, 0 problems"), "\(report.suffix(500))",
+                    sourceLocation: sourceLocation)
+        }
+
         func raw(_ line: String) throws {
             serve.send(line)
             let reply = try JSONSerialization.jsonObject(with: Data(try serve.nextLine().utf8)) as! [String: Any]
@@ -152,22 +172,60 @@ struct ContractTests {
         try session.raw(#"{"jsonrpc":"2.0","id":100}"#)
         #expect(serve.finish() == 0)
 
-        let folder = try ScratchFolder.make("keygate-contract")
-        let documentFile = folder.appending(path: "openrpc.json")
-        let sessionFile = folder.appending(path: "session.jsonl")
-        try JSONSerialization.data(withJSONObject: document).write(to: documentFile)
-        var lines = Data()
-        for entry in session.entries {
-            lines += try JSONSerialization.data(withJSONObject: ["request": entry.request, "reply": entry.reply])
-            lines += Data("\n".utf8)
-        }
-        try lines.write(to: sessionFile)
+        try session.check(against: document)
+    }
 
-        let checker = try ToolRun("python3", [ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
-                                              documentFile.path, sessionFile.path])
-        let report = checker.output + checker.errors
-        #expect(checker.status == 0, "\(report)")
-        #expect(report.contains("\(session.entries.count) replies checked, 0 problems"), "\(report)")
+    /// Every event type, read through `events.list`, has the `data` the
+    /// published document gives its type (`EventDataSchema`): what a
+    /// product's notifier is written against. Expiry events come from the
+    /// server's sweep, once a second here; the test reads until all
+    /// eleven types are there (at most 20 s).
+    @Test func everyEventTypesDataIsAsPublished() throws {
+        let serve = try ServeProcess(arguments: ["--event-sweep-seconds", "1"])
+        let session = Session(serve)
+        let document = try session.result("rpc.discover")
+        let org: [String: Any] = ["organizationId": "org_events"]
+        func with(_ extra: [String: Any]) -> [String: Any] { org.merging(extra) { $1 } }
+        func plan(_ plan: String, _ event: String) throws {
+            try session.result("subscriptions.setPlan", with(["plan": plan, "eventId": event,
+                                                              "occurredAt": RFC3339Text.now(offset: 0)]))
+        }
+        try plan("pro", "evt_e1")
+        func create(_ name: String, _ extra: [String: Any] = [:]) throws -> (id: String, secret: String) {
+            let created = try session.result("keys.create", with(["name": name, "kind": "owner_integration",
+                                                                   "capabilities": ["booking.read"]]).merging(extra) { $1 })
+            return (try #require((created["key"] as? [String: Any])?["id"] as? String), try #require(created["secret"] as? String))
+        }
+        let rotated = try create("Rotated")
+        try session.result("keys.rotate", with(["keyId": rotated.id, "gracePeriodSeconds": 60]))
+        let leaked = try create("Leaked")
+        try session.result("keys.reportLeaked", ["keys": [["key": leaked.secret, "location": "https://paste.example/1"]]])
+        let deleted = try create("Deleted")
+        try session.result("keys.delete", with(["keyId": deleted.id]))
+        _ = try create("Expiring", ["expiresAt": RFC3339Text.now(offset: 2)])
+        try session.result("keys.import", with(["keys": [["name": "Old", "kind": "owner_integration", "capabilities": ["booking.read"],
+                                                          "sha256": String(repeating: "ab", count: 32)]]]))
+        try plan("free", "evt_e2")
+        // Free counts bookings against a limit (Pro does not): all of it at once crosses 80% and 100%.
+        let quotas = try #require(try session.result("subscriptions.quotas", org)["quotas"] as? [[String: Any]])
+        let bookings = try #require(quotas.first { $0["id"] as? String == "bookings" })
+        let limit = try #require(bookings["limit"] as? Int)
+        try session.result("usage.record", with(["meter": "bookings", "amount": limit, "idempotencyKey": "all-of-it"]))
+        try plan("pro", "evt_e3")
+
+        var seen: Set<String> = []
+        var cursor: Any = NSNull()
+        let deadline = Date().addingTimeInterval(20)
+        while seen.count < 11, Date() < deadline {
+            let page = try session.result("events.list", with(["cursor": cursor, "limit": 200]))
+            for event in page["events"] as? [[String: Any]] ?? [] { seen.insert(event["type"] as? String ?? "") }
+            cursor = page["nextCursor"] ?? NSNull()
+            if seen.count < 11 { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        #expect(serve.finish() == 0)
+        #expect(seen == ["key.created", "key.imported", "key.rotated", "key.revoked", "key.deleted", "key.leak_reported",
+                         "keys.suspended", "keys.restored", "key.expiring", "key.expired", "quota.threshold"], "\(seen)")
+        try session.check(against: document)
     }
 
     /// What rpc.discover publishes of each method's params is held against
@@ -253,17 +311,15 @@ struct ContractTests {
         #expect(serve.finish() == 0)
         #expect(refusedOwnSchema.isEmpty, "\(refusedOwnSchema.prefix(5).joined(separator: "\n"))")
 
-        let sessionFile = folder.appending(path: "session.jsonl")
-        var lines = Data()
-        for entry in session.entries {
-            lines += try JSONSerialization.data(withJSONObject: ["request": entry.request, "reply": entry.reply])
-            lines += Data("\n".utf8)
-        }
-        try lines.write(to: sessionFile)
-        let checker = try ToolRun("python3", [ServeProcess.repository.appending(path: "Scripts/check-contract.py").path,
-                                              documentFile.path, sessionFile.path])
-        let report = checker.output + checker.errors
-        #expect(checker.status == 0, "\(report.prefix(4_000))")
-        #expect(report.contains("\(session.entries.count) replies checked, 0 problems"), "\(report.suffix(500))")
+        try session.check(against: document)
+    }
+}
+
+/// Times as requests write them, from this host's clock.
+enum RFC3339Text {
+    static func now(offset seconds: TimeInterval) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date().addingTimeInterval(seconds))
     }
 }

@@ -580,5 +580,9 @@ public enum ListEvents: RPCMethod {
             .init("data", { $0.data }, "What happened; members differ by type (docs/PROTOCOL.md)."),
             .init("message", { $0.message }, "What happened, in the request's language."),
         ]
+        /// The members, and `data` by `type`.
+        public static func schema(_ context: SchemaContext) -> JSON {
+            EventDataSchema.event(base: Schema.object(fields.map { ($0.name, $0.schema(context)) }, required: fields.map(\.name)))
+        }
     }
 }

@@ -46,6 +46,11 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     /// A scanning service reported the key leaked and the product chose to flag it.
     public static let keyLeakReported = AuditAction(rawValue: "key.leak_reported")
     public static let subscriptionChanged = AuditAction(rawValue: "subscription.changed")
+
+    /// Every action, as rpc.discover publishes them.
+    public static let all: [AuditAction] = [
+        .keyCreated, .keyUpdated, .keyRotated, .keyRevoked, .keyDeleted, .keyImported, .keyLeakReported, .subscriptionChanged,
+    ]
 }
 
 /// One page of an audit log, newest first.

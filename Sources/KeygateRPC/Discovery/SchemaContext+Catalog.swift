@@ -11,5 +11,6 @@ extension SchemaContext {
         meters = catalog.meters.map(\.id.rawValue)
         environments = catalog.keys.environments
         eventTypes = EventType.all.map(\.rawValue)
+        auditActions = AuditAction.all.map(\.rawValue)
     }
 }

@@ -535,7 +535,7 @@ public enum ListAudit: RPCMethod {
         public var keyId: String?
         public var details: JSON
         public static let fields: [WireField<Entry>] = [
-            .init("at", { $0.at }), .init("actor", { $0.actor }), .init("action", { $0.action }),
+            .init("at", { $0.at }), .init("actor", { $0.actor }), .init("action", { $0.action }, oneOf: \.auditActions),
             .init("keyId", { $0.keyId }, "null for subscription changes."),
             .init("details", { $0.details }, "What changed; members differ by action."),
         ]

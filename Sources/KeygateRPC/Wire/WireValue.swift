@@ -30,6 +30,7 @@ public struct SchemaContext: Sendable {
     public var meters: [String] = []
     public var environments: [String] = []
     public var eventTypes: [String] = []
+    public var auditActions: [String] = []
 
     public init() {}
 }

@@ -175,6 +175,26 @@ struct ContractTests {
         try session.check(against: document)
     }
 
+    /// The JSON-RPC examples of the README and docs/ (requests, results,
+    /// errors) hold against the document the server publishes
+    /// (`Scripts/check-doc-examples.py`): an example a reader copies is
+    /// one the server takes, and an answer it shows is one it gives.
+    @Test func theDocsExamplesMatchThePublishedDocument() throws {
+        let serve = try ServeProcess()
+        let document = try serve.call("rpc.discover")["result"] as? [String: Any]
+        #expect(serve.finish() == 0)
+        let folder = try ScratchFolder.make("keygate-doc-examples")
+        let documentFile = folder.appending(path: "openrpc.json")
+        try JSONSerialization.data(withJSONObject: try #require(document)).write(to: documentFile)
+        let root = ServeProcess.repository
+        let pages = ["README.md"] + (try FileManager.default.contentsOfDirectory(atPath: root.appending(path: "docs").path))
+            .filter { $0.hasSuffix(".md") }.sorted().map { "docs/\($0)" }
+        let checker = try ToolRun("python3", [root.appending(path: "Scripts/check-doc-examples.py").path, documentFile.path]
+                                  + pages.map { root.appending(path: $0).path })
+        #expect(checker.status == 0, "\(checker.output)\(checker.errors)")
+        #expect(checker.output.contains(", 0 problems"), "\(checker.output)")
+    }
+
     /// Every event type, read through `events.list`, has the `data` the
     /// published document gives its type (`EventDataSchema`): what a
     /// product's notifier is written against. Expiry events come from the

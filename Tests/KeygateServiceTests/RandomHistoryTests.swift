@@ -1,0 +1,156 @@
+import Foundation
+import KeyStore
+@testable import KeygateService
+import KeygateTestSupport
+import PlanCatalog
+import Testing
+
+/// Random histories of one organization (plan changes of every status,
+/// creations, updates, rotations with and without grace, revocations,
+/// deletions, time passing past expiries and grace periods), seeded so
+/// that a failure repeats. After every few steps, everything that answers
+/// about the organization's keys must agree: `keys.get` with the listing,
+/// the statuses with the plan's rules (docs/CATALOG.md), `keys.options` and
+/// the `keys.active` quota with the statuses, and verification with each
+/// key's status, for its current secret and a rotated one.
+@Suite("Random histories: every answer agrees")
+struct RandomHistoryTests {
+    static let catalogs = ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml",
+                           "examples/link-platform.xml"]
+
+    /// A key as the history knows it.
+    struct Known {
+        var secret: String
+        /// A rotated secret and when it stops (`nil`: at once).
+        var previous: (secret: String, until: Date?)?
+        var deleted = false
+    }
+
+    @Test(arguments: Backend.available, catalogs)
+    func everyAnswerAgreesAfterARandomHistory(_ backend: Backend, catalog name: String) throws {
+        let fixture = try ServiceFixture(catalog: name, backend: backend)
+        let service = fixture.service, catalog = fixture.catalog, clock = fixture.clock
+        let organization = "org_a"
+        var random = SeededRandom(seed: 2026 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
+        var keys: [String: Known] = [:]
+        // Creation order: key ids are random, so an order by id would make each run's history another.
+        var order: [String] = []
+        var plan = catalog.defaultPlan
+        var checks = 0
+        // What the checks saw, so that a history that never reached a state cannot pass for one that did.
+        var statuses: Set<KeyStatus> = []
+        var rotatedChecked = (withinGrace: 0, after: 0)
+
+        func step() throws {
+            let live = order.filter { keys[$0]?.deleted == false }
+            let roll = Double.random(in: 0..<1, using: &random)
+            if roll < 0.12 {
+                let target = catalog.plans.randomElement(using: &random)!
+                let status = [SubscriptionStatus.active, .active, .trialing, .pastDue, .canceled].randomElement(using: &random)!
+                let result = try fixture.move(to: target.id, status: status)
+                plan = status == .canceled ? catalog.defaultPlan : target
+                #expect(result.subscription.plan == plan.id, "the plan in force after \(target.id) \(status)")
+            } else if roll < 0.35 || live.isEmpty {
+                let kind = catalog.kinds.randomElement(using: &random)!
+                let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
+                let chosen = Array(admitted.shuffled(using: &random).prefix(Int.random(in: 1...max(1, admitted.count), using: &random)))
+                let expiry: Date? = Bool.random(using: &random) && Bool.random(using: &random)
+                    ? clock.now().addingTimeInterval(Double(Int.random(in: 1...3, using: &random)) * 86_400) : nil
+                if let created = try? service.createKey(CreateKeyRequest(
+                    organizationId: organization, name: "key \(keys.count)", kind: kind.id.rawValue,
+                    capabilities: chosen.map(\.rawValue), expiresAt: expiry, rateLimit: plan.apiKeys?.rateLimit.maxPerMinute)) {
+                    keys[created.key.record.id] = Known(secret: created.secret.unredacted)
+                    order.append(created.key.record.id)
+                }
+            } else {
+                let id = live.randomElement(using: &random)!
+                let action = Int.random(in: 0..<6, using: &random)
+                switch action {
+                case 0:
+                    if let current = try? service.key(id: id, organizationId: organization),
+                        let kind = catalog.kind(KindID(current.record.kind)) {
+                        let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
+                        let chosen = admitted.shuffled(using: &random).prefix(Int.random(in: 1...max(1, admitted.count), using: &random))
+                        _ = try? service.updateKey(id: id, organizationId: organization,
+                                                   changes: KeyChanges(capabilities: chosen.map(\.rawValue)), actor: nil)
+                    }
+                case 1:
+                    let grace = [0, 600].randomElement(using: &random)!
+                    if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace, actor: nil) {
+                        keys[id]!.previous = (keys[id]!.secret, rotated.previousSecretExpiresAt)
+                        keys[id]!.secret = rotated.secret.unredacted
+                    }
+                case 2:
+                    _ = try? service.revokeKey(id: id, organizationId: organization, actor: nil)
+                case 3:
+                    if (try? service.deleteKey(id: id, organizationId: organization, actor: nil)) != nil { keys[id]!.deleted = true }
+                default:
+                    // Time passes: grace periods end, keys expire.
+                    clock.advance(by: [60, 900, 86_400].randomElement(using: &random)!)
+                }
+            }
+        }
+
+        func check() throws {
+            checks += 1
+            var listed: [String: ManagedKey] = [:]
+            var cursor: String?
+            repeat {
+                let page = try service.keys(organizationId: organization, status: nil, cursor: cursor, limit: 7)
+                for key in page.keys { listed[key.record.id] = key }
+                cursor = page.nextCursor
+            } while cursor != nil
+            let policy = plan.apiKeys
+            let allowedKinds = Set(policy?.kinds.map(\.rawValue) ?? [])
+            let counted = listed.values.filter { [.active, .suspended].contains($0.status) && allowedKinds.contains($0.record.kind) }
+            let active = listed.values.filter { $0.status == .active }
+            let maximum = policy == nil ? 0 : policy?.maxActiveKeys ?? .max
+            #expect(active.count == min(counted.count, maximum), "check \(checks): active keys on \(plan.id)")
+            #expect(try service.keyOptions(organizationId: organization).activeKeys == counted.count, "check \(checks)")
+            if let keyCount = try service.quotas(organizationId: organization).quotas.first(where: { $0.meter.rawValue == "keys.active" }) {
+                #expect(keyCount.used == counted.count, "check \(checks): keys.active")
+            }
+            for id in order {
+                let known = keys[id]!
+                let capability = catalog.capabilities.randomElement(using: &random)!.id.rawValue
+                let verified = try service.verify(VerifyRequest(key: known.secret, capability: capability))
+                if known.deleted {
+                    #expect(listed[id] == nil && verified.outcome == .notFound, "check \(checks): deleted \(id)")
+                    continue
+                }
+                let got = try service.key(id: id, organizationId: organization)
+                statuses.insert(got.status)
+                #expect(listed[id]?.status == got.status, "check \(checks): \(id) listed as got")
+                #expect(Set(got.usableCapabilities).isSubset(of: Set(policy?.capabilities.map(\.rawValue) ?? [])))
+                let expected: VerifyOutcome = switch got.status {
+                case .revoked: .revoked
+                case .expired: .expired
+                case .suspended: .planSuspended
+                case .active: got.usableCapabilities.contains(capability) ? .valid : .insufficientCapability
+                }
+                // Every key verifies far below its limit here, but a quota may run out.
+                #expect(verified.outcome == expected || verified.outcome == .quotaExceeded,
+                        "check \(checks): \(id) \(got.status) verifies as \(verified.outcome), \(capability)")
+                if let previous = known.previous {
+                    let old = try service.verify(VerifyRequest(key: previous.secret, capability: capability)).outcome
+                    if let until = previous.until, clock.now() < until {
+                        rotatedChecked.withinGrace += 1
+                        #expect(old == verified.outcome, "check \(checks): \(id)'s rotated secret within its grace")
+                    } else {
+                        rotatedChecked.after += 1
+                        #expect(old == .notFound, "check \(checks): \(id)'s rotated secret past its grace")
+                    }
+                }
+            }
+        }
+
+        for number in 1...240 {
+            try step()
+            if number % 4 == 0 { try check() }
+        }
+        #expect(checks == 60)
+        #expect(keys.count >= 10, "the history made keys")
+        #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
+        #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")
+    }
+}

@@ -8,11 +8,13 @@ import Testing
 /// Random histories of one organization (plan changes of every status,
 /// creations, updates, rotations with and without grace, revocations,
 /// deletions, time passing past expiries and grace periods), seeded so
-/// that a failure repeats. After every few steps, everything that answers
+/// that a failure repeats, each step on either of two services sharing one
+/// database, as two processes. After every few steps, everything that answers
 /// about the organization's keys must agree: `keys.get` with the listing,
 /// the statuses with the plan's rules (docs/CATALOG.md), `keys.options` and
 /// the `keys.active` quota with the statuses, and verification with each
-/// key's status, for its current secret and a rotated one.
+/// key's status, for its current secret and a rotated one, on both
+/// services: a cache that missed the other's change answers stale.
 @Suite("Random histories: every answer agrees")
 struct RandomHistoryTests {
     static let catalogs = ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml",
@@ -28,8 +30,15 @@ struct RandomHistoryTests {
 
     @Test(arguments: Backend.available, catalogs)
     func everyAnswerAgreesAfterARandomHistory(_ backend: Backend, catalog name: String) throws {
-        let fixture = try ServiceFixture(catalog: name, backend: backend)
-        let service = fixture.service, catalog = fixture.catalog, clock = fixture.clock
+        // Two services on one database, as two processes: each step goes to
+        // either, and every check asks both, so a cache that missed another
+        // process's change answers stale and fails.
+        let processes = try ServiceFixture.processes(2, catalog: name, backend: backend)
+        let catalog = processes[0].catalog
+        var service = processes[0].service
+        let clock = processes[0].clock
+        func advance(by seconds: TimeInterval) { for process in processes { process.clock.advance(by: seconds) } }
+        var events = 0
         let organization = "org_a"
         var random = SeededRandom(seed: 2026 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
         var keys: [String: Known] = [:]
@@ -41,13 +50,19 @@ struct RandomHistoryTests {
         var statuses: Set<KeyStatus> = []
         var rotatedChecked = (withinGrace: 0, after: 0)
 
+        var steps = 0
         func step() throws {
+            steps += 1
+            service = processes.randomElement(using: &random)!.service
             let live = order.filter { keys[$0]?.deleted == false }
             let roll = Double.random(in: 0..<1, using: &random)
             if roll < 0.12 {
                 let target = catalog.plans.randomElement(using: &random)!
                 let status = [SubscriptionStatus.active, .active, .trialing, .pastDue, .canceled].randomElement(using: &random)!
-                let result = try fixture.move(to: target.id, status: status)
+                events += 1
+                let result = try service.setPlan(SetPlanRequest(
+                    organizationId: organization, plan: target.id, eventId: "evt_\(events)",
+                    occurredAt: clock.now().addingTimeInterval(TimeInterval(events)), status: status))
                 plan = status == .canceled ? catalog.defaultPlan : target
                 #expect(result.subscription.plan == plan.id, "the plan in force after \(target.id) \(status)")
             } else if roll < 0.35 || live.isEmpty {
@@ -78,6 +93,18 @@ struct RandomHistoryTests {
                     let grace = [0, 600].randomElement(using: &random)!
                     if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace, actor: nil) {
                         keys[id]!.previous = (keys[id]!.secret, rotated.previousSecretExpiresAt)
+                        // At once, on either process: the old secret answers as the new one while its grace runs.
+                        let other = processes.randomElement(using: &random)!.service
+                        let capability = catalog.capabilities.randomElement(using: &random)!.id.rawValue
+                        let old = try other.verify(VerifyRequest(key: keys[id]!.previous!.secret, capability: capability)).outcome
+                        let new = try other.verify(VerifyRequest(key: keys[id]!.secret, capability: capability)).outcome
+                        if grace > 0 {
+                            rotatedChecked.withinGrace += 1
+                            #expect(old == new, "step \(steps): \(id)'s rotated secret within its grace")
+                        } else {
+                            rotatedChecked.after += 1
+                            #expect(old == .notFound, "step \(steps): \(id)'s rotated secret without grace")
+                        }
                         keys[id]!.secret = rotated.secret.unredacted
                     }
                 case 2:
@@ -86,13 +113,19 @@ struct RandomHistoryTests {
                     if (try? service.deleteKey(id: id, organizationId: organization, actor: nil)) != nil { keys[id]!.deleted = true }
                 default:
                     // Time passes: grace periods end, keys expire.
-                    clock.advance(by: [60, 900, 86_400].randomElement(using: &random)!)
+                    advance(by: [60, 900, 86_400].randomElement(using: &random)!)
                 }
             }
         }
 
         func check() throws {
             checks += 1
+            for (number, process) in processes.enumerated() {
+                try check(process.service, "check \(checks), process \(number)")
+            }
+        }
+
+        func check(_ service: KeygateService, _ place: String) throws {
             var listed: [String: ManagedKey] = [:]
             var cursor: String?
             repeat {
@@ -105,22 +138,22 @@ struct RandomHistoryTests {
             let counted = listed.values.filter { [.active, .suspended].contains($0.status) && allowedKinds.contains($0.record.kind) }
             let active = listed.values.filter { $0.status == .active }
             let maximum = policy == nil ? 0 : policy?.maxActiveKeys ?? .max
-            #expect(active.count == min(counted.count, maximum), "check \(checks): active keys on \(plan.id)")
-            #expect(try service.keyOptions(organizationId: organization).activeKeys == counted.count, "check \(checks)")
+            #expect(active.count == min(counted.count, maximum), "\(place): active keys on \(plan.id)")
+            #expect(try service.keyOptions(organizationId: organization).activeKeys == counted.count, "\(place)")
             if let keyCount = try service.quotas(organizationId: organization).quotas.first(where: { $0.meter.rawValue == "keys.active" }) {
-                #expect(keyCount.used == counted.count, "check \(checks): keys.active")
+                #expect(keyCount.used == counted.count, "\(place): keys.active")
             }
             for id in order {
                 let known = keys[id]!
                 let capability = catalog.capabilities.randomElement(using: &random)!.id.rawValue
                 let verified = try service.verify(VerifyRequest(key: known.secret, capability: capability))
                 if known.deleted {
-                    #expect(listed[id] == nil && verified.outcome == .notFound, "check \(checks): deleted \(id)")
+                    #expect(listed[id] == nil && verified.outcome == .notFound, "\(place): deleted \(id)")
                     continue
                 }
                 let got = try service.key(id: id, organizationId: organization)
                 statuses.insert(got.status)
-                #expect(listed[id]?.status == got.status, "check \(checks): \(id) listed as got")
+                #expect(listed[id]?.status == got.status, "\(place): \(id) listed as got")
                 #expect(Set(got.usableCapabilities).isSubset(of: Set(policy?.capabilities.map(\.rawValue) ?? [])))
                 let expected: VerifyOutcome = switch got.status {
                 case .revoked: .revoked
@@ -130,25 +163,25 @@ struct RandomHistoryTests {
                 }
                 // Every key verifies far below its limit here, but a quota may run out.
                 #expect(verified.outcome == expected || verified.outcome == .quotaExceeded,
-                        "check \(checks): \(id) \(got.status) verifies as \(verified.outcome), \(capability)")
+                        "\(place): \(id) \(got.status) verifies as \(verified.outcome), \(capability)")
                 if let previous = known.previous {
                     let old = try service.verify(VerifyRequest(key: previous.secret, capability: capability)).outcome
                     if let until = previous.until, clock.now() < until {
                         rotatedChecked.withinGrace += 1
-                        #expect(old == verified.outcome, "check \(checks): \(id)'s rotated secret within its grace")
+                        #expect(old == verified.outcome, "\(place): \(id)'s rotated secret within its grace")
                     } else {
                         rotatedChecked.after += 1
-                        #expect(old == .notFound, "check \(checks): \(id)'s rotated secret past its grace")
+                        #expect(old == .notFound, "\(place): \(id)'s rotated secret past its grace")
                     }
                 }
             }
         }
 
-        for number in 1...240 {
+        for number in 1...320 {
             try step()
             if number % 4 == 0 { try check() }
         }
-        #expect(checks == 60)
+        #expect(checks == 80)
         #expect(keys.count >= 10, "the history made keys")
         #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")

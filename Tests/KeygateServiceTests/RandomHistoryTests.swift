@@ -14,7 +14,9 @@ import Testing
 /// the statuses with the plan's rules (docs/CATALOG.md), `keys.options` and
 /// the `keys.active` quota with the statuses, and verification with each
 /// key's status, for its current secret and a rotated one, on both
-/// services: a cache that missed the other's change answers stale.
+/// services: a cache that missed the other's change answers stale. Before
+/// each plan change, `subscriptions.preview` must predict exactly what the
+/// change then suspends, restores and takes away.
 @Suite("Random histories: every answer agrees")
 struct RandomHistoryTests {
     static let catalogs = ["plans.xml", "examples/booking-engine.xml", "examples/channel-manager.xml",
@@ -49,6 +51,19 @@ struct RandomHistoryTests {
         // What the checks saw, so that a history that never reached a state cannot pass for one that did.
         var statuses: Set<KeyStatus> = []
         var rotatedChecked = (withinGrace: 0, after: 0)
+        var previewed = (suspended: 0, restored: 0)
+
+        /// Every listed key's status and usable capabilities, by id.
+        func listing(_ service: KeygateService) throws -> [String: ManagedKey] {
+            var listed: [String: ManagedKey] = [:]
+            var cursor: String?
+            repeat {
+                let page = try service.keys(organizationId: organization, status: nil, cursor: cursor, limit: 200)
+                for key in page.keys { listed[key.record.id] = key }
+                cursor = page.nextCursor
+            } while cursor != nil
+            return listed
+        }
 
         var steps = 0
         func step() throws {
@@ -60,11 +75,29 @@ struct RandomHistoryTests {
                 let target = catalog.plans.randomElement(using: &random)!
                 let status = [SubscriptionStatus.active, .active, .trialing, .pastDue, .canceled].randomElement(using: &random)!
                 events += 1
+                let inForce = status == .canceled ? catalog.defaultPlan : target
+                // What the preview says the change does is what it does.
+                let preview = try service.preview(organizationId: organization, plan: inForce.id)
+                let before = try listing(service)
                 let result = try service.setPlan(SetPlanRequest(
                     organizationId: organization, plan: target.id, eventId: "evt_\(events)",
                     occurredAt: clock.now().addingTimeInterval(TimeInterval(events)), status: status))
-                plan = status == .canceled ? catalog.defaultPlan : target
+                plan = inForce
                 #expect(result.subscription.plan == plan.id, "the plan in force after \(target.id) \(status)")
+                let after = try listing(service)
+                let changed = { (from: KeyStatus, to: KeyStatus) in
+                    order.filter { before[$0]?.status == from && after[$0]?.status == to }
+                }
+                previewed.suspended += preview.suspendedKeys.count
+                previewed.restored += preview.restoredKeys.count
+                #expect(preview.suspendedKeys == changed(.active, .suspended), "step \(steps): suspended as previewed")
+                #expect(preview.restoredKeys == changed(.suspended, .active), "step \(steps): restored as previewed")
+                let lost = order.compactMap { id -> LostCapabilities? in
+                    guard let was = before[id], let now = after[id], was.status == .active, now.status == .active else { return nil }
+                    let gone = was.usableCapabilities.filter { !now.usableCapabilities.contains($0) }
+                    return gone.isEmpty ? nil : LostCapabilities(keyId: id, capabilities: gone)
+                }
+                #expect(Set(preview.lostCapabilities) == Set(lost), "step \(steps): capabilities lost as previewed")
             } else if roll < 0.35 || live.isEmpty {
                 let kind = catalog.kinds.randomElement(using: &random)!
                 let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
@@ -185,5 +218,6 @@ struct RandomHistoryTests {
         #expect(keys.count >= 10, "the history made keys")
         #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")
+        #expect(previewed.suspended > 0 && previewed.restored > 0, "\(previewed)")
     }
 }

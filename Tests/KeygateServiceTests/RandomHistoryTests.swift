@@ -52,6 +52,8 @@ struct RandomHistoryTests {
         var statuses: Set<KeyStatus> = []
         var rotatedChecked = (withinGrace: 0, after: 0)
         var previewed = (suspended: 0, restored: 0)
+        /// The events the history's changes must have written, in order: type and key (or keys).
+        var expectedEvents: [String] = []
 
         /// Every listed key's status and usable capabilities, by id.
         func listing(_ service: KeygateService) throws -> [String: ManagedKey] {
@@ -98,6 +100,8 @@ struct RandomHistoryTests {
                     return gone.isEmpty ? nil : LostCapabilities(keyId: id, capabilities: gone)
                 }
                 #expect(Set(preview.lostCapabilities) == Set(lost), "step \(steps): capabilities lost as previewed")
+                if !preview.suspendedKeys.isEmpty { expectedEvents.append("keys.suspended \(preview.suspendedKeys)") }
+                if !preview.restoredKeys.isEmpty { expectedEvents.append("keys.restored \(preview.restoredKeys)") }
             } else if roll < 0.35 || live.isEmpty {
                 let kind = catalog.kinds.randomElement(using: &random)!
                 let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
@@ -109,6 +113,7 @@ struct RandomHistoryTests {
                     capabilities: chosen.map(\.rawValue), expiresAt: expiry, rateLimit: plan.apiKeys?.rateLimit.maxPerMinute)) {
                     keys[created.key.record.id] = Known(secret: created.secret.unredacted)
                     order.append(created.key.record.id)
+                    expectedEvents.append("key.created \(created.key.record.id)")
                 }
             } else {
                 let id = live.randomElement(using: &random)!
@@ -125,6 +130,7 @@ struct RandomHistoryTests {
                 case 1:
                     let grace = [0, 600].randomElement(using: &random)!
                     if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace, actor: nil) {
+                        expectedEvents.append("key.rotated \(id)")
                         keys[id]!.previous = (keys[id]!.secret, rotated.previousSecretExpiresAt)
                         // At once, on either process: the old secret answers as the new one while its grace runs.
                         let other = processes.randomElement(using: &random)!.service
@@ -141,9 +147,16 @@ struct RandomHistoryTests {
                         keys[id]!.secret = rotated.secret.unredacted
                     }
                 case 2:
-                    _ = try? service.revokeKey(id: id, organizationId: organization, actor: nil)
+                    // Revoking a revoked key answers it as it is, and writes nothing.
+                    let was = try? service.key(id: id, organizationId: organization).status
+                    if (try? service.revokeKey(id: id, organizationId: organization, actor: nil)) != nil, was != .revoked {
+                        expectedEvents.append("key.revoked \(id)")
+                    }
                 case 3:
-                    if (try? service.deleteKey(id: id, organizationId: organization, actor: nil)) != nil { keys[id]!.deleted = true }
+                    if (try? service.deleteKey(id: id, organizationId: organization, actor: nil)) != nil {
+                        keys[id]!.deleted = true
+                        expectedEvents.append("key.deleted \(id)")
+                    }
                 default:
                     // Time passes: grace periods end, keys expire.
                     advance(by: [60, 900, 86_400].randomElement(using: &random)!)
@@ -215,6 +228,27 @@ struct RandomHistoryTests {
             if number % 4 == 0 { try check() }
         }
         #expect(checks == 80)
+        // The outbox holds exactly those events, in that order, read from either service.
+        for process in processes {
+            var written: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try process.service.events(organizationId: organization, cursor: cursor, limit: 200)
+                for event in page.events {
+                    if case .array(let ids)? = event.data["keyIds"] {
+                        written.append("\(event.type) \(ids.compactMap { if case .string(let id) = $0 { id } else { nil } })")
+                    } else {
+                        written.append("\(event.type) \(event.keyId ?? "")")
+                    }
+                }
+                cursor = page.hasMore ? page.nextCursor : nil
+            } while cursor != nil
+            let first = zip(written, expectedEvents).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(written.count, expectedEvents.count)
+            #expect(written == expectedEvents, """
+                the outbox: \(written.count) events, \(expectedEvents.count) expected; from event \(first): \
+                \(written.dropFirst(first).prefix(3)) where \(expectedEvents.dropFirst(first).prefix(3)) was expected
+                """)
+        }
         #expect(keys.count >= 10, "the history made keys")
         #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")

@@ -70,18 +70,19 @@ struct UpgradeTests {
     }
 
     /// The service on a database of `backend` that the first release
-    /// wrote, and the rows it wrote.
-    func upgraded(_ backend: Backend) throws -> (ServiceFixture, FirstRelease) {
+    /// wrote, and the rows it wrote; `then` is SQL the first release ran
+    /// after them.
+    func upgraded(_ backend: Backend, then: String = "") throws -> (ServiceFixture, FirstRelease) {
         let rows = try Self.firstReleaseRows()
         switch backend {
         case .sqlite:
             let path = try ScratchFolder.make("keygate-upgrade").appending(path: "first.sqlite").path
-            try Self.writeFirstRelease(rows, at: path)
+            try Self.writeFirstRelease(rows, at: path, then: then)
             return (try ServiceFixture(backend: .sqlite, database: KeyDatabase.open(path: path)), rows)
         case .postgres, .pooled:
             let url = try Backend.freshPostgresSchema()
             try PostgresKeyStorage.migrate(url: url, upTo: 1)
-            try PostgresKeyStorage.execute(try rows.sql { "'\\x\(Self.hex($0))'::bytea" }, url: url)
+            try PostgresKeyStorage.execute(try rows.sql { "'\\x\(Self.hex($0))'::bytea" } + then, url: url)
             return (try ServiceFixture(backend: .postgres, postgresURL: url), rows)
         }
     }
@@ -94,10 +95,10 @@ struct UpgradeTests {
     static func hex(_ digest: KeyDigest) -> String { digest.bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// A SQLite file at `path` as the first release left it, holding `rows`.
-    static func writeFirstRelease(_ rows: FirstRelease, at path: String) throws {
+    static func writeFirstRelease(_ rows: FirstRelease, at path: String, then: String = "") throws {
         let queue = try DatabaseQueue(path: path)
         try KeyDatabase.migrator.migrate(queue, upTo: "v2: subscriptions, billing events, meters")
-        let sql = try rows.sql { "X'\(hex($0))'" }
+        let sql = try rows.sql { "X'\(hex($0))'" } + then
         try queue.write { db in try db.execute(sql: sql) }
         try queue.close()
     }
@@ -157,6 +158,43 @@ struct UpgradeTests {
         #expect(try verify(rotated.secret).outcome == .valid)
         let after = try service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys
         #expect(after.first?.record.id == created.key.record.id && after.count == 4)
+    }
+
+    /// Origins an earlier release kept as typed (it lower-cased them and
+    /// dropped default ports, no more): after the upgrade each is kept,
+    /// listed and matched in the spelling a browser sends, two spellings of
+    /// one origin become one entry, and one this release refuses stays, so
+    /// the key allows no more origins than it did. IPv6 and IPv4 addresses
+    /// on keys of their own: each kind of list must be found by itself.
+    @Test(arguments: Backend.available)
+    func originsKeptInAnEarlierSpellingMatchWhatBrowsersSendAfterTheUpgrade(_ backend: Backend) throws {
+        let sixes = ["http://[0:0::1]:8080", "https://app.example.com", "http://[::1]:8080", "http://[::ffff:192.168.0.1]"]
+        let fours = ["http://127.1", "http://app.example.com:8080", "http://256.1.1.1", "http://0x7f.0.0.2:3000",
+                     "http://2130706433:9"]
+        let (fixture, rows) = try upgraded(backend, then: """
+            UPDATE api_key SET allowed_origins = '\(sixes.joined(separator: " "))' WHERE id = 'key_FirstReleaseLive0001';
+            UPDATE api_key SET allowed_origins = '\(fours.joined(separator: " "))' WHERE id = 'key_FirstReleaseRotated1';
+            """)
+        func origins(_ id: String) throws -> [String] {
+            try fixture.service.key(id: id, organizationId: "org_a").record.allowedOrigins
+        }
+        #expect(try origins("key_FirstReleaseLive0001") == ["http://[::1]:8080", "https://app.example.com", "http://[::ffff:c0a8:1]"])
+        #expect(try origins("key_FirstReleaseRotated1") == ["http://127.0.0.1", "http://app.example.com:8080", "http://256.1.1.1",
+                                                            "http://127.0.0.2:3000", "http://127.0.0.1:9"])
+        #expect(try origins("key_FirstReleaseRevoked1") == [], "a key that allowed every origin still does")
+
+        func verify(_ key: RawKey, _ origin: String?) throws -> VerifyOutcome {
+            try fixture.service.verify(VerifyRequest(key: key.unredacted, capability: "booking.read", origin: origin)).outcome
+        }
+        for origin in ["http://[::1]:8080", "https://app.example.com", "http://[::ffff:c0a8:1]"] {
+            #expect(try verify(rows.live, origin) == .valid, "\(origin)")
+        }
+        for origin in ["http://127.0.0.1", "http://app.example.com:8080", "http://127.0.0.2:3000", "http://127.0.0.1:9"] {
+            #expect(try verify(rows.rotatedCurrent, origin) == .valid, "\(origin)")
+        }
+        #expect(try verify(rows.rotatedCurrent, "http://256.1.1.1") == .originNotAllowed)
+        #expect(try verify(rows.live, "http://[::2]:8080") == .originNotAllowed)
+        #expect(try verify(rows.live, nil) == .originNotAllowed)
     }
 
     /// A backup taken by the first release (keys' counts inside the

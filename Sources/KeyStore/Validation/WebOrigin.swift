@@ -67,6 +67,23 @@ public enum WebOrigin {
         return "\(scheme)://\(hostText)\(portText)"
     }
 
+    /// A key's allowed origins as an earlier Keygate stored them, in the
+    /// form this one stores and compares: kept in order, one entry where two
+    /// spellings were one origin. Before IP addresses were written as
+    /// browsers write them, `http://[0:0::1]` or `http://127.1` were kept as
+    /// typed and matched no browser's `Origin`. An entry this Keygate would
+    /// refuse (`http://256.1.1.1`) stays as it was: it matches nothing
+    /// either way, and dropping a key's only entry would leave its list
+    /// empty, which allows every origin.
+    package static func renormalized(_ stored: [String]) -> [String] {
+        var kept: [String] = []
+        for origin in stored {
+            let value = (try? normalize(origin)) ?? origin
+            if !kept.contains(value) { kept.append(value) }
+        }
+        return kept
+    }
+
     private static func parsePort(_ text: Substring) throws(Invalid) -> Int {
         // Digits only: `Int` also takes a sign, and `:+443` is no port a browser sends.
         guard !text.isEmpty, text.count <= 5, text.allSatisfy({ ("0"..."9").contains($0) }), let port = Int(text),

@@ -195,6 +195,21 @@ struct UpgradeTests {
         #expect(try verify(rows.rotatedCurrent, "http://256.1.1.1") == .originNotAllowed)
         #expect(try verify(rows.live, "http://[::2]:8080") == .originNotAllowed)
         #expect(try verify(rows.live, nil) == .originNotAllowed)
+
+        // The entry kept as it was is named when the dashboard saves the
+        // list as it read it, so the owner learns which one to mend.
+        let saved = #expect(throws: ServiceError.self) {
+            try fixture.service.updateKey(id: "key_FirstReleaseRotated1", organizationId: "org_a",
+                                          changes: KeyChanges(allowedOrigins: try origins("key_FirstReleaseRotated1")), actor: nil)
+        }
+        #expect(saved?.code == .invalidOrigin)
+        #expect(saved?.field == "allowedOrigins")
+        #expect(saved?.parameters["origin"] == "http://256.1.1.1")
+        var mended = try origins("key_FirstReleaseRotated1")
+        mended.removeAll { $0 == "http://256.1.1.1" }
+        _ = try fixture.service.updateKey(id: "key_FirstReleaseRotated1", organizationId: "org_a",
+                                          changes: KeyChanges(allowedOrigins: mended), actor: nil)
+        #expect(try origins("key_FirstReleaseRotated1") == mended)
     }
 
     /// A backup taken by the first release (keys' counts inside the

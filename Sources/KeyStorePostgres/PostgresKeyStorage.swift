@@ -378,7 +378,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         let key = KeyRecord(
             id: text(1), organizationId: text(2), name: text(3), kind: text(4),
             capabilities: StorageCoding.list(text(5)), environment: text(6), hint: text(7),
-            rateLimit: result.int(row, offset + 8) ?? 0, allowedOrigins: StorageCoding.list(text(9)),
+            rateLimit: result.int(row, offset + 8) ?? 0, allowedOrigins: StorageCoding.origins(text(9)),
             createdAt: time(10) ?? Date(timeIntervalSince1970: 0), expiresAt: time(11), revokedAt: time(12),
             lastUsedAt: time(13), usage: KeyUsage())
         if read.reserved, let granted = result.int(row, offset + 14), key.rateLimit > 0 {
@@ -533,7 +533,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         return KeyRecord(
             id: text(0), organizationId: text(1), name: text(2), kind: text(3),
             capabilities: StorageCoding.list(text(4)), environment: text(5), hint: text(6),
-            rateLimit: result.int(row, offset + 7) ?? 0, allowedOrigins: StorageCoding.list(text(8)),
+            rateLimit: result.int(row, offset + 7) ?? 0, allowedOrigins: StorageCoding.origins(text(8)),
             createdAt: time(9) ?? Date(timeIntervalSince1970: 0), expiresAt: time(10), revokedAt: time(11),
             lastUsedAt: lastUse.at, lastOrigin: lastUse.origin, lastIP: lastUse.ip,
             usage: KeyUsage(valid: result.int(row, offset + 13) ?? 0, invalid: result.int(row, offset + 14) ?? 0))

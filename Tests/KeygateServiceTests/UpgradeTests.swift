@@ -195,21 +195,63 @@ struct UpgradeTests {
         #expect(try verify(rows.rotatedCurrent, "http://256.1.1.1") == .originNotAllowed)
         #expect(try verify(rows.live, "http://[::2]:8080") == .originNotAllowed)
         #expect(try verify(rows.live, nil) == .originNotAllowed)
+    }
 
-        // The entry kept as it was is named when the dashboard saves the
-        // list as it read it, so the owner learns which one to mend.
-        let saved = #expect(throws: ServiceError.self) {
-            try fixture.service.updateKey(id: "key_FirstReleaseRotated1", organizationId: "org_a",
-                                          changes: KeyChanges(allowedOrigins: try origins("key_FirstReleaseRotated1")), actor: nil)
+    /// An entry the upgrade kept as it was is named when the dashboard
+    /// saves the list as it read it, so the owner learns which one to
+    /// mend; without it, the list saves.
+    @Test(arguments: Backend.available)
+    func savingAnUpgradedListAsReadNamesTheEntryThisVersionRefuses(_ backend: Backend) throws {
+        let (fixture, _) = try upgraded(backend, then: """
+            UPDATE api_key SET allowed_origins = 'http://127.1 http://256.1.1.1' WHERE id = 'key_FirstReleaseLive0001';
+            """)
+        let service = fixture.service
+        let id = "key_FirstReleaseLive0001"
+        let asRead = try service.key(id: id, organizationId: "org_a").record.allowedOrigins
+        #expect(asRead == ["http://127.0.0.1", "http://256.1.1.1"])
+        let refusal = #expect(throws: ServiceError.self) {
+            try service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(allowedOrigins: asRead), actor: nil)
         }
-        #expect(saved?.code == .invalidOrigin)
-        #expect(saved?.field == "allowedOrigins")
-        #expect(saved?.parameters["origin"] == "http://256.1.1.1")
-        var mended = try origins("key_FirstReleaseRotated1")
-        mended.removeAll { $0 == "http://256.1.1.1" }
-        _ = try fixture.service.updateKey(id: "key_FirstReleaseRotated1", organizationId: "org_a",
-                                          changes: KeyChanges(allowedOrigins: mended), actor: nil)
-        #expect(try origins("key_FirstReleaseRotated1") == mended)
+        #expect(refusal?.code == .invalidOrigin)
+        #expect(refusal?.field == "allowedOrigins")
+        #expect(refusal?.parameters["origin"] == "http://256.1.1.1")
+
+        _ = try service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(allowedOrigins: ["http://127.0.0.1"]), actor: nil)
+        #expect(try service.key(id: id, organizationId: "org_a").record.allowedOrigins == ["http://127.0.0.1"])
+    }
+
+    /// During a rolling upgrade a process of the version before still
+    /// saves origins as typed, after the migration rewrote them: both
+    /// processes of this version answer as a browser sends them, the one
+    /// that had the key cached and the one that reads it fresh.
+    @Test(arguments: Backend.available)
+    func originsAnOlderProcessSavesAfterTheUpgradeMatchWhatBrowsersSend(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (warm, fresh) = (processes[0], processes[1])
+        try warm.move("org_a", to: "pro")
+        let key = try warm.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        func verify(_ process: ServiceFixture, _ origin: String) throws -> VerifyOutcome {
+            try process.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read", origin: origin)).outcome
+        }
+        #expect(try verify(warm, "http://127.0.0.1:8080") == .valid, "a key without origins allows every one")
+
+        let olderSave = """
+            UPDATE api_key SET allowed_origins = 'http://127.1:8080 http://[0:0::1] https://app.example.com http://127.0.0.1:8080'
+            WHERE id = '\(key.key.record.id)'
+            """
+        if let url = warm.postgresURL {
+            try PostgresKeyStorage.execute(olderSave, url: url)
+        } else {
+            try KeyDatabase.open(path: try #require(warm.sqlitePath)).write { db in try db.execute(sql: olderSave) }
+        }
+        for process in [warm, fresh] {
+            #expect(try process.service.key(id: key.key.record.id, organizationId: "org_a").record.allowedOrigins
+                == ["http://127.0.0.1:8080", "http://[::1]", "https://app.example.com"])
+            for origin in ["http://127.0.0.1:8080", "http://[::1]", "https://app.example.com"] {
+                #expect(try verify(process, origin) == .valid, "\(origin)")
+            }
+            #expect(try verify(process, "http://127.0.0.2:8080") == .originNotAllowed)
+        }
     }
 
     /// A backup taken by the first release (keys' counts inside the

@@ -22,6 +22,32 @@ package enum StorageCoding {
         values.joined(separator: " ")
     }
 
+    /// A key's allowed origins as stored, in the spelling browsers send.
+    /// Migrations SQLite v19 and PostgreSQL 17 rewrote the lists an earlier
+    /// Keygate kept as typed (`http://127.1`), but a process of that
+    /// version still serving during a rolling upgrade writes such a list
+    /// again; read here, it matches all the same. Only a list with a `[` or
+    /// a digit right after `://` can be spelled otherwise, a scan of its
+    /// bytes; every other list is only split.
+    package static func origins(_ text: String) -> [String] {
+        let stored = list(text)
+        return mayHoldAnAddress(text) ? WebOrigin.renormalized(stored) : stored
+    }
+
+    private static func mayHoldAnAddress(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for index in bytes.indices {
+                if bytes[index] == UInt8(ascii: "[") { return true }
+                if index >= 3, bytes[index - 3] == UInt8(ascii: ":"), bytes[index - 2] == UInt8(ascii: "/"),
+                   bytes[index - 1] == UInt8(ascii: "/"), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
     /// By bytes: the generic `split` was a visible part of a cache miss.
     package static func list(_ text: String) -> [String] {
         var items: [String] = []
@@ -128,7 +154,7 @@ package enum StorageCoding {
             environment: row[offset + 5],
             hint: row[offset + 6],
             rateLimit: row[offset + 7],
-            allowedOrigins: list(row[offset + 8] as String),
+            allowedOrigins: origins(row[offset + 8] as String),
             createdAt: date(row[offset + 9]),
             expiresAt: time(10),
             revokedAt: time(11),

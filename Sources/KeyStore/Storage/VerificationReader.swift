@@ -166,7 +166,7 @@ final class VerificationReader: Sendable {
                 id: statement.text(1), organizationId: statement.text(2), name: statement.text(3),
                 kind: statement.text(4), capabilities: StorageCoding.list(statement.text(5)),
                 environment: statement.text(6), hint: statement.text(7), rateLimit: Int(statement.int(8) ?? 0),
-                allowedOrigins: StorageCoding.list(statement.text(9)), createdAt: StorageCoding.date(statement.int(10) ?? 0),
+                allowedOrigins: StorageCoding.origins(statement.text(9)), createdAt: StorageCoding.date(statement.int(10) ?? 0),
                 expiresAt: statement.time(11), revokedAt: statement.time(12), lastUsedAt: statement.time(13),
                 usage: KeyUsage())
             return KeyMatch(key: key, secretExpiresAt: statement.time(0))

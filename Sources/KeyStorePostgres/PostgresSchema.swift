@@ -564,7 +564,7 @@ enum PostgresSchema {
                 """#)
             for row in 0..<stored.count {
                 guard let id = stored.string(row, 0), let text = stored.string(row, 1) else { continue }
-                let origins = StorageCoding.list(WebOrigin.renormalized(StorageCoding.list(text)))
+                let origins = StorageCoding.list(StorageCoding.origins(text))
                 if origins != text {
                     try connection.query("UPDATE api_key SET allowed_origins = $1 WHERE id = $2", [.text(origins), .text(id)])
                 }

@@ -425,10 +425,11 @@ extension KeyDatabase {
             // Only a host in brackets, or one of numbers only (each
             // starting with a digit, as an IPv4 address's do), is spelled
             // differently now, so only lists with a `[` or a digit right
-            // after `://` are read: at a million keys with two origins
-            // each, reading every list cost the first start 12.7 s. The
-            // changes are gathered first, so no row is written under the
-            // statement reading the table.
+            // after `://` are read (the test `StorageCoding.origins` makes
+            // in Swift): at a million keys with two origins each, reading
+            // every list cost the first start 12.7 s. The changes are
+            // gathered first, so no row is written under the statement
+            // reading the table.
             var changed: [(id: String, origins: String)] = []
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, allowed_origins FROM api_key
@@ -436,7 +437,7 @@ extension KeyDatabase {
                 """)
             while let row = try rows.next() {
                 let stored: String = row[1]
-                let origins = StorageCoding.list(WebOrigin.renormalized(StorageCoding.list(stored)))
+                let origins = StorageCoding.list(StorageCoding.origins(stored))
                 if origins != stored { changed.append((row[0], origins)) }
             }
             for change in changed {

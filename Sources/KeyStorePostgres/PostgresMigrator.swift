@@ -32,7 +32,7 @@ enum PostgresMigrator {
             let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
             guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
             for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
-                try migration.apply(on: connection)
+                try connection.execute(migration.sql)
                 try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                      [.of(migration.version), .text(migration.name)])
             }

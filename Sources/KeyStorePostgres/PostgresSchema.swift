@@ -1,5 +1,3 @@
-import KeyStore
-
 /// The PostgreSQL schema, as numbered migrations that only move forward.
 /// The tables are SQLite's (times in integer milliseconds since 1970 UTC,
 /// lists space-separated), so both stores answer alike.
@@ -14,8 +12,8 @@ enum PostgresSchema {
     /// new position.
     static let changeChannel = "keygate_changes"
 
-    static let migrations: [PostgresMigration] = [
-        PostgresMigration(1, "keys, secrets, usage, audit, subscriptions, meters, change log", """
+    static let migrations: [(version: Int, name: String, sql: String)] = [
+        (1, "keys, secrets, usage, audit, subscriptions, meters, change log", """
             CREATE TABLE api_key (
                 seq BIGSERIAL PRIMARY KEY,
                 id TEXT NOT NULL UNIQUE CHECK (length(id) BETWEEN 5 AND 64),
@@ -198,7 +196,7 @@ enum PostgresSchema {
             CREATE TRIGGER subscription_changed AFTER INSERT OR UPDATE OR DELETE ON subscription
                 FOR EACH ROW EXECUTE FUNCTION keygate_subscription_changed();
             """),
-        PostgresMigration(2, "rate-limit reservations", """
+        (2, "rate-limit reservations", """
             -- Reserves up to `want` cells of a key (at least `need`, else
             -- none) as GCRA admits them at `now`, after taking back `give_back`
             -- cells an earlier reservation did not use; returns the cells
@@ -225,7 +223,7 @@ enum PostgresSchema {
             END;
             $$;
             """),
-        PostgresMigration(3, "events outbox", """
+        (3, "events outbox", """
             -- What happened, for the product to act on, written with the
             -- change that caused it. Positions come from one row every
             -- event's transaction updates and holds until it commits, so
@@ -250,7 +248,7 @@ enum PostgresSchema {
             CREATE INDEX outbox_event_by_time ON outbox_event (at);
             CREATE INDEX api_key_by_expiry ON api_key (expires_at) WHERE expires_at IS NOT NULL;
             """),
-        PostgresMigration(4, "usage by outcome and capability", """
+        (4, "usage by outcome and capability", """
             -- A key's verifications of a day by the code that refused them
             -- and by the capability they asked for, written by the same
             -- flush as the day's totals.
@@ -263,7 +261,7 @@ enum PostgresSchema {
                 PRIMARY KEY (key_id, day, dimension, name)
             );
             """),
-        PostgresMigration(5, "last use in the day's row", """
+        (5, "last use in the day's row", """
             -- A flush writes where a key was last used into the day's row it
             -- writes anyway, not into the key's own row (one row per key
             -- and flush, and no lock on the key's row held for it);
@@ -272,7 +270,7 @@ enum PostgresSchema {
             ALTER TABLE key_usage_day ADD COLUMN last_origin TEXT;
             ALTER TABLE key_usage_day ADD COLUMN last_ip TEXT;
             """),
-        PostgresMigration(6, "inserted keys and secrets logged once per statement", """
+        (6, "inserted keys and secrets logged once per statement", """
             -- Row by row, a statement inserting 500 keys updated the change
             -- log's head 1,000 times in one transaction: each update walks
             -- the row's chain of versions, so the cost grew with the square
@@ -323,7 +321,7 @@ enum PostgresSchema {
             CREATE TRIGGER key_secret_inserted AFTER INSERT ON key_secret
                 REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION keygate_rows_inserted();
             """),
-        PostgresMigration(7, "one index per event", """
+        (7, "one index per event", """
             -- Ids are unique by construction (time and 77 random bits); only
             -- time-based and threshold events have a `once` key; pruning
             -- walks from the oldest by position.
@@ -332,7 +330,7 @@ enum PostgresSchema {
             CREATE UNIQUE INDEX outbox_event_once ON outbox_event (once) WHERE once IS NOT NULL;
             DROP INDEX outbox_event_by_time;
             """),
-        PostgresMigration(8, "meter counts by version", """
+        (8, "meter counts by version", """
             -- Each meter row carries the count version (count_log) of the
             -- write that last moved it: after a flush, verification reads the
             -- rows that moved in one range scan instead of reading each
@@ -340,7 +338,7 @@ enum PostgresSchema {
             ALTER TABLE meter_usage ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
             CREATE INDEX meter_usage_by_version ON meter_usage (version);
             """),
-        PostgresMigration(9, "one change event per created key", """
+        (9, "one change event per created key", """
             -- A key is inserted with its secret in the same transaction, and
             -- the secret's event already names the organization, the key and
             -- the digest: the key's own insert event said nothing more, and
@@ -352,7 +350,7 @@ enum PostgresSchema {
             -- migration 6's text.
             DROP TRIGGER api_key_inserted ON api_key;
             """),
-        PostgresMigration(10, "rate-limit tags computed by the server", """
+        (10, "rate-limit tags computed by the server", """
             -- A key's rate-limit tag as every keygate process computes it
             -- (RateTag.of: FNV-1a, 64 bits, over the id's UTF-8 bytes, as a
             -- signed BIGINT), so that the statement reading a key on a
@@ -380,7 +378,7 @@ enum PostgresSchema {
             END;
             $$;
             """),
-        PostgresMigration(11, "the change log pruned by position, an import's events by index", """
+        (11, "the change log pruned by position, an import's events by index", """
             -- Positions are handed out one after another, so the events
             -- that leave the 65,536-event window with a statement's n new
             -- ones are exactly the n positions below it: deleted by key,
@@ -433,7 +431,7 @@ enum PostgresSchema {
             -- Anything below the window a pruning before this one left.
             DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head WHERE id = 1) - 65536;
             """),
-        PostgresMigration(12, "rate limits through a clock stepped back", """
+        (12, "rate limits through a clock stepped back", """
             -- No reservation moves a key's time past the reserving host's
             -- now plus a minute. A time a little further ahead is another
             -- host's clock, or a reservation asked for a moment earlier and
@@ -465,7 +463,7 @@ enum PostgresSchema {
             END;
             $$;
             """),
-        PostgresMigration(13, "catalogs in use", """
+        (13, "catalogs in use", """
             -- Each process records the catalog it serves with, so that
             -- hosts that load different ones (answering the same request
             -- differently) each learn of the other. A row per catalog, not
@@ -479,7 +477,7 @@ enum PostgresSchema {
                 seen_at BIGINT NOT NULL
             );
             """),
-        PostgresMigration(14, "reservations that outlast a forgotten row", """
+        (14, "reservations that outlast a forgotten row", """
             -- A key's row is deleted once its time is long past (the key
             -- quiet, or deleted): forgetIdleRateLimits, which skips rows a
             -- reservation holds. A reservation may still be waiting for a
@@ -516,7 +514,7 @@ enum PostgresSchema {
             END;
             $$;
             """),
-        PostgresMigration(15, "settings in use", """
+        (15, "settings in use", """
             -- The catalog is one of several settings processes must agree
             -- on: one that keeps fewer days of usage or events than the
             -- others would fold or prune, for all of them, what they keep.
@@ -535,7 +533,7 @@ enum PostgresSchema {
                 SELECT 'catalog', digest, source, host, process_id, seen_at FROM catalog_in_use;
             DROP TABLE catalog_in_use;
             """),
-        PostgresMigration(16, "settings of each process", """
+        (16, "settings of each process", """
             -- setting_in_use keeps a value's last process only: enough to
             -- tell that processes disagree, not which ones (during an
             -- upgrade: every process still on the version before). A row
@@ -551,24 +549,5 @@ enum PostgresSchema {
                 PRIMARY KEY (host, process_id, name)
             );
             """),
-        // Keys' origins stored before IP addresses were written in a
-        // browser's one spelling, rewritten in it: compared as stored,
-        // `http://[0:0::1]` never matched the `[::1]` a browser sends. The
-        // spelling is the WHATWG URL standard's, written once, in Swift.
-        // Only a host in brackets, or one of numbers only (each starting
-        // with a digit, as an IPv4 address's do), is spelled differently
-        // now, so only those lists are read (SQLite's v19 measured why).
-        PostgresMigration(17, "allowed origins as browsers send them", rewrite: { connection in
-            let stored = try connection.query(#"""
-                SELECT id, allowed_origins FROM api_key WHERE allowed_origins ~ '\[|://[0-9]'
-                """#)
-            for row in 0..<stored.count {
-                guard let id = stored.string(row, 0), let text = stored.string(row, 1) else { continue }
-                let origins = StorageCoding.list(StorageCoding.origins(text))
-                if origins != text {
-                    try connection.query("UPDATE api_key SET allowed_origins = $1 WHERE id = $2", [.text(origins), .text(id)])
-                }
-            }
-        }),
     ]
 }

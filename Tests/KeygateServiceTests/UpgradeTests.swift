@@ -221,9 +221,9 @@ struct UpgradeTests {
     }
 
     /// During a rolling upgrade a process of the version before still
-    /// saves origins as typed, after the migration rewrote them: both
-    /// processes of this version answer as a browser sends them, the one
-    /// that had the key cached and the one that reads it fresh.
+    /// saves origins as typed, beside processes of this one: both of
+    /// these answer as a browser sends them, the one that had the key
+    /// cached and the one that reads it fresh.
     @Test(arguments: Backend.available)
     func originsAnOlderProcessSavesAfterTheUpgradeMatchWhatBrowsersSend(_ backend: Backend) throws {
         let processes = try ServiceFixture.processes(2, backend: backend)

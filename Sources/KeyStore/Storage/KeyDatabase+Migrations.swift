@@ -418,32 +418,6 @@ extension KeyDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
-        migrator.registerMigration("v19: allowed origins as browsers send them") { db in
-            // Keys' origins stored before IP addresses were written in a
-            // browser's one spelling, rewritten in it: compared as stored,
-            // `http://[0:0::1]` never matched the `[::1]` a browser sends.
-            // Only a host in brackets, or one of numbers only (each
-            // starting with a digit, as an IPv4 address's do), is spelled
-            // differently now, so only lists with a `[` or a digit right
-            // after `://` are read (the test `StorageCoding.origins` makes
-            // in Swift): at a million keys with two origins each, reading
-            // every list cost the first start 12.7 s. The changes are
-            // gathered first, so no row is written under the statement
-            // reading the table.
-            var changed: [(id: String, origins: String)] = []
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, allowed_origins FROM api_key
-                WHERE allowed_origins GLOB '*[[]*' OR allowed_origins GLOB '*://[0-9]*'
-                """)
-            while let row = try rows.next() {
-                let stored: String = row[1]
-                let origins = StorageCoding.list(StorageCoding.origins(stored))
-                if origins != stored { changed.append((row[0], origins)) }
-            }
-            for change in changed {
-                try db.execute(sql: "UPDATE api_key SET allowed_origins = ? WHERE id = ?", arguments: [change.origins, change.id])
-            }
-        }
         return migrator
     }
 }

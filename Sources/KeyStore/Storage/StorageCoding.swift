@@ -23,11 +23,13 @@ package enum StorageCoding {
     }
 
     /// A key's allowed origins as stored, in the spelling browsers send.
-    /// Migrations SQLite v19 and PostgreSQL 17 rewrote the lists an earlier
-    /// Keygate kept as typed (`http://127.1`), but a process of that
-    /// version still serving during a rolling upgrade writes such a list
-    /// again; read here, it matches all the same. Only a list with a `[` or
-    /// a digit right after `://` can be spelled otherwise, a scan of its
+    /// An earlier Keygate kept IP addresses as typed (`http://127.1`), and
+    /// a process of it still serving during a rolling upgrade writes such
+    /// lists beside this one: every read goes through here, so whoever
+    /// wrote a list, it matches what browsers send. (Rewriting the stored
+    /// lists on upgrade as well changed nothing a caller sees, and cost a
+    /// million keys' first start a second.) Only a list with a `[` or a
+    /// digit right after `://` can be spelled otherwise, a scan of its
     /// bytes; every other list is only split.
     package static func origins(_ text: String) -> [String] {
         let stored = list(text)

@@ -197,9 +197,9 @@ struct UpgradeTests {
         #expect(try verify(rows.live, nil) == .originNotAllowed)
     }
 
-    /// An entry the upgrade kept as it was is named when the dashboard
-    /// saves the list as it read it, so the owner learns which one to
-    /// mend; without it, the list saves.
+    /// An entry this version refuses, read as the earlier one stored it,
+    /// is named when the dashboard saves the list as it read it, so the
+    /// owner learns which one to mend; without it, the list saves.
     @Test(arguments: Backend.available)
     func savingAnUpgradedListAsReadNamesTheEntryThisVersionRefuses(_ backend: Backend) throws {
         let (fixture, _) = try upgraded(backend, then: """

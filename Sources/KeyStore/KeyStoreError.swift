@@ -33,6 +33,10 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case keyLimitReached = "key_limit_reached"
         case invalidEventId = "invalid_event_id"
         case invalidPeriod = "invalid_period"
+        /// The billing event id was seen before with another event;
+        /// ``KeyStoreError/parameters`` has `differs`, the first field
+        /// that is not as it was.
+        case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
         /// The idempotency key was used before for another meter or amount.

@@ -17,14 +17,25 @@ extension PostgresKeyStorage {
             // same event at once apply it once, the second sees a duplicate.
             lockOrganization(organizationId, connection)
             let current = try fetchSubscription(organizationId, connection)
-            let seen = try connection.query("SELECT 1 FROM billing_event WHERE event_id = $1", [.text(event.eventId)])
-            if seen.count > 0 { return .duplicate(current) }
+            let seen = try connection.query("""
+                SELECT organization_id, occurred_at, plan, status, period_start, period_end
+                FROM billing_event WHERE event_id = $1
+                """, [.text(event.eventId)])
+            if seen.count > 0 {
+                try checked.checkReplay(of: FirstDelivery(
+                    organizationId: seen.string(0, 0) ?? "", occurredAt: seen.int64(0, 1) ?? 0,
+                    plan: seen.string(0, 2), status: seen.string(0, 3),
+                    periodStart: seen.int64(0, 4), periodEnd: seen.int64(0, 5)))
+                return .duplicate(current)
+            }
             let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
             connection.send("""
-                INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
-                VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome,
+                                           plan, status, period_start, period_end)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, [.text(event.eventId), .text(organizationId), .integer(checked.occurredAt),
-                      .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied")])
+                      .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied"),
+                      .text(event.plan), .of(event.status?.rawValue), .of(checked.periodStart), .of(checked.periodEnd)])
             if isStale { return .stale(current) }
             let updated = checked.applied(over: current, at: now)
             connection.send("""

@@ -549,5 +549,17 @@ enum PostgresSchema {
                 PRIMARY KEY (host, process_id, name)
             );
             """),
+        (17, "billing events as sent", """
+            -- An event id was remembered with its organization and time
+            -- only, so one reused for another event was answered as a
+            -- replay and the change silently dropped. What the event said
+            -- is kept too now, and a reuse refused; rows from before (and
+            -- from a process of version 16 during an upgrade) have no plan,
+            -- and only their organization and time are compared. Columns
+            -- without a default: no row is rewritten.
+            ALTER TABLE billing_event
+                ADD COLUMN plan TEXT, ADD COLUMN status TEXT,
+                ADD COLUMN period_start BIGINT, ADD COLUMN period_end BIGINT;
+            """),
     ]
 }

@@ -55,6 +55,8 @@ extension ServiceError {
         case keyLimitReached = "key_limit_reached"
         case invalidEventId = "invalid_event_id"
         case invalidPeriod = "invalid_period"
+        /// A billing event id reused for another event; `differs` names the first field that differs.
+        case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
         case idempotencyKeyReused = "idempotency_key_reused"
@@ -115,6 +117,7 @@ extension ServiceError {
             case .keyLimitReached: .keyLimitReached
             case .invalidEventId: .invalidEventId
             case .invalidPeriod: .invalidPeriod
+            case .eventIdReused: .eventIdReused
             case .invalidAmount: .invalidAmount
             case .invalidIdempotencyKey: .invalidIdempotencyKey
             case .idempotencyKeyReused: .idempotencyKeyReused

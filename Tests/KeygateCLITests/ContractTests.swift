@@ -72,11 +72,13 @@ struct ContractTests {
         try session.result("keys.options", org)
         try session.call("keys.create", with(["name": "n", "kind": "owner_integration", "capabilities": ["booking.read"]]))
         try session.result("subscriptions.preview", with(["plan": "pro"]))
-        try session.result("subscriptions.setPlan", with([
+        let event: [String: Any] = [
             "plan": "pro", "eventId": "evt_c1", "occurredAt": "2026-11-22T10:00:00Z",
             "periodStart": "2026-11-15T00:00:00Z", "periodEnd": "2026-12-15T00:00:00Z",
-        ]))
-        try session.result("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_c1", "occurredAt": "2026-11-22T10:00:00Z"]))
+        ]
+        try session.result("subscriptions.setPlan", with(event))
+        try session.result("subscriptions.setPlan", with(event))
+        try session.call("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_c1", "occurredAt": "2026-11-22T10:00:00Z"]))
         try session.result("subscriptions.setPlan", with(["plan": "starter", "eventId": "evt_c0", "occurredAt": "2026-11-01T10:00:00Z"]))
         try session.call("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_future", "occurredAt": "2099-01-01T00:00:00Z"]))
         try session.call("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_bad", "occurredAt": "2026-11-22T10:00:00Z",

@@ -90,6 +90,24 @@ struct MessageTruthTests {
         #expect((plan.errorData?["message"] as? String)?.contains("active, trialing, past_due, canceled") == true)
     }
 
+    /// `evt_1` (set up above) sent again for Starter: a conflict that says
+    /// which field differs, in the caller's language.
+    @Test func anEventIdReusedForAnotherPlanSaysWhatDiffers() throws {
+        for (locale, words) in [("en", "different plan"), ("pl", "pola plan"), ("de", "in plan")] {
+            let reply = try rpc.request("subscriptions.setPlan", [
+                "organizationId": "org_1", "plan": "starter", "eventId": "evt_1", "occurredAt": "2026-11-01T00:00:00Z",
+                "locale": locale,
+            ])
+            #expect(reply.errorCode == -32003 && reply.errorData?["httpStatus"] as? Int == 409, "\(reply)")
+            #expect(reply.errorData?["code"] as? String == "event_id_reused" && reply.errorData?["field"] as? String == "eventId")
+            #expect((reply.errorData?["message"] as? String)?.contains(words) == true, "\(locale): \(reply)")
+        }
+        let replay = try #require(try rpc.request("subscriptions.setPlan", [
+            "organizationId": "org_1", "plan": "pro", "eventId": "evt_1", "occurredAt": "2026-11-01T00:00:00Z",
+        ]).result)
+        #expect(replay["applied"] as? Bool == false && replay["reason"] as? String == "duplicate_event")
+    }
+
     @Test func aCallersMistakesInVerifyAreNamedForWhatTheyAre() throws {
         let both = try rpc.request("keys.verify", ["key": "kg_live_x", "authorization": "Bearer kg_live_x"])
         #expect(both.errorData?["message"] as? String == "Give either “authorization” or “key”, not both.")

@@ -21,6 +21,52 @@ struct BillingEventTests {
         #expect(replay.subscription.plan == "starter")
     }
 
+    /// Billing sends one event under one id. A delivery under a known id
+    /// that says anything else is an id reused by mistake (a plan change
+    /// sent under the id of the one before): answered as a replay, its
+    /// change would be dropped unseen, so it is refused, naming the first
+    /// field that differs, and nothing changes. The same event sent again,
+    /// by another actor, is still a replay.
+    @Test(arguments: Backend.available) func anEventIdReusedForAnotherEventIsRefused(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        var first = event("evt_1", "pro", at: 10)
+        first.status = .pastDue
+        first.periodStart = utc(2026, 1, 1)
+        first.periodEnd = utc(2026, 2, 1)
+        #expect(try fixture.service.setPlan(first).applied)
+        let reuses: [(differs: String, change: (inout SetPlanRequest) -> Void)] = [
+            ("organizationId", { $0.organizationId = "org_b" }),
+            ("occurredAt", { $0.occurredAt += 1 }),
+            ("plan", { $0.plan = "starter" }),
+            ("status", { $0.status = .active }),
+            ("status", { $0.status = nil }),
+            ("periodStart", { $0.periodStart = utc(2026, 1, 2) }),
+            ("periodStart", { $0.periodStart = nil; $0.periodEnd = nil }),
+            ("periodEnd", { $0.periodEnd = utc(2026, 2, 2) }),
+        ]
+        for (differs, change) in reuses {
+            var reused = first
+            change(&reused)
+            #expect(throws: ServiceError(.eventIdReused, field: "eventId", ["differs": differs])) {
+                try fixture.service.setPlan(reused)
+            }
+        }
+        var again = first
+        again.actor = "billing-retry"
+        let replay = try fixture.service.setPlan(again)
+        #expect(!replay.applied && replay.reason == .duplicateEvent)
+        let subscription = try fixture.service.subscription(organizationId: "org_a")
+        #expect(subscription.plan == "pro" && subscription.status == .pastDue && subscription.periodEnd == utc(2026, 2, 1))
+        #expect(try fixture.service.subscription(organizationId: "org_b").updatedAt == nil)
+        #expect(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 1)
+
+        // A stale event is remembered as sent too.
+        #expect(try fixture.service.setPlan(event("evt_old", "free", at: 5)).reason == .staleEvent)
+        #expect(throws: ServiceError(.eventIdReused, field: "eventId", ["differs": "plan"])) {
+            try fixture.service.setPlan(event("evt_old", "starter", at: 5))
+        }
+    }
+
     @Test(arguments: Backend.available) func anOlderEventArrivingLateDoesNotUndoANewerOne(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         #expect(try fixture.service.setPlan(event("evt_new", "starter", at: 20)).applied)

@@ -141,9 +141,15 @@ struct UpgradeTests {
         #expect(audit.first?.details == ["name": "Zapier"])
         let subscription = try service.subscription(organizationId: "org_a")
         #expect(subscription.plan == "pro" && subscription.status == .active)
+        // The first release kept an event's organization and time, not its
+        // plan: a replay is told by those two alone.
         let replayed = try service.setPlan(SetPlanRequest(
-            organizationId: "org_a", plan: "starter", eventId: "evt_first", occurredAt: fixture.clock.now()))
+            organizationId: "org_a", plan: "starter", eventId: "evt_first", occurredAt: utc(2026, 10, 1)))
         #expect(!replayed.applied && replayed.reason == .duplicateEvent)
+        #expect(throws: ServiceError(.eventIdReused, field: "eventId", ["differs": "occurredAt"])) {
+            try service.setPlan(SetPlanRequest(
+                organizationId: "org_a", plan: "pro", eventId: "evt_first", occurredAt: fixture.clock.now()))
+        }
         let bookings = try service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 7, idempotencyKey: "booking_1")
         #expect(bookings.used == 7, "a use recorded before the upgrade is recognised, not counted again")
 

@@ -418,6 +418,22 @@ extension KeyDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v19: billing events as sent") { db in
+            // An event id was remembered with its organization and time
+            // only, so one reused for another event (a plan change sent
+            // under the id of the one before) was answered as a replay and
+            // the change silently dropped. What the event said is kept too
+            // now, and a reuse refused; rows from before (and from a
+            // process of v18 during an upgrade) have no plan, and only
+            // their organization and time are compared. Columns without a
+            // default: no row is rewritten.
+            try db.execute(sql: """
+                ALTER TABLE billing_event ADD COLUMN plan TEXT;
+                ALTER TABLE billing_event ADD COLUMN status TEXT;
+                ALTER TABLE billing_event ADD COLUMN period_start INTEGER;
+                ALTER TABLE billing_event ADD COLUMN period_end INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -82,6 +82,29 @@ package struct CheckedKeyChanges {
     }
 }
 
+/// What a store remembers of a billing event it has seen: what it said,
+/// so that a second delivery can be told to be a replay of it.
+package struct FirstDelivery {
+    package let organizationId: String
+    package let occurredAt: Int64
+    /// `nil` in rows written before schema v19 (PostgreSQL 17), which kept
+    /// only the organization and the time.
+    package let plan: String?
+    package let status: String?
+    package let periodStart: Int64?
+    package let periodEnd: Int64?
+
+    package init(organizationId: String, occurredAt: Int64, plan: String?, status: String?,
+                 periodStart: Int64?, periodEnd: Int64?) {
+        self.organizationId = organizationId
+        self.occurredAt = occurredAt
+        self.plan = plan
+        self.status = status
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+    }
+}
+
 /// A billing event, checked.
 package struct CheckedBillingEvent {
     package let event: BillingEvent
@@ -98,6 +121,30 @@ package struct CheckedBillingEvent {
             periodStart: (event.periodStart ?? current?.periodStart).map(StorageCoding.truncated),
             periodEnd: (event.periodEnd ?? current?.periodEnd).map(StorageCoding.truncated),
             lastEventAt: StorageCoding.date(occurredAt), updatedAt: now)
+    }
+
+    /// The start and end of the period the event names, to the millisecond stored.
+    package var periodStart: Int64? { event.periodStart.map(StorageCoding.milliseconds) }
+    package var periodEnd: Int64? { event.periodEnd.map(StorageCoding.milliseconds) }
+
+    /// Refuses a delivery under an event id first seen with another event:
+    /// billing sends one event under one id, so anything else is an id
+    /// reused by mistake (a change sent under the id of the one before),
+    /// and answering it as a replay would drop the change unseen. Texts are
+    /// compared byte for byte, as the database keys them.
+    package func checkReplay(of first: FirstDelivery) throws(KeyStoreError) {
+        let differs: String? =
+            if !first.organizationId.isSameText(as: organizationId) { "organizationId" }
+            else if first.occurredAt != occurredAt { "occurredAt" }
+            // Remembered before schema v19 (PostgreSQL 17), or by a process
+            // of the version before: the rest was not kept.
+            else if let plan = first.plan {
+                if !plan.isSameText(as: event.plan) { "plan" }
+                else if first.status != event.status?.rawValue { "status" }
+                else if first.periodStart != periodStart { "periodStart" }
+                else if first.periodEnd != periodEnd { "periodEnd" } else { nil }
+            } else { nil }
+        if let differs { throw KeyStoreError(.eventIdReused, field: "eventId", ["differs": differs]) }
     }
 
     /// What the audit log keeps of the event's change.

@@ -48,7 +48,9 @@ public enum SetPlan: RPCMethod {
     public static let name = "subscriptions.setPlan"
     public static let writes = true
     public static let summary = "Billing moves an organization to a plan; idempotent per eventId, ordered by occurredAt."
-    public static let errors = organizationErrors + [.unknownPlan, .invalidEventId, .eventInFuture, .invalidPeriod, .invalidActor]
+    public static let errors = organizationErrors + [
+        .unknownPlan, .invalidEventId, .eventIdReused, .eventInFuture, .invalidPeriod, .invalidActor,
+    ]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
         public var plan: String

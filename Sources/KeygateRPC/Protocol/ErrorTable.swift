@@ -60,6 +60,7 @@ enum ErrorTable {
         return switch code {
         case .notFound: Row(rpcCode: RPCCode.notFound, httpStatus: 404, arguments: [])
         case .keyRevoked, .keyExpired, .idempotencyKeyReused, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
+        case .eventIdReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["differs"])
         case .storageFailure: Row(rpcCode: RPCCode.storageUnavailable, httpStatus: 503, arguments: [])
         case .quotaExceeded: Row(rpcCode: RPCCode.limitReached, httpStatus: 429, arguments: ["meterName", "resetsAt"])
         case .invalidKey: Row(rpcCode: RPCCode.unauthorized, httpStatus: 401, arguments: [])
@@ -84,7 +85,7 @@ enum ErrorTable {
         case .invalidRateLimit, .invalidAmount: invalid(["min", "max"])
         case .invalidOrigin: invalid(["origin"])
         case .invalidExpiry, .invalidCursor, .invalidPeriod, .invalidDigest, .unrecognizedKey: invalid()
-                case .invalidTimestamp: invalid(["field"])
+        case .invalidTimestamp: invalid(["field"])
         case .unknownPlan: invalid(["plan", "plans"])
         case .unknownMeter: invalid(["meter", "meters"])
         case .meterNotRecordable: invalid(["meter"])

@@ -172,6 +172,52 @@ struct PostgresTests {
         #expect(try hosts[0].subscription(organizationId: "org_a")?.plan == "starter")
     }
 
+    /// Two hosts receiving one event id for two organizations at once (an
+    /// id reused by mistake) take different organizations' turns, so
+    /// neither waits for the other before looking the id up. The second
+    /// answers as it would have a moment later, `event_id_reused`, not a
+    /// storage failure; and if the first rolls back, the second applies.
+    @Test(arguments: ["COMMIT", "ROLLBACK"]) func anEventIdReusedAtOnceOnAnotherHostIsToldAsReused(_ end: String) throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let other = try PGConnection(conninfo: PostgresKeyStorage.conninfo(for: url), prepares: false)
+        try other.execute("BEGIN")
+        try other.query("""
+            INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome, plan)
+            VALUES ('evt_race', 'org_a', 1790000000000, 1790000000000, 'applied', 'pro')
+            """)
+        let answer = Locked<Result<BillingOutcome, KeyStoreError>?>(nil)
+        let delivery = Thread {
+            let event = BillingEvent(eventId: "evt_race", organizationId: "org_b", plan: "pro",
+                                     occurredAt: Date(timeIntervalSince1970: 1_790_000_000))
+            let result = Result { () throws(KeyStoreError) in try host.apply(event) }
+            answer.withLock { $0 = result }
+        }
+        delivery.start()
+        // Until the delivery waits for this transaction: its look-up found
+        // nothing, and its insert met this one's row (bounded: 10 s).
+        let waiting = """
+            SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid' AND transactionid =
+                (SELECT transactionid FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'transactionid')
+            """
+        for _ in 0..<1_000 where try other.query(waiting).int(0, 0) == 0 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try other.query(waiting).int(0, 0) == 1, "the delivery never waited for the other host's insert")
+        try other.execute(end)
+        for _ in 0..<1_000 where answer.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        let result = try #require(answer.withLock { $0 })
+        if end == "COMMIT" {
+            #expect(throws: KeyStoreError(.eventIdReused, field: "eventId", ["differs": "organizationId"])) { try result.get() }
+            #expect(try host.subscription(organizationId: "org_b") == nil)
+        } else {
+            guard case .applied(let record) = try result.get() else {
+                Issue.record("\(result)")
+                return
+            }
+            #expect(record.plan == "pro" && record.organizationId == "org_b")
+        }
+        #expect(try PostgresKeyStorage.rows(in: "billing_event", url: url) == 1)
+    }
+
     @Test func hostsCreatingKeysAtOnceNeverGoPastTheLimit() throws {
         let url = try Backend.freshPostgresSchema()
         let hosts = try (0..<4).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }

@@ -47,7 +47,7 @@ public enum GetSubscription: RPCMethod {
 public enum SetPlan: RPCMethod {
     public static let name = "subscriptions.setPlan"
     public static let writes = true
-    public static let summary = "Billing moves an organization to a plan; idempotent per eventId, ordered by occurredAt."
+    public static let summary = "Billing moves an organization to a plan; idempotent per eventId (an id sent again with another event is event_id_reused), ordered by occurredAt."
     public static let errors = organizationErrors + [
         .unknownPlan, .invalidEventId, .eventIdReused, .eventInFuture, .invalidPeriod, .invalidActor,
     ]

@@ -7,8 +7,10 @@ import Testing
 
 @Suite("Billing events: idempotent and ordered by their own time")
 struct BillingEventTests {
-    func event(_ id: String, _ plan: PlanID, at seconds: TimeInterval, org: String = "org_a") -> SetPlanRequest {
-        SetPlanRequest(organizationId: org, plan: plan, eventId: id, occurredAt: utc(2026, 1, 1).addingTimeInterval(seconds))
+    func event(_ id: String, _ plan: PlanID, at seconds: TimeInterval, org: String = "org_a",
+               status: SubscriptionStatus? = nil, period: (start: Date, end: Date)? = nil) -> SetPlanRequest {
+        SetPlanRequest(organizationId: org, plan: plan, eventId: id, occurredAt: utc(2026, 1, 1).addingTimeInterval(seconds),
+                       status: status, periodStart: period?.start, periodEnd: period?.end)
     }
 
     @Test(arguments: Backend.available) func aReplayedEventChangesNothing(_ backend: Backend) throws {
@@ -29,10 +31,7 @@ struct BillingEventTests {
     /// by another actor, is still a replay.
     @Test(arguments: Backend.available) func anEventIdReusedForAnotherEventIsRefused(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
-        var first = event("evt_1", "pro", at: 10)
-        first.status = .pastDue
-        first.periodStart = utc(2026, 1, 1)
-        first.periodEnd = utc(2026, 2, 1)
+        let first = event("evt_1", "pro", at: 10, status: .pastDue, period: (utc(2026, 1, 1), utc(2026, 2, 1)))
         #expect(try fixture.service.setPlan(first).applied)
         let reuses: [(differs: String, change: (inout SetPlanRequest) -> Void)] = [
             ("organizationId", { $0.organizationId = "org_b" }),
@@ -136,11 +135,7 @@ struct BillingEventTests {
 
     @Test(arguments: Backend.available) func statusAndPeriodAreKeptUntilBillingChangesThem(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
-        var first = event("evt_1", "pro", at: 10)
-        first.status = .trialing
-        first.periodStart = utc(2026, 1, 15)
-        first.periodEnd = utc(2026, 2, 15)
-        _ = try fixture.service.setPlan(first)
+        _ = try fixture.service.setPlan(event("evt_1", "pro", at: 10, status: .trialing, period: (utc(2026, 1, 15), utc(2026, 2, 15))))
         let second = try fixture.service.setPlan(event("evt_2", "starter", at: 20)).subscription
         #expect(second.status == .trialing)
         #expect(second.periodStart == utc(2026, 1, 15) && second.periodEnd == utc(2026, 2, 15))

@@ -19,12 +19,10 @@ extension PostgresKeyStorage {
             let current = try fetchSubscription(organizationId, connection)
             /// Whether the event id was seen before, refusing it if for another event.
             func seenBefore() throws -> Bool {
-                let seen = try connection.query("""
-                    SELECT organization_id, occurred_at, plan, status, period_start, period_end
-                    FROM billing_event WHERE event_id = $1
-                    """, [.text(event.eventId)])
+                let seen = try connection.query("SELECT \(BillingDelivery.columns) FROM billing_event WHERE event_id = $1",
+                                                [.text(event.eventId)])
                 guard seen.count > 0 else { return false }
-                try checked.checkReplay(of: FirstDelivery(
+                try checked.checkReplay(of: BillingDelivery(
                     organizationId: seen.string(0, 0) ?? "", occurredAt: seen.int64(0, 1) ?? 0,
                     plan: seen.string(0, 2), status: seen.string(0, 3),
                     periodStart: seen.int64(0, 4), periodEnd: seen.int64(0, 5)))
@@ -38,14 +36,14 @@ extension PostgresKeyStorage {
             // that transaction and inserts nothing if it commits, and the
             // id is looked up again, as it would be a moment later (not a
             // unique violation, a storage failure to the caller).
+            let sent = checked.delivery
             let inserted = try connection.query("""
-                INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome,
-                                           plan, status, period_start, period_end)
+                INSERT INTO billing_event (event_id, received_at, outcome, \(BillingDelivery.columns))
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 ON CONFLICT (event_id) DO NOTHING RETURNING 1
-                """, [.text(event.eventId), .text(organizationId), .integer(checked.occurredAt),
-                      .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied"),
-                      .text(event.plan), .of(event.status?.rawValue), .of(checked.periodStart), .of(checked.periodEnd)])
+                """, [.text(event.eventId), .integer(StorageCoding.milliseconds(now)), .text(isStale ? "stale" : "applied"),
+                      .text(sent.organizationId), .integer(sent.occurredAt), .of(sent.plan), .of(sent.status),
+                      .of(sent.periodStart), .of(sent.periodEnd)])
             if inserted.count == 0 {
                 // Read committed: the look-up sees the row the insert gave way to.
                 guard try seenBefore() else { throw KeyStoreError(.storageFailure, ["reason": "other"]) }

@@ -20,24 +20,21 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             // Cached statements: billing sends events one by one, and the
             // subscription's statement compiles its change triggers in
             // (about 130,000 instructions a preparation; docs/PERFORMANCE.md).
-            let seen = try db.cachedStatement(sql: """
-                SELECT organization_id, occurred_at, plan, status, period_start, period_end
-                FROM billing_event WHERE event_id = ?
-                """)
+            let seen = try db.cachedStatement(sql: "SELECT \(BillingDelivery.columns) FROM billing_event WHERE event_id = ?")
             if let first = try Row.fetchOne(seen, arguments: [event.eventId]) {
-                try checked.checkReplay(of: FirstDelivery(
+                try checked.checkReplay(of: BillingDelivery(
                     organizationId: first[0], occurredAt: first[1], plan: first[2], status: first[3],
                     periodStart: first[4], periodEnd: first[5]))
                 return .duplicate(current)
             }
             let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
+            let sent = checked.delivery
             try db.cachedStatement(sql: """
-                    INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome,
-                                               plan, status, period_start, period_end)
+                    INSERT INTO billing_event (event_id, received_at, outcome, \(BillingDelivery.columns))
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [event.eventId, organizationId, checked.occurredAt,
-                                             StorageCoding.milliseconds(now), isStale ? "stale" : "applied",
-                                             event.plan, event.status?.rawValue, checked.periodStart, checked.periodEnd])
+                    """).execute(arguments: [event.eventId, StorageCoding.milliseconds(now), isStale ? "stale" : "applied",
+                                             sent.organizationId, sent.occurredAt, sent.plan, sent.status,
+                                             sent.periodStart, sent.periodEnd])
             if isStale { return .stale(current) }
             let updated = checked.applied(over: current, at: now)
             try db.cachedStatement(sql: """

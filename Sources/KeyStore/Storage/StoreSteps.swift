@@ -82,15 +82,20 @@ package struct CheckedKeyChanges {
     }
 }
 
-/// What a store remembers of a billing event it has seen: what it said,
-/// so that a second delivery can be told to be a replay of it.
-package struct FirstDelivery {
+/// What a billing event said, as a store keeps it beside its id: the
+/// event a second delivery under the id is compared with, and the one
+/// each delivery stores.
+package struct BillingDelivery {
+    /// The columns a store reads it from, in the order of ``init(organizationId:occurredAt:plan:status:periodStart:periodEnd:)``.
+    package static let columns = "organization_id, occurred_at, plan, status, period_start, period_end"
+
     package let organizationId: String
     package let occurredAt: Int64
     /// `nil` in rows written before schema v19 (PostgreSQL 17), which kept
     /// only the organization and the time.
     package let plan: String?
     package let status: String?
+    /// To the millisecond stored.
     package let periodStart: Int64?
     package let periodEnd: Int64?
 
@@ -123,26 +128,30 @@ package struct CheckedBillingEvent {
             lastEventAt: StorageCoding.date(occurredAt), updatedAt: now)
     }
 
-    /// The start and end of the period the event names, to the millisecond stored.
-    package var periodStart: Int64? { event.periodStart.map(StorageCoding.milliseconds) }
-    package var periodEnd: Int64? { event.periodEnd.map(StorageCoding.milliseconds) }
+    /// What the event says, as a store keeps it.
+    package var delivery: BillingDelivery {
+        BillingDelivery(organizationId: organizationId, occurredAt: occurredAt, plan: event.plan,
+                        status: event.status?.rawValue, periodStart: event.periodStart.map(StorageCoding.milliseconds),
+                        periodEnd: event.periodEnd.map(StorageCoding.milliseconds))
+    }
 
     /// Refuses a delivery under an event id first seen with another event:
     /// billing sends one event under one id, so anything else is an id
     /// reused by mistake (a change sent under the id of the one before),
     /// and answering it as a replay would drop the change unseen. Texts are
     /// compared byte for byte, as the database keys them.
-    package func checkReplay(of first: FirstDelivery) throws(KeyStoreError) {
+    package func checkReplay(of first: BillingDelivery) throws(KeyStoreError) {
+        let sent = delivery
         let differs: String? =
-            if !first.organizationId.isSameText(as: organizationId) { "organizationId" }
-            else if first.occurredAt != occurredAt { "occurredAt" }
+            if !first.organizationId.isSameText(as: sent.organizationId) { "organizationId" }
+            else if first.occurredAt != sent.occurredAt { "occurredAt" }
             // Remembered before schema v19 (PostgreSQL 17), or by a process
             // of the version before: the rest was not kept.
             else if let plan = first.plan {
                 if !plan.isSameText(as: event.plan) { "plan" }
-                else if first.status != event.status?.rawValue { "status" }
-                else if first.periodStart != periodStart { "periodStart" }
-                else if first.periodEnd != periodEnd { "periodEnd" } else { nil }
+                else if first.status != sent.status { "status" }
+                else if first.periodStart != sent.periodStart { "periodStart" }
+                else if first.periodEnd != sent.periodEnd { "periodEnd" } else { nil }
             } else { nil }
         if let differs { throw KeyStoreError(.eventIdReused, field: "eventId", ["differs": differs]) }
     }

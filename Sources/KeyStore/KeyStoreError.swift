@@ -39,11 +39,13 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
-        /// The idempotency key was used before for another meter or amount.
+        /// The idempotency key was used before for another meter, amount or
+        /// `reserve`; ``KeyStoreError/parameters`` has `differs`, the first
+        /// field that is not as it was.
         case idempotencyKeyReused = "idempotency_key_reused"
         /// A date range that ends before it starts or spans more than a year.
         case invalidDateRange = "invalid_date_range"
-        /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:limit:)``)
+        /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:reserve:limit:)``)
         /// would take the meter past its limit; nothing was recorded.
         case quotaExceeded = "quota_exceeded"
         /// An imported key that is of none of the formats verification

@@ -14,15 +14,18 @@ public protocol SubscriptionStorage: Sendable {
     /// one per organization and period: what verification reads to keep the
     /// counts it holds current after a flush, here or in another process,
     /// without reading each organization's count again. (Counts recorded
-    /// with ``add(_:to:periodStart:organizationId:idempotencyKey:limit:)``
+    /// with ``add(_:to:periodStart:organizationId:idempotencyKey:reserve:limit:)``
     /// move no version: those meters are read with ``readings(organizationId:periods:)``.)
     func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange]
     /// Adds to a meter's count for a period, once per idempotency key.
-    /// Returns the count after it, and whether this key had been used before.
-    /// With a `limit`, the amount is added only if the count stays within
-    /// it (else `quota_exceeded`, nothing recorded), checked atomically.
+    /// Returns the count after it, and whether this key had been used before
+    /// for the same meter, amount and `reserve` (for another:
+    /// `idempotency_key_reused`). With `reserve`, the amount is added only
+    /// if the count stays within `limit` (`nil`: the meter has none), else
+    /// `quota_exceeded` and nothing is recorded, checked atomically.
     func add(
-        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String,
+        reserve: Bool, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
     /// Adds buffered key usage and meter counts, each exactly once.
     /// `identity` names this flush: the store remembers it with the counts,

@@ -100,11 +100,22 @@ extension PostgresKeyStorage {
         }
     }
 
+    /// An idempotency key's use, and a new one: built once, not per call,
+    /// as a product may record usage per operation.
+    static let usageRecordQuery =
+        "SELECT \(UsageDelivery.columns) FROM usage_record WHERE organization_id = $1 AND idempotency_key = $2"
+    static let usageRecordInsert = """
+        INSERT INTO usage_record (organization_id, idempotency_key, period_start, recorded_at, \(UsageDelivery.columns))
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """
+
     public func add(
-        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String,
+        reserve: Bool, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
         let organizationId = try validator.organizationId(organizationId)
         try validator.usageRecord(amount: amount, idempotencyKey: idempotencyKey)
+        let sent = UsageDelivery(meter: meter, amount: amount, reserve: reserve)
         let start = StorageCoding.milliseconds(periodStart)
         let now = StorageCoding.milliseconds(self.now)
         return try write { connection in
@@ -117,23 +128,17 @@ extension PostgresKeyStorage {
                     [.text(organizationId), .text(meter), .integer(start)]
                 ).int(0, 0) ?? 0
             }
-            let earlier = try connection.query(
-                "SELECT meter, amount FROM usage_record WHERE organization_id = $1 AND idempotency_key = $2",
-                [.text(organizationId), .text(idempotencyKey)])
+            let earlier = try connection.query(Self.usageRecordQuery, [.text(organizationId), .text(idempotencyKey)])
             if earlier.count > 0 {
-                guard earlier.string(0, 0) == meter, earlier.int(0, 1) == amount else {
-                    throw KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey")
-                }
+                try sent.checkReplay(of: UsageDelivery(
+                    meter: earlier.string(0, 0) ?? "", amount: earlier.int(0, 1) ?? 0, reserve: earlier.bool(0, 2)))
                 return (try used(), true)
             }
-            if let limit {
+            if reserve, let limit {
                 guard try used() + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
             }
-            connection.send("""
-                INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
-                VALUES ($1, $2, $3, $4, $5, $6)
-                """, [.text(organizationId), .text(idempotencyKey), .text(meter), .integer(start), .of(amount),
-                      .integer(now)])
+            connection.send(Self.usageRecordInsert, [.text(organizationId), .text(idempotencyKey), .integer(start),
+                                                     .integer(now), .text(meter), .of(amount), .of(reserve)])
             let total = try connection.query("""
                 INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET used = meter_usage.used + excluded.used

@@ -561,5 +561,14 @@ enum PostgresSchema {
                 ADD COLUMN plan TEXT, ADD COLUMN status TEXT,
                 ADD COLUMN period_start BIGINT, ADD COLUMN period_end BIGINT;
             """),
+        (18, "usage records as sent", """
+            -- An idempotency key was compared by meter and amount only, so
+            -- a reservation sent under the key of a use recorded past the
+            -- limit was told it fit. Whether the use asked to reserve is
+            -- kept too now; rows from before (and from a process of version
+            -- 17 during an upgrade) have none, and it is not compared. A
+            -- column without a default: no row is rewritten.
+            ALTER TABLE usage_record ADD COLUMN reserve BOOLEAN;
+            """),
     ]
 }

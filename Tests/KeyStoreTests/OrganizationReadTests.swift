@@ -29,8 +29,8 @@ struct OrganizationReadTests {
                                                plan: index == 0 ? "pro" : "starter", occurredAt: store.clock.now()))
         }
         let period = Date(timeIntervalSince1970: 1_800_000_000)
-        _ = try storage.add(42, to: "api.requests", periodStart: period, organizationId: "org_a", idempotencyKey: "u1", limit: nil)
-        _ = try storage.add(7, to: "api.requests", periodStart: period, organizationId: "org_b", idempotencyKey: "u2", limit: nil)
+        _ = try storage.add(42, to: "api.requests", periodStart: period, organizationId: "org_a", idempotencyKey: "u1", reserve: false, limit: nil)
+        _ = try storage.add(7, to: "api.requests", periodStart: period, organizationId: "org_b", idempotencyKey: "u2", reserve: false, limit: nil)
 
         let organizations = ["org_a", "org_b", "org_c"]
         let together = try storage.subscriptions(organizationIds: organizations)

@@ -33,7 +33,7 @@ struct VerificationReaderTests {
         store.clock.advance(by: 1)
         _ = try storage.apply(BillingEvent(eventId: "e1", organizationId: "org_a", plan: "pro", occurredAt: store.clock.now()))
         let periodStart = Date(timeIntervalSince1970: 1_800_000_000)
-        _ = try storage.add(42, to: "api.requests", periodStart: periodStart, organizationId: "org_a", idempotencyKey: "u1", limit: nil)
+        _ = try storage.add(42, to: "api.requests", periodStart: periodStart, organizationId: "org_a", idempotencyKey: "u1", reserve: false, limit: nil)
 
         struct Answers: Equatable {
             var subscriptions: [SubscriptionRecord?]

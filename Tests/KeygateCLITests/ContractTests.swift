@@ -129,6 +129,8 @@ struct ContractTests {
         try session.call("subscriptions.quotas", ["key": partnerSecret])
         try session.call("subscriptions.quotas", ["key": "kg_live_nope"])
         try session.result("usage.record", with(["meter": "bookings", "amount": 3, "idempotencyKey": "b1"]))
+        try session.result("usage.record", with(["meter": "bookings", "amount": 3, "idempotencyKey": "b1"]))
+        try session.call("usage.record", with(["meter": "bookings", "amount": 3, "idempotencyKey": "b1", "reserve": true]))
         try session.call("usage.record", with(["meter": "bookings", "amount": 1_000_000, "idempotencyKey": "b2", "reserve": true]))
         try session.call("usage.record", with(["meter": "api.requests", "amount": 1, "idempotencyKey": "b3"]))
         try session.result("usage.get", with(["from": "2026-11-01", "to": "2026-12-31"]))

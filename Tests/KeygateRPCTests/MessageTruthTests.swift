@@ -108,6 +108,23 @@ struct MessageTruthTests {
         #expect(replay["applied"] as? Bool == false && replay["reason"] as? String == "duplicate_event")
     }
 
+    /// A use recorded under `b1` and one sent under it for another amount:
+    /// a conflict that says which field differs, in the caller's language.
+    @Test func anIdempotencyKeyReusedForAnotherAmountSaysWhatDiffers() throws {
+        let use: [String: Any] = ["organizationId": "org_1", "meter": "bookings", "amount": 1, "idempotencyKey": "b1"]
+        #expect(try rpc.request("usage.record", use).result?["used"] as? Int == 1)
+        for (locale, words) in [("en", "different amount"), ("pl", "pola amount"), ("de", "in amount")] {
+            let reply = try rpc.request("usage.record", [
+                "organizationId": "org_1", "meter": "bookings", "amount": 2, "idempotencyKey": "b1", "locale": locale,
+            ])
+            #expect(reply.errorCode == -32003 && reply.errorData?["httpStatus"] as? Int == 409, "\(reply)")
+            #expect(reply.errorData?["code"] as? String == "idempotency_key_reused"
+                && reply.errorData?["field"] as? String == "idempotencyKey")
+            #expect((reply.errorData?["message"] as? String)?.contains(words) == true, "\(locale): \(reply)")
+        }
+        #expect(try rpc.request("usage.record", use).result?["used"] as? Int == 1, "the same use again: a replay")
+    }
+
     @Test func aCallersMistakesInVerifyAreNamedForWhatTheyAre() throws {
         let both = try rpc.request("keys.verify", ["key": "kg_live_x", "authorization": "Bearer kg_live_x"])
         #expect(both.errorData?["message"] as? String == "Give either “authorization” or “key”, not both.")

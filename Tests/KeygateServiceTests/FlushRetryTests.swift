@@ -100,11 +100,11 @@ struct LostAcknowledgement: KeygateStorage {
     func meterChanges(meter: String, after: Int64, through: Int64) throws(KeyStoreError) -> [MeterChange] {
         try base.meterChanges(meter: meter, after: after, through: through)
     }
-    func add(_ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?)
-        throws(KeyStoreError) -> (used: Int, replayed: Bool)
+    func add(_ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String,
+             reserve: Bool, limit: Int?) throws(KeyStoreError) -> (used: Int, replayed: Bool)
     {
         try base.add(amount, to: meter, periodStart: periodStart, organizationId: organizationId,
-                     idempotencyKey: idempotencyKey, limit: limit)
+                     idempotencyKey: idempotencyKey, reserve: reserve, limit: limit)
     }
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
         try base.liveKeyIds(organizationId: organizationId, kinds: kinds, limit: limit)

@@ -130,9 +130,50 @@ struct QuotaTests {
         _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 3, idempotencyKey: "booking-1")
         let replay = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 3, idempotencyKey: "booking-1")
         #expect(replay.used == 3)
-        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey")) {
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "amount"])) {
             try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 5, idempotencyKey: "booking-1")
         }
+    }
+
+    /// A retry sends the same call: one asking otherwise about the limit
+    /// under a key already used is a key reused by mistake. Answered as a
+    /// replay, a reservation would be told it fit when the first call
+    /// recorded past the limit.
+    @Test(arguments: Backend.available) func aKeyUsedWithoutReservingIsNotAReservationsReplay(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "starter")  // 1,000 bookings a month
+        let over = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1200, idempotencyKey: "sync-7")
+        #expect(over.exceeded)
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "reserve"])) {
+            try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 1200, idempotencyKey: "sync-7",
+                                            reserve: true)
+        }
+        let reserved = try fixture.service.recordUsage(organizationId: "org_b", meter: "bookings", amount: 10,
+                                                       idempotencyKey: "sync-7", reserve: true)
+        #expect(reserved.used == 10, "another organization's key of the same name is its own")
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "reserve"])) {
+            try fixture.service.recordUsage(organizationId: "org_b", meter: "bookings", amount: 10, idempotencyKey: "sync-7")
+        }
+        let replay = try fixture.service.recordUsage(organizationId: "org_b", meter: "bookings", amount: 10,
+                                                     idempotencyKey: "sync-7", reserve: true)
+        #expect(replay.used == 10)
+        let bookings = { (organization: String) throws in
+            try #require(try fixture.service.quotas(organizationId: organization).quotas.first { $0.meter == "bookings" }).used
+        }
+        #expect(try bookings("org_a") == 1200 && bookings("org_b") == 10, "nothing recorded twice, nothing refused recorded")
+    }
+
+    /// A plan change between a reservation and its retry moves the limit,
+    /// not how the call asked: the retry is still the same call.
+    @Test(arguments: Backend.available) func aReservationsRetryAfterAPlanChangeIsAReplay(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 900, idempotencyKey: "r1",
+                                            reserve: true)
+        try fixture.move(to: "free")
+        let replay = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 900,
+                                                     idempotencyKey: "r1", reserve: true)
+        #expect(replay.used == 900 && replay.exceeded)
     }
 
     @Test(arguments: Backend.available) func goingOverAQuotaIsRecordedAndRemainingStopsAtZero(_ backend: Backend) throws {

@@ -152,6 +152,13 @@ struct UpgradeTests {
         }
         let bookings = try service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 7, idempotencyKey: "booking_1")
         #expect(bookings.used == 7, "a use recorded before the upgrade is recognised, not counted again")
+        // Nor whether a use reserved: a retry is told by its meter and amount.
+        let reserved = try service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 7,
+                                               idempotencyKey: "booking_1", reserve: true)
+        #expect(reserved.used == 7)
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "amount"])) {
+            try service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 8, idempotencyKey: "booking_1")
+        }
 
         // What is written now lands beside it, and every change is seen.
         let created = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])

@@ -434,6 +434,15 @@ extension KeyDatabase {
                 ALTER TABLE billing_event ADD COLUMN period_end INTEGER;
                 """)
         }
+        migrator.registerMigration("v20: usage records as sent") { db in
+            // An idempotency key was compared by meter and amount only, so a
+            // reservation sent under the key of a use recorded past the
+            // limit was told it fit. Whether the use asked to reserve is
+            // kept too now; rows from before (and from a process of v19
+            // during an upgrade) have none, and it is not compared. A column
+            // without a default: no row is rewritten.
+            try db.execute(sql: "ALTER TABLE usage_record ADD COLUMN reserve INTEGER")
+        }
         return migrator
     }
 }

@@ -81,36 +81,41 @@ extension SQLiteKeyStorage: SubscriptionStorage {
     /// alike.
     static let storedCountQuery = "SELECT used FROM meter_usage WHERE organization_id = ?1 AND meter = ?2 AND period_start = ?3"
 
+    /// An idempotency key's use, and a new one: built once, not per call,
+    /// as a product may record usage per operation.
+    static let usageRecordQuery =
+        "SELECT \(UsageDelivery.columns) FROM usage_record WHERE organization_id = ? AND idempotency_key = ?"
+    static let usageRecordInsert = """
+        INSERT INTO usage_record (organization_id, idempotency_key, period_start, recorded_at, \(UsageDelivery.columns))
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
+
     public func add(
-        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String, limit: Int?
+        _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String,
+        reserve: Bool, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool) {
         let organizationId = try validator.organizationId(organizationId)
         try validator.usageRecord(amount: amount, idempotencyKey: idempotencyKey)
+        let sent = UsageDelivery(meter: meter, amount: amount, reserve: reserve)
         let start = StorageCoding.milliseconds(periodStart)
         let now = StorageCoding.milliseconds(self.now)
         return try write { db in
             // Cached statements, as a product may record usage per operation.
             let storedCount = try db.cachedStatement(sql: Self.storedCountQuery)
             if let earlier = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT meter, period_start, amount FROM usage_record WHERE organization_id = ? AND idempotency_key = ?"),
-                arguments: [organizationId, idempotencyKey])
+                db.cachedStatement(sql: Self.usageRecordQuery), arguments: [organizationId, idempotencyKey])
             {
-                guard earlier["meter"] == meter, earlier["amount"] == amount else {
-                    throw KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey")
-                }
+                try sent.checkReplay(of: UsageDelivery(meter: earlier[0], amount: earlier[1], reserve: earlier[2]))
                 return (try Int.fetchOne(storedCount, arguments: [organizationId, meter, start]) ?? 0, true)
             }
-            if let limit {
+            if reserve, let limit {
                 // Checked in the same write transaction as the insert, so two
                 // reservations cannot both take the last units.
                 let stored = try Int.fetchOne(storedCount, arguments: [organizationId, meter, start]) ?? 0
                 guard stored + amount <= limit else { throw KeyStoreError(.quotaExceeded, field: "amount") }
             }
-            try db.cachedStatement(sql: """
-                    INSERT INTO usage_record (organization_id, idempotency_key, meter, period_start, amount, recorded_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [organizationId, idempotencyKey, meter, start, amount, now])
+            try db.cachedStatement(sql: Self.usageRecordInsert)
+                .execute(arguments: [organizationId, idempotencyKey, start, now, meter, amount, reserve])
             let total = try Int.fetchOne(
                 db.cachedStatement(sql: """
                     INSERT INTO meter_usage (organization_id, meter, period_start, used) VALUES (?, ?, ?, ?)

@@ -18,6 +18,8 @@ extension PGValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Expr
     static func of(_ value: String?) -> PGValue { value.map(PGValue.text) ?? .null }
     static func of(_ value: Int64?) -> PGValue { value.map(PGValue.integer) ?? .null }
     static func of(_ value: Int) -> PGValue { .integer(Int64(value)) }
+    /// A `boolean`, in the spelling its text input reads.
+    static func of(_ value: Bool) -> PGValue { .text(value ? "true" : "false") }
 }
 
 /// What went wrong talking to PostgreSQL: the server's SQLSTATE when it

@@ -464,7 +464,7 @@ public enum VerifyKey: RPCMethod {
 public enum RecordUsage: RPCMethod {
     public static let name = "usage.record"
     public static let writes = true
-    public static let summary = "Adds to a meter the product reports, once per idempotency key; with reserve, only if it fits the quota."
+    public static let summary = "Adds to a meter the product reports, once per idempotency key (a key sent again with another call is idempotency_key_reused); with reserve, only if it fits the quota."
     public static let errors = organizationErrors + [
         .unknownMeter, .meterNotRecordable, .invalidAmount, .invalidIdempotencyKey, .idempotencyKeyReused, .quotaExceeded,
     ]

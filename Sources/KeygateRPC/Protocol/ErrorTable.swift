@@ -59,8 +59,8 @@ enum ErrorTable {
         }
         return switch code {
         case .notFound: Row(rpcCode: RPCCode.notFound, httpStatus: 404, arguments: [])
-        case .keyRevoked, .keyExpired, .idempotencyKeyReused, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
-        case .eventIdReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["differs"])
+        case .keyRevoked, .keyExpired, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
+        case .eventIdReused, .idempotencyKeyReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["differs"])
         case .storageFailure: Row(rpcCode: RPCCode.storageUnavailable, httpStatus: 503, arguments: [])
         case .quotaExceeded: Row(rpcCode: RPCCode.limitReached, httpStatus: 429, arguments: ["meterName", "resetsAt"])
         case .invalidKey: Row(rpcCode: RPCCode.unauthorized, httpStatus: 401, arguments: [])

@@ -78,6 +78,9 @@ extension KeygateService {
     /// recorded (the use happened) and the state says ``QuotaState/exceeded``.
     /// With `reserve`, the amount is recorded only if it fits the limit,
     /// checked and added atomically; else `quota_exceeded` and nothing is.
+    /// A call sent again under its idempotency key is answered with the
+    /// meter's state and records nothing; one that differs in meter,
+    /// amount or `reserve` is `idempotency_key_reused`.
     public func recordUsage(organizationId: String, meter id: String, amount: Int, idempotencyKey: String,
                             reserve: Bool = false) throws(ServiceError) -> QuotaState
     {
@@ -101,7 +104,7 @@ extension KeygateService {
             do throws(KeyStoreError) {
                 result = try service.storage.add(
                     amount, to: meter.id.rawValue, periodStart: window.start, organizationId: organizationId,
-                    idempotencyKey: idempotencyKey, limit: reserve ? quota.limit : nil)
+                    idempotencyKey: idempotencyKey, reserve: reserve, limit: quota.limit)
             } catch where error.code == .quotaExceeded {
                 throw ServiceError(.quotaExceeded, field: "amount", [
                     "meterName": meter.nameKey, "resetsAt": window.resetsAt.map(RFC3339.string) ?? "",

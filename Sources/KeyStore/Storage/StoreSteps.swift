@@ -112,7 +112,7 @@ package struct BillingDelivery {
 
 /// What a `usage.record` call said, as a store keeps it beside its
 /// idempotency key: the use a second call under the key is compared with.
-package struct UsageDelivery: Equatable {
+package struct UsageDelivery {
     /// The columns a store reads it from, in the order of ``init(meter:amount:reserve:)``.
     package static let columns = "meter, amount, reserve"
 

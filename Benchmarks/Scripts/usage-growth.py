@@ -21,15 +21,11 @@ import subprocess
 import sys
 import tempfile
 
-here = os.path.dirname(os.path.abspath(__file__))
-root = os.path.normpath(os.path.join(here, "..", ".."))
-default = next((p for p in (os.path.join(root, ".build/release/keygate"), os.path.join(root, ".build/debug/keygate"))
-                if os.path.exists(p)), None)
-keygate = sys.argv[1] if len(sys.argv) > 1 else default
+from built_keygate import keygate as built
+
+keygate = built(sys.argv[1] if len(sys.argv) > 1 else None)
 keys = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
 days = int(sys.argv[3]) if len(sys.argv) > 3 else 60
-if keygate is None:
-    sys.exit("build keygate first: swift build -c release --product keygate")
 
 with tempfile.TemporaryDirectory() as folder:
     database = os.path.join(folder, "keygate.sqlite")

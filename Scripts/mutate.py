@@ -14,6 +14,7 @@ matter, and a reader has to say which.
 
     Scripts/with-postgres.sh Scripts/mutate.py            # every mutation
     Scripts/with-postgres.sh Scripts/mutate.py -k stale -k quota   # ids containing either
+    Scripts/mutate.py --check     # only: does each still name its text? (swift test runs it)
 
 Run it under Scripts/with-postgres.sh, so that the PostgreSQL store's
 tests run too. It builds in .build-mutate, apart from the everyday build.
@@ -138,6 +139,8 @@ def main():
     parser.add_argument("list", nargs="?", default=str(ROOT / "Scripts" / "mutations.txt"))
     parser.add_argument("-k", dest="matches", action="append", default=[],
                         help="only the mutations whose id contains this (may be given several times)")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that each mutation still names its text once in its file, then exit")
     arguments = parser.parse_args()
 
     mutations = [m for m in read_list(pathlib.Path(arguments.list))
@@ -147,6 +150,9 @@ def main():
         print(f"mutate: {identifier}: {problem}", file=sys.stderr)
     if problems:
         return 2
+    if arguments.check:
+        print(f"mutate: all {len(mutations)} mutations apply")
+        return 0
     if not os.environ.get("KEYGATE_TEST_POSTGRES"):
         print("mutate: KEYGATE_TEST_POSTGRES is not set: the PostgreSQL tests will be skipped", file=sys.stderr)
 

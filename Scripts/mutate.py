@@ -30,11 +30,16 @@ The list: blocks separated by blank lines, `#` comments, each block
     tests: BillingEventTests
     why: an event as old as the last one applied is still applied
 
-and, optionally, `after: <text that occurs once, before the change>`. A
+and, optionally, `after: <text that occurs once, before the change>` and
+`leaves: <a glob of files outside the checkout>`: what the mutated build's
+tests create there as the defect would (run as root, a device taken for a
+database gets `/dev/null-usage` beside it), removed after the mutation
+unless they were there before, or the next unmutated run fails on them. A
 line that starts with `+` continues the field above it on a new line
 (what follows the `+`, spaces included), for a change across lines.
 """
 import argparse
+import glob
 import os
 import pathlib
 import signal
@@ -45,7 +50,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRATCH = ".build-mutate"
 FIELDS = ("id", "file", "from", "to", "tests", "why")
-OPTIONAL = ("after",)
+OPTIONAL = ("after", "leaves")
 
 
 def read_list(path):
@@ -116,6 +121,8 @@ def run(command, log):
 def try_mutation(mutation, log):
     path = ROOT / mutation["file"]
     original = path.read_text()
+    pattern = mutation.get("leaves")
+    present = set(glob.glob(pattern)) if pattern else set()
     path.write_text(mutated(original, mutation))
     try:
         if run(["swift", "build", "--build-tests", "--scratch-path", SCRATCH], log) != 0:
@@ -125,6 +132,9 @@ def try_mutation(mutation, log):
         return "killed" if status != 0 else "SURVIVED"
     finally:
         path.write_text(original)
+        for left in set(glob.glob(pattern)) - present if pattern else ():
+            log.write(f"removing {left}, which the mutation's tests left\n")
+            os.remove(left)
 
 
 def stop(signum, frame):

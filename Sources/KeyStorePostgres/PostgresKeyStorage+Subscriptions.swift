@@ -17,12 +17,13 @@ extension PostgresKeyStorage {
             // same event at once apply it once, the second sees a duplicate.
             lockOrganization(organizationId, connection)
             let current = try fetchSubscription(organizationId, connection)
+            let sent = checked.delivery
             /// Whether the event id was seen before, refusing it if for another event.
             func seenBefore() throws -> Bool {
                 let seen = try connection.query("SELECT \(BillingDelivery.columns) FROM billing_event WHERE event_id = $1",
                                                 [.text(event.eventId)])
                 guard seen.count > 0 else { return false }
-                try checked.checkReplay(of: BillingDelivery(
+                try sent.checkReplay(of: BillingDelivery(
                     organizationId: seen.string(0, 0) ?? "", occurredAt: seen.int64(0, 1) ?? 0,
                     plan: seen.string(0, 2), status: seen.string(0, 3),
                     periodStart: seen.int64(0, 4), periodEnd: seen.int64(0, 5)))
@@ -36,7 +37,6 @@ extension PostgresKeyStorage {
             // that transaction and inserts nothing if it commits, and the
             // id is looked up again, as it would be a moment later (not a
             // unique violation, a storage failure to the caller).
-            let sent = checked.delivery
             let inserted = try connection.query("""
                 INSERT INTO billing_event (event_id, received_at, outcome, \(BillingDelivery.columns))
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

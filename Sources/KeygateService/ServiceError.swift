@@ -59,6 +59,7 @@ extension ServiceError {
         case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
+        /// A `usage.record` idempotency key reused for another call; `differs` names the first field that differs.
         case idempotencyKeyReused = "idempotency_key_reused"
         case invalidDateRange = "invalid_date_range"
         /// A meter is used up: `usage.record` with `reserve` refused the amount.

@@ -21,14 +21,14 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             // subscription's statement compiles its change triggers in
             // (about 130,000 instructions a preparation; docs/PERFORMANCE.md).
             let seen = try db.cachedStatement(sql: "SELECT \(BillingDelivery.columns) FROM billing_event WHERE event_id = ?")
+            let sent = checked.delivery
             if let first = try Row.fetchOne(seen, arguments: [event.eventId]) {
-                try checked.checkReplay(of: BillingDelivery(
+                try sent.checkReplay(of: BillingDelivery(
                     organizationId: first[0], occurredAt: first[1], plan: first[2], status: first[3],
                     periodStart: first[4], periodEnd: first[5]))
                 return .duplicate(current)
             }
             let isStale = current.map { StorageCoding.milliseconds($0.lastEventAt) > checked.occurredAt } ?? false
-            let sent = checked.delivery
             try db.cachedStatement(sql: """
                     INSERT INTO billing_event (event_id, received_at, outcome, \(BillingDelivery.columns))
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -83,8 +83,9 @@ package struct CheckedKeyChanges {
 }
 
 /// What a billing event said, as a store keeps it beside its id: the
-/// event a second delivery under the id is compared with, and the one
-/// each delivery stores.
+/// event a second delivery under the id is compared with
+/// (``checkReplay(of:)``), and the one each delivery stores, as
+/// ``UsageDelivery`` is for `usage.record`.
 package struct BillingDelivery {
     /// The columns a store reads it from, in the order of ``init(organizationId:occurredAt:plan:status:periodStart:periodEnd:)``.
     package static let columns = "organization_id, occurred_at, plan, status, period_start, period_end"
@@ -107,6 +108,27 @@ package struct BillingDelivery {
         self.status = status
         self.periodStart = periodStart
         self.periodEnd = periodEnd
+    }
+
+    /// Refuses a delivery under an event id first seen with another event:
+    /// billing sends one event under one id, so anything else is an id
+    /// reused by mistake (a change sent under the id of the one before),
+    /// and answering it as a replay would drop the change unseen. Texts are
+    /// compared byte for byte, as the database keys them.
+    package func checkReplay(of first: BillingDelivery) throws(KeyStoreError) {
+        let differs: String? =
+            if !first.organizationId.isSameText(as: organizationId) { "organizationId" }
+            else if first.occurredAt != occurredAt { "occurredAt" }
+            // Remembered before schema v19 (PostgreSQL 17), or by a process
+            // of the version before: the rest was not kept. (A delivery
+            // being sent always names its plan.)
+            else if let stored = first.plan {
+                if !stored.isSameText(as: plan ?? "") { "plan" }
+                else if first.status != status { "status" }
+                else if first.periodStart != periodStart { "periodStart" }
+                else if first.periodEnd != periodEnd { "periodEnd" } else { nil }
+            } else { nil }
+        if let differs { throw KeyStoreError(.eventIdReused, field: "eventId", ["differs": differs]) }
     }
 }
 
@@ -169,26 +191,6 @@ package struct CheckedBillingEvent {
                         periodEnd: event.periodEnd.map(StorageCoding.milliseconds))
     }
 
-    /// Refuses a delivery under an event id first seen with another event:
-    /// billing sends one event under one id, so anything else is an id
-    /// reused by mistake (a change sent under the id of the one before),
-    /// and answering it as a replay would drop the change unseen. Texts are
-    /// compared byte for byte, as the database keys them.
-    package func checkReplay(of first: BillingDelivery) throws(KeyStoreError) {
-        let sent = delivery
-        let differs: String? =
-            if !first.organizationId.isSameText(as: sent.organizationId) { "organizationId" }
-            else if first.occurredAt != sent.occurredAt { "occurredAt" }
-            // Remembered before schema v19 (PostgreSQL 17), or by a process
-            // of the version before: the rest was not kept.
-            else if let plan = first.plan {
-                if !plan.isSameText(as: event.plan) { "plan" }
-                else if first.status != sent.status { "status" }
-                else if first.periodStart != sent.periodStart { "periodStart" }
-                else if first.periodEnd != sent.periodEnd { "periodEnd" } else { nil }
-            } else { nil }
-        if let differs { throw KeyStoreError(.eventIdReused, field: "eventId", ["differs": differs]) }
-    }
 
     /// What the audit log keeps of the event's change.
     package func auditDetails(from current: SubscriptionRecord?, to updated: SubscriptionRecord) -> [String: JSON] {

@@ -36,9 +36,10 @@ public protocol KeyStorage: Sendable {
     /// `reason`, when given, is kept in the audit entry (where a scanner
     /// found the key, say).
     func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord
-    /// Records in the audit log that the key was reported leaked (found at
-    /// `location`), changing nothing else.
-    func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError)
+    /// Records in the audit log that the key's `secret` was reported leaked
+    /// (found at `location`), changing nothing else.
+    func flagLeaked(id: String, organizationId: String, secret: LeakedSecret, actor: String?, location: String?)
+        throws(KeyStoreError)
     /// Removes the key, its secrets and its usage; the audit log keeps that it happened.
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError)
     /// The key a secret belongs to, checked for shape and checksum first.

@@ -258,15 +258,17 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
-    public func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError) {
+    public func flagLeaked(id: String, organizationId: String, secret: LeakedSecret, actor: String?, location: String?)
+        throws(KeyStoreError)
+    {
         let actor = try validator.actor(actor)
         let location = try location.map { location throws(KeyStoreError) in try validator.reason(location) }
         let now = self.now
         try write { connection in
             let key = try fetchKey(id: id, organizationId: organizationId, connection)
             appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
-                        details: KeyRecord.leakDetails(key, location: location), at: now, connection)
-            insertEvent(key.leakEvent(revoked: false, location: location), at: now, connection)
+                        details: KeyRecord.leakDetails(key, secret: secret, location: location), at: now, connection)
+            insertEvent(key.leakEvent(revoked: false, secret: secret, location: location), at: now, connection)
         }
     }
 

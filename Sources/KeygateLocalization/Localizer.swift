@@ -160,6 +160,10 @@ public final class Localizer: Sendable {
             var style = Date.FormatStyle(date: .long, time: .omitted, locale: Locale(identifier: language))
             style.timeZone = TimeZone(identifier: "UTC")!
             return date.formatted(style)
+        case .moment(let date):
+            let style = Date.FormatStyle(locale: Locale(identifier: language), timeZone: TimeZone(identifier: "UTC")!)
+                .year().month(.wide).day().hour().minute().timeZone(.specificName(.short))
+            return date.formatted(style)
         case .message(let key):
             return string(key, language: language)
         }

@@ -7,6 +7,10 @@ public enum MessageArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     case number(Int)
     /// A calendar date, written out in the language (UTC).
     case date(Date)
+    /// A date and time to the minute, written out in the language, with
+    /// its time zone (UTC): for deadlines within a day, such as the end of
+    /// a rotated-out secret's grace period.
+    case moment(Date)
     /// Another message, such as a plan's name, in the same language.
     case message(String)
 

@@ -222,6 +222,8 @@ struct ContractTests {
         }
         let rotated = try create("Rotated")
         try session.result("keys.rotate", with(["keyId": rotated.id, "gracePeriodSeconds": 60]))
+        // Its old secret, in its grace period, reported: the event names it and its deadline.
+        try session.result("keys.reportLeaked", ["keys": [["key": rotated.secret]], "action": "flag"])
         let leaked = try create("Leaked")
         try session.result("keys.reportLeaked", ["keys": [["key": leaked.secret, "location": "https://paste.example/1"]]])
         let deleted = try create("Deleted")

@@ -58,6 +58,41 @@ struct MessageTruthTests {
         }
     }
 
+    /// A flagged secret that a rotation left in its grace period works to
+    /// its deadline whatever the holder rotates: the event's message names
+    /// that secret, its deadline to the minute, and that revoking stops it.
+    @Test func aReportedEarlierSecretSaysUntilWhenItWorks() throws {
+        func result(_ method: String, _ params: [String: Any]) throws -> [String: Any] {
+            try #require(try rpc.request(method, params).result)
+        }
+        let created = try result("keys.create", ["organizationId": "org_1", "name": "Zapier", "kind": "owner_integration",
+                                                 "capabilities": ["booking.read"]])
+        let key = try #require(created["key"] as? [String: Any])
+        let keyId = try #require(key["id"] as? String)
+        let hint = try #require(key["hint"] as? String)
+        let rotated = try result("keys.rotate", ["organizationId": "org_1", "keyId": keyId, "gracePeriodSeconds": 7_200])
+        let deadlineText = try #require(rotated["previousSecretExpiresAt"] as? String)
+        let deadline = try #require(RFC3339.date(deadlineText))
+        let secret = try #require(created["secret"] as? String)
+        let findings = try result("keys.reportLeaked", ["keys": [["key": secret], ["key": secret, "location": "a gist"]],
+                                                        "action": "flag"])
+        #expect((findings["results"] as? [[String: Any]])?.map { $0["hint"] as? String } == [hint, hint])
+
+        let utc = TimeZone(identifier: "UTC")!
+        for (locale, words) in [("en", "works until"), ("pl", "działa do"), ("de", "funktioniert bis")] {
+            let page = try result("events.list", ["organizationId": "org_1", "limit": 200, "locale": locale])
+            let events = try #require(page["events"] as? [[String: Any]])
+            let messages = events.filter { $0["type"] as? String == "key.leak_reported" }.compactMap { $0["message"] as? String }
+            let minute = deadline.formatted(Date.FormatStyle(locale: Locale(identifier: locale), timeZone: utc).hour().minute())
+            #expect(messages.count == 2, "\(locale): \(messages)")
+            for message in messages {
+                #expect(message.contains(hint) && message.contains(words) && message.contains(minute) && !message.contains("{"),
+                        "\(locale): \(message)")
+            }
+            #expect(messages.last?.contains("a gist") == true, "\(locale): \(messages)")
+        }
+    }
+
     @Test func aKindIsNamedInEveryLanguageNeverAsAPlaceholder() throws {
         for (locale, name) in [("en", "Booking partner"), ("pl", "Partner rezerwacji"), ("de", "Buchungspartner")] {
             let reply = try rpc.request("keys.create", [

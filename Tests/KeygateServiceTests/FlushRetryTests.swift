@@ -71,8 +71,10 @@ struct LostAcknowledgement: KeygateStorage {
     func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord {
         try base.revoke(id: id, organizationId: organizationId, actor: actor, reason: reason)
     }
-    func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError) {
-        try base.flagLeaked(id: id, organizationId: organizationId, actor: actor, location: location)
+    func flagLeaked(id: String, organizationId: String, secret: LeakedSecret, actor: String?, location: String?)
+        throws(KeyStoreError)
+    {
+        try base.flagLeaked(id: id, organizationId: organizationId, secret: secret, actor: actor, location: location)
     }
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
         try base.delete(id: id, organizationId: organizationId, actor: actor)

@@ -1,5 +1,6 @@
 import Foundation
 import KeyStore
+import KeygateJSON
 @testable import KeygateService
 import KeygateTestSupport
 import Testing
@@ -40,6 +41,47 @@ struct LeakReportTests {
         let entry = try #require(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
         #expect(entry.action == .keyLeakReported && entry.actor == "github_scanning")
         #expect(entry.details["location"] == .string("pastebin/x"))
+    }
+
+    /// A key rotated with a grace period has two secrets working. A report
+    /// of the rotated-out one names that one (its hint, and when it stops)
+    /// in the answer, the audit log and the event: named as the key's
+    /// current secret, it sent the key's holder to rotate, which stops the
+    /// current secret and leaves the leaked one working to its deadline.
+    @Test(arguments: Backend.available) func aReportOfARotatedOutSecretNamesThatSecret(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let first = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let id = first.key.record.id
+        let rotated = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 3600, actor: nil)
+        let deadline = try #require(rotated.previousSecretExpiresAt)
+        let leakedHint = first.key.record.hint
+        #expect(leakedHint != rotated.key.record.hint)
+
+        let flagged = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted, location: "a gist")],
+                                                       action: .flag, actor: nil)
+        #expect(flagged.map(\.hint) == [leakedHint] && flagged.map(\.outcome) == [.flagged])
+        let entry = try #require(try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
+        #expect(entry.action == .keyLeakReported && entry.details["hint"] == .string(leakedHint))
+        #expect(entry.details["secretExpiresAt"] == .string(RFC3339.string(deadline)))
+        var event = try #require(try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.last)
+        #expect(event.type == .keyLeakReported && event.data["hint"] == .string(leakedHint))
+        #expect(event.data["secretExpiresAt"] == .string(RFC3339.string(deadline)))
+
+        // The current secret, reported, is named as the key is, with no deadline.
+        _ = try fixture.service.reportLeaked([LeakedKeyReport(key: rotated.secret.unredacted)], action: .flag, actor: nil)
+        event = try #require(try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.last)
+        #expect(event.data["hint"] == .string(rotated.key.record.hint) && event.data["secretExpiresAt"] == nil)
+
+        // Revoked on the old secret's report, the key stops with all its secrets.
+        let revoked = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted)], action: .revoke,
+                                                       actor: nil)
+        #expect(revoked.map(\.hint) == [leakedHint] && revoked.map(\.outcome) == [.revoked])
+        event = try #require(try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.last)
+        #expect(event.type == .keyLeakReported && event.data["hint"] == .string(leakedHint))
+        #expect(event.data["action"] == .string("revoked"))
+        #expect(try fixture.status(first) == .revoked)
+        #expect(try fixture.service.verify(VerifyRequest(key: rotated.secret.unredacted)).outcome == .revoked)
     }
 
     /// Whatever place a reporter sends is kept, cut to fit: a long one in

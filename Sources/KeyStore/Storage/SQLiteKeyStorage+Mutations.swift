@@ -79,15 +79,17 @@ extension SQLiteKeyStorage {
         }
     }
 
-    public func flagLeaked(id: String, organizationId: String, actor: String?, location: String?) throws(KeyStoreError) {
+    public func flagLeaked(id: String, organizationId: String, secret: LeakedSecret, actor: String?, location: String?)
+        throws(KeyStoreError)
+    {
         let actor = try validator.actor(actor)
         let location = try location.map { location throws(KeyStoreError) in try validator.reason(location) }
         let now = self.now
         try write { db in
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             try appendAudit(.keyLeakReported, organizationId: organizationId, keyId: id, actor: actor,
-                            details: KeyRecord.leakDetails(key, location: location), at: now, db)
-            try insertEvent(key.leakEvent(revoked: false, location: location), at: now, db)
+                            details: KeyRecord.leakDetails(key, secret: secret, location: location), at: now, db)
+            try insertEvent(key.leakEvent(revoked: false, secret: secret, location: location), at: now, db)
         }
     }
 

@@ -449,8 +449,9 @@ extension KeyFilter {
 extension KeyRecord {
     /// What the audit log keeps of a revocation.
     /// What the audit log keeps of a leak report that flagged the key.
-    package static func leakDetails(_ key: KeyRecord, location: String?) -> [String: JSON] {
-        var details: [String: JSON] = ["name": .string(key.name), "hint": .string(key.hint)]
+    package static func leakDetails(_ key: KeyRecord, secret: LeakedSecret, location: String?) -> [String: JSON] {
+        var details: [String: JSON] = ["name": .string(key.name), "hint": .string(secret.hint)]
+        details["secretExpiresAt"] = secret.expiresAt.map { .string(RFC3339.string($0)) }
         details["location"] = location.map(JSON.string)
         return details
     }
@@ -492,9 +493,11 @@ extension KeyRecord {
     }
 
     /// The event of a leak report about this key: `revoked` or `flagged`,
-    /// and where it was found.
-    package func leakEvent(revoked: Bool, location: String?) -> NewEvent {
-        var data: [String: JSON] = ["action": .string(revoked ? "revoked" : "flagged")]
+    /// the secret reported (its hint, and its deadline if rotated out) and
+    /// where it was found.
+    package func leakEvent(revoked: Bool, secret: LeakedSecret, location: String?) -> NewEvent {
+        var data: [String: JSON] = ["action": .string(revoked ? "revoked" : "flagged"), "hint": .string(secret.hint)]
+        data["secretExpiresAt"] = secret.expiresAt.map { .string(RFC3339.string($0)) }
         data["location"] = location.map(JSON.string)
         return event(.keyLeakReported, data)
     }

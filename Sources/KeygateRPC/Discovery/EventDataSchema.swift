@@ -37,7 +37,10 @@ enum EventDataSchema {
             // `reason` only when a leak report revoked it.
             return Schema.object(key + [("reason", text)], required: keyNames)
         case .keyLeakReported:
-            return Schema.object(key + [("action", ["type": "string", "enum": ["revoked", "flagged"]]), ("location", text)],
+            // `hint` is the reported secret's; `secretExpiresAt` only when
+            // it is one a rotation left in its grace period.
+            return Schema.object(key + [("action", ["type": "string", "enum": ["revoked", "flagged"]]), ("location", text),
+                                        ("secretExpiresAt", time)],
                                  required: keyNames + ["action"])
         case .keysSuspended, .keysRestored:
             return Schema.object([("keyIds", ["type": "array", "items": text, "minItems": 1]), ("plan", text), ("previousPlan", text)],

@@ -395,7 +395,8 @@ public enum ReportLeakedKeys: RPCMethod {
         public var isKey: Bool
         public var outcome: LeakFinding.Outcome
         public static let fields: [WireField<Finding>] = [
-            .init("hint", { $0.hint }, "The key's hint, or the redacted text reported."),
+            .init("hint", { $0.hint },
+                  "The reported secret's hint (a rotated-out secret's is not the key's), or the redacted text reported."),
             .init("isKey", { $0.isKey }, "A key of this product (true positive)."),
             .init("outcome", { $0.outcome }),
         ]

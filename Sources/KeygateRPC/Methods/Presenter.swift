@@ -83,12 +83,20 @@ struct Presenter {
         switch event.type {
         case .keyRevoked where arguments["reason"] != nil: variant = "reason"
         case .keyLeakReported:
+            // A flagged secret a rotation left in its grace period works to
+            // its deadline whatever the key's holder rotates: the message says so.
             let revoked = event.data["action"] == .string("revoked")
-            variant = switch (revoked, arguments["location"] != nil) {
-            case (true, true): "revoked_location"
-            case (true, false): "revoked"
-            case (false, true): "location"
-            case (false, false): nil
+            var earlier = false
+            if !revoked, case .string(let text) = event.data["secretExpiresAt"], let date = RFC3339.date(text) {
+                arguments["secretExpiresAt"] = .moment(date)
+                earlier = true
+            }
+            let located = arguments["location"] != nil
+            variant = switch (revoked ? "revoked" : earlier ? "earlier" : nil, located) {
+            case (let action?, true): "\(action)_location"
+            case (let action?, false): action
+            case (nil, true): "location"
+            case (nil, false): nil
             }
         case .keyExpiring, .keyExpired:
             if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }

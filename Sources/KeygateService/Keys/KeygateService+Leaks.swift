@@ -35,7 +35,9 @@ public struct LeakFinding: Sendable, Hashable {
         case notAKey = "not_a_key"
     }
 
-    /// The key as its hint (or the redacted text of what was reported).
+    /// The reported secret's hint, which for a key's secret rotated out
+    /// and still in its grace period is not the key's (or the redacted
+    /// text of what was reported, for no key).
     public let hint: String
     public let isKey: Bool
     public let outcome: Outcome
@@ -56,7 +58,11 @@ extension KeygateService {
                 return LeakFinding(hint: keyFormat.redacted(report.key), isKey: false, outcome: .notAKey)
             }
             let key = match.key
-            let hint = key.hint
+            // The secret reported, which may be one a rotation left in its
+            // grace period: named as the key's current one, it sent its
+            // holder to rotate, which leaves the leaked one working.
+            let secret = LeakedSecret(hint: keyFormat.redacted(report.key), expiresAt: match.secretExpiresAt)
+            let hint = secret.hint
             guard key.state(at: now) == .live else { return LeakFinding(hint: hint, isKey: true, outcome: .alreadyInactive) }
             // Cut to 300 bytes between characters, the revocation's reason
             // ("reported leaked at …") stays within the 400 bytes a reason
@@ -71,14 +77,14 @@ extension KeygateService {
                     try service.store { () throws(KeyStoreError) in
                         _ = try service.storage.revoke(id: key.id, organizationId: key.organizationId,
                                                        actor: actor ?? "leak_report", reason: reportedAt)
-                        try service.storage.appendEvent(key.leakEvent(revoked: true, location: location))
+                        try service.storage.appendEvent(key.leakEvent(revoked: true, secret: secret, location: location))
                     }
                 }
                 return LeakFinding(hint: hint, isKey: true, outcome: .revoked)
             case .flag:
                 try store { () throws(KeyStoreError) in
-                    try storage.flagLeaked(id: key.id, organizationId: key.organizationId, actor: actor ?? "leak_report",
-                                           location: location)
+                    try storage.flagLeaked(id: key.id, organizationId: key.organizationId, secret: secret,
+                                           actor: actor ?? "leak_report", location: location)
                 }
                 return LeakFinding(hint: hint, isKey: true, outcome: .flagged)
             }

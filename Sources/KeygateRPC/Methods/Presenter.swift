@@ -85,19 +85,17 @@ struct Presenter {
         case .keyLeakReported:
             // A flagged secret a rotation left in its grace period works to
             // its deadline whatever the key's holder rotates: the message says so.
-            let revoked = event.data["action"] == .string("revoked")
-            var earlier = false
-            if !revoked, case .string(let text) = event.data["secretExpiresAt"], let date = RFC3339.date(text) {
+            if case .string(let text) = event.data["secretExpiresAt"], let date = RFC3339.date(text) {
                 arguments["secretExpiresAt"] = .moment(date)
-                earlier = true
             }
-            let located = arguments["location"] != nil
-            variant = switch (revoked ? "revoked" : earlier ? "earlier" : nil, located) {
-            case (let action?, true): "\(action)_location"
-            case (let action?, false): action
-            case (nil, true): "location"
-            case (nil, false): nil
+            var parts: [String] = []
+            if event.data["action"] == .string("revoked") {
+                parts.append("revoked")
+            } else if arguments["secretExpiresAt"] != nil {
+                parts.append("earlier")
             }
+            if arguments["location"] != nil { parts.append("location") }
+            variant = parts.isEmpty ? nil : parts.joined(separator: "_")
         case .keyExpiring, .keyExpired:
             if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }
         case .keysSuspended, .keysRestored:

@@ -62,8 +62,9 @@ extension KeygateService {
             // grace period: named as the key's current one, it sent its
             // holder to rotate, which leaves the leaked one working.
             let secret = LeakedSecret(hint: keyFormat.redacted(report.key), expiresAt: match.secretExpiresAt)
-            let hint = secret.hint
-            guard key.state(at: now) == .live else { return LeakFinding(hint: hint, isKey: true, outcome: .alreadyInactive) }
+            guard key.state(at: now) == .live else {
+                return LeakFinding(hint: secret.hint, isKey: true, outcome: .alreadyInactive)
+            }
             // Cut to 300 bytes between characters, the revocation's reason
             // ("reported leaked at …") stays within the 400 bytes a reason
             // may have. Cut to 300 scalars, a place in CJK or emoji failed
@@ -80,13 +81,13 @@ extension KeygateService {
                         try service.storage.appendEvent(key.leakEvent(revoked: true, secret: secret, location: location))
                     }
                 }
-                return LeakFinding(hint: hint, isKey: true, outcome: .revoked)
+                return LeakFinding(hint: secret.hint, isKey: true, outcome: .revoked)
             case .flag:
                 try store { () throws(KeyStoreError) in
                     try storage.flagLeaked(id: key.id, organizationId: key.organizationId, secret: secret,
                                            actor: actor ?? "leak_report", location: location)
                 }
-                return LeakFinding(hint: hint, isKey: true, outcome: .flagged)
+                return LeakFinding(hint: secret.hint, isKey: true, outcome: .flagged)
             }
         }
     }

@@ -447,19 +447,30 @@ extension KeyFilter {
 }
 
 extension KeyRecord {
-    /// What the audit log keeps of a revocation.
     /// What the audit log keeps of a leak report that flagged the key.
     package static func leakDetails(_ key: KeyRecord, secret: LeakedSecret, location: String?) -> [String: JSON] {
-        var details: [String: JSON] = ["name": .string(key.name), "hint": .string(secret.hint)]
-        details["secretExpiresAt"] = secret.expiresAt.map { .string(RFC3339.string($0)) }
+        var details = secret.members
+        details["name"] = .string(key.name)
         details["location"] = location.map(JSON.string)
         return details
     }
 
+    /// What the audit log keeps of a revocation.
     package static func revocationDetails(_ key: KeyRecord, reason: String?) -> [String: JSON] {
         var details: [String: JSON] = ["name": .string(key.name)]
         details["reason"] = reason.map(JSON.string)
         return details
+    }
+}
+
+extension LeakedSecret {
+    /// How the audit log and the event name the reported secret: its hint
+    /// (over the key's, which is its current secret's) and, if rotated out,
+    /// its grace deadline.
+    package var members: [String: JSON] {
+        var members: [String: JSON] = ["hint": .string(hint)]
+        members["secretExpiresAt"] = expiresAt.map { .string(RFC3339.string($0)) }
+        return members
     }
 }
 
@@ -496,8 +507,8 @@ extension KeyRecord {
     /// the secret reported (its hint, and its deadline if rotated out) and
     /// where it was found.
     package func leakEvent(revoked: Bool, secret: LeakedSecret, location: String?) -> NewEvent {
-        var data: [String: JSON] = ["action": .string(revoked ? "revoked" : "flagged"), "hint": .string(secret.hint)]
-        data["secretExpiresAt"] = secret.expiresAt.map { .string(RFC3339.string($0)) }
+        var data = secret.members
+        data["action"] = .string(revoked ? "revoked" : "flagged")
         data["location"] = location.map(JSON.string)
         return event(.keyLeakReported, data)
     }

@@ -46,7 +46,7 @@ struct BackupTests {
         let backup = folder.appending(path: "nightly.sqlite")
         let run = try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder)
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 keys, 1 organizations"))
+        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 key, 1 organization"))
         // The server went on meanwhile.
         #expect(try code(serve, secret) == "valid")
         #expect(serve.finish() == 0)
@@ -77,7 +77,7 @@ struct BackupTests {
         let backup = folder.appending(path: "nightly.sqlite")
         let run = try CommandRun(["backup", backup.path, "--database", serve.database.path], in: folder)
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 keys, 1 organizations"))
+        #expect(run.output.hasPrefix("backed up \(serve.database.path) to \(backup.path): 1 key, 1 organization"))
         let restored = try ServeProcess(database: backup)
         #expect(try code(restored, secret) == "valid")
         #expect(restored.finish() == 0)
@@ -152,7 +152,7 @@ struct BackupTests {
 
         let run = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.hasPrefix("restored \(serve.database.path) from \(backup.path): 1 keys, 1 organizations"))
+        #expect(run.output.hasPrefix("restored \(serve.database.path) from \(backup.path): 1 key, 1 organization"))
 
         let restored = try ServeProcess(database: serve.database)
         #expect(try code(restored, secret) == "valid")
@@ -166,7 +166,7 @@ struct BackupTests {
         #expect(restored.finish() == 0)
         // The backup itself is left as it was: restoring it again gives the same keys.
         let again = try CommandRun(["restore", backup.path, "--database", serve.database.path], in: folder)
-        #expect(again.status == 0 && again.output.contains(": 1 keys, 1 organizations"))
+        #expect(again.status == 0 && again.output.contains(": 1 key, 1 organization"))
     }
 
     @Test func aRestoreCreatesADatabaseWhereThereIsNone() throws {
@@ -192,7 +192,7 @@ struct BackupTests {
         // the backup replaces it with no staging copy, and all of it.
         let over = try CommandRun(["restore", laterBackup.path, "--database", elsewhere.path], in: folder)
         #expect(over.status == 0, "\(over.errors)")
-        #expect(over.output.contains(": 2 keys, 1 organizations"))
+        #expect(over.output.contains(": 2 keys, 1 organization"))
         let again = try ServeProcess(database: elsewhere)
         #expect(try code(again, secret) == "valid")
         #expect(try code(again, try #require(later["secret"] as? String)) == "valid")

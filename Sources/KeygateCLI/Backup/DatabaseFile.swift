@@ -18,8 +18,10 @@ enum DatabaseFile {
         return database
     }
 
+    /// "1 key, 1 organization, 155 kB", "100,000 keys, 5,000 organizations, 107.8 MB".
     static func describe(_ summary: SQLiteBackup.Summary) -> String {
-        "\(summary.keys) keys, \(summary.organizations) organizations, \(size(summary.bytes))"
+        "\(CatalogSummary.count(summary.keys, "key")), \(CatalogSummary.count(summary.organizations, "organization")), "
+            + size(summary.bytes)
     }
 
     static func size(_ bytes: Int64) -> String {

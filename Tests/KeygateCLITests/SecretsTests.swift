@@ -30,6 +30,15 @@ struct SecretsTests {
             _ = try serve.call("keys.create", ["organizationId": "org_s", "name": "n", "kind": "owner_integration", "capabilities": [secret]])
             _ = try serve.call("usage.record", ["organizationId": "org_s", "meter": secret, "amount": 1, "idempotencyKey": "i"])
             _ = try serve.call(secret, [:])
+            _ = try serve.call("subscriptions.setPlan", ["organizationId": "org_s", "plan": secret, "eventId": "p\(index)",
+                                                         "occurredAt": "2026-11-02T00:00:00Z"])
+            _ = try serve.call("subscriptions.preview", ["organizationId": "org_s", "plan": secret])
+            _ = try serve.call("keys.list", ["organizationId": "org_s", secret: 1])
+            _ = try serve.call("keys.import", ["organizationId": "org_s", "keys": [[
+                "name": "i", "kind": "owner_integration", "capabilities": ["booking.read"], "sha256": String(repeating: "a", count: 64),
+                secret: 1,
+            ]]])
+            _ = try serve.result("keys.verify", ["key": secret, "capability": secret])
             if index.isMultiple(of: 3) {
                 let rotated = try serve.result("keys.rotate", ["organizationId": "org_s", "keyId": keyId, "gracePeriodSeconds": 60])
                 issuing.insert(serve.stdoutLines.count - 1)

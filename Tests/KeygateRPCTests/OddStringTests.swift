@@ -6,7 +6,9 @@ import Testing
 /// form or a scanner might send (empty, huge, in several-byte scripts, with
 /// control or bidirectional characters, looking like SQL or a placeholder):
 /// each is answered with a result or a refusal naming its field, never an
-/// internal error, and the server answers the next request as before.
+/// internal error, and the server answers the next request as before. A
+/// message that quotes the text shows it without invisible characters and
+/// at most 64 characters of it.
 @Suite("Odd text in every param")
 struct OddStringTests {
     static let oddTexts = [
@@ -105,6 +107,8 @@ struct OddStringTests {
                                 "\(method) \(path) = \(shown): \(reply)")
                     }
                     #expect(reply.result != nil || reply.errorData?["message"] is String, "\(method) \(path) = \(shown): \(reply)")
+                    let message = reply.errorData?["message"] as? String ?? reply.result?["message"] as? String ?? ""
+                    #expect(Self.echoesAtMost64Visible(of: text, in: message), "\(method) \(path) = \(shown): \(message)")
                     // Keys are deleted as they go: the plan holds 25 at a time.
                     _ = try rpc.request("keys.delete", ["organizationId": "org_odd", "keyId": keyId])
                 }
@@ -112,5 +116,44 @@ struct OddStringTests {
         }
         #expect(sent > 500)
         #expect(try rpc.request("catalog.plans", [:]).result != nil)
+    }
+
+    /// A member no method reads is refused by its name, which is the
+    /// caller's text too: shown visible and short, a key only as its hint.
+    @Test func anOddMemberNameIsNamedVisibleAndShort() throws {
+        let rpc = try RPCFixture()
+        let secret = "kg_live_" + String(repeating: "A", count: 38)
+        for (index, request) in Self.requests(keyId: "key_x", secret: secret).enumerated() {
+            for text in Self.oddTexts where !text.isEmpty && request.params[text] == nil {
+                let reply = try rpc.request(request.method, request.params.merging([text: 1]) { $1 }, id: index)
+                let shown = text.count > 40 ? String(text.prefix(20)) + "… (\(text.utf8.count) bytes)" : text.debugDescription
+                #expect(reply.errorData?["code"] as? String == "invalid_params", "\(request.method) \(shown): \(reply)")
+                let field = reply.errorData?["field"] as? String ?? ""
+                let message = reply.errorData?["message"] as? String ?? ""
+                #expect(!field.isEmpty && message.contains(field), "\(request.method) \(shown): \(reply)")
+                #expect(Self.echoesAtMost64Visible(of: text, in: field), "\(request.method) \(shown): \(field.debugDescription)")
+                #expect(Self.echoesAtMost64Visible(of: text, in: message), "\(request.method) \(shown): \(message)")
+            }
+        }
+        _ = try rpc.request("subscriptions.setPlan", ["organizationId": "org_odd", "plan": "pro", "eventId": "e1",
+                                                      "occurredAt": "2026-11-01T00:00:00Z"])
+        let key = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_odd", "name": "n", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ]).result?["secret"] as? String)
+        let reply = try rpc.request("keys.list", ["organizationId": "org_odd", key: 1])
+        #expect(reply.errorData?["field"] as? String == "kg_live_…" + key.suffix(4), "\(reply)")
+        #expect(!"\(reply)".contains(key))
+    }
+
+    /// No invisible character (a control, a bidi override, a zero-width
+    /// space) in `message`, and no more than 64 characters of `text`.
+    static func echoesAtMost64Visible(of text: String, in message: String) -> Bool {
+        let invisible = message.unicodeScalars.contains { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: true
+            default: false
+            }
+        }
+        return !invisible && (text.count <= 64 || !message.contains(String(text.prefix(65))))
     }
 }

@@ -100,15 +100,43 @@ public struct KeyFormat: Sendable, Hashable {
         }
     }
 
-    /// A value to echo in an error message: cut to 64 characters, and if
-    /// it is a key of this format (or a legacy one), only its hint, so a key
-    /// pasted into the wrong field never comes back in an error or a log.
+    /// A value to echo in an error message: if it is a key of this format
+    /// (or a legacy one), only its hint, so a key pasted into the wrong
+    /// field never comes back in an error or a log; otherwise without
+    /// invisible characters (a message is shown: a bidi override turns a
+    /// dashboard's line around, a NUL cuts it in C clients), or as its code
+    /// points when nothing visible is left (`U+FEFF`), and cut to 64
+    /// characters, so a megabyte of input never comes back whole.
     public func redacted(_ value: String) -> String {
         if value.utf8.count <= longest, let parsed = try? parse(value) {
             return parsed.hint
         }
-        return value.count <= 64 ? value : String(value.prefix(64)) + "…"
+        if value.utf8.count <= Self.echoedCharacters, value.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            return value  // The usual mistake: a short name, printable ASCII.
+        }
+        // Read only as far as the cut: a visible character is at most a few
+        // scalars, so this many leaves room for a cut at 64 characters.
+        let room = Self.echoedCharacters * 16
+        var visible = String.UnicodeScalarView()
+        var kept = 0
+        var more = false
+        for scalar in value.unicodeScalars where !KeyValidator.isInvisible(scalar) {
+            guard kept < room else { more = true; break }
+            visible.append(scalar)
+            kept += 1
+        }
+        let text = String(visible)
+        if text.isEmpty, !value.isEmpty {
+            // Nothing visible: its code points, so the message still names it.
+            let shown = value.unicodeScalars.prefix(8).map(KeyValidator.codePoint).joined(separator: " ")
+            return value.unicodeScalars.count > 8 ? shown + " …" : shown
+        }
+        let cut = text.prefix(Self.echoedCharacters)
+        return cut.endIndex == text.endIndex && !more ? text : String(cut) + "…"
     }
+
+    /// How many characters of a value ``redacted(_:)`` echoes.
+    static let echoedCharacters = 64
 
     /// The legacy format `bytes` has the shape of, if any.
     private func legacyFormat(of bytes: UnsafeBufferPointer<UInt8>) -> LegacyKeyFormat? {

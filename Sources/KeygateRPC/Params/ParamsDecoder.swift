@@ -8,7 +8,10 @@ struct ParamsError: Error, Equatable {
         case missing
         /// The JSON type or form expected, such as "string" or "integer".
         case type(expected: String)
-        case unknown
+        /// A member no type reads, named as sent; ``ParamsError/field`` is
+        /// the object holding it (empty at the top level). Kept apart
+        /// because the name is the caller's text, echoed only redacted.
+        case unknown(member: String)
         case value
         /// A name outside a closed set; the allowed names.
         case oneOf([String])
@@ -32,7 +35,9 @@ struct ParamsDecoder {
         let tracker = KeyTracker()
         do {
             let value = try T(from: JSONValueDecoder(json: json, codingPath: [], tracker: tracker))
-            if let unknown = tracker.firstUnknown(in: json) { throw ParamsError(field: unknown, kind: .unknown) }
+            if let unknown = tracker.firstUnknown(in: json) {
+                throw ParamsError(field: unknown.parent, kind: .unknown(member: unknown.member))
+            }
             return value
         } catch let error as ParamsError {
             throw error
@@ -92,13 +97,14 @@ final class KeyTracker {
             : nested[path]?.contains { $0.isSameText(as: key) } == true
     }
 
-    /// The first member, depth first, that no type asked for.
-    func firstUnknown(in json: JSON, at path: String = "") -> String? {
+    /// The first member, depth first, that no type asked for, and the path
+    /// of the object holding it.
+    func firstUnknown(in json: JSON, at path: String = "") -> (parent: String, member: String)? {
         switch json {
         case .object(let members):
             for member in members {
+                if !isKnown(member.key, at: path) { return (path, member.key) }
                 let memberPath = path.isEmpty ? member.key : "\(path).\(member.key)"
-                if !isKnown(member.key, at: path) { return memberPath }
                 if let unknown = firstUnknown(in: member.value, at: memberPath) { return unknown }
             }
         case .array(let elements):

@@ -23,14 +23,20 @@ struct ErrorMessages: Sendable {
     }
 
     func params(_ error: ParamsError, language: String) -> RPCError {
-        var arguments: [String: MessageArgument] = ["field": .text(error.field)]
+        var field = error.field
+        var arguments: [String: MessageArgument] = [:]
         let variant: String
         switch error.kind {
         case .missing: variant = "missing"
         case .type(let expected):
             variant = "type"
             arguments["expected"] = .message("rpc.type.\(expected)")
-        case .unknown: variant = "unknown"
+        case .unknown(let member):
+            variant = "unknown"
+            // The one field name that is the caller's text: a key sent as a
+            // member's name comes back as its hint, and nothing comes back long.
+            let shown = KeyFormat(catalog: catalog).redacted(member)
+            field = field.isEmpty ? shown : "\(field).\(shown)"
         case .value: variant = "value"
         case .oneOf(let allowed):
             variant = "one_of"
@@ -45,7 +51,8 @@ struct ErrorMessages: Sendable {
             variant = "missing_either"
             arguments["other"] = .text(other)
         }
-        return self.error(.invalidParams, variant: variant, field: error.field, arguments, language: language)
+        arguments["field"] = .text(field)
+        return self.error(.invalidParams, variant: variant, field: field, arguments, language: language)
     }
 
     func service(_ error: ServiceError, language: String) -> RPCError {

@@ -7,11 +7,7 @@ extension KeygateService {
     /// away; changes nothing. It derives both sides with the same rules as
     /// every other call, so what it predicts is what the change does.
     public func preview(organizationId: String, plan target: PlanID) throws(ServiceError) -> PlanChangePreview {
-        guard let targetPlan = catalog.plan(target) else {
-            throw ServiceError(.unknownPlan, field: "plan", [
-                "plan": target.rawValue, "plans": catalog.plans.map(\.id.rawValue).joined(separator: ", "),
-            ])
-        }
+        guard let targetPlan = catalog.plan(target) else { throw unknownPlan(target) }
         let organization = try organizationPlan(organizationId)
         let (current, next) = try store { () throws(KeyStoreError) in
             (try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organizationId, storage: storage),

@@ -9,17 +9,21 @@ extension KeygateService {
         try organizationPlan(organizationId).subscription
     }
 
+    /// The refusal of a plan the catalog lacks, listing its plans; the name
+    /// given is echoed as any input is (a key pasted there only as its hint).
+    func unknownPlan(_ plan: PlanID) -> ServiceError {
+        ServiceError(.unknownPlan, field: "plan", [
+            "plan": keyFormat.redacted(plan.rawValue), "plans": catalog.plans.map(\.id.rawValue).joined(separator: ", "),
+        ])
+    }
+
     /// Applies a billing event: once per event id, and never over a newer
     /// one. An event dated further ahead of this clock than
     /// ``eventClockSkew`` is refused: applied, it would make every real
     /// event after it look stale.
     @discardableResult
     public func setPlan(_ request: SetPlanRequest) throws(ServiceError) -> SetPlanResult {
-        guard catalog.plan(request.plan) != nil else {
-            throw ServiceError(.unknownPlan, field: "plan", [
-                "plan": request.plan.rawValue, "plans": catalog.plans.map(\.id.rawValue).joined(separator: ", "),
-            ])
-        }
+        guard catalog.plan(request.plan) != nil else { throw unknownPlan(request.plan) }
         guard request.occurredAt.timeIntervalSince(clock.now()) <= eventClockSkew else {
             throw ServiceError(.eventInFuture, field: "occurredAt", ["seconds": "\(Int(eventClockSkew))"])
         }

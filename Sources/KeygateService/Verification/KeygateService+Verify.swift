@@ -268,7 +268,7 @@ extension KeygateService {
         // A request naming neither a capability nor a route only authenticates.
         if request.capability != nil || request.method != nil {
             guard let needed, grant.usable.contains(exactly: needed) else {
-                result.capability = needed
+                result.capability = needed.map(keyFormat.redacted)
                 result.noRoute = needed == nil
                 if needed == nil {
                     result.method = request.method.map(keyFormat.redacted)

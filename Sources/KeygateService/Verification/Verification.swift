@@ -85,7 +85,9 @@ public struct VerifyResult: Sendable, Hashable {
     public var quota: QuotaState?
     /// What a message about the outcome needs: the capability missing, the
     /// origin refused (`nil`: none was sent), or `noRoute` with the method
-    /// and path when no route matched.
+    /// and path when no route matched. The request's text, as
+    /// ``KeyFormat/redacted(_:)`` echoes it: a key pasted there only as its
+    /// hint, invisible characters taken out, cut to 64 characters.
     public var capability: String?
     public var origin: String?
     public var noRoute: Bool = false

@@ -40,13 +40,23 @@ package struct ImportLines: Sendable {
     package struct Refusal: Error, Sendable, Hashable {
         package let code: String
         package let message: String
+
+        init(_ error: RPCError) {
+            code = error.data.code
+            message = error.data.message
+        }
     }
 
     package func request(_ line: String, actor: String?) -> Result<ImportKeyRequest, Refusal> {
         do throws(ParamsError) {
-            guard let json = try? JSONParser.parse(line), case .object(let members) = json else {
-                let data = messages.error(.parseError, language: language).data
-                return .failure(Refusal(code: data.code, message: data.message))
+            let json: JSON
+            do {
+                json = try JSONParser.parse(line)
+            } catch {
+                return .failure(Refusal(messages.parse(error, language: language)))
+            }
+            guard case .object(let members) = json else {
+                return .failure(Refusal(messages.error(.invalidRequest, variant: "import_line", language: language)))
             }
             guard let organization = members.first(where: { $0.key == "organizationId" })?.value else {
                 throw ParamsError(field: "organizationId", kind: .missing)
@@ -57,13 +67,11 @@ package struct ImportLines: Sendable {
             let key = try ParamsDecoder.decode(ImportKeys.Key.self, from: .object(members.filter { $0.key != "organizationId" }))
             return .success(try key.request(organizationId: organizationId, actor: actor, field: ""))
         } catch {
-            let data = messages.params(error, language: language).data
-            return .failure(Refusal(code: data.code, message: data.message))
+            return .failure(Refusal(messages.params(error, language: language)))
         }
     }
 
     package func refusal(_ error: ServiceError) -> Refusal {
-        let data = messages.service(error, language: language).data
-        return Refusal(code: data.code, message: data.message)
+        Refusal(messages.service(error, language: language))
     }
 }

@@ -22,6 +22,20 @@ struct ErrorMessages: Sendable {
             message: message(key, variants: [variant], arguments, language: language), field: field))
     }
 
+    /// Why a line is not JSON Keygate reads, saying which rule it broke.
+    func parse(_ failure: JSONParser.Failure, language: String) -> RPCError {
+        let variant: String? = switch failure {
+        case .invalidUTF8: "utf8"
+        case .loneSurrogate: "lone_surrogate"
+        case .tooDeep: "too_deep"
+        case .numberTooLong: "long_number"
+        case .syntax: nil
+        }
+        let arguments: [String: MessageArgument] =
+            ["max": .number(failure == .numberTooLong ? JSONParser.maximumNumberLength : JSONParser.maximumDepth)]
+        return error(.parseError, variant: variant, arguments, language: language)
+    }
+
     func params(_ error: ParamsError, language: String) -> RPCError {
         var field = error.field
         var arguments: [String: MessageArgument] = [:]

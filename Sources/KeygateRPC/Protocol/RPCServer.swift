@@ -68,17 +68,7 @@ public struct RPCServer: Sendable {
         do {
             return .parsed(try JSONParser.parse(line))
         } catch {
-            let variant: String? = switch error {
-            case .invalidUTF8: "utf8"
-            case .loneSurrogate: "lone_surrogate"
-            case .tooDeep: "too_deep"
-            case .numberTooLong: "long_number"
-            case .syntax: nil
-            }
-            let arguments: [String: MessageArgument] =
-                ["max": .number(error == .numberTooLong ? JSONParser.maximumNumberLength : JSONParser.maximumDepth)]
-            return .failed(frame(id: .null, error: messages.error(
-                .parseError, variant: variant, arguments, language: fallbackLanguage)))
+            return .failed(frame(id: .null, error: messages.parse(error, language: fallbackLanguage)))
         }
     }
 

@@ -475,11 +475,13 @@ extension LeakedSecret {
 }
 
 extension KeyValidator {
-    /// A revocation's reason: printable, at most 400 bytes.
+    /// A revocation's reason: printable, at most ``KeyRules/maximumReasonBytes`` bytes.
     package func reason(_ reason: String) throws(KeyStoreError) -> String {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...400).contains(trimmed.utf8.count), trimmed.unicodeScalars.allSatisfy({ !Self.isInvisible($0) }) else {
-            throw KeyStoreError(.invalidName, field: "reason", ["min": "1", "max": "400"])
+        guard (1...KeyRules.maximumReasonBytes).contains(trimmed.utf8.count),
+            trimmed.unicodeScalars.allSatisfy({ !Self.isInvisible($0) })
+        else {
+            throw KeyStoreError(.invalidName, field: "reason", ["min": "1", "max": "\(KeyRules.maximumReasonBytes)"])
         }
         return trimmed
     }

@@ -16,6 +16,9 @@ public struct KeyRules: Sendable, Hashable {
     /// The most UTF-8 bytes kept of what a caller reports about the world:
     /// where a key leaked, the origin and address a gateway saw it used from.
     public static let maximumReportedBytes = 300
+    /// The most UTF-8 bytes of a revocation's reason (`keygate scan
+    /// --revoke`'s "found at PLACE", a leak report's place).
+    public static let maximumReasonBytes = 400
     /// The longest grace period a rotation may give the previous secret.
     public static let maximumGracePeriodSeconds = 30 * 24 * 3600
     public static let pageSizes = 1...200

@@ -93,7 +93,7 @@ struct ScanCommand: ParsableCommand {
                 do {
                     try sightings[index].lookUp(in: storage, at: now, revoking: revoke)
                 } catch {
-                    StandardError.write("keygate scan: \(sightings[index].place): \(error)")
+                    StandardError.write("keygate scan: \(sightings[index].place.terminalSafe): \(error)")
                     throw ExitCode.operationFailed
                 }
             }
@@ -128,7 +128,7 @@ struct ScanCommand: ParsableCommand {
             guard !path.isEmpty else { throw ScanFailure(description: "keygate scan: a path is empty; name a file or a folder") }
             var isFolder: ObjCBool = false
             guard files.fileExists(atPath: path, isDirectory: &isFolder) else {
-                throw ScanFailure(description: "keygate scan: \(path): no such file or folder")
+                throw ScanFailure(description: "keygate scan: \(path.terminalSafe): no such file or folder")
             }
             guard isFolder.boolValue else {
                 sources.append(Self.file(path))
@@ -136,7 +136,7 @@ struct ScanCommand: ParsableCommand {
             }
             // Paths under the folder as given, .git folders left out.
             guard let below = try? files.subpathsOfDirectory(atPath: path) else {
-                throw ScanFailure(description: "keygate scan: \(path): cannot be read")
+                throw ScanFailure(description: "keygate scan: \(path.terminalSafe): cannot be read")
             }
             let found = below.filter { subpath in
                 !subpath.split(separator: "/").contains(".git")
@@ -154,7 +154,7 @@ struct ScanCommand: ParsableCommand {
             do {
                 return Array(try InputFile.contents(of: path))
             } catch {
-                throw ScanFailure(description: "keygate scan: \(error)")
+                throw ScanFailure(description: "keygate scan: \(String(describing: error).terminalSafe)")
             }
         }
     }
@@ -204,6 +204,22 @@ struct Sighting {
 
     var place: String { "\(path):\(line):\(column)" }
 
+    /// "found at PLACE", as a revocation's reason must be (printable, at
+    /// most ``KeyRules/maximumReasonBytes`` bytes): the place escaped, and
+    /// a deep path's start left out, since its end names the file.
+    var revocationReason: String {
+        let lead = "found at "
+        let shown = place.terminalSafe
+        let room = KeyRules.maximumReasonBytes - lead.utf8.count
+        guard shown.utf8.count > room else { return lead + shown }
+        var bytes = "…".utf8.count
+        let tail = shown.reversed().prefix { character in
+            bytes += character.utf8.count
+            return bytes <= room
+        }
+        return lead + "…" + String(tail.reversed())
+    }
+
     mutating func lookUp(in storage: any KeygateStorage, at now: Date, revoking: Bool) throws {
         guard case .found(let match) = try storage.find(secret: key.unredacted) else {
             status = "unknown"
@@ -218,7 +234,7 @@ struct Sighting {
             status = "live"
             if revoking {
                 _ = try storage.revoke(id: match.key.id, organizationId: match.key.organizationId, actor: "scanner",
-                                       reason: "found at \(place)")
+                                       reason: revocationReason)
                 status = "revoked now"
             }
         }

@@ -25,7 +25,16 @@ struct TextTable {
         rows.append(.section(title))
     }
 
+    /// The table as text; every cell as a terminal may show it
+    /// (``Swift/String/terminalSafe``), so no cell can break the table's lines.
     var rendered: String {
+        let header = header.map(\.terminalSafe)
+        let rows = rows.map { row -> Row in
+            switch row {
+            case .cells(let cells): .cells(cells.map(\.terminalSafe))
+            case .section(let title): .section(title.terminalSafe)
+            }
+        }
         let allCells = [header] + rows.compactMap { row -> [String]? in
             if case .cells(let cells) = row { return cells }
             return nil

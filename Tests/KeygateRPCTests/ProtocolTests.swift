@@ -221,6 +221,24 @@ struct ProtocolTests {
         #expect(rpc.send(#"{"jsonrpc":"2.0","id":2,"method":"catalog.plans"}"#)?.contains(#""result""#) == true)
     }
 
+    /// An optional param given as null is one left out: an update with
+    /// null expiry and limit keeps both, and changes only what it names.
+    @Test func aNullOptionalParamIsOneLeftOut() throws {
+        _ = try rpc.request("subscriptions.setPlan", ["organizationId": "o", "plan": "pro", "eventId": "e1",
+                                                      "occurredAt": "2026-11-01T00:00:00Z"])
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "o", "name": "a", "kind": "owner_integration", "capabilities": ["booking.read"], "rateLimit": 90,
+        ]).result?["key"] as? [String: Any])
+        let updated = try #require(try rpc.request("keys.update", [
+            "organizationId": "o", "keyId": created["id"]!, "name": "b", "expiresAt": NSNull(), "rateLimit": NSNull(),
+            "capabilities": NSNull(), "allowedOrigins": NSNull(), "actor": NSNull(),
+        ]).result)
+        #expect(updated["name"] as? String == "b")
+        for field in ["expiresAt", "rateLimit", "capabilities", "allowedOrigins"] {
+            #expect("\(updated[field]!)" == "\(created[field]!)", "\(field)")
+        }
+    }
+
     /// A key imported as itself names its environment; one that says
     /// another is refused, saying which it is, and the batch goes on.
     @Test func anImportedKeyOfAnotherEnvironmentThanGivenIsRefusedSayingWhich() throws {

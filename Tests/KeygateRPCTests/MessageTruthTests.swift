@@ -169,8 +169,18 @@ struct MessageTruthTests {
             "key": "kg_live_x", "capability": "booking.read", "method": "GET", "path": "/bookings",
         ])
         #expect(capabilityAndRoute.errorData?["field"] as? String == "method")
+        // A verification's cost is called its cost, as usage.record's amount is its amount.
         let cost = try rpc.request("keys.verify", ["key": "kg_live_x", "cost": 1001])
-        #expect(cost.errorData?["message"] as? String == "The amount must be a whole number from 1 to 1,000.")
+        #expect(cost.errorData?["field"] as? String == "cost")
+        #expect(cost.errorData?["message"] as? String
+                == "The cost of a verification must be a whole number from 1 to 1,000: how many requests it counts as.")
+        let polish = try rpc.request("keys.verify", ["key": "kg_live_x", "cost": 0, "locale": "pl"])
+        #expect(polish.errorData?["message"] as? String == "Koszt weryfikacji musi być liczbą całkowitą od 1 do 1000: za tyle zapytań się liczy.")
+        let amount = try rpc.request("usage.record", [
+            "organizationId": "org_1", "meter": "bookings", "amount": 0, "idempotencyKey": "a0",
+        ])
+        #expect(amount.errorData?["field"] as? String == "amount")
+        #expect(amount.errorData?["message"] as? String == "The amount must be a whole number from 1 to 1,000,000,000.")
     }
 
     @Test func whateverAGatewayForwardsAsAuthorizationGetsAResult() throws {

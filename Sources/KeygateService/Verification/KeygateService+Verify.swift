@@ -14,8 +14,9 @@ extension KeygateService {
     /// again with it, at most once per kind of read.
     public func verify(_ request: VerifyRequest) throws(ServiceError) -> VerifyResult {
         guard KeyRules.rateLimits.contains(request.cost) else {
-            throw ServiceError(.invalidAmount, field: "cost",
-                               ["min": "\(KeyRules.rateLimits.lowerBound)", "max": "\(KeyRules.rateLimits.upperBound)"])
+            throw ServiceError(.invalidAmount, field: "cost", [
+                "min": "\(KeyRules.rateLimits.lowerBound)", "max": "\(KeyRules.rateLimits.upperBound)", "reason": "cost",
+            ])
         }
         guard let digest = keyFormat.digest(ofWellFormed: request.key) else { return VerifyResult(.malformed) }
         let token = try store { () throws(KeyStoreError) in try storage.changeToken() }

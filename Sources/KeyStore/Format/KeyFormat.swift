@@ -117,22 +117,15 @@ public struct KeyFormat: Sendable, Hashable {
         // Read only as far as the cut: a visible character is at most a few
         // scalars, so this many leaves room for a cut at 64 characters.
         let room = Self.echoedCharacters * 16
-        var visible = String.UnicodeScalarView()
-        var kept = 0
-        var more = false
-        for scalar in value.unicodeScalars where !KeyValidator.isInvisible(scalar) {
-            guard kept < room else { more = true; break }
-            visible.append(scalar)
-            kept += 1
-        }
-        let text = String(visible)
+        let visible = value.unicodeScalars.lazy.filter { !KeyValidator.isInvisible($0) }
+        let text = String(String.UnicodeScalarView(visible.prefix(room)))
         if text.isEmpty, !value.isEmpty {
             // Nothing visible: its code points, so the message still names it.
             let shown = value.unicodeScalars.prefix(8).map(KeyValidator.codePoint).joined(separator: " ")
-            return value.unicodeScalars.count > 8 ? shown + " …" : shown
+            return value.unicodeScalars.dropFirst(8).isEmpty ? shown : shown + " …"
         }
         let cut = text.prefix(Self.echoedCharacters)
-        return cut.endIndex == text.endIndex && !more ? text : String(cut) + "…"
+        return cut.endIndex == text.endIndex && visible.dropFirst(room).isEmpty ? text : String(cut) + "…"
     }
 
     /// How many characters of a value ``redacted(_:)`` echoes.

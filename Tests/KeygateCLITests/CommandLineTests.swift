@@ -185,6 +185,45 @@ struct CommandLineTests {
         }
     }
 
+    /// A libpq keyword/value string, as `psql` takes, was opened as a SQLite
+    /// file of that name: `serve` created it and its companions, served
+    /// from it as if it were the shared PostgreSQL, and logged the password
+    /// it held. Other schemes failed later, in words about a missing
+    /// folder. Every command refuses them, before writing anything, without
+    /// quoting the value.
+    @Test(arguments: [
+        ("host=db.internal dbname=keygate password=hunter2", "looks like a PostgreSQL keyword/value string"),
+        ("  dbname = keygate user=kg password=hunter2", "looks like a PostgreSQL keyword/value string"),
+        ("POSTGRESQL://kg:hunter2@db.internal/keygate", "must be written in lower case, postgresql://"),
+        ("Postgres://kg:hunter2@db.internal/keygate", "must be written in lower case, postgresql://"),
+        ("mysql://kg:hunter2@db.internal/keygate", "the database is a mysql:// URL; keygate works on a SQLite file's path"),
+        ("sqlite://hunter2/keygate.sqlite", "the database is a sqlite:// URL; give the SQLite file's path itself"),
+    ])
+    func connectionStringsKeygateDoesNotSpeakAreRefused(database: String, reason: String) throws {
+        let runs: [([String], Int32)] = [
+            (["serve", "--database", database], 1), (["import", "-", "--database", database], 2),
+            (["status", "--database", database], 2), (["scan", "-", "--database", database], 2),
+            (["backup", "copy.sqlite", "--database", database], 2), (["restore", "none.sqlite", "--database", database], 2),
+        ]
+        for (arguments, status) in runs {
+            let run = try refusedInAnEmptyFolder(arguments)
+            #expect(run.status == status && run.errors.contains(reason), "\(arguments): \(run.errors)")
+            #expect(!run.errors.contains("hunter2"), "\(arguments): \(run.errors)")
+        }
+        let environment = try refusedInAnEmptyFolder(["serve"], environment: ["KEYGATE_DATABASE": database])
+        #expect(environment.status == 1 && environment.errors.contains(reason), "\(environment.errors)")
+    }
+
+    /// The refusal names the way to a file so named, which serves.
+    @Test func aSQLiteFileWhoseNameLooksLikeKeywordsServesNamedWithItsFolder() throws {
+        let folder = try ScratchFolder.make("keygate-keywords")
+        let run = try ToolRun(ServeProcess.executable, ["serve", "--database", "./dbname=keygate.sqlite"], in: folder,
+                              input: #"{"jsonrpc":"2.0","id":1,"method":"health.check"}"# + "\n")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix(#"{"jsonrpc":"2.0","id":1,"result":"#), "\(run.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.appending(path: "dbname=keygate.sqlite").path))
+    }
+
     /// A one-character file name once trapped the server just after it
     /// began serving: Foundation's path arithmetic, as it measured the
     /// disk's free space for the health check.

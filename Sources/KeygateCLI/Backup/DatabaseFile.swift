@@ -10,6 +10,10 @@ enum DatabaseFile {
     /// PostgreSQL server, whose own tools back it up.
     static func sqlite(_ option: String?, for command: String) throws -> String {
         let database = Database.named(option)
+        if let reason = Database.refusal(of: database) {
+            StandardError.write("keygate \(command): \(reason)")
+            throw ExitCode.operationFailed
+        }
         guard !PostgresKeyStorage.isURL(database) else {
             StandardError.write("keygate \(command) works on a SQLite file; on PostgreSQL use pg_dump and "
                 + "pg_restore (docs/OPERATIONS.md, \"Backups\")")

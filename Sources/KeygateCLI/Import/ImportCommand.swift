@@ -71,6 +71,10 @@ struct ImportCommand: ParsableCommand {
             throw ExitCode.operationFailed
         }
         let databasePath = Database.named(database)
+        if let reason = Database.refusal(of: databasePath) {
+            StandardError.write("keygate import: \(reason)")
+            throw ExitCode.operationFailed
+        }
         let plans: PlanCatalog
         let localizer: Localizer
         let storage: any KeygateStorage

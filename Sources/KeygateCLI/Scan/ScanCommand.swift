@@ -59,6 +59,10 @@ struct ScanCommand: ParsableCommand {
         }
         // A mistyped path once created an empty database there and found
         // every key unknown: exit 0, and the leaked keys left live.
+        if let database, let reason = Database.refusal(of: database) {
+            StandardError.write("keygate scan: \(reason)")
+            throw ExitCode.operationFailed
+        }
         if let database, let reason = Database.notKeygates(database) {
             StandardError.write("keygate scan: \(reason); --database names the one keygate serve uses")
             throw ExitCode.operationFailed

@@ -231,6 +231,7 @@ struct ServeCommand: ParsableCommand {
             throw refusal("\(error)")
         }
         let databasePath = Database.named(database)
+        if let reason = Database.refusal(of: databasePath) { throw refusal(reason) }
         // What logs and messages may show of it: never a password.
         let databaseName = Database.displayName(databasePath)
 

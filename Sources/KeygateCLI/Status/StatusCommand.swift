@@ -56,6 +56,10 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let database = Database.named(database)
+        if let reason = Database.refusal(of: database) {
+            StandardError.write("keygate status: \(reason)")
+            throw ExitCode.operationFailed
+        }
         let name = Database.displayName(database)
         if let warning = Database.passwordWarning(option: self.database) { StandardError.write("keygate status: warning: \(warning)") }
         let postgres = PostgresKeyStorage.isURL(database)

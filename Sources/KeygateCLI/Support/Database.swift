@@ -13,6 +13,41 @@ enum Database {
         option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
     }
 
+    /// Why `database` is neither a SQLite file's path nor a PostgreSQL URL
+    /// Keygate can use, if it is evidently meant as something else. A
+    /// libpq keyword/value string (`host=db dbname=keygate`), as `psql`
+    /// takes, was opened as a SQLite file of that name: `serve` created
+    /// it, served from it while the operator believed every host shared
+    /// PostgreSQL, and logged the password the string held. A URL of
+    /// another scheme (`mysql://`, `sqlite://`, `POSTGRESQL://`, which
+    /// libpq does not read) failed later, in words about a missing folder.
+    /// The words never quote the value: it may hold a password.
+    static func refusal(of database: String) -> String? {
+        let scheme = database.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
+        if scheme.first?.isLetter == true, database.dropFirst(scheme.count).hasPrefix("://"),
+           !PostgresKeyStorage.isURL(database)
+        {
+            let name = scheme.prefix(32).lowercased()
+            if name == "postgresql" || name == "postgres" {
+                return "the database URL's scheme must be written in lower case, postgresql://, the only spelling "
+                    + "PostgreSQL's client library reads"
+            }
+            if name == "sqlite" || name == "file" {
+                return "the database is a \(name):// URL; give the SQLite file's path itself (keygate.sqlite, "
+                    + "/var/lib/keygate/keygate.sqlite)"
+            }
+            return "the database is a \(name):// URL; keygate works on a SQLite file's path or a postgresql:// URL"
+        }
+        let words = database.drop(while: { $0 == " " || $0 == "\t" })
+        let keyword = words.prefix { $0.isASCII && ($0.isLowercase || $0 == "_") }
+        if !keyword.isEmpty, words.dropFirst(keyword.count).drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("=") {
+            return "the database looks like a PostgreSQL keyword/value string (host=… dbname=…); give it as a URL, "
+                + "postgresql://USER@HOST:PORT/DBNAME?sslmode=require, its other keywords after the '?'. "
+                + "A SQLite file whose name begins so is named with its folder: ./NAME"
+        }
+        return nil
+    }
+
     /// Whether `database` names a SQLite file that is not there: the
     /// commands that read what `serve` wrote (`scan`, `status`) refuse it
     /// rather than create an empty database. A path that can name no file

@@ -79,32 +79,37 @@ struct ScanTests {
     /// newline and a bidi override is printed escaped, never as terminal
     /// control; and --revoke revokes its key and one under a path of more
     /// than 400 bytes (both once failed the whole scan with exit 2, their
-    /// keys left live: the reason "found at PLACE" was refused).
+    /// keys left live: the reason "found at PLACE" was refused). A name
+    /// with a backslash shows it doubled, so a name holding `\n` itself
+    /// reads otherwise than one holding a newline.
     @Test func oddAndDeepFileNamesArePrintedEscapedAndTheirKeysRevoked() throws {
         let serve = try ServeProcess()
         let folder = serve.database.deletingLastPathComponent()
         var secrets: [String] = []
-        for _ in 0..<2 { secrets.append(try serve.proKey(organization: "org_s", rateLimit: 60)["secret"] as! String) }
+        for _ in 0..<3 { secrets.append(try serve.proKey(organization: "org_s", rateLimit: 60)["secret"] as! String) }
         let repo = folder.appending(path: "repo")
         let deep = (0..<8).reduce(repo) { url, _ in url.appending(path: String(repeating: "d", count: 60)) }
         try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
         try "\(secrets[0])\n".write(to: repo.appending(path: "a\u{1B}[2J\nb\u{202E}.txt"), atomically: true, encoding: .utf8)
         try "\(secrets[1])\n".write(to: deep.appending(path: "f.txt"), atomically: true, encoding: .utf8)
+        try "\(secrets[2])\n".write(to: repo.appending(path: "a\\nb.txt"), atomically: true, encoding: .utf8)
 
         let revoked = try keygate(["scan", "repo", "--database", serve.database.path, "--revoke"], in: folder)
         #expect(revoked.status == 1, "\(revoked.errors)")
-        #expect(revoked.errors.contains("2 keys found: 0 live, 2 revoked now"), "\(revoked.errors)")
+        #expect(revoked.errors.contains("3 keys found: 0 live, 3 revoked now"), "\(revoked.errors)")
         #expect(revoked.output.contains("repo/a\\u{1B}[2J\\nb\\u{202E}.txt:1:1"), "\(revoked.output)")
         #expect(!revoked.output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
-        #expect(revoked.output.split(separator: "\n").count == 4, "a header, its rule and one line a key")
+        #expect(revoked.output.contains("repo/a\\\\nb.txt:1:1"), "\(revoked.output)")
+        #expect(revoked.output.split(separator: "\n").count == 5, "a header, its rule and one line a key")
         for secret in secrets {
             let verify = try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])
             #expect(verify["code"] as? String == "revoked")
         }
         let entries = try serve.result("audit.list", ["organizationId": "org_s"])["entries"] as? [[String: Any]] ?? []
         let reasons = entries.compactMap { ($0["details"] as? [String: Any])?["reason"] as? String }.sorted()
-        #expect(reasons.count == 2 && reasons.allSatisfy { $0.utf8.count <= 400 }, "\(reasons)")
-        #expect(reasons.first == "found at repo/a\\u{1B}[2J\\nb\\u{202E}.txt:1:1")
+        #expect(reasons.count == 3 && reasons.allSatisfy { $0.utf8.count <= 400 }, "\(reasons)")
+        #expect(reasons.contains("found at repo/a\\u{1B}[2J\\nb\\u{202E}.txt:1:1"), "\(reasons)")
+        #expect(reasons.contains("found at repo/a\\\\nb.txt:1:1"), "\(reasons)")
         #expect(reasons.last?.hasPrefix("found at …") == true && reasons.last?.hasSuffix("/f.txt:1:1") == true)
         #expect(serve.finish() == 0)
     }

@@ -672,6 +672,8 @@ public struct PostgresKeyStorage: KeygateStorage {
             return KeyStoreError(.storageFailure, parameters)
         case let error as PostgresMigrator.SchemaTooNew:
             return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
+        case let error as PostgresMigrator.NotAllowed:
+            return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
         default:
             return KeyStoreError(.storageFailure, ["reason": "other"])
         }

@@ -15,6 +15,23 @@ enum PostgresMigrator {
         }
     }
 
+    /// The schema needs migrations the user keygate connects as may not
+    /// apply: a role that may only read and write, whose database's owner
+    /// has not yet brought the schema to this build's version.
+    struct NotAllowed: Error, CustomStringConvertible {
+        let found: Int
+        let known: Int
+        /// The server's words (`permission denied for schema public`).
+        let message: String
+
+        var description: String {
+            let state = found == 0 ? "the database has no Keygate schema yet"
+                : "the database's schema is version \(found) and this keygate needs \(known)"
+            return "\(state), and the user keygate connects as may not change it (\(message)); start keygate once as "
+                + "a user that may (the schema's owner), then as this one"
+        }
+    }
+
     static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
 
     /// Applies the migrations after the database's version, up to `target`
@@ -22,19 +39,32 @@ enum PostgresMigrator {
     static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws {
         try connection.inTransaction {
             try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
-            try connection.execute("""
-                CREATE TABLE IF NOT EXISTS keygate_migration (
-                    version INTEGER PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """)
-            let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0
+            // Looked up before it is created: CREATE TABLE IF NOT EXISTS
+            // needs the right to create in the schema even where the table
+            // is there, and a role that may only read and write could not
+            // start on a database its owner had migrated.
+            let tracked = try connection.query("SELECT to_regclass('keygate_migration') IS NOT NULL").bool(0, 0) ?? false
+            let current = tracked
+                ? try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0 : 0
             guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
-            for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
-                try connection.execute(migration.sql)
-                try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
-                                     [.of(migration.version), .text(migration.name)])
+            let due = PostgresSchema.migrations.filter { $0.version > current && $0.version <= target }
+            do {
+                if !tracked {
+                    try connection.execute("""
+                        CREATE TABLE IF NOT EXISTS keygate_migration (
+                            version INTEGER PRIMARY KEY,
+                            name TEXT NOT NULL,
+                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                        )
+                        """)
+                }
+                for migration in due {
+                    try connection.execute(migration.sql)
+                    try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
+                                         [.of(migration.version), .text(migration.name)])
+                }
+            } catch let error as PGError where error.sqlState == PGError.insufficientPrivilege {
+                throw NotAllowed(found: current, known: latest, message: error.message)
             }
         }
     }

@@ -37,6 +37,9 @@ struct PGError: Error, CustomStringConvertible {
 
     /// `invalid_sql_statement_name`: a prepared statement the session does not have.
     static let unknownStatement = "26000"
+
+    /// `insufficient_privilege`: the user may not do what the statement does.
+    static let insufficientPrivilege = "42501"
 }
 
 /// One libpq connection. Not safe to share: whoever takes it from the

@@ -25,10 +25,15 @@ enum PostgresMigrator {
         let message: String
 
         var description: String {
-            let state = found == 0 ? "the database has no Keygate schema yet"
-                : "the database's schema is version \(found) and this keygate needs \(known)"
-            return "\(state), and the user keygate connects as may not change it (\(message)); start keygate once as "
-                + "a user that may (the schema's owner), then as this one"
+            // Nothing found: a user without USAGE on the schema sees no table in it either.
+            guard found > 0 else {
+                return "the user keygate connects as sees no Keygate schema and may not create one (\(message)); "
+                    + "start keygate once as a user that may (the schema's owner), or grant this one USAGE on the "
+                    + "schema the owner's keygate created (docs/OPERATIONS.md, \"Privileges\")"
+            }
+            return "the database's schema is version \(found) and this keygate needs \(known), but the user keygate "
+                + "connects as may not change it (\(message)); start keygate once as a user that may (the schema's "
+                + "owner), then as this one"
         }
     }
 
@@ -63,7 +68,8 @@ enum PostgresMigrator {
                     try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                          [.of(migration.version), .text(migration.name)])
                 }
-            } catch let error as PGError where error.sqlState == PGError.insufficientPrivilege {
+            } catch let error as PGError
+                where [PGError.insufficientPrivilege, PGError.invalidSchemaName].contains(error.sqlState) {
                 throw NotAllowed(found: current, known: latest, message: error.message)
             }
         }

@@ -43,20 +43,27 @@ struct PostgresPrivilegeTests {
     /// migrated, and was told only "permission denied for schema public".
     /// Now it serves, tables a later migration adds reach it through the
     /// owner's default privileges (docs/OPERATIONS.md), and a schema it
-    /// cannot bring up to date is refused saying what to do.
+    /// cannot bring up to date, or may not use, is refused saying what to do.
     @Test func aRoleThatMayOnlyReadAndWriteServesOnceTheOwnerHasMigrated() throws {
         let owner = try Backend.freshPostgresSchema()
         let role = try Role(on: owner)
         defer { role.drop() }
         let login = ["PGPASSWORD": role.password]
+        // Without USAGE on the schema the role sees nothing in it.
+        let blind = try ServeProcess(postgres: role.url, environment: login)
+        blind.closeInput()
+        #expect(blind.waitForExit() == 1)
+        #expect(blind.stderr.contains("the user keygate connects as sees no Keygate schema and may not create one "
+            + "(no schema has been selected to create in); start keygate once as a user that may (the schema's owner), "
+            + "or grant this one USAGE on the schema"), "\(blind.stderr)")
         try role.grant("GRANT USAGE ON SCHEMA %I TO \(role.name)")
 
         let early = try ServeProcess(postgres: role.url, environment: login)
         early.closeInput()
         #expect(early.waitForExit() == 1)
-        #expect(early.stderr.contains("the database has no Keygate schema yet, and the user keygate connects as may not "
-            + "change it (permission denied for schema "), "\(early.stderr)")
-        #expect(early.stderr.contains("start keygate once as a user that may (the schema's owner), then as this one"))
+        #expect(early.stderr.contains("the user keygate connects as sees no Keygate schema and may not create one "
+            + "(permission denied for schema "), "\(early.stderr)")
+        #expect(early.stderr.contains("start keygate once as a user that may (the schema's owner), or grant this one USAGE"))
 
         // The owner migrates part of the way, grants as the docs say, then
         // a newer keygate of the owner's adds the rest.
@@ -69,6 +76,8 @@ struct PostgresPrivilegeTests {
         behind.closeInput()
         #expect(behind.waitForExit() == 1)
         #expect(behind.stderr.contains("the database's schema is version 2 and this keygate needs "), "\(behind.stderr)")
+        #expect(behind.stderr.contains("may not change it (permission denied for schema "))
+        #expect(behind.stderr.contains("start keygate once as a user that may (the schema's owner), then as this one"))
         let migrating = try ServeProcess(postgres: owner)
         #expect(migrating.finish() == 0, "\(migrating.stderr)")
 

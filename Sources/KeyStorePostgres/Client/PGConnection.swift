@@ -40,6 +40,10 @@ struct PGError: Error, CustomStringConvertible {
 
     /// `insufficient_privilege`: the user may not do what the statement does.
     static let insufficientPrivilege = "42501"
+
+    /// `invalid_schema_name`: no schema of the `search_path` is one the
+    /// user may use, so there is none to create in.
+    static let invalidSchemaName = "3F000"
 }
 
 /// One libpq connection. Not safe to share: whoever takes it from the

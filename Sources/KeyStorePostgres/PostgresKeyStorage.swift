@@ -670,9 +670,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             // pool mode), which the operator learns from the log.
             if detail || error.sqlState == PGError.unknownStatement { parameters["detail"] = error.message }
             return KeyStoreError(.storageFailure, parameters)
-        case let error as PostgresMigrator.SchemaTooNew:
-            return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
-        case let error as PostgresMigrator.NotAllowed:
+        case let error as PostgresMigrator.Refusal:
             return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])
         default:
             return KeyStoreError(.storageFailure, ["reason": "other"])

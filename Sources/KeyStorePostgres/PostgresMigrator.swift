@@ -5,35 +5,31 @@
 /// session's): behind a pooler in transaction mode a session lock would
 /// stay with whichever server session the pooler lent, held for good.
 enum PostgresMigrator {
-    /// The database was migrated by a newer Keygate than this one.
-    struct SchemaTooNew: Error, CustomStringConvertible {
-        let found: Int
-        let known: Int
+    /// Why the schema cannot be brought to this build's, in the words the
+    /// store passes on to the operator as its failure's detail.
+    struct Refusal: Error, CustomStringConvertible {
+        let description: String
 
-        var description: String {
-            "the database's schema is version \(found), newer than this keygate knows (\(known)); run a keygate at least as new as the one that migrated it"
+        /// The database was migrated by a newer Keygate than this one.
+        static func tooNew(found: Int, known: Int) -> Refusal {
+            Refusal(description: "the database's schema is version \(found), newer than this keygate knows (\(known)); "
+                + "run a keygate at least as new as the one that migrated it")
         }
-    }
 
-    /// The schema needs migrations the user keygate connects as may not
-    /// apply: a role that may only read and write, whose database's owner
-    /// has not yet brought the schema to this build's version.
-    struct NotAllowed: Error, CustomStringConvertible {
-        let found: Int
-        let known: Int
-        /// The server's words (`permission denied for schema public`).
-        let message: String
-
-        var description: String {
-            // Nothing found: a user without USAGE on the schema sees no table in it either.
+        /// The schema needs migrations the user keygate connects as may not
+        /// apply (`message`, the server's words): a role that may only read
+        /// and write, whose database's owner has not yet brought the schema
+        /// to this build's version. Nothing found (`found` 0) is also what
+        /// a user without USAGE on the schema sees.
+        static func notAllowed(found: Int, known: Int, message: String) -> Refusal {
             guard found > 0 else {
-                return "the user keygate connects as sees no Keygate schema and may not create one (\(message)); "
-                    + "start keygate once as a user that may (the schema's owner), or grant this one USAGE on the "
-                    + "schema the owner's keygate created (docs/OPERATIONS.md, \"Privileges\")"
+                return Refusal(description: "the user keygate connects as sees no Keygate schema and may not create one "
+                    + "(\(message)); start keygate once as a user that may (the schema's owner), or grant this one USAGE "
+                    + "on the schema the owner's keygate created (docs/OPERATIONS.md, \"Privileges\")")
             }
-            return "the database's schema is version \(found) and this keygate needs \(known), but the user keygate "
-                + "connects as may not change it (\(message)); start keygate once as a user that may (the schema's "
-                + "owner), then as this one"
+            return Refusal(description: "the database's schema is version \(found) and this keygate needs \(known), but "
+                + "the user keygate connects as may not change it (\(message)); start keygate once as a user that may "
+                + "(the schema's owner), then as this one")
         }
     }
 
@@ -51,26 +47,25 @@ enum PostgresMigrator {
             let tracked = try connection.query("SELECT to_regclass('keygate_migration') IS NOT NULL").bool(0, 0) ?? false
             let current = tracked
                 ? try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0 : 0
-            guard current <= latest else { throw SchemaTooNew(found: current, known: latest) }
-            let due = PostgresSchema.migrations.filter { $0.version > current && $0.version <= target }
+            guard current <= latest else { throw Refusal.tooNew(found: current, known: latest) }
             do {
                 if !tracked {
                     try connection.execute("""
-                        CREATE TABLE IF NOT EXISTS keygate_migration (
+                        CREATE TABLE keygate_migration (
                             version INTEGER PRIMARY KEY,
                             name TEXT NOT NULL,
                             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
                         )
                         """)
                 }
-                for migration in due {
+                for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
                     try connection.execute(migration.sql)
                     try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                          [.of(migration.version), .text(migration.name)])
                 }
             } catch let error as PGError
                 where [PGError.insufficientPrivilege, PGError.invalidSchemaName].contains(error.sqlState) {
-                throw NotAllowed(found: current, known: latest, message: error.message)
+                throw Refusal.notAllowed(found: current, known: latest, message: error.message)
             }
         }
     }

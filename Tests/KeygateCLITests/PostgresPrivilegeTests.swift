@@ -9,7 +9,7 @@ import Testing
        .enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
 struct PostgresPrivilegeTests {
     /// A new role with a login and a password (for a server that asks for
-    /// one), the URL that logs in as it to `url`'s schema, and its removal.
+    /// one), the URL that logs in as it to the owner's schema, and its removal.
     struct Role {
         let name = "kg_rw_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let password = "pw-" + UUID().uuidString

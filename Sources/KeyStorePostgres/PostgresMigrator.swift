@@ -24,12 +24,12 @@ enum PostgresMigrator {
         static func notAllowed(found: Int, known: Int, message: String) -> Refusal {
             guard found > 0 else {
                 return Refusal(description: "the user keygate connects as sees no Keygate schema and may not create one "
-                    + "(\(message)); start keygate once as a user that may (the schema's owner), or grant this one USAGE "
+                    + "(\(message)); run keygate migrate as a user that may (the schema's owner), or grant this one USAGE "
                     + "on the schema the owner's keygate created (docs/OPERATIONS.md, \"Privileges\")")
             }
             return Refusal(description: "the database's schema is version \(found) and this keygate needs \(known), but "
-                + "the user keygate connects as may not change it (\(message)); start keygate once as a user that may "
-                + "(the schema's owner), then as this one")
+                + "the user keygate connects as may not change it (\(message)); run keygate migrate as a user that may "
+                + "(the schema's owner), then start this one")
         }
     }
 

@@ -9,11 +9,11 @@ struct Keygate: ParsableCommand {
         abstract: "Plan-gated API keys for SaaS products.",
         version: KeygateVersion.current,
         subcommands: [ServeCommand.self, CatalogCommand.self, ScanCommand.self, ImportCommand.self, BackupCommand.self,
-                      RestoreCommand.self, StatusCommand.self]
+                      RestoreCommand.self, StatusCommand.self, MigrateCommand.self]
     )
 
     /// As ArgumentParser's, except that `scan`, `import`, `backup`,
-    /// `restore` and `status` report a usage error with status 2, as a CI job, a
+    /// `restore`, `status` and `migrate` report a usage error with status 2, as a CI job, a
     /// pre-commit hook or a backup script expects: 1 means something else
     /// to them.
     static func main() {
@@ -21,7 +21,9 @@ struct Keygate: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if ["scan", "import", "backup", "restore", "status"].contains(CommandLine.arguments.dropFirst().first), exitCode(for: error) == .validationFailure {
+            if ["scan", "import", "backup", "restore", "status", "migrate"].contains(CommandLine.arguments.dropFirst().first),
+               exitCode(for: error) == .validationFailure
+            {
                 StandardError.write(fullMessage(for: error))
                 Foundation.exit(ExitCode.operationFailed.rawValue)
             }

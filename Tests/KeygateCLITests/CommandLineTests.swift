@@ -22,7 +22,7 @@ struct CommandLineTests {
 
     /// Each command's help reads as prose: no backslash of a line
     /// continuation written twice in the source shows through.
-    @Test(arguments: ["serve", "catalog", "scan", "import", "backup", "restore", "status"])
+    @Test(arguments: ["serve", "catalog", "scan", "import", "backup", "restore", "status", "migrate"])
     func helpReadsAsProse(_ command: String) throws {
         let run = try keygate(command, "--help")
         #expect(run.status == 0)

@@ -43,7 +43,8 @@ struct PostgresPrivilegeTests {
     /// migrated, and was told only "permission denied for schema public".
     /// Now it serves, tables a later migration adds reach it through the
     /// owner's default privileges (docs/OPERATIONS.md), and a schema it
-    /// cannot bring up to date, or may not use, is refused saying what to do.
+    /// cannot bring up to date, or may not use, is refused saying what to
+    /// do: the owner's `keygate migrate`.
     @Test func aRoleThatMayOnlyReadAndWriteServesOnceTheOwnerHasMigrated() throws {
         let owner = try Backend.freshPostgresSchema()
         let role = try Role(on: owner)
@@ -54,7 +55,7 @@ struct PostgresPrivilegeTests {
         blind.closeInput()
         #expect(blind.waitForExit() == 1)
         #expect(blind.stderr.contains("the user keygate connects as sees no Keygate schema and may not create one "
-            + "(no schema has been selected to create in); start keygate once as a user that may (the schema's owner), "
+            + "(no schema has been selected to create in); run keygate migrate as a user that may (the schema's owner), "
             + "or grant this one USAGE on the schema"), "\(blind.stderr)")
         try role.grant("GRANT USAGE ON SCHEMA %I TO \(role.name)")
 
@@ -63,7 +64,7 @@ struct PostgresPrivilegeTests {
         #expect(early.waitForExit() == 1)
         #expect(early.stderr.contains("the user keygate connects as sees no Keygate schema and may not create one "
             + "(permission denied for schema "), "\(early.stderr)")
-        #expect(early.stderr.contains("start keygate once as a user that may (the schema's owner), or grant this one USAGE"))
+        #expect(early.stderr.contains("run keygate migrate as a user that may (the schema's owner), or grant this one USAGE"))
 
         // The owner migrates part of the way, grants as the docs say, then
         // a newer keygate of the owner's adds the rest.
@@ -77,9 +78,14 @@ struct PostgresPrivilegeTests {
         #expect(behind.waitForExit() == 1)
         #expect(behind.stderr.contains("the database's schema is version 2 and this keygate needs "), "\(behind.stderr)")
         #expect(behind.stderr.contains("may not change it (permission denied for schema "))
-        #expect(behind.stderr.contains("start keygate once as a user that may (the schema's owner), then as this one"))
-        let migrating = try ServeProcess(postgres: owner)
-        #expect(migrating.finish() == 0, "\(migrating.stderr)")
+        #expect(behind.stderr.contains("run keygate migrate as a user that may (the schema's owner), then start this one"))
+        // keygate migrate as the role is refused alike; as the owner it migrates.
+        let refused = try ToolRun(ServeProcess.executable, ["migrate", "--database", role.url], environment: login)
+        #expect(refused.status == 2)
+        #expect(refused.errors.contains("the database's schema is version 2 and this keygate needs "), "\(refused.errors)")
+        let migrating = try ToolRun(ServeProcess.executable, ["migrate", "--database", owner])
+        #expect(migrating.status == 0, "\(migrating.errors)")
+        #expect(migrating.output.hasPrefix("migrated \(owner) from 2: "), "\(migrating.output)")
 
         let serve = try ServeProcess(postgres: role.url, arguments: ["--event-sweep-seconds", "1"], environment: login)
         let key = try serve.proKey(organization: "org_rw", rateLimit: 60)

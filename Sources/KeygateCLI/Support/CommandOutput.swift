@@ -10,7 +10,7 @@ enum OutputFormat: String, ExpressibleByArgument {
 
 extension ExitCode {
     /// Status 2: the operator commands (`scan`, `import`, `backup`,
-    /// `restore`, `status`) could not do their work (a usage, I/O or
+    /// `restore`, `status`, `migrate`) could not do their work (a usage, I/O or
     /// storage error), as a CI job, hook or backup script expects; 1 means
     /// something else to them (live keys found, keys refused, a split).
     static let operationFailed = ExitCode(2)

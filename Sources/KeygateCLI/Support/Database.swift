@@ -187,7 +187,7 @@ enum StartupFailure {
             return "\(database) cannot be opened or created (\(detail)); "
                 + "check the path, its folder's permissions and the limit on open files (ulimit -n)"
         case "read_only":
-            return "\(database) is read-only; keygate serve needs to write to it"
+            return "\(database) is read-only; keygate needs to write to it"
         case "full":
             return "the disk holding \(database) is full"
         case "busy":

@@ -1,0 +1,168 @@
+import Foundation
+import GRDB
+@testable import KeyStore
+import KeyStorePostgres
+import KeygateTestSupport
+import Testing
+
+/// `keygate migrate`, as a deploy step runs it before the processes of a
+/// new version start: the schema brought to this keygate's, once, and
+/// nothing else done (no process recorded, no key touched).
+@Suite("keygate migrate")
+struct MigrateCommandTests {
+    func migrate(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {
+        try ToolRun(ServeProcess.executable, ["migrate"] + arguments, in: try ScratchFolder.make("keygate-migrate"),
+                    environment: environment)
+    }
+
+    /// The schema as this keygate's own status reads it.
+    func schema(_ database: String) throws -> StoreStatus {
+        PostgresKeyStorage.isURL(database)
+            ? try PostgresKeyStorage.status(url: database, within: 3_600)
+            : try SQLiteKeyStorage.status(path: database, within: 3_600)
+    }
+
+    func latest(_ database: String) throws -> String {
+        guard case .current(let latest) = try schema(database).schema else {
+            Issue.record("\(database) is not at this keygate's schema: \(try schema(database).schema)")
+            return ""
+        }
+        return latest
+    }
+
+    @Test(arguments: Backend.withPooler) func aNewDatabaseGetsTheSchemaOnceAndNothingElse(_ backend: Backend) throws {
+        let database = try backend.freshPostgresURL()
+            ?? ScratchFolder.make("keygate-migrate").appending(path: "new.sqlite").path
+        let created = try migrate(["--database", database])
+        #expect(created.status == 0, "\(created.errors)")
+        let latest = try latest(database)
+        #expect(created.output == "created Keygate's schema in \(database): \(latest)\n", "\(created.output)")
+        #expect(created.errors.isEmpty, "\(created.errors)")
+        if backend == .sqlite {
+            // The schema is in the file itself, not only in its log: a
+            // copy of the file alone (an image baked with it) has it.
+            let copy = database + ".copy"
+            try FileManager.default.copyItem(atPath: database, toPath: copy)
+            #expect(try schema(copy).schema == .current(latest: latest))
+        }
+
+        let again = try migrate(["--database", database])
+        #expect(again.status == 0, "\(again.errors)")
+        #expect(again.output == "\(database) already has this keygate's schema, \(latest): nothing to do\n", "\(again.output)")
+        // Unlike a serve that reads no request, it leaves no process for
+        // status to list among those serving.
+        let status = try schema(database)
+        #expect(status.processes?.isEmpty == true && status.settings?.isEmpty == true, "\(status)")
+        #expect(status.keys == 0 && status.organizations == 0)
+
+        let serve = try backend == .sqlite
+            ? ServeProcess(database: URL(filePath: database))
+            : ServeProcess(postgres: database, pooled: backend == .pooled)
+        _ = try serve.proKey(organization: "org_m", rateLimit: 60)
+        #expect(serve.finish() == 0)
+    }
+
+    /// A deploy step run by a user who may read the file but not write it
+    /// or its folder: with nothing to migrate there is nothing to write.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aUserWhoMayOnlyReadACurrentDatabaseIsToldItIsCurrent() throws {
+        let database = try ScratchFolder.make("keygate-migrate").appending(path: "current.sqlite").path
+        #expect(try migrate(["--database", database]).status == 0)
+        func asNobody() throws -> ToolRun {
+            try ToolRun(URL(filePath: "/usr/bin/setpriv"), [
+                "--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path, "migrate", "--database", database,
+            ], in: URL(filePath: "/"))
+        }
+        let current = try asNobody()
+        #expect(current.status == 0, "\(current.errors)")
+        #expect(current.output.hasSuffix(": nothing to do\n"), "\(current.output)")
+
+        // One it would have to migrate it cannot.
+        try DatabaseQueue(path: database).write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [KeyDatabase.migrator.migrations.last])
+        }
+        let behind = try asNobody()
+        #expect(behind.status == 2)
+        #expect(behind.errors == "keygate migrate: \(database) is read-only; keygate needs to write to it\n", "\(behind.errors)")
+    }
+
+    @Test(arguments: Backend.available) func anOlderSchemaIsBroughtToThisKeygatesAndItsKeysKept(_ backend: Backend) throws {
+        let database: String
+        let subscribed = """
+            INSERT INTO subscription (organization_id, plan, status, last_event_at, updated_at)
+            VALUES ('org_old', 'pro', 'active', 0, 0)
+            """
+        switch backend {
+        case .sqlite:
+            database = try ScratchFolder.make("keygate-migrate").appending(path: "old.sqlite").path
+            let queue = try DatabaseQueue(path: database)
+            try KeyDatabase.migrator.migrate(queue, upTo: "v16: catalogs in use")
+            try queue.write { db in try db.execute(sql: subscribed) }
+            try queue.close()
+        case .postgres, .pooled:
+            database = try Backend.freshPostgresSchema()
+            try PostgresKeyStorage.migrate(url: database, upTo: 14)
+            try PostgresKeyStorage.execute(subscribed, url: database)
+        }
+        guard case .behind(let from, _) = try schema(database).schema else {
+            Issue.record("not an older schema")
+            return
+        }
+        let run = try migrate(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output == "migrated \(database) from \(from) to \(try latest(database))\n", "\(run.output)")
+        #expect(try schema(database).organizations == 1)
+    }
+
+    @Test(arguments: Backend.available) func aNewerKeygatesSchemaIsRefusedAndLeftAsItIs(_ backend: Backend) throws {
+        let database = try backend.freshPostgresURL()
+            ?? ScratchFolder.make("keygate-migrate").appending(path: "newer.sqlite").path
+        #expect(try migrate(["--database", database]).status == 0)
+        switch backend {
+        case .sqlite:
+            try DatabaseQueue(path: database).write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+            }
+        case .postgres, .pooled:
+            try PostgresKeyStorage.execute(
+                "INSERT INTO keygate_migration (version, name) VALUES (99, 'from the future')", url: database)
+        }
+        let run = try migrate(["--database", database])
+        #expect(run.status == 2)
+        let future = backend == .sqlite ? "v99: from the future" : "99: from the future"
+        #expect(run.errors == "keygate migrate: \(database) was migrated by a newer keygate (\(future)): this one cannot "
+            + "migrate it; run a keygate at least as new as the one that migrated it\n", "\(run.errors)")
+        #expect(run.output.isEmpty)
+        guard case .ahead(let unknown) = try schema(database).schema else {
+            Issue.record("the schema changed")
+            return
+        }
+        #expect(unknown == [future])
+    }
+
+    @Test func whatCannotBeMigratedIsAnErrorWithStatusTwo() throws {
+        let folder = try ScratchFolder.make("keygate-migrate")
+        let missing = folder.appending(path: "gone/keygate.sqlite").path
+        let run = try migrate(["--database", missing])
+        #expect(run.status == 2)
+        #expect(run.errors.contains("keygate migrate: \(missing) cannot be created: its folder "), "\(run.errors)")
+
+        // Port 1 of loopback: nothing listens there.
+        let unreachable = try migrate(["--database", "postgresql://keygate:s3cret@127.0.0.1:1/keygate?connect_timeout=2"])
+        #expect(unreachable.status == 2)
+        #expect(unreachable.errors.contains(
+            "keygate migrate: cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"),
+                "\(unreachable.errors)")
+        #expect(!unreachable.errors.contains("s3cret"), "\(unreachable.errors)")
+
+        let keywords = try migrate(["--database", "host=db dbname=keygate password=s3cret"])
+        #expect(keywords.status == 2)
+        #expect(keywords.errors.contains("looks like a PostgreSQL keyword/value string"), "\(keywords.errors)")
+        #expect(!keywords.errors.contains("s3cret"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appending(path: "host=db dbname=keygate password=s3cret").path))
+
+        let usage = try migrate(["--no-such-option"])
+        #expect(usage.status == 2)
+        #expect(usage.errors.contains("Unknown option '--no-such-option'"), "\(usage.errors)")
+    }
+}

@@ -61,6 +61,7 @@ struct OddOptionTests {
         + ["--database", "--within", "--format"].map { Setting.option($0, of: "status") }
         + [Setting.option("--database", of: "backup", "copy.sqlite"), .argument(of: "backup")]
         + [Setting.option("--database", of: "restore", "backup.sqlite"), .argument(of: "restore")]
+        + [Setting.option("--database", of: "migrate")]
 
     @Test(arguments: settings)
     func everyOddValueEndsInAnAnswerOrARefusal(_ setting: Setting) throws {

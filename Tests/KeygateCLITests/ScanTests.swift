@@ -75,6 +75,42 @@ struct ScanTests {
         #expect(serve.finish() == 0)
     }
 
+    /// A database that fails during the look-ups (here one the user may
+    /// only read, asked to revoke) stops them, and what was looked up is
+    /// reported before the error: with --revoke, which keys are still
+    /// live. It once printed no table, only "storage_failure: reason=read_only".
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aDatabaseThatFailsStopsTheLookUpsAndWhatWasLookedUpIsReported() throws {
+        let (folder, secrets, ids, serve) = try leakyFolder()
+        #expect(serve.finish() == 0)
+        // Sorted first: a key looked up (revoked already) before the failure.
+        try "\(secrets[2])\n".write(to: folder.appending(path: "repo/src/a.txt"), atomically: true, encoding: .utf8)
+        let database = serve.database.path
+        func asNobody(_ arguments: [String]) throws -> ToolRun {
+            try ToolRun(URL(filePath: "/usr/bin/setpriv"),
+                        ["--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path] + arguments, in: folder)
+        }
+        let run = try asNobody(["scan", "repo", "--database", database, "--revoke"])
+        #expect(run.status == 2)
+        let rows = run.output.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(rows.map { [String($0[0]), String($0[2])] } == [
+            ["repo/src/a.txt:1:1", "revoked"], ["repo/src/notes.md:2:34", "live"], ["repo/src/notes.md:3:6", "not"],
+            ["repo/src/settings.py:1:12", "not"],
+        ], "\(run.output)")
+        #expect(run.output.contains(ids[1]) && !run.output.contains(ids[0]), "\(run.output)")
+        #expect(run.errors == """
+            4 keys found: 1 live, 0 revoked now, 2 not checked
+            keygate scan: stopped at repo/src/notes.md:2:34: \(database) is read-only; keygate needs to write to it
+
+            """, "\(run.errors)")
+
+        let json = try asNobody(["scan", "repo", "--database", database, "--revoke", "--format", "json"])
+        #expect(json.status == 2)
+        let found = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+        #expect(found.map { $0["status"] as? String } == ["revoked", "live", "not checked", "not checked"], "\(json.output)")
+        for secret in secrets { #expect(!(run.output + run.errors + json.output + json.errors).contains(secret)) }
+    }
+
     /// A file's name is anyone's text: one with an escape sequence, a
     /// newline and a bidi override is printed escaped, never as terminal
     /// control; and --revoke revokes its key and one under a path of more

@@ -15,8 +15,10 @@ struct ScanCommand: ParsableCommand {
             not reported. Only a key's hint is ever printed. Folders are read recursively (.git \
             folders skipped). With --database each key is looked up: live, expired, revoked or \
             unknown; with --revoke the live ones are revoked (actor "scanner", the place found as \
-            the reason). Exit status: 1 when live keys were found (without --database: any key), \
-            0 when none, 2 on a usage or I/O error.
+            the reason). A database that fails stops the look-ups: the keys looked up are reported \
+            (revoked now, or still live), the others as not checked, then the error. Exit status: \
+            1 when live keys were found (without --database: any key), 0 when none, 2 on a usage, \
+            I/O or database error.
             """
     )
 
@@ -97,16 +99,20 @@ struct ScanCommand: ParsableCommand {
                 do {
                     try sightings[index].lookUp(in: storage, at: now, revoking: revoke)
                 } catch {
-                    StandardError.write("keygate scan: \(sightings[index].place.terminalSafe): \(error)")
+                    // The database failing, the rest is not looked up; but
+                    // what was (with --revoke, which keys are revoked now)
+                    // is reported before the error, not lost with it.
+                    for rest in sightings.indices[(index + 1)...] { sightings[rest].status = Sighting.notChecked }
+                    if sightings[index].status == nil { sightings[index].status = Sighting.notChecked }
+                    report(sightings, checked: true)
+                    StandardError.write("keygate scan: stopped at \(sightings[index].place.terminalSafe): "
+                        + StartupFailure.describe(error, database: Database.displayName(database)))
                     throw ExitCode.operationFailed
                 }
             }
         }
 
-        switch format {
-        case .table: printTable(sightings, checked: database != nil)
-        case .json: printJSON(sightings)
-        }
+        report(sightings, checked: database != nil)
         let live = database == nil
             ? sightings.count : sightings.filter { $0.status == "live" || $0.status == "revoked now" }.count
         if live > 0 { throw ExitCode(1) }
@@ -163,6 +169,13 @@ struct ScanCommand: ParsableCommand {
         }
     }
 
+    func report(_ sightings: [Sighting], checked: Bool) {
+        switch format {
+        case .table: printTable(sightings, checked: checked)
+        case .json: printJSON(sightings)
+        }
+    }
+
     func printTable(_ sightings: [Sighting], checked: Bool) {
         var table = TextTable(header: checked ? ["where", "key", "status", "organization", "key id"] : ["where", "key"])
         for sighting in sightings {
@@ -178,6 +191,8 @@ struct ScanCommand: ParsableCommand {
         let revoked = sightings.filter { $0.status == "revoked now" }.count
         var summary = "\(sightings.count) key\(sightings.count == 1 ? "" : "s") found"
         if checked { summary += ": \(live) live, \(revoked) revoked now" }
+        let unchecked = sightings.filter { $0.status == Sighting.notChecked }.count
+        if unchecked > 0 { summary += ", \(unchecked) not checked" }
         StandardError.write(summary)
     }
 
@@ -207,6 +222,10 @@ struct Sighting {
     var keyId: String?
 
     var place: String { "\(path):\(line):\(column)" }
+
+    /// The status of a key not looked up: the database failed at it or
+    /// before it.
+    static let notChecked = "not checked"
 
     /// "found at PLACE", as a revocation's reason must be (printable, at
     /// most ``KeyRules/maximumReasonBytes`` bytes): the place escaped, and

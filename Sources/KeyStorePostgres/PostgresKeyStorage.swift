@@ -120,16 +120,19 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// so it may run while hosts start; it takes no prepared statement, so
     /// it may run behind a pooler in transaction mode.
     ///
+    /// - Returns: the schema found, under the lock, and the one left.
     /// - Throws: ``KeyStoreError/Code/storageFailure`` as the initializer
     ///   reports it, including a schema a newer Keygate migrated or one this
     ///   user may not change.
-    public static func migrate(url: String) throws(KeyStoreError) {
+    public static func migrate(url: String) throws(KeyStoreError) -> SchemaMigration {
         do {
             let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
             if let refusal = encodingRefusal(connection.serverEncoding) {
                 throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
             }
-            try PostgresMigrator.migrate(connection)
+            let found = try PostgresMigrator.migrate(connection)
+            return SchemaMigration(before: PostgresMigrator.schema(at: found),
+                                   after: PostgresMigrator.schema(at: PostgresMigrator.latest))
         } catch {
             throw storeError(error, detail: true)
         }

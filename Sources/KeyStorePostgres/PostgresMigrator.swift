@@ -1,3 +1,5 @@
+import KeyStore
+
 /// Brings a database to this build's schema, once however many hosts start
 /// together: all of it in one transaction that first takes an advisory
 /// lock, so one host migrates and the others wait, then find nothing left
@@ -37,7 +39,10 @@ enum PostgresMigrator {
 
     /// Applies the migrations after the database's version, up to `target`
     /// (an earlier one only for tests that play an older keygate).
-    static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws {
+    ///
+    /// - Returns: the database's version before, under the lock (0: none).
+    @discardableResult
+    static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws -> Int {
         try connection.inTransaction {
             try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
             // Looked up before it is created: CREATE TABLE IF NOT EXISTS
@@ -67,6 +72,16 @@ enum PostgresMigrator {
                 where [PGError.insufficientPrivilege, PGError.invalidSchemaName].contains(error.sqlState) {
                 throw Refusal.notAllowed(found: current, known: latest, message: error.message)
             }
+            return current
         }
+    }
+
+    /// The schema at `version` against this build's, as `keygate status`
+    /// names it ("14: reservations that outlast a forgotten row").
+    static func schema(at version: Int) -> StoreStatus.Schema {
+        let migrations = PostgresSchema.migrations.map { (version: $0.version, label: "\($0.version): \($0.name)") }
+        guard let reached = migrations.last(where: { $0.version <= version }) else { return .empty }
+        let pending = migrations.filter { $0.version > version }.map(\.label)
+        return pending.isEmpty ? .current(latest: reached.label) : .behind(latest: reached.label, pending: pending)
     }
 }

@@ -69,6 +69,12 @@ public enum KeyDatabase {
     /// (``inMemory()`` is the one-connection database for tests). So are
     /// an empty path, a folder and a device (``refusal(of:)``).
     public static func open(path: String) throws -> DatabasePool {
+        try openMigrating(path: path).pool
+    }
+
+    /// ``open(path:)``, and the migrations the file had when this process
+    /// looked, before it migrated (none for a new file).
+    static func openMigrating(path: String) throws -> (pool: DatabasePool, applied: Set<String>) {
         if let refusal = refusal(of: path) { throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: refusal) }
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
@@ -77,7 +83,7 @@ public enum KeyDatabase {
                 let usage = attachesUsage ? usagePath(for: path) : nil
                 if let usage { try openUsage(path: usage).close() }
                 let pool = try DatabasePool(path: path, configuration: configuration(usage: usage))
-                try migrate(pool, with: migrator, until: deadline)
+                let applied = try migrate(pool, with: migrator, until: deadline)
                 do {
                     try linkSecrets(pool)
                 } catch let error as DatabaseError
@@ -86,7 +92,7 @@ public enum KeyDatabase {
                     // A process that may only read serves all the same: its
                     // look-ups find unlinked secrets through their key's id.
                 }
-                return pool
+                return (pool, applied)
             } catch let error as DatabaseError where Date() < deadline
                 && [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode)
             {
@@ -112,10 +118,15 @@ public enum KeyDatabase {
     /// written and again after (it may have migrated meanwhile): this build
     /// cannot know what those migrations changed, and would write as if
     /// they had not happened.
-    static func migrate(_ pool: some DatabaseWriter, with migrator: DatabaseMigrator, until deadline: Date) throws {
+    ///
+    /// - Returns: the migrations applied when this process looked, before
+    ///   it migrated.
+    @discardableResult
+    static func migrate(_ pool: some DatabaseWriter, with migrator: DatabaseMigrator, until deadline: Date) throws -> Set<String> {
         let applied = try refuseNewer(pool, migrator)
         try migrateAlongsideOthers(pool, migrator, from: applied, until: deadline)
         try refuseNewer(pool, migrator)
+        return applied
     }
 
     /// The applied migrations this build does not know, in order of name:

@@ -39,22 +39,21 @@ extension SQLiteKeyStorage {
         guard tables.isSuperset(of: ["grdb_migrations", "api_key", "subscription"]) else {
             throw KeyStoreError(.storageFailure, ["reason": "corrupt", "detail": "it holds only part of Keygate's schema"])
         }
-        let migrator = KeyDatabase.migrator
-        let applied = try migrator.appliedIdentifiers(db)
-        let unknown = KeyDatabase.unknownMigrations(applied, to: migrator)
-        let schema: StoreStatus.Schema
-        if !unknown.isEmpty {
-            schema = .ahead(unknown: unknown)
-        } else {
-            let latest = migrator.migrations.last(where: applied.contains) ?? "none"
-            let pending = migrator.migrations.filter { !applied.contains($0) }
-            schema = pending.isEmpty ? .current(latest: latest) : .behind(latest: latest, pending: pending)
-        }
         return StoreStatus(
-            schema: schema,
+            schema: schema(applied: try KeyDatabase.migrator.appliedIdentifiers(db)),
             keys: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0,
             organizations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscription") ?? 0,
             settings: tables.contains(SettingTable.values.rawValue) ? try settings(since: start, in: .values, db) : nil,
             processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil)
+    }
+
+    /// The schema of a file with the migrations `applied`, against this build's.
+    static func schema(applied: Set<String>) -> StoreStatus.Schema {
+        let migrator = KeyDatabase.migrator
+        let unknown = KeyDatabase.unknownMigrations(applied, to: migrator)
+        guard unknown.isEmpty else { return .ahead(unknown: unknown) }
+        let latest = migrator.migrations.last(where: applied.contains) ?? "none"
+        let pending = migrator.migrations.filter { !applied.contains($0) }
+        return pending.isEmpty ? .current(latest: latest) : .behind(latest: latest, pending: pending)
     }
 }

@@ -31,40 +31,25 @@ struct MigrateCommand: ParsableCommand {
         if let reason = Database.refusal(of: database) { throw failure(reason) }
         let name = Database.displayName(database)
         if let warning = Database.passwordWarning(option: self.database) { StandardError.write("keygate migrate: warning: \(warning)") }
-        let postgres = PostgresKeyStorage.isURL(database)
-        func schema() throws(KeyStoreError) -> StoreStatus.Schema {
-            if !postgres, Database.isMissingFile(database) { return .empty }
-            return postgres
-                ? try PostgresKeyStorage.status(url: database, within: 0).schema
-                : try SQLiteKeyStorage.status(path: database, within: 0).schema
-        }
-        let before: StoreStatus.Schema
-        let after: StoreStatus.Schema
+        let migration: SchemaMigration
         do {
-            before = try schema()
-            if case .ahead(let unknown) = before {
-                throw failure("\(name) was migrated by a newer keygate (\(unknown.joined(separator: ", "))): this one "
-                    + "cannot migrate it; run a keygate at least as new as the one that migrated it")
-            }
-            if case .current = before {
-                // Nothing opened for writing: a user who may only read
-                // learns that the schema is this keygate's all the same.
-                after = before
-            } else {
-                if postgres { try PostgresKeyStorage.migrate(url: database) } else { try SQLiteKeyStorage.migrate(path: database) }
-                after = try schema()
-            }
-        } catch let error as KeyStoreError {
+            migration = PostgresKeyStorage.isURL(database)
+                ? try PostgresKeyStorage.migrate(url: database) : try SQLiteKeyStorage.migrate(path: database)
+        } catch {
             throw failure(StartupFailure.describe(error, database: name))
         }
-        guard case .current(let latest) = after else {
-            // Another process's keygate, newer than this one, migrated it meanwhile.
-            throw failure("\(name) was migrated further meanwhile, by a newer keygate; it is not this one's schema")
-        }
-        switch before {
-        case .empty: print("created Keygate's schema in \(name): \(latest)")
-        case .behind(let from, _) where from != latest: print("migrated \(name) from \(from) to \(latest)")
-        default: print("\(name) already has this keygate's schema, \(latest): nothing to do")
+        // What the store found when it looked (on PostgreSQL under the
+        // migrations' lock): several run at once, each says what it saw.
+        switch (migration.before, migration.after) {
+        case (.empty, .current(let latest)):
+            print("created Keygate's schema in \(name): \(latest)")
+        case (.behind(let from, _), .current(let latest)):
+            print("migrated \(name) from \(from) to \(latest)")
+        case (_, .current(let latest)):
+            print("\(name) already has this keygate's schema, \(latest): nothing to do")
+        case (_, let after):
+            // The stores leave their own schema or throw; nothing else is left.
+            throw failure("\(name) is not at this keygate's schema after migrating (\(after))")
         }
     }
 

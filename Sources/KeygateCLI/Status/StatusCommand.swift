@@ -13,7 +13,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show a database's schema and the settings the processes on it run with.",
         discussion: """
-            Reads, never writes: nothing is migrated or created, so it is safe beside processes of any \
+            Reads, never writes: nothing is migrated (keygate migrate does that) or created, so it is safe beside processes of any \
             version, before and during an upgrade. Each keygate serve records its plan catalog, usage \
             and event retentions and version at every event sweep; status lists each process that \
             recorded lately with its settings (processes of schema v17, PostgreSQL 15, each value \

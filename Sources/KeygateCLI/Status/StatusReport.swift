@@ -90,11 +90,11 @@ struct StatusReport {
     private var schemaText: String {
         switch status.schema {
         case .empty:
-            "none yet: the first keygate to open the database creates it"
+            "none yet: the first keygate to open the database creates it, or keygate migrate"
         case .current(let latest):
             "\(latest) (this keygate's latest)"
         case .behind(let latest, let pending):
-            "\(latest); this keygate applies \(pending.count) more when it opens it: \(pending.joined(separator: ", "))"
+            "\(latest); this keygate applies \(pending.count) more when it opens it or keygate migrate runs: \(pending.joined(separator: ", "))"
         case .ahead(let unknown):
             "migrated by a newer keygate (\(unknown.joined(separator: ", "))): this one refuses to open it"
         }

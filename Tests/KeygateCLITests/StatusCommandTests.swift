@@ -349,6 +349,35 @@ struct StatusCommandTests {
         #expect(run.output.contains("keys       0 in 0 organizations\n"), "\(run.output)")
     }
 
+    /// Read while another process creates it, between two of its
+    /// migrations (on SQLite each commits on its own), a database is as far
+    /// as they have come: it once read as "damaged or not a Keygate
+    /// database; restore it from a backup". A table an applied migration
+    /// made, missing, is damage still.
+    @Test func aDatabaseReadWhileItIsCreatedIsAsFarAsItsMigrationsAndOneMissingATableIsDamaged() throws {
+        let folder = try ScratchFolder.make("keygate-status")
+        let creating = folder.appending(path: "creating.sqlite").path
+        let first = try #require(KeyDatabase.migrator.migrations.first)
+        let queue = try DatabaseQueue(path: creating)
+        try KeyDatabase.migrator.migrate(queue, upTo: first)
+        try queue.close()
+        let run = try status(["--database", creating])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("schema     \(first); this keygate applies "), "\(run.output)")
+        #expect(run.output.contains("keys       0 in 0 organizations\n"), "\(run.output)")
+
+        let damaged = folder.appending(path: "damaged.sqlite").path
+        let second = KeyDatabase.migrator.migrations[1]
+        let other = try DatabaseQueue(path: damaged)
+        try KeyDatabase.migrator.migrate(other, upTo: second)
+        try other.write { db in try db.execute(sql: "DROP TABLE subscription") }
+        try other.close()
+        let broken = try status(["--database", damaged])
+        #expect(broken.status == 2)
+        #expect(broken.errors.contains("is damaged or not a Keygate database (it holds only part of Keygate's schema)"),
+                "\(broken.errors)")
+    }
+
     @Test func aMissingOrForeignDatabaseOrAnUnreachableServerIsAnErrorAndNothingIsCreated() throws {
         let folder = try ScratchFolder.make("keygate-status")
         let missing = folder.appending(path: "missing.sqlite").path

@@ -32,17 +32,27 @@ extension SQLiteKeyStorage {
         let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
         // None of Keygate's tables (an empty file, or the product's own
         // database named by mistake): no schema yet, as the first process
-        // to open it would find. Some but not all of them is damage.
+        // to open it would find.
         if tables.isDisjoint(with: ["api_key", "subscription"]) {
             return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil)
         }
-        guard tables.isSuperset(of: ["grdb_migrations", "api_key", "subscription"]) else {
+        // A table missing that an applied migration made is damage. One
+        // that a migration not yet applied makes is a database another
+        // process is creating, read between two of its migrations (each
+        // commits on its own): its schema is as far as they have come.
+        let migrations = KeyDatabase.migrator.migrations
+        let applied = tables.contains("grdb_migrations") ? try KeyDatabase.migrator.appliedIdentifiers(db) : []
+        let made = [(table: "api_key", by: migrations[0]), (table: "subscription", by: migrations[1])]
+        guard !applied.isEmpty, !made.contains(where: { applied.contains($0.by) && !tables.contains($0.table) }) else {
             throw KeyStoreError(.storageFailure, ["reason": "corrupt", "detail": "it holds only part of Keygate's schema"])
         }
+        func count(_ table: String) throws -> Int {
+            tables.contains(table) ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 : 0
+        }
         return StoreStatus(
-            schema: schema(applied: try KeyDatabase.migrator.appliedIdentifiers(db)),
-            keys: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0,
-            organizations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscription") ?? 0,
+            schema: schema(applied: applied),
+            keys: try count("api_key"),
+            organizations: try count("subscription"),
             settings: tables.contains(SettingTable.values.rawValue) ? try settings(since: start, in: .values, db) : nil,
             processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil)
     }

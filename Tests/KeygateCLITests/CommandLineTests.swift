@@ -30,6 +30,21 @@ struct CommandLineTests {
         #expect(!run.output.contains("\\"), "\(run.output)")
     }
 
+    /// Every command that works on a database, pointed at a server out of
+    /// reach (port 1 of loopback: nothing listens there), says so with the
+    /// URL's password replaced, and ends with its status for an error.
+    @Test(arguments: [["status"], ["migrate"], ["import", "-"], ["scan", "-"]])
+    func anUnreachableServerIsNamedWithoutItsPassword(_ command: [String]) throws {
+        let run = try ToolRun(ServeProcess.executable, command + [
+            "--database", "postgresql://keygate:s3cret@127.0.0.1:1/keygate?connect_timeout=2",
+        ], in: try ScratchFolder.make("keygate-unreachable"), input: "")
+        #expect(run.status == 2)
+        #expect(run.errors.contains(
+            "keygate \(command[0]): cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"),
+                "\(run.errors)")
+        #expect(!run.errors.contains("s3cret") && !run.output.contains("s3cret"), "\(run.errors)")
+    }
+
     @Test func anUnknownLogLevelIsRefusedBeforeServing() throws {
         let run = try keygate("serve", "--log-level", "loud")
         #expect(run.status == 64)
@@ -204,6 +219,7 @@ struct CommandLineTests {
             (["serve", "--database", database], 1), (["import", "-", "--database", database], 2),
             (["status", "--database", database], 2), (["scan", "-", "--database", database], 2),
             (["backup", "copy.sqlite", "--database", database], 2), (["restore", "none.sqlite", "--database", database], 2),
+            (["migrate", "--database", database], 2),
         ]
         for (arguments, status) in runs {
             let run = try refusedInAnEmptyFolder(arguments)

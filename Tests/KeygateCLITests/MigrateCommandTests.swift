@@ -87,23 +87,11 @@ struct MigrateCommandTests {
     }
 
     @Test(arguments: Backend.available) func anOlderSchemaIsBroughtToThisKeygatesAndItsKeysKept(_ backend: Backend) throws {
-        let database: String
-        let subscribed = """
+        let database = try SchemaFixture.older(on: backend, in: "keygate-migrate")
+        try SchemaFixture.execute("""
             INSERT INTO subscription (organization_id, plan, status, last_event_at, updated_at)
             VALUES ('org_old', 'pro', 'active', 0, 0)
-            """
-        switch backend {
-        case .sqlite:
-            database = try ScratchFolder.make("keygate-migrate").appending(path: "old.sqlite").path
-            let queue = try DatabaseQueue(path: database)
-            try KeyDatabase.migrator.migrate(queue, upTo: "v16: catalogs in use")
-            try queue.write { db in try db.execute(sql: subscribed) }
-            try queue.close()
-        case .postgres, .pooled:
-            database = try Backend.freshPostgresSchema()
-            try PostgresKeyStorage.migrate(url: database, upTo: 14)
-            try PostgresKeyStorage.execute(subscribed, url: database)
-        }
+            """, on: database)
         guard case .behind(let from, _) = try schema(database).schema else {
             Issue.record("not an older schema")
             return
@@ -118,15 +106,7 @@ struct MigrateCommandTests {
         let database = try backend.freshPostgresURL()
             ?? ScratchFolder.make("keygate-migrate").appending(path: "newer.sqlite").path
         #expect(try migrate(["--database", database]).status == 0)
-        switch backend {
-        case .sqlite:
-            try DatabaseQueue(path: database).write { db in
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
-            }
-        case .postgres, .pooled:
-            try PostgresKeyStorage.execute(
-                "INSERT INTO keygate_migration (version, name) VALUES (99, 'from the future')", url: database)
-        }
+        try SchemaFixture.migrateByANewerKeygate(database)
         let run = try migrate(["--database", database])
         #expect(run.status == 2)
         let future = backend == .sqlite ? "v99: from the future" : "99: from the future"
@@ -183,20 +163,6 @@ struct MigrateCommandTests {
         let run = try migrate(["--database", missing])
         #expect(run.status == 2)
         #expect(run.errors.contains("keygate migrate: \(missing) cannot be created: its folder "), "\(run.errors)")
-
-        // Port 1 of loopback: nothing listens there.
-        let unreachable = try migrate(["--database", "postgresql://keygate:s3cret@127.0.0.1:1/keygate?connect_timeout=2"])
-        #expect(unreachable.status == 2)
-        #expect(unreachable.errors.contains(
-            "keygate migrate: cannot reach the PostgreSQL server at postgresql://keygate:***@127.0.0.1:1/keygate"),
-                "\(unreachable.errors)")
-        #expect(!unreachable.errors.contains("s3cret"), "\(unreachable.errors)")
-
-        let keywords = try migrate(["--database", "host=db dbname=keygate password=s3cret"])
-        #expect(keywords.status == 2)
-        #expect(keywords.errors.contains("looks like a PostgreSQL keyword/value string"), "\(keywords.errors)")
-        #expect(!keywords.errors.contains("s3cret"))
-        #expect(!FileManager.default.fileExists(atPath: folder.appending(path: "host=db dbname=keygate password=s3cret").path))
 
         let usage = try migrate(["--no-such-option"])
         #expect(usage.status == 2)

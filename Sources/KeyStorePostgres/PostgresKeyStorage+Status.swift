@@ -36,15 +36,9 @@ extension PostgresKeyStorage {
             (version: applied.int(row, 0) ?? 0, name: applied.string(row, 1) ?? "")
         }
         guard let last = versions.last else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
-        func label(_ version: Int, _ name: String) -> String { "\(version): \(name)" }
-        let schema: StoreStatus.Schema
-        if last.version > PostgresMigrator.latest {
-            schema = .ahead(unknown: versions.filter { $0.version > PostgresMigrator.latest }.map { label($0.version, $0.name) })
-        } else {
-            let pending = PostgresSchema.migrations.filter { $0.version > last.version }.map { label($0.version, $0.name) }
-            let latest = label(last.version, last.name)
-            schema = pending.isEmpty ? .current(latest: latest) : .behind(latest: latest, pending: pending)
-        }
+        let schema = last.version > PostgresMigrator.latest
+            ? .ahead(unknown: versions.filter { $0.version > PostgresMigrator.latest }.map { "\($0.version): \($0.name)" })
+            : PostgresMigrator.schema(at: last.version)
         let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)")
         return StoreStatus(
             schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,

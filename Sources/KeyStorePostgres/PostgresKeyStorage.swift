@@ -22,6 +22,10 @@ public struct PostgresKeyStorage: KeygateStorage {
     let watch: ChangeWatch
     /// Set on the copy of the store that a transaction's commands get.
     let bound: PGConnection?
+    /// What connecting found and left of the schema (the version under
+    /// the migrations' lock, and this build's), for a log to say that this
+    /// process created or migrated it.
+    public let openingMigration: SchemaMigration
     public var rateLimits: (any SharedRateLimits)? { reservations }
     /// Changes polled for while the listening connection is down
     /// (``Freshness/notified(poll:)``). A server that cannot be reached, or
@@ -89,11 +93,11 @@ public struct PostgresKeyStorage: KeygateStorage {
         let conninfo = Self.conninfo(for: url)
         let pool = PGPool(conninfo: conninfo, prepares: prepares)
         do {
-            try pool.withConnection { connection in
+            openingMigration = try pool.withConnection { connection in
                 if let refusal = Self.encodingRefusal(connection.serverEncoding) {
                     throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
                 }
-                try PostgresMigrator.migrate(connection)
+                return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
             }
         } catch {
             throw Self.storeError(error, detail: true)
@@ -130,9 +134,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             if let refusal = encodingRefusal(connection.serverEncoding) {
                 throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
             }
-            let found = try PostgresMigrator.migrate(connection)
-            return SchemaMigration(before: PostgresMigrator.schema(at: found),
-                                   after: PostgresMigrator.schema(at: PostgresMigrator.latest))
+            return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
         } catch {
             throw storeError(error, detail: true)
         }
@@ -145,6 +147,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         validator = storage.validator
         watch = storage.watch
         reservations = storage.reservations
+        openingMigration = storage.openingMigration
         bound = connection
     }
 

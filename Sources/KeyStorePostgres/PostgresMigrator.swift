@@ -76,6 +76,12 @@ enum PostgresMigrator {
         }
     }
 
+    /// What migrating a database found at `version` (0: none) left: this
+    /// build's schema.
+    static func migration(from version: Int) -> SchemaMigration {
+        SchemaMigration(before: schema(at: version), after: schema(at: latest))
+    }
+
     /// The schema at `version` against this build's, as `keygate status`
     /// names it ("14: reservations that outlast a forgotten row").
     static func schema(at version: Int) -> StoreStatus.Schema {

@@ -65,7 +65,8 @@ struct CommandLineTests {
         let entries = try serve.stderr.split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
         }
-        #expect(entries.map { $0["message"] as? String } == ["serving", "stopped"], "\(serve.stderr)")
+        #expect(entries.map { $0["message"] as? String } == ["serving", "created Keygate's schema in a new database", "stopped"],
+                "\(serve.stderr)")
         for entry in entries {
             #expect(Set(entry.keys).isSuperset(of: ["time", "level", "label", "source", "message"]))
             #expect((entry["time"] as? String).flatMap { ISO8601DateFormatter.withFractionalSeconds.date(from: $0) } != nil)

@@ -157,6 +157,30 @@ struct MigrateCommandTests {
         #expect(try schema(database).schema == .current(latest: try latest(database)))
     }
 
+    /// `keygate serve` says when it created the schema (a mistyped
+    /// `--database` shows so) or migrated it, and nothing when it was current.
+    @Test(arguments: Backend.available) func serveSaysWhenItCreatedOrMigratedTheSchema(_ backend: Backend) throws {
+        func serve(_ database: String) throws -> String {
+            let serve = try backend == .sqlite ? ServeProcess(database: URL(filePath: database)) : ServeProcess(postgres: database)
+            #expect(serve.finish() == 0)
+            return serve.stderr
+        }
+        let new = try backend.freshPostgresURL() ?? ScratchFolder.make("keygate-migrate").appending(path: "new.sqlite").path
+        let created = try serve(new)
+        let latest = try latest(new)
+        #expect(created.contains("schema=\(latest) [KeygateCLI] created Keygate's schema in a new database\n"), "\(created)")
+        let again = try serve(new)
+        #expect(!again.contains("created Keygate's schema") && !again.contains("migrated the database's schema"), "\(again)")
+
+        let old = try SchemaFixture.older(on: backend, in: "keygate-migrate")
+        guard case .behind(let from, _) = try schema(old).schema else {
+            Issue.record("not an older schema")
+            return
+        }
+        let migrated = try serve(old)
+        #expect(migrated.contains("from=\(from) to=\(latest) [KeygateCLI] migrated the database's schema\n"), "\(migrated)")
+    }
+
     @Test func whatCannotBeMigratedIsAnErrorWithStatusTwo() throws {
         let folder = try ScratchFolder.make("keygate-migrate")
         let missing = folder.appending(path: "gone/keygate.sqlite").path

@@ -15,9 +15,7 @@ extension SQLiteKeyStorage {
     public static func migrate(path: String) throws(KeyStoreError) -> SchemaMigration {
         do {
             let (pool, applied) = try KeyDatabase.openMigrating(path: path)
-            let migration = SchemaMigration(
-                before: applied.isEmpty ? .empty : schema(applied: applied),
-                after: schema(applied: try pool.read(KeyDatabase.migrator.appliedIdentifiers)))
+            let migration = migration(from: applied)
             if migration.changed {
                 // The migrations' pages copied into the file itself (as far
                 // as readers allow, without waiting for them): the log is
@@ -35,5 +33,13 @@ extension SQLiteKeyStorage {
         } catch {
             throw StorageCoding.failure(error, detailing: nil)
         }
+    }
+
+    /// What opening a file that had the migrations `applied` found and
+    /// left: it is left with every migration this build knows, since
+    /// opening returns only then (a newer Keygate's is refused).
+    static func migration(from applied: Set<String>) -> SchemaMigration {
+        SchemaMigration(before: applied.isEmpty ? .empty : schema(applied: applied),
+                        after: schema(applied: Set(KeyDatabase.migrator.migrations)))
     }
 }

@@ -50,6 +50,10 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// Set on the copy of the store that a transaction's commands get
     /// (``transaction(_:)``): every read and write goes through it.
     let bound: BoundConnection?
+    /// What opening the file found and left (``init(path:rules:clock:)``),
+    /// for a log to say that this process created or migrated the schema;
+    /// `nil` for a database the caller opened.
+    public private(set) var openingMigration: SchemaMigration?
 
     public init(database: any DatabaseWriter, rules: KeyRules, clock: any WallClock = SystemClock()) {
         self.init(database: database, rules: rules, clock: clock, watchesChanges: true)
@@ -101,7 +105,9 @@ public struct SQLiteKeyStorage: KeyStorage {
     /// SQLite's own words as `detail`, so no caller needs to know SQLite.
     public init(path: String, rules: KeyRules, clock: any WallClock = SystemClock()) throws(KeyStoreError) {
         do {
-            self.init(database: try KeyDatabase.open(path: path), rules: rules, clock: clock)
+            let (pool, applied) = try KeyDatabase.openMigrating(path: path)
+            self.init(database: pool, rules: rules, clock: clock)
+            openingMigration = Self.migration(from: applied)
         } catch {
             throw StorageCoding.failure(error, detailing: nil)
         }
@@ -124,6 +130,7 @@ public struct SQLiteKeyStorage: KeyStorage {
         checkpointer = storage.checkpointer
         writes = storage.writes
         memoryLog = storage.memoryLog
+        openingMigration = storage.openingMigration
         bound = BoundConnection(connection)
     }
 

@@ -278,6 +278,17 @@ struct ServeCommand: ParsableCommand {
             "database": "\(databaseName)", "catalog": "\(catalogURL.path)", "catalogDigest": "\(CatalogDigest.short(plans.digest))",
             "plans": "\(plans.plans.count)", "version": "\(KeygateVersion.current)",
         ])
+        // A schema this process created or moved on: a mistyped --database
+        // shows as a database just created, an upgrade as its migrations.
+        let migration = (storage as? SQLiteKeyStorage)?.openingMigration ?? (storage as? PostgresKeyStorage)?.openingMigration
+        switch (migration?.before, migration?.after) {
+        case (.empty, .current(let latest)):
+            logger.info("created Keygate's schema in a new database", metadata: ["schema": "\(latest)"])
+        case (.behind(let from, _), .current(let latest)):
+            logger.info("migrated the database's schema", metadata: ["from": "\(from)", "to": "\(latest)"])
+        default:
+            break
+        }
         // What health.check reports for as long as it lasts: said here, and
         // by the flusher at each sweep when it changes.
         var shortcomings = ShortcomingLog(logger: logger, database: databaseName)

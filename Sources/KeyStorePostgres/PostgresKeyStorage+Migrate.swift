@@ -1,0 +1,28 @@
+public import KeyStore
+
+extension PostgresKeyStorage {
+    /// Brings the schema of the database `url` names to this build's, as
+    /// the first host to connect would, and disconnects: a step of its own
+    /// for a deploy, and the one way to migrate for a user that may create
+    /// in the schema (its owner) when the processes that serve log in as
+    /// one that may only read and write. The same transaction under the
+    /// same advisory lock as ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:)``'s,
+    /// so it may run while hosts start; it takes no prepared statement, so
+    /// it may run behind a pooler in transaction mode.
+    ///
+    /// - Returns: the schema found, under the lock, and the one left.
+    /// - Throws: ``KeyStoreError/Code/storageFailure`` as the initializer
+    ///   reports it, including a schema a newer Keygate migrated or one this
+    ///   user may not change.
+    public static func migrate(url: String) throws(KeyStoreError) -> SchemaMigration {
+        do {
+            let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
+            if let refusal = encodingRefusal(connection.serverEncoding) {
+                throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
+            }
+            return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
+        } catch {
+            throw storeError(error, detail: true)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+extension PostgresKeyStorage {
+    /// Whether a `--database` value names a PostgreSQL server rather than a
+    /// SQLite file.
+    public static func isURL(_ database: String) -> Bool {
+        database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
+    }
+
+    /// What the store connects with: `url`, with `keygate` as the
+    /// application name the server shows (`pg_stat_activity`, its logs'
+    /// `%a`) unless the URL or `PGAPPNAME` names another, as psql names
+    /// itself: a DBA looking at a busy server sees whose connections
+    /// these are.
+    /// The URL with what every connection of Keygate's needs. Keygate's
+    /// text is UTF-8: a `client_encoding` from the environment
+    /// (`PGCLIENTENCODING=LATIN1`) or the URL made the server convert each
+    /// of its bytes as a character of its own, and store `Łódź` as `ÅÃ³dÅº`
+    /// for every other reader. The last `client_encoding` given wins.
+    static func conninfo(for url: String) -> String {
+        url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate&client_encoding=UTF8"
+    }
+
+    /// Why a database whose encoding is `encoding` cannot hold Keygate's
+    /// text, if it cannot: a name in any script, with emoji, is one the
+    /// server could not convert to LATIN1 and the like. `SQL_ASCII` keeps
+    /// the bytes as they came.
+    static func encodingRefusal(_ encoding: String?) -> String? {
+        guard let encoding, encoding != "UTF8", encoding != "SQL_ASCII" else { return nil }
+        return "the database's encoding is \(encoding), which cannot hold text in every script as Keygate keeps it; "
+            + "use a database created with ENCODING 'UTF8'"
+    }
+
+    /// A connection URL fit for a log: the password, in the user part or as
+    /// a `password=` parameter, replaced by `***`.
+    public static func redacted(_ url: String) -> String {
+        var text = url
+        if let scheme = text.range(of: "://") {
+            let rest = text[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+                let colon = rest[..<at].firstIndex(of: ":") {
+                text.replaceSubrange(rest.index(after: colon)..<at, with: "***")
+            }
+        }
+        if let query = text.firstIndex(of: "?") {
+            let parameters = text[text.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { part in
+                part.lowercased().hasPrefix("password=") ? "password=***" : String(part)
+            }
+            text = String(text[...query]) + parameters.joined(separator: "&")
+        }
+        return text
+    }
+}

@@ -672,8 +672,13 @@ public struct PostgresKeyStorage: KeygateStorage {
         case let error as PGError:
             var parameters = ["reason": reason(error)]
             // A statement the session lacks is a setting to change (the
-            // pool mode), which the operator learns from the log.
-            if detail || error.sqlState == PGError.unknownStatement { parameters["detail"] = error.message }
+            // pool mode), a right the user lacks or a table the schema
+            // lacks (class 42: "permission denied for table outbox_event")
+            // is the owner's to mend: the operator learns which from the
+            // log. Those words name objects, never a value.
+            if detail || error.sqlState == PGError.unknownStatement || error.sqlState.hasPrefix("42") {
+                parameters["detail"] = error.message
+            }
             return KeyStoreError(.storageFailure, parameters)
         case let error as PostgresMigrator.Refusal:
             return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.description])

@@ -100,8 +100,19 @@ struct PostgresPrivilegeTests {
         let events = try serve.result("events.list", ["limit": 10])["events"] as? [[String: Any]] ?? []
         #expect(events.compactMap { $0["type"] as? String }.contains("key.revoked"), "\(events)")
         #expect(try serve.result("health.check", [:])["status"] as? String == "pass")
-        #expect(serve.finish() == 0)
         #expect(!serve.stderr.contains("permission denied"), "\(serve.stderr)")
         #expect(!serve.stderr.contains(" error ") && !serve.stderr.contains(" critical "), "\(serve.stderr)")
+
+        // A right the owner forgot: the caller learns that nothing was
+        // changed, the log which right is missing (it once said only
+        // "reason=other").
+        try role.grant("REVOKE INSERT ON %I.outbox_event FROM \(role.name)")
+        let unwritten = try serve.call("keys.create", ["organizationId": "org_rw", "name": "k2", "kind": "owner_integration",
+                                                       "capabilities": ["booking.read"]])
+        #expect(((unwritten["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String == "storage_failure",
+                "\(unwritten)")
+        #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("detail=permission denied for table outbox_event method=keys.create reason=other "
+            + "[KeygateRPC] storage failure"), "\(serve.stderr)")
     }
 }

@@ -159,7 +159,11 @@ public struct RPCServer: Sendable {
             guard ran == true else { return group.map { reply(to: $0) } }
             return handled.map(\.reply)
         } catch {
-            logStorageFailure(["method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")"])
+            var metadata: Logger.Metadata = [
+                "method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")",
+            ]
+            if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
+            logStorageFailure(metadata)
             return handled.map { request in
                 guard let answered = request.answered else { return request.reply }
                 return frame(id: answered.id, error: messages.service(error, language: answered.language))

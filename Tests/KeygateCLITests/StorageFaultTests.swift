@@ -161,6 +161,24 @@ struct StorageFaultTests {
         #expect(serve.stdoutLines.isEmpty)
     }
 
+    /// A table gone from under a serving process (a hand-made change, a
+    /// half-restored file): writes that need it answer storage_failure,
+    /// nothing changed, and the log says which table (it once said only
+    /// "reason=other").
+    @Test func aTableGoneFromTheSchemaIsNamedInTheLog() throws {
+        let serve = try ServeProcess()
+        _ = try serve.proKey(organization: "org_gone", rateLimit: 60)
+        try DatabaseQueue(path: serve.database.path).write { db in try db.execute(sql: "DROP TABLE outbox_event") }
+        let refused = try serve.call("keys.create", ["organizationId": "org_gone", "name": "k2", "kind": "owner_integration",
+                                                     "capabilities": ["booking.read"]])
+        #expect(((refused["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String == "storage_failure",
+                "\(refused)")
+        #expect(try serve.result("keys.list", ["organizationId": "org_gone"])["keys"] as? [Any] != nil)
+        #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("detail=no such table: outbox_event method=keys.create reason=other "
+            + "[KeygateRPC] storage failure"), "\(serve.stderr)")
+    }
+
     /// The disk full when the server starts. A key's first verification
     /// writes a page of the rate-limit table nothing wrote before; the
     /// table's pages have their disk blocks from its creation, so

@@ -168,7 +168,9 @@ package enum StorageCoding {
     }
 
     /// A database failure as the store reports it: a reason a person can act
-    /// on, never SQL or file paths.
+    /// on, never SQL or file paths; where the reason is `other`, which says
+    /// nothing, SQLite's words as `detail` for the log ("no such table:
+    /// outbox_event": they name tables and columns, never a value).
     static func failure(_ error: DatabaseError) -> KeyStoreError {
         let reason: String
         switch error.resultCode {
@@ -177,7 +179,8 @@ package enum StorageCoding {
         case .SQLITE_FULL: reason = "full"
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: reason = "corrupt"
         case .SQLITE_IOERR, .SQLITE_CANTOPEN: reason = "io"
-        default: reason = "other"
+        default:
+            return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.message ?? "\(error.resultCode)"])
         }
         return KeyStoreError(.storageFailure, ["reason": reason])
     }

@@ -670,13 +670,15 @@ public struct PostgresKeyStorage: KeygateStorage {
         case let error as KeyStoreError:
             return error
         case let error as PGError:
-            var parameters = ["reason": reason(error)]
+            let reason = reason(error)
+            var parameters = ["reason": reason]
             // A statement the session lacks is a setting to change (the
-            // pool mode), a right the user lacks or a table the schema
-            // lacks (class 42: "permission denied for table outbox_event")
-            // is the owner's to mend: the operator learns which from the
-            // log. Those words name objects, never a value.
-            if detail || error.sqlState == PGError.unknownStatement || error.sqlState.hasPrefix("42") {
+            // pool mode), and a failure of no known kind (a right the user
+            // lacks: "permission denied for table outbox_event") is the
+            // owner's to mend: the operator learns which from the log.
+            // The server's first line names objects, never a value, except
+            // for malformed data (class 22), which may quote what was sent.
+            if detail || error.sqlState == PGError.unknownStatement || (reason == "other" && !error.sqlState.hasPrefix("22")) {
                 parameters["detail"] = error.message
             }
             return KeyStoreError(.storageFailure, parameters)

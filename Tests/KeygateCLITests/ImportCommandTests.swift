@@ -142,6 +142,25 @@ struct ImportCommandTests {
         #expect(counts.contains(["imported", "0"]), "\(run.output)")
     }
 
+    /// A failure of no known kind (a table gone from the database) says
+    /// the database's own words after the code: the operator's lead.
+    @Test func anImportStoppedByTheDatabaseSaysWhatTheDatabaseSaid() throws {
+        let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        _ = try serve.result("subscriptions.setPlan", [
+            "organizationId": "org_t", "plan": "professional", "eventId": "e1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        #expect(serve.finish() == 0)
+        try SchemaFixture.execute("DROP TABLE outbox_event", on: serve.database.path)
+        let good = try line(["organizationId": "org_t", "name": "Widget", "kind": "widget", "capabilities": ["read"],
+                             "sha256": Self.legacyHex])
+        let run = try CommandRun(["import", "-", "--database", serve.database.path, "--catalog", Self.catalog],
+                                 in: folder, input: good + "\n")
+        #expect(run.status == 2, "\(run.errors)")
+        #expect(run.errors.contains("keygate import: stopped at line 1: The database failed; nothing was changed. "
+            + "(storage_failure: no such table: outbox_event). Keys before it are imported"), "\(run.errors)")
+    }
+
     @Test func aCleanFileExitsZeroAndAMissingOneTwo() throws {
         let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
         let folder = serve.database.deletingLastPathComponent()

@@ -119,8 +119,10 @@ struct ImportCommand: ParsableCommand {
             case .failure(let error):
                 progress.finish()
                 let refusal = lines.refusal(error)
+                // The database's own words, where the store kept them for the operator.
+                let detail = error.parameters["detail"].map { ": \($0)" } ?? ""
                 StandardError.write("""
-                    keygate import: stopped at line \(batch[0].line): \(refusal.message) (\(refusal.code)). \
+                    keygate import: stopped at line \(batch[0].line): \(refusal.message) (\(refusal.code)\(detail)). \
                     Keys before it are imported; import the file again to go on (they will be reported as present).
                     """)
                 report.print(format: format)

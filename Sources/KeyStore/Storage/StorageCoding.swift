@@ -179,10 +179,10 @@ package enum StorageCoding {
         case .SQLITE_FULL: reason = "full"
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: reason = "corrupt"
         case .SQLITE_IOERR, .SQLITE_CANTOPEN: reason = "io"
-        default:
-            return KeyStoreError(.storageFailure, ["reason": "other", "detail": error.message ?? "\(error.resultCode)"])
+        default: reason = "other"
         }
-        return KeyStoreError(.storageFailure, ["reason": reason])
+        guard reason == "other" else { return KeyStoreError(.storageFailure, ["reason": reason]) }
+        return KeyStoreError(.storageFailure, ["reason": reason, "detail": error.message ?? "\(error.resultCode)"])
     }
 
     /// A failure as ``failure(_:)`` words it, with SQLite's own words (or

@@ -159,11 +159,7 @@ public struct RPCServer: Sendable {
             guard ran == true else { return group.map { reply(to: $0) } }
             return handled.map(\.reply)
         } catch {
-            var metadata: Logger.Metadata = [
-                "method": "write group", "requests": "\(group.count)", "reason": "\(error.parameters["reason"] ?? "")",
-            ]
-            if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
-            logStorageFailure(metadata)
+            logStorageFailure(error, method: "write group", ["requests": "\(group.count)"])
             return handled.map { request in
                 guard let answered = request.answered else { return request.reply }
                 return frame(id: answered.id, error: messages.service(error, language: answered.language))
@@ -171,8 +167,17 @@ public struct RPCServer: Sendable {
         }
     }
 
-    /// Logs a request's (or a write group's) storage failure: the first of
-    /// a run, one for another reason, then one a minute with how many.
+    /// Logs a request's (or a write group's) storage failure with its
+    /// reason and, where the store judged them the operator's business,
+    /// the database's own words (`detail`).
+    private func logStorageFailure(_ error: ServiceError, method: String, _ more: Logger.Metadata = [:]) {
+        var metadata = more.merging(["method": "\(method)", "reason": "\(error.parameters["reason"] ?? "")"]) { $1 }
+        if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
+        logStorageFailure(metadata)
+    }
+
+    /// Logs a storage failure: the first of a run, one for another reason,
+    /// then one a minute with how many.
     private func logStorageFailure(_ metadata: Logger.Metadata) {
         let reason = "\(metadata["reason"] ?? "")"
         switch storageFailures.withLock({ $0.failed(reason, at: .now) }) {
@@ -267,12 +272,7 @@ public struct RPCServer: Sendable {
         } catch let error as ParamsError {
             reply = frame(id: id, error: messages.params(error, language: language))
         } catch let error as ServiceError {
-            if error.code == .storageFailure {
-                var metadata: Logger.Metadata = ["method": "\(name)", "reason": "\(error.parameters["reason"] ?? "")"]
-                // The server's words where the store judged them the operator's business.
-                if let detail = error.parameters["detail"] { metadata["detail"] = "\(detail)" }
-                logStorageFailure(metadata)
-            }
+            if error.code == .storageFailure { logStorageFailure(error, method: name) }
             reply = frame(id: id, error: messages.service(error, language: language))
         } catch {
             // Details stay in the log; the caller learns only that it failed.

@@ -115,6 +115,31 @@ struct BackupTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
+    /// A folder this user may not write, for a backup or a restore: SQLite
+    /// said only "unable to open database", naming the temporary copy.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aFolderThisUserMayNotWriteIsRefusedNamingTheFolder() throws {
+        let (serve, _, _) = try serving()
+        #expect(serve.finish() == 0)
+        let folder = serve.database.deletingLastPathComponent()
+        let closed = folder.appending(path: "closed")
+        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o555])
+        func asNobody(_ arguments: [String]) throws -> ToolRun {
+            try ToolRun(URL(filePath: "/usr/bin/setpriv"),
+                        ["--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path] + arguments, in: folder)
+        }
+        let backup = try asNobody(["backup", closed.path + "/copy.sqlite", "--database", serve.database.path])
+        #expect(backup.status == 2)
+        #expect(backup.errors == "keygate backup: \(closed.path)/copy.sqlite: its folder \(closed.path) cannot be written "
+            + "(Permission denied)\n", "\(backup.errors)")
+        let restore = try asNobody(["restore", serve.database.path, "--database", closed.path + "/keygate.sqlite"])
+        #expect(restore.status == 2)
+        #expect(restore.errors.contains("\(closed.path)/keygate.sqlite: its folder \(closed.path) cannot be written"),
+                "\(restore.errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: closed.path).isEmpty)
+    }
+
     @Test func aRestoreRefusesADatabaseInUseAndLeavesItServing() throws {
         let (serve, secret, _) = try serving()
         let folder = serve.database.deletingLastPathComponent()

@@ -84,6 +84,16 @@ struct MigrateCommandTests {
         let behind = try asNobody()
         #expect(behind.status == 2)
         #expect(behind.errors == "keygate migrate: \(database) is read-only; keygate needs to write to it\n", "\(behind.errors)")
+
+        // A new file in that folder: SQLite said only "unable to open database file".
+        let folder = URL(filePath: database).deletingLastPathComponent().path
+        let new = try ToolRun(URL(filePath: "/usr/bin/setpriv"), [
+            "--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path, "migrate", "--database",
+            folder + "/new.sqlite",
+        ], in: URL(filePath: "/"))
+        #expect(new.status == 2)
+        #expect(new.errors == "keygate migrate: \(folder)/new.sqlite cannot be created: its folder \(folder) cannot be written "
+            + "(Permission denied)\n", "\(new.errors)")
     }
 
     @Test(arguments: Backend.available) func anOlderSchemaIsBroughtToThisKeygatesAndItsKeysKept(_ backend: Backend) throws {

@@ -56,6 +56,15 @@ public enum KeyDatabase {
         return FileManager.default.fileExists(atPath: folder) ? nil : folder
     }
 
+    /// The folder of `path` and the system's words ("Permission denied",
+    /// "Read-only file system") when this user may not create files in
+    /// it: SQLite says only "unable to open database file" of that too.
+    package static func unwritableFolder(of path: String) -> (folder: String, reason: String)? {
+        let folder = folder(of: path)
+        guard access(folder, W_OK | X_OK) != 0 else { return nil }
+        return (folder, String(cString: strerror(errno)))
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///

@@ -101,13 +101,9 @@ public enum SQLiteBackup {
         if let folder = KeyDatabase.missingFolder(of: path) {
             throw Failure(.io, path, detail: "its folder \(folder) does not exist")
         }
-        // The copy, and SQLite's journal beside it, are new files there:
-        // SQLite's own words, "unable to open database", named neither the
-        // folder nor why. (Not Foundation's path arithmetic, which traps
-        // on a one-character relative path.)
-        let folder = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        if access(folder, W_OK | X_OK) != 0 {
-            throw Failure(.io, path, detail: "its folder \(folder) cannot be written (\(String(cString: strerror(errno))))")
+        // The copy, and SQLite's journal beside it, are new files there.
+        if let (folder, reason) = KeyDatabase.unwritableFolder(of: path) {
+            throw Failure(.io, path, detail: "its folder \(folder) cannot be written (\(reason))")
         }
     }
 

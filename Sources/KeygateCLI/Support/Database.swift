@@ -184,6 +184,11 @@ enum StartupFailure {
             if !PostgresKeyStorage.isURL(database), let folder = KeyDatabase.missingFolder(of: database) {
                 return "\(database) cannot be created: its folder \(folder) does not exist"
             }
+            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: database),
+               let (folder, reason) = KeyDatabase.unwritableFolder(of: database)
+            {
+                return "\(database) cannot be created: its folder \(folder) cannot be written (\(reason))"
+            }
             return "\(database) cannot be opened or created (\(detail)); "
                 + "check the path, its folder's permissions and the limit on open files (ulimit -n)"
         case "read_only":

@@ -45,6 +45,26 @@ struct CommandLineTests {
         #expect(!run.errors.contains("s3cret") && !run.output.contains("s3cret"), "\(run.errors)")
     }
 
+    /// A database whose files another user owns and this one may not read
+    /// (a copy made as root, say) is named with the file that stops it:
+    /// SQLite said only "unable to open database file".
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aDatabaseThisUserMayNotReadIsNamedWithTheFile() throws {
+        let folder = try ScratchFolder.make("keygate-unreadable")
+        let database = folder.appending(path: "keygate.sqlite").path
+        #expect(try ToolRun(ServeProcess.executable, ["migrate", "--database", database], in: folder).status == 0)
+        #expect(chmod(database, 0o600) == 0)
+        for (command, status) in [("status", Int32(2)), ("migrate", 2), ("serve", 1)] {
+            let run = try ToolRun(URL(filePath: "/usr/bin/setpriv"), [
+                "--reuid=65534", "--regid=65534", "--clear-groups", ServeProcess.executable.path, command, "--database", database,
+            ], in: URL(filePath: "/"), input: "")
+            #expect(run.status == status, "\(command): \(run.errors)")
+            #expect(run.errors.contains("\(database) cannot be read by this user (Permission denied); a database's files "
+                + "go together: give this user access to each, or run keygate as the user they belong to"),
+                    "\(command): \(run.errors)")
+        }
+    }
+
     @Test func anUnknownLogLevelIsRefusedBeforeServing() throws {
         let run = try keygate("serve", "--log-level", "loud")
         #expect(run.status == 64)

@@ -65,6 +65,17 @@ public enum KeyDatabase {
         return (folder, String(cString: strerror(errno)))
     }
 
+    /// The first of the database's files at `path` (the file, its usage
+    /// file and their logs) that is there but this user may not read, and
+    /// the system's words: SQLite says only "unable to open database file".
+    package static func unreadableFile(of path: String) -> (file: String, reason: String)? {
+        let files = [path, usagePath(for: path)].flatMap { [$0, $0 + "-wal", $0 + "-shm"] }
+        for file in files where FileManager.default.fileExists(atPath: file) && access(file, R_OK) != 0 {
+            return (file, String(cString: strerror(errno)))
+        }
+        return nil
+    }
+
     /// Opens (creating if needed) and migrates the database file at `path`,
     /// and the file of keys' usage counts beside it (``usagePath(for:)``).
     ///

@@ -189,6 +189,10 @@ enum StartupFailure {
             {
                 return "\(database) cannot be created: its folder \(folder) cannot be written (\(reason))"
             }
+            if !PostgresKeyStorage.isURL(database), let (file, reason) = KeyDatabase.unreadableFile(of: database) {
+                return "\(file) cannot be read by this user (\(reason)); a database's files go together: give this user "
+                    + "access to each, or run keygate as the user they belong to"
+            }
             return "\(database) cannot be opened or created (\(detail)); "
                 + "check the path, its folder's permissions and the limit on open files (ulimit -n)"
         case "read_only":

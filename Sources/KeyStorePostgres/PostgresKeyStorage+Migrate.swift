@@ -16,13 +16,18 @@ extension PostgresKeyStorage {
     ///   user may not change.
     public static func migrate(url: String) throws(KeyStoreError) -> SchemaMigration {
         do {
-            let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
-            if let refusal = encodingRefusal(connection.serverEncoding) {
-                throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
-            }
-            return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
+            return try migrate(PGConnection(conninfo: conninfo(for: url), prepares: false))
         } catch {
             throw storeError(error, detail: true)
         }
+    }
+
+    /// Refuses a database whose encoding cannot hold Keygate's text, then
+    /// migrates it: what every connecting start does first.
+    static func migrate(_ connection: PGConnection) throws -> SchemaMigration {
+        if let refusal = encodingRefusal(connection.serverEncoding) {
+            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
+        }
+        return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
     }
 }

@@ -93,12 +93,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         let conninfo = Self.conninfo(for: url)
         let pool = PGPool(conninfo: conninfo, prepares: prepares)
         do {
-            openingMigration = try pool.withConnection { connection in
-                if let refusal = Self.encodingRefusal(connection.serverEncoding) {
-                    throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
-                }
-                return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
-            }
+            openingMigration = try pool.withConnection(Self.migrate)
         } catch {
             throw Self.storeError(error, detail: true)
         }

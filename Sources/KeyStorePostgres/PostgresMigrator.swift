@@ -76,10 +76,11 @@ enum PostgresMigrator {
         }
     }
 
-    /// What migrating a database found at `version` (0: none) left: this
-    /// build's schema.
+    /// What migrating a database found at `version` (0: none); it left
+    /// this build's schema.
     static func migration(from version: Int) -> SchemaMigration {
-        SchemaMigration(before: schema(at: version), after: schema(at: latest))
+        SchemaMigration(before: schema(at: version),
+                        latest: PostgresSchema.migrations.last.map { "\($0.version): \($0.name)" } ?? "none")
     }
 
     /// The schema at `version` against this build's, as `keygate status`

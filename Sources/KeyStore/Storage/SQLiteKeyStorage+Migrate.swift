@@ -35,11 +35,11 @@ extension SQLiteKeyStorage {
         }
     }
 
-    /// What opening a file that had the migrations `applied` found and
-    /// left: it is left with every migration this build knows, since
-    /// opening returns only then (a newer Keygate's is refused).
+    /// What opening a file that had the migrations `applied` found: it is
+    /// left with every migration this build knows, since opening returns
+    /// only then (a newer Keygate's is refused).
     static func migration(from applied: Set<String>) -> SchemaMigration {
         SchemaMigration(before: applied.isEmpty ? .empty : schema(applied: applied),
-                        after: schema(applied: Set(KeyDatabase.migrator.migrations)))
+                        latest: KeyDatabase.migrator.migrations.last ?? "none")
     }
 }

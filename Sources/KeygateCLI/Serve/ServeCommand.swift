@@ -281,10 +281,10 @@ struct ServeCommand: ParsableCommand {
         // A schema this process created or moved on: a mistyped --database
         // shows as a database just created, an upgrade as its migrations.
         let migration = (storage as? SQLiteKeyStorage)?.openingMigration ?? (storage as? PostgresKeyStorage)?.openingMigration
-        switch (migration?.before, migration?.after) {
-        case (.empty, .current(let latest)):
+        switch (migration?.before, migration?.latest) {
+        case (.empty, let latest?):
             logger.info("created Keygate's schema in a new database", metadata: ["schema": "\(latest)"])
-        case (.behind(let from, _), .current(let latest)):
+        case (.behind(let from, _), let latest?):
             logger.info("migrated the database's schema", metadata: ["from": "\(from)", "to": "\(latest)"])
         default:
             break

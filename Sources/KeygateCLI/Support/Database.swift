@@ -181,17 +181,17 @@ enum StartupFailure {
             // SQLite says only "unable to open database file", whether the
             // folder is missing, may not be written or no file descriptor
             // is left; the first is told apart here, the others are named.
-            if !PostgresKeyStorage.isURL(database), let folder = KeyDatabase.missingFolder(of: database) {
-                return "\(database) cannot be created: its folder \(folder) does not exist"
-            }
-            if !PostgresKeyStorage.isURL(database), !FileManager.default.fileExists(atPath: database),
-               let (folder, reason) = KeyDatabase.unwritableFolder(of: database)
-            {
-                return "\(database) cannot be created: its folder \(folder) cannot be written (\(reason))"
-            }
-            if !PostgresKeyStorage.isURL(database), let (file, reason) = KeyDatabase.unreadableFile(of: database) {
-                return "\(file) cannot be read by this user (\(reason)); a database's files go together: give this user "
-                    + "access to each, or run keygate as the user they belong to"
+            if !PostgresKeyStorage.isURL(database) {
+                if let folder = KeyDatabase.missingFolder(of: database) {
+                    return "\(database) cannot be created: its folder \(folder) does not exist"
+                }
+                if !FileManager.default.fileExists(atPath: database), let (folder, reason) = KeyDatabase.unwritableFolder(of: database) {
+                    return "\(database) cannot be created: its folder \(folder) cannot be written (\(reason))"
+                }
+                if let (file, reason) = KeyDatabase.unreadableFile(of: database) {
+                    return "\(file) cannot be read by this user (\(reason)); a database's files go together: give this "
+                        + "user access to each, or run keygate as the user they belong to"
+                }
             }
             return "\(database) cannot be opened or created (\(detail)); "
                 + "check the path, its folder's permissions and the limit on open files (ulimit -n)"

@@ -16,7 +16,7 @@ extension PostgresKeyStorage {
     {
         do {
             let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
-            return try connection.inTransaction {
+            return try connection.inTransaction(lockTimeout: lockTimeout) {
                 try connection.execute("SET TRANSACTION READ ONLY")
                 return try status(connection, since: now.addingTimeInterval(-window))
             }

@@ -121,6 +121,13 @@ public struct PostgresKeyStorage: KeygateStorage {
         bound = connection
     }
 
+    /// How long a write waits for a row or table another session holds (a
+    /// `psql` session left open in a transaction, a long report) before it
+    /// fails with `storage_failure`, reason `busy`, nothing done: SQLite's
+    /// busy timeout, so that a request never waits for ever on either
+    /// store, and nor does every request behind it on the same pipe.
+    static let lockTimeout = Duration.seconds(KeyDatabase.busyTimeout)
+
     /// The store's clock, to the millisecond it stores.
     var now: Date { StorageCoding.truncated(clock.now()) }
 
@@ -490,7 +497,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         do {
             return try pool.withConnection { connection -> T? in
                 do {
-                    try connection.execute("BEGIN")
+                    try connection.begin(lockTimeout: Self.lockTimeout)
                 } catch let error as PGError where error.connectionLost {
                     return nil
                 }
@@ -632,7 +639,9 @@ public struct PostgresKeyStorage: KeygateStorage {
                 // Settled by the command's own savepoint (``PostgresTransaction/step(_:)``).
                 return try bound.inSavepoint("command", settling: false) { try body(bound) }
             }
-            let result = try pool.withConnection { connection in try connection.inTransaction { try body(connection) } }
+            let result = try pool.withConnection { connection in
+                try connection.inTransaction(lockTimeout: Self.lockTimeout) { try body(connection) }
+            }
             watch.committed()
             return result
         } catch {
@@ -670,10 +679,13 @@ public struct PostgresKeyStorage: KeygateStorage {
             // A statement the session lacks is a setting to change (the
             // pool mode), and a failure of no known kind (a right the user
             // lacks: "permission denied for table outbox_event") is the
-            // owner's to mend: the operator learns which from the log.
+            // owner's to mend: the operator learns which from the log. So
+            // is which wait a busy server ended ("canceling statement due
+            // to lock timeout", "deadlock detected").
             // The server's first line names objects, never a value, except
             // for malformed data (class 22), which may quote what was sent.
-            if detail || error.sqlState == PGError.unknownStatement || (reason == "other" && !error.sqlState.hasPrefix("22")) {
+            if detail || error.sqlState == PGError.unknownStatement || reason == "busy"
+                || (reason == "other" && !error.sqlState.hasPrefix("22")) {
                 parameters["detail"] = error.message
             }
             return KeyStoreError(.storageFailure, parameters)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeyStore
+import KeyStorePostgres
 import KeygateTestSupport
 import Testing
 
@@ -113,25 +114,21 @@ struct StorageFaultTests {
         #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
     }
 
-    @Test func aDatabaseLockedLongerThanTheBusyTimeoutRefusesWritesButServesReads() throws {
-        let serve = try ServeProcess()
+    /// Another process holds what writes need for longer than the busy
+    /// timeout (5 s): SQLite's write lock, or on PostgreSQL a table an
+    /// operator's `psql` session locked and left open. Writes wait that
+    /// long, then answer `busy` with nothing changed (on PostgreSQL they
+    /// once waited for as long as the session stayed open, and every
+    /// request behind them on the pipe with them); reads are served, and
+    /// writes go through once the lock is gone.
+    @Test(arguments: Backend.withPooler)
+    func aDatabaseLockedLongerThanTheBusyTimeoutRefusesWritesButServesReads(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend)
         _ = try serve.result("subscriptions.setPlan", ["organizationId": "org_l", "plan": "pro", "eventId": "e", "occurredAt": "2026-11-01T00:00:00Z"])
         let created = try serve.result("keys.create", ["organizationId": "org_l", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"]])
         let secret = created["secret"] as! String
 
-        // Another process (here, this one) holds the write lock for 7 s.
-        let locker = try DatabaseQueue(path: serve.database.path)
-        let locked = DispatchSemaphore(value: 0)
-        let holder = Thread {
-            try? locker.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                locked.signal()
-                Thread.sleep(forTimeInterval: 7)
-                try db.execute(sql: "ROLLBACK")
-            }
-        }
-        holder.start()
-        locked.wait()
+        let release = try Self.holdWrites(of: serve)
         #expect(try serve.result("keys.verify", ["key": secret, "capability": "booking.read"])["valid"] as? Bool == true)
         let blocked = try serve.call("keys.create", ["organizationId": "org_l", "name": "k2", "kind": "owner_integration", "capabilities": ["booking.read"]])
         let data = (blocked["error"] as? [String: Any])?["data"] as? [String: Any]
@@ -144,9 +141,46 @@ struct StorageFaultTests {
         #expect(health["status"] as? String != "fail", "\(health)")
         let database = (health["checks"] as? [[String: Any]])?.first
         #expect(database?["id"] as? String == "database" && database?["status"] as? String == "pass", "\(health)")
-        Thread.sleep(forTimeInterval: 2.5)
+        try release()
         #expect(try serve.result("keys.create", ["organizationId": "org_l", "name": "k3", "kind": "owner_integration", "capabilities": ["booking.read"]])["secret"] is String)
         #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("method=keys.create reason=busy [KeygateRPC] storage failure"), "\(serve.stderr)")
+        if backend != .sqlite {
+            // Which wait ended is the operator's to know.
+            #expect(serve.stderr.contains("detail=canceling statement due to lock timeout"), "\(serve.stderr)")
+        }
+    }
+
+    /// Holds, from another session, what `serve`'s key creations need until
+    /// the returned closure is called: SQLite's write lock, or PostgreSQL's
+    /// keys table locked against writes (reads pass), in a transaction left open.
+    private static func holdWrites(of serve: ServeProcess) throws -> () throws -> Void {
+        if let url = serve.postgres {
+            // Past the pooler, whose few server connections serve needs.
+            let session = try OpenTransaction("LOCK TABLE api_key IN EXCLUSIVE MODE",
+                                              url: serve.pooled ? Backend.directURL(of: url) : url)
+            return session.end
+        }
+        let locker = try DatabaseQueue(path: serve.database.path)
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        let ended = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? locker.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                // Bounded: a test that fails before releasing it frees it too.
+                _ = released.wait(timeout: .now() + 60)
+                try db.execute(sql: "ROLLBACK")
+            }
+            ended.signal()
+        }
+        holder.start()
+        locked.wait()
+        return {
+            released.signal()
+            ended.wait()
+        }
     }
 
     @Test func aCorruptedDatabaseFileStopsStartupWithAClearMessage() throws {

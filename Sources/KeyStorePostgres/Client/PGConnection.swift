@@ -139,8 +139,13 @@ final class PGConnection: @unchecked Sendable {
     /// Runs `body` in a transaction, committed when it returns, rolled back
     /// when it throws. `BEGIN` goes with the body's first statement and
     /// `COMMIT` with whatever the body left queued.
-    func inTransaction<T>(_ body: () throws -> T) throws -> T {
+    ///
+    /// With `lockTimeout`, each of its statements waits at most that long
+    /// for a lock another session holds, then fails (`55P03`); without,
+    /// as long as the server's `lock_timeout` says (by default, for ever).
+    func inTransaction<T>(lockTimeout: Duration? = nil, _ body: () throws -> T) throws -> T {
         let begin = enqueue(Queued(control: "BEGIN"))
+        if let lockTimeout { enqueue(Queued(control: Self.setLocal(lockTimeout: lockTimeout))) }
         do {
             let result = try body()
             try commit()
@@ -150,6 +155,19 @@ final class PGConnection: @unchecked Sendable {
             if takeBack(from: begin), inTransaction { try? execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Begins a transaction at once (one round trip), with `lockTimeout`
+    /// as ``inTransaction(lockTimeout:_:)`` takes it.
+    func begin(lockTimeout: Duration? = nil) throws(PGError) {
+        try execute(lockTimeout.map { "BEGIN; " + Self.setLocal(lockTimeout: $0) } ?? "BEGIN")
+    }
+
+    /// `SET LOCAL`: the setting ends with the transaction, so it never
+    /// stays with a server session a pooler lends to other clients next.
+    private static func setLocal(lockTimeout: Duration) -> String {
+        let (seconds, attoseconds) = lockTimeout.components
+        return "SET LOCAL lock_timeout = \(max(1, seconds * 1_000 + attoseconds / 1_000_000_000_000_000))"
     }
 
     /// Commits the transaction in progress, with what is queued.

@@ -63,6 +63,9 @@ package final class OpenTransaction: @unchecked Sendable {
         try connection.execute(sql)
     }
 
+    /// The server process of its session, as the server names it.
+    package var pid: Int32 { connection.backendPID }
+
     /// Rolls the transaction back, freeing what it held.
     package func end() throws {
         try connection.execute("ROLLBACK")

@@ -33,9 +33,29 @@ enum PostgresMigrator {
                 + "the user keygate connects as may not change it (\(message)); run keygate migrate as a user that may "
                 + "(the schema's owner), then start this one")
         }
+
+        /// A migration waited ``lockTimeout`` for a table another session
+        /// holds (`holders`, as ``holders(_:)`` names them); nothing was
+        /// migrated.
+        static func locked(migration: String, holders: [String]) -> Refusal {
+            let seconds = lockTimeout.components.seconds
+            let who = holders.isEmpty ? "another session" : holders.joined(separator: "; ")
+            return Refusal(description: "migration \(migration) waited \(seconds) s for a table held by \(who); "
+                + "nothing was migrated: end that transaction "
+                + "(or the session: SELECT pg_terminate_backend(pid)), then run keygate migrate, or start keygate, again")
+        }
     }
 
     static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
+
+    /// How long a migration waits for a table another session holds. A
+    /// migration that alters a table waits for every transaction that has
+    /// read it to end, and while it waits, every other session's query of
+    /// that table waits behind it: one `psql` session left open inside a
+    /// transaction would stop every keygate process's reads and writes
+    /// for as long as it stayed open. Bounded, they wait this long at most,
+    /// and the migration gives up, whole, saying who held the table.
+    static let lockTimeout = PostgresKeyStorage.lockTimeout
 
     /// Applies the migrations after the database's version, up to `target`
     /// (an earlier one only for tests that play an older keygate).
@@ -43,8 +63,23 @@ enum PostgresMigrator {
     /// - Returns: the database's version before, under the lock (0: none).
     @discardableResult
     static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws -> Int {
+        var applying = ""
+        do {
+            return try migrating(connection, upTo: target) { applying = $0 }
+        } catch let error as PGError where error.sqlState == PGError.lockNotAvailable {
+            // Rolled back; whoever held the table most likely still does.
+            throw Refusal.locked(migration: applying, holders: (try? holders(connection)) ?? [])
+        }
+    }
+
+    private static func migrating(_ connection: PGConnection, upTo target: Int,
+                                  applying: (String) -> Void) throws -> Int {
         try connection.inTransaction {
+            // Hosts starting together wait here, unbounded, while the
+            // first migrates; the statements after it wait no longer
+            // than ``lockTimeout`` for a lock.
             try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
+            connection.limitLockWaits(to: lockTimeout)
             // Looked up before it is created: CREATE TABLE IF NOT EXISTS
             // needs the right to create in the schema even where the table
             // is there, and a role that may only read and write could not
@@ -64,6 +99,7 @@ enum PostgresMigrator {
                         """)
                 }
                 for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
+                    applying("\(migration.version): \(migration.name)")
                     try connection.execute(migration.sql)
                     try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
                                          [.of(migration.version), .text(migration.name)])
@@ -73,6 +109,38 @@ enum PostgresMigrator {
                 throw Refusal.notAllowed(found: current, known: latest, message: error.message)
             }
             return current
+        }
+    }
+
+    /// The sessions holding locks on the tables of the schema in use, the
+    /// oldest transaction first, as the server lets this user see them
+    /// ("pid 4242 (user alice, psql, idle in transaction for 184 s) on
+    /// api_key"); another role's session shows its pid and tables only
+    /// where this user may not read its activity.
+    private static func holders(_ connection: PGConnection) throws -> [String] {
+        let rows = try connection.query("""
+            SELECT l.pid, COALESCE(a.usename, ''), COALESCE(a.application_name, ''), COALESCE(a.state, ''),
+                COALESCE(EXTRACT(EPOCH FROM now() - a.xact_start)::bigint, -1),
+                string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname)
+            FROM pg_locks l
+            JOIN pg_class c ON c.oid = l.relation AND c.relkind = 'r'
+            LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.granted AND l.pid <> pg_backend_pid()
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+            GROUP BY l.pid, a.usename, a.application_name, a.state, a.xact_start
+            ORDER BY a.xact_start NULLS LAST
+            LIMIT 5
+            """)
+        return (0..<rows.count).map { row in
+            let seconds = rows.int(row, 4) ?? -1
+            let facts = [
+                rows.string(row, 1).flatMap { $0.isEmpty ? nil : "user \($0)" },
+                rows.string(row, 2).flatMap { $0.isEmpty ? nil : $0 },
+                rows.string(row, 3).flatMap { $0.isEmpty ? nil : seconds >= 0 ? "\($0) for \(seconds) s" : $0 },
+            ].compactMap { $0 }
+            let pid = rows.string(row, 0) ?? "?"
+            return "pid \(pid)\(facts.isEmpty ? "" : " (\(facts.joined(separator: ", ")))") on \(rows.string(row, 5) ?? "")"
         }
     }
 

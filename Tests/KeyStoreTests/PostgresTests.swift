@@ -153,6 +153,48 @@ struct PostgresTests {
         #expect(error?.parameters["detail"]?.contains("version 999, newer than this keygate") == true)
     }
 
+    /// A migration that alters a table waits for every transaction that
+    /// has read it, and every other session's query of that table waits
+    /// behind the migration: a `pg_dump` (which reads every table in one
+    /// transaction) or a `psql` session left open would stop every keygate
+    /// process on the database for as long as it ran. The migration waits
+    /// the lock timeout at most, then gives up whole, naming the session;
+    /// once that has ended, the next try migrates.
+    @Test func aMigrationBehindAnOpenTransactionGivesUpAndNamesIt() throws {
+        let url = try Backend.freshPostgresSchema()
+        let previous = PostgresMigrator.latest - 1
+        try PostgresKeyStorage.migrate(url: url, upTo: previous)
+        let dump = try OpenTransaction("""
+            DO $$ DECLARE t record; BEGIN
+                FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+                    EXECUTE format('LOCK TABLE %I IN ACCESS SHARE MODE', t.tablename);
+                END LOOP;
+            END $$
+            """, url: url)
+        let outcome = Locked<Result<SchemaMigration, KeyStoreError>?>(nil)
+        let migrating = Thread {
+            let result = Result { () throws(KeyStoreError) in try PostgresKeyStorage.migrate(url: url) }
+            outcome.withLock { $0 = result }
+        }
+        migrating.start()
+        // Bounded: a migration that waits for ever is let go after 20 s.
+        for _ in 0..<2_000 where outcome.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        let finished = outcome.withLock { $0 }
+        try dump.end()
+        let result = try #require(finished, "the migration was still waiting after 20 s")
+        let error = #expect(throws: KeyStoreError.self) { try result.get() }
+        #expect(error?.code == .storageFailure)
+        let detail = error?.parameters["detail"] ?? ""
+        let latest = try #require(PostgresSchema.migrations.last)
+        #expect(detail.hasPrefix("migration \(latest.version): \(latest.name) waited 5 s for a table held by pid \(dump.pid) "
+            + "(user keygate, t_"), "\(detail)")
+        #expect(detail.contains("idle in transaction for "), "\(detail)")
+        #expect(detail.contains("nothing was migrated"), "\(detail)")
+
+        let migrated = try PostgresKeyStorage.migrate(url: url)
+        #expect(migrated.changed && migrated.before == PostgresMigrator.schema(at: previous), "\(migrated)")
+    }
+
     @Test func twoHostsReceivingTheSameEventsAtOnceApplyEachOnce() throws {
         let url = try Backend.freshPostgresSchema()
         let hosts = try (0..<2).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }

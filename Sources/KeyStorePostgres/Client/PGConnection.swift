@@ -35,6 +35,9 @@ struct PGError: Error, CustomStringConvertible {
 
     var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// `lock_not_available`: a lock wait ran past `lock_timeout`.
+    static let lockNotAvailable = "55P03"
+
     /// `invalid_sql_statement_name`: a prepared statement the session does not have.
     static let unknownStatement = "26000"
 
@@ -145,7 +148,7 @@ final class PGConnection: @unchecked Sendable {
     /// as long as the server's `lock_timeout` says (by default, for ever).
     func inTransaction<T>(lockTimeout: Duration? = nil, _ body: () throws -> T) throws -> T {
         let begin = enqueue(Queued(control: "BEGIN"))
-        if let lockTimeout { enqueue(Queued(control: Self.setLocal(lockTimeout: lockTimeout))) }
+        if let lockTimeout { limitLockWaits(to: lockTimeout) }
         do {
             let result = try body()
             try commit()
@@ -161,6 +164,14 @@ final class PGConnection: @unchecked Sendable {
     /// as ``inTransaction(lockTimeout:_:)`` takes it.
     func begin(lockTimeout: Duration? = nil) throws(PGError) {
         try execute(lockTimeout.map { "BEGIN; " + Self.setLocal(lockTimeout: $0) } ?? "BEGIN")
+    }
+
+    /// From here to the end of the transaction in progress, each statement
+    /// waits at most `timeout` for a lock another session holds, then
+    /// fails (`55P03`). Queued: it goes with the next statement.
+    func limitLockWaits(to timeout: Duration) {
+        assert(inTransaction, "a setting of the transaction's, only inside one")
+        enqueue(Queued(control: Self.setLocal(lockTimeout: timeout)))
     }
 
     /// `SET LOCAL`: the setting ends with the transaction, so it never

@@ -12,13 +12,37 @@ extension PostgresKeyStorage {
     /// `%a`) unless the URL or `PGAPPNAME` names another, as psql names
     /// itself: a DBA looking at a busy server sees whose connections
     /// these are.
-    /// The URL with what every connection of Keygate's needs. Keygate's
-    /// text is UTF-8: a `client_encoding` from the environment
+    ///
+    /// Keygate's text is UTF-8: a `client_encoding` from the environment
     /// (`PGCLIENTENCODING=LATIN1`) or the URL made the server convert each
     /// of its bytes as a character of its own, and store `Łódź` as `ÅÃ³dÅº`
     /// for every other reader. The last `client_encoding` given wins.
+    ///
+    /// And ``networkTimeouts``, before the URL's own parameters, which
+    /// win over them.
     static func conninfo(for url: String) -> String {
-        url + (url.contains("?") ? "&" : "?") + "fallback_application_name=keygate&client_encoding=UTF8"
+        let defaults = networkTimeouts(environment: ProcessInfo.processInfo.environment)
+        let withDefaults: String
+        if let query = url.firstIndex(of: "?") {
+            withDefaults = url[...query] + defaults + "&" + url[url.index(after: query)...]
+        } else {
+            withDefaults = url + "?" + defaults
+        }
+        return withDefaults + "&fallback_application_name=keygate&client_encoding=UTF8"
+    }
+
+    /// How long a connection waits for a server that went silent (a
+    /// network partition, a host gone in a failover: nothing answers and
+    /// nothing is refused), where libpq's defaults wait for ever to
+    /// connect, about 15 minutes for an answer (the kernel's retries), and
+    /// never notice an idle connection is dead: 5 s to connect
+    /// (`PGCONNECT_TIMEOUT` instead where set), 5 s for data the server
+    /// does not acknowledge, and a probe of an idle connection (the
+    /// listening one) after 10 s. They apply over TCP, not a Unix socket.
+    static func networkTimeouts(environment: [String: String]) -> String {
+        let connect = environment["PGCONNECT_TIMEOUT", default: ""].isEmpty ? ["connect_timeout=5"] : []
+        return (connect + ["tcp_user_timeout=5000", "keepalives=1", "keepalives_idle=10", "keepalives_interval=5",
+                           "keepalives_count=3"]).joined(separator: "&")
     }
 
     /// Why a database whose encoding is `encoding` cannot hold Keygate's

@@ -91,7 +91,8 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
         let prepares = poolMode == .session
         let conninfo = Self.conninfo(for: url)
-        let pool = PGPool(conninfo: conninfo, prepares: prepares)
+        let reachability = ServerReachability()
+        let pool = PGPool(conninfo: conninfo, prepares: prepares, reachability: reachability)
         do {
             openingMigration = try pool.withConnection(Self.migrate)
         } catch {
@@ -105,7 +106,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         // Verification's own connections: it may need one while a unit of
         // work holds one of the main pool's, and a pool with a limit must
         // never be asked twice by one caller.
-        let verification = PGPool(conninfo: conninfo, prepares: prepares, keep: 2, limit: 8)
+        let verification = PGPool(conninfo: conninfo, prepares: prepares, keep: 2, limit: 8, reachability: reachability)
         watch = ChangeWatch(pool: verification, freshness: freshness)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }

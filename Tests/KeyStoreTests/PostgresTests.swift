@@ -381,8 +381,21 @@ struct PostgresTests {
         }
         #expect(try name(unnamed) == "keygate")
         #expect(try name(url) != "keygate", "an application name the URL gives is kept")
+        let timeouts = PostgresKeyStorage.networkTimeouts(environment: ProcessInfo.processInfo.environment)
         #expect(PostgresKeyStorage.conninfo(for: "postgresql://db.internal/keygate")
-            == "postgresql://db.internal/keygate?fallback_application_name=keygate&client_encoding=UTF8")
+            == "postgresql://db.internal/keygate?\(timeouts)&fallback_application_name=keygate&client_encoding=UTF8")
+        // The URL's own parameters come after the timeouts: libpq takes the last.
+        #expect(PostgresKeyStorage.conninfo(for: "postgresql://db.internal/keygate?connect_timeout=30")
+            == "postgresql://db.internal/keygate?\(timeouts)&connect_timeout=30&fallback_application_name=keygate"
+            + "&client_encoding=UTF8")
+    }
+
+    /// `PGCONNECT_TIMEOUT`, where set, is the connect timeout (a URL
+    /// parameter would win over it); elsewhere 5 s.
+    @Test func theConnectTimeoutIsTheEnvironmentsWhereItSetsOne() {
+        #expect(PostgresKeyStorage.networkTimeouts(environment: [:]).hasPrefix("connect_timeout=5&tcp_user_timeout=5000&"))
+        #expect(PostgresKeyStorage.networkTimeouts(environment: ["PGCONNECT_TIMEOUT": ""]).hasPrefix("connect_timeout=5&"))
+        #expect(!PostgresKeyStorage.networkTimeouts(environment: ["PGCONNECT_TIMEOUT": "20"]).contains("connect_timeout"))
     }
 
     /// Three hosts verifying one key in turn admit together what GCRA
@@ -954,6 +967,32 @@ struct ReservationAheadTests {
 }
 
 /// A connection string's password, wherever it could surface.
+/// A server that cannot be reached, without a PostgreSQL server at all.
+@Suite("PostgreSQL: a server out of reach")
+struct UnreachableServerTests {
+    /// Once connecting fails, calls fail at once with that failure, and
+    /// one thread tries again in the background, pausing longer each time
+    /// (a quarter of a second, then up to 2 s). Each call used to connect
+    /// (twice for a read) and wait on its own: for a server gone silent,
+    /// the connect timeout every time, and `keygate serve`, which answers
+    /// in order, held every verification behind each such call, those of
+    /// keys in memory too.
+    @Test func callsWhileConnectingFailsFailAtOnceAndOneThreadTriesAgain() throws {
+        let server = try SilentServer(.hangUp)
+        defer { server.stop() }
+        let pool = PGPool(conninfo: PostgresKeyStorage.conninfo(for: server.url))
+        for _ in 0..<20 {
+            let error = #expect(throws: PGError.self) { try pool.read { try $0.query("SELECT 1") } }
+            #expect(error?.connectionLost == true && error?.message.contains("server closed the connection") == true,
+                    "\(String(describing: error))")
+        }
+        #expect(server.accepted < 4, "\(server.accepted) connections for 20 calls")
+        // The thread in the background goes on trying. Bounded: 10 s.
+        for _ in 0..<1_000 where server.accepted < 3 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(server.accepted >= 3)
+    }
+}
+
 @Suite("PostgreSQL: passwords stay secret")
 struct PostgresSecretTests {
     @Test func aPasswordIsRedactedFromTheURLAndAbsentFromErrors() throws {

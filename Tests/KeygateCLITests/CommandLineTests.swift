@@ -45,6 +45,21 @@ struct CommandLineTests {
         #expect(!run.errors.contains("s3cret") && !run.output.contains("s3cret"), "\(run.errors)")
     }
 
+    /// A server that takes the connection and never answers (a host gone
+    /// silent in a failover, a firewall that drops what it does not let
+    /// through): a command gives up after the connect timeout (5 s) and
+    /// says so, where libpq's default waited for ever. Bounded: `timeout`
+    /// kills it after 60 s (a process blocked connecting may not heed SIGTERM).
+    @Test func aServerThatNeverAnswersIsGivenUpOnAfterTheConnectTimeout() throws {
+        let server = try SilentServer(.silent)
+        defer { server.stop() }
+        let run = try ToolRun("timeout", ["-s", "KILL", "60", ServeProcess.executable.path, "status", "--database", server.url],
+                              in: try ScratchFolder.make("keygate-silent"), input: "")
+        #expect(run.status == 2, "\(run.errors)")
+        #expect(run.errors.contains("keygate status: cannot reach the PostgreSQL server at \(server.url) (connection to server "
+            + "at \"127.0.0.1\", port \(server.port) failed: timeout expired)"), "\(run.errors)")
+    }
+
     /// A database whose files another user owns and this one may not read
     /// (a copy made as root, say) is named with the file that stops it:
     /// SQLite said only "unable to open database file".

@@ -5,6 +5,9 @@ import Locking
 /// that finds the server gone gets ``PGError/connectionLost``; the broken
 /// connection is dropped and the next caller connects afresh, so a
 /// restarted server is picked up without anyone reconnecting by hand.
+/// While connecting fails, callers without a connection fail at once, and
+/// connections made before the server went away are not used again
+/// (``ServerReachability``, which a store's pools share).
 ///
 /// At most `limit` connections are lent out at once; a caller beyond that
 /// waits for one to come back, so many threads of a program embedding
@@ -13,16 +16,20 @@ final class PGPool: Sendable {
     private let conninfo: String
     /// Whether its connections prepare statements (``PGConnection``).
     private let prepares: Bool
-    /// Connections kept between uses.
-    private let idle: Locked<[PGConnection]>
+    /// Connections kept between uses, each with the count of outages
+    /// when it was made.
+    private let idle: Locked<[(connection: PGConnection, outages: Int)]>
     private let keep: Int
     /// Counts the connections that may still be lent out.
     private let available: DispatchSemaphore
+    let reachability: ServerReachability
 
-    init(conninfo: String, prepares: Bool = true, keep: Int = 4, limit: Int = 16) {
+    init(conninfo: String, prepares: Bool = true, keep: Int = 4, limit: Int = 16,
+         reachability: ServerReachability = ServerReachability()) {
         self.conninfo = conninfo
         self.prepares = prepares
         self.keep = keep
+        self.reachability = reachability
         idle = Locked([])
         available = DispatchSemaphore(value: limit)
     }
@@ -38,15 +45,30 @@ final class PGPool: Sendable {
     func withConnection<T>(_ body: (PGConnection) throws -> T) throws -> T {
         available.wait()
         defer { available.signal() }
-        let connection = try idle.withLock { $0.popLast() } ?? PGConnection(conninfo: conninfo, prepares: prepares)
+        let (connection, outages) = try lend()
         defer {
             if connection.isHealthy, !connection.inTransaction, !connection.hasQueued {
                 idle.withLock { connections in
-                    if connections.count < keep { connections.append(connection) }
+                    if connections.count < keep { connections.append((connection, outages)) }
                 }
             }
         }
-        return try body(connection)
+        do {
+            return try body(connection)
+        } catch let error as PGError where error.connectionLost {
+            reachability.lost()
+            throw error
+        }
+    }
+
+    /// A kept connection made since the server was last unreachable, or a
+    /// new one.
+    private func lend() throws(PGError) -> (PGConnection, Int) {
+        while let kept = idle.withLock({ $0.popLast() }) {
+            if reachability.isCurrent(kept.outages) { return kept }
+        }
+        let outages = reachability.outages
+        return (try reachability.connect(conninfo, prepares: prepares), outages)
     }
 
     /// Runs a read on a connection, once more on a fresh one if the first

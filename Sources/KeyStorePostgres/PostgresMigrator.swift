@@ -63,52 +63,48 @@ enum PostgresMigrator {
     /// - Returns: the database's version before, under the lock (0: none).
     @discardableResult
     static func migrate(_ connection: PGConnection, upTo target: Int = latest) throws -> Int {
-        var applying = ""
+        // What a lock wait held up: reading the schema's version, or a migration.
+        var applying = "to this keygate's schema"
         do {
-            return try migrating(connection, upTo: target) { applying = $0 }
+            return try connection.inTransaction {
+                // Hosts starting together wait here, unbounded, while the
+                // first migrates; the statements after it wait no longer
+                // than ``lockTimeout`` for a lock.
+                try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
+                connection.limitLockWaits(to: lockTimeout)
+                // Looked up before it is created: CREATE TABLE IF NOT EXISTS
+                // needs the right to create in the schema even where the table
+                // is there, and a role that may only read and write could not
+                // start on a database its owner had migrated.
+                let tracked = try connection.query("SELECT to_regclass('keygate_migration') IS NOT NULL").bool(0, 0) ?? false
+                let current = tracked
+                    ? try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0 : 0
+                guard current <= latest else { throw Refusal.tooNew(found: current, known: latest) }
+                do {
+                    if !tracked {
+                        try connection.execute("""
+                            CREATE TABLE keygate_migration (
+                                version INTEGER PRIMARY KEY,
+                                name TEXT NOT NULL,
+                                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                            )
+                            """)
+                    }
+                    for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
+                        applying = "\(migration.version): \(migration.name)"
+                        try connection.execute(migration.sql)
+                        try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
+                                             [.of(migration.version), .text(migration.name)])
+                    }
+                } catch let error as PGError
+                    where [PGError.insufficientPrivilege, PGError.invalidSchemaName].contains(error.sqlState) {
+                    throw Refusal.notAllowed(found: current, known: latest, message: error.message)
+                }
+                return current
+            }
         } catch let error as PGError where error.sqlState == PGError.lockNotAvailable {
             // Rolled back; whoever held the table most likely still does.
             throw Refusal.locked(migration: applying, holders: (try? holders(connection)) ?? [])
-        }
-    }
-
-    private static func migrating(_ connection: PGConnection, upTo target: Int,
-                                  applying: (String) -> Void) throws -> Int {
-        try connection.inTransaction {
-            // Hosts starting together wait here, unbounded, while the
-            // first migrates; the statements after it wait no longer
-            // than ``lockTimeout`` for a lock.
-            try connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
-            connection.limitLockWaits(to: lockTimeout)
-            // Looked up before it is created: CREATE TABLE IF NOT EXISTS
-            // needs the right to create in the schema even where the table
-            // is there, and a role that may only read and write could not
-            // start on a database its owner had migrated.
-            let tracked = try connection.query("SELECT to_regclass('keygate_migration') IS NOT NULL").bool(0, 0) ?? false
-            let current = tracked
-                ? try connection.query("SELECT COALESCE(MAX(version), 0) FROM keygate_migration").int(0, 0) ?? 0 : 0
-            guard current <= latest else { throw Refusal.tooNew(found: current, known: latest) }
-            do {
-                if !tracked {
-                    try connection.execute("""
-                        CREATE TABLE keygate_migration (
-                            version INTEGER PRIMARY KEY,
-                            name TEXT NOT NULL,
-                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                        )
-                        """)
-                }
-                for migration in PostgresSchema.migrations where migration.version > current && migration.version <= target {
-                    applying("\(migration.version): \(migration.name)")
-                    try connection.execute(migration.sql)
-                    try connection.query("INSERT INTO keygate_migration (version, name) VALUES ($1, $2)",
-                                         [.of(migration.version), .text(migration.name)])
-                }
-            } catch let error as PGError
-                where [PGError.insufficientPrivilege, PGError.invalidSchemaName].contains(error.sqlState) {
-                throw Refusal.notAllowed(found: current, known: latest, message: error.message)
-            }
-            return current
         }
     }
 

@@ -31,8 +31,8 @@ final class ServerReachability: Sendable {
     /// failure up to ``longestPause``: a server back after a restart is
     /// found within a quarter of a second, and one refusing for long (a
     /// password changed) is not asked four times a second for ever.
-    static let firstPause: Duration = .milliseconds(250)
-    static let longestPause: Duration = .seconds(2)
+    static let firstPause: TimeInterval = 0.25
+    static let longestPause: TimeInterval = 2
 
     /// Throws the failure that made the server unreachable, until a
     /// connection succeeds again.
@@ -90,7 +90,7 @@ final class ServerReachability: Sendable {
     private static func retry(_ reachability: () -> ServerReachability?, conninfo: String) {
         var pause = firstPause
         while true {
-            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: pause)
             guard let current = reachability() else { return }
             do {
                 _ = try PGConnection(conninfo: conninfo, prepares: false)

@@ -1,5 +1,8 @@
 import CLibPQ
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A value bound to a statement parameter. Text travels as text and
 /// PostgreSQL casts it to the column's type; bytes travel in binary.
@@ -30,8 +33,17 @@ struct PGError: Error, CustomStringConvertible {
     let sqlState: String
     let message: String
     let connectionLost: Bool
+    /// The server did not answer within the connection's
+    /// ``PGConnection/answerTimeout``: the statement was canceled (the
+    /// connection still usable), or, where even that went unanswered, the
+    /// connection closed (``connectionLost`` too).
+    var timedOut = false
 
     var description: String { "\(sqlState.isEmpty ? "connection" : sqlState): \(message)" }
+
+    /// Neither the statement's answer nor its cancellation came: the server
+    /// is stopped or stuck, not merely slow (``PGConnection/answerTimeout``).
+    var unanswered: Bool { timedOut && connectionLost }
 
     var isUniqueViolation: Bool { sqlState == "23505" }
 
@@ -59,6 +71,14 @@ struct PGError: Error, CustomStringConvertible {
 /// there. A command's writes then cost the round trips of its reads and
 /// one more, not one per statement (docs/PERFORMANCE.md).
 ///
+/// Each round trip waits at most ``answerTimeout`` for the server's
+/// answer. Past it the server is asked to cancel the statement, which
+/// fails then (`57014`) and leaves the connection as it would any failed
+/// statement; a server that does not answer that either within
+/// ``cancelGrace`` (stopped, or stuck: its kernel still acknowledges what
+/// is sent, so no TCP timeout ever fires) has the connection shut down.
+/// Either way the error is ``PGError/timedOut``.
+///
 /// Statements are prepared once per connection and kept, under names no
 /// other connection uses, unless `prepares` is false: then each is sent
 /// unnamed, parsed with its parameters every time, as a pooler that lends
@@ -83,6 +103,13 @@ final class PGConnection: @unchecked Sendable {
     private var sentCount = 0
     /// The server said a statement prepared here does not exist.
     private var lostStatements = false
+    /// How long one round trip waits for the server's answer before its
+    /// statement is canceled; `nil`: as long as it takes (a migration,
+    /// which may wait for another host's).
+    var answerTimeout: Duration?
+    /// How long a canceled statement's answer is waited for before the
+    /// connection is shut down: a server that is up takes a cancel at once.
+    static let cancelGrace = Duration.seconds(1)
 
     /// Before libpq's first connection initialises OpenSSL: no cleanup of
     /// OpenSSL at exit, which crashed a thread still in it (shim.h).
@@ -91,16 +118,18 @@ final class PGConnection: @unchecked Sendable {
     /// Connects; throws with libpq's message when the server cannot be
     /// reached or refuses (the message never contains the password).
     /// `prepares`: false behind a pooler in transaction mode (unnamed
-    /// statements only).
-    init(conninfo: String, prepares: Bool = true) throws(PGError) {
+    /// statements only). `answerTimeout`: ``answerTimeout``.
+    init(conninfo: String, prepares: Bool = true, answerTimeout: Duration? = nil) throws(PGError) {
         _ = Self.openSSLWithoutAtExit
         guard let handle = PQconnectdb(conninfo) else {
             throw PGError(sqlState: "", message: "out of memory", connectionLost: true)
         }
         self.handle = handle
         self.prepares = prepares
+        self.answerTimeout = answerTimeout
         // Thrown with every property set, the deinitializer closes the handle.
-        guard PQstatus(handle) == CONNECTION_OK else {
+        // Non-blocking: a round trip waits on the socket itself, within its deadline.
+        guard PQstatus(handle) == CONNECTION_OK, PQsetnonblocking(handle, 1) == 0 else {
             throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
         }
         // Keygate's notices (a NOTICE from a migration's IF NOT EXISTS) are
@@ -213,13 +242,36 @@ final class PGConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with its round trips waiting `timeout` for their
+    /// answers (``answerTimeout``), and the connection's own limit after.
+    func answering<T>(within timeout: Duration?, _ body: () throws -> T) rethrows -> T {
+        let previous = answerTimeout
+        answerTimeout = timeout
+        defer { answerTimeout = previous }
+        return try body()
+    }
+
     /// Runs SQL without parameters: one or several statements (a migration,
-    /// `LISTEN`), after whatever is queued.
+    /// `LISTEN`), after whatever is queued. Throws the first one's failure
+    /// (the server runs none after it).
     func execute(_ sql: String) throws(PGError) {
         try flush()
-        let result = PQexec(handle, sql)
-        defer { PQclear(result) }
-        try check(result)
+        try roundTrip { trip throws(PGError) in
+            guard PQsendQuery(handle, sql) == 1 else {
+                throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
+            }
+            var failure: PGError?
+            while let result = nextResult(&trip) {
+                do throws(PGError) {
+                    try check(result)
+                } catch {
+                    failure = failure ?? error
+                }
+                PQclear(result)
+            }
+            if let failure { throw failure }
+            guard isConnected else { throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true) }
+        }
     }
 
     /// Queues a statement whose rows nobody reads, to go with the next one
@@ -254,26 +306,48 @@ final class PGConnection: @unchecked Sendable {
             return PGResult(result)
         }
         try Self.refuseNUL(in: parameters)
-        let result = Self.withParameters(parameters) { values, lengths, formats in
-            if let name {
-                PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
-            } else {
-                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+        return try roundTrip { trip throws(PGError) in
+            let sent = Self.withParameters(parameters) { values, lengths, formats in
+                if let name {
+                    PQsendQueryPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+                } else {
+                    PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+                }
             }
+            guard sent == 1 else {
+                throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
+            }
+            // One result, then the null that ends the statement's answer.
+            var answer: OpaquePointer?
+            var failure: PGError?
+            while let result = nextResult(&trip) {
+                do throws(PGError) {
+                    if answer == nil, failure == nil {
+                        try check(result)
+                        answer = result
+                        continue
+                    }
+                } catch {
+                    failure = error
+                }
+                PQclear(result)
+            }
+            guard let answer, failure == nil else {
+                PQclear(answer)
+                throw failure ?? PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
+            }
+            return PGResult(answer)
         }
-        do {
-            try check(result)
-        } catch {
-            PQclear(result)
-            throw error
-        }
-        return PGResult(result!)
     }
 
     /// Sends `statements` in one pipeline and reads every answer: the last
     /// statement's result, or the first error (the server skips what
     /// follows it). The queue is empty afterwards either way.
     private func pipeline(_ statements: [Queued]) throws(PGError) -> OpaquePointer? {
+        try roundTrip { trip throws(PGError) in try pipeline(statements, &trip) }
+    }
+
+    private func pipeline(_ statements: [Queued], _ trip: inout RoundTrip) throws(PGError) -> OpaquePointer? {
         queued.removeAll(keepingCapacity: true)
         sentCount = queuedCount
         for statement in statements { try Self.refuseNUL(in: statement.parameters) }
@@ -319,12 +393,12 @@ final class PGConnection: @unchecked Sendable {
         var failure: PGError?
         var last: OpaquePointer?
         for answer in answers {
-            guard let result = PQgetResult(handle) else {
+            guard let result = nextResult(&trip) else {
                 failure = failure ?? PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
                 break
             }
             // Each statement's answer ends with a null result.
-            while let extra = PQgetResult(handle) { PQclear(extra) }
+            while let extra = nextResult(&trip) { PQclear(extra) }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 continue
@@ -348,7 +422,7 @@ final class PGConnection: @unchecked Sendable {
         }
         if failure?.connectionLost != true {
             // The sync's own answer; then the connection leaves pipeline mode.
-            let sync = PQgetResult(handle)
+            let sync = nextResult(&trip)
             let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
             PQclear(sync)
             if !synced || PQexitPipelineMode(handle) != 1 {
@@ -428,6 +502,80 @@ final class PGConnection: @unchecked Sendable {
         return first < sentCount
     }
 
+    /// Runs one round trip (`body` sends, then reads every answer with
+    /// ``nextResult(_:)``) within ``answerTimeout``; a failure that passing
+    /// it caused says so.
+    private func roundTrip<T>(_ body: (inout RoundTrip) throws(PGError) -> T) throws(PGError) -> T {
+        var trip = RoundTrip(timeout: answerTimeout)
+        do {
+            return try body(&trip)
+        } catch {
+            throw trip.explain(error)
+        }
+    }
+
+    /// The round trip's next result, as `PQgetResult` gives it, waited for
+    /// within its deadline (``awaitAnswer(_:)``).
+    private func nextResult(_ trip: inout RoundTrip) -> OpaquePointer? {
+        awaitAnswer(&trip)
+        return PQgetResult(handle)
+    }
+
+    /// Sends what libpq still holds and waits until `PQgetResult` would not
+    /// block, or the connection broke (`PQgetResult` then returns the
+    /// failure). At the deadline the server is asked to cancel the
+    /// statement; if its answer still has not come ``cancelGrace`` later,
+    /// the socket is shut down, which ends the wait as a lost connection.
+    private func awaitAnswer(_ trip: inout RoundTrip) {
+        while true {
+            let flushed = PQflush(handle)
+            guard flushed >= 0, socket >= 0 else { return }
+            if flushed == 0, PQisBusy(handle) == 0 { return }
+            let wait = trip.millisecondsLeft()
+            if wait == 0 {
+                switch trip.phase {
+                case .waiting:
+                    requestCancel()
+                    trip.phase = .canceled
+                    trip.deadline = .now + Self.cancelGrace
+                case .canceled:
+                    // The server's side sees the connection end whenever it
+                    // runs again, and rolls back what was left open.
+                    shutdown(socket, Int32(SHUT_RDWR))
+                    trip.phase = .abandoned
+                    trip.deadline = nil
+                case .abandoned:
+                    return
+                }
+                continue
+            }
+            let events = Int16(POLLIN) | (flushed == 1 ? Int16(POLLOUT) : 0)
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            let ready = poll(&descriptor, 1, wait)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if ready > 0, descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
+                guard PQconsumeInput(handle) == 1 else { return }
+            }
+        }
+    }
+
+    /// Asks the server, over a connection of its own, to cancel what this
+    /// one runs. libpq's `PQcancel` waits for the server to close that
+    /// connection, which a stopped server never does, so it runs on a
+    /// thread of its own that nobody waits for; it ends when the server
+    /// answers or its TCP keepalives give up.
+    private func requestCancel() {
+        guard let cancel = PQgetCancel(handle) else { return }
+        let request = CancelRequest(cancel)
+        let thread = Thread { request.send() }
+        thread.name = "keygate-cancel"
+        thread.stackSize = 1 << 18
+        thread.start()
+    }
+
     /// The notifications received so far (after ``consumeInput()``).
     func notifications() -> [(channel: String, payload: String)] {
         var received: [(String, String)] = []
@@ -469,6 +617,90 @@ final class PGConnection: @unchecked Sendable {
 
     private static func message(_ handle: OpaquePointer) -> String {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// One round trip's deadline, and what was done when it passed.
+private struct RoundTrip {
+    enum Phase {
+        /// For the answer, until the deadline.
+        case waiting
+        /// For the answer of a statement the server was asked to cancel.
+        case canceled
+        /// No more: the socket was shut down.
+        case abandoned
+    }
+
+    let timeout: Duration?
+    var deadline: ContinuousClock.Instant?
+    var phase = Phase.waiting
+
+    init(timeout: Duration?) {
+        self.timeout = timeout
+        deadline = timeout.map { .now + $0 }
+    }
+
+    /// How long `poll(2)` may wait: -1 for ever, 0 when the deadline passed.
+    func millisecondsLeft() -> Int32 {
+        guard let deadline else { return -1 }
+        let (seconds, attoseconds) = (deadline - .now).components
+        guard seconds >= 0, seconds > 0 || attoseconds > 0 else { return 0 }
+        return Int32(clamping: seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+
+    /// The round trip's failure as what happened makes it: a statement
+    /// canceled for its time, or a connection given up on.
+    func explain(_ error: PGError) -> PGError {
+        guard let timeout else { return error }
+        let waited = "PostgreSQL did not answer within \(Self.words(timeout))"
+        switch phase {
+        case .waiting:
+            return error
+        case .canceled:
+            // Another failure, one that came before the cancel took, is the statement's own.
+            guard error.sqlState == "57014" else { return error }
+            return PGError(sqlState: error.sqlState, message: waited + "; the statement was canceled",
+                           connectionLost: error.connectionLost, timedOut: true)
+        case .abandoned:
+            return PGError(sqlState: "", message: waited + ", nor to a request to cancel within "
+                + "\(Self.words(PGConnection.cancelGrace)); the connection was closed", connectionLost: true, timedOut: true)
+        }
+    }
+
+    /// `2 s`, `1.5 s`, `250 ms`.
+    static func words(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if milliseconds < 1_000 { return "\(milliseconds) ms" }
+        if milliseconds % 1_000 == 0 { return "\(milliseconds / 1_000) s" }
+        return "\(Double(milliseconds) / 1_000) s"
+    }
+}
+
+/// A request to cancel, sent from a thread of its own.
+private final class CancelRequest: @unchecked Sendable {
+    // @unchecked: libpq's cancel object may be used from any thread; only
+    // the one thread that sends it touches it.
+    private let cancel: OpaquePointer
+
+    init(_ cancel: OpaquePointer) {
+        self.cancel = cancel
+    }
+
+    func send() {
+        // libpq sends the request without MSG_NOSIGNAL: a server that reset
+        // the connection first would raise SIGPIPE, which a program
+        // embedding Keygate may not ignore. Blocked on this thread, it stays
+        // pending and goes with the thread.
+        var pipe = sigset_t()
+        sigemptyset(&pipe)
+        sigaddset(&pipe, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipe, nil)
+        var error = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &error, Int32(error.count))
+    }
+
+    deinit {
+        PQfreeCancel(cancel)
     }
 }
 

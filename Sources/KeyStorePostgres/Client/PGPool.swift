@@ -7,7 +7,9 @@ import Locking
 /// restarted server is picked up without anyone reconnecting by hand.
 /// While connecting fails, callers without a connection fail at once, and
 /// connections made before the server went away are not used again
-/// (``ServerReachability``, which a store's pools share).
+/// (``ServerReachability``, which a store's pools share). A server that
+/// answers neither a statement within the pool's `answerTimeout` nor the
+/// request to cancel it is deemed unreachable the same way.
 ///
 /// At most `limit` connections are lent out at once; a caller beyond that
 /// waits for one to come back, so many threads of a program embedding
@@ -16,6 +18,9 @@ final class PGPool: Sendable {
     private let conninfo: String
     /// Whether its connections prepare statements (``PGConnection``).
     private let prepares: Bool
+    /// How long its connections' round trips wait for an answer
+    /// (``PGConnection/answerTimeout``).
+    let answerTimeout: Duration?
     /// Connections kept between uses, each with the count of outages
     /// when it was made.
     private let idle: Locked<[(connection: PGConnection, outages: Int)]>
@@ -24,10 +29,11 @@ final class PGPool: Sendable {
     private let available: DispatchSemaphore
     let reachability: ServerReachability
 
-    init(conninfo: String, prepares: Bool = true, keep: Int = 4, limit: Int = 16,
+    init(conninfo: String, prepares: Bool = true, answerTimeout: Duration? = nil, keep: Int = 4, limit: Int = 16,
          reachability: ServerReachability = ServerReachability()) {
         self.conninfo = conninfo
         self.prepares = prepares
+        self.answerTimeout = answerTimeout
         self.keep = keep
         self.reachability = reachability
         idle = Locked([])
@@ -36,7 +42,7 @@ final class PGPool: Sendable {
 
     /// A new connection of the pool's own (for a listener that keeps it).
     func connect() throws(PGError) -> PGConnection {
-        try PGConnection(conninfo: conninfo, prepares: prepares)
+        try PGConnection(conninfo: conninfo, prepares: prepares, answerTimeout: answerTimeout)
     }
 
     /// Runs `body` on a connection of its own. A connection that broke, or
@@ -55,6 +61,9 @@ final class PGPool: Sendable {
         }
         do {
             return try body(connection)
+        } catch let error as PGError where error.unanswered {
+            reachability.unanswered(error, conninfo: conninfo)
+            throw error
         } catch let error as PGError where error.connectionLost {
             reachability.lost()
             throw error
@@ -68,16 +77,17 @@ final class PGPool: Sendable {
             if reachability.isCurrent(kept.outages) { return kept }
         }
         let outages = reachability.outages
-        return (try reachability.connect(conninfo, prepares: prepares), outages)
+        return (try reachability.connect(conninfo, prepares: prepares, answerTimeout: answerTimeout), outages)
     }
 
     /// Runs a read on a connection, once more on a fresh one if the first
     /// turned out to be broken (the server restarted since it was last used):
-    /// a read can be repeated safely, a write cannot.
+    /// a read can be repeated safely, a write cannot. Not after a timeout:
+    /// the server that did not answer would be waited for again.
     func read<T>(_ body: (PGConnection) throws -> T) throws -> T {
         do {
             return try withConnection(body)
-        } catch let error as PGError where error.connectionLost {
+        } catch let error as PGError where error.connectionLost && !error.timedOut {
             return try withConnection(body)
         }
     }

@@ -13,7 +13,10 @@ import Locking
 /// requests in order, so that wait held up every verification behind it,
 /// those of keys in memory too, which an unreachable server must not stop
 /// (docs/STORAGE.md, Faults). A server that refuses at once (stopped,
-/// restarting) costs nothing to try, and is tried the same way.
+/// restarting) costs nothing to try, and is tried the same way. So is one
+/// that took a connection but answered neither a statement nor the request
+/// to cancel it (its process stopped, its disk hung): connecting may work
+/// there, so the thread that tries again also asks it something.
 final class ServerReachability: Sendable {
     private struct State {
         /// Why the last attempt to connect failed; nil while connecting works.
@@ -33,6 +36,9 @@ final class ServerReachability: Sendable {
     /// password changed) is not asked four times a second for ever.
     static let firstPause: TimeInterval = 0.25
     static let longestPause: TimeInterval = 2
+    /// How long a background attempt waits for its `SELECT 1`: a server that
+    /// takes connections but answers nothing stays unreachable.
+    static let probeTimeout = Duration.seconds(1)
 
     /// Throws the failure that made the server unreachable, until a
     /// connection succeeds again.
@@ -60,16 +66,23 @@ final class ServerReachability: Sendable {
 
     /// A new connection, unless the server is known to be unreachable. A
     /// failure to connect marks it so and starts trying in the background.
-    func connect(_ conninfo: String, prepares: Bool) throws(PGError) -> PGConnection {
+    func connect(_ conninfo: String, prepares: Bool, answerTimeout: Duration?) throws(PGError) -> PGConnection {
         try check()
         do {
-            let connection = try PGConnection(conninfo: conninfo, prepares: prepares)
+            let connection = try PGConnection(conninfo: conninfo, prepares: prepares, answerTimeout: answerTimeout)
             state.withLock { $0.failure = nil }
             return connection
         } catch {
             unreachable(error, conninfo: conninfo)
             throw error
         }
+    }
+
+    /// A connection's statement went unanswered, and so did the request to
+    /// cancel it (``PGError/unanswered``): the server is unreachable until
+    /// the thread that tries again finds it answering.
+    func unanswered(_ error: PGError, conninfo: String) {
+        unreachable(error, conninfo: conninfo)
     }
 
     private func unreachable(_ error: PGError, conninfo: String) {
@@ -86,14 +99,14 @@ final class ServerReachability: Sendable {
     }
 
     /// Connects again and again, pausing longer each time, until a
-    /// connection succeeds or nobody holds the pools any more.
+    /// connection succeeds and answers, or nobody holds the pools any more.
     private static func retry(_ reachability: () -> ServerReachability?, conninfo: String) {
         var pause = firstPause
         while true {
             Thread.sleep(forTimeInterval: pause)
             guard let current = reachability() else { return }
             do {
-                _ = try PGConnection(conninfo: conninfo, prepares: false)
+                try PGConnection(conninfo: conninfo, prepares: false, answerTimeout: probeTimeout).execute("SELECT 1")
                 current.state.withLock { state in
                     state.failure = nil
                     state.retrying = false

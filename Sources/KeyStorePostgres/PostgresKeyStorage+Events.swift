@@ -14,7 +14,7 @@ extension PostgresKeyStorage {
         let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
         let columns = "seq, id, type, organization_id, at, key_id, data"
-        let rows = try read { connection in
+        let rows = try read(listing: true) { connection in
             if let organizationId {
                 return try connection.query("""
                     SELECT \(columns) FROM outbox_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3

@@ -6,7 +6,7 @@ extension PostgresKeyStorage {
     /// for a deploy, and the one way to migrate for a user that may create
     /// in the schema (its owner) when the processes that serve log in as
     /// one that may only read and write. The same transaction under the
-    /// same advisory lock as ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:)``'s,
+    /// same advisory lock as ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:)``'s,
     /// so it may run while hosts start; it takes no prepared statement, so
     /// it may run behind a pooler in transaction mode.
     ///
@@ -23,11 +23,15 @@ extension PostgresKeyStorage {
     }
 
     /// Refuses a database whose encoding cannot hold Keygate's text, then
-    /// migrates it: what every connecting start does first.
+    /// migrates it: what every connecting start does first. Its round
+    /// trips wait as long as they take: for another host's migration (the
+    /// advisory lock), and for an index a large table takes minutes to build.
     static func migrate(_ connection: PGConnection) throws -> SchemaMigration {
         if let refusal = encodingRefusal(connection.serverEncoding) {
             throw KeyStoreError(.storageFailure, ["reason": "other", "detail": refusal])
         }
-        return PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
+        return try connection.answering(within: nil) {
+            PostgresMigrator.migration(from: try PostgresMigrator.migrate(connection))
+        }
     }
 }

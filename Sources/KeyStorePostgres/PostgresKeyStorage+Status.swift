@@ -9,13 +9,14 @@ extension PostgresKeyStorage {
     /// upgrade, and through a pooler in either mode (nothing is prepared).
     ///
     /// - Throws: ``KeyStoreError/Code/storageFailure`` as
-    ///   ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:)``
+    ///   ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:)``
     ///   reports it, with the server's words as `detail`.
     public static func status(url: String, within window: TimeInterval, now: Date = Date())
         throws(KeyStoreError) -> StoreStatus
     {
         do {
-            let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false)
+            let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false,
+                                              answerTimeout: AnswerTimeouts().other)
             return try connection.inTransaction(lockTimeout: lockTimeout) {
                 try connection.execute("SET TRANSACTION READ ONLY")
                 return try status(connection, since: now.addingTimeInterval(-window))

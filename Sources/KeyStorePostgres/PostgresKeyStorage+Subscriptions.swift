@@ -366,7 +366,7 @@ extension PostgresKeyStorage {
     public func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
         let organizationId = try validator.organizationId(organizationId)
         let (first, last) = try validator.usageDays(from: from, to: to)
-        return try read { connection in
+        return try read(listing: true) { connection in
             if let keyId { _ = try fetchKey(id: keyId, organizationId: organizationId, connection) }
             let queries = UsageDay.queries(forKey: keyId != nil, marker: "$")
             let arguments: [PGValue] = [.text(keyId ?? organizationId), .text(first), .text(last)]
@@ -420,7 +420,7 @@ extension PostgresKeyStorage {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try KeyValidator.pageSize(limit)
         let before = try cursor.map(StorageCoding.position) ?? Int64.max
-        let rows = try read { connection in
+        let rows = try read(listing: true) { connection in
             try connection.query("""
                 SELECT id, organization_id, at, actor, action, key_id, details FROM audit_entry
                 WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3

@@ -35,6 +35,7 @@ public struct PostgresKeyStorage: KeygateStorage {
     }
     /// The rate limits, as the reservation a key's read takes needs them.
     let reservations: PostgresRateLimits
+    let answerTimeouts: AnswerTimeouts
 
     /// How verification learns of changes other hosts commit.
     public enum Freshness: Sendable, Hashable {
@@ -57,6 +58,31 @@ public struct PostgresKeyStorage: KeygateStorage {
         /// Each process enforces each key's whole limit on its own, so N
         /// processes may admit up to N times it until the server is back.
         case local
+    }
+
+    /// How long one round trip waits for PostgreSQL's answer. Past it the
+    /// statement is canceled and fails with `storage_failure`, reason
+    /// `busy`; a server that does not take the cancel within a second
+    /// either (its process stopped, its disk hung: its kernel still
+    /// acknowledges what is sent, so no TCP timeout ever fires) fails it as
+    /// `unreachable`, and later calls fail at once until it answers again
+    /// (docs/STORAGE.md, Faults). Without a limit, `keygate serve`, which
+    /// answers in order, would hold every request behind that one for as
+    /// long as the server stayed stuck. Migrations wait as long as they take.
+    public struct AnswerTimeouts: Sendable, Hashable {
+        /// Verification's own round trips: the look-up of a key memory
+        /// lacks, the check for changes, a rate-limit reservation. Each
+        /// takes well under a millisecond on a healthy server; a
+        /// verification that waits longer holds up those behind it.
+        public var verification: Duration
+        /// Every other round trip: writes (whose waits for locks end
+        /// sooner, at five seconds), listings, `keygate status`.
+        public var other: Duration
+
+        public init(verification: Duration = .seconds(2), other: Duration = .seconds(30)) {
+            self.verification = verification
+            self.other = other
+        }
     }
 
     /// What a connection to `url` is: a server session of its own, or one
@@ -82,7 +108,7 @@ public struct PostgresKeyStorage: KeygateStorage {
     /// with `.polled` or `.strict` freshness; `.notified` is refused there.
     public init(url: String, rules: KeyRules, clock: any WallClock = SystemClock(),
                 freshness: Freshness = .notified(poll: 1), rateLimitOutage: RateLimitOutage = .local,
-                poolMode: PoolMode = .session) throws(KeyStoreError) {
+                poolMode: PoolMode = .session, answerTimeouts: AnswerTimeouts = AnswerTimeouts()) throws(KeyStoreError) {
         if poolMode == .transaction, case .notified = freshness {
             throw KeyStoreError(.storageFailure, [
                 "reason": "other",
@@ -92,7 +118,8 @@ public struct PostgresKeyStorage: KeygateStorage {
         let prepares = poolMode == .session
         let conninfo = Self.conninfo(for: url)
         let reachability = ServerReachability()
-        let pool = PGPool(conninfo: conninfo, prepares: prepares, reachability: reachability)
+        let pool = PGPool(conninfo: conninfo, prepares: prepares, answerTimeout: answerTimeouts.other,
+                          reachability: reachability)
         do {
             openingMigration = try pool.withConnection(Self.migrate)
         } catch {
@@ -101,12 +128,14 @@ public struct PostgresKeyStorage: KeygateStorage {
         self.pool = pool
         self.rules = rules
         self.clock = clock
+        self.answerTimeouts = answerTimeouts
         validator = KeyValidator(rules: rules)
         bound = nil
         // Verification's own connections: it may need one while a unit of
         // work holds one of the main pool's, and a pool with a limit must
         // never be asked twice by one caller.
-        let verification = PGPool(conninfo: conninfo, prepares: prepares, keep: 2, limit: 8, reachability: reachability)
+        let verification = PGPool(conninfo: conninfo, prepares: prepares, answerTimeout: answerTimeouts.verification,
+                                  keep: 2, limit: 8, reachability: reachability)
         watch = ChangeWatch(pool: verification, freshness: freshness)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }
@@ -118,6 +147,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         validator = storage.validator
         watch = storage.watch
         reservations = storage.reservations
+        answerTimeouts = storage.answerTimeouts
         openingMigration = storage.openingMigration
         bound = connection
     }
@@ -180,7 +210,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         let conditions = ["k.organization_id = $1", "k.seq < $2"] + [condition].compactMap { $0 }
         var arguments: [PGValue] = [.text(organizationId), .integer(after), .of(limit + 1)]
         if condition?.contains("$4") == true { arguments.append(.integer(StorageCoding.milliseconds(now))) }
-        let result = try read { connection in
+        let result = try read(listing: true) { connection in
             try connection.query("""
                 SELECT k.seq, \(Self.keyColumns) FROM api_key k
                 WHERE \(conditions.joined(separator: " AND "))
@@ -372,7 +402,8 @@ public struct PostgresKeyStorage: KeygateStorage {
             guard reserving else { return (try connection.query(plain.sql, plain.parameters), false) }
             do {
                 return (try connection.query(reservingRead.sql, reservingRead.parameters + [.integer(now), .integer(at)]), true)
-            } catch let error as PGError where !error.connectionLost {
+            } catch let error as PGError where !error.connectionLost && !error.timedOut {
+                // A server that did not answer in time is not asked again.
                 return (try connection.query(plain.sql, plain.parameters), false)
             }
         }
@@ -658,10 +689,18 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     /// A read on a pool connection (repeated once on a fresh connection if
     /// the first had broken), or, bound to a transaction, on its connection.
-    func read<T>(_ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
+    /// Its round trips wait for an answer as verification's do
+    /// (``AnswerTimeouts/verification``): verification reads through here.
+    /// A `listing` (a page of keys, of the audit log, days of usage, the
+    /// status's counts) waits as long as writes do.
+    func read<T>(listing: Bool = false, _ body: (PGConnection) throws -> T) throws(KeyStoreError) -> T {
         do {
             if let bound { return try body(bound) }
-            return try pool.read(body)
+            return try pool.read { connection in
+                try connection.answering(within: listing ? answerTimeouts.other : answerTimeouts.verification) {
+                    try body(connection)
+                }
+            }
         } catch {
             throw Self.storeError(error)
         }
@@ -685,7 +724,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             // to lock timeout", "deadlock detected").
             // The server's first line names objects, never a value, except
             // for malformed data (class 22), which may quote what was sent.
-            if detail || error.sqlState == PGError.unknownStatement || reason == "busy"
+            if detail || error.sqlState == PGError.unknownStatement || reason == "busy" || error.timedOut
                 || (reason == "other" && !error.sqlState.hasPrefix("22")) {
                 parameters["detail"] = error.message
             }

@@ -3,6 +3,9 @@
 
 Usage (as root, with iptables installed; it adds one rule and removes it):
     Scripts/with-postgres.sh python3 Scripts/partition-check.py [KEYGATE]
+Or, with --stop (as root, or as the server's user), the server's processes
+are stopped (SIGSTOP) rather than its packets dropped, and continued after:
+    Scripts/with-postgres.sh python3 Scripts/partition-check.py --stop [KEYGATE]
 
 Starts `keygate serve` (KEYGATE, default .build/debug/keygate) on the
 server KEYGATE_TEST_POSTGRES names, creates a key and verifies it, then
@@ -12,21 +15,49 @@ silent: the key in memory must keep being verified, the first request
 after waiting at most the connection's timeouts (5 s for unanswered data,
 5 s to connect anew), each after it at once; a write must fail with
 storage_failure at once. Then the rule goes and writes must succeed again.
+
+A stopped server is what no TCP timeout notices: its kernel still
+acknowledges what is sent. There the first verification waits for the
+answer timeout (2 s), then 1 s for the cancel request's answer; a key not
+in memory is refused at once after that, as is a write.
 Prints each answer with how long it took; exits 1 if one is wrong.
-Not part of `swift test`: it changes the host's firewall.
+Not part of `swift test`: it changes the host's firewall, or stops the server.
 """
 import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
 
 url = os.environ["KEYGATE_TEST_POSTGRES"]
 port = re.search(r":(\d+)/", url).group(1)
-keygate = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/keygate"
+arguments = [argument for argument in sys.argv[1:] if argument != "--stop"]
+stopping = "--stop" in sys.argv[1:]
+keygate = arguments[0] if arguments else ".build/debug/keygate"
 rule = ["INPUT", "-p", "tcp", "--dport", port, "-j", "DROP"]
+
+
+def server_processes():
+    """The postmaster (its data directory's postmaster.pid says which) and every process it started."""
+    folder = subprocess.run(["psql", url, "-Atc", "SHOW data_directory"], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    with open(os.path.join(folder, "postmaster.pid")) as lock:
+        postmaster = lock.readline().strip()
+    children = subprocess.run(["pgrep", "-P", postmaster], capture_output=True, text=True).stdout.split()
+    return [int(postmaster)] + [int(child) for child in children]
+
+
+def go_silent():
+    if stopping:
+        processes = server_processes()
+        for pid in processes:
+            os.kill(pid, signal.SIGSTOP)
+        return lambda: [os.kill(pid, signal.SIGCONT) for pid in processes]
+    subprocess.run(["iptables", "-I"] + rule, check=True)
+    return lambda: subprocess.run(["iptables", "-D"] + rule, check=True)
 serve = subprocess.Popen([keygate, "serve", "--database", url], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
 pending = b""
@@ -67,16 +98,18 @@ call("subscriptions.setPlan", {"organizationId": "org_p", "plan": "pro", "eventI
 new_key = {"organizationId": "org_p", "name": "k", "kind": "owner_integration", "capabilities": ["booking.read"]}
 secret = call("keys.create", new_key)[0]["result"]["secret"]
 verify = {"key": secret, "capability": "booking.read"}
+unverified = {"key": call("keys.create", new_key)[0]["result"]["secret"], "capability": "booking.read"}
 check("verification before", *call("keys.verify", verify), "valid", 1)
-subprocess.run(["iptables", "-I"] + rule, check=True)
+speak = go_silent()
 try:
     time.sleep(1.5)  # past the poll interval: the next verification asks the server
-    check("first verification while silent", *call("keys.verify", verify), "valid", 12)
+    check("first verification while silent", *call("keys.verify", verify), "valid", 4 if stopping else 12)
     for attempt in range(5):
         check(f"verification while silent ({attempt + 1})", *call("keys.verify", verify), "valid", 0.5)
+    check("key not in memory while silent", *call("keys.verify", unverified), "storage_failure", 0.5)
     check("write while silent", *call("keys.create", new_key), "storage_failure", 0.5)
 finally:
-    subprocess.run(["iptables", "-D"] + rule, check=True)
+    speak()
 reply, took = None, 0.0
 for _ in range(40):  # bounded: 40 tries, a quarter of a second apart
     reply, took = call("keys.create", new_key)

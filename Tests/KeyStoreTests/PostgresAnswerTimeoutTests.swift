@@ -48,13 +48,18 @@ struct PostgresAnswerTimeoutTests {
     /// a `VACUUM FULL`, a `psql` session that took the lock and stayed in
     /// its transaction): canceled at its limit, `busy`, and nothing of
     /// keygate's is left waiting on the server, nor piling up there with
-    /// each look-up after it. The connection stays usable.
-    @Test func aReadBehindALockIsCanceledAtItsLimitAndLeavesNothingWaiting() throws {
-        let url = try Backend.freshPostgresSchema()
-        let storage = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict, answerTimeouts: timeouts)
+    /// each look-up after it. The connection stays usable. Behind PgBouncer
+    /// too, which passes the cancel on to the server session it lent.
+    @Test(arguments: Backend.withPooler.filter { $0 != .sqlite })
+    func aReadBehindALockIsCanceledAtItsLimitAndLeavesNothingWaiting(_ backend: Backend) throws {
+        let url = try #require(try backend.freshPostgresURL())
+        // The session that locks, and the one that looks, reach the server itself.
+        let direct = backend == .pooled ? try Backend.directURL(of: url) : url
+        let storage = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict, poolMode: backend.poolMode,
+                                             answerTimeouts: timeouts)
         let issued = try storage.create(newKey(), limit: nil)
         let secret = issued.secret.unredacted
-        let session = try OpenTransaction("LOCK TABLE key_secret IN ACCESS EXCLUSIVE MODE", url: url)
+        let session = try OpenTransaction("LOCK TABLE key_secret IN ACCESS EXCLUSIVE MODE", url: direct)
         for _ in 0..<3 {
             guard let result = answered({ () throws(KeyStoreError) in try storage.find(secret: secret) }) else {
                 try session.end()  // which lets the waiting call end
@@ -64,8 +69,9 @@ struct PostgresAnswerTimeoutTests {
             #expect(error?.code == .storageFailure && error?.parameters["reason"] == "busy", "\(String(describing: error))")
             #expect(error?.parameters["detail"] == "PostgreSQL did not answer within 300 ms; the statement was canceled")
         }
-        let observer = try PGConnection(conninfo: PostgresKeyStorage.conninfo(for: url), prepares: false)
-        #expect(try observer.query("SELECT count(*) FROM pg_locks WHERE NOT granted").int(0, 0) == 0)
+        let observer = try PGConnection(conninfo: PostgresKeyStorage.conninfo(for: direct), prepares: false)
+        let waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND $1::int = ANY (pg_blocking_pids(pid))"
+        #expect(try observer.query(waiting, [.integer(Int64(session.pid))]).int(0, 0) == 0)
         try session.end()
         guard case .success(.found(let match)) = answered({ () throws(KeyStoreError) in
             try storage.find(secret: secret)

@@ -336,6 +336,8 @@ struct CommandLineTests {
             (["--pool-mode", "statement"], [:], "--pool-mode must be session or transaction, not 'statement'"),
             ([], ["KEYGATE_POOL_MODE": "statement"], "--pool-mode must be session or transaction, not 'statement'"),
             (["--pool-mode", "transaction", "--freshness", "notified"], [:], "--freshness notified needs LISTEN"),
+            (["--answer-timeout", "0"], [:], "--answer-timeout must be a number of seconds from 0.01 to 30, not '0'"),
+            ([], ["KEYGATE_ANSWER_TIMEOUT": "2s"], "--answer-timeout must be a number of seconds from 0.01 to 30, not '2s'"),
         ]
         for (arguments, environment, message) in cases {
             let run = try refusedInAnEmptyFolder(["serve"] + arguments, environment: environment)

@@ -151,6 +151,38 @@ struct StorageFaultTests {
         }
     }
 
+    /// A key `serve` does not hold in memory, looked up behind a lock only
+    /// DDL takes (`LOCK TABLE … ACCESS EXCLUSIVE`, as `ALTER TABLE` or
+    /// `VACUUM FULL` would), which reads wait for too: its verification
+    /// answers `storage_failure` at `--answer-timeout`, the log says why,
+    /// a key in memory is verified meanwhile, and once the lock is gone the
+    /// same key is verified. Before answer timeouts the verification, and
+    /// every request behind it on the pipe, waited as long as the lock.
+    @Test(arguments: Backend.withPooler.filter { $0 != .sqlite })
+    func aVerificationBehindALockAnswersAtItsAnswerTimeoutAndServingGoesOn(_ backend: Backend) throws {
+        let serve = try ServeProcess(on: backend, arguments: ["--answer-timeout", "0.3"])
+        let held = try serve.proKey(organization: "org_t", rateLimit: 60)["secret"] as! String
+        #expect(try serve.result("keys.verify", ["key": held, "capability": "booking.read"])["valid"] as? Bool == true)
+        // Created by another process: not in this one's memory.
+        let other = try ServeProcess(sharing: serve)
+        let missing = try other.result("keys.create", ["organizationId": "org_t", "name": "k2", "kind": "owner_integration",
+                                                       "capabilities": ["booking.read"]])["secret"] as! String
+        #expect(other.finish() == 0)
+        let url = try #require(serve.postgres)
+        let session = try OpenTransaction("LOCK TABLE key_secret IN ACCESS EXCLUSIVE MODE",
+                                          url: serve.pooled ? Backend.directURL(of: url) : url)
+        let refused = try serve.call("keys.verify", ["key": missing, "capability": "booking.read"])
+        let data = (refused["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(data?["code"] as? String == "storage_failure" && (data?["message"] as? String)?.contains("busy") == true,
+                "\(refused)")
+        #expect(try serve.result("keys.verify", ["key": held, "capability": "booking.read"])["valid"] as? Bool == true)
+        try session.end()
+        #expect(try serve.result("keys.verify", ["key": missing, "capability": "booking.read"])["valid"] as? Bool == true)
+        #expect(serve.finish() == 0)
+        #expect(serve.stderr.contains("detail=PostgreSQL did not answer within 300 ms; the statement was canceled"),
+                "\(serve.stderr)")
+    }
+
     /// Holds, from another session, what `serve`'s key creations need until
     /// the returned closure is called: SQLite's write lock, or PostgreSQL's
     /// keys table locked against writes (reads pass), in a transaction left open.

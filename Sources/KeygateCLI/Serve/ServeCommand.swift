@@ -43,6 +43,16 @@ struct ServeCommand: ParsableCommand {
             """))
     var rateLimitOutage: String?
 
+    @Option(help: ArgumentHelp(
+        "On PostgreSQL, how many seconds verification's reads wait for the server's answer.",
+        discussion: """
+            Past it the statement is canceled and the verification answers storage_failure (busy); a \
+            server that answers neither it nor the cancel within a second more is deemed unreachable, \
+            and keys in memory are verified meanwhile. Writes and listings wait 30 s. From 0.01 to 30. \
+            Default: $KEYGATE_ANSWER_TIMEOUT, then 2.
+            """))
+    var answerTimeout: String?
+
     @OptionGroup var poolMode: PoolModeOption
 
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
@@ -135,7 +145,8 @@ struct ServeCommand: ParsableCommand {
         get throws {
             try Database.PostgresOptions(freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
                                          rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
-                                         poolMode: poolMode.resolved)
+                                         poolMode: poolMode.resolved,
+                                         answerTimeout: answerTimeout ?? environment["KEYGATE_ANSWER_TIMEOUT"])
         }
     }
 

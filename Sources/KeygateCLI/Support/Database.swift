@@ -92,11 +92,16 @@ enum Database {
         let freshness: PostgresKeyStorage.Freshness
         let rateLimitOutage: PostgresKeyStorage.RateLimitOutage
         let poolMode: PostgresKeyStorage.PoolMode
+        let answerTimeouts: PostgresKeyStorage.AnswerTimeouts
 
-        /// `freshness`, `rateLimitOutage` and `poolMode` are the options'
-        /// words (nil: the default). Behind a pooler in transaction mode
-        /// the default freshness is `polled`.
-        init(freshness: String?, rateLimitOutage: String?, poolMode: String?) throws {
+        /// The longest `--answer-timeout`: the other round trips' limit, which
+        /// verification's reads never need to pass.
+        static let longestAnswerTimeout = PostgresKeyStorage.AnswerTimeouts().other
+
+        /// `freshness`, `rateLimitOutage`, `poolMode` and `answerTimeout`
+        /// are the options' words (nil: the default). Behind a pooler in
+        /// transaction mode the default freshness is `polled`.
+        init(freshness: String?, rateLimitOutage: String?, poolMode: String?, answerTimeout: String? = nil) throws {
             guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
                 throw ValidationError(PoolModeOption.refusal(poolMode ?? ""))
             }
@@ -114,6 +119,17 @@ enum Database {
             }
             self.rateLimitOutage = outage
             self.poolMode = pooling
+            var timeouts = PostgresKeyStorage.AnswerTimeouts()
+            if let answerTimeout {
+                let longest = Self.longestAnswerTimeout.components.seconds
+                // Whole milliseconds: what a round trip's deadline counts in.
+                guard let seconds = Double(answerTimeout), seconds >= 0.01, seconds <= Double(longest) else {
+                    throw ValidationError(
+                        "--answer-timeout must be a number of seconds from 0.01 to \(longest), not '\(answerTimeout)'")
+                }
+                timeouts.verification = .milliseconds(Int64((seconds * 1_000).rounded()))
+            }
+            answerTimeouts = timeouts
         }
 
         /// What a process records of them for `keygate status`, in the options' words.
@@ -145,7 +161,8 @@ enum Database {
         guard PostgresKeyStorage.isURL(database) else { return try SQLiteKeyStorage(path: database, rules: rules) }
         let options = try postgres ?? PostgresOptions(freshness: nil, rateLimitOutage: nil, poolMode: nil)
         return try PostgresKeyStorage(url: database, rules: rules, freshness: options.freshness,
-                                      rateLimitOutage: options.rateLimitOutage, poolMode: options.poolMode)
+                                      rateLimitOutage: options.rateLimitOutage, poolMode: options.poolMode,
+                                      answerTimeouts: options.answerTimeouts)
     }
 }
 

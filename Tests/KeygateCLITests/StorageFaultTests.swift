@@ -179,7 +179,8 @@ struct StorageFaultTests {
         try session.end()
         #expect(try serve.result("keys.verify", ["key": missing, "capability": "booking.read"])["valid"] as? Bool == true)
         #expect(serve.finish() == 0)
-        #expect(serve.stderr.contains("detail=PostgreSQL did not answer within 300 ms; the statement was canceled"),
+        #expect(serve.stderr.contains("error keygate: detail=PostgreSQL did not answer within 300 ms; the statement was "
+            + "canceled method=keys.verify reason=busy [KeygateRPC] storage failure"),
                 "\(serve.stderr)")
     }
 

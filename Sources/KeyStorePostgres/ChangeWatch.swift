@@ -20,9 +20,17 @@ import Glibc
 /// counts flushed by other hosts, which are never announced, are read
 /// again. Polled: the same without listening (for a pooler such as
 /// PgBouncer in transaction mode, which cannot pass LISTEN through).
+///
+/// While the server cannot be asked, notified and polled watches answer
+/// with the last token for at most `grace` after the server last answered,
+/// then fail: a partition that cuts this host off alone leaves other hosts
+/// committing (a revocation, say), and what this one holds would be stale
+/// for as long as it lasted.
 final class ChangeWatch: Sendable {
     private let pool: PGPool
     private let pollInterval: UInt64?
+    /// Nanoseconds the last token is answered with while polls fail.
+    private let grace: UInt64
     private let shared: Shared
 
     /// What the listener and callers share.
@@ -40,8 +48,10 @@ final class ChangeWatch: Sendable {
         let stopped = Locked(false)
     }
 
-    init(pool: PGPool, freshness: PostgresKeyStorage.Freshness) {
+    init(pool: PGPool, freshness: PostgresKeyStorage.Freshness, grace: Duration) {
         self.pool = pool
+        let (seconds, attoseconds) = grace.components
+        self.grace = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         shared = Shared()
         switch freshness {
         case .strict:
@@ -72,13 +82,15 @@ final class ChangeWatch: Sendable {
                 return token
             }
             if let known { return known }
-            // The server unreachable: nothing can be committed there either,
-            // so what was last read is as current as anything can be, and
-            // keys in memory keep being answered. Strict freshness fails.
+            // The server unreachable: keys in memory keep being answered
+            // from what was last read, for the grace since the server last
+            // answered and no longer (hosts it still reaches may have
+            // committed since). Strict freshness fails at once.
             do {
                 return try poll()
             } catch {
-                if let last = shared.state.withLock({ $0.token }) { return last }
+                let last = shared.state.withLock { state in state.token.map { ($0, state.polledAt) } }
+                if let (token, polledAt) = last, CoarseClock.nanoseconds() &- polledAt < grace { return token }
                 throw error
             }
         }

@@ -6,7 +6,7 @@ extension PostgresKeyStorage {
     /// for a deploy, and the one way to migrate for a user that may create
     /// in the schema (its owner) when the processes that serve log in as
     /// one that may only read and write. The same transaction under the
-    /// same advisory lock as ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:)``'s,
+    /// same advisory lock as ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:unreachableGrace:)``'s,
     /// so it may run while hosts start; it takes no prepared statement, so
     /// it may run behind a pooler in transaction mode.
     ///

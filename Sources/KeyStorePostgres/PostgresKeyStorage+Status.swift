@@ -9,7 +9,7 @@ extension PostgresKeyStorage {
     /// upgrade, and through a pooler in either mode (nothing is prepared).
     ///
     /// - Throws: ``KeyStoreError/Code/storageFailure`` as
-    ///   ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:)``
+    ///   ``init(url:rules:clock:freshness:rateLimitOutage:poolMode:answerTimeouts:unreachableGrace:)``
     ///   reports it, with the server's words as `detail`.
     public static func status(url: String, within window: TimeInterval, now: Date = Date())
         throws(KeyStoreError) -> StoreStatus

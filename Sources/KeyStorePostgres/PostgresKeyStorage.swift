@@ -106,9 +106,17 @@ public struct PostgresKeyStorage: KeygateStorage {
     ///
     /// Behind a pooler in transaction mode, pass `poolMode: .transaction`
     /// with `.polled` or `.strict` freshness; `.notified` is refused there.
+    ///
+    /// While the server cannot be reached, keys in memory keep being
+    /// verified (notified or polled freshness) for `unreachableGrace`
+    /// after it last answered, then verifications fail with
+    /// `storage_failure` (`unreachable`) until it answers again: the bound
+    /// on stale answers when only this host is cut off and others commit
+    /// (a revocation) meanwhile.
     public init(url: String, rules: KeyRules, clock: any WallClock = SystemClock(),
                 freshness: Freshness = .notified(poll: 1), rateLimitOutage: RateLimitOutage = .local,
-                poolMode: PoolMode = .session, answerTimeouts: AnswerTimeouts = AnswerTimeouts()) throws(KeyStoreError) {
+                poolMode: PoolMode = .session, answerTimeouts: AnswerTimeouts = AnswerTimeouts(),
+                unreachableGrace: Duration = Self.unreachableGrace) throws(KeyStoreError) {
         if poolMode == .transaction, case .notified = freshness {
             throw KeyStoreError(.storageFailure, [
                 "reason": "other",
@@ -136,7 +144,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         // never be asked twice by one caller.
         let verification = PGPool(conninfo: conninfo, prepares: prepares, answerTimeout: answerTimeouts.verification,
                                   keep: 2, limit: 8, reachability: reachability)
-        watch = ChangeWatch(pool: verification, freshness: freshness)
+        watch = ChangeWatch(pool: verification, freshness: freshness, grace: unreachableGrace)
         reservations = PostgresRateLimits(pool: verification, outage: rateLimitOutage)
     }
 
@@ -151,6 +159,11 @@ public struct PostgresKeyStorage: KeygateStorage {
         openingMigration = storage.openingMigration
         bound = connection
     }
+
+    /// How long keys in memory keep being verified while the server cannot
+    /// be reached, by default: a minute, through a failover's usual
+    /// length, and the bound on answers gone stale meanwhile.
+    public static let unreachableGrace = Duration.seconds(60)
 
     /// How long a write waits for a row or table another session holds (a
     /// `psql` session left open in a transaction, a long report) before it

@@ -123,4 +123,47 @@ struct PostgresAnswerTimeoutTests {
         }
         #expect(found, "calls still fail once the server answers again")
     }
+
+    /// Cut off from the server, a host answers from what it last read for
+    /// the grace after the server last answered, and no longer: other hosts
+    /// that still reach the server may commit meanwhile (a revocation), and
+    /// before the grace this host answered from memory for as long as the
+    /// partition lasted. Once the server answers, so does the host.
+    @Test func aHostCutOffAnswersFromMemoryForItsGraceAndNoLonger() throws {
+        let schema = try Backend.freshPostgresSchema()
+        let port = try #require(schema.firstMatch(of: /127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) },
+                                "the test server is reached over TCP on loopback")
+        let proxy = try FreezingProxy(to: port)
+        defer { proxy.stop() }
+        let storage = try PostgresKeyStorage(url: proxy.url(through: schema) + "&connect_timeout=2", rules: rules,
+                                             freshness: .polled(every: 0.1), answerTimeouts: timeouts,
+                                             unreachableGrace: .seconds(5))
+        let token = try storage.changeToken()
+        proxy.freeze()
+        Thread.sleep(forTimeInterval: 0.2)  // past the poll interval: the next call asks the server
+        // Within the grace (its poll gave up after 1.3 s): the last token.
+        guard let first = answered({ () throws(KeyStoreError) in try storage.changeToken() }) else {
+            proxy.thaw()
+            return
+        }
+        #expect(try first.get() == token)
+        // Past it, bounded: 100 tries, a tenth of a second apart (10 s).
+        var refusal: KeyStoreError?
+        for _ in 0..<100 where refusal == nil {
+            refusal = failure(answered { () throws(KeyStoreError) in try storage.changeToken() })
+            if refusal == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(refusal?.code == .storageFailure && refusal?.parameters["reason"] == "unreachable",
+                "\(String(describing: refusal))")
+        proxy.thaw()
+        var answering = false
+        for _ in 0..<100 where !answering {
+            if case .success = answered({ () throws(KeyStoreError) in try storage.changeToken() }) {
+                answering = true
+            } else {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        #expect(answering, "the host still fails once the server answers again")
+    }
 }

@@ -338,6 +338,9 @@ struct CommandLineTests {
             (["--pool-mode", "transaction", "--freshness", "notified"], [:], "--freshness notified needs LISTEN"),
             (["--answer-timeout", "0"], [:], "--answer-timeout must be a number of seconds from 0.01 to 30, not '0'"),
             ([], ["KEYGATE_ANSWER_TIMEOUT": "2s"], "--answer-timeout must be a number of seconds from 0.01 to 30, not '2s'"),
+            (["--unreachable-grace", "86401"], [:], "--unreachable-grace must be a whole number of seconds from 0 to 86400, not '86401'"),
+            ([], ["KEYGATE_UNREACHABLE_GRACE": "1.5"],
+             "--unreachable-grace must be a whole number of seconds from 0 to 86400, not '1.5'"),
         ]
         for (arguments, environment, message) in cases {
             let run = try refusedInAnEmptyFolder(["serve"] + arguments, environment: environment)

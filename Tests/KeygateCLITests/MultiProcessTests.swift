@@ -316,6 +316,39 @@ struct PostgresRestartTests {
         #expect(serve.stderr.contains("usage counted since the last written flush is lost: asked again to stop"), "\(serve.stderr)")
     }
 
+    /// `--unreachable-grace 0`: a process that cannot reach the server
+    /// refuses keys in memory at once rather than answering from what it
+    /// last read (for a minute by default), since hosts that still reach the
+    /// server may commit a revocation it cannot hear; it answers again once
+    /// the server is back.
+    @Test func withoutAGraceKeysInMemoryAreRefusedWhileTheServerCannotBeReached() throws {
+        let cluster = try PrivateCluster()
+        let serve = try ServeProcess(postgres: cluster.url, arguments: ["--unreachable-grace", "0"])
+        let secret = try serve.proKey(organization: "org_g", rateLimit: 1000)["secret"] as! String
+        let verify: [String: Any] = ["key": secret, "capability": "booking.read"]
+        #expect(try serve.result("keys.verify", verify)["valid"] as? Bool == true)
+        try cluster.stop()
+        func code(_ reply: [String: Any]) -> String? {
+            (reply["result"] as? [String: Any])?["code"] as? String
+                ?? ((reply["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String
+        }
+        // Past the poll interval (a second), bounded: 40 tries, a tenth of a second apart.
+        var reply = try serve.call("keys.verify", verify)
+        for _ in 0..<40 where code(reply) != "storage_failure" {
+            usleep(100_000)
+            reply = try serve.call("keys.verify", verify)
+        }
+        #expect(code(reply) == "storage_failure", "\(reply)")
+        try cluster.start()
+        // Bounded: 40 tries, a quarter of a second apart.
+        for _ in 0..<40 where code(reply) != "valid" {
+            usleep(250_000)
+            reply = try serve.call("keys.verify", verify)
+        }
+        #expect(code(reply) == "valid", "\(reply)")
+        #expect(serve.finish() == 0)
+    }
+
     @Test func processesComeBackByThemselvesAndNothingAcknowledgedIsLost() throws {
         let cluster = try PrivateCluster()
         // Sweeping every second: the log says when its listening stops and starts again.

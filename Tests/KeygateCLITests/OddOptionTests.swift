@@ -48,12 +48,13 @@ struct OddOptionTests {
     static let values = ["", " ", "k", "0", "9223372036854775807", "日本語\u{202E}x", ".", String(repeating: "x", count: 5_000)]
 
     static let settings: [Setting] = [
-        "--database", "--freshness", "--rate-limit-outage", "--answer-timeout", "--pool-mode", "--catalog", "--localization",
+        "--database", "--freshness", "--rate-limit-outage", "--answer-timeout", "--unreachable-grace", "--pool-mode", "--catalog", "--localization",
         "--locale",
         "--max-line-bytes", "--log-level", "--log-format", "--event-clock-skew", "--event-retention-days",
         "--event-sweep-seconds", "--usage-retention-days", "--statistics-seconds", "--cache-keys",
     ].map { Setting.option($0, of: "serve") } + [
-        "KEYGATE_DATABASE", "KEYGATE_FRESHNESS", "KEYGATE_RATE_LIMIT_OUTAGE", "KEYGATE_ANSWER_TIMEOUT", "KEYGATE_POOL_MODE",
+        "KEYGATE_DATABASE", "KEYGATE_FRESHNESS", "KEYGATE_RATE_LIMIT_OUTAGE", "KEYGATE_ANSWER_TIMEOUT", "KEYGATE_UNREACHABLE_GRACE",
+        "KEYGATE_POOL_MODE",
         "KEYGATE_CATALOG",
         "KEYGATE_LOCALIZATION", "KEYGATE_LOCALE", "KEYGATE_LOG_LEVEL", "KEYGATE_LOG_FORMAT", "KEYGATE_EVENT_CLOCK_SKEW",
         "KEYGATE_EVENT_RETENTION_DAYS", "KEYGATE_USAGE_RETENTION_DAYS", "KEYGATE_STATISTICS_SECONDS", "KEYGATE_CACHE_KEYS",

@@ -53,6 +53,16 @@ struct ServeCommand: ParsableCommand {
             """))
     var answerTimeout: String?
 
+    @Option(help: ArgumentHelp(
+        "On PostgreSQL, how many seconds keys in memory keep being verified while the server cannot be reached.",
+        discussion: """
+            Counted from the server's last answer; past it, verifications answer storage_failure \
+            (unreachable) until it answers again: the bound on answers gone stale while other hosts \
+            may commit (a revocation) that this one cannot hear. 0 refuses at once. From 0 to 86400. \
+            Default: $KEYGATE_UNREACHABLE_GRACE, then 60.
+            """))
+    var unreachableGrace: String?
+
     @OptionGroup var poolMode: PoolModeOption
 
     @Option(help: ArgumentHelp("The plan catalog.", discussion: "Default: $KEYGATE_CATALOG, then the shipped Plans/plans.xml."))
@@ -146,7 +156,8 @@ struct ServeCommand: ParsableCommand {
             try Database.PostgresOptions(freshness: freshness ?? environment["KEYGATE_FRESHNESS"],
                                          rateLimitOutage: rateLimitOutage ?? environment["KEYGATE_RATE_LIMIT_OUTAGE"],
                                          poolMode: poolMode.resolved,
-                                         answerTimeout: answerTimeout ?? environment["KEYGATE_ANSWER_TIMEOUT"])
+                                         answerTimeout: answerTimeout ?? environment["KEYGATE_ANSWER_TIMEOUT"],
+                                         unreachableGrace: unreachableGrace ?? environment["KEYGATE_UNREACHABLE_GRACE"])
         }
     }
 

@@ -93,15 +93,20 @@ enum Database {
         let rateLimitOutage: PostgresKeyStorage.RateLimitOutage
         let poolMode: PostgresKeyStorage.PoolMode
         let answerTimeouts: PostgresKeyStorage.AnswerTimeouts
+        let unreachableGrace: Duration
 
         /// The longest `--answer-timeout`: the other round trips' limit, which
         /// verification's reads never need to pass.
         static let longestAnswerTimeout = PostgresKeyStorage.AnswerTimeouts().other
 
-        /// `freshness`, `rateLimitOutage`, `poolMode` and `answerTimeout`
-        /// are the options' words (nil: the default). Behind a pooler in
-        /// transaction mode the default freshness is `polled`.
-        init(freshness: String?, rateLimitOutage: String?, poolMode: String?, answerTimeout: String? = nil) throws {
+        /// The longest `--unreachable-grace`: a day.
+        static let longestUnreachableGrace = 86_400
+
+        /// `freshness`, `rateLimitOutage`, `poolMode`, `answerTimeout` and
+        /// `unreachableGrace` are the options' words (nil: the default).
+        /// Behind a pooler in transaction mode the default freshness is `polled`.
+        init(freshness: String?, rateLimitOutage: String?, poolMode: String?, answerTimeout: String? = nil,
+             unreachableGrace: String? = nil) throws {
             guard let pooling = PostgresKeyStorage.PoolMode(rawValue: poolMode ?? "session") else {
                 throw ValidationError(PoolModeOption.refusal(poolMode ?? ""))
             }
@@ -130,6 +135,15 @@ enum Database {
                 timeouts.verification = .milliseconds(Int64((seconds * 1_000).rounded()))
             }
             answerTimeouts = timeouts
+            if let unreachableGrace {
+                guard let seconds = Int(unreachableGrace), (0...Self.longestUnreachableGrace).contains(seconds) else {
+                    throw ValidationError("--unreachable-grace must be a whole number of seconds from 0 to "
+                        + "\(Self.longestUnreachableGrace), not '\(unreachableGrace)'")
+                }
+                self.unreachableGrace = .seconds(seconds)
+            } else {
+                self.unreachableGrace = PostgresKeyStorage.unreachableGrace
+            }
         }
 
         /// What a process records of them for `keygate status`, in the options' words.
@@ -162,7 +176,7 @@ enum Database {
         let options = try postgres ?? PostgresOptions(freshness: nil, rateLimitOutage: nil, poolMode: nil)
         return try PostgresKeyStorage(url: database, rules: rules, freshness: options.freshness,
                                       rateLimitOutage: options.rateLimitOutage, poolMode: options.poolMode,
-                                      answerTimeouts: options.answerTimeouts)
+                                      answerTimeouts: options.answerTimeouts, unreachableGrace: options.unreachableGrace)
     }
 }
 

@@ -39,6 +39,16 @@ struct PostgresAnswerTimeoutTests {
         return result
     }
 
+    /// A fresh schema of the test server, reached through a relay that can
+    /// stop relaying; connecting gives up after 2 s.
+    func relayedSchema() throws -> (FreezingProxy, String) {
+        let schema = try Backend.freshPostgresSchema()
+        let port = try #require(schema.firstMatch(of: /127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) },
+                                "the test server is reached over TCP on loopback")
+        let proxy = try FreezingProxy(to: port)
+        return (proxy, proxy.url(through: schema) + "&connect_timeout=2")
+    }
+
     func failure<T>(_ result: Result<T, KeyStoreError>?) -> KeyStoreError? {
         guard case .failure(let error) = result else { return nil }
         return error
@@ -88,12 +98,8 @@ struct PostgresAnswerTimeoutTests {
     /// at once with that failure, rather than each waiting again; one thread
     /// asks the server in the background, and once it answers, so do calls.
     @Test func aServerThatAnswersNothingIsGivenUpOnAndAskedAgainInTheBackground() throws {
-        let schema = try Backend.freshPostgresSchema()
-        let port = try #require(schema.firstMatch(of: /127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) },
-                                "the test server is reached over TCP on loopback")
-        let proxy = try FreezingProxy(to: port)
+        let (proxy, url) = try relayedSchema()
         defer { proxy.stop() }
-        let url = proxy.url(through: schema) + "&connect_timeout=2"
         let storage = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict, answerTimeouts: timeouts)
         let issued = try storage.create(newKey(), limit: nil)
         let secret = issued.secret.unredacted
@@ -130,12 +136,9 @@ struct PostgresAnswerTimeoutTests {
     /// before the grace this host answered from memory for as long as the
     /// partition lasted. Once the server answers, so does the host.
     @Test func aHostCutOffAnswersFromMemoryForItsGraceAndNoLonger() throws {
-        let schema = try Backend.freshPostgresSchema()
-        let port = try #require(schema.firstMatch(of: /127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) },
-                                "the test server is reached over TCP on loopback")
-        let proxy = try FreezingProxy(to: port)
+        let (proxy, url) = try relayedSchema()
         defer { proxy.stop() }
-        let storage = try PostgresKeyStorage(url: proxy.url(through: schema) + "&connect_timeout=2", rules: rules,
+        let storage = try PostgresKeyStorage(url: url, rules: rules,
                                              freshness: .polled(every: 0.1), answerTimeouts: timeouts,
                                              unreachableGrace: .seconds(5))
         let token = try storage.changeToken()

@@ -27,58 +27,42 @@ public final class FreezingProxy: Sendable {
 
     /// Listens on a free loopback port, relaying to `targetPort` on 127.0.0.1.
     public init(to targetPort: Int) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
-        }
-        guard listener >= 0, bound == 0, listen(listener, 64) == 0 else {
-            close(listener)
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let (listener, port) = try Loopback.listener()
+        self.port = port
         self.listener = listener
         let state = self.state
-        Thread {
-            while true {
-                let client = accept(listener, nil, nil)
-                guard client >= 0 else { return }  // closed by stop()
-                let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var target = Self.loopback(port: targetPort)
-                let connected = withUnsafePointer(to: &target) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                let open = state.withLock { state -> Bool in
-                    state.accepted += 1
-                    guard !state.stopped, connected == 0 else { return false }
-                    state.sockets += [client, server]
-                    return true
-                }
-                guard open else {
-                    close(client)
-                    close(server)
-                    continue
-                }
-                let ends = Locked(2)
-                for (from, to) in [(client, server), (server, client)] {
-                    Thread {
-                        Self.relay(from: from, to: to, state: state)
-                        // The second relay of a pair to end closes both sockets.
-                        if ends.withLock({ count in count -= 1; return count }) == 0 {
-                            state.withLock { $0.sockets.removeAll { $0 == client || $0 == server } }
-                            close(client)
-                            close(server)
-                        }
-                    }.start()
+        Loopback.accept(on: listener) { client in
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var target = Loopback.address(port: targetPort)
+            let connected = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
-        }.start()
+            let open = state.withLock { state -> Bool in
+                state.accepted += 1
+                guard !state.stopped, connected == 0 else { return false }
+                state.sockets += [client, server]
+                return true
+            }
+            guard open else {
+                close(client)
+                close(server)
+                return
+            }
+            let ends = Locked(2)
+            for (from, to) in [(client, server), (server, client)] {
+                Thread {
+                    Self.relay(from: from, to: to, state: state)
+                    // The second relay of a pair to end closes both sockets.
+                    if ends.withLock({ count in count -= 1; return count }) == 0 {
+                        state.withLock { $0.sockets.removeAll { $0 == client || $0 == server } }
+                        close(client)
+                        close(server)
+                    }
+                }.start()
+            }
+        }
     }
 
     /// `url` (a PostgreSQL URL on 127.0.0.1) with its port this relay's.
@@ -152,13 +136,5 @@ public final class FreezingProxy: Sendable {
             }
             guard sent == count else { break }
         }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
     }
 }

@@ -21,38 +21,19 @@ public final class SilentServer: Sendable {
     private let state = Locked<(accepted: Int, open: [Int32], stopped: Bool)>((0, [], false))
 
     public init(_ behaviour: Behaviour) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
-        }
-        guard listener >= 0, bound == 0, listen(listener, 64) == 0 else {
-            close(listener)
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let (listener, port) = try Loopback.listener()
+        self.port = port
         self.listener = listener
         let state = self.state
-        Thread {
-            while true {
-                let connection = accept(listener, nil, nil)
-                guard connection >= 0 else { return }  // closed by stop()
-                let keep = state.withLock { state -> Bool in
-                    state.accepted += 1
-                    guard !state.stopped, behaviour == .silent else { return false }
-                    state.open.append(connection)
-                    return true
-                }
-                if !keep { close(connection) }
+        Loopback.accept(on: listener) { connection in
+            let keep = state.withLock { state -> Bool in
+                state.accepted += 1
+                guard !state.stopped, behaviour == .silent else { return false }
+                state.open.append(connection)
+                return true
             }
-        }.start()
+            if !keep { close(connection) }
+        }
     }
 
     /// A PostgreSQL URL that reaches this server.

@@ -260,17 +260,7 @@ final class PGConnection: @unchecked Sendable {
             guard PQsendQuery(handle, sql) == 1 else {
                 throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
             }
-            var failure: PGError?
-            while let result = nextResult(&trip) {
-                do throws(PGError) {
-                    try check(result)
-                } catch {
-                    failure = failure ?? error
-                }
-                PQclear(result)
-            }
-            if let failure { throw failure }
-            guard isConnected else { throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true) }
+            PQclear(try answer(&trip))
         }
     }
 
@@ -317,26 +307,7 @@ final class PGConnection: @unchecked Sendable {
             guard sent == 1 else {
                 throw PGError(sqlState: "", message: Self.message(handle), connectionLost: !isConnected)
             }
-            // One result, then the null that ends the statement's answer.
-            var answer: OpaquePointer?
-            var failure: PGError?
-            while let result = nextResult(&trip) {
-                do throws(PGError) {
-                    if answer == nil, failure == nil {
-                        try check(result)
-                        answer = result
-                        continue
-                    }
-                } catch {
-                    failure = error
-                }
-                PQclear(result)
-            }
-            guard let answer, failure == nil else {
-                PQclear(answer)
-                throw failure ?? PGError(sqlState: "", message: Self.message(handle), connectionLost: true)
-            }
-            return PGResult(answer)
+            return PGResult(try answer(&trip))
         }
     }
 
@@ -512,6 +483,34 @@ final class PGConnection: @unchecked Sendable {
         } catch {
             throw trip.explain(error)
         }
+    }
+
+    /// Reads a round trip's answer (outside a pipeline) to the null that
+    /// ends it: the last result, or the first failure (the server runs no
+    /// statement after one).
+    private func answer(_ trip: inout RoundTrip) throws(PGError) -> OpaquePointer {
+        var last: OpaquePointer?
+        var failure: PGError?
+        while let result = nextResult(&trip) {
+            do throws(PGError) {
+                try check(result)
+                if failure == nil {
+                    PQclear(last)
+                    last = result
+                    continue
+                }
+            } catch {
+                failure = failure ?? error
+            }
+            PQclear(result)
+        }
+        if let failure {
+            PQclear(last)
+            throw failure
+        }
+        // libpq gives a failure as a result; none at all is a connection gone.
+        guard let last else { throw PGError(sqlState: "", message: Self.message(handle), connectionLost: true) }
+        return last
     }
 
     /// The round trip's next result, as `PQgetResult` gives it, waited for

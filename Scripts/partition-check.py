@@ -100,6 +100,8 @@ secret = call("keys.create", new_key)[0]["result"]["secret"]
 verify = {"key": secret, "capability": "booking.read"}
 unverified = {"key": call("keys.create", new_key)[0]["result"]["secret"], "capability": "booking.read"}
 check("verification before", *call("keys.verify", verify), "valid", 1)
+# Ended from outside (timeout, ^C), the server is continued, or the rule removed, all the same.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 speak = go_silent()
 try:
     time.sleep(1.5)  # past the poll interval: the next verification asks the server

@@ -38,6 +38,12 @@ fi
 
 stop() {
   if [ -f "$folder/pgbouncer.pid" ]; then kill "$(cat "$folder/pgbouncer.pid")" 2>/dev/null || true; fi
+  # A command that stopped the server's processes (partition-check.py --stop)
+  # and was cut off: a stopped postmaster would never take the stop below.
+  if [ -f "$folder/data/postmaster.pid" ]; then
+    postmaster=$(head -1 "$folder/data/postmaster.pid")
+    kill -CONT "$postmaster" $(pgrep -P "$postmaster") 2>/dev/null || true
+  fi
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$folder/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$folder"
 }

@@ -29,8 +29,8 @@ import Glibc
 final class ChangeWatch: Sendable {
     private let pool: PGPool
     private let pollInterval: UInt64?
-    /// Nanoseconds the last token is answered with while polls fail.
-    private let grace: UInt64
+    /// How long the last token is answered with while polls fail.
+    private let grace: Duration
     private let shared: Shared
 
     /// What the listener and callers share.
@@ -50,8 +50,7 @@ final class ChangeWatch: Sendable {
 
     init(pool: PGPool, freshness: PostgresKeyStorage.Freshness, grace: Duration) {
         self.pool = pool
-        let (seconds, attoseconds) = grace.components
-        self.grace = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        self.grace = grace
         shared = Shared()
         switch freshness {
         case .strict:
@@ -90,7 +89,7 @@ final class ChangeWatch: Sendable {
                 return try poll()
             } catch {
                 let last = shared.state.withLock { state in state.token.map { ($0, state.polledAt) } }
-                if let (token, polledAt) = last, CoarseClock.nanoseconds() &- polledAt < grace { return token }
+                if let (token, polledAt) = last, .nanoseconds(CoarseClock.nanoseconds() &- polledAt) < grace { return token }
                 throw error
             }
         }

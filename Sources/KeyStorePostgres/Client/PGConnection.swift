@@ -206,8 +206,7 @@ final class PGConnection: @unchecked Sendable {
     /// `SET LOCAL`: the setting ends with the transaction, so it never
     /// stays with a server session a pooler lends to other clients next.
     private static func setLocal(lockTimeout: Duration) -> String {
-        let (seconds, attoseconds) = lockTimeout.components
-        return "SET LOCAL lock_timeout = \(max(1, seconds * 1_000 + attoseconds / 1_000_000_000_000_000))"
+        "SET LOCAL lock_timeout = \(max(1, lockTimeout.milliseconds))"
     }
 
     /// Commits the transaction in progress, with what is queued.
@@ -639,12 +638,13 @@ private struct RoundTrip {
         deadline = timeout.map { .now + $0 }
     }
 
-    /// How long `poll(2)` may wait: -1 for ever, 0 when the deadline passed.
+    /// How long `poll(2)` may wait: -1 for ever, 0 when the deadline
+    /// passed, else at least a millisecond (not 0 while time is left).
     func millisecondsLeft() -> Int32 {
         guard let deadline else { return -1 }
-        let (seconds, attoseconds) = (deadline - .now).components
-        guard seconds >= 0, seconds > 0 || attoseconds > 0 else { return 0 }
-        return Int32(clamping: seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        let left = deadline - .now
+        guard left > .zero else { return 0 }
+        return Int32(clamping: max(1, left.milliseconds))
     }
 
     /// The round trip's failure as what happened makes it: a statement
@@ -668,7 +668,7 @@ private struct RoundTrip {
 
     /// `2 s`, `1.5 s`, `250 ms`.
     static func words(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.milliseconds
         if milliseconds < 1_000 { return "\(milliseconds) ms" }
         if milliseconds % 1_000 == 0 { return "\(milliseconds / 1_000) s" }
         return "\(Double(milliseconds) / 1_000) s"

@@ -20,14 +20,14 @@ final class PGPool: Sendable {
     private let prepares: Bool
     /// How long its connections' round trips wait for an answer
     /// (``PGConnection/answerTimeout``).
-    let answerTimeout: Duration?
+    private let answerTimeout: Duration?
     /// Connections kept between uses, each with the count of outages
     /// when it was made.
     private let idle: Locked<[(connection: PGConnection, outages: Int)]>
     private let keep: Int
     /// Counts the connections that may still be lent out.
     private let available: DispatchSemaphore
-    let reachability: ServerReachability
+    private let reachability: ServerReachability
 
     init(conninfo: String, prepares: Bool = true, answerTimeout: Duration? = nil, keep: Int = 4, limit: Int = 16,
          reachability: ServerReachability = ServerReachability()) {
@@ -62,7 +62,7 @@ final class PGPool: Sendable {
         do {
             return try body(connection)
         } catch let error as PGError where error.unanswered {
-            reachability.unanswered(error, conninfo: conninfo)
+            reachability.unreachable(error, conninfo: conninfo)
             throw error
         } catch let error as PGError where error.connectionLost {
             reachability.lost()

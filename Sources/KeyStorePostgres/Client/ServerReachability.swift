@@ -78,14 +78,11 @@ final class ServerReachability: Sendable {
         }
     }
 
-    /// A connection's statement went unanswered, and so did the request to
-    /// cancel it (``PGError/unanswered``): the server is unreachable until
-    /// the thread that tries again finds it answering.
-    func unanswered(_ error: PGError, conninfo: String) {
-        unreachable(error, conninfo: conninfo)
-    }
-
-    private func unreachable(_ error: PGError, conninfo: String) {
+    /// Connecting failed with `error`, or a connection's statement went
+    /// unanswered and so did the request to cancel it
+    /// (``PGError/unanswered``): the server is unreachable until the thread
+    /// that tries again, started here if none runs, finds it answering.
+    func unreachable(_ error: PGError, conninfo: String) {
         let start = state.withLock { state -> Bool in
             state.outages += 1
             state.failure = error

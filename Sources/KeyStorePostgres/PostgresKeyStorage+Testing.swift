@@ -45,6 +45,12 @@ extension PostgresKeyStorage {
 
     /// Counts a table's rows (for tests that check what a store left behind).
     package static func rows(in table: String, url: String) throws -> Int {
-        try PGConnection(conninfo: url, prepares: false).query("SELECT COUNT(*) FROM \(table)").int(0, 0) ?? 0
+        try integer("SELECT COUNT(*) FROM \(table)", url: url) ?? 0
+    }
+
+    /// The integer a query of one row and one column answers, `nil` for
+    /// SQL `NULL` (for tests that check what a store left behind).
+    package static func integer(_ sql: String, url: String) throws -> Int? {
+        try PGConnection(conninfo: url, prepares: false).query(sql).int(0, 0)
     }
 }

@@ -78,6 +78,21 @@ public protocol SubscriptionStorage: Sendable {
     func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
         throws(KeyStoreError) -> [SettingInUse]
 
+    /// Forgets the deliveries received before `before` that a retry can
+    /// no longer be told by: the uses ``add(_:to:periodStart:organizationId:idempotencyKey:reserve:limit:)``
+    /// remembers by idempotency key (sent again, one counts again), and
+    /// the billing event ids ``apply(_:)`` remembers but those dated at or
+    /// after the last event applied to their organization (sent again, a
+    /// forgotten one is ``BillingOutcome/stale(_:)`` and changes nothing,
+    /// as its replay would not have). What a retention of idempotency keys
+    /// keeps.
+    ///
+    /// One step of a pass: up to `rows` uses after `cursor` (`nil`: from
+    /// the first), or, once past the last use, up to `rows` billing event
+    /// ids, in one transaction. Any number of processes may run passes at
+    /// once.
+    func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError)
+        -> DeliveryForgetting
     /// How far the store's clock is from the database server's, where
     /// processes on other hosts share the server (PostgreSQL); `nil` for
     /// a store on this host (SQLite), whose processes share this clock.

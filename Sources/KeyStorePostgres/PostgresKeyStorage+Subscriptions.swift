@@ -416,6 +416,62 @@ extension PostgresKeyStorage {
         return UsageFold(folded: rows.int(0, 0) ?? 0, next: looked < keys ? nil : rows.string(0, 2))
     }
 
+    public func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError)
+        -> DeliveryForgetting
+    {
+        precondition(rows > 0, "a step looks at one row or more")
+        let cutoff = StorageCoding.milliseconds(before)
+        // A step's rows from the table's own key, and those of them that
+        // go deleted where they lie, in one statement. A process applying
+        // one of them at once (a retry just at the retention) finds it or
+        // not, and answers a replay or counts it again, as a retention says.
+        switch cursor {
+        case nil, .use?:
+            var (organizationId, idempotencyKey) = ("", "")
+            if case .use(let organization, let key)? = cursor { (organizationId, idempotencyKey) = (organization, key) }
+            let step = try write { connection in
+                try connection.query("""
+                    WITH step AS (
+                        SELECT organization_id, idempotency_key, recorded_at FROM usage_record
+                        WHERE (organization_id, idempotency_key) > ($1, $2)
+                        ORDER BY organization_id, idempotency_key LIMIT $3
+                    ), gone AS (
+                        DELETE FROM usage_record u USING step s
+                        WHERE u.organization_id = s.organization_id AND u.idempotency_key = s.idempotency_key
+                            AND s.recorded_at < $4
+                        RETURNING 1
+                    ), last AS (
+                        SELECT organization_id, idempotency_key FROM step
+                        ORDER BY organization_id DESC, idempotency_key DESC LIMIT 1
+                    )
+                    SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), organization_id, idempotency_key
+                    FROM (SELECT 1) one LEFT JOIN last ON true
+                    """, [.text(organizationId), .text(idempotencyKey), .of(rows), .integer(cutoff)])
+            }
+            let next: DeliveryCursor = (step.int(0, 1) ?? 0) < rows
+                ? .billingEvent(after: nil)
+                : .use(organizationId: step.string(0, 2) ?? "", idempotencyKey: step.string(0, 3) ?? "")
+            return DeliveryForgetting(forgotten: step.int(0, 0) ?? 0, next: next)
+        case .billingEvent(let after)?:
+            let step = try write { connection in
+                try connection.query("""
+                    WITH step AS (
+                        SELECT event_id, organization_id, occurred_at, received_at FROM billing_event
+                        WHERE event_id > $1 ORDER BY event_id LIMIT $2
+                    ), gone AS (
+                        DELETE FROM billing_event e USING step s
+                        WHERE e.event_id = s.event_id AND s.received_at < $3
+                            AND s.occurred_at < (SELECT last_event_at FROM subscription b WHERE b.organization_id = s.organization_id)
+                        RETURNING 1
+                    )
+                    SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), (SELECT MAX(event_id) FROM step)
+                    """, [.text(after ?? ""), .of(rows), .integer(cutoff)])
+            }
+            let next = (step.int(0, 1) ?? 0) < rows ? nil : step.string(0, 2).map { DeliveryCursor.billingEvent(after: $0) }
+            return DeliveryForgetting(forgotten: step.int(0, 0) ?? 0, next: next)
+        }
+    }
+
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try KeyValidator.pageSize(limit)

@@ -29,4 +29,24 @@ extension KeygateService {
             try storage.foldUsage(before: firstKept, due: due, after: cursor, keys: keys)
         }
     }
+
+    /// One step of a pass that forgets the idempotency keys `usage.record`
+    /// and billing events used more than `days` days ago (a retry after
+    /// that is a new call: a use counts again; a billing event older than
+    /// its organization's last is `stale_event` and changes nothing, and
+    /// ids of the last date are kept). Pass each step's
+    /// ``DeliveryForgetting/next`` to the next, until it is `nil`.
+    /// `keygate serve` runs passes when given `--idempotency-retention-days`;
+    /// any number of processes may.
+    ///
+    /// - Precondition: `days` is at least 1.
+    public func forgetDeliveries(keepingDays days: Int, after cursor: DeliveryCursor?, rows: Int = 1_000)
+        throws(ServiceError) -> DeliveryForgetting
+    {
+        precondition(days >= 1, "a retention keeps at least a day")
+        let before = clock.now().addingTimeInterval(-TimeInterval(days) * 86_400)
+        return try store { () throws(KeyStoreError) in
+            try storage.forgetDeliveries(before: before, after: cursor, rows: rows)
+        }
+    }
 }

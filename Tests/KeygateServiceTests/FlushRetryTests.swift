@@ -48,6 +48,9 @@ struct LostAcknowledgement: KeygateStorage {
     func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> RateLimitSweep {
         try base.forgetIdleRateLimits(before: before, after: cursor, entries: entries)
     }
+    func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError) -> DeliveryForgetting {
+        try base.forgetDeliveries(before: before, after: cursor, rows: rows)
+    }
     func recordSettings(_ settings: [SettingInUse], information: [SettingInUse], within window: TimeInterval)
         throws(KeyStoreError) -> [SettingInUse]
     {

@@ -127,6 +127,50 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         }
     }
 
+    public func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError)
+        -> DeliveryForgetting
+    {
+        precondition(rows > 0, "a step looks at one row or more")
+        let cutoff = StorageCoding.milliseconds(before)
+        return try write { db in
+            // A step's rows from the table's own key, each marked whether
+            // it goes: a pass reads each row once, whatever it forgets.
+            switch cursor {
+            case nil, .use?:
+                var (organizationId, idempotencyKey) = ("", "")
+                if case .use(let organization, let key)? = cursor { (organizationId, idempotencyKey) = (organization, key) }
+                let step = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT organization_id, idempotency_key, recorded_at < ?3 FROM usage_record
+                    WHERE (organization_id, idempotency_key) > (?1, ?2)
+                    ORDER BY organization_id, idempotency_key LIMIT ?4
+                    """), arguments: [organizationId, idempotencyKey, cutoff, rows])
+                let forget = try db.cachedStatement(
+                    sql: "DELETE FROM usage_record WHERE organization_id = ? AND idempotency_key = ?")
+                var forgotten = 0
+                for row in step where row[2] as Bool {
+                    try forget.execute(arguments: [row[0] as String, row[1] as String])
+                    forgotten += 1
+                }
+                let next: DeliveryCursor = step.count < rows
+                    ? .billingEvent(after: nil) : .use(organizationId: step[rows - 1][0], idempotencyKey: step[rows - 1][1])
+                return DeliveryForgetting(forgotten: forgotten, next: next)
+            case .billingEvent(let after)?:
+                let step = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT event_id, received_at < ?2
+                        AND occurred_at < (SELECT last_event_at FROM subscription s WHERE s.organization_id = e.organization_id)
+                    FROM billing_event e WHERE event_id > ?1 ORDER BY event_id LIMIT ?3
+                    """), arguments: [after ?? "", cutoff, rows])
+                let forget = try db.cachedStatement(sql: "DELETE FROM billing_event WHERE event_id = ?")
+                var forgotten = 0
+                for row in step where (row[1] as Bool?) == true {
+                    try forget.execute(arguments: [row[0] as String])
+                    forgotten += 1
+                }
+                return DeliveryForgetting(forgotten: forgotten, next: step.count < rows ? nil : .billingEvent(after: step[rows - 1][0]))
+            }
+        }
+    }
+
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
         if let reader = verificationReader {
             let (kinds, now) = (Self.kindList(kinds), StorageCoding.milliseconds(now))

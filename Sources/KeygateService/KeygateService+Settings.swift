@@ -12,6 +12,11 @@ extension KeygateService {
         /// (``KeygateService/foldUsage(keepingDays:after:keys:)``); `nil`:
         /// every day.
         public var usageRetentionDays: Int?
+        /// How many days the process remembers `usage.record`'s
+        /// idempotency keys and billing event ids
+        /// (``KeygateService/forgetDeliveries(keepingDays:after:rows:)``);
+        /// `nil`: for good.
+        public var idempotencyRetentionDays: Int?
         /// How long the process keeps events (``EventSchedule/retention``).
         public var eventRetention: TimeInterval
         /// The version of Keygate the process runs (`keygate --version`),
@@ -29,11 +34,12 @@ extension KeygateService {
         /// process, compared with nothing (processes may well differ).
         public var information: [String: String]
 
-        public init(catalogSource: String, usageRetentionDays: Int? = nil,
+        public init(catalogSource: String, usageRetentionDays: Int? = nil, idempotencyRetentionDays: Int? = nil,
                     eventRetention: TimeInterval = EventSchedule.defaultRetention, version: String? = nil,
                     sweepInterval: Int? = nil, information: [String: String] = [:]) {
             self.catalogSource = catalogSource
             self.usageRetentionDays = usageRetentionDays
+            self.idempotencyRetentionDays = idempotencyRetentionDays
             self.eventRetention = eventRetention
             self.version = version
             self.sweepInterval = sweepInterval
@@ -49,11 +55,18 @@ extension KeygateService {
         public var otherCatalogs: [SettingInUse]
         /// Other usage retentions (a number of days, or `all`), most recent first.
         public var otherUsageRetentions: [SettingInUse]
+        /// Other retentions of idempotency keys (a number of days, or
+        /// `all`), most recent first.
+        public var otherIdempotencyRetentions: [SettingInUse]
         /// Other event retentions (seconds), most recent first.
         public var otherEventRetentions: [SettingInUse]
         /// The usage retentions of ``otherUsageRetentions`` that keep more
         /// days than this process's: what changes what it folds.
         public var longerUsageRetentions: [SettingInUse]
+        /// The retentions of ``otherIdempotencyRetentions`` that remember
+        /// idempotency keys longer than this process's: what changes what
+        /// it forgets.
+        public var longerIdempotencyRetentions: [SettingInUse]
         /// The event retentions of ``otherEventRetentions`` that keep events
         /// longer than this process's: what changes what it prunes.
         public var longerEventRetentions: [SettingInUse]
@@ -66,6 +79,10 @@ extension KeygateService {
         /// The days of usage to keep when folding: the most any process
         /// keeps; `nil` (fold nothing) while one keeps every day.
         public var usageRetentionDays: Int?
+        /// The days to remember idempotency keys when forgetting them: the
+        /// most any process keeps; `nil` (forget nothing) while one keeps
+        /// them for good.
+        public var idempotencyRetentionDays: Int?
         /// How long to keep events when pruning: the longest any process keeps them.
         public var eventRetention: TimeInterval
         /// How far back, in seconds, the values above were counted: the
@@ -88,6 +105,7 @@ extension KeygateService {
     public enum SettingName {
         public static let catalog = "catalog"
         public static let usageRetention = "usage-retention-days"
+        public static let idempotencyRetention = "idempotency-retention-days"
         public static let eventRetention = "event-retention-seconds"
         public static let version = "keygate-version"
         /// How often a process records its settings, in seconds
@@ -123,10 +141,10 @@ extension KeygateService {
         /// `none`: for `keygate status` on any host to name them.
         public static let healthWarnings = "health-warnings"
 
-        /// The days of usage a recorded usage retention keeps: `Int.max`
-        /// for `all`; a value this version cannot read (a later one's) is
-        /// the fewest, 0, and changes nothing.
-        public static func usageDays(_ value: String) -> Int {
+        /// The days a recorded usage or idempotency retention keeps:
+        /// `Int.max` for `all`; a value this version cannot read (a later
+        /// one's) is the fewest, 0, and changes nothing.
+        public static func retentionDays(_ value: String) -> Int {
             value == "all" ? .max : Int(value) ?? 0
         }
 
@@ -164,10 +182,10 @@ extension KeygateService {
         func setting(_ name: String, _ value: String, source: String = "") -> SettingInUse {
             SettingInUse(name: name, value: value, source: source, host: host, processId: processId)
         }
-        let usageRetention = settings.usageRetentionDays.map(String.init) ?? "all"
         let mine = [
             setting(SettingName.catalog, catalog.digest, source: settings.catalogSource),
-            setting(SettingName.usageRetention, usageRetention),
+            setting(SettingName.usageRetention, settings.usageRetentionDays.map(String.init) ?? "all"),
+            setting(SettingName.idempotencyRetention, settings.idempotencyRetentionDays.map(String.init) ?? "all"),
             setting(SettingName.eventRetention, String(Int(settings.eventRetention.rounded(.up)))),
         ] + (settings.version.map { [setting(SettingName.version, $0)] } ?? [])
             + (settings.sweepInterval.map { [setting(SettingName.sweepInterval, String($0))] } ?? [])
@@ -182,17 +200,26 @@ extension KeygateService {
         let others = recorded.filter { now.timeIntervalSince($0.seenAt) <= lookBack }
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
+        let idempotencyRetentions = named(SettingName.idempotencyRetention)
         let eventRetentions = named(SettingName.eventRetention)
-        let days = SettingName.usageDays, seconds = SettingName.eventSeconds
-        let myDays = settings.usageRetentionDays ?? .max
-        let longerUsage = usageRetentions.filter { days($0.value) > myDays }
+        let days = SettingName.retentionDays, seconds = SettingName.eventSeconds
+        // The retentions longer than `mine`, and the days the longest keeps (`nil`: every day).
+        func longer(_ retentions: [SettingInUse], than mine: Int?) -> (longer: [SettingInUse], kept: Int?) {
+            let mine = mine ?? .max
+            let longer = retentions.filter { days($0.value) > mine }
+            let kept = longer.map { days($0.value) }.reduce(mine, max)
+            return (longer, kept == .max ? nil : kept)
+        }
+        let usage = longer(usageRetentions, than: settings.usageRetentionDays)
+        let idempotency = longer(idempotencyRetentions, than: settings.idempotencyRetentionDays)
         let longerEvents = eventRetentions.filter { seconds($0.value) > settings.eventRetention }
-        let keptDays = longerUsage.map { days($0.value) }.reduce(myDays, max)
         return SettingsInUse(otherCatalogs: named(SettingName.catalog), otherUsageRetentions: usageRetentions,
-                             otherEventRetentions: eventRetentions, longerUsageRetentions: longerUsage,
+                             otherIdempotencyRetentions: idempotencyRetentions,
+                             otherEventRetentions: eventRetentions, longerUsageRetentions: usage.longer,
+                             longerIdempotencyRetentions: idempotency.longer,
                              longerEventRetentions: longerEvents, otherVersions: named(SettingName.version),
                              otherSweepIntervals: named(SettingName.sweepInterval),
-                             usageRetentionDays: keptDays == .max ? nil : keptDays,
+                             usageRetentionDays: usage.kept, idempotencyRetentionDays: idempotency.kept,
                              eventRetention: longerEvents.map { seconds($0.value) }.reduce(settings.eventRetention, max),
                              lookBack: lookBack)
     }

@@ -162,15 +162,20 @@ struct CommandLineTests {
         #expect(fromEnvironment.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not 'many'"))
     }
 
-    @Test func aUsageRetentionOutsideItsRangeIsRefusedBeforeServing() throws {
+    @Test(arguments: [("usage", "USAGE"), ("idempotency", "IDEMPOTENCY")])
+    func aRetentionOutsideItsRangeIsRefusedBeforeServing(_ retention: String, _ variable: String) throws {
         for days in ["0", "36501", "a year"] {
-            let run = try keygate("serve", "--usage-retention-days", days)
+            let run = try keygate("serve", "--\(retention)-retention-days", days)
             #expect(run.status == 64)
             #expect(run.output.isEmpty)
+            // A value that is no number at all, the argument parser refuses itself.
+            let expected = Int(days) == nil ? "The value '\(days)' is invalid"
+                : "the \(retention) retention must be a whole number of days from 1 to 36500, not '\(days)'"
+            #expect(run.errors.contains(expected), "\(run.errors)")
         }
-        let fromEnvironment = try keygate("serve", environment: ["KEYGATE_USAGE_RETENTION_DAYS": "0"])
+        let fromEnvironment = try keygate("serve", environment: ["KEYGATE_\(variable)_RETENTION_DAYS": "0"])
         #expect(fromEnvironment.status == 64)
-        #expect(fromEnvironment.errors.contains("the usage retention must be a whole number of days from 1 to 36500, not '0'"),
+        #expect(fromEnvironment.errors.contains("the \(retention) retention must be a whole number of days from 1 to 36500, not '0'"),
                 "\(fromEnvironment.errors)")
     }
 

@@ -65,7 +65,8 @@ struct StatusCommandTests {
         #expect(json["organizations"] as? Int == 1)
         let settings = try #require(json["settings"] as? [[String: Any]])
         #expect(Set(settings.compactMap { $0["name"] as? String })
-            == ["catalog", "usage-retention-days", "event-retention-seconds", "keygate-version", "event-sweep-seconds"],
+            == ["catalog", "usage-retention-days", "idempotency-retention-days", "event-retention-seconds", "keygate-version",
+                "event-sweep-seconds"],
                 "information (a cache size) is not among the values to agree on")
         #expect(settings.allSatisfy { $0["processId"] as? Int == Int(serve.process.processIdentifier) })
         let processes = try #require(json["processes"] as? [[String: Any]])
@@ -74,6 +75,7 @@ struct StatusCommandTests {
         let recorded = try #require(processes.first?["settings"] as? [String: String])
         #expect(recorded["keygate-version"] == KeygateVersion.current)
         #expect(recorded["usage-retention-days"] == "all")
+        #expect(recorded["idempotency-retention-days"] == "all")
         #expect(recorded["event-retention-seconds"] == "2592000")
         #expect(recorded["event-sweep-seconds"] == "1")
         #expect(recorded["cache-keys"] == "100000")

@@ -53,6 +53,27 @@ struct SettingsAgreementTests {
         #expect(first.otherUsageRetentions.isEmpty && first.otherEventRetentions.isEmpty)
     }
 
+    /// Idempotency keys are forgotten by the most days any process keeps,
+    /// apart from how much usage each keeps by day.
+    @Test(arguments: Backend.available) func forgettingIdempotencyKeysKeepsTheMostAnyProcessKeeps(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        func record(_ days: Int?, process: Int32) throws -> KeygateService.SettingsInUse {
+            try fixture.service.recordSettings(
+                KeygateService.ProcessSettings(catalogSource: "plans.xml", usageRetentionDays: 7, idempotencyRetentionDays: days),
+                host: "web", processId: process, within: Self.window)
+        }
+        #expect(try record(7, process: 1).idempotencyRetentionDays == 7)
+        let second = try record(30, process: 2)
+        #expect(second.idempotencyRetentionDays == 30)
+        #expect(second.otherIdempotencyRetentions.map(\.value) == ["7"] && second.longerIdempotencyRetentions.isEmpty)
+        let first = try record(7, process: 1)
+        #expect(first.idempotencyRetentionDays == 30, "the most any process keeps")
+        #expect(first.longerIdempotencyRetentions.map(\.processId) == [2])
+        #expect(first.usageRetentionDays == 7 && first.otherUsageRetentions.isEmpty, "usage by day is its own setting")
+        _ = try record(nil, process: 3)
+        #expect(try record(7, process: 1).idempotencyRetentionDays == nil, "a process remembering for good: nothing is forgotten")
+    }
+
     /// A process that records less often than the others counts for as
     /// many of its own intervals as they look back of theirs: between two
     /// of its records, what it keeps is still kept.

@@ -119,6 +119,15 @@ struct ServeCommand: ParsableCommand {
     var usageRetentionDays: Int?
 
     @Option(help: ArgumentHelp(
+        "How many days usage.record's idempotency keys and billing event ids are remembered.",
+        discussion: """
+            A retry after that is a new call: a use counts again; a billing event older than its \
+            organization's last is answered stale_event and changes nothing. Forgetting keeps the most days \
+            any process on the database keeps. Default: $KEYGATE_IDEMPOTENCY_RETENTION_DAYS, then for good.
+            """))
+    var idempotencyRetentionDays: Int?
+
+    @Option(help: ArgumentHelp(
         "How often, in seconds, verification statistics are logged (info); 0 for never.",
         discussion: "Default: $KEYGATE_STATISTICS_SECONDS, then 60."))
     var statisticsSeconds: Int?
@@ -172,7 +181,12 @@ struct ServeCommand: ParsableCommand {
         usageRetentionDays.map(String.init) ?? environment["KEYGATE_USAGE_RETENTION_DAYS"]
     }
 
-    /// The retentions usage by day and events may be given: a day at
+    /// The idempotency retention as given, if given: an option's or the environment's text.
+    private var idempotencyRetentionText: String? {
+        idempotencyRetentionDays.map(String.init) ?? environment["KEYGATE_IDEMPOTENCY_RETENTION_DAYS"]
+    }
+
+    /// The retentions usage by day, idempotency keys and events may be given: a day at
     /// least, a century at most.
     static let retentionRange = 1...36_500
 
@@ -196,6 +210,9 @@ struct ServeCommand: ParsableCommand {
         if let cacheKeysText { try Self.check(cacheKeysText, is: "the cache size", in: Self.cacheKeysRange, of: "keys") }
         if let usageRetentionText {
             try Self.check(usageRetentionText, is: "the usage retention", in: Self.retentionRange, of: "days")
+        }
+        if let idempotencyRetentionText {
+            try Self.check(idempotencyRetentionText, is: "the idempotency retention", in: Self.retentionRange, of: "days")
         }
         if let clockSkew { try Self.check(clockSkew, is: "the event clock skew", in: 0...86_400, of: "seconds") }
         // On every store: a word mistyped on SQLite would otherwise be
@@ -325,7 +342,8 @@ struct ServeCommand: ParsableCommand {
         let flusher = UsageFlusher(service: service, logger: logger, events: eventSchedule, sweepEvery: eventSweepSeconds,
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
-                                   usageRetentionDays: usageRetentionText.flatMap(Int.init), version: KeygateVersion.current,
+                                   usageRetentionDays: usageRetentionText.flatMap(Int.init),
+                                   idempotencyRetentionDays: idempotencyRetentionText.flatMap(Int.init), version: KeygateVersion.current,
                                    information: information, shortcomings: shortcomings)
         flusher.start()
         var output = LineWriter(descriptor: 1)

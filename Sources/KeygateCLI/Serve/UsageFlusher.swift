@@ -34,6 +34,7 @@ final class UsageFlusher: @unchecked Sendable {
     /// What folding and pruning keep: the most any process on the database
     /// keeps, as last recorded (this process's own until then).
     private var usageRetentionInUse: Int?
+    private var idempotencyRetentionInUse: Int?
     private var eventRetentionInUse: TimeInterval
     /// The pass that folds keys' usage past the retention: a fifth of a
     /// second of steps a sweep (each a transaction of a thousand keys); a
@@ -41,6 +42,10 @@ final class UsageFlusher: @unchecked Sendable {
     /// 35-115 sweeps (7-23 µs a key, docs/PERFORMANCE.md), and the next
     /// starts an hour after one ends.
     private var folding = SteppedPass<String>(every: .seconds(3_600), budget: .milliseconds(200))
+    /// The pass that forgets idempotency keys and billing event ids past
+    /// the retention: a tenth of a second of steps a sweep, each a
+    /// transaction of a thousand rows, a pass an hour.
+    private var forgettingDeliveries = SteppedPass<DeliveryCursor>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The pass that forgets the rate-limit state of keys quiet for an
     /// hour, on a store whose state can grow (PostgreSQL): a tenth of a
     /// second of steps a sweep, each 10,000 keys' rows (57-69 ms on a
@@ -61,14 +66,16 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String, usageRetentionDays: Int? = nil, version: String? = nil,
+         catalogSource: String, usageRetentionDays: Int? = nil, idempotencyRetentionDays: Int? = nil, version: String? = nil,
          information: [String: String] = [:], shortcomings: ShortcomingLog? = nil) {
         self.service = service
         shortcomingLog = shortcomings
         settings = KeygateService.ProcessSettings(catalogSource: catalogSource, usageRetentionDays: usageRetentionDays,
+                                                  idempotencyRetentionDays: idempotencyRetentionDays,
                                                   eventRetention: events.retention, version: version,
                                                   sweepInterval: sweepEvery, information: information)
         usageRetentionInUse = usageRetentionDays
+        idempotencyRetentionInUse = idempotencyRetentionDays
         eventRetentionInUse = events.retention
         settingsLog = SettingsLog(logger: logger)
         self.logger = logger
@@ -146,6 +153,7 @@ final class UsageFlusher: @unchecked Sendable {
             recordSettings(shortcomings: shortcomings)
             sweep()
             foldUsage()
+            forgetDeliveries()
             forgetIdleRateLimits()
         }
         for change in fileChanges() { log(change) }
@@ -243,6 +251,26 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
+    /// Goes on with the pass that forgets idempotency keys and billing
+    /// event ids past the retention every process on the database keeps
+    /// (the most any keeps).
+    private func forgetDeliveries() {
+        guard settings.idempotencyRetentionDays != nil, let keptDays = idempotencyRetentionInUse else { return }
+        do {
+            let forgotten = try forgettingDeliveries.resume { cursor throws(ServiceError) in
+                let step = try service.forgetDeliveries(keepingDays: keptDays, after: cursor)
+                return (step.forgotten, step.next)
+            }
+            if let forgotten, forgotten > 0 {
+                logger.debug("idempotency keys and billing event ids past the retention forgotten",
+                             metadata: ["count": "\(forgotten)"])
+            }
+        } catch {
+            // The pass goes on from the same row at the next sweep.
+            logger.warning("forgetting idempotency keys past the retention failed", metadata: ["reason": "\(error)"])
+        }
+    }
+
     /// Goes on with the pass that forgets quiet keys' rate-limit state.
     private func forgetIdleRateLimits() {
         do {
@@ -286,6 +314,7 @@ final class UsageFlusher: @unchecked Sendable {
         }
         logger.debug("settings recorded", metadata: ["otherCatalogs": "\(inUse.otherCatalogs.count)"])
         usageRetentionInUse = inUse.usageRetentionDays
+        idempotencyRetentionInUse = inUse.idempotencyRetentionDays
         eventRetentionInUse = inUse.eventRetention
         settingsLog.report(inUse, mine: settings, catalogDigest: service.catalog.digest)
     }

@@ -22,10 +22,15 @@ struct SettingsAgreement {
                 return "processes serve with \(values.count) plan catalogs (\(values.map(CatalogDigest.short).joined(separator: ", "))): "
                     + "they answer about plans, keys and quotas differently until every process loads the same file"
             case Name.usageRetention:
-                let kept = values.map(Name.usageDays).max() ?? 0
+                let kept = values.map(Name.retentionDays).max() ?? 0
                 return "processes keep usage by day for different numbers of days (\(values.joined(separator: ", "))): "
                     + (kept == .max ? "none folds usage while one keeps every day"
                         : "each folds by the most any keeps, \(kept) days")
+            case Name.idempotencyRetention:
+                let kept = values.map(Name.retentionDays).max() ?? 0
+                return "processes remember idempotency keys for different numbers of days (\(values.joined(separator: ", "))): "
+                    + (kept == .max ? "none forgets them while one remembers them for good"
+                        : "each forgets by the most any keeps, \(kept) days")
             case Name.eventRetention:
                 let kept = values.map(Name.eventSeconds).max() ?? 0
                 return "processes keep events for different times (\(values.map { "\($0) s" }.joined(separator: ", "))): "

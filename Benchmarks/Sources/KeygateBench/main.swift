@@ -277,6 +277,17 @@ if CommandLine.arguments.contains("--fold") {
     exit(0)
 }
 
+// `--deliveries`: only the idempotency-forgetting rows; on PostgreSQL
+// too when KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
+if CommandLine.arguments.contains("--deliveries") {
+    var rows = try deliveryRows(uses: quick ? 100_000 : 1_000_000)
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        rows += try deliveryRowsPostgres(postgresBench(server), uses: quick ? 100_000 : 1_000_000)
+    }
+    printTable(rows)
+    exit(0)
+}
+
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
 if CommandLine.arguments.contains("--forget") {
     let server = requiredPostgresServer(for: "--forget")

@@ -13,8 +13,9 @@ import Logging
 /// than any process keeps; every `statisticsEvery` seconds (0: never), logs what
 /// verification did; and after each flush, logs the database's files that
 /// changed under it; at each sweep, forgets the rate-limit state of keys
-/// quiet for an hour and, with a usage retention, folds older days of
-/// keys' usage past the most any process keeps, and says what keeps the
+/// quiet for an hour, with a usage retention folds older days of keys'
+/// usage past the most any process keeps, with an idempotency retention
+/// forgets idempotency keys and billing event ids alike, and says what keeps the
 /// store from working as well as it should when that changes. `@unchecked`: the `var`s are touched only by the
 /// ticker's ticks, one at a time, and by the last flush, after the ticker
 /// has stopped.

@@ -427,8 +427,7 @@ extension PostgresKeyStorage {
         // not, and answers a replay or counts it again, as a retention says.
         switch cursor {
         case nil, .use?:
-            var (organizationId, idempotencyKey) = ("", "")
-            if case .use(let organization, let key)? = cursor { (organizationId, idempotencyKey) = (organization, key) }
+            let (organizationId, idempotencyKey) = DeliveryCursor.useBefore(cursor)
             let step = try write { connection in
                 try connection.query("""
                     WITH step AS (

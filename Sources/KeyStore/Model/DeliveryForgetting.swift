@@ -7,6 +7,13 @@ public enum DeliveryCursor: Sendable, Hashable {
     case use(organizationId: String, idempotencyKey: String)
     /// On to the billing event ids: after this one, or from the first.
     case billingEvent(after: String?)
+
+    /// The use a step of uses starts after: the cursor's, or, from the
+    /// first (`nil`), one that sorts before every use (organization ids
+    /// and idempotency keys are never empty).
+    public static func useBefore(_ cursor: DeliveryCursor?) -> (organizationId: String, idempotencyKey: String) {
+        if case .use(let organizationId, let idempotencyKey)? = cursor { (organizationId, idempotencyKey) } else { ("", "") }
+    }
 }
 
 /// One step of a pass that forgets old deliveries.

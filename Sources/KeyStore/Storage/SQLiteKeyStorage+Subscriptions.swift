@@ -137,8 +137,7 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             // it goes: a pass reads each row once, whatever it forgets.
             switch cursor {
             case nil, .use?:
-                var (organizationId, idempotencyKey) = ("", "")
-                if case .use(let organization, let key)? = cursor { (organizationId, idempotencyKey) = (organization, key) }
+                let (organizationId, idempotencyKey) = DeliveryCursor.useBefore(cursor)
                 let step = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT organization_id, idempotency_key, recorded_at < ?3 FROM usage_record
                     WHERE (organization_id, idempotency_key) > (?1, ?2)

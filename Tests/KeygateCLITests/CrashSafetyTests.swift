@@ -35,6 +35,12 @@ struct CrashSafetyTests {
     /// The organizations whose recorded uses are counted, across rounds.
     private static let meteredOrganizations = ["org_metered_0", "org_metered_1"]
 
+    /// A `usage.record` of one booking under `idempotencyKey`: the same
+    /// call each time it is sent again.
+    private static func use(_ idempotencyKey: String, of organization: String) -> [String: Any] {
+        ["organizationId": organization, "meter": "bookings", "amount": 1, "idempotencyKey": idempotencyKey]
+    }
+
     /// Where every round's server keeps its data.
     private struct Store {
         let backend: Backend
@@ -80,8 +86,7 @@ struct CrashSafetyTests {
                 serve.send(String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
             }
             func record(_ idempotencyKey: String, for organization: String) throws {
-                try send("usage.record", ["organizationId": organization, "meter": "bookings", "amount": 1,
-                                          "idempotencyKey": idempotencyKey])
+                try send("usage.record", Self.use(idempotencyKey, of: organization))
             }
             let organizations = (0..<3).map { "org_\(round)_\($0)" }
             for organization in organizations + Self.meteredOrganizations {
@@ -196,8 +201,7 @@ struct CrashSafetyTests {
     private func retryUnanswered(_ acknowledged: inout Acknowledged, in store: Store) throws {
         let serve = try store.serve()
         for (idempotencyKey, organization) in acknowledged.unanswered {
-            _ = try serve.result("usage.record", ["organizationId": organization, "meter": "bookings", "amount": 1,
-                                                  "idempotencyKey": idempotencyKey])
+            _ = try serve.result("usage.record", Self.use(idempotencyKey, of: organization))
             acknowledged.recorded[organization, default: []].insert(idempotencyKey)
         }
         acknowledged.unanswered = [:]

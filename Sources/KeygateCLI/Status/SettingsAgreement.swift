@@ -22,15 +22,10 @@ struct SettingsAgreement {
                 return "processes serve with \(values.count) plan catalogs (\(values.map(CatalogDigest.short).joined(separator: ", "))): "
                     + "they answer about plans, keys and quotas differently until every process loads the same file"
             case Name.usageRetention:
-                let kept = values.map(Name.retentionDays).max() ?? 0
-                return "processes keep usage by day for different numbers of days (\(values.joined(separator: ", "))): "
-                    + (kept == .max ? "none folds usage while one keeps every day"
-                        : "each folds by the most any keeps, \(kept) days")
+                return retentions("keep usage by day", forEvery: "none folds usage while one keeps every day", each: "folds")
             case Name.idempotencyRetention:
-                let kept = values.map(Name.retentionDays).max() ?? 0
-                return "processes remember idempotency keys for different numbers of days (\(values.joined(separator: ", "))): "
-                    + (kept == .max ? "none forgets them while one remembers them for good"
-                        : "each forgets by the most any keeps, \(kept) days")
+                return retentions("remember idempotency keys", forEvery: "none forgets them while one remembers them for good",
+                                  each: "forgets")
             case Name.eventRetention:
                 let kept = values.map(Name.eventSeconds).max() ?? 0
                 return "processes keep events for different times (\(values.map { "\($0) s" }.joined(separator: ", "))): "
@@ -44,6 +39,15 @@ struct SettingsAgreement {
             default:
                 return "processes record different values of \(name) (\(values.joined(separator: ", ")))"
             }
+        }
+
+        /// What differing retentions in days (or `all`) do: `what` the
+        /// processes keep, and how they go by the most any keeps: `all`
+        /// while one keeps every day, else each `action`s by that many days.
+        private func retentions(_ what: String, forEvery all: String, each action: String) -> String {
+            let kept = values.map(KeygateService.SettingName.retentionDays).max() ?? 0
+            return "processes \(what) for different numbers of days (\(values.joined(separator: ", "))): "
+                + (kept == .max ? all : "each \(action) by the most any keeps, \(kept) days")
         }
     }
 

@@ -28,11 +28,8 @@ for suffix in ["", "-wal", "-shm", "-usage", "-usage-wal", "-usage-shm"]:
         shutil.copy(fixture + suffix, scratch + suffix)
 
 db = sqlite3.connect(scratch, isolation_level=None)
-# keygate serve keeps a savepoint's journal in memory in one block of up to
-# 1 MiB (SQLiteProcess.keepSavepointJournalsInMemory), which Python cannot
-# ask of SQLite; with temp_store = FILE, SQLite's default of 64 KiB does the
-# same for a creation's dozen pages.
-for pragma in ["journal_mode = WAL", "synchronous = NORMAL", "temp_store = FILE"]:
+# As keygate serve's connections: savepoint journals in memory.
+for pragma in ["journal_mode = WAL", "synchronous = NORMAL", "temp_store = MEMORY"]:
     db.execute("PRAGMA " + pragma)
 for statement in filter(None, os.environ.get("SQL", "").split(";;")):
     db.execute(statement)

@@ -4,7 +4,3 @@
 int keygate_sqlite3_config_memstatus(int enabled) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, enabled);
 }
-
-int keygate_sqlite3_config_stmtjrnl_spill(int bytes) {
-    return sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, bytes);
-}

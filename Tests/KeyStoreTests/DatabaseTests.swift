@@ -41,17 +41,44 @@ struct DatabaseTests {
     }
 
     /// SQLite takes process-wide settings only before it starts
-    /// (`keygate serve` makes these calls first): once a database is open,
-    /// each call says it took no effect, and the database works as before.
+    /// (`keygate serve` makes this call first): once a database is open,
+    /// the call says it took no effect, and the database works as before.
     @Test func processSettingsStayAsTheyWereOnceSQLiteRuns() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try KeyDatabase.open(path: directory.appending(path: "keygate.sqlite").path)
         #expect(SQLiteProcess.disableMemoryStatistics() == false)
-        #expect(SQLiteProcess.keepSavepointJournalsInMemory() == false)
-        #expect(SQLiteProcess.savepointJournalsInOneBlock == false)
-        #expect(try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2, "journals in memory, as before")
         #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM api_key") } == 0)
+    }
+
+    /// A savepoint that changes 2 MiB of pages, as a write group runs a
+    /// command (in a savepoint of a transaction, over pages that existed
+    /// before it), commits: its journal stays in memory, whatever its
+    /// size. SQLite's one-block journal (`SQLITE_CONFIG_STMTJRNL_SPILL`)
+    /// fails such a savepoint with `SQLITE_FULL` once its block is 128 KiB
+    /// or more, and moves it to a file when smaller (KeyDatabase).
+    @Test func aSavepointOfMegabytesCommitsWithItsJournalInMemory() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try KeyDatabase.open(path: directory.appending(path: "keygate.sqlite").path)
+        #expect(try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2, "journals in memory")
+        try pool.write { db in
+            try db.execute(sql: """
+                CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload BLOB);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                INSERT INTO scratch SELECT i, randomblob(100) FROM n;
+                """)
+        }
+        try pool.write { db in
+            try db.execute(sql: "UPDATE scratch SET payload = x'00' WHERE id = 1")
+            try db.inSavepoint {
+                try db.execute(sql: "UPDATE scratch SET payload = randomblob(100)")
+                return .commit
+            }
+        }
+        #expect(try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch WHERE length(payload) = 100")
+        } == 20000)
     }
 
     /// Another process committing a migration while this one is migrating:

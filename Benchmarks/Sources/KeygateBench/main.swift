@@ -16,7 +16,6 @@ import PlanCatalog
 // As `keygate serve` does first (see SQLiteProcess): the in-process rows
 // measure the process an embedder who follows the docs runs.
 SQLiteProcess.disableMemoryStatistics()
-SQLiteProcess.keepSavepointJournalsInMemory()
 
 let quick = CommandLine.arguments.contains("--quick")
 let repository = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

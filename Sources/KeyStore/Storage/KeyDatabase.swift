@@ -279,13 +279,15 @@ public enum KeyDatabase {
         // checkpointed every 60 creations, inside one of them, and copied the
         // same hot pages back each time (docs/PERFORMANCE.md has the cost).
         //
-        // Savepoint journals in memory: a write group runs each command in a
-        // savepoint, whose journal keeps the first version of every page the
-        // command changes; in a temporary file that was about 38 `pwrite(2)`
-        // calls per created key, most of a creation's time. In one block
-        // where the process allows it (``SQLiteProcess``): with `temp_store
-        // = MEMORY` SQLite keeps them in blocks of about 1 KiB, allocated and
-        // freed for every command.
+        // Savepoint journals in memory, whatever their size: a write group
+        // runs each command in a savepoint, whose journal keeps the first
+        // version of every page the command changes; in a temporary file
+        // that was about 38 `pwrite(2)` calls per created key, most of a
+        // creation's time. Not in one block of memory that moves to a file
+        // past its size (`SQLITE_CONFIG_STMTJRNL_SPILL`): a block of 128 KiB
+        // or more fails the command that outgrows it with `SQLITE_FULL`,
+        // and a smaller one moves a busy group's journal to a file, slower
+        // than these blocks of 1 KiB (docs/PERFORMANCE.md).
         //
         // The log and its index stay when the last connection closes: a
         // process that may only read the file can open it in WAL mode only
@@ -293,7 +295,7 @@ public enum KeyDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
-            try db.execute(sql: "PRAGMA temp_store = \(SQLiteProcess.savepointJournalsInOneBlock ? "FILE" : "MEMORY")")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             keepLog(db.sqliteConnection)
             if let usage {
                 try db.execute(sql: "ATTACH DATABASE ? AS usage", arguments: [attachment(of: usage)])

@@ -258,7 +258,6 @@ struct ServeCommand: ParsableCommand {
         DispatchEventLoop.start()
         // First, while nothing else in the process uses SQLite.
         SQLiteProcess.disableMemoryStatistics()
-        SQLiteProcess.keepSavepointJournalsInMemory()
         let wake = Signals.install()
 
         let catalogURL: URL

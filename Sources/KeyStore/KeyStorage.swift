@@ -32,6 +32,13 @@ public protocol KeyStorage: Sendable {
     /// Gives the key a new secret. The previous one keeps working for
     /// `gracePeriodSeconds` (0: it stops at once).
     func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey
+    /// The secrets rotations left working, for each of these keys that
+    /// has any: those whose grace deadline is still ahead, soonest first,
+    /// each with the hint of the secret it was (kept when it was rotated
+    /// out). Keys unknown or without one are not in the answer. Their keys
+    /// may be revoked or expired, which stops them too: the caller decides
+    /// what to show. The dashboard's read, a page at a time.
+    func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]]
     /// Revokes for good; the record stays. Revoking again changes nothing.
     /// `reason`, when given, is kept in the audit entry (where a scanner
     /// found the key, say).

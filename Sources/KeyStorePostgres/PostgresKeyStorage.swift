@@ -236,6 +236,23 @@ public struct PostgresKeyStorage: KeygateStorage {
         return KeyPage(keys: keys, positions: (0..<rows).map { result.int64($0, 0) ?? 0 }, nextCursor: nextCursor)
     }
 
+    public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
+        guard !keyIds.isEmpty else { return [:] }
+        let result = try read { connection in
+            try connection.query("""
+                SELECT key_id, hint, expires_at FROM key_secret
+                WHERE key_id = ANY ($1::text[]) AND expires_at > $2
+                ORDER BY key_id, expires_at
+                """, [.text(Self.textArray(keyIds)), .integer(StorageCoding.milliseconds(now))])
+        }
+        var secrets: [String: [PreviousSecret]] = [:]
+        for row in 0..<result.count {
+            guard let keyId = result.string(row, 0), let expiresAt = result.int64(row, 2) else { continue }
+            secrets[keyId, default: []].append(PreviousSecret(hint: result.string(row, 1), expiresAt: StorageCoding.date(expiresAt)))
+        }
+        return secrets
+    }
+
     public func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError)
         -> KeyRecord
     {
@@ -275,8 +292,9 @@ public struct PostgresKeyStorage: KeygateStorage {
             connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
                             [.text(id), .integer(nowMilliseconds)])
             if let previousExpiresAt {
-                connection.send("UPDATE key_secret SET expires_at = $1 WHERE key_id = $2 AND expires_at IS NULL",
-                                [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(id)])
+                // The key's hint is still the replaced secret's: it goes with it.
+                connection.send("UPDATE key_secret SET expires_at = $1, hint = $2 WHERE key_id = $3 AND expires_at IS NULL",
+                                [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(key.hint), .text(id)])
             } else {
                 connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NULL", [.text(id)])
             }

@@ -570,5 +570,12 @@ enum PostgresSchema {
             -- column without a default: no row is rewritten.
             ALTER TABLE usage_record ADD COLUMN reserve BOOLEAN;
             """),
+        (19, "rotated-out secrets keep their hint", """
+            -- A secret a rotation leaves working for a grace period keeps
+            -- the hint it had on its key, for the dashboard to name it
+            -- (previousSecrets); one rotated out before has none. A column
+            -- without a default: no row is rewritten.
+            ALTER TABLE key_secret ADD COLUMN hint TEXT;
+            """),
     ]
 }

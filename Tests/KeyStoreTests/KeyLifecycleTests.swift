@@ -117,6 +117,37 @@ struct KeyLifecycleTests {
         #expect(try store.found(third.secret)?.id == first.key.id)
     }
 
+    /// What the dashboard shows of a rotated key: each earlier secret still
+    /// working, named by the hint it had, soonest to stop first, until its
+    /// deadline; a rotation without grace leaves none behind, and keys that
+    /// have none are not in the answer.
+    @Test(arguments: Backend.withPooler) func previousSecretsAreNamedByTheirHintsUntilTheirDeadlines(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let first = try store.create()
+        let untouched = try store.create()
+        #expect(try store.storage.previousSecrets(keyIds: [first.key.id, untouched.key.id]).isEmpty)
+        let second = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 3_600, actor: nil)
+        store.clock.advance(by: 60)
+        let third = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        // Rotated out without grace: gone at once, nothing to show.
+        _ = try store.storage.rotate(id: untouched.key.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+
+        let now = store.clock.now()
+        let expected = [
+            PreviousSecret(hint: second.key.hint, expiresAt: try #require(third.previousSecretExpiresAt)),
+            PreviousSecret(hint: first.key.hint, expiresAt: try #require(second.previousSecretExpiresAt)),
+        ]
+        #expect(expected.map(\.expiresAt) == [now.addingTimeInterval(600), now.addingTimeInterval(3_540)])
+        #expect(first.key.hint != second.key.hint)
+        #expect(try store.storage.previousSecrets(keyIds: [first.key.id, untouched.key.id, "key_unknown"]) == [first.key.id: expected])
+
+        store.clock.advance(by: 600)
+        #expect(try store.storage.previousSecrets(keyIds: [first.key.id]) == [first.key.id: [expected[1]]])
+        store.clock.advance(by: 2_940)
+        #expect(try store.storage.previousSecrets(keyIds: [first.key.id]).isEmpty)
+        #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
+    }
+
     @Test(arguments: Backend.withPooler) func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()

@@ -93,6 +93,50 @@ struct MessageTruthTests {
         }
     }
 
+    /// A dashboard shows which earlier secrets of a key still work: the
+    /// rotation's answer, `keys.get` and `keys.list` name each by the hint
+    /// it had, with its deadline, soonest first, until it passes; a revoked
+    /// key has none, whatever their deadlines.
+    @Test(arguments: Backend.withPooler) func aRotatedKeyShowsTheEarlierSecretsStillWorking(_ backend: Backend) throws {
+        let clock = ManualClock(RFC3339.date("2026-11-22T12:00:00Z")!)
+        let rpc = try RPCFixture(backend: backend, clock: clock)
+        func result(_ method: String, _ params: [String: Any]) throws -> [String: Any] {
+            try #require(try rpc.request(method, params).result)
+        }
+        _ = try result("subscriptions.setPlan", [
+            "organizationId": "org_1", "plan": "pro", "eventId": "evt_1", "occurredAt": "2026-11-01T00:00:00Z",
+        ])
+        let created = try result("keys.create", ["organizationId": "org_1", "name": "Zapier", "kind": "owner_integration",
+                                                 "capabilities": ["booking.read"]])
+        let key = try #require(created["key"] as? [String: Any])
+        let keyId = try #require(key["id"] as? String)
+        let firstHint = try #require(key["hint"] as? String)
+        #expect(key["previousSecrets"] as? [Any] != nil && (key["previousSecrets"] as? [Any])?.isEmpty == true)
+        let target: [String: Any] = ["organizationId": "org_1", "keyId": keyId]
+
+        let second = try result("keys.rotate", target.merging(["gracePeriodSeconds": 86_400]) { $1 })
+        let secondHint = try #require((second["key"] as? [String: Any])?["hint"] as? String)
+        clock.advance(by: 3_600)
+        let third = try result("keys.rotate", target.merging(["gracePeriodSeconds": 600]) { $1 })
+        func shown(_ info: Any?) -> [[String?]] {
+            ((info as? [String: Any])?["previousSecrets"] as? [[String: Any]] ?? []).map {
+                [$0["hint"] as? String, $0["expiresAt"] as? String]
+            }
+        }
+        let expected = [[secondHint, "2026-11-22T13:10:00.000Z"], [firstHint, "2026-11-23T12:00:00.000Z"]]
+        #expect(shown(third["key"]) == expected)
+        #expect(shown(try result("keys.get", target)) == expected)
+        let listed = try #require(try result("keys.list", ["organizationId": "org_1"])["keys"] as? [Any])
+        #expect(shown(listed.first) == expected)
+        #expect(shown(try #require(try result("keys.list", ["organizationId": "org_1", "status": "active"])["keys"] as? [Any]).first)
+            == expected)
+
+        clock.advance(by: 600)
+        #expect(shown(try result("keys.get", target)) == [[firstHint, "2026-11-23T12:00:00.000Z"]])
+        #expect(shown(try result("keys.revoke", target)).isEmpty)
+        #expect(shown(try result("keys.get", target)).isEmpty)
+    }
+
     @Test func aKindIsNamedInEveryLanguageNeverAsAPlaceholder() throws {
         for (locale, name) in [("en", "Booking partner"), ("pl", "Partner rezerwacji"), ("de", "Buchungspartner")] {
             let reply = try rpc.request("keys.create", [

@@ -71,6 +71,9 @@ struct LostAcknowledgement: KeygateStorage {
     func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey {
         try base.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
     }
+    func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
+        try base.previousSecrets(keyIds: keyIds)
+    }
     func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord {
         try base.revoke(id: id, organizationId: organizationId, actor: actor, reason: reason)
     }

@@ -117,6 +117,8 @@ struct UpgradeTests {
         #expect(listed.map(\.record.name) == ["Channel manager", "Old sync", "Zapier"])
         #expect(listed.map(\.status) == [.active, .revoked, .active])
         #expect(listed.map(\.record.hint) == [rows.rotatedCurrent, rows.revoked, rows.live].map(\.description))
+        // The secret the first release rotated out shows, without the hint it never kept.
+        #expect(listed.map(\.previousSecrets) == [[PreviousSecret(hint: nil, expiresAt: rows.graceEnds)], [], []])
         let live = try verify(rows.live)
         #expect(live.outcome == .valid && live.keyId == "key_FirstReleaseLive0001")
         #expect(live.capabilities == ["booking.read", "booking.create"] && live.rateLimit?.limit == 60)

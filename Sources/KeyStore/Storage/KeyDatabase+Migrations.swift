@@ -443,6 +443,13 @@ extension KeyDatabase {
             // without a default: no row is rewritten.
             try db.execute(sql: "ALTER TABLE usage_record ADD COLUMN reserve INTEGER")
         }
+        migrator.registerMigration("v21: rotated-out secrets keep their hint") { db in
+            // A secret a rotation leaves working for a grace period keeps
+            // the hint it had on its key, for the dashboard to name it
+            // (`previousSecrets`); one rotated out before has none. A column
+            // without a default: no row is rewritten.
+            try db.execute(sql: "ALTER TABLE key_secret ADD COLUMN hint TEXT")
+        }
         return migrator
     }
 }

@@ -61,6 +61,11 @@ struct RawStatement {
                       as: UTF8.self)
     }
 
+    /// The column's text, or `nil` where it is NULL.
+    func optionalText(_ column: Int32) -> String? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : text(column)
+    }
+
     func int(_ column: Int32) -> Int64? {
         sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }

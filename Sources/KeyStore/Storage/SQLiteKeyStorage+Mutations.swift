@@ -43,8 +43,9 @@ extension SQLiteKeyStorage {
             try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?")
                 .execute(arguments: [id, nowMilliseconds])
             if let previousExpiresAt {
-                try db.cachedStatement(sql: "UPDATE key_secret SET expires_at = ? WHERE key_id = ? AND expires_at IS NULL")
-                    .execute(arguments: [StorageCoding.milliseconds(previousExpiresAt), id])
+                // The key's hint is still the replaced secret's: it goes with it.
+                try db.cachedStatement(sql: "UPDATE key_secret SET expires_at = ?, hint = ? WHERE key_id = ? AND expires_at IS NULL")
+                    .execute(arguments: [StorageCoding.milliseconds(previousExpiresAt), key.hint, id])
             } else {
                 try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at IS NULL")
                     .execute(arguments: [id])

@@ -338,6 +338,33 @@ public struct SQLiteKeyStorage: KeyStorage {
                        nextCursor: nextCursor)
     }
 
+    public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
+        guard !keyIds.isEmpty else { return [:] }
+        let now = StorageCoding.milliseconds(now)
+        // One prepared statement stepped for each key, on the held
+        // connection as `key(id:)`: a pool read, GRDB's rows or a
+        // `json_each` list each cost more than the page's look-ups.
+        return try lookup { db in
+            let statement = try db.statement(cached: """
+                SELECT hint, expires_at FROM key_secret WHERE key_id = ? AND expires_at > ? ORDER BY expires_at
+                """)
+            var secrets: [String: [PreviousSecret]] = [:]
+            for keyId in keyIds {
+                let found = try db.query(statement, { RawStatement.firstFailure($0.bind(1, text: keyId), $0.bind(2, int: now)) }) {
+                    (statement) throws(SQLiteFailure) -> [PreviousSecret] in
+                    var found: [PreviousSecret] = []
+                    while try statement.step() {
+                        found.append(PreviousSecret(hint: statement.optionalText(0),
+                                                    expiresAt: statement.time(1) ?? Date(timeIntervalSince1970: 0)))
+                    }
+                    return found
+                }
+                if !found.isEmpty { secrets[keyId] = found }
+            }
+            return secrets
+        }
+    }
+
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
         let digest: KeyDigest
         do {

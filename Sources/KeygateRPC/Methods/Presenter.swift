@@ -28,7 +28,8 @@ struct Presenter {
             lastUsedText: localizer.relativeTime(record.lastUsedAt, now: now, language: language),
             lastUsedOrigin: record.lastOrigin, lastUsedIP: record.lastIP,
             rateLimit: record.rateLimit, effectiveRateLimit: key.effectiveRateLimit, allowedOrigins: record.allowedOrigins,
-            usage: .init(valid: record.usage.valid, invalid: record.usage.invalid))
+            usage: .init(valid: record.usage.valid, invalid: record.usage.invalid),
+            previousSecrets: key.previousSecrets.map { .init(hint: $0.hint, expiresAt: $0.expiresAt) })
     }
 
     func subscription(_ subscription: Subscription) -> SubscriptionInfo {

@@ -39,6 +39,7 @@ public struct KeyInfo: WireObject, Hashable {
     public var effectiveRateLimit: Int
     public var allowedOrigins: [String]
     public var usage: Usage
+    public var previousSecrets: [PreviousSecretInfo]
 
     public static let fields: [WireField<KeyInfo>] = [
         .init("id", { $0.id }), .init("organizationId", { $0.organizationId }), .init("name", { $0.name }),
@@ -57,6 +58,8 @@ public struct KeyInfo: WireObject, Hashable {
         .init("rateLimit", { $0.rateLimit }, "Requests per minute, as set on the key."),
         .init("effectiveRateLimit", { $0.effectiveRateLimit }, "The rate limit enforced now: the key's, clamped to the plan's ceiling."),
         .init("allowedOrigins", { $0.allowedOrigins }), .init("usage", { $0.usage }),
+        .init("previousSecrets", { $0.previousSecrets }, "Earlier secrets a rotation with a grace period left working, "
+              + "the soonest to stop first; empty when there are none, and always for a revoked or expired key."),
     ]
 
     public struct Usage: WireObject, Hashable {
@@ -64,6 +67,18 @@ public struct KeyInfo: WireObject, Hashable {
         public var invalid: Int
 
         public static let fields: [WireField<Usage>] = [.init("valid", { $0.valid }), .init("invalid", { $0.invalid })]
+    }
+
+    /// A secret a rotation replaced, still working until `expiresAt`.
+    public struct PreviousSecretInfo: WireObject, Hashable {
+        public var hint: String?
+        public var expiresAt: Date
+
+        public static let fields: [WireField<PreviousSecretInfo>] = [
+            .init("hint", { $0.hint }, "The prefix and the last four characters; null for a secret rotated out "
+                  + "by an earlier version of Keygate, which did not keep it."),
+            .init("expiresAt", { $0.expiresAt }, "When it stops working."),
+        ]
     }
 }
 

@@ -100,7 +100,13 @@ extension KeygateService {
                 }
                 return (index, result)
             }
-            let managed = try self.managed(imported.map(\.1.key), organization: organization)
+            var managed = try self.managed(imported.map(\.1.key), organization: organization)
+            // A key already here may have secrets a rotation left working;
+            // a key just imported has none: no read for a batch of new keys.
+            let present = imported.indices.filter { !imported[$0].1.imported }
+            for (position, key) in zip(present, try withPreviousSecrets(present.map { managed[$0] })) {
+                managed[position] = key
+            }
             for ((index, result), key) in zip(imported, managed) {
                 presented[index] = result.imported ? .imported(key) : .alreadyPresent(key)
             }

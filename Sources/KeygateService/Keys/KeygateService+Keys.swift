@@ -62,7 +62,7 @@ extension KeygateService {
     public func key(id: String, organizationId: String) throws(ServiceError) -> ManagedKey {
         let organization = try organizationPlan(organizationId)
         let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
-        return try managed([record], organization: organization)[0]
+        return try withPreviousSecrets(managed([record], organization: organization))[0]
     }
 
     /// A page of keys, newest first, `limit` of them (50 by default) but
@@ -93,7 +93,8 @@ extension KeygateService {
         }
         guard let status, filter == .state(.live) else {
             let page = try page(after: cursor, limit: limit)
-            return ManagedKeyPage(keys: try managed(page.keys, organization: organization), nextCursor: page.nextCursor)
+            return ManagedKeyPage(keys: try withPreviousSecrets(managed(page.keys, organization: organization)),
+                                  nextCursor: page.nextCursor)
         }
         let size = try store { () throws(KeyStoreError) in try KeyValidator.pageSize(limit) }
         // Store pages of at least the default size: a page of one active
@@ -112,13 +113,17 @@ extension KeygateService {
             let keys = managed(page.keys, access: access, at: now)
             for (index, key) in keys.enumerated() where key.status == status {
                 // A key of the status follows the full page: it has a next one.
-                if let full { return ManagedKeyPage(keys: found, nextCursor: full) }
+                if let full { return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: full) }
                 found.append(key)
                 if found.count == size { full = page.cursor(after: index) }
             }
             passed += keys.count
-            guard let following = page.nextCursor else { return ManagedKeyPage(keys: found, nextCursor: nil) }
-            guard passed < Self.statusScanLimit else { return ManagedKeyPage(keys: found, nextCursor: full ?? following) }
+            guard let following = page.nextCursor else {
+                return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: nil)
+            }
+            guard passed < Self.statusScanLimit else {
+                return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: full ?? following)
+            }
             next = following
         }
     }
@@ -149,7 +154,7 @@ extension KeygateService {
         let record = try store { () throws(KeyStoreError) in
             try storage.update(id: id, organizationId: organizationId, changes: changes, actor: actor)
         }
-        return try managed([record], organization: organization)[0]
+        return try withPreviousSecrets(managed([record], organization: organization))[0]
     }
 
     /// Gives an active key a new secret; a suspended key cannot be rotated
@@ -168,7 +173,7 @@ extension KeygateService {
             try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
         }
         return CreatedKey(
-            key: try managed([issued.key], organization: organization)[0], secret: issued.secret,
+            key: try withPreviousSecrets(managed([issued.key], organization: organization))[0], secret: issued.secret,
             previousSecretExpiresAt: issued.previousSecretExpiresAt)
     }
 
@@ -209,6 +214,22 @@ extension KeygateService {
         try store { () throws(KeyStoreError) in
             try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
                           storage: storage, ranking: ranking)
+        }
+    }
+
+    /// The keys with the secrets rotations left working, read for those
+    /// they still open (not a revoked or expired key): one read a page,
+    /// none when no key could have any.
+    func withPreviousSecrets(_ keys: [ManagedKey]) throws(ServiceError) -> [ManagedKey] {
+        let open = keys.filter { $0.status != .revoked && $0.status != .expired }.map(\.record.id)
+        guard !open.isEmpty else { return keys }
+        let secrets = try store { () throws(KeyStoreError) in try storage.previousSecrets(keyIds: open) }
+        guard !secrets.isEmpty else { return keys }
+        return keys.map { key in
+            guard key.status != .revoked, key.status != .expired, let previous = secrets[key.record.id] else { return key }
+            var key = key
+            key.previousSecrets = previous
+            return key
         }
     }
 

@@ -11,6 +11,9 @@ public struct ManagedKey: Sendable, Hashable {
     public let usableCapabilities: [String]
     /// The rate limit enforced on the current plan.
     public let effectiveRateLimit: Int
+    /// Earlier secrets a rotation left working, the soonest to stop first;
+    /// none for a revoked or expired key, which they no longer open.
+    public internal(set) var previousSecrets: [PreviousSecret] = []
 }
 
 /// A new key with the only copy of its secret.

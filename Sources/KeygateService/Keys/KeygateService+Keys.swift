@@ -226,7 +226,7 @@ extension KeygateService {
         let secrets = try store { () throws(KeyStoreError) in try storage.previousSecrets(keyIds: open) }
         guard !secrets.isEmpty else { return keys }
         return keys.map { key in
-            guard key.status != .revoked, key.status != .expired, let previous = secrets[key.record.id] else { return key }
+            guard let previous = secrets[key.record.id] else { return key }
             var key = key
             key.previousSecrets = previous
             return key

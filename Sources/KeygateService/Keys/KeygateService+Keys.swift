@@ -62,7 +62,7 @@ extension KeygateService {
     public func key(id: String, organizationId: String) throws(ServiceError) -> ManagedKey {
         let organization = try organizationPlan(organizationId)
         let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
-        return try withPreviousSecrets(managed([record], organization: organization))[0]
+        return try presented([record], organization: organization)[0]
     }
 
     /// A page of keys, newest first, `limit` of them (50 by default) but
@@ -93,8 +93,7 @@ extension KeygateService {
         }
         guard let status, filter == .state(.live) else {
             let page = try page(after: cursor, limit: limit)
-            return ManagedKeyPage(keys: try withPreviousSecrets(managed(page.keys, organization: organization)),
-                                  nextCursor: page.nextCursor)
+            return ManagedKeyPage(keys: try presented(page.keys, organization: organization), nextCursor: page.nextCursor)
         }
         let size = try store { () throws(KeyStoreError) in try KeyValidator.pageSize(limit) }
         // Store pages of at least the default size: a page of one active
@@ -108,24 +107,29 @@ extension KeygateService {
         var full: String?
         var next = cursor
         var passed = 0
-        while true {
+        // The answer's cursor: `nil` once the scan saw the end.
+        var nextCursor: String?
+        scan: while true {
             let page = try page(after: next, limit: min(reading, Self.statusScanLimit - passed))
             let keys = managed(page.keys, access: access, at: now)
             for (index, key) in keys.enumerated() where key.status == status {
                 // A key of the status follows the full page: it has a next one.
-                if let full { return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: full) }
+                if let full {
+                    nextCursor = full
+                    break scan
+                }
                 found.append(key)
                 if found.count == size { full = page.cursor(after: index) }
             }
             passed += keys.count
-            guard let following = page.nextCursor else {
-                return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: nil)
-            }
+            guard let following = page.nextCursor else { break scan }
             guard passed < Self.statusScanLimit else {
-                return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: full ?? following)
+                nextCursor = full ?? following
+                break scan
             }
             next = following
         }
+        return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: nextCursor)
     }
 
     /// The most keys one `keys.list` call filtered by `active` or
@@ -154,7 +158,7 @@ extension KeygateService {
         let record = try store { () throws(KeyStoreError) in
             try storage.update(id: id, organizationId: organizationId, changes: changes, actor: actor)
         }
-        return try withPreviousSecrets(managed([record], organization: organization))[0]
+        return try presented([record], organization: organization)[0]
     }
 
     /// Gives an active key a new secret; a suspended key cannot be rotated
@@ -173,7 +177,7 @@ extension KeygateService {
             try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
         }
         return CreatedKey(
-            key: try withPreviousSecrets(managed([issued.key], organization: organization))[0], secret: issued.secret,
+            key: try presented([issued.key], organization: organization)[0], secret: issued.secret,
             previousSecretExpiresAt: issued.previousSecretExpiresAt)
     }
 
@@ -215,6 +219,12 @@ extension KeygateService {
             try KeyAccess(catalog: catalog, plan: organization.plan, organizationId: organization.subscription.organizationId,
                           storage: storage, ranking: ranking)
         }
+    }
+
+    /// Records as the dashboard reads them: with their statuses, and the
+    /// secrets rotations left working.
+    func presented(_ records: [KeyRecord], organization: OrganizationPlan) throws(ServiceError) -> [ManagedKey] {
+        try withPreviousSecrets(managed(records, organization: organization))
     }
 
     /// The keys with the secrets rotations left working, read for those

@@ -39,6 +39,12 @@ public protocol KeyStorage: Sendable {
     /// may be revoked or expired, which stops them too: the caller decides
     /// what to show. The dashboard's read, a page at a time.
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]]
+    /// Stops at once every secret rotations left working, so that only the
+    /// key's current secret opens it: what a leaked earlier secret calls
+    /// for, when the key itself should go on working. Refuses a revoked or
+    /// expired key, as a rotation does (no secret of it works). A key with
+    /// no such secret is answered as it is, and nothing is written.
+    func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord
     /// Revokes for good; the record stays. Revoking again changes nothing.
     /// `reason`, when given, is kept in the audit entry (where a scanner
     /// found the key, say).

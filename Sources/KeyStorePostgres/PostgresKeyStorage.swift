@@ -308,6 +308,33 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
+    public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        let actor = try validator.actor(actor)
+        let now = self.now
+        let nowMilliseconds = StorageCoding.milliseconds(now)
+        return try write { connection in
+            // Locked as a rotation locks it: a rotation at the same moment
+            // waits, and leaves its own previous secret to this one or
+            // comes after it.
+            let key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
+            try key.checkSecretsChangeable(at: now)
+            let result = try connection.query("""
+                SELECT hint, expires_at FROM key_secret WHERE key_id = $1 AND expires_at > $2 ORDER BY expires_at
+                """, [.text(id), .integer(nowMilliseconds)])
+            let stopped = (0..<result.count).compactMap { row in
+                result.int64(row, 1).map { PreviousSecret(hint: result.string(row, 0), expiresAt: StorageCoding.date($0)) }
+            }
+            guard !stopped.isEmpty else { return key }
+            // Those whose grace has run out go too: dead weight, as a rotation finds them.
+            connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NOT NULL", [.text(id)])
+            let secrets = KeyRecord.stoppedSecrets(stopped)
+            appendAudit(.keyPreviousSecretsStopped, organizationId: organizationId, keyId: id, actor: actor,
+                        details: ["name": .string(key.name), "secrets": secrets], at: now, connection)
+            insertEvent(key.event(.keyPreviousSecretsStopped, ["secrets": secrets]), at: now, connection)
+            return key
+        }
+    }
+
     public func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError)
         -> KeyRecord
     {

@@ -148,6 +148,62 @@ struct KeyLifecycleTests {
         #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
     }
 
+    /// A leaked earlier secret is stopped without revoking the key: every
+    /// secret rotations left working stops at once, the current one goes
+    /// on, and the log and the outbox name what stopped, never the secrets
+    /// themselves. Stopping again, with none left, writes nothing.
+    @Test(arguments: Backend.withPooler) func stoppingPreviousSecretsLeavesOnlyTheCurrentOneWorking(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let first = try store.create()
+        let id = first.key.id
+        let second = try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 3_600, actor: nil)
+        store.clock.advance(by: 60)
+        let third = try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        // A secret whose grace ran out before is not stopped: it had stopped.
+        let other = try store.create()
+        let lapsed = try store.storage.rotate(id: other.key.id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        store.clock.advance(by: 60)
+        #expect(try store.found(first.secret)?.id == id && store.found(second.secret)?.id == id)
+        let before = try store.storage.previousSecrets(keyIds: [id])[id] ?? []
+        #expect(before.map(\.hint) == [second.key.hint, first.key.hint])
+
+        let stopped = try store.storage.stopPreviousSecrets(id: id, organizationId: "org_a", actor: "user_7")
+        #expect(stopped == third.key)
+        #expect(try store.found(first.secret) == nil && store.found(second.secret) == nil)
+        #expect(try store.found(third.secret)?.id == id)
+        #expect(try store.storage.previousSecrets(keyIds: [id]).isEmpty)
+
+        let named: JSON = .array(before.map { ["hint": .string($0.hint!), "expiresAt": .string(RFC3339.string($0.expiresAt))] })
+        let entry = try #require(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
+        #expect(entry.action == .keyPreviousSecretsStopped && entry.actor == "user_7" && entry.keyId == id)
+        #expect(entry.details == ["name": .string("Zapier"), "secrets": named])
+        let event = try #require(try store.storage.events(organizationId: "org_a", after: nil, limit: 200).events.last)
+        #expect(event.type == .keyPreviousSecretsStopped && event.keyId == id && event.data["secrets"] == named)
+        #expect(event.data["hint"] == .string(third.key.hint))
+        let written = "\(entry)\(event)"
+        for secret in [first.secret, second.secret, third.secret] { #expect(!written.contains(secret.unredacted)) }
+
+        // Nothing left to stop: answered as it is, nothing written.
+        let audited = try store.rows(in: "audit_entry")
+        let events = try store.rows(in: "outbox_event")
+        #expect(try store.storage.stopPreviousSecrets(id: id, organizationId: "org_a", actor: nil) == third.key)
+        #expect(try store.storage.stopPreviousSecrets(id: other.key.id, organizationId: "org_a", actor: nil) == lapsed.key)
+        #expect(try store.rows(in: "audit_entry") == audited && store.rows(in: "outbox_event") == events)
+
+        #expect(throws: KeyStoreError(.notFound, field: "keyId")) {
+            try store.storage.stopPreviousSecrets(id: id, organizationId: "org_b", actor: nil)
+        }
+        _ = try store.storage.revoke(id: id, organizationId: "org_a", actor: nil)
+        #expect(throws: KeyStoreError(.keyRevoked, field: "keyId")) {
+            try store.storage.stopPreviousSecrets(id: id, organizationId: "org_a", actor: nil)
+        }
+        let expiring = try store.create(store.newKey(expiresIn: 10)).key
+        store.clock.advance(by: 10)
+        #expect(throws: KeyStoreError(.keyExpired, field: "keyId")) {
+            try store.storage.stopPreviousSecrets(id: expiring.id, organizationId: "org_a", actor: nil)
+        }
+    }
+
     @Test(arguments: Backend.withPooler) func aRevokedKeyStaysListedAndCanNeverBeUsedOrChangedAgain(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let issued = try store.create()
@@ -225,10 +281,11 @@ struct KeyLifecycleTests {
         let issued = try store.create()
         let rotated = try store.storage.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: "user_9")
         _ = try store.storage.update(id: issued.key.id, organizationId: "org_a", changes: KeyChanges(rateLimit: 10), actor: "user_9")
+        _ = try store.storage.stopPreviousSecrets(id: issued.key.id, organizationId: "org_a", actor: "user_9")
         _ = try store.storage.revoke(id: issued.key.id, organizationId: "org_a", actor: "user_9")
         let entries = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
-        #expect(entries.map(\.action) == [.keyRevoked, .keyUpdated, .keyRotated, .keyCreated])
-        #expect(entries.map(\.actor) == ["user_9", "user_9", "user_9", "user_1"])
+        #expect(entries.map(\.action) == [.keyRevoked, .keyPreviousSecretsStopped, .keyUpdated, .keyRotated, .keyCreated])
+        #expect(entries.map(\.actor) == ["user_9", "user_9", "user_9", "user_9", "user_1"])
         #expect(entries.allSatisfy { $0.keyId == issued.key.id && $0.at == store.clock.now() })
         #expect(entries.last?.details["capabilities"] == .array([.string("booking.read")]))
         let text = "\(entries)"

@@ -203,7 +203,7 @@ struct ContractTests {
     /// published document gives its type (`EventDataSchema`): what a
     /// product's notifier is written against. Expiry events come from the
     /// server's sweep, once a second here; the test reads until all
-    /// eleven types are there (at most 20 s).
+    /// twelve types are there (at most 20 s).
     @Test func everyEventTypesDataIsAsPublished() throws {
         let serve = try ServeProcess(arguments: ["--event-sweep-seconds", "1"])
         let session = Session(serve)
@@ -224,6 +224,8 @@ struct ContractTests {
         try session.result("keys.rotate", with(["keyId": rotated.id, "gracePeriodSeconds": 60]))
         // Its old secret, in its grace period, reported: the event names it and its deadline.
         try session.result("keys.reportLeaked", ["keys": [["key": rotated.secret]], "action": "flag"])
+        // Then stopped, as such a report calls for: the event names the secret stopped.
+        try session.result("keys.stopPreviousSecrets", with(["keyId": rotated.id]))
         let leaked = try create("Leaked")
         try session.result("keys.reportLeaked", ["keys": [["key": leaked.secret, "location": "https://paste.example/1"]]])
         let deleted = try create("Deleted")
@@ -242,14 +244,14 @@ struct ContractTests {
         var seen: Set<String> = []
         var cursor: Any = NSNull()
         let deadline = Date().addingTimeInterval(20)
-        while seen.count < 11, Date() < deadline {
+        while seen.count < 12, Date() < deadline {
             let page = try session.result("events.list", with(["cursor": cursor, "limit": 200]))
             for event in page["events"] as? [[String: Any]] ?? [] { seen.insert(event["type"] as? String ?? "") }
             cursor = page["nextCursor"] ?? NSNull()
-            if seen.count < 11 { Thread.sleep(forTimeInterval: 0.2) }
+            if seen.count < 12 { Thread.sleep(forTimeInterval: 0.2) }
         }
         #expect(serve.finish() == 0)
-        #expect(seen == ["key.created", "key.imported", "key.rotated", "key.revoked", "key.deleted", "key.leak_reported",
+        #expect(seen == ["key.created", "key.imported", "key.rotated", "key.previous_secrets_stopped", "key.revoked", "key.deleted", "key.leak_reported",
                          "keys.suspended", "keys.restored", "key.expiring", "key.expired", "quota.threshold"], "\(seen)")
         try session.check(against: document)
     }

@@ -17,7 +17,8 @@ struct IsolationTests {
         _ = try serve.result("usage.record", ["organizationId": "org_theirs", "meter": "bookings", "amount": 7, "idempotencyKey": "t1"])
 
         let calls: [(String, [String: Any])] = [
-            ("keys.get", [:]), ("keys.update", ["name": "mine now"]), ("keys.rotate", [:]), ("keys.revoke", [:]),
+            ("keys.get", [:]), ("keys.update", ["name": "mine now"]), ("keys.rotate", [:]),
+            ("keys.stopPreviousSecrets", [:]), ("keys.revoke", [:]),
             ("keys.delete", [:]), ("usage.get", ["from": "2026-01-01", "to": "2026-12-31"]),
         ]
         for (method, extra) in calls {

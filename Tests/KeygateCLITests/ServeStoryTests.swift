@@ -116,15 +116,23 @@ struct ServeStoryTests {
         #expect((try serve.result("audit.list", with(["limit": 2]))["entries"] as? [Any])?.count == 2)
         let rotated = try serve.result("keys.rotate", with(["keyId": keyId, "gracePeriodSeconds": 60]))
         #expect(rotated["previousSecretExpiresAt"] is String)
+        #expect(((rotated["key"] as? [String: Any])?["previousSecrets"] as? [Any])?.count == 1)
+        let stopped = try serve.result("keys.stopPreviousSecrets", with(["keyId": keyId]))
+        #expect((stopped["previousSecrets"] as? [Any])?.isEmpty == true && stopped["status"] as? String == "active")
+        let newSecret = try #require(rotated["secret"] as? String)
         #expect(try serve.result("keys.revoke", with(["keyId": keyId]))["statusText"] as? String == "Unieważniony")
         #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
         let events = try serve.result("events.list", with(["limit": 200]))
         #expect((events["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
-            == ["key.created", "key.imported", "key.rotated", "key.revoked", "key.deleted"])
+            == ["key.created", "key.imported", "key.rotated", "key.previous_secrets_stopped", "key.revoked", "key.deleted"])
         #expect((events["events"] as? [[String: Any]])?.first?["message"] as? String == "Utworzono klucz „Reader” (kg_test_…\(secret.suffix(4))).")
+        #expect((events["events"] as? [[String: Any]])?[3]["message"] as? String == """
+            Zatrzymano 1 wcześniejszy sekret klucza „Reader 2” (kg_test_…\(newSecret.suffix(4))) przed końcem okresu przejściowego; \
+            klucz działa z obecnym sekretem.
+            """)
         let health = try serve.result("health.check")
         #expect(health["status"] as? String == "pass" && health["httpStatus"] as? Int == 200, "\(health)")
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 23)
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 24)
         #expect(serve.finish() == 0)
     }
 }

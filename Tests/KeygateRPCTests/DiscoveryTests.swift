@@ -13,7 +13,7 @@ struct DiscoveryTests {
         let contract = [
             "catalog.plans", "catalog.capabilities", "subscriptions.get", "subscriptions.setPlan", "subscriptions.preview",
             "subscriptions.quotas", "keys.create", "keys.options", "keys.list", "keys.get", "keys.update", "keys.rotate",
-            "keys.revoke", "keys.delete", "keys.import", "keys.reportLeaked", "keys.verify", "usage.record", "usage.get", "audit.list", "events.list",
+            "keys.stopPreviousSecrets", "keys.revoke", "keys.delete", "keys.import", "keys.reportLeaked", "keys.verify", "usage.record", "usage.get", "audit.list", "events.list",
             "health.check", "rpc.discover",
         ]
         #expect(Set(names) == Set(contract))

@@ -37,6 +37,8 @@ struct MessageTruthTests {
         _ = try result("subscriptions.setPlan", with(["plan": "free", "eventId": "evt_2", "occurredAt": "2026-11-02T00:00:00Z"]))
         _ = try result("subscriptions.setPlan", with(["plan": "pro", "eventId": "evt_3", "occurredAt": "2026-11-03T00:00:00Z"]))
         _ = try result("usage.record", with(["meter": "bookings", "amount": 1, "idempotencyKey": "b1"]))
+        _ = try result("keys.rotate", with(["keyId": keyId, "gracePeriodSeconds": 600]))
+        _ = try result("keys.stopPreviousSecrets", with(["keyId": keyId]))
         let rotatedSecret = try #require((try result("keys.rotate", with(["keyId": keyId]))["secret"]) as? String)
         _ = try result("keys.reportLeaked", ["keys": [["key": rotatedSecret]]])
         try rpc.storage.appendEvent(NewEvent(type: .keyExpired, organizationId: "org_1", keyId: keyId,

@@ -49,6 +49,7 @@ struct OddStringTests {
             ("audit.list", ["organizationId": org]),
             ("events.list", ["organizationId": org]),
             ("keys.rotate", ["organizationId": org, "keyId": keyId, "actor": "ops"]),
+            ("keys.stopPreviousSecrets", ["organizationId": org, "keyId": keyId, "actor": "ops"]),
             ("keys.revoke", ["organizationId": org, "keyId": keyId, "actor": "ops"]),
             ("keys.delete", ["organizationId": org, "keyId": keyId, "actor": "ops"]),
             ("catalog.plans", ["locale": "pl"]),

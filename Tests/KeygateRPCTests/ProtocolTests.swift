@@ -281,7 +281,7 @@ struct ProtocolTests {
         let created = try #require(try rpc.request("keys.create", ["organizationId": "o", "name": "n", "kind": "owner_integration",
                                                                    "capabilities": ["booking.read"]]).result)
         let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
-        for method in ["keys.get", "keys.revoke", "keys.delete"] {
+        for method in ["keys.get", "keys.stopPreviousSecrets", "keys.revoke", "keys.delete"] {
             let reply = try rpc.request(method, ["organizationId": "o", "keyId": keyId + "\u{0}x"])
             #expect(reply.errorData?["code"] as? String == "not_found" && reply.errorData?["field"] as? String == "keyId",
                     "\(method): \(reply)")

@@ -165,6 +165,29 @@ struct CacheTests {
         #expect(reads(fixture).keys == warm + 2)
     }
 
+    /// Earlier secrets stopped in another process are refused here at the
+    /// very next verification, while the key's current secret and the
+    /// keys that did not change are answered as before, unchanged ones
+    /// from memory.
+    @Test(arguments: Backend.available) func earlierSecretsStoppedElsewhereAreRefusedAtTheNextVerification(_ backend: Backend)
+        throws
+    {
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (gateway, admin) = (processes[0], processes[1])
+        try gateway.move("org_a", to: "pro")
+        let key = try gateway.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let unchanged = try gateway.create("org_a", kind: "owner_integration", capabilities: ["booking.read"])
+        let next = try admin.service.rotateKey(id: key.key.record.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        for secret in [key, next, unchanged] { #expect(try verify(gateway, secret) == .valid) }
+        let warm = reads(gateway).keys
+
+        _ = try admin.service.stopPreviousSecrets(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        #expect(try verify(gateway, key) == .notFound)
+        #expect(try verify(gateway, next) == .valid)
+        #expect(try verify(gateway, unchanged) == .valid)
+        #expect(reads(gateway).keys == warm + 2)
+    }
+
     /// With room for two keys, a third pushes out one of a rotated key's two
     /// secrets: the one left is still forgotten when the key changes
     /// elsewhere, whichever secret went and whichever was read first.

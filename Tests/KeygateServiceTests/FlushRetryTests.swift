@@ -74,6 +74,9 @@ struct LostAcknowledgement: KeygateStorage {
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         try base.previousSecrets(keyIds: keyIds)
     }
+    func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
+        try base.stopPreviousSecrets(id: id, organizationId: organizationId, actor: actor)
+    }
     func revoke(id: String, organizationId: String, actor: String?, reason: String?) throws(KeyStoreError) -> KeyRecord {
         try base.revoke(id: id, organizationId: organizationId, actor: actor, reason: reason)
     }

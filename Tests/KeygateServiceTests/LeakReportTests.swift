@@ -84,6 +84,33 @@ struct LeakReportTests {
         #expect(try fixture.service.verify(VerifyRequest(key: rotated.secret.unredacted)).outcome == .revoked)
     }
 
+    /// What a flagged earlier secret calls for when the key should go on
+    /// working: stopping the earlier secrets stops the leaked one at once,
+    /// whatever the plan allows (a suspended key's too: taking access away
+    /// is always allowed), and the key comes back with its current secret.
+    @Test(arguments: Backend.available) func aLeakedEarlierSecretIsStoppedWithoutRevokingTheKey(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let first = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let id = first.key.record.id
+        let rotated = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 3600, actor: nil)
+        _ = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted)], action: .flag, actor: nil)
+        #expect(try fixture.service.key(id: id, organizationId: "org_a").previousSecrets.map(\.hint) == [first.key.record.hint])
+        try fixture.move(to: "starter")
+        #expect(try fixture.status(first) == .suspended)
+
+        let stopped = try fixture.service.stopPreviousSecrets(id: id, organizationId: "org_a", actor: "user_3")
+        #expect(stopped.status == .suspended && stopped.previousSecrets.isEmpty && stopped.record.hint == rotated.key.record.hint)
+        #expect(try fixture.service.verify(VerifyRequest(key: first.secret.unredacted)).outcome == .notFound)
+        #expect(try fixture.service.verify(VerifyRequest(key: rotated.secret.unredacted)).outcome == .planSuspended)
+        try fixture.move(to: "pro")
+        #expect(try fixture.service.verify(VerifyRequest(key: rotated.secret.unredacted, capability: "booking.read")).outcome
+                == .valid)
+        #expect(try fixture.service.verify(VerifyRequest(key: first.secret.unredacted)).outcome == .notFound)
+        let findings = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted)], action: .flag, actor: nil)
+        #expect(findings.map(\.outcome) == [.notAKey])
+    }
+
     /// Whatever place a reporter sends is kept, cut to fit: a long one in
     /// letters of several bytes each (CJK, emoji) neither fails the report
     /// nor leaves the key working, whether it is revoked or flagged.

@@ -39,6 +39,9 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     public static let keyCreated = AuditAction(rawValue: "key.created")
     public static let keyUpdated = AuditAction(rawValue: "key.updated")
     public static let keyRotated = AuditAction(rawValue: "key.rotated")
+    /// The secrets rotations had left working were stopped before their
+    /// deadlines (``KeyStorage/stopPreviousSecrets(id:organizationId:actor:)``).
+    public static let keyPreviousSecretsStopped = AuditAction(rawValue: "key.previous_secrets_stopped")
     public static let keyRevoked = AuditAction(rawValue: "key.revoked")
     public static let keyDeleted = AuditAction(rawValue: "key.deleted")
     /// A key issued elsewhere was moved in (``KeyStorage/importKey(_:limit:)``).
@@ -49,7 +52,8 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
 
     /// Every action, as rpc.discover publishes them.
     public static let all: [AuditAction] = [
-        .keyCreated, .keyUpdated, .keyRotated, .keyRevoked, .keyDeleted, .keyImported, .keyLeakReported, .subscriptionChanged,
+        .keyCreated, .keyUpdated, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted, .keyImported,
+        .keyLeakReported, .subscriptionChanged,
     ]
 }
 

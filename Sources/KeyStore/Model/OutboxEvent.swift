@@ -43,6 +43,9 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let keyCreated = EventType(rawValue: "key.created")
     public static let keyImported = EventType(rawValue: "key.imported")
     public static let keyRotated = EventType(rawValue: "key.rotated")
+    /// The secrets rotations had left working were stopped before their
+    /// deadlines (`data.secrets`), the key itself left working.
+    public static let keyPreviousSecretsStopped = EventType(rawValue: "key.previous_secrets_stopped")
     public static let keyRevoked = EventType(rawValue: "key.revoked")
     public static let keyDeleted = EventType(rawValue: "key.deleted")
     /// A scanning service reported the key live: `data.action` says whether
@@ -61,8 +64,8 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// Every type, in the order the contract lists them.
     public static let all: [EventType] = [
-        .keyCreated, .keyImported, .keyRotated, .keyRevoked, .keyDeleted, .keyLeakReported, .keysSuspended,
-        .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
+        .keyCreated, .keyImported, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted, .keyLeakReported,
+        .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
     ]
 }
 

@@ -404,19 +404,15 @@ package struct CheckedRotation {
 
     /// Refuses a key that cannot be rotated (revoked or expired).
     package func check(_ key: KeyRecord) throws(KeyStoreError) {
-        switch key.state(at: now) {
-        case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
-        case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
-        case .live: break
-        }
+        try key.checkSecretsChangeable(at: now)
     }
 
-    /// What the audit log keeps of the rotation.
     /// What a `key.rotated` event tells: when the previous secret stops.
     package var eventDetails: [String: JSON] {
         ["previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null]
     }
 
+    /// What the audit log keeps of the rotation.
     package var auditDetails: [String: JSON] {
         [
             "gracePeriodSeconds": .integer(grace),
@@ -447,6 +443,25 @@ extension KeyFilter {
 }
 
 extension KeyRecord {
+    /// Refuses a key none of whose secrets works any more (revoked or
+    /// expired): its secrets are not changed, by a rotation or otherwise.
+    package func checkSecretsChangeable(at now: Date) throws(KeyStoreError) {
+        switch state(at: now) {
+        case .revoked: throw KeyStoreError(.keyRevoked, field: "keyId")
+        case .expired: throw KeyStoreError(.keyExpired, field: "keyId")
+        case .live: break
+        }
+    }
+
+    /// The secrets a ``KeyStorage/stopPreviousSecrets(id:organizationId:actor:)``
+    /// stopped, as its audit entry and its event name them: hint (`null`
+    /// for one rotated out before stores kept it) and the deadline it had.
+    package static func stoppedSecrets(_ secrets: [PreviousSecret]) -> JSON {
+        .array(secrets.map { secret in
+            ["hint": secret.hint.map(JSON.string) ?? .null, "expiresAt": .string(RFC3339.string(secret.expiresAt))]
+        })
+    }
+
     /// What the audit log keeps of a leak report that flagged the key.
     package static func leakDetails(_ key: KeyRecord, secret: LeakedSecret, location: String?) -> [String: JSON] {
         var details = secret.members

@@ -33,6 +33,11 @@ enum EventDataSchema {
         case .keyRotated:
             return Schema.object(key + [("previousSecretExpiresAt", Schema.nullable(time))],
                                  required: keyNames + ["previousSecretExpiresAt"])
+        case .keyPreviousSecretsStopped:
+            // `hint` is null for a secret rotated out before stores kept it.
+            let secret = Schema.object([("hint", Schema.nullable(text)), ("expiresAt", time)], required: ["hint", "expiresAt"])
+            return Schema.object(key + [("secrets", ["type": "array", "items": secret, "minItems": 1])],
+                                 required: keyNames + ["secrets"])
         case .keyRevoked:
             // `reason` only when a leak report revoked it.
             return Schema.object(key + [("reason", text)], required: keyNames)

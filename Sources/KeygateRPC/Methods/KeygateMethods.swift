@@ -119,6 +119,10 @@ public enum KeygateMethods {
             return .init(key: presenter(context).key(rotated.key), secret: rotated.secret.unredacted,
                          previousSecretExpiresAt: rotated.previousSecretExpiresAt)
         }
+        table.register(StopPreviousSecrets.self) { params, context in
+            presenter(context).key(try context.service.stopPreviousSecrets(
+                id: params.keyId, organizationId: params.organizationId, actor: params.actor))
+        }
         table.register(RevokeKey.self) { params, context in
             presenter(context).key(try context.service.revokeKey(id: params.keyId, organizationId: params.organizationId,
                                                          actor: params.actor))

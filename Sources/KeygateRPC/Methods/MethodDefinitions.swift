@@ -279,6 +279,22 @@ public enum RotateKey: RPCMethod {
     }
 }
 
+public enum StopPreviousSecrets: RPCMethod {
+    public static let name = "keys.stopPreviousSecrets"
+    public static let writes = true
+    public static let summary = """
+        Stops at once the secrets earlier rotations left working (the key's previousSecrets), leaving the key and its \
+        current secret working: what a leaked earlier secret calls for. With none, changes nothing.
+        """
+    public static let errors = organizationErrors + [.notFound, .invalidActor, .keyRevoked, .keyExpired]
+    public struct Params: Decodable, Sendable {
+        public var organizationId: String
+        public var keyId: String
+        public var actor: String?
+    }
+    public typealias Result = KeyInfo
+}
+
 public enum RevokeKey: RPCMethod {
     public static let name = "keys.revoke"
     public static let writes = true

@@ -99,6 +99,8 @@ struct Presenter {
             variant = parts.isEmpty ? nil : parts.joined(separator: "_")
         case .keyExpiring, .keyExpired:
             if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }
+        case .keyPreviousSecretsStopped:
+            if case .array(let secrets) = event.data["secrets"] { arguments["count"] = .number(secrets.count) }
         case .keysSuspended, .keysRestored:
             if case .array(let keys) = event.data["keyIds"] { arguments["count"] = .number(keys.count) }
             if case .string(let plan) = event.data["plan"] { arguments["planName"] = .text(planName(PlanID(plan))) }

@@ -181,6 +181,16 @@ extension KeygateService {
             previousSecretExpiresAt: issued.previousSecretExpiresAt)
     }
 
+    /// Stops the secrets rotations left working, whatever the plan (a
+    /// suspended key's too): taking access away is always allowed.
+    public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(ServiceError) -> ManagedKey {
+        let organization = try organizationPlan(organizationId)
+        let record = try store { () throws(KeyStoreError) in
+            try storage.stopPreviousSecrets(id: id, organizationId: organizationId, actor: actor)
+        }
+        return try presented([record], organization: organization)[0]
+    }
+
     /// Revoking and deleting are always allowed, whatever the plan.
     public func revokeKey(id: String, organizationId: String, actor: String?) throws(ServiceError) -> ManagedKey {
         let organization = try organizationPlan(organizationId)

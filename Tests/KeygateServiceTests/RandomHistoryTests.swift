@@ -6,15 +6,17 @@ import PlanCatalog
 import Testing
 
 /// Random histories of one organization (plan changes of every status,
-/// creations, updates, rotations with and without grace, revocations,
-/// deletions, time passing past expiries and grace periods), seeded so
+/// creations, updates, rotations with and without grace, earlier secrets
+/// stopped, revocations, deletions, time passing past expiries and grace
+/// periods), seeded so
 /// that a failure repeats, each step on either of two services sharing one
 /// database, as two processes. After every few steps, everything that answers
 /// about the organization's keys must agree: `keys.get` with the listing,
 /// the statuses with the plan's rules (docs/CATALOG.md), `keys.options` and
 /// the `keys.active` quota with the statuses, and verification with each
 /// key's status, for its current secret and a rotated one, on both
-/// services: a cache that missed the other's change answers stale. Before
+/// services (a cache that missed the other's change answers stale), and
+/// each key's earlier secrets with the deadlines the history gave them. Before
 /// each plan change, `subscriptions.preview` must predict exactly what the
 /// change then suspends, restores and takes away.
 @Suite("Random histories: every answer agrees")
@@ -27,6 +29,8 @@ struct RandomHistoryTests {
         var secret: String
         /// A rotated secret and when it stops (`nil`: at once).
         var previous: (secret: String, until: Date?)?
+        /// The deadlines of every secret rotations left working, stopped or not.
+        var deadlines: [Date] = []
         var deleted = false
     }
 
@@ -51,6 +55,7 @@ struct RandomHistoryTests {
         // What the checks saw, so that a history that never reached a state cannot pass for one that did.
         var statuses: Set<KeyStatus> = []
         var rotatedChecked = (withinGrace: 0, after: 0)
+        var stoppedWorking = 0
         var previewed = (suspended: 0, restored: 0)
         /// The events the history's changes must have written, in order: type and key (or keys).
         var expectedEvents: [String] = []
@@ -65,6 +70,27 @@ struct RandomHistoryTests {
                 cursor = page.nextCursor
             } while cursor != nil
             return listed
+        }
+
+        /// Stops a key's earlier secrets: refused for a key no secret of
+        /// which works; with none working, nothing is written.
+        func stop(_ id: String) throws {
+            let was = try service.key(id: id, organizationId: organization).status
+            let stopped = try? service.stopPreviousSecrets(id: id, organizationId: organization, actor: nil)
+            #expect((stopped != nil) == (was != .revoked && was != .expired), "step \(steps): \(id) \(was) stopped")
+            guard stopped != nil else { return }
+            if keys[id]!.deadlines.contains(where: { $0 > clock.now() }) {
+                stoppedWorking += 1
+                expectedEvents.append("key.previous_secrets_stopped \(id)")
+            }
+            keys[id]!.deadlines = []
+            if let previous = keys[id]!.previous {
+                keys[id]!.previous = (previous.secret, nil)
+                // At once, on either process.
+                let other = processes.randomElement(using: &random)!.service
+                #expect(try other.verify(VerifyRequest(key: previous.secret)).outcome == .notFound,
+                        "step \(steps): \(id)'s stopped secret")
+            }
         }
 
         var steps = 0
@@ -132,6 +158,7 @@ struct RandomHistoryTests {
                     if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace, actor: nil) {
                         expectedEvents.append("key.rotated \(id)")
                         keys[id]!.previous = (keys[id]!.secret, rotated.previousSecretExpiresAt)
+                        if let until = rotated.previousSecretExpiresAt { keys[id]!.deadlines.append(until) }
                         // At once, on either process: the old secret answers as the new one while its grace runs.
                         let other = processes.randomElement(using: &random)!.service
                         let capability = catalog.capabilities.randomElement(using: &random)!.id.rawValue
@@ -145,13 +172,17 @@ struct RandomHistoryTests {
                             #expect(old == .notFound, "step \(steps): \(id)'s rotated secret without grace")
                         }
                         keys[id]!.secret = rotated.secret.unredacted
+                        // Sometimes the rotation was for a leak of the secret it left working.
+                        if grace > 0, Int.random(in: 0..<3, using: &random) == 0 { try stop(id) }
                     }
-                case 2:
+                case 2 where Bool.random(using: &random):
                     // Revoking a revoked key answers it as it is, and writes nothing.
                     let was = try? service.key(id: id, organizationId: organization).status
                     if (try? service.revokeKey(id: id, organizationId: organization, actor: nil)) != nil, was != .revoked {
                         expectedEvents.append("key.revoked \(id)")
                     }
+                case 2:
+                    try stop(id)
                 case 3:
                     if (try? service.deleteKey(id: id, organizationId: organization, actor: nil)) != nil {
                         keys[id]!.deleted = true
@@ -200,6 +231,10 @@ struct RandomHistoryTests {
                 let got = try service.key(id: id, organizationId: organization)
                 statuses.insert(got.status)
                 #expect(listed[id]?.status == got.status, "\(place): \(id) listed as got")
+                // Earlier secrets show while they work: a revoked or expired key has none.
+                let working = [.revoked, .expired].contains(got.status) ? [] : known.deadlines.filter { $0 > clock.now() }.sorted()
+                #expect(got.previousSecrets.map(\.expiresAt) == working && listed[id]?.previousSecrets == got.previousSecrets,
+                        "\(place): \(id)'s earlier secrets")
                 #expect(Set(got.usableCapabilities).isSubset(of: Set(policy?.capabilities.map(\.rawValue) ?? [])))
                 let expected: VerifyOutcome = switch got.status {
                 case .revoked: .revoked
@@ -223,11 +258,11 @@ struct RandomHistoryTests {
             }
         }
 
-        for number in 1...320 {
+        for number in 1...400 {
             try step()
             if number % 4 == 0 { try check() }
         }
-        #expect(checks == 80)
+        #expect(checks == 100)
         // The outbox holds exactly those events, in that order, read from either service.
         for process in processes {
             var written: [String] = []
@@ -252,6 +287,7 @@ struct RandomHistoryTests {
         #expect(keys.count >= 10, "the history made keys")
         #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")
+        #expect(stoppedWorking > 0, "earlier secrets were stopped while they worked")
         #expect(previewed.suspended > 0 && previewed.restored > 0, "\(previewed)")
     }
 }

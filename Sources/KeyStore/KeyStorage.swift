@@ -39,6 +39,13 @@ public protocol KeyStorage: Sendable {
     /// may be revoked or expired, which stops them too: the caller decides
     /// what to show. The dashboard's read, a page at a time.
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]]
+    /// ``key(id:organizationId:)`` with what ``previousSecrets(keyIds:)``
+    /// answers for it: empty for none, and for a revoked or expired key,
+    /// which they no longer open. The dashboard's read of one key, in one
+    /// round trip where reads are round trips to a server (PostgreSQL
+    /// reads both in one statement).
+    func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
+        -> (key: KeyRecord, previousSecrets: [PreviousSecret])
     /// Stops at once every secret rotations left working, so that only the
     /// key's current secret opens it: what a leaked earlier secret calls
     /// for, when the key itself should go on working. Refuses a revoked or

@@ -212,6 +212,35 @@ public struct PostgresKeyStorage: KeygateStorage {
         try read { connection in try fetchKey(id: id, organizationId: organizationId, connection) }
     }
 
+    public func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
+        -> (key: KeyRecord, previousSecrets: [PreviousSecret])
+    {
+        guard KeyValidator.canNameKey(id) else { throw KeyStoreError(.notFound, field: "keyId") }
+        // The secrets in the key's own statement, as JSON: a round trip,
+        // a quarter of a `keys.get`, less (docs/PERFORMANCE.md).
+        let result = try read { connection in
+            try connection.query("""
+                SELECT \(Self.keyColumns),
+                    (SELECT json_agg(json_build_array(s.hint, s.expires_at) ORDER BY s.expires_at) FROM key_secret s
+                     WHERE s.key_id = k.id AND s.expires_at > $3)
+                FROM api_key k WHERE k.id = $1 AND k.organization_id = $2
+                """, [.text(id), .text(organizationId), .integer(StorageCoding.milliseconds(now))])
+        }
+        guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
+        let key = Self.key(result, 0)
+        guard key.state(at: now) == .live, let text = result.string(0, Self.keyColumnCount) else { return (key, []) }
+        // Rows of [hint or null, deadline in milliseconds], as the server wrote them.
+        guard case .array(let rows)? = try? JSONParser.parse(text) else {
+            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": "previous secrets unreadable"])
+        }
+        return (key, rows.compactMap { row in
+            guard case .array(let members) = row, members.count == 2, case .number(let number) = members[1],
+                  let expiresAt = Int64(number) else { return nil }
+            let hint: String? = if case .string(let hint) = members[0] { hint } else { nil }
+            return PreviousSecret(hint: hint, expiresAt: StorageCoding.date(expiresAt))
+        })
+    }
+
     public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)
         -> KeyPage
     {
@@ -617,6 +646,9 @@ public struct PostgresKeyStorage: KeygateStorage {
         (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
         k.last_origin, k.last_ip, \(lastUse("last_used_at")), \(lastUse("last_origin")), \(lastUse("last_ip"))
         """
+
+    /// How many columns ``keyColumns`` selects.
+    static let keyColumnCount = 20
 
     /// A column of the key's latest day with a use.
     private static func lastUse(_ column: String) -> String {

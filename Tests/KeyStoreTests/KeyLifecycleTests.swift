@@ -141,11 +141,35 @@ struct KeyLifecycleTests {
         #expect(first.key.hint != second.key.hint)
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id, untouched.key.id, "key_unknown"]) == [first.key.id: expected])
 
+        // One key with its secrets, as the dashboard reads it: the same answer.
+        #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a") == (third.key, expected))
+        #expect(try store.storage.keyWithPreviousSecrets(id: untouched.key.id, organizationId: "org_a").previousSecrets.isEmpty)
+        #expect(throws: KeyStoreError(.notFound, field: "keyId")) {
+            try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_b")
+        }
+
         store.clock.advance(by: 600)
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id]) == [first.key.id: [expected[1]]])
+        #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a").previousSecrets == [expected[1]])
+        // A revoked key has none to show, whatever their deadlines.
+        let revoked = try store.storage.revoke(id: first.key.id, organizationId: "org_a", actor: nil)
+        #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a") == (revoked, []))
         store.clock.advance(by: 2_940)
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id]).isEmpty)
         #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
+    }
+
+    /// A secret rotated out before stores kept hints reads with none, in
+    /// the key's own read too.
+    @Test(arguments: Backend.withPooler) func anEarlierSecretWithoutAHintReadsAsNull(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let first = try store.create()
+        let rotated = try store.storage.rotate(id: first.key.id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        try store.execute("UPDATE key_secret SET hint = NULL WHERE expires_at IS NOT NULL")
+        let deadline = try #require(rotated.previousSecretExpiresAt)
+        #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a").previousSecrets
+                == [PreviousSecret(hint: nil, expiresAt: deadline)])
+        #expect(try store.storage.previousSecrets(keyIds: [first.key.id])[first.key.id] == [PreviousSecret(hint: nil, expiresAt: deadline)])
     }
 
     /// A leaked earlier secret is stopped without revoking the key: every

@@ -74,6 +74,11 @@ struct LostAcknowledgement: KeygateStorage {
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         try base.previousSecrets(keyIds: keyIds)
     }
+    func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
+        -> (key: KeyRecord, previousSecrets: [PreviousSecret])
+    {
+        try base.keyWithPreviousSecrets(id: id, organizationId: organizationId)
+    }
     func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
         try base.stopPreviousSecrets(id: id, organizationId: organizationId, actor: actor)
     }

@@ -338,6 +338,15 @@ public struct SQLiteKeyStorage: KeyStorage {
                        nextCursor: nextCursor)
     }
 
+    public func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
+        -> (key: KeyRecord, previousSecrets: [PreviousSecret])
+    {
+        // Two reads: each a statement on the held connection, local work.
+        let key = try key(id: id, organizationId: organizationId)
+        guard key.state(at: now) == .live else { return (key, []) }
+        return (key, try previousSecrets(keyIds: [id])[id] ?? [])
+    }
+
     public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         guard !keyIds.isEmpty else { return [:] }
         let now = StorageCoding.milliseconds(now)

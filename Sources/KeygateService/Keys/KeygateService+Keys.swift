@@ -61,8 +61,13 @@ extension KeygateService {
 
     public func key(id: String, organizationId: String) throws(ServiceError) -> ManagedKey {
         let organization = try organizationPlan(organizationId)
-        let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
-        return try presented([record], organization: organization)[0]
+        let (record, previousSecrets) = try store { () throws(KeyStoreError) in
+            try storage.keyWithPreviousSecrets(id: id, organizationId: organizationId)
+        }
+        var key = try managed([record], organization: organization)[0]
+        // Read for a live key; a suspended one shows them too, as they open it once its plan allows.
+        key.previousSecrets = previousSecrets
+        return key
     }
 
     /// A page of keys, newest first, `limit` of them (50 by default) but
@@ -168,8 +173,8 @@ extension KeygateService {
     {
         let organization = try organizationPlan(organizationId)
         _ = try KeyGates(catalog: catalog, plan: organization.plan).policy()
-        let current = try key(id: id, organizationId: organizationId)
-        if current.status == .suspended {
+        let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
+        if try managed([record], organization: organization)[0].status == .suspended {
             throw ServiceError(.keySuspended, field: "keyId",
                                ["plan": organization.plan.id.rawValue, "planName": organization.plan.nameKey])
         }

@@ -77,6 +77,17 @@ struct StoreFixture {
         }
     }
 
+    /// Runs SQL on the database, whichever it is: what a test does that no
+    /// process of this version would.
+    func execute(_ sql: String) throws {
+        switch backend {
+        case .sqlite:
+            try database.write { db in try db.execute(sql: sql) }
+        case .postgres, .pooled:
+            try PostgresKeyStorage.execute(sql, url: postgresURL!)
+        }
+    }
+
     /// The number of rows in a table, whichever the database.
     func rows(in table: String) throws -> Int {
         switch backend {

@@ -159,6 +159,18 @@ struct KeyLifecycleTests {
         #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
     }
 
+    /// A key id with a NUL names no key, whatever follows it: PostgreSQL's
+    /// client would send only the text before it.
+    @Test(arguments: Backend.withPooler) func aKeyIdWithANulNamesNoKey(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let id = try store.create().key.id + "\u{0}x"
+        let notFound = KeyStoreError(.notFound, field: "keyId")
+        #expect(throws: notFound) { try store.storage.key(id: id, organizationId: "org_a") }
+        #expect(throws: notFound) { try store.storage.keyWithPreviousSecrets(id: id, organizationId: "org_a") }
+        #expect(throws: notFound) { try store.storage.stopPreviousSecrets(id: id, organizationId: "org_a", actor: nil) }
+        #expect(throws: notFound) { try store.storage.revoke(id: id, organizationId: "org_a", actor: nil) }
+    }
+
     /// A secret rotated out before stores kept hints reads with none, in
     /// the key's own read too.
     @Test(arguments: Backend.withPooler) func anEarlierSecretWithoutAHintReadsAsNull(_ backend: Backend) throws {

@@ -46,6 +46,13 @@ public protocol KeyStorage: Sendable {
     /// reads both in one statement).
     func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
         -> (key: KeyRecord, previousSecrets: [PreviousSecret])
+    /// ``keys(organizationId:filter:cursor:limit:)`` with what
+    /// ``previousSecrets(keyIds:)`` answers for the page's keys that are
+    /// neither revoked nor expired: the dashboard's list, in one round trip
+    /// where reads are round trips to a server (PostgreSQL reads both in
+    /// one statement).
+    func keysWithPreviousSecrets(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> (page: KeyPage, previousSecrets: [String: [PreviousSecret]])
     /// Stops at once every secret rotations left working, so that only the
     /// key's current secret opens it: what a leaked earlier secret calls
     /// for, when the key itself should go on working. Refuses a revoked or

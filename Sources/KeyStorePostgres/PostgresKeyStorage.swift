@@ -216,45 +216,52 @@ public struct PostgresKeyStorage: KeygateStorage {
         -> (key: KeyRecord, previousSecrets: [PreviousSecret])
     {
         guard KeyValidator.canNameKey(id) else { throw KeyStoreError(.notFound, field: "keyId") }
-        // The secrets in the key's own statement, as JSON: a round trip,
-        // a quarter of a `keys.get`, less (docs/PERFORMANCE.md).
+        // The secrets in the key's own statement: a round trip, a quarter
+        // of a `keys.get`, less (docs/PERFORMANCE.md).
+        let now = self.now
         let result = try read { connection in
             try connection.query("""
-                SELECT \(Self.keyColumns),
-                    (SELECT json_agg(json_build_array(s.hint, s.expires_at) ORDER BY s.expires_at) FROM key_secret s
-                     WHERE s.key_id = k.id AND s.expires_at > $3)
+                SELECT \(Self.keyColumns), \(Self.previousSecretsColumn(time: "$3"))
                 FROM api_key k WHERE k.id = $1 AND k.organization_id = $2
                 """, [.text(id), .text(organizationId), .integer(StorageCoding.milliseconds(now))])
         }
         guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
         let key = Self.key(result, 0)
-        guard key.state(at: now) == .live, let text = result.string(0, Self.keyColumnCount) else { return (key, []) }
-        // Rows of [hint or null, deadline in milliseconds], as the server wrote them.
-        guard case .array(let rows)? = try? JSONParser.parse(text) else {
-            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": "previous secrets unreadable"])
-        }
-        return (key, rows.compactMap { row in
-            guard case .array(let members) = row, members.count == 2, case .number(let number) = members[1],
-                  let expiresAt = Int64(number) else { return nil }
-            let hint: String? = if case .string(let hint) = members[0] { hint } else { nil }
-            return PreviousSecret(hint: hint, expiresAt: StorageCoding.date(expiresAt))
-        })
+        guard key.state(at: now) == .live else { return (key, []) }
+        return (key, try Self.previousSecrets(result, 0, column: Self.keyColumnCount))
     }
 
     public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)
         -> KeyPage
     {
+        try page(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit, withPreviousSecrets: false).page
+    }
+
+    public func keysWithPreviousSecrets(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> (page: KeyPage, previousSecrets: [String: [PreviousSecret]])
+    {
+        try page(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit, withPreviousSecrets: true)
+    }
+
+    /// A page of keys, and with `withPreviousSecrets` each open key's
+    /// earlier secrets in the same statement (a plan's preview, which reads
+    /// every live key, does not need them).
+    private func page(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?, withPreviousSecrets: Bool)
+        throws(KeyStoreError) -> (page: KeyPage, previousSecrets: [String: [PreviousSecret]])
+    {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? Int64.max
-        // $3 the limit, $4 the time when the filter needs one.
+        let now = self.now
+        // $3 the limit, $4 the time when the filter or the secrets need one.
         let condition = filter.condition(time: "$4")
         let conditions = ["k.organization_id = $1", "k.seq < $2"] + [condition].compactMap { $0 }
         var arguments: [PGValue] = [.text(organizationId), .integer(after), .of(limit + 1)]
-        if condition?.contains("$4") == true { arguments.append(.integer(StorageCoding.milliseconds(now))) }
+        if withPreviousSecrets || condition?.contains("$4") == true { arguments.append(.integer(StorageCoding.milliseconds(now))) }
+        let secrets = withPreviousSecrets ? ", " + Self.previousSecretsColumn(time: "$4") : ""
         let result = try read(listing: true) { connection in
             try connection.query("""
-                SELECT k.seq, \(Self.keyColumns) FROM api_key k
+                SELECT k.seq, \(Self.keyColumns)\(secrets) FROM api_key k
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY k.seq DESC LIMIT $3
                 """, arguments)
@@ -262,7 +269,14 @@ public struct PostgresKeyStorage: KeygateStorage {
         let rows = min(result.count, limit)
         let keys = (0..<rows).map { Self.key(result, $0, offset: 1) }
         let nextCursor = result.count > limit ? result.int64(rows - 1, 0).map(StorageCoding.cursor) : nil
-        return KeyPage(keys: keys, positions: (0..<rows).map { result.int64($0, 0) ?? 0 }, nextCursor: nextCursor)
+        let page = KeyPage(keys: keys, positions: (0..<rows).map { result.int64($0, 0) ?? 0 }, nextCursor: nextCursor)
+        guard withPreviousSecrets else { return (page, [:]) }
+        var previous: [String: [PreviousSecret]] = [:]
+        for (row, key) in keys.enumerated() where key.state(at: now) == .live {
+            let found = try Self.previousSecrets(result, row, column: 1 + Self.keyColumnCount)
+            if !found.isEmpty { previous[key.id] = found }
+        }
+        return (page, previous)
     }
 
     public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
@@ -649,6 +663,30 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     /// How many columns ``keyColumns`` selects.
     static let keyColumnCount = 20
+
+    /// A column of the key's earlier secrets whose deadline is after
+    /// `time` (a parameter), soonest first, as JSON rows of [hint or null,
+    /// deadline in milliseconds]; NULL for none.
+    static func previousSecretsColumn(time: String) -> String {
+        """
+        (SELECT json_agg(json_build_array(s.hint, s.expires_at) ORDER BY s.expires_at) FROM key_secret s
+         WHERE s.key_id = k.id AND s.expires_at > \(time))
+        """
+    }
+
+    /// What ``previousSecretsColumn(time:)`` selected in `row`.
+    static func previousSecrets(_ result: PGResult, _ row: Int, column: Int) throws(KeyStoreError) -> [PreviousSecret] {
+        guard let text = result.string(row, column) else { return [] }
+        guard case .array(let rows)? = try? JSONParser.parse(text) else {
+            throw KeyStoreError(.storageFailure, ["reason": "other", "detail": "previous secrets unreadable"])
+        }
+        return rows.compactMap { row in
+            guard case .array(let members) = row, members.count == 2, case .number(let number) = members[1],
+                  let expiresAt = Int64(number) else { return nil }
+            let hint: String? = if case .string(let hint) = members[0] { hint } else { nil }
+            return PreviousSecret(hint: hint, expiresAt: StorageCoding.date(expiresAt))
+        }
+    }
 
     /// A column of the key's latest day with a use.
     private static func lastUse(_ column: String) -> String {

@@ -147,6 +147,22 @@ struct KeyLifecycleTests {
         #expect(throws: KeyStoreError(.notFound, field: "keyId")) {
             try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_b")
         }
+        // And a page of keys with theirs: only the keys that have any, on every page.
+        func listed(_ filter: KeyFilter = .all, limit: Int? = nil) throws -> [String: [PreviousSecret]] {
+            var found: [String: [PreviousSecret]] = [:]
+            var cursor: String?
+            repeat {
+                let (page, secrets) = try store.storage.keysWithPreviousSecrets(organizationId: "org_a", filter: filter,
+                                                                                cursor: cursor, limit: limit)
+                #expect(Set(secrets.keys).isSubset(of: Set(page.keys.map(\.id))))
+                found.merge(secrets) { $1 }
+                cursor = page.nextCursor
+            } while cursor != nil
+            return found
+        }
+        #expect(try listed() == [first.key.id: expected])
+        #expect(try listed(.state(.live), limit: 1) == [first.key.id: expected])
+        #expect(try listed(.state(.revoked)).isEmpty)
 
         store.clock.advance(by: 600)
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id]) == [first.key.id: [expected[1]]])
@@ -154,6 +170,7 @@ struct KeyLifecycleTests {
         // A revoked key has none to show, whatever their deadlines.
         let revoked = try store.storage.revoke(id: first.key.id, organizationId: "org_a", actor: nil)
         #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a") == (revoked, []))
+        #expect(try listed().isEmpty)
         store.clock.advance(by: 2_940)
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id]).isEmpty)
         #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
@@ -182,6 +199,8 @@ struct KeyLifecycleTests {
         #expect(try store.storage.keyWithPreviousSecrets(id: first.key.id, organizationId: "org_a").previousSecrets
                 == [PreviousSecret(hint: nil, expiresAt: deadline)])
         #expect(try store.storage.previousSecrets(keyIds: [first.key.id])[first.key.id] == [PreviousSecret(hint: nil, expiresAt: deadline)])
+        #expect(try store.storage.keysWithPreviousSecrets(organizationId: "org_a", filter: .all, cursor: nil, limit: nil)
+            .previousSecrets == [first.key.id: [PreviousSecret(hint: nil, expiresAt: deadline)]])
     }
 
     /// A leaked earlier secret is stopped without revoking the key: every

@@ -79,6 +79,11 @@ struct LostAcknowledgement: KeygateStorage {
     {
         try base.keyWithPreviousSecrets(id: id, organizationId: organizationId)
     }
+    func keysWithPreviousSecrets(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> (page: KeyPage, previousSecrets: [String: [PreviousSecret]])
+    {
+        try base.keysWithPreviousSecrets(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+    }
     func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
         try base.stopPreviousSecrets(id: id, organizationId: organizationId, actor: actor)
     }

@@ -338,6 +338,15 @@ public struct SQLiteKeyStorage: KeyStorage {
                        nextCursor: nextCursor)
     }
 
+    public func keysWithPreviousSecrets(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> (page: KeyPage, previousSecrets: [String: [PreviousSecret]])
+    {
+        let page = try keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+        let now = self.now
+        let open = page.keys.filter { $0.state(at: now) == .live }.map(\.id)
+        return (page, try previousSecrets(keyIds: open))
+    }
+
     public func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
         -> (key: KeyRecord, previousSecrets: [PreviousSecret])
     {

@@ -91,14 +91,27 @@ extension KeygateService {
         case .expired?: .state(.expired)
         case .revoked?: .state(.revoked)
         }
+        // Each page with its keys' earlier secrets, read together.
+        var previousSecrets: [String: [PreviousSecret]] = [:]
         func page(after cursor: String?, limit: Int?) throws(ServiceError) -> KeyPage {
-            try store { () throws(KeyStoreError) in
-                try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+            let (page, previous) = try store { () throws(KeyStoreError) in
+                try storage.keysWithPreviousSecrets(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+            }
+            previousSecrets.merge(previous) { $1 }
+            return page
+        }
+        /// The keys with the earlier secrets their pages were read with:
+        /// a live key's, suspended or not, as they open it once its plan allows.
+        func shown(_ keys: [ManagedKey]) -> [ManagedKey] {
+            keys.map { key in
+                var key = key
+                key.previousSecrets = previousSecrets[key.record.id] ?? []
+                return key
             }
         }
         guard let status, filter == .state(.live) else {
             let page = try page(after: cursor, limit: limit)
-            return ManagedKeyPage(keys: try presented(page.keys, organization: organization), nextCursor: page.nextCursor)
+            return ManagedKeyPage(keys: shown(try managed(page.keys, organization: organization)), nextCursor: page.nextCursor)
         }
         let size = try store { () throws(KeyStoreError) in try KeyValidator.pageSize(limit) }
         // Store pages of at least the default size: a page of one active
@@ -134,7 +147,7 @@ extension KeygateService {
             }
             next = following
         }
-        return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: nextCursor)
+        return ManagedKeyPage(keys: shown(found), nextCursor: nextCursor)
     }
 
     /// The most keys one `keys.list` call filtered by `active` or

@@ -133,6 +133,13 @@ struct MessageTruthTests {
         #expect(shown(try #require(try result("keys.list", ["organizationId": "org_1", "status": "active"])["keys"] as? [Any]).first)
             == expected)
 
+        // The gateway learns until when the secret it was sent works, to tell the integration in time.
+        let firstSecret = try #require(created["secret"] as? String)
+        let verified = try result("keys.verify", ["key": firstSecret, "capability": "booking.read"])
+        #expect(verified["valid"] as? Bool == true && verified["secretExpiresAt"] as? String == "2026-11-23T12:00:00.000Z")
+        let current = try #require(third["secret"] as? String)
+        #expect(try result("keys.verify", ["key": current])["secretExpiresAt"] is NSNull)
+
         clock.advance(by: 600)
         #expect(shown(try result("keys.get", target)) == [[firstHint, "2026-11-23T12:00:00.000Z"]])
         #expect(shown(try result("keys.revoke", target)).isEmpty)

@@ -139,11 +139,37 @@ struct VerifyTests {
         let fixture = try ServiceFixture(backend: backend)
         let key = try proKey(fixture)
         let rotated = try fixture.service.rotateKey(id: key.key.record.id, organizationId: "org_a", gracePeriodSeconds: 30, actor: nil)
+        // Each answer says until when the secret sent works: the earlier one until its deadline, the current one
+        // as long as its key.
+        let deadline = try #require(rotated.previousSecretExpiresAt)
+        #expect(try verify(fixture, key.secret.unredacted).secretExpiresAt == deadline)
+        #expect(try verify(fixture, rotated.secret.unredacted).secretExpiresAt == nil)
         fixture.clock.advance(by: 29.999)
-        #expect(try verify(fixture, key.secret.unredacted).outcome == .valid)
+        let last = try verify(fixture, key.secret.unredacted)
+        #expect(last.outcome == .valid && last.secretExpiresAt == deadline)
         fixture.clock.advance(by: 0.001)
         #expect(try verify(fixture, key.secret.unredacted).outcome == .notFound)
         #expect(try verify(fixture, rotated.secret.unredacted).outcome == .valid)
+    }
+
+    /// Refused on the way (a capability it lacks, its plan suspended), an
+    /// earlier secret still says when it stops; a revoked
+    /// key's secrets say nothing of the kind, as none of them works.
+    @Test func anEarlierSecretSaysWhenItStopsWhateverTheOutcome() throws {
+        let fixture = try ServiceFixture()
+        let key = try proKey(fixture)
+        let id = key.key.record.id
+        let rotated = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        let deadline = try #require(rotated.previousSecretExpiresAt)
+        let refused = try verify(fixture, key.secret.unredacted, capability: "webhook.manage")
+        #expect(refused.outcome == .insufficientCapability && refused.secretExpiresAt == deadline)
+        try fixture.move(to: "starter")
+        let suspended = try verify(fixture, key.secret.unredacted)
+        #expect(suspended.outcome == .planSuspended && suspended.secretExpiresAt == deadline)
+        try fixture.move(to: "pro")
+        _ = try fixture.service.revokeKey(id: id, organizationId: "org_a", actor: nil)
+        let revoked = try verify(fixture, key.secret.unredacted)
+        #expect(revoked.outcome == .revoked && revoked.secretExpiresAt == nil && revoked.keyId == id)
     }
 
     @Test(arguments: Backend.withPooler) func capabilitiesLostOnADowngradeAreRefused(_ backend: Backend) throws {

@@ -178,7 +178,7 @@ public enum KeygateMethods {
                 valid: result.isValid, code: result.outcome, httpStatus: result.outcome.httpStatus,
                 message: messages.verification(result, language: context.language),
                 organizationId: result.organizationId, keyId: result.keyId, kind: result.kind,
-                capabilities: result.capabilities,
+                secretExpiresAt: result.secretExpiresAt, capabilities: result.capabilities,
                 rateLimit: result.rateLimit.map { .init(limit: $0.limit, remaining: $0.remaining, resetAt: $0.resetAt) },
                 retryAfter: result.retryAfter,
                 quota: result.quota.map { .init(id: $0.meter.rawValue, limit: $0.limit, remaining: $0.remaining, resetsAt: $0.resetsAt) })

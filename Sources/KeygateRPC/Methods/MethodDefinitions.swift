@@ -441,6 +441,7 @@ public enum VerifyKey: RPCMethod {
         public var organizationId: String?
         public var keyId: String?
         public var kind: String?
+        public var secretExpiresAt: Date?
         public var capabilities: [String]?
         public var rateLimit: RateLimitState?
         public var retryAfter: Int?
@@ -451,6 +452,11 @@ public enum VerifyKey: RPCMethod {
             .init("message", { $0.message }, "In the request's language."),
             .init("organizationId", { $0.organizationId }, "null when no key was found."), .init("keyId", { $0.keyId }),
             .init("kind", { $0.kind }),
+            .init("secretExpiresAt", { $0.secretExpiresAt }, """
+                When the secret sent stops working: one a rotation left in its grace period, of a key neither revoked \
+                nor expired. null for the key's current secret. Pass it on (a Sunset header, say) so the integration \
+                moves to the new secret in time.
+                """),
             .init("capabilities", { $0.capabilities }, "What the key can use on its plan now; null unless valid."),
             .init("rateLimit", { $0.rateLimit }, "null until the rate limit was checked."),
             .init("retryAfter", { $0.retryAfter }, "Seconds until a retry can succeed: when rate limited or over quota."),

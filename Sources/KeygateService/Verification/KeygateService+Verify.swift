@@ -220,6 +220,7 @@ extension KeygateService {
         case .expired: return answer(.expired)
         case .live: break
         }
+        result.secretExpiresAt = entry.secretExpiresAt
 
         // The organization and the key's access on its plan.
         let grant: Grant

@@ -76,6 +76,12 @@ public struct VerifyResult: Sendable, Hashable {
     public var organizationId: String?
     public var keyId: String?
     public var kind: String?
+    /// When the secret presented stops working, for a live key's secret
+    /// that a rotation left in its grace period; `nil` for the key's
+    /// current secret, which works as long as its key. A product's API can
+    /// pass it on (a `Sunset` header, RFC 8594) so that the integration
+    /// moves to the new secret before the old one stops.
+    public var secretExpiresAt: Date?
     /// What the key can do on its plan now.
     public var capabilities: [String]?
     public var rateLimit: RateLimitState?

@@ -24,6 +24,9 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidExpiry = "invalid_expiry"
         case invalidActor = "invalid_actor"
         case invalidGracePeriod = "invalid_grace_period"
+        /// A rotation with a grace period would leave the key more than
+        /// ``KeyRules/maximumPreviousSecrets`` earlier secrets working.
+        case tooManyPreviousSecrets = "too_many_previous_secrets"
         case invalidCursor = "invalid_cursor"
         case invalidLimit = "invalid_limit"
         /// The database failed; ``KeyStoreError/parameters`` has `reason`

@@ -334,6 +334,11 @@ public struct PostgresKeyStorage: KeygateStorage {
             let parsed = validator.parsedOwnSecret(secret)
             connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
                             [.text(id), .integer(nowMilliseconds)])
+            if previousExpiresAt != nil {
+                let working = try connection.query("SELECT COUNT(*) FROM key_secret WHERE key_id = $1 AND expires_at IS NOT NULL",
+                                                   [.text(id)])
+                try rotation.checkRoom(working: working.int(0, 0) ?? 0)
+            }
             if let previousExpiresAt {
                 // The key's hint is still the replaced secret's: it goes with it.
                 connection.send("UPDATE key_secret SET expires_at = $1, hint = $2 WHERE key_id = $3 AND expires_at IS NULL",

@@ -49,6 +49,8 @@ extension ServiceError {
         case invalidExpiry = "invalid_expiry"
         case invalidActor = "invalid_actor"
         case invalidGracePeriod = "invalid_grace_period"
+        /// A rotation with a grace period would leave too many earlier secrets working; `max` is the most.
+        case tooManyPreviousSecrets = "too_many_previous_secrets"
         case invalidCursor = "invalid_cursor"
         case invalidLimit = "invalid_limit"
         case storageFailure = "storage_failure"
@@ -112,6 +114,7 @@ extension ServiceError {
             case .invalidExpiry: .invalidExpiry
             case .invalidActor: .invalidActor
             case .invalidGracePeriod: .invalidGracePeriod
+            case .tooManyPreviousSecrets: .tooManyPreviousSecrets
             case .invalidCursor: .invalidCursor
             case .invalidLimit: .invalidLimit
             case .storageFailure: .storageFailure

@@ -176,6 +176,32 @@ struct KeyLifecycleTests {
         #expect(try store.storage.previousSecrets(keyIds: []).isEmpty)
     }
 
+    /// At most ten earlier secrets work at once: an eleventh rotation with
+    /// a grace period is refused and changes nothing, one without grace
+    /// still goes through (a leak must be answerable), and a secret whose
+    /// grace ran out makes room.
+    @Test(arguments: Backend.withPooler) func aKeyHasAtMostTenEarlierSecretsWorking(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let id = try store.create().key.id
+        for number in 1...KeyRules.maximumPreviousSecrets {
+            _ = try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 600 + number, actor: nil)
+        }
+        let before = try store.storage.keyWithPreviousSecrets(id: id, organizationId: "org_a")
+        #expect(before.previousSecrets.count == 10)
+        #expect(throws: KeyStoreError(.tooManyPreviousSecrets, field: "gracePeriodSeconds", ["max": "10"])) {
+            try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        }
+        #expect(try store.storage.keyWithPreviousSecrets(id: id, organizationId: "org_a") == before)
+        #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 11)
+
+        let atOnce = try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil)
+        #expect(atOnce.previousSecretExpiresAt == nil && atOnce.key.hint != before.key.hint)
+        // The first one's grace (601 s) runs out: room for one more.
+        store.clock.advance(by: 601)
+        let again = try store.storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 60, actor: nil)
+        #expect(try store.storage.previousSecrets(keyIds: [id])[id]?.count == 10 && again.previousSecretExpiresAt != nil)
+    }
+
     /// A key id with a NUL names no key, whatever follows it: PostgreSQL's
     /// client would send only the text before it.
     @Test(arguments: Backend.withPooler) func aKeyIdWithANulNamesNoKey(_ backend: Backend) throws {

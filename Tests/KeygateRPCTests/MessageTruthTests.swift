@@ -146,6 +146,26 @@ struct MessageTruthTests {
         #expect(shown(try result("keys.get", target)).isEmpty)
     }
 
+    /// A rotation refused for the earlier secrets the key already has says
+    /// how many it may have and what to do, in every language.
+    @Test func aRotationPastTheEarlierSecretsAKeyMayHaveSaysWhatToDo() throws {
+        let created = try #require(try rpc.request("keys.create", ["organizationId": "org_1", "name": "n", "kind": "owner_integration",
+                                                                   "capabilities": ["booking.read"]]).result)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        let target: [String: Any] = ["organizationId": "org_1", "keyId": keyId, "gracePeriodSeconds": 3_600]
+        for _ in 1...10 { #expect(try rpc.request("keys.rotate", target).result != nil) }
+        for (locale, words) in [("en", "rotate without a grace period"), ("pl", "bez okresu przejściowego"),
+                                ("de", "ohne Übergangsfrist")] {
+            let reply = try rpc.request("keys.rotate", target.merging(["locale": locale]) { $1 })
+            let message = try #require(reply.errorData?["message"] as? String)
+            #expect(reply.errorData?["code"] as? String == "too_many_previous_secrets" && reply.errorData?["httpStatus"] as? Int == 409)
+            #expect(reply.errorData?["field"] as? String == "gracePeriodSeconds")
+            #expect(message.contains("10") && message.contains(words) && !message.contains("%") && !message.contains("{"),
+                    "\(locale): \(message)")
+        }
+        #expect(try rpc.request("keys.rotate", target.merging(["gracePeriodSeconds": 0]) { $1 }).result != nil)
+    }
+
     @Test func aKindIsNamedInEveryLanguageNeverAsAPlaceholder() throws {
         for (locale, name) in [("en", "Booking partner"), ("pl", "Partner rezerwacji"), ("de", "Buchungspartner")] {
             let reply = try rpc.request("keys.create", [

@@ -407,6 +407,15 @@ package struct CheckedRotation {
         try key.checkSecretsChangeable(at: now)
     }
 
+    /// Refuses a rotation with a grace period that would leave the key
+    /// more earlier secrets working than ``KeyRules/maximumPreviousSecrets``,
+    /// `working` the number it has once those past their deadline are
+    /// gone. (One without grace adds none: it is not asked.)
+    package func checkRoom(working: Int) throws(KeyStoreError) {
+        guard working >= KeyRules.maximumPreviousSecrets else { return }
+        throw KeyStoreError(.tooManyPreviousSecrets, field: "gracePeriodSeconds", ["max": "\(KeyRules.maximumPreviousSecrets)"])
+    }
+
     /// What a `key.rotated` event tells: when the previous secret stops.
     package var eventDetails: [String: JSON] {
         ["previousSecretExpiresAt": previousExpiresAt.map { .string(RFC3339.string($0)) } ?? .null]

@@ -21,6 +21,11 @@ public struct KeyRules: Sendable, Hashable {
     public static let maximumReasonBytes = 400
     /// The longest grace period a rotation may give the previous secret.
     public static let maximumGracePeriodSeconds = 30 * 24 * 3600
+    /// The most secrets of one key that rotations may leave working at
+    /// once: each is a credential, and every answer about the key lists
+    /// them. A rotation past it with a grace period is refused; one
+    /// without, which adds none, never is (a leak must be answerable).
+    public static let maximumPreviousSecrets = 10
     public static let pageSizes = 1...200
     public static let defaultPageSize = 50
 

@@ -260,7 +260,8 @@ public enum RotateKey: RPCMethod {
     public static let writes = true
     public static let summary = "A new secret for the same key; the previous one stops at once or after the grace period."
     public static let errors = organizationErrors + [
-        .notFound, .invalidGracePeriod, .invalidActor, .keyRevoked, .keyExpired, .keySuspended, .planForbidsAPIKeys,
+        .notFound, .invalidGracePeriod, .tooManyPreviousSecrets, .invalidActor, .keyRevoked, .keyExpired, .keySuspended,
+        .planForbidsAPIKeys,
     ]
     public struct Params: Decodable, Sendable {
         public var organizationId: String

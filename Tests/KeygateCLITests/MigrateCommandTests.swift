@@ -112,6 +112,39 @@ struct MigrateCommandTests {
         #expect(try schema(database).organizations == 1)
     }
 
+    /// `--format json` for a deploy pipeline: one object saying what the
+    /// command found and where it left the schema, for a new database, an
+    /// older one and a current one; a failure stays on stderr with status 2.
+    @Test(arguments: Backend.available) func aPipelineReadsWhatMigrateDidAsJSON(_ backend: Backend) throws {
+        func json(_ database: String) throws -> [String: Any] {
+            let run = try migrate(["--database", database, "--format", "json"])
+            #expect(run.status == 0 && run.errors.isEmpty, "\(run.errors)")
+            #expect(run.output.hasSuffix("}\n") && run.output.filter { $0 == "\n" }.count == 1, "\(run.output)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], "\(run.output)")
+        }
+        let backendName = backend == .sqlite ? "sqlite" : "postgresql"
+        let new = try backend.freshPostgresURL() ?? ScratchFolder.make("keygate-migrate").appending(path: "new.sqlite").path
+        let created = try json(new)
+        let latest = try latest(new)
+        #expect(created["outcome"] as? String == "created" && created["from"] is NSNull && created["schema"] as? String == latest)
+        #expect(created["database"] as? String == new && created["backend"] as? String == backendName)
+        let current = try json(new)
+        #expect(current["outcome"] as? String == "current" && current["from"] as? String == latest)
+
+        let old = try SchemaFixture.older(on: backend, in: "keygate-migrate")
+        guard case .behind(let from, _) = try schema(old).schema else {
+            Issue.record("not an older schema")
+            return
+        }
+        let migrated = try json(old)
+        #expect(migrated["outcome"] as? String == "migrated" && migrated["from"] as? String == from)
+        #expect(migrated["schema"] as? String == latest)
+
+        let missing = try ScratchFolder.make("keygate-migrate").appending(path: "gone/keygate.sqlite").path
+        let failed = try migrate(["--database", missing, "--format", "json"])
+        #expect(failed.status == 2 && failed.output.isEmpty && failed.errors.hasPrefix("keygate migrate: "), "\(failed.errors)")
+    }
+
     @Test(arguments: Backend.available) func aNewerKeygatesSchemaIsRefusedAndLeftAsItIs(_ backend: Backend) throws {
         let database = try backend.freshPostgresURL()
             ?? ScratchFolder.make("keygate-migrate").appending(path: "newer.sqlite").path

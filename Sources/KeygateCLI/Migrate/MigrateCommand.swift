@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyStore
 import KeyStorePostgres
+import KeygateJSON
 
 /// `keygate migrate`: brings a database's schema to this keygate's and
 /// exits, the step a deploy runs before the processes of a new version
@@ -26,6 +27,12 @@ struct MigrateCommand: ParsableCommand {
                                discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 
+    @Option(help: ArgumentHelp("table (a sentence, for a person) or json (for a pipeline).", discussion: """
+        json: one object, {database, backend, outcome (created, migrated or current), from (the schema found, \
+        null for a new database), schema (where it was left)}. Failures go to stderr either way.
+        """))
+    var format: OutputFormat = .table
+
     func run() throws {
         let database = Database.named(database)
         if let reason = Database.refusal(of: database) { throw failure(reason) }
@@ -40,12 +47,29 @@ struct MigrateCommand: ParsableCommand {
         }
         // What the store found when it looked (on PostgreSQL under the
         // migrations' lock): several run at once, each says what it saw.
-        switch migration.before {
-        case .empty: print("created Keygate's schema in \(name): \(migration.latest)")
-        case .behind(let from, _): print("migrated \(name) from \(from) to \(migration.latest)")
-        // A newer keygate's (ahead) was refused by the store.
-        case .current, .ahead: print("\(name) already has this keygate's schema, \(migration.latest): nothing to do")
+        // A newer keygate's schema (ahead) was refused by the store.
+        let (outcome, from): (Outcome, String?) = switch migration.before {
+        case .empty: (.created, nil)
+        case .behind(let from, _): (.migrated, from)
+        case .current(let latest): (.current, latest)
+        case .ahead: (.current, migration.latest)
         }
+        switch (format, outcome) {
+        case (.json, _):
+            print(JSON.object([
+                ("database", .string(name)), ("backend", .string(PostgresKeyStorage.isURL(database) ? "postgresql" : "sqlite")),
+                ("outcome", .string(outcome.rawValue)), ("from", from.map(JSON.string) ?? .null),
+                ("schema", .string(migration.latest)),
+            ]).text)
+        case (.table, .created): print("created Keygate's schema in \(name): \(migration.latest)")
+        case (.table, .migrated): print("migrated \(name) from \(from ?? "") to \(migration.latest)")
+        case (.table, .current): print("\(name) already has this keygate's schema, \(migration.latest): nothing to do")
+        }
+    }
+
+    /// What the command found, and so did: `--format json`'s `outcome`.
+    private enum Outcome: String {
+        case created, migrated, current
     }
 
     private func failure(_ reason: String) -> ExitCode {

@@ -37,7 +37,10 @@ public protocol KeyStorage: Sendable {
     /// each with the hint of the secret it was (kept when it was rotated
     /// out). Keys unknown or without one are not in the answer. Their keys
     /// may be revoked or expired, which stops them too: the caller decides
-    /// what to show. The dashboard's read, a page at a time.
+    /// what to show. What a change's answer reads (an update's, a
+    /// rotation's); reads of keys take them with the keys
+    /// (``keyWithPreviousSecrets(id:organizationId:)``,
+    /// ``keysWithPreviousSecrets(organizationId:filter:cursor:limit:)``).
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]]
     /// ``key(id:organizationId:)`` with what ``previousSecrets(keyIds:)``
     /// answers for it: empty for none, and for a revoked or expired key,

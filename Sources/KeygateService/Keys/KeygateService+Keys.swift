@@ -200,13 +200,14 @@ extension KeygateService {
     }
 
     /// Stops the secrets rotations left working, whatever the plan (a
-    /// suspended key's too): taking access away is always allowed.
+    /// suspended key's too): taking access away is always allowed. The
+    /// answer has none left, so they are not read again.
     public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(ServiceError) -> ManagedKey {
         let organization = try organizationPlan(organizationId)
         let record = try store { () throws(KeyStoreError) in
             try storage.stopPreviousSecrets(id: id, organizationId: organizationId, actor: actor)
         }
-        return try presented([record], organization: organization)[0]
+        return try managed([record], organization: organization)[0]
     }
 
     /// Revoking and deleting are always allowed, whatever the plan.

@@ -91,27 +91,25 @@ extension KeygateService {
         case .expired?: .state(.expired)
         case .revoked?: .state(.revoked)
         }
-        // Each page with its keys' earlier secrets, read together.
-        var previousSecrets: [String: [PreviousSecret]] = [:]
-        func page(after cursor: String?, limit: Int?) throws(ServiceError) -> KeyPage {
-            let (page, previous) = try store { () throws(KeyStoreError) in
+        guard let status, filter == .state(.live) else {
+            // The page with its keys' earlier secrets, read together: a
+            // live key's, suspended or not, as they open it once its plan allows.
+            let (page, previousSecrets) = try store { () throws(KeyStoreError) in
                 try storage.keysWithPreviousSecrets(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
             }
-            previousSecrets.merge(previous) { $1 }
-            return page
-        }
-        /// The keys with the earlier secrets their pages were read with:
-        /// a live key's, suspended or not, as they open it once its plan allows.
-        func shown(_ keys: [ManagedKey]) -> [ManagedKey] {
-            keys.map { key in
+            let keys = try managed(page.keys, organization: organization).map { key in
                 var key = key
                 key.previousSecrets = previousSecrets[key.record.id] ?? []
                 return key
             }
+            return ManagedKeyPage(keys: keys, nextCursor: page.nextCursor)
         }
-        guard let status, filter == .state(.live) else {
-            let page = try page(after: cursor, limit: limit)
-            return ManagedKeyPage(keys: shown(try managed(page.keys, organization: organization)), nextCursor: page.nextCursor)
+        // A scan by status reads up to ``statusScanLimit`` keys to answer a
+        // page: the earlier secrets of those it keeps only, afterwards.
+        func page(after cursor: String?, limit: Int?) throws(ServiceError) -> KeyPage {
+            try store { () throws(KeyStoreError) in
+                try storage.keys(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
+            }
         }
         let size = try store { () throws(KeyStoreError) in try KeyValidator.pageSize(limit) }
         // Store pages of at least the default size: a page of one active
@@ -147,7 +145,7 @@ extension KeygateService {
             }
             next = following
         }
-        return ManagedKeyPage(keys: shown(found), nextCursor: nextCursor)
+        return ManagedKeyPage(keys: try withPreviousSecrets(found), nextCursor: nextCursor)
     }
 
     /// The most keys one `keys.list` call filtered by `active` or

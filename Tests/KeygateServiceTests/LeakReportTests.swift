@@ -43,6 +43,15 @@ struct LeakReportTests {
         #expect(entry.details["location"] == .string("pastebin/x"))
     }
 
+    /// A Pro key rotated with an hour's grace: its first secret still works.
+    func rotatedKey(_ fixture: ServiceFixture) throws -> (first: CreatedKey, rotated: CreatedKey) {
+        try fixture.move(to: "pro")
+        let first = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let rotated = try fixture.service.rotateKey(id: first.key.record.id, organizationId: "org_a", gracePeriodSeconds: 3600,
+                                                    actor: nil)
+        return (first, rotated)
+    }
+
     /// A key rotated with a grace period has two secrets working. A report
     /// of the rotated-out one names that one (its hint, and when it stops)
     /// in the answer, the audit log and the event: named as the key's
@@ -50,10 +59,7 @@ struct LeakReportTests {
     /// current secret and leaves the leaked one working to its deadline.
     @Test(arguments: Backend.available) func aReportOfARotatedOutSecretNamesThatSecret(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
-        try fixture.move(to: "pro")
-        let first = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        let id = first.key.record.id
-        let rotated = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 3600, actor: nil)
+        let (first, rotated) = try rotatedKey(fixture)
         let deadline = try #require(rotated.previousSecretExpiresAt)
         let leakedHint = first.key.record.hint
         #expect(leakedHint != rotated.key.record.hint)
@@ -90,10 +96,8 @@ struct LeakReportTests {
     /// is always allowed), and the key comes back with its current secret.
     @Test(arguments: Backend.available) func aLeakedEarlierSecretIsStoppedWithoutRevokingTheKey(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
-        try fixture.move(to: "pro")
-        let first = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let (first, rotated) = try rotatedKey(fixture)
         let id = first.key.record.id
-        let rotated = try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: 3600, actor: nil)
         _ = try fixture.service.reportLeaked([LeakedKeyReport(key: first.secret.unredacted)], action: .flag, actor: nil)
         #expect(try fixture.service.key(id: id, organizationId: "org_a").previousSecrets.map(\.hint) == [first.key.record.hint])
         try fixture.move(to: "starter")

@@ -97,12 +97,8 @@ extension KeygateService {
             let (page, previousSecrets) = try store { () throws(KeyStoreError) in
                 try storage.keysWithPreviousSecrets(organizationId: organizationId, filter: filter, cursor: cursor, limit: limit)
             }
-            let keys = try managed(page.keys, organization: organization).map { key in
-                var key = key
-                key.previousSecrets = previousSecrets[key.record.id] ?? []
-                return key
-            }
-            return ManagedKeyPage(keys: keys, nextCursor: page.nextCursor)
+            let keys = try managed(page.keys, organization: organization)
+            return ManagedKeyPage(keys: Self.keys(keys, with: previousSecrets), nextCursor: page.nextCursor)
         }
         // A scan by status reads up to ``statusScanLimit`` keys to answer a
         // page: the earlier secrets of those it keeps only, afterwards.
@@ -261,6 +257,11 @@ extension KeygateService {
         let open = keys.filter { $0.status != .revoked && $0.status != .expired }.map(\.record.id)
         guard !open.isEmpty else { return keys }
         let secrets = try store { () throws(KeyStoreError) in try storage.previousSecrets(keyIds: open) }
+        return Self.keys(keys, with: secrets)
+    }
+
+    /// The keys, each with its earlier secrets in `secrets` (by key id).
+    static func keys(_ keys: [ManagedKey], with secrets: [String: [PreviousSecret]]) -> [ManagedKey] {
         guard !secrets.isEmpty else { return keys }
         return keys.map { key in
             guard let previous = secrets[key.record.id] else { return key }

@@ -228,7 +228,8 @@ public struct PostgresKeyStorage: KeygateStorage {
         guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
         let key = Self.key(result, 0)
         guard key.state(at: now) == .live else { return (key, []) }
-        return (key, try Self.previousSecrets(result, 0, column: Self.keyColumnCount))
+        // The secrets' column is the last.
+        return (key, try Self.previousSecrets(result, 0, column: result.columns - 1))
     }
 
     public func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError)
@@ -273,7 +274,7 @@ public struct PostgresKeyStorage: KeygateStorage {
         guard withPreviousSecrets else { return (page, [:]) }
         var previous: [String: [PreviousSecret]] = [:]
         for (row, key) in keys.enumerated() where key.state(at: now) == .live {
-            let found = try Self.previousSecrets(result, row, column: 1 + Self.keyColumnCount)
+            let found = try Self.previousSecrets(result, row, column: result.columns - 1)
             if !found.isEmpty { previous[key.id] = found }
         }
         return (page, previous)
@@ -334,12 +335,10 @@ public struct PostgresKeyStorage: KeygateStorage {
             let parsed = validator.parsedOwnSecret(secret)
             connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at <= $2",
                             [.text(id), .integer(nowMilliseconds)])
-            if previousExpiresAt != nil {
+            if let previousExpiresAt {
                 let working = try connection.query("SELECT COUNT(*) FROM key_secret WHERE key_id = $1 AND expires_at IS NOT NULL",
                                                    [.text(id)])
                 try rotation.checkRoom(working: working.int(0, 0) ?? 0)
-            }
-            if let previousExpiresAt {
                 // The key's hint is still the replaced secret's: it goes with it.
                 connection.send("UPDATE key_secret SET expires_at = $1, hint = $2 WHERE key_id = $3 AND expires_at IS NULL",
                                 [.integer(StorageCoding.milliseconds(previousExpiresAt)), .text(key.hint), .text(id)])
@@ -665,9 +664,6 @@ public struct PostgresKeyStorage: KeygateStorage {
         (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
         k.last_origin, k.last_ip, \(lastUse("last_used_at")), \(lastUse("last_origin")), \(lastUse("last_ip"))
         """
-
-    /// How many columns ``keyColumns`` selects.
-    static let keyColumnCount = 20
 
     /// A column of the key's earlier secrets whose deadline is after
     /// `time` (a parameter), soonest first, as JSON rows of [hint or null,

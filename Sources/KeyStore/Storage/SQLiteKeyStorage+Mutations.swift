@@ -42,11 +42,9 @@ extension SQLiteKeyStorage {
             // gets its deadline, or goes at once.
             try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at <= ?")
                 .execute(arguments: [id, nowMilliseconds])
-            if previousExpiresAt != nil {
+            if let previousExpiresAt {
                 try rotation.checkRoom(working: Int.fetchOne(db.cachedStatement(
                     sql: "SELECT COUNT(*) FROM key_secret WHERE key_id = ? AND expires_at IS NOT NULL"), arguments: [id]) ?? 0)
-            }
-            if let previousExpiresAt {
                 // The key's hint is still the replaced secret's: it goes with it.
                 try db.cachedStatement(sql: "UPDATE key_secret SET expires_at = ?, hint = ? WHERE key_id = ? AND expires_at IS NULL")
                     .execute(arguments: [StorageCoding.milliseconds(previousExpiresAt), key.hint, id])

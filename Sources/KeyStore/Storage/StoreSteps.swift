@@ -410,7 +410,8 @@ package struct CheckedRotation {
     /// Refuses a rotation with a grace period that would leave the key
     /// more earlier secrets working than ``KeyRules/maximumPreviousSecrets``,
     /// `working` the number it has once those past their deadline are
-    /// gone. (One without grace adds none: it is not asked.)
+    /// gone. A rotation without grace adds none and is never refused (a
+    /// leak must be answerable): it is not asked.
     package func checkRoom(working: Int) throws(KeyStoreError) {
         guard working >= KeyRules.maximumPreviousSecrets else { return }
         throw KeyStoreError(.tooManyPreviousSecrets, field: "gracePeriodSeconds", ["max": "\(KeyRules.maximumPreviousSecrets)"])

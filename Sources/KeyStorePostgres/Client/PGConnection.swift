@@ -736,6 +736,8 @@ final class PGResult {
     }
 
     var count: Int { Int(PQntuples(result)) }
+    /// Columns a row has.
+    var columns: Int { Int(PQnfields(result)) }
     /// Rows a command changed (`UPDATE`, `DELETE`, `INSERT`).
     var changed: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
 

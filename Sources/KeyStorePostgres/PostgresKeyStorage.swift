@@ -215,17 +215,13 @@ public struct PostgresKeyStorage: KeygateStorage {
     public func keyWithPreviousSecrets(id: String, organizationId: String) throws(KeyStoreError)
         -> (key: KeyRecord, previousSecrets: [PreviousSecret])
     {
-        guard KeyValidator.canNameKey(id) else { throw KeyStoreError(.notFound, field: "keyId") }
         // The secrets in the key's own statement: a round trip, a quarter
         // of a `keys.get`, less (docs/PERFORMANCE.md).
         let now = self.now
         let result = try read { connection in
-            try connection.query("""
-                SELECT \(Self.keyColumns), \(Self.previousSecretsColumn(time: "$3"))
-                FROM api_key k WHERE k.id = $1 AND k.organization_id = $2
-                """, [.text(id), .text(organizationId), .integer(StorageCoding.milliseconds(now))])
+            try keyRow(id: id, organizationId: organizationId, then: Self.previousSecretsColumn(time: "$3"),
+                       [.integer(StorageCoding.milliseconds(now))], connection)
         }
-        guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
         let key = Self.key(result, 0)
         guard key.state(at: now) == .live else { return (key, []) }
         // The secrets' column is the last.
@@ -282,13 +278,21 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         guard !keyIds.isEmpty else { return [:] }
-        let result = try read { connection in
-            try connection.query("""
-                SELECT key_id, hint, expires_at FROM key_secret
-                WHERE key_id = ANY ($1::text[]) AND expires_at > $2
-                ORDER BY key_id, expires_at
-                """, [.text(Self.textArray(keyIds)), .integer(StorageCoding.milliseconds(now))])
-        }
+        let now = self.now
+        return try read { connection in try Self.previousSecrets(keyIds: keyIds, at: now, connection) }
+    }
+
+    /// The secrets of these keys whose deadline is after `now`, soonest
+    /// first, for each key that has any, in one statement on `connection`
+    /// (which may be a write's).
+    static func previousSecrets(keyIds: [String], at now: Date, _ connection: PGConnection) throws
+        -> [String: [PreviousSecret]]
+    {
+        let result = try connection.query("""
+            SELECT key_id, hint, expires_at FROM key_secret
+            WHERE key_id = ANY ($1::text[]) AND expires_at > $2
+            ORDER BY key_id, expires_at
+            """, [.text(textArray(keyIds)), .integer(StorageCoding.milliseconds(now))])
         var secrets: [String: [PreviousSecret]] = [:]
         for row in 0..<result.count {
             guard let keyId = result.string(row, 0), let expiresAt = result.int64(row, 2) else { continue }
@@ -358,20 +362,13 @@ public struct PostgresKeyStorage: KeygateStorage {
     public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
         let actor = try validator.actor(actor)
         let now = self.now
-        let nowMilliseconds = StorageCoding.milliseconds(now)
         return try write { connection in
             // Locked as a rotation locks it: a rotation at the same moment
             // waits, and leaves its own previous secret to this one or
             // comes after it.
             let key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
             try key.checkSecretsChangeable(at: now)
-            let result = try connection.query("""
-                SELECT hint, expires_at FROM key_secret WHERE key_id = $1 AND expires_at > $2 ORDER BY expires_at
-                """, [.text(id), .integer(nowMilliseconds)])
-            let stopped = (0..<result.count).compactMap { row in
-                result.int64(row, 1).map { PreviousSecret(hint: result.string(row, 0), expiresAt: StorageCoding.date($0)) }
-            }
-            guard !stopped.isEmpty else { return key }
+            guard let stopped = try Self.previousSecrets(keyIds: [id], at: now, connection)[id] else { return key }
             // Those whose grace has run out go too: dead weight, as a rotation finds them.
             connection.send("DELETE FROM key_secret WHERE key_id = $1 AND expires_at IS NOT NULL", [.text(id)])
             let secrets = KeyRecord.stoppedSecrets(stopped)
@@ -712,12 +709,21 @@ public struct PostgresKeyStorage: KeygateStorage {
     func fetchKey(id: String, organizationId: String, forUpdate: Bool = false, _ connection: PGConnection) throws
         -> KeyRecord
     {
+        Self.key(try keyRow(id: id, organizationId: organizationId, forUpdate: forUpdate, connection), 0)
+    }
+
+    /// The key's row: ``keyColumns``, then the column `then` selects (its
+    /// parameters `arguments`, from $3); `not_found` when there is none.
+    func keyRow(id: String, organizationId: String, then column: String? = nil, _ arguments: [PGValue] = [],
+                forUpdate: Bool = false, _ connection: PGConnection) throws -> PGResult
+    {
         guard KeyValidator.canNameKey(id) else { throw KeyStoreError(.notFound, field: "keyId") }
         let result = try connection.query("""
-            SELECT \(Self.keyColumns) FROM api_key k WHERE k.id = $1 AND k.organization_id = $2\(forUpdate ? " FOR UPDATE" : "")
-            """, [.text(id), .text(organizationId)])
+            SELECT \(Self.keyColumns)\(column.map { ", " + $0 } ?? "") FROM api_key k
+            WHERE k.id = $1 AND k.organization_id = $2\(forUpdate ? " FOR UPDATE" : "")
+            """, [.text(id), .text(organizationId)] + arguments)
         guard result.count == 1 else { throw KeyStoreError(.notFound, field: "keyId") }
-        return Self.key(result, 0)
+        return result
     }
 
     /// Serializes writes that count something of one organization (its

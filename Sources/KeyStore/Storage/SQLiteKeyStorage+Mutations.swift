@@ -66,15 +66,11 @@ extension SQLiteKeyStorage {
     public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {
         let actor = try validator.actor(actor)
         let now = self.now
-        let nowMilliseconds = StorageCoding.milliseconds(now)
         return try write { db in
             let key = try fetchKey(id: id, organizationId: organizationId, db)
             try key.checkSecretsChangeable(at: now)
-            let stopped = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT hint, expires_at FROM key_secret WHERE key_id = ? AND expires_at > ? ORDER BY expires_at
-                    """), arguments: [id, nowMilliseconds])
-                .map { row in PreviousSecret(hint: row["hint"], expiresAt: StorageCoding.date(row["expires_at"])) }
-            guard !stopped.isEmpty else { return key }
+            // In the write's own transaction: what the commands before it in its unit of work wrote too.
+            guard let stopped = try Self.previousSecrets(keyIds: [id], at: now, db)[id] else { return key }
             // Those whose grace has run out go too: dead weight, as a rotation finds them.
             try db.cachedStatement(sql: "DELETE FROM key_secret WHERE key_id = ? AND expires_at IS NOT NULL")
                 .execute(arguments: [id])

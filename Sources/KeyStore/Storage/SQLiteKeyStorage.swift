@@ -358,29 +358,35 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     public func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         guard !keyIds.isEmpty else { return [:] }
+        let now = self.now
+        // On the held connection, as `key(id:)`: a pool read costs more
+        // than the page's look-ups.
+        return try lookup { db in try Self.previousSecrets(keyIds: keyIds, at: now, db) }
+    }
+
+    /// The secrets of these keys whose deadline is after `now`, soonest
+    /// first, for each key that has any; on `db`, which may be a write's.
+    /// One prepared statement stepped for each key: GRDB's rows or a
+    /// `json_each` list of the ids each cost more.
+    static func previousSecrets(keyIds: [String], at now: Date, _ db: Database) throws -> [String: [PreviousSecret]] {
         let now = StorageCoding.milliseconds(now)
-        // One prepared statement stepped for each key, on the held
-        // connection as `key(id:)`: a pool read, GRDB's rows or a
-        // `json_each` list each cost more than the page's look-ups.
-        return try lookup { db in
-            let statement = try db.statement(cached: """
-                SELECT hint, expires_at FROM key_secret WHERE key_id = ? AND expires_at > ? ORDER BY expires_at
-                """)
-            var secrets: [String: [PreviousSecret]] = [:]
-            for keyId in keyIds {
-                let found = try db.query(statement, { RawStatement.firstFailure($0.bind(1, text: keyId), $0.bind(2, int: now)) }) {
-                    (statement) throws(SQLiteFailure) -> [PreviousSecret] in
-                    var found: [PreviousSecret] = []
-                    while try statement.step() {
-                        found.append(PreviousSecret(hint: statement.optionalText(0),
-                                                    expiresAt: statement.time(1) ?? Date(timeIntervalSince1970: 0)))
-                    }
-                    return found
+        let statement = try db.statement(cached: """
+            SELECT hint, expires_at FROM key_secret WHERE key_id = ? AND expires_at > ? ORDER BY expires_at
+            """)
+        var secrets: [String: [PreviousSecret]] = [:]
+        for keyId in keyIds {
+            let found = try db.query(statement, { RawStatement.firstFailure($0.bind(1, text: keyId), $0.bind(2, int: now)) }) {
+                (statement) throws(SQLiteFailure) -> [PreviousSecret] in
+                var found: [PreviousSecret] = []
+                while try statement.step() {
+                    found.append(PreviousSecret(hint: statement.optionalText(0),
+                                                expiresAt: statement.time(1) ?? Date(timeIntervalSince1970: 0)))
                 }
-                if !found.isEmpty { secrets[keyId] = found }
+                return found
             }
-            return secrets
+            if !found.isEmpty { secrets[keyId] = found }
         }
+        return secrets
     }
 
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {

@@ -12,7 +12,13 @@ public protocol KeyStorage: Sendable {
     /// Creates a key and returns its secret, the only time it exists outside
     /// the caller's hands. With a `limit`, the key is created only if the
     /// organization has fewer live keys of the limit's kinds, counted in the
-    /// same transaction, so concurrent creates cannot overshoot.
+    /// same transaction, so concurrent creates cannot overshoot. With an
+    /// ``NewKey/idempotencyKey`` its organization used for an earlier
+    /// creation, nothing is created, before the limit is counted: the same
+    /// creation is refused with ``KeyStoreError/Code/keyAlreadyCreated``
+    /// naming the key it made, another with
+    /// ``KeyStoreError/Code/idempotencyKeyReused``. Concurrent creations
+    /// under one key make one key, wherever they run.
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey
     /// Moves in keys issued elsewhere, each by the key itself (hashed here,
     /// never stored) or by its SHA-256 digest, checked as a creation and,

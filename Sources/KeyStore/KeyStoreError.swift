@@ -42,10 +42,16 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
-        /// The idempotency key was used before for another meter, amount or
-        /// `reserve`; ``KeyStoreError/parameters`` has `differs`, the first
-        /// field that is not as it was.
+        /// The idempotency key was used before for another call (a use of
+        /// another meter, amount or `reserve`; a creation of another key);
+        /// ``KeyStoreError/parameters`` has `differs`, the first field that
+        /// is not as it was.
         case idempotencyKeyReused = "idempotency_key_reused"
+        /// A creation was sent again under the idempotency key of one that
+        /// made a key; ``KeyStoreError/parameters`` has `keyId`, that key.
+        /// Its secret was answered once, to the first call, and never is
+        /// again: nothing was created.
+        case keyAlreadyCreated = "key_already_created"
         /// A date range that ends before it starts or spans more than a year.
         case invalidDateRange = "invalid_date_range"
         /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:reserve:limit:)``)

@@ -84,13 +84,15 @@ public protocol SubscriptionStorage: Sendable {
     /// the billing event ids ``apply(_:)`` remembers but those dated at or
     /// after the last event applied to their organization (sent again, a
     /// forgotten one is ``BillingOutcome/stale(_:)`` and changes nothing,
-    /// as its replay would not have). What a retention of idempotency keys
+    /// as its replay would not have), and the creations
+    /// ``KeyStorage/create(_:limit:)`` remembers by idempotency key (sent
+    /// again, one makes a new key). What a retention of idempotency keys
     /// keeps.
     ///
     /// One step of a pass: up to `rows` uses after `cursor` (`nil`: from
     /// the first), or, once past the last use, up to `rows` billing event
-    /// ids, in one transaction. Any number of processes may run passes at
-    /// once.
+    /// ids, then creations, in one transaction. Any number of processes
+    /// may run passes at once.
     func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError)
         -> DeliveryForgetting
     /// How far the store's clock is from the database server's, where

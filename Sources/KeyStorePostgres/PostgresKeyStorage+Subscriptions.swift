@@ -428,29 +428,19 @@ extension PostgresKeyStorage {
         switch cursor {
         case nil, .use?:
             let (organizationId, idempotencyKey) = DeliveryCursor.useBefore(cursor)
-            let step = try write { connection in
-                try connection.query("""
-                    WITH step AS (
-                        SELECT organization_id, idempotency_key, recorded_at FROM usage_record
-                        WHERE (organization_id, idempotency_key) > ($1, $2)
-                        ORDER BY organization_id, idempotency_key LIMIT $3
-                    ), gone AS (
-                        DELETE FROM usage_record u USING step s
-                        WHERE u.organization_id = s.organization_id AND u.idempotency_key = s.idempotency_key
-                            AND s.recorded_at < $4
-                        RETURNING 1
-                    ), last AS (
-                        SELECT organization_id, idempotency_key FROM step
-                        ORDER BY organization_id DESC, idempotency_key DESC LIMIT 1
-                    )
-                    SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), organization_id, idempotency_key
-                    FROM (SELECT 1) one LEFT JOIN last ON true
-                    """, [.text(organizationId), .text(idempotencyKey), .of(rows), .integer(cutoff)])
-            }
-            let next: DeliveryCursor = (step.int(0, 1) ?? 0) < rows
-                ? .billingEvent(after: nil)
-                : .use(organizationId: step.string(0, 2) ?? "", idempotencyKey: step.string(0, 3) ?? "")
-            return DeliveryForgetting(forgotten: step.int(0, 0) ?? 0, next: next)
+            let step = try forgetIdempotencyKeys(
+                in: "usage_record", receivedAt: "recorded_at", after: (organizationId, idempotencyKey), rows: rows,
+                before: cutoff)
+            let next: DeliveryCursor = step.last.map { .use(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
+                ?? .billingEvent(after: nil)
+            return DeliveryForgetting(forgotten: step.forgotten, next: next)
+        case .creation(let organizationId, let idempotencyKey)?:
+            let step = try forgetIdempotencyKeys(
+                in: "key_creation", receivedAt: "created_at", after: (organizationId, idempotencyKey), rows: rows,
+                before: cutoff)
+            return DeliveryForgetting(
+                forgotten: step.forgotten,
+                next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
         case .billingEvent(let after)?:
             let step = try write { connection in
                 try connection.query("""
@@ -466,9 +456,42 @@ extension PostgresKeyStorage {
                     SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), (SELECT MAX(event_id) FROM step)
                     """, [.text(after ?? ""), .of(rows), .integer(cutoff)])
             }
-            let next = (step.int(0, 1) ?? 0) < rows ? nil : step.string(0, 2).map { DeliveryCursor.billingEvent(after: $0) }
+            let next = (step.int(0, 1) ?? 0) < rows
+                ? .creation(organizationId: "", idempotencyKey: "")
+                : step.string(0, 2).map { DeliveryCursor.billingEvent(after: $0) }
             return DeliveryForgetting(forgotten: step.int(0, 0) ?? 0, next: next)
         }
+    }
+
+    /// A step through a table keyed by organization and idempotency key
+    /// (`usage_record`, `key_creation`): up to `rows` after `after`,
+    /// those received before `before` deleted. `last` is the step's last
+    /// row, `nil` when it was the table's last step.
+    private func forgetIdempotencyKeys(
+        in table: String, receivedAt: String, after: (organizationId: String, idempotencyKey: String), rows: Int,
+        before cutoff: Int64
+    ) throws(KeyStoreError) -> (forgotten: Int, last: (organizationId: String, idempotencyKey: String)?) {
+        let step = try write { connection in
+            try connection.query("""
+                WITH step AS (
+                    SELECT organization_id, idempotency_key, \(receivedAt) AS received_at FROM \(table)
+                    WHERE (organization_id, idempotency_key) > ($1, $2)
+                    ORDER BY organization_id, idempotency_key LIMIT $3
+                ), gone AS (
+                    DELETE FROM \(table) u USING step s
+                    WHERE u.organization_id = s.organization_id AND u.idempotency_key = s.idempotency_key
+                        AND s.received_at < $4
+                    RETURNING 1
+                ), last AS (
+                    SELECT organization_id, idempotency_key FROM step
+                    ORDER BY organization_id DESC, idempotency_key DESC LIMIT 1
+                )
+                SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), organization_id, idempotency_key
+                FROM (SELECT 1) one LEFT JOIN last ON true
+                """, [.text(after.organizationId), .text(after.idempotencyKey), .of(rows), .integer(cutoff)])
+        }
+        let last = (step.int(0, 1) ?? 0) < rows ? nil : (step.string(0, 2) ?? "", step.string(0, 3) ?? "")
+        return (step.int(0, 0) ?? 0, last)
     }
 
     public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {

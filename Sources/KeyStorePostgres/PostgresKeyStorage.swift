@@ -182,13 +182,25 @@ public struct PostgresKeyStorage: KeygateStorage {
         let new = try validator.newKey(request, now: now)
         let record = new.record
         try write { connection in
-            if let limit {
-                // Creations for one organization take turns, so two hosts
-                // cannot both see one slot left and both take it.
-                lockOrganization(record.organizationId, connection)
-                if try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum {
-                    throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
+            // Creations for one organization take turns, so two hosts
+            // cannot both see one slot left and both take it, nor both
+            // find an idempotency key unused and both create under it.
+            if limit != nil || new.idempotencyKey != nil { lockOrganization(record.organizationId, connection) }
+            if let idempotencyKey = new.idempotencyKey {
+                let earlier = try connection.query(
+                    "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = $1 AND idempotency_key = $2",
+                    [.text(record.organizationId), .text(idempotencyKey)])
+                if earlier.count > 0 {
+                    throw KeyCreation(
+                        keyId: earlier.string(0, 0) ?? "", name: earlier.string(0, 1) ?? "", kind: earlier.string(0, 2) ?? "",
+                        capabilities: earlier.string(0, 3) ?? "", environment: earlier.string(0, 4),
+                        rateLimit: earlier.int(0, 5), allowedOrigins: earlier.string(0, 6) ?? "",
+                        expiresAt: earlier.int64(0, 7)
+                    ).refusal(of: new.creation)
                 }
+            }
+            if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum {
+                throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
             }
             connection.send("""
                 INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint,
@@ -201,6 +213,18 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .integer(StorageCoding.milliseconds(now)), .of(record.expiresAt.map(StorageCoding.milliseconds)),
             ])
             insertSecret(new.digest, keyId: record.id, connection)
+            if let idempotencyKey = new.idempotencyKey {
+                let creation = new.creation
+                connection.send("""
+                    INSERT INTO key_creation (organization_id, idempotency_key, created_at, \(KeyCreation.columns))
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                    """, [
+                    .text(record.organizationId), .text(idempotencyKey), .integer(StorageCoding.milliseconds(now)),
+                    .text(creation.keyId), .text(creation.name), .text(creation.kind), .text(creation.capabilities),
+                    .of(creation.environment), .of(creation.rateLimit.map(Int64.init)), .text(creation.allowedOrigins),
+                    .of(creation.expiresAt),
+                ])
+            }
             appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                         details: new.auditDetails, at: now, connection)
             insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)

@@ -577,5 +577,28 @@ enum PostgresSchema {
             -- without a default: no row is rewritten.
             ALTER TABLE key_secret ADD COLUMN hint TEXT;
             """),
+        (20, "key creations by idempotency key", """
+            -- A dashboard that retries a keys.create whose answer was lost
+            -- made a second key, counted against the plan, whose secret
+            -- nobody holds. A creation under an idempotency key is
+            -- remembered with the key it made and what it sent (NULL: left
+            -- out for a default), until the retention of idempotency keys
+            -- forgets it. No foreign key: the key may be deleted, and its
+            -- creation still happened.
+            CREATE TABLE key_creation (
+                organization_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                key_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                capabilities TEXT NOT NULL,
+                environment TEXT,
+                rate_limit INTEGER,
+                allowed_origins TEXT NOT NULL,
+                expires_at BIGINT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (organization_id, idempotency_key)
+            );
+            """),
     ]
 }

@@ -30,11 +30,12 @@ extension KeygateService {
         }
     }
 
-    /// One step of a pass that forgets the idempotency keys `usage.record`
-    /// and billing events used more than `days` days ago (a retry after
-    /// that is a new call: a use counts again; a billing event older than
-    /// its organization's last is `stale_event` and changes nothing, and
-    /// ids of the last date are kept). Pass each step's
+    /// One step of a pass that forgets the idempotency keys `usage.record`,
+    /// billing events and `keys.create` used more than `days` days ago (a
+    /// retry after that is a new call: a use counts again; a billing event
+    /// older than its organization's last is `stale_event` and changes
+    /// nothing, and ids of the last date are kept; a creation makes a new
+    /// key). Pass each step's
     /// ``DeliveryForgetting/next`` to the next, until it is `nil`.
     /// `keygate serve` runs passes when given `--idempotency-retention-days`;
     /// any number of processes may.

@@ -61,8 +61,12 @@ extension ServiceError {
         case eventIdReused = "event_id_reused"
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
-        /// A `usage.record` idempotency key reused for another call; `differs` names the first field that differs.
+        /// An idempotency key reused for another call (`usage.record`'s,
+        /// `keys.create`'s); `differs` names the first field that differs.
         case idempotencyKeyReused = "idempotency_key_reused"
+        /// A `keys.create` sent again under the idempotency key of one that
+        /// made a key; `keyId` names it. Nothing was created.
+        case keyAlreadyCreated = "key_already_created"
         case invalidDateRange = "invalid_date_range"
         /// A meter is used up: `usage.record` with `reserve` refused the amount.
         case quotaExceeded = "quota_exceeded"
@@ -125,6 +129,7 @@ extension ServiceError {
             case .invalidAmount: .invalidAmount
             case .invalidIdempotencyKey: .invalidIdempotencyKey
             case .idempotencyKeyReused: .idempotencyKeyReused
+            case .keyAlreadyCreated: .keyAlreadyCreated
             case .invalidDateRange: .invalidDateRange
             case .quotaExceeded: .quotaExceeded
             case .unrecognizedKey: .unrecognizedKey

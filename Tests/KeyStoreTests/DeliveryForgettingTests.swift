@@ -3,9 +3,10 @@ import KeyStore
 import KeygateTestSupport
 import Testing
 
-/// A retention of idempotency keys as each store keeps it: uses and
-/// billing event ids received before it are forgotten, a step at a time,
-/// but a billing event id its organization's last event could be told by.
+/// A retention of idempotency keys as each store keeps it: uses, billing
+/// event ids and key creations received before it are forgotten, a step
+/// at a time, but a billing event id its organization's last event could
+/// be told by.
 @Suite("Forgetting old deliveries")
 struct DeliveryForgettingTests {
     let period = Date(timeIntervalSince1970: 1_800_000_000)
@@ -84,13 +85,41 @@ struct DeliveryForgettingTests {
         }
     }
 
-    /// A pass on a store with nothing to forget goes through both tables
-    /// and ends.
+    @Test(arguments: Backend.withPooler) func creationsPastTheRetentionAreForgottenAndCreateAgainWhenSentAgain(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
+        let storage = fixture.storage
+        func create(_ idempotencyKey: String, organization: String = "org_a") throws(KeyStoreError) -> String {
+            var key = fixture.newKey(organization: organization)
+            key.idempotencyKey = idempotencyKey
+            return try storage.create(key, limit: nil).key.id
+        }
+        let kept = try create("old-1")
+        for (key, organization) in [("old-2", "org_a"), ("old-3", "org_b")] { _ = try create(key, organization: organization) }
+        _ = try storage.add(1, to: "bookings", periodStart: period, organizationId: "org_a", idempotencyKey: "use-1",
+                            reserve: false, limit: nil)
+        fixture.clock.advance(by: 10 * 86_400)
+        let recent = try create("new-1")
+
+        let cutoff = fixture.clock.now().addingTimeInterval(-5 * 86_400)
+        #expect(try pass(storage, before: cutoff, rows: 2) == 4, "three creations and a use")
+        #expect(try fixture.rows(in: "key_creation") == 1)
+        #expect(throws: KeyStoreError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": recent])) { try create("new-1") }
+        let again = try create("old-1")
+        #expect(again != kept, "a forgotten creation sent again makes a new key")
+        #expect(try storage.key(id: kept, organizationId: "org_a").id == kept, "forgetting a creation leaves its key")
+    }
+
+    /// A pass on a store with nothing to forget goes through the three
+    /// tables and ends.
     @Test(arguments: Backend.withPooler) func aPassOverNothingEnds(_ backend: Backend) throws {
         let fixture = try StoreFixture(backend)
         let first = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: nil, rows: 10)
         #expect(first == DeliveryForgetting(forgotten: 0, next: .billingEvent(after: nil)))
         let second = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: first.next, rows: 10)
-        #expect(second == DeliveryForgetting(forgotten: 0, next: nil))
+        #expect(second == DeliveryForgetting(forgotten: 0, next: .creation(organizationId: "", idempotencyKey: "")))
+        let third = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: second.next, rows: 10)
+        #expect(third == DeliveryForgetting(forgotten: 0, next: nil))
     }
 }

@@ -233,6 +233,33 @@ struct MessageTruthTests {
         #expect(try rpc.request("usage.record", use).result?["used"] as? Int == 1, "the same use again: a replay")
     }
 
+    /// A dashboard's creation sent again after its answer was lost: no
+    /// second key, and a refusal in the caller's language that names the
+    /// key the first call made, never its secret.
+    @Test func aCreationSentAgainNamesTheKeyItMadeAndNeverItsSecret() throws {
+        let params: [String: Any] = [
+            "organizationId": "org_1", "name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "idempotencyKey": "create-form-7f3a",
+        ]
+        let created = try #require(try rpc.request("keys.create", params).result)
+        let key = try #require(created["key"] as? [String: Any])
+        let (keyId, secret) = (try #require(key["id"] as? String), try #require(created["secret"] as? String))
+        for (locale, words) in [("en", "already created the key \(keyId)"), ("pl", "utworzyło już klucz \(keyId)"),
+                                ("de", "den Schlüssel \(keyId) bereits erstellt")] {
+            let reply = try rpc.request("keys.create", params.merging(["locale": locale]) { $1 })
+            #expect(reply.errorCode == -32003 && reply.errorData?["httpStatus"] as? Int == 409, "\(reply)")
+            #expect(reply.errorData?["code"] as? String == "key_already_created"
+                && reply.errorData?["field"] as? String == "idempotencyKey" && reply.errorData?["keyId"] as? String == keyId)
+            #expect((reply.errorData?["message"] as? String)?.contains(words) == true, "\(locale): \(reply)")
+            #expect(!"\(reply)".contains(secret) && !"\(reply)".contains(String(secret.suffix(20))))
+        }
+        let other = try rpc.request("keys.create", params.merging(["name": "Make"]) { $1 })
+        #expect(other.errorData?["code"] as? String == "idempotency_key_reused" && other.errorData?["keyId"] == nil)
+        #expect((other.errorData?["message"] as? String)?.contains("different name") == true, "\(other)")
+        let keys = try #require(try rpc.request("keys.list", ["organizationId": "org_1"]).result?["keys"] as? [[String: Any]])
+        #expect(keys.map { $0["id"] as? String } == [keyId], "one key")
+    }
+
     @Test func aCallersMistakesInVerifyAreNamedForWhatTheyAre() throws {
         let both = try rpc.request("keys.verify", ["key": "kg_live_x", "authorization": "Bearer kg_live_x"])
         #expect(both.errorData?["message"] as? String == "Give either “authorization” or “key”, not both.")

@@ -1,12 +1,16 @@
 /// Where a pass that forgets old deliveries has come to
 /// (``SubscriptionStorage/forgetDeliveries(before:after:rows:)``): first
 /// the uses `usage.record` remembers, in the order of their organization
-/// and idempotency key, then the billing event ids, in their order.
+/// and idempotency key, then the billing event ids, in their order, then
+/// the creations `keys.create` remembers, as the uses.
 public enum DeliveryCursor: Sendable, Hashable {
     /// After this use.
     case use(organizationId: String, idempotencyKey: String)
     /// On to the billing event ids: after this one, or from the first.
     case billingEvent(after: String?)
+    /// On to the creations: after this one; from the first, after the
+    /// empty organization id and key, which sort before every one.
+    case creation(organizationId: String, idempotencyKey: String)
 
     /// The use a step of uses starts after: the cursor's, or, from the
     /// first (`nil`), one that sorts before every use (organization ids
@@ -18,10 +22,10 @@ public enum DeliveryCursor: Sendable, Hashable {
 
 /// One step of a pass that forgets old deliveries.
 public struct DeliveryForgetting: Sendable, Hashable {
-    /// The uses and billing event ids forgotten.
+    /// The uses, billing event ids and creations forgotten.
     public var forgotten: Int
     /// Where the next step goes on; `nil` when the pass has gone through
-    /// every use and every billing event id.
+    /// every use, every billing event id and every creation.
     public var next: DeliveryCursor?
 
     public init(forgotten: Int, next: DeliveryCursor?) {

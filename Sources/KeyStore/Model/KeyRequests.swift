@@ -12,6 +12,30 @@ public struct NewKey: Sendable, Hashable {
     public var expiresAt: Date?
     /// Who asked, for the audit log.
     public var actor: String?
+    /// The caller's name for this creation, so that a retry whose answer
+    /// was lost makes no second key: the store remembers the key it made
+    /// under it and refuses the same creation again with
+    /// ``KeyStoreError/Code/keyAlreadyCreated``, naming that key.
+    public var idempotencyKey: String?
+    /// What the caller sent where a default filled in ``environment``,
+    /// ``rateLimit`` or ``expiresAt``: a creation sent again under
+    /// ``idempotencyKey`` is compared with what the first one sent, as a
+    /// default may move between the two (a plan's longest lifetime runs
+    /// from now). `nil`: these three are as the caller sent them.
+    public var sent: SentSettings?
+
+    /// Settings of a creation as its caller sent them; `nil`: left out.
+    public struct SentSettings: Sendable, Hashable {
+        public var environment: String?
+        public var rateLimit: Int?
+        public var expiresAt: Date?
+
+        public init(environment: String?, rateLimit: Int?, expiresAt: Date?) {
+            self.environment = environment
+            self.rateLimit = rateLimit
+            self.expiresAt = expiresAt
+        }
+    }
 
     public init(
         organizationId: String,
@@ -22,7 +46,9 @@ public struct NewKey: Sendable, Hashable {
         rateLimit: Int,
         allowedOrigins: [String] = [],
         expiresAt: Date? = nil,
-        actor: String? = nil
+        actor: String? = nil,
+        idempotencyKey: String? = nil,
+        sent: SentSettings? = nil
     ) {
         self.organizationId = organizationId
         self.name = name
@@ -33,6 +59,8 @@ public struct NewKey: Sendable, Hashable {
         self.allowedOrigins = allowedOrigins
         self.expiresAt = expiresAt
         self.actor = actor
+        self.idempotencyKey = idempotencyKey
+        self.sent = sent
     }
 }
 

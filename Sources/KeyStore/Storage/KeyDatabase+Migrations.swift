@@ -450,6 +450,31 @@ extension KeyDatabase {
             // without a default: no row is rewritten.
             try db.execute(sql: "ALTER TABLE key_secret ADD COLUMN hint TEXT")
         }
+        migrator.registerMigration("v22: key creations by idempotency key") { db in
+            // A dashboard that retries a `keys.create` whose answer was lost
+            // made a second key, counted against the plan, whose secret
+            // nobody holds. A creation under an idempotency key is
+            // remembered with the key it made and what it sent (NULL: left
+            // out for a default), until the retention of idempotency keys
+            // forgets it. No foreign key: the key may be deleted, and its
+            // creation still happened.
+            try db.execute(sql: """
+                CREATE TABLE key_creation (
+                    organization_id TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                    key_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    capabilities TEXT NOT NULL,
+                    environment TEXT,
+                    rate_limit INTEGER,
+                    allowed_origins TEXT NOT NULL,
+                    expires_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization_id, idempotency_key)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

@@ -165,7 +165,27 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                     try forget.execute(arguments: [row[0] as String])
                     forgotten += 1
                 }
-                return DeliveryForgetting(forgotten: forgotten, next: step.count < rows ? nil : .billingEvent(after: step[rows - 1][0]))
+                return DeliveryForgetting(
+                    forgotten: forgotten,
+                    next: step.count < rows
+                        ? .creation(organizationId: "", idempotencyKey: "") : .billingEvent(after: step[rows - 1][0]))
+            case .creation(let organizationId, let idempotencyKey)?:
+                let step = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT organization_id, idempotency_key, created_at < ?3 FROM key_creation
+                    WHERE (organization_id, idempotency_key) > (?1, ?2)
+                    ORDER BY organization_id, idempotency_key LIMIT ?4
+                    """), arguments: [organizationId, idempotencyKey, cutoff, rows])
+                let forget = try db.cachedStatement(
+                    sql: "DELETE FROM key_creation WHERE organization_id = ? AND idempotency_key = ?")
+                var forgotten = 0
+                for row in step where row[2] as Bool {
+                    try forget.execute(arguments: [row[0] as String, row[1] as String])
+                    forgotten += 1
+                }
+                return DeliveryForgetting(
+                    forgotten: forgotten,
+                    next: step.count < rows
+                        ? nil : .creation(organizationId: step[rows - 1][0], idempotencyKey: step[rows - 1][1]))
             }
         }
     }

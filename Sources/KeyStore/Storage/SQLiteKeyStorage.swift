@@ -282,6 +282,16 @@ public struct SQLiteKeyStorage: KeyStorage {
         let new = try validator.newKey(request, now: now)
         let record = new.record
         try write { db in
+            if let idempotencyKey = new.idempotencyKey,
+               let earlier = try Row.fetchOne(
+                   db.cachedStatement(sql: "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = ? AND idempotency_key = ?"),
+                   arguments: [record.organizationId, idempotencyKey])
+            {
+                throw KeyCreation(
+                    keyId: earlier[0], name: earlier[1], kind: earlier[2], capabilities: earlier[3], environment: earlier[4],
+                    rateLimit: earlier[5], allowedOrigins: earlier[6], expiresAt: earlier[7]
+                ).refusal(of: new.creation)
+            }
             if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
             }
@@ -300,6 +310,17 @@ public struct SQLiteKeyStorage: KeyStorage {
                     row.bind(11, int: record.expiresAt.map(StorageCoding.milliseconds)))
             }
             try insertSecret(new.digest, keyId: record.id, db)
+            if let idempotencyKey = new.idempotencyKey {
+                let creation = new.creation
+                try db.cachedStatement(sql: """
+                    INSERT INTO key_creation (organization_id, idempotency_key, created_at, \(KeyCreation.columns))
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        record.organizationId, idempotencyKey, StorageCoding.milliseconds(now), creation.keyId, creation.name,
+                        creation.kind, creation.capabilities, creation.environment, creation.rateLimit,
+                        creation.allowedOrigins, creation.expiresAt,
+                    ])
+            }
             try appendAudit(.keyCreated, organizationId: record.organizationId, keyId: record.id, actor: new.actor,
                             details: new.auditDetails, at: now, db)
             try insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, db)

@@ -11,9 +11,83 @@ package struct CheckedNewKey {
     package let secret: RawKey
     package let digest: KeyDigest
     package let actor: String
+    /// The caller's name for the creation, remembered with ``creation``.
+    package let idempotencyKey: String?
 
     /// What the audit log keeps of the creation.
     package var auditDetails: [String: JSON] { record.settingsDetails }
+
+    /// What was sent where a default filled in, as ``NewKey/sent`` says.
+    package let sent: NewKey.SentSettings
+
+    /// What is remembered under ``idempotencyKey``.
+    package var creation: KeyCreation { KeyCreation(record, sent: sent) }
+}
+
+/// A creation under an idempotency key, as a store keeps it: the key it
+/// made and what it was asked, for a second call under the key to be
+/// compared with.
+package struct KeyCreation {
+    /// The columns a store reads it from, in the order of the memberwise
+    /// initializer (capabilities and origins as ``StorageCoding`` lists).
+    package static let columns = "key_id, name, kind, capabilities, environment, rate_limit, allowed_origins, expires_at"
+
+    package let keyId: String
+    package let name: String
+    package let kind: String
+    package let capabilities: String
+    /// As sent; `nil`: left out, for the catalog's first.
+    package let environment: String?
+    /// As sent; `nil`: left out, for the plan's default.
+    package let rateLimit: Int?
+    package let allowedOrigins: String
+    /// As sent; `nil`: left out, for none or the plan's longest lifetime.
+    package let expiresAt: Int64?
+
+    package init(keyId: String, name: String, kind: String, capabilities: String, environment: String?, rateLimit: Int?,
+                 allowedOrigins: String, expiresAt: Int64?) {
+        self.keyId = keyId
+        self.name = name
+        self.kind = kind
+        self.capabilities = capabilities
+        self.environment = environment
+        self.rateLimit = rateLimit
+        self.allowedOrigins = allowedOrigins
+        self.expiresAt = expiresAt
+    }
+
+    /// A new key's, its capabilities in name order (the set is the
+    /// request, not the order it was written in), with what was `sent`
+    /// where a default filled in.
+    init(_ record: KeyRecord, sent: NewKey.SentSettings) {
+        self.init(keyId: record.id, name: record.name, kind: record.kind,
+                  capabilities: StorageCoding.list(record.capabilities.sorted()), environment: sent.environment,
+                  rateLimit: sent.rateLimit, allowedOrigins: StorageCoding.list(record.allowedOrigins),
+                  expiresAt: sent.expiresAt.map { StorageCoding.milliseconds(StorageCoding.truncated($0)) })
+    }
+
+    /// Why `retry`, sent under this creation's idempotency key, makes no
+    /// key. The same creation is a retry whose answer was lost: it learns
+    /// the key the first one made (the secret was answered once, and a
+    /// second key would be one nobody holds the secret of). Another is a
+    /// key reused by mistake. Compared as the store keeps them: texts byte
+    /// for byte, origins in the spelling browsers send, and what either
+    /// left out for a default as left out.
+    package func refusal(of retry: KeyCreation) -> KeyStoreError {
+        func same(_ first: String?, _ second: String?) -> Bool {
+            if let first, let second { first.isSameText(as: second) } else { first == nil && second == nil }
+        }
+        let differs: String? =
+            if !name.isSameText(as: retry.name) { "name" }
+            else if !kind.isSameText(as: retry.kind) { "kind" }
+            else if !capabilities.isSameText(as: retry.capabilities) { "capabilities" }
+            else if !same(environment, retry.environment) { "environment" }
+            else if rateLimit != retry.rateLimit { "rateLimit" }
+            else if !allowedOrigins.isSameText(as: retry.allowedOrigins) { "allowedOrigins" }
+            else if expiresAt != retry.expiresAt { "expiresAt" } else { nil }
+        if let differs { return KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": differs]) }
+        return KeyStoreError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": keyId])
+    }
 }
 
 extension KeyRecord {
@@ -221,6 +295,7 @@ extension KeyValidator {
         let origins = try origins(request.allowedOrigins)
         let expiresAt = try expiry(request.expiresAt.map(StorageCoding.truncated), now: now)
         let actor = try actor(request.actor)
+        let idempotencyKey = try request.idempotencyKey.map { key throws(KeyStoreError) in try self.idempotencyKey(key) }
         let secret = rules.format.generate(environment: environment)
         let parsed = parsedOwnSecret(secret)
         let record = KeyRecord(
@@ -228,7 +303,10 @@ extension KeyValidator {
             capabilities: capabilities, environment: environment, hint: parsed.hint, rateLimit: rateLimit,
             allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
             usage: KeyUsage())
-        return CheckedNewKey(record: record, secret: secret, digest: parsed.digest, actor: actor)
+        let sent = request.sent ?? NewKey.SentSettings(
+            environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt)
+        return CheckedNewKey(record: record, secret: secret, digest: parsed.digest, actor: actor,
+                             idempotencyKey: idempotencyKey, sent: sent)
     }
 
     package func changes(_ changes: KeyChanges, actor: String?, now: Date) throws(KeyStoreError) -> CheckedKeyChanges {
@@ -263,9 +341,15 @@ extension KeyValidator {
             throw KeyStoreError(.invalidAmount, field: "amount",
                                 ["min": "\(KeyRules.amounts.lowerBound)", "max": "\(KeyRules.amounts.upperBound)"])
         }
-        guard (1...200).contains(idempotencyKey.utf8.count), !KeyValidator.hasControl(idempotencyKey) else {
+        _ = try self.idempotencyKey(idempotencyKey)
+    }
+
+    /// Checks an idempotency key, `usage.record`'s or `keys.create`'s.
+    package func idempotencyKey(_ key: String) throws(KeyStoreError) -> String {
+        guard (1...200).contains(key.utf8.count), !KeyValidator.hasControl(key) else {
             throw KeyStoreError(.invalidIdempotencyKey, field: "idempotencyKey", ["max": "200"])
         }
+        return key
     }
 
     /// The longest range of days one usage read covers.

@@ -252,8 +252,9 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
-    /// Goes on with the pass that forgets idempotency keys and billing
-    /// event ids past the retention every process on the database keeps
+    /// Goes on with the pass that forgets idempotency keys (of uses and
+    /// key creations) and billing event ids past the retention every
+    /// process on the database keeps
     /// (the most any keeps).
     private func forgetDeliveries() {
         guard settings.idempotencyRetentionDays != nil, let keptDays = idempotencyRetentionInUse else { return }

@@ -79,7 +79,8 @@ public enum KeygateMethods {
             let created = try context.service.createKey(CreateKeyRequest(
                 organizationId: params.organizationId, name: params.name, kind: params.kind,
                 capabilities: params.capabilities, expiresAt: params.expiresAt, rateLimit: params.rateLimit,
-                allowedOrigins: params.allowedOrigins ?? [], environment: params.environment, actor: params.actor))
+                allowedOrigins: params.allowedOrigins ?? [], environment: params.environment, actor: params.actor,
+                idempotencyKey: params.idempotencyKey))
             return .init(key: presenter(context).key(created.key), secret: created.secret.unredacted)
         }
         table.register(KeyOptionsMethod.self) { params, context in

@@ -148,11 +148,15 @@ public enum GetQuotas: RPCMethod {
 public enum CreateKey: RPCMethod {
     public static let name = "keys.create"
     public static let writes = true
-    public static let summary = "Creates a key if the plan allows it; the only answer that carries its secret."
+    public static let summary = """
+        Creates a key if the plan allows it; the only answer that carries its secret. Sent again under its \
+        idempotencyKey, it creates nothing: key_already_created names the key (idempotency_key_reused for another call).
+        """
     public static let errors = organizationErrors + [
         .invalidName, .unknownKind, .invalidCapabilities, .unknownCapability, .unknownEnvironment, .invalidRateLimit,
         .invalidOrigin, .tooManyOrigins, .invalidExpiry, .invalidActor, .planForbidsAPIKeys, .kindNotAllowed,
         .capabilityNotAllowed, .capabilityNotAllowedForKind, .keyLimitReached, .rateLimitAbovePlan, .lifetimeAbovePlan,
+        .invalidIdempotencyKey, .keyAlreadyCreated, .idempotencyKeyReused,
     ]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
@@ -164,6 +168,7 @@ public enum CreateKey: RPCMethod {
         public var allowedOrigins: [String]?
         public var environment: String?
         public var actor: String?
+        public var idempotencyKey: String?
     }
     public struct Result: WireObject {
         public var key: KeyInfo

@@ -449,12 +449,14 @@ extension VerifyKey.Params: DirectParams {
 /// about as much of a creation's time as writing its audit entry
 /// (docs/PERFORMANCE.md).
 extension CreateKey.Params: DirectParams {
-    private static let optionalNames: Set<String> = ["expiresAt", "rateLimit", "allowedOrigins", "environment", "actor"]
+    private static let optionalNames: Set<String> =
+        ["expiresAt", "rateLimit", "allowedOrigins", "environment", "actor", "idempotencyKey"]
 
     static func direct(_ json: JSON) -> Self? {
         guard case .object(let members) = json else { return nil }
         var organizationId: String?, name: String?, kind: String?, capabilities: [String]?
         var expiresAt: Date?, rateLimit: Int?, allowedOrigins: [String]?, environment: String?, actor: String?
+        var idempotencyKey: String?
         for member in members {
             switch (member.key, member.value) {
             case ("organizationId", .string(let text)): organizationId = text
@@ -474,6 +476,7 @@ extension CreateKey.Params: DirectParams {
                 allowedOrigins = list
             case ("environment", .string(let text)): environment = text
             case ("actor", .string(let text)): actor = text
+            case ("idempotencyKey", .string(let text)): idempotencyKey = text
             // As `decodeIfPresent` reads an optional one: absent. A required
             // one given as null is the decoder's to refuse.
             case (let name, .null) where optionalNames.contains(name): continue
@@ -482,7 +485,8 @@ extension CreateKey.Params: DirectParams {
         }
         guard let organizationId, let name, let kind, let capabilities else { return nil }
         return Self(organizationId: organizationId, name: name, kind: kind, capabilities: capabilities, expiresAt: expiresAt,
-                    rateLimit: rateLimit, allowedOrigins: allowedOrigins, environment: environment, actor: actor)
+                    rateLimit: rateLimit, allowedOrigins: allowedOrigins, environment: environment, actor: actor,
+                    idempotencyKey: idempotencyKey)
     }
 
     /// The elements as strings, `nil` if any is not one.

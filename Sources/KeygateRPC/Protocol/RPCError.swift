@@ -12,6 +12,16 @@ public struct RPCError: Error, Sendable, Hashable {
         public let httpStatus: Int
         public let message: String
         public let field: String?
+        /// For `key_already_created`: the key the earlier call made.
+        public let keyId: String?
+
+        init(code: String, httpStatus: Int, message: String, field: String?, keyId: String? = nil) {
+            self.code = code
+            self.httpStatus = httpStatus
+            self.message = message
+            self.field = field
+            self.keyId = keyId
+        }
     }
 
     /// The same as one result among others (``ImportKeys/Refusal``).
@@ -26,6 +36,7 @@ public struct RPCError: Error, Sendable, Hashable {
             ("message", .string(self.data.message)),
         ]
         if let field = self.data.field { data.append(("field", .string(field))) }
+        if let keyId = self.data.keyId { data.append(("keyId", .string(keyId))) }
         return ["code": .integer(code), "message": .string(self.data.message), "data": .object(data)]
     }
 
@@ -35,5 +46,6 @@ public struct RPCError: Error, Sendable, Hashable {
         ("httpStatus", ["type": "integer"]),
         ("message", ["type": "string", "description": "In the request's language."]),
         ("field", ["type": "string", "description": "For invalid params: the param at fault, such as capabilities[1]."]),
+        ("keyId", ["type": "string", "description": "For key_already_created: the key the earlier keys.create made."]),
     ], required: ["code", "httpStatus", "message"])
 }

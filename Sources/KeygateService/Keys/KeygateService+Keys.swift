@@ -4,6 +4,15 @@ import PlanCatalog
 
 extension KeygateService {
     /// Creates a key if the organization's plan allows it, returning its only secret.
+    ///
+    /// Under an ``CreateKeyRequest/idempotencyKey`` the organization used
+    /// for an earlier creation, nothing is created: the same creation (a
+    /// retry whose answer was lost) is refused with
+    /// ``ServiceError/Code/keyAlreadyCreated`` naming the key, whose secret
+    /// is never answered again; another with
+    /// ``ServiceError/Code/idempotencyKeyReused``: compared by what the
+    /// calls sent, not by the defaults the plan filled in. A retry is
+    /// checked against the plan first, as any creation is.
     public func createKey(_ request: CreateKeyRequest) throws(ServiceError) -> CreatedKey {
         let organization = try organizationPlan(request.organizationId)
         let gates = KeyGates(catalog: catalog, plan: organization.plan)
@@ -15,7 +24,9 @@ extension KeygateService {
         let new = NewKey(
             organizationId: request.organizationId, name: request.name, kind: request.kind,
             capabilities: request.capabilities, environment: request.environment ?? catalog.keys.environments[0],
-            rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, expiresAt: expiresAt, actor: request.actor)
+            rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, expiresAt: expiresAt, actor: request.actor,
+            idempotencyKey: request.idempotencyKey,
+            sent: .init(environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt))
         let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
         let issued: IssuedKey
         do {

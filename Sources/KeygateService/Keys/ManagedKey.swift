@@ -42,10 +42,15 @@ public struct CreateKeyRequest: Sendable, Hashable {
     /// `nil`: the catalog's first environment.
     public var environment: String?
     public var actor: String?
+    /// The caller's name for this creation: sent again, it creates nothing
+    /// and is refused with ``ServiceError/Code/keyAlreadyCreated``, naming
+    /// the key the first call made (``KeyStorage/create(_:limit:)``).
+    public var idempotencyKey: String?
 
     public init(
         organizationId: String, name: String, kind: String, capabilities: [String], expiresAt: Date? = nil,
-        rateLimit: Int? = nil, allowedOrigins: [String] = [], environment: String? = nil, actor: String? = nil
+        rateLimit: Int? = nil, allowedOrigins: [String] = [], environment: String? = nil, actor: String? = nil,
+        idempotencyKey: String? = nil
     ) {
         self.organizationId = organizationId
         self.name = name
@@ -56,5 +61,6 @@ public struct CreateKeyRequest: Sendable, Hashable {
         self.allowedOrigins = allowedOrigins
         self.environment = environment
         self.actor = actor
+        self.idempotencyKey = idempotencyKey
     }
 }

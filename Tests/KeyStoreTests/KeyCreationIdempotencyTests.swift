@@ -122,6 +122,36 @@ struct KeyCreationIdempotencyTests {
         #expect(try keyCount(fixture.storage) == 1)
     }
 
+    /// A creation under a key that another process's open transaction has
+    /// just created under: it waits for that one to commit and is told of
+    /// its key, rather than failing on the second insert of the key (or,
+    /// had the first rolled back, it would create).
+    @Test(arguments: Backend.available) func aCreationBehindAnOpenOneUnderTheSameKeyIsToldOfIt(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let second = try StoreFixture(backend, database: fixture.sqlite, postgresURL: fixture.postgresURL)
+        let key = newKey(fixture, "form-open")
+        let behind = Locked<Result<String, KeyStoreError>?>(nil)
+        let waiting = Thread {
+            let outcome = Result<String, KeyStoreError> { () throws(KeyStoreError) in
+                try second.storage.create(key, limit: nil).key.id
+            }
+            behind.withLock { $0 = outcome }
+        }
+        let first = try #require(try fixture.storage.transaction { transaction in
+            let id = try? transaction.step { bound in try bound.create(key, limit: nil).key.id }
+            waiting.start()
+            // Long enough for the other creation to reach its read of the
+            // key; the outcome is the same if it has not.
+            Thread.sleep(forTimeInterval: 0.3)
+            return id
+        } ?? nil)
+        // Bounded: a creation that waits for ever fails the test after 10 s.
+        for _ in 0..<1_000 where behind.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        let outcome = try #require(behind.withLock { $0 }, "the second creation was still waiting after 10 s")
+        #expect(throws: KeyStoreError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": first])) { try outcome.get() }
+        #expect(try keyCount(fixture.storage) == 1)
+    }
+
     /// Processes creating under one idempotency key at once, each on its
     /// own connection: one key, every other call told of it.
     @Test(arguments: Backend.available) func concurrentCreationsUnderOneKeyMakeOneKey(_ backend: Backend) throws {

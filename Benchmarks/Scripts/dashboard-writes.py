@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""What the dashboard's changes to a key cost through `keygate serve`, one at
+a time: `keys.update` of a name (no plan gate), of capabilities (gated: the
+key is read first) and `keys.rotate` without grace, on any database.
+
+    Benchmarks/Scripts/dashboard-writes.py DATABASE [path/to/keygate] [label]
+
+DATABASE is a SQLite path or a postgresql:// URL (with Scripts/with-postgres.sh:
+"$KEYGATE_TEST_POSTGRES"). On first use it gives `org_dashboard_writes` the Pro
+plan and 25 keys, three of them rotated with 20 days of grace, so that their
+answers list earlier secrets; later runs reuse them. Each change runs 300
+times after 50 not counted, over the 25 keys in turn: the median and the
+90th percentile, in milliseconds. Alternate the builds being compared, on
+one database.
+"""
+import json
+import subprocess
+import sys
+import time
+
+from built_keygate import keygate as built
+
+database = sys.argv[1]
+keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
+label = sys.argv[3] if len(sys.argv) > 3 else keygate
+organization = "org_dashboard_writes"
+
+server = subprocess.Popen([keygate, "serve", "--database", database], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          bufsize=1 << 20)
+sent = 0
+
+
+def call(method, **params):
+    global sent
+    sent += 1
+    server.stdin.write((json.dumps({"jsonrpc": "2.0", "id": sent, "method": method, "params": params}) + "\n").encode())
+    server.stdin.flush()
+    reply = json.loads(server.stdout.readline())
+    if "error" in reply:
+        raise RuntimeError(method, reply["error"])
+    return reply["result"]
+
+
+call("subscriptions.setPlan", organizationId=organization, plan="pro", eventId="evt_dashboard_writes",
+     occurredAt="2026-11-01T00:00:00Z")
+keys = call("keys.list", organizationId=organization, limit=200)["keys"]
+if not keys:
+    for number in range(25):
+        call("keys.create", organizationId=organization, name=f"Integration {number}", kind="owner_integration",
+             capabilities=["booking.read"])
+    keys = call("keys.list", organizationId=organization, limit=200)["keys"]
+    for key in keys[:3]:
+        call("keys.rotate", organizationId=organization, keyId=key["id"], gracePeriodSeconds=20 * 86_400)
+ids = [key["id"] for key in keys]
+
+
+def one_at_a_time(method, params):
+    times = []
+    for number in range(350):
+        start = time.perf_counter()
+        call(method, **params(number))
+        times.append(time.perf_counter() - start)
+    counted = sorted(times[50:])
+    return f"p50 {counted[150] * 1000:.3f} ms, p90 {counted[270] * 1000:.3f} ms"
+
+
+def key(number):
+    return {"organizationId": organization, "keyId": ids[number % len(ids)]}
+
+
+renamed = one_at_a_time("keys.update", lambda number: {**key(number), "name": f"Integration {number % len(ids)} ({number})"})
+capabilities = one_at_a_time("keys.update", lambda number: {
+    **key(number), "capabilities": ["booking.read"] if number % 2 else ["booking.read", "services.read"]})
+rotated = one_at_a_time("keys.rotate", lambda number: {**key(number), "gracePeriodSeconds": 0})
+print(f"{label}: keys.update name {renamed}; keys.update capabilities {capabilities}; keys.rotate {rotated}")
+server.stdin.close()
+server.wait()

@@ -14,12 +14,20 @@ public protocol KeyStorage: Sendable {
     /// organization has fewer live keys of the limit's kinds, counted in the
     /// same transaction, so concurrent creates cannot overshoot. With an
     /// ``NewKey/idempotencyKey`` its organization used for an earlier
-    /// creation, nothing is created, before the limit is counted: the same
+    /// creation, nothing is created, before the limit is counted (or a
+    /// check refuses what a retry sends, an expiry passed since): the same
     /// creation is refused with ``KeyStoreError/Code/keyAlreadyCreated``
     /// naming the key it made, another with
     /// ``KeyStoreError/Code/idempotencyKeyReused``. Concurrent creations
     /// under one key make one key, wherever they run.
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey
+    /// The refusal ``create(_:limit:)`` would give `key` for a key its
+    /// ``NewKey/idempotencyKey`` made before (``KeyStoreError/Code/keyAlreadyCreated``
+    /// or ``KeyStoreError/Code/idempotencyKeyReused``); `nil` when none was
+    /// made under it, or `key` has none. Writes nothing: a creation the plan
+    /// refuses asks it, so that a retry after the plan changed still
+    /// learns of the key the first call made.
+    func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError?
     /// Moves in keys issued elsewhere, each by the key itself (hashed here,
     /// never stored) or by its SHA-256 digest, checked as a creation and,
     /// if live, counted against its organization's limit in `limits` like

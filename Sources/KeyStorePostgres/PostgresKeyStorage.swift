@@ -179,25 +179,24 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
-        let new = try validator.newKey(request, now: now)
+        let new: CheckedNewKey
+        do {
+            new = try validator.newKey(request, now: now)
+        } catch {
+            // A retry whose expiry has passed since is told of its key.
+            if let earlier = (try? earlierCreation(of: request)) ?? nil { throw earlier }
+            throw error
+        }
         let record = new.record
         try write { connection in
             // Creations for one organization take turns, so two hosts
             // cannot both see one slot left and both take it, nor both
             // find an idempotency key unused and both create under it.
             if limit != nil || new.idempotencyKey != nil { lockOrganization(record.organizationId, connection) }
-            if let idempotencyKey = new.idempotencyKey {
-                let earlier = try connection.query(
-                    "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = $1 AND idempotency_key = $2",
-                    [.text(record.organizationId), .text(idempotencyKey)])
-                if earlier.count > 0 {
-                    throw KeyCreation(
-                        keyId: earlier.string(0, 0) ?? "", name: earlier.string(0, 1) ?? "", kind: earlier.string(0, 2) ?? "",
-                        capabilities: earlier.string(0, 3) ?? "", environment: earlier.string(0, 4),
-                        rateLimit: earlier.int(0, 5), allowedOrigins: earlier.string(0, 6) ?? "",
-                        expiresAt: earlier.int64(0, 7)
-                    ).refusal(of: new.creation)
-                }
+            if let idempotencyKey = new.idempotencyKey,
+               let earlier = try Self.creation(organizationId: record.organizationId, idempotencyKey: idempotencyKey, connection)
+            {
+                throw earlier.refusal(of: new.creation)
             }
             if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, connection) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
@@ -230,6 +229,25 @@ public struct PostgresKeyStorage: KeygateStorage {
             insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, connection)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
+    }
+
+    public func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError? {
+        guard let sent = try validator.sentCreation(key) else { return nil }
+        return try read { connection in
+            try Self.creation(organizationId: sent.organizationId, idempotencyKey: sent.idempotencyKey, connection)
+        }?.refusal(of: sent.creation)
+    }
+
+    /// The creation made under an idempotency key, if one was.
+    static func creation(organizationId: String, idempotencyKey: String, _ connection: PGConnection) throws -> KeyCreation? {
+        let row = try connection.query(
+            "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = $1 AND idempotency_key = $2",
+            [.text(organizationId), .text(idempotencyKey)])
+        guard row.count > 0 else { return nil }
+        return KeyCreation(
+            keyId: row.string(0, 0) ?? "", name: row.string(0, 1) ?? "", kind: row.string(0, 2) ?? "",
+            capabilities: row.string(0, 3) ?? "", environment: row.string(0, 4), rateLimit: row.int(0, 5),
+            allowedOrigins: row.string(0, 6) ?? "", expiresAt: row.int64(0, 7))
     }
 
     public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {

@@ -37,6 +37,7 @@ struct LostAcknowledgement: KeygateStorage {
     }
 
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey { try base.create(key, limit: limit) }
+    func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError? { try base.earlierCreation(of: key) }
     func appendEvent(_ event: NewEvent) throws(KeyStoreError) { try base.appendEvent(event) }
     func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
         try base.events(organizationId: organizationId, after: cursor, limit: limit)

@@ -41,6 +41,44 @@ struct KeyGateTests {
         #expect(partner.key.usableCapabilities == ["booking.create", "availability.read"])
     }
 
+    /// A creation sent again once the plan would refuse it, or its expiry
+    /// has passed: the key exists, and the retry is told so, not that a
+    /// creation is refused; another creation under the key still is.
+    @Test(arguments: Backend.available) func aRetryIsToldOfItsKeyWhateverThePlanOrTheClockSaysNow(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        func request(_ idempotencyKey: String, expiresAt: Date? = nil, rateLimit: Int? = nil) -> CreateKeyRequest {
+            CreateKeyRequest(organizationId: "org_a", name: "Zapier", kind: "owner_integration", capabilities: ["booking.read"],
+                             expiresAt: expiresAt, rateLimit: rateLimit, idempotencyKey: idempotencyKey)
+        }
+        let expiring = request("form-2", expiresAt: fixture.clock.now().addingTimeInterval(3_600))
+        let first = try fixture.service.createKey(request("form-1", rateLimit: 100)).key.record.id
+        let second = try fixture.service.createKey(expiring).key.record.id
+        try fixture.move(to: "starter")
+        fixture.clock.advance(by: 7_200)
+        #expect(throws: ServiceError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": first])) {
+            try fixture.service.createKey(request("form-1", rateLimit: 100))
+        }
+        #expect(throws: ServiceError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": second])) {
+            try fixture.service.createKey(expiring)
+        }
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "rateLimit"])) {
+            try fixture.service.createKey(request("form-1"))
+        }
+        #expect(throws: ServiceError.self, "a new creation is refused by the plan") {
+            try fixture.service.createKey(request("form-3"))
+        }
+        try fixture.move(to: "pro")
+        #expect(throws: ServiceError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": first])) {
+            try fixture.service.createKey(request("form-1", rateLimit: 100))
+        }
+        // The plan allows it again, and the store's own check refuses the expiry passed since.
+        #expect(throws: ServiceError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": second])) {
+            try fixture.service.createKey(expiring)
+        }
+        #expect(try fixture.service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys.count == 2)
+    }
+
     @Test(arguments: Backend.available) func aBookingPartnerKeyCanNeverCarryMoreThanItsKindAllows(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

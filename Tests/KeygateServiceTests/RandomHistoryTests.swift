@@ -59,6 +59,9 @@ struct RandomHistoryTests {
         var previewed = (suspended: 0, restored: 0)
         /// The events the history's changes must have written, in order: type and key (or keys).
         var expectedEvents: [String] = []
+        /// Every creation sent, under its idempotency key, and the key it made.
+        var creations: [(request: CreateKeyRequest, keyId: String?)] = []
+        var retries = (told: 0, refused: 0)
 
         /// Every listed key's status and usable capabilities, by id.
         func listing(_ service: KeygateService) throws -> [String: ManagedKey] {
@@ -129,17 +132,42 @@ struct RandomHistoryTests {
                 if !preview.suspendedKeys.isEmpty { expectedEvents.append("keys.suspended \(preview.suspendedKeys)") }
                 if !preview.restoredKeys.isEmpty { expectedEvents.append("keys.restored \(preview.restoredKeys)") }
             } else if roll < 0.35 || live.isEmpty {
-                let kind = catalog.kinds.randomElement(using: &random)!
-                let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
-                let chosen = Array(admitted.shuffled(using: &random).prefix(Int.random(in: 1...max(1, admitted.count), using: &random)))
-                let expiry: Date? = Bool.random(using: &random) && Bool.random(using: &random)
-                    ? clock.now().addingTimeInterval(Double(Int.random(in: 1...3, using: &random)) * 86_400) : nil
-                if let created = try? service.createKey(CreateKeyRequest(
-                    organizationId: organization, name: "key \(keys.count)", kind: kind.id.rawValue,
-                    capabilities: chosen.map(\.rawValue), expiresAt: expiry, rateLimit: plan.apiKeys?.rateLimit.maxPerMinute)) {
+                func made(_ created: CreatedKey) {
                     keys[created.key.record.id] = Known(secret: created.secret.unredacted)
                     order.append(created.key.record.id)
                     expectedEvents.append("key.created \(created.key.record.id)")
+                }
+                if let sent = creations.indices.randomElement(using: &random), Int.random(in: 0..<3, using: &random) == 0 {
+                    // A creation sent again, to either process, perhaps after
+                    // the plan changed: never a second key.
+                    let (request, keyId) = creations[sent]
+                    do throws(ServiceError) {
+                        let created = try service.createKey(request)
+                        #expect(keyId == nil, "step \(steps): \(request.idempotencyKey ?? "") made a second key")
+                        made(created)
+                        creations[sent].keyId = created.key.record.id
+                    } catch where error.code == .keyAlreadyCreated {
+                        retries.told += 1
+                        #expect(keyId != nil && error.parameters["keyId"] == keyId, "step \(steps): \(error)")
+                    } catch {
+                        // The plan refuses it now, as it would any creation:
+                        // a creation it refused, never one that made a key.
+                        retries.refused += 1
+                        #expect(keyId == nil, "step \(steps): \(keyId ?? "") refused \(error), not named")
+                    }
+                } else {
+                    let kind = catalog.kinds.randomElement(using: &random)!
+                    let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
+                    let chosen = Array(admitted.shuffled(using: &random).prefix(Int.random(in: 1...max(1, admitted.count), using: &random)))
+                    let expiry: Date? = Bool.random(using: &random) && Bool.random(using: &random)
+                        ? clock.now().addingTimeInterval(Double(Int.random(in: 1...3, using: &random)) * 86_400) : nil
+                    let request = CreateKeyRequest(
+                        organizationId: organization, name: "key \(keys.count)", kind: kind.id.rawValue,
+                        capabilities: chosen.map(\.rawValue), expiresAt: expiry, rateLimit: plan.apiKeys?.rateLimit.maxPerMinute,
+                        idempotencyKey: "create-\(creations.count)")
+                    let created = try? service.createKey(request)
+                    if let created { made(created) }
+                    creations.append((request, created?.key.record.id))
                 }
             } else {
                 let id = live.randomElement(using: &random)!
@@ -212,6 +240,7 @@ struct RandomHistoryTests {
             } while cursor != nil
             let policy = plan.apiKeys
             let allowedKinds = Set(policy?.kinds.map(\.rawValue) ?? [])
+            #expect(Set(listed.keys) == Set(order.filter { keys[$0]?.deleted == false }), "\(place): the keys made, no more")
             let counted = listed.values.filter { [.active, .suspended].contains($0.status) && allowedKinds.contains($0.record.kind) }
             let active = listed.values.filter { $0.status == .active }
             let maximum = policy == nil ? 0 : policy?.maxActiveKeys ?? .max
@@ -289,5 +318,6 @@ struct RandomHistoryTests {
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")
         #expect(stoppedWorking > 0, "earlier secrets were stopped while they worked")
         #expect(previewed.suspended > 0 && previewed.restored > 0, "\(previewed)")
+        #expect(retries.told > 0 && retries.refused > 0, "creations sent again: \(retries)")
     }
 }

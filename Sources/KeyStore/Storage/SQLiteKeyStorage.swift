@@ -279,18 +279,20 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
-        let new = try validator.newKey(request, now: now)
+        let new: CheckedNewKey
+        do {
+            new = try validator.newKey(request, now: now)
+        } catch {
+            // A retry whose expiry has passed since is told of its key.
+            if let earlier = (try? earlierCreation(of: request)) ?? nil { throw earlier }
+            throw error
+        }
         let record = new.record
         try write { db in
             if let idempotencyKey = new.idempotencyKey,
-               let earlier = try Row.fetchOne(
-                   db.cachedStatement(sql: "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = ? AND idempotency_key = ?"),
-                   arguments: [record.organizationId, idempotencyKey])
+               let earlier = try Self.creation(organizationId: record.organizationId, idempotencyKey: idempotencyKey, db)
             {
-                throw KeyCreation(
-                    keyId: earlier[0], name: earlier[1], kind: earlier[2], capabilities: earlier[3], environment: earlier[4],
-                    rateLimit: earlier[5], allowedOrigins: earlier[6], expiresAt: earlier[7]
-                ).refusal(of: new.creation)
+                throw earlier.refusal(of: new.creation)
             }
             if let limit, try liveKeyCount(record.organizationId, kinds: limit.kinds, now: now, db) >= limit.maximum {
                 throw KeyStoreError(.keyLimitReached, ["limit": "\(limit.maximum)"])
@@ -326,6 +328,24 @@ public struct SQLiteKeyStorage: KeyStorage {
             try insertEvent(record.event(.keyCreated, ["capabilities": .strings(record.capabilities)]), at: now, db)
         }
         return IssuedKey(key: record, secret: new.secret, previousSecretExpiresAt: nil)
+    }
+
+    public func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError? {
+        guard let sent = try validator.sentCreation(key) else { return nil }
+        return try read { db in
+            try Self.creation(organizationId: sent.organizationId, idempotencyKey: sent.idempotencyKey, db)
+        }?.refusal(of: sent.creation)
+    }
+
+    /// The creation made under an idempotency key, if one was.
+    static func creation(organizationId: String, idempotencyKey: String, _ db: Database) throws -> KeyCreation? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(KeyCreation.columns) FROM key_creation WHERE organization_id = ? AND idempotency_key = ?"),
+            arguments: [organizationId, idempotencyKey]
+        ).map { row in
+            KeyCreation(keyId: row[0], name: row[1], kind: row[2], capabilities: row[3], environment: row[4],
+                        rateLimit: row[5], allowedOrigins: row[6], expiresAt: row[7])
+        }
     }
 
     public func key(id: String, organizationId: String) throws(KeyStoreError) -> KeyRecord {

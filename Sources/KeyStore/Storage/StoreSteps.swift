@@ -21,7 +21,17 @@ package struct CheckedNewKey {
     package let sent: NewKey.SentSettings
 
     /// What is remembered under ``idempotencyKey``.
-    package var creation: KeyCreation { KeyCreation(record, sent: sent) }
+    package var creation: KeyCreation {
+        KeyCreation(keyId: record.id, name: record.name, kind: record.kind, capabilities: record.capabilities,
+                    allowedOrigins: record.allowedOrigins, sent: sent)
+    }
+}
+
+extension NewKey {
+    /// ``sent``, or the settings themselves where the caller gave them as they are.
+    var sentSettings: SentSettings {
+        sent ?? SentSettings(environment: environment, rateLimit: rateLimit, expiresAt: expiresAt)
+    }
 }
 
 /// A creation under an idempotency key, as a store keeps it: the key it
@@ -56,13 +66,14 @@ package struct KeyCreation {
         self.expiresAt = expiresAt
     }
 
-    /// A new key's, its capabilities in name order (the set is the
-    /// request, not the order it was written in), with what was `sent`
-    /// where a default filled in.
-    init(_ record: KeyRecord, sent: NewKey.SentSettings) {
-        self.init(keyId: record.id, name: record.name, kind: record.kind,
-                  capabilities: StorageCoding.list(record.capabilities.sorted()), environment: sent.environment,
-                  rateLimit: sent.rateLimit, allowedOrigins: StorageCoding.list(record.allowedOrigins),
+    /// A creation's, from its checked name and origins, its capabilities
+    /// in name order (the set is the request, not the order it was
+    /// written in), and what was `sent` where a default filled in.
+    init(keyId: String, name: String, kind: String, capabilities: [String], allowedOrigins: [String],
+         sent: NewKey.SentSettings) {
+        self.init(keyId: keyId, name: name, kind: kind, capabilities: StorageCoding.list(capabilities.sorted()),
+                  environment: sent.environment, rateLimit: sent.rateLimit,
+                  allowedOrigins: StorageCoding.list(allowedOrigins),
                   expiresAt: sent.expiresAt.map { StorageCoding.milliseconds(StorageCoding.truncated($0)) })
     }
 
@@ -303,10 +314,20 @@ extension KeyValidator {
             capabilities: capabilities, environment: environment, hint: parsed.hint, rateLimit: rateLimit,
             allowedOrigins: origins, createdAt: now, expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil,
             usage: KeyUsage())
-        let sent = request.sent ?? NewKey.SentSettings(
-            environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt)
         return CheckedNewKey(record: record, secret: secret, digest: parsed.digest, actor: actor,
-                             idempotencyKey: idempotencyKey, sent: sent)
+                             idempotencyKey: idempotencyKey, sent: request.sentSettings)
+    }
+
+    /// A creation under an idempotency key, checked only as far as
+    /// comparing it with one made before needs (``KeyStorage/earlierCreation(of:)``
+    /// writes nothing); `nil` without an idempotency key.
+    package func sentCreation(_ request: NewKey) throws(KeyStoreError)
+        -> (organizationId: String, idempotencyKey: String, creation: KeyCreation)?
+    {
+        guard let key = request.idempotencyKey else { return nil }
+        return (try organizationId(request.organizationId), try idempotencyKey(key), KeyCreation(
+            keyId: "", name: try name(request.name), kind: request.kind, capabilities: request.capabilities,
+            allowedOrigins: try origins(request.allowedOrigins), sent: request.sentSettings))
     }
 
     package func changes(_ changes: KeyChanges, actor: String?, now: Date) throws(KeyStoreError) -> CheckedKeyChanges {

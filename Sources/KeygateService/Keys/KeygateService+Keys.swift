@@ -11,22 +11,34 @@ extension KeygateService {
     /// ``ServiceError/Code/keyAlreadyCreated`` naming the key, whose secret
     /// is never answered again; another with
     /// ``ServiceError/Code/idempotencyKeyReused``: compared by what the
-    /// calls sent, not by the defaults the plan filled in. A retry is
-    /// checked against the plan first, as any creation is.
+    /// calls sent, not by the defaults the plan filled in; so also when
+    /// the plan would refuse it now (it was downgraded since).
     public func createKey(_ request: CreateKeyRequest) throws(ServiceError) -> CreatedKey {
         let organization = try organizationPlan(request.organizationId)
         let gates = KeyGates(catalog: catalog, plan: organization.plan)
-        let policy = try gates.policy()
-        let kind = try gates.kind(request.kind, in: policy)
-        try gates.capabilities(request.capabilities, of: kind, in: policy)
-        let rateLimit = try gates.rateLimit(request.rateLimit, in: policy)
-        let expiresAt = try gates.expiry(request.expiresAt, now: clock.now(), in: policy)
-        let new = NewKey(
-            organizationId: request.organizationId, name: request.name, kind: request.kind,
-            capabilities: request.capabilities, environment: request.environment ?? catalog.keys.environments[0],
-            rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, expiresAt: expiresAt, actor: request.actor,
-            idempotencyKey: request.idempotencyKey,
-            sent: .init(environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt))
+        func key(rateLimit: Int, expiresAt: Date?) -> NewKey {
+            NewKey(
+                organizationId: request.organizationId, name: request.name, kind: request.kind,
+                capabilities: request.capabilities, environment: request.environment ?? catalog.keys.environments[0],
+                rateLimit: rateLimit, allowedOrigins: request.allowedOrigins, expiresAt: expiresAt, actor: request.actor,
+                idempotencyKey: request.idempotencyKey,
+                sent: .init(environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt))
+        }
+        let policy: APIKeyPolicy, new: NewKey
+        do throws(ServiceError) {
+            policy = try gates.policy()
+            let kind = try gates.kind(request.kind, in: policy)
+            try gates.capabilities(request.capabilities, of: kind, in: policy)
+            let rateLimit = try gates.rateLimit(request.rateLimit, in: policy)
+            new = key(rateLimit: rateLimit, expiresAt: try gates.expiry(request.expiresAt, now: clock.now(), in: policy))
+        } catch {
+            // A retry after the plan changed is told of the key its first
+            // call made, not that the plan refuses it: the key exists. The
+            // look-up is the refusal's courtesy: failing, the refusal stands.
+            let sent = key(rateLimit: request.rateLimit ?? KeyRules.rateLimits.lowerBound, expiresAt: request.expiresAt)
+            if let earlier = (try? storage.earlierCreation(of: sent)) ?? nil { throw ServiceError(earlier) }
+            throw error
+        }
         let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
         let issued: IssuedKey
         do {

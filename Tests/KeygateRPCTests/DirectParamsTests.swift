@@ -47,13 +47,13 @@ struct DirectParamsTests {
     private func fields(_ params: CreateKey.Params) -> [String] {
         [params.organizationId, params.name, params.kind, params.capabilities.joined(separator: "|"),
          params.expiresAt.map { "\($0.timeIntervalSince1970)" }, params.rateLimit.map(String.init),
-         params.allowedOrigins?.joined(separator: "|"), params.environment, params.actor].map { $0 ?? "-" }
+         params.allowedOrigins?.joined(separator: "|"), params.environment, params.actor, params.idempotencyKey].map { $0 ?? "-" }
     }
 
     @Test(arguments: [
         #"{"organizationId":"org_1","name":"Zapier","kind":"owner_integration","capabilities":["booking.read"]}"#,
-        #"{"organizationId":"org_1","name":"Zapier","kind":"owner_integration","capabilities":[],"expiresAt":"2027-01-31T12:00:00.250Z","rateLimit":120,"allowedOrigins":["https://a.example"],"environment":"test","actor":"user_7"}"#,
-        #"{"organizationId":"org_1","name":"","kind":"k","capabilities":["a","b"],"expiresAt":null,"rateLimit":null,"allowedOrigins":null,"environment":null,"actor":null}"#,
+        #"{"organizationId":"org_1","name":"Zapier","kind":"owner_integration","capabilities":[],"expiresAt":"2027-01-31T12:00:00.250Z","rateLimit":120,"allowedOrigins":["https://a.example"],"environment":"test","actor":"user_7","idempotencyKey":"form-7f3a"}"#,
+        #"{"organizationId":"org_1","name":"","kind":"k","capabilities":["a","b"],"expiresAt":null,"rateLimit":null,"allowedOrigins":null,"environment":null,"actor":null,"idempotencyKey":null}"#,
         #"{"organizationId":"org_1","name":"n","kind":"k","capabilities":["a"],"rateLimit":-5,"allowedOrigins":[]}"#,
     ])
     func aWellFormedCreationReadsAsTheDecoderReadsIt(text: String) throws {
@@ -71,6 +71,7 @@ struct DirectParamsTests {
         #"{"organizationId":"org_1","name":"n","kind":"k","capabilities":[],"rateLimit":60.5}"#,
         #"{"organizationId":"org_1","name":"n","kind":"k","capabilities":[],"allowedOrigins":[null]}"#,
         #"{"organizationId":"org_1","name":"n","kind":"k","capabilities":[],"scopes":["a"]}"#,
+        #"{"organizationId":"org_1","name":"n","kind":"k","capabilities":[],"idempotencyKey":7}"#,
         #"["org_1"]"#,
     ])
     func anyOtherCreationIsLeftToTheDecoder(text: String) throws {

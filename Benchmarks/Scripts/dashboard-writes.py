@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """What the dashboard's changes to a key cost through `keygate serve`, one at
 a time: `keys.update` of a name (no plan gate), of capabilities (gated: the
-key is read first) and `keys.rotate` without grace, on any database.
+key is read first), `keys.rotate` without grace, and `keys.create` without
+an idempotency key, with one, and sent again under it (`key_already_created`),
+on any database (each key created is revoked at once, not timed).
 
     Benchmarks/Scripts/dashboard-writes.py DATABASE [path/to/keygate] [label]
 
@@ -30,13 +32,15 @@ server = subprocess.Popen([keygate, "serve", "--database", database], stdin=subp
 sent = 0
 
 
-def call(method, **params):
+def call(method, refused=None, **params):
     global sent
     sent += 1
     server.stdin.write((json.dumps({"jsonrpc": "2.0", "id": sent, "method": method, "params": params}) + "\n").encode())
     server.stdin.flush()
     reply = json.loads(server.stdout.readline())
     if "error" in reply:
+        if reply["error"]["data"]["code"] == refused:
+            return None
         raise RuntimeError(method, reply["error"])
     return reply["result"]
 
@@ -73,5 +77,33 @@ capabilities = one_at_a_time("keys.update", lambda number: {
     **key(number), "capabilities": ["booking.read"] if number % 2 else ["booking.read", "services.read"]})
 rotated = one_at_a_time("keys.rotate", lambda number: {**key(number), "gracePeriodSeconds": 0})
 print(f"{label}: keys.update name {renamed}; keys.update capabilities {capabilities}; keys.rotate {rotated}")
+
+# Creations go to an organization of their own, under idempotency keys no earlier run used.
+run = time.time_ns()
+creation = {"organizationId": "org_dashboard_creations", "name": "Integration", "kind": "owner_integration",
+            "capabilities": ["booking.read"]}
+call("subscriptions.setPlan", organizationId=creation["organizationId"], plan="pro", eventId="evt_dashboard_creations",
+     occurredAt="2026-11-01T00:00:00Z")
+for live in call("keys.list", organizationId=creation["organizationId"], status="active", limit=200)["keys"]:
+    call("keys.revoke", organizationId=creation["organizationId"], keyId=live["id"])
+
+
+def creations(params):
+    """Each key made is revoked at once, not timed: Pro allows 25 live keys."""
+    times = []
+    for number in range(350):
+        start = time.perf_counter()
+        created = call("keys.create", **params(number))
+        times.append(time.perf_counter() - start)
+        if created:
+            call("keys.revoke", organizationId=creation["organizationId"], keyId=created["key"]["id"])
+    counted = sorted(times[50:])
+    return f"p50 {counted[150] * 1000:.3f} ms, p90 {counted[270] * 1000:.3f} ms"
+
+
+plain = creations(lambda number: creation)
+keyed = creations(lambda number: {**creation, "idempotencyKey": f"{run}-{number}"})
+again = creations(lambda number: {**creation, "idempotencyKey": f"{run}-{number}", "refused": "key_already_created"})
+print(f"{label}: keys.create {plain}; with an idempotency key {keyed}; sent again {again}")
 server.stdin.close()
 server.wait()

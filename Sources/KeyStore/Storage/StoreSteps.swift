@@ -13,12 +13,11 @@ package struct CheckedNewKey {
     package let actor: String
     /// The caller's name for the creation, remembered with ``creation``.
     package let idempotencyKey: String?
+    /// What was sent where a default filled in, as ``NewKey/sent`` says.
+    package let sent: NewKey.SentSettings
 
     /// What the audit log keeps of the creation.
     package var auditDetails: [String: JSON] { record.settingsDetails }
-
-    /// What was sent where a default filled in, as ``NewKey/sent`` says.
-    package let sent: NewKey.SentSettings
 
     /// What is remembered under ``idempotencyKey``.
     package var creation: KeyCreation {

@@ -171,8 +171,15 @@ struct UpgradeTests {
                                             actor: "dashboard")
         #expect(try verify(rows.rotatedCurrent).outcome == .notFound)
         #expect(try verify(rotated.secret).outcome == .valid)
+        // A creation under an idempotency key, on the table the upgrade added.
+        let request = CreateKeyRequest(organizationId: "org_a", name: "Make", kind: "owner_integration",
+                                       capabilities: ["booking.read"], idempotencyKey: "form-1")
+        let once = try service.createKey(request)
+        #expect(throws: ServiceError(.keyAlreadyCreated, field: "idempotencyKey", ["keyId": once.key.record.id])) {
+            try service.createKey(request)
+        }
         let after = try service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys
-        #expect(after.first?.record.id == created.key.record.id && after.count == 4)
+        #expect(after.first?.record.id == once.key.record.id && after.count == 5)
     }
 
     /// Origins an earlier release kept as typed (it lower-cased them and

@@ -13,8 +13,10 @@ import Testing
 /// kill a fresh process on the same database must find every answered
 /// creation and revocation intact, no half-written key, no lock left
 /// behind (it writes), every answered `usage.record` counted once and an
-/// unanswered one at most once, and, on SQLite, a sound file. At the end
-/// every unanswered use is sent again, and each is counted exactly once.
+/// unanswered one at most once, no creation under an idempotency key
+/// making more than one key, and, on SQLite, a sound file. At the end every
+/// unanswered use and creation is sent again: each use is counted exactly
+/// once, each creation made exactly one key.
 /// `swift test` runs 12 kills a store; `Scripts/crash-harness.sh` runs
 /// 300 (KEYGATE_CRASH_KILLS).
 @Suite("Crash safety", .serialized)
@@ -30,6 +32,24 @@ struct CrashSafetyTests {
         /// not answered when a kill came: each may or may not be counted,
         /// and is sent again in the next round, as a product retries.
         var unanswered: [String: String] = [:]
+        /// The idempotency keys of `keys.create` calls sent, by organization:
+        /// each makes one key, however often it is sent.
+        var creations: [String: Set<String>] = [:]
+        /// Idempotency key → organization of creations sent but not
+        /// answered when a kill came, sent again in the next round, as a
+        /// dashboard retries.
+        var unansweredCreations: [String: String] = [:]
+    }
+
+    /// Moves an organization to Pro, under the same event id each time.
+    private static func pro(_ organization: String) -> [String: Any] {
+        ["organizationId": organization, "plan": "pro", "eventId": "evt_\(organization)", "occurredAt": "2026-11-01T00:00:00Z"]
+    }
+
+    /// A creation under `idempotencyKey`: the same call each time it is sent again.
+    private static func creation(_ idempotencyKey: String, of organization: String) -> [String: Any] {
+        ["organizationId": organization, "name": "retried", "kind": "owner_integration", "capabilities": ["booking.read"],
+         "idempotencyKey": idempotencyKey]
     }
 
     /// The organizations whose recorded uses are counted, across rounds.
@@ -89,12 +109,17 @@ struct CrashSafetyTests {
                 try send("usage.record", Self.use(idempotencyKey, of: organization))
             }
             let organizations = (0..<3).map { "org_\(round)_\($0)" }
-            for organization in organizations + Self.meteredOrganizations {
-                try send("subscriptions.setPlan", ["organizationId": organization, "plan": "pro",
-                                                   "eventId": "evt_\(organization)", "occurredAt": "2026-11-01T00:00:00Z"])
+            // Creations retried from earlier rounds go to their organizations,
+            // whose move to Pro a kill may have left unanswered (sent again, a replay).
+            let created = Set(acknowledged.creations.keys).union(["org_created_\(round)"]).sorted()
+            for organization in organizations + Self.meteredOrganizations + created {
+                try send("subscriptions.setPlan", Self.pro(organization))
             }
             for (idempotencyKey, organization) in acknowledged.unanswered.sorted(by: { $0.key < $1.key }) {
                 try record(idempotencyKey, for: organization)
+            }
+            for (idempotencyKey, organization) in acknowledged.unansweredCreations.sorted(by: { $0.key < $1.key }) {
+                try send("keys.create", Self.creation(idempotencyKey, of: organization))
             }
             for index in 0..<40 {
                 let organization = organizations[index % organizations.count]
@@ -108,6 +133,12 @@ struct CrashSafetyTests {
                     }
                 }
                 try record("use_\(round)_\(index)", for: Self.meteredOrganizations[index % Self.meteredOrganizations.count])
+                if index.isMultiple(of: 10) {
+                    // A few an organization: Pro allows 25 live keys.
+                    let organization = "org_created_\(round)"
+                    acknowledged.creations[organization, default: []].insert("create_\(round)_\(index)")
+                    try send("keys.create", Self.creation("create_\(round)_\(index)", of: organization))
+                }
                 try send("subscriptions.setPlan", ["organizationId": "org_flip", "plan": index.isMultiple(of: 2) ? "pro" : "starter",
                                                    "eventId": "evt_flip_\(round)_\(index)", "occurredAt": "2026-11-02T00:00:\(String(format: "%02d", index % 60))Z"])
             }
@@ -116,6 +147,12 @@ struct CrashSafetyTests {
                 let line = try serve.nextLine()
                 let reply = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
                 guard let id = reply["id"] as? Int, let (method, params) = pending.removeValue(forKey: id) else { continue }
+                if let idempotencyKey = params["idempotencyKey"] as? String, method == "keys.create" {
+                    // Made now, or by a call the kill left unanswered: either way, one key.
+                    let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
+                    #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
+                    acknowledged.unansweredCreations[idempotencyKey] = nil
+                }
                 guard let result = reply["result"] as? [String: Any] else {
                     // A rotation or revocation of a key revoked meanwhile is
                     // refused; a use never is: only a kill keeps its answer.
@@ -144,6 +181,8 @@ struct CrashSafetyTests {
             for (method, params) in pending.values {
                 if method == "usage.record" {
                     acknowledged.unanswered[params["idempotencyKey"] as! String] = params["organizationId"] as? String
+                } else if method == "keys.create", let idempotencyKey = params["idempotencyKey"] as? String {
+                    acknowledged.unansweredCreations[idempotencyKey] = params["organizationId"] as? String
                 }
                 guard let keyId = params["keyId"] as? String else { continue }
                 if method == "keys.rotate" {
@@ -177,6 +216,9 @@ struct CrashSafetyTests {
             #expect((answered...(answered + unanswered)).contains(counted),
                     "\(organization): \(counted) uses counted, \(answered) answered and \(unanswered) not")
         }
+        for (organization, sent) in acknowledged.creations {
+            #expect(try keys(of: organization, in: store) <= sent.count, "\(organization): a creation made two keys")
+        }
 
         let serve = try store.serve()
         // Every key of the last round, and a sample of the older ones.
@@ -205,10 +247,27 @@ struct CrashSafetyTests {
             acknowledged.recorded[organization, default: []].insert(idempotencyKey)
         }
         acknowledged.unanswered = [:]
+        for organization in Set(acknowledged.unansweredCreations.values) {
+            _ = try serve.result("subscriptions.setPlan", Self.pro(organization))
+        }
+        for (idempotencyKey, organization) in acknowledged.unansweredCreations {
+            let reply = try serve.call("keys.create", Self.creation(idempotencyKey, of: organization))
+            let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
+            #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
+        }
         #expect(serve.finish() == 0)
         for organization in Self.meteredOrganizations {
             #expect(try bookings(of: organization, in: store) == acknowledged.recorded[organization, default: []].count)
         }
+        #expect(!acknowledged.creations.isEmpty)
+        for (organization, sent) in acknowledged.creations {
+            #expect(try keys(of: organization, in: store) == sent.count, "\(organization): one key a creation")
+        }
+    }
+
+    /// The keys an organization has, whatever their state.
+    private func keys(of organization: String, in store: Store) throws -> Int {
+        try store.integer("SELECT CAST(COUNT(*) AS BIGINT) FROM api_key WHERE organization_id = '\(organization)'")
     }
 
     /// The uses counted on an organization's `bookings` meter, every period.

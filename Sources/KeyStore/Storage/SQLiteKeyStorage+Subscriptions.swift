@@ -137,22 +137,12 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             // it goes: a pass reads each row once, whatever it forgets.
             switch cursor {
             case nil, .use?:
-                let (organizationId, idempotencyKey) = DeliveryCursor.useBefore(cursor)
-                let step = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT organization_id, idempotency_key, recorded_at < ?3 FROM usage_record
-                    WHERE (organization_id, idempotency_key) > (?1, ?2)
-                    ORDER BY organization_id, idempotency_key LIMIT ?4
-                    """), arguments: [organizationId, idempotencyKey, cutoff, rows])
-                let forget = try db.cachedStatement(
-                    sql: "DELETE FROM usage_record WHERE organization_id = ? AND idempotency_key = ?")
-                var forgotten = 0
-                for row in step where row[2] as Bool {
-                    try forget.execute(arguments: [row[0] as String, row[1] as String])
-                    forgotten += 1
-                }
-                let next: DeliveryCursor = step.count < rows
-                    ? .billingEvent(after: nil) : .use(organizationId: step[rows - 1][0], idempotencyKey: step[rows - 1][1])
-                return DeliveryForgetting(forgotten: forgotten, next: next)
+                let step = try Self.forgetIdempotencyKeys(
+                    in: "usage_record", receivedAt: "recorded_at", after: DeliveryCursor.useBefore(cursor), rows: rows,
+                    before: cutoff, db)
+                let next: DeliveryCursor = step.last.map { .use(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
+                    ?? .billingEvent(after: nil)
+                return DeliveryForgetting(forgotten: step.forgotten, next: next)
             case .billingEvent(let after)?:
                 let step = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT event_id, received_at < ?2
@@ -170,24 +160,36 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                     next: step.count < rows
                         ? .creation(organizationId: "", idempotencyKey: "") : .billingEvent(after: step[rows - 1][0]))
             case .creation(let organizationId, let idempotencyKey)?:
-                let step = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT organization_id, idempotency_key, created_at < ?3 FROM key_creation
-                    WHERE (organization_id, idempotency_key) > (?1, ?2)
-                    ORDER BY organization_id, idempotency_key LIMIT ?4
-                    """), arguments: [organizationId, idempotencyKey, cutoff, rows])
-                let forget = try db.cachedStatement(
-                    sql: "DELETE FROM key_creation WHERE organization_id = ? AND idempotency_key = ?")
-                var forgotten = 0
-                for row in step where row[2] as Bool {
-                    try forget.execute(arguments: [row[0] as String, row[1] as String])
-                    forgotten += 1
-                }
+                let step = try Self.forgetIdempotencyKeys(
+                    in: "key_creation", receivedAt: "created_at", after: (organizationId, idempotencyKey), rows: rows,
+                    before: cutoff, db)
                 return DeliveryForgetting(
-                    forgotten: forgotten,
-                    next: step.count < rows
-                        ? nil : .creation(organizationId: step[rows - 1][0], idempotencyKey: step[rows - 1][1]))
+                    forgotten: step.forgotten,
+                    next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
             }
         }
+    }
+
+    /// A step through a table keyed by organization and idempotency key
+    /// (`usage_record`, `key_creation`): up to `rows` after `after`, those
+    /// received before `before` deleted. `last` is the step's last row,
+    /// `nil` when it was the table's last step.
+    private static func forgetIdempotencyKeys(
+        in table: String, receivedAt: String, after: (organizationId: String, idempotencyKey: String), rows: Int,
+        before cutoff: Int64, _ db: Database
+    ) throws -> (forgotten: Int, last: (organizationId: String, idempotencyKey: String)?) {
+        let step = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT organization_id, idempotency_key, \(receivedAt) < ?3 FROM \(table)
+            WHERE (organization_id, idempotency_key) > (?1, ?2)
+            ORDER BY organization_id, idempotency_key LIMIT ?4
+            """), arguments: [after.organizationId, after.idempotencyKey, cutoff, rows])
+        let forget = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE organization_id = ? AND idempotency_key = ?")
+        var forgotten = 0
+        for row in step where row[2] as Bool {
+            try forget.execute(arguments: [row[0] as String, row[1] as String])
+            forgotten += 1
+        }
+        return (forgotten, step.count < rows ? nil : (step[rows - 1][0], step[rows - 1][1]))
     }
 
     public func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {

@@ -14,45 +14,21 @@ at a time, after 50 of each not counted (the median, in milliseconds).
 Alternate the builds being compared, on one database.
 """
 import json
-import subprocess
 import sys
 import threading
 import time
 
 from built_keygate import keygate as built
+from dashboard_server import Server
 
 database = sys.argv[1]
 keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
 label = sys.argv[3] if len(sys.argv) > 3 else keygate
 organization = "org_dashboard"
 
-server = subprocess.Popen([keygate, "serve", "--database", database], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          bufsize=1 << 20)
-sent = 0
-
-
-def call(method, **params):
-    global sent
-    sent += 1
-    server.stdin.write((json.dumps({"jsonrpc": "2.0", "id": sent, "method": method, "params": params}) + "\n").encode())
-    server.stdin.flush()
-    reply = json.loads(server.stdout.readline())
-    if "error" in reply:
-        raise RuntimeError(method, reply["error"])
-    return reply["result"]
-
-
-call("subscriptions.setPlan", organizationId=organization, plan="pro", eventId="evt_dashboard_reads",
-     occurredAt="2026-11-01T00:00:00Z")
-keys = call("keys.list", organizationId=organization, limit=200)["keys"]
-if not keys:
-    for number in range(25):
-        call("keys.create", organizationId=organization, name=f"Integration {number}", kind="owner_integration",
-             capabilities=["booking.read"])
-    keys = call("keys.list", organizationId=organization, limit=200)["keys"]
-    for key in keys[:3]:
-        call("keys.rotate", organizationId=organization, keyId=key["id"], gracePeriodSeconds=20 * 86_400)
-ids = [key["id"] for key in keys]
+server = Server(keygate, database)
+call = server.call
+ids = server.organization_with_keys(organization)
 
 
 def pipelined(count):
@@ -61,10 +37,10 @@ def pipelined(count):
                      .encode() for number in range(count))
     start = time.perf_counter()
     # Written from another thread: the replies must be read while the requests go in.
-    writer = threading.Thread(target=lambda: (server.stdin.write(lines), server.stdin.flush()))
+    writer = threading.Thread(target=lambda: (server.process.stdin.write(lines), server.process.stdin.flush()))
     writer.start()
     for _ in range(count):
-        reply = server.stdout.readline()
+        reply = server.process.stdout.readline()
         if b'"result"' not in reply:
             raise RuntimeError(reply)
     writer.join()
@@ -86,5 +62,4 @@ get = one_at_a_time("keys.get", lambda number: {"organizationId": organization, 
 listed = one_at_a_time("keys.list", lambda number: {"organizationId": organization, "limit": 50})
 print(f"{label}: 10,000 keys.get pipelined {runs[1]:.3f} s ({', '.join(f'{run:.3f}' for run in runs)}); "
       f"keys.get p50 {get:.3f} ms; keys.list of 25 p50 {listed:.3f} ms")
-server.stdin.close()
-server.wait()
+server.stop()

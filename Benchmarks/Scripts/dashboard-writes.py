@@ -15,47 +15,20 @@ times after 50 not counted, over the 25 keys in turn: the median and the
 90th percentile, in milliseconds. Alternate the builds being compared, on
 one database.
 """
-import json
-import subprocess
 import sys
 import time
 
 from built_keygate import keygate as built
+from dashboard_server import Server
 
 database = sys.argv[1]
 keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
 label = sys.argv[3] if len(sys.argv) > 3 else keygate
 organization = "org_dashboard_writes"
 
-server = subprocess.Popen([keygate, "serve", "--database", database], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          bufsize=1 << 20)
-sent = 0
-
-
-def call(method, refused=None, **params):
-    global sent
-    sent += 1
-    server.stdin.write((json.dumps({"jsonrpc": "2.0", "id": sent, "method": method, "params": params}) + "\n").encode())
-    server.stdin.flush()
-    reply = json.loads(server.stdout.readline())
-    if "error" in reply:
-        if reply["error"]["data"]["code"] == refused:
-            return None
-        raise RuntimeError(method, reply["error"])
-    return reply["result"]
-
-
-call("subscriptions.setPlan", organizationId=organization, plan="pro", eventId="evt_dashboard_writes",
-     occurredAt="2026-11-01T00:00:00Z")
-keys = call("keys.list", organizationId=organization, limit=200)["keys"]
-if not keys:
-    for number in range(25):
-        call("keys.create", organizationId=organization, name=f"Integration {number}", kind="owner_integration",
-             capabilities=["booking.read"])
-    keys = call("keys.list", organizationId=organization, limit=200)["keys"]
-    for key in keys[:3]:
-        call("keys.rotate", organizationId=organization, keyId=key["id"], gracePeriodSeconds=20 * 86_400)
-ids = [key["id"] for key in keys]
+server = Server(keygate, database)
+call = server.call
+ids = server.organization_with_keys(organization)
 
 
 def one_at_a_time(method, params):
@@ -105,5 +78,4 @@ plain = creations(lambda number: creation)
 keyed = creations(lambda number: {**creation, "idempotencyKey": f"{run}-{number}"})
 again = creations(lambda number: {**creation, "idempotencyKey": f"{run}-{number}", "refused": "key_already_created"})
 print(f"{label}: keys.create {plain}; with an idempotency key {keyed}; sent again {again}")
-server.stdin.close()
-server.wait()
+server.stop()

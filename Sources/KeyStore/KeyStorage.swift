@@ -14,8 +14,7 @@ public protocol KeyStorage: Sendable {
     /// organization has fewer live keys of the limit's kinds, counted in the
     /// same transaction, so concurrent creates cannot overshoot. With an
     /// ``NewKey/idempotencyKey`` its organization used for an earlier
-    /// creation, nothing is created, before the limit is counted (or a
-    /// check refuses what a retry sends, an expiry passed since): the same
+    /// creation, nothing is created, before the limit is counted: the same
     /// creation is refused with ``KeyStoreError/Code/keyAlreadyCreated``
     /// naming the key it made, another with
     /// ``KeyStoreError/Code/idempotencyKeyReused``. Concurrent creations
@@ -24,9 +23,10 @@ public protocol KeyStorage: Sendable {
     /// The refusal ``create(_:limit:)`` would give `key` for a key its
     /// ``NewKey/idempotencyKey`` made before (``KeyStoreError/Code/keyAlreadyCreated``
     /// or ``KeyStoreError/Code/idempotencyKeyReused``); `nil` when none was
-    /// made under it, or `key` has none. Writes nothing: a creation the plan
-    /// refuses asks it, so that a retry after the plan changed still
-    /// learns of the key the first call made.
+    /// made under it, or `key` has none. Writes nothing: a creation refused
+    /// by the plan or by this store's checks asks it, so that a retry after
+    /// the plan changed, or its expiry passed, still learns of the key the
+    /// first call made.
     func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError?
     /// Moves in keys issued elsewhere, each by the key itself (hashed here,
     /// never stored) or by its SHA-256 digest, checked as a creation and,

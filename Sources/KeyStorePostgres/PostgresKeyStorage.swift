@@ -179,14 +179,7 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
-        let new: CheckedNewKey
-        do {
-            new = try validator.newKey(request, now: now)
-        } catch {
-            // A retry whose expiry has passed since is told of its key.
-            if let earlier = (try? earlierCreation(of: request)) ?? nil { throw earlier }
-            throw error
-        }
+        let new = try validator.newKey(request, now: now)
         let record = new.record
         try write { connection in
             // Creations for one organization take turns, so two hosts

@@ -279,14 +279,7 @@ public struct SQLiteKeyStorage: KeyStorage {
 
     public func create(_ request: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey {
         let now = self.now
-        let new: CheckedNewKey
-        do {
-            new = try validator.newKey(request, now: now)
-        } catch {
-            // A retry whose expiry has passed since is told of its key.
-            if let earlier = (try? earlierCreation(of: request)) ?? nil { throw earlier }
-            throw error
-        }
+        let new = try validator.newKey(request, now: now)
         let record = new.record
         try write { db in
             if let idempotencyKey = new.idempotencyKey,

@@ -24,33 +24,40 @@ extension KeygateService {
                 idempotencyKey: request.idempotencyKey,
                 sent: .init(environment: request.environment, rateLimit: request.rateLimit, expiresAt: request.expiresAt))
         }
-        let policy: APIKeyPolicy, new: NewKey
+        let issued: IssuedKey
         do throws(ServiceError) {
-            policy = try gates.policy()
+            let policy = try gates.policy()
             let kind = try gates.kind(request.kind, in: policy)
             try gates.capabilities(request.capabilities, of: kind, in: policy)
             let rateLimit = try gates.rateLimit(request.rateLimit, in: policy)
-            new = key(rateLimit: rateLimit, expiresAt: try gates.expiry(request.expiresAt, now: clock.now(), in: policy))
-        } catch {
-            // A retry after the plan changed is told of the key its first
-            // call made, not that the plan refuses it: the key exists. The
-            // look-up is the refusal's courtesy: failing, the refusal stands.
+            let new = key(rateLimit: rateLimit, expiresAt: try gates.expiry(request.expiresAt, now: clock.now(), in: policy))
+            let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
+            do {
+                issued = try storage.create(new, limit: limit)
+            } catch where error.code == .keyLimitReached {
+                throw gates.keyLimitReached(limit?.maximum ?? 0)
+            } catch {
+                throw ServiceError(error)
+            }
+        } catch where request.idempotencyKey != nil && Self.refusesARetry(error.code) {
+            // A retry the plan or the store's checks refuse now (a plan
+            // downgraded, an expiry passed since) is told of the key its
+            // first call made: the key exists. The look-up is the refusal's
+            // courtesy: failing, the refusal stands.
             let sent = key(rateLimit: request.rateLimit ?? KeyRules.rateLimits.lowerBound, expiresAt: request.expiresAt)
             if let earlier = (try? storage.earlierCreation(of: sent)) ?? nil { throw ServiceError(earlier) }
             throw error
         }
-        let limit = policy.maxActiveKeys.map { LiveKeyLimit(maximum: $0, kinds: policy.kinds.map(\.rawValue)) }
-        let issued: IssuedKey
-        do {
-            issued = try storage.create(new, limit: limit)
-        } catch where error.code == .keyLimitReached {
-            throw gates.keyLimitReached(limit?.maximum ?? 0)
-        } catch {
-            throw ServiceError(error)
-        }
         // The store admitted it under the limit, so it is within the maximum.
         let key = try managed([issued.key], organization: organization, knownWithinLimit: true)[0]
         return CreatedKey(key: key, secret: issued.secret, previousSecretExpiresAt: nil)
+    }
+
+    /// Whether a creation refused with `code` may be a retry of one that
+    /// made a key: a refusal of what it asks, not one that already speaks
+    /// of its idempotency key, nor the database failing.
+    private static func refusesARetry(_ code: ServiceError.Code) -> Bool {
+        ![.keyAlreadyCreated, .idempotencyKeyReused, .invalidIdempotencyKey, .storageFailure].contains(code)
     }
 
     /// What the create dialog may offer, by the same gates as ``createKey(_:)``.

@@ -14,21 +14,14 @@ at a time, after 50 of each not counted (the median, in milliseconds).
 Alternate the builds being compared, on one database.
 """
 import json
-import sys
 import threading
 import time
 
-from built_keygate import keygate as built
-from dashboard_server import Server
+from dashboard_server import start
 
-database = sys.argv[1]
-keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
-label = sys.argv[3] if len(sys.argv) > 3 else keygate
 organization = "org_dashboard"
-
-server = Server(keygate, database)
+server, label, ids = start(organization)
 call = server.call
-ids = server.organization_with_keys(organization)
 
 
 def pipelined(count):

@@ -15,20 +15,13 @@ times after 50 not counted, over the 25 keys in turn: the median and the
 90th percentile, in milliseconds. Alternate the builds being compared, on
 one database.
 """
-import sys
 import time
 
-from built_keygate import keygate as built
-from dashboard_server import Server
+from dashboard_server import start
 
-database = sys.argv[1]
-keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
-label = sys.argv[3] if len(sys.argv) > 3 else keygate
 organization = "org_dashboard_writes"
-
-server = Server(keygate, database)
+server, label, ids = start(organization)
 call = server.call
-ids = server.organization_with_keys(organization)
 
 
 def one_at_a_time(method, params):

@@ -2,6 +2,20 @@
 organization of 25 keys they measure on."""
 import json
 import subprocess
+import sys
+
+from built_keygate import keygate as built
+
+
+def start(organization):
+    """The server the script's arguments name (DATABASE [path/to/keygate]
+    [label]), the label its results go under (the binary's path unless
+    given), and the ids of `organization`'s keys."""
+    database = sys.argv[1]
+    keygate = built(sys.argv[2] if len(sys.argv) > 2 else None)
+    label = sys.argv[3] if len(sys.argv) > 3 else keygate
+    server = Server(keygate, database)
+    return server, label, server.organization_with_keys(organization)
 
 
 class Server:

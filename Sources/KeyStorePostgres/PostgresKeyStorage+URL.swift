@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 
 extension PostgresKeyStorage {
@@ -5,6 +6,58 @@ extension PostgresKeyStorage {
     /// SQLite file.
     public static func isURL(_ database: String) -> Bool {
         database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
+    }
+
+    /// The URL that says what a libpq keyword/value connection string says
+    /// (`host=db dbname=keygate`, as `psql` and `pg_service.conf` take it),
+    /// each setting a query parameter, or `nil` if libpq cannot read it.
+    ///
+    /// ```swift
+    /// PostgresKeyStorage.url(fromKeywords: "host=db dbname=keygate")
+    /// // "postgresql://?dbname=keygate&host=db"
+    /// ```
+    ///
+    /// libpq reads a URL's query parameters as these very settings, so the
+    /// store connects as the string would have; being a URL, it takes the
+    /// store's own parameters (``conninfo(for:)``) and ``redacted(_:)``
+    /// hides its password, where the string would have been logged whole.
+    /// The settings come in libpq's order, not the string's; one given
+    /// twice counts once, as libpq counts it: the last.
+    public static func url(fromKeywords connectionString: String) -> String? {
+        var error: UnsafeMutablePointer<CChar>?
+        // libpq reads a URL too; only keyword/value strings are wanted here.
+        guard !isURL(connectionString), let options = PQconninfoParse(connectionString, &error) else {
+            // Its words are not passed on: they quote the string, password and all.
+            if let error { PQfreemem(error) }
+            return nil
+        }
+        defer { PQconninfoFree(options) }
+        var parameters: [String] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                parameters.append(String(cString: keyword) + "=" + percentEncoded(value))
+            }
+            option += 1
+        }
+        return "postgresql://?" + parameters.joined(separator: "&")
+    }
+
+    /// `value`'s bytes as a URL's query holds them: RFC 3986's unreserved
+    /// characters as they are, every other byte as `%XX`, which libpq
+    /// decodes. Bytes, not characters: a password need not be UTF-8.
+    private static func percentEncoded(_ value: UnsafePointer<CChar>) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var text = ""
+        for byte in UnsafeBufferPointer(start: value, count: strlen(value)).lazy.map(UInt8.init(bitPattern:)) {
+            let character = Character(Unicode.Scalar(byte))
+            if byte < 0x80, character.isLetter || character.isNumber || "-._~".contains(character) {
+                text.append(character)
+            } else {
+                text += ["%", hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return text
     }
 
     /// What the store connects with: `url`, with `keygate` as the

@@ -27,6 +27,20 @@ struct PostgresTests {
         #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
     }
 
+    /// A store opened with a libpq keyword/value string, made a URL,
+    /// reaches what the string names: here a schema of its own, named in
+    /// a quoted `options` value.
+    @Test func aKeywordValueStringReachesWhatItNames() throws {
+        let url = try Backend.freshPostgresSchema()
+        let parts = try #require(URLComponents(string: url))
+        let setting = { (name: String) in parts.queryItems?.first { $0.name == name }?.value ?? "" }
+        let keywords = "host=\(parts.host ?? "") port=\(parts.port ?? 5432) user=\(parts.user ?? "")"
+            + " dbname=\(parts.path.dropFirst()) options='\(setting("options"))' application_name=\(setting("application_name"))"
+        let converted = try #require(PostgresKeyStorage.url(fromKeywords: keywords))
+        _ = try PostgresKeyStorage(url: converted, rules: rules, freshness: .strict)
+        #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
+    }
+
     /// A statement prepared on a connection that its server session no
     /// longer has (what a pooler in transaction mode does to a store left
     /// in the session pool mode, played here by `DEALLOCATE ALL`): the
@@ -1010,6 +1024,22 @@ struct PostgresSecretTests {
         }
         #expect(error?.parameters["reason"] == "unreachable")
         #expect(!"\(String(describing: error))".contains("s3cret-pass"))
+    }
+
+    /// A libpq keyword/value string, as psql takes it, becomes the URL that
+    /// says the same, each setting a parameter: quoted values unquoted and
+    /// percent-encoded, so that the URL's redaction hides its password.
+    @Test func aKeywordValueStringBecomesTheURLThatSaysTheSame() throws {
+        #expect(PostgresKeyStorage.url(fromKeywords: "host=db.internal dbname=keygate")
+            == "postgresql://?dbname=keygate&host=db.internal")
+        #expect(PostgresKeyStorage.url(fromKeywords: "host=/run/postgresql") == "postgresql://?host=%2Frun%2Fpostgresql")
+        let quoted = try #require(PostgresKeyStorage.url(
+            fromKeywords: #" host = /run/postgresql  user=kg password='s3 c\'r=t&é' sslmode=require host=db"#))
+        #expect(quoted == "postgresql://?user=kg&password=s3%20c%27r%3Dt%26%C3%A9&host=db&sslmode=require")
+        #expect(PostgresKeyStorage.redacted(quoted) == "postgresql://?user=kg&password=***&host=db&sslmode=require")
+        for unreadable in ["host=db dbname='keygate", "hots=db", "host=db dbname", "postgresql://db/keygate"] {
+            #expect(PostgresKeyStorage.url(fromKeywords: unreadable) == nil, "\(unreadable)")
+        }
     }
 }
 

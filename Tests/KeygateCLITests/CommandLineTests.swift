@@ -241,15 +241,17 @@ struct CommandLineTests {
         }
     }
 
-    /// A libpq keyword/value string, as `psql` takes, was opened as a SQLite
-    /// file of that name: `serve` created it and its companions, served
-    /// from it as if it were the shared PostgreSQL, and logged the password
-    /// it held. Other schemes failed later, in words about a missing
-    /// folder. Every command refuses them, before writing anything, without
-    /// quoting the value.
+    /// A libpq keyword/value string libpq cannot read, as a mistyped one
+    /// for `psql`, was opened as a SQLite file of that name: `serve`
+    /// created it and its companions, served from it as if it were the
+    /// shared PostgreSQL, and logged the password it held. Other schemes
+    /// failed later, in words about a missing folder. Every command refuses
+    /// them, before writing anything, without quoting the value.
     @Test(arguments: [
-        ("host=db.internal dbname=keygate password=hunter2", "looks like a PostgreSQL keyword/value string"),
-        ("  dbname = keygate user=kg password=hunter2", "looks like a PostgreSQL keyword/value string"),
+        ("host=db.internal dbname='keygate password=hunter2", "keyword/value string (host=… dbname=…) that PostgreSQL's "
+            + "client library cannot read: a keyword it does not know, one without '=', or a quote left open"),
+        ("  dbname = keygate usr=kg password=hunter2", "that PostgreSQL's client library cannot read"),
+        ("host=db.internal password=hunter2 dbname", "that PostgreSQL's client library cannot read"),
         ("POSTGRESQL://kg:hunter2@db.internal/keygate", "must be written in lower case, postgresql://"),
         ("Postgres://kg:hunter2@db.internal/keygate", "must be written in lower case, postgresql://"),
         ("mysql://kg:hunter2@db.internal/keygate", "the database is a mysql:// URL; keygate works on a SQLite file's path"),
@@ -269,6 +271,23 @@ struct CommandLineTests {
         }
         let environment = try refusedInAnEmptyFolder(["serve"], environment: ["KEYGATE_DATABASE": database])
         #expect(environment.status == 1 && environment.errors.contains(reason), "\(environment.errors)")
+    }
+
+    /// A keyword/value string libpq reads, as `psql` takes it, names
+    /// PostgreSQL as its URL does: nothing listens on port 1 here, so
+    /// `serve` cannot reach it and says so, its password hidden; `backup`
+    /// points to PostgreSQL's own tools. No SQLite file appears.
+    @Test func aKeywordValueStringNamesPostgreSQL() throws {
+        let database = "host=127.0.0.1 port=1 dbname=keygate password='hunter2 again' connect_timeout=2"
+        let serve = try refusedInAnEmptyFolder(["serve", "--database", database])
+        #expect(serve.status == 1, "\(serve.errors)")
+        #expect(serve.errors.contains("the --database option holds a password"), "\(serve.errors)")
+        #expect(serve.errors.contains("cannot reach the PostgreSQL server at "
+            + "postgresql://?password=***&connect_timeout=2&dbname=keygate&host=127.0.0.1&port=1 ("), "\(serve.errors)")
+        #expect(!serve.errors.contains("hunter2"), "\(serve.errors)")
+        let backup = try refusedInAnEmptyFolder(["backup", "copy.sqlite"], environment: ["KEYGATE_DATABASE": database])
+        #expect(backup.status == 2 && backup.errors.contains("on PostgreSQL use pg_dump"), "\(backup.errors)")
+        #expect(!backup.errors.contains("hunter2"), "\(backup.errors)")
     }
 
     /// Names that are files: a one-character name once trapped the server

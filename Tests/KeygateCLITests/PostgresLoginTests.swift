@@ -11,8 +11,8 @@ struct PostgresLoginTests {
     /// A cluster that asks for a password (SCRAM): without one, or with a
     /// wrong one, the server refuses keygate's login, and the message says
     /// so, not that the server cannot be reached, and never shows the
-    /// password. With PGPASSWORD it serves; with the password in the URL on
-    /// the command line it serves and warns.
+    /// password. With PGPASSWORD it serves; with the password in the URL
+    /// (or a keyword/value string) on the command line it serves and warns.
     @Test(.enabled(if: PrivateCluster.binaries != nil, "no initdb: install Debian's postgresql package"))
     func aRefusedLoginIsToldApartFromAnUnreachableServer() throws {
         let cluster = try PrivateCluster(password: "pw-s3cret")
@@ -46,9 +46,18 @@ struct PostgresLoginTests {
                                      environment: noPassword)
         #expect(try inURL.result("catalog.plans", [:])["defaultPlan"] as? String == "free")
         #expect(inURL.finish() == 0)
-        #expect(inURL.stderr.contains("warning keygate: [KeygateCLI] the --database URL holds a password, which every user "
+        #expect(inURL.stderr.contains("warning keygate: [KeygateCLI] the --database option holds a password, which every user "
             + "of this host can read in the process list"), "\(inURL.stderr)")
         #expect(!inURL.stderr.contains("pw-s3cret"))
+
+        // The same as psql's keyword/value string: the same login, the same warning.
+        let keywords = try ServeProcess(
+            postgres: "host=127.0.0.1 port=\(cluster.port) user=keygate dbname=postgres password=pw-s3cret",
+            environment: noPassword)
+        #expect(try keywords.result("catalog.plans", [:])["defaultPlan"] as? String == "free")
+        #expect(keywords.finish() == 0)
+        #expect(keywords.stderr.contains("the --database option holds a password"), "\(keywords.stderr)")
+        #expect(!keywords.stderr.contains("pw-s3cret"))
 
         let noDatabase = try ServeProcess(postgres: cluster.url.replacingOccurrences(of: "/postgres", with: "/missing"),
                                           environment: ["PGPASSWORD": "pw-s3cret"])

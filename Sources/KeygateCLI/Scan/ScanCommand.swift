@@ -28,7 +28,7 @@ struct ScanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The plan catalog, for the key format.", discussion: "Default: $KEYGATE_CATALOG, then the shipped one."))
     var catalog: String?
 
-    @Option(help: ArgumentHelp("A database to look each key up in: a SQLite file or a postgresql:// URL."))
+    @Option(help: ArgumentHelp("A database to look each key up in: a SQLite file, or PostgreSQL's postgresql://… URL or host=… dbname=… string."))
     var database: String?
 
     @OptionGroup var poolMode: PoolModeOption
@@ -45,6 +45,8 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        // No default here: without --database, scan looks nothing up.
+        let database = self.database.map { Database.named($0) }
         let catalogURL: URL
         do {
             catalogURL = try ShippedResources.catalog(named: catalog ?? environment["KEYGATE_CATALOG"])

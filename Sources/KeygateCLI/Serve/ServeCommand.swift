@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
     )
 
     @Option(help: ArgumentHelp(
-        "The SQLite database, created on first use, or a postgresql:// URL.",
+        "The SQLite database, created on first use, or PostgreSQL's postgresql://… URL or host=… dbname=… string.",
         discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 

@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("A SQLite file or a postgresql:// URL.",
+    @Option(help: ArgumentHelp("A SQLite file, or PostgreSQL's postgresql://… URL or host=… dbname=… string.",
                                discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 

@@ -8,20 +8,35 @@ import KeygateService
 /// file, or a PostgreSQL server.
 enum Database {
     /// The database a command works on: its `--database` option, else
-    /// `KEYGATE_DATABASE`, else `keygate.sqlite` in the working folder.
+    /// `KEYGATE_DATABASE`, else `keygate.sqlite` in the working folder. A
+    /// libpq keyword/value string comes back as the URL that says the same
+    /// (``PostgresKeyStorage/url(fromKeywords:)``): from here on, what the
+    /// command opens, logs and redacts is a URL.
     static func named(_ option: String?) -> String {
-        option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        let database = option ?? ProcessInfo.processInfo.environment["KEYGATE_DATABASE"] ?? "keygate.sqlite"
+        guard looksLikeKeywords(database) else { return database }
+        return PostgresKeyStorage.url(fromKeywords: database) ?? database
     }
 
-    /// Why `database` is neither a SQLite file's path nor a PostgreSQL URL
-    /// Keygate can use, if it is evidently meant as something else. A
-    /// libpq keyword/value string (`host=db dbname=keygate`), as `psql`
-    /// takes, was opened as a SQLite file of that name: `serve` created
-    /// it, served from it while the operator believed every host shared
-    /// PostgreSQL, and logged the password the string held. A URL of
-    /// another scheme (`mysql://`, `sqlite://`, `POSTGRESQL://`, which
-    /// libpq does not read) failed later, in words about a missing folder.
-    /// The words never quote the value: it may hold a password.
+    /// Whether `database` begins as a libpq keyword/value string does, a
+    /// lower-case keyword and `=` (`host=db`, ` dbname = keygate`): no
+    /// path to a file is written so unless on purpose, and then it can be
+    /// written with its folder (`./dbname=keygate.sqlite`).
+    private static func looksLikeKeywords(_ database: String) -> Bool {
+        let words = database.drop(while: { $0 == " " || $0 == "\t" })
+        let keyword = words.prefix { $0.isASCII && ($0.isLowercase || $0 == "_") }
+        return !keyword.isEmpty && words.dropFirst(keyword.count).drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("=")
+    }
+
+    /// Why `database` (as ``named(_:)`` gave it) is neither a SQLite
+    /// file's path nor a PostgreSQL URL Keygate can use, if it is evidently
+    /// meant as something else: a libpq keyword/value string libpq cannot
+    /// read, or a URL of another scheme (`mysql://`, `sqlite://`,
+    /// `POSTGRESQL://`, which libpq does not read). Either was opened as a
+    /// SQLite file of that name, or failed later in words about a missing
+    /// folder: `serve` created the file, served from it while the operator
+    /// believed every host shared PostgreSQL, and logged the password the
+    /// value held. The words never quote the value.
     static func refusal(of database: String) -> String? {
         let scheme = database.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
         if scheme.first?.isLetter == true, database.dropFirst(scheme.count).hasPrefix("://"),
@@ -38,11 +53,9 @@ enum Database {
             }
             return "the database is a \(name):// URL; keygate works on a SQLite file's path or a postgresql:// URL"
         }
-        let words = database.drop(while: { $0 == " " || $0 == "\t" })
-        let keyword = words.prefix { $0.isASCII && ($0.isLowercase || $0 == "_") }
-        if !keyword.isEmpty, words.dropFirst(keyword.count).drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("=") {
-            return "the database looks like a PostgreSQL keyword/value string (host=… dbname=…); give it as a URL, "
-                + "postgresql://USER@HOST:PORT/DBNAME?sslmode=require, its other keywords after the '?'. "
+        if looksLikeKeywords(database) {
+            return "the database looks like a PostgreSQL keyword/value string (host=… dbname=…) that PostgreSQL's "
+                + "client library cannot read: a keyword it does not know, one without '=', or a quote left open. "
                 + "A SQLite file whose name begins so is named with its folder: ./NAME"
         }
         return nil
@@ -82,8 +95,10 @@ enum Database {
     /// environment) holds a password: a process's arguments are readable by
     /// every user of the host (`ps`), its environment only by its own user.
     static func passwordWarning(option: String?) -> String? {
-        guard let option, PostgresKeyStorage.isURL(option), displayName(option) != option else { return nil }
-        return "the --database URL holds a password, which every user of this host can read in the process list; "
+        guard let option else { return nil }
+        let database = named(option)
+        guard PostgresKeyStorage.isURL(database), displayName(database) != database else { return nil }
+        return "the --database option holds a password, which every user of this host can read in the process list; "
             + "give the URL in KEYGATE_DATABASE, or the password in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
     }
 

@@ -62,6 +62,31 @@ struct MigrateCommandTests {
         #expect(serve.finish() == 0)
     }
 
+    /// An entry of the operator's `pg_service.conf`, named as `psql` names
+    /// it (`service=keygate`): migrate reaches the database it describes,
+    /// here a schema of its own, and says so in the URL form keygate reads
+    /// keyword/value strings as.
+    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+    func aServiceFileEntryNamedAsPsqlNamesItIsMigrated() throws {
+        let url = try Backend.freshPostgresSchema()
+        let parts = try #require(URLComponents(string: url))
+        let options = try #require(parts.queryItems?.first { $0.name == "options" }?.value)
+        let services = try ScratchFolder.make("keygate-service").appending(path: "pg_service.conf")
+        try """
+            [keygate]
+            host=\(parts.host ?? "")
+            port=\(parts.port ?? 5432)
+            user=\(parts.user ?? "")
+            dbname=\(parts.path.dropFirst())
+            options=\(options)
+
+            """.write(to: services, atomically: true, encoding: .utf8)
+        let created = try migrate(["--database", "service=keygate"], environment: ["PGSERVICEFILE": services.path])
+        #expect(created.status == 0, "\(created.errors)")
+        #expect(created.output == "created Keygate's schema in postgresql://?service=keygate: \(try latest(url))\n",
+                "\(created.output)")
+    }
+
     /// A deploy step run by a user who may read the file but not write it
     /// or its folder: with nothing to migrate there is nothing to write.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))

@@ -81,7 +81,7 @@ struct MultiProcessTests {
             let others = try (0..<2).map { _ in try ServeProcess(database: first.database) }
             for serve in [first] + others {
                 #expect(try serve.result("catalog.plans")["defaultPlan"] as? String == "free", "\(serve.stderr)")
-                #expect(serve.finish() == 0)
+                #expect(serve.finish() == 0, "\(serve.stderr)")
             }
         }
     }

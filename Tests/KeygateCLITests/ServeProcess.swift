@@ -97,12 +97,13 @@ final class ServeProcess: @unchecked Sendable {
         }
         process.currentDirectoryURL = workingDirectory ?? Self.repository
         var inherited = ProcessInfo.processInfo.environment
-        if openFilesLimit != nil {
-            // A build with -sanitize=address checks for leaks at exit, which
-            // takes descriptors of its own: without one left, it failed the
-            // process that had answered and stopped correctly (exit 1).
-            inherited["ASAN_OPTIONS"] = [inherited["ASAN_OPTIONS"], "detect_leaks=0"].compactMap { $0 }.joined(separator: ":")
-        }
+        // A build with -sanitize=address checks the server for leaks at exit
+        // and exits 1 on a report, failing a server that answered and
+        // stopped correctly: LeakSanitizer cannot follow a pointer Swift
+        // keeps in an enum's payload (the schema migration a server that
+        // migrated keeps), and needs descriptors of its own (a server given
+        // few). The test process's own check covers the stores' code.
+        inherited["ASAN_OPTIONS"] = [inherited["ASAN_OPTIONS"], "detect_leaks=0"].compactMap { $0 }.joined(separator: ":")
         process.environment = inherited.merging(environment) { $1 }
         process.standardInput = input
         process.standardOutput = output

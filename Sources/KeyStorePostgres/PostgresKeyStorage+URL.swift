@@ -50,15 +50,16 @@ extension PostgresKeyStorage {
         let hex = Array("0123456789ABCDEF")
         var text = ""
         for byte in UnsafeBufferPointer(start: value, count: strlen(value)).lazy.map(UInt8.init(bitPattern:)) {
-            let character = Character(Unicode.Scalar(byte))
-            if byte < 0x80, character.isLetter || character.isNumber || "-._~".contains(character) {
-                text.append(character)
+            if unreserved.contains(byte) {
+                text.append(Character(Unicode.Scalar(byte)))
             } else {
                 text += ["%", hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
             }
         }
         return text
     }
+
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
 
     /// What the store connects with: `url`, with `keygate` as the
     /// application name the server shows (`pg_stat_activity`, its logs'

@@ -37,6 +37,7 @@ final class ServerReachability: Sendable {
     deinit {
         state.withLock { $0.abandoned = true }
     }
+
     /// The first pause between background attempts, doubled after each
     /// failure up to ``longestPause``: a server back after a restart is
     /// found within a quarter of a second, and one refusing for long (a
@@ -98,10 +99,9 @@ final class ServerReachability: Sendable {
         }
         guard start else { return }
         // The thread holds the state, not this object, which may go while
-        // it sleeps. Not a weak reference to it: the thread still asleep at
-        // exit kept the reference's side table, which LeakSanitizer cannot
-        // see it holds and reported as a leak, failing every sanitized run
-        // that stopped a server while PostgreSQL was away.
+        // it sleeps. Not a weak reference to it: a thread asleep at exit
+        // keeps the reference's side table, which LeakSanitizer cannot see
+        // is held and reports as a leak.
         let state = self.state
         let thread = Thread { Self.retry(state, conninfo: conninfo) }
         thread.name = "keygate-reconnect"

@@ -28,7 +28,8 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The JSON Lines file; - reads standard input.", valueName: "file"))
     var file: String
 
-    @Option(help: ArgumentHelp("A SQLite file, or PostgreSQL's postgresql://… URL or host=… dbname=… string.", discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
+    @Option(help: ArgumentHelp("A SQLite file, or PostgreSQL's postgresql://… URL or host=… dbname=… string.",
+                               discussion: "Default: $KEYGATE_DATABASE, then keygate.sqlite."))
     var database: String?
 
     @OptionGroup var poolMode: PoolModeOption

@@ -99,7 +99,7 @@ enum Database {
         let database = named(option)
         guard PostgresKeyStorage.isURL(database), displayName(database) != database else { return nil }
         return "the --database option holds a password, which every user of this host can read in the process list; "
-            + "give the URL in KEYGATE_DATABASE, or the password in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
+            + "give the whole value in KEYGATE_DATABASE, or the password in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE)"
     }
 
     /// The PostgreSQL options of `keygate serve`, resolved from its words.

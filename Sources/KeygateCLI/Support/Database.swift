@@ -51,7 +51,8 @@ enum Database {
                 return "the database is a \(name):// URL; give the SQLite file's path itself (keygate.sqlite, "
                     + "/var/lib/keygate/keygate.sqlite)"
             }
-            return "the database is a \(name):// URL; keygate works on a SQLite file's path or a postgresql:// URL"
+            return "the database is a \(name):// URL; keygate works on a SQLite file's path, a postgresql:// URL "
+                    + "or a keyword/value string (host=… dbname=…)"
         }
         if looksLikeKeywords(database) {
             return "the database looks like a PostgreSQL keyword/value string (host=… dbname=…) that PostgreSQL's "

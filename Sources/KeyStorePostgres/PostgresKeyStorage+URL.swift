@@ -73,8 +73,11 @@ extension PostgresKeyStorage {
     /// for every other reader. The last `client_encoding` given wins.
     ///
     /// And ``networkTimeouts``, before the URL's own parameters, which
-    /// win over them.
+    /// win over them. A keyword/value string is first made the URL that
+    /// says the same (``url(fromKeywords:)``): parameters appended to it
+    /// as to a URL would have become part of its last value.
     static func conninfo(for url: String) -> String {
+        let url = self.url(fromKeywords: url) ?? url
         let defaults = networkTimeouts(environment: ProcessInfo.processInfo.environment)
         let withDefaults: String
         if let query = url.firstIndex(of: "?") {
@@ -110,9 +113,10 @@ extension PostgresKeyStorage {
     }
 
     /// A connection URL fit for a log: the password, in the user part or as
-    /// a `password=` parameter, replaced by `***`.
+    /// a `password=` parameter, replaced by `***`. A keyword/value string
+    /// is shown as its URL (``url(fromKeywords:)``), so redacted.
     public static func redacted(_ url: String) -> String {
-        var text = url
+        var text = self.url(fromKeywords: url) ?? url
         if let scheme = text.range(of: "://") {
             let rest = text[scheme.upperBound...]
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex

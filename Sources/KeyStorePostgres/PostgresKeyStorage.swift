@@ -99,10 +99,11 @@ public struct PostgresKeyStorage: KeygateStorage {
         case transaction
     }
 
-    /// Connects to the database `url` names (a libpq connection string or
-    /// `postgresql://` URL), migrating its schema first if this is the first
-    /// host to see it, in one transaction under an advisory lock, so that
-    /// hosts starting together migrate once.
+    /// Connects to the database `url` names (a `postgresql://` URL, or a
+    /// libpq keyword/value string such as `host=db dbname=keygate`, read
+    /// as ``url(fromKeywords:)`` reads it), migrating its schema first if
+    /// this is the first host to see it, in one transaction under an
+    /// advisory lock, so that hosts starting together migrate once.
     ///
     /// Behind a pooler in transaction mode, pass `poolMode: .transaction`
     /// with `.polled` or `.strict` freshness; `.notified` is refused there.

@@ -27,18 +27,19 @@ struct PostgresTests {
         #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
     }
 
-    /// A store opened with a libpq keyword/value string, made a URL,
-    /// reaches what the string names: here a schema of its own, named in
-    /// a quoted `options` value.
+    /// A store opened with a libpq keyword/value string, as its
+    /// documentation allows, reaches what the string names: here a schema
+    /// of its own, named in a quoted `options` value.
     @Test func aKeywordValueStringReachesWhatItNames() throws {
         let url = try Backend.freshPostgresSchema()
         let parts = try #require(URLComponents(string: url))
         let setting = { (name: String) in parts.queryItems?.first { $0.name == name }?.value ?? "" }
         let keywords = "host=\(parts.host ?? "") port=\(parts.port ?? 5432) user=\(parts.user ?? "")"
             + " dbname=\(parts.path.dropFirst()) options='\(setting("options"))' application_name=\(setting("application_name"))"
-        let converted = try #require(PostgresKeyStorage.url(fromKeywords: keywords))
-        _ = try PostgresKeyStorage(url: converted, rules: rules, freshness: .strict)
+        _ = try PostgresKeyStorage(url: keywords, rules: rules, freshness: .strict)
         #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
+        let schema = try PostgresKeyStorage.status(url: keywords, within: 60).schema
+        guard case .current = schema else { Issue.record("status read \(schema) through the string"); return }
     }
 
     /// A statement prepared on a connection that its server session no
@@ -1037,6 +1038,11 @@ struct PostgresSecretTests {
             fromKeywords: #" host = /run/postgresql  user=kg password='s3 c\'r=t&é' sslmode=require host=db"#))
         #expect(quoted == "postgresql://?user=kg&password=s3%20c%27r%3Dt%26%C3%A9&host=db&sslmode=require")
         #expect(PostgresKeyStorage.redacted(quoted) == "postgresql://?user=kg&password=***&host=db&sslmode=require")
+        #expect(PostgresKeyStorage.redacted("host=db password=s3cret") == "postgresql://?password=***&host=db")
+        let timeouts = PostgresKeyStorage.networkTimeouts(environment: ProcessInfo.processInfo.environment)
+        #expect(PostgresKeyStorage.conninfo(for: "host=db dbname=keygate connect_timeout=30")
+            == "postgresql://?\(timeouts)&connect_timeout=30&dbname=keygate&host=db&fallback_application_name=keygate"
+            + "&client_encoding=UTF8")
         for unreadable in ["host=db dbname='keygate", "hots=db", "host=db dbname", "postgresql://db/keygate"] {
             #expect(PostgresKeyStorage.url(fromKeywords: unreadable) == nil, "\(unreadable)")
         }

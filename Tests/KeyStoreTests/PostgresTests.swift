@@ -29,12 +29,15 @@ struct PostgresTests {
 
     /// A store opened with a libpq keyword/value string, as its
     /// documentation allows, reaches what the string names: here a schema
-    /// of its own, named in a quoted `options` value.
+    /// of its own, named in a quoted `options` value, on the second of two
+    /// hosts (nothing listens on port 1 of the first), as a failover pair
+    /// is named.
     @Test func aKeywordValueStringReachesWhatItNames() throws {
         let url = try Backend.freshPostgresSchema()
         let parts = try #require(URLComponents(string: url))
         let setting = { (name: String) in parts.queryItems?.first { $0.name == name }?.value ?? "" }
-        let keywords = "host=\(parts.host ?? "") port=\(parts.port ?? 5432) user=\(parts.user ?? "")"
+        let host = parts.host ?? ""
+        let keywords = "host=\(host),\(host) port=1,\(parts.port ?? 5432) user=\(parts.user ?? "")"
             + " dbname=\(parts.path.dropFirst()) options='\(setting("options"))' application_name=\(setting("application_name"))"
         _ = try PostgresKeyStorage(url: keywords, rules: rules, freshness: .strict)
         #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: url) == PostgresMigrator.latest)
@@ -1034,6 +1037,9 @@ struct PostgresSecretTests {
         #expect(PostgresKeyStorage.url(fromKeywords: "host=db.internal dbname=keygate")
             == "postgresql://?dbname=keygate&host=db.internal")
         #expect(PostgresKeyStorage.url(fromKeywords: "host=/run/postgresql") == "postgresql://?host=%2Frun%2Fpostgresql")
+        // Several hosts, the first that takes writes (a failover pair).
+        #expect(PostgresKeyStorage.url(fromKeywords: "host=db1,db2 port=5432,5433 target_session_attrs=read-write")
+            == "postgresql://?host=db1%2Cdb2&port=5432%2C5433&target_session_attrs=read-write")
         let quoted = try #require(PostgresKeyStorage.url(
             fromKeywords: #" host = /run/postgresql  user=kg password='s3 c\'r=t&é' sslmode=require host=db"#))
         #expect(quoted == "postgresql://?user=kg&password=s3%20c%27r%3Dt%26%C3%A9&host=db&sslmode=require")

@@ -47,19 +47,19 @@ extension PostgresKeyStorage {
     /// characters as they are, every other byte as `%XX`, which libpq
     /// decodes. Bytes, not characters: a password need not be UTF-8.
     private static func percentEncoded(_ value: UnsafePointer<CChar>) -> String {
-        let hex = Array("0123456789ABCDEF")
         var text = ""
         for byte in UnsafeBufferPointer(start: value, count: strlen(value)).lazy.map(UInt8.init(bitPattern:)) {
             if unreserved.contains(byte) {
                 text.append(Character(Unicode.Scalar(byte)))
             } else {
-                text += ["%", hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                text += ["%", hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]]
             }
         }
         return text
     }
 
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+    private static let hexDigits = Array("0123456789ABCDEF")
 
     /// What the store connects with: `url`, with `keygate` as the
     /// application name the server shows (`pg_stat_activity`, its logs'

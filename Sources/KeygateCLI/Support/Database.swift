@@ -52,7 +52,7 @@ enum Database {
                     + "/var/lib/keygate/keygate.sqlite)"
             }
             return "the database is a \(name):// URL; keygate works on a SQLite file's path, a postgresql:// URL "
-                    + "or a keyword/value string (host=… dbname=…)"
+                + "or a keyword/value string (host=… dbname=…)"
         }
         if looksLikeKeywords(database) {
             return "the database looks like a PostgreSQL keyword/value string (host=… dbname=…) that PostgreSQL's "

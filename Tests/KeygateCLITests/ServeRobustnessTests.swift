@@ -117,6 +117,56 @@ struct ServeRobustnessTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 1)
     }
 
+    /// A parent may hand the server non-blocking stdio (the mode belongs
+    /// to the pipe, shared with whoever set it). With nobody
+    /// reading, stdout fills: the server waits for its reader as on a
+    /// blocking pipe, where it took the full pipe for a reader gone and
+    /// stopped, exit 0, with most replies never sent.
+    @Test(.timeLimit(.minutes(1)))
+    func aNonBlockingStdoutThatFillsLosesNoReply() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let database = try ScratchFolder.make("keygate-nonblocking").appending(path: "keygate.sqlite")
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["serve", "--database", database.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ASAN_OPTIONS": "detect_leaks=0"]) { $1 }
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        try NonBlockingPipes.make(input.fileHandleForReading.fileDescriptor, output.fileHandleForWriting.fileDescriptor,
+                                  errors.fileHandleForWriting.fileDescriptor)
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let requests = 2_000
+        let text = (0..<requests).map { id in
+            #"{"jsonrpc":"2.0","id":\#(id),"method":"keys.verify","params":{"key":"kg_live_notakey"}}"#
+        }.joined(separator: "\n") + "\n"
+        let written = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+            try? input.fileHandleForWriting.close()
+            written.signal()
+        }
+        // Nobody reads until the pipe is full (or the server has gone):
+        // then its next reply finds no room.
+        #expect(NonBlockingPipes.waitUntilFull(output.fileHandleForReading.fileDescriptor) { process.isRunning })
+        // Time for a server that takes the full pipe for a reader gone to stop.
+        poll(nil, 0, 200)
+        let replies = String(decoding: try output.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
+            .split(separator: "\n")
+        process.waitUntilExit()
+        #expect(written.wait(timeout: .now() + 10) == .success)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(replies.count == requests)
+        #expect(replies.enumerated().allSatisfy { index, reply in
+            reply.hasPrefix(#"{"jsonrpc":"2.0","id":\#(index),"result":{"valid":false,"code":"malformed""#)
+        })
+        let log = String(decoding: try errors.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
+        #expect(log.contains("] serving") && log.hasSuffix("] stopped\n"), "\(log)")
+    }
+
     @Test func aMissingCatalogStopsStartupWithAClearMessage() throws {
         let serve = try ServeProcess(arguments: ["--catalog", "/nonexistent/plans.xml"])
         #expect(serve.waitForExit() == 1)

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads newline-delimited messages from a file descriptor with blocking
-/// `read(2)`, the fastest way to take lines from a pipe.
+/// Reads newline-delimited messages from a file descriptor with `read(2)`
+/// that waits for input, the fastest way to take lines from a pipe
+/// (``DescriptorIO``: a non-blocking descriptor is waited for too).
 ///
 /// A line longer than the limit is never held whole: once it passes the
 /// limit its bytes are dropped as they arrive, and the caller is told once
@@ -42,12 +43,8 @@ public struct LineReader: ~Copyable {
         while !shouldStop() {
             idle()
             guard waitForInput() else { return }
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            if count == 0 { break }
+            let count = buffer.withUnsafeMutableBytes { DescriptorIO.read(descriptor, into: $0) }
+            if count <= 0 { break }
             var start = 0
             for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
                 append(start..<index)
@@ -124,21 +121,6 @@ public struct LineWriter: ~Copyable {
     public mutating func flush() -> Bool {
         guard !pending.isEmpty else { return true }
         defer { pending.removeAll(keepingCapacity: true) }
-        return pending.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                #if canImport(Glibc)
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                #else
-                let written = Darwin.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                #endif
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
+        return pending.withUnsafeBytes { DescriptorIO.write(descriptor, $0) }
     }
 }

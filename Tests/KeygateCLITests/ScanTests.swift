@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import KeyStorePostgres
 import KeygateTestSupport
@@ -194,6 +197,45 @@ struct ScanTests {
         case .postgres, .pooled:
             #expect(try PostgresKeyStorage.status(url: database, within: 0).schema == .empty)
         }
+    }
+
+    /// A pipeline may hand `keygate scan -` a non-blocking stdin and stdout
+    /// (the mode belongs to the pipe, shared with whoever set it): an empty
+    /// stdin is waited for, not a failed read, and a full stdout for its
+    /// reader, with no sighting lost.
+    @Test(.timeLimit(.minutes(1)))
+    func aNonBlockingStdinAndStdoutAreWaitedFor() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let (folder, secrets, _, serve) = try leakyFolder()
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["scan", "-", "--format", "json"]
+        process.currentDirectoryURL = folder
+        let input = Pipe()
+        let output = Pipe()
+        try NonBlockingPipes.make(input.fileHandleForReading.fileDescriptor, output.fileHandleForWriting.fileDescriptor)
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Time for a scan that takes the empty stdin for a failed read to stop.
+        poll(nil, 0, 200)
+        let sightings = 2_000
+        let text = String(repeating: "token: \(secrets[0])\n", count: sightings)
+        Thread.detachNewThread {
+            try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        #expect(NonBlockingPipes.waitUntilFull(output.fileHandleForReading.fileDescriptor) { process.isRunning })
+        // Time for a scan that drops what the full pipe refuses to end.
+        poll(nil, 0, 200)
+        let printed = try output.fileHandleForReading.readToEnd() ?? Data()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+        let found = try JSONSerialization.jsonObject(with: printed) as? [[String: Any]]
+        #expect(found?.count == sightings)
+        #expect(found?.last?["line"] as? Int == sightings)
+        #expect(serve.finish() == 0)
     }
 
     @Test func standardInputIsScannedAndErrorsEndWithStatus2() throws {

@@ -30,7 +30,7 @@ struct BackupCommand: ParsableCommand {
         let started = ContinuousClock.now
         do {
             let summary = try SQLiteBackup.write(database: database, to: destination)
-            print("backed up \(database) to \(destination): \(DatabaseFile.describe(summary)), checked, "
+            StandardOutput.write("backed up \(database) to \(destination): \(DatabaseFile.describe(summary)), checked, "
                 + "in \(DatabaseFile.milliseconds(since: started)) ms")
         } catch {
             StandardError.write("keygate backup: \(error)")

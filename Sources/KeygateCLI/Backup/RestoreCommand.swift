@@ -30,7 +30,7 @@ struct RestoreCommand: ParsableCommand {
         let started = ContinuousClock.now
         do {
             let summary = try SQLiteBackup.restore(from: backup, into: database)
-            print("restored \(database) from \(backup): \(DatabaseFile.describe(summary)); "
+            StandardOutput.write("restored \(database) from \(backup): \(DatabaseFile.describe(summary)); "
                 + "events continue after position \(summary.lastEventPosition), "
                 + "in \(DatabaseFile.milliseconds(since: started)) ms")
         } catch {

@@ -9,6 +9,6 @@ struct PrintCatalogSchema: ParsableCommand {
     )
 
     func run() {
-        print(PlanCatalog.schema)
+        StandardOutput.write(PlanCatalog.schema)
     }
 }

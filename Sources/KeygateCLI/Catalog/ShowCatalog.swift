@@ -11,6 +11,6 @@ struct ShowCatalog: ParsableCommand {
 
     func run() throws {
         let catalog = try location.load()
-        print(CatalogSummary(catalog: catalog).table().rendered, terminator: "")
+        StandardOutput.write(CatalogSummary(catalog: catalog).table().rendered, terminator: "")
     }
 }

@@ -19,8 +19,8 @@ struct ValidateCatalog: ParsableCommand {
         let summary = CatalogSummary(catalog: catalog)
         let width = catalog.plans.map(\.id.rawValue.count).max() ?? 0
         for plan in catalog.plans {
-            print(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
+            StandardOutput.write(plan.id.rawValue.padding(to: width) + "  " + summary.line(for: plan))
         }
-        print("\(path): valid; " + summary.totals + "; digest \(CatalogDigest.short(catalog.digest))")
+        StandardOutput.write("\(path): valid; " + summary.totals + "; digest \(CatalogDigest.short(catalog.digest))")
     }
 }

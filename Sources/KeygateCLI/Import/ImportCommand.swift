@@ -92,7 +92,7 @@ struct ImportCommand: ParsableCommand {
         }
         let text: Data
         do {
-            text = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try InputFile.contents(of: file)
+            text = file == "-" ? try InputFile.standardInput() : try InputFile.contents(of: file)
         } catch {
             StandardError.write("keygate import: \(error)")
             throw ExitCode.operationFailed
@@ -195,7 +195,7 @@ struct ImportReport {
             table.add("already present", "\(present)")
             table.add("refused", "\(refusals.count)")
             for (code, count) in byCode { table.add("  \(code)", "\(count)") }
-            Swift.print(table.rendered)
+            StandardOutput.write(table.rendered)
         case .json:
             let json: JSON = [
                 "imported": .integer(imported), "alreadyPresent": .integer(present),
@@ -203,7 +203,7 @@ struct ImportReport {
                 "refusals": .array(refusals.map { ["line": .integer($0.line), "code": .string($0.refusal.code),
                                                    "message": .string($0.refusal.message)] }),
             ]
-            Swift.print(json.text)
+            StandardOutput.write(json.text)
         }
     }
 }

@@ -56,14 +56,14 @@ struct MigrateCommand: ParsableCommand {
         }
         switch (format, outcome) {
         case (.json, _):
-            print(JSON.object([
+            StandardOutput.write(JSON.object([
                 ("database", .string(name)), ("backend", .string(PostgresKeyStorage.isURL(database) ? "postgresql" : "sqlite")),
                 ("outcome", .string(outcome.rawValue)), ("from", from.map(JSON.string) ?? .null),
                 ("schema", .string(migration.latest)),
             ]).text)
-        case (.table, .created): print("created Keygate's schema in \(name): \(migration.latest)")
-        case (.table, .migrated): print("migrated \(name) from \(from ?? "") to \(migration.latest)")
-        case (.table, .current): print("\(name) already has this keygate's schema, \(migration.latest): nothing to do")
+        case (.table, .created): StandardOutput.write("created Keygate's schema in \(name): \(migration.latest)")
+        case (.table, .migrated): StandardOutput.write("migrated \(name) from \(from ?? "") to \(migration.latest)")
+        case (.table, .current): StandardOutput.write("\(name) already has this keygate's schema, \(migration.latest): nothing to do")
         }
     }
 

@@ -132,7 +132,13 @@ struct ScanCommand: ParsableCommand {
 
     func sources() throws(ScanFailure) -> [Source] {
         guard !paths.isEmpty, paths != ["-"] else {
-            return [Source(name: "-") { () throws(ScanFailure) in Array(FileHandle.standardInput.readDataToEndOfFile()) }]
+            return [Source(name: "-") { () throws(ScanFailure) in
+                do {
+                    return Array(try InputFile.standardInput())
+                } catch {
+                    throw ScanFailure(description: "keygate scan: \(error)")
+                }
+            }]
         }
         var sources: [Source] = []
         let files = FileManager.default
@@ -188,7 +194,7 @@ struct ScanCommand: ParsableCommand {
                 table.add(sighting.place, sighting.key.description)
             }
         }
-        if !sightings.isEmpty { print(table.rendered) }
+        if !sightings.isEmpty { StandardOutput.write(table.rendered) }
         let live = sightings.filter { $0.status == "live" }.count
         let revoked = sightings.filter { $0.status == "revoked now" }.count
         var summary = "\(sightings.count) key\(sightings.count == 1 ? "" : "s") found"
@@ -209,7 +215,7 @@ struct ScanCommand: ParsableCommand {
             if let keyId = sighting.keyId { object.append(("keyId", .string(keyId))) }
             return .object(object)
         })
-        print(array.text)
+        StandardOutput.write(array.text)
     }
 }
 

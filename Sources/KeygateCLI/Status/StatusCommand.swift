@@ -92,7 +92,7 @@ struct StatusCommand: ParsableCommand {
         let agreement = SettingsAgreement(status.settings ?? [], processes: ProcessRecord.all(in: status.processes ?? []))
         let report = StatusReport(database: name, backend: postgres ? "postgresql" : "sqlite", status: status,
                                   agreement: agreement, within: Int(lookBack), now: now)
-        print(format == .json ? report.json.text : report.text, terminator: format == .json ? "\n" : "")
+        StandardOutput.write(format == .json ? report.json.text : report.text, terminator: format == .json ? "\n" : "")
         if check, !agreement.isSound { throw ExitCode(1) }
     }
 }

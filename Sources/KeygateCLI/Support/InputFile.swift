@@ -1,4 +1,5 @@
 import Foundation
+import KeygateRPC
 
 /// A file a command reads whole (`import`'s keys, the files `scan` reads),
 /// read as a stream: a pipe (`keygate import <(jq …)`, `/dev/stdin`) or a
@@ -19,15 +20,23 @@ enum InputFile {
         if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
             throw Unreadable(description: "\(path) is a folder; name a file")
         }
+        return try contents(descriptor, name: path)
+    }
+
+    /// The process's stdin to its end (`-`). Its parent may have left it
+    /// non-blocking, where Foundation's `readDataToEndOfFile` stops the
+    /// process on the first read that finds it empty.
+    static func standardInput() throws(Unreadable) -> Data {
+        try contents(0, name: "stdin")
+    }
+
+    private static func contents(_ descriptor: Int32, name: String) throws(Unreadable) -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { DescriptorIO.read(descriptor, into: $0) }
             if count == 0 { return data }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure(path, errno)
-            }
+            if count < 0 { throw failure(name, errno) }
             data.append(contentsOf: buffer[0..<count])
         }
     }

@@ -236,7 +236,8 @@ struct ServeCommand: ParsableCommand {
         let json = format == "json"
         // Opens nothing: the descriptors are counted next.
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler(label: label, stream: StandardError.Stream())
+            var handler: any LogHandler = json
+                ? JSONLogHandler(label: label) : StreamLogHandler(label: label, stream: StandardError.Stream())
             handler.logLevel = level
             return handler
         }

@@ -161,6 +161,40 @@ struct ImportCommandTests {
             + "(storage_failure: no such table: outbox_event). Keys before it are imported"), "\(run.errors)")
     }
 
+    /// A pipeline may hand `keygate import -` a non-blocking stdin (the
+    /// mode belongs to the pipe, shared with whoever set it): still empty
+    /// when the import first reads it, it is waited for. Foundation's read
+    /// stopped the process there.
+    @Test(.timeLimit(.minutes(1)))
+    func aNonBlockingStdinIsWaitedFor() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
+        let folder = serve.database.deletingLastPathComponent()
+        let good = try line(["organizationId": "org_n", "name": "Widget", "kind": "widget", "capabilities": ["read"],
+                             "sha256": Self.legacyHex])
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["import", "-", "--database", serve.database.path, "--catalog", Self.catalog]
+        process.currentDirectoryURL = folder
+        let input = Pipe()
+        let output = Pipe()
+        try NonBlockingPipes.make(input.fileHandleForReading.fileDescriptor)
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Time for an import that takes the empty stdin for a failed read to stop.
+        poll(nil, 0, 200)
+        try? input.fileHandleForWriting.write(contentsOf: Data((good + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let printed = String(decoding: try output.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        let rows = printed.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(rows.contains(["imported", "1"]), "\(printed)")
+        #expect(serve.finish() == 0)
+    }
+
     @Test func aCleanFileExitsZeroAndAMissingOneTwo() throws {
         let serve = try ServeProcess(arguments: ["--catalog", Self.catalog])
         let folder = serve.database.deletingLastPathComponent()

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import KeygateRPC
+import KeygateTestSupport
 import Testing
 
 @Suite("Reading request lines")
@@ -65,9 +66,7 @@ struct NonBlockingStdioTests {
         signal(SIGPIPE, SIG_IGN)
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
-        for end in ends {
-            try #require(fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) == 0)
-        }
+        try NonBlockingPipes.make(ends[0], ends[1])
         return (ends[0], ends[1])
     }
 

@@ -167,6 +167,32 @@ struct ServeRobustnessTests {
         #expect(log.contains("] serving") && log.hasSuffix("] stopped\n"), "\(log)")
     }
 
+    /// stdout that fails for another reason than its reader leaving (a
+    /// full disk, here `/dev/full`) is an error: the server says why and
+    /// exits 1, where it stopped as if the reader had gone, exit 0, saying
+    /// nothing.
+    @Test func repliesThatCannotBeWrittenStopTheServerWithTheReason() throws {
+        let database = try ScratchFolder.make("keygate-full-stdout").appending(path: "keygate.sqlite")
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["serve", "--database", database.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ASAN_OPTIONS": "detect_leaks=0"]) { $1 }
+        let input = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        process.standardError = errors
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data(
+            #"{"jsonrpc":"2.0","id":1,"method":"keys.verify","params":{"key":"kg_live_notakey"}}"#.utf8 + [0x0A]))
+        try input.fileHandleForWriting.close()
+        let log = String(decoding: try errors.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+        #expect(log.contains("cannot write replies to stdout"), "\(log)")
+        #expect(log.contains("No space left on device"), "\(log)")
+    }
+
     @Test func aMissingCatalogStopsStartupWithAClearMessage() throws {
         let serve = try ServeProcess(arguments: ["--catalog", "/nonexistent/plans.xml"])
         #expect(serve.waitForExit() == 1)

@@ -17,7 +17,8 @@ import Darwin
 /// mode: the descriptor's other holders rely on it.
 public enum DescriptorIO {
     /// Writes all of `bytes`, waiting while the descriptor is full; `false`
-    /// when it cannot be written to (the reader is gone, a closed descriptor).
+    /// when it cannot be written to, `errno` saying why (`EPIPE`: the reader
+    /// is gone).
     public static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         var offset = 0

@@ -103,6 +103,9 @@ public struct LineReader: ~Copyable {
 public struct LineWriter: ~Copyable {
     private let descriptor: Int32
     private var pending: [UInt8] = []
+    /// Why the last write failed (`errno`): `EPIPE` when the reader has
+    /// gone, anything else a fault to report (a full disk, `EIO`).
+    public private(set) var failure: Int32?
 
     public init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -121,6 +124,10 @@ public struct LineWriter: ~Copyable {
     public mutating func flush() -> Bool {
         guard !pending.isEmpty else { return true }
         defer { pending.removeAll(keepingCapacity: true) }
-        return pending.withUnsafeBytes { DescriptorIO.write(descriptor, $0) }
+        guard pending.withUnsafeBytes({ DescriptorIO.write(descriptor, $0) }) else {
+            failure = errno
+            return false
+        }
+        return true
     }
 }

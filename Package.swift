@@ -117,7 +117,7 @@ let package = Package(
             name: "KeygateCLI",
             dependencies: [
                 "PlanCatalog", "KeyStore", "KeyStorePostgres", "KeygateService", "KeygateLocalization", "KeygateRPC",
-                "KeygateJSON", .product(name: "Logging", package: "swift-log"),
+                "KeygateJSON", "Locking", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -238,6 +238,23 @@ struct ScanTests {
         #expect(serve.finish() == 0)
     }
 
+    /// A reader that leaves early (`| head`) is not a failure to write:
+    /// with SIGPIPE ignored (a parent's choice its children inherit) the
+    /// scan meets `EPIPE`, stops writing and ends with the status its
+    /// findings give, saying nothing (JSON comes without a summary).
+    @Test func aReaderThatLeavesEarlyKeepsTheStatusOfTheFindings() throws {
+        let (folder, secrets, _, serve) = try leakyFolder()
+        // Far more than a pipe holds, so that writing outlives the reader.
+        let input = String(repeating: "token: \(secrets[0])\n", count: 2_000)
+        let run = try ToolRun(URL(filePath: "/bin/bash"), [
+            "-c", "trap '' PIPE; \"$0\" scan - --format json | head -c 10 >/dev/null; exit ${PIPESTATUS[0]}",
+            ServeProcess.executable.path,
+        ], in: folder, input: input)
+        #expect(run.status == 1)
+        #expect(run.errors.isEmpty, "\(run.errors)")
+        #expect(serve.finish() == 0)
+    }
+
     @Test func standardInputIsScannedAndErrorsEndWithStatus2() throws {
         let (folder, secrets, _, serve) = try leakyFolder()
         let piped = try keygate(["scan"], in: folder, input: "pasted: \(secrets[0])\n")

@@ -253,6 +253,10 @@ struct ServeCommand: ParsableCommand {
             }
             return ExitCode.failure
         }
+        // Before anything is applied: a request's reply would have nowhere to go.
+        guard !StandardDescriptors.wasClosed(1) else {
+            throw refusal("stdout is closed, so replies would have nowhere to go (give it a pipe, a file or /dev/null)")
+        }
         guard FileDescriptors.available(FileDescriptors.neededToStart) else {
             throw refusal("fewer than \(FileDescriptors.neededToStart) files can be opened; raise the limit on open files (ulimit -n)")
         }

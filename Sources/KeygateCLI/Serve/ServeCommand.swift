@@ -371,7 +371,7 @@ struct ServeCommand: ParsableCommand {
         flusher.stop(givingUpWhen: { Signals.insists })
         // A reader that left is a normal end; stdout failing otherwise (a
         // full disk, a device error) lost replies, which the operator must hear of.
-        if let failure = output.failure, failure != EPIPE, failure != ECONNRESET {
+        if let failure = output.failure, !DescriptorIO.readerLeft(failure) {
             logger.error("cannot write replies to stdout; stopped",
                          metadata: ["reason": "\(String(cString: strerror(failure)))"])
             throw ExitCode.failure

@@ -35,7 +35,8 @@ enum StandardOutput {
     static var lost: String? {
         failure.withLock { failure -> String? in
             switch failure {
-            case nil, EPIPE?, ECONNRESET?: nil
+            case nil: nil
+            case let code? where DescriptorIO.readerLeft(code): nil
             case EBADF? where StandardDescriptors.wasClosed(1): "stdout is closed"
             case let code?: String(cString: strerror(code))
             }

@@ -38,6 +38,14 @@ public enum DescriptorIO {
         return true
     }
 
+    /// Whether a failed write's `errno` says only that the reader left
+    /// (`EPIPE`, or `ECONNRESET` on a socket): a normal end, where any
+    /// other failure (a full disk, `EIO`, a closed descriptor) lost output
+    /// that someone must hear of.
+    public static func readerLeft(_ code: Int32) -> Bool {
+        code == EPIPE || code == ECONNRESET
+    }
+
     /// Reads what is there, waiting until something is: the count read,
     /// 0 at the end of input, -1 with `errno` set on a failure.
     public static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {

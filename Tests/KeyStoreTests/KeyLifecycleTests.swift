@@ -75,8 +75,17 @@ struct KeyLifecycleTests {
     @Test(arguments: Backend.withPooler) func anUpdateThatChangesNothingLeavesNoTrace(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key
-        _ = try store.storage.update(id: key.id, organizationId: "org_a", changes: KeyChanges(name: key.name), actor: nil)
+        let token = try store.storage.changeToken()
+        // No field at all, and every field given as it is.
+        let same = KeyChanges(name: key.name, capabilities: key.capabilities, rateLimit: key.rateLimit,
+                              allowedOrigins: key.allowedOrigins, expiresAt: key.expiresAt)
+        for changes in [KeyChanges(), same] {
+            let answered = try store.storage.update(id: key.id, organizationId: "org_a", changes: changes, actor: "user_2")
+            #expect(answered == key)
+        }
         #expect(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries.count == 1)
+        #expect(try store.storage.events(organizationId: "org_a", after: nil, limit: 50).events.map(\.type) == [.keyCreated])
+        #expect(try store.storage.changeToken().keys == token.keys, "nothing in the change log: no process reads the key again")
     }
 
     @Test(arguments: Backend.withPooler) func rotationWithoutGraceStopsTheOldSecretAtOnce(_ backend: Backend) throws {

@@ -275,7 +275,7 @@ extension PostgresKeyStorage {
     /// the database keeps for a day: a flush whose identity is already
     /// there was written before (its acknowledgement lost) and adds nothing.
     public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
-        guard !increments.isEmpty || !meters.contains(where: { $0.amount > 0 }) else { return }
+        guard !increments.isEmpty || meters.contains(where: { $0.amount > 0 }) else { return }
         // In a fixed order (keys by id, meters by organization and period),
         // so that flushes of several processes touching the same rows wait
         // for each other rather than deadlock.

@@ -426,4 +426,20 @@ struct FlushIdentityTests {
         #expect(try store.storage.key(id: key.id, organizationId: "org_a").usage == KeyUsage(valid: 8, invalid: 2))
         #expect(try store.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 10)
     }
+
+    /// A flush batch of organizations' counts alone, no key's among them:
+    /// what a flush holding more organizations than a batch takes sends
+    /// after its keys' batches. (PostgreSQL's store once dropped it.)
+    @Test(arguments: Backend.withPooler) func aFlushOfMeterCountsAloneIsWritten(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let now = store.clock.now()
+        try store.storage.flush(usage: [], meters: [
+            MeterIncrement(organizationId: "org_a", meter: "api.requests", periodStart: now, amount: 3),
+            MeterIncrement(organizationId: "org_b", meter: "api.requests", periodStart: now, amount: 4),
+        ], identity: "meters_only")
+        let used = try ["org_a", "org_b"].map { organization in
+            try store.storage.readings(organizationId: organization, periods: [("api.requests", now)]).first?.used
+        }
+        #expect(used == [3, 4])
+    }
 }

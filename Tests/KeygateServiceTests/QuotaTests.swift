@@ -214,6 +214,24 @@ struct QuotaTests {
         #expect(next.used == 0 && next.resetsAt == utc(2026, 12, 31, 6))
     }
 
+    /// A flush writes organizations' counts in batches of their own, more
+    /// of them than of keys' counts: every organization's requests count,
+    /// however many organizations a flush holds.
+    @Test(arguments: Backend.available) func everyOrganizationsRequestsCountWhateverTheFlushHolds(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let organizations = (0...KeygateService.flushBatch).map { "org_\($0)" }
+        for organization in organizations {
+            try fixture.move(organization, to: "pro")
+            let key = try fixture.create(organization, kind: "owner_integration", capabilities: ["booking.read"])
+            #expect(try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome == .valid)
+        }
+        try fixture.service.flushUsage()
+        let requests = try organizations.map { organization in
+            try fixture.service.quotas(organizationId: organization).quotas.first { $0.meter == "api.requests" }?.used
+        }
+        #expect(requests == Array(repeating: 1, count: organizations.count))
+    }
+
     @Test(arguments: Backend.available) func activeKeysCountAgainstTheKeyQuota(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

@@ -27,6 +27,16 @@ public protocol SubscriptionStorage: Sendable {
         _ amount: Int, to meter: String, periodStart: Date, organizationId: String, idempotencyKey: String,
         reserve: Bool, limit: Int?
     ) throws(KeyStoreError) -> (used: Int, replayed: Bool)
+    /// Moves a meter's counts stored under periods starting after
+    /// `periodStart` and before `periodEnd` (`nil`: any time after) into
+    /// the one starting at `periodStart`, and moves the count version as a
+    /// flush does (``meterChanges(meter:after:through:)`` then reports
+    /// that period). Returns the amount moved and that period's count
+    /// after it. What billing moving a period's start earlier calls for:
+    /// uses counted since then under the later start belong to the period
+    /// that now holds them, and would otherwise be counted nowhere.
+    func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
+        throws(KeyStoreError) -> (moved: Int, used: Int)
     /// Adds buffered key usage and meter counts, each exactly once.
     /// `identity` names this flush: the store remembers it with the counts,
     /// and a flush whose identity it already holds adds nothing, so a flush

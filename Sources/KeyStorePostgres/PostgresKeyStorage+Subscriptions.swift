@@ -274,6 +274,42 @@ extension PostgresKeyStorage {
     /// Adds a flush's counts in one transaction, with its identity, which
     /// the database keeps for a day: a flush whose identity is already
     /// there was written before (its acknowledgement lost) and adds nothing.
+    public func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
+        throws(KeyStoreError) -> (moved: Int, used: Int)
+    {
+        let organizationId = try validator.organizationId(organizationId)
+        let start = StorageCoding.milliseconds(periodStart)
+        let later: [PGValue] = [.text(organizationId), .text(meter), .integer(start),
+                                .integer(periodEnd.map(StorageCoding.milliseconds) ?? .max)]
+        let laterRows = "organization_id = $1 AND meter = $2 AND period_start > $3 AND period_start < $4"
+        return try write { connection in
+            guard try connection.query("SELECT count(*) FROM meter_usage WHERE \(laterRows)", later).int(0, 0) ?? 0 > 0 else {
+                let used = try connection.query(
+                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    [.text(organizationId), .text(meter), .integer(start)]
+                ).int(0, 0) ?? 0
+                return (0, used)
+            }
+            // The count version first, as a flush takes it (so the two
+            // cannot wait on each other's rows), and as a flush moves a
+            // count: every host's verification then reads the period's new
+            // count with the flushes' (meterChanges).
+            let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
+                .int64(0, 0) ?? 0
+            // What was there by then: a flush may have added to a later
+            // period since the count above.
+            let gone = try connection.query("DELETE FROM meter_usage WHERE \(laterRows) RETURNING used", later)
+            let moved = (0..<gone.count).reduce(0) { $0 + (gone.int($1, 0) ?? 0) }
+            let used = try connection.query("""
+                INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                    used = meter_usage.used + excluded.used, version = excluded.version
+                RETURNING used
+                """, [.text(organizationId), .text(meter), .integer(start), .of(moved), .integer(version)]).int(0, 0) ?? moved
+            return (moved, used)
+        }
+    }
+
     public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         guard !increments.isEmpty || meters.contains(where: { $0.amount > 0 }) else { return }
         // In a fixed order (keys by id, meters by organization and period),

@@ -128,6 +128,11 @@ struct LostAcknowledgement: KeygateStorage {
         try base.add(amount, to: meter, periodStart: periodStart, organizationId: organizationId,
                      idempotencyKey: idempotencyKey, reserve: reserve, limit: limit)
     }
+    func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
+        throws(KeyStoreError) -> (moved: Int, used: Int)
+    {
+        try base.carryCounts(organizationId: organizationId, meter: meter, into: periodStart, before: periodEnd)
+    }
     func liveKeyIds(organizationId: String, kinds: [String], limit: Int) throws(KeyStoreError) -> [String] {
         try base.liveKeyIds(organizationId: organizationId, kinds: kinds, limit: limit)
     }

@@ -214,6 +214,70 @@ struct QuotaTests {
         #expect(next.used == 0 && next.resetsAt == utc(2026, 12, 31, 6))
     }
 
+    /// Billing correcting a period's start to an earlier one: what was
+    /// counted since the old start is in the corrected period too, the
+    /// requests verification counts and the uses a product records alike,
+    /// and counting goes on from there. A period moved later, as a renewal
+    /// moves it, starts from zero.
+    @Test(arguments: Backend.available) func aBillingPeriodMovedEarlierKeepsWhatWasCountedInIt(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)  // 22 November, noon
+        try fixture.move(to: "pro", periodStart: utc(2026, 11, 20, 6), periodEnd: utc(2026, 12, 20, 6))
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        func verify() throws -> VerifyOutcome {
+            try fixture.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+        }
+        func used() throws -> [Int] {
+            try fixture.service.quotas(organizationId: "org_a").quotas.filter { $0.meter != "keys.active" }.map(\.used)
+        }
+        for _ in 0..<3 { #expect(try verify() == .valid) }
+        try fixture.service.flushUsage()
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 30, idempotencyKey: "b1")
+        #expect(try used() == [3, 30])
+
+        try fixture.move(to: "pro", periodStart: utc(2026, 11, 10, 6), periodEnd: utc(2026, 12, 10, 6))
+        #expect(try fixture.service.quotas(organizationId: "org_a").quotas[0].resetsAt == utc(2026, 12, 10, 6))
+        #expect(try used() == [3, 30], "counted since the 20th, inside the period from the 10th")
+        #expect(try verify() == .valid)
+        try fixture.service.flushUsage()
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 2, idempotencyKey: "b2")
+        #expect(try used() == [4, 32])
+
+        fixture.clock.set(utc(2026, 12, 10, 6))
+        try fixture.move(to: "pro", periodStart: utc(2026, 12, 10, 6), periodEnd: utc(2027, 1, 10, 6))
+        #expect(try used() == [0, 0])
+    }
+
+    /// Counts kept by calendar month before billing named a period join
+    /// the first period it names if they began inside it.
+    @Test(arguments: Backend.available) func countsByCalendarMonthJoinTheBillingPeriodThatHoldsThem(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)  // 22 November
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 5, idempotencyKey: "b1")
+        try fixture.move(to: "starter", periodStart: utc(2026, 10, 25), periodEnd: utc(2026, 11, 25))
+        let bookings = try #require(try fixture.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "bookings" })
+        #expect(bookings.used == 5 && bookings.resetsAt == utc(2026, 11, 25))
+    }
+
+    /// Two counts of one period, joined, crossing 80% of the limit that
+    /// neither crossed alone: the period's threshold event comes then.
+    @Test(arguments: Backend.available) func countsJoinedAcrossAThresholdSetOffItsEvent(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)  // 22 November
+        try fixture.move(to: "starter", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 500, idempotencyKey: "b1")
+        try fixture.move(to: "starter", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 400, idempotencyKey: "b2")
+        func thresholds() throws -> [OutboxEvent] {
+            try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
+        }
+        #expect(try thresholds().isEmpty)
+        try fixture.move(to: "starter", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        let events = try thresholds()
+        #expect(events.count == 1)
+        let event = try #require(events.first)
+        #expect(event.data["meter"] == .string("bookings") && event.data["threshold"] == .integer(80))
+        #expect(event.data["used"] == .integer(900) && event.data["limit"] == .integer(1000))
+        #expect(event.data["periodStart"] == .string(RFC3339.string(utc(2026, 11, 10))))
+    }
+
     /// A flush writes organizations' counts in batches of their own, more
     /// of them than of keys' counts: every organization's requests count,
     /// however many organizations a flush holds.

@@ -127,6 +127,41 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         }
     }
 
+    public func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
+        throws(KeyStoreError) -> (moved: Int, used: Int)
+    {
+        let organizationId = try validator.organizationId(organizationId)
+        let start = StorageCoding.milliseconds(periodStart)
+        let end = periodEnd.map(StorageCoding.milliseconds) ?? .max
+        return try write { db in
+            let later: StatementArguments = [organizationId, meter, start, end]
+            let found = try Row.fetchOne(db, sql: """
+                SELECT count(*), coalesce(sum(used), 0) FROM meter_usage
+                WHERE organization_id = ?1 AND meter = ?2 AND period_start > ?3 AND period_start < ?4
+                """, arguments: later)
+            let (rows, moved): (Int, Int) = (found?[0] ?? 0, found?[1] ?? 0)
+            guard rows > 0 else {
+                let used = try Int.fetchOne(db.cachedStatement(sql: Self.storedCountQuery),
+                                            arguments: [organizationId, meter, start]) ?? 0
+                return (0, used)
+            }
+            try db.execute(sql: """
+                DELETE FROM meter_usage
+                WHERE organization_id = ?1 AND meter = ?2 AND period_start > ?3 AND period_start < ?4
+                """, arguments: later)
+            // As a flush moves a count: every process's verification then
+            // reads the period's new count with the flushes' (meterChanges).
+            let version = try Int64.fetchOne(db, sql: "UPDATE count_log SET version = version + 1 RETURNING version") ?? 0
+            let used = try Int.fetchOne(db, sql: """
+                INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                    used = used + excluded.used, version = excluded.version
+                RETURNING used
+                """, arguments: [organizationId, meter, start, moved, version]) ?? moved
+            return (moved, used)
+        }
+    }
+
     public func forgetDeliveries(before: Date, after cursor: DeliveryCursor?, rows: Int) throws(KeyStoreError)
         -> DeliveryForgetting
     {

@@ -123,6 +123,31 @@ extension KeygateService {
         return state(quota, used: result.used, window: window)
     }
 
+    /// Billing moved the start of the organization's periods (`anchor`):
+    /// each monthly count now runs from the period that holds this moment,
+    /// and what was counted since that period began, under the later start
+    /// the old anchor gave, is carried into it, with the threshold events
+    /// that crosses. Counted under an earlier start, a count stays there:
+    /// its uses before the new period began cannot be told from those
+    /// after, so a period moved later starts from zero, as a renewal does.
+    /// In the unit of work of the billing event.
+    func carryCounts(organizationId: String, plan: Plan, anchor: Date?) throws(ServiceError) {
+        let now = clock.now()
+        for quota in plan.quotas where quota.period == .month && catalog.meter(quota.meter)?.source != .activeKeys {
+            let window = QuotaCalendar.window(quota.period, at: now, anchor: anchor)
+            let carried = try store { () throws(KeyStoreError) in
+                try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
+                                        before: window.resetsAt)
+            }
+            guard carried.moved > 0 else { continue }
+            let increment = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
+                                           periodStart: window.start, amount: carried.moved, limit: quota.limit)
+            for event in increment.thresholdEvents(usedAfter: carried.used) {
+                try store { () throws(KeyStoreError) in try storage.appendEvent(event) }
+            }
+        }
+    }
+
     func state(_ quota: Quota, used: Int, window: QuotaWindow) -> QuotaState {
         QuotaState(
             meter: quota.meter, limit: quota.limit, used: used, remaining: quota.limit.map { max(0, $0 - used) },

@@ -48,10 +48,15 @@ extension KeygateService {
     /// Applies a billing event and, when it changes the plan in force,
     /// records which keys that suspends and restores (one event each).
     private func apply(_ event: BillingEvent) throws(ServiceError) -> BillingOutcome {
-        let before = try organizationPlan(event.organizationId).plan
+        let current = try organizationPlan(event.organizationId)
+        let before = current.plan
         let outcome = try store { () throws(KeyStoreError) in try storage.apply(event) }
         guard case .applied(let record) = outcome else { return outcome }
-        let after = catalog.plan(view(record, organizationId: event.organizationId).plan) ?? catalog.defaultPlan
+        let subscription = view(record, organizationId: event.organizationId)
+        let after = catalog.plan(subscription.plan) ?? catalog.defaultPlan
+        if subscription.periodStart != current.subscription.periodStart {
+            try carryCounts(organizationId: event.organizationId, plan: after, anchor: subscription.periodStart)
+        }
         guard after.id != before.id else { return outcome }
         let changes = try statusChanges(organizationId: event.organizationId, from: before, to: after)
         let plans: [String: JSON] = ["plan": .string(after.id.rawValue), "previousPlan": .string(before.id.rawValue)]

@@ -247,6 +247,33 @@ struct QuotaTests {
         #expect(try used() == [0, 0])
     }
 
+    /// One truth across processes: a process whose verification holds an
+    /// organization's request count reads the joined count once another
+    /// process applies the billing event that moved the period's start,
+    /// and refuses past the limit by it (the channel manager's Essentials:
+    /// 100,000 requests a month).
+    @Test(arguments: Backend.available) func anotherProcessLimitsRequestsByTheJoinedCount(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
+        let (billing, api) = (processes[0], processes[1])
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
+        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
+        func verify(cost: Int) throws -> VerifyOutcome {
+            api.clock.advance(by: 61)  // the key's whole rate limit again
+            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
+        }
+        for _ in 0..<300 { #expect(try verify(cost: 300) == .valid) }  // 90,000
+        try api.service.flushUsage()
+
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        for _ in 0..<33 { #expect(try verify(cost: 300) == .valid) }   // 99,900
+        #expect(try verify(cost: 300) == .quotaExceeded)
+        #expect(try verify(cost: 100) == .valid)                       // 100,000
+        #expect(try verify(cost: 1) == .quotaExceeded)
+        try api.service.flushUsage()
+        let requests = try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+        #expect(requests?.used == 100_000 && requests?.resetsAt == utc(2026, 12, 10))
+    }
+
     /// Counts kept by calendar month before billing named a period join
     /// the first period it names if they began inside it.
     @Test(arguments: Backend.available) func countsByCalendarMonthJoinTheBillingPeriodThatHoldsThem(_ backend: Backend) throws {

@@ -284,6 +284,26 @@ struct QuotaTests {
         #expect(bookings.used == 5 && bookings.resetsAt == utc(2026, 11, 25))
     }
 
+    /// A plan counting a meter by the day, then one counting it by the
+    /// month: today's count joins the month's. Back to the day, today
+    /// starts from zero, as its uses cannot be told from the month's.
+    @Test(arguments: Backend.available) func aPlanCountingByTheMonthTakesTodaysCountFromOneCountingByTheDay(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(editing: {
+            $0.replacingOccurrences(of: #"<quota meter="bookings" limit="100" period="month"/>"#,
+                                    with: #"<quota meter="bookings" limit="100" period="day"/>"#)
+        }, backend: backend)
+        func bookings() throws -> QuotaState? {
+            try fixture.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "bookings" }
+        }
+        try fixture.move(to: "free")
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 30, idempotencyKey: "b1")
+        #expect(try bookings()?.period == .day && bookings()?.used == 30)
+        try fixture.move(to: "starter")
+        #expect(try bookings()?.period == .month && bookings()?.used == 30)
+        try fixture.move(to: "free")
+        #expect(try bookings()?.used == 0)
+    }
+
     /// Two counts of one period, joined, crossing 80% of the limit that
     /// neither crossed alone: the period's threshold event comes then.
     @Test(arguments: Backend.available) func countsJoinedAcrossAThresholdSetOffItsEvent(_ backend: Backend) throws {

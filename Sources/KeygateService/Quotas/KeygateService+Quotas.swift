@@ -123,18 +123,26 @@ extension KeygateService {
         return state(quota, used: result.used, window: window)
     }
 
-    /// Billing moved the start of the organization's periods (`anchor`):
-    /// each monthly count now runs from the period that holds this moment,
-    /// and what was counted since that period began, under the later start
-    /// the old anchor gave, is carried into it, with the threshold events
-    /// that crosses. Counted under an earlier start, a count stays there:
-    /// its uses before the new period began cannot be told from those
-    /// after, so a period moved later starts from zero, as a renewal does.
-    /// In the unit of work of the billing event.
-    func carryCounts(organizationId: String, plan: Plan, anchor: Date?) throws(ServiceError) {
+    /// A billing event moved the start of the organization's periods
+    /// (`anchor`), or moved it to a plan counting a meter by another
+    /// period (a day, a month): each count now runs from the period that
+    /// holds this moment, and what was counted since that period began,
+    /// under the later starts the old anchor or period gave, is carried
+    /// into it, with the threshold events that crosses. Counted under an
+    /// earlier start, a count stays there: its uses before the new period
+    /// began cannot be told from those after, so a period moved later
+    /// starts from zero, as a renewal does. Standing counts (never reset)
+    /// start when their plan does and take nothing. In the billing
+    /// event's unit of work.
+    func carryCounts(organizationId: String, from old: (plan: Plan, anchor: Date?), to new: (plan: Plan, anchor: Date?))
+        throws(ServiceError)
+    {
         let now = clock.now()
-        for quota in plan.quotas where quota.period == .month && catalog.meter(quota.meter)?.source != .activeKeys {
-            let window = QuotaCalendar.window(quota.period, at: now, anchor: anchor)
+        for quota in new.plan.quotas where quota.period != .none && catalog.meter(quota.meter)?.source != .activeKeys {
+            let moved = old.plan.quota(for: quota.meter)?.period != quota.period
+                || (quota.period == .month && old.anchor != new.anchor)
+            guard moved else { continue }
+            let window = QuotaCalendar.window(quota.period, at: now, anchor: new.anchor)
             let carried = try store { () throws(KeyStoreError) in
                 try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
                                         before: window.resetsAt)

@@ -76,7 +76,7 @@ extension PostgresKeyStorage {
         try read { connection in
             try periods.map { meter, periodStart in
                 let used = try connection.query(
-                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    Self.storedCountQuery,
                     [.text(organizationId), .text(meter), .integer(StorageCoding.milliseconds(periodStart))]
                 ).int(0, 0) ?? 0
                 return MeterReading(meter: meter, periodStart: periodStart, used: used)
@@ -102,6 +102,10 @@ extension PostgresKeyStorage {
 
     /// An idempotency key's use, and a new one: built once, not per call,
     /// as a product may record usage per operation.
+    /// What is stored of an organization's (`$1`) meter (`$2`) in one
+    /// period (`$3`).
+    static let storedCountQuery = "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3"
+
     static let usageRecordQuery =
         "SELECT \(UsageDelivery.columns) FROM usage_record WHERE organization_id = $1 AND idempotency_key = $2"
     static let usageRecordInsert = """
@@ -124,7 +128,7 @@ extension PostgresKeyStorage {
             lockOrganization(organizationId, connection)
             func used() throws -> Int {
                 try connection.query(
-                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    Self.storedCountQuery,
                     [.text(organizationId), .text(meter), .integer(start)]
                 ).int(0, 0) ?? 0
             }
@@ -271,9 +275,6 @@ extension PostgresKeyStorage {
         try flush(usage: increments, meters: [], identity: UUID().uuidString)
     }
 
-    /// Adds a flush's counts in one transaction, with its identity, which
-    /// the database keeps for a day: a flush whose identity is already
-    /// there was written before (its acknowledgement lost) and adds nothing.
     public func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
         throws(KeyStoreError) -> (moved: Int, used: Int)
     {
@@ -285,7 +286,7 @@ extension PostgresKeyStorage {
         return try write { connection in
             guard try connection.query("SELECT count(*) FROM meter_usage WHERE \(laterRows)", later).int(0, 0) ?? 0 > 0 else {
                 let used = try connection.query(
-                    "SELECT used FROM meter_usage WHERE organization_id = $1 AND meter = $2 AND period_start = $3",
+                    Self.storedCountQuery,
                     [.text(organizationId), .text(meter), .integer(start)]
                 ).int(0, 0) ?? 0
                 return (0, used)
@@ -310,6 +311,9 @@ extension PostgresKeyStorage {
         }
     }
 
+    /// Adds a flush's counts in one transaction, with its identity, which
+    /// the database keeps for a day: a flush whose identity is already
+    /// there was written before (its acknowledgement lost) and adds nothing.
     public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
         guard !increments.isEmpty || meters.contains(where: { $0.amount > 0 }) else { return }
         // In a fixed order (keys by id, meters by organization and period),

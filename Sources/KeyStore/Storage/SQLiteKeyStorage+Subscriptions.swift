@@ -134,21 +134,17 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         let start = StorageCoding.milliseconds(periodStart)
         let end = periodEnd.map(StorageCoding.milliseconds) ?? .max
         return try write { db in
-            let later: StatementArguments = [organizationId, meter, start, end]
-            let found = try Row.fetchOne(db, sql: """
-                SELECT count(*), coalesce(sum(used), 0) FROM meter_usage
+            let gone = try Int.fetchAll(db, sql: """
+                DELETE FROM meter_usage
                 WHERE organization_id = ?1 AND meter = ?2 AND period_start > ?3 AND period_start < ?4
-                """, arguments: later)
-            let (rows, moved): (Int, Int) = (found?[0] ?? 0, found?[1] ?? 0)
-            guard rows > 0 else {
+                RETURNING used
+                """, arguments: [organizationId, meter, start, end])
+            guard !gone.isEmpty else {
                 let used = try Int.fetchOne(db.cachedStatement(sql: Self.storedCountQuery),
                                             arguments: [organizationId, meter, start]) ?? 0
                 return (0, used)
             }
-            try db.execute(sql: """
-                DELETE FROM meter_usage
-                WHERE organization_id = ?1 AND meter = ?2 AND period_start > ?3 AND period_start < ?4
-                """, arguments: later)
+            let moved = gone.reduce(0, +)
             // As a flush moves a count: every process's verification then
             // reads the period's new count with the flushes' (meterChanges).
             let version = try Int64.fetchOne(db, sql: "UPDATE count_log SET version = version + 1 RETURNING version") ?? 0

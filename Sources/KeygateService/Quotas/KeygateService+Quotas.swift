@@ -139,9 +139,9 @@ extension KeygateService {
     {
         let now = clock.now()
         for quota in new.plan.quotas where quota.period != .none && catalog.meter(quota.meter)?.source != .activeKeys {
-            let moved = old.plan.quota(for: quota.meter)?.period != quota.period
+            let periodMoved = old.plan.quota(for: quota.meter)?.period != quota.period
                 || (quota.period == .month && old.anchor != new.anchor)
-            guard moved else { continue }
+            guard periodMoved else { continue }
             let window = QuotaCalendar.window(quota.period, at: now, anchor: new.anchor)
             let carried = try store { () throws(KeyStoreError) in
                 try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,

@@ -148,12 +148,8 @@ extension SQLiteKeyStorage: SubscriptionStorage {
             // As a flush moves a count: every process's verification then
             // reads the period's new count with the flushes' (meterChanges).
             let version = try Int64.fetchOne(db, sql: "UPDATE count_log SET version = version + 1 RETURNING version") ?? 0
-            let used = try Int.fetchOne(db, sql: """
-                INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
-                    used = used + excluded.used, version = excluded.version
-                RETURNING used
-                """, arguments: [organizationId, meter, start, moved, version]) ?? moved
+            let used = try Int.fetchOne(db, sql: Self.addToMeterQuery, arguments: [organizationId, meter, start, moved, version])
+                ?? moved
             return (moved, used)
         }
     }

@@ -128,12 +128,7 @@ extension SQLiteKeyStorage {
         let version = try Int64.fetchOne(
             db.cachedStatement(sql: "UPDATE count_log SET version = version + 1 RETURNING version")) ?? 0
         let now = self.now
-        let addToMeter = try db.statement(cached: """
-            INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
-                used = used + excluded.used, version = excluded.version
-            RETURNING used
-            """)
+        let addToMeter = try db.statement(cached: Self.addToMeterQuery)
         for increment in meters where increment.amount > 0 {
             let used = try db.run(addToMeter) { row in
                 RawStatement.firstFailure(
@@ -144,6 +139,16 @@ extension SQLiteKeyStorage {
             for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
         }
     }
+
+    /// Adds to an organization's (`?1`) meter (`?2`) in a period (`?3`)
+    /// an amount (`?4`) under a count version (`?5`), returning the count
+    /// after it: a flush, and a carry into an earlier start, move a count so.
+    static let addToMeterQuery = """
+        INSERT INTO meter_usage (organization_id, meter, period_start, used, version) VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+            used = used + excluded.used, version = excluded.version
+        RETURNING used
+        """
 
     /// Adds a batch's counts to its keys' days. `keysInFile`: the keys are
     /// in the same database, and the counts of one deleted meanwhile are

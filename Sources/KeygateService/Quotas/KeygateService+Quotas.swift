@@ -115,9 +115,7 @@ extension KeygateService {
             guard !result.replayed else { return result }
             let increment = MeterIncrement(organizationId: organizationId, meter: meter.id.rawValue,
                                            periodStart: window.start, amount: amount, limit: quota.limit)
-            for event in increment.thresholdEvents(usedAfter: result.used) {
-                try service.store { () throws(KeyStoreError) in try service.storage.appendEvent(event) }
-            }
+            try service.appendThresholdEvents(of: increment, usedAfter: result.used)
             return result
         }
         return state(quota, used: result.used, window: window)
@@ -150,9 +148,15 @@ extension KeygateService {
             guard carried.moved > 0 else { continue }
             let increment = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
                                            periodStart: window.start, amount: carried.moved, limit: quota.limit)
-            for event in increment.thresholdEvents(usedAfter: carried.used) {
-                try store { () throws(KeyStoreError) in try storage.appendEvent(event) }
-            }
+            try appendThresholdEvents(of: increment, usedAfter: carried.used)
+        }
+    }
+
+    /// The threshold events an addition to a meter sets off, the meter now
+    /// at `used`, in the caller's unit of work.
+    private func appendThresholdEvents(of increment: MeterIncrement, usedAfter used: Int) throws(ServiceError) {
+        for event in increment.thresholdEvents(usedAfter: used) {
+            try store { () throws(KeyStoreError) in try storage.appendEvent(event) }
         }
     }
 

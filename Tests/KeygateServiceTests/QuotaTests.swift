@@ -325,6 +325,53 @@ struct QuotaTests {
         #expect(event.data["periodStart"] == .string(RFC3339.string(utc(2026, 11, 10))))
     }
 
+    /// A downgrade to a limit the period's count already passed announces
+    /// both thresholds with the change, as no later use crosses them;
+    /// changes that leave the limit as it was, or bring one back, announce
+    /// nothing again.
+    @Test(arguments: Backend.available) func aDowngradeThatLeavesAnOrganizationOverItsNewLimitSaysSo(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)  // 22 November
+        func thresholds() throws -> [OutboxEvent] {
+            try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
+        }
+        try fixture.move(to: "starter")
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 500, idempotencyKey: "b1")
+        #expect(try thresholds().isEmpty)
+        try fixture.move(to: "free")  // bookings: 100 a month
+        let events = try thresholds()
+        #expect(events.count == 2 && Set(events.map { $0.data["threshold"] }) == [.integer(80), .integer(100)])
+        for event in events {
+            #expect(event.data["meter"] == .string("bookings") && event.data["limit"] == .integer(100))
+            #expect(event.data["used"] == .integer(500))
+            #expect(event.data["periodStart"] == .string(RFC3339.string(utc(2026, 11, 1))))
+        }
+        try fixture.move(to: "free", status: .pastDue)
+        try fixture.move(to: "starter")
+        try fixture.move(to: "free")
+        #expect(try thresholds().count == 2)
+    }
+
+    /// A limit raised within a period has its own thresholds: 80% of the
+    /// new one is announced when the count reaches it, although 80% of
+    /// the old one was announced before.
+    @Test(arguments: Backend.available) func aRaisedLimitHasItsOwnThresholdsToCross(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        func thresholds() throws -> [OutboxEvent] {
+            try fixture.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
+        }
+        try fixture.move(to: "free")
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 90, idempotencyKey: "b1")
+        #expect(try thresholds().map { $0.data["limit"] } == [.integer(100)])
+        try fixture.move(to: "starter")  // bookings: 1,000 a month
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 700, idempotencyKey: "b2")
+        #expect(try thresholds().count == 1)
+        _ = try fixture.service.recordUsage(organizationId: "org_a", meter: "bookings", amount: 20, idempotencyKey: "b3")
+        let events = try thresholds()
+        #expect(events.count == 2)
+        let raised = try #require(events.first { $0.data["limit"] == .integer(1000) })
+        #expect(raised.data["threshold"] == .integer(80) && raised.data["used"] == .integer(810))
+    }
+
     /// A flush writes organizations' counts in batches of their own, more
     /// of them than of keys' counts: every organization's requests count,
     /// however many organizations a flush holds.

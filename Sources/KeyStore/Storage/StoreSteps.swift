@@ -672,14 +672,16 @@ extension NewEvent {
     }
 
     /// The event of a quota crossing `threshold` percent of `limit` in the
-    /// period starting at `periodStart`: written once per threshold and period.
+    /// period starting at `periodStart`: written once per threshold, limit
+    /// and period, so a plan that raises the limit within a period has its
+    /// own thresholds to cross.
     package static func quotaThreshold(organizationId: String, meter: String, periodStart: Date, limit: Int, used: Int,
                                        threshold: Int) -> NewEvent {
         NewEvent(
             type: .quotaThreshold, organizationId: organizationId,
             data: ["meter": .string(meter), "threshold": .integer(threshold), "limit": .integer(limit), "used": .integer(used),
                    "periodStart": .string(RFC3339.string(periodStart))],
-            once: "quota:\(organizationId):\(meter):\(StorageCoding.milliseconds(periodStart)):\(threshold)")
+            once: "quota:\(organizationId):\(meter):\(StorageCoding.milliseconds(periodStart)):\(limit):\(threshold)")
     }
 
     /// The thresholds (80 and 100 percent of `limit`) that going from

@@ -121,34 +121,52 @@ extension KeygateService {
         return state(quota, used: result.used, window: window)
     }
 
-    /// A billing event moved the start of the organization's periods
-    /// (`anchor`), or moved it to a plan counting a meter by another
-    /// period (a day, a month): each count now runs from the period that
-    /// holds this moment, and what was counted since that period began,
-    /// under the later starts the old anchor or period gave, is carried
-    /// into it, with the threshold events that crosses. Counted under an
-    /// earlier start, a count stays there: its uses before the new period
-    /// began cannot be told from those after, so a period moved later
-    /// starts from zero, as a renewal does. Standing counts (never reset)
-    /// start when their plan does and take nothing. In the billing
-    /// event's unit of work.
-    func carryCounts(organizationId: String, from old: (plan: Plan, anchor: Date?), to new: (plan: Plan, anchor: Date?))
+    /// A billing event changed what an organization's quotas count against:
+    /// the start of its periods (`anchor`), a meter's period (a day, a
+    /// month), or a limit. Each count now runs from the period that holds
+    /// this moment, and what was counted since that period began, under
+    /// the later starts the old anchor or period gave, is carried into it.
+    /// Counted under an earlier start, a count stays there: its uses before
+    /// the new period began cannot be told from those after, so a period
+    /// moved later starts from zero, as a renewal does. Standing counts
+    /// (never reset) start when their plan does and take nothing.
+    ///
+    /// Then every threshold of a changed quota that its stored count has
+    /// reached is announced, once per period and limit: a downgrade that
+    /// leaves an organization over its new limit says so now, as no later
+    /// use would cross that threshold again. In the billing event's unit
+    /// of work.
+    func settleQuotas(organizationId: String, from old: (plan: Plan, anchor: Date?), to new: (plan: Plan, anchor: Date?))
         throws(ServiceError)
     {
         let now = clock.now()
-        for quota in new.plan.quotas where quota.period != .none && catalog.meter(quota.meter)?.source != .activeKeys {
-            let periodMoved = old.plan.quota(for: quota.meter)?.period != quota.period
-                || (quota.period == .month && old.anchor != new.anchor)
-            guard periodMoved else { continue }
+        var changed: [(quota: Quota, window: QuotaWindow)] = []
+        for quota in new.plan.quotas where catalog.meter(quota.meter)?.source != .activeKeys {
+            let previous = old.plan.quota(for: quota.meter)
+            let periodMoved = quota.period != .none
+                && (previous?.period != quota.period || (quota.period == .month && old.anchor != new.anchor))
+            guard periodMoved || previous?.limit != quota.limit else { continue }
             let window = QuotaCalendar.window(quota.period, at: now, anchor: new.anchor)
-            let carried = try store { () throws(KeyStoreError) in
+            changed.append((quota, window))
+            guard periodMoved else { continue }
+            _ = try store { () throws(KeyStoreError) in
                 try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
                                         before: window.resetsAt)
             }
-            guard carried.moved > 0 else { continue }
-            let increment = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
-                                           periodStart: window.start, amount: carried.moved, limit: quota.limit)
-            try appendThresholdEvents(of: increment, usedAfter: carried.used)
+        }
+        let limited = changed.filter { $0.quota.limit != nil }
+        guard !limited.isEmpty else { return }
+        let readings = try store { () throws(KeyStoreError) in
+            try storage.readings(organizationId: organizationId,
+                                 periods: limited.map { ($0.quota.meter.rawValue, $0.window.start) })
+        }
+        for (quota, window) in limited {
+            let used = readings.first { $0.meter == quota.meter.rawValue && $0.periodStart == window.start }?.used ?? 0
+            // As if the whole count were added now: the thresholds it
+            // reaches, each written once per period and limit.
+            let count = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
+                                       periodStart: window.start, amount: used, limit: quota.limit)
+            try appendThresholdEvents(of: count, usedAfter: used)
         }
     }
 

@@ -54,8 +54,8 @@ extension KeygateService {
         guard case .applied(let record) = outcome else { return outcome }
         let subscription = view(record, organizationId: event.organizationId)
         let after = catalog.plan(subscription.plan) ?? catalog.defaultPlan
-        try carryCounts(organizationId: event.organizationId, from: (before, current.subscription.periodStart),
-                        to: (after, subscription.periodStart))
+        try settleQuotas(organizationId: event.organizationId, from: (before, current.subscription.periodStart),
+                         to: (after, subscription.periodStart))
         guard after.id != before.id else { return outcome }
         let changes = try statusChanges(organizationId: event.organizationId, from: before, to: after)
         let plans: [String: JSON] = ["plan": .string(after.id.rawValue), "previousPlan": .string(before.id.rawValue)]

@@ -284,6 +284,13 @@ extension PostgresKeyStorage {
                                 .integer(periodEnd.map(StorageCoding.milliseconds) ?? .max)]
         let laterRows = "organization_id = $1 AND meter = $2 AND period_start > $3 AND period_start < $4"
         return try write { connection in
+            // The count version's row first, as a flush takes it (so the two
+            // cannot wait on each other's rows), even when nothing moves: a
+            // flush that wrote under a later start commits either before
+            // this reads, its count then moved here, or after this commits,
+            // and its process then sees the change and carries it
+            // (KeygateService.rejoinLateCounts); never in between.
+            _ = try connection.query("SELECT version FROM count_log WHERE id = 1 FOR UPDATE")
             guard try connection.query("SELECT count(*) FROM meter_usage WHERE \(laterRows)", later).int(0, 0) ?? 0 > 0 else {
                 let used = try connection.query(
                     Self.storedCountQuery,
@@ -291,14 +298,10 @@ extension PostgresKeyStorage {
                 ).int(0, 0) ?? 0
                 return (0, used)
             }
-            // The count version first, as a flush takes it (so the two
-            // cannot wait on each other's rows), and as a flush moves a
-            // count: every host's verification then reads the period's new
-            // count with the flushes' (meterChanges).
+            // Moved as a flush moves a count: every host's verification then
+            // reads the period's new count with the flushes' (meterChanges).
             let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
                 .int64(0, 0) ?? 0
-            // What was there by then: a flush may have added to a later
-            // period since the count above.
             let gone = try connection.query("DELETE FROM meter_usage WHERE \(laterRows) RETURNING used", later)
             let moved = (0..<gone.count).reduce(0) { $0 + (gone.int($1, 0) ?? 0) }
             let used = try connection.query("""

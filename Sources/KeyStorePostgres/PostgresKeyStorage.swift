@@ -649,8 +649,14 @@ public struct PostgresKeyStorage: KeygateStorage {
                 [.integer(after), .integer(through)])
             var changes = ChangeSet()
             for row in 0..<rows.count {
-                if let organization = rows.string(row, 0) { changes.organizations.insert(organization) }
-                if let key = rows.string(row, 1) { changes.keys.insert(key) }
+                let organization = rows.string(row, 0)
+                if let organization { changes.organizations.insert(organization) }
+                // A row naming no key is a subscription's (its triggers').
+                if let key = rows.string(row, 1) {
+                    changes.keys.insert(key)
+                } else if let organization {
+                    changes.subscriptions.insert(organization)
+                }
                 if let bytes = rows.bytes(row, 2), let digest = KeyDigest(bytes: bytes) { changes.digests.insert(digest) }
             }
             return changes

@@ -264,8 +264,8 @@ struct DatabaseTests {
         #expect(fileAfter >= fileBefore + pages * 3_000, "the file grew from \(fileBefore) to \(fileAfter) bytes")
     }
 
-    /// The change log says which keys, organizations and secrets changed
-    /// between two tokens, and says so when it no longer reaches back.
+    /// The change log says which keys, organizations, secrets and
+    /// subscriptions changed between two tokens, and says so when it no longer reaches back.
     @Test func theChangeLogNamesWhatChangedBetweenTwoTokens() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -277,6 +277,7 @@ struct DatabaseTests {
         let changes = try #require(try store.storage.changes(after: start.keys, through: afterCreate.keys))
         #expect(changes.keys == [issued.key.id])
         #expect(changes.organizations == ["org_a", "org_b"])
+        #expect(changes.subscriptions == ["org_b"])
         let digest = try StoreFixture.rules.format.parse(issued.secret.unredacted).digest
         #expect(changes.digests == [digest])
         // The creation is one event (its secret's, naming key, organization
@@ -287,6 +288,7 @@ struct DatabaseTests {
         let revoked = try store.storage.changeToken()
         let revocation = try #require(try store.storage.changes(after: afterCreate.keys, through: revoked.keys))
         #expect(revocation.keys == [issued.key.id] && revocation.organizations == ["org_a"] && revocation.digests.isEmpty)
+        #expect(revocation.subscriptions.isEmpty)
         #expect(try store.storage.changes(after: revoked.keys, through: revoked.keys) == ChangeSet())
 
         // 65,536 newer events later, the log no longer reaches the start.

@@ -274,6 +274,37 @@ struct QuotaTests {
         #expect(requests?.used == 100_000 && requests?.resetsAt == utc(2026, 12, 10))
     }
 
+    /// Requests a process counted under a period's start and wrote after
+    /// billing moved the period earlier join the new period, whether the
+    /// process verified again before its flush (and counted the rest under
+    /// the new start) or not.
+    @Test(arguments: Backend.available) func requestsWrittenAfterTheirPeriodMovedJoinTheNewOne(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
+        let (billing, api) = (processes[0], processes[1])
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
+        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
+        func verify(cost: Int) throws -> VerifyOutcome {
+            api.clock.advance(by: 61)
+            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
+        }
+        func requests() throws -> QuotaState? {
+            try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+        }
+        #expect(try verify(cost: 100) == .valid)
+        try api.service.flushUsage()
+        #expect(try verify(cost: 200) == .valid)  // not written when billing moves the period
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try api.service.flushUsage()
+        #expect(try requests()?.used == 300)
+
+        #expect(try verify(cost: 30) == .valid)
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 5), periodEnd: utc(2026, 12, 5))
+        #expect(try verify(cost: 4) == .valid)  // counted under the new start, beside the 30
+        try api.service.flushUsage()
+        let moved = try #require(try requests())
+        #expect(moved.used == 334 && moved.resetsAt == utc(2026, 12, 5))
+    }
+
     /// Counts kept by calendar month before billing named a period join
     /// the first period it names if they began inside it.
     @Test(arguments: Backend.available) func countsByCalendarMonthJoinTheBillingPeriodThatHoldsThem(_ backend: Backend) throws {

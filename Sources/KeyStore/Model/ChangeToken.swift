@@ -30,6 +30,9 @@ public struct ChangeSet: Sendable, Hashable {
     public var organizations: Set<String> = []
     /// Secrets that now exist: a cached "no such key" for one is stale.
     public var digests: Set<KeyDigest> = []
+    /// Organizations whose subscription changed (a billing event), among
+    /// ``organizations``: what may have moved their quota periods.
+    public var subscriptions: Set<String> = []
 
     public init() {}
 }

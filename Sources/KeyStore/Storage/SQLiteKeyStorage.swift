@@ -264,8 +264,14 @@ public struct SQLiteKeyStorage: KeyStorage {
                     """),
                 arguments: [after, through])
             while let row = try rows.next() {
-                if let organization: String = row["organization_id"] { changes.organizations.insert(organization) }
-                if let key: String = row["key_id"] { changes.keys.insert(key) }
+                let organization: String? = row["organization_id"]
+                if let organization { changes.organizations.insert(organization) }
+                // A row naming no key is a subscription's (its triggers').
+                if let key: String = row["key_id"] {
+                    changes.keys.insert(key)
+                } else if let organization {
+                    changes.subscriptions.insert(organization)
+                }
                 if let digest: Data = row["digest"], let parsed = KeyDigest(bytes: Array(digest)) {
                     changes.digests.insert(parsed)
                 }

@@ -148,11 +148,7 @@ extension KeygateService {
             guard periodMoved || previous?.limit != quota.limit else { continue }
             let window = QuotaCalendar.window(quota.period, at: now, anchor: new.anchor)
             changed.append((quota, window))
-            guard periodMoved else { continue }
-            _ = try store { () throws(KeyStoreError) in
-                try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
-                                        before: window.resetsAt)
-            }
+            if periodMoved { try joinCounts(of: quota, organizationId: organizationId, into: window) }
         }
         let limited = changed.filter { $0.quota.limit != nil }
         guard !limited.isEmpty else { return }
@@ -168,6 +164,20 @@ extension KeygateService {
                                        periodStart: window.start, amount: used, limit: quota.limit)
             try appendThresholdEvents(of: count, usedAfter: used)
         }
+    }
+
+    /// Carries what an organization counted of `quota`'s meter under later
+    /// starts inside `window` into the window's start, with the threshold
+    /// events the joined count crosses; in the caller's unit of work.
+    func joinCounts(of quota: Quota, organizationId: String, into window: QuotaWindow) throws(ServiceError) {
+        let carried = try store { () throws(KeyStoreError) in
+            try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
+                                    before: window.resetsAt)
+        }
+        guard carried.moved > 0 else { return }
+        let increment = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
+                                       periodStart: window.start, amount: carried.moved, limit: quota.limit)
+        try appendThresholdEvents(of: increment, usedAfter: carried.used)
     }
 
     /// The threshold events an addition to a meter sets off, the meter now

@@ -133,7 +133,7 @@ extension KeygateService {
 
     /// Reads what changed in the store after `since` up to `token`, outside
     /// the lock, and forgets it from memory.
-    private func catchUp(since: Int64, to token: ChangeToken) throws(ServiceError) {
+    func catchUp(since: Int64, to token: ChangeToken) throws(ServiceError) {
         let changes = try store { () throws(KeyStoreError) in try storage.changes(after: since, through: token.keys) }
         verification.withState { $0.advance(to: token, applying: changes) }
     }
@@ -427,6 +427,7 @@ extension KeygateService {
                     try storage.flush(usage: unsure.usage, meters: unsure.meters, identity: unsure.identity)
                 }
                 verification.withState { $0.unsureFlush = nil }
+                verification.lateCounts.withLock { $0.retried.formUnion(unsure.meters.map(MeterSlot.init)) }
             }
             let started = GCRA.microseconds(clock.now())
             let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
@@ -456,11 +457,13 @@ extension KeygateService {
                     }
                 }
                 if let failure { throw ServiceError(failure) }
+                verification.lateCounts.withLock { $0.written += counts.map(MeterSlot.init) }
                 keysDone += usage.count
                 metersDone += counts.count
             } while keysDone < increments.count || metersDone < meters.count
             storage.checkpoint()
             verification.withState { $0.sweep() }
+            try rejoinLateCounts()
         }
     }
 }

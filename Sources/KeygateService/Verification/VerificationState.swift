@@ -47,6 +47,9 @@ final class VerificationState: Sendable {
     /// Held for the whole of a flush, so two flushes (the timer's and the
     /// last one at shutdown) never write the same counts twice.
     let flushing = Lock()
+    /// The meter periods flushes wrote that ``KeygateService/rejoinLateCounts()``
+    /// has yet to look at.
+    let lateCounts = Locked(LateCountChecks())
     /// Since when flushes have failed, `nil` since the last that succeeded.
     let flushFailures = Locked<FlushFailures?>(nil)
     /// How many reads of keys, of organizations and of one organization's
@@ -121,7 +124,9 @@ final class VerificationState: Sendable {
             }
             if let changes {
                 forget(changes)
+                subscriptionsChanged.formUnion(changes.subscriptions)
             } else {
+                looksAtEverything = 2
                 keys.removeAll()
                 digests.removeAll(keepingCapacity: true)
                 misses.removeAll(keepingCapacity: true)
@@ -156,6 +161,31 @@ final class VerificationState: Sendable {
                 // Grants derived from it hold it too: they see the mark.
                 organizations.remove(organizationId)?.isForgotten = true
             }
+        }
+
+        /// Organizations whose subscription changed, as caught up with since
+        /// the last look at late counts, and in the look before
+        /// (``recentSubscriptionChanges``).
+        private var subscriptionsChanged: Set<String> = []
+        private var subscriptionsChangedBefore: Set<String> = []
+        /// How many more looks take every organization as changed: two after
+        /// the cache forgot everything, not knowing what changed.
+        private var looksAtEverything = 0
+
+        /// The organizations whose subscription changed in the last two
+        /// looks at late counts (``KeygateService/rejoinLateCounts()``), `nil`
+        /// for all of them. Two: a request counted under a period's old
+        /// start, before the change reached the cache, may be taken by the
+        /// flush after the one whose look first saw the change.
+        var recentSubscriptionChanges: Set<String>? {
+            looksAtEverything > 0 ? nil : subscriptionsChanged.union(subscriptionsChangedBefore)
+        }
+
+        /// Ends a look at late counts: what it saw is kept for one more.
+        mutating func subscriptionChangesLookedAt() {
+            subscriptionsChangedBefore = subscriptionsChanged
+            subscriptionsChanged = []
+            looksAtEverything = max(0, looksAtEverything - 1)
         }
 
         /// Where the stored counts stood when the cache last caught up with
@@ -360,6 +390,22 @@ struct MeterSlot: Hashable {
     let organizationId: String
     let meter: String
     let periodStart: Date
+}
+
+/// The meter periods flushes wrote, for ``KeygateService/rejoinLateCounts()``.
+struct LateCountChecks: Sendable {
+    /// Written by a flush's batches: looked at where the organization's
+    /// subscription changed lately.
+    var written: [MeterSlot] = []
+    /// Written by a batch sent again, or kept from a look that failed:
+    /// looked at whatever changed.
+    var retried: Set<MeterSlot> = []
+}
+
+extension MeterSlot {
+    init(_ increment: MeterIncrement) {
+        self.init(organizationId: increment.organizationId, meter: increment.meter, periodStart: increment.periodStart)
+    }
 }
 
 /// A key found by its digest. Lives only inside ``VerificationState``'s lock.

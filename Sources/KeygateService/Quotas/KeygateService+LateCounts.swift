@@ -1,0 +1,81 @@
+import Foundation
+import KeyStore
+import PlanCatalog
+
+extension KeygateService {
+    /// Brings requests a flush wrote late into the period they belong to.
+    /// Called at the end of every flush.
+    ///
+    /// A billing event that moves an organization's period earlier carries
+    /// what is stored under the later starts into the new one
+    /// (``joinCounts(of:organizationId:into:)``), but a process may have
+    /// counted requests under the old start that it had not written then
+    /// (up to a flush interval's worth, or a batch whose write it retries).
+    /// Written after the event, they would stay under a start no period
+    /// has any more. So after each flush this process catches up with the
+    /// store's changes and looks at each period it wrote for an
+    /// organization whose subscription changed lately: where the start it
+    /// wrote lies inside a period that now began earlier, it carries it
+    /// there as the event did. Either the flush committed before the
+    /// event's carry, which then took its counts, or after the event, which
+    /// the catch-up then sees: nothing is left between the two.
+    ///
+    /// Without billing events this is a read of the change token and one
+    /// pass over the periods written: no organization is read.
+    func rejoinLateCounts() throws(ServiceError) {
+        let checks = verification.lateCounts.withLock { checks in
+            defer { checks = LateCountChecks() }
+            return checks
+        }
+        do {
+            try rejoin(checks)
+        } catch {
+            verification.lateCounts.withLock {
+                $0.retried.formUnion(checks.written)
+                $0.retried.formUnion(checks.retried)
+            }
+            throw error
+        }
+    }
+
+    private func rejoin(_ checks: LateCountChecks) throws(ServiceError) {
+        if !checks.written.isEmpty || !checks.retried.isEmpty {
+            let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+            if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
+            var slots = checks.retried
+            switch verification.withState({ $0.recentSubscriptionChanges }) {
+            case nil: slots.formUnion(checks.written)
+            case let changed? where !changed.isEmpty:
+                slots.formUnion(checks.written.lazy.filter { changed.contains($0.organizationId) })
+            case _?: break
+            }
+            if !slots.isEmpty { try rejoin(slots) }
+        }
+        verification.withState { $0.subscriptionChangesLookedAt() }
+    }
+
+    /// Carries each of `slots` written under a start that now lies inside
+    /// a period that began earlier into that period.
+    private func rejoin(_ slots: Set<MeterSlot>) throws(ServiceError) {
+        let now = clock.now()
+        let ids = Set(slots.map(\.organizationId))
+        var plans = verification.withState { state in
+            ids.reduce(into: [String: OrganizationPlan]()) { plans, id in plans[id] = state.organization(id, at: now)?.plan }
+        }
+        let unknown = ids.filter { plans[$0] == nil }
+        if !unknown.isEmpty {
+            let records = try store { () throws(KeyStoreError) in try storage.subscriptions(organizationIds: Array(unknown)) }
+            for id in unknown { plans[id] = organizationPlan(records[id], organizationId: id) }
+        }
+        for slot in slots {
+            guard let organization = plans[slot.organizationId],
+                  let quota = organization.plan.quota(for: MeterID(slot.meter)), quota.period != .none
+            else { continue }
+            let window = QuotaCalendar.window(quota.period, at: now, anchor: organization.subscription.periodStart)
+            guard slot.periodStart > window.start, slot.periodStart < window.resetsAt ?? .distantFuture else { continue }
+            try atomically { service throws(ServiceError) in
+                try service.joinCounts(of: quota, organizationId: slot.organizationId, into: window)
+            }
+        }
+    }
+}

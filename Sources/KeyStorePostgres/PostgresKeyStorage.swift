@@ -651,7 +651,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             for row in 0..<rows.count {
                 let organization = rows.string(row, 0)
                 if let organization { changes.organizations.insert(organization) }
-                // A row naming no key is a subscription's (its triggers').
+                // Only the subscription table's triggers log a row naming no key.
                 if let key = rows.string(row, 1) {
                     changes.keys.insert(key)
                 } else if let organization {

@@ -266,7 +266,7 @@ public struct SQLiteKeyStorage: KeyStorage {
             while let row = try rows.next() {
                 let organization: String? = row["organization_id"]
                 if let organization { changes.organizations.insert(organization) }
-                // A row naming no key is a subscription's (its triggers').
+                // Only the subscription table's triggers log a row naming no key.
                 if let key: String = row["key_id"] {
                     changes.keys.insert(key)
                 } else if let organization {

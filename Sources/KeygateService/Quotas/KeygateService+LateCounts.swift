@@ -20,8 +20,8 @@ extension KeygateService {
     /// event's carry, which then took its counts, or after the event, which
     /// the catch-up then sees: nothing is left between the two.
     ///
-    /// Without billing events this is a read of the change token and one
-    /// pass over the periods written: no organization is read.
+    /// Without billing events this costs a flush one read of the change
+    /// token: no period written is looked at and no organization read.
     func rejoinLateCounts() throws(ServiceError) {
         let checks = verification.lateCounts.withLock { checks in
             defer { checks = LateCountChecks() }

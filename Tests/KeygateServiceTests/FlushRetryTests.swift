@@ -165,6 +165,23 @@ struct FlushRetryTests {
         #expect(requests?.used == 5)
     }
 
+    /// A batch refused before billing moved its period earlier, and sent
+    /// again after: its requests join the period that now holds them.
+    @Test func aBatchSentAgainAfterItsPeriodMovedJoinsTheNewPeriod() throws {
+        let fixture = try ServiceFixture()  // 22 November
+        try fixture.move(to: "pro", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+        storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        try fixture.move(to: "pro", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try service.flushUsage()
+        let requests = try fixture.service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
+        #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))
+    }
+
     /// A flush of more keys than one batch holds, whose second batch is
     /// refused: the first stays written, the second is sent again first by
     /// the next flush, and the keys of the batches never tried go back into

@@ -305,6 +305,35 @@ struct QuotaTests {
         #expect(moved.used == 334 && moved.resetsAt == utc(2026, 12, 5))
     }
 
+    /// Requests a process counted on the plan before a downgrade and wrote
+    /// after it take the count past 80% of the new limit: that is
+    /// announced, although the billing event found the stored count below
+    /// it and the flush weighed them against the old limit.
+    @Test(arguments: Backend.available) func requestsWrittenAfterADowngradeAnnounceTheNewLimitsThreshold(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
+        let (billing, api) = (processes[0], processes[1])
+        try billing.move(to: "connect", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 5,000,000 a month
+        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
+        func verify(cost: Int) throws -> VerifyOutcome {
+            api.clock.advance(by: 61)
+            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
+        }
+        func thresholds() throws -> [OutboxEvent] {
+            try billing.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
+        }
+        for _ in 0..<260 { #expect(try verify(cost: 300) == .valid) }  // 78,000
+        try api.service.flushUsage()
+        for _ in 0..<10 { #expect(try verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 100,000
+        #expect(try thresholds().isEmpty)
+        try api.service.flushUsage()
+        let events = try thresholds()
+        #expect(events.count == 1)
+        let event = try #require(events.first)
+        #expect(event.data["threshold"] == .integer(80) && event.data["limit"] == .integer(100_000))
+        #expect(event.data["used"] == .integer(81_000))
+    }
+
     /// Counts kept by calendar month before billing named a period join
     /// the first period it names if they began inside it.
     @Test(arguments: Backend.available) func countsByCalendarMonthJoinTheBillingPeriodThatHoldsThem(_ backend: Backend) throws {

@@ -18,7 +18,9 @@ extension KeygateService {
     /// wrote lies inside a period that now began earlier, it carries it
     /// there as the event did. Either the flush committed before the
     /// event's carry, which then took its counts, or after the event, which
-    /// the catch-up then sees: nothing is left between the two.
+    /// the catch-up then sees: nothing is left between the two. For the
+    /// same organizations it announces the thresholds of their current
+    /// limits that the counts written reached.
     ///
     /// Without billing events this costs a flush one read of the change
     /// token: no period written is looked at and no organization read.
@@ -55,7 +57,8 @@ extension KeygateService {
     }
 
     /// Carries each of `slots` written under a start that now lies inside
-    /// a period that began earlier into that period.
+    /// a period that began earlier into that period, and announces the
+    /// thresholds the current limits find reached in the periods written.
     private func rejoin(_ slots: Set<MeterSlot>) throws(ServiceError) {
         let now = clock.now()
         let ids = Set(slots.map(\.organizationId))
@@ -67,14 +70,31 @@ extension KeygateService {
             let records = try store { () throws(KeyStoreError) in try storage.subscriptions(organizationIds: Array(unknown)) }
             for id in unknown { plans[id] = organizationPlan(records[id], organizationId: id) }
         }
+        var current: [String: [(quota: Quota, window: QuotaWindow)]] = [:]
         for slot in slots {
             guard let organization = plans[slot.organizationId],
-                  let quota = organization.plan.quota(for: MeterID(slot.meter)), quota.period != .none
+                  let quota = organization.plan.quota(for: MeterID(slot.meter))
             else { continue }
             let window = QuotaCalendar.window(quota.period, at: now, anchor: organization.subscription.periodStart)
-            guard slot.periodStart > window.start, slot.periodStart < window.resetsAt ?? .distantFuture else { continue }
+            let inside = quota.period != .none && slot.periodStart > window.start
+                && slot.periodStart < window.resetsAt ?? .distantFuture
+            guard inside || slot.periodStart == window.start else { continue }
+            if inside {
+                try atomically { service throws(ServiceError) in
+                    try service.joinCounts(of: quota, organizationId: slot.organizationId, into: window)
+                }
+            }
+            if !(current[slot.organizationId]?.contains { $0.quota.meter == quota.meter } ?? false) {
+                current[slot.organizationId, default: []].append((quota, window))
+            }
+        }
+        // The flush weighed its counts against the limit this process knew
+        // when it counted them: a plan changed since may have a lower one
+        // they reached, which neither the billing event (it read the count
+        // without them) nor a later flush (past it already) would announce.
+        for (organizationId, quotas) in current {
             try atomically { service throws(ServiceError) in
-                try service.joinCounts(of: quota, organizationId: slot.organizationId, into: window)
+                try service.announceReachedThresholds(organizationId: organizationId, of: quotas)
             }
         }
     }

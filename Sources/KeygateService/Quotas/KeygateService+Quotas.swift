@@ -150,7 +150,16 @@ extension KeygateService {
             changed.append((quota, window))
             if periodMoved { try joinCounts(of: quota, organizationId: organizationId, into: window) }
         }
-        let limited = changed.filter { $0.quota.limit != nil }
+        try announceReachedThresholds(organizationId: organizationId, of: changed)
+    }
+
+    /// Writes the threshold events of each quota's limit that its stored
+    /// count in `window` has reached, each once per period and limit (those
+    /// written before are not written again); in the caller's unit of work.
+    func announceReachedThresholds(organizationId: String, of quotas: [(quota: Quota, window: QuotaWindow)])
+        throws(ServiceError)
+    {
+        let limited = quotas.filter { $0.quota.limit != nil }
         guard !limited.isEmpty else { return }
         let readings = try store { () throws(KeyStoreError) in
             try storage.readings(organizationId: organizationId,
@@ -158,8 +167,7 @@ extension KeygateService {
         }
         for (quota, window) in limited {
             let used = readings.first { $0.meter == quota.meter.rawValue && $0.periodStart == window.start }?.used ?? 0
-            // As if the whole count were added now: the thresholds it
-            // reaches, each written once per period and limit.
+            // As if the whole count were added now: the thresholds it reaches.
             let count = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
                                        periodStart: window.start, amount: used, limit: quota.limit)
             try appendThresholdEvents(of: count, usedAfter: used)

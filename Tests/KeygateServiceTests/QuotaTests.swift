@@ -334,6 +334,29 @@ struct QuotaTests {
         #expect(event.data["used"] == .integer(81_000))
     }
 
+    /// After an upgrade, requests counted on the old plan and written after
+    /// it announce no threshold of the old limit, which is no longer in
+    /// force: 81% of it is 1.6% of the new one.
+    @Test(arguments: Backend.available) func requestsWrittenAfterAnUpgradeAnnounceNothingOfTheOldLimit(_ backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
+        let (billing, api) = (processes[0], processes[1])
+        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 100,000 a month
+        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
+        func verify(cost: Int) throws -> VerifyOutcome {
+            api.clock.advance(by: 61)
+            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
+        }
+        for _ in 0..<260 { #expect(try verify(cost: 300) == .valid) }  // 78,000
+        try api.service.flushUsage()
+        for _ in 0..<10 { #expect(try verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
+        try billing.move(to: "connect", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 5,000,000
+        try api.service.flushUsage()
+        let events = try billing.service.events(organizationId: "org_a", cursor: nil, limit: 200).events
+        #expect(!events.contains { $0.type == .quotaThreshold })
+        let requests = try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+        #expect(requests?.used == 81_000 && requests?.limit == 5_000_000)
+    }
+
     /// Counts kept by calendar month before billing named a period join
     /// the first period it names if they began inside it.
     @Test(arguments: Backend.available) func countsByCalendarMonthJoinTheBillingPeriodThatHoldsThem(_ backend: Backend) throws {

@@ -42,10 +42,8 @@ extension KeygateService {
 
     private func rejoin(_ checks: LateCountChecks) throws(ServiceError) {
         if !checks.written.isEmpty || !checks.retried.isEmpty {
-            let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-            if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
             var slots = checks.retried
-            switch verification.withState({ $0.recentSubscriptionChanges }) {
+            switch try subscriptionsChangedLately() {
             case nil: slots.formUnion(checks.written)
             case let changed? where !changed.isEmpty:
                 slots.formUnion(checks.written.lazy.filter { changed.contains($0.organizationId) })
@@ -54,6 +52,15 @@ extension KeygateService {
             if !slots.isEmpty { try rejoin(slots) }
         }
         verification.withState { $0.subscriptionChangesLookedAt() }
+    }
+
+    /// The organizations whose subscription changed in the last two looks
+    /// at late counts, the store's changes caught up with first; `nil` for
+    /// every organization (the cache forgot everything meanwhile).
+    func subscriptionsChangedLately() throws(ServiceError) -> Set<String>? {
+        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+        if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
+        return verification.withState { $0.recentSubscriptionChanges }
     }
 
     /// Carries each of `slots` written under a start that now lies inside

@@ -433,11 +433,21 @@ extension KeygateService {
             let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
             let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
             let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
+            // A count is weighed against the limit it was counted under,
+            // unless its organization's plan changed lately, perhaps since:
+            // the look after the flush weighs those against the current one
+            // (rejoinLateCounts), so no event names a limit no longer in force.
+            let replanned = pendingMeters.isEmpty ? [] : try subscriptionsChangedLately()
             var (keysDone, metersDone) = (0, 0)
             repeat {
                 let usage = Array(increments[keysDone..<min(keysDone + Self.flushKeyBatch, increments.count)])
                 let taken = meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)]
-                let counts = taken.map(\.increment)
+                let counts = taken.map { pending in
+                    guard replanned.map({ $0.contains(pending.increment.organizationId) }) ?? true else { return pending.increment }
+                    var increment = pending.increment
+                    increment.limit = nil
+                    return increment
+                }
                 let identity = UUID().uuidString
                 var failure: KeyStoreError?
                 do throws(KeyStoreError) {

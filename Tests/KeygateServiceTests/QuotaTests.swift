@@ -253,24 +253,17 @@ struct QuotaTests {
     /// and refuses past the limit by it (the channel manager's Essentials:
     /// 100,000 requests a month).
     @Test(arguments: Backend.available) func anotherProcessLimitsRequestsByTheJoinedCount(_ backend: Backend) throws {
-        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
-        let (billing, api) = (processes[0], processes[1])
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
-        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
-        func verify(cost: Int) throws -> VerifyOutcome {
-            api.clock.advance(by: 61)  // the key's whole rate limit again
-            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
-        }
-        for _ in 0..<300 { #expect(try verify(cost: 300) == .valid) }  // 90,000
-        try api.service.flushUsage()
+        let two = try TwoProcesses(on: "essentials", backend: backend)
+        for _ in 0..<300 { #expect(try two.verify(cost: 300) == .valid) }  // 90,000
+        try two.api.service.flushUsage()
 
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
-        for _ in 0..<33 { #expect(try verify(cost: 300) == .valid) }   // 99,900
-        #expect(try verify(cost: 300) == .quotaExceeded)
-        #expect(try verify(cost: 100) == .valid)                       // 100,000
-        #expect(try verify(cost: 1) == .quotaExceeded)
-        try api.service.flushUsage()
-        let requests = try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+        try two.billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        for _ in 0..<33 { #expect(try two.verify(cost: 300) == .valid) }   // 99,900
+        #expect(try two.verify(cost: 300) == .quotaExceeded)
+        #expect(try two.verify(cost: 100) == .valid)                       // 100,000
+        #expect(try two.verify(cost: 1) == .quotaExceeded)
+        try two.api.service.flushUsage()
+        let requests = try two.requests()
         #expect(requests?.used == 100_000 && requests?.resetsAt == utc(2026, 12, 10))
     }
 
@@ -279,29 +272,19 @@ struct QuotaTests {
     /// process verified again before its flush (and counted the rest under
     /// the new start) or not.
     @Test(arguments: Backend.available) func requestsWrittenAfterTheirPeriodMovedJoinTheNewOne(_ backend: Backend) throws {
-        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
-        let (billing, api) = (processes[0], processes[1])
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
-        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
-        func verify(cost: Int) throws -> VerifyOutcome {
-            api.clock.advance(by: 61)
-            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
-        }
-        func requests() throws -> QuotaState? {
-            try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
-        }
-        #expect(try verify(cost: 100) == .valid)
-        try api.service.flushUsage()
-        #expect(try verify(cost: 200) == .valid)  // not written when billing moves the period
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
-        try api.service.flushUsage()
-        #expect(try requests()?.used == 300)
+        let two = try TwoProcesses(on: "essentials", backend: backend)
+        #expect(try two.verify(cost: 100) == .valid)
+        try two.api.service.flushUsage()
+        #expect(try two.verify(cost: 200) == .valid)  // not written when billing moves the period
+        try two.billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try two.api.service.flushUsage()
+        #expect(try two.requests()?.used == 300)
 
-        #expect(try verify(cost: 30) == .valid)
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 5), periodEnd: utc(2026, 12, 5))
-        #expect(try verify(cost: 4) == .valid)  // counted under the new start, beside the 30
-        try api.service.flushUsage()
-        let moved = try #require(try requests())
+        #expect(try two.verify(cost: 30) == .valid)
+        try two.billing.move(to: "essentials", periodStart: utc(2026, 11, 5), periodEnd: utc(2026, 12, 5))
+        #expect(try two.verify(cost: 4) == .valid)  // counted under the new start, beside the 30
+        try two.api.service.flushUsage()
+        let moved = try #require(try two.requests())
         #expect(moved.used == 334 && moved.resetsAt == utc(2026, 12, 5))
     }
 
@@ -310,24 +293,14 @@ struct QuotaTests {
     /// announced, although the billing event found the stored count below
     /// it and the flush weighed them against the old limit.
     @Test(arguments: Backend.available) func requestsWrittenAfterADowngradeAnnounceTheNewLimitsThreshold(_ backend: Backend) throws {
-        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
-        let (billing, api) = (processes[0], processes[1])
-        try billing.move(to: "connect", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 5,000,000 a month
-        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
-        func verify(cost: Int) throws -> VerifyOutcome {
-            api.clock.advance(by: 61)
-            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
-        }
-        func thresholds() throws -> [OutboxEvent] {
-            try billing.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
-        }
-        for _ in 0..<260 { #expect(try verify(cost: 300) == .valid) }  // 78,000
-        try api.service.flushUsage()
-        for _ in 0..<10 { #expect(try verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 100,000
-        #expect(try thresholds().isEmpty)
-        try api.service.flushUsage()
-        let events = try thresholds()
+        let two = try TwoProcesses(on: "connect", backend: backend)  // 5,000,000 a month
+        for _ in 0..<260 { #expect(try two.verify(cost: 300) == .valid) }  // 78,000
+        try two.api.service.flushUsage()
+        for _ in 0..<10 { #expect(try two.verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
+        try two.billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 100,000
+        #expect(try two.thresholds().isEmpty)
+        try two.api.service.flushUsage()
+        let events = try two.thresholds()
         #expect(events.count == 1)
         let event = try #require(events.first)
         #expect(event.data["threshold"] == .integer(80) && event.data["limit"] == .integer(100_000))
@@ -338,22 +311,14 @@ struct QuotaTests {
     /// it announce no threshold of the old limit, which is no longer in
     /// force: 81% of it is 1.6% of the new one.
     @Test(arguments: Backend.available) func requestsWrittenAfterAnUpgradeAnnounceNothingOfTheOldLimit(_ backend: Backend) throws {
-        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
-        let (billing, api) = (processes[0], processes[1])
-        try billing.move(to: "essentials", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 100,000 a month
-        let key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
-        func verify(cost: Int) throws -> VerifyOutcome {
-            api.clock.advance(by: 61)
-            return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
-        }
-        for _ in 0..<260 { #expect(try verify(cost: 300) == .valid) }  // 78,000
-        try api.service.flushUsage()
-        for _ in 0..<10 { #expect(try verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
-        try billing.move(to: "connect", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 5,000,000
-        try api.service.flushUsage()
-        let events = try billing.service.events(organizationId: "org_a", cursor: nil, limit: 200).events
-        #expect(!events.contains { $0.type == .quotaThreshold })
-        let requests = try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+        let two = try TwoProcesses(on: "essentials", backend: backend)  // 100,000 a month
+        for _ in 0..<260 { #expect(try two.verify(cost: 300) == .valid) }  // 78,000
+        try two.api.service.flushUsage()
+        for _ in 0..<10 { #expect(try two.verify(cost: 300) == .valid) }   // 81,000, 3,000 not written
+        try two.billing.move(to: "connect", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 5,000,000
+        try two.api.service.flushUsage()
+        #expect(try two.thresholds().isEmpty)
+        let requests = try two.requests()
         #expect(requests?.used == 81_000 && requests?.limit == 5_000_000)
     }
 
@@ -505,5 +470,37 @@ struct QuotaTests {
         #expect(throws: ServiceError(.invalidKey, field: "key", ["reason": "revoked"])) {
             try fixture.service.quotas(secret: reader.secret.unredacted)
         }
+    }
+}
+
+/// Two processes on one database with the channel manager's catalog:
+/// `billing` applies billing events and reads quotas; `api` verifies one
+/// `ari_read` key of 300 requests a minute, each verification a minute
+/// after the last, so that it has the key's whole rate limit again.
+private struct TwoProcesses {
+    let billing: ServiceFixture
+    let api: ServiceFixture
+    let key: CreatedKey
+
+    /// `org_a` on `plan`, its billing period from 20 November to 20 December.
+    init(on plan: PlanID, backend: Backend) throws {
+        let processes = try ServiceFixture.processes(2, catalog: "examples/channel-manager.xml", backend: backend)
+        (billing, api) = (processes[0], processes[1])
+        try billing.move(to: plan, periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
+        key = try billing.create(kind: "ari_read", capabilities: ["ari.read"], rateLimit: 300)
+    }
+
+    func verify(cost: Int) throws -> VerifyOutcome {
+        api.clock.advance(by: 61)
+        return try api.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "ari.read", cost: cost)).outcome
+    }
+
+    /// The organization's request quota, as the billing process reads it.
+    func requests() throws -> QuotaState? {
+        try billing.service.quotas(organizationId: "org_a").quotas.first { $0.meter == "api.requests" }
+    }
+
+    func thresholds() throws -> [OutboxEvent] {
+        try billing.service.events(organizationId: "org_a", cursor: nil, limit: 200).events.filter { $0.type == .quotaThreshold }
     }
 }

@@ -429,23 +429,24 @@ extension KeygateService {
                 verification.withState { $0.unsureFlush = nil }
                 verification.lateCounts.withLock { $0.retried.formUnion(unsure.meters.map(MeterSlot.init)) }
             }
-            let started = GCRA.microseconds(clock.now())
-            let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
-            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
-            let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             // A count is weighed against the limit it was counted under,
             // unless its organization's plan changed lately, perhaps since:
             // the look after the flush weighs those against the current one
             // (rejoinLateCounts), so no event names a limit no longer in force.
-            let replanned = pendingMeters.isEmpty ? [] : try subscriptionsChangedLately()
+            // Asked before anything is taken, so that a failure loses nothing;
+            // not at all by a process with no counts to weigh.
+            let replanned = verification.withState({ $0.holdsMeterCounters }) ? try subscriptionsChangedLately() : []
+            let started = GCRA.microseconds(clock.now())
+            let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
+            let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
+            let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             var (keysDone, metersDone) = (0, 0)
             repeat {
                 let usage = Array(increments[keysDone..<min(keysDone + Self.flushKeyBatch, increments.count)])
                 let taken = meters[metersDone..<min(metersDone + Self.flushBatch, meters.count)]
                 let counts = taken.map { pending in
-                    guard replanned.map({ $0.contains(pending.increment.organizationId) }) ?? true else { return pending.increment }
                     var increment = pending.increment
-                    increment.limit = nil
+                    if replanned.map({ $0.contains(increment.organizationId) }) ?? true { increment.limit = nil }
                     return increment
                 }
                 let identity = UUID().uuidString

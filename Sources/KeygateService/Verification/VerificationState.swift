@@ -297,6 +297,10 @@ final class VerificationState: Sendable {
         /// the next flush settles it (``KeygateService/flushUsage()``).
         var unsureFlush: UnsureFlush?
 
+        /// Whether this process holds meter counters, written or not since
+        /// (a flush forgets those it left at zero).
+        var holdsMeterCounters: Bool { !meters.isEmpty }
+
         /// What this process counted in a meter's period and has not written.
         func pendingAmount(_ slot: MeterSlot) -> Int {
             let unsure = unsureFlush?.meters.lazy.filter {

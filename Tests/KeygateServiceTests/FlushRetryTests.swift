@@ -15,6 +15,8 @@ struct LostAcknowledgement: KeygateStorage {
     let refuseAfter = Locked<Int?>(nil)
     /// What the database's probe throws while set, as a server gone away would.
     let probeFailure = Locked<KeyStoreError?>(nil)
+    /// What reading the change token throws while set.
+    let tokenFailure = Locked<KeyStoreError?>(nil)
 
     var rules: KeyRules { base.rules }
     var rateLimits: (any SharedRateLimits)? { base.rateLimits }
@@ -101,7 +103,10 @@ struct LostAcknowledgement: KeygateStorage {
     }
     func find(secret: String) throws(KeyStoreError) -> KeyLookup { try base.find(secret: secret) }
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup { try base.find(digest: digest) }
-    func changeToken() throws(KeyStoreError) -> ChangeToken { try base.changeToken() }
+    func changeToken() throws(KeyStoreError) -> ChangeToken {
+        if let failure = tokenFailure.withLock({ $0 }) { throw failure }
+        return try base.changeToken()
+    }
     func changes(after: Int64, through: Int64) throws(KeyStoreError) -> ChangeSet? { try base.changes(after: after, through: through) }
     func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) { try base.recordUsage(increments) }
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
@@ -163,6 +168,25 @@ struct FlushRetryTests {
         #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 5, invalid: 0))
         let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
         #expect(requests?.used == 5)
+    }
+
+    /// A flush that cannot read the change token (which tells it whose
+    /// plan changed) fails before it takes anything: the next one writes
+    /// every count.
+    @Test func aFlushThatCannotReadTheChangeTokenLosesNothing() throws {
+        let fixture = try ServiceFixture()
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        let storage = LostAcknowledgement(base: fixture.storage)
+        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+        storage.tokenFailure.withLock { $0 = KeyStoreError(.storageFailure, ["reason": "unreachable"]) }
+        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        storage.tokenFailure.withLock { $0 = nil }
+        try service.flushUsage()
+        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 0))
+        let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
+        #expect(requests?.used == 3)
     }
 
     /// A batch refused before billing moved its period earlier, and sent

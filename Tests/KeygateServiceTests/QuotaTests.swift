@@ -288,6 +288,19 @@ struct QuotaTests {
         #expect(moved.used == 334 && moved.resetsAt == utc(2026, 12, 5))
     }
 
+    /// A process so far behind that the change log no longer says whose
+    /// subscription changed looks at every period it writes: requests it
+    /// counted under a start that billing moved meanwhile still join the
+    /// new period.
+    @Test(arguments: Backend.available) func requestsWrittenPastTheChangeLogsReachJoinTheirPeriod(_ backend: Backend) throws {
+        let two = try TwoProcesses(on: "essentials", backend: backend)
+        #expect(try two.verify(cost: 200) == .valid)
+        try two.billing.move(to: "essentials", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try two.billing.outrunChangeLog()
+        try two.api.service.flushUsage()
+        #expect(try two.requests()?.used == 200)
+    }
+
     /// Requests a process counted on the plan before a downgrade and wrote
     /// after it take the count past 80% of the new limit: that is
     /// announced, although the billing event found the stored count below

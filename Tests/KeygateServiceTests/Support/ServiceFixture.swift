@@ -79,6 +79,28 @@ final class ServiceFixture: @unchecked Sendable {
             periodStart: periodStart, periodEnd: periodEnd))
     }
 
+    /// Logs 65,536 changes of another organization, as elsewhere on the
+    /// database: a process that read the log before them finds it no longer
+    /// reaches back to where it stopped, and forgets everything it held.
+    func outrunChangeLog() throws {
+        if let url = postgresURL {
+            try PostgresKeyStorage.execute("""
+                INSERT INTO change_event (seq, organization_id)
+                SELECT (SELECT position FROM change_head) + g, 'org_x' FROM generate_series(1, 65536) g;
+                UPDATE change_head SET position = position + 65536;
+                DELETE FROM change_event WHERE seq <= (SELECT position FROM change_head) - 65536;
+                """, url: url)
+        } else {
+            let path = try sqlitePath ?? { throw CocoaError(.fileNoSuchFile) }()
+            try KeyDatabase.open(path: path).write { db in
+                try db.execute(sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 65536)
+                    INSERT INTO change_event (organization_id) SELECT 'org_x' FROM n
+                    """)
+            }
+        }
+    }
+
     func create(
         _ organization: String = "org_a", name: String = "integration", kind: String, capabilities: [String],
         rateLimit: Int? = nil, expiresAt: Date? = nil

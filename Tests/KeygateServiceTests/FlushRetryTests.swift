@@ -152,57 +152,43 @@ struct LostAcknowledgement: KeygateStorage {
 @Suite("Flushes whose outcome was unknown")
 struct FlushRetryTests {
     @Test func aFlushCommittedButNotAcknowledgedIsNotCountedTwice() throws {
-        let fixture = try ServiceFixture()
-        try fixture.move(to: "pro")
-        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        let storage = LostAcknowledgement(base: fixture.storage)
-        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
-        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
-        storage.loseNext.withLock { $0 = true }
-        #expect(throws: ServiceError.self) { try service.flushUsage() }
+        let flaky = try FlakyStore()
+        try flaky.verify(times: 3)
+        flaky.storage.loseNext.withLock { $0 = true }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
         // Two more after the failure: the next flush sends the unsure batch
         // again (which the store recognises) and then these.
-        for _ in 0..<2 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
-        try service.flushUsage()
-        try service.flushUsage()
-        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 5, invalid: 0))
-        let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
-        #expect(requests?.used == 5)
+        try flaky.verify(times: 2)
+        try flaky.service.flushUsage()
+        try flaky.service.flushUsage()
+        #expect(try flaky.usage() == KeyUsage(valid: 5, invalid: 0))
+        #expect(try flaky.requests()?.used == 5)
     }
 
     /// A flush that cannot read the change token (which tells it whose
     /// plan changed) fails before it takes anything: the next one writes
     /// every count.
     @Test func aFlushThatCannotReadTheChangeTokenLosesNothing() throws {
-        let fixture = try ServiceFixture()
-        try fixture.move(to: "pro")
-        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        let storage = LostAcknowledgement(base: fixture.storage)
-        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
-        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
-        storage.tokenFailure.withLock { $0 = KeyStoreError(.storageFailure, ["reason": "unreachable"]) }
-        #expect(throws: ServiceError.self) { try service.flushUsage() }
-        storage.tokenFailure.withLock { $0 = nil }
-        try service.flushUsage()
-        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 3, invalid: 0))
-        let requests = try service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
-        #expect(requests?.used == 3)
+        let flaky = try FlakyStore()
+        try flaky.verify(times: 3)
+        flaky.storage.tokenFailure.withLock { $0 = KeyStoreError(.storageFailure, ["reason": "unreachable"]) }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
+        flaky.storage.tokenFailure.withLock { $0 = nil }
+        try flaky.service.flushUsage()
+        #expect(try flaky.usage() == KeyUsage(valid: 3, invalid: 0))
+        #expect(try flaky.requests()?.used == 3)
     }
 
     /// A batch refused before billing moved its period earlier, and sent
     /// again after: its requests join the period that now holds them.
     @Test func aBatchSentAgainAfterItsPeriodMovedJoinsTheNewPeriod() throws {
-        let fixture = try ServiceFixture()  // 22 November
-        try fixture.move(to: "pro", periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))
-        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        let storage = LostAcknowledgement(base: fixture.storage)
-        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
-        for _ in 0..<3 { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
-        storage.refuseAfter.withLock { $0 = 0 }
-        #expect(throws: ServiceError.self) { try service.flushUsage() }
-        try fixture.move(to: "pro", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
-        try service.flushUsage()
-        let requests = try fixture.service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
+        let flaky = try FlakyStore(periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 22 November
+        try flaky.verify(times: 3)
+        flaky.storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
+        try flaky.fixture.move(to: "pro", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try flaky.service.flushUsage()
+        let requests = try flaky.requests()
         #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))
     }
 
@@ -243,5 +229,36 @@ struct FlushRetryTests {
                                          from: fixture.clock.now().addingTimeInterval(-80 * 86_400), to: fixture.clock.now())
         #expect(days.map(\.valid).reduce(0, +) == 71 && days.count == 70)
         #expect(days.last?.valid == 2)
+    }
+}
+
+/// `org_a` on Pro with one key, verified by a service of its own on the
+/// fixture's store behind a ``LostAcknowledgement`` that fails as told.
+struct FlakyStore {
+    let fixture: ServiceFixture
+    let storage: LostAcknowledgement
+    let service: KeygateService
+    let key: CreatedKey
+
+    init(periodStart: Date? = nil, periodEnd: Date? = nil) throws {
+        fixture = try ServiceFixture()
+        try fixture.move(to: "pro", periodStart: periodStart, periodEnd: periodEnd)
+        key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        storage = LostAcknowledgement(base: fixture.storage)
+        service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
+    }
+
+    func verify(times: Int) throws {
+        for _ in 0..<times { _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")) }
+    }
+
+    /// The key's counts as stored.
+    func usage() throws -> KeyUsage {
+        try service.key(id: key.key.record.id, organizationId: "org_a").record.usage
+    }
+
+    /// The organization's request quota, as stored.
+    func requests() throws -> QuotaState? {
+        try fixture.service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
     }
 }

@@ -63,12 +63,9 @@ struct ServiceHealthTests {
     /// Flushes that fail warn, counting from the first failure and saying
     /// why the latest failed, until one succeeds.
     @Test func failingFlushesWarnUntilOneSucceeds() throws {
-        let fixture = try ServiceFixture()
-        try fixture.move(to: "pro")
-        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
-        let storage = LostAcknowledgement(base: fixture.storage)
-        let service = KeygateService(catalog: fixture.catalog, storage: storage, clock: fixture.clock)
-        _ = try service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read"))
+        let flaky = try FlakyStore()
+        let (fixture, storage, service) = (flaky.fixture, flaky.storage, flaky.service)
+        try flaky.verify(times: 1)
         let first = fixture.clock.now()
         storage.refuseAfter.withLock { $0 = 0 }
         #expect(throws: ServiceError.self) { try service.flushUsage() }
@@ -82,7 +79,7 @@ struct ServiceHealthTests {
         try service.flushUsage()
         #expect(service.health().flushFailures == nil)
         #expect(service.health().status == .pass)
-        #expect(try service.key(id: key.key.record.id, organizationId: "org_a").record.usage == KeyUsage(valid: 1, invalid: 0))
+        #expect(try flaky.usage() == KeyUsage(valid: 1, invalid: 0))
     }
 
     /// A host whose clock runs 5 s ahead of the PostgreSQL server's warns,

@@ -42,12 +42,11 @@ extension KeygateService {
 
     private func rejoin(_ checks: LateCountChecks) throws(ServiceError) {
         if !checks.written.isEmpty || !checks.retried.isEmpty {
+            // `nil`: every organization may have changed.
+            let changed = try subscriptionsChangedLately()
             var slots = checks.retried
-            switch try subscriptionsChangedLately() {
-            case nil: slots.formUnion(checks.written)
-            case let changed? where !changed.isEmpty:
-                slots.formUnion(checks.written.lazy.filter { changed.contains($0.organizationId) })
-            case _?: break
+            if changed?.isEmpty != true {
+                slots.formUnion(checks.written.lazy.filter { changed?.contains($0.organizationId) ?? true })
             }
             if !slots.isEmpty { try rejoin(slots) }
         }
@@ -77,7 +76,7 @@ extension KeygateService {
             let records = try store { () throws(KeyStoreError) in try storage.subscriptions(organizationIds: Array(unknown)) }
             for id in unknown { plans[id] = organizationPlan(records[id], organizationId: id) }
         }
-        var current: [String: [(quota: Quota, window: QuotaWindow)]] = [:]
+        var current: [String: [MeterID: (quota: Quota, window: QuotaWindow)]] = [:]
         for slot in slots {
             guard let organization = plans[slot.organizationId],
                   let quota = organization.plan.quota(for: MeterID(slot.meter))
@@ -91,9 +90,7 @@ extension KeygateService {
                     try service.joinCounts(of: quota, organizationId: slot.organizationId, into: window)
                 }
             }
-            if !(current[slot.organizationId]?.contains { $0.quota.meter == quota.meter } ?? false) {
-                current[slot.organizationId, default: []].append((quota, window))
-            }
+            current[slot.organizationId, default: [:]][quota.meter] = (quota, window)
         }
         // The flush weighed its counts against the limit this process knew
         // when it counted them: a plan changed since may have a lower one
@@ -101,7 +98,7 @@ extension KeygateService {
         // without them) nor a later flush (past it already) would announce.
         for (organizationId, quotas) in current {
             try atomically { service throws(ServiceError) in
-                try service.announceReachedThresholds(organizationId: organizationId, of: quotas)
+                try service.announceReachedThresholds(organizationId: organizationId, of: Array(quotas.values))
             }
         }
     }

@@ -175,17 +175,15 @@ extension KeygateService {
     }
 
     /// Carries what an organization counted of `quota`'s meter under later
-    /// starts inside `window` into the window's start, with the threshold
-    /// events the joined count crosses; in the caller's unit of work.
+    /// starts inside `window` into the window's start, in the caller's unit
+    /// of work. The thresholds the joined count reaches are the caller's to
+    /// announce (``announceReachedThresholds(organizationId:of:)``), with
+    /// those of its other quotas.
     func joinCounts(of quota: Quota, organizationId: String, into window: QuotaWindow) throws(ServiceError) {
-        let carried = try store { () throws(KeyStoreError) in
+        _ = try store { () throws(KeyStoreError) in
             try storage.carryCounts(organizationId: organizationId, meter: quota.meter.rawValue, into: window.start,
                                     before: window.resetsAt)
         }
-        guard carried.moved > 0 else { return }
-        let increment = MeterIncrement(organizationId: organizationId, meter: quota.meter.rawValue,
-                                       periodStart: window.start, amount: carried.moved, limit: quota.limit)
-        try appendThresholdEvents(of: increment, usedAfter: carried.used)
     }
 
     /// The threshold events an addition to a meter sets off, the meter now

@@ -44,8 +44,23 @@ public protocol KeyStorage: Sendable {
     func keys(organizationId: String, filter: KeyFilter, cursor: String?, limit: Int?) throws(KeyStoreError) -> KeyPage
     func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError) -> KeyRecord
     /// Gives the key a new secret. The previous one keeps working for
-    /// `gracePeriodSeconds` (0: it stops at once).
-    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey
+    /// `gracePeriodSeconds` (0: it stops at once). With an `idempotencyKey`
+    /// its organization used for an earlier rotation, nothing is rotated,
+    /// before the key is looked at: the same rotation (the same key and
+    /// grace) is refused with ``KeyStoreError/Code/keyAlreadyRotated``
+    /// naming the key, another with ``KeyStoreError/Code/idempotencyKeyReused``.
+    /// Concurrent rotations under one idempotency key rotate once,
+    /// wherever they run.
+    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?, idempotencyKey: String?)
+        throws(KeyStoreError) -> IssuedKey
+    /// The refusal ``rotate(id:organizationId:gracePeriodSeconds:actor:idempotencyKey:)``
+    /// would give a rotation sent again under `idempotencyKey`
+    /// (``KeyStoreError/Code/keyAlreadyRotated`` or ``KeyStoreError/Code/idempotencyKeyReused``);
+    /// `nil` when no rotation was made under it. Writes nothing: a rotation
+    /// the plan refuses asks it, so that a retry after a downgrade still
+    /// learns that the first call rotated the key.
+    func earlierRotation(id: String, organizationId: String, gracePeriodSeconds: Int, idempotencyKey: String)
+        throws(KeyStoreError) -> KeyStoreError?
     /// The secrets rotations left working, for each of these keys that
     /// has any: those whose grace deadline is still ahead, soonest first,
     /// each with the hint of the secret it was (kept when it was rotated
@@ -184,6 +199,14 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
+    /// A rotation under no idempotency key: each call rotates.
+    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?)
+        throws(KeyStoreError) -> IssuedKey
+    {
+        try rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor,
+                   idempotencyKey: nil)
+    }
+
     public func find(digests: [KeyDigest]) throws(KeyStoreError) -> [KeyLookup] {
         try digests.map { digest throws(KeyStoreError) in try find(digest: digest) }
     }

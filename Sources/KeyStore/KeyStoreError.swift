@@ -43,7 +43,8 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
         /// The idempotency key was used before for another call (a use of
-        /// another meter, amount or `reserve`; a creation of another key);
+        /// another meter, amount or `reserve`; a creation of another key; a
+        /// rotation of another key or grace period);
         /// ``KeyStoreError/parameters`` has `differs`, the first field that
         /// is not as it was.
         case idempotencyKeyReused = "idempotency_key_reused"
@@ -52,6 +53,11 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         /// Its secret was answered once, to the first call, and never is
         /// again: nothing was created.
         case keyAlreadyCreated = "key_already_created"
+        /// A rotation was sent again under the idempotency key of one that
+        /// rotated the key; ``KeyStoreError/parameters`` has `keyId`, that
+        /// key. The secret it made was answered once, to the first call,
+        /// and never is again: nothing was rotated.
+        case keyAlreadyRotated = "key_already_rotated"
         /// A date range that ends before it starts or spans more than a year.
         case invalidDateRange = "invalid_date_range"
         /// A reservation (``KeyStorage/add(_:to:periodStart:organizationId:idempotencyKey:reserve:limit:)``)

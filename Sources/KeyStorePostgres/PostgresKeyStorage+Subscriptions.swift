@@ -483,7 +483,15 @@ extension PostgresKeyStorage {
                 before: cutoff)
             return DeliveryForgetting(
                 forgotten: step.forgotten,
-                next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
+                next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
+                    ?? .rotation(organizationId: "", idempotencyKey: ""))
+        case .rotation(let organizationId, let idempotencyKey)?:
+            let step = try forgetIdempotencyKeys(
+                in: "key_rotation", receivedAt: "rotated_at", after: (organizationId, idempotencyKey), rows: rows,
+                before: cutoff)
+            return DeliveryForgetting(
+                forgotten: step.forgotten,
+                next: step.last.map { .rotation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
         case .billingEvent(let after)?:
             let step = try write { connection in
                 try connection.query("""
@@ -507,7 +515,7 @@ extension PostgresKeyStorage {
     }
 
     /// A step through a table keyed by organization and idempotency key
-    /// (`usage_record`, `key_creation`): up to `rows` after `after`,
+    /// (`usage_record`, `key_creation`, `key_rotation`): up to `rows` after `after`,
     /// those received before `before` deleted. `last` is the step's last
     /// row, `nil` when it was the table's last step.
     private func forgetIdempotencyKeys(

@@ -361,14 +361,34 @@ public struct PostgresKeyStorage: KeygateStorage {
         }
     }
 
-    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
-        -> IssuedKey
+    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?,
+                       idempotencyKey: String?) throws(KeyStoreError) -> IssuedKey
     {
         let now = self.now
-        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor, now: now)
+        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor,
+                                              idempotencyKey: idempotencyKey, now: now)
         let nowMilliseconds = StorageCoding.milliseconds(now)
         let previousExpiresAt = rotation.previousExpiresAt
+        let remembered = KeyRotation(keyId: id, gracePeriodSeconds: rotation.grace)
         return try write { connection in
+            if let idempotencyKey = rotation.idempotencyKey {
+                // Claimed before the key is locked: a rotation under the
+                // same idempotency key in another session waits here for
+                // this one's commit (then finds the row) or rollback (then
+                // claims it), whichever key either names, and no session
+                // holds a key's row while it waits for a claim.
+                let claimed = try connection.query("""
+                    INSERT INTO key_rotation (organization_id, idempotency_key, rotated_at, \(KeyRotation.columns))
+                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
+                    """, [.text(organizationId), .text(idempotencyKey), .integer(nowMilliseconds), .text(id),
+                          .of(rotation.grace)])
+                if claimed.count == 0 {
+                    // Read committed: the look-up sees the row the insert gave way to.
+                    throw try Self.rotation(organizationId: organizationId, idempotencyKey: idempotencyKey, connection)
+                        .map { $0.refusal(of: remembered) }
+                        ?? KeyStoreError(.storageFailure, ["reason": "other"])
+                }
+            }
             var key = try fetchKey(id: id, organizationId: organizationId, forUpdate: true, connection)
             try rotation.check(key)
             let secret = rules.format.generate(environment: key.environment)
@@ -393,6 +413,25 @@ public struct PostgresKeyStorage: KeygateStorage {
             insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, connection)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
+    }
+
+    public func earlierRotation(id: String, organizationId: String, gracePeriodSeconds: Int, idempotencyKey: String)
+        throws(KeyStoreError) -> KeyStoreError?
+    {
+        let sent = try validator.sentRotation(id: id, organizationId: organizationId,
+                                              gracePeriodSeconds: gracePeriodSeconds, idempotencyKey: idempotencyKey)
+        return try read { connection in
+            try Self.rotation(organizationId: sent.organizationId, idempotencyKey: sent.idempotencyKey, connection)
+        }?.refusal(of: sent.rotation)
+    }
+
+    /// The rotation made under an idempotency key, if one was.
+    static func rotation(organizationId: String, idempotencyKey: String, _ connection: PGConnection) throws -> KeyRotation? {
+        let row = try connection.query(
+            "SELECT \(KeyRotation.columns) FROM key_rotation WHERE organization_id = $1 AND idempotency_key = $2",
+            [.text(organizationId), .text(idempotencyKey)])
+        guard row.count > 0 else { return nil }
+        return KeyRotation(keyId: row.string(0, 0) ?? "", gracePeriodSeconds: row.int(0, 1) ?? 0)
     }
 
     public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {

@@ -600,5 +600,20 @@ enum PostgresSchema {
                 PRIMARY KEY (organization_id, idempotency_key)
             );
             """),
+        (21, "key rotations by idempotency key", """
+            -- A keys.rotate sent again (a retry on a timeout, a replayed
+            -- job) replaced the secret the first call made, which its
+            -- caller may have installed. A rotation under an idempotency
+            -- key is remembered with the key and the grace it gave, as a
+            -- creation is, and forgotten with it.
+            CREATE TABLE key_rotation (
+                organization_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                key_id TEXT NOT NULL,
+                grace_period_seconds INTEGER NOT NULL CHECK (grace_period_seconds >= 0),
+                rotated_at BIGINT NOT NULL,
+                PRIMARY KEY (organization_id, idempotency_key)
+            );
+            """),
     ]
 }

@@ -62,11 +62,15 @@ extension ServiceError {
         case invalidAmount = "invalid_amount"
         case invalidIdempotencyKey = "invalid_idempotency_key"
         /// An idempotency key reused for another call (`usage.record`'s,
-        /// `keys.create`'s); `differs` names the first field that differs.
+        /// `keys.create`'s, `keys.rotate`'s); `differs` names the first
+        /// field that differs.
         case idempotencyKeyReused = "idempotency_key_reused"
         /// A `keys.create` sent again under the idempotency key of one that
         /// made a key; `keyId` names it. Nothing was created.
         case keyAlreadyCreated = "key_already_created"
+        /// A `keys.rotate` sent again under the idempotency key of one that
+        /// rotated the key; `keyId` names it. Nothing was rotated.
+        case keyAlreadyRotated = "key_already_rotated"
         case invalidDateRange = "invalid_date_range"
         /// A meter is used up: `usage.record` with `reserve` refused the amount.
         case quotaExceeded = "quota_exceeded"
@@ -130,6 +134,7 @@ extension ServiceError {
             case .invalidIdempotencyKey: .invalidIdempotencyKey
             case .idempotencyKeyReused: .idempotencyKeyReused
             case .keyAlreadyCreated: .keyAlreadyCreated
+            case .keyAlreadyRotated: .keyAlreadyRotated
             case .invalidDateRange: .invalidDateRange
             case .quotaExceeded: .quotaExceeded
             case .unrecognizedKey: .unrecognizedKey

@@ -111,7 +111,29 @@ struct DeliveryForgettingTests {
         #expect(try storage.key(id: kept, organizationId: "org_a").id == kept, "forgetting a creation leaves its key")
     }
 
-    /// A pass on a store with nothing to forget goes through the three
+    @Test(arguments: Backend.withPooler) func rotationsPastTheRetentionAreForgottenAndRotateAgainWhenSentAgain(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
+        let storage = fixture.storage
+        let id = try fixture.create().key.id
+        func rotate(_ idempotencyKey: String) throws(KeyStoreError) -> String {
+            try storage.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 0, actor: nil,
+                               idempotencyKey: idempotencyKey).key.hint
+        }
+        for key in ["old-1", "old-2", "old-3"] { _ = try rotate(key) }
+        fixture.clock.advance(by: 10 * 86_400)
+        _ = try rotate("new-1")
+
+        let cutoff = fixture.clock.now().addingTimeInterval(-5 * 86_400)
+        #expect(try pass(storage, before: cutoff, rows: 2) == 3)
+        #expect(try fixture.rows(in: "key_rotation") == 1)
+        #expect(throws: KeyStoreError(.keyAlreadyRotated, field: "idempotencyKey", ["keyId": id])) { try rotate("new-1") }
+        let before = try storage.key(id: id, organizationId: "org_a").hint
+        #expect(try rotate("old-1") != before, "a forgotten rotation sent again rotates")
+    }
+
+    /// A pass on a store with nothing to forget goes through the four
     /// tables and ends.
     @Test(arguments: Backend.withPooler) func aPassOverNothingEnds(_ backend: Backend) throws {
         let fixture = try StoreFixture(backend)
@@ -120,6 +142,8 @@ struct DeliveryForgettingTests {
         let second = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: first.next, rows: 10)
         #expect(second == DeliveryForgetting(forgotten: 0, next: .creation(organizationId: "", idempotencyKey: "")))
         let third = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: second.next, rows: 10)
-        #expect(third == DeliveryForgetting(forgotten: 0, next: nil))
+        #expect(third == DeliveryForgetting(forgotten: 0, next: .rotation(organizationId: "", idempotencyKey: "")))
+        let fourth = try fixture.storage.forgetDeliveries(before: fixture.clock.now(), after: third.next, rows: 10)
+        #expect(fourth == DeliveryForgetting(forgotten: 0, next: nil))
     }
 }

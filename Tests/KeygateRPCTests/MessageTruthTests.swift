@@ -260,6 +260,35 @@ struct MessageTruthTests {
         #expect(keys.map { $0["id"] as? String } == [keyId], "one key")
     }
 
+    /// A rotation sent again (a timeout's retry, a job run twice): the key
+    /// keeps the secret the first call answered, and the refusal names the
+    /// key and how to recover a lost answer, never a secret.
+    @Test func aRotationSentAgainRotatesNothingAndNeverAnswersItsSecret() throws {
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ]).result)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        let params: [String: Any] = [
+            "organizationId": "org_1", "keyId": keyId, "gracePeriodSeconds": 3_600, "idempotencyKey": "rotate-job-12",
+        ]
+        let rotated = try #require(try rpc.request("keys.rotate", params).result)
+        let secret = try #require(rotated["secret"] as? String)
+        for (locale, words) in [("en", "already rotated the key \(keyId)"), ("pl", "rotację klucza \(keyId)"),
+                                ("de", "den Schlüssel \(keyId) bereits rotiert")] {
+            let reply = try rpc.request("keys.rotate", params.merging(["locale": locale]) { $1 })
+            #expect(reply.errorCode == -32003 && reply.errorData?["httpStatus"] as? Int == 409, "\(reply)")
+            #expect(reply.errorData?["code"] as? String == "key_already_rotated"
+                && reply.errorData?["field"] as? String == "idempotencyKey" && reply.errorData?["keyId"] as? String == keyId)
+            #expect((reply.errorData?["message"] as? String)?.contains(words) == true, "\(locale): \(reply)")
+            #expect(!"\(reply)".contains(secret) && !"\(reply)".contains(String(secret.suffix(20))))
+        }
+        let other = try rpc.request("keys.rotate", params.merging(["gracePeriodSeconds": 0]) { $1 })
+        #expect(other.errorData?["code"] as? String == "idempotency_key_reused" && other.errorData?["keyId"] == nil)
+        #expect((other.errorData?["message"] as? String)?.contains("different gracePeriodSeconds") == true, "\(other)")
+        let verified = try #require(try rpc.request("keys.verify", ["key": secret, "capability": "booking.read"]).result)
+        #expect(verified["valid"] as? Bool == true, "the first answer's secret is the key's")
+    }
+
     @Test func aCallersMistakesInVerifyAreNamedForWhatTheyAre() throws {
         let both = try rpc.request("keys.verify", ["key": "kg_live_x", "authorization": "Bearer kg_live_x"])
         #expect(both.errorData?["message"] as? String == "Give either “authorization” or “key”, not both.")

@@ -71,8 +71,17 @@ struct LostAcknowledgement: KeygateStorage {
     func update(id: String, organizationId: String, changes: KeyChanges, actor: String?) throws(KeyStoreError) -> KeyRecord {
         try base.update(id: id, organizationId: organizationId, changes: changes, actor: actor)
     }
-    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError) -> IssuedKey {
-        try base.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
+    func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?, idempotencyKey: String?)
+        throws(KeyStoreError) -> IssuedKey
+    {
+        try base.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor,
+                        idempotencyKey: idempotencyKey)
+    }
+    func earlierRotation(id: String, organizationId: String, gracePeriodSeconds: Int, idempotencyKey: String)
+        throws(KeyStoreError) -> KeyStoreError?
+    {
+        try base.earlierRotation(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds,
+                                 idempotencyKey: idempotencyKey)
     }
     func previousSecrets(keyIds: [String]) throws(KeyStoreError) -> [String: [PreviousSecret]] {
         try base.previousSecrets(keyIds: keyIds)

@@ -79,6 +79,33 @@ struct KeyGateTests {
         #expect(try fixture.service.keys(organizationId: "org_a", status: nil, cursor: nil, limit: nil).keys.count == 2)
     }
 
+    /// A rotation sent again once the plan would refuse a rotation: the
+    /// key was rotated, and the retry is told so, not that rotations are
+    /// refused; another rotation under the key still is.
+    @Test(arguments: Backend.available) func aRotationRetryIsToldOfItsRotationWhateverThePlanSaysNow(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let id = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]).key.record.id
+        func rotate(_ idempotencyKey: String?, grace: Int = 600) throws(ServiceError) -> CreatedKey {
+            try fixture.service.rotateKey(id: id, organizationId: "org_a", gracePeriodSeconds: grace, actor: nil,
+                                          idempotencyKey: idempotencyKey)
+        }
+        let rotated = try rotate("rotate-1")
+        let alreadyRotated = ServiceError(.keyAlreadyRotated, field: "idempotencyKey", ["keyId": id])
+        #expect(throws: alreadyRotated) { try rotate("rotate-1") }
+        try fixture.move(to: "free")
+        #expect(throws: alreadyRotated) { try rotate("rotate-1") }
+        #expect(throws: ServiceError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": "gracePeriodSeconds"])) {
+            try rotate("rotate-1", grace: 0)
+        }
+        #expect(throws: ServiceError.self, "a new rotation is refused by the plan") { try rotate("rotate-2") }
+        #expect(throws: ServiceError.self, "and so is one without an idempotency key") { try rotate(nil) }
+        try fixture.move(to: "pro")
+        #expect(throws: alreadyRotated) { try rotate("rotate-1") }
+        #expect(try fixture.service.key(id: id, organizationId: "org_a").record.hint == rotated.key.record.hint)
+        #expect(try fixture.service.key(id: id, organizationId: "org_a").previousSecrets.count == 1)
+    }
+
     @Test(arguments: Backend.available) func aBookingPartnerKeyCanNeverCarryMoreThanItsKindAllows(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

@@ -2,7 +2,8 @@
 /// (``SubscriptionStorage/forgetDeliveries(before:after:rows:)``): first
 /// the uses `usage.record` remembers, in the order of their organization
 /// and idempotency key, then the billing event ids, in their order, then
-/// the creations `keys.create` remembers, as the uses.
+/// the creations `keys.create` remembers, then the rotations `keys.rotate`
+/// remembers, as the uses.
 public enum DeliveryCursor: Sendable, Hashable {
     /// After this use.
     case use(organizationId: String, idempotencyKey: String)
@@ -11,6 +12,9 @@ public enum DeliveryCursor: Sendable, Hashable {
     /// On to the creations: after this one; from the first, after the
     /// empty organization id and key, which sort before every one.
     case creation(organizationId: String, idempotencyKey: String)
+    /// On to the rotations: after this one; from the first, after the
+    /// empty organization id and key, as the creations.
+    case rotation(organizationId: String, idempotencyKey: String)
 
     /// The use a step of uses starts after: the cursor's, or, from the
     /// first (`nil`), one that sorts before every use (organization ids
@@ -22,10 +26,10 @@ public enum DeliveryCursor: Sendable, Hashable {
 
 /// One step of a pass that forgets old deliveries.
 public struct DeliveryForgetting: Sendable, Hashable {
-    /// The uses, billing event ids and creations forgotten.
+    /// The uses, billing event ids, creations and rotations forgotten.
     public var forgotten: Int
     /// Where the next step goes on; `nil` when the pass has gone through
-    /// every use, every billing event id and every creation.
+    /// every use, billing event id, creation and rotation.
     public var next: DeliveryCursor?
 
     public init(forgotten: Int, next: DeliveryCursor?) {

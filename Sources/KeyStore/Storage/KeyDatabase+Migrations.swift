@@ -475,6 +475,23 @@ extension KeyDatabase {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v23: key rotations by idempotency key") { db in
+            // A `keys.rotate` sent again (a retry on a timeout, a replayed
+            // job) replaced the secret the first call made, which its
+            // caller may have installed. A rotation under an idempotency
+            // key is remembered with the key and the grace it gave, as a
+            // creation is, and forgotten with it.
+            try db.execute(sql: """
+                CREATE TABLE key_rotation (
+                    organization_id TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                    key_id TEXT NOT NULL,
+                    grace_period_seconds INTEGER NOT NULL CHECK (grace_period_seconds >= 0),
+                    rotated_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization_id, idempotency_key)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

@@ -26,14 +26,21 @@ extension SQLiteKeyStorage {
         }
     }
 
-    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(KeyStoreError)
-        -> IssuedKey
+    public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?,
+                       idempotencyKey: String?) throws(KeyStoreError) -> IssuedKey
     {
         let now = self.now
-        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor, now: now)
+        let rotation = try validator.rotation(gracePeriodSeconds: gracePeriodSeconds, actor: actor,
+                                              idempotencyKey: idempotencyKey, now: now)
         let nowMilliseconds = StorageCoding.milliseconds(now)
         let previousExpiresAt = rotation.previousExpiresAt
+        let remembered = KeyRotation(keyId: id, gracePeriodSeconds: rotation.grace)
         return try write { db in
+            if let idempotencyKey = rotation.idempotencyKey,
+               let earlier = try Self.rotation(organizationId: organizationId, idempotencyKey: idempotencyKey, db)
+            {
+                throw earlier.refusal(of: remembered)
+            }
             var key = try fetchKey(id: id, organizationId: organizationId, db)
             try rotation.check(key)
             let secret = rules.format.generate(environment: key.environment)
@@ -56,11 +63,35 @@ extension SQLiteKeyStorage {
             try db.cachedStatement(sql: "UPDATE api_key SET hint = ? WHERE id = ?")
                 .execute(arguments: [parsed.hint, id])
             key.hint = parsed.hint
+            if let idempotencyKey = rotation.idempotencyKey {
+                try db.cachedStatement(sql: """
+                    INSERT INTO key_rotation (organization_id, idempotency_key, rotated_at, \(KeyRotation.columns))
+                    VALUES (?, ?, ?, ?, ?)
+                    """).execute(arguments: [organizationId, idempotencyKey, nowMilliseconds, id, rotation.grace])
+            }
             try appendAudit(.keyRotated, organizationId: organizationId, keyId: id, actor: rotation.actor,
                             details: rotation.auditDetails, at: now, db)
             try insertEvent(key.event(.keyRotated, rotation.eventDetails), at: now, db)
             return IssuedKey(key: key, secret: secret, previousSecretExpiresAt: previousExpiresAt)
         }
+    }
+
+    public func earlierRotation(id: String, organizationId: String, gracePeriodSeconds: Int, idempotencyKey: String)
+        throws(KeyStoreError) -> KeyStoreError?
+    {
+        let sent = try validator.sentRotation(id: id, organizationId: organizationId,
+                                              gracePeriodSeconds: gracePeriodSeconds, idempotencyKey: idempotencyKey)
+        return try read { db in
+            try Self.rotation(organizationId: sent.organizationId, idempotencyKey: sent.idempotencyKey, db)
+        }?.refusal(of: sent.rotation)
+    }
+
+    /// The rotation made under an idempotency key, if one was.
+    static func rotation(organizationId: String, idempotencyKey: String, _ db: Database) throws -> KeyRotation? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(KeyRotation.columns) FROM key_rotation WHERE organization_id = ? AND idempotency_key = ?"),
+            arguments: [organizationId, idempotencyKey]
+        ).map { row in KeyRotation(keyId: row[0], gracePeriodSeconds: row[1]) }
     }
 
     public func stopPreviousSecrets(id: String, organizationId: String, actor: String?) throws(KeyStoreError) -> KeyRecord {

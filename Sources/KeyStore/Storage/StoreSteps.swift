@@ -100,6 +100,38 @@ package struct KeyCreation {
     }
 }
 
+/// A rotation under an idempotency key, as a store keeps it: the key it
+/// rotated and the grace it gave, for a second call under the key to be
+/// compared with.
+package struct KeyRotation: Equatable {
+    /// The columns a store reads it from, in the order of the memberwise initializer.
+    package static let columns = "key_id, grace_period_seconds"
+
+    package let keyId: String
+    /// As the store applied it: a rotation sent without one had none (0),
+    /// a default no plan or setting changes, so left out and 0 are one.
+    package let gracePeriodSeconds: Int
+
+    package init(keyId: String, gracePeriodSeconds: Int) {
+        self.keyId = keyId
+        self.gracePeriodSeconds = gracePeriodSeconds
+    }
+
+    /// Why `retry`, sent under this rotation's idempotency key, rotates
+    /// nothing. The same rotation is a retry whose answer was lost: a
+    /// second one would replace the secret the first made, which its
+    /// caller may have installed (a replayed request must not break an
+    /// integration), and leave that secret working through the grace
+    /// meant for the one before. Another is a key reused by mistake.
+    package func refusal(of retry: KeyRotation) -> KeyStoreError {
+        let differs: String? =
+            if !keyId.isSameText(as: retry.keyId) { "keyId" }
+            else if gracePeriodSeconds != retry.gracePeriodSeconds { "gracePeriodSeconds" } else { nil }
+        if let differs { return KeyStoreError(.idempotencyKeyReused, field: "idempotencyKey", ["differs": differs]) }
+        return KeyStoreError(.keyAlreadyRotated, field: "idempotencyKey", ["keyId": keyId])
+    }
+}
+
 extension KeyRecord {
     /// What a key was made with, as the audit log keeps it of a creation or an import.
     package var settingsDetails: [String: JSON] {
@@ -329,6 +361,16 @@ extension KeyValidator {
             allowedOrigins: try origins(request.allowedOrigins), sent: request.sentSettings))
     }
 
+    /// A rotation under an idempotency key, checked only as far as
+    /// comparing it with one made before needs (``KeyStorage/earlierRotation(id:organizationId:gracePeriodSeconds:idempotencyKey:)``
+    /// writes nothing).
+    package func sentRotation(id: String, organizationId: String, gracePeriodSeconds: Int, idempotencyKey: String)
+        throws(KeyStoreError) -> (organizationId: String, idempotencyKey: String, rotation: KeyRotation)
+    {
+        (try self.organizationId(organizationId), try self.idempotencyKey(idempotencyKey),
+         KeyRotation(keyId: id, gracePeriodSeconds: try gracePeriod(gracePeriodSeconds)))
+    }
+
     package func changes(_ changes: KeyChanges, actor: String?, now: Date) throws(KeyStoreError) -> CheckedKeyChanges {
         CheckedKeyChanges(
             name: try changes.name.map { name throws(KeyStoreError) in try self.name(name) },
@@ -505,6 +547,8 @@ package struct CheckedRotation {
     package let now: Date
     /// The previous secret's deadline; `nil` when it stops at once.
     package let previousExpiresAt: Date?
+    /// The caller's name for the rotation, remembered with what it asked.
+    package let idempotencyKey: String?
 
     /// Refuses a key that cannot be rotated (revoked or expired).
     package func check(_ key: KeyRecord) throws(KeyStoreError) {
@@ -536,10 +580,14 @@ package struct CheckedRotation {
 }
 
 extension KeyValidator {
-    package func rotation(gracePeriodSeconds: Int, actor: String?, now: Date) throws(KeyStoreError) -> CheckedRotation {
+    package func rotation(gracePeriodSeconds: Int, actor: String?, idempotencyKey: String?, now: Date)
+        throws(KeyStoreError) -> CheckedRotation
+    {
         let grace = try gracePeriod(gracePeriodSeconds)
-        return CheckedRotation(grace: grace, actor: try self.actor(actor), now: now,
-                               previousExpiresAt: grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace)))
+        return CheckedRotation(
+            grace: grace, actor: try self.actor(actor), now: now,
+            previousExpiresAt: grace == 0 ? nil : now.addingTimeInterval(TimeInterval(grace)),
+            idempotencyKey: try idempotencyKey.map { key throws(KeyStoreError) in try self.idempotencyKey(key) })
     }
 }
 

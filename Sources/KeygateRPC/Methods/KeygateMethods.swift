@@ -116,7 +116,7 @@ public enum KeygateMethods {
         table.register(RotateKey.self) { params, context in
             let rotated = try context.service.rotateKey(
                 id: params.keyId, organizationId: params.organizationId,
-                gracePeriodSeconds: params.gracePeriodSeconds ?? 0, actor: params.actor)
+                gracePeriodSeconds: params.gracePeriodSeconds ?? 0, actor: params.actor, idempotencyKey: params.idempotencyKey)
             return .init(key: presenter(context).key(rotated.key), secret: rotated.secret.unredacted,
                          previousSecretExpiresAt: rotated.previousSecretExpiresAt)
         }

@@ -263,16 +263,20 @@ public enum UpdateKey: RPCMethod {
 public enum RotateKey: RPCMethod {
     public static let name = "keys.rotate"
     public static let writes = true
-    public static let summary = "A new secret for the same key; the previous one stops at once or after the grace period."
+    public static let summary = """
+        A new secret for the same key; the previous one stops at once or after the grace period. Sent again under its \
+        idempotencyKey, it rotates nothing: key_already_rotated names the key (idempotency_key_reused for another call).
+        """
     public static let errors = organizationErrors + [
         .notFound, .invalidGracePeriod, .tooManyPreviousSecrets, .invalidActor, .keyRevoked, .keyExpired, .keySuspended,
-        .planForbidsAPIKeys,
+        .planForbidsAPIKeys, .invalidIdempotencyKey, .keyAlreadyRotated, .idempotencyKeyReused,
     ]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
         public var keyId: String
         public var gracePeriodSeconds: Int?
         public var actor: String?
+        public var idempotencyKey: String?
     }
     public struct Result: WireObject {
         public var key: KeyInfo

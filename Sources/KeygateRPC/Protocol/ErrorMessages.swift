@@ -76,7 +76,7 @@ struct ErrorMessages: Sendable {
         return RPCError(code: row.rpcCode, data: .init(
             code: error.code.rawValue, httpStatus: row.httpStatus,
             message: message(key, variants: variants, arguments(error.parameters), language: language),
-            field: error.field, keyId: error.code == .keyAlreadyCreated ? error.parameters["keyId"] : nil))
+            field: error.field, keyId: [.keyAlreadyCreated, .keyAlreadyRotated].contains(error.code) ? error.parameters["keyId"] : nil))
     }
 
     func verification(_ result: VerifyResult, language: String) -> String {

@@ -62,7 +62,7 @@ enum ErrorTable {
         case .keyRevoked, .keyExpired, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
         case .eventIdReused, .idempotencyKeyReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["differs"])
         case .tooManyPreviousSecrets: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["max"])
-        case .keyAlreadyCreated: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["keyId"])
+        case .keyAlreadyCreated, .keyAlreadyRotated: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["keyId"])
         case .storageFailure: Row(rpcCode: RPCCode.storageUnavailable, httpStatus: 503, arguments: [])
         case .quotaExceeded: Row(rpcCode: RPCCode.limitReached, httpStatus: 429, arguments: ["meterName", "resetsAt"])
         case .invalidKey: Row(rpcCode: RPCCode.unauthorized, httpStatus: 401, arguments: [])

@@ -12,7 +12,8 @@ public struct RPCError: Error, Sendable, Hashable {
         public let httpStatus: Int
         public let message: String
         public let field: String?
-        /// For `key_already_created`: the key the earlier call made.
+        /// For `key_already_created` and `key_already_rotated`: the key
+        /// the earlier call made or rotated.
         public let keyId: String?
 
         init(code: String, httpStatus: Int, message: String, field: String?, keyId: String? = nil) {
@@ -46,6 +47,6 @@ public struct RPCError: Error, Sendable, Hashable {
         ("httpStatus", ["type": "integer"]),
         ("message", ["type": "string", "description": "In the request's language."]),
         ("field", ["type": "string", "description": "For invalid params: the param at fault, such as capabilities[1]."]),
-        ("keyId", ["type": "string", "description": "For key_already_created: the key the earlier keys.create made."]),
+        ("keyId", ["type": "string", "description": "For key_already_created and key_already_rotated: the key the earlier keys.create made or keys.rotate rotated."]),
     ], required: ["code", "httpStatus", "message"])
 }

@@ -53,11 +53,12 @@ extension KeygateService {
         return CreatedKey(key: key, secret: issued.secret, previousSecretExpiresAt: nil)
     }
 
-    /// Whether a creation refused with `code` may be a retry of one that
-    /// made a key: a refusal of what it asks, not one that already speaks
-    /// of its idempotency key, nor the database failing.
+    /// Whether a creation or rotation refused with `code` may be a retry
+    /// of one that went through: a refusal of what it asks, not one that
+    /// already speaks of its idempotency key, nor the database failing.
     private static func refusesARetry(_ code: ServiceError.Code) -> Bool {
-        ![.keyAlreadyCreated, .idempotencyKeyReused, .invalidIdempotencyKey, .storageFailure].contains(code)
+        ![.keyAlreadyCreated, .keyAlreadyRotated, .idempotencyKeyReused, .invalidIdempotencyKey, .storageFailure]
+            .contains(code)
     }
 
     /// What the create dialog may offer, by the same gates as ``createKey(_:)``.
@@ -205,27 +206,50 @@ extension KeygateService {
 
     /// Gives an active key a new secret; a suspended key cannot be rotated
     /// until its plan allows it again.
-    public func rotateKey(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?) throws(ServiceError)
-        -> CreatedKey
+    ///
+    /// Under an `idempotencyKey` the organization used for an earlier
+    /// rotation, nothing is rotated: the same rotation (the same key and
+    /// grace; a retry whose answer was lost, a job run twice) is refused
+    /// with ``ServiceError/Code/keyAlreadyRotated`` naming the key, whose
+    /// new secret is never answered again; another with
+    /// ``ServiceError/Code/idempotencyKeyReused``; so also when the plan
+    /// would refuse it now.
+    public func rotateKey(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?,
+                          idempotencyKey: String? = nil) throws(ServiceError) -> CreatedKey
     {
-        let organization = try organizationPlan(organizationId)
-        _ = try KeyGates(catalog: catalog, plan: organization.plan).policy()
-        let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
-        let now = clock.now()
-        // A rotation changes no key's place among the live ones: the
-        // answer's status is read from the same ranking (a read fewer on
-        // PostgreSQL's round trips).
-        let access = try access(organization, ranking: record.state(at: now) == .live)
-        if managed([record], access: access, at: now)[0].status == .suspended {
-            throw ServiceError(.keySuspended, field: "keyId",
-                               ["plan": organization.plan.id.rawValue, "planName": organization.plan.nameKey])
+        do throws(ServiceError) {
+            let organization = try organizationPlan(organizationId)
+            _ = try KeyGates(catalog: catalog, plan: organization.plan).policy()
+            let record = try store { () throws(KeyStoreError) in try storage.key(id: id, organizationId: organizationId) }
+            let now = clock.now()
+            // A rotation changes no key's place among the live ones: the
+            // answer's status is read from the same ranking (a read fewer on
+            // PostgreSQL's round trips).
+            let access = try access(organization, ranking: record.state(at: now) == .live)
+            if managed([record], access: access, at: now)[0].status == .suspended {
+                throw ServiceError(.keySuspended, field: "keyId",
+                                   ["plan": organization.plan.id.rawValue, "planName": organization.plan.nameKey])
+            }
+            let issued = try store { () throws(KeyStoreError) in
+                try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds,
+                                   actor: actor, idempotencyKey: idempotencyKey)
+            }
+            return CreatedKey(
+                key: try withPreviousSecrets(managed([issued.key], access: access, at: now))[0], secret: issued.secret,
+                previousSecretExpiresAt: issued.previousSecretExpiresAt)
+        } catch where Self.refusesARetry(error.code) {
+            // A retry the plan refuses now (a downgrade, the key suspended
+            // or deleted since) is told that its first call rotated the
+            // key, as a creation's is; failing, the refusal stands.
+            if let idempotencyKey,
+               let earlier = (try? storage.earlierRotation(id: id, organizationId: organizationId,
+                                                           gracePeriodSeconds: gracePeriodSeconds,
+                                                           idempotencyKey: idempotencyKey)) ?? nil
+            {
+                throw ServiceError(earlier)
+            }
+            throw error
         }
-        let issued = try store { () throws(KeyStoreError) in
-            try storage.rotate(id: id, organizationId: organizationId, gracePeriodSeconds: gracePeriodSeconds, actor: actor)
-        }
-        return CreatedKey(
-            key: try withPreviousSecrets(managed([issued.key], access: access, at: now))[0], secret: issued.secret,
-            previousSecretExpiresAt: issued.previousSecretExpiresAt)
     }
 
     /// Stops the secrets rotations left working, whatever the plan (a

@@ -47,6 +47,9 @@ struct RandomHistoryTests {
         var events = 0
         let organization = "org_a"
         var random = SeededRandom(seed: 2026 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
+        // Draws for steps that change nothing (a rotation sent again), so
+        // that they leave the history `random` plays as it was.
+        var asides = SeededRandom(seed: 7_321 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
         var keys: [String: Known] = [:]
         // Creation order: key ids are random, so an order by id would make each run's history another.
         var order: [String] = []
@@ -62,6 +65,9 @@ struct RandomHistoryTests {
         /// Every creation sent, under its idempotency key, and the key it made.
         var creations: [(request: CreateKeyRequest, keyId: String?)] = []
         var retries = (told: 0, refused: 0)
+        /// Rotations that went through under an idempotency key, to send again.
+        var rotations: [(id: String, grace: Int, idempotencyKey: String)] = []
+        var rotationsSentAgain = 0
 
         /// Every listed key's status and usable capabilities, by id.
         func listing(_ service: KeygateService) throws -> [String: ManagedKey] {
@@ -182,8 +188,23 @@ struct RandomHistoryTests {
                                                    changes: KeyChanges(capabilities: chosen.map(\.rawValue)), actor: nil)
                     }
                 case 1:
+                    if !rotations.isEmpty, Int.random(in: 0..<3, using: &asides) == 0 {
+                        // A rotation sent again, to either process, whatever
+                        // became of its key or the plan since: it rotates nothing.
+                        let sent = rotations.randomElement(using: &asides)!
+                        rotationsSentAgain += 1
+                        #expect(throws: ServiceError(.keyAlreadyRotated, field: "idempotencyKey", ["keyId": sent.id]),
+                                "step \(steps)") {
+                            try processes.randomElement(using: &asides)!.service.rotateKey(
+                                id: sent.id, organizationId: organization, gracePeriodSeconds: sent.grace, actor: nil,
+                                idempotencyKey: sent.idempotencyKey)
+                        }
+                    }
                     let grace = [0, 600].randomElement(using: &random)!
-                    if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace, actor: nil) {
+                    let idempotencyKey = "rotate-\(steps)"
+                    if let rotated = try? service.rotateKey(id: id, organizationId: organization, gracePeriodSeconds: grace,
+                                                            actor: nil, idempotencyKey: idempotencyKey) {
+                        rotations.append((id, grace, idempotencyKey))
                         expectedEvents.append("key.rotated \(id)")
                         keys[id]!.previous = (keys[id]!.secret, rotated.previousSecretExpiresAt)
                         if let until = rotated.previousSecretExpiresAt { keys[id]!.deadlines.append(until) }
@@ -319,5 +340,6 @@ struct RandomHistoryTests {
         #expect(stoppedWorking > 0, "earlier secrets were stopped while they worked")
         #expect(previewed.suspended > 0 && previewed.restored > 0, "\(previewed)")
         #expect(retries.told > 0 && retries.refused > 0, "creations sent again: \(retries)")
+        #expect(rotationsSentAgain > 0)
     }
 }

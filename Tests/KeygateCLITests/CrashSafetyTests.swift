@@ -14,9 +14,11 @@ import Testing
 /// creation and revocation intact, no half-written key, no lock left
 /// behind (it writes), every answered `usage.record` counted once and an
 /// unanswered one at most once, no creation under an idempotency key
-/// making more than one key, and, on SQLite, a sound file. At the end every
-/// unanswered use and creation is sent again: each use is counted exactly
-/// once, each creation made exactly one key.
+/// making more than one key, every rotation (each under an idempotency
+/// key) rotated at most once and its audit entry written with it, and, on
+/// SQLite, a sound file. At the end every unanswered use, creation and
+/// rotation is sent again: each use is counted exactly once, each creation
+/// made exactly one key, each rotation rotated once or was refused.
 /// `swift test` runs 12 kills a store; `Scripts/crash-harness.sh` runs
 /// 300 (KEYGATE_CRASH_KILLS).
 @Suite("Crash safety", .serialized)
@@ -39,6 +41,11 @@ struct CrashSafetyTests {
         /// answered when a kill came, sent again in the next round, as a
         /// dashboard retries.
         var unansweredCreations: [String: String] = [:]
+        /// Idempotency key → the params of rotations sent but not answered
+        /// when a kill came, sent again in the next round.
+        var unansweredRotations: [String: [String: Any]] = [:]
+        /// The idempotency keys of every rotation sent.
+        var rotations: Set<String> = []
     }
 
     /// Moves an organization to Pro, under the same event id each time.
@@ -121,13 +128,19 @@ struct CrashSafetyTests {
             for (idempotencyKey, organization) in acknowledged.unansweredCreations.sorted(by: { $0.key < $1.key }) {
                 try send("keys.create", Self.creation(idempotencyKey, of: organization))
             }
+            for (_, params) in acknowledged.unansweredRotations.sorted(by: { $0.key < $1.key }) {
+                try send("keys.rotate", params)
+            }
             for index in 0..<40 {
                 let organization = organizations[index % organizations.count]
                 try send("keys.create", ["organizationId": organization, "name": "k\(index)", "kind": "owner_integration",
                                          "capabilities": ["booking.read"]])
                 if let (id, key) = acknowledged.keys.randomElement(using: &random) {
                     switch random.next() % 4 {
-                    case 0: try send("keys.rotate", ["organizationId": key.organization, "keyId": id])
+                    case 0:
+                        acknowledged.rotations.insert("rotate_\(round)_\(index)")
+                        try send("keys.rotate", ["organizationId": key.organization, "keyId": id,
+                                                 "idempotencyKey": "rotate_\(round)_\(index)"])
                     case 1: try send("keys.revoke", ["organizationId": key.organization, "keyId": id])
                     default: try send("keys.verify", ["key": key.secret, "capability": "booking.read"])
                     }
@@ -152,6 +165,14 @@ struct CrashSafetyTests {
                     let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
                     #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
                     acknowledged.unansweredCreations[idempotencyKey] = nil
+                }
+                if let idempotencyKey = params["idempotencyKey"] as? String, method == "keys.rotate" {
+                    // Rotated now, or by a call the kill left unanswered (its
+                    // key perhaps revoked since): rotated once either way.
+                    let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
+                    #expect(reply["result"] != nil
+                        || ["key_already_rotated", "key_revoked"].contains(error?["code"] as? String ?? ""), "\(reply)")
+                    acknowledged.unansweredRotations[idempotencyKey] = nil
                 }
                 guard let result = reply["result"] as? [String: Any] else {
                     // A rotation or revocation of a key revoked meanwhile is
@@ -183,6 +204,8 @@ struct CrashSafetyTests {
                     acknowledged.unanswered[params["idempotencyKey"] as! String] = params["organizationId"] as? String
                 } else if method == "keys.create", let idempotencyKey = params["idempotencyKey"] as? String {
                     acknowledged.unansweredCreations[idempotencyKey] = params["organizationId"] as? String
+                } else if method == "keys.rotate", let idempotencyKey = params["idempotencyKey"] as? String {
+                    acknowledged.unansweredRotations[idempotencyKey] = params
                 }
                 guard let keyId = params["keyId"] as? String else { continue }
                 if method == "keys.rotate" {
@@ -219,6 +242,7 @@ struct CrashSafetyTests {
         for (organization, sent) in acknowledged.creations {
             #expect(try keys(of: organization, in: store) <= sent.count, "\(organization): a creation made two keys")
         }
+        try checkRotations(acknowledged, in: store)
 
         let serve = try store.serve()
         // Every key of the last round, and a sample of the older ones.
@@ -255,14 +279,33 @@ struct CrashSafetyTests {
             let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
             #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
         }
+        for (_, params) in acknowledged.unansweredRotations {
+            let reply = try serve.call("keys.rotate", params)
+            let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
+            #expect(reply["result"] != nil
+                || ["key_already_rotated", "key_revoked"].contains(error?["code"] as? String ?? ""), "\(reply)")
+        }
+        acknowledged.unansweredRotations = [:]
         #expect(serve.finish() == 0)
         for organization in Self.meteredOrganizations {
             #expect(try bookings(of: organization, in: store) == acknowledged.recorded[organization, default: []].count)
         }
+        try checkRotations(acknowledged, in: store)
+        #expect(!acknowledged.rotations.isEmpty)
         #expect(!acknowledged.creations.isEmpty)
         for (organization, sent) in acknowledged.creations {
             #expect(try keys(of: organization, in: store) == sent.count, "\(organization): one key a creation")
         }
+    }
+
+    /// Each rotation's audit entry was written with it, and none rotated
+    /// twice: as many rotations as idempotency keys remembered, and no
+    /// more than were sent.
+    private func checkRotations(_ acknowledged: Acknowledged, in store: Store) throws {
+        let rotated = try store.integer("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_entry WHERE action = 'key.rotated'")
+        let remembered = try store.integer("SELECT CAST(COUNT(*) AS BIGINT) FROM key_rotation")
+        #expect(rotated == remembered && remembered <= acknowledged.rotations.count,
+                "\(rotated) rotations, \(remembered) remembered, \(acknowledged.rotations.count) sent")
     }
 
     /// The keys an organization has, whatever their state.

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """What the dashboard's changes to a key cost through `keygate serve`, one at
 a time: `keys.update` of a name (no plan gate), of capabilities (gated: the
-key is read first), `keys.rotate` without grace, and `keys.create` without
-an idempotency key, with one, and sent again under it (`key_already_created`),
-on any database (each key created is revoked at once, not timed).
+key is read first), `keys.rotate` without grace, without an idempotency key,
+with one, and sent again under it (`key_already_rotated`), and `keys.create`
+without an idempotency key, with one, and sent again under it
+(`key_already_created`), on any database (each key created is revoked at
+once, not timed).
 
     Benchmarks/Scripts/dashboard-writes.py DATABASE [path/to/keygate] [label]
 
@@ -44,8 +46,15 @@ capabilities = one_at_a_time("keys.update", lambda number: {
 rotated = one_at_a_time("keys.rotate", lambda number: {**key(number), "gracePeriodSeconds": 0})
 print(f"{label}: keys.update name {renamed}; keys.update capabilities {capabilities}; keys.rotate {rotated}")
 
-# Creations go to an organization of their own, under idempotency keys no earlier run used.
+# Rotations and creations go under idempotency keys no earlier run used.
 run = time.time_ns()
+rotated_keyed = one_at_a_time("keys.rotate", lambda number: {
+    **key(number), "gracePeriodSeconds": 0, "idempotencyKey": f"rotate-{run}-{number}"})
+rotated_again = one_at_a_time("keys.rotate", lambda number: {
+    **key(number), "gracePeriodSeconds": 0, "idempotencyKey": f"rotate-{run}-{number}", "refused": "key_already_rotated"})
+print(f"{label}: keys.rotate with an idempotency key {rotated_keyed}; sent again {rotated_again}")
+
+# Creations go to an organization of their own.
 creation = {"organizationId": "org_dashboard_creations", "name": "Integration", "kind": "owner_integration",
             "capabilities": ["booking.read"]}
 call("subscriptions.setPlan", organizationId=creation["organizationId"], plan="pro", eventId="evt_dashboard_creations",

@@ -468,31 +468,11 @@ extension PostgresKeyStorage {
         // go deleted where they lie, in one statement. A process applying
         // one of them at once (a retry just at the retention) finds it or
         // not, and answers a replay or counts it again, as a retention says.
-        switch cursor {
-        case nil, .use?:
-            let (organizationId, idempotencyKey) = DeliveryCursor.useBefore(cursor)
-            let step = try forgetIdempotencyKeys(
-                in: "usage_record", receivedAt: "recorded_at", after: (organizationId, idempotencyKey), rows: rows,
-                before: cutoff)
-            let next: DeliveryCursor = step.last.map { .use(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
-                ?? .billingEvent(after: nil)
-            return DeliveryForgetting(forgotten: step.forgotten, next: next)
-        case .creation(let organizationId, let idempotencyKey)?:
-            let step = try forgetIdempotencyKeys(
-                in: "key_creation", receivedAt: "created_at", after: (organizationId, idempotencyKey), rows: rows,
-                before: cutoff)
-            return DeliveryForgetting(
-                forgotten: step.forgotten,
-                next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
-                    ?? .rotation(organizationId: "", idempotencyKey: ""))
-        case .rotation(let organizationId, let idempotencyKey)?:
-            let step = try forgetIdempotencyKeys(
-                in: "key_rotation", receivedAt: "rotated_at", after: (organizationId, idempotencyKey), rows: rows,
-                before: cutoff)
-            return DeliveryForgetting(
-                forgotten: step.forgotten,
-                next: step.last.map { .rotation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
-        case .billingEvent(let after)?:
+        switch DeliveryStep(from: cursor) {
+        case .remembered(let calls, let after):
+            let step = try forget(calls, after: after, rows: rows, before: cutoff)
+            return DeliveryForgetting(forgotten: step.forgotten, next: calls.next(after: step.last))
+        case .billingEvents(let after):
             let step = try write { connection in
                 try connection.query("""
                     WITH step AS (
@@ -508,24 +488,23 @@ extension PostgresKeyStorage {
                     """, [.text(after ?? ""), .of(rows), .integer(cutoff)])
             }
             let next = (step.int(0, 1) ?? 0) < rows
-                ? .creation(organizationId: "", idempotencyKey: "")
+                ? DeliveryStep.afterBillingEvents
                 : step.string(0, 2).map { DeliveryCursor.billingEvent(after: $0) }
             return DeliveryForgetting(forgotten: step.int(0, 0) ?? 0, next: next)
         }
     }
 
-    /// A step through a table keyed by organization and idempotency key
-    /// (`usage_record`, `key_creation`, `key_rotation`): up to `rows` after `after`,
-    /// those received before `before` deleted. `last` is the step's last
-    /// row, `nil` when it was the table's last step.
-    private func forgetIdempotencyKeys(
-        in table: String, receivedAt: String, after: (organizationId: String, idempotencyKey: String), rows: Int,
-        before cutoff: Int64
+    /// A step through remembered calls: up to `rows` after `after`, those
+    /// received before `before` deleted. `last` is the step's last row,
+    /// `nil` when it was the table's last step.
+    private func forget(
+        _ calls: RememberedCalls, after: (organizationId: String, idempotencyKey: String), rows: Int, before cutoff: Int64
     ) throws(KeyStoreError) -> (forgotten: Int, last: (organizationId: String, idempotencyKey: String)?) {
+        let table = calls.table
         let step = try write { connection in
             try connection.query("""
                 WITH step AS (
-                    SELECT organization_id, idempotency_key, \(receivedAt) AS received_at FROM \(table)
+                    SELECT organization_id, idempotency_key, \(calls.receivedAt) AS received_at FROM \(table)
                     WHERE (organization_id, idempotency_key) > ($1, $2)
                     ORDER BY organization_id, idempotency_key LIMIT $3
                 ), gone AS (

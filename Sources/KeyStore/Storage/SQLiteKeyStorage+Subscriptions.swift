@@ -162,15 +162,11 @@ extension SQLiteKeyStorage: SubscriptionStorage {
         return try write { db in
             // A step's rows from the table's own key, each marked whether
             // it goes: a pass reads each row once, whatever it forgets.
-            switch cursor {
-            case nil, .use?:
-                let step = try Self.forgetIdempotencyKeys(
-                    in: "usage_record", receivedAt: "recorded_at", after: DeliveryCursor.useBefore(cursor), rows: rows,
-                    before: cutoff, db)
-                let next: DeliveryCursor = step.last.map { .use(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
-                    ?? .billingEvent(after: nil)
-                return DeliveryForgetting(forgotten: step.forgotten, next: next)
-            case .billingEvent(let after)?:
+            switch DeliveryStep(from: cursor) {
+            case .remembered(let calls, let after):
+                let step = try Self.forget(calls, after: after, rows: rows, before: cutoff, db)
+                return DeliveryForgetting(forgotten: step.forgotten, next: calls.next(after: step.last))
+            case .billingEvents(let after):
                 let step = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT event_id, received_at < ?2
                         AND occurred_at < (SELECT last_event_at FROM subscription s WHERE s.organization_id = e.organization_id)
@@ -184,37 +180,21 @@ extension SQLiteKeyStorage: SubscriptionStorage {
                 }
                 return DeliveryForgetting(
                     forgotten: forgotten,
-                    next: step.count < rows
-                        ? .creation(organizationId: "", idempotencyKey: "") : .billingEvent(after: step[rows - 1][0]))
-            case .creation(let organizationId, let idempotencyKey)?:
-                let step = try Self.forgetIdempotencyKeys(
-                    in: "key_creation", receivedAt: "created_at", after: (organizationId, idempotencyKey), rows: rows,
-                    before: cutoff, db)
-                return DeliveryForgetting(
-                    forgotten: step.forgotten,
-                    next: step.last.map { .creation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) }
-                        ?? .rotation(organizationId: "", idempotencyKey: ""))
-            case .rotation(let organizationId, let idempotencyKey)?:
-                let step = try Self.forgetIdempotencyKeys(
-                    in: "key_rotation", receivedAt: "rotated_at", after: (organizationId, idempotencyKey), rows: rows,
-                    before: cutoff, db)
-                return DeliveryForgetting(
-                    forgotten: step.forgotten,
-                    next: step.last.map { .rotation(organizationId: $0.organizationId, idempotencyKey: $0.idempotencyKey) })
+                    next: step.count < rows ? DeliveryStep.afterBillingEvents : .billingEvent(after: step[rows - 1][0]))
             }
         }
     }
 
-    /// A step through a table keyed by organization and idempotency key
-    /// (`usage_record`, `key_creation`, `key_rotation`): up to `rows` after `after`, those
+    /// A step through remembered calls: up to `rows` after `after`, those
     /// received before `before` deleted. `last` is the step's last row,
     /// `nil` when it was the table's last step.
-    private static func forgetIdempotencyKeys(
-        in table: String, receivedAt: String, after: (organizationId: String, idempotencyKey: String), rows: Int,
+    private static func forget(
+        _ calls: RememberedCalls, after: (organizationId: String, idempotencyKey: String), rows: Int,
         before cutoff: Int64, _ db: Database
     ) throws -> (forgotten: Int, last: (organizationId: String, idempotencyKey: String)?) {
+        let table = calls.table
         let step = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT organization_id, idempotency_key, \(receivedAt) < ?3 FROM \(table)
+            SELECT organization_id, idempotency_key, \(calls.receivedAt) < ?3 FROM \(table)
             WHERE (organization_id, idempotency_key) > (?1, ?2)
             ORDER BY organization_id, idempotency_key LIMIT ?4
             """), arguments: [after.organizationId, after.idempotencyKey, cutoff, rows])

@@ -161,17 +161,11 @@ struct CrashSafetyTests {
                 let reply = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
                 guard let id = reply["id"] as? Int, let (method, params) = pending.removeValue(forKey: id) else { continue }
                 if let idempotencyKey = params["idempotencyKey"] as? String, method == "keys.create" {
-                    // Made now, or by a call the kill left unanswered: either way, one key.
-                    let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
-                    #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
+                    #expect(Self.answersARetry(reply, of: method), "\(reply)")
                     acknowledged.unansweredCreations[idempotencyKey] = nil
                 }
                 if let idempotencyKey = params["idempotencyKey"] as? String, method == "keys.rotate" {
-                    // Rotated now, or by a call the kill left unanswered (its
-                    // key perhaps revoked since): rotated once either way.
-                    let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
-                    #expect(reply["result"] != nil
-                        || ["key_already_rotated", "key_revoked"].contains(error?["code"] as? String ?? ""), "\(reply)")
+                    #expect(Self.answersARetry(reply, of: method), "\(reply)")
                     acknowledged.unansweredRotations[idempotencyKey] = nil
                 }
                 guard let result = reply["result"] as? [String: Any] else {
@@ -276,14 +270,11 @@ struct CrashSafetyTests {
         }
         for (idempotencyKey, organization) in acknowledged.unansweredCreations {
             let reply = try serve.call("keys.create", Self.creation(idempotencyKey, of: organization))
-            let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
-            #expect(reply["result"] != nil || error?["code"] as? String == "key_already_created", "\(reply)")
+            #expect(Self.answersARetry(reply, of: "keys.create"), "\(reply)")
         }
         for (_, params) in acknowledged.unansweredRotations {
             let reply = try serve.call("keys.rotate", params)
-            let error = (reply["error"] as? [String: Any])?["data"] as? [String: Any]
-            #expect(reply["result"] != nil
-                || ["key_already_rotated", "key_revoked"].contains(error?["code"] as? String ?? ""), "\(reply)")
+            #expect(Self.answersARetry(reply, of: "keys.rotate"), "\(reply)")
         }
         acknowledged.unansweredRotations = [:]
         #expect(serve.finish() == 0)
@@ -296,6 +287,16 @@ struct CrashSafetyTests {
         for (organization, sent) in acknowledged.creations {
             #expect(try keys(of: organization, in: store) == sent.count, "\(organization): one key a creation")
         }
+    }
+
+    /// Whether `reply` answers a call under an idempotency key that may be
+    /// a retry of one a kill left unanswered: done now, or told it was done
+    /// by the first (a creation made one key, a rotation rotated once); a
+    /// rotation also refused for a key revoked since, the first not done.
+    private static func answersARetry(_ reply: [String: Any], of method: String) -> Bool {
+        let code = ((reply["error"] as? [String: Any])?["data"] as? [String: Any])?["code"] as? String
+        let told: Set<String> = method == "keys.create" ? ["key_already_created"] : ["key_already_rotated", "key_revoked"]
+        return reply["result"] != nil || told.contains(code ?? "")
     }
 
     /// Each rotation's audit entry was written with it, and none rotated

@@ -159,6 +159,40 @@ struct KeyRotationIdempotencyTests {
         #expect(try rotations(fixture.storage) == 1)
     }
 
+    /// A rotation under a key that another process's open transaction has
+    /// just rotated under: it waits for that one to commit and is told of
+    /// it, rather than failing on the second claim of the key (or, had the
+    /// first rolled back, it would rotate).
+    @Test(arguments: Backend.available) func aRotationBehindAnOpenOneUnderTheSameKeyIsToldOfIt(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let second = try StoreFixture(backend, database: fixture.sqlite, postgresURL: fixture.postgresURL)
+        let id = try fixture.create().key.id
+        let behind = Locked<Result<String, KeyStoreError>?>(nil)
+        let waiting = Thread {
+            let outcome = Result<String, KeyStoreError> { () throws(KeyStoreError) in
+                try rotate(second.storage, id, "rotate-open").secret.unredacted
+            }
+            behind.withLock { $0 = outcome }
+        }
+        let first = try #require(try fixture.storage.transaction { transaction in
+            let secret = try? transaction.step { bound in
+                try bound.rotate(id: id, organizationId: "org_a", gracePeriodSeconds: 3_600, actor: nil,
+                                 idempotencyKey: "rotate-open").secret
+            }
+            waiting.start()
+            // Long enough for the other rotation to reach its claim of the
+            // key; the outcome is the same if it has not.
+            Thread.sleep(forTimeInterval: 0.3)
+            return secret
+        } ?? nil)
+        // Bounded: a rotation that waits for ever fails the test after 10 s.
+        for _ in 0..<1_000 where behind.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        let outcome = try #require(behind.withLock { $0 }, "the second rotation was still waiting after 10 s")
+        #expect(throws: KeyStoreError(.keyAlreadyRotated, field: "idempotencyKey", ["keyId": id])) { try outcome.get() }
+        #expect(try fixture.found(first)?.id == id)
+        #expect(try rotations(fixture.storage) == 1)
+    }
+
     /// Processes rotating under one idempotency key at once, each on its
     /// own connection, some naming another key by mistake: one rotation,
     /// every other call told of it.

@@ -140,6 +140,17 @@ struct ContractTests {
         let rotated = try session.result("keys.rotate", with(["keyId": ownerId, "gracePeriodSeconds": 60]))
         #expect(rotated["previousSecretExpiresAt"] is String)
         try session.result("keys.rotate", with(["keyId": ownerId]))
+        // Sent again under an idempotency key: the refusals that say so.
+        try session.result("keys.rotate", with(["keyId": ownerId, "idempotencyKey": "contract-rotate"]))
+        try session.call("keys.rotate", with(["keyId": ownerId, "idempotencyKey": "contract-rotate"]))
+        try session.call("keys.rotate", with(["keyId": ownerId, "gracePeriodSeconds": 5, "idempotencyKey": "contract-rotate"]))
+        try session.call("keys.rotate", with(["keyId": ownerId, "idempotencyKey": ""]))
+        let sentTwice = with(["name": "Twice", "kind": "owner_integration", "capabilities": ["booking.read"],
+                              "idempotencyKey": "contract-create"])
+        let made = try session.result("keys.create", sentTwice)
+        try session.call("keys.create", sentTwice)
+        try session.call("keys.create", sentTwice.merging(["name": "Thrice"]) { $1 })
+        try session.result("keys.delete", with(["keyId": (made["key"] as? [String: Any])?["id"] as? String ?? ""]))
         try session.result("keys.import", with(["keys": [
             ["name": "Old", "kind": "owner_integration", "capabilities": ["booking.read"],
              "sha256": "e12f3f65cc37520bbbcdbd2b526d9d943b9fa3d8536adb5a4c329b7d41378614", "createdAt": "2025-01-01T00:00:00Z"],

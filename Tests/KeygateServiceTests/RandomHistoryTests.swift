@@ -46,7 +46,11 @@ struct RandomHistoryTests {
         func advance(by seconds: TimeInterval) { for process in processes { process.clock.advance(by: seconds) } }
         var events = 0
         let organization = "org_a"
-        var random = SeededRandom(seed: 2026 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
+        // Another seed plays other histories, to look for disagreements
+        // the default ones miss (docs/TESTING.md).
+        let seed = UInt64(ProcessInfo.processInfo.environment["KEYGATE_HISTORY_SEED"] ?? "")
+        let base = seed ?? 2026
+        var random = SeededRandom(seed: base &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
         // Draws for steps that change nothing (a rotation sent again), so
         // that they leave the history `random` plays as it was.
         var asides = SeededRandom(seed: 7_321 &+ UInt64(Self.catalogs.firstIndex(of: name) ?? 0))
@@ -334,6 +338,9 @@ struct RandomHistoryTests {
                 \(written.dropFirst(first).prefix(3)) where \(expectedEvents.dropFirst(first).prefix(3)) was expected
                 """)
         }
+        // What the default histories reach; another seed's may reach less,
+        // which is no disagreement.
+        guard seed == nil else { return }
         #expect(keys.count >= 10, "the history made keys")
         #expect(statuses == Set(KeyStatus.allCases), "every status was reached: \(statuses)")
         #expect(rotatedChecked.withinGrace > 0 && rotatedChecked.after > 0, "\(rotatedChecked)")

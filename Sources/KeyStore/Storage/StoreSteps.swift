@@ -103,7 +103,7 @@ package struct KeyCreation {
 /// A rotation under an idempotency key, as a store keeps it: the key it
 /// rotated and the grace it gave, for a second call under the key to be
 /// compared with.
-package struct KeyRotation: Equatable {
+package struct KeyRotation {
     /// The columns a store reads it from, in the order of the memberwise initializer.
     package static let columns = "key_id, grace_period_seconds"
 

@@ -14,19 +14,27 @@ extension PostgresKeyStorage {
     public static func status(url: String, within window: TimeInterval, now: Date = Date())
         throws(KeyStoreError) -> StoreStatus
     {
+        try status(url: url, within: window, now: now, countingUpTo: RememberedCount.countedUpTo)
+    }
+
+    /// As ``status(url:within:now:)``, counting up to `limit` rows of each
+    /// table of remembered calls.
+    package static func status(url: String, within window: TimeInterval, now: Date, countingUpTo limit: Int)
+        throws(KeyStoreError) -> StoreStatus
+    {
         do {
             let connection = try PGConnection(conninfo: conninfo(for: url), prepares: false,
                                               answerTimeout: AnswerTimeouts().other)
             return try connection.inTransaction(lockTimeout: lockTimeout) {
                 try connection.execute("SET TRANSACTION READ ONLY")
-                return try status(connection, since: now.addingTimeInterval(-window))
+                return try status(connection, since: now.addingTimeInterval(-window), countingUpTo: limit)
             }
         } catch {
             throw storeError(error, detail: true)
         }
     }
 
-    private static func status(_ connection: PGConnection, since start: Date) throws -> StoreStatus {
+    private static func status(_ connection: PGConnection, since start: Date, countingUpTo limit: Int) throws -> StoreStatus {
         let tables = try connection.query("""
             SELECT to_regclass('keygate_migration') IS NOT NULL, to_regclass('setting_in_use') IS NOT NULL,
                 to_regclass('process_setting') IS NOT NULL
@@ -40,10 +48,20 @@ extension PostgresKeyStorage {
         let schema = last.version > PostgresMigrator.latest
             ? .ahead(unknown: versions.filter { $0.version > PostgresMigrator.latest }.map { "\($0.version): \($0.name)" })
             : PostgresMigrator.schema(at: last.version)
-        let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)")
+        // The tables of remembered calls this schema holds, each counted up
+        // to the limit: all a count of a table remembered for good would
+        // read is bounded.
+        let held = try connection.query("SELECT "
+            + RememberedCount.Calls.allCases.map { "to_regclass('\($0.table)') IS NOT NULL" }.joined(separator: ", "))
+        let remembered = RememberedCount.Calls.allCases.enumerated().filter { held.bool(0, $0.offset) == true }.map(\.element)
+        let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)"
+            + remembered.map { ", (SELECT COUNT(*) FROM (SELECT 1 FROM \($0.table) LIMIT \(limit + 1)) t)" }.joined())
         return StoreStatus(
             schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,
             settings: tables.bool(0, 1) == true ? try settings(since: start, in: .values, connection) : nil,
-            processes: tables.bool(0, 2) == true ? try settings(since: start, in: .processes, connection) : nil)
+            processes: tables.bool(0, 2) == true ? try settings(since: start, in: .processes, connection) : nil,
+            remembered: remembered.enumerated().map { index, calls in
+                RememberedCount(calls: calls, counted: counts.int(0, 2 + index) ?? 0, limit: limit)
+            })
     }
 }

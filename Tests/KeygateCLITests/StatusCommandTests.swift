@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 @testable import KeyStore
 import KeyStorePostgres
+@testable import KeygateCLI
+import KeygateJSON
 import KeygateRPC
 import KeygateTestSupport
 import Testing
@@ -37,6 +39,8 @@ struct StatusCommandTests {
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("(this keygate's latest)"), "\(run.output)")
         #expect(run.output.contains("keys       1 in 1 organization\n"), "\(run.output)")
+        #expect(run.output.contains("remembered 0 uses, 1 billing event, 0 creations, 0 rotations (for their retries)\n"),
+                "\(run.output)")
         let line = try #require(run.output.split(separator: "\n").first { $0.contains(" \(serve.process.processIdentifier) ") },
                                 "\(run.output)")
         #expect(line.contains(" \(KeygateVersion.current) "), "\(line)")
@@ -293,7 +297,10 @@ struct StatusCommandTests {
                 + "21: key rotations by idempotency key"
         #expect(run.output.contains("schema     \(schema)\n"), "\(run.output)")
         #expect(run.output.contains("This schema records no settings"), "\(run.output)")
+        // Only what the schema holds: it remembers no creation or rotation yet.
+        #expect(run.output.contains("remembered 0 uses, 0 billing events (for their retries)\n"), "\(run.output)")
         let json = try object(try status(["--database", database, "--format", "json"]))
+        #expect((json["remembered"] as? [String: Any]).map { Set($0.keys) } == ["uses", "billingEvents"])
         #expect((json["schema"] as? [String: Any])?["state"] as? String == "behind")
         #expect(json["settings"] is NSNull)
         #expect(json["processes"] is NSNull)
@@ -305,6 +312,57 @@ struct StatusCommandTests {
         case .postgres, .pooled:
             #expect(try PostgresKeyStorage.rows(in: "keygate_migration", url: database) == 14)
         }
+    }
+
+    /// What `--idempotency-retention-days` keeps (for good by default),
+    /// table by table, so an operator sees it grow before choosing one; a
+    /// count stops at a million rows, so a status stays quick beside a
+    /// table that grew for years.
+    @Test(arguments: Backend.withPooler) func theCallsRememberedForTheirRetriesAreCountedUpToAMillion(
+        _ backend: Backend
+    ) throws {
+        let (serve, database) = try servedDatabase(backend)
+        let created = try serve.result("keys.create", [
+            "organizationId": "org_s", "name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read"],
+            "idempotencyKey": "form-1",
+        ])
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        _ = try serve.result("keys.rotate", ["organizationId": "org_s", "keyId": keyId, "idempotencyKey": "rotate-1"])
+        for use in ["use-1", "use-2", "use-3"] {
+            _ = try serve.result("usage.record", ["organizationId": "org_s", "meter": "bookings", "amount": 1, "idempotencyKey": use])
+        }
+        // A retry is answered from what is remembered, and adds nothing to it.
+        _ = try serve.result("usage.record", ["organizationId": "org_s", "meter": "bookings", "amount": 1, "idempotencyKey": "use-1"])
+
+        let run = try status(["--database", database])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("remembered 3 uses, 1 billing event, 1 creation, 1 rotation (for their retries)\n"),
+                "\(run.output)")
+        let remembered = try #require(try object(try status(["--database", database, "--format", "json"]))["remembered"]
+            as? [String: [String: Any]])
+        #expect(remembered.mapValues { $0["rows"] as? Int } == ["uses": 3, "billingEvents": 1, "creations": 1, "rotations": 1])
+        #expect(remembered.values.allSatisfy { $0["more"] as? Bool == false }, "\(remembered)")
+
+        // Counted up to a limit (here 2, a million in keygate status), and no further.
+        let counted = try backend == .sqlite
+            ? SQLiteKeyStorage.status(path: database, within: 60, now: Date(), countingUpTo: 2)
+            : PostgresKeyStorage.status(url: database, within: 60, now: Date(), countingUpTo: 2)
+        #expect(counted.remembered == [
+            RememberedCount(calls: .uses, rows: 2, more: true), RememberedCount(calls: .billingEvents, rows: 1, more: false),
+            RememberedCount(calls: .creations, rows: 1, more: false), RememberedCount(calls: .rotations, rows: 1, more: false),
+        ])
+        // A table that holds exactly the limit is counted whole.
+        let atOne = try backend == .sqlite
+            ? SQLiteKeyStorage.status(path: database, within: 60, now: Date(), countingUpTo: 1)
+            : PostgresKeyStorage.status(url: database, within: 60, now: Date(), countingUpTo: 1)
+        #expect(atOne.remembered.map(\.more) == [true, false, false, false], "\(atOne.remembered)")
+        #expect(RememberedCount.countedUpTo == 1_000_000)
+        let report = StatusReport(database: "keygate.sqlite", backend: "sqlite", status: counted,
+                                  agreement: SettingsAgreement([], processes: []), within: 180, now: Date())
+        #expect(report.text.contains("remembered more than 2 uses, 1 billing event, 1 creation, 1 rotation (for their retries)\n"),
+                "\(report.text)")
+        #expect(report.json["remembered"]?["uses"] == ["rows": 2, "more": true])
+        #expect(serve.finish() == 0)
     }
 
     @Test(arguments: Backend.available) func aSchemaANewerKeygateMigratedIsSaidToBeNewer(_ backend: Backend) throws {
@@ -333,6 +391,9 @@ struct StatusCommandTests {
         #expect(run.output.contains("schema     none yet: the first keygate to open the database creates it, or keygate migrate\n"),
                 "\(run.output)")
         #expect(run.output.contains("keys       0 in 0 organizations\n"), "\(run.output)")
+        #expect(!run.output.contains("remembered"), "\(run.output)")
+        #expect((try object(try status(["--database", database, "--format", "json"]))["remembered"] as? [String: Any])?.isEmpty
+            == true)
     }
 
     /// Read while another process creates it, between two of its

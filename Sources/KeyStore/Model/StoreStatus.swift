@@ -32,13 +32,68 @@ public struct StoreStatus: Sendable, Hashable {
     /// too old to hold them. Processes of a keygate that records only
     /// ``settings`` (schema v17 on SQLite, 15 on PostgreSQL) are missing here.
     public var processes: [SettingInUse]?
+    /// What the store remembers so that a retry is told from a new call,
+    /// in the order a pass forgets them
+    /// (``SubscriptionStorage/forgetDeliveries(before:after:rows:)``): only
+    /// what the schema holds, none where it is empty.
+    public var remembered: [RememberedCount]
 
     public init(schema: Schema, keys: Int, organizations: Int, settings: [SettingInUse]?,
-                processes: [SettingInUse]? = nil) {
+                processes: [SettingInUse]? = nil, remembered: [RememberedCount] = []) {
         self.schema = schema
         self.keys = keys
         self.organizations = organizations
         self.settings = settings
         self.processes = processes
+        self.remembered = remembered
+    }
+}
+
+/// How many calls of one kind a store remembers for their retries, each
+/// until `--idempotency-retention-days` forgets it, counted up to
+/// ``countedUpTo`` rows: a status reads no more than that of a table, so it
+/// stays quick where they are remembered for good.
+public struct RememberedCount: Sendable, Hashable {
+    /// What is remembered.
+    public enum Calls: String, Sendable, CaseIterable {
+        /// `usage.record` uses, by idempotency key.
+        case uses
+        /// Billing event ids `subscriptions.setPlan` received.
+        case billingEvents
+        /// `keys.create` calls, by idempotency key.
+        case creations
+        /// `keys.rotate` calls, by idempotency key.
+        case rotations
+
+        /// The table that holds them, on either store.
+        package var table: String {
+            switch self {
+            case .uses: RememberedCalls.uses.table
+            case .billingEvents: "billing_event"
+            case .creations: RememberedCalls.creations.table
+            case .rotations: RememberedCalls.rotations.table
+            }
+        }
+    }
+
+    /// How many rows of a table a status counts, at most.
+    public static let countedUpTo = 1_000_000
+
+    public var calls: Calls
+    /// The rows counted.
+    public var rows: Int
+    /// Whether the table holds more than `rows`, where counting stopped.
+    public var more: Bool
+
+    public init(calls: Calls, rows: Int, more: Bool) {
+        self.calls = calls
+        self.rows = rows
+        self.more = more
+    }
+
+    /// The count of `calls` from `counted`, the rows a count of at most
+    /// `limit` + 1 found.
+    package init(calls: Calls, counted: Int, limit: Int) {
+        self.init(calls: calls, rows: min(counted, limit), more: counted > limit)
     }
 }

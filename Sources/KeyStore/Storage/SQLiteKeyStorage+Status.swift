@@ -14,6 +14,14 @@ extension SQLiteKeyStorage {
     public static func status(path: String, within window: TimeInterval, now: Date = Date())
         throws(KeyStoreError) -> StoreStatus
     {
+        try status(path: path, within: window, now: now, countingUpTo: RememberedCount.countedUpTo)
+    }
+
+    /// As ``status(path:within:now:)``, counting up to `limit` rows of each
+    /// table of remembered calls.
+    package static func status(path: String, within window: TimeInterval, now: Date, countingUpTo limit: Int)
+        throws(KeyStoreError) -> StoreStatus
+    {
         if let refusal = KeyDatabase.refusal(of: path) {
             throw KeyStoreError(.storageFailure, ["reason": "io", "detail": refusal])
         }
@@ -22,13 +30,13 @@ extension SQLiteKeyStorage {
             configuration.readonly = true
             configuration.busyMode = .timeout(KeyDatabase.busyTimeout)
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return try queue.read { db in try status(db, since: now.addingTimeInterval(-window)) }
+            return try queue.read { db in try status(db, since: now.addingTimeInterval(-window), countingUpTo: limit) }
         } catch {
             throw StorageCoding.failure(error, detailing: nil)
         }
     }
 
-    static func status(_ db: Database, since start: Date) throws -> StoreStatus {
+    static func status(_ db: Database, since start: Date, countingUpTo limit: Int) throws -> StoreStatus {
         let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
         // None of Keygate's tables (an empty file, or the product's own
         // database named by mistake): no schema yet, as the first process
@@ -49,12 +57,19 @@ extension SQLiteKeyStorage {
         func count(_ table: String) throws -> Int {
             tables.contains(table) ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 : 0
         }
+        // Up to the limit, along the table's own key: all a count of a
+        // table remembered for good would read is bounded.
+        let remembered = try RememberedCount.Calls.allCases.filter { tables.contains($0.table) }.map { calls in
+            RememberedCount(calls: calls, counted: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM \(calls.table) LIMIT ?)",
+                                                                  arguments: [limit + 1]) ?? 0, limit: limit)
+        }
         return StoreStatus(
             schema: schema(applied: applied),
             keys: try count("api_key"),
             organizations: try count("subscription"),
             settings: tables.contains(SettingTable.values.rawValue) ? try settings(since: start, in: .values, db) : nil,
-            processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil)
+            processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil,
+            remembered: remembered)
     }
 
     /// The schema of a file with the migrations `applied`, against this build's.

@@ -119,11 +119,12 @@ struct ServeCommand: ParsableCommand {
     var usageRetentionDays: Int?
 
     @Option(help: ArgumentHelp(
-        "How many days the idempotency keys of usage.record and keys.create, and billing event ids, are remembered.",
+        "How many days the idempotency keys of usage.record, keys.create and keys.rotate, and billing event ids, are remembered.",
         discussion: """
-            A retry after that is a new call: a use counts again; a creation makes a new key; a billing event \
-            older than its organization's last is answered stale_event and changes nothing. Forgetting keeps the most days \
-            any process on the database keeps. Default: $KEYGATE_IDEMPOTENCY_RETENTION_DAYS, then for good.
+            A retry after that is a new call: a use counts again; a creation makes a new key; a rotation rotates the key \
+            again; a billing event older than its organization's last is answered stale_event and changes nothing. \
+            Forgetting keeps the most days any process on the database keeps; keygate status counts what is remembered. \
+            Default: $KEYGATE_IDEMPOTENCY_RETENTION_DAYS, then for good.
             """))
     var idempotencyRetentionDays: Int?
 

@@ -22,6 +22,9 @@ struct StatusReport {
             keys       \(status.keys) in \(status.organizations) organization\(status.organizations == 1 ? "" : "s")
 
             """
+        if !status.remembered.isEmpty {
+            output += "remembered \(status.remembered.map(Self.text).joined(separator: ", ")) (for their retries)\n"
+        }
         guard let settings = status.settings else {
             return output + "\nThis schema records no settings; processes of this keygate record theirs once it is migrated.\n"
         }
@@ -101,6 +104,17 @@ struct StatusReport {
         }
     }
 
+    /// "12 uses", "more than 1000000 billing events".
+    private static func text(_ count: RememberedCount) -> String {
+        let noun = switch count.calls {
+        case .uses: "use"
+        case .billingEvents: "billing event"
+        case .creations: "creation"
+        case .rotations: "rotation"
+        }
+        return "\(count.more ? "more than " : "")\(count.rows) \(noun)\(count.rows == 1 && !count.more ? "" : "s")"
+    }
+
     private func ago(_ date: Date) -> String {
         let seconds = max(0, Int(now.timeIntervalSince(date)))
         return seconds < 120 ? "\(seconds) s ago" : "\(seconds / 60) min ago"
@@ -137,6 +151,9 @@ struct StatusReport {
         return .object([
             ("database", .string(database)), ("backend", .string(backend)), ("schema", .object(schema)),
             ("keys", .integer(status.keys)), ("organizations", .integer(status.organizations)),
+            ("remembered", .object(status.remembered.map { count in
+                (count.calls.rawValue, .object([("rows", .integer(count.rows)), ("more", .bool(count.more))]))
+            })),
             ("within", .integer(within)), ("processes", processes), ("settings", settings),
             ("disagreements", .array(agreement.disagreements.map { disagreement in
                 .object([

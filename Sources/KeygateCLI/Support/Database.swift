@@ -79,9 +79,10 @@ enum Database {
     /// read; opening it then says why.
     static func notKeygates(_ database: String) -> String? {
         if isMissingFile(database) { return "there is no database at \(database)" }
+        // Only the schema matters here: no remembered call is counted.
         let status = try? PostgresKeyStorage.isURL(database)
-            ? PostgresKeyStorage.status(url: database, within: 0)
-            : SQLiteKeyStorage.status(path: database, within: 0)
+            ? PostgresKeyStorage.status(url: database, within: 0, now: Date(), countingUpTo: 0)
+            : SQLiteKeyStorage.status(path: database, within: 0, now: Date(), countingUpTo: 0)
         guard status?.schema == .empty else { return nil }
         return "\(displayName(database)) holds no Keygate database"
     }

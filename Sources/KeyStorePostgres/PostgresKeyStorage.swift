@@ -357,6 +357,7 @@ public struct PostgresKeyStorage: KeygateStorage {
             ])
             appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
                         details: details, at: now, connection)
+            insertEvent(key.updateEvent(details), at: now, connection)
             return key
         }
     }

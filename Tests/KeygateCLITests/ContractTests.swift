@@ -232,6 +232,8 @@ struct ContractTests {
             return (try #require((created["key"] as? [String: Any])?["id"] as? String), try #require(created["secret"] as? String))
         }
         let rotated = try create("Rotated")
+        try session.result("keys.update", with(["keyId": rotated.id, "name": "Rotated soon", "rateLimit": 30,
+                                                "expiresAt": RFC3339Text.now(offset: 86_400 * 30)]))
         try session.result("keys.rotate", with(["keyId": rotated.id, "gracePeriodSeconds": 60]))
         // Its old secret, in its grace period, reported: the event names it and its deadline.
         try session.result("keys.reportLeaked", ["keys": [["key": rotated.secret]], "action": "flag"])
@@ -255,14 +257,14 @@ struct ContractTests {
         var seen: Set<String> = []
         var cursor: Any = NSNull()
         let deadline = Date().addingTimeInterval(20)
-        while seen.count < 12, Date() < deadline {
+        while seen.count < 13, Date() < deadline {
             let page = try session.result("events.list", with(["cursor": cursor, "limit": 200]))
             for event in page["events"] as? [[String: Any]] ?? [] { seen.insert(event["type"] as? String ?? "") }
             cursor = page["nextCursor"] ?? NSNull()
-            if seen.count < 12 { Thread.sleep(forTimeInterval: 0.2) }
+            if seen.count < 13 { Thread.sleep(forTimeInterval: 0.2) }
         }
         #expect(serve.finish() == 0)
-        #expect(seen == ["key.created", "key.imported", "key.rotated", "key.previous_secrets_stopped", "key.revoked", "key.deleted", "key.leak_reported",
+        #expect(seen == ["key.created", "key.imported", "key.updated", "key.rotated", "key.previous_secrets_stopped", "key.revoked", "key.deleted", "key.leak_reported",
                          "keys.suspended", "keys.restored", "key.expiring", "key.expired", "quota.threshold"], "\(seen)")
         try session.check(against: document)
     }

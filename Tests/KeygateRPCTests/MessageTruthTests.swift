@@ -29,6 +29,9 @@ struct MessageTruthTests {
         let created = try result("keys.create", with(key))
         let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
         _ = try result("keys.rotate", with(["keyId": keyId, "gracePeriodSeconds": 0]))
+        _ = try result("keys.update", with(["keyId": keyId, "name": "Zapier 2", "capabilities": ["booking.read", "booking.create"],
+                                            "rateLimit": 30, "allowedOrigins": ["https://shop.example"],
+                                            "expiresAt": ISO8601DateFormatter().string(from: Date() + 86_400 * 30)]))
         let other = try result("keys.create", with(key.merging(["expiresAt": ISO8601DateFormatter().string(from: Date() + 86_400 * 3)]) { $1 }))
         _ = try result("keys.reportLeaked", ["keys": [["key": try #require(other["secret"] as? String), "location": "a gist"]],
                                              "action": "flag"])
@@ -52,6 +55,13 @@ struct MessageTruthTests {
             let events = try #require(try result("events.list", with(["limit": 200, "locale": locale]))["events"] as? [[String: Any]])
             let types = Set(events.compactMap { $0["type"] as? String })
             #expect(types == Set(EventType.all.map(\.rawValue)), "\(locale): \(types)")
+            // What an update changed, each field by the name a person knows it by.
+            let updated = events.first { $0["type"] as? String == "key.updated" }?["message"] as? String
+            #expect(updated?.hasSuffix([
+                "en": ": name, permissions, rate limit, allowed origins, expiry date.",
+                "pl": ": nazwa, uprawnienia, limit zapytań, dozwolone źródła, data wygaśnięcia.",
+                "de": " wurde geändert: Name, Berechtigungen, Ratenlimit, erlaubte Ursprünge, Ablaufdatum.",
+            ][locale]!) == true, "\(locale): \(updated ?? "none")")
             for event in events {
                 let message = try #require(event["message"] as? String)
                 #expect(!message.contains("{") && !message.contains("%#@") && !message.contains("%arg") && message != event["type"] as? String,

@@ -60,6 +60,44 @@ struct EventTests {
         }
     }
 
+    /// A product that mirrors its customers' keys (a webhook to the
+    /// integration's owner, a cache of its own) learns of an edit as of
+    /// any other change: what changed, from what to what, in the
+    /// transaction that made it. An update that changes nothing is none.
+    @Test(arguments: Backend.available) func anUpdateIsAnEventNamingWhatItChangedAndOneChangingNothingIsNone(
+        _ backend: Backend
+    ) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let created = try fixture.create(name: "Zapier", kind: "owner_integration", capabilities: ["booking.read"], rateLimit: 60)
+        let id = created.key.record.id
+        let expiry = created.key.record.createdAt.addingTimeInterval(86_400 * 30)
+        _ = try fixture.service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(
+            name: "Zapier (bookings)", capabilities: ["booking.read", "booking.create"], rateLimit: 30, expiresAt: expiry), actor: "ana")
+        // The same values again, and an empty update: nothing changed, nothing to tell.
+        _ = try fixture.service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(name: "Zapier (bookings)", rateLimit: 30),
+                                          actor: nil)
+        _ = try fixture.service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(), actor: nil)
+        _ = try fixture.service.updateKey(id: id, organizationId: "org_a", changes: KeyChanges(allowedOrigins: ["https://shop.example"]),
+                                          actor: nil)
+
+        let events = try all(fixture)
+        #expect(events.map(\.type) == [.keyCreated, .keyUpdated, .keyUpdated])
+        let first = events[1]
+        #expect(first.keyId == id && first.data["name"] == .string("Zapier (bookings)") && first.data["hint"] == .string(created.key.record.hint))
+        #expect(first.data["changes"] == [
+            "name": ["from": "Zapier", "to": "Zapier (bookings)"],
+            "capabilities": ["from": ["booking.read"], "to": ["booking.read", "booking.create"]],
+            "rateLimit": ["from": 60, "to": 30],
+            "expiresAt": ["from": created.key.record.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+                          "to": .string(RFC3339.string(expiry))],
+        ], "\(first.data)")
+        #expect(events[2].data["changes"] == ["allowedOrigins": ["from": [], "to": ["https://shop.example"]]], "\(events[2].data)")
+        // As the audit log has it, where who made the change is kept.
+        let audit = try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 10).entries
+        #expect(audit.filter { $0.action == .keyUpdated }.count == 2)
+    }
+
     @Test(arguments: Backend.available) func aPlanChangeRecordsTheKeysItSuspendsAndRestoresOnce(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")

@@ -188,8 +188,12 @@ struct RandomHistoryTests {
                         let kind = catalog.kind(KindID(current.record.kind)) {
                         let admitted = catalog.capabilities.map(\.id).filter(kind.capabilities.contains)
                         let chosen = admitted.shuffled(using: &random).prefix(Int.random(in: 1...max(1, admitted.count), using: &random))
-                        _ = try? service.updateKey(id: id, organizationId: organization,
-                                                   changes: KeyChanges(capabilities: chosen.map(\.rawValue)), actor: nil)
+                        let updated = try? service.updateKey(id: id, organizationId: organization,
+                                                             changes: KeyChanges(capabilities: chosen.map(\.rawValue)), actor: nil)
+                        // An update that changed the key is an event; one that changed nothing is none.
+                        if let updated, updated.record.capabilities != current.record.capabilities {
+                            expectedEvents.append("key.updated \(id)")
+                        }
                     }
                 case 1:
                     if !rotations.isEmpty, Int.random(in: 0..<3, using: &asides) == 0 {

@@ -42,6 +42,9 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     public static let keyCreated = EventType(rawValue: "key.created")
     public static let keyImported = EventType(rawValue: "key.imported")
+    /// `keys.update` changed the key (`data.changes`, each field changed
+    /// from what to what); an update that changes nothing writes none.
+    public static let keyUpdated = EventType(rawValue: "key.updated")
     public static let keyRotated = EventType(rawValue: "key.rotated")
     /// The secrets rotations had left working were stopped before their
     /// deadlines (`data.secrets`), the key itself left working.
@@ -64,8 +67,8 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// Every type, in the order the contract lists them.
     public static let all: [EventType] = [
-        .keyCreated, .keyImported, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted, .keyLeakReported,
-        .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
+        .keyCreated, .keyImported, .keyUpdated, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted,
+        .keyLeakReported, .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
     ]
 }
 

@@ -22,6 +22,7 @@ extension SQLiteKeyStorage {
                             id, organizationId])
             try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
                             details: details, at: now, db)
+            try insertEvent(key.updateEvent(details), at: now, db)
             return key
         }
     }

@@ -682,6 +682,15 @@ extension KeyRecord {
         NewEvent(type: type, organizationId: organizationId, keyId: id, data: eventData(extra))
     }
 
+    /// The event of an update that changed this key: `details`, the
+    /// changes as the audit log keeps them, by field in the order
+    /// `keys.update` takes them.
+    package func updateEvent(_ details: [String: JSON]) -> NewEvent {
+        let fields = ["name", "capabilities", "rateLimit", "allowedOrigins", "expiresAt"]
+        assert(Set(details.keys).isSubset(of: fields), "a change the event would leave out")
+        return event(.keyUpdated, ["changes": .object(fields.compactMap { field in details[field].map { (field, $0) } })])
+    }
+
     /// The event of a leak report about this key: `revoked` or `flagged`,
     /// the secret reported (its hint, and its deadline if rotated out) and
     /// where it was found.

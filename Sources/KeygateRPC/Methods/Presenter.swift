@@ -99,6 +99,14 @@ struct Presenter {
             variant = parts.isEmpty ? nil : parts.joined(separator: "_")
         case .keyExpiring, .keyExpired:
             if case .string(let text) = event.data["expiresAt"], let date = RFC3339.date(text) { arguments["expiresAt"] = .date(date) }
+        case .keyUpdated:
+            // What changed, by the names a person knows the fields by, in the event's order.
+            if case .object(let changes) = event.data["changes"] {
+                arguments["changes"] = .text(changes.map { field, _ in
+                    let name = "event.key.updated.field.\(field)"
+                    return localizer.contains(name) ? localizer.string(name, [:], language: language) : field
+                }.joined(separator: ", "))
+            }
         case .keyPreviousSecretsStopped:
             if case .array(let secrets) = event.data["secrets"] { arguments["count"] = .number(secrets.count) }
         case .keysSuspended, .keysRestored:

@@ -257,15 +257,15 @@ struct ContractTests {
         var seen: Set<String> = []
         var cursor: Any = NSNull()
         let deadline = Date().addingTimeInterval(20)
-        while seen.count < 13, Date() < deadline {
+        while seen.count < 14, Date() < deadline {
             let page = try session.result("events.list", with(["cursor": cursor, "limit": 200]))
             for event in page["events"] as? [[String: Any]] ?? [] { seen.insert(event["type"] as? String ?? "") }
             cursor = page["nextCursor"] ?? NSNull()
-            if seen.count < 13 { Thread.sleep(forTimeInterval: 0.2) }
+            if seen.count < 14 { Thread.sleep(forTimeInterval: 0.2) }
         }
         #expect(serve.finish() == 0)
         #expect(seen == ["key.created", "key.imported", "key.updated", "key.rotated", "key.previous_secrets_stopped", "key.revoked", "key.deleted", "key.leak_reported",
-                         "keys.suspended", "keys.restored", "key.expiring", "key.expired", "quota.threshold"], "\(seen)")
+                         "plan.changed", "keys.suspended", "keys.restored", "key.expiring", "key.expired", "quota.threshold"], "\(seen)")
         try session.check(against: document)
     }
 

@@ -124,12 +124,13 @@ struct ServeStoryTests {
         #expect(try serve.result("keys.delete", with(["keyId": keyId]))["deleted"] as? Bool == true)
         let events = try serve.result("events.list", with(["limit": 200]))
         #expect((events["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
-            == ["key.created", "key.updated", "key.imported", "key.rotated", "key.previous_secrets_stopped", "key.revoked",
-                "key.deleted"])
-        #expect((events["events"] as? [[String: Any]])?.first?["message"] as? String == "Utworzono klucz „Reader” (kg_test_…\(secret.suffix(4))).")
-        #expect((events["events"] as? [[String: Any]])?[1]["message"] as? String
+            == ["plan.changed", "key.created", "key.updated", "key.imported", "key.rotated", "key.previous_secrets_stopped",
+                "key.revoked", "key.deleted"])
+        #expect((events["events"] as? [[String: Any]])?.first?["message"] as? String == "Organizacja przeszła z planu Bezpłatny na plan Pro.")
+        #expect((events["events"] as? [[String: Any]])?[1]["message"] as? String == "Utworzono klucz „Reader” (kg_test_…\(secret.suffix(4))).")
+        #expect((events["events"] as? [[String: Any]])?[2]["message"] as? String
             == "Zmieniono klucz „Reader 2” (kg_test_…\(secret.suffix(4))): nazwa.")
-        #expect((events["events"] as? [[String: Any]])?[4]["message"] as? String == """
+        #expect((events["events"] as? [[String: Any]])?[5]["message"] as? String == """
             Zatrzymano 1 wcześniejszy sekret klucza „Reader 2” (kg_test_…\(newSecret.suffix(4))) przed końcem okresu przejściowego; \
             klucz działa z obecnym sekretem.
             """)

@@ -50,11 +50,18 @@ struct MessageTruthTests {
         try rpc.storage.appendEvent(.quotaThreshold(organizationId: "org_1", meter: "bookings", periodStart: Date(),
                                                     limit: 100, used: 80, threshold: 80))
         _ = try result("keys.delete", with(["keyId": keyId]))
+        _ = try result("subscriptions.setPlan", with(["plan": "pro", "status": "canceled", "eventId": "evt_9",
+                                                      "occurredAt": "2026-11-04T00:00:00Z"]))
 
         for locale in ["en", "pl", "de"] {
             let events = try #require(try result("events.list", with(["limit": 200, "locale": locale]))["events"] as? [[String: Any]])
             let types = Set(events.compactMap { $0["type"] as? String })
             #expect(types == Set(EventType.all.map(\.rawValue)), "\(locale): \(types)")
+            // A canceled subscription says so.
+            let canceled = events.first { $0["type"] as? String == "plan.changed" && ($0["data"] as? [String: Any])?["status"] as? String == "canceled" }
+            #expect((canceled?["message"] as? String)?.hasPrefix(["en": "The subscription was canceled", "pl": "Subskrypcję anulowano",
+                                                                  "de": "Das Abonnement wurde gekündigt"][locale]!) == true,
+                    "\(locale): \(canceled ?? [:])")
             // What an update changed, each field by the name a person knows it by.
             let updated = events.first { $0["type"] as? String == "key.updated" }?["message"] as? String
             #expect(updated?.hasSuffix([

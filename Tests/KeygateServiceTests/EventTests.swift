@@ -27,7 +27,8 @@ struct EventTests {
                                              action: .revoke, actor: nil)
         try fixture.service.deleteKey(id: id, organizationId: "org_a", actor: nil)
 
-        let events = try all(fixture)
+        // Each organization's move to Pro is an event of its own (plan.changed), first.
+        let events = try all(fixture).filter { $0.type != .planChanged }
         #expect(events.map(\.type)
             == [.keyCreated, .keyRotated, .keyLeakReported, .keyCreated, .keyRevoked, .keyLeakReported, .keyDeleted])
         #expect(events.allSatisfy { $0.organizationId == "org_a" })
@@ -48,12 +49,12 @@ struct EventTests {
             cursor = page.nextCursor
             if !page.hasMore { break }
         } while true
-        #expect(paged.map(\.id) == events.map(\.id))
+        #expect(paged.filter { $0.type != .planChanged }.map(\.id) == events.map(\.id))
         // Polled again from the end: nothing new, and the cursor stays.
         let idle = try fixture.service.events(organizationId: "org_a", cursor: cursor, limit: 4)
         #expect(idle.events.isEmpty && idle.nextCursor == cursor && !idle.hasMore)
         // Of every organization: both, in commit order.
-        let everyone = try all(fixture, nil)
+        let everyone = try all(fixture, nil).filter { $0.type != .planChanged }
         #expect(everyone.count == events.count + 1 && everyone[1].organizationId == "org_b")
         #expect(throws: ServiceError(.invalidCursor, field: "cursor")) {
             try fixture.service.events(organizationId: nil, cursor: "nope", limit: nil)
@@ -82,8 +83,8 @@ struct EventTests {
                                           actor: nil)
 
         let events = try all(fixture)
-        #expect(events.map(\.type) == [.keyCreated, .keyUpdated, .keyUpdated])
-        let first = events[1]
+        #expect(events.map(\.type) == [.planChanged, .keyCreated, .keyUpdated, .keyUpdated])
+        let first = events[2]
         #expect(first.keyId == id && first.data["name"] == .string("Zapier (bookings)") && first.data["hint"] == .string(created.key.record.hint))
         #expect(first.data["changes"] == [
             "name": ["from": "Zapier", "to": "Zapier (bookings)"],
@@ -92,7 +93,7 @@ struct EventTests {
             "expiresAt": ["from": created.key.record.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
                           "to": .string(RFC3339.string(expiry))],
         ], "\(first.data)")
-        #expect(events[2].data["changes"] == ["allowedOrigins": ["from": [], "to": ["https://shop.example"]]], "\(events[2].data)")
+        #expect(events[3].data["changes"] == ["allowedOrigins": ["from": [], "to": ["https://shop.example"]]], "\(events[2].data)")
         // As the audit log has it, where who made the change is kept.
         let audit = try fixture.service.auditLog(organizationId: "org_a", cursor: nil, limit: 10).entries
         #expect(audit.filter { $0.action == .keyUpdated }.count == 2)
@@ -110,6 +111,31 @@ struct EventTests {
         let ids = JSON.array(keys.map { .string($0.key.record.id) })
         #expect(changes[0].data["keyIds"] == ids && changes[1].data["keyIds"] == ids)
         #expect(changes[0].data["plan"] == .string("free") && changes[0].data["previousPlan"] == .string("pro"))
+    }
+
+    /// The plan in force is Keygate's to say (a canceled subscription is on
+    /// the default plan whatever billing named): each change of it is an
+    /// event, before what it does to the keys; an event that leaves it as
+    /// it was (another status, the same plan; or stale) is none.
+    @Test(arguments: Backend.available) func aChangeOfThePlanInForceIsAnEventBeforeWhatItDoesToTheKeys(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        let key = try fixture.create(kind: "owner_integration", capabilities: ["booking.read"])
+        try fixture.move(to: "pro", status: .pastDue)
+        // Billed for Pro still, but canceled: on the default plan.
+        try fixture.move(to: "pro", status: .canceled)
+        try fixture.move(to: "pro", status: .canceled)
+        // One dated before the last applied changes nothing.
+        let stale = try fixture.service.setPlan(SetPlanRequest(
+            organizationId: "org_a", plan: "starter", eventId: "evt_old", occurredAt: Date(timeIntervalSince1970: 0)))
+        #expect(stale.reason == .staleEvent)
+
+        let events = try all(fixture)
+        #expect(events.map(\.type) == [.planChanged, .keyCreated, .planChanged, .keysSuspended])
+        #expect(events.allSatisfy { $0.type != .planChanged || $0.keyId == nil })
+        #expect(events[0].data == ["billedPlan": "pro", "plan": "pro", "previousPlan": "free", "status": "active"])
+        #expect(events[2].data == ["billedPlan": "pro", "plan": "free", "previousPlan": "pro", "status": "canceled"])
+        #expect(events[3].data["keyIds"] == .array([.string(key.key.record.id)]))
     }
 
     @Test(arguments: Backend.available) func expiryEventsAppearOnceWhenDueAndOldEventsArePruned(_ backend: Backend) throws {

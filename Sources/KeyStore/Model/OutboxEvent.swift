@@ -54,6 +54,10 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// A scanning service reported the key live: `data.action` says whether
     /// it was revoked (a `key.revoked` comes with it) or flagged.
     public static let keyLeakReported = EventType(rawValue: "key.leak_reported")
+    /// A billing event changed the plan in force (`data.plan`, from
+    /// `data.previousPlan`): another plan, or the default one for a
+    /// canceled subscription. Before the keys it suspends or restores.
+    public static let planChanged = EventType(rawValue: "plan.changed")
     /// A plan change suspended keys (`data.keyIds`); one event per change.
     public static let keysSuspended = EventType(rawValue: "keys.suspended")
     /// A plan change brought suspended keys back.
@@ -68,7 +72,7 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Every type, in the order the contract lists them.
     public static let all: [EventType] = [
         .keyCreated, .keyImported, .keyUpdated, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted,
-        .keyLeakReported, .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
+        .keyLeakReported, .planChanged, .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
     ]
 }
 

@@ -62,6 +62,10 @@ enum EventDataSchema {
             return Schema.object(key + [("action", ["type": "string", "enum": ["revoked", "flagged"]]), ("location", text),
                                         ("secretExpiresAt", time)],
                                  required: keyNames + ["action"])
+        case .planChanged:
+            let status: JSON = ["type": "string", "enum": .array(SubscriptionStatus.allCases.map { .string($0.rawValue) })]
+            return Schema.object([("plan", text), ("previousPlan", text), ("billedPlan", text), ("status", status)],
+                                 required: ["plan", "previousPlan", "billedPlan", "status"])
         case .keysSuspended, .keysRestored:
             return Schema.object([("keyIds", ["type": "array", "items": text, "minItems": 1]), ("plan", text), ("previousPlan", text)],
                                  required: ["keyIds", "plan", "previousPlan"])

@@ -109,6 +109,10 @@ struct Presenter {
             }
         case .keyPreviousSecretsStopped:
             if case .array(let secrets) = event.data["secrets"] { arguments["count"] = .number(secrets.count) }
+        case .planChanged:
+            if case .string(let plan) = event.data["plan"] { arguments["planName"] = .text(planName(PlanID(plan))) }
+            if case .string(let plan) = event.data["previousPlan"] { arguments["previousPlanName"] = .text(planName(PlanID(plan))) }
+            if event.data["status"] == .string(SubscriptionStatus.canceled.rawValue) { variant = "canceled" }
         case .keysSuspended, .keysRestored:
             if case .array(let keys) = event.data["keyIds"] { arguments["count"] = .number(keys.count) }
             if case .string(let plan) = event.data["plan"] { arguments["planName"] = .text(planName(PlanID(plan))) }

@@ -46,7 +46,8 @@ extension KeygateService {
     }
 
     /// Applies a billing event and, when it changes the plan in force,
-    /// records which keys that suspends and restores (one event each).
+    /// records that change and which keys it suspends and restores (one
+    /// event each).
     private func apply(_ event: BillingEvent) throws(ServiceError) -> BillingOutcome {
         let current = try organizationPlan(event.organizationId)
         let before = current.plan
@@ -54,11 +55,19 @@ extension KeygateService {
         guard case .applied(let record) = outcome else { return outcome }
         let subscription = view(record, organizationId: event.organizationId)
         let after = catalog.plan(subscription.plan) ?? catalog.defaultPlan
+        let plans: [String: JSON] = ["plan": .string(after.id.rawValue), "previousPlan": .string(before.id.rawValue)]
+        // The change itself first, then what it does to quotas and keys.
+        if after.id != before.id {
+            let data = plans.merging(["billedPlan": .string(subscription.billedPlan.rawValue),
+                                      "status": .string(subscription.status.rawValue)]) { $1 }
+            try store { () throws(KeyStoreError) in
+                try storage.appendEvent(NewEvent(type: .planChanged, organizationId: event.organizationId, data: data))
+            }
+        }
         try settleQuotas(organizationId: event.organizationId, from: (before, current.subscription.periodStart),
                          to: (after, subscription.periodStart))
         guard after.id != before.id else { return outcome }
         let changes = try statusChanges(organizationId: event.organizationId, from: before, to: after)
-        let plans: [String: JSON] = ["plan": .string(after.id.rawValue), "previousPlan": .string(before.id.rawValue)]
         for (type, keys) in [(EventType.keysSuspended, changes.suspended), (.keysRestored, changes.restored)] where !keys.isEmpty {
             try store { () throws(KeyStoreError) in
                 try storage.appendEvent(NewEvent(type: type, organizationId: event.organizationId,

@@ -34,16 +34,15 @@ enum EventDataSchema {
             // Each field changed, from what to what; only those.
             func change(_ value: JSON) -> JSON { Schema.object([("from", value), ("to", value)], required: ["from", "to"]) }
             let texts: JSON = ["type": "array", "items": text]
-            var changes = Schema.object([
-                ("name", change(text)), ("capabilities", change(texts)), ("rateLimit", change(["type": "integer"])),
-                ("allowedOrigins", change(texts)),
-                // `from` is null for a key that had no expiry.
-                ("expiresAt", Schema.object([("from", Schema.nullable(time)), ("to", time)], required: ["from", "to"])),
-            ], required: [])
-            if case .object(var members) = changes {
-                members.append(("minProperties", 1))
-                changes = .object(members)
-            }
+            let changes: JSON = [
+                "type": "object", "minProperties": 1, "additionalProperties": false,
+                "properties": .object([
+                    ("name", change(text)), ("capabilities", change(texts)), ("rateLimit", change(["type": "integer"])),
+                    ("allowedOrigins", change(texts)),
+                    // `from` is null for a key that had no expiry.
+                    ("expiresAt", Schema.object([("from", Schema.nullable(time)), ("to", time)], required: ["from", "to"])),
+                ]),
+            ]
             return Schema.object(key + [("changes", changes)], required: keyNames + ["changes"])
         case .keyRotated:
             return Schema.object(key + [("previousSecretExpiresAt", Schema.nullable(time))],

@@ -35,9 +35,12 @@ extension PostgresKeyStorage {
     }
 
     private static func status(_ connection: PGConnection, since start: Date, countingUpTo limit: Int) throws -> StoreStatus {
+        // Which tables the schema holds: Keygate's own, its settings', then
+        // those of remembered calls, in their order.
         let tables = try connection.query("""
             SELECT to_regclass('keygate_migration') IS NOT NULL, to_regclass('setting_in_use') IS NOT NULL,
-                to_regclass('process_setting') IS NOT NULL
+                to_regclass('process_setting') IS NOT NULL, \(
+                    RememberedCount.Calls.allCases.map { "to_regclass('\($0.table)') IS NOT NULL" }.joined(separator: ", "))
             """)
         guard tables.bool(0, 0) == true else { return StoreStatus(schema: .empty, keys: 0, organizations: 0, settings: nil) }
         let applied = try connection.query("SELECT version, name FROM keygate_migration ORDER BY version")
@@ -51,9 +54,7 @@ extension PostgresKeyStorage {
         // The tables of remembered calls this schema holds, each counted up
         // to the limit: all a count of a table remembered for good would
         // read is bounded.
-        let held = try connection.query("SELECT "
-            + RememberedCount.Calls.allCases.map { "to_regclass('\($0.table)') IS NOT NULL" }.joined(separator: ", "))
-        let remembered = RememberedCount.Calls.allCases.enumerated().filter { held.bool(0, $0.offset) == true }.map(\.element)
+        let remembered = RememberedCount.Calls.allCases.enumerated().filter { tables.bool(0, 3 + $0.offset) == true }.map(\.element)
         let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)"
             + remembered.map { ", (SELECT COUNT(*) FROM (SELECT 1 FROM \($0.table) LIMIT \(limit + 1)) t)" }.joined())
         return StoreStatus(

@@ -356,7 +356,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 .text(id), .text(organizationId),
             ])
             appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
-                        details: details, at: now, connection)
+                        details: details.audit, at: now, connection)
             insertEvent(key.updateEvent(details), at: now, connection)
             return key
         }

@@ -21,7 +21,7 @@ extension SQLiteKeyStorage {
                             StorageCoding.list(key.allowedOrigins), key.expiresAt.map(StorageCoding.milliseconds),
                             id, organizationId])
             try appendAudit(.keyUpdated, organizationId: organizationId, keyId: id, actor: checked.actor,
-                            details: details, at: now, db)
+                            details: details.audit, at: now, db)
             try insertEvent(key.updateEvent(details), at: now, db)
             return key
         }

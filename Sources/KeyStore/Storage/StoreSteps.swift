@@ -169,32 +169,54 @@ package struct CheckedKeyChanges {
     let expiresAt: Date?
     package let actor: String
 
-    /// Applies the changes to `key`; what changed, as the audit log keeps
-    /// it (empty when nothing did: such an update writes nothing).
-    package func apply(to key: inout KeyRecord) -> [String: JSON] {
-        var details: [String: JSON] = [:]
+    /// Applies the changes to `key`; what changed (empty when nothing did:
+    /// such an update writes nothing).
+    package func apply(to key: inout KeyRecord) -> KeyChangeDetails {
+        var details = KeyChangeDetails()
         if let name, name != key.name {
-            details["name"] = .change(from: .string(key.name), to: .string(name))
+            details.add("name", from: .string(key.name), to: .string(name))
             key.name = name
         }
         if let capabilities, capabilities != key.capabilities {
-            details["capabilities"] = .change(from: .strings(key.capabilities), to: .strings(capabilities))
+            details.add("capabilities", from: .strings(key.capabilities), to: .strings(capabilities))
             key.capabilities = capabilities
         }
         if let rateLimit, rateLimit != key.rateLimit {
-            details["rateLimit"] = .change(from: .integer(key.rateLimit), to: .integer(rateLimit))
+            details.add("rateLimit", from: .integer(key.rateLimit), to: .integer(rateLimit))
             key.rateLimit = rateLimit
         }
         if let origins, origins != key.allowedOrigins {
-            details["allowedOrigins"] = .change(from: .strings(key.allowedOrigins), to: .strings(origins))
+            details.add("allowedOrigins", from: .strings(key.allowedOrigins), to: .strings(origins))
             key.allowedOrigins = origins
         }
         if let expiresAt, expiresAt != key.expiresAt {
-            details["expiresAt"] = .change(from: key.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
-                                           to: .string(RFC3339.string(expiresAt)))
+            details.add("expiresAt", from: key.expiresAt.map { .string(RFC3339.string($0)) } ?? .null,
+                        to: .string(RFC3339.string(expiresAt)))
             key.expiresAt = expiresAt
         }
         return details
+    }
+}
+
+/// What an update changed, each field from what to what, in the order
+/// `keys.update` takes them: once, for the audit entry and the event.
+package struct KeyChangeDetails {
+    private var changes: [(field: String, change: JSON)] = []
+
+    package var isEmpty: Bool { changes.isEmpty }
+
+    mutating func add(_ field: String, from old: JSON, to new: JSON) {
+        changes.append((field, .change(from: old, to: new)))
+    }
+
+    /// As the audit log keeps them.
+    package var audit: [String: JSON] {
+        Dictionary(uniqueKeysWithValues: changes.map { ($0.field, $0.change) })
+    }
+
+    /// As `key.updated` carries them, in order.
+    package var event: JSON {
+        .object(changes.map { ($0.field, $0.change) })
     }
 }
 
@@ -682,13 +704,9 @@ extension KeyRecord {
         NewEvent(type: type, organizationId: organizationId, keyId: id, data: eventData(extra))
     }
 
-    /// The event of an update that changed this key: `details`, the
-    /// changes as the audit log keeps them, by field in the order
-    /// `keys.update` takes them.
-    package func updateEvent(_ details: [String: JSON]) -> NewEvent {
-        let fields = ["name", "capabilities", "rateLimit", "allowedOrigins", "expiresAt"]
-        assert(Set(details.keys).isSubset(of: fields), "a change the event would leave out")
-        return event(.keyUpdated, ["changes": .object(fields.compactMap { field in details[field].map { (field, $0) } })])
+    /// The event of an update that changed this key.
+    package func updateEvent(_ details: KeyChangeDetails) -> NewEvent {
+        event(.keyUpdated, ["changes": details.event])
     }
 
     /// The event of a leak report about this key: `revoked` or `flagged`,

@@ -177,8 +177,11 @@ public protocol KeyStorage: Sendable {
     /// (a plan change's suspended keys).
     func appendEvent(_ event: NewEvent) throws(KeyStoreError)
     /// Events after `cursor` in the order they were committed, of one
-    /// organization or of all: what an outbox consumer polls.
-    func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage
+    /// organization or of all, of the given types or of all (`nil`): what
+    /// an outbox consumer polls. A page of some types reads at most
+    /// ``EventPage/readBound`` events past its cursor (``EventScan``).
+    func events(organizationId: String?, types: Set<EventType>?, after cursor: String?, limit: Int?) throws(KeyStoreError)
+        -> EventPage
     /// Writes the time-based events due now (a live key expiring within
     /// the notice, a key expired), each once, and deletes events older
     /// than the retention. Every process may run it at once; returns how
@@ -199,6 +202,11 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
+    /// Events of every type after `cursor` (``events(organizationId:types:after:limit:)``).
+    public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+        try events(organizationId: organizationId, types: nil, after: cursor, limit: limit)
+    }
+
     /// A rotation under no idempotency key: each call rotates.
     public func rotate(id: String, organizationId: String, gracePeriodSeconds: Int, actor: String?)
         throws(KeyStoreError) -> IssuedKey

@@ -9,28 +9,57 @@ extension PostgresKeyStorage {
         try write { connection in insertEvent(event, at: now, connection) }
     }
 
-    public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+    public func events(organizationId: String?, types: Set<EventType>?, after cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> EventPage
+    {
         let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
         let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
         let columns = "seq, id, type, organization_id, at, key_id, data"
+        let ofOrganization = organizationId == nil ? "" : "organization_id = $4 AND"
         let rows = try read(listing: true) { connection in
-            if let organizationId {
-                return try connection.query("""
-                    SELECT \(columns) FROM outbox_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
-                    """, [.text(organizationId), .integer(after), .of(limit + 1)])
+            guard let types else {
+                if let organizationId {
+                    return try connection.query("""
+                        SELECT \(columns) FROM outbox_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+                        """, [.text(organizationId), .integer(after), .of(limit + 1)])
+                }
+                return try connection.query("SELECT \(columns) FROM outbox_event WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                            [.integer(after), .of(limit + 1)])
             }
-            return try connection.query("SELECT \(columns) FROM outbox_event WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                        [.integer(after), .of(limit + 1)])
+            // The scan's stretch, cut on the server where the page is
+            // decided (one event of the types past the limit): the rows of
+            // other types come without their data, as only their position
+            // and type are read.
+            let arguments: [PGValue] = [.integer(after), .of(EventScan.rows), .text(Self.textArray(types.map(\.rawValue)))]
+            return try connection.query("""
+                SELECT \(columns) FROM (
+                    SELECT seq, id, type, organization_id, at, key_id, CASE WHEN wanted THEN data END AS data,
+                        count(*) FILTER (WHERE wanted) OVER (ORDER BY seq) - CASE WHEN wanted THEN 1 ELSE 0 END AS before
+                    FROM (SELECT *, type = ANY ($3::text[]) AS wanted FROM outbox_event
+                          WHERE \(ofOrganization) seq > $1 ORDER BY seq LIMIT $2) stretch
+                ) counted
+                WHERE before <= $\(organizationId == nil ? 4 : 5) ORDER BY seq
+                """, arguments + (organizationId.map { [.text($0)] } ?? []) + [.of(limit)])
         }
-        let events = (0..<min(rows.count, limit)).map { row in
-            OutboxEvent(
-                id: rows.string(row, 1) ?? "", type: EventType(rawValue: rows.string(row, 2) ?? ""),
-                organizationId: rows.string(row, 3) ?? "", at: StorageCoding.date(rows.int64(row, 4) ?? 0),
-                keyId: rows.string(row, 5), data: (try? JSONParser.parse(rows.string(row, 6) ?? "{}")) ?? [:],
-                cursor: StorageCoding.cursor(rows.int64(row, 0) ?? 0))
+        var scan = types.map { EventScan(types: $0, limit: limit) }
+        var events: [OutboxEvent] = []
+        reading: for row in 0..<rows.count {
+            let type = EventType(rawValue: rows.string(row, 2) ?? "")
+            switch scan?.visit(position: rows.int64(row, 0) ?? 0, type: type) ?? .keep {
+            case .keep:
+                events.append(OutboxEvent(
+                    id: rows.string(row, 1) ?? "", type: type,
+                    organizationId: rows.string(row, 3) ?? "", at: StorageCoding.date(rows.int64(row, 4) ?? 0),
+                    keyId: rows.string(row, 5), data: (try? JSONParser.parse(rows.string(row, 6) ?? "{}")) ?? [:],
+                    cursor: StorageCoding.cursor(rows.int64(row, 0) ?? 0)))
+            case .skip: continue
+            case .stop: break reading
+            }
         }
-        return EventPage(events: events, nextCursor: events.last?.cursor ?? cursor, hasMore: rows.count > limit)
+        if let scan { return scan.page(events, after: cursor) }
+        let held = Array(events.prefix(limit))
+        return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: events.count > limit)
     }
 
     public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {

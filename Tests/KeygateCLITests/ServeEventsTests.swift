@@ -29,6 +29,38 @@ struct ServeEventsTests {
         #expect(again.finish() == 0)
     }
 
+    /// A notifier that mails only about revoked keys asks for that type:
+    /// the others never cross the pipe, its cursor still moves past them,
+    /// and a type this version does not write is refused, naming those it does.
+    @Test func aNotifierAsksForTheTypesItSendsAndIsToldWhichExist() throws {
+        let serve = try ServeProcess()
+        let created = try serve.proKey(organization: "org_t", rateLimit: 60)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        _ = try serve.result("keys.revoke", ["organizationId": "org_t", "keyId": keyId])
+        _ = try serve.result("keys.delete", ["organizationId": "org_t", "keyId": keyId])
+
+        let page = try serve.result("events.list", ["organizationId": "org_t", "types": ["key.revoked"]])
+        let events = page["events"] as? [[String: Any]] ?? []
+        #expect(events.compactMap { $0["type"] as? String } == ["key.revoked"])
+        #expect(events.first?["keyId"] as? String == keyId && page["hasMore"] as? Bool == false)
+        // Past the key.deleted read after it: polled again, nothing.
+        let all = try Self.events(serve, "org_t")
+        #expect(all.compactMap { $0["type"] as? String } == ["plan.changed", "key.created", "key.revoked", "key.deleted"])
+        let again = try serve.result("events.list", ["organizationId": "org_t", "types": ["key.revoked"], "cursor": page["nextCursor"] as Any])
+        #expect((again["events"] as? [Any])?.isEmpty == true && again["nextCursor"] as? String == page["nextCursor"] as? String)
+
+        let unknown = try serve.call("events.list", ["types": ["key.revoked", "key.renamed"]])
+        let data = (unknown["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(data?["code"] as? String == "invalid_params" && data?["field"] as? String == "types[1]")
+        #expect((data?["message"] as? String)?.contains("key.updated, key.rotated") == true)
+        let empty = try serve.call("events.list", ["types": [String](), "locale": "de"])
+        let refused = (empty["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(refused?["field"] as? String == "types")
+        #expect(refused?["message"] as? String
+            == "Der Parameter „types“ muss mindestens einen Wert nennen; weggelassen steht er für alle.")
+        #expect(serve.finish() == 0)
+    }
+
     @Test func expiryEventsAppearWithNoRequestArriving() throws {
         let serve = try ServeProcess(arguments: ["--event-sweep-seconds", "1"])
         _ = try serve.result("subscriptions.setPlan", [

@@ -1,4 +1,5 @@
 import Foundation
+import KeyStore
 import KeygateRPC
 import Testing
 
@@ -31,5 +32,12 @@ struct DiscoveryTests {
         let keyProperties = try #require(key["properties"] as? [String: Any])
         #expect(keyProperties["hint"] != nil && keyProperties["lastUsedText"] != nil)
         #expect(((keyProperties["capabilities"] as? [String: Any])?["items"] as? [String: Any])?["type"] as? String == "string")
+
+        // A list param checked for at least one value says so, and a closed set names its values.
+        let events = try #require(methods.first { $0["name"] as? String == "events.list" }?["params"] as? [[String: Any]])
+        let types = try #require(events.first { $0["name"] as? String == "types" }?["schema"] as? [String: Any])
+        #expect(types["minItems"] as? Int == 1 && events.first { $0["name"] as? String == "types" }?["required"] as? Bool == false)
+        let allowed = (types["items"] as? [String: Any])?["enum"] as? [String]
+        #expect(allowed == EventType.all.map(\.rawValue))
     }
 }

@@ -61,6 +61,102 @@ struct EventTests {
         }
     }
 
+    /// A notifier that sends only some kinds of mail asks for those types:
+    /// the same events, in the same order, as filtering every page itself,
+    /// of one organization or of all, page by page from each page's cursor.
+    @Test(arguments: Backend.available) func aPageOfSomeTypesHoldsThoseAloneInCommitOrder(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        try fixture.move("org_b", to: "pro")
+        for name in ["One", "Two", "Three"] {
+            let key = try fixture.create(name: name, kind: "owner_integration", capabilities: ["booking.read"])
+            _ = try fixture.create("org_b", kind: "owner_integration", capabilities: ["booking.read"])
+            _ = try fixture.service.updateKey(id: key.key.record.id, organizationId: "org_a", changes: KeyChanges(name: name + "!"),
+                                              actor: nil)
+            _ = try fixture.service.revokeKey(id: key.key.record.id, organizationId: "org_a", actor: nil)
+        }
+        let wanted: Set<EventType> = [.keyCreated, .keyRevoked]
+
+        for organization in ["org_a", nil] {
+            let everything = try all(fixture, organization)
+            let expected = everything.filter { wanted.contains($0.type) }
+            #expect(expected.count == (organization == nil ? 9 : 6))
+            let whole = try fixture.service.events(organizationId: organization, types: wanted, cursor: nil, limit: 100)
+            #expect(whole.events.map(\.id) == expected.map(\.id) && !whole.hasMore)
+            // Past the last event read: the next poll starts after it, even after events of other types.
+            #expect(whole.nextCursor == everything.last?.cursor)
+
+            for limit in [1, 2, 4] {
+                var cursor: String?
+                var paged: [OutboxEvent] = []
+                var pages = 0
+                repeat {
+                    let page = try fixture.service.events(organizationId: organization, types: wanted, cursor: cursor, limit: limit)
+                    #expect(page.events.count <= limit)
+                    paged += page.events
+                    cursor = page.nextCursor
+                    pages += 1
+                    if !page.hasMore { break }
+                } while pages < 20
+                #expect(paged.map(\.id) == expected.map(\.id), "limit \(limit)")
+                let idle = try fixture.service.events(organizationId: organization, types: wanted, cursor: cursor, limit: limit)
+                #expect(idle.events.isEmpty && idle.nextCursor == cursor && !idle.hasMore)
+            }
+        }
+        // Every type is the unfiltered outbox; a type never written, none; no type, none.
+        let every = try fixture.service.events(organizationId: nil, types: Set(EventType.all), cursor: nil, limit: 100)
+        #expect(every.events.map(\.id) == (try all(fixture, nil)).map(\.id))
+        let rare = try fixture.service.events(organizationId: nil, types: [.keyLeakReported], cursor: nil, limit: 100)
+        #expect(rare.events.isEmpty && !rare.hasMore && rare.nextCursor == every.nextCursor)
+        #expect(try fixture.service.events(organizationId: "org_a", types: [], cursor: nil, limit: 100).events.isEmpty)
+    }
+
+    /// A page of a rare type reads a bounded stretch of the outbox, not all
+    /// of it: past the bound it comes back short (here empty), says there is
+    /// more, and its cursor is where the stretch ended, so the next page
+    /// goes on from there and no event is skipped or read twice.
+    @Test(arguments: Backend.available) func aPageOfARareTypeReadsABoundedStretchAndGoesOnFromItsEnd(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        let common = 2 * EventPage.readBound + 10
+        let written = try fixture.storage.transaction { unit in
+            (0..<common).filter { number in
+                (try? unit.step { storage in
+                    try storage.appendEvent(NewEvent(type: .quotaThreshold, organizationId: number % 2 == 0 ? "org_a" : "org_b",
+                                                     data: ["number": .integer(Int64(number))]))
+                }) != nil
+            }.count
+        }
+        #expect(written == common)
+        try fixture.storage.appendEvent(NewEvent(type: .keysSuspended, organizationId: "org_a", data: ["keyIds": []]))
+        let outbox = try (0..<12).reduce(into: [OutboxEvent]()) { events, _ in
+            events += try fixture.service.events(organizationId: nil, cursor: events.last?.cursor, limit: 200).events
+        }
+        #expect(outbox.count == common + 1)
+
+        var cursor: String?
+        var pages: [EventPage] = []
+        repeat {
+            let page = try fixture.service.events(organizationId: nil, types: [.keysSuspended], cursor: cursor, limit: 10)
+            pages.append(page)
+            cursor = page.nextCursor
+        } while pages.last!.hasMore && pages.count < 10
+        #expect(pages.map(\.events.count) == [0, 0, 1])
+        #expect(pages.map(\.hasMore) == [true, true, false])
+        // Each empty page ended where its stretch did: the bound-th event, then twice that.
+        #expect(pages[0].nextCursor == outbox[EventPage.readBound - 1].cursor)
+        #expect(pages[1].nextCursor == outbox[2 * EventPage.readBound - 1].cursor)
+        #expect(pages[2].events.map(\.id) == [outbox.last!.id])
+        // A page of the common type is full, cut at its limit, not at the bound.
+        let full = try fixture.service.events(organizationId: nil, types: [.quotaThreshold], cursor: nil, limit: 100)
+        #expect(full.events.map(\.id) == outbox.prefix(100).map(\.id) && full.hasMore && full.nextCursor == outbox[99].cursor)
+        // Of one organization, the stretch counts its events only: its 1,005 common ones are one bound and five.
+        let mine = try fixture.service.events(organizationId: "org_a", types: [.keysSuspended], cursor: nil, limit: 10)
+        let second = try fixture.service.events(organizationId: "org_a", types: [.keysSuspended], cursor: mine.nextCursor, limit: 10)
+        #expect(mine.events.isEmpty && mine.hasMore)
+        #expect(mine.nextCursor == outbox.filter { $0.organizationId == "org_a" }[EventPage.readBound - 1].cursor)
+        #expect(second.events.map(\.id) == [outbox.last!.id] && !second.hasMore)
+    }
+
     /// A product that mirrors its customers' keys (a webhook to the
     /// integration's owner, a cache of its own) learns of an edit as of
     /// any other change: what changed, from what to what, in the

@@ -41,8 +41,10 @@ struct LostAcknowledgement: KeygateStorage {
     func create(_ key: NewKey, limit: LiveKeyLimit?) throws(KeyStoreError) -> IssuedKey { try base.create(key, limit: limit) }
     func earlierCreation(of key: NewKey) throws(KeyStoreError) -> KeyStoreError? { try base.earlierCreation(of: key) }
     func appendEvent(_ event: NewEvent) throws(KeyStoreError) { try base.appendEvent(event) }
-    func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
-        try base.events(organizationId: organizationId, after: cursor, limit: limit)
+    func events(organizationId: String?, types: Set<EventType>?, after cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> EventPage
+    {
+        try base.events(organizationId: organizationId, types: types, after: cursor, limit: limit)
     }
     func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int { try base.sweepEvents(schedule) }
     func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {

@@ -99,16 +99,90 @@ public struct EventPage: Sendable {
     public let events: [OutboxEvent]
     /// Where the next read starts: after the last event here, or where
     /// this read started when there was none. `nil` only when there was
-    /// none and no cursor was given.
+    /// none and no cursor was given. A page of some types starts the next
+    /// read after every event it read, of any type.
     public let nextCursor: String?
-    /// Whether more events are already waiting after this page.
+    /// Whether more events are already waiting after this page: for a page
+    /// of some types, events not yet read, which may be of other types.
     public let hasMore: Bool
+
+    /// The most events a page of some types reads past its cursor, of any
+    /// type: such a page may hold fewer events than its limit, even none,
+    /// with ``hasMore`` set.
+    public static let readBound = 1_000
 
     /// For the stores of this package.
     package init(events: [OutboxEvent], nextCursor: String?, hasMore: Bool) {
         self.events = events
         self.nextCursor = nextCursor
         self.hasMore = hasMore
+    }
+}
+
+/// How a page of events of some types is cut from the outbox, the same for
+/// every store: the store reads the events after the cursor in order, at
+/// most ``bound`` of them, and keeps those of the types asked for.
+///
+/// A page of a rare type must not become a walk over the whole outbox (a
+/// month of events, when a consumer starts from the beginning): so a page
+/// reads a bounded stretch. It may then hold fewer events than its limit,
+/// even none, while `hasMore` says to read again, from a cursor past every
+/// event it read, so no event is read twice.
+package struct EventScan {
+    /// The most events one page reads past its cursor.
+    package static let bound = EventPage.readBound
+
+    private let types: Set<EventType>
+    private let limit: Int
+    /// Events of the types asked for, so far.
+    private var kept = 0
+    /// Events read, of any type, so far.
+    private var read = 0
+    /// Where the last event read, of any type, stands.
+    private var last: Int64?
+
+    package init(types: Set<EventType>, limit: Int) {
+        self.types = types
+        self.limit = limit
+    }
+
+    /// How many rows a store's read asks for: one past the bound, to tell
+    /// a stretch that ended at the bound from one that goes on.
+    package static var rows: Int { bound + 1 }
+
+    /// What to do with an event read.
+    package enum Visit: Equatable {
+        /// Of a type asked for: the page holds it.
+        case keep
+        /// Of another type: read on.
+        case skip
+        /// The page is decided (an event past its limit, or the bound
+        /// reached): this one is not on it, and a store reading lazily stops.
+        case stop
+    }
+
+    /// Takes the next event read, in order.
+    package mutating func visit(position: Int64, type: EventType) -> Visit {
+        guard kept <= limit, read < Self.bound else {
+            read += 1
+            return .stop
+        }
+        read += 1
+        last = position
+        guard types.contains(type) else { return .skip }
+        kept += 1
+        return kept > limit ? .stop : .keep
+    }
+
+    /// The page, given the events kept, in order, and the cursor the read
+    /// began at.
+    package func page(_ events: [OutboxEvent], after cursor: String?) -> EventPage {
+        let held = Array(events.prefix(limit))
+        if kept > limit {
+            return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: true)
+        }
+        // Past everything read, of any type: the next page starts after it.
+        return EventPage(events: held, nextCursor: last.map(StorageCoding.cursor) ?? cursor, hasMore: read > Self.bound)
     }
 }
 

@@ -9,26 +9,43 @@ extension SQLiteKeyStorage {
         _ = try write { db in try insertEvent(event, at: now, db) }
     }
 
-    public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
+    public func events(organizationId: String?, types: Set<EventType>?, after cursor: String?, limit: Int?)
+        throws(KeyStoreError) -> EventPage
+    {
         let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
         let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
-        let rows = try read { db in
-            if let organizationId {
-                return try Row.fetchAll(db.cachedStatement(sql: """
-                        SELECT * FROM outbox_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?
-                        """), arguments: [organizationId, after, limit + 1])
+        // Unfiltered, a page is the next rows; filtered, the rows are read
+        // in order (lazily: only a kept row's columns are decoded) until
+        // the scan has decided its page.
+        var scan = types.map { EventScan(types: $0, limit: limit) }
+        let rows = scan == nil ? limit + 1 : EventScan.rows
+        let events = try read { db in
+            let statement = try db.cachedStatement(sql: organizationId == nil
+                ? "SELECT * FROM outbox_event WHERE seq > ? ORDER BY seq LIMIT ?"
+                : "SELECT * FROM outbox_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            let arguments: StatementArguments = organizationId.map { [$0, after, rows] } ?? [after, rows]
+            let cursor = try Row.fetchCursor(statement, arguments: arguments)
+            var events: [OutboxEvent] = []
+            while let row = try cursor.next() {
+                switch scan?.visit(position: row["seq"], type: EventType(rawValue: row["type"])) ?? .keep {
+                case .keep: events.append(Self.event(row))
+                case .skip: continue
+                case .stop: return events
+                }
             }
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM outbox_event WHERE seq > ? ORDER BY seq LIMIT ?"),
-                                    arguments: [after, limit + 1])
+            return events
         }
-        let events = rows.prefix(limit).map { row in
-            OutboxEvent(
-                id: row["id"], type: EventType(rawValue: row["type"]), organizationId: row["organization_id"],
-                at: StorageCoding.date(row["at"]), keyId: row["key_id"],
-                data: (try? JSONParser.parse(row["data"] as String)) ?? [:], cursor: StorageCoding.cursor(row["seq"]))
-        }
-        return EventPage(events: events, nextCursor: events.last?.cursor ?? cursor, hasMore: rows.count > limit)
+        if let scan { return scan.page(events, after: cursor) }
+        let held = Array(events.prefix(limit))
+        return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: events.count > limit)
+    }
+
+    private static func event(_ row: Row) -> OutboxEvent {
+        OutboxEvent(
+            id: row["id"], type: EventType(rawValue: row["type"]), organizationId: row["organization_id"],
+            at: StorageCoding.date(row["at"]), keyId: row["key_id"],
+            data: (try? JSONParser.parse(row["data"] as String)) ?? [:], cursor: StorageCoding.cursor(row["seq"]))
     }
 
     public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {

@@ -208,8 +208,8 @@ public enum KeygateMethods {
                 nextCursor: page.nextCursor)
         }
         table.register(ListEvents.self) { params, context in
-            let page = try context.service.events(organizationId: params.organizationId, cursor: params.cursor,
-                                                  limit: params.limit)
+            let page = try context.service.events(organizationId: params.organizationId, types: params.types.map { Set($0.values) },
+                                                  cursor: params.cursor, limit: params.limit)
             let present = presenter(context)
             return .init(
                 events: page.events.map { event in

@@ -581,11 +581,14 @@ public enum ListEvents: RPCMethod {
     public static let name = "events.list"
     public static let summary = """
         The outbox: events after a cursor in commit order, of one organization or of all, for emails and webhooks. \
-        At least once: keep the cursor of the last event handled, deduplicate by id.
+        At least once: keep the cursor of the last event handled, deduplicate by id. \
+        With types, only those: a page then reads at most \(EventPage.readBound) events past its cursor, \
+        so it may hold fewer than the limit, even none, with hasMore set.
         """
     public static let errors: [ServiceError.Code] = [.invalidOrganizationId, .invalidCursor, .invalidLimit, .storageFailure]
     public struct Params: Decodable, Sendable {
         public var organizationId: String?
+        public var types: NonEmptyList<EventType>?
         public var cursor: String?
         public var limit: Int?
     }
@@ -595,9 +598,11 @@ public enum ListEvents: RPCMethod {
         public var hasMore: Bool
         public static let fields: [WireField<Result>] = [
             .init("events", { $0.events }, "Oldest first."),
-            .init("nextCursor", { $0.nextCursor },
-                  "Where the next read starts: after the last event here, or the cursor given when there was none."),
-            .init("hasMore", { $0.hasMore }, "More events are waiting now: read again at once."),
+            .init("nextCursor", { $0.nextCursor }, """
+                Where the next read starts: after the last event here, or the cursor given when there was none. \
+                With types, after every event read, of any type.
+                """),
+            .init("hasMore", { $0.hasMore }, "More events are waiting now: read again at once. With types, they may be of other types."),
         ]
     }
     public struct Event: WireObject {

@@ -14,6 +14,13 @@ extension VerifyOutcome: WireEnum {}
 extension LeakAction: WireEnum {}
 extension LeakFinding.Outcome: WireEnum {}
 
+/// As a param (`events.list`'s `types`), the types this version writes:
+/// another is refused, naming them. Events read keep any type, as a newer
+/// process on the same database may write one this version does not know.
+extension EventType: WireEnum {
+    public static var allCases: [EventType] { all }
+}
+
 /// A key as callers see it. `hint` is never more than the prefix and the
 /// last four characters; the secret itself appears only in the answers to
 /// `keys.create` and `keys.rotate`.

@@ -13,6 +13,8 @@ struct ParamsError: Error, Equatable {
         /// because the name is the caller's text, echoed only redacted.
         case unknown(member: String)
         case value
+        /// A list that must name at least one value, sent empty.
+        case empty
         /// A name outside a closed set; the allowed names.
         case oneOf([String])
         /// Given together with another param that excludes it.

@@ -17,8 +17,15 @@ enum SchemaRecorder {
         var schema: JSON?
         var properties: [(name: String, node: Node, required: Bool)]?
         var items: Node?
+        /// What a ``ConstrainedParam`` checks beyond its shape.
+        var constraints: [(key: String, value: JSON)] = []
 
         var json: JSON {
+            guard case .object(let members) = shape, !constraints.isEmpty else { return shape }
+            return .object(members + constraints)
+        }
+
+        private var shape: JSON {
             if let schema { return schema }
             if let items { return ["type": "array", "items": items.json] }
             guard let properties else { return [:] }
@@ -55,7 +62,9 @@ enum SchemaRecorder {
                 node.schema = closed.schema(context)
                 return example
             }
-            return try T(from: self)
+            let value = try T(from: self)
+            if let constrained = T.self as? any ConstrainedParam.Type { node.constraints += constrained.constraints }
+            return value
         }
 
         static func primitive<T>(_ type: T.Type, node: Node) -> T? {

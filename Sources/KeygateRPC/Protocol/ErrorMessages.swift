@@ -52,6 +52,7 @@ struct ErrorMessages: Sendable {
             let shown = KeyFormat(catalog: catalog).redacted(member)
             field = field.isEmpty ? shown : "\(field).\(shown)"
         case .value: variant = "value"
+        case .empty: variant = "empty"
         case .oneOf(let allowed):
             variant = "one_of"
             arguments["allowed"] = .text(allowed.joined(separator: ", "))

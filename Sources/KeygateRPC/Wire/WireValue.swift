@@ -51,7 +51,10 @@ extension WireEnum {
 
     static var names: [String] { allCases.map(\.rawValue) }
 
-    static func named(_ name: String) -> Self? { Self(rawValue: name) }
+    /// The value a param names, `nil` outside the set: looked up in
+    /// `allCases` rather than by `init(rawValue:)`, which for an open set
+    /// such as `EventType` takes any name.
+    static func named(_ name: String) -> Self? { allCases.first { $0.rawValue == name } }
 
     /// Any one value, for ``SchemaRecorder`` to go on with.
     static var example: Any? { allCases.first }

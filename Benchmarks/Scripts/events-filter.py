@@ -14,7 +14,8 @@ a page of 100 events of every type from the start; a page of 100 of
 `key.updated` (full at once); a page of `key.revoked` from the start (which
 reads its 1,000 events and comes back empty); and the walk a new notifier of
 `key.revoked` makes from the start to the end of the outbox, page after page
-while `hasMore` says so (its pages and its total, in milliseconds).
+while `hasMore` says so (its pages and its total, in milliseconds, five
+times). A build from before `types` measures the first page alone.
 """
 import json
 import threading
@@ -51,6 +52,11 @@ def one_at_a_time(params):
 
 
 every = one_at_a_time({"limit": 100})
+if call("events.list", refused="invalid_params", types=["key.revoked"]) is None:
+    # A build from before `types`: the unfiltered page is all it can be compared on.
+    print(f"{label}: a page of 100, every type {every}; this build takes no types")
+    server.stop()
+    raise SystemExit(0)
 updated = one_at_a_time({"types": ["key.updated"], "limit": 100})
 revoked = one_at_a_time({"types": ["key.revoked"], "limit": 100})
 print(f"{label}: a page of 100, every type {every}; of key.updated {updated}; of key.revoked (none in its 1,000) {revoked}")

@@ -169,8 +169,10 @@ public protocol KeyStorage: Sendable {
     /// processes may run passes at once, and counts flushed late for a
     /// folded day are folded by a later pass, each counted once.
     func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold
-    /// The organization's audit log, newest first.
-    func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+    /// The organization's audit log, newest first: all of it, or one key's
+    /// entries (`keyId`; a deleted key's remain, an id that names no key
+    /// has none).
+    func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
     /// Writes an event in the caller's transaction (or one of its own);
     /// an event whose `once` key was used before writes nothing. The store
     /// writes the events of key changes itself; this is for the service's
@@ -202,6 +204,12 @@ public protocol KeyStorage: Sendable {
 }
 
 extension KeyStorage {
+    /// The organization's whole audit log, newest first
+    /// (``auditLog(organizationId:keyId:cursor:limit:)``).
+    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+        try auditLog(organizationId: organizationId, keyId: nil, cursor: cursor, limit: limit)
+    }
+
     /// Events of every type after `cursor` (``events(organizationId:types:after:limit:)``).
     public func events(organizationId: String?, after cursor: String?, limit: Int?) throws(KeyStoreError) -> EventPage {
         try events(organizationId: organizationId, types: nil, after: cursor, limit: limit)

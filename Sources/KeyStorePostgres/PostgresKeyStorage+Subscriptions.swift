@@ -524,15 +524,24 @@ extension PostgresKeyStorage {
         return (step.int(0, 0) ?? 0, last)
     }
 
-    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+    public func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError)
+        -> AuditPage
+    {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try KeyValidator.pageSize(limit)
         let before = try cursor.map(StorageCoding.position) ?? Int64.max
         let rows = try read(listing: true) { connection in
-            try connection.query("""
+            guard let keyId else {
+                return try connection.query("""
+                    SELECT id, organization_id, at, actor, action, key_id, details FROM audit_entry
+                    WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3
+                    """, [.text(organizationId), .integer(before), .of(limit + 1)])
+            }
+            // By the key's own index (22): its entries alone are read.
+            return try connection.query("""
                 SELECT id, organization_id, at, actor, action, key_id, details FROM audit_entry
-                WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3
-                """, [.text(organizationId), .integer(before), .of(limit + 1)])
+                WHERE organization_id = $1 AND key_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4
+                """, [.text(organizationId), .text(keyId), .integer(before), .of(limit + 1)])
         }
         let count = min(rows.count, limit)
         let entries = (0..<count).map { row in

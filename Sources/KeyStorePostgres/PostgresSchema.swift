@@ -615,5 +615,15 @@ enum PostgresSchema {
                 PRIMARY KEY (organization_id, idempotency_key)
             );
             """),
+        (22, "each key's audit trail", """
+            -- A key's page in the dashboard shows what was done to it
+            -- (audit.list {keyId}), which the organization's index could
+            -- find only by reading its whole log back. Subscription changes
+            -- name no key and stay out of it. Building it reads the log
+            -- once and holds back new entries (every change to a key)
+            -- until it is built: about a second per million entries
+            -- (docs/PERFORMANCE.md).
+            CREATE INDEX audit_entry_by_key ON audit_entry (organization_id, key_id, id) WHERE key_id IS NOT NULL;
+            """),
     ]
 }

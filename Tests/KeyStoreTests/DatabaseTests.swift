@@ -38,7 +38,7 @@ struct DatabaseTests {
             "v15: one change event per created key", "v16: catalogs in use", "v17: settings in use",
             "v18: settings of each process", "v19: billing events as sent", "v20: usage records as sent",
             "v21: rotated-out secrets keep their hint", "v22: key creations by idempotency key",
-            "v23: key rotations by idempotency key",
+            "v23: key rotations by idempotency key", "v24: each key's audit trail",
         ])
     }
 
@@ -150,11 +150,11 @@ struct DatabaseTests {
         let before = try state()
         let error = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: path) }
         #expect(error?.unknown == ["v99: from the future"])
-        #expect(error?.known == "v23: key rotations by idempotency key")
+        #expect(error?.known == "v24: each key's audit trail")
         let store = #expect(throws: KeyStoreError.self) { try SQLiteKeyStorage(path: path, rules: StoreFixture.rules) }
         #expect(store?.code == .storageFailure)
         #expect(store?.parameters["detail"]?.contains(
-            "newer than this keygate knows (v99: from the future; it knows up to v23: key rotations by idempotency key); "
+            "newer than this keygate knows (v99: from the future; it knows up to v24: each key's audit trail); "
                 + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
         #expect(try state() == before, "nothing written")
 

@@ -382,6 +382,43 @@ struct KeyLifecycleTests {
         #expect(!text.contains(issued.secret.unredacted) && !text.contains(rotated.secret.unredacted))
     }
 
+    /// A key's page in the dashboard shows what was done to it: its own
+    /// entries, newest first, page by page, kept after it is deleted;
+    /// another key's, another organization's and a made-up id's show nothing here.
+    @Test(arguments: Backend.withPooler) func aKeysAuditTrailIsItsEntriesAloneAndOutlivesIt(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let first = try store.create().key
+        let second = try store.create(store.newKey(name: "Partner")).key
+        let elsewhere = try store.create(store.newKey(organization: "org_b")).key
+        _ = try store.storage.rotate(id: first.id, organizationId: "org_a", gracePeriodSeconds: 0, actor: "user_2")
+        _ = try store.storage.update(id: second.id, organizationId: "org_a", changes: KeyChanges(rateLimit: 10), actor: "user_2")
+        _ = try store.storage.revoke(id: first.id, organizationId: "org_a", actor: "user_3")
+        try store.storage.delete(id: first.id, organizationId: "org_a", actor: "user_3")
+
+        func trail(_ keyId: String, _ organization: String = "org_a", limit: Int? = nil) throws -> [AuditEntry] {
+            var entries: [AuditEntry] = []
+            var cursor: String?
+            repeat {
+                let page = try store.storage.auditLog(organizationId: organization, keyId: keyId, cursor: cursor, limit: limit)
+                entries += page.entries
+                cursor = page.nextCursor
+            } while cursor != nil && entries.count < 20
+            return entries
+        }
+        let deleted = try trail(first.id)
+        #expect(deleted.map(\.action) == [.keyDeleted, .keyRevoked, .keyRotated, .keyCreated])
+        #expect(deleted.allSatisfy { $0.keyId == first.id } && deleted.map(\.actor) == ["user_3", "user_3", "user_2", "user_1"])
+        #expect(try trail(first.id, limit: 1).map(\.id) == deleted.map(\.id))
+        #expect(try trail(second.id).map(\.action) == [.keyUpdated, .keyCreated])
+        // The whole log holds both keys' entries, in the same order.
+        let log = try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: nil).entries
+        #expect(log.filter { $0.keyId == first.id }.map(\.id) == deleted.map(\.id) && log.count == 6)
+
+        #expect(try trail(elsewhere.id).isEmpty)
+        #expect(try trail(elsewhere.id, "org_b").map(\.action) == [.keyCreated])
+        #expect(try trail("key_0000000000000000000000").isEmpty)
+    }
+
     @Test(arguments: Backend.withPooler) func anOmittedActorIsRecordedAsSystem(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         var request = store.newKey()

@@ -176,6 +176,7 @@ struct ContractTests {
         try session.result("subscriptions.quotas", org)
         try session.result("audit.list", with(["limit": 2]))
         try session.result("audit.list", org)
+        try session.result("audit.list", with(["keyId": ownerId, "limit": 1]))
         try session.result("keys.delete", with(["keyId": ownerId]))
         let events = try session.result("events.list", with(["limit": 3]))
         try session.result("events.list", with(["cursor": events["nextCursor"] as Any]))

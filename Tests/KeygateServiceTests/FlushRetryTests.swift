@@ -123,8 +123,8 @@ struct LostAcknowledgement: KeygateStorage {
     func usageDays(organizationId: String, keyId: String?, from: Date, to: Date) throws(KeyStoreError) -> [UsageDay] {
         try base.usageDays(organizationId: organizationId, keyId: keyId, from: from, to: to)
     }
-    func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
-        try base.auditLog(organizationId: organizationId, cursor: cursor, limit: limit)
+    func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+        try base.auditLog(organizationId: organizationId, keyId: keyId, cursor: cursor, limit: limit)
     }
     func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? { try base.transaction(body) }
     func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {

@@ -492,6 +492,16 @@ extension KeyDatabase {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v24: each key's audit trail") { db in
+            // A key's page in the dashboard shows what was done to it
+            // (`audit.list {keyId}`), which the organization's index could
+            // find only by reading its whole log back. Subscription changes
+            // name no key and stay out of it. Building it reads the log
+            // once; nothing is rewritten.
+            try db.execute(sql: """
+                CREATE INDEX audit_entry_by_key ON audit_entry(organization_id, key_id, id) WHERE key_id IS NOT NULL
+                """)
+        }
         return migrator
     }
 }

@@ -3,16 +3,26 @@ import GRDB
 import KeygateJSON
 
 extension SQLiteKeyStorage {
-    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
+    public func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError)
+        -> AuditPage
+    {
         let organizationId = try validator.organizationId(organizationId)
         let limit = try KeyValidator.pageSize(limit)
         let before = try cursor.map(StorageCoding.position) ?? Int64.max
         let rows = try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT * FROM audit_entry WHERE organization_id = ? AND id < ?
+            guard let keyId else {
+                return try Row.fetchAll(db.cachedStatement(sql: """
+                        SELECT * FROM audit_entry WHERE organization_id = ? AND id < ?
+                        ORDER BY id DESC LIMIT ?
+                        """),
+                    arguments: [organizationId, before, limit + 1])
+            }
+            // By the key's own index (v24): its entries alone are read.
+            return try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT * FROM audit_entry WHERE organization_id = ? AND key_id = ? AND id < ?
                     ORDER BY id DESC LIMIT ?
                     """),
-                arguments: [organizationId, before, limit + 1])
+                arguments: [organizationId, keyId, before, limit + 1])
         }
         let page = rows.prefix(limit)
         let entries = page.map { row in

@@ -199,7 +199,8 @@ public enum KeygateMethods {
             })
         }
         table.register(ListAudit.self) { params, context in
-            let page = try context.service.auditLog(organizationId: params.organizationId, cursor: params.cursor, limit: params.limit)
+            let page = try context.service.auditLog(organizationId: params.organizationId, keyId: params.keyId, cursor: params.cursor,
+                                                    limit: params.limit)
             return .init(
                 entries: page.entries.map {
                     .init(at: $0.at, actor: $0.actor, action: $0.action.rawValue, keyId: $0.keyId,

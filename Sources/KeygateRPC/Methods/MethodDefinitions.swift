@@ -549,10 +549,14 @@ public enum GetUsage: RPCMethod {
 
 public enum ListAudit: RPCMethod {
     public static let name = "audit.list"
-    public static let summary = "The organization's audit log, newest first."
+    public static let summary = """
+        The organization's audit log, newest first; with keyId, that key's entries alone \
+        (a deleted key's remain; an id that names no key has none).
+        """
     public static let errors = organizationErrors + [.invalidCursor, .invalidLimit]
     public struct Params: Decodable, Sendable {
         public var organizationId: String
+        public var keyId: String?
         public var cursor: String?
         public var limit: Int?
     }

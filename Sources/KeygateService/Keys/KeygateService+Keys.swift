@@ -281,8 +281,15 @@ extension KeygateService {
         }
     }
 
-    public func auditLog(organizationId: String, cursor: String?, limit: Int?) throws(ServiceError) -> AuditPage {
-        try store { () throws(KeyStoreError) in try storage.auditLog(organizationId: organizationId, cursor: cursor, limit: limit) }
+    /// The organization's audit log, newest first; with `keyId`, that
+    /// key's entries alone (what its page in the dashboard shows): a
+    /// deleted key's remain, and an id that names no key has none.
+    public func auditLog(organizationId: String, keyId: String? = nil, cursor: String?, limit: Int?) throws(ServiceError)
+        -> AuditPage
+    {
+        try store { () throws(KeyStoreError) in
+            try storage.auditLog(organizationId: organizationId, keyId: keyId, cursor: cursor, limit: limit)
+        }
     }
 
     /// Records with their status on the organization's plan, derived once for all of them.

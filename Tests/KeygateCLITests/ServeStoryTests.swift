@@ -153,4 +153,33 @@ struct PythonClientTests {
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output == "valid\n")
     }
+
+    /// Examples/notifier.py is the README's example of reading the outbox:
+    /// the types it mails about, each once, and nothing again on its next
+    /// run, from the cursor it kept.
+    @Test func theNotifierDeliversTheTypesItSendsAndGoesOnFromItsCursor() throws {
+        let directory = try ScratchFolder.make("keygate-notifier")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let serve = try ServeProcess(database: directory.appending(path: "keygate.sqlite"))
+        let created = try serve.proKey(organization: "org_n", rateLimit: 60)
+        let keyId = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        _ = try serve.result("keys.revoke", ["organizationId": "org_n", "keyId": keyId])
+        #expect(serve.finish() == 0)
+
+        let cursor = directory.appending(path: "cursor").path
+        func notify() throws -> ToolRun {
+            try ToolRun("python3", [ServeProcess.repository.appending(path: "Examples/notifier.py").path, cursor, "--once",
+                                    ServeProcess.executable.path, "serve", "--database", serve.database.path], in: directory)
+        }
+        let first = try notify()
+        #expect(first.status == 0, "\(first.errors)")
+        let delivered = first.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(delivered.compactMap { $0["type"] as? String } == ["key.revoked"], "\(first.output)")
+        #expect((delivered.first?["subject"] as? String)?.hasSuffix("was revoked.") == true)
+        #expect(FileManager.default.fileExists(atPath: cursor))
+        let again = try notify()
+        #expect(again.status == 0 && again.output.isEmpty, "\(again.output)\(again.errors)")
+    }
 }

@@ -326,9 +326,11 @@ struct RandomHistoryTests {
         // The outbox holds exactly those events, in that order, read from either service.
         for process in processes {
             var written: [String] = []
+            var outbox: [OutboxEvent] = []
             var cursor: String?
             repeat {
                 let page = try process.service.events(organizationId: organization, cursor: cursor, limit: 200)
+                outbox += page.events
                 for event in page.events {
                     if case .array(let ids)? = event.data["keyIds"] {
                         written.append("\(event.type) \(ids.compactMap { if case .string(let id) = $0 { id } else { nil } })")
@@ -343,6 +345,21 @@ struct RandomHistoryTests {
                 the outbox: \(written.count) events, \(expectedEvents.count) expected; from event \(first): \
                 \(written.dropFirst(first).prefix(3)) where \(expectedEvents.dropFirst(first).prefix(3)) was expected
                 """)
+            // Read for some types alone, a few at a time: the same events, in the same order.
+            let subsets: [Set<EventType>] = [
+                [.keyCreated], [.planChanged, .keysSuspended, .keysRestored], [.keyUpdated, .keyRotated, .keyRevoked, .keyDeleted],
+            ]
+            for types in subsets {
+                var kept: [String] = []
+                var cursor: String?
+                for _ in 0..<outbox.count + 2 {
+                    let page = try process.service.events(organizationId: organization, types: types, cursor: cursor, limit: 3)
+                    kept += page.events.map(\.id)
+                    cursor = page.nextCursor
+                    if !page.hasMore { break }
+                }
+                #expect(kept == outbox.filter { types.contains($0.type) }.map(\.id), "types \(types)")
+            }
         }
         // What the default histories reach; another seed's may reach less,
         // which is no disagreement.

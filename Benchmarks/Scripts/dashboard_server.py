@@ -3,6 +3,8 @@ organization of 25 keys they measure on."""
 import json
 import subprocess
 import sys
+import threading
+import time
 
 from built_keygate import keygate as built
 
@@ -36,6 +38,22 @@ class Server:
                 return None
             raise RuntimeError(method, reply["error"])
         return reply["result"]
+
+    def pipelined(self, requests):
+        """Sends every request ((method, params) pairs) at once and reads
+        their replies, each of which must be a result; the seconds taken."""
+        lines = b"".join((json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params}) + "\n").encode()
+                         for number, (method, params) in enumerate(requests))
+        start = time.perf_counter()
+        # Written from another thread: the replies must be read while the requests go in.
+        writer = threading.Thread(target=lambda: (self.process.stdin.write(lines), self.process.stdin.flush()))
+        writer.start()
+        for _ in range(len(requests)):
+            reply = self.process.stdout.readline()
+            if b'"result"' not in reply:
+                raise RuntimeError(reply)
+        writer.join()
+        return time.perf_counter() - start
 
     def organization_with_keys(self, organization):
         """The ids of the organization's keys: on first use it gets the Pro plan

@@ -64,7 +64,7 @@ struct EventTests {
     /// A notifier that sends only some kinds of mail asks for those types:
     /// the same events, in the same order, as filtering every page itself,
     /// of one organization or of all, page by page from each page's cursor.
-    @Test(arguments: Backend.available) func aPageOfSomeTypesHoldsThoseAloneInCommitOrder(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aPageOfSomeTypesHoldsThoseAloneInCommitOrder(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
         try fixture.move("org_b", to: "pro")
@@ -115,7 +115,7 @@ struct EventTests {
     /// of it: past the bound it comes back short (here empty), says there is
     /// more, and its cursor is where the stretch ended, so the next page
     /// goes on from there and no event is skipped or read twice.
-    @Test(arguments: Backend.available) func aPageOfARareTypeReadsABoundedStretchAndGoesOnFromItsEnd(_ backend: Backend) throws {
+    @Test(arguments: Backend.withPooler) func aPageOfARareTypeReadsABoundedStretchAndGoesOnFromItsEnd(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         let common = 2 * EventPage.readBound + 10
         let written = try fixture.storage.transaction { unit in

@@ -6,8 +6,10 @@ events it acts on and hands each to `deliver`, at least once.
 It keeps the cursor of the last page it handled in CURSOR_FILE, written
 only after every event on the page was delivered, so a crash between the
 two delivers those events again on the next run, never skips one: the
-receiving end deduplicates by event id. With --once it reads until the
-outbox has nothing more and stops; otherwise it polls every few seconds.
+receiving end deduplicates by event id. Stopped for longer than the
+outbox keeps events, it is told (`cursor_expired`) and starts over from
+the oldest kept. With --once it reads until the outbox has nothing more
+and stops; otherwise it polls every few seconds.
 """
 import json
 import os
@@ -66,7 +68,17 @@ while True:
     params = {"types": TYPES, "limit": 100}
     if cursor:
         params["cursor"] = cursor
-    page = call("events.list", **params)
+    try:
+        page = call("events.list", **params)
+    except RuntimeError as error:
+        if error.args[0] != "cursor_expired":
+            raise
+        # Down longer than the outbox keeps events: some were deleted before
+        # they were delivered. Start over from the oldest kept (the receiver
+        # drops those it has by id) and have someone check what was lost.
+        print(f"notifier: {error.args[1]}", file=sys.stderr)
+        cursor = None
+        continue
     for event in page["events"]:
         deliver(event)
     # A page may hold none of these types and still move the cursor past

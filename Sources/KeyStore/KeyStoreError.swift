@@ -28,6 +28,9 @@ public struct KeyStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         /// ``KeyRules/maximumPreviousSecrets`` earlier secrets working.
         case tooManyPreviousSecrets = "too_many_previous_secrets"
         case invalidCursor = "invalid_cursor"
+        /// Events after the cursor were deleted by the outbox's retention
+        /// before they were read: some may be lost to its reader.
+        case cursorExpired = "cursor_expired"
         case invalidLimit = "invalid_limit"
         /// The database failed; ``KeyStoreError/parameters`` has `reason`
         /// (`busy`, `read_only`, `full`, `corrupt`, `io`, `unreachable`, `other`).

@@ -42,6 +42,18 @@ extension PostgresKeyStorage {
                 WHERE before <= $\(organizationId == nil ? 4 : 5) ORDER BY seq
                 """, arguments + (organizationId.map { [.text($0)] } ?? []) + [.of(limit)])
         }
+        // Whether the sweep deleted events after the cursor that a reader
+        // there never read. Asked after the page, in a later snapshot: a
+        // deletion the page missed is seen with its mark (at worst a
+        // pruning in between is reported though the page had its events).
+        if after > 0 {
+            let mark = try read(listing: true) { connection in
+                try connection.query("SELECT through FROM outbox_pruned WHERE organization_id = $1", [.text(organizationId ?? "")])
+            }
+            if mark.count > 0, let through = mark.int64(0, 0), through > after {
+                throw KeyStoreError(.cursorExpired, field: "cursor")
+            }
+        }
         var scan = types.map { EventScan(types: $0, limit: limit) }
         var events: [OutboxEvent] = []
         reading: for row in 0..<rows.count {
@@ -66,10 +78,24 @@ extension PostgresKeyStorage {
         let now = self.now
         let milliseconds = StorageCoding.milliseconds(now)
         return try write { connection in
-            // Oldest first by position: the walk stops at the first event to keep.
+            // Oldest first by position: the walk stops at the first event to
+            // keep. How far each organization's events, and all events
+            // (''), are pruned is recorded in the deletion's commit: a
+            // cursor before it is told. Another process pruning at once
+            // records no less, as a mark only rises.
             try connection.query("""
-                DELETE FROM outbox_event
-                WHERE seq < COALESCE((SELECT seq FROM outbox_event WHERE at >= $1 ORDER BY seq LIMIT 1), 9223372036854775807)
+                WITH kept AS (
+                    SELECT COALESCE((SELECT seq FROM outbox_event WHERE at >= $1 ORDER BY seq LIMIT 1), 9223372036854775807) AS seq
+                ), marked AS (
+                    INSERT INTO outbox_pruned (organization_id, through)
+                    SELECT organization_id, MAX(e.seq) FROM outbox_event e, kept WHERE e.seq < kept.seq GROUP BY organization_id
+                    UNION ALL
+                    SELECT '', through FROM (SELECT MAX(e.seq) AS through FROM outbox_event e, kept WHERE e.seq < kept.seq) a
+                    WHERE through IS NOT NULL
+                    ORDER BY 1   -- the marks' rows locked in one order in every process: no deadlock
+                    ON CONFLICT (organization_id) DO UPDATE SET through = GREATEST(outbox_pruned.through, EXCLUDED.through)
+                )
+                DELETE FROM outbox_event USING kept WHERE outbox_event.seq < kept.seq
                 """, [.integer(StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention)))])
             // Keys whose expiry is within the notice or the retention and
             // that lack the event they are due (most have it already).

@@ -625,5 +625,18 @@ enum PostgresSchema {
             -- (docs/PERFORMANCE.md).
             CREATE INDEX audit_entry_by_key ON audit_entry (organization_id, key_id, id) WHERE key_id IS NOT NULL;
             """),
+        (23, "how far events were pruned", """
+            -- A reader of the outbox that fell further behind than the
+            -- event retention went on past the events the sweep deleted as
+            -- if there had been none. The sweep now records, for each
+            -- organization and for all of them ('' names all), the last
+            -- position it deleted, so a cursor before it is told
+            -- (cursor_expired). Prunings before this migration, and by
+            -- processes of an earlier version, are not recorded.
+            CREATE TABLE outbox_pruned (
+                organization_id TEXT PRIMARY KEY,
+                through BIGINT NOT NULL CHECK (through > 0)
+            );
+            """),
     ]
 }

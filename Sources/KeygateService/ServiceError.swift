@@ -52,6 +52,8 @@ extension ServiceError {
         /// A rotation with a grace period would leave too many earlier secrets working; `max` is the most.
         case tooManyPreviousSecrets = "too_many_previous_secrets"
         case invalidCursor = "invalid_cursor"
+        /// Events after the cursor were deleted by the retention before they were read.
+        case cursorExpired = "cursor_expired"
         case invalidLimit = "invalid_limit"
         case storageFailure = "storage_failure"
         case keyLimitReached = "key_limit_reached"
@@ -124,6 +126,7 @@ extension ServiceError {
             case .invalidGracePeriod: .invalidGracePeriod
             case .tooManyPreviousSecrets: .tooManyPreviousSecrets
             case .invalidCursor: .invalidCursor
+            case .cursorExpired: .cursorExpired
             case .invalidLimit: .invalidLimit
             case .storageFailure: .storageFailure
             case .keyLimitReached: .keyLimitReached

@@ -15,8 +15,8 @@ struct DatabaseTests {
         }
         #expect(tables == [
             "api_key", "audit_entry", "billing_event", "change_event", "count_log", "key_creation", "key_rotation", "key_secret",
-            "maintenance", "meter_usage", "outbox_event", "process_setting", "setting_in_use", "subscription", "usage_flush",
-            "usage_record",
+            "maintenance", "meter_usage", "outbox_event", "outbox_pruned", "process_setting", "setting_in_use", "subscription",
+            "usage_flush", "usage_record",
         ])
         // Keys' usage counts are in the file beside it, which every connection attaches.
         let usageTables = try pool.read { db in
@@ -38,7 +38,7 @@ struct DatabaseTests {
             "v15: one change event per created key", "v16: catalogs in use", "v17: settings in use",
             "v18: settings of each process", "v19: billing events as sent", "v20: usage records as sent",
             "v21: rotated-out secrets keep their hint", "v22: key creations by idempotency key",
-            "v23: key rotations by idempotency key", "v24: each key's audit trail",
+            "v23: key rotations by idempotency key", "v24: each key's audit trail", "v25: how far events were pruned",
         ])
     }
 
@@ -150,11 +150,11 @@ struct DatabaseTests {
         let before = try state()
         let error = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: path) }
         #expect(error?.unknown == ["v99: from the future"])
-        #expect(error?.known == "v24: each key's audit trail")
+        #expect(error?.known == "v25: how far events were pruned")
         let store = #expect(throws: KeyStoreError.self) { try SQLiteKeyStorage(path: path, rules: StoreFixture.rules) }
         #expect(store?.code == .storageFailure)
         #expect(store?.parameters["detail"]?.contains(
-            "newer than this keygate knows (v99: from the future; it knows up to v24: each key's audit trail); "
+            "newer than this keygate knows (v99: from the future; it knows up to v25: how far events were pruned); "
                 + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
         #expect(try state() == before, "nothing written")
 

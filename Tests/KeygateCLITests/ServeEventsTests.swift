@@ -107,16 +107,21 @@ struct ServeEventsTests {
         let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: ["owner_integration"],
                              capabilities: ["booking.read"])
         let twoDaysAgo = FixedClock(date: Date.now.addingTimeInterval(-2 * 86_400))
-        _ = try first.openStorage(rules: rules, clock: twoDaysAgo).create(
-            NewKey(organizationId: "org_e", name: "old", kind: "owner_integration", capabilities: ["booking.read"],
-                   environment: "live", rateLimit: 60))
+        let storage = try first.openStorage(rules: rules, clock: twoDaysAgo)
+        for name in ["old", "older"] {
+            _ = try storage.create(NewKey(organizationId: "org_e", name: name, kind: "owner_integration",
+                                          capabilities: ["booking.read"], environment: "live", rateLimit: 60))
+        }
 
         let (keeping, pruning) = try ServeProcess.sweepingPair(sharing: first, secondWith: ["--event-retention-days", "1"])
         #expect(pruning.logs("another process on this database keeps events longer"), "\(pruning.stderr)")
         #expect(pruning.stderr.contains("eventRetentionDays=1 otherEventRetentionDays=30"), "\(pruning.stderr)")
         // Three more records, each before a sweep that would have pruned.
         #expect(pruning.logged("settings recorded", reaching: 4) >= 4)
-        #expect(try Self.events(pruning, "org_e").count == 1)
+        #expect(try Self.events(pruning, "org_e").count == 2)
+        // Two readers: one that read the first event only, one that read both.
+        let behind = try pruning.result("events.list", ["organizationId": "org_e", "limit": 1])["nextCursor"] as? String
+        let read = try pruning.result("events.list", ["organizationId": "org_e"])["nextCursor"] as? String
 
         #expect(keeping.finish() == 0)
         #expect(pruning.logs("keeps events longer than this one"), "\(pruning.stderr)")
@@ -125,6 +130,13 @@ struct ServeEventsTests {
         let records = pruning.logged("settings recorded", reaching: 0)
         #expect(pruning.logged("settings recorded", reaching: records + 1) > records)
         #expect(try Self.events(pruning, "org_e").isEmpty)
+        // The one behind is told the second event went unread; the other goes on.
+        let refused = try pruning.call("events.list", ["organizationId": "org_e", "cursor": behind as Any, "locale": "pl"])
+        let data = (refused["error"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(data?["code"] as? String == "cursor_expired" && data?["httpStatus"] as? Int == 410, "\(refused)")
+        #expect((data?["message"] as? String)?.hasPrefix("Zdarzenia po tym kursorze zostały usunięte") == true)
+        let onward = try pruning.result("events.list", ["organizationId": "org_e", "cursor": read as Any])
+        #expect((onward["events"] as? [Any])?.isEmpty == true && onward["nextCursor"] as? String == read)
         #expect(pruning.finish() == 0)
     }
 }

@@ -157,6 +157,47 @@ struct EventTests {
         #expect(second.events.map(\.id) == [outbox.last!.id] && !second.hasMore)
     }
 
+    /// A reader that fell further behind than the retention is told that
+    /// events it never read were deleted, rather than going on as if there
+    /// had been none; a reader that had read them, of all organizations or
+    /// of one, goes on, and one that starts over reads from the oldest kept.
+    @Test(arguments: Backend.withPooler) func aReaderBehindTheRetentionIsToldItsEventsWereDeleted(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        try fixture.move(to: "pro")
+        try fixture.move("org_b", to: "pro")
+        _ = try fixture.create(name: "Early", kind: "owner_integration", capabilities: ["booking.read"])
+        func end(_ organization: String?) throws -> String? {
+            try fixture.service.events(organizationId: organization, cursor: nil, limit: 200).nextCursor
+        }
+        let (everyone, mine, theirs) = (try end(nil), try end("org_a"), try end("org_b"))
+        // One that read the first event only: org_a's plan change.
+        let behind = try fixture.service.events(organizationId: nil, cursor: nil, limit: 1).nextCursor
+
+        fixture.clock.advance(by: 31 * 86_400)
+        let late = try fixture.create(name: "Late", kind: "owner_integration", capabilities: ["booking.read"])
+        try fixture.service.sweepEvents()
+        #expect(try all(fixture, nil).map(\.keyId) == [late.key.record.id])
+
+        let expired = ServiceError(.cursorExpired, field: "cursor")
+        #expect(throws: expired) { try fixture.service.events(organizationId: nil, cursor: behind, limit: 10) }
+        #expect(throws: expired) { try fixture.service.events(organizationId: nil, types: [.keyCreated], cursor: behind, limit: 10) }
+        // Of one organization, what counts is whether its own unread events went.
+        #expect(throws: expired) { try fixture.service.events(organizationId: "org_a", cursor: behind, limit: 10) }
+        #expect(throws: expired) { try fixture.service.events(organizationId: "org_b", cursor: behind, limit: 10) }
+        let caughtUp = try fixture.service.events(organizationId: nil, cursor: everyone, limit: 10)
+        #expect(caughtUp.events.map(\.keyId) == [late.key.record.id])
+        #expect(try fixture.service.events(organizationId: "org_a", cursor: mine, limit: 10).events.map(\.keyId)
+            == [late.key.record.id])
+        #expect(try fixture.service.events(organizationId: "org_b", cursor: theirs, limit: 10).events.isEmpty)
+        // Started over: from the oldest event kept.
+        #expect(try fixture.service.events(organizationId: nil, cursor: nil, limit: 10).events.map(\.id) == caughtUp.events.map(\.id))
+        // Pruned again, later: a mark only rises, and one at the end stays readable.
+        fixture.clock.advance(by: 31 * 86_400)
+        try fixture.service.sweepEvents()
+        #expect(try fixture.service.events(organizationId: nil, cursor: caughtUp.nextCursor, limit: 10).events.isEmpty)
+        #expect(throws: expired) { try fixture.service.events(organizationId: nil, cursor: everyone, limit: 10) }
+    }
+
     /// A product that mirrors its customers' keys (a webhook to the
     /// integration's owner, a cache of its own) learns of an edit as of
     /// any other change: what changed, from what to what, in the

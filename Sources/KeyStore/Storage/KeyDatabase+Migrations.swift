@@ -502,6 +502,21 @@ extension KeyDatabase {
                 CREATE INDEX audit_entry_by_key ON audit_entry(organization_id, key_id, id) WHERE key_id IS NOT NULL
                 """)
         }
+        migrator.registerMigration("v25: how far events were pruned") { db in
+            // A reader of the outbox that fell further behind than the
+            // event retention went on past the events the sweep deleted as
+            // if there had been none. The sweep now records, for each
+            // organization and for all of them ('' names all), the last
+            // position it deleted, so a cursor before it is told
+            // (`cursor_expired`). Prunings before this migration, and by
+            // processes of an earlier version, are not recorded.
+            try db.execute(sql: """
+                CREATE TABLE outbox_pruned (
+                    organization_id TEXT PRIMARY KEY,
+                    through INTEGER NOT NULL CHECK (through > 0)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

@@ -20,25 +20,36 @@ extension SQLiteKeyStorage {
         // the scan has decided its page.
         var scan = types.map { EventScan(types: $0, limit: limit) }
         let rows = scan == nil ? limit + 1 : EventScan.rows
-        let events = try read { db in
+        let (events, expired) = try read { db in
             let statement = try db.cachedStatement(sql: organizationId == nil
                 ? "SELECT * FROM outbox_event WHERE seq > ? ORDER BY seq LIMIT ?"
                 : "SELECT * FROM outbox_event WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?")
             let arguments: StatementArguments = organizationId.map { [$0, after, rows] } ?? [after, rows]
             let cursor = try Row.fetchCursor(statement, arguments: arguments)
             var events: [OutboxEvent] = []
-            while let row = try cursor.next() {
+            reading: while let row = try cursor.next() {
                 switch scan?.visit(position: row["seq"], type: EventType(rawValue: row["type"])) ?? .keep {
                 case .keep: events.append(Self.event(row))
                 case .skip: continue
-                case .stop: return events
+                case .stop: break reading
                 }
             }
-            return events
+            return (events, try Self.pruned(past: after, of: organizationId, db))
         }
+        if expired { throw KeyStoreError(.cursorExpired, field: "cursor") }
         if let scan { return scan.page(events, after: cursor) }
         let held = Array(events.prefix(limit))
         return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: events.count > limit)
+    }
+
+    /// Whether the sweep deleted events of the organization (or of any,
+    /// `nil`) after `position`, which a reader there never read. Read in
+    /// the page's transaction, so a deletion is seen with its mark.
+    private static func pruned(past position: Int64, of organizationId: String?, _ db: Database) throws -> Bool {
+        guard position > 0 else { return false }
+        let through = try Int64.fetchOne(db.cachedStatement(sql: "SELECT through FROM outbox_pruned WHERE organization_id = ?"),
+                                         arguments: [organizationId ?? ""])
+        return through.map { $0 > position } ?? false
     }
 
     private static func event(_ row: Row) -> OutboxEvent {
@@ -52,10 +63,19 @@ extension SQLiteKeyStorage {
         let now = self.now
         return try write { db in
             // Oldest first by position: the walk stops at the first event to keep.
+            let kept = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT IFNULL((SELECT seq FROM outbox_event WHERE at >= ? ORDER BY seq LIMIT 1), 9223372036854775807)
+                    """), arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))]) ?? .max
+            // How far each organization's events, and all events (''), are
+            // pruned, in the deletion's commit: a cursor before it is told.
             try db.cachedStatement(sql: """
-                DELETE FROM outbox_event
-                WHERE seq < IFNULL((SELECT seq FROM outbox_event WHERE at >= ? ORDER BY seq LIMIT 1), 9223372036854775807)
-                """).execute(arguments: [StorageCoding.milliseconds(now.addingTimeInterval(-schedule.retention))])
+                INSERT INTO outbox_pruned (organization_id, through)
+                SELECT organization_id, MAX(seq) FROM outbox_event WHERE seq < ?1 GROUP BY organization_id
+                UNION ALL
+                SELECT '', through FROM (SELECT MAX(seq) AS through FROM outbox_event WHERE seq < ?1) WHERE through IS NOT NULL
+                ON CONFLICT (organization_id) DO UPDATE SET through = MAX(through, excluded.through)
+                """).execute(arguments: [kept])
+            try db.cachedStatement(sql: "DELETE FROM outbox_event WHERE seq < ?").execute(arguments: [kept])
             // Keys whose expiry is within the notice or the retention and
             // that lack an event they are due (most have both already).
             let rows = try Row.fetchAll(db.cachedStatement(sql: """

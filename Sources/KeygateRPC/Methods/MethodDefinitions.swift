@@ -589,7 +589,9 @@ public enum ListEvents: RPCMethod {
         With types, only those: a page then reads at most \(EventPage.readBound) events past its cursor, \
         so it may hold fewer than the limit, even none, with hasMore set.
         """
-    public static let errors: [ServiceError.Code] = [.invalidOrganizationId, .invalidCursor, .invalidLimit, .storageFailure]
+    public static let errors: [ServiceError.Code] = [
+        .invalidOrganizationId, .invalidCursor, .cursorExpired, .invalidLimit, .storageFailure,
+    ]
     public struct Params: Decodable, Sendable {
         public var organizationId: String?
         public var types: NonEmptyList<EventType>?

@@ -59,6 +59,7 @@ enum ErrorTable {
         }
         return switch code {
         case .notFound: Row(rpcCode: RPCCode.notFound, httpStatus: 404, arguments: [])
+        case .cursorExpired: Row(rpcCode: RPCCode.notFound, httpStatus: 410, arguments: [])
         case .keyRevoked, .keyExpired, .keyConflict: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: [])
         case .eventIdReused, .idempotencyKeyReused: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["differs"])
         case .tooManyPreviousSecrets: Row(rpcCode: RPCCode.conflict, httpStatus: 409, arguments: ["max"])

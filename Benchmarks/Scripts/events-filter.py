@@ -10,7 +10,8 @@ DATABASE is a SQLite path or a postgresql:// URL (with Scripts/with-postgres.sh:
 a `key.updated`, written pipelined, not timed), then revokes one key: one
 `key.revoked` at the end of the outbox. Then, one call at a time, 200 times
 after 20 not counted (the median and the 90th percentile, in milliseconds):
-a page of 100 events of every type from the start; a page of 100 of
+a page of 100 events of every type from the start, and the next from its
+cursor (which a build that tells a reader left behind checks); a page of 100 of
 `key.updated` (full at once); a page of `key.revoked` from the start (which
 reads its 1,000 events and comes back empty); and the walk a new notifier of
 `key.revoked` makes from the start to the end of the outbox, page after page
@@ -42,14 +43,16 @@ def one_at_a_time(params):
 
 
 every = one_at_a_time({"limit": 100})
+onward = one_at_a_time({"limit": 100, "cursor": call("events.list", limit=100)["nextCursor"]})
 if call("events.list", refused="invalid_params", types=["key.revoked"]) is None:
     # A build from before `types`: the unfiltered page is all it can be compared on.
-    print(f"{label}: a page of 100, every type {every}; this build takes no types")
+    print(f"{label}: a page of 100, every type {every}; the next, from a cursor {onward}; this build takes no types")
     server.stop()
     raise SystemExit(0)
 updated = one_at_a_time({"types": ["key.updated"], "limit": 100})
 revoked = one_at_a_time({"types": ["key.revoked"], "limit": 100})
-print(f"{label}: a page of 100, every type {every}; of key.updated {updated}; of key.revoked (none in its 1,000) {revoked}")
+print(f"{label}: a page of 100, every type {every}; the next, from a cursor {onward}; of key.updated {updated}; "
+      f"of key.revoked (none in its 1,000) {revoked}")
 
 walks = []
 for _ in range(5):

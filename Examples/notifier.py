@@ -78,6 +78,7 @@ while True:
         # drops those it has by id) and have someone check what was lost.
         print(f"notifier: {error.args[1]}", file=sys.stderr)
         cursor = None
+        save_cursor("")
         continue
     for event in page["events"]:
         deliver(event)

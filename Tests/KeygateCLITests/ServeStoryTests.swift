@@ -182,4 +182,48 @@ struct PythonClientTests {
         let again = try notify()
         #expect(again.status == 0 && again.output.isEmpty, "\(again.output)\(again.errors)")
     }
+
+    /// Stopped for longer than the outbox keeps events, the notifier is
+    /// told its cursor expired, says so, and starts over from the oldest
+    /// event kept; once over, it is not told again.
+    @Test func theNotifierLeftBehindTheRetentionStartsOver() throws {
+        let directory = try ScratchFolder.make("keygate-notifier-behind")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try ServeProcess(database: directory.appending(path: "keygate.sqlite"))
+        #expect(first.finish() == 0)
+        // Two keys revoked two days ago, their events with them.
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: ["owner_integration"],
+                             capabilities: ["booking.read"])
+        let storage = try first.openStorage(rules: rules, clock: ServeEventsTests.FixedClock(date: Date.now.addingTimeInterval(-2 * 86_400)))
+        for name in ["one", "two"] {
+            let key = try storage.create(NewKey(organizationId: "org_n", name: name, kind: "owner_integration",
+                                                capabilities: ["booking.read"], environment: "live", rateLimit: 60)).key
+            _ = try storage.revoke(id: key.id, organizationId: "org_n", actor: nil)
+        }
+        // A notifier that delivered the first revocation, then stopped.
+        let cursor = directory.appending(path: "cursor")
+        let reader = try ServeProcess(sharing: first)
+        let delivered = try reader.result("events.list", ["types": ["key.revoked"], "limit": 1])["nextCursor"] as? String
+        #expect(reader.finish() == 0)
+        try Data((delivered ?? "").utf8).write(to: cursor)
+
+        // A process keeping events for a day prunes both.
+        let pruning = try ServeProcess(sharing: first, arguments: ["--event-retention-days", "1", "--event-sweep-seconds", "1"])
+        var left = 4
+        for _ in 0..<100 where left > 0 {
+            left = (try pruning.result("events.list", [:])["events"] as? [Any])?.count ?? 0
+            if left > 0 { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(left == 0 && pruning.finish() == 0)
+
+        func notify() throws -> ToolRun {
+            try ToolRun("python3", [ServeProcess.repository.appending(path: "Examples/notifier.py").path, cursor.path, "--once",
+                                    ServeProcess.executable.path, "serve", "--database", first.database.path], in: directory)
+        }
+        let behind = try notify()
+        #expect(behind.status == 0 && behind.output.isEmpty, "\(behind.output)\(behind.errors)")
+        #expect(behind.errors.contains("notifier: Events after this cursor were deleted"), "\(behind.errors)")
+        let over = try notify()
+        #expect(over.status == 0 && over.output.isEmpty && !over.errors.contains("notifier:"), "\(over.errors)")
+    }
 }

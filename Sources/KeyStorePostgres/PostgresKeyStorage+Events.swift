@@ -17,21 +17,22 @@ extension PostgresKeyStorage {
         let after = try cursor.map(StorageCoding.position) ?? 0
         let columns = "seq, id, type, organization_id, at, key_id, data"
         let ofOrganization = organizationId == nil ? "" : "organization_id = $4 AND"
+        var scan = EventScan(types: types, limit: limit)
         let rows = try read(listing: true) { connection in
             guard let types else {
                 if let organizationId {
                     return try connection.query("""
                         SELECT \(columns) FROM outbox_event WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
-                        """, [.text(organizationId), .integer(after), .of(limit + 1)])
+                        """, [.text(organizationId), .integer(after), .of(scan.rows)])
                 }
                 return try connection.query("SELECT \(columns) FROM outbox_event WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                            [.integer(after), .of(limit + 1)])
+                                            [.integer(after), .of(scan.rows)])
             }
             // The scan's stretch, cut on the server where the page is
             // decided (one event of the types past the limit): the rows of
             // other types come without their data, as only their position
             // and type are read.
-            let arguments: [PGValue] = [.integer(after), .of(EventScan.rows), .text(Self.textArray(types.map(\.rawValue)))]
+            let arguments: [PGValue] = [.integer(after), .of(scan.rows), .text(Self.textArray(types.map(\.rawValue)))]
             return try connection.query("""
                 SELECT \(columns) FROM (
                     SELECT seq, id, type, organization_id, at, key_id, CASE WHEN wanted THEN data END AS data,
@@ -54,11 +55,10 @@ extension PostgresKeyStorage {
                 throw KeyStoreError(.cursorExpired, field: "cursor")
             }
         }
-        var scan = types.map { EventScan(types: $0, limit: limit) }
         var events: [OutboxEvent] = []
         reading: for row in 0..<rows.count {
             let type = EventType(rawValue: rows.string(row, 2) ?? "")
-            switch scan?.visit(position: rows.int64(row, 0) ?? 0, type: type) ?? .keep {
+            switch scan.visit(position: rows.int64(row, 0) ?? 0, type: type) {
             case .keep:
                 events.append(OutboxEvent(
                     id: rows.string(row, 1) ?? "", type: type,
@@ -69,9 +69,7 @@ extension PostgresKeyStorage {
             case .stop: break reading
             }
         }
-        if let scan { return scan.page(events, after: cursor) }
-        let held = Array(events.prefix(limit))
-        return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: events.count > limit)
+        return scan.page(events, after: cursor)
     }
 
     public func sweepEvents(_ schedule: EventSchedule) throws(KeyStoreError) -> Int {

@@ -119,20 +119,19 @@ public struct EventPage: Sendable {
     }
 }
 
-/// How a page of events of some types is cut from the outbox, the same for
-/// every store: the store reads the events after the cursor in order, at
-/// most ``bound`` of them, and keeps those of the types asked for.
+/// How a page of events is cut from the outbox, the same for every store:
+/// the store reads the events after the cursor in order and keeps those
+/// of the types asked for (all, without types) until the page has one
+/// past its limit, or, with types, until it has read
+/// ``EventPage/readBound`` events.
 ///
 /// A page of a rare type must not become a walk over the whole outbox (a
 /// month of events, when a consumer starts from the beginning): so a page
-/// reads a bounded stretch. It may then hold fewer events than its limit,
-/// even none, while `hasMore` says to read again, from a cursor past every
-/// event it read, so no event is read twice.
+/// of some types reads a bounded stretch. It may then hold fewer events
+/// than its limit, even none, while `hasMore` says to read again, from a
+/// cursor past every event it read, so no event is read twice.
 package struct EventScan {
-    /// The most events one page reads past its cursor.
-    package static let bound = EventPage.readBound
-
-    private let types: Set<EventType>
+    private let types: Set<EventType>?
     private let limit: Int
     /// Events of the types asked for, so far.
     private var kept = 0
@@ -141,14 +140,16 @@ package struct EventScan {
     /// Where the last event read, of any type, stands.
     private var last: Int64?
 
-    package init(types: Set<EventType>, limit: Int) {
+    /// `types`: `nil` for all.
+    package init(types: Set<EventType>?, limit: Int) {
         self.types = types
         self.limit = limit
     }
 
-    /// How many rows a store's read asks for: one past the bound, to tell
-    /// a stretch that ended at the bound from one that goes on.
-    package static var rows: Int { bound + 1 }
+    /// How many rows a store's read asks for: one past the limit, or with
+    /// types one past the bound, to tell a stretch that ended there from
+    /// one that goes on.
+    package var rows: Int { types == nil ? limit + 1 : EventPage.readBound + 1 }
 
     /// What to do with an event read.
     package enum Visit: Equatable {
@@ -156,20 +157,17 @@ package struct EventScan {
         case keep
         /// Of another type: read on.
         case skip
-        /// The page is decided (an event past its limit, or the bound
-        /// reached): this one is not on it, and a store reading lazily stops.
+        /// The page is decided (an event past its limit, or past the
+        /// bound): this one is not on it, and the store stops reading.
         case stop
     }
 
     /// Takes the next event read, in order.
     package mutating func visit(position: Int64, type: EventType) -> Visit {
-        guard kept <= limit, read < Self.bound else {
-            read += 1
-            return .stop
-        }
         read += 1
+        guard read <= EventPage.readBound else { return .stop }
         last = position
-        guard types.contains(type) else { return .skip }
+        guard types?.contains(type) ?? true else { return .skip }
         kept += 1
         return kept > limit ? .stop : .keep
     }
@@ -182,7 +180,8 @@ package struct EventScan {
             return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: true)
         }
         // Past everything read, of any type: the next page starts after it.
-        return EventPage(events: held, nextCursor: last.map(StorageCoding.cursor) ?? cursor, hasMore: read > Self.bound)
+        return EventPage(events: held, nextCursor: last.map(StorageCoding.cursor) ?? cursor,
+                         hasMore: read > EventPage.readBound)
     }
 }
 

@@ -15,11 +15,10 @@ extension SQLiteKeyStorage {
         let organizationId = try organizationId.map { id throws(KeyStoreError) in try validator.organizationId(id) }
         let limit = try KeyValidator.pageSize(limit)
         let after = try cursor.map(StorageCoding.position) ?? 0
-        // Unfiltered, a page is the next rows; filtered, the rows are read
-        // in order (lazily: only a kept row's columns are decoded) until
-        // the scan has decided its page.
-        var scan = types.map { EventScan(types: $0, limit: limit) }
-        let rows = scan == nil ? limit + 1 : EventScan.rows
+        // The rows are read in order (lazily: only a kept row's columns
+        // are decoded) until the scan has decided its page.
+        var scan = EventScan(types: types, limit: limit)
+        let rows = scan.rows
         let (events, expired) = try read { db in
             let statement = try db.cachedStatement(sql: organizationId == nil
                 ? "SELECT * FROM outbox_event WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -28,7 +27,7 @@ extension SQLiteKeyStorage {
             let cursor = try Row.fetchCursor(statement, arguments: arguments)
             var events: [OutboxEvent] = []
             reading: while let row = try cursor.next() {
-                switch scan?.visit(position: row["seq"], type: EventType(rawValue: row["type"])) ?? .keep {
+                switch scan.visit(position: row["seq"], type: EventType(rawValue: row["type"])) {
                 case .keep: events.append(Self.event(row))
                 case .skip: continue
                 case .stop: break reading
@@ -37,9 +36,7 @@ extension SQLiteKeyStorage {
             return (events, try Self.pruned(past: after, of: organizationId, db))
         }
         if expired { throw KeyStoreError(.cursorExpired, field: "cursor") }
-        if let scan { return scan.page(events, after: cursor) }
-        let held = Array(events.prefix(limit))
-        return EventPage(events: held, nextCursor: held.last?.cursor ?? cursor, hasMore: events.count > limit)
+        return scan.page(events, after: cursor)
     }
 
     /// Whether the sweep deleted events of the organization (or of any,

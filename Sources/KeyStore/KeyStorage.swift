@@ -173,6 +173,18 @@ public protocol KeyStorage: Sendable {
     /// entries (`keyId`; a deleted key's remain, an id that names no key
     /// has none).
     func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage
+    /// Deletes the audit entries written before `before`, every
+    /// organization's, oldest first: what a retention of the audit log
+    /// keeps. Entries are written in about the order of their times, so a
+    /// pass stops at the first entry written since `before` instead of
+    /// reading the whole log: one written out of order (another host's
+    /// clock behind) waits for a later pass, and no entry written since
+    /// `before` is ever deleted.
+    ///
+    /// One step of a pass: up to `entries` entries after the entry
+    /// `cursor` (`nil`: from the oldest), in one transaction. Any number
+    /// of processes may run passes at once.
+    func pruneAudit(before: Date, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> AuditPruning
     /// Writes an event in the caller's transaction (or one of its own);
     /// an event whose `once` key was used before writes nothing. The store
     /// writes the events of key changes itself; this is for the service's

@@ -50,4 +50,22 @@ extension KeygateService {
             try storage.forgetDeliveries(before: before, after: cursor, rows: rows)
         }
     }
+
+    /// One step of a pass that deletes the audit entries, every
+    /// organization's, written more than `days` days ago, oldest first:
+    /// `audit.list` no longer has them. Pass each step's
+    /// ``AuditPruning/next`` to the next, until it is `nil`. `keygate
+    /// serve` runs passes when given `--audit-retention-days`; any number
+    /// of processes may.
+    ///
+    /// - Precondition: `days` is at least 1.
+    public func pruneAudit(keepingDays days: Int, after cursor: Int64?, entries: Int = 1_000)
+        throws(ServiceError) -> AuditPruning
+    {
+        precondition(days >= 1, "a retention keeps at least a day")
+        let before = clock.now().addingTimeInterval(-TimeInterval(days) * 86_400)
+        return try store { () throws(KeyStoreError) in
+            try storage.pruneAudit(before: before, after: cursor, entries: entries)
+        }
+    }
 }

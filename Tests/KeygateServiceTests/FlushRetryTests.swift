@@ -126,6 +126,9 @@ struct LostAcknowledgement: KeygateStorage {
     func auditLog(organizationId: String, keyId: String?, cursor: String?, limit: Int?) throws(KeyStoreError) -> AuditPage {
         try base.auditLog(organizationId: organizationId, keyId: keyId, cursor: cursor, limit: limit)
     }
+    func pruneAudit(before: Date, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> AuditPruning {
+        try base.pruneAudit(before: before, after: cursor, entries: entries)
+    }
     func transaction<T>(_ body: (any StorageTransaction) -> T) throws(KeyStoreError) -> T? { try base.transaction(body) }
     func subscription(organizationId: String) throws(KeyStoreError) -> SubscriptionRecord? {
         try base.subscription(organizationId: organizationId)

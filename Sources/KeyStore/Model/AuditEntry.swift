@@ -68,3 +68,18 @@ public struct AuditPage: Sendable {
         self.nextCursor = nextCursor
     }
 }
+
+/// One step of a pass that deletes audit entries past a retention
+/// (``KeyStorage/pruneAudit(before:after:entries:)``).
+public struct AuditPruning: Sendable, Hashable {
+    /// The entries the step deleted.
+    public var pruned: Int
+    /// The last entry the step deleted, where the next step goes on;
+    /// `nil` when the pass has reached the entries kept.
+    public var next: Int64?
+
+    public init(pruned: Int, next: Int64?) {
+        self.pruned = pruned
+        self.next = next
+    }
+}

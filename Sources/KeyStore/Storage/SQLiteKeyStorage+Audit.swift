@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 import KeygateJSON
 
@@ -38,6 +38,24 @@ extension SQLiteKeyStorage {
         }
         let nextCursor = rows.count > limit ? entries.last.map { StorageCoding.cursor($0.id) } : nil
         return AuditPage(entries: entries, nextCursor: nextCursor)
+    }
+
+    public func pruneAudit(before: Date, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> AuditPruning {
+        precondition(entries > 0, "a step looks at one entry or more")
+        let cutoff = StorageCoding.milliseconds(before)
+        return try write { db in
+            // The step's entries by id, each marked whether it is past the
+            // retention; those before the first that is not go, in one
+            // range of ids (the write lock keeps any other out meanwhile).
+            let step = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, at < ?2 FROM audit_entry WHERE id > ?1 ORDER BY id LIMIT ?3
+                """), arguments: [cursor ?? 0, cutoff, entries])
+            let past = step.prefix { $0[1] as Bool }
+            guard let last = past.last.map({ $0[0] as Int64 }) else { return AuditPruning(pruned: 0, next: nil) }
+            try db.execute(sql: "DELETE FROM audit_entry WHERE id > ? AND id <= ?", arguments: [cursor ?? 0, last])
+            // A whole step past it: the next may find more.
+            return AuditPruning(pruned: db.changesCount, next: past.count == entries ? last : nil)
+        }
     }
 
     /// Appends to the log inside the caller's transaction, so an entry exists

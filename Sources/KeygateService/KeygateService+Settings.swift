@@ -17,6 +17,10 @@ extension KeygateService {
         /// (``KeygateService/forgetDeliveries(keepingDays:after:rows:)``);
         /// `nil`: for good.
         public var idempotencyRetentionDays: Int?
+        /// How many days the process keeps audit entries
+        /// (``KeygateService/pruneAudit(keepingDays:after:entries:)``);
+        /// `nil`: for good.
+        public var auditRetentionDays: Int?
         /// How long the process keeps events (``EventSchedule/retention``).
         public var eventRetention: TimeInterval
         /// The version of Keygate the process runs (`keygate --version`),
@@ -35,11 +39,12 @@ extension KeygateService {
         public var information: [String: String]
 
         public init(catalogSource: String, usageRetentionDays: Int? = nil, idempotencyRetentionDays: Int? = nil,
-                    eventRetention: TimeInterval = EventSchedule.defaultRetention, version: String? = nil,
-                    sweepInterval: Int? = nil, information: [String: String] = [:]) {
+                    auditRetentionDays: Int? = nil, eventRetention: TimeInterval = EventSchedule.defaultRetention,
+                    version: String? = nil, sweepInterval: Int? = nil, information: [String: String] = [:]) {
             self.catalogSource = catalogSource
             self.usageRetentionDays = usageRetentionDays
             self.idempotencyRetentionDays = idempotencyRetentionDays
+            self.auditRetentionDays = auditRetentionDays
             self.eventRetention = eventRetention
             self.version = version
             self.sweepInterval = sweepInterval
@@ -58,6 +63,8 @@ extension KeygateService {
         /// Other retentions of idempotency keys (a number of days, or
         /// `all`), most recent first.
         public var otherIdempotencyRetentions: [SettingInUse]
+        /// Other audit retentions (a number of days, or `all`), most recent first.
+        public var otherAuditRetentions: [SettingInUse]
         /// Other event retentions (seconds), most recent first.
         public var otherEventRetentions: [SettingInUse]
         /// The usage retentions of ``otherUsageRetentions`` that keep more
@@ -67,6 +74,9 @@ extension KeygateService {
         /// idempotency keys longer than this process's: what changes what
         /// it forgets.
         public var longerIdempotencyRetentions: [SettingInUse]
+        /// The retentions of ``otherAuditRetentions`` that keep audit
+        /// entries longer than this process's: what changes what it prunes.
+        public var longerAuditRetentions: [SettingInUse]
         /// The event retentions of ``otherEventRetentions`` that keep events
         /// longer than this process's: what changes what it prunes.
         public var longerEventRetentions: [SettingInUse]
@@ -83,6 +93,9 @@ extension KeygateService {
         /// most any process keeps; `nil` (forget nothing) while one keeps
         /// them for good.
         public var idempotencyRetentionDays: Int?
+        /// The days to keep audit entries when pruning them: the most any
+        /// process keeps; `nil` (prune nothing) while one keeps them for good.
+        public var auditRetentionDays: Int?
         /// How long to keep events when pruning: the longest any process keeps them.
         public var eventRetention: TimeInterval
         /// How far back, in seconds, the values above were counted: the
@@ -106,6 +119,7 @@ extension KeygateService {
         public static let catalog = "catalog"
         public static let usageRetention = "usage-retention-days"
         public static let idempotencyRetention = "idempotency-retention-days"
+        public static let auditRetention = "audit-retention-days"
         public static let eventRetention = "event-retention-seconds"
         public static let version = "keygate-version"
         /// How often a process records its settings, in seconds
@@ -141,7 +155,7 @@ extension KeygateService {
         /// `none`: for `keygate status` on any host to name them.
         public static let healthWarnings = "health-warnings"
 
-        /// The days a recorded usage or idempotency retention keeps:
+        /// The days a recorded usage, idempotency or audit retention keeps:
         /// `Int.max` for `all`; a value this version cannot read (a later
         /// one's) is the fewest, 0, and changes nothing.
         public static func retentionDays(_ value: String) -> Int {
@@ -163,9 +177,10 @@ extension KeygateService {
     /// one database that load different catalogs answer the same request
     /// differently, which nothing in a single answer shows; a catalog in
     /// ``SettingsInUse/otherCatalogs`` is that split. Folding usage and
-    /// pruning events act on every process's data, and cannot be undone:
-    /// a process should fold and prune by ``SettingsInUse/usageRetentionDays``
-    /// and ``SettingsInUse/eventRetention``, the most any process keeps,
+    /// pruning events and audit entries act on every process's data, and
+    /// cannot be undone: a process should fold and prune by
+    /// ``SettingsInUse/usageRetentionDays``, ``SettingsInUse/eventRetention``
+    /// and ``SettingsInUse/auditRetentionDays``, the most any process keeps,
     /// not its own (`keygate serve` does), so that one started with a
     /// shorter setting takes nothing the others keep.
     ///
@@ -186,6 +201,7 @@ extension KeygateService {
             setting(SettingName.catalog, catalog.digest, source: settings.catalogSource),
             setting(SettingName.usageRetention, settings.usageRetentionDays.map(String.init) ?? "all"),
             setting(SettingName.idempotencyRetention, settings.idempotencyRetentionDays.map(String.init) ?? "all"),
+            setting(SettingName.auditRetention, settings.auditRetentionDays.map(String.init) ?? "all"),
             setting(SettingName.eventRetention, String(Int(settings.eventRetention.rounded(.up)))),
         ] + (settings.version.map { [setting(SettingName.version, $0)] } ?? [])
             + (settings.sweepInterval.map { [setting(SettingName.sweepInterval, String($0))] } ?? [])
@@ -201,6 +217,7 @@ extension KeygateService {
         func named(_ name: String) -> [SettingInUse] { others.filter { $0.name == name } }
         let usageRetentions = named(SettingName.usageRetention)
         let idempotencyRetentions = named(SettingName.idempotencyRetention)
+        let auditRetentions = named(SettingName.auditRetention)
         let eventRetentions = named(SettingName.eventRetention)
         let days = SettingName.retentionDays, seconds = SettingName.eventSeconds
         // The retentions longer than `mine`, and the days the longest keeps (`nil`: every day).
@@ -212,14 +229,16 @@ extension KeygateService {
         }
         let usage = longer(usageRetentions, than: settings.usageRetentionDays)
         let idempotency = longer(idempotencyRetentions, than: settings.idempotencyRetentionDays)
+        let audit = longer(auditRetentions, than: settings.auditRetentionDays)
         let longerEvents = eventRetentions.filter { seconds($0.value) > settings.eventRetention }
         return SettingsInUse(otherCatalogs: named(SettingName.catalog), otherUsageRetentions: usageRetentions,
-                             otherIdempotencyRetentions: idempotencyRetentions,
+                             otherIdempotencyRetentions: idempotencyRetentions, otherAuditRetentions: auditRetentions,
                              otherEventRetentions: eventRetentions, longerUsageRetentions: usage.longer,
-                             longerIdempotencyRetentions: idempotency.longer,
+                             longerIdempotencyRetentions: idempotency.longer, longerAuditRetentions: audit.longer,
                              longerEventRetentions: longerEvents, otherVersions: named(SettingName.version),
                              otherSweepIntervals: named(SettingName.sweepInterval),
                              usageRetentionDays: usage.kept, idempotencyRetentionDays: idempotency.kept,
+                             auditRetentionDays: audit.kept,
                              eventRetention: longerEvents.map { seconds($0.value) }.reduce(settings.eventRetention, max),
                              lookBack: lookBack)
     }

@@ -162,7 +162,7 @@ struct CommandLineTests {
         #expect(fromEnvironment.errors.contains("the cache size must be a whole number of keys from 1 to 10000000, not 'many'"))
     }
 
-    @Test(arguments: [("usage", "USAGE"), ("idempotency", "IDEMPOTENCY")])
+    @Test(arguments: [("usage", "USAGE"), ("idempotency", "IDEMPOTENCY"), ("audit", "AUDIT")])
     func aRetentionOutsideItsRangeIsRefusedBeforeServing(_ retention: String, _ variable: String) throws {
         for days in ["0", "36501", "a year"] {
             let run = try keygate("serve", "--\(retention)-retention-days", days)

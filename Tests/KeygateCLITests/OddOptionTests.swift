@@ -51,14 +51,15 @@ struct OddOptionTests {
         "--database", "--freshness", "--rate-limit-outage", "--answer-timeout", "--unreachable-grace", "--pool-mode", "--catalog", "--localization",
         "--locale",
         "--max-line-bytes", "--log-level", "--log-format", "--event-clock-skew", "--event-retention-days",
-        "--event-sweep-seconds", "--usage-retention-days", "--idempotency-retention-days", "--statistics-seconds", "--cache-keys",
+        "--event-sweep-seconds", "--usage-retention-days", "--idempotency-retention-days", "--audit-retention-days",
+        "--statistics-seconds", "--cache-keys",
     ].map { Setting.option($0, of: "serve") } + [
         "KEYGATE_DATABASE", "KEYGATE_FRESHNESS", "KEYGATE_RATE_LIMIT_OUTAGE", "KEYGATE_ANSWER_TIMEOUT", "KEYGATE_UNREACHABLE_GRACE",
         "KEYGATE_POOL_MODE",
         "KEYGATE_CATALOG",
         "KEYGATE_LOCALIZATION", "KEYGATE_LOCALE", "KEYGATE_LOG_LEVEL", "KEYGATE_LOG_FORMAT", "KEYGATE_EVENT_CLOCK_SKEW",
         "KEYGATE_EVENT_RETENTION_DAYS", "KEYGATE_USAGE_RETENTION_DAYS", "KEYGATE_IDEMPOTENCY_RETENTION_DAYS",
-        "KEYGATE_STATISTICS_SECONDS", "KEYGATE_CACHE_KEYS",
+        "KEYGATE_AUDIT_RETENTION_DAYS", "KEYGATE_STATISTICS_SECONDS", "KEYGATE_CACHE_KEYS",
     ].map(Setting.variable) + ["--catalog", "--database", "--pool-mode", "--format"].map { Setting.option($0, of: "scan", "-") }
         + ["--database", "--pool-mode", "--catalog", "--actor", "--language", "--format"]
         .map { Setting.option($0, of: "import", "-") }

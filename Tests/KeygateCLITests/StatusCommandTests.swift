@@ -45,6 +45,7 @@ struct StatusCommandTests {
                                 "\(run.output)")
         #expect(line.contains(" \(KeygateVersion.current) "), "\(line)")
         #expect(line.contains(" all "), "\(line)")
+        #expect(run.output.contains(#/ idempotency days +audit days +events kept /#), "\(run.output)")
         #expect(line.contains(" 2592000 s "), "\(line)")
         #expect(line.hasSuffix("Plans/plans.xml"), "\(line)")
         #expect(!run.output.contains("earlier keygate"), "\(run.output)")
@@ -69,8 +70,8 @@ struct StatusCommandTests {
         #expect(json["organizations"] as? Int == 1)
         let settings = try #require(json["settings"] as? [[String: Any]])
         #expect(Set(settings.compactMap { $0["name"] as? String })
-            == ["catalog", "usage-retention-days", "idempotency-retention-days", "event-retention-seconds", "keygate-version",
-                "event-sweep-seconds"],
+            == ["catalog", "usage-retention-days", "idempotency-retention-days", "audit-retention-days",
+                "event-retention-seconds", "keygate-version", "event-sweep-seconds"],
                 "information (a cache size) is not among the values to agree on")
         #expect(settings.allSatisfy { $0["processId"] as? Int == Int(serve.process.processIdentifier) })
         let processes = try #require(json["processes"] as? [[String: Any]])
@@ -80,6 +81,7 @@ struct StatusCommandTests {
         #expect(recorded["keygate-version"] == KeygateVersion.current)
         #expect(recorded["usage-retention-days"] == "all")
         #expect(recorded["idempotency-retention-days"] == "all")
+        #expect(recorded["audit-retention-days"] == "all")
         #expect(recorded["event-retention-seconds"] == "2592000")
         #expect(recorded["event-sweep-seconds"] == "1")
         #expect(recorded["cache-keys"] == "100000")

@@ -74,6 +74,30 @@ struct SettingsAgreementTests {
         #expect(try record(7, process: 1).idempotencyRetentionDays == nil, "a process remembering for good: nothing is forgotten")
     }
 
+    /// Audit entries are pruned by the most days any process keeps, apart
+    /// from how long each remembers idempotency keys.
+    @Test(arguments: Backend.available) func pruningTheAuditLogKeepsTheMostAnyProcessKeeps(_ backend: Backend) throws {
+        let fixture = try ServiceFixture(backend: backend)
+        func record(_ days: Int?, process: Int32) throws -> KeygateService.SettingsInUse {
+            try fixture.service.recordSettings(
+                KeygateService.ProcessSettings(catalogSource: "plans.xml", idempotencyRetentionDays: 7, auditRetentionDays: days),
+                host: "web", processId: process, within: Self.window)
+        }
+        #expect(try record(90, process: 1).auditRetentionDays == 90)
+        let second = try record(365, process: 2)
+        #expect(second.auditRetentionDays == 365)
+        #expect(second.otherAuditRetentions.map(\.value) == ["90"] && second.longerAuditRetentions.isEmpty)
+        let first = try record(90, process: 1)
+        #expect(first.auditRetentionDays == 365, "the most any process keeps")
+        #expect(first.longerAuditRetentions.map(\.processId) == [2])
+        #expect(first.idempotencyRetentionDays == 7 && first.otherIdempotencyRetentions.isEmpty,
+                "idempotency keys are their own setting")
+        _ = try record(nil, process: 3)
+        let forGood = try record(90, process: 1)
+        #expect(forGood.auditRetentionDays == nil, "a process keeping the log for good: nothing is pruned")
+        #expect(forGood.longerAuditRetentions.map(\.value).sorted() == ["365", "all"])
+    }
+
     /// A process that records less often than the others counts for as
     /// many of its own intervals as they look back of theirs: between two
     /// of its records, what it keeps is still kept.

@@ -129,6 +129,15 @@ struct ServeCommand: ParsableCommand {
     var idempotencyRetentionDays: Int?
 
     @Option(help: ArgumentHelp(
+        "How many days audit.list keeps audit entries.",
+        discussion: """
+            Older entries, every organization's, are deleted oldest first, a step at a time at the sweeps. \
+            Pruning keeps the most days any process on the database keeps. \
+            Default: $KEYGATE_AUDIT_RETENTION_DAYS, then for good.
+            """))
+    var auditRetentionDays: Int?
+
+    @Option(help: ArgumentHelp(
         "How often, in seconds, verification statistics are logged (info); 0 for never.",
         discussion: "Default: $KEYGATE_STATISTICS_SECONDS, then 60."))
     var statisticsSeconds: Int?
@@ -187,8 +196,13 @@ struct ServeCommand: ParsableCommand {
         idempotencyRetentionDays.map(String.init) ?? environment["KEYGATE_IDEMPOTENCY_RETENTION_DAYS"]
     }
 
-    /// The retentions usage by day, idempotency keys and events may be given: a day at
-    /// least, a century at most.
+    /// The audit retention as given, if given: an option's or the environment's text.
+    private var auditRetentionText: String? {
+        auditRetentionDays.map(String.init) ?? environment["KEYGATE_AUDIT_RETENTION_DAYS"]
+    }
+
+    /// The retentions usage by day, idempotency keys, audit entries and
+    /// events may be given: a day at least, a century at most.
     static let retentionRange = 1...36_500
 
     func validate() throws {
@@ -214,6 +228,9 @@ struct ServeCommand: ParsableCommand {
         }
         if let idempotencyRetentionText {
             try Self.check(idempotencyRetentionText, is: "the idempotency retention", in: Self.retentionRange, of: "days")
+        }
+        if let auditRetentionText {
+            try Self.check(auditRetentionText, is: "the audit retention", in: Self.retentionRange, of: "days")
         }
         if let clockSkew { try Self.check(clockSkew, is: "the event clock skew", in: 0...86_400, of: "seconds") }
         // On every store: a word mistyped on SQLite would otherwise be
@@ -348,7 +365,8 @@ struct ServeCommand: ParsableCommand {
                                    statisticsEvery: Int(statisticsText)!,
                                    fileChanges: { sqlite?.takeFileChanges() ?? [] }, catalogSource: catalogURL.path,
                                    usageRetentionDays: usageRetentionText.flatMap(Int.init),
-                                   idempotencyRetentionDays: idempotencyRetentionText.flatMap(Int.init), version: KeygateVersion.current,
+                                   idempotencyRetentionDays: idempotencyRetentionText.flatMap(Int.init),
+                                   auditRetentionDays: auditRetentionText.flatMap(Int.init), version: KeygateVersion.current,
                                    information: information, shortcomings: shortcomings)
         flusher.start()
         var output = LineWriter(descriptor: 1)

@@ -5,7 +5,7 @@ import Logging
 
 /// What `keygate serve` says of the settings other processes on its
 /// database recorded (``KeygateService/recordSettings(_:host:processId:within:)``):
-/// a different catalog, a longer usage, idempotency or event retention, and a longer
+/// a different catalog, a longer usage, idempotency, audit or event retention, and a longer
 /// sweep interval, as warnings (the first answers differently; the
 /// retentions change what this process folds and prunes, the interval how
 /// far back it looks); another version of keygate, as information (an
@@ -67,6 +67,18 @@ struct SettingsLog {
                     ])
             }
         }
+        for other in inUse.longerAuditRetentions {
+            once(other) {
+                logger.warning("""
+                    another process on this database keeps audit entries longer: pruning keeps them as long as any \
+                    process keeps them, whatever this one is given, until every process is given the same
+                    """, metadata: [
+                        "auditRetentionDays": "\(mine.auditRetentionDays ?? 0)",
+                        "otherAuditRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
+                        "otherProcess": "\(other.processId)",
+                    ])
+            }
+        }
         for other in inUse.longerEventRetentions {
             once(other) {
                 logger.warning("""
@@ -113,6 +125,9 @@ struct SettingsLog {
         }
         if ended.contains(KeygateService.SettingName.idempotencyRetention) {
             logger.notice("no process on this database that recorded its settings lately remembers idempotency keys longer than this one")
+        }
+        if ended.contains(KeygateService.SettingName.auditRetention) {
+            logger.notice("no process on this database that recorded its settings lately keeps audit entries longer than this one")
         }
         if ended.contains(KeygateService.SettingName.version) {
             logger.info("every process on this database that recorded its settings lately runs this version of keygate",

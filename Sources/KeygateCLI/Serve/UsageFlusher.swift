@@ -15,7 +15,8 @@ import Logging
 /// changed under it; at each sweep, forgets the rate-limit state of keys
 /// quiet for an hour, with a usage retention folds older days of keys'
 /// usage past the most any process keeps, with an idempotency retention
-/// forgets idempotency keys and billing event ids alike, and says what keeps the
+/// forgets idempotency keys and billing event ids alike, with an audit
+/// retention prunes the audit log alike, and says what keeps the
 /// store from working as well as it should when that changes. `@unchecked`: the `var`s are touched only by the
 /// ticker's ticks, one at a time, and by the last flush, after the ticker
 /// has stopped.
@@ -36,6 +37,7 @@ final class UsageFlusher: @unchecked Sendable {
     /// keeps, as last recorded (this process's own until then).
     private var usageRetentionInUse: Int?
     private var idempotencyRetentionInUse: Int?
+    private var auditRetentionInUse: Int?
     private var eventRetentionInUse: TimeInterval
     /// The pass that folds keys' usage past the retention: a fifth of a
     /// second of steps a sweep (each a transaction of a thousand keys); a
@@ -47,6 +49,11 @@ final class UsageFlusher: @unchecked Sendable {
     /// the retention: a tenth of a second of steps a sweep, each a
     /// transaction of a thousand rows, a pass an hour.
     private var forgettingDeliveries = SteppedPass<DeliveryCursor>(every: .seconds(3_600), budget: .milliseconds(100))
+    /// The pass that prunes audit entries past the retention: a tenth of a
+    /// second of steps a sweep, each a transaction of up to a thousand
+    /// entries, oldest first, a pass an hour. A pass that finds nothing to
+    /// prune reads one entry.
+    private var pruningAudit = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The pass that forgets the rate-limit state of keys quiet for an
     /// hour, on a store whose state can grow (PostgreSQL): a tenth of a
     /// second of steps a sweep, each 10,000 keys' rows (57-69 ms on a
@@ -67,16 +74,19 @@ final class UsageFlusher: @unchecked Sendable {
 
     init(service: KeygateService, logger: Logger, events: EventSchedule = EventSchedule(), sweepEvery: Int = 60,
          statisticsEvery: Int = 60, fileChanges: @escaping @Sendable () -> [DatabaseFileChange] = { [] },
-         catalogSource: String, usageRetentionDays: Int? = nil, idempotencyRetentionDays: Int? = nil, version: String? = nil,
-         information: [String: String] = [:], shortcomings: ShortcomingLog? = nil) {
+         catalogSource: String, usageRetentionDays: Int? = nil, idempotencyRetentionDays: Int? = nil,
+         auditRetentionDays: Int? = nil, version: String? = nil, information: [String: String] = [:],
+         shortcomings: ShortcomingLog? = nil) {
         self.service = service
         shortcomingLog = shortcomings
         settings = KeygateService.ProcessSettings(catalogSource: catalogSource, usageRetentionDays: usageRetentionDays,
                                                   idempotencyRetentionDays: idempotencyRetentionDays,
+                                                  auditRetentionDays: auditRetentionDays,
                                                   eventRetention: events.retention, version: version,
                                                   sweepInterval: sweepEvery, information: information)
         usageRetentionInUse = usageRetentionDays
         idempotencyRetentionInUse = idempotencyRetentionDays
+        auditRetentionInUse = auditRetentionDays
         eventRetentionInUse = events.retention
         settingsLog = SettingsLog(logger: logger)
         self.logger = logger
@@ -155,6 +165,7 @@ final class UsageFlusher: @unchecked Sendable {
             sweep()
             foldUsage()
             forgetDeliveries()
+            pruneAudit()
             forgetIdleRateLimits()
         }
         for change in fileChanges() { log(change) }
@@ -273,6 +284,24 @@ final class UsageFlusher: @unchecked Sendable {
         }
     }
 
+    /// Goes on with the pass that prunes audit entries past the retention
+    /// every process on the database keeps (the most any keeps).
+    private func pruneAudit() {
+        guard settings.auditRetentionDays != nil, let keptDays = auditRetentionInUse else { return }
+        do {
+            let pruned = try pruningAudit.resume { cursor throws(ServiceError) in
+                let step = try service.pruneAudit(keepingDays: keptDays, after: cursor)
+                return (step.pruned, step.next)
+            }
+            if let pruned, pruned > 0 {
+                logger.debug("audit entries past the retention pruned", metadata: ["count": "\(pruned)"])
+            }
+        } catch {
+            // The pass goes on from the same entry at the next sweep.
+            logger.warning("pruning audit entries past the retention failed", metadata: ["reason": "\(error)"])
+        }
+    }
+
     /// Goes on with the pass that forgets quiet keys' rate-limit state.
     private func forgetIdleRateLimits() {
         do {
@@ -317,6 +346,7 @@ final class UsageFlusher: @unchecked Sendable {
         logger.debug("settings recorded", metadata: ["otherCatalogs": "\(inUse.otherCatalogs.count)"])
         usageRetentionInUse = inUse.usageRetentionDays
         idempotencyRetentionInUse = inUse.idempotencyRetentionDays
+        auditRetentionInUse = inUse.auditRetentionDays
         eventRetentionInUse = inUse.eventRetention
         settingsLog.report(inUse, mine: settings, catalogDigest: service.catalog.digest)
     }

@@ -26,6 +26,9 @@ struct SettingsAgreement {
             case Name.idempotencyRetention:
                 return retentions("remember idempotency keys", forEvery: "none forgets them while one remembers them for good",
                                   each: "forgets")
+            case Name.auditRetention:
+                return retentions("keep audit entries", forEvery: "none prunes the audit log while one keeps it for good",
+                                  each: "prunes")
             case Name.eventRetention:
                 let kept = values.map(Name.eventSeconds).max() ?? 0
                 return "processes keep events for different times (\(values.map { "\($0) s" }.joined(separator: ", "))): "

@@ -35,11 +35,11 @@ struct StatusReport {
         if !processes.isEmpty {
             typealias Name = KeygateService.SettingName
             var table = TextTable(header: ["host", "process", "recorded", "version", "catalog", "usage days",
-                                           "idempotency days", "events kept", "catalog file"])
+                                           "idempotency days", "audit days", "events kept", "catalog file"])
             for process in processes {
                 table.add(process.host, String(process.processId), ago(process.seenAt), process[Name.version],
                           CatalogDigest.short(process[Name.catalog]), process[Name.usageRetention],
-                          process[Name.idempotencyRetention],
+                          process[Name.idempotencyRetention], process[Name.auditRetention],
                           process[Name.eventRetention].isEmpty ? "" : process[Name.eventRetention] + " s",
                           process.catalogSource)
             }

@@ -560,28 +560,31 @@ extension PostgresKeyStorage {
 
     public func pruneAudit(before: Date, after cursor: Int64?, entries: Int) throws(KeyStoreError) -> AuditPruning {
         precondition(entries > 0, "a step looks at one entry or more")
-        // The step's entries by id, locked as read, and those before the
-        // first not past the retention deleted where they lie, in one
-        // statement. Locking in the order of ids and skipping what another
-        // process's step holds: two passes at once neither wait on each
-        // other nor deadlock, and only entries no pruning takes are read.
+        // In one statement: the first entry after the cursor, and unless it
+        // is kept (a pass that finds nothing reads no more), the step's
+        // entries by id up to the first kept; those locked, in the order
+        // of ids and skipping what another process's step holds (so two
+        // passes at once neither wait on each other nor deadlock), and
+        // deleted where they lie. Kept entries are read, never locked.
         let rows = try write { connection in
             try connection.query("""
-                WITH step AS (
-                    SELECT id, at FROM audit_entry WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
-                ), kept AS (
-                    SELECT MIN(id) AS id FROM step WHERE at >= $3
+                WITH first AS (
+                    SELECT at FROM audit_entry WHERE id > $1 ORDER BY id LIMIT 1
+                ), ahead AS (
+                    SELECT id, at FROM audit_entry WHERE id > $1 AND (SELECT at FROM first) < $3 ORDER BY id LIMIT $2
+                ), past AS (
+                    SELECT id FROM ahead WHERE id < COALESCE((SELECT MIN(id) FROM ahead WHERE at >= $3), 9223372036854775807)
+                ), step AS (
+                    SELECT id FROM audit_entry WHERE id IN (SELECT id FROM past) ORDER BY id FOR UPDATE SKIP LOCKED
                 ), gone AS (
-                    DELETE FROM audit_entry a USING step s
-                    WHERE a.id = s.id AND s.id < COALESCE((SELECT id FROM kept), 9223372036854775807)
-                    RETURNING a.id
+                    DELETE FROM audit_entry a USING step s WHERE a.id = s.id RETURNING a.id
                 )
-                SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM step), (SELECT MAX(id) FROM gone),
-                    (SELECT id FROM kept)
+                SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM past), (SELECT MAX(id) FROM past)
                 """, [.integer(cursor ?? 0), .of(entries), .integer(StorageCoding.milliseconds(before))])
         }
-        // A whole step past it: the next may find more.
-        let whole = (rows.int(0, 1) ?? 0) == entries && rows.int64(0, 3) == nil
+        // A whole step past it (another pass's share of it included): the
+        // next may find more.
+        let whole = (rows.int(0, 1) ?? 0) == entries
         return AuditPruning(pruned: rows.int(0, 0) ?? 0, next: whole ? rows.int64(0, 2) : nil)
     }
 }

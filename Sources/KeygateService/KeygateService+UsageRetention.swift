@@ -51,6 +51,13 @@ extension KeygateService {
         }
     }
 
+    /// How many audit entries a step of ``pruneAudit(keepingDays:after:entries:)``
+    /// deletes at most: each deletion rewrites a page of each of the log's
+    /// indexes, wherever its organization and key lie, about 30 µs an
+    /// entry on SQLite, whose one writer a step holds meanwhile; 250 hold
+    /// it about 7 ms (docs/PERFORMANCE.md).
+    public static let auditPruningStep = 250
+
     /// One step of a pass that deletes the audit entries, every
     /// organization's, written more than `days` days ago, oldest first:
     /// `audit.list` no longer has them. Pass each step's
@@ -59,7 +66,7 @@ extension KeygateService {
     /// of processes may.
     ///
     /// - Precondition: `days` is at least 1.
-    public func pruneAudit(keepingDays days: Int, after cursor: Int64?, entries: Int = 1_000)
+    public func pruneAudit(keepingDays days: Int, after cursor: Int64?, entries: Int = auditPruningStep)
         throws(ServiceError) -> AuditPruning
     {
         precondition(days >= 1, "a retention keeps at least a day")

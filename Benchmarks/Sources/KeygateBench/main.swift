@@ -287,6 +287,17 @@ if CommandLine.arguments.contains("--deliveries") {
     exit(0)
 }
 
+// `--audit-prune`: only the audit-pruning rows; on PostgreSQL too when
+// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
+if CommandLine.arguments.contains("--audit-prune") {
+    var rows = try auditPruningRows(entries: quick ? 100_000 : 1_000_000)
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        rows += try auditPruningRowsPostgres(postgresBench(server), entries: quick ? 100_000 : 1_000_000)
+    }
+    printTable(rows)
+    exit(0)
+}
+
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
 if CommandLine.arguments.contains("--forget") {
     let server = requiredPostgresServer(for: "--forget")

@@ -44,17 +44,19 @@ extension SQLiteKeyStorage {
         precondition(entries > 0, "a step looks at one entry or more")
         let cutoff = StorageCoding.milliseconds(before)
         return try write { db in
-            // The step's entries by id, each marked whether it is past the
-            // retention; those before the first that is not go, in one
-            // range of ids (the write lock keeps any other out meanwhile).
-            let step = try Row.fetchAll(db.cachedStatement(sql: """
+            // The step's entries by id, read up to the first not past the
+            // retention (a pass that finds nothing reads one); those
+            // before it go, in one range of ids (the write lock keeps any
+            // other process out meanwhile).
+            let step = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT id, at < ?2 FROM audit_entry WHERE id > ?1 ORDER BY id LIMIT ?3
                 """), arguments: [cursor ?? 0, cutoff, entries])
-            let past = step.prefix { $0[1] as Bool }
-            guard let last = past.last.map({ $0[0] as Int64 }) else { return AuditPruning(pruned: 0, next: nil) }
+            var (last, past): (Int64?, Int) = (nil, 0)
+            while let entry = try step.next(), entry[1] as Bool { (last, past) = (entry[0], past + 1) }
+            guard let last else { return AuditPruning(pruned: 0, next: nil) }
             try db.execute(sql: "DELETE FROM audit_entry WHERE id > ? AND id <= ?", arguments: [cursor ?? 0, last])
             // A whole step past it: the next may find more.
-            return AuditPruning(pruned: db.changesCount, next: past.count == entries ? last : nil)
+            return AuditPruning(pruned: db.changesCount, next: past == entries ? last : nil)
         }
     }
 

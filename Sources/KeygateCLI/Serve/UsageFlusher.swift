@@ -50,9 +50,9 @@ final class UsageFlusher: @unchecked Sendable {
     /// transaction of a thousand rows, a pass an hour.
     private var forgettingDeliveries = SteppedPass<DeliveryCursor>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The pass that prunes audit entries past the retention: a tenth of a
-    /// second of steps a sweep, each a transaction of up to a thousand
-    /// entries, oldest first, a pass an hour. A pass that finds nothing to
-    /// prune reads one entry.
+    /// second of steps a sweep, each a transaction of up to 250 entries
+    /// (``KeygateService/auditPruningStep``), oldest first, a pass an
+    /// hour. A pass that finds nothing to prune reads one entry.
     private var pruningAudit = SteppedPass<Int64>(every: .seconds(3_600), budget: .milliseconds(100))
     /// The pass that forgets the rate-limit state of keys quiet for an
     /// hour, on a store whose state can grow (PostgreSQL): a tenth of a

@@ -55,14 +55,19 @@ extension PostgresKeyStorage {
         // to the limit: all a count of a table remembered for good would
         // read is bounded.
         let remembered = RememberedCount.Calls.allCases.enumerated().filter { tables.bool(0, 3 + $0.offset) == true }.map(\.element)
-        let counts = try connection.query("SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription)"
-            + remembered.map { ", (SELECT COUNT(*) FROM (SELECT 1 FROM \($0.table) LIMIT \(limit + 1)) t)" }.joined())
+        let counts = try connection.query("""
+            SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription),
+                (SELECT COUNT(*) FROM (SELECT 1 FROM audit_entry LIMIT \(limit + 1)) t),
+                (SELECT at FROM audit_entry ORDER BY id LIMIT 1)
+            """ + remembered.map { ", (SELECT COUNT(*) FROM (SELECT 1 FROM \($0.table) LIMIT \(limit + 1)) t)" }.joined())
         return StoreStatus(
             schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,
             settings: tables.bool(0, 1) == true ? try settings(since: start, in: .values, connection) : nil,
             processes: tables.bool(0, 2) == true ? try settings(since: start, in: .processes, connection) : nil,
             remembered: remembered.enumerated().map { index, calls in
-                RememberedCount(calls: calls, counted: counts.int(0, 2 + index) ?? 0, limit: limit)
-            })
+                RememberedCount(calls: calls, counted: counts.int(0, 4 + index) ?? 0, limit: limit)
+            },
+            auditLog: AuditLogCount(counted: counts.int(0, 2) ?? 0, limit: limit,
+                                    firstAt: counts.int64(0, 3).map(StorageCoding.date)))
     }
 }

@@ -358,12 +358,42 @@ struct StatusCommandTests {
             ? SQLiteKeyStorage.status(path: database, within: 60, now: Date(), countingUpTo: 1)
             : PostgresKeyStorage.status(url: database, within: 60, now: Date(), countingUpTo: 1)
         #expect(atOne.remembered.map(\.more) == [true, false, false, false], "\(atOne.remembered)")
+        // The audit log alike: a plan, two creations and a rotation.
+        #expect(counted.auditLog.entries == 2 && counted.auditLog.more, "\(counted.auditLog)")
+        #expect(atOne.auditLog.entries == 1 && atOne.auditLog.more, "\(atOne.auditLog)")
         #expect(RememberedCount.countedUpTo == 1_000_000)
         let report = StatusReport(database: "keygate.sqlite", backend: "sqlite", status: counted,
                                   agreement: SettingsAgreement([], processes: []), within: 180, now: Date())
         #expect(report.text.contains("remembered more than 2 uses, 1 billing event, 1 creation, 1 rotation (for their retries)\n"),
                 "\(report.text)")
         #expect(report.json["remembered"]?["uses"] == ["rows": 2, "more": true])
+        #expect(report.text.contains("audit log  more than 2 entries, the first written "), "\(report.text)")
+        #expect(serve.finish() == 0)
+    }
+
+    /// The audit log's size, and when its first entry was written: what
+    /// an operator weighs before choosing `--audit-retention-days`, and
+    /// sees move once it prunes.
+    @Test(arguments: Backend.available) func theAuditLogIsCountedFromItsFirstEntry(_ backend: Backend) throws {
+        let (serve, database) = try servedDatabase(backend)
+        func audit() throws -> [String: Any] {
+            try #require(try object(try status(["--database", database, "--format", "json"]))["auditLog"] as? [String: Any])
+        }
+        let before = try audit()
+        #expect(before["entries"] as? Int == 2 && before["more"] as? Bool == false, "a plan and a key: \(before)")
+        let first = try #require(before["firstAt"] as? String)
+        let firstAt = try #require(RFC3339.date(first), "\(first)")
+        #expect(abs(firstAt.timeIntervalSinceNow) < 600, "\(first)")
+        let text = try status(["--database", database]).output
+        #expect(text.contains("audit log  2 entries, the first written \(first)\n"), "\(text)")
+
+        // The plan's entry pruned: the log begins at the key's.
+        let rules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live", "test"]), kinds: [], capabilities: [])
+        let step = try serve.openStorage(rules: rules).pruneAudit(before: Date().addingTimeInterval(60), after: nil, entries: 1)
+        #expect(step.pruned == 1)
+        let after = try audit()
+        #expect(after["entries"] as? Int == 1, "\(after)")
+        #expect((after["firstAt"] as? String).flatMap { RFC3339.date($0) }.map { $0 >= firstAt } == true, "\(after)")
         #expect(serve.finish() == 0)
     }
 

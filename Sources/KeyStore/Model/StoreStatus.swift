@@ -1,3 +1,5 @@
+public import Foundation
+
 /// What a database holds and which settings the processes on it record,
 /// read without changing it (`keygate status`): what an operator checks
 /// before, during and after an upgrade rolls through the processes that
@@ -37,15 +39,44 @@ public struct StoreStatus: Sendable, Hashable {
     /// (``SubscriptionStorage/forgetDeliveries(before:after:rows:)``): only
     /// what the schema holds, none where it is empty.
     public var remembered: [RememberedCount]
+    /// How much the audit log holds, and since when: what
+    /// `--audit-retention-days` prunes.
+    public var auditLog: AuditLogCount
 
     public init(schema: Schema, keys: Int, organizations: Int, settings: [SettingInUse]?,
-                processes: [SettingInUse]? = nil, remembered: [RememberedCount] = []) {
+                processes: [SettingInUse]? = nil, remembered: [RememberedCount] = [],
+                auditLog: AuditLogCount = AuditLogCount(entries: 0, more: false, firstAt: nil)) {
         self.schema = schema
         self.keys = keys
         self.organizations = organizations
         self.settings = settings
         self.processes = processes
         self.remembered = remembered
+        self.auditLog = auditLog
+    }
+}
+
+/// The audit log's entries, every organization's, counted up to
+/// ``RememberedCount/countedUpTo`` as the remembered calls are, and when
+/// its first entry was written.
+public struct AuditLogCount: Sendable, Hashable {
+    /// The entries counted.
+    public var entries: Int
+    /// Whether the log holds more than `entries`, where counting stopped.
+    public var more: Bool
+    /// When the log's first entry (by position, where pruning starts) was
+    /// written; `nil` while it is empty.
+    public var firstAt: Date?
+
+    public init(entries: Int, more: Bool, firstAt: Date?) {
+        self.entries = entries
+        self.more = more
+        self.firstAt = firstAt
+    }
+
+    /// The count from `counted`, the entries a count of at most `limit` + 1 found.
+    package init(counted: Int, limit: Int, firstAt: Date?) {
+        self.init(entries: min(counted, limit), more: counted > limit, firstAt: firstAt)
     }
 }
 

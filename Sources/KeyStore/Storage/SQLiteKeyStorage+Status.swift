@@ -63,13 +63,19 @@ extension SQLiteKeyStorage {
             RememberedCount(calls: calls, counted: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM \(calls.table) LIMIT ?)",
                                                                   arguments: [limit + 1]) ?? 0, limit: limit)
         }
+        // Counted as those; its first entry by its position, an index's first row.
+        let auditLog = AuditLogCount(
+            counted: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM audit_entry LIMIT ?)",
+                                      arguments: [limit + 1]) ?? 0,
+            limit: limit,
+            firstAt: try Int64.fetchOne(db, sql: "SELECT at FROM audit_entry ORDER BY id LIMIT 1").map(StorageCoding.date))
         return StoreStatus(
             schema: schema(applied: applied),
             keys: try count("api_key"),
             organizations: try count("subscription"),
             settings: tables.contains(SettingTable.values.rawValue) ? try settings(since: start, in: .values, db) : nil,
             processes: tables.contains(SettingTable.processes.rawValue) ? try settings(since: start, in: .processes, db) : nil,
-            remembered: remembered)
+            remembered: remembered, auditLog: auditLog)
     }
 
     /// The schema of a file with the migrations `applied`, against this build's.

@@ -14,9 +14,10 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show a database's schema and the settings the processes on it run with.",
         discussion: """
             Reads, never writes: nothing is migrated (keygate migrate does that) or created, so it is safe beside processes of any \
-            version, before and during an upgrade. It counts the keys, and the calls remembered for their retries \
-            (uses, billing events, creations and rotations, up to a million of each). Each keygate serve records its plan catalog, usage \
-            and event retentions and version at every event sweep; status lists each process that \
+            version, before and during an upgrade. It counts the keys, the calls remembered for their retries \
+            (uses, billing events, creations and rotations, up to a million of each) and the audit log's entries (as many, and \
+            when its first was written). Each keygate serve records its plan catalog, retentions \
+            and version at every event sweep; status lists each process that \
             recorded lately with its settings (processes of schema v17, PostgreSQL 15, each value \
             with the last to record it) and the options that may differ between them (sweep \
             interval, cache size, shared rate limits; on PostgreSQL freshness, rate-limit outage, \

@@ -25,6 +25,11 @@ struct StatusReport {
         if !status.remembered.isEmpty {
             output += "remembered \(status.remembered.map(Self.text).joined(separator: ", ")) (for their retries)\n"
         }
+        if status.schema != .empty {
+            let log = status.auditLog
+            let entries = "\(log.more ? "more than " : "")\(log.entries) entr\(log.entries == 1 && !log.more ? "y" : "ies")"
+            output += "audit log  \(entries)\(log.firstAt.map { ", the first written \(RFC3339.string($0))" } ?? "")\n"
+        }
         guard let settings = status.settings else {
             return output + "\nThis schema records no settings; processes of this keygate record theirs once it is migrated.\n"
         }
@@ -154,6 +159,10 @@ struct StatusReport {
             ("remembered", .object(status.remembered.map { count in
                 (count.calls.rawValue, .object([("rows", .integer(count.rows)), ("more", .bool(count.more))]))
             })),
+            ("auditLog", .object([
+                ("entries", .integer(status.auditLog.entries)), ("more", .bool(status.auditLog.more)),
+                ("firstAt", status.auditLog.firstAt.map { .string(RFC3339.string($0)) } ?? .null),
+            ])),
             ("within", .integer(within)), ("processes", processes), ("settings", settings),
             ("disagreements", .array(agreement.disagreements.map { disagreement in
                 .object([

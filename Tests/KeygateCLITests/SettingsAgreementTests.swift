@@ -43,6 +43,18 @@ struct SettingsAgreementTests {
         #expect(later.disagreements.first?.values == ["all", "7"])
     }
 
+    /// Differing audit retentions: what each process prunes by, the most
+    /// any keeps, or nothing while one keeps the log for good.
+    @Test func differingAuditRetentionsSayWhatEachPrunesBy() {
+        let audit = KeygateService.SettingName.auditRetention
+        let days = agreement([setting(audit, "90", by: 1, at: 0), setting(audit, "365", by: 2, at: 1)])
+        #expect(days.disagreements.first?.consequence
+            == "processes keep audit entries for different numbers of days (365, 90): each prunes by the most any keeps, 365 days")
+        let forGood = agreement([setting(audit, "90", by: 1, at: 0), setting(audit, "all", by: 2, at: 1)])
+        #expect(forGood.disagreements.first?.consequence
+            == "processes keep audit entries for different numbers of days (all, 90): none prunes the audit log while one keeps it for good")
+    }
+
     @Test func disagreementsComeInOrderOfNameAndAgreedSettingsAreNotAmongThem() {
         let names = KeygateService.SettingName.self
         let found = agreement([

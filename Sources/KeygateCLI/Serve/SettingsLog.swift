@@ -42,55 +42,32 @@ struct SettingsLog {
                     ])
             }
         }
-        // Only a longer retention changes what this process does.
-        for other in inUse.longerUsageRetentions {
-            once(other) {
-                logger.warning("""
-                    another process on this database keeps more days of usage by day: folding keeps the most any \
-                    process keeps, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "usageRetentionDays": "\(mine.usageRetentionDays ?? 0)",
-                        "otherUsageRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
-                        "otherProcess": "\(other.processId)",
-                    ])
+        // Only a longer retention changes what this process does: each
+        // another keeps longer, named with this process's own.
+        func warn(of longer: [SettingInUse], _ what: String, mine: (key: String, value: String), as other: String,
+                  value: (SettingInUse) -> String = { $0.value }) {
+            for setting in longer {
+                once(setting) {
+                    logger.warning("""
+                        another process on this database \(what), whatever this one is given, until every process is \
+                        given the same
+                        """, metadata: [
+                            mine.key: "\(mine.value)", other: "\(value(setting))", "otherHost": "\(setting.host)",
+                            "otherProcess": "\(setting.processId)",
+                        ])
+                }
             }
         }
-        for other in inUse.longerIdempotencyRetentions {
-            once(other) {
-                logger.warning("""
-                    another process on this database remembers idempotency keys longer: forgetting keeps them as long \
-                    as any process keeps them, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "idempotencyRetentionDays": "\(mine.idempotencyRetentionDays ?? 0)",
-                        "otherIdempotencyRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
-                        "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
-        for other in inUse.longerAuditRetentions {
-            once(other) {
-                logger.warning("""
-                    another process on this database keeps audit entries longer: pruning keeps them as long as any \
-                    process keeps them, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "auditRetentionDays": "\(mine.auditRetentionDays ?? 0)",
-                        "otherAuditRetentionDays": "\(other.value)", "otherHost": "\(other.host)",
-                        "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
-        for other in inUse.longerEventRetentions {
-            once(other) {
-                logger.warning("""
-                    another process on this database keeps events longer: pruning keeps them as long as any process \
-                    keeps them, whatever this one is given, until every process is given the same
-                    """, metadata: [
-                        "eventRetentionDays": "\(Self.days(mine.eventRetention))",
-                        "otherEventRetentionDays": "\(Self.days(TimeInterval(other.value) ?? 0))",
-                        "otherHost": "\(other.host)", "otherProcess": "\(other.processId)",
-                    ])
-            }
-        }
+        warn(of: inUse.longerUsageRetentions, "keeps more days of usage by day: folding keeps the most any process keeps",
+             mine: ("usageRetentionDays", "\(mine.usageRetentionDays ?? 0)"), as: "otherUsageRetentionDays")
+        warn(of: inUse.longerIdempotencyRetentions,
+             "remembers idempotency keys longer: forgetting keeps them as long as any process keeps them",
+             mine: ("idempotencyRetentionDays", "\(mine.idempotencyRetentionDays ?? 0)"), as: "otherIdempotencyRetentionDays")
+        warn(of: inUse.longerAuditRetentions, "keeps audit entries longer: pruning keeps them as long as any process keeps them",
+             mine: ("auditRetentionDays", "\(mine.auditRetentionDays ?? 0)"), as: "otherAuditRetentionDays")
+        warn(of: inUse.longerEventRetentions, "keeps events longer: pruning keeps them as long as any process keeps them",
+             mine: ("eventRetentionDays", Self.days(mine.eventRetention)), as: "otherEventRetentionDays",
+             value: { Self.days(TimeInterval($0.value) ?? 0) })
         // Taken care of (the look-back widens), but status, the logs and
         // the operator's runbook all assume one interval.
         for other in inUse.otherSweepIntervals where (Int(other.value) ?? 0) > (mine.sweepInterval ?? .max) {

@@ -251,15 +251,10 @@ final class UsageFlusher: @unchecked Sendable {
     /// that every process on the database keeps (the most any keeps).
     private func foldUsage() {
         guard settings.usageRetentionDays != nil, let keptDays = usageRetentionInUse else { return }
-        do {
-            let folded = try folding.resume { cursor throws(ServiceError) in
-                let step = try service.foldUsage(keepingDays: keptDays, after: cursor)
-                return (step.folded, step.next)
-            }
-            if let folded { logger.debug("keys' usage past the retention folded", metadata: ["keyDays": "\(folded)"]) }
-        } catch {
-            // The pass goes on from the same key at the next sweep.
-            logger.warning("folding usage past the retention failed", metadata: ["reason": "\(error)"])
+        resume(&folding, done: "keys' usage past the retention folded", counted: "keyDays", evenNone: true,
+               failed: "folding usage past the retention failed") { cursor throws(ServiceError) in
+            let step = try service.foldUsage(keepingDays: keptDays, after: cursor)
+            return (step.folded, step.next)
         }
     }
 
@@ -269,18 +264,10 @@ final class UsageFlusher: @unchecked Sendable {
     /// (the most any keeps).
     private func forgetDeliveries() {
         guard settings.idempotencyRetentionDays != nil, let keptDays = idempotencyRetentionInUse else { return }
-        do {
-            let forgotten = try forgettingDeliveries.resume { cursor throws(ServiceError) in
-                let step = try service.forgetDeliveries(keepingDays: keptDays, after: cursor)
-                return (step.forgotten, step.next)
-            }
-            if let forgotten, forgotten > 0 {
-                logger.debug("idempotency keys and billing event ids past the retention forgotten",
-                             metadata: ["count": "\(forgotten)"])
-            }
-        } catch {
-            // The pass goes on from the same row at the next sweep.
-            logger.warning("forgetting idempotency keys past the retention failed", metadata: ["reason": "\(error)"])
+        resume(&forgettingDeliveries, done: "idempotency keys and billing event ids past the retention forgotten",
+               failed: "forgetting idempotency keys past the retention failed") { cursor throws(ServiceError) in
+            let step = try service.forgetDeliveries(keepingDays: keptDays, after: cursor)
+            return (step.forgotten, step.next)
         }
     }
 
@@ -288,33 +275,40 @@ final class UsageFlusher: @unchecked Sendable {
     /// every process on the database keeps (the most any keeps).
     private func pruneAudit() {
         guard settings.auditRetentionDays != nil, let keptDays = auditRetentionInUse else { return }
-        do {
-            let pruned = try pruningAudit.resume { cursor throws(ServiceError) in
-                let step = try service.pruneAudit(keepingDays: keptDays, after: cursor)
-                return (step.pruned, step.next)
-            }
-            if let pruned, pruned > 0 {
-                logger.debug("audit entries past the retention pruned", metadata: ["count": "\(pruned)"])
-            }
-        } catch {
-            // The pass goes on from the same entry at the next sweep.
-            logger.warning("pruning audit entries past the retention failed", metadata: ["reason": "\(error)"])
+        resume(&pruningAudit, done: "audit entries past the retention pruned",
+               failed: "pruning audit entries past the retention failed") { cursor throws(ServiceError) in
+            let step = try service.pruneAudit(keepingDays: keptDays, after: cursor)
+            return (step.pruned, step.next)
         }
     }
 
     /// Goes on with the pass that forgets quiet keys' rate-limit state.
+    /// Nothing depends on it but the table's size, so a failure is said
+    /// at debug.
     private func forgetIdleRateLimits() {
+        resume(&forgetting, done: "quiet keys' rate-limit state forgotten", counted: "keys",
+               failed: "forgetting quiet keys' rate-limit state failed", failure: .debug) { cursor throws(ServiceError) in
+            let step = try service.forgetIdleRateLimits(after: cursor)
+            return (step.forgotten, step.next)
+        }
+    }
+
+    /// Goes on with `pass` by `step` while its budget lasts, and says at
+    /// debug what a pass that ended did (`done`, its sum as `counted`,
+    /// when it did anything or `evenNone`), or why a step failed
+    /// (`failed`, at `failure`): the pass goes on from the same place at
+    /// the next sweep.
+    private func resume<Cursor>(
+        _ pass: inout SteppedPass<Cursor>, done: Logger.Message, counted: String = "count", evenNone: Bool = false,
+        failed: Logger.Message, failure: Logger.Level = .warning,
+        _ step: (Cursor?) throws(ServiceError) -> (done: Int, next: Cursor?)
+    ) {
         do {
-            let forgotten = try forgetting.resume { cursor throws(ServiceError) in
-                let step = try service.forgetIdleRateLimits(after: cursor)
-                return (step.forgotten, step.next)
-            }
-            if let forgotten, forgotten > 0 {
-                logger.debug("quiet keys' rate-limit state forgotten", metadata: ["keys": "\(forgotten)"])
+            if let total = try pass.resume(step), evenNone || total > 0 {
+                logger.debug(done, metadata: [counted: "\(total)"])
             }
         } catch {
-            // Nothing depends on it but the table's size: the next sweep goes on.
-            logger.debug("forgetting quiet keys' rate-limit state failed", metadata: ["reason": "\(error)"])
+            logger.log(level: failure, failed, metadata: ["reason": "\(error)"])
         }
     }
 

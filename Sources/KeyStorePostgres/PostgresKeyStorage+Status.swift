@@ -55,11 +55,11 @@ extension PostgresKeyStorage {
         // to the limit: all a count of a table remembered for good would
         // read is bounded.
         let remembered = RememberedCount.Calls.allCases.enumerated().filter { tables.bool(0, 3 + $0.offset) == true }.map(\.element)
+        func counted(_ table: String) -> String { "(SELECT COUNT(*) FROM (SELECT 1 FROM \(table) LIMIT \(limit + 1)) t)" }
         let counts = try connection.query("""
-            SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription),
-                (SELECT COUNT(*) FROM (SELECT 1 FROM audit_entry LIMIT \(limit + 1)) t),
+            SELECT (SELECT COUNT(*) FROM api_key), (SELECT COUNT(*) FROM subscription), \(counted("audit_entry")),
                 (SELECT at FROM audit_entry ORDER BY id LIMIT 1)
-            """ + remembered.map { ", (SELECT COUNT(*) FROM (SELECT 1 FROM \($0.table) LIMIT \(limit + 1)) t)" }.joined())
+            """ + remembered.map { ", " + counted($0.table) }.joined())
         return StoreStatus(
             schema: schema, keys: counts.int(0, 0) ?? 0, organizations: counts.int(0, 1) ?? 0,
             settings: tables.bool(0, 1) == true ? try settings(since: start, in: .values, connection) : nil,

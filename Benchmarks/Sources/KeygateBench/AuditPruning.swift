@@ -19,7 +19,7 @@ func auditPruningRows(entries: Int) throws -> [Row] {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let path = folder.appending(path: "keygate.sqlite").path
-    let store = try SQLiteKeyStorage(path: path, rules: auditRules)
+    let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
     let queue = try DatabaseQueue(path: path)
     func size() throws -> Int {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'audit_entry%'") ?? 0 }
@@ -39,17 +39,13 @@ func auditPruningRows(entries: Int) throws -> [Row] {
 
 func auditPruningRowsPostgres(_ bench: PostgresBench, entries: Int) throws -> [Row] {
     let url = try bench.freshSchema()
-    let store = try PostgresKeyStorage(url: url, rules: auditRules)
+    let store = try PostgresKeyStorage(url: url, rules: retentionRules)
     let size = "SELECT pg_total_relation_size('audit_entry')"
     let empty = Int(try bench.psql(url, size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     _ = try bench.psql(url, auditSQL(from: 0, to: entries - 1, old: entries / 2, series: "generate_series(%d, %d) g(n)") + "; ANALYZE audit_entry")
     let full = Int(try bench.psql(url, size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     return try auditPruningTable(store, entries: entries, bytes: Double(full - empty) / Double(entries), name: "PostgreSQL")
 }
-
-private let auditRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
-private let auditNow: Int64 = 1_767_225_600_000  // 2026-01-01
-private let fortyDays: Int64 = 40 * 86_400_000
 
 /// Entries `first` through `last`, by SQL either store runs: `series`
 /// names a table of `n` between two bounds (SQLite: a recursive view of
@@ -61,14 +57,14 @@ private func auditSQL(from first: Int, to last: Int, old: Int, series: String? =
     let details = #"{"capabilities":["booking.read","booking.write"],"environment":"live","kind":"owner_integration","name":"Zapier","rateLimit":60}"#
     return """
         INSERT INTO audit_entry (organization_id, at, actor, action, key_id, details)
-        SELECT 'org_' || (n % 1000), CASE WHEN n < \(old) THEN \(auditNow - fortyDays) ELSE \(auditNow) END, 'user_1',
+        SELECT 'org_' || (n % 1000), CASE WHEN n < \(old) THEN \(retentionNow - fortyDays) ELSE \(retentionNow) END, 'user_1',
                'key.created', 'key_' || n || 'aBcDeFgHiJkLmNoP', '\(details)'
         FROM \(numbers)
         """
 }
 
 private func auditPruningTable(_ store: any KeygateStorage, entries: Int, bytes: Double, name: String) throws -> [Row] {
-    let before = Date(timeIntervalSince1970: TimeInterval(auditNow) / 1_000 - 30 * 86_400)
+    let before = Date(timeIntervalSince1970: TimeInterval(retentionNow) / 1_000 - 30 * 86_400)
     func pass() throws -> (seconds: Double, pruned: Int, steps: Int) {
         var cursor: Int64?
         var (pruned, steps) = (0, 0)

@@ -16,7 +16,7 @@ func deliveryRows(uses: Int) throws -> [Row] {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let path = folder.appending(path: "keygate.sqlite").path
-    let store = try SQLiteKeyStorage(path: path, rules: deliveryRules)
+    let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
     let queue = try DatabaseQueue(path: path)
     // A transaction a table: this process keeps statement journals in
     // memory up to 1 MiB (SQLiteProcess), and SQLite 3.40 fails one that
@@ -30,15 +30,11 @@ func deliveryRows(uses: Int) throws -> [Row] {
 
 func deliveryRowsPostgres(_ bench: PostgresBench, uses: Int) throws -> [Row] {
     let url = try bench.freshSchema()
-    let store = try PostgresKeyStorage(url: url, rules: deliveryRules)
+    let store = try PostgresKeyStorage(url: url, rules: retentionRules)
     _ = try bench.psql(url, deliveriesSQL(uses: uses, series: "generate_series(0, %d) g(n)")
         + "; ANALYZE usage_record, billing_event, subscription")
     return try deliveryTable(store, uses: uses, name: "PostgreSQL")
 }
-
-private let deliveryRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
-private let deliveriesNow: Int64 = 1_767_225_600_000  // 2026-01-01
-private let fortyDays: Int64 = 40 * 86_400_000
 
 /// The rows, by SQL either store runs: `series` names a table of `n`
 /// from 0 to the given bound (SQLite: a recursive view of its own).
@@ -50,20 +46,20 @@ private func deliveriesSQL(uses: Int, series: String? = nil) -> String {
     return """
         INSERT INTO usage_record (organization_id, idempotency_key, period_start, recorded_at, meter, amount)
         SELECT 'org_' || (n % 1000), \(series == nil ? "printf('%032d', n)" : "lpad(n::text, 32, '0')"), 0,
-               CASE WHEN n % 2 = 0 THEN \(deliveriesNow - fortyDays) ELSE \(deliveriesNow) END, 'bookings', 1
+               CASE WHEN n % 2 = 0 THEN \(retentionNow - fortyDays) ELSE \(retentionNow) END, 'bookings', 1
         FROM \(numbers(uses - 1));
         INSERT INTO subscription (organization_id, plan, status, last_event_at, updated_at)
-        SELECT 'org_' || n, 'pro', 'active', \(deliveriesNow), \(deliveriesNow) FROM \(numbers(999));
+        SELECT 'org_' || n, 'pro', 'active', \(retentionNow), \(retentionNow) FROM \(numbers(999));
         INSERT INTO billing_event (event_id, organization_id, occurred_at, received_at, outcome)
         SELECT 'evt_' || n, 'org_' || (n % 1000),
-               CASE WHEN n % 2 = 0 THEN \(deliveriesNow - fortyDays) ELSE \(deliveriesNow) END,
-               CASE WHEN n % 2 = 0 THEN \(deliveriesNow - fortyDays) ELSE \(deliveriesNow) END, 'applied'
+               CASE WHEN n % 2 = 0 THEN \(retentionNow - fortyDays) ELSE \(retentionNow) END,
+               CASE WHEN n % 2 = 0 THEN \(retentionNow - fortyDays) ELSE \(retentionNow) END, 'applied'
         FROM \(numbers(events - 1))
         """
 }
 
 private func deliveryTable(_ store: any KeygateStorage, uses: Int, name: String) throws -> [Row] {
-    let before = Date(timeIntervalSince1970: TimeInterval(deliveriesNow) / 1_000 - 30 * 86_400)
+    let before = Date(timeIntervalSince1970: TimeInterval(retentionNow) / 1_000 - 30 * 86_400)
     func pass() throws -> (seconds: Double, forgotten: Int, steps: Int) {
         var cursor: DeliveryCursor?
         var (forgotten, steps) = (0, 0)

@@ -4,6 +4,14 @@ import KeyStore
 import KeygateService
 import PlanCatalog
 
+/// The rules of a store that the retention benchmarks (folding, forgetting
+/// deliveries, pruning the audit log) fill by SQL and create no key in.
+let retentionRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
+/// The time those benchmarks run at (2026-01-01, milliseconds), and how far
+/// before it their old rows lie: past a 30-day retention.
+let retentionNow: Int64 = 1_767_225_600_000
+let fortyDays: Int64 = 40 * 86_400_000
+
 /// Databases with many keys, built once and kept under `.data/`, and the
 /// secrets of a few hundred of their keys to verify.
 ///

@@ -12,7 +12,7 @@ func foldRows(keys: Int) throws -> [Row] {
     let (folding, idle) = try foldPasses(keys: keys) { ids, days in
         let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-fold-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = try SQLiteKeyStorage(path: folder.appending(path: "keygate.sqlite").path, rules: foldRules)
+        let store = try SQLiteKeyStorage(path: folder.appending(path: "keygate.sqlite").path, rules: retentionRules)
         // Written as the flush writes them, a batch of 1,000 keys a transaction.
         for date in days {
             for batch in stride(from: 0, to: ids.count, by: 1_000) {
@@ -34,7 +34,7 @@ func foldRows(keys: Int) throws -> [Row] {
 func foldRowsPostgres(_ bench: PostgresBench, keys: Int) throws -> [Row] {
     let (folding, idle) = try foldPasses(keys: keys) { ids, days in
         let url = try bench.freshSchema()
-        let store = try PostgresKeyStorage(url: url, rules: foldRules)
+        let store = try PostgresKeyStorage(url: url, rules: retentionRules)
         _ = try bench.psql(url, """
             INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
             SELECT 'key_' || lpad(g::text, 20, '0'), 'org_fold', 'k', 'owner_integration', 'booking.read', 'live',
@@ -53,8 +53,6 @@ func foldRowsPostgres(_ bench: PostgresBench, keys: Int) throws -> [Row] {
     }
     return foldTable(folding, idle, keys: keys, store: "PostgreSQL")
 }
-
-private let foldRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: [], capabilities: [])
 
 private typealias FoldPass = (seconds: Double, folded: Int, steps: Int)
 

@@ -58,16 +58,16 @@ extension SQLiteKeyStorage {
             tables.contains(table) ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 : 0
         }
         // Up to the limit, along the table's own key: all a count of a
-        // table remembered for good would read is bounded.
-        let remembered = try RememberedCount.Calls.allCases.filter { tables.contains($0.table) }.map { calls in
-            RememberedCount(calls: calls, counted: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM \(calls.table) LIMIT ?)",
-                                                                  arguments: [limit + 1]) ?? 0, limit: limit)
+        // table kept for good would read is bounded.
+        func counted(_ table: String) throws -> Int {
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM \(table) LIMIT ?)", arguments: [limit + 1]) ?? 0
         }
-        // Counted as those; its first entry by its position, an index's first row.
+        let remembered = try RememberedCount.Calls.allCases.filter { tables.contains($0.table) }.map { calls in
+            RememberedCount(calls: calls, counted: try counted(calls.table), limit: limit)
+        }
+        // The audit log's first entry by its position, an index's first row.
         let auditLog = AuditLogCount(
-            counted: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM audit_entry LIMIT ?)",
-                                      arguments: [limit + 1]) ?? 0,
-            limit: limit,
+            counted: try counted("audit_entry"), limit: limit,
             firstAt: try Int64.fetchOne(db, sql: "SELECT at FROM audit_entry ORDER BY id LIMIT 1").map(StorageCoding.date))
         return StoreStatus(
             schema: schema(applied: applied),

@@ -27,8 +27,8 @@ struct StatusReport {
         }
         if status.schema != .empty {
             let log = status.auditLog
-            let entries = "\(log.more ? "more than " : "")\(log.entries) entr\(log.entries == 1 && !log.more ? "y" : "ies")"
-            output += "audit log  \(entries)\(log.firstAt.map { ", the first written \(RFC3339.string($0))" } ?? "")\n"
+            output += "audit log  \(Self.counted(log.entries, more: log.more, "entry", "entries"))"
+                + "\(log.firstAt.map { ", the first written \(RFC3339.string($0))" } ?? "")\n"
         }
         guard let settings = status.settings else {
             return output + "\nThis schema records no settings; processes of this keygate record theirs once it is migrated.\n"
@@ -117,7 +117,13 @@ struct StatusReport {
         case .creations: "creation"
         case .rotations: "rotation"
         }
-        return "\(count.more ? "more than " : "")\(count.rows) \(noun)\(count.rows == 1 && !count.more ? "" : "s")"
+        return counted(count.rows, more: count.more, noun, noun + "s")
+    }
+
+    /// A count that may have stopped at its bound: "1 entry", "2 entries",
+    /// "more than 1000000 entries".
+    private static func counted(_ count: Int, more: Bool, _ one: String, _ many: String) -> String {
+        "\(more ? "more than " : "")\(count) \(count == 1 && !more ? one : many)"
     }
 
     private func ago(_ date: Date) -> String {

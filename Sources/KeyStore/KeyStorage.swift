@@ -101,6 +101,15 @@ public protocol KeyStorage: Sendable {
         throws(KeyStoreError)
     /// Removes the key, its secrets and its usage; the audit log keeps that it happened.
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError)
+    /// Erases everything stored of an organization, in one transaction:
+    /// its keys with their secrets and usage, its subscription and billing
+    /// event ids, its meters and remembered calls, its audit log and its
+    /// events. Then writes, in the same transaction, one audit entry and
+    /// one event (`organization.erased`) that say it happened and how many
+    /// keys went, and marks the organization changed, so that every
+    /// process forgets its plan and counts before its next verification.
+    /// An organization with nothing stored is erased all the same.
+    func eraseOrganization(_ organizationId: String, actor: String?) throws(KeyStoreError) -> OrganizationErasure
     /// The key a secret belongs to, checked for shape and checksum first.
     func find(secret: String) throws(KeyStoreError) -> KeyLookup
     /// The key whose secret has this digest (the secret already parsed):

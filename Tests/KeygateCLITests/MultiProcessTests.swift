@@ -12,7 +12,7 @@ import Testing
 @Suite("Several processes on one database", .serialized)
 struct MultiProcessTests {
     enum Change: CaseIterable {
-        case revoke, delete, rotate, removeCapability, downgrade
+        case revoke, delete, rotate, removeCapability, downgrade, erase
     }
 
     /// On PostgreSQL in strict freshness, the promise is the same: the
@@ -55,6 +55,9 @@ struct MultiProcessTests {
                 case .removeCapability:
                     _ = try admin.result("keys.update", target.merging(["capabilities": ["booking.create"]]) { $1 })
                     expected = "insufficient_capability"
+                case .erase:
+                    _ = try admin.result("organizations.erase", ["organizationId": org])
+                    expected = "not_found"
                 case .downgrade:
                     _ = try admin.result("subscriptions.setPlan", [
                         "organizationId": org, "plan": "starter", "eventId": "evt2_\(org)", "occurredAt": "2026-11-02T00:00:00Z",

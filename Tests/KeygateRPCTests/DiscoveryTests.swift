@@ -15,7 +15,7 @@ struct DiscoveryTests {
             "catalog.plans", "catalog.capabilities", "subscriptions.get", "subscriptions.setPlan", "subscriptions.preview",
             "subscriptions.quotas", "keys.create", "keys.options", "keys.list", "keys.get", "keys.update", "keys.rotate",
             "keys.stopPreviousSecrets", "keys.revoke", "keys.delete", "keys.import", "keys.reportLeaked", "keys.verify", "usage.record", "usage.get", "audit.list", "events.list",
-            "health.check", "rpc.discover",
+            "organizations.erase", "health.check", "rpc.discover",
         ]
         #expect(Set(names) == Set(contract))
 

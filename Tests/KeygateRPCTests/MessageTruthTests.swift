@@ -52,9 +52,14 @@ struct MessageTruthTests {
         _ = try result("keys.delete", with(["keyId": keyId]))
         _ = try result("subscriptions.setPlan", with(["plan": "pro", "status": "canceled", "eventId": "evt_9",
                                                       "occurredAt": "2026-11-04T00:00:00Z"]))
+        // Another organization's, whose erasure leaves only its own event.
+        let gone: [String: Any] = ["organizationId": "org_gone"]
+        _ = try result("subscriptions.setPlan", gone.merging(["plan": "pro", "eventId": "evt_g", "occurredAt": "2026-11-01T00:00:00Z"]) { $1 })
+        _ = try result("keys.create", gone.merging(key) { $1 })
+        _ = try result("organizations.erase", gone)
 
         for locale in ["en", "pl", "de"] {
-            let events = try #require(try result("events.list", with(["limit": 200, "locale": locale]))["events"] as? [[String: Any]])
+            let events = try #require(try result("events.list", ["limit": 200, "locale": locale])["events"] as? [[String: Any]])
             let types = Set(events.compactMap { $0["type"] as? String })
             #expect(types == Set(EventType.all.map(\.rawValue)), "\(locale): \(types)")
             // A canceled subscription says so.
@@ -62,6 +67,12 @@ struct MessageTruthTests {
             #expect((canceled?["message"] as? String)?.hasPrefix(["en": "The subscription was canceled", "pl": "Subskrypcję anulowano",
                                                                   "de": "Das Abonnement wurde gekündigt"][locale]!) == true,
                     "\(locale): \(canceled ?? [:])")
+            let erased = events.first { $0["type"] as? String == "organization.erased" }
+            #expect(erased?["organizationId"] as? String == "org_gone" && erased?["message"] as? String == [
+                "en": "The organization and everything Keygate stored of it were erased, 1 key included.",
+                "pl": "Usunięto organizację i wszystko, co Keygate o niej przechowywał, w tym 1 klucz.",
+                "de": "Die Organisation und alles, was Keygate über sie gespeichert hatte, wurden gelöscht, darunter 1 Schlüssel.",
+            ][locale]!, "\(locale): \(erased ?? [:])")
             // What an update changed, each field by the name a person knows it by.
             let updated = events.first { $0["type"] as? String == "key.updated" }?["message"] as? String
             #expect(updated?.hasSuffix([

@@ -112,6 +112,9 @@ struct LostAcknowledgement: KeygateStorage {
     func delete(id: String, organizationId: String, actor: String?) throws(KeyStoreError) {
         try base.delete(id: id, organizationId: organizationId, actor: actor)
     }
+    func eraseOrganization(_ organizationId: String, actor: String?) throws(KeyStoreError) -> OrganizationErasure {
+        try base.eraseOrganization(organizationId, actor: actor)
+    }
     func find(secret: String) throws(KeyStoreError) -> KeyLookup { try base.find(secret: secret) }
     func find(digest: KeyDigest) throws(KeyStoreError) -> KeyLookup { try base.find(digest: digest) }
     func changeToken() throws(KeyStoreError) -> ChangeToken {

@@ -49,11 +49,14 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable, Custom
     /// A scanning service reported the key leaked and the product chose to flag it.
     public static let keyLeakReported = AuditAction(rawValue: "key.leak_reported")
     public static let subscriptionChanged = AuditAction(rawValue: "subscription.changed")
+    /// The organization was erased (``KeyStorage/eraseOrganization(_:actor:)``):
+    /// the first entry of its log after it, every earlier one gone.
+    public static let organizationErased = AuditAction(rawValue: "organization.erased")
 
     /// Every action, as rpc.discover publishes them.
     public static let all: [AuditAction] = [
         .keyCreated, .keyUpdated, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted, .keyImported,
-        .keyLeakReported, .subscriptionChanged,
+        .keyLeakReported, .subscriptionChanged, .organizationErased,
     ]
 }
 

@@ -68,11 +68,15 @@ public struct EventType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// A quota's use crossed 80% or 100% of its limit in its period; once
     /// per threshold and period.
     public static let quotaThreshold = EventType(rawValue: "quota.threshold")
+    /// `organizations.erase` erased the organization (`data.keys`, how
+    /// many keys): its events before this one are gone, unread or not.
+    public static let organizationErased = EventType(rawValue: "organization.erased")
 
     /// Every type, in the order the contract lists them.
     public static let all: [EventType] = [
         .keyCreated, .keyImported, .keyUpdated, .keyRotated, .keyPreviousSecretsStopped, .keyRevoked, .keyDeleted,
         .keyLeakReported, .planChanged, .keysSuspended, .keysRestored, .keyExpiring, .keyExpired, .quotaThreshold,
+        .organizationErased,
     ]
 }
 

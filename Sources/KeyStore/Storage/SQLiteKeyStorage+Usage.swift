@@ -257,10 +257,21 @@ final class UsageFile: Sendable {
     /// or by a flush of counts taken before the deletion, are never read,
     /// since every read of them goes through the key.
     func forget(keyId: String, whenCommitted transaction: Database?) {
+        forget(keyIds: [keyId], whenCommitted: transaction)
+    }
+
+    /// Deletes deleted keys' counts (an erased organization's), as
+    /// ``forget(keyId:whenCommitted:)`` does one key's, in one transaction.
+    func forget(keyIds: [String], whenCommitted transaction: Database?) {
+        guard !keyIds.isEmpty else { return }
         @Sendable func forget() {
             try? write { db in
-                try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?").execute(arguments: [keyId])
-                try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?").execute(arguments: [keyId])
+                let day = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?")
+                let count = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?")
+                for keyId in keyIds {
+                    try day.execute(arguments: [keyId])
+                    try count.execute(arguments: [keyId])
+                }
             }
         }
         guard let transaction else { return forget() }

@@ -74,6 +74,8 @@ enum EventDataSchema {
             return Schema.object([("meter", text), ("threshold", ["type": "integer", "enum": [80, 100]]),
                                   ("limit", ["type": "integer"]), ("used", ["type": "integer"]), ("periodStart", time)],
                                  required: ["meter", "threshold", "limit", "used", "periodStart"])
+        case .organizationErased:
+            return Schema.object([("keys", ["type": "integer", "minimum": 0])], required: ["keys"])
         default:
             // A type this table does not know yet is published as what it surely is.
             return ["type": "object"]

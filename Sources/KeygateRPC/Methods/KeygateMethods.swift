@@ -219,6 +219,10 @@ public enum KeygateMethods {
                 },
                 nextCursor: page.nextCursor, hasMore: page.hasMore)
         }
+        table.register(EraseOrganization.self) { params, context in
+            let erasure = try context.service.eraseOrganization(params.organizationId, actor: params.actor)
+            return .init(erased: true, keys: erasure.keys)
+        }
         table.register(CheckHealth.self) { _, context in
             CheckHealth.Result(context.service.health(), localizer: localizer, language: context.language)
         }

@@ -116,6 +116,8 @@ struct Presenter {
         case .keysSuspended, .keysRestored:
             if case .array(let keys) = event.data["keyIds"] { arguments["count"] = .number(keys.count) }
             if case .string(let plan) = event.data["plan"] { arguments["planName"] = .text(planName(PlanID(plan))) }
+        case .organizationErased:
+            if case .number(let keys) = event.data["keys"], let count = Int(keys) { arguments["count"] = .number(count) }
         case .quotaThreshold:
             if case .string(let meter) = event.data["meter"] {
                 arguments["meterName"] = .text(catalog.meter(MeterID(meter)).map { text($0.nameKey) } ?? meter)

@@ -1,0 +1,34 @@
+import Foundation
+import GRDB
+import KeygateJSON
+
+extension SQLiteKeyStorage {
+    public func eraseOrganization(_ organizationId: String, actor: String?) throws(KeyStoreError) -> OrganizationErasure {
+        let organizationId = try validator.organizationId(organizationId)
+        let actor = try validator.actor(actor)
+        let now = self.now
+        let (erasure, keyIds) = try write { db in
+            let keyIds = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM api_key WHERE organization_id = ?"),
+                                             arguments: [organizationId])
+            // Secrets and usage counts go with the keys (ON DELETE CASCADE),
+            // each key's deletion logged for every process's cache; from the
+            // usage file once the erasure commits (below).
+            try db.cachedStatement(sql: "DELETE FROM api_key WHERE organization_id = ?").execute(arguments: [organizationId])
+            for table in OrganizationErasure.tables {
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE organization_id = ?").execute(arguments: [organizationId])
+            }
+            // The organization itself changed, subscription or not: every
+            // process forgets its plan and stored counts, whatever it held.
+            try db.cachedStatement(sql: "INSERT INTO change_event (organization_id) VALUES (?)").execute(arguments: [organizationId])
+            let erasure = OrganizationErasure(keys: keyIds.count)
+            try appendAudit(.organizationErased, organizationId: organizationId, keyId: nil, actor: actor,
+                            details: erasure.details, at: now, db)
+            try insertEvent(NewEvent(type: .organizationErased, organizationId: organizationId, data: erasure.details),
+                            at: now, db)
+            return (erasure, keyIds)
+        }
+        // As a key's deletion: only once the erasure stands.
+        usageFile?.forget(keyIds: keyIds, whenCommitted: bound?.connection)
+        return erasure
+    }
+}

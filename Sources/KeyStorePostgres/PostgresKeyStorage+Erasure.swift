@@ -1,0 +1,32 @@
+import Foundation
+public import KeyStore
+
+extension PostgresKeyStorage {
+    public func eraseOrganization(_ organizationId: String, actor: String?) throws(KeyStoreError) -> OrganizationErasure {
+        let organizationId = try validator.organizationId(organizationId)
+        let actor = try validator.actor(actor)
+        let now = self.now
+        return try write { connection in
+            // After any creation or count of the organization under way on
+            // another host commits, and before the next: none outlives it.
+            lockOrganization(organizationId, connection)
+            // Secrets and usage go with the keys (ON DELETE CASCADE), each
+            // key's deletion logged for every host's cache.
+            let keys = try connection.query("""
+                WITH gone AS (DELETE FROM api_key WHERE organization_id = $1 RETURNING 1) SELECT COUNT(*) FROM gone
+                """, [.text(organizationId)]).int(0, 0) ?? 0
+            for table in OrganizationErasure.tables {
+                connection.send("DELETE FROM \(table) WHERE organization_id = $1", [.text(organizationId)])
+            }
+            // The organization itself changed, subscription or not: every
+            // host forgets its plan and stored counts, whatever it held.
+            connection.send("SELECT keygate_change($1, NULL, NULL)", [.text(organizationId)])
+            let erasure = OrganizationErasure(keys: keys)
+            appendAudit(.organizationErased, organizationId: organizationId, keyId: nil, actor: actor,
+                        details: erasure.details, at: now, connection)
+            insertEvent(NewEvent(type: .organizationErased, organizationId: organizationId, data: erasure.details),
+                        at: now, connection)
+            return erasure
+        }
+    }
+}

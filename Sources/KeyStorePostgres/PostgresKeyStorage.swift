@@ -185,8 +185,13 @@ public struct PostgresKeyStorage: KeygateStorage {
         try write { connection in
             // Creations for one organization take turns, so two hosts
             // cannot both see one slot left and both take it, nor both
-            // find an idempotency key unused and both create under it.
-            if limit != nil || new.idempotencyKey != nil { lockOrganization(record.organizationId, connection) }
+            // find an idempotency key unused and both create under it;
+            // and an erasure of the organization waits for a creation
+            // under way, which would otherwise leave a key whose audit
+            // entry and event the erasure took (its later statements see
+            // what committed meanwhile). One more statement in the
+            // creation's round trip.
+            lockOrganization(record.organizationId, connection)
             if let idempotencyKey = new.idempotencyKey,
                let earlier = try Self.creation(organizationId: record.organizationId, idempotencyKey: idempotencyKey, connection)
             {

@@ -3,6 +3,7 @@ import GRDB
 import KeyStore
 import KeygateJSON
 import KeygateTestSupport
+import Locking
 import Testing
 
 /// Erasing an organization as each store does it: every row of it goes, in
@@ -113,6 +114,65 @@ struct OrganizationErasureTests {
         _ = try storage.eraseOrganization("org_a", actor: nil)
         let page = try storage.events(organizationId: "org_a", after: cursor, limit: 10)
         #expect(page.events.map(\.type) == [.organizationErased])
+    }
+
+    /// Every process is told what the erasure deleted (each key, and the
+    /// organization itself), and what a command after it in the same unit
+    /// of work did: on PostgreSQL the erasure logs its deletions itself,
+    /// the per-row logging standing aside only for its own statements.
+    @Test(arguments: Backend.withPooler) func everyProcessIsToldWhatTheErasureAndACommandAfterItChanged(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
+        let storage = fixture.storage
+        let erased = try (0..<3).map { _ in try fixture.create(fixture.newKey(organization: "org_a")).key.id }
+        let other = try fixture.create(fixture.newKey(organization: "org_b"))
+        let before = try storage.changeToken()
+        let outcomes = try #require(try storage.transaction { transaction in
+            [
+                (try? transaction.step { try $0.eraseOrganization("org_a", actor: nil) }) != nil,
+                (try? transaction.step { try $0.delete(id: other.key.id, organizationId: "org_b", actor: nil) }) != nil,
+            ]
+        })
+        #expect(outcomes == [true, true])
+        let after = try storage.changeToken()
+        let changes = try #require(try storage.changes(after: before.keys, through: after.keys))
+        #expect(changes.keys == Set(erased + [other.key.id]))
+        #expect(changes.organizations == ["org_a", "org_b"])
+        #expect(changes.subscriptions == ["org_a"], "the organization itself changed, with no subscription stored")
+        #expect(try fixture.found(other.secret) == nil)
+    }
+
+    /// On PostgreSQL an erasure waits for a creation of the organization
+    /// under way on another host, and erases its key with the rest: none
+    /// is left with its audit entry and event erased.
+    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+    func anErasureWaitsForACreationUnderWayAndErasesItsKey() throws {
+        let fixture = try StoreFixture(.postgres)
+        let other = try StoreFixture(.postgres, postgresURL: fixture.postgresURL)
+        let erasure = Locked<Result<OrganizationErasure, KeyStoreError>?>(nil)
+        let created = try fixture.storage.transaction { transaction in
+            let created = try? transaction.step { try $0.create(fixture.newKey(organization: "org_a"), limit: nil) }
+            let erasing = Thread {
+                do throws(KeyStoreError) {
+                    let erased = try other.storage.eraseOrganization("org_a", actor: nil)
+                    erasure.withLock { $0 = .success(erased) }
+                } catch {
+                    erasure.withLock { $0 = .failure(error) }
+                }
+            }
+            erasing.start()
+            // Long enough for the erasure to reach its deletions, were it not to wait.
+            Thread.sleep(forTimeInterval: 0.3)
+            return created
+        } ?? nil
+        let secret = try #require(created?.secret)
+        // Bounded: an erasure that never ends fails the test after 10 s.
+        for _ in 0..<1_000 where erasure.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try erasure.withLock { $0 }?.get() == OrganizationErasure(keys: 1))
+        #expect(try fixture.found(secret) == nil)
+        #expect(try fixture.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 10).entries.map(\.action)
+                == [.organizationErased])
     }
 
     @Test(arguments: Backend.available) func anOrganizationWithNothingStoredIsErasedAllTheSame(_ backend: Backend) throws {

@@ -51,7 +51,7 @@ func auditPruningRowsPostgres(_ bench: PostgresBench, entries: Int) throws -> [R
 /// names a table of `n` between two bounds (SQLite: a recursive view of
 /// its own). The `old` first of all come first, as a log written over
 /// time holds them.
-private func auditSQL(from first: Int, to last: Int, old: Int, series: String? = nil) -> String {
+func auditSQL(from first: Int, to last: Int, old: Int, series: String? = nil) -> String {
     let numbers = series.map { String(format: $0, first, last) }
         ?? "(WITH RECURSIVE c(n) AS (SELECT \(first) UNION ALL SELECT n + 1 FROM c WHERE n < \(last)) SELECT n FROM c) g"
     let details = #"{"capabilities":["booking.read","booking.write"],"environment":"live","kind":"owner_integration","name":"Zapier","rateLimit":60}"#

@@ -298,6 +298,18 @@ if CommandLine.arguments.contains("--audit-prune") {
     exit(0)
 }
 
+// `--erase`: only the organization-erasure rows; on PostgreSQL too when
+// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
+if CommandLine.arguments.contains("--erase") {
+    let keys = quick ? [1_000] : [1_000, 10_000]
+    var rows = try erasureRows(keys: keys)
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        rows += try erasureRowsPostgres(postgresBench(server), keys: keys)
+    }
+    printTable(rows)
+    exit(0)
+}
+
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
 if CommandLine.arguments.contains("--forget") {
     let server = requiredPostgresServer(for: "--forget")

@@ -1,4 +1,4 @@
-public import KeygateJSON
+package import KeygateJSON
 
 /// What ``KeyStorage/eraseOrganization(_:actor:)`` erased of an
 /// organization: its keys (with their secrets and usage), its

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import KeyStore
+import KeyStorePostgres
+
+/// What `organizations.erase` costs (`--erase`; on PostgreSQL too under
+/// Scripts/with-postgres.sh): an organization of `keys` keys, each created
+/// by the store (a secret, an audit entry, an event) and half of them
+/// rotated with a grace period (a second secret, another entry and
+/// event), in a log of a million entries of 1,000 other organizations;
+/// then its erasure, one transaction: on SQLite the time the one writer
+/// is held, on PostgreSQL the time the organization's lock is.
+func erasureRows(keys: [Int]) throws -> [Row] {
+    try keys.map { keys in
+        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-erase-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appending(path: "keygate.sqlite").path
+        let store = try SQLiteKeyStorage(path: path, rules: erasureRules)
+        let queue = try DatabaseQueue(path: path)
+        for first in stride(from: 0, to: 1_000_000, by: 100_000) {
+            try queue.write { db in try db.execute(sql: auditSQL(from: first, to: first + 99_999, old: 0)) }
+        }
+        try queue.close()
+        return try erasureRow(store, keys: keys, name: "SQLite")
+    }
+}
+
+func erasureRowsPostgres(_ bench: PostgresBench, keys: [Int]) throws -> [Row] {
+    try keys.map { keys in
+        let url = try bench.freshSchema()
+        let store = try PostgresKeyStorage(url: url, rules: erasureRules)
+        _ = try bench.psql(url, auditSQL(from: 0, to: 999_999, old: 0, series: "generate_series(%d, %d) g(n)")
+                           + "; ANALYZE audit_entry")
+        return try erasureRow(store, keys: keys, name: "PostgreSQL")
+    }
+}
+
+private let erasureRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: ["owner_integration"],
+                                    capabilities: ["booking.read"])
+
+private func erasureRow(_ store: any KeygateStorage, keys: Int, name: String) throws -> Row {
+    for index in 0..<keys {
+        let key = try store.create(NewKey(organizationId: "org_gone", name: "Zapier \(index)", kind: "owner_integration",
+                                          capabilities: ["booking.read"], environment: "live", rateLimit: 60,
+                                          allowedOrigins: [], expiresAt: nil, actor: "user_1"))
+        if index.isMultiple(of: 2) {
+            _ = try store.rotate(id: key.key.id, organizationId: "org_gone", gracePeriodSeconds: 3_600, actor: "user_1")
+        }
+    }
+    let began = Measure.now()
+    let erasure = try store.eraseOrganization("org_gone", actor: "bench")
+    let seconds = Double(Measure.now() - began) / 1e9
+    guard erasure.keys == keys else { throw BenchError("erased \(erasure.keys) of \(keys) keys") }
+    return Row(name: "organization erasure, \(name), \(keys.formatted()) keys (1M audit entries of others)",
+               value: String(format: "%.1f ms, %.0f µs a key", seconds * 1e3, seconds / Double(keys) * 1e6),
+               target: "", met: nil)
+}

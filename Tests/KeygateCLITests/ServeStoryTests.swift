@@ -136,7 +136,15 @@ struct ServeStoryTests {
             """)
         let health = try serve.result("health.check")
         #expect(health["status"] as? String == "pass" && health["httpStatus"] as? Int == 200, "\(health)")
-        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 24)
+        _ = try serve.result("keys.create", with(["name": "Last", "kind": "owner_integration", "capabilities": ["booking.read"]]))
+        let erased = try serve.result("organizations.erase", with(["actor": "support"]))
+        #expect(erased["erased"] as? Bool == true && erased["keys"] as? Int == 2, "\(erased)")
+        #expect((try serve.result("keys.list", org)["keys"] as? [Any])?.isEmpty == true)
+        let left = try serve.result("events.list", with(["limit": 200]))["events"] as? [[String: Any]]
+        #expect(left?.map { $0["message"] as? String } == [
+            "Usunięto organizację i wszystko, co Keygate o niej przechowywał, w tym 2 klucze.",
+        ])
+        #expect((try serve.result("rpc.discover")["methods"] as? [Any])?.count == 25)
         #expect(serve.finish() == 0)
     }
 }

@@ -11,10 +11,11 @@ extension KeygateService {
     /// for an organization with nothing stored too: erasing twice erases
     /// what came after the first.
     ///
-    /// Counts of the organization's keys' verifications that a process
-    /// had taken and not yet written when the erasure committed (at most a
-    /// flush interval's) are written after it: a request count of the
-    /// period, under no key (docs/OPERATIONS.md, "Erasing an organization").
+    /// Verifications of the organization's keys that a process had
+    /// counted and not yet written when the erasure committed (at most a
+    /// flush's, this process's own included) are written after it: the
+    /// period's request count comes back with them, until erased again
+    /// (docs/OPERATIONS.md, "Erasing an organization").
     public func eraseOrganization(_ organizationId: String, actor: String?) throws(ServiceError) -> OrganizationErasure {
         try store { () throws(KeyStoreError) in try storage.eraseOrganization(organizationId, actor: actor) }
     }

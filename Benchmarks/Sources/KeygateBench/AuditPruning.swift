@@ -15,26 +15,24 @@ import KeygateService
 /// it deleted until vacuumed), and the bytes an entry takes (what the log
 /// grows by while it is kept for good).
 func auditPruningRows(entries: Int) throws -> [Row] {
-    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-audit-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let path = folder.appending(path: "keygate.sqlite").path
-    let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
-    let queue = try DatabaseQueue(path: path)
-    func size() throws -> Int {
-        try queue.read { db in try Int.fetchOne(db, sql: "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'audit_entry%'") ?? 0 }
-    }
-    let empty = try size()
-    // Chunks of 100,000: this process keeps statement journals in memory
-    // up to 1 MiB (SQLiteProcess), past which SQLite 3.40 fails with SQLITE_FULL.
-    for first in stride(from: 0, to: entries, by: 100_000) {
-        try queue.write { db in
-            try db.execute(sql: auditSQL(from: first, to: min(first + 100_000, entries) - 1, old: entries / 2))
+    try withScratchDatabase("audit") { path in
+        let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
+        let queue = try DatabaseQueue(path: path)
+        func size() throws -> Int {
+            try queue.read { db in try Int.fetchOne(db, sql: "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'audit_entry%'") ?? 0 }
         }
+        let empty = try size()
+        // Chunks of 100,000: this process keeps statement journals in memory
+        // up to 1 MiB (SQLiteProcess), past which SQLite 3.40 fails with SQLITE_FULL.
+        for first in stride(from: 0, to: entries, by: 100_000) {
+            try queue.write { db in
+                try db.execute(sql: auditSQL(from: first, to: min(first + 100_000, entries) - 1, old: entries / 2))
+            }
+        }
+        let bytes = Double(try size() - empty) / Double(entries)
+        try queue.close()
+        return try auditPruningTable(store, entries: entries, bytes: bytes, name: "SQLite")
     }
-    let bytes = Double(try size() - empty) / Double(entries)
-    try queue.close()
-    return try auditPruningTable(store, entries: entries, bytes: bytes, name: "SQLite")
 }
 
 func auditPruningRowsPostgres(_ bench: PostgresBench, entries: Int) throws -> [Row] {

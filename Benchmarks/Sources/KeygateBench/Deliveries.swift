@@ -12,20 +12,18 @@ import KeyStorePostgres
 /// does on a database that kept them for good) and one that finds nothing
 /// (what the hourly passes cost after).
 func deliveryRows(uses: Int) throws -> [Row] {
-    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-deliveries-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let path = folder.appending(path: "keygate.sqlite").path
-    let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
-    let queue = try DatabaseQueue(path: path)
-    // A transaction a table: this process keeps statement journals in
-    // memory up to 1 MiB (SQLiteProcess), and SQLite 3.40 fails one that
-    // grows past it with SQLITE_FULL rather than move it to a file.
-    for statement in deliveriesSQL(uses: uses).components(separatedBy: ";\n") {
-        try queue.write { db in try db.execute(sql: statement) }
+    try withScratchDatabase("deliveries") { path in
+        let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
+        let queue = try DatabaseQueue(path: path)
+        // A transaction a table: this process keeps statement journals in
+        // memory up to 1 MiB (SQLiteProcess), and SQLite 3.40 fails one that
+        // grows past it with SQLITE_FULL rather than move it to a file.
+        for statement in deliveriesSQL(uses: uses).components(separatedBy: ";\n") {
+            try queue.write { db in try db.execute(sql: statement) }
+        }
+        try queue.close()
+        return try deliveryTable(store, uses: uses, name: "SQLite")
     }
-    try queue.close()
-    return try deliveryTable(store, uses: uses, name: "SQLite")
 }
 
 func deliveryRowsPostgres(_ bench: PostgresBench, uses: Int) throws -> [Row] {

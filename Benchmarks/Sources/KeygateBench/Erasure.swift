@@ -12,17 +12,15 @@ import KeyStorePostgres
 /// is held, on PostgreSQL the time the organization's lock is.
 func erasureRows(keys: [Int]) throws -> [Row] {
     try keys.map { keys in
-        let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-erase-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appending(path: "keygate.sqlite").path
-        let store = try SQLiteKeyStorage(path: path, rules: erasureRules)
-        let queue = try DatabaseQueue(path: path)
-        for first in stride(from: 0, to: 1_000_000, by: 100_000) {
-            try queue.write { db in try db.execute(sql: auditSQL(from: first, to: first + 99_999, old: 0)) }
+        try withScratchDatabase("erase") { path in
+            let store = try SQLiteKeyStorage(path: path, rules: erasureRules)
+            let queue = try DatabaseQueue(path: path)
+            for first in stride(from: 0, to: 1_000_000, by: 100_000) {
+                try queue.write { db in try db.execute(sql: auditSQL(from: first, to: first + 99_999, old: 0)) }
+            }
+            try queue.close()
+            return try erasureRow(store, keys: keys, name: "SQLite")
         }
-        try queue.close()
-        return try erasureRow(store, keys: keys, name: "SQLite")
     }
 }
 

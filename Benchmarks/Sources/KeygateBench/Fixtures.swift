@@ -12,6 +12,15 @@ let retentionRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["li
 let retentionNow: Int64 = 1_767_225_600_000
 let fortyDays: Int64 = 40 * 86_400_000
 
+/// Runs `body` with the path of a database in a fresh folder under the
+/// system's temporary one (`keygate-<name>-<uuid>`), removed once it returns.
+func withScratchDatabase<T>(_ name: String, _ body: (_ path: String) throws -> T) throws -> T {
+    let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    return try body(folder.appending(path: "keygate.sqlite").path)
+}
+
 /// Databases with many keys, built once and kept under `.data/`, and the
 /// secrets of a few hundred of their keys to verify.
 ///

@@ -240,6 +240,17 @@ func requiredPostgresServer(for flag: String) -> String {
     return server
 }
 
+/// Prints one benchmark's rows on SQLite and, when KEYGATE_TEST_POSTGRES
+/// names a server (Scripts/with-postgres.sh), on PostgreSQL after them; exits.
+func printRowsOnEachStore(_ sqlite: () throws -> [Row], postgres: (PostgresBench) throws -> [Row]) throws -> Never {
+    var rows = try sqlite()
+    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
+        rows += try postgres(postgresBench(server))
+    }
+    printTable(rows)
+    exit(0)
+}
+
 // `--scan`: only the keygate scan row.
 if CommandLine.arguments.contains("--scan") {
     printTable([try scanRow()])
@@ -264,50 +275,25 @@ if CommandLine.arguments.contains("--backup") {
     exit(0)
 }
 
-// `--fold`: only the usage-folding rows; on PostgreSQL too when
-// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
+// `--fold`, `--deliveries`, `--audit-prune`, `--erase`: only the rows of
+// usage folding, idempotency forgetting, audit pruning or organization
+// erasure; on PostgreSQL too under Scripts/with-postgres.sh.
 if CommandLine.arguments.contains("--fold") {
-    var foldRowsRun = try foldRows(keys: quick ? 10_000 : 100_000)
-    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        let bench = postgresBench(server)
-        foldRowsRun += try foldRowsPostgres(bench, keys: quick ? 10_000 : 100_000)
-    }
-    printTable(foldRowsRun)
-    exit(0)
+    let keys = quick ? 10_000 : 100_000
+    try printRowsOnEachStore({ try foldRows(keys: keys) }, postgres: { try foldRowsPostgres($0, keys: keys) })
 }
-
-// `--deliveries`: only the idempotency-forgetting rows; on PostgreSQL
-// too when KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
 if CommandLine.arguments.contains("--deliveries") {
-    var rows = try deliveryRows(uses: quick ? 100_000 : 1_000_000)
-    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        rows += try deliveryRowsPostgres(postgresBench(server), uses: quick ? 100_000 : 1_000_000)
-    }
-    printTable(rows)
-    exit(0)
+    let uses = quick ? 100_000 : 1_000_000
+    try printRowsOnEachStore({ try deliveryRows(uses: uses) }, postgres: { try deliveryRowsPostgres($0, uses: uses) })
 }
-
-// `--audit-prune`: only the audit-pruning rows; on PostgreSQL too when
-// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
 if CommandLine.arguments.contains("--audit-prune") {
-    var rows = try auditPruningRows(entries: quick ? 100_000 : 1_000_000)
-    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        rows += try auditPruningRowsPostgres(postgresBench(server), entries: quick ? 100_000 : 1_000_000)
-    }
-    printTable(rows)
-    exit(0)
+    let entries = quick ? 100_000 : 1_000_000
+    try printRowsOnEachStore({ try auditPruningRows(entries: entries) },
+                             postgres: { try auditPruningRowsPostgres($0, entries: entries) })
 }
-
-// `--erase`: only the organization-erasure rows; on PostgreSQL too when
-// KEYGATE_TEST_POSTGRES names a server (Scripts/with-postgres.sh).
 if CommandLine.arguments.contains("--erase") {
     let keys = quick ? [1_000] : [1_000, 10_000]
-    var rows = try erasureRows(keys: keys)
-    if let server = ProcessInfo.processInfo.environment["KEYGATE_TEST_POSTGRES"] {
-        rows += try erasureRowsPostgres(postgresBench(server), keys: keys)
-    }
-    printTable(rows)
-    exit(0)
+    try printRowsOnEachStore({ try erasureRows(keys: keys) }, postgres: { try erasureRowsPostgres($0, keys: keys) })
 }
 
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.

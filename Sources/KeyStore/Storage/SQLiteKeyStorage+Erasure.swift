@@ -8,12 +8,11 @@ extension SQLiteKeyStorage {
         let actor = try validator.actor(actor)
         let now = self.now
         let (erasure, keyIds) = try write { db in
-            let keyIds = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM api_key WHERE organization_id = ?"),
-                                             arguments: [organizationId])
             // Secrets and usage counts go with the keys (ON DELETE CASCADE),
             // each key's deletion logged for every process's cache; from the
             // usage file once the erasure commits (below).
-            try db.cachedStatement(sql: "DELETE FROM api_key WHERE organization_id = ?").execute(arguments: [organizationId])
+            let keyIds = try String.fetchAll(
+                db.cachedStatement(sql: "DELETE FROM api_key WHERE organization_id = ? RETURNING id"), arguments: [organizationId])
             for table in OrganizationErasure.tables {
                 try db.cachedStatement(sql: "DELETE FROM \(table) WHERE organization_id = ?").execute(arguments: [organizationId])
             }

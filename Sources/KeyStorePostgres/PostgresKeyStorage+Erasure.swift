@@ -10,36 +10,18 @@ extension PostgresKeyStorage {
             // After any creation or count of the organization under way on
             // another host commits, and before the next: none outlives it.
             lockOrganization(organizationId, connection)
-            // Secrets and usage go with the keys (ON DELETE CASCADE). The
-            // triggers that log each deleted row for every host's cache
-            // stand aside (schema 24): row by row, thousands of moves of
-            // the change head in one transaction cost seconds, every
-            // host's key changes waiting on it. The deletions are logged
-            // here in one move instead: each key, then the organization
-            // itself (subscription or not: every host forgets its plan
-            // and stored counts, whatever it held).
-            connection.send("SELECT set_config('keygate.erasing', 'on', true)")
+            // Secrets and usage go with the keys (ON DELETE CASCADE), the
+            // keys' deletion logged for every host's cache in one move of
+            // the change head (schema 25).
             let keys = try connection.query("""
-                WITH gone AS (
-                    DELETE FROM api_key WHERE organization_id = $1 RETURNING id
-                ), counted AS (
-                    SELECT COUNT(*) AS n FROM gone
-                ), head AS (
-                    SELECT keygate_changes_logged((SELECT n FROM counted) + 1) AS last
-                ), logged AS (
-                    INSERT INTO change_event (seq, organization_id, key_id, digest)
-                    SELECT (SELECT last FROM head) - (SELECT n FROM counted) + row_number() OVER () - 1, $1, id, NULL::bytea FROM gone
-                    UNION ALL
-                    SELECT (SELECT last FROM head), $1, NULL, NULL
-                )
-                SELECT n FROM counted
+                WITH gone AS (DELETE FROM api_key WHERE organization_id = $1 RETURNING 1) SELECT COUNT(*) FROM gone
                 """, [.text(organizationId)]).int(0, 0) ?? 0
             for table in OrganizationErasure.tables {
                 connection.send("DELETE FROM \(table) WHERE organization_id = $1", [.text(organizationId)])
             }
-            // A unit of work goes on after this command: its changes are
-            // logged as ever.
-            connection.send("SELECT set_config('keygate.erasing', 'off', true)")
+            // The organization itself changed, subscription or not: every
+            // host forgets its plan and stored counts, whatever it held.
+            connection.send("SELECT keygate_change($1, NULL, NULL)", [.text(organizationId)])
             let erasure = OrganizationErasure(keys: keys)
             appendAudit(.organizationErased, organizationId: organizationId, keyId: nil, actor: actor,
                         details: erasure.details, at: now, connection)

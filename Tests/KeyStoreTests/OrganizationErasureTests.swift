@@ -118,8 +118,7 @@ struct OrganizationErasureTests {
 
     /// Every process is told what the erasure deleted (each key, and the
     /// organization itself), and what a command after it in the same unit
-    /// of work did: on PostgreSQL the erasure logs its deletions itself,
-    /// the per-row logging standing aside only for its own statements.
+    /// of work did.
     @Test(arguments: Backend.withPooler) func everyProcessIsToldWhatTheErasureAndACommandAfterItChanged(
         _ backend: Backend
     ) throws {

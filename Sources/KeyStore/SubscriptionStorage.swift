@@ -45,7 +45,16 @@ public protocol SubscriptionStorage: Sendable {
     /// keys' counts and meters in separate transactions (SQLite's usage
     /// file), each remembering the identity: then a failed flush may have
     /// written one part, and sent again it adds the other.
-    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError)
+    ///
+    /// `changesSeen` is the change-log position (``ChangeToken/keys``) the
+    /// counting process had caught up with when it took the counts: the
+    /// meters of an organization erased by a later entry were counted
+    /// before the erasure and are not written, nor their thresholds
+    /// announced; `nil` writes every meter. An erasure waits for a flush
+    /// under way, or the flush sees the erasure: none of its meters
+    /// outlives it.
+    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)
+        throws(KeyStoreError)
     /// Called once a flush has written all its batches: a store with a
     /// write-ahead log (SQLite) copies it into the database here, on the
     /// flushing thread, rather than inside whichever commit next fills it
@@ -114,6 +123,12 @@ public protocol SubscriptionStorage: Sendable {
 }
 
 extension SubscriptionStorage {
+    /// ``flush(usage:meters:identity:changesSeen:)`` writing every meter:
+    /// for counts taken by no verification cache (a tool, a test).
+    public func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+        try flush(usage: usage, meters: meters, identity: identity, changesSeen: nil)
+    }
+
     /// A store on this host: no other clock to be off from.
     public func clockOffset() throws(KeyStoreError) -> ClockOffset? { nil }
 

@@ -10,6 +10,12 @@ extension PostgresKeyStorage {
             // After any creation or count of the organization under way on
             // another host commits, and before the next: none outlives it.
             lockOrganization(organizationId, connection)
+            // After any flush of meter counts under way commits, and before
+            // the next: a flush holds this row from before it looks for
+            // erasures to its commit, so it either sees this one and drops
+            // the organization's counts taken before it, or commits before
+            // the meters below are deleted (flush(usage:meters:identity:changesSeen:)).
+            connection.send("SELECT 1 FROM count_log WHERE id = 1 FOR UPDATE")
             // Secrets and usage go with the keys (ON DELETE CASCADE), the
             // keys' deletion logged for every host's cache in one move of
             // the change head (schema 25).
@@ -20,8 +26,11 @@ extension PostgresKeyStorage {
                 connection.send("DELETE FROM \(table) WHERE organization_id = $1", [.text(organizationId)])
             }
             // The organization itself changed, subscription or not: every
-            // host forgets its plan and stored counts, whatever it held.
-            connection.send("SELECT keygate_change($1, NULL, NULL)", [.text(organizationId)])
+            // host forgets its plan and stored counts, whatever it held,
+            // and drops the counts it took of it before learning of this
+            // (marked: schema 26).
+            connection.send("INSERT INTO change_event (seq, organization_id, erased) SELECT keygate_changes_logged(1), $1, true",
+                            [.text(organizationId)])
             let erasure = OrganizationErasure(keys: keys)
             appendAudit(.organizationErased, organizationId: organizationId, keyId: nil, actor: actor,
                         details: erasure.details, at: now, connection)

@@ -317,7 +317,9 @@ extension PostgresKeyStorage {
     /// Adds a flush's counts in one transaction, with its identity, which
     /// the database keeps for a day: a flush whose identity is already
     /// there was written before (its acknowledgement lost) and adds nothing.
-    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)
+        throws(KeyStoreError)
+    {
         guard !increments.isEmpty || meters.contains(where: { $0.amount > 0 }) else { return }
         // In a fixed order (keys by id, meters by organization and period),
         // so that flushes of several processes touching the same rows wait
@@ -338,27 +340,42 @@ extension PostgresKeyStorage {
                 // moves carry the new version (meterChanges).
                 let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
                     .int64(0, 0) ?? 0
-                let totals = try connection.query("""
-                    INSERT INTO meter_usage (organization_id, meter, period_start, used, version)
-                    SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u
-                    ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
-                        used = meter_usage.used + excluded.used, version = excluded.version
-                    RETURNING organization_id, meter, period_start, used
-                    """, [
-                    .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
-                    .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
-                    .text(Self.integerArray(meters.map { Int64($0.amount) })), .integer(version),
-                ])
-                // Quotas that crossed a threshold, their events in the same transaction.
-                var used: [String: Int] = [:]
-                for row in 0..<totals.count {
-                    used["\(totals.string(row, 0) ?? "") \(totals.string(row, 1) ?? "") \(totals.int64(row, 2) ?? 0)"] = totals.int(row, 3)
+                // Counted before an erasure of their organization that the
+                // counting host had not seen: the erasure took what was
+                // written, and this goes with it. The row above orders this
+                // look with erasures (eraseOrganization locks it too): one
+                // committed before it is seen; one after deletes what this
+                // flush writes.
+                var erased: Set<String> = []
+                if let changesSeen {
+                    let rows = try connection.query(
+                        "SELECT DISTINCT organization_id FROM change_event WHERE seq > $1 AND erased", [.integer(changesSeen)])
+                    erased = Set((0..<rows.count).compactMap { rows.string($0, 0) })
                 }
-                let at = self.now
-                for increment in meters where increment.limit != nil {
-                    let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
-                    for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
-                        insertEvent(event, at: at, connection)
+                let meters = erased.isEmpty ? meters : meters.filter { !erased.contains($0.organizationId) }
+                if !meters.isEmpty {
+                    let totals = try connection.query("""
+                        INSERT INTO meter_usage (organization_id, meter, period_start, used, version)
+                        SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u
+                        ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                            used = meter_usage.used + excluded.used, version = excluded.version
+                        RETURNING organization_id, meter, period_start, used
+                        """, [
+                        .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
+                        .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
+                        .text(Self.integerArray(meters.map { Int64($0.amount) })), .integer(version),
+                    ])
+                    // Quotas that crossed a threshold, their events in the same transaction.
+                    var used: [String: Int] = [:]
+                    for row in 0..<totals.count {
+                        used["\(totals.string(row, 0) ?? "") \(totals.string(row, 1) ?? "") \(totals.int64(row, 2) ?? 0)"] = totals.int(row, 3)
+                    }
+                    let at = self.now
+                    for increment in meters where increment.limit != nil {
+                        let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
+                        for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
+                            insertEvent(event, at: at, connection)
+                        }
                     }
                 }
             }

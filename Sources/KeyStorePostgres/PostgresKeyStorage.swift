@@ -690,17 +690,19 @@ public struct PostgresKeyStorage: KeygateStorage {
             let oldest = try connection.query("SELECT MIN(seq) FROM change_event").int64(0, 0) ?? (through + 1)
             guard oldest <= after + 1 else { return nil }
             let rows = try connection.query(
-                "SELECT organization_id, key_id, digest FROM change_event WHERE seq > $1 AND seq <= $2",
+                "SELECT organization_id, key_id, digest, erased FROM change_event WHERE seq > $1 AND seq <= $2",
                 [.integer(after), .integer(through)])
             var changes = ChangeSet()
             for row in 0..<rows.count {
                 let organization = rows.string(row, 0)
                 if let organization { changes.organizations.insert(organization) }
-                // Only the subscription table's triggers log a row naming no key.
+                // Only the subscription table's triggers, and an erasure, log a row
+                // naming no key.
                 if let key = rows.string(row, 1) {
                     changes.keys.insert(key)
                 } else if let organization {
                     changes.subscriptions.insert(organization)
+                    if rows.bool(row, 3) == true { changes.erased.insert(organization) }
                 }
                 if let bytes = rows.bytes(row, 2), let digest = KeyDigest(bytes: bytes) { changes.digests.insert(digest) }
             }

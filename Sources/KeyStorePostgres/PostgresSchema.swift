@@ -754,5 +754,16 @@ enum PostgresSchema {
             CREATE TRIGGER key_secret_deleted AFTER DELETE ON key_secret
                 REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION keygate_rows_deleted();
             """),
+        (26, "erasures marked in the change log", """
+            -- A host that counted verifications of an organization's keys
+            -- before learning of its erasure wrote them after it, and the
+            -- organization's request count came back. Marked, the erasure's
+            -- entry tells each host to drop what it holds of the
+            -- organization's counts, and tells a flush that took counts
+            -- before that entry not to write them. A column with a constant
+            -- default: no table rewrite. Erasures by hosts of an earlier
+            -- version are not marked.
+            ALTER TABLE change_event ADD COLUMN erased BOOLEAN NOT NULL DEFAULT false;
+            """),
     ]
 }

@@ -13,9 +13,11 @@ extension KeygateService {
     ///
     /// Verifications of the organization's keys that a process had
     /// counted and not yet written when the erasure committed (at most a
-    /// flush's, this process's own included) are written after it: the
-    /// period's request count comes back with them, until erased again
-    /// (docs/OPERATIONS.md, "Erasing an organization").
+    /// flush's, this process's own included) are dropped as each process
+    /// learns of it, and a flush that took them before writes none of
+    /// them; counted after it, a key created since counts as ever. A
+    /// process of an earlier version writes its own (docs/OPERATIONS.md,
+    /// "Erasing an organization").
     public func eraseOrganization(_ organizationId: String, actor: String?) throws(ServiceError) -> OrganizationErasure {
         try store { () throws(KeyStoreError) in try storage.eraseOrganization(organizationId, actor: actor) }
     }

@@ -174,6 +174,79 @@ struct OrganizationErasureTests {
                 == [.organizationErased])
     }
 
+    /// Counts a process took before it learned of an erasure (its change
+    /// log position before the erasure's entry) are not written after it:
+    /// the organization's request count does not come back. Counts taken
+    /// after it learned of it (a key created since) are, and so are other
+    /// organizations' in the same batch, and counts no cache took.
+    @Test(arguments: Backend.available) func countsTakenBeforeAnErasureWasSeenAreNotWrittenAfterIt(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
+        let storage = fixture.storage
+        let now = fixture.clock.now()
+        func requests(_ organization: String) throws -> Int? {
+            let readings = try storage.readings(organizationId: organization, periods: [("api.requests", now)])
+            return readings.first?.used
+        }
+        func flush(_ amounts: [String: Int], seen: Int64?, _ identity: String) throws {
+            try storage.flush(usage: [], meters: amounts.sorted { $0.key < $1.key }.map {
+                MeterIncrement(organizationId: $0.key, meter: "api.requests", periodStart: now, amount: $0.value, limit: 4)
+            }, identity: identity, changesSeen: seen)
+        }
+        _ = try fixture.create(fixture.newKey(organization: "org_a"))
+        let before = try storage.changeToken().keys
+        try flush(["org_a": 3], seen: before, "first")
+        #expect(try requests("org_a") == 3)
+
+        #expect(try storage.eraseOrganization("org_a", actor: nil) == OrganizationErasure(keys: 1))
+        try flush(["org_a": 5, "org_b": 2], seen: before, "taken-before")
+        #expect(try requests("org_a") == 0)
+        #expect(try requests("org_b") == 2)
+        // Nor its quota threshold: 5 of 4 would have crossed both.
+        #expect(try storage.events(organizationId: "org_a", after: nil, limit: 10).events.map(\.type) == [.organizationErased])
+
+        let after = try storage.changeToken().keys
+        try flush(["org_a": 1], seen: after, "taken-after")
+        try flush(["org_a": 1], seen: nil, "taken-by-no-cache")
+        #expect(try requests("org_a") == 2)
+    }
+
+    /// On PostgreSQL an erasure waits for a flush of meter counts under
+    /// way on another host, and erases what it wrote: a flush that began
+    /// before the erasure cannot see it, and would otherwise commit its
+    /// counts after the erasure's deletions had passed them by.
+    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+    func anErasureWaitsForAFlushUnderWayAndErasesWhatItWrote() throws {
+        let fixture = try StoreFixture(.postgres)
+        let other = try StoreFixture(.postgres, postgresURL: fixture.postgresURL)
+        let now = fixture.clock.now()
+        let seen = try fixture.storage.changeToken().keys
+        let erasure = Locked<Result<OrganizationErasure, KeyStoreError>?>(nil)
+        _ = try fixture.storage.transaction { transaction in
+            _ = try? transaction.step {
+                try $0.flush(usage: [], meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
+                                                                periodStart: now, amount: 3)],
+                             identity: "under-way", changesSeen: seen)
+            }
+            let erasing = Thread {
+                do throws(KeyStoreError) {
+                    let erased = try other.storage.eraseOrganization("org_a", actor: nil)
+                    erasure.withLock { $0 = .success(erased) }
+                } catch {
+                    erasure.withLock { $0 = .failure(error) }
+                }
+            }
+            erasing.start()
+            // Long enough for the erasure to reach its deletions, were it not to wait.
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        // Bounded: an erasure that never ends fails the test after 10 s.
+        for _ in 0..<1_000 where erasure.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try erasure.withLock { $0 }?.get() == OrganizationErasure(keys: 0))
+        #expect(try fixture.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 0)
+    }
+
     @Test(arguments: Backend.available) func anOrganizationWithNothingStoredIsErasedAllTheSame(_ backend: Backend) throws {
         let fixture = try StoreFixture(backend)
         #expect(try fixture.storage.eraseOrganization("org_new", actor: nil) == OrganizationErasure(keys: 0))

@@ -26,13 +26,15 @@ struct LostAcknowledgement: KeygateStorage {
         try base.probe()
     }
 
-    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+    func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)
+        throws(KeyStoreError)
+    {
         let refuse = refuseAfter.withLock { left in
             defer { left = left.map { $0 - 1 } }
             return left == 0
         }
         if refuse { throw KeyStoreError(.storageFailure, ["reason": "full"]) }
-        try base.flush(usage: usage, meters: meters, identity: identity)
+        try base.flush(usage: usage, meters: meters, identity: identity, changesSeen: changesSeen)
         if loseNext.withLock({ lose in defer { lose = false }; return lose }) {
             throw KeyStoreError(.storageFailure, ["reason": "unreachable"])
         }
@@ -207,6 +209,31 @@ struct FlushRetryTests {
         try flaky.service.flushUsage()
         let requests = try flaky.requests()
         #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))
+    }
+
+    /// A batch refused before its organization was erased, and sent again
+    /// after (before its process reads the change log): counted before the
+    /// erasure, none of it is written, and the organization's request
+    /// count stays erased.
+    @Test func aBatchRefusedBeforeAnErasureIsNotWrittenAfterIt() throws {
+        let flaky = try FlakyStore()
+        try flaky.verify(times: 3)
+        flaky.storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
+        _ = try flaky.fixture.service.eraseOrganization("org_a", actor: nil)
+        try flaky.service.flushUsage()
+        #expect(try flaky.requests()?.used == 0)
+    }
+
+    /// The verifying process's own answer drops such a batch at once.
+    @Test func aBatchRefusedBeforeAnErasureLeavesTheProcesssOwnAnswer() throws {
+        let flaky = try FlakyStore()
+        try flaky.verify(times: 3)
+        flaky.storage.refuseAfter.withLock { $0 = 0 }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
+        _ = try flaky.fixture.service.eraseOrganization("org_a", actor: nil)
+        let own = try flaky.service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
+        #expect(own?.used == 0)
     }
 
     /// A flush of more keys than one batch holds, whose second batch is

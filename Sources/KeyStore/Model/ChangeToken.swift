@@ -33,6 +33,10 @@ public struct ChangeSet: Sendable, Hashable {
     /// Organizations whose subscription changed (a billing event), among
     /// ``organizations``: what may have moved their quota periods.
     public var subscriptions: Set<String> = []
+    /// Organizations erased (``KeyStorage/eraseOrganization(_:actor:)``),
+    /// among ``organizations``: what the process counted of them and has
+    /// not written was counted before the erasure, and is dropped.
+    public var erased: Set<String> = []
 
     public init() {}
 }

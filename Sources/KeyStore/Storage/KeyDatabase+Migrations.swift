@@ -517,6 +517,16 @@ extension KeyDatabase {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v26: erasures marked in the change log") { db in
+            // A process that counted verifications of an organization's keys
+            // before learning of its erasure wrote them after it, and the
+            // organization's request count came back. Marked, the erasure's
+            // entry tells each process to drop what it holds of the
+            // organization's counts, and tells a flush that took counts
+            // before that entry not to write them. Erasures by processes of
+            // an earlier version are not marked.
+            try db.execute(sql: "ALTER TABLE change_event ADD COLUMN erased INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -17,8 +17,11 @@ extension SQLiteKeyStorage {
                 try db.cachedStatement(sql: "DELETE FROM \(table) WHERE organization_id = ?").execute(arguments: [organizationId])
             }
             // The organization itself changed, subscription or not: every
-            // process forgets its plan and stored counts, whatever it held.
-            try db.cachedStatement(sql: "INSERT INTO change_event (organization_id) VALUES (?)").execute(arguments: [organizationId])
+            // process forgets its plan and stored counts, whatever it held,
+            // and drops the counts it took of it before learning of this
+            // (marked: v26).
+            try db.cachedStatement(sql: "INSERT INTO change_event (organization_id, erased) VALUES (?, 1)")
+                .execute(arguments: [organizationId])
             let erasure = OrganizationErasure(keys: keyIds.count)
             try appendAudit(.organizationErased, organizationId: organizationId, keyId: nil, actor: actor,
                             details: erasure.details, at: now, db)

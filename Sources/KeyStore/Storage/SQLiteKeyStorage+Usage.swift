@@ -5,10 +5,12 @@ import Locking
 
 extension SQLiteKeyStorage {
     public func recordUsage(_ increments: [UsageIncrement]) throws(KeyStoreError) {
-        try flush(usage: increments, meters: [], identity: UUID().uuidString)
+        try flush(usage: increments, meters: [], identity: UUID().uuidString, changesSeen: nil)
     }
 
-    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String) throws(KeyStoreError) {
+    public func flush(usage increments: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)
+        throws(KeyStoreError)
+    {
         // Flushes come every second or so, also when nothing was counted:
         // the moment to let go of verification's shared read transaction,
         // should look-ups have paused with it open.
@@ -18,7 +20,7 @@ extension SQLiteKeyStorage {
             // The database holds keys' counts itself (in memory, or where
             // SQLite attaches no usage file): one transaction for both.
             try writeMeters(identity) { db in
-                try addToMeters(meters, db)
+                try addToMeters(meters, changesSeen: changesSeen, db)
                 try addKeyUsage(increments, keysInFile: true, db)
             }
             return
@@ -33,7 +35,7 @@ extension SQLiteKeyStorage {
             }
         }
         guard !meters.isEmpty else { return }
-        try writeMeters(identity) { db in try addToMeters(meters, db) }
+        try writeMeters(identity) { db in try addToMeters(meters, changesSeen: changesSeen, db) }
     }
 
     public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
@@ -121,7 +123,16 @@ extension SQLiteKeyStorage {
 
     /// Adds a batch's counts to its organizations' meters, with the
     /// threshold events they cross.
-    private func addToMeters(_ meters: [MeterIncrement], _ db: Database) throws {
+    private func addToMeters(_ meters: [MeterIncrement], changesSeen: Int64?, _ db: Database) throws {
+        guard meters.contains(where: { $0.amount > 0 }) else { return }
+        // Counted before an erasure of their organization that the
+        // counting process had not seen: the erasure took what was
+        // written, and this goes with it. Read in the write transaction,
+        // after every erasure that committed before it.
+        let erased = try changesSeen.map { seen in
+            try Set(String.fetchAll(db.cachedStatement(sql: Self.erasedSinceQuery), arguments: [seen]))
+        } ?? []
+        let meters = erased.isEmpty ? meters : meters.filter { !erased.contains($0.organizationId) }
         guard meters.contains(where: { $0.amount > 0 }) else { return }
         // The count version moves, and the rows this flush moves carry
         // the new one (``meterChanges(meter:after:through:)``).
@@ -139,6 +150,10 @@ extension SQLiteKeyStorage {
             for event in increment.thresholdEvents(usedAfter: used) { try insertEvent(event, at: now, db) }
         }
     }
+
+    /// Organizations erased after a change-log position (`?1`). A range of
+    /// the log's key, from a position a flush had just caught up with.
+    static let erasedSinceQuery = "SELECT DISTINCT organization_id FROM change_event WHERE seq > ? AND erased"
 
     /// Adds to an organization's (`?1`) meter (`?2`) in a period (`?3`)
     /// an amount (`?4`) under a count version (`?5`), returning the count

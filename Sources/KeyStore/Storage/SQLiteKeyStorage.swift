@@ -260,17 +260,19 @@ public struct SQLiteKeyStorage: KeyStorage {
             var changes = ChangeSet()
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: """
-                    SELECT organization_id, key_id, digest FROM change_event WHERE seq > ? AND seq <= ?
+                    SELECT organization_id, key_id, digest, erased FROM change_event WHERE seq > ? AND seq <= ?
                     """),
                 arguments: [after, through])
             while let row = try rows.next() {
                 let organization: String? = row["organization_id"]
                 if let organization { changes.organizations.insert(organization) }
-                // Only the subscription table's triggers log a row naming no key.
+                // Only the subscription table's triggers, and an erasure, log a row
+                // naming no key.
                 if let key: String = row["key_id"] {
                     changes.keys.insert(key)
                 } else if let organization {
                     changes.subscriptions.insert(organization)
+                    if row["erased"] as Bool { changes.erased.insert(organization) }
                 }
                 if let digest: Data = row["digest"], let parsed = KeyDigest(bytes: Array(digest)) {
                     changes.digests.insert(parsed)

@@ -424,7 +424,8 @@ extension KeygateService {
         try verification.flushing.withLock { () throws(ServiceError) in
             if let unsure = verification.withState({ $0.unsureFlush }) {
                 try store { () throws(KeyStoreError) in
-                    try storage.flush(usage: unsure.usage, meters: unsure.meters, identity: unsure.identity)
+                    try storage.flush(usage: unsure.usage, meters: unsure.meters, identity: unsure.identity,
+                                      changesSeen: unsure.changesSeen)
                 }
                 verification.withState { $0.unsureFlush = nil }
                 verification.lateCounts.withLock { $0.retried.formUnion(unsure.meters.map(MeterSlot.init)) }
@@ -437,7 +438,7 @@ extension KeygateService {
             // not at all by a process with no counts to weigh.
             let replanned = verification.withState({ $0.holdsMeterCounters }) ? try subscriptionsChangedLately() : []
             let started = GCRA.microseconds(clock.now())
-            let (pending, pendingMeters) = verification.withState { $0.takePending(sweepingAt: started) }
+            let (pending, pendingMeters, changesSeen) = verification.withState { $0.takePending(sweepingAt: started) }
             let increments = pending.sorted { $0.keyId < $1.keyId }.flatMap(\.increments)
             let meters = pendingMeters.sorted { $0.increment.organizationId < $1.increment.organizationId }
             var (keysDone, metersDone) = (0, 0)
@@ -452,7 +453,7 @@ extension KeygateService {
                 let identity = UUID().uuidString
                 var failure: KeyStoreError?
                 do throws(KeyStoreError) {
-                    try storage.flush(usage: usage, meters: counts, identity: identity)
+                    try storage.flush(usage: usage, meters: counts, identity: identity, changesSeen: changesSeen)
                 } catch {
                     failure = error
                 }
@@ -463,7 +464,8 @@ extension KeygateService {
                 verification.withState { state in
                     state.remove(meters: taken)
                     if failure != nil {
-                        state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts)
+                        state.unsureFlush = UnsureFlush(identity: identity, usage: usage, meters: counts,
+                                                        changesSeen: changesSeen)
                         state.restore(increments[(keysDone + usage.count)...])
                     }
                 }

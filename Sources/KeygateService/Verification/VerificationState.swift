@@ -161,6 +161,27 @@ final class VerificationState: Sendable {
                 // Grants derived from it hold it too: they see the mark.
                 organizations.remove(organizationId)?.isForgotten = true
             }
+            if !changes.erased.isEmpty { dropCounts(of: changes.erased) }
+        }
+
+        /// Drops what was counted of erased organizations and not written:
+        /// counted before the erasure, it would bring their request counts
+        /// back. Their counters retire (a verification after the erasure,
+        /// of a key created since, starts a new one), and a batch kept aside
+        /// to be sent again loses their meters: sent again, it adds the
+        /// rest; already written, it adds nothing. What a flush under way
+        /// took, its store drops (``SubscriptionStorage/flush(usage:meters:identity:changesSeen:)``).
+        private mutating func dropCounts(of erased: Set<String>) {
+            meters = meters.filter { slot, counter in
+                guard erased.contains(slot.organizationId) else { return true }
+                counter.isRetired = true
+                return false
+            }
+            if let unsure = unsureFlush {
+                unsureFlush = UnsureFlush(identity: unsure.identity, usage: unsure.usage,
+                                          meters: unsure.meters.filter { !erased.contains($0.organizationId) },
+                                          changesSeen: unsure.changesSeen)
+            }
         }
 
         /// Organizations whose subscription changed, as caught up with since
@@ -325,7 +346,9 @@ final class VerificationState: Sendable {
         /// flush is under way. Each comes with its place among the counters
         /// taken, which stay here, so that removal changes the counter
         /// without hashing the meter's slot again.
-        mutating func takePending(sweepingAt now: Int64) -> (usage: [PendingCounts], meters: [PendingMeter]) {
+        mutating func takePending(sweepingAt now: Int64)
+            -> (usage: [PendingCounts], meters: [PendingMeter], changesSeen: Int64?)
+        {
             var usage: [PendingCounts] = []
             usage.reserveCapacity(counters.count)
             counters = counters.filter { _, counters in
@@ -341,7 +364,9 @@ final class VerificationState: Sendable {
                                                        limit: counter.limit),
                              taken: index)
             }
-            return (usage, meters)
+            // Every count taken was counted at this position of the change
+            // log or an earlier one: an erasure after it was not seen.
+            return (usage, meters, token?.keys)
         }
 
         /// The meter counters the running flush took counts from, in the
@@ -380,6 +405,8 @@ struct UnsureFlush {
     let identity: String
     let usage: [UsageIncrement]
     let meters: [MeterIncrement]
+    /// Where the change log stood when its counts were taken.
+    let changesSeen: Int64?
 }
 
 /// A meter's count a flush took, and where its counter is among those

@@ -34,4 +34,24 @@ struct AuditTrailTests {
         let log = try result("audit.list", ["organizationId": "org_1"])
         #expect((log["entries"] as? [[String: Any]])?.count == 5)
     }
+
+    /// A delete sent again (its first answer lost) is `not_found`, as for
+    /// a key that never was, and the trail keeps the one deletion.
+    @Test(arguments: Backend.available) func aDeleteSentAgainIsNotFoundAndLogsNothingMore(_ backend: Backend) throws {
+        let rpc = try RPCFixture(backend: backend)
+        _ = try rpc.request("subscriptions.setPlan", ["organizationId": "org_1", "plan": "pro", "eventId": "evt_1",
+                                                      "occurredAt": "2026-11-22T10:00:00Z"])
+        let created = try #require(try rpc.request("keys.create", [
+            "organizationId": "org_1", "name": "Zapier", "kind": "owner_integration", "capabilities": ["booking.read"],
+        ])["result"] as? [String: Any])
+        let id = try #require((created["key"] as? [String: Any])?["id"] as? String)
+        let first = try rpc.request("keys.delete", ["organizationId": "org_1", "keyId": id, "actor": "user_1"])
+        #expect((first["result"] as? [String: Any])?["deleted"] as? Bool == true, "\(first)")
+        let again = try rpc.request("keys.delete", ["organizationId": "org_1", "keyId": id, "actor": "user_1"])
+        #expect(again.errorData?["code"] as? String == "not_found" && again.errorData?["field"] as? String == "keyId",
+                "\(again)")
+        let trail = try #require(try rpc.request("audit.list", ["organizationId": "org_1", "keyId": id])["result"]
+            as? [String: Any])
+        #expect((trail["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["key.deleted", "key.created"])
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeyStore
+import KeyStorePostgres
 import KeygateJSON
 import KeygateTestSupport
 import Locking
@@ -142,16 +143,19 @@ struct OrganizationErasureTests {
         #expect(try fixture.found(other.secret) == nil)
     }
 
-    /// On PostgreSQL an erasure waits for a creation of the organization
-    /// under way on another host, and erases its key with the rest: none
-    /// is left with its audit entry and event erased.
-    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
-    func anErasureWaitsForACreationUnderWayAndErasesItsKey() throws {
-        let fixture = try StoreFixture(.postgres)
+    /// Runs `command` in a transaction of `fixture`'s store held open while
+    /// another host erases `org_a`, until the erasure has either ended or
+    /// is seen waiting for a lock, then waits for the erasure: what the
+    /// command answered, and how the erasure ended (`nil` if it had not
+    /// after 10 s). Watched rather than slept on, so that an erasure that
+    /// does not wait commits first, however slow the machine.
+    private func erasingFromAnotherHost<T>(
+        during fixture: StoreFixture, _ command: (any StorageTransaction) -> T
+    ) throws -> (T?, Result<OrganizationErasure, KeyStoreError>?) {
         let other = try StoreFixture(.postgres, postgresURL: fixture.postgresURL)
         let erasure = Locked<Result<OrganizationErasure, KeyStoreError>?>(nil)
-        let created = try fixture.storage.transaction { transaction in
-            let created = try? transaction.step { try $0.create(fixture.newKey(organization: "org_a"), limit: nil) }
+        let answer = try fixture.storage.transaction { transaction in
+            let answer = command(transaction)
             let erasing = Thread {
                 do throws(KeyStoreError) {
                     let erased = try other.storage.eraseOrganization("org_a", actor: nil)
@@ -161,14 +165,32 @@ struct OrganizationErasureTests {
                 }
             }
             erasing.start()
-            // Long enough for the erasure to reach its deletions, were it not to wait.
-            Thread.sleep(forTimeInterval: 0.3)
-            return created
-        } ?? nil
-        let secret = try #require(created?.secret)
-        // Bounded: an erasure that never ends fails the test after 10 s.
+            // This test's connections alone: their URL names its schema as the application.
+            let waiting = """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND application_name = current_setting('application_name')
+                """
+            for _ in 0..<1_000 where erasure.withLock({ $0 }) == nil {
+                if (try? PostgresKeyStorage.integer(waiting, url: fixture.postgresURL!)) ?? 0 > 0 { break }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return answer
+        }
         for _ in 0..<1_000 where erasure.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
-        #expect(try erasure.withLock { $0 }?.get() == OrganizationErasure(keys: 1))
+        return (answer, erasure.withLock { $0 })
+    }
+
+    /// On PostgreSQL an erasure waits for a creation of the organization
+    /// under way on another host, and erases its key with the rest: none
+    /// is left with its audit entry and event erased.
+    @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
+    func anErasureWaitsForACreationUnderWayAndErasesItsKey() throws {
+        let fixture = try StoreFixture(.postgres)
+        let (created, erasure) = try erasingFromAnotherHost(during: fixture) { transaction in
+            try? transaction.step { try $0.create(fixture.newKey(organization: "org_a"), limit: nil) }
+        }
+        let secret = try #require(created??.secret)
+        #expect(try erasure?.get() == OrganizationErasure(keys: 1))
         #expect(try fixture.found(secret) == nil)
         #expect(try fixture.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 10).entries.map(\.action)
                 == [.organizationErased])
@@ -219,31 +241,16 @@ struct OrganizationErasureTests {
     @Test(.enabled(if: Backend.postgresEnabled, Comment(rawValue: Backend.skipReason)))
     func anErasureWaitsForAFlushUnderWayAndErasesWhatItWrote() throws {
         let fixture = try StoreFixture(.postgres)
-        let other = try StoreFixture(.postgres, postgresURL: fixture.postgresURL)
         let now = fixture.clock.now()
         let seen = try fixture.storage.changeToken().keys
-        let erasure = Locked<Result<OrganizationErasure, KeyStoreError>?>(nil)
-        _ = try fixture.storage.transaction { transaction in
-            _ = try? transaction.step {
+        let (_, erasure) = try erasingFromAnotherHost(during: fixture) { transaction in
+            try? transaction.step {
                 try $0.flush(usage: [], meters: [MeterIncrement(organizationId: "org_a", meter: "api.requests",
                                                                 periodStart: now, amount: 3)],
                              identity: "under-way", changesSeen: seen)
             }
-            let erasing = Thread {
-                do throws(KeyStoreError) {
-                    let erased = try other.storage.eraseOrganization("org_a", actor: nil)
-                    erasure.withLock { $0 = .success(erased) }
-                } catch {
-                    erasure.withLock { $0 = .failure(error) }
-                }
-            }
-            erasing.start()
-            // Long enough for the erasure to reach its deletions, were it not to wait.
-            Thread.sleep(forTimeInterval: 0.3)
         }
-        // Bounded: an erasure that never ends fails the test after 10 s.
-        for _ in 0..<1_000 where erasure.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
-        #expect(try erasure.withLock { $0 }?.get() == OrganizationErasure(keys: 0))
+        #expect(try erasure?.get() == OrganizationErasure(keys: 0))
         #expect(try fixture.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 0)
     }
 

@@ -765,5 +765,14 @@ enum PostgresSchema {
             -- version are not marked.
             ALTER TABLE change_event ADD COLUMN erased BOOLEAN NOT NULL DEFAULT false;
             """),
+        (27, "billing event ids by organization", """
+            -- An erasure deletes an organization's billing event ids, which
+            -- only their id found: it read the whole table, every
+            -- organization's ids since the first (kept for good by
+            -- default), holding the organization's lock meanwhile. Billing
+            -- events are few, and each now writes one more index entry;
+            -- they wait while the index is built.
+            CREATE INDEX billing_event_by_organization ON billing_event (organization_id);
+            """),
     ]
 }

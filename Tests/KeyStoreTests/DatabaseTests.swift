@@ -39,7 +39,7 @@ struct DatabaseTests {
             "v18: settings of each process", "v19: billing events as sent", "v20: usage records as sent",
             "v21: rotated-out secrets keep their hint", "v22: key creations by idempotency key",
             "v23: key rotations by idempotency key", "v24: each key's audit trail", "v25: how far events were pruned",
-            "v26: erasures marked in the change log",
+            "v26: erasures marked in the change log", "v27: billing event ids by organization",
         ])
     }
 
@@ -151,11 +151,11 @@ struct DatabaseTests {
         let before = try state()
         let error = #expect(throws: KeyDatabase.SchemaTooNew.self) { try KeyDatabase.open(path: path) }
         #expect(error?.unknown == ["v99: from the future"])
-        #expect(error?.known == "v26: erasures marked in the change log")
+        #expect(error?.known == "v27: billing event ids by organization")
         let store = #expect(throws: KeyStoreError.self) { try SQLiteKeyStorage(path: path, rules: StoreFixture.rules) }
         #expect(store?.code == .storageFailure)
         #expect(store?.parameters["detail"]?.contains(
-            "newer than this keygate knows (v99: from the future; it knows up to v26: erasures marked in the change log); "
+            "newer than this keygate knows (v99: from the future; it knows up to v27: billing event ids by organization); "
                 + "run a keygate at least as new as the one that migrated it") == true, "\(String(describing: store))")
         #expect(try state() == before, "nothing written")
 

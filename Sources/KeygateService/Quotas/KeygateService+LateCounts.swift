@@ -57,8 +57,7 @@ extension KeygateService {
     /// at late counts, the store's changes caught up with first; `nil` for
     /// every organization (the cache forgot everything meanwhile).
     func subscriptionsChangedLately() throws(ServiceError) -> Set<String>? {
-        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-        if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
+        try catchUp()
         return verification.withState { $0.recentSubscriptionChanges }
     }
 

@@ -24,10 +24,7 @@ extension KeygateService {
         let used = try verification.flushing.withLock { () throws(ServiceError) -> [MeterID: Int] in
             // Caught up first, where this process holds counts: those of an
             // organization erased since are dropped, not added to its new count.
-            if verification.withState({ $0.holdsMeterCounters || $0.unsureFlush != nil }) {
-                let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-                if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
-            }
+            if verification.withState({ $0.holdsMeterCounters || $0.unsureFlush != nil }) { try catchUp() }
             let readings = try store { () throws(KeyStoreError) in
                 try storage.readings(
                     organizationId: organizationId,

@@ -93,8 +93,7 @@ extension KeygateService {
             if let digest = keyFormat.digest(ofWellFormed: key), seen.insert(digest).inserted { digests.append(digest) }
         }
         guard digests.count > 1 else { return }
-        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
-        if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
+        let token = try catchUp()
         let missing = verification.withState { state -> [KeyDigest]? in
             // Moved on meanwhile: the verifications catch up themselves.
             guard state.behind(token) == nil else { return nil }
@@ -129,6 +128,15 @@ extension KeygateService {
         verification.withState { state in
             for snapshot in snapshots { _ = state.organization(snapshot, readAt: token) }
         }
+    }
+
+    /// Catches memory up with the store as it stands now (what changed
+    /// since memory last looked is forgotten), returning the store's token.
+    @discardableResult
+    func catchUp() throws(ServiceError) -> ChangeToken {
+        let token = try store { () throws(KeyStoreError) in try storage.changeToken() }
+        if let since = verification.withState({ $0.behind(token) }) { try catchUp(since: since, to: token) }
+        return token
     }
 
     /// Reads what changed in the store after `since` up to `token`, outside

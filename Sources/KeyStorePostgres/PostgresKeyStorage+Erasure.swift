@@ -15,6 +15,8 @@ extension PostgresKeyStorage {
             // erasures to its commit, so it either sees this one and drops
             // the organization's counts taken before it, or commits before
             // the meters below are deleted (flush(usage:meters:identity:changesSeen:)).
+            // Taken before any key row: a flush locks its keys' rows after
+            // this one, and they may be the keys erased here.
             connection.send("SELECT 1 FROM count_log WHERE id = 1 FOR UPDATE")
             // Secrets and usage go with the keys (ON DELETE CASCADE), the
             // keys' deletion logged for every host's cache in one move of

@@ -275,6 +275,52 @@ extension PostgresKeyStorage {
         try flush(usage: increments, meters: [], identity: UUID().uuidString)
     }
 
+    /// Adds a flush's meter counts (sorted, each above zero), with the
+    /// threshold events they cross, inside the flush's transaction.
+    private func addToMeters(_ meters: [MeterIncrement], changesSeen: Int64?, _ connection: PGConnection) throws {
+        // The count version moves first: its row, locked to the commit,
+        // orders the flushes of every host, and the rows this one
+        // moves carry the new version (meterChanges).
+        let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
+            .int64(0, 0) ?? 0
+        // Counted before an erasure of their organization that the
+        // counting host had not seen: the erasure took what was written,
+        // and this goes with it. The row above orders this look with
+        // erasures (eraseOrganization locks it too): one committed before
+        // it is seen; one after deletes what this flush writes.
+        var erased: Set<String> = []
+        if let changesSeen {
+            let rows = try connection.query(
+                "SELECT DISTINCT organization_id FROM change_event WHERE seq > $1 AND erased", [.integer(changesSeen)])
+            erased = Set((0..<rows.count).compactMap { rows.string($0, 0) })
+        }
+        let meters = erased.isEmpty ? meters : meters.filter { !erased.contains($0.organizationId) }
+        guard !meters.isEmpty else { return }
+        let totals = try connection.query("""
+            INSERT INTO meter_usage (organization_id, meter, period_start, used, version)
+            SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u
+            ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
+                used = meter_usage.used + excluded.used, version = excluded.version
+            RETURNING organization_id, meter, period_start, used
+            """, [
+            .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
+            .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
+            .text(Self.integerArray(meters.map { Int64($0.amount) })), .integer(version),
+        ])
+        // Quotas that crossed a threshold, their events in the same transaction.
+        var used: [String: Int] = [:]
+        for row in 0..<totals.count {
+            used["\(totals.string(row, 0) ?? "") \(totals.string(row, 1) ?? "") \(totals.int64(row, 2) ?? 0)"] = totals.int(row, 3)
+        }
+        let at = self.now
+        for increment in meters where increment.limit != nil {
+            let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
+            for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
+                insertEvent(event, at: at, connection)
+            }
+        }
+    }
+
     public func carryCounts(organizationId: String, meter: String, into periodStart: Date, before periodEnd: Date?)
         throws(KeyStoreError) -> (moved: Int, used: Int)
     {
@@ -334,51 +380,7 @@ extension PostgresKeyStorage {
                 """, [.text(identity), .integer(now)])
             guard first.changed == 1 else { return }
             // A whole batch in a few statements, its rows as arrays.
-            if !meters.isEmpty {
-                // The count version moves first: its row, locked to the commit,
-                // orders the flushes of every host, and the rows this one
-                // moves carry the new version (meterChanges).
-                let version = try connection.query("UPDATE count_log SET version = version + 1 WHERE id = 1 RETURNING version")
-                    .int64(0, 0) ?? 0
-                // Counted before an erasure of their organization that the
-                // counting host had not seen: the erasure took what was
-                // written, and this goes with it. The row above orders this
-                // look with erasures (eraseOrganization locks it too): one
-                // committed before it is seen; one after deletes what this
-                // flush writes.
-                var erased: Set<String> = []
-                if let changesSeen {
-                    let rows = try connection.query(
-                        "SELECT DISTINCT organization_id FROM change_event WHERE seq > $1 AND erased", [.integer(changesSeen)])
-                    erased = Set((0..<rows.count).compactMap { rows.string($0, 0) })
-                }
-                let meters = erased.isEmpty ? meters : meters.filter { !erased.contains($0.organizationId) }
-                if !meters.isEmpty {
-                    let totals = try connection.query("""
-                        INSERT INTO meter_usage (organization_id, meter, period_start, used, version)
-                        SELECT u.*, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u
-                        ON CONFLICT (organization_id, meter, period_start) DO UPDATE SET
-                            used = meter_usage.used + excluded.used, version = excluded.version
-                        RETURNING organization_id, meter, period_start, used
-                        """, [
-                        .text(Self.textArray(meters.map(\.organizationId))), .text(Self.textArray(meters.map(\.meter))),
-                        .text(Self.integerArray(meters.map { StorageCoding.milliseconds($0.periodStart) })),
-                        .text(Self.integerArray(meters.map { Int64($0.amount) })), .integer(version),
-                    ])
-                    // Quotas that crossed a threshold, their events in the same transaction.
-                    var used: [String: Int] = [:]
-                    for row in 0..<totals.count {
-                        used["\(totals.string(row, 0) ?? "") \(totals.string(row, 1) ?? "") \(totals.int64(row, 2) ?? 0)"] = totals.int(row, 3)
-                    }
-                    let at = self.now
-                    for increment in meters where increment.limit != nil {
-                        let slot = "\(increment.organizationId) \(increment.meter) \(StorageCoding.milliseconds(increment.periodStart))"
-                        for event in increment.thresholdEvents(usedAfter: used[slot] ?? increment.amount) {
-                            insertEvent(event, at: at, connection)
-                        }
-                    }
-                }
-            }
+            if !meters.isEmpty { try addToMeters(meters, changesSeen: changesSeen, connection) }
             guard !increments.isEmpty else { return }
             let keyIds = Self.textArray(increments.map(\.keyId))
             // Keys first, in order, so a key cannot be deleted under the flush.

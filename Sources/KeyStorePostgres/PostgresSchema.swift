@@ -692,15 +692,12 @@ enum PostgresSchema {
             -- move, wherever they are deleted from; and a deleted secret
             -- only while its key stands: a key's own entry already makes
             -- every host forget all of its secrets. The row functions lose
-            -- schema 24's setting, which nothing sets any more.
-            -- (An AFTER trigger's return is ignored.)
+            -- schema 24's setting, which nothing sets any more, and the key's
+            -- and the secret's their deletion branch, which no trigger
+            -- reaches now. (An AFTER trigger's return is ignored.)
             CREATE OR REPLACE FUNCTION keygate_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF TG_OP = 'DELETE' THEN
-                    PERFORM keygate_change(OLD.organization_id, OLD.id, NULL);
-                ELSE
-                    PERFORM keygate_change(NEW.organization_id, NEW.id, NULL);
-                END IF;
+                PERFORM keygate_change(NEW.organization_id, NEW.id, NULL);
                 RETURN NULL;
             END;
             $$;

@@ -211,27 +211,30 @@ struct FlushRetryTests {
         #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))
     }
 
-    /// A batch refused before its organization was erased, and sent again
-    /// after (before its process reads the change log): counted before the
-    /// erasure, none of it is written, and the organization's request
-    /// count stays erased.
-    @Test func aBatchRefusedBeforeAnErasureIsNotWrittenAfterIt() throws {
+    /// Three verifications whose batch is refused, then their
+    /// organization erased by another process.
+    private func refusedThenErased() throws -> FlakyStore {
         let flaky = try FlakyStore()
         try flaky.verify(times: 3)
         flaky.storage.refuseAfter.withLock { $0 = 0 }
         #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
         _ = try flaky.fixture.service.eraseOrganization("org_a", actor: nil)
+        return flaky
+    }
+
+    /// A batch refused before its organization was erased, and sent again
+    /// after (before its process reads the change log): counted before the
+    /// erasure, none of it is written, and the organization's request
+    /// count stays erased.
+    @Test func aBatchRefusedBeforeAnErasureIsNotWrittenAfterIt() throws {
+        let flaky = try refusedThenErased()
         try flaky.service.flushUsage()
         #expect(try flaky.requests()?.used == 0)
     }
 
     /// The verifying process's own answer drops such a batch at once.
     @Test func aBatchRefusedBeforeAnErasureLeavesTheProcesssOwnAnswer() throws {
-        let flaky = try FlakyStore()
-        try flaky.verify(times: 3)
-        flaky.storage.refuseAfter.withLock { $0 = 0 }
-        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
-        _ = try flaky.fixture.service.eraseOrganization("org_a", actor: nil)
+        let flaky = try refusedThenErased()
         let own = try flaky.service.quotas(organizationId: "org_a").quotas.first { $0.meter.rawValue == "api.requests" }
         #expect(own?.used == 0)
     }

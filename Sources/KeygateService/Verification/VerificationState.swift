@@ -172,15 +172,17 @@ final class VerificationState: Sendable {
         /// rest; already written, it adds nothing. What a flush under way
         /// took, its store drops (``SubscriptionStorage/flush(usage:meters:identity:changesSeen:)``).
         private mutating func dropCounts(of erased: Set<String>) {
+            retireMeters { slot, _ in erased.contains(slot.organizationId) }
+            unsureFlush?.meters.removeAll { erased.contains($0.organizationId) }
+        }
+
+        /// Forgets the meter counters `retires` picks, marking them retired
+        /// for whatever still holds them (``MeterCounter/isRetired``).
+        private mutating func retireMeters(where retires: (MeterSlot, MeterCounter) -> Bool) {
             meters = meters.filter { slot, counter in
-                guard erased.contains(slot.organizationId) else { return true }
+                guard retires(slot, counter) else { return true }
                 counter.isRetired = true
                 return false
-            }
-            if let unsure = unsureFlush {
-                unsureFlush = UnsureFlush(identity: unsure.identity, usage: unsure.usage,
-                                          meters: unsure.meters.filter { !erased.contains($0.organizationId) },
-                                          changesSeen: unsure.changesSeen)
             }
         }
 
@@ -390,11 +392,7 @@ final class VerificationState: Sendable {
         /// flush takes their counts). Once per flush, after its batches.
         mutating func sweep() {
             taken = []
-            meters = meters.filter { _, counter in
-                guard counter.amount == 0 else { return true }
-                counter.isRetired = true
-                return false
-            }
+            retireMeters { _, counter in counter.amount == 0 }
         }
     }
 }
@@ -404,7 +402,8 @@ final class VerificationState: Sendable {
 struct UnsureFlush {
     let identity: String
     let usage: [UsageIncrement]
-    let meters: [MeterIncrement]
+    /// Less an erased organization's, once its process learns of the erasure.
+    var meters: [MeterIncrement]
     /// Where the change log stood when its counts were taken.
     let changesSeen: Int64?
 }

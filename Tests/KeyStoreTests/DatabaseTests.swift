@@ -22,7 +22,7 @@ struct DatabaseTests {
         let usageTables = try pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM usage.sqlite_master WHERE type = 'table' ORDER BY name")
         }
-        #expect(usageTables == ["key_usage_count", "key_usage_day", "usage_flush", "usage_moved"])
+        #expect(usageTables == ["key_forgotten", "key_usage_count", "key_usage_day", "usage_flush", "usage_moved"])
         #expect(FileManager.default.fileExists(atPath: KeyDatabase.usagePath(for: path)))
         #expect(try pool.read { db in try KeyDatabase.migrator.hasCompletedMigrations(db) })
         #expect(try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")

@@ -30,6 +30,15 @@ struct UsageFileTests {
                        capabilities: ["booking.read": 1])
     }
 
+    /// The rows the usage file holds, each table's key ids.
+    private func usageRows(_ store: StoreFixture) throws -> [String] {
+        try store.database.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT key_id FROM usage.key_usage_day UNION ALL SELECT key_id FROM usage.key_usage_count ORDER BY 1
+                """)
+        }
+    }
+
     /// Another process in the middle of a flush holds the usage file's
     /// write lock; a key change still commits (it would wait the busy
     /// timeout and fail if it needed that lock). And the other way round:
@@ -149,13 +158,135 @@ struct UsageFileTests {
         let deleted = try store.storage.create(store.newKey()).key
         try store.storage.flush(usage: [count(store, key: kept.id), count(store, key: deleted.id)], meters: [], identity: "f1")
         try store.storage.delete(id: deleted.id, organizationId: "org_a", actor: nil)
+        #expect(try usageRows(store) == [kept.id, kept.id])
+    }
 
-        let rows = try store.database.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT key_id FROM usage.key_usage_day UNION ALL SELECT key_id FROM usage.key_usage_count
-                """)
+    /// Another process counted verifications of keys before it learned
+    /// they were deleted (one on its own, the others with their erased
+    /// organization) and flushes them after the deletions committed: none
+    /// of their counts, nor the last IP address, lands in the usage file;
+    /// a kept key's in the same batch does, and a batch of that process
+    /// sent again before it knew adds nothing either.
+    @Test func countsTakenBeforeTheirKeysDeletionAreNotWrittenAfterIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, path) = try fileStore(directory)
+        let other = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules, clock: store.clock)
+        let kept = try store.storage.create(store.newKey()).key
+        let deleted = try store.storage.create(store.newKey()).key
+        let erased = try store.storage.create(store.newKey(organization: "org_b")).key
+        func counted(_ key: KeyRecord) -> UsageIncrement {
+            UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0, lastUsedAt: store.clock.now(),
+                           lastIP: "203.0.113.9", capabilities: ["booking.read": 1])
         }
-        #expect(rows == [kept.id, kept.id])
+
+        try store.storage.delete(id: deleted.id, organizationId: "org_a", actor: nil)
+        _ = try store.storage.eraseOrganization("org_b", actor: nil)
+        try other.flush(usage: [kept, deleted, erased].map(counted), meters: [], identity: "taken before")
+        try other.flush(usage: [deleted, erased].map(counted), meters: [], identity: "taken before, once more")
+
+        #expect(try usageRows(store) == [kept.id, kept.id])
+        let lastIPs = try store.database.read { db in
+            try String.fetchAll(db, sql: "SELECT last_ip FROM usage.key_usage_day WHERE last_ip IS NOT NULL")
+        }
+        #expect(lastIPs == ["203.0.113.9"])
+        #expect(try store.storage.key(id: kept.id, organizationId: "org_a").usage.valid == 1)
+    }
+
+    /// A usage file made before deleted keys were named there gains the
+    /// table when the database opens, its counts kept, and keeps its
+    /// version, so that the build before still opens it (a rollback);
+    /// opened again, nothing more is done.
+    @Test func aUsageFileFromBeforeDeletedKeysWereNamedGainsTheTableAndKeepsItsVersion() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        try DatabaseQueue(path: KeyDatabase.usagePath(for: path)).write { db in
+            try db.execute(sql: KeyDatabase.usageSchema)
+            try db.execute(sql: "INSERT INTO key_usage_day (key_id, day, valid) VALUES ('key_kept', '2026-12-01', 7)")
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        for _ in 0..<2 {
+            let pool = try KeyDatabase.open(path: path)
+            let (version, tables, valid) = try pool.read { db in
+                (try Int.fetchOne(db, sql: "PRAGMA usage.user_version"),
+                 try String.fetchAll(db, sql: "SELECT name FROM usage.sqlite_master WHERE type = 'table' ORDER BY name"),
+                 try Int.fetchOne(db, sql: "SELECT valid FROM usage.key_usage_day WHERE key_id = 'key_kept'"))
+            }
+            #expect(version == 1 && valid == 7)
+            #expect(tables == ["key_forgotten", "key_usage_count", "key_usage_day", "usage_flush", "usage_moved"])
+            try pool.close()
+        }
+    }
+
+    /// A deleted key is named in the usage file for a day: the next
+    /// deletion after that forgets the name.
+    @Test func aDeletedKeyIsNamedForADay() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, _) = try fileStore(directory)
+        let first = try store.storage.create(store.newKey()).key
+        let second = try store.storage.create(store.newKey()).key
+        let third = try store.storage.create(store.newKey()).key
+        func named() throws -> [String] {
+            try store.database.read { db in try String.fetchAll(db, sql: "SELECT key_id FROM usage.key_forgotten ORDER BY 1") }
+        }
+
+        try store.storage.delete(id: first.id, organizationId: "org_a", actor: nil)
+        store.clock.advance(by: 86_400)
+        try store.storage.delete(id: second.id, organizationId: "org_a", actor: nil)
+        #expect(try named() == [first.id, second.id].sorted(), "a day to the millisecond: still named")
+        store.clock.advance(by: 0.002)
+        try store.storage.delete(id: third.id, organizationId: "org_a", actor: nil)
+        #expect(try named() == [second.id, third.id].sorted())
+    }
+
+    /// A key deleted between the backup's copies of the database and of
+    /// its usage file is named in the latter; restored, the key counts.
+    @Test func aKeyRestoredFromABackupCountsAgain() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, path) = try fileStore(directory)
+        let key = try store.storage.create(store.newKey()).key
+        let backup = directory.appending(path: "backup.sqlite").path
+        _ = try SQLiteBackup.write(database: path, to: backup)
+        // As a deletion committed between the two copies leaves it.
+        try DatabaseQueue(path: KeyDatabase.usagePath(for: backup)).write { db in
+            try db.execute(sql: "INSERT INTO key_forgotten (key_id, forgotten_at) VALUES (?, 0)", arguments: [key.id])
+        }
+
+        let restoredPath = directory.appending(path: "restored.sqlite").path
+        _ = try SQLiteBackup.restore(from: backup, into: restoredPath)
+        let restored = SQLiteKeyStorage(database: try KeyDatabase.open(path: restoredPath), rules: StoreFixture.rules,
+                                        clock: store.clock)
+        try restored.flush(usage: [count(store, key: key.id)], meters: [], identity: "after the restore")
+        #expect(try restored.key(id: key.id, organizationId: "org_a").usage.valid == 1)
+    }
+
+    /// A deletion whose process could not write the usage file then
+    /// deletes the key's counts, and names it, at that process's next
+    /// flush once it can, with counts or without: another process's counts
+    /// of the key written meanwhile go, and later ones are not written.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func aDeletionThatCouldNotWriteTheUsageFileDeletesTheCountsAtTheNextFlush() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (first, path) = try fileStore(directory)
+        let key = try first.storage.create(first.newKey()).key
+        try first.storage.flush(usage: [count(first, key: key.id)], meters: [], identity: "before")
+        let locked = try UnwritableFile(KeyDatabase.usagePath(for: path))
+        defer { locked.release() }
+        let deleting = SQLiteKeyStorage(database: try KeyDatabase.open(path: path), rules: StoreFixture.rules, clock: first.clock)
+        try deleting.delete(id: key.id, organizationId: "org_a", actor: nil)
+        #expect(throws: KeyStoreError.self) { try deleting.flush(usage: [], meters: [], identity: "still unwritable") }
+
+        locked.release()
+        try first.storage.flush(usage: [count(first, key: key.id)], meters: [], identity: "meanwhile")
+        #expect(try usageRows(first) == [key.id, key.id])
+        try deleting.flush(usage: [], meters: [], identity: "nothing counted")
+        #expect(try usageRows(first) == [])
+        try first.storage.flush(usage: [count(first, key: key.id)], meters: [], identity: "after")
+        #expect(try usageRows(first) == [])
     }
 
     /// In a unit of work, a deletion whose command failed after its DELETE

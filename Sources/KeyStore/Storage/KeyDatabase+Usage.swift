@@ -29,8 +29,63 @@ extension KeyDatabase {
     /// The usage file's schema version, in its `user_version`. Not GRDB's
     /// migration table: every connection of the database attaches this
     /// file, and a second `grdb_migrations` there would answer for the
-    /// database's own while the database has none yet.
+    /// database's own while the database has none yet. It moves only for
+    /// a change a build that knows the version before cannot live with
+    /// (such a build refuses the file); tables added beside the others
+    /// are ``usageAdditions``.
     static let usageSchemaVersion = 1
+
+    /// The usage file's schema at version 1. As the database's own tables
+    /// were at v11, without the foreign key to a table in another file: a
+    /// deleted key's rows are deleted after its deletion commits
+    /// (``UsageFile``), and every read of them goes through the key.
+    static let usageSchema = """
+        CREATE TABLE key_usage_day (
+            key_id TEXT NOT NULL,
+            day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            valid INTEGER NOT NULL DEFAULT 0 CHECK (valid >= 0),
+            invalid INTEGER NOT NULL DEFAULT 0 CHECK (invalid >= 0),
+            last_used_at INTEGER,
+            last_origin TEXT,
+            last_ip TEXT,
+            PRIMARY KEY (key_id, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE key_usage_count (
+            key_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL CHECK (dimension IN ('outcome', 'capability')),
+            name TEXT NOT NULL,
+            count INTEGER NOT NULL CHECK (count >= 0),
+            PRIMARY KEY (key_id, day, dimension, name)
+        ) WITHOUT ROWID;
+        -- The flush batches whose keys' counts this file holds.
+        CREATE TABLE usage_flush (
+            flush_id TEXT PRIMARY KEY,
+            flushed_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
+        -- A row once the counts a database of an earlier version kept
+        -- in its own file were copied here (migration v12).
+        CREATE TABLE usage_moved (what TEXT PRIMARY KEY) WITHOUT ROWID;
+        """
+
+    /// Tables added to the usage file since version 1, each created where
+    /// it is missing: a build that knows only version 1 leaves them alone
+    /// and still opens the file, so a deployment can roll back past them.
+    static let usageAdditions: KeyValuePairs<String, String> = [
+        // Keys whose counts were deleted with them, for a day: another
+        // process's flush of counts it took before it learned of the
+        // deletion wrote them back afterwards, under the id of a key that
+        // no longer exists (an erased organization's last IP addresses
+        // too). A flush writes no counts of a key named here.
+        "key_forgotten": """
+            CREATE TABLE key_forgotten (
+                key_id TEXT PRIMARY KEY,
+                forgotten_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX key_forgotten_by_time ON key_forgotten (forgotten_at);
+            """,
+    ]
 
     /// Opens (creating it if need be) the usage file at `path`: one
     /// connection, the flush's writer.
@@ -48,52 +103,27 @@ extension KeyDatabase {
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         // Every open reads the version; only a file without the schema
         // takes the write lock, which a flush of another process may hold.
-        let version = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        let (version, tables) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+             Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")))
+        }
         // A newer Keygate's file is refused, as its database is.
         guard version <= usageSchemaVersion else {
             try queue.close()
             throw SchemaTooNew(unknown: ["usage file version \(version)"], known: "usage file version \(usageSchemaVersion)")
         }
-        guard version < usageSchemaVersion else { return queue }
+        guard version < usageSchemaVersion || usageAdditions.contains(where: { !tables.contains($0.key) }) else { return queue }
         // An immediate transaction: processes starting together on a new
         // file create the schema one after the other, and only the first
-        // finds it missing.
+        // finds it missing; a table added since, the same way.
         try queue.write { db in
-            guard try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < usageSchemaVersion else { return }
-            // As the database's own tables were at v11, without the foreign
-            // key to a table in another file: a deleted key's rows are
-            // deleted after its deletion commits (``UsageFile``), and every
-            // read of them goes through the key.
-            try db.execute(sql: """
-                CREATE TABLE key_usage_day (
-                    key_id TEXT NOT NULL,
-                    day TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-                    valid INTEGER NOT NULL DEFAULT 0 CHECK (valid >= 0),
-                    invalid INTEGER NOT NULL DEFAULT 0 CHECK (invalid >= 0),
-                    last_used_at INTEGER,
-                    last_origin TEXT,
-                    last_ip TEXT,
-                    PRIMARY KEY (key_id, day)
-                ) WITHOUT ROWID;
-                CREATE TABLE key_usage_count (
-                    key_id TEXT NOT NULL,
-                    day TEXT NOT NULL,
-                    dimension TEXT NOT NULL CHECK (dimension IN ('outcome', 'capability')),
-                    name TEXT NOT NULL,
-                    count INTEGER NOT NULL CHECK (count >= 0),
-                    PRIMARY KEY (key_id, day, dimension, name)
-                ) WITHOUT ROWID;
-                -- The flush batches whose keys' counts this file holds.
-                CREATE TABLE usage_flush (
-                    flush_id TEXT PRIMARY KEY,
-                    flushed_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX usage_flush_by_time ON usage_flush (flushed_at);
-                -- A row once the counts a database of an earlier version kept
-                -- in its own file were copied here (migration v12).
-                CREATE TABLE usage_moved (what TEXT PRIMARY KEY) WITHOUT ROWID;
-                PRAGMA user_version = \(usageSchemaVersion);
-                """)
+            if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < usageSchemaVersion {
+                try db.execute(sql: usageSchema)
+                try db.execute(sql: "PRAGMA user_version = \(usageSchemaVersion)")
+            }
+            for (table, schema) in usageAdditions where try !db.tableExists(table) {
+                try db.execute(sql: schema)
+            }
         }
         return queue
     }

@@ -165,6 +165,13 @@ public enum SQLiteBackup {
                     COMMIT;
                     """)
             }
+            // Keys deleted after the backup's database was copied are named
+            // in its usage file (or in the one replaced) so that no flush
+            // counts them: restored, they count again. Those names are for
+            // the processes that had the replaced database open, now gone.
+            if try usage.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'key_forgotten'") > 0 {
+                try usage.execute("DELETE FROM key_forgotten")
+            }
         }
 
         inspection.summary.bytes = FileSync.size(of: backup) + (usageSource == nil ? 0 : FileSync.size(of: backupUsage))

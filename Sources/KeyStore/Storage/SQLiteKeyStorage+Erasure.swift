@@ -30,7 +30,7 @@ extension SQLiteKeyStorage {
             return (erasure, keyIds)
         }
         // As a key's deletion: only once the erasure stands.
-        usageFile?.forget(keyIds: keyIds, whenCommitted: bound?.connection)
+        usageFile?.forget(keyIds: keyIds, at: now, whenCommitted: bound?.connection)
         return erasure
     }
 }

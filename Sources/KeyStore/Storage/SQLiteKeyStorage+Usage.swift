@@ -15,6 +15,7 @@ extension SQLiteKeyStorage {
         // the moment to let go of verification's shared read transaction,
         // should look-ups have paused with it open.
         releaseLookup()
+        if increments.isEmpty, let usageFile, usageFile.owesDeletions { try usageFile.writeCounts { _ in } }
         guard !increments.isEmpty || !meters.isEmpty else { return }
         guard let usageFile else {
             // The database holds keys' counts itself (in memory, or where
@@ -29,7 +30,7 @@ extension SQLiteKeyStorage {
         // batch's identity in that file: sent again after a failure, the
         // batch adds each part once, whichever of them had committed.
         if !increments.isEmpty {
-            try usageFile.write { db in
+            try usageFile.writeCounts { db in
                 guard try recordFlush(identity, db) else { return }
                 try addKeyUsage(increments, keysInFile: false, db)
             }
@@ -167,10 +168,13 @@ extension SQLiteKeyStorage {
 
     /// Adds a batch's counts to its keys' days. `keysInFile`: the keys are
     /// in the same database, and the counts of one deleted meanwhile are
-    /// dropped; in the usage file they are kept, unseen (every read goes
-    /// through the key), until the deletion's own clean-up or none.
+    /// dropped; in the usage file, those of a key its deletion named there
+    /// (``UsageFile/forget(keyId:at:whenCommitted:)``): a deletion that
+    /// commits while this batch is written deletes them after it.
     private func addKeyUsage(_ increments: [UsageIncrement], keysInFile: Bool, _ db: Database) throws {
-        let keyExists = keysInFile ? " WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)" : ""
+        let keyExists = keysInFile
+            ? " WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)"
+            : " WHERE NOT EXISTS (SELECT 1 FROM key_forgotten WHERE key_id = ?1)"
         // Prepared once per connection, bound by position through SQLite's
         // own API: a flush writes tens of thousands of rows a second.
         // The last use goes into the day's row too (every expression of
@@ -267,31 +271,84 @@ final class UsageFile: Sendable {
 
     /// Deletes a deleted key's counts: at once if its deletion has
     /// committed, else once `transaction`, the connection of the unit of
-    /// work it is part of, commits (and never if it rolls back). Nothing
-    /// ties the two files' commits together: rows left by a failure here,
-    /// or by a flush of counts taken before the deletion, are never read,
-    /// since every read of them goes through the key.
-    func forget(keyId: String, whenCommitted transaction: Database?) {
-        forget(keyIds: [keyId], whenCommitted: transaction)
+    /// work it is part of, commits (and never if it rolls back).
+    ///
+    /// Nothing ties the two files' commits together, so the key is named
+    /// here for a day (`key_forgotten`, at `now`) and no flush writes its
+    /// counts meanwhile: another process that counted verifications of it
+    /// before it learned of the deletion flushes them afterwards. A write
+    /// that fails here is tried again before the next flush's. Rows are
+    /// left only by a process stopped between the deletion's commit and
+    /// this, and they are never read, since every read of them goes
+    /// through the key.
+    func forget(keyId: String, at now: Date, whenCommitted transaction: Database?) {
+        forget(keyIds: [keyId], at: now, whenCommitted: transaction)
     }
 
     /// Deletes deleted keys' counts (an erased organization's), as
-    /// ``forget(keyId:whenCommitted:)`` does one key's, in one transaction.
-    func forget(keyIds: [String], whenCommitted transaction: Database?) {
+    /// ``forget(keyId:at:whenCommitted:)`` does one key's, in one transaction.
+    func forget(keyIds: [String], at now: Date, whenCommitted transaction: Database?) {
         guard !keyIds.isEmpty else { return }
+        let forgotten = Dictionary(keyIds.map { ($0, StorageCoding.milliseconds(now)) }, uniquingKeysWith: max)
         @Sendable func forget() {
-            try? write { db in
-                let day = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?")
-                let count = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?")
-                for keyId in keyIds {
-                    try day.execute(arguments: [keyId])
-                    try count.execute(arguments: [keyId])
-                }
+            do {
+                try write { db in try Self.forget(forgotten, db) }
+            } catch {
+                owed.withLock { $0.merge(forgotten, uniquingKeysWith: max) }
             }
         }
         guard let transaction else { return forget() }
         transaction.afterNextTransaction { _ in forget() }
     }
+
+    /// Whether deletions of keys' counts failed and wait for the next write.
+    var owesDeletions: Bool {
+        owed.withLock { !$0.isEmpty }
+    }
+
+    /// Runs `body` in a write transaction of the file after the deletions
+    /// of keys' counts that failed before: a flush writes nothing of a
+    /// deleted key that was not yet named.
+    func writeCounts<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
+        let owed = self.owed.withLock { $0 }
+        let result = try write { db in
+            try Self.forget(owed, db)
+            return try body(db)
+        }
+        guard !owed.isEmpty else { return result }
+        self.owed.withLock { current in
+            for (keyId, at) in owed where current[keyId] == at { current[keyId] = nil }
+        }
+        return result
+    }
+
+    /// Deleted keys whose counts this process failed to delete, each with
+    /// when its deletion committed (in milliseconds).
+    private let owed = Locked<[String: Int64]>([:])
+
+    /// Deletes the keys' counts and names them for a day in `db`, the
+    /// usage file's writer (each with when its deletion committed),
+    /// forgetting names older than that.
+    private static func forget(_ forgotten: [String: Int64], _ db: Database) throws {
+        guard let latest = forgotten.values.max() else { return }
+        let day = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?")
+        let count = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?")
+        let name = try db.cachedStatement(sql: """
+            INSERT INTO key_forgotten (key_id, forgotten_at) VALUES (?, ?)
+            ON CONFLICT (key_id) DO UPDATE SET forgotten_at = MAX(forgotten_at, excluded.forgotten_at)
+            """)
+        for (keyId, at) in forgotten {
+            try day.execute(arguments: [keyId])
+            try count.execute(arguments: [keyId])
+            try name.execute(arguments: [keyId, at])
+        }
+        try db.cachedStatement(sql: "DELETE FROM key_forgotten WHERE forgotten_at < ?")
+            .execute(arguments: [latest - forgottenLifetime])
+    }
+
+    /// How long a deleted key is named: far longer than a process keeps
+    /// counts it could not write (as a flush's identity is remembered).
+    static let forgottenLifetime = SQLiteKeyStorage.flushIdentityLifetime
 }
 
 extension SQLiteKeyStorage {

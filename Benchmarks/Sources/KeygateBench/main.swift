@@ -296,6 +296,12 @@ if CommandLine.arguments.contains("--erase") {
     try printRowsOnEachStore({ try erasureRows(keys: keys) }, postgres: { try erasureRowsPostgres($0, keys: keys) })
 }
 
+// `--flush`: only the rows of a flush of keys' counts into SQLite's usage file.
+if CommandLine.arguments.contains("--flush") {
+    printTable(try usageFlushRows(names: quick ? [0, 10_000] : [0, 10_000, 100_000]))
+    exit(0)
+}
+
 // `--forget`: only the rate-limit forgetting rows, against KEYGATE_TEST_POSTGRES.
 if CommandLine.arguments.contains("--forget") {
     let server = requiredPostgresServer(for: "--forget")

@@ -241,6 +241,28 @@ struct UsageFileTests {
         #expect(try named() == [second.id, third.id].sorted())
     }
 
+    /// Rows of keys the database no longer has (left by a process stopped
+    /// between a deletion's commit and its write to the usage file) go
+    /// with the step of a folding pass that goes through them, folded or
+    /// not; a kept key's stay, and so do those of a key no step reached.
+    @Test func aFoldingPassDeletesTheRowsOfKeysThatNoLongerExist() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, _) = try fileStore(directory)
+        let kept = try store.storage.create(store.newKey()).key
+        let gone = ["gone_a", "gone_b"]
+        try store.storage.flush(usage: (gone + [kept.id]).map { count(store, key: $0) }, meters: [], identity: "left")
+        let longAgo = store.clock.now().addingTimeInterval(-400 * 86_400)
+
+        let first = try store.storage.foldUsage(before: longAgo, due: longAgo, after: nil, keys: 1)
+        #expect(first == UsageFold(folded: 0, next: "gone_a"))
+        #expect(try usageRows(store) == ["gone_b", "gone_b", kept.id, kept.id])
+        let rest = try store.storage.foldUsage(before: longAgo, due: longAgo, after: first.next, keys: 10)
+        #expect(rest == UsageFold(folded: 0, next: nil))
+        #expect(try usageRows(store) == [kept.id, kept.id])
+        #expect(try store.storage.key(id: kept.id, organizationId: "org_a").usage.valid == 1)
+    }
+
     /// A key deleted between the backup's copies of the database and of
     /// its usage file is named in the latter; restored, the key counts.
     @Test func aKeyRestoredFromABackupCountsAgain() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KeyStore
 import KeyStorePostgres
 
@@ -12,7 +13,17 @@ func foldRows(keys: Int) throws -> [Row] {
     let (folding, idle) = try foldPasses(keys: keys) { ids, days in
         let folder = FileManager.default.temporaryDirectory.appending(path: "keygate-fold-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = try SQLiteKeyStorage(path: folder.appending(path: "keygate.sqlite").path, rules: retentionRules)
+        let path = folder.appending(path: "keygate.sqlite").path
+        let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
+        // The keys themselves, by SQL: a folding step deletes the counts
+        // of keys the database does not have.
+        try DatabaseQueue(path: path).write { db in
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO api_key (id, organization_id, name, kind, capabilities, environment, hint, rate_limit, created_at)
+                VALUES (?, 'org_fold', 'k', 'owner_integration', 'booking.read', 'live', 'kg_live_…abcd', 60, 0)
+                """)
+            for id in ids { try insert.execute(arguments: [id]) }
+        }
         // Written as the flush writes them, a batch of 1,000 keys a transaction.
         for date in days {
             for batch in stride(from: 0, to: ids.count, by: 1_000) {
@@ -81,7 +92,11 @@ private func foldPasses(keys: Int, prepare: ([String], [Date]) throws -> (any Ke
     }
     let folding = try pass()
     guard folding.folded == keys * 30 else { throw BenchError("folded \(folding.folded) key-days, not \(keys * 30)") }
-    return (folding, try pass())
+    let idle = try pass()
+    // Every key's counts still there: a step deleted none as a key gone.
+    let kept = try store.usageDays(organizationId: "org_fold", keyId: nil, from: before, to: before).first?.valid
+    guard kept == keys * 40 else { throw BenchError("\(kept ?? 0) verifications kept on the first day after the folded ones") }
+    return (folding, idle)
 }
 
 private func foldTable(_ folding: FoldPass, _ idle: FoldPass, keys: Int, store: String) -> [Row] {

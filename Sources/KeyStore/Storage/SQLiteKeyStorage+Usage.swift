@@ -41,11 +41,25 @@ extension SQLiteKeyStorage {
 
     public func foldUsage(before: Date, due: Date, after cursor: String?, keys: Int) throws(KeyStoreError) -> UsageFold {
         let (cutoff, due) = (StorageCoding.day(before), StorageCoding.day(due))
-        func step(_ db: Database) throws -> UsageFold {
+        func step(_ db: Database) throws -> (fold: UsageFold, keys: [String]) {
             try Self.foldStep(cutoff: cutoff, due: due, after: cursor ?? "", keys: keys, db)
         }
-        guard let usageFile else { return try write(step) }
-        return try usageFile.write(step)
+        guard let usageFile else { return try write(step).fold }
+        let (fold, visited) = try usageFile.write(step)
+        guard !visited.isEmpty else { return fold }
+        // In the usage file a key's rows outlive it where no one deleted
+        // them: a process stopped between a deletion's commit and its
+        // write there, or a process of an earlier version that flushed
+        // counts taken before it. The keys the step went through that the
+        // database no longer has are gone for good, so their rows go now,
+        // whenever this read was.
+        let existing = try read { db in
+            try Set(String.fetchAll(db, sql: "SELECT id FROM api_key WHERE id IN (SELECT value FROM json_each(?))",
+                                    arguments: [StorageCoding.jsonArray(visited)]))
+        }
+        let gone = visited.filter { !existing.contains($0) }
+        if !gone.isEmpty { try usageFile.write { db in try UsageFile.deleteCounts(of: gone, db) } }
+        return fold
     }
 
     /// One step of a folding pass, in the usage file (or the database
@@ -54,8 +68,9 @@ extension SQLiteKeyStorage {
     /// days are read, summed and deleted where they lie: a fold by day
     /// instead rewrote a page of every key for each day folded (70 MB of
     /// log for a day of 10,000 keys; docs/PERFORMANCE.md).
+    /// Returns the step's outcome and the keys it went through.
     private static func foldStep(cutoff: String, due: String, after cursor: String, keys: Int, _ db: Database) throws
-        -> UsageFold
+        -> (fold: UsageFold, keys: [String])
     {
         let nextKey = try db.cachedStatement(sql: "SELECT key_id FROM key_usage_day WHERE key_id > ? ORDER BY key_id LIMIT 1")
         let oldestDay = try db.cachedStatement(sql: """
@@ -74,9 +89,13 @@ extension SQLiteKeyStorage {
         let deleteDays = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?1 AND day > ?2 AND day < ?3")
         var key = cursor
         var folded = 0
+        var visited: [String] = []
         for _ in 0..<keys {
-            guard let next = try String.fetchOne(nextKey, arguments: [key]) else { return UsageFold(folded: folded, next: nil) }
+            guard let next = try String.fetchOne(nextKey, arguments: [key]) else {
+                return (UsageFold(folded: folded, next: nil), visited)
+            }
             key = next
+            visited.append(key)
             guard let oldest = try String.fetchOne(oldestDay, arguments: [key, StorageCoding.foldedDay]), oldest < due else {
                 continue
             }
@@ -86,7 +105,7 @@ extension SQLiteKeyStorage {
             try deleteDays.execute(arguments: range)
             folded += db.changesCount
         }
-        return UsageFold(folded: folded, next: key)
+        return (UsageFold(folded: folded, next: key), visited)
     }
 
     /// A flush batch's part in the database, once per identity.
@@ -331,19 +350,26 @@ final class UsageFile: Sendable {
     /// forgetting names older than that.
     private static func forget(_ forgotten: [String: Int64], _ db: Database) throws {
         guard let latest = forgotten.values.max() else { return }
-        let day = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?")
-        let count = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?")
+        try deleteCounts(of: Array(forgotten.keys), db)
         let name = try db.cachedStatement(sql: """
             INSERT INTO key_forgotten (key_id, forgotten_at) VALUES (?, ?)
             ON CONFLICT (key_id) DO UPDATE SET forgotten_at = MAX(forgotten_at, excluded.forgotten_at)
             """)
         for (keyId, at) in forgotten {
-            try day.execute(arguments: [keyId])
-            try count.execute(arguments: [keyId])
             try name.execute(arguments: [keyId, at])
         }
         try db.cachedStatement(sql: "DELETE FROM key_forgotten WHERE forgotten_at < ?")
             .execute(arguments: [latest - forgottenLifetime])
+    }
+
+    /// Deletes the keys' counts, in `db`, the usage file's writer.
+    static func deleteCounts(of keyIds: [String], _ db: Database) throws {
+        let day = try db.cachedStatement(sql: "DELETE FROM key_usage_day WHERE key_id = ?")
+        let count = try db.cachedStatement(sql: "DELETE FROM key_usage_count WHERE key_id = ?")
+        for keyId in keyIds {
+            try day.execute(arguments: [keyId])
+            try count.execute(arguments: [keyId])
+        }
     }
 
     /// How long a deleted key is named: far longer than a process keeps

@@ -68,6 +68,7 @@ extension SQLiteKeyStorage {
     /// days are read, summed and deleted where they lie: a fold by day
     /// instead rewrote a page of every key for each day folded (70 MB of
     /// log for a day of 10,000 keys; docs/PERFORMANCE.md).
+    ///
     /// Returns the step's outcome and the keys it went through.
     private static func foldStep(cutoff: String, due: String, after cursor: String, keys: Int, _ db: Database) throws
         -> (fold: UsageFold, keys: [String])
@@ -298,8 +299,9 @@ final class UsageFile: Sendable {
     /// before it learned of the deletion flushes them afterwards. A write
     /// that fails here is tried again before the next flush's. Rows are
     /// left only by a process stopped between the deletion's commit and
-    /// this, and they are never read, since every read of them goes
-    /// through the key.
+    /// this write; they are never read, since every read of them goes
+    /// through the key, and a folding step that goes through the key
+    /// deletes them (``SQLiteKeyStorage/foldUsage(before:due:after:keys:)``).
     func forget(keyId: String, at now: Date, whenCommitted transaction: Database?) {
         forget(keyIds: [keyId], at: now, whenCommitted: transaction)
     }

@@ -59,6 +59,9 @@ struct OrganizationErasureServiceTests {
         try gateway.service.flushUsage()
         #expect(try requests(admin) == 0)
         #expect(try requests(gateway) == 0)
+        // Nor the erased key's own counts and last use (its last IP address),
+        // which no answer shows: on SQLite they would go to the usage file.
+        #expect(try admin.usageRows(ofKey: key.key.record.id) == 0)
 
         try admin.move(to: "pro")
         let later = try admin.create(kind: "owner_integration", capabilities: ["booking.read"])

@@ -101,6 +101,19 @@ final class ServiceFixture: @unchecked Sendable {
         }
     }
 
+    /// The rows of a key's usage by day and its breakdown, wherever the
+    /// store keeps them (on a SQLite file, its usage file): what no read
+    /// through the key shows once the key is gone.
+    func usageRows(ofKey keyId: String) throws -> Int {
+        let query = """
+            SELECT (SELECT COUNT(*) FROM key_usage_day WHERE key_id = '\(keyId)')
+                 + (SELECT COUNT(*) FROM key_usage_count WHERE key_id = '\(keyId)')
+            """
+        if let url = postgresURL { return try PostgresKeyStorage.integer(query, url: url) ?? 0 }
+        let path = try sqlitePath ?? { throw CocoaError(.fileNoSuchFile) }()
+        return try KeyDatabase.open(path: path).read { db in try Int.fetchOne(db, sql: query) ?? 0 }
+    }
+
     func create(
         _ organization: String = "org_a", name: String = "integration", kind: String, capabilities: [String],
         rateLimit: Int? = nil, expiresAt: Date? = nil

@@ -219,6 +219,46 @@ struct UsageFileTests {
         }
     }
 
+    /// A process that may only read a usage file made before deleted keys
+    /// were named there opens the database all the same, and reads keys'
+    /// counts: it writes none there, and only writes need the table.
+    @Test(.enabled(if: UnwritableFile.canMake, "this user can make no file unwritable to itself"))
+    func aProcessThatMayOnlyReadAUsageFileFromBeforeTheNamesOpensIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keygate.sqlite").path
+        // Written, and every connection to the files closed: SQLite would
+        // lend a new connection this process's open descriptor of the file.
+        let keyId = try {
+            let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+            let key = try store.storage.create(store.newKey()).key
+            try store.storage.flush(usage: [count(store, key: key.id)], meters: [], identity: "before")
+            return key.id
+        }()
+        let usagePath = KeyDatabase.usagePath(for: path)
+        try {
+            // Its log kept, as Keygate's connections keep it: a process
+            // that may only read the file opens it in WAL mode only so.
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in KeyDatabase.keepLog(db.sqliteConnection) }
+            try DatabaseQueue(path: usagePath, configuration: configuration).write { db in
+                try db.execute(sql: "DROP TABLE key_forgotten")
+            }
+        }()
+        let locked = try UnwritableFile(usagePath)
+        defer { locked.release() }
+
+        try {
+            let database = try KeyDatabase.open(path: path)
+            #expect(try !database.read { db in try db.tableExists("key_forgotten", in: "usage") })
+            let reader = SQLiteKeyStorage(database: database, rules: StoreFixture.rules)
+            #expect(try reader.key(id: keyId, organizationId: "org_a").usage.valid == 1)
+        }()
+        locked.release()
+        let writer = try KeyDatabase.open(path: path)
+        #expect(try writer.read { db in try db.tableExists("key_forgotten", in: "usage") })
+    }
+
     /// A deleted key is named in the usage file for a day: the next
     /// deletion after that forgets the name.
     @Test func aDeletedKeyIsNamedForADay() throws {

@@ -116,14 +116,21 @@ extension KeyDatabase {
         // An immediate transaction: processes starting together on a new
         // file create the schema one after the other, and only the first
         // finds it missing; a table added since, the same way.
-        try queue.write { db in
-            if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < usageSchemaVersion {
-                try db.execute(sql: usageSchema)
-                try db.execute(sql: "PRAGMA user_version = \(usageSchemaVersion)")
+        do {
+            try queue.write { db in
+                if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < usageSchemaVersion {
+                    try db.execute(sql: usageSchema)
+                    try db.execute(sql: "PRAGMA user_version = \(usageSchemaVersion)")
+                }
+                for (table, schema) in usageAdditions where try !db.tableExists(table) {
+                    try db.execute(sql: schema)
+                }
             }
-            for (table, schema) in usageAdditions where try !db.tableExists(table) {
-                try db.execute(sql: schema)
-            }
+        } catch let error as DatabaseError
+            where version == usageSchemaVersion && [.SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
+        {
+            // A process that may only read the file serves all the same: it
+            // writes no counts there, and only writes need the added tables.
         }
         return queue
     }

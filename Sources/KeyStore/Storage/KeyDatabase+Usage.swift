@@ -101,8 +101,9 @@ extension KeyDatabase {
             keepLog(db.sqliteConnection)
         }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
-        // Every open reads the version; only a file without the schema
-        // takes the write lock, which a flush of another process may hold.
+        // Every open reads the version and the tables; only a file without
+        // the schema, or without a table added since, takes the write lock,
+        // which a flush of another process may hold.
         let (version, tables) = try queue.read { db in
             (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
              Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")))

@@ -12,7 +12,7 @@ import KeyStore
 func usageFlushRows(names: [Int]) throws -> [Row] {
     try names.map { names in
         try withScratchDatabase("flush") { path in
-            let store = try SQLiteKeyStorage(path: path, rules: flushRules)
+            let store = try SQLiteKeyStorage(path: path, rules: retentionRules)
             if names > 0 {
                 try DatabaseQueue(path: KeyDatabase.usagePath(for: path)).write { db in
                     try db.execute(sql: """
@@ -41,6 +41,3 @@ func usageFlushRows(names: [Int]) throws -> [Row] {
         }
     }
 }
-
-private let flushRules = KeyRules(format: KeyFormat(prefix: "kg", environments: ["live"]), kinds: ["owner_integration"],
-                                  capabilities: ["booking.read"])

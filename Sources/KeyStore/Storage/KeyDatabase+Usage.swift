@@ -127,9 +127,7 @@ extension KeyDatabase {
                     try db.execute(sql: schema)
                 }
             }
-        } catch let error as DatabaseError
-            where version == usageSchemaVersion && [.SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
-        {
+        } catch let error as DatabaseError where version == usageSchemaVersion && error.deniesWrites {
             // A process that may only read the file serves all the same: it
             // writes no counts there, and only writes need the added tables.
         }

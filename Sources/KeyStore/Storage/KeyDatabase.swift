@@ -106,9 +106,7 @@ public enum KeyDatabase {
                 let applied = try migrate(pool, with: migrator, until: deadline)
                 do {
                     try linkSecrets(pool)
-                } catch let error as DatabaseError
-                    where [.SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
-                {
+                } catch let error as DatabaseError where error.deniesWrites {
                     // A process that may only read serves all the same: its
                     // look-ups find unlinked secrets through their key's id.
                 }

@@ -164,6 +164,6 @@ extension SQLiteKeyStorage {
         // Only now that the deletion stands: a command of a unit of work
         // that failed after its DELETE rolls back to its savepoint while
         // the unit's transaction goes on, and commits without it.
-        usageFile?.forget(keyId: id, at: now, whenCommitted: bound?.connection)
+        usageFile?.forget(keyIds: [id], at: now, whenCommitted: bound?.connection)
     }
 }

@@ -189,7 +189,7 @@ extension SQLiteKeyStorage {
     /// Adds a batch's counts to its keys' days. `keysInFile`: the keys are
     /// in the same database, and the counts of one deleted meanwhile are
     /// dropped; in the usage file, those of a key its deletion named there
-    /// (``UsageFile/forget(keyId:at:whenCommitted:)``): a deletion that
+    /// (``UsageFile/forget(keyIds:at:whenCommitted:)``): a deletion that
     /// commits while this batch is written deletes them after it.
     private func addKeyUsage(_ increments: [UsageIncrement], keysInFile: Bool, _ db: Database) throws {
         let keyExists = keysInFile
@@ -289,11 +289,12 @@ final class UsageFile: Sendable {
         throw DatabaseError(resultCode: .SQLITE_READONLY, message: "this process may read the file but not write it")
     }
 
-    /// Deletes a deleted key's counts: at once if its deletion has
+    /// Deletes deleted keys' counts (one key's, or an erased
+    /// organization's, in one transaction): at once if their deletion has
     /// committed, else once `transaction`, the connection of the unit of
     /// work it is part of, commits (and never if it rolls back).
     ///
-    /// Nothing ties the two files' commits together, so the key is named
+    /// Nothing ties the two files' commits together, so each key is named
     /// here for a day (`key_forgotten`, at `now`) and no flush writes its
     /// counts meanwhile: another process that counted verifications of it
     /// before it learned of the deletion flushes them afterwards. A write
@@ -302,12 +303,6 @@ final class UsageFile: Sendable {
     /// this write; they are never read, since every read of them goes
     /// through the key, and a folding step that goes through the key
     /// deletes them (``SQLiteKeyStorage/foldUsage(before:due:after:keys:)``).
-    func forget(keyId: String, at now: Date, whenCommitted transaction: Database?) {
-        forget(keyIds: [keyId], at: now, whenCommitted: transaction)
-    }
-
-    /// Deletes deleted keys' counts (an erased organization's), as
-    /// ``forget(keyId:at:whenCommitted:)`` does one key's, in one transaction.
     func forget(keyIds: [String], at now: Date, whenCommitted transaction: Database?) {
         guard !keyIds.isEmpty else { return }
         let forgotten = Dictionary(keyIds.map { ($0, StorageCoding.milliseconds(now)) }, uniquingKeysWith: max)

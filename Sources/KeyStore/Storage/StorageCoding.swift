@@ -174,8 +174,8 @@ package enum StorageCoding {
     static func failure(_ error: DatabaseError) -> KeyStoreError {
         let reason: String
         switch error.resultCode {
+        case _ where error.deniesWrites: reason = "read_only"
         case .SQLITE_BUSY, .SQLITE_LOCKED: reason = "busy"
-        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH: reason = "read_only"
         case .SQLITE_FULL: reason = "full"
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: reason = "corrupt"
         case .SQLITE_IOERR, .SQLITE_CANTOPEN: reason = "io"
@@ -201,5 +201,14 @@ package enum StorageCoding {
         default:
             return KeyStoreError(.storageFailure, ["reason": "other", "detail": prefix + "\(error)"])
         }
+    }
+}
+
+extension DatabaseError {
+    /// The process may read the file but not write it: its permissions, a
+    /// read-only mount, an immutable file, or SQLite's authorizer. One list
+    /// for every place that tells this from other failures.
+    var deniesWrites: Bool {
+        [.SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH].contains(resultCode)
     }
 }

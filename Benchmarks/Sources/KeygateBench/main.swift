@@ -207,6 +207,19 @@ if CommandLine.arguments.contains("--profile-pipe-realistic") {
     exit(0)
 }
 
+// `--soak [MINUTES]`: realistic traffic through one `keygate serve` for
+// about MINUTES (30 by default), a line after each pass (Soak.swift).
+if let flag = CommandLine.arguments.firstIndex(of: "--soak") {
+    let minutes = CommandLine.arguments.dropFirst(flag + 1).first.flatMap(Double.init) ?? 30
+    let fixture = try KeyFixture.prepare(keys: 1_000_000, catalog: catalog, in: dataDirectory)
+    let secrets = try fixture.allSecrets()
+    fixture.warmSystemCache()
+    let server = try serve(fixture.path)
+    soak(minutes: minutes, fixture: fixture, secrets: secrets, catalog: catalog, server: server)
+    server.stop()
+    exit(0)
+}
+
 // `--profile-cold`: only the first verification of each of 100,000 keys, for perf.
 if CommandLine.arguments.contains("--profile-cold") {
     let fixture = try KeyFixture.prepare(keys: 100_000, catalog: catalog, in: dataDirectory)

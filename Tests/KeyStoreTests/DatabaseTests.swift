@@ -266,6 +266,77 @@ struct DatabaseTests {
         #expect(fileAfter >= fileBefore + pages * 3_000, "the file grew from \(fileBefore) to \(fileAfter) bytes")
     }
 
+    /// A log that grew past ``KeyDatabase/logSizeLimit`` while a reader
+    /// held it (a backup, a stopped process) is emptied by the next copy
+    /// that starts it over, here the flush's, though every connection keeps
+    /// the log file when it closes. Before, it kept its largest size on
+    /// disk for good.
+    @Test func aLogThatGrewWhileAReaderHeldItIsEmptiedOnceItStartsOver() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        try store.database.write { try $0.execute(sql: "CREATE TABLE filler (bytes BLOB)") }
+        let rows = try Self.growLog(of: path, while: store.database)
+        let grown = try Self.logSize(path)
+        #expect(grown > KeyDatabase.logSizeLimit)
+
+        store.storage.checkpoint()
+        _ = try store.storage.create(store.newKey())
+        let after = try Self.logSize(path)
+        #expect(after < KeyDatabase.logSizeLimit / 16, "the log was \(grown) bytes, then \(after)")
+        #expect(try store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") } == rows)
+    }
+
+    /// The usage file's log the same way: grown past the limit by another
+    /// writer while a reader held it, it is emptied by this process's next
+    /// flush, which keeps its counts.
+    @Test func theUsageFilesLogIsEmptiedByTheNextFlushOnceItGrewPastItsLimit() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "k.sqlite").path
+        let store = try StoreFixture(database: try KeyDatabase.open(path: path))
+        let key = try store.storage.create(store.newKey()).key
+        let usagePath = KeyDatabase.usagePath(for: path)
+        let other = try DatabaseQueue(path: usagePath)
+        try other.write { try $0.execute(sql: "CREATE TABLE filler (bytes BLOB)") }
+        let rows = try Self.growLog(of: usagePath, while: other)
+        try other.close()
+        let grown = try Self.logSize(usagePath)
+        #expect(grown > KeyDatabase.logSizeLimit)
+
+        try store.storage.flush(usage: [UsageIncrement(keyId: key.id, day: store.clock.now(), valid: 1, invalid: 0)],
+                                meters: [], identity: "f1")
+        let after = try Self.logSize(usagePath)
+        #expect(after < KeyDatabase.logSizeLimit / 16, "the log was \(grown) bytes, then \(after)")
+        #expect(try store.storage.key(id: key.id, organizationId: key.organizationId).usage.valid == 1)
+        #expect(try DatabaseQueue(path: usagePath).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") } == rows)
+    }
+
+    /// Writes a quarter more than ``KeyDatabase/logSizeLimit`` into the
+    /// table `filler` of the file at `path` through `writer`, while another
+    /// connection holds a read transaction, so that no copy can start the
+    /// log over meanwhile; the rows written.
+    private static func growLog(of path: String, while writer: some DatabaseWriter) throws -> Int {
+        let rows = KeyDatabase.logSizeLimit / 4096 * 5 / 4
+        let held = try DatabaseQueue(path: path)
+        try held.read { db in
+            _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master")
+            try writer.write { db in
+                try db.execute(sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
+                    INSERT INTO filler SELECT randomblob(3000) FROM n
+                    """)
+            }
+        }
+        try held.close()
+        return rows
+    }
+
+    private static func logSize(_ path: String) throws -> Int {
+        try #require(FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
+    }
+
     /// The change log says which keys, organizations, secrets and
     /// subscriptions changed between two tokens, and says so when it no longer reaches back.
     @Test func theChangeLogNamesWhatChangedBetweenTwoTokens() throws {

@@ -12,6 +12,27 @@ public enum KeyDatabase {
     public static let busyTimeout: Double = 5
     /// How many pages the write-ahead log holds before a commit checkpoints it.
     static let walCheckpointPages = 4_000
+    /// The size, in bytes, past which a write-ahead log file is emptied
+    /// when it starts over, rather than written again from its start
+    /// (``logIsPastLimit(_:)``). Four times the 16 MiB at which copies
+    /// start, above the 34 MiB that twenty minutes of realistic traffic
+    /// reached (docs/PERFORMANCE.md): ordinary traffic never pays for an
+    /// emptied file's regrowth.
+    static let logSizeLimit = 64 << 20
+
+    /// Whether the log file of the database at `path` is larger than
+    /// ``logSizeLimit``. A log that starts over is written again from its
+    /// start and never shrinks, and every connection keeps the file when it
+    /// closes (``keepLog(_:)``): without this, a log that grew while a
+    /// reader held it (a long backup, a process stopped in a read) would
+    /// keep that size on disk for good. Not SQLite's `journal_size_limit`:
+    /// with a kept log, it empties the file when the last connection closes,
+    /// and a process that may only read the database can then not open it,
+    /// nor one on a full disk write to it.
+    static func logIsPastLimit(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path + "-wal", &info) == 0 && Int(info.st_size) > logSizeLimit
+    }
 
     /// Whether `path` names a file other connections and processes may
     /// open, rather than SQLite's in-memory database.

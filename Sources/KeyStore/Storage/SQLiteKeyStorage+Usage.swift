@@ -331,11 +331,26 @@ final class UsageFile: Sendable {
             try Self.forget(owed, db)
             return try body(db)
         }
+        emptyLogIfPastLimit()
         guard !owed.isEmpty else { return result }
         self.owed.withLock { current in
             for (keyId, at) in owed where current[keyId] == at { current[keyId] = nil }
         }
         return result
+    }
+
+    /// Empties the file's log if it grew past ``KeyDatabase/logSizeLimit``
+    /// (``KeyDatabase/logIsPastLimit(_:)``); the writer's own checkpoints,
+    /// inside its commits, start the log over but never shrink it. Never
+    /// waits: with a reader on the log, the next flush tries again.
+    private func emptyLogIfPastLimit() {
+        guard KeyDatabase.logIsPastLimit(path), let writer = opened.withLock({ $0 }) else { return }
+        writer.inDatabase { db in
+            let connection = db.sqliteConnection
+            sqlite3_busy_timeout(connection, 0)
+            defer { sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000)) }
+            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+        }
     }
 
     /// Deleted keys whose counts this process failed to delete, each with

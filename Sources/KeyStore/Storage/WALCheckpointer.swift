@@ -22,6 +22,9 @@ import Synchronization
 /// the flush's own checkpoint at their end.
 final class WALCheckpointer: Sendable {
     private let connection: Mutex<OpaquePointer?>
+    /// The database's path, whose log file's size decides how the log
+    /// starts over.
+    private let path: String
     /// The writer whose commits start copies, once watched, and what to
     /// let go of before a copy (verification's long read transaction).
     private let watched = Mutex<(writer: any DatabaseWriter, release: @Sendable () -> Void)?>(nil)
@@ -42,6 +45,7 @@ final class WALCheckpointer: Sendable {
         // with every connection of the pool.
         KeyDatabase.keepLog(connection)
         self.connection = Mutex(connection)
+        self.path = path
     }
 
     deinit {
@@ -114,13 +118,16 @@ final class WALCheckpointer: Sendable {
     /// copy still is for a moment (one in three tries here succeeded at
     /// once, nearly all by the second, 1 ms later). A try never waits on a
     /// busy writer or reader; a process sharing the file may hold on
-    /// longer, and then the log grows until a later flush.
+    /// longer, and then the log grows until a later flush. A log file
+    /// grown past ``KeyDatabase/logSizeLimit`` is emptied as it starts
+    /// over (a TRUNCATE checkpoint), giving its disk back.
     func copyAndRestart(releasing release: () -> Void) {
         release()
         guard let (log, copied) = checkpoint(SQLITE_CHECKPOINT_PASSIVE), log == copied else { return }
+        let restart = KeyDatabase.logIsPastLimit(path) ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART
         for attempt in 0..<Self.restartAttempts {
             release()
-            if checkpoint(SQLITE_CHECKPOINT_RESTART) != nil { return }
+            if checkpoint(restart) != nil { return }
             if attempt + 1 < Self.restartAttempts { Thread.sleep(forTimeInterval: 0.001) }
         }
     }

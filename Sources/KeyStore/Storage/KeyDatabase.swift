@@ -34,6 +34,19 @@ public enum KeyDatabase {
         return stat(path + "-wal", &info) == 0 && Int(info.st_size) > logSizeLimit
     }
 
+    /// One checkpoint of `connection`'s database in `mode` that never
+    /// waits on a busy handler; the log's length and how much of it is now
+    /// in the database file, in pages, or `nil` if it could not run or
+    /// complete.
+    static func checkpointWithoutWaiting(_ connection: OpaquePointer, mode: Int32) -> (log: Int, copied: Int)? {
+        sqlite3_busy_timeout(connection, 0)
+        defer { sqlite3_busy_timeout(connection, Int32(busyTimeout * 1000)) }
+        var log: Int32 = 0
+        var copied: Int32 = 0
+        guard sqlite3_wal_checkpoint_v2(connection, nil, mode, &log, &copied) == SQLITE_OK else { return nil }
+        return (Int(log), Int(copied))
+    }
+
     /// Whether `path` names a file other connections and processes may
     /// open, rather than SQLite's in-memory database.
     static func isFile(_ path: String) -> Bool {

@@ -346,10 +346,8 @@ final class UsageFile: Sendable {
     private func emptyLogIfPastLimit() {
         guard KeyDatabase.logIsPastLimit(path), let writer = opened.withLock({ $0 }) else { return }
         writer.inDatabase { db in
-            let connection = db.sqliteConnection
-            sqlite3_busy_timeout(connection, 0)
-            defer { sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000)) }
-            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+            guard let connection = db.sqliteConnection else { return }
+            _ = KeyDatabase.checkpointWithoutWaiting(connection, mode: SQLITE_CHECKPOINT_TRUNCATE)
         }
     }
 

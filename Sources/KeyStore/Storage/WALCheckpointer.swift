@@ -132,18 +132,10 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// One checkpoint in `mode`, never waiting on a busy handler; the log's
-    /// length and how much of it is now in the database, in pages, or `nil`
-    /// if it could not run or complete.
+    /// One checkpoint in `mode` (``KeyDatabase/checkpointWithoutWaiting(_:mode:)``).
     private func checkpoint(_ mode: Int32) -> (log: Int, copied: Int)? {
         connection.withLock { connection -> (log: Int, copied: Int)? in
-            guard let connection else { return nil }
-            sqlite3_busy_timeout(connection, 0)
-            defer { sqlite3_busy_timeout(connection, Int32(KeyDatabase.busyTimeout * 1000)) }
-            var log: Int32 = 0
-            var copied: Int32 = 0
-            guard sqlite3_wal_checkpoint_v2(connection, nil, mode, &log, &copied) == SQLITE_OK else { return nil }
-            return (Int(log), Int(copied))
+            connection.flatMap { KeyDatabase.checkpointWithoutWaiting($0, mode: mode) }
         }
     }
 }

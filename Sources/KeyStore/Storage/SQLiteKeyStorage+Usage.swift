@@ -249,14 +249,18 @@ final class UsageFile: Sendable {
 
     /// Runs `body` in a write transaction of the file, opening its writer
     /// now if it is not open; a failure to open or write names the file
-    /// and says why (`detail`, for the operator's log).
+    /// and says why (`detail`, for the operator's log). After the commit,
+    /// a log grown past its limit is emptied (``emptyLogIfPastLimit(_:)``).
     func write<T>(_ body: (Database) throws -> T) throws(KeyStoreError) -> T {
         let writer = try writer()
+        let result: T
         do {
-            return try writer.write(body)
+            result = try writer.write(body)
         } catch {
             throw failure(error)
         }
+        emptyLogIfPastLimit(writer)
+        return result
     }
 
     /// The writer, opened now if it is not open.
@@ -331,7 +335,6 @@ final class UsageFile: Sendable {
             try Self.forget(owed, db)
             return try body(db)
         }
-        emptyLogIfPastLimit()
         guard !owed.isEmpty else { return result }
         self.owed.withLock { current in
             for (keyId, at) in owed where current[keyId] == at { current[keyId] = nil }
@@ -342,9 +345,9 @@ final class UsageFile: Sendable {
     /// Empties the file's log if it grew past ``KeyDatabase/logSizeLimit``
     /// (``KeyDatabase/logIsPastLimit(_:)``); the writer's own checkpoints,
     /// inside its commits, start the log over but never shrink it. Never
-    /// waits: with a reader on the log, the next flush tries again.
-    private func emptyLogIfPastLimit() {
-        guard KeyDatabase.logIsPastLimit(path), let writer = opened.withLock({ $0 }) else { return }
+    /// waits: with a reader on the log, the next write tries again.
+    private func emptyLogIfPastLimit(_ writer: DatabaseQueue) {
+        guard KeyDatabase.logIsPastLimit(path) else { return }
         writer.inDatabase { db in
             guard let connection = db.sqliteConnection else { return }
             _ = KeyDatabase.checkpointWithoutWaiting(connection, mode: SQLITE_CHECKPOINT_TRUNCATE)

@@ -52,10 +52,11 @@ final class ServeClient: @unchecked Sendable {
 
     /// Sends `lines` from a thread of their own while reading a reply to
     /// each, as a client keeping the pipe full does: replies per second.
-    func pipelinedRate(_ lines: [[UInt8]]) -> Double {
+    /// `reply` sees each reply, in order.
+    func pipelinedRate(_ lines: [[UInt8]], reply: (ArraySlice<UInt8>) -> Void = { _ in }) -> Double {
         let start = Measure.now()
         Thread { for line in lines { self.send(line) } }.start()
-        for _ in lines { _ = readLine() }
+        for _ in lines { reply(readLine()) }
         return Double(lines.count) / (Double(Measure.now() - start) / 1e9)
     }
 

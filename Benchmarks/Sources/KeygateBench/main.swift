@@ -209,13 +209,14 @@ if CommandLine.arguments.contains("--profile-pipe-realistic") {
 
 // `--soak [MINUTES]`: realistic traffic through one `keygate serve` for
 // about MINUTES (30 by default), a line after each pass (Soak.swift).
-if let flag = CommandLine.arguments.firstIndex(of: "--soak") {
+if let flag = CommandLine.arguments.firstIndex(of: "--soak"), !CommandLine.arguments.contains("--postgres") {
     let minutes = CommandLine.arguments.dropFirst(flag + 1).first.flatMap(Double.init) ?? 30
     let fixture = try KeyFixture.prepare(keys: 1_000_000, catalog: catalog, in: dataDirectory)
     let secrets = try fixture.allSecrets()
     fixture.warmSystemCache()
     let server = try serve(fixture.path)
-    soak(minutes: minutes, fixture: fixture, secrets: secrets, catalog: catalog, server: server)
+    let columns = sqliteSoakColumns(fixture)
+    soak(minutes: minutes, secrets: secrets, catalog: catalog, server: server, storeHeading: columns.heading, store: columns.store)
     server.stop()
     exit(0)
 }
@@ -339,6 +340,18 @@ if CommandLine.arguments.contains("--postgres") {
         let admin = try bench.serve(url, [])
         printTable(try bench.coldRows(url, admin))
         admin.stop()
+    } else if CommandLine.arguments.contains("--realistic") {
+        // `--postgres --realistic`: the realistic traffic rows over a million keys on the server.
+        printTable(try postgresRealisticRows(bench))
+    } else if let flag = CommandLine.arguments.firstIndex(of: "--soak") {
+        // `--postgres --soak [MINUTES]`: the soak (Soak.swift) over a million keys on the server.
+        let minutes = CommandLine.arguments.dropFirst(flag + 1).first.flatMap(Double.init) ?? 30
+        let fixture = try PostgresKeyFixture.prepare(bench, keys: 1_000_000, catalog: catalog)
+        let server = try bench.serve(fixture.url, [])
+        let columns = try postgresSoakColumns(bench, url: fixture.url)
+        soak(minutes: minutes, secrets: fixture.secrets, catalog: catalog, server: server,
+             storeHeading: columns.heading, store: columns.store)
+        server.stop()
     } else if CommandLine.arguments.contains("--writes") {
         // `--postgres --writes`: only keys.create and keys.revoke, on a fresh schema.
         printTable(try bench.writeRows(try bench.freshSchema()))

@@ -71,22 +71,8 @@ extension PostgresRateLimits {
         /// From the reservation in hand, without waiting for the server; or
         /// what to reserve now, the unused cells to give back with it.
         mutating func admit(_ tag: UInt64, _ cost: Int, limit: Int, interval: Int64, at now: Int64) -> Local {
-            if self.interval != interval {
-                // The first use, or the key's limit changed: what is held
-                // goes back, counted in the new limit's cells.
-                let held = self.interval == 0 ? 0 : Int(Int64(cells + spare + owed) * self.interval / interval)
-                self = Lease(arrival: arrival, waiting: waiting, generation: generation &+ 1)
-                self.interval = interval
-                owed = held
-            }
-            if cells > 0, now >= expiresAt {
-                owed += cells
-                cells = 0
-            }
-            if spare > 0, now >= spareExpiresAt {
-                owed += spare
-                spare = 0
-            }
+            adopt(interval)
+            settle(at: now)
             if cells < cost, spare > 0 {
                 owed += cells
                 (cells, size, used, expiresAt, spare) = (spare, spare, 0, spareExpiresAt, 0)
@@ -112,6 +98,61 @@ extension PostgresRateLimits {
             (owed, cells) = (0, 0)
             waiting += 1
             return .reserve(want: want, giveBack: giveBack)
+        }
+
+        /// On the first use, or when the key's limit changed: what is held
+        /// goes back, counted in the new limit's cells.
+        private mutating func adopt(_ interval: Int64) {
+            guard self.interval != interval else { return }
+            let held = self.interval == 0 ? 0 : Int(Int64(cells + spare + owed) * self.interval / interval)
+            self = Lease(arrival: arrival, waiting: waiting, generation: generation &+ 1)
+            self.interval = interval
+            owed = held
+        }
+
+        /// Cells whose reservation ended go back with the next one.
+        private mutating func settle(at now: Int64) {
+            if cells > 0, now >= expiresAt {
+                owed += cells
+                cells = 0
+            }
+            if spare > 0, now >= spareExpiresAt {
+                owed += spare
+                spare = 0
+            }
+        }
+
+        /// What to reserve for `count` admissions about to be made
+        /// (``PostgresRateLimits/prepare(_:at:)``): what an admission would
+        /// reserve alone, or the cells they need if more (within the
+        /// largest reservation), when nothing usable is in hand, no
+        /// reservation is on its way and no refusal holds; else `nil`,
+        /// and the admissions go on as they would have.
+        mutating func prepare(_ tag: UInt64, count: Int, limit: Int, interval: Int64, at now: Int64) -> Ahead? {
+            adopt(interval)
+            settle(at: now)
+            guard cells == 0, spare == 0, !reservingAhead, waiting == 0, !isBlocked(at: now) else { return nil }
+            let want = max(nextSize(limit: limit), min(count, max(1, limit / 30)))
+            let giveBack = owed
+            owed = 0
+            waiting += 1
+            return Ahead(tag: tag, now: now, interval: interval, want: want, giveBack: giveBack, generation: generation)
+        }
+
+        /// Takes in a prepared reservation (nil: it failed, and each
+        /// admission reserves alone as it would have).
+        mutating func receive(prepared request: Ahead, granted: Int?, arrival: Int64) {
+            waiting = max(0, waiting - 1)
+            guard request.generation == generation else {
+                // Asked for under a limit the key no longer has.
+                owed += Int(Int64(granted ?? request.giveBack) * request.interval / interval)
+                return
+            }
+            guard let granted else {
+                owed += request.giveBack
+                return
+            }
+            deposit(granted, arrival: arrival, interval: request.interval, at: request.now)
         }
 
         /// Takes in what a reservation made for this request granted, and answers it.

@@ -28,7 +28,9 @@ import Locking
 /// ``PostgresKeyStorage/find(digest:)``), or one after a quiet second. A
 /// key's limit of under 120 a minute never
 /// gets there (its largest reservation is smaller), and is reserved a cell
-/// or two at a time as it is used.
+/// or two at a time as it is used. The keys of one pipelined read that
+/// have nothing in hand are reserved for together, in one statement,
+/// before their verifications are answered (``prepare(_:at:)``).
 ///
 /// While the server cannot be reached, ``PostgresKeyStorage/RateLimitOutage`` decides.
 final class PostgresRateLimits: SharedRateLimits {
@@ -79,6 +81,8 @@ final class PostgresRateLimits: SharedRateLimits {
             var ahead: [Ahead] = []
             var workerStarted = false
             var stopped = false
+            /// Admissions that waited for a reservation of their own.
+            var admissionsWaited = 0
         }
         let state: Locked<State>
         /// Signalled when the queue of reservations ahead stops being empty, and at the end.
@@ -121,7 +125,11 @@ final class PostgresRateLimits: SharedRateLimits {
             let local = state.leases.touch(tag, fresh: Lease(), sweepingIf: { $0.isQuiet(at: now) }) {
                 $0.admit(tag, cost, limit: limit, interval: interval, at: now)
             }
-            if case .decided(_, let ahead?) = local { enqueue(ahead, &state) }
+            switch local {
+            case .decided(_, let ahead?): enqueue(ahead, &state)
+            case .decided: break
+            case .reserve: state.admissionsWaited += 1
+            }
             return local
         }
         guard case .reserve(let want, let giveBack) = local else {
@@ -157,6 +165,36 @@ final class PostgresRateLimits: SharedRateLimits {
         }
     }
 
+    var admissionsWaited: Int {
+        shared.state.withLock { $0.admissionsWaited }
+    }
+
+    /// Reserves, in one statement (per ``batchLimit`` keys), for each key of
+    /// a pipelined read that has nothing usable in hand: what each of its
+    /// verifications would otherwise have waited a round trip for, one
+    /// after another, on the verifying thread. Realistic traffic's keys
+    /// verified less than once a second (about a quarter of its requests) each
+    /// found their last reservation ended (docs/PERFORMANCE.md).
+    func prepare(_ demands: [RateDemand], at now: Int64) -> Int {
+        let wanted: [Ahead] = shared.state.withLock { state in
+            demands.compactMap { demand in
+                state.leases.touch(demand.tag, fresh: Lease(), sweepingIf: { $0.isQuiet(at: now) }) {
+                    $0.prepare(demand.tag, count: demand.count, limit: demand.limit,
+                               interval: GCRA.minute / Int64(demand.limit), at: now)
+                }
+            }
+        }
+        Self.reserve(wanted, pool: pool) { batch, granted in
+            shared.state.withLock { state in
+                for (row, request) in batch.enumerated() {
+                    state.leases.entries[request.tag]?.receive(prepared: request, granted: granted.map { $0.int(row, 0) ?? 0 },
+                                                               arrival: granted?.int64(row, 1) ?? request.now)
+                }
+            }
+        }
+        return wanted.count
+    }
+
     /// Queues a reservation ahead for the worker, starting it the first time.
     private func enqueue(_ ahead: Ahead, _ state: inout Shared.State) {
         state.ahead.append(ahead)
@@ -171,10 +209,8 @@ final class PostgresRateLimits: SharedRateLimits {
         shared.wake.signal()
     }
 
-    /// The worker: sends what verifications queued, the keys in one order
-    /// on every host (so two hosts' statements, each locking several keys'
-    /// rows, wait for each other instead of deadlocking), and hands each
-    /// lease its cells. Ends when the rate limits are gone.
+    /// The worker: reserves what verifications queued and hands each lease
+    /// its cells. Ends when the rate limits are gone.
     private static func reserveAhead(pool: PGPool, shared: Shared) {
         while true {
             shared.wake.wait()
@@ -184,32 +220,7 @@ final class PostgresRateLimits: SharedRateLimits {
                 return state.ahead
             }
             guard let queued else { return }
-            let sorted = queued.sorted { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }
-            var start = 0
-            while start < sorted.count {
-                let batch = sorted[start..<min(sorted.count, start + batchLimit)]
-                start = batch.endIndex
-                let granted: PGResult?
-                do {
-                    granted = try pool.read { connection in
-                        try connection.query("""
-                            SELECT l.granted, l.arrival
-                            FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[])
-                                WITH ORDINALITY AS r (tag, now, step, want, give_back, n)
-                            CROSS JOIN LATERAL keygate_lease(r.tag, r.now, r.step, r.want, 1, r.give_back) AS l
-                            ORDER BY r.n
-                            """, [
-                            .text(PostgresKeyStorage.integerArray(batch.map { Int64(bitPattern: $0.tag) })),
-                            .text(PostgresKeyStorage.integerArray(batch.map(\.now))),
-                            .text(PostgresKeyStorage.integerArray(batch.map(\.interval))),
-                            .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.want) })),
-                            .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.giveBack) })),
-                        ])
-                    }
-                } catch {
-                    // The server away: each key reserves again when it runs out.
-                    granted = nil
-                }
+            reserve(queued, pool: pool) { batch, granted in
                 shared.state.withLock { state in
                     for (row, request) in batch.enumerated() {
                         let cells = granted.map { $0.int(row, 0) ?? 0 }
@@ -218,6 +229,36 @@ final class PostgresRateLimits: SharedRateLimits {
                     }
                 }
             }
+        }
+    }
+
+    /// Reserves for `requests`, the keys in one order on every host (so
+    /// two hosts' statements, each locking several keys' rows, wait for
+    /// each other instead of deadlocking), ``batchLimit`` keys a statement;
+    /// hands each batch and its rows (`nil`: the server away, and the keys
+    /// reserve again when they run out) to `receive`.
+    private static func reserve(_ requests: [Ahead], pool: PGPool, receive: (ArraySlice<Ahead>, PGResult?) -> Void) {
+        let sorted = requests.sorted { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }
+        var start = 0
+        while start < sorted.count {
+            let batch = sorted[start..<min(sorted.count, start + batchLimit)]
+            start = batch.endIndex
+            let granted = try? pool.read { connection in
+                try connection.query("""
+                    SELECT l.granted, l.arrival
+                    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[])
+                        WITH ORDINALITY AS r (tag, now, step, want, give_back, n)
+                    CROSS JOIN LATERAL keygate_lease(r.tag, r.now, r.step, r.want, 1, r.give_back) AS l
+                    ORDER BY r.n
+                    """, [
+                    .text(PostgresKeyStorage.integerArray(batch.map { Int64(bitPattern: $0.tag) })),
+                    .text(PostgresKeyStorage.integerArray(batch.map(\.now))),
+                    .text(PostgresKeyStorage.integerArray(batch.map(\.interval))),
+                    .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.want) })),
+                    .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.giveBack) })),
+                ])
+            }
+            receive(batch, granted)
         }
     }
 

@@ -494,6 +494,68 @@ struct PostgresTests {
         #expect(admitted >= 1_000)
     }
 
+    /// The keys of a pipelined read with nothing in hand are reserved for
+    /// in one statement, each as its first admission would have reserved
+    /// alone (or the cells its requests need, within the largest
+    /// reservation), so the admissions that follow wait for nothing; a key
+    /// with cells in hand is left as it is, and one whose reservation has
+    /// ended is reserved for again.
+    @Test func preparedKeysAreReservedForTogether() throws {
+        let host = try PostgresKeyStorage(url: try Backend.freshPostgresSchema(), rules: rules, freshness: .strict)
+        let limits = try #require(host.rateLimits)
+        let now = GCRA.microseconds(Date())
+        // 600 a minute: four cells, or what ten requests need (the largest reservation is 20).
+        let demands = [RateDemand(tag: 11, limit: 600, count: 1), RateDemand(tag: 12, limit: 600, count: 10),
+                       RateDemand(tag: 13, limit: 600, count: 50)]
+        #expect(limits.prepare(demands, at: now) == 3)
+        #expect(demands.map { host.reservations.cellsInHand($0.tag) } == [4, 10, 20])
+        for demand in demands {
+            guard case .allowed = limits.admit(demand.tag, limit: 600, cost: 1, at: now + 1_000) else {
+                Issue.record("a prepared key was refused")
+                return
+            }
+        }
+        #expect(limits.admissionsWaited == 0)
+        // Cells in hand: nothing to reserve.
+        #expect(limits.prepare(demands, at: now + 2_000) == 0)
+        // Past the reservations' second: reserved again.
+        #expect(limits.prepare(demands, at: now + 1_500_000) == 3)
+        #expect(demands.map { host.reservations.cellsInHand($0.tag) } == [4, 10, 20])
+        #expect(limits.admissionsWaited == 0)
+        // A key whose minute other hosts have used up: reserved for, none
+        // granted, and then refused here until a cell is free, asking no
+        // more of the server.
+        try host.read { try $0.execute("INSERT INTO rate_limit (tag, arrival) VALUES (15, \(now + 60_000_000))") }
+        #expect(limits.prepare([RateDemand(tag: 15, limit: 600, count: 1)], at: now) == 1)
+        #expect(limits.prepare([RateDemand(tag: 15, limit: 600, count: 1)], at: now + 1_000) == 0)
+        guard case .limited = limits.admit(15, limit: 600, cost: 1, at: now + 2_000) else {
+            Issue.record("a key with no cell free was admitted")
+            return
+        }
+        // Admitted alone, a key with nothing in hand waits for its own reservation.
+        _ = limits.admit(14, limit: 600, cost: 1, at: now)
+        #expect(limits.admissionsWaited == 1)
+    }
+
+    /// Prepared reservations keep a key's limit across hosts: three hosts
+    /// preparing for several requests at a time and admitting one each
+    /// admit no more than the burst plus what the time adds.
+    @Test func preparedReservationsStayWithinTheLimitAcrossHosts() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<3).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        let start = GCRA.microseconds(Date())
+        var admitted = 0
+        // 3,000 tries over 3 s of a 60-a-minute key: the burst of 60 and 3 more.
+        for round in 0..<3_000 {
+            let limits = try #require(hosts[round % 3].rateLimits)
+            let now = start + Int64(round) * 1_000
+            _ = limits.prepare([RateDemand(tag: 7, limit: 60, count: 5)], at: now)
+            if case .allowed = limits.admit(7, limit: 60, cost: 1, at: now) { admitted += 1 }
+        }
+        #expect(admitted <= 63)
+        #expect(admitted >= 60)
+    }
+
     /// The server computes a key's rate-limit tag as every process does, so
     /// the reservation a key's read takes is the key's own.
     @Test func theServersTagOfAKeyIsTheOneEveryProcessComputes() throws {

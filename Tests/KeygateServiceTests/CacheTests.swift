@@ -409,6 +409,38 @@ struct PreparedVerificationTests {
             == .planSuspended)
     }
 
+    /// Keys held whose reservations have ended (verified less than once a
+    /// second) are reserved for together when a group is prepared, so
+    /// their verifications wait for no reservation of their own; once
+    /// every key has cells in hand, preparing reserves nothing more.
+    @Test func heldKeysWithNothingInHandAreReservedForTogether() throws {
+        let fixture = try ServiceFixture(backend: .postgres)
+        try fixture.move(to: "pro")
+        let secrets = try (0..<3).map { _ in
+            try fixture.create(kind: "owner_integration", capabilities: ["booking.read"]).secret.unredacted
+        }
+        let limits = try #require(fixture.storage.rateLimits)
+        func verify() throws -> [VerifyOutcome] {
+            try secrets.map { try fixture.service.verify(VerifyRequest(key: $0, capability: "booking.read")).outcome }
+        }
+        // Each key read alone, with its first reservation.
+        #expect(try verify() == [.valid, .valid, .valid])
+        fixture.clock.advance(by: 2)
+        let waited = limits.admissionsWaited
+        try fixture.service.prepareVerifications(of: secrets)
+        #expect(try verify() == [.valid, .valid, .valid])
+        #expect(limits.admissionsWaited == waited)
+        // Cells in hand: the next group's preparation reserves nothing, and rests.
+        try fixture.service.prepareVerifications(of: secrets)
+        #expect(fixture.service.verification.preparedLimitsAt.withLock { $0 } == waited)
+        #expect(try verify() == [.valid, .valid, .valid])
+        #expect(limits.admissionsWaited == waited)
+        // Without a preparation, each verification reserves for itself.
+        fixture.clock.advance(by: 2)
+        #expect(try verify() == [.valid, .valid, .valid])
+        #expect(limits.admissionsWaited == waited + 3)
+    }
+
     /// Once a preparation finds every key held, the next ones cost nothing
     /// until a verification has to read a key itself; from then on the
     /// keys a group lacks are read together again.

@@ -75,24 +75,41 @@ extension KeygateService {
     /// finds them as if it had read them itself. Keys already held,
     /// malformed ones and a lone miss are left to the verifications, and so
     /// is a lone organization. What is read is kept only if nothing changed
-    /// meanwhile, as a verification's own read is.
+    /// meanwhile, as a verification's own read is. Where the store shares
+    /// rate limits through a server, the held keys with nothing in hand
+    /// for their limit are then reserved for together too
+    /// (``SharedRateLimits/prepare(_:at:)``), rather than one round trip
+    /// per verification.
     ///
     /// Only where the store ``looksUpKeysTogether``; elsewhere this would
     /// hash every key twice for nothing. Once a preparation finds every key
-    /// in memory, the next ones return at once until a verification has to
-    /// read a key itself: a process whose keys are all held pays one lock
-    /// a group, not a second hash of every key, which a hot verification
-    /// could not afford (docs/PERFORMANCE.md).
+    /// in memory, and nothing to reserve, the next ones return at once
+    /// until a verification has to read a key, or to reserve, itself: a
+    /// process whose keys are all held and busy pays one lock a group, not
+    /// a second hash of every key, which a hot verification could not
+    /// afford (docs/PERFORMANCE.md).
     public func prepareVerifications(of keys: [String]) throws(ServiceError) {
         guard storage.looksUpTogether, keys.count > 1 else { return }
         let keyReads = verification.reads.withLock { $0.keys }
-        guard verification.preparedAllAt.withLock({ $0 }) != keyReads else { return }
+        let keysAtRest = verification.preparedAllAt.withLock({ $0 }) == keyReads
+        let limitsAtRest = sharedLimits.map { limits in verification.preparedLimitsAt.withLock { $0 } == limits.admissionsWaited }
+            ?? true
+        guard !keysAtRest || !limitsAtRest else { return }
         var digests: [KeyDigest] = []
-        var seen: Set<KeyDigest> = []
+        var requests: [KeyDigest: Int] = [:]
         for key in keys {
-            if let digest = keyFormat.digest(ofWellFormed: key), seen.insert(digest).inserted { digests.append(digest) }
+            guard let digest = keyFormat.digest(ofWellFormed: key) else { continue }
+            requests[digest, default: 0] += 1
+            if requests[digest] == 1 { digests.append(digest) }
         }
         guard digests.count > 1 else { return }
+        if !keysAtRest { try prepareKeys(digests, keyReads: keyReads) }
+        if !limitsAtRest, let sharedLimits { prepareRateLimits(digests, requests: requests, sharedLimits) }
+    }
+
+    /// Reads together the keys among `digests` that memory lacks, and their
+    /// organizations that it lacks too (``prepareVerifications(of:)``).
+    private func prepareKeys(_ digests: [KeyDigest], keyReads: Int) throws(ServiceError) {
         let token = try catchUp()
         let missing = verification.withState { state -> [KeyDigest]? in
             // Moved on meanwhile: the verifications catch up themselves.
@@ -128,6 +145,26 @@ extension KeygateService {
         verification.withState { state in
             for snapshot in snapshots { _ = state.organization(snapshot, readAt: token) }
         }
+    }
+
+    /// Reserves together for the keys among `digests` that memory holds
+    /// with their plan's grant, live and usable, each for its `requests`:
+    /// keys read just now took a reservation with their read, and a key
+    /// not yet granted is left to its verification, which knows its limit.
+    private func prepareRateLimits(_ digests: [KeyDigest], requests: [KeyDigest: Int], _ limits: any SharedRateLimits) {
+        let waited = limits.admissionsWaited
+        let now = clock.now()
+        let demands = verification.withState { state -> [RateDemand] in
+            digests.compactMap { digest in
+                guard case let entry?? = state.key(digest), (entry.secretExpiresAt ?? .distantFuture) > now,
+                      case .live = entry.record.state(at: now), let grant = entry.grant,
+                      !grant.organization.hasExpired(at: now), grant.isActive
+                else { return nil }
+                return RateDemand(tag: entry.rateTag, limit: grant.rateLimit, count: requests[digest] ?? 1)
+            }
+        }
+        let reserved = limits.prepare(demands, at: GCRA.microseconds(now))
+        verification.preparedLimitsAt.withLock { $0 = reserved == 0 ? waited : nil }
     }
 
     /// Catches memory up with the store as it stands now (what changed

@@ -61,6 +61,11 @@ final class VerificationState: Sendable {
     /// preparation would find the same and is skipped
     /// (``KeygateService/prepareVerifications(of:)``).
     let preparedAllAt = Locked<Int?>(nil)
+    /// The shared rate limits' count of admissions that waited alone
+    /// (``SharedRateLimits/admissionsWaited``) when a preparation last
+    /// found no key to reserve for: while it has not moved, the next
+    /// preparation would find none either and skips the rate limits.
+    let preparedLimitsAt = Locked<Int?>(nil)
 
     /// Runs `body` under the lock.
     func withState<Result: Sendable>(_ body: (inout State) -> Result) -> Result {

@@ -233,12 +233,18 @@ extension PostgresKeyStorage {
             return [reading.first?.used ?? 0]
         }
         guard !queries.isEmpty else { return [] }
+        // A look-up by primary key for each query, not a join: a process's
+        // statement is planned once its first few runs are, and a join
+        // planned while meter_usage was empty (a new deployment) hashed
+        // the whole table on every run after it had grown, 2 ms a read of
+        // 8 counts with 48,000 organizations, until autovacuum's next
+        // analysis made the server plan it again.
         let result = try read { connection in
             try connection.query("""
-                SELECT COALESCE(m.used, 0)
+                SELECT COALESCE((SELECT m.used FROM meter_usage m
+                                 WHERE m.organization_id = q.organization_id AND m.meter = q.meter
+                                   AND m.period_start = q.period_start), 0)
                 FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS q(organization_id, meter, period_start, n)
-                LEFT JOIN meter_usage m
-                  ON m.organization_id = q.organization_id AND m.meter = q.meter AND m.period_start = q.period_start
                 ORDER BY q.n
                 """, [
                 .text(Self.textArray(queries.map(\.organizationId))), .text(Self.textArray(queries.map(\.meter))),

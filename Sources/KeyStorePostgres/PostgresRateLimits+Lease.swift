@@ -143,16 +143,24 @@ extension PostgresRateLimits {
         /// admission reserves alone as it would have).
         mutating func receive(prepared request: Ahead, granted: Int?, arrival: Int64) {
             waiting = max(0, waiting - 1)
+            guard let granted = usable(request, granted: granted) else { return }
+            deposit(granted, arrival: arrival, interval: request.interval, at: request.now)
+        }
+
+        /// The cells a reservation sent for `request` (ahead, or prepared)
+        /// brings this lease; `nil` when they go back with the next
+        /// reservation instead: asked for under a limit the key no longer
+        /// has, or failed (the cells it was to give back are still owed).
+        private mutating func usable(_ request: Ahead, granted: Int?) -> Int? {
             guard request.generation == generation else {
-                // Asked for under a limit the key no longer has.
                 owed += Int(Int64(granted ?? request.giveBack) * request.interval / interval)
-                return
+                return nil
             }
             guard let granted else {
                 owed += request.giveBack
-                return
+                return nil
             }
-            deposit(granted, arrival: arrival, interval: request.interval, at: request.now)
+            return granted
         }
 
         /// Takes in what a reservation made for this request granted, and answers it.
@@ -222,16 +230,9 @@ extension PostgresRateLimits {
 
         /// Takes in a reservation ahead (nil: it failed).
         mutating func receive(ahead request: Ahead, granted: Int?, arrival: Int64) {
-            guard request.generation == generation else {
-                // Asked for under a limit the key no longer has.
-                owed += Int(Int64(granted ?? request.giveBack) * request.interval / interval)
-                return
-            }
-            reservingAhead = false
-            guard let granted else {
-                owed += request.giveBack
-                return
-            }
+            // A lease started over under another limit is not reserving ahead.
+            if request.generation == generation { reservingAhead = false }
+            guard let granted = usable(request, granted: granted) else { return }
             self.arrival = max(self.arrival, arrival)
             guard granted > 0 else {
                 (blockedUntil, blockedSince) = (arrival + interval - GCRA.minute, request.now)

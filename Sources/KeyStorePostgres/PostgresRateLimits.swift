@@ -184,14 +184,7 @@ final class PostgresRateLimits: SharedRateLimits {
                 }
             }
         }
-        Self.reserve(wanted, pool: pool) { batch, granted in
-            shared.state.withLock { state in
-                for (row, request) in batch.enumerated() {
-                    state.leases.entries[request.tag]?.receive(prepared: request, granted: granted.map { $0.int(row, 0) ?? 0 },
-                                                               arrival: granted?.int64(row, 1) ?? request.now)
-                }
-            }
-        }
+        Self.reserve(wanted, pool: pool, shared: shared) { $0.receive(prepared: $1, granted: $2, arrival: $3) }
         return wanted.count
     }
 
@@ -220,24 +213,18 @@ final class PostgresRateLimits: SharedRateLimits {
                 return state.ahead
             }
             guard let queued else { return }
-            reserve(queued, pool: pool) { batch, granted in
-                shared.state.withLock { state in
-                    for (row, request) in batch.enumerated() {
-                        let cells = granted.map { $0.int(row, 0) ?? 0 }
-                        state.leases.entries[request.tag]?.receive(ahead: request, granted: cells,
-                                                          arrival: granted?.int64(row, 1) ?? request.now)
-                    }
-                }
-            }
+            reserve(queued, pool: pool, shared: shared) { $0.receive(ahead: $1, granted: $2, arrival: $3) }
         }
     }
 
     /// Reserves for `requests`, the keys in one order on every host (so
     /// two hosts' statements, each locking several keys' rows, wait for
     /// each other instead of deadlocking), ``batchLimit`` keys a statement;
-    /// hands each batch and its rows (`nil`: the server away, and the keys
-    /// reserve again when they run out) to `receive`.
-    private static func reserve(_ requests: [Ahead], pool: PGPool, receive: (ArraySlice<Ahead>, PGResult?) -> Void) {
+    /// hands each key's lease still held, under the lock, what its request
+    /// was granted and the key's shared time to `receive` (`nil` cells: the
+    /// server away, and the key reserves again when it runs out).
+    private static func reserve(_ requests: [Ahead], pool: PGPool, shared: Shared,
+                                receive: (inout Lease, Ahead, _ granted: Int?, _ arrival: Int64) -> Void) {
         let sorted = requests.sorted { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }
         var start = 0
         while start < sorted.count {
@@ -258,7 +245,13 @@ final class PostgresRateLimits: SharedRateLimits {
                     .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.giveBack) })),
                 ])
             }
-            receive(batch, granted)
+            shared.state.withLock { state in
+                for (row, request) in batch.enumerated() {
+                    guard let lease = state.leases.entries.index(forKey: request.tag) else { continue }
+                    receive(&state.leases.entries.values[lease], request, granted.map { $0.int(row, 0) ?? 0 },
+                            granted?.int64(row, 1) ?? request.now)
+                }
+            }
         }
     }
 

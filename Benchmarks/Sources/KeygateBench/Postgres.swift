@@ -91,6 +91,29 @@ struct PostgresBench: Sendable {
         return count
     }
 
+    /// The statements that took the most of the server's time since
+    /// pg_stat_statements was last reset (``resetStatements()``), each as
+    /// its calls, rows, total milliseconds and the start of its text.
+    func serverTime(top: Int) throws -> [(calls: Int, rows: Int, milliseconds: Double, text: String)] {
+        let output = try psql(server, """
+            SELECT calls, rows, round(total_exec_time::numeric, 1),
+                   left(regexp_replace(query, '\\s+', ' ', 'g'), 72)
+            FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+            ORDER BY total_exec_time DESC LIMIT \(top)
+            """)
+        return output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count == 4, let calls = Int(fields[0]), let rows = Int(fields[1]),
+                  let milliseconds = Double(fields[2]) else { return nil }
+            return (calls, rows, milliseconds, String(fields[3]))
+        }
+    }
+
+    /// Forgets what pg_stat_statements counted, so that the next counts are one run's.
+    func resetStatements() throws {
+        _ = try psql(server, "SELECT pg_stat_statements_reset()")
+    }
+
     func json(_ line: String) -> [String: Any] {
         ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]) ?? [:]
     }

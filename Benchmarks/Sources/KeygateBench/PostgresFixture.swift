@@ -101,6 +101,7 @@ func postgresRealisticRows(_ bench: PostgresBench) throws -> [Row] {
     for (pass, seed) in realisticPasses() {
         let lines = Traffic(secrets: fixture.secrets, count: 1_000_000, catalog: catalog, seed: seed).lines()
         var outcomes: [String: Int] = [:]
+        try bench.resetStatements()
         let measured = try statementsPerRequest(lines.count) {
             server.pipelinedRate(lines) { reply in outcomes[outcome(of: reply), default: 0] += 1 }
         }
@@ -111,6 +112,18 @@ func postgresRealisticRows(_ bench: PostgresBench) throws -> [Row] {
                         value: String(format: "%.4f; ", measured.statements)
                             + outcomes.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
                         target: "", met: nil))
+        // Where the server's time went: per call, and per row for the
+        // statements that read or reserve for many keys at once.
+        for statement in try bench.serverTime(top: 5) {
+            let perRow = statement.rows > statement.calls
+                ? String(format: ", %.1f µs a row", statement.milliseconds * 1_000 / Double(statement.rows)) : ""
+            rows.append(Row(name: "PostgreSQL: pass \(pass), server time: \(statement.text)",
+                            value: String(format: "%.0f ms, %d calls, %.1f µs each, %d rows",
+                                          statement.milliseconds, statement.calls,
+                                          statement.milliseconds * 1_000 / Double(max(1, statement.calls)), statement.rows)
+                                + perRow,
+                            target: "", met: nil))
+        }
     }
     let memory = server.memory()
     server.stop()

@@ -3,14 +3,14 @@ public import KeyStore
 extension PostgresKeyStorage {
     /// Deletes the `rate_limit` rows of keys whose time is before `before`,
     /// among the next `entries` rows in tag order: such a row admits what
-    /// no row admits (``keygate_lease`` starts a key with no row at its
-    /// whole allowance), so only the table's size changes. A row that a
+    /// no row admits (a reservation starts a key with no row at its whole
+    /// allowance), so only the table's size changes. A row that a
     /// reservation holds is skipped, not waited for (the pass never holds
     /// up a verification's reservation, nor deadlocks with one that locks
     /// several keys' rows), and one a reservation moved since the step
     /// began is checked again under its lock, and kept. A reservation that
     /// was waiting for a row this deletes makes the row again (migration
-    /// 14).
+    /// 28: the server's insert-or-update waits for the deletion).
     public func forgetIdleRateLimits(before: Int64, after cursor: Int64?, entries: Int) throws(KeyStoreError)
         -> RateLimitSweep
     {

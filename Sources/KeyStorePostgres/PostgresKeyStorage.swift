@@ -625,53 +625,51 @@ public struct PostgresKeyStorage: KeygateStorage {
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
         WHERE s.digest = $1
         """
-    /// The reservation only for a key that can be admitted (not revoked,
-    /// expired, or a secret past its grace): a filter on the outer row
-    /// alone, which the server checks before calling the function.
-    private static let findReserving = """
-        SELECT \(lookUpColumns), l.granted, l.arrival
+    /// ``find`` taking the key's first reservation, if it can be admitted.
+    private static let findReserving = reservingRead(keys: """
+        SELECT 1, \(lookUpColumns)
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
-        \(firstReservation(tag: "keygate_tag(k.id)", rateLimit: "k.rate_limit", revokedAt: "k.revoked_at",
-                            expiresAt: "k.expires_at", secretExpiresAt: "s.expires_at"))
         WHERE s.digest = $1
-        """
+        """, leading: "")
     /// ``find`` for several digests (hex, `$1`), each row led by its digest's place.
     private static let findAll = """
         SELECT d.n, \(lookUpColumns)
         FROM unnest($1::text[]) WITH ORDINALITY AS d (hex, n)
         JOIN key_secret s ON s.digest = decode(d.hex, 'hex') JOIN api_key k ON k.id = s.key_id
         """
-    /// ``findReserving`` for several digests: the keys found first, in the
-    /// order of their tags, then each one's reservation in that order.
-    private static let findAllReserving = """
-        WITH found AS MATERIALIZED (
-            SELECT d.n, keygate_tag(k.id) AS tag, s.expires_at AS secret_expires_at, k.id, k.organization_id, k.name,
-                   k.kind, k.capabilities, k.environment, k.hint, k.rate_limit, k.allowed_origins, k.created_at,
-                   k.expires_at, k.revoked_at, k.last_used_at
-            FROM unnest($1::text[]) WITH ORDINALITY AS d (hex, n)
-            JOIN key_secret s ON s.digest = decode(d.hex, 'hex') JOIN api_key k ON k.id = s.key_id
-            ORDER BY tag
+    /// ``findReserving`` for several digests.
+    private static let findAllReserving = reservingRead(keys: findAll, leading: "f.n, ")
+
+    /// A look-up that also takes each key's first reservation: a few cells,
+    /// as many as a busy key's first second may use, taken at `$3`
+    /// (microseconds) for a key that can be admitted at `$2` (milliseconds:
+    /// not revoked, expired, or a secret past its grace). `keys` selects a
+    /// place and the ``lookUpColumns``; the rows come back as it selects
+    /// them (each led by `leading`), then the reservation's `granted` and
+    /// `arrival`. A key reached by two of the digests (two secrets of one
+    /// key, or ids whose tags collide) is reserved for once, for the first
+    /// of its rows; the others come without a reservation.
+    private static func reservingRead(keys: String, leading: String) -> String {
+        """
+        WITH keys AS MATERIALIZED (
+            SELECT x.*, x.admissible AND row_number() OVER (PARTITION BY x.tag, x.admissible ORDER BY x.n) = 1 AS reserves
+            FROM (
+                SELECT y.*, keygate_tag(y.id) AS tag,
+                       y.revoked_at IS NULL AND (y.expires_at IS NULL OR y.expires_at > $2)
+                           AND (y.secret_expires_at IS NULL OR y.secret_expires_at > $2) AS admissible
+                FROM (\(keys)) AS y (n, secret_expires_at, id, organization_id, name, kind, capabilities, environment, hint,
+                                     rate_limit, allowed_origins, created_at, expires_at, revoked_at, last_used_at)
+            ) x
+        ), reserved AS (
+            \(PostgresRateLimits.reserving("""
+                SELECT tag, $3::bigint, \(GCRA.minute) / rate_limit, LEAST(4, GREATEST(1, rate_limit / 30)), 0
+                FROM keys WHERE reserves
+                """, need: "1"))
         )
-        SELECT f.n, f.secret_expires_at, f.id, f.organization_id, f.name, f.kind, f.capabilities, f.environment, f.hint,
-               f.rate_limit, f.allowed_origins, f.created_at, f.expires_at, f.revoked_at, f.last_used_at,
+        SELECT \(leading)f.secret_expires_at, f.id, f.organization_id, f.name, f.kind, f.capabilities, f.environment,
+               f.hint, f.rate_limit, f.allowed_origins, f.created_at, f.expires_at, f.revoked_at, f.last_used_at,
                l.granted, l.arrival
-        FROM found f
-        \(firstReservation(tag: "f.tag", rateLimit: "f.rate_limit", revokedAt: "f.revoked_at",
-                            expiresAt: "f.expires_at", secretExpiresAt: "f.secret_expires_at"))
-        """
-    /// A key's first reservation (`l.granted`, `l.arrival`), joined to the
-    /// row that names its columns: a few cells, as many as a busy key's
-    /// first second may use, taken at `$3` (microseconds) only if the key
-    /// can be admitted at `$2` (milliseconds).
-    private static func firstReservation(tag: String, rateLimit: String, revokedAt: String, expiresAt: String,
-                                         secretExpiresAt: String) -> String {
-        """
-        LEFT JOIN LATERAL (
-            SELECT r.granted, r.arrival
-            FROM keygate_lease(\(tag), $3, \(GCRA.minute) / \(rateLimit), LEAST(4, GREATEST(1, \(rateLimit) / 30)), 1, 0) r
-            WHERE \(revokedAt) IS NULL AND (\(expiresAt) IS NULL OR \(expiresAt) > $2)
-                AND (\(secretExpiresAt) IS NULL OR \(secretExpiresAt) > $2)
-        ) l ON true
+        FROM keys f LEFT JOIN reserved l ON f.reserves AND l.tag = f.tag
         """
     }
 

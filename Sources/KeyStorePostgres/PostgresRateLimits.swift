@@ -140,12 +140,12 @@ final class PostgresRateLimits: SharedRateLimits {
         let arrival: Int64
         do {
             let result = try pool.read { connection in
-                try connection.query("SELECT granted, arrival FROM keygate_lease($1, $2, $3, $4, $5, $6)", [
-                    .integer(Int64(bitPattern: tag)), .integer(now), .integer(interval), .of(want), .of(cost), .of(giveBack),
+                try connection.query(Self.reserveOne, [
+                    .integer(Int64(bitPattern: tag)), .integer(now), .integer(interval), .of(want), .of(giveBack), .of(cost),
                 ])
             }
-            granted = result.int(0, 0) ?? 0
-            arrival = result.int64(0, 1) ?? now
+            granted = result.int(0, 1) ?? 0
+            arrival = result.int64(0, 2) ?? now
         } catch {
             shared.state.withLock { $0.leases.entries[tag]?.waiting -= 1 }
             return admitDuringOutage(tag, limit: limit, cost: cost, at: now)
@@ -217,27 +217,77 @@ final class PostgresRateLimits: SharedRateLimits {
         }
     }
 
-    /// Reserves for `requests`, the keys in one order on every host (so
-    /// two hosts' statements, each locking several keys' rows, wait for
-    /// each other instead of deadlocking), ``batchLimit`` keys a statement;
-    /// hands each key's lease still held, under the lock, what its request
-    /// was granted and the key's shared time to `receive` (`nil` cells: the
-    /// server away, and the key reserves again when it runs out).
+    /// The statement that reserves for each key `requests` selects, as
+    /// (`tag`, `now`, `step`, `want`, `give_back`), each key once: up to
+    /// `want` cells, at least `need` or none, at `now` (microseconds),
+    /// `step` apart, after giving back `give_back` cells an earlier
+    /// reservation did not use. One insert or update of each key's row,
+    /// in tag order, so that two hosts' statements, each locking several
+    /// keys' rows, wait for each other instead of deadlocking (migration
+    /// 28 keeps the arithmetic). Returns each key's `tag`, the cells
+    /// `granted` and the key's shared time after them, `arrival`.
+    static func reserving(_ requests: String, need: String) -> String {
+        func end(_ arrival: String, _ q: String) -> String {
+            "keygate_reservation_end(\(arrival), \(q).now, \(q).step, \(q).want, \(need), \(q).give_back)"
+        }
+        func cells(_ arrival: String, _ q: String) -> String {
+            "keygate_reservation_cells(\(arrival), \(q).now, \(q).step, \(q).want, \(need), \(q).give_back)"
+        }
+        // A key with a row: the update sees the request only as the row
+        // proposed for it (`excluded`), in the columns that keep it.
+        return """
+            INSERT INTO rate_limit AS r (tag, reserved_at, step, asked, given_back, granted, arrival)
+            SELECT q.tag, q.now, q.step, q.want, q.give_back, \(cells("0", "q")), \(end("0", "q"))
+            FROM (\(requests)) AS q (tag, now, step, want, give_back)
+            ORDER BY q.tag
+            ON CONFLICT (tag) DO UPDATE SET
+                reserved_at = excluded.reserved_at, step = excluded.step, asked = excluded.asked,
+                given_back = excluded.given_back,
+                granted = keygate_reservation_cells(r.arrival, excluded.reserved_at, excluded.step, excluded.asked,
+                                                    \(need), excluded.given_back),
+                arrival = keygate_reservation_end(r.arrival, excluded.reserved_at, excluded.step, excluded.asked,
+                                                  \(need), excluded.given_back)
+            RETURNING r.tag, r.granted, r.arrival
+            """
+    }
+
+    /// One key's reservation, at least `$6` cells: for an admission that waits for it.
+    static let reserveOne = reserving(
+        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4::integer, $5::integer)", need: "$6::integer")
+
+    /// Several keys' reservations, a cell at least, the requests as arrays.
+    static let reserveMany = reserving(
+        "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[])", need: "1")
+
+    /// `requests` as the statements that reserve for them: in tag order
+    /// (the order every host locks keys' rows in), ``batchLimit`` at most
+    /// a statement, and each key once a statement, as one insert or update
+    /// of a row can only be made once in a statement: a tag asked for
+    /// again (not asked by leases, which wait for the reservation on its
+    /// way) goes in a later statement.
+    static func statements(for requests: [Ahead]) -> [[Ahead]] {
+        var statements: [[Ahead]] = []
+        var again: [Ahead] = []
+        for request in requests.sorted(by: { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }) {
+            if statements.last?.last?.tag == request.tag {
+                again.append(request)
+                continue
+            }
+            if statements.last.map({ $0.count >= batchLimit }) ?? true { statements.append([]) }
+            statements[statements.count - 1].append(request)
+        }
+        return again.isEmpty ? statements : statements + self.statements(for: again)
+    }
+
+    /// Reserves for `requests` (``statements(for:)``); hands each key's
+    /// lease still held, under the lock, what its request was granted and
+    /// the key's shared time to `receive` (`nil` cells: the server away,
+    /// and the key reserves again when it runs out).
     private static func reserve(_ requests: [Ahead], pool: PGPool, shared: Shared,
                                 receive: (inout Lease, Ahead, _ granted: Int?, _ arrival: Int64) -> Void) {
-        let sorted = requests.sorted { Int64(bitPattern: $0.tag) < Int64(bitPattern: $1.tag) }
-        var start = 0
-        while start < sorted.count {
-            let batch = sorted[start..<min(sorted.count, start + batchLimit)]
-            start = batch.endIndex
-            let granted = try? pool.read { connection in
-                try connection.query("""
-                    SELECT l.granted, l.arrival
-                    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::integer[])
-                        WITH ORDINALITY AS r (tag, now, step, want, give_back, n)
-                    CROSS JOIN LATERAL keygate_lease(r.tag, r.now, r.step, r.want, 1, r.give_back) AS l
-                    ORDER BY r.n
-                    """, [
+        for batch in statements(for: requests) {
+            let result = try? pool.read { connection in
+                try connection.query(reserveMany, [
                     .text(PostgresKeyStorage.integerArray(batch.map { Int64(bitPattern: $0.tag) })),
                     .text(PostgresKeyStorage.integerArray(batch.map(\.now))),
                     .text(PostgresKeyStorage.integerArray(batch.map(\.interval))),
@@ -245,11 +295,18 @@ final class PostgresRateLimits: SharedRateLimits {
                     .text(PostgresKeyStorage.integerArray(batch.map { Int64($0.giveBack) })),
                 ])
             }
+            var reserved: [UInt64: (granted: Int, arrival: Int64)] = [:]
+            if let result {
+                for row in 0..<result.count {
+                    guard let tag = result.int64(row, 0) else { continue }
+                    reserved[UInt64(bitPattern: tag)] = (result.int(row, 1) ?? 0, result.int64(row, 2) ?? 0)
+                }
+            }
             shared.state.withLock { state in
-                for (row, request) in batch.enumerated() {
+                for request in batch {
                     guard let lease = state.leases.entries.index(forKey: request.tag) else { continue }
-                    receive(&state.leases.entries.values[lease], request, granted.map { $0.int(row, 0) ?? 0 },
-                            granted?.int64(row, 1) ?? request.now)
+                    let answer = reserved[request.tag]
+                    receive(&state.leases.entries.values[lease], request, answer?.granted, answer?.arrival ?? request.now)
                 }
             }
         }

@@ -639,23 +639,55 @@ struct PostgresTests {
         #expect(host.reservations.cellsInHand(RateTag.of(keyId: revoked.key.id)) == 0)
     }
 
-    /// A server that answers reads but will not reserve (here its
-    /// reservation function fails, as a server refusing writes would): the
-    /// key is still found, and its verification is decided by the outage
-    /// setting, as when reads took no reservation.
+    /// A key whose two secrets (one in its rotation's grace) are read in
+    /// one statement is reserved for once: the first of its rows brings
+    /// the reservation, the other none, and the key's shared time moved by
+    /// the cells in hand only.
+    @Test func aKeyReadByTwoSecretsTogetherIsReservedForOnce() throws {
+        let url = try Backend.freshPostgresSchema()
+        let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
+        let issued = try host.create(NewKey(organizationId: "org_a", name: "rotated", kind: "owner_integration",
+                                            capabilities: ["booking.read"], environment: "live", rateLimit: 600), limit: nil)
+        let rotated = try host.rotate(id: issued.key.id, organizationId: "org_a", gracePeriodSeconds: 600, actor: nil)
+        let other = try host.create(NewKey(organizationId: "org_a", name: "other", kind: "owner_integration",
+                                           capabilities: ["booking.read"], environment: "live", rateLimit: 60), limit: nil)
+        let digests = try [issued.secret, other.secret, rotated.secret].map { try rules.format.parse($0.unredacted).digest }
+        let before = GCRA.microseconds(Date())
+        let found = try host.find(digests: digests).map { lookup -> String? in
+            if case .found(let match) = lookup { return match.key.id }
+            return nil
+        }
+        #expect(found == [issued.key.id, other.key.id, issued.key.id])
+        // 600 a minute: four cells of 100 ms; 60 a minute: two of a second.
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: issued.key.id)) == 4)
+        #expect(host.reservations.cellsInHand(RateTag.of(keyId: other.key.id)) == 2)
+        let arrival = try host.read {
+            try $0.query("SELECT arrival FROM rate_limit WHERE tag = $1",
+                         [.integer(Int64(bitPattern: RateTag.of(keyId: issued.key.id)))]).int64(0, 0)
+        }
+        let after = GCRA.microseconds(Date())
+        // The store reads its clock in whole milliseconds.
+        let moved = try #require(arrival)
+        #expect(moved >= before - 1_000 + 400_000 && moved <= after + 400_000, "\(before) \(moved) \(after)")
+    }
+
+    /// A server that answers reads but will not reserve (here a trigger
+    /// refuses every write of the rate limits' table, as a server refusing
+    /// writes would): the key is still found, and its verification is
+    /// decided by the outage setting, as when reads took no reservation.
     @Test func aReadIsAnsweredWhenItsReservationCannotBeTaken() throws {
         let url = try Backend.freshPostgresSchema()
         let host = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict, rateLimitOutage: .local)
         let issued = try host.create(NewKey(organizationId: "org_a", name: "k", kind: "owner_integration",
                                             capabilities: ["booking.read"], environment: "live", rateLimit: 60), limit: nil)
         _ = try host.read { try $0.execute("""
-            CREATE OR REPLACE FUNCTION keygate_lease(p_tag BIGINT, p_now BIGINT, p_interval BIGINT, want INTEGER,
-                                                     need INTEGER, give_back INTEGER)
-            RETURNS TABLE (granted INTEGER, arrival BIGINT) LANGUAGE plpgsql AS $$
+            CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                RAISE EXCEPTION 'cannot execute UPDATE in a read-only transaction';
+                RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction';
             END;
-            $$
+            $$;
+            CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE ON rate_limit
+                FOR EACH ROW EXECUTE FUNCTION refuse_writes();
             """) }
         guard case .found(let match) = try host.find(digest: rules.format.parse(issued.secret.unredacted).digest) else {
             Issue.record("a key not found because its reservation failed")
@@ -791,11 +823,20 @@ struct PostgresTests {
         #expect(try host.forgetIdleRateLimits(before: now - Self.hour, after: nil, entries: 100).forgotten == 1)
     }
 
+    /// The statements that reserve: this version's, and keygate_lease,
+    /// which processes of schema 27 call during an upgrade.
+    static let reservations: [(name: String, sql: String)] = [
+        ("reserveOne", PostgresRateLimits.reserveOne),
+        ("keygate_lease", "SELECT NULL, granted, arrival FROM keygate_lease($1, $2, $3, $4, $6, $5)"),
+    ]
+
     /// The pass locks a quiet key's row, then deletes it. A reservation
     /// that came for the row in between, and waited for the lock, finds it
     /// gone: it makes the row again and records the cells it granted, so
     /// the next reservation finds them taken.
-    @Test func aReservationWaitingForARowThePassDeletesRecordsItsCells() throws {
+    @Test(arguments: reservations.map(\.name))
+    func aReservationWaitingForARowThePassDeletesRecordsItsCells(statement: String) throws {
+        let sql = try #require(Self.reservations.first { $0.name == statement }?.sql)
         let url = try Backend.freshPostgresSchema()
         let pass = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
         let reserving = try PostgresKeyStorage(url: url, rules: rules, freshness: .strict)
@@ -809,9 +850,9 @@ struct PostgresTests {
             Thread {
                 // Four cells of a 60-a-minute key, a second apart.
                 let result = try? reserving.read { connection in
-                    try connection.query("SELECT granted, arrival FROM keygate_lease(1, $1, 1000000, 4, 1, 0)", [.integer(now)])
+                    try connection.query(sql, [.integer(1), .integer(now), .integer(1_000_000), .of(4), .of(0), .of(1)])
                 }
-                reserved.withLock { $0 = result.map { ($0.int(0, 0) ?? 0, $0.int64(0, 1) ?? 0) } }
+                reserved.withLock { $0 = result.map { ($0.int(0, 1) ?? 0, $0.int64(0, 2) ?? 0) } }
                 done.signal()
             }.start()
             // Until the reservation waits for this transaction (10 s at most).
@@ -877,6 +918,26 @@ struct ReservationAheadTests {
         #expect(giveBack == 0)
         _ = lease.receive(granted, arrival: start + Int64(granted) * interval, cost: 1, interval: interval, at: start)
         return lease
+    }
+
+    /// Reservations go to the server in tag order (signed, as the server
+    /// orders them), ``PostgresRateLimits/batchLimit`` keys a statement,
+    /// and a key asked for twice in a later statement: one statement
+    /// cannot insert or update a row twice.
+    @Test func reservationsAreSentInTagOrderEachKeyOnceAStatement() {
+        func ahead(_ tag: UInt64, want: Int = 1) -> PostgresRateLimits.Ahead {
+            PostgresRateLimits.Ahead(tag: tag, now: start, interval: interval, want: want, giveBack: 0, generation: 0)
+        }
+        let negative = UInt64(bitPattern: -5)
+        let small = PostgresRateLimits.statements(for: [ahead(9), ahead(3), ahead(negative), ahead(3, want: 2), ahead(9),
+                                                        ahead(3, want: 3)])
+        #expect(small.map { $0.map(\.tag) } == [[negative, 3, 9], [3, 9], [3]])
+        #expect(small.flatMap { $0 }.filter { $0.tag == 3 }.map(\.want).sorted() == [1, 2, 3])
+        let many = PostgresRateLimits.statements(for: (0..<1_201).map { ahead(UInt64($0)) } + [ahead(7)])
+        #expect(many.map(\.count) == [500, 500, 201, 1])
+        #expect(many.flatMap { $0 }.count == 1_202)
+        #expect(many.allSatisfy { batch in Set(batch.map(\.tag)).count == batch.count })
+        #expect(PostgresRateLimits.statements(for: []).isEmpty)
     }
 
     @Test func halfwayThroughABusyKeysReservationTheNextIsAskedForOnce() throws {

@@ -294,12 +294,13 @@ struct StatusCommandTests {
                 + "v21: rotated-out secrets keep their hint, v22: key creations by idempotency key, "
                 + "v23: key rotations by idempotency key, v24: each key's audit trail, v25: how far events were pruned, "
                 + "v26: erasures marked in the change log, v27: billing event ids by organization"
-            : "14: reservations that outlast a forgotten row; this keygate applies 13 more when it opens it or keygate migrate runs: "
+            : "14: reservations that outlast a forgotten row; this keygate applies 14 more when it opens it or keygate migrate runs: "
                 + "15: settings in use, 16: settings of each process, 17: billing events as sent, 18: usage records as sent, "
                 + "19: rotated-out secrets keep their hint, 20: key creations by idempotency key, "
                 + "21: key rotations by idempotency key, 22: each key's audit trail, 23: how far events were pruned, "
                 + "24: an erasure logs its changes in one step, 25: deletions logged a statement at a time, "
-                + "26: erasures marked in the change log, 27: billing event ids by organization"
+                + "26: erasures marked in the change log, 27: billing event ids by organization, "
+                + "28: reservations for many keys in one statement"
         #expect(run.output.contains("schema     \(schema)\n"), "\(run.output)")
         #expect(run.output.contains("This schema records no settings"), "\(run.output)")
         // Only what the schema holds: it remembers no creation or rotation yet.

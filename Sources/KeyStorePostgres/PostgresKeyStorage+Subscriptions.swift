@@ -388,44 +388,49 @@ extension PostgresKeyStorage {
             // A whole batch in a few statements, its rows as arrays.
             if !meters.isEmpty { try addToMeters(meters, changesSeen: changesSeen, connection) }
             guard !increments.isEmpty else { return }
-            let keyIds = Self.textArray(increments.map(\.keyId))
-            // Keys first, in order, so a key cannot be deleted under the flush.
-            // A share lock: flushes never write a key's own row, and a
-            // keys.update or a revocation need not wait for them.
-            connection.send("SELECT 1 FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR KEY SHARE", [.text(keyIds)])
-            // The last use goes into the day's row too: one row per key and flush.
+            let breakdown = increments.flatMap { increment in
+                increment.breakdown.map { (increment.keyId, StorageCoding.day(increment.day), $0.dimension, $0.name, $0.count) }
+            }
+            // The keys' rows first, in id order, so that no key is deleted
+            // under the flush, and flushes of several hosts wait for each
+            // other rather than deadlock. A share lock: flushes never write
+            // a key's own row, and a keys.update or a revocation need not
+            // wait for them. A key deleted before it is not locked, and its
+            // counts are dropped. Then each day's totals (the last use in
+            // the day's row too: one row per key and flush) and their
+            // breakdown, for the keys locked: one statement, so that the
+            // lock's own rows say which keys stand, where each insert used
+            // to look every key up again (docs/PERFORMANCE.md).
             connection.send("""
-                INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
-                SELECT u.key_id, u.day, u.valid, u.invalid, u.at, u.origin, u.ip
-                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
-                    AS u (key_id, day, valid, invalid, at, origin, ip)
-                WHERE EXISTS (SELECT 1 FROM api_key WHERE id = u.key_id)
-                ORDER BY u.key_id, u.day
-                ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
+                WITH locked AS MATERIALIZED (
+                    SELECT id FROM api_key WHERE id = ANY ($1::text[]) ORDER BY id FOR KEY SHARE
+                ), days AS (
+                    INSERT INTO key_usage_day (key_id, day, valid, invalid, last_used_at, last_origin, last_ip)
+                    SELECT u.key_id, u.day, u.valid, u.invalid, u.at, u.origin, u.ip
+                    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+                        AS u (key_id, day, valid, invalid, at, origin, ip)
+                    WHERE u.key_id IN (SELECT id FROM locked)
+                    ORDER BY u.key_id, u.day
+                    ON CONFLICT (key_id, day) DO UPDATE SET \(StorageCoding.dayRowMerge)
+                )
+                INSERT INTO key_usage_count (key_id, day, dimension, name, count)
+                SELECT c.key_id, c.day, c.dimension, c.name, c.count
+                FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+                    AS c (key_id, day, dimension, name, count)
+                WHERE c.key_id IN (SELECT id FROM locked)
+                ORDER BY c.key_id, c.day, c.dimension, c.name
+                ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = key_usage_count.count + excluded.count
                 """, [
-                .text(keyIds), .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
+                .text(Self.textArray(increments.map(\.keyId))),
+                .text(Self.textArray(increments.map { StorageCoding.day($0.day) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.valid)) })),
                 .text(Self.integerArray(increments.map { Int64(max(0, $0.invalid)) })),
                 .text(Self.integerArray(increments.map { $0.lastUsedAt.map(StorageCoding.milliseconds) })),
                 .text(Self.textArray(increments.map(\.lastOrigin))), .text(Self.textArray(increments.map(\.lastIP))),
+                .text(Self.textArray(breakdown.map(\.0))), .text(Self.textArray(breakdown.map(\.1))),
+                .text(Self.textArray(breakdown.map(\.2))), .text(Self.textArray(breakdown.map(\.3))),
+                .text(Self.integerArray(breakdown.map { Int64($0.4) })),
             ])
-            let breakdown = increments.flatMap { increment in
-                increment.breakdown.map { (increment.keyId, StorageCoding.day(increment.day), $0.dimension, $0.name, $0.count) }
-            }.sorted { ($0.0, $0.1, $0.2, $0.3) < ($1.0, $1.1, $1.2, $1.3) }
-            if !breakdown.isEmpty {
-                connection.send("""
-                    INSERT INTO key_usage_count (key_id, day, dimension, name, count)
-                    SELECT c.key_id, c.day, c.dimension, c.name, c.count
-                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-                        AS c (key_id, day, dimension, name, count)
-                    WHERE EXISTS (SELECT 1 FROM api_key WHERE id = c.key_id)
-                    ON CONFLICT (key_id, day, dimension, name) DO UPDATE SET count = key_usage_count.count + excluded.count
-                    """, [
-                    .text(Self.textArray(breakdown.map(\.0))), .text(Self.textArray(breakdown.map(\.1))),
-                    .text(Self.textArray(breakdown.map(\.2))), .text(Self.textArray(breakdown.map(\.3))),
-                    .text(Self.integerArray(breakdown.map { Int64($0.4) })),
-                ])
-            }
             // Identities are needed only as long as a retry could come.
             connection.send("DELETE FROM usage_flush WHERE flushed_at < $1", [.integer(now - 86_400_000)])
         }

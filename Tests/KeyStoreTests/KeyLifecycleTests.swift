@@ -464,6 +464,26 @@ struct FlushIdentityTests {
         #expect(try store.storage.readings(organizationId: "org_a", periods: [("api.requests", now)]).first?.used == 10)
     }
 
+    /// A flush that names a key deleted since its verifications were
+    /// counted writes the other keys' counts, totals and breakdown alike,
+    /// and drops the deleted key's: nothing is refused, and nothing is
+    /// written under an id no key has.
+    @Test(arguments: Backend.withPooler) func aFlushNamingAKeyDeletedSinceWritesTheOthersCounts(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let deleted = try store.create(store.newKey(name: "deleted")).key
+        let kept = try store.create(store.newKey(name: "kept")).key
+        let now = store.clock.now()
+        try store.storage.delete(id: deleted.id, organizationId: "org_a", actor: nil)
+        let usage = [deleted, kept].map {
+            UsageIncrement(keyId: $0.id, day: now, valid: 3, invalid: 1, lastUsedAt: now,
+                           refusals: ["rate_limited": 1], capabilities: ["booking.read": 4])
+        }
+        try store.storage.flush(usage: usage, meters: [], identity: "flush_a")
+        #expect(try store.storage.key(id: kept.id, organizationId: "org_a").usage == KeyUsage(valid: 3, invalid: 1))
+        #expect(try store.rows(in: "key_usage_day") == 1)
+        #expect(try store.rows(in: "key_usage_count") == 2)
+    }
+
     /// A flush batch of organizations' counts alone, no key's among them:
     /// what a flush holding more organizations than a batch takes sends
     /// after its keys' batches. (PostgreSQL's store once dropped it.)

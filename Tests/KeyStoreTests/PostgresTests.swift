@@ -763,6 +763,34 @@ struct PostgresTests {
         #expect(admitted >= min(tries, limit) - 3 * 2 * (limit / 30))
     }
 
+    /// Four hosts reserving for the same 400 keys at once, each given
+    /// them in its own order (tags of both signs, which the server sorts
+    /// as signed), round after round: the statements lock the keys' rows in
+    /// one order and wait for each other, so none is ended as a deadlock,
+    /// and every host gets cells for every key each round.
+    @Test func hostsReservingForManyOfTheSameKeysAtOnceNeverDeadlock() throws {
+        let url = try Backend.freshPostgresSchema()
+        let hosts = try (0..<4).map { _ in try PostgresKeyStorage(url: url, rules: rules, freshness: .strict) }
+        var random = SeededRandom(seed: 28)
+        let tags = (0..<400).map { _ in random.next() }
+        #expect(tags.contains { Int64(bitPattern: $0) < 0 } && tags.contains { Int64(bitPattern: $0) > 0 })
+        let orders = hosts.indices.map { _ in tags.shuffled(using: &random) }
+        let start = GCRA.microseconds(Date())
+        for round in 0..<5 {
+            // Two seconds on each round: every reservation before has ended.
+            let now = start + Int64(round) * 2_000_000
+            let prepared = Locked([Int](repeating: 0, count: hosts.count))
+            DispatchQueue.concurrentPerform(iterations: hosts.count) { host in
+                let demands = orders[host].map { RateDemand(tag: $0, limit: 1_000, count: 1) }
+                let count = hosts[host].rateLimits!.prepare(demands, at: now)
+                prepared.withLock { $0[host] = count }
+            }
+            #expect(prepared.withLock { $0 } == [400, 400, 400, 400], "round \(round)")
+            let without = hosts.map { host in tags.filter { host.reservations.cellsInHand($0) == 0 }.count }
+            #expect(without == [0, 0, 0, 0], "round \(round): keys each host got no cells for")
+        }
+    }
+
     static let hour: Int64 = 3_600_000_000
 
     /// Keys quiet for an hour (a deleted key is one) have their rows

@@ -227,26 +227,26 @@ final class PostgresRateLimits: SharedRateLimits {
     /// 28 keeps the arithmetic). Returns each key's `tag`, the cells
     /// `granted` and the key's shared time after them, `arrival`.
     static func reserving(_ requests: String, need: String) -> String {
-        func end(_ arrival: String, _ q: String) -> String {
-            "keygate_reservation_end(\(arrival), \(q).now, \(q).step, \(q).want, \(need), \(q).give_back)"
+        typealias Request = (now: String, step: String, want: String, giveBack: String)
+        func call(_ function: String, arrival: String, _ request: Request) -> String {
+            "keygate_reservation_\(function)(\(arrival), \(request.now), \(request.step), \(request.want), \(need), "
+                + "\(request.giveBack))"
         }
-        func cells(_ arrival: String, _ q: String) -> String {
-            "keygate_reservation_cells(\(arrival), \(q).now, \(q).step, \(q).want, \(need), \(q).give_back)"
-        }
+        let asked: Request = ("q.now", "q.step", "q.want", "q.give_back")
         // A key with a row: the update sees the request only as the row
         // proposed for it (`excluded`), in the columns that keep it.
+        let proposed: Request = ("excluded.reserved_at", "excluded.step", "excluded.asked", "excluded.given_back")
         return """
             INSERT INTO rate_limit AS r (tag, reserved_at, step, asked, given_back, granted, arrival)
-            SELECT q.tag, q.now, q.step, q.want, q.give_back, \(cells("0", "q")), \(end("0", "q"))
+            SELECT q.tag, q.now, q.step, q.want, q.give_back,
+                   \(call("cells", arrival: "0", asked)), \(call("end", arrival: "0", asked))
             FROM (\(requests)) AS q (tag, now, step, want, give_back)
             ORDER BY q.tag
             ON CONFLICT (tag) DO UPDATE SET
                 reserved_at = excluded.reserved_at, step = excluded.step, asked = excluded.asked,
                 given_back = excluded.given_back,
-                granted = keygate_reservation_cells(r.arrival, excluded.reserved_at, excluded.step, excluded.asked,
-                                                    \(need), excluded.given_back),
-                arrival = keygate_reservation_end(r.arrival, excluded.reserved_at, excluded.step, excluded.asked,
-                                                  \(need), excluded.given_back)
+                granted = \(call("cells", arrival: "r.arrival", proposed)),
+                arrival = \(call("end", arrival: "r.arrival", proposed))
             RETURNING r.tag, r.granted, r.arrival
             """
     }

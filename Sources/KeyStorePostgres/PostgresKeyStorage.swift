@@ -616,10 +616,7 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     /// The columns verification uses, as SQLite's reader reads them (no
     /// usage sums, no last use from the days' rows).
-    private static let lookUpColumns = """
-        s.expires_at, k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint,
-        k.rate_limit, k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at
-        """
+    private static let lookUpColumns = "s.expires_at, " + keyRow("k")
     private static let find = """
         SELECT \(lookUpColumns)
         FROM key_secret s JOIN api_key k ON k.id = s.key_id
@@ -657,8 +654,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 SELECT y.*, keygate_tag(y.id) AS tag,
                        y.revoked_at IS NULL AND (y.expires_at IS NULL OR y.expires_at > $2)
                            AND (y.secret_expires_at IS NULL OR y.secret_expires_at > $2) AS admissible
-                FROM (\(keys)) AS y (n, secret_expires_at, id, organization_id, name, kind, capabilities, environment, hint,
-                                     rate_limit, allowed_origins, created_at, expires_at, revoked_at, last_used_at)
+                FROM (\(keys)) AS y (n, secret_expires_at, \(keyRow(nil)))
             ) x
         ), reserved AS (
             \(PostgresRateLimits.reserving("""
@@ -666,8 +662,7 @@ public struct PostgresKeyStorage: KeygateStorage {
                 FROM keys WHERE reserves
                 """, need: "1"))
         )
-        SELECT \(leading)f.secret_expires_at, f.id, f.organization_id, f.name, f.kind, f.capabilities, f.environment,
-               f.hint, f.rate_limit, f.allowed_origins, f.created_at, f.expires_at, f.revoked_at, f.last_used_at,
+        SELECT \(leading)f.secret_expires_at, \(keyRow("f")),
                l.granted, l.arrival
         FROM keys f LEFT JOIN reserved l ON f.reserves AND l.tag = f.tag
         """
@@ -739,11 +734,19 @@ public struct PostgresKeyStorage: KeygateStorage {
 
     // MARK: Shared steps
 
+    /// The key row's own columns, as ``KeyRecord`` is read from them
+    /// (``key(_:_:offset:)``, ``match(_:_:offset:)``), each after `table`'s
+    /// name when one is given.
+    static func keyRow(_ table: String?) -> String {
+        ["id", "organization_id", "name", "kind", "capabilities", "environment", "hint", "rate_limit",
+         "allowed_origins", "created_at", "expires_at", "revoked_at", "last_used_at"]
+            .map { column in table.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
+    }
+
     /// The columns every key query selects, in ``key(_:_:offset:)``'s order:
     /// the key, and its usage counts from the per-day table.
     static let keyColumns = """
-        k.id, k.organization_id, k.name, k.kind, k.capabilities, k.environment, k.hint, k.rate_limit,
-        k.allowed_origins, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
+        \(keyRow("k")),
         (SELECT COALESCE(SUM(valid), 0) FROM key_usage_day WHERE key_id = k.id),
         (SELECT COALESCE(SUM(invalid), 0) FROM key_usage_day WHERE key_id = k.id),
         k.last_origin, k.last_ip, \(lastUse("last_used_at")), \(lastUse("last_origin")), \(lastUse("last_ip"))

@@ -109,6 +109,25 @@ struct PostgresBench: Sendable {
         }
     }
 
+    /// Each table of the schema `url` names, with the rows its updates
+    /// have changed so far and how many of those were HOT (the new row
+    /// version on the same page, no index touched). From
+    /// pg_stat_user_tables, which a backend reports at most once a second:
+    /// read a second after a pass ends to hold all of it.
+    func tableUpdates(_ url: String) throws -> [String: (updates: Int, hot: Int)] {
+        let output = try psql(url, """
+            SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+            WHERE schemaname = current_schema() ORDER BY relname
+            """)
+        var tables: [String: (updates: Int, hot: Int)] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "|")
+            guard fields.count == 3, let updates = Int(fields[1]), let hot = Int(fields[2]) else { continue }
+            tables[String(fields[0])] = (updates, hot)
+        }
+        return tables
+    }
+
     /// Forgets what pg_stat_statements counted, so that the next counts are one run's.
     func resetStatements() throws {
         _ = try psql(server, "SELECT pg_stat_statements_reset()")

@@ -79,7 +79,9 @@ struct PostgresKeyFixture {
 /// (``Traffic``: a million keys drawn Zipf-like, 1% made-up keys, a
 /// change per 1,000) through one `keygate serve` on PostgreSQL, pipelined,
 /// against the hot keys of the same database through another; with the
-/// statements the server ran per request and the answers' outcomes.
+/// statements the server ran per request and the answers' outcomes, the
+/// five statements that took most of the server's time, and each table's
+/// updated rows with the share that stayed on their page (HOT).
 func postgresRealisticRows(_ bench: PostgresBench) throws -> [Row] {
     let fixture = try PostgresKeyFixture.prepare(bench, keys: 1_000_000, catalog: catalog)
     var rows: [Row] = []
@@ -102,6 +104,7 @@ func postgresRealisticRows(_ bench: PostgresBench) throws -> [Row] {
         let lines = Traffic(secrets: fixture.secrets, count: 1_000_000, catalog: catalog, seed: seed).lines()
         var outcomes: [String: Int] = [:]
         try bench.resetStatements()
+        let updatedBefore = try bench.tableUpdates(fixture.url)
         let measured = try statementsPerRequest(lines.count) {
             server.pipelinedRate(lines) { reply in outcomes[outcome(of: reply), default: 0] += 1 }
         }
@@ -122,6 +125,17 @@ func postgresRealisticRows(_ bench: PostgresBench) throws -> [Row] {
                                           statement.milliseconds, statement.calls,
                                           statement.milliseconds * 1_000 / Double(max(1, statement.calls)), statement.rows)
                                 + perRow,
+                            target: "", met: nil))
+        }
+        // Which tables' updates stayed on their page: an update that is
+        // not HOT writes every index of its table again.
+        Thread.sleep(forTimeInterval: 1.1)
+        for (table, now) in try bench.tableUpdates(fixture.url).sorted(by: { $0.key < $1.key }) {
+            let updates = now.updates - (updatedBefore[table]?.updates ?? 0)
+            guard updates > 0 else { continue }
+            let hot = now.hot - (updatedBefore[table]?.hot ?? 0)
+            rows.append(Row(name: "PostgreSQL: pass \(pass), rows updated in \(table)",
+                            value: String(format: "%d, %.0f%% HOT", updates, Double(hot) * 100 / Double(updates)),
                             target: "", met: nil))
         }
     }

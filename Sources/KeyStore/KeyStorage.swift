@@ -293,4 +293,18 @@ public enum KeyLookup: Sendable {
     /// secret past its grace deadline.
     case notFound
     case found(KeyMatch)
+
+    /// `secret`'s look-up by its digest through `find`, or ``malformed(_:)``
+    /// without `find` when it is not a key of `format`: how each store
+    /// answers ``KeyStorage/find(secret:)``.
+    package static func of(_ secret: String, in format: KeyFormat,
+                           _ find: (KeyDigest) throws(KeyStoreError) -> KeyLookup) throws(KeyStoreError) -> KeyLookup {
+        let digest: KeyDigest
+        do {
+            digest = try format.parse(secret).digest
+        } catch {
+            return .malformed(error)
+        }
+        return try find(digest)
+    }
 }

@@ -6,13 +6,7 @@ public import KeyStore
 /// read together; each taking the key's first rate-limit reservation.
 extension PostgresKeyStorage {
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
-        let digest: KeyDigest
-        do {
-            digest = try rules.format.parse(secret).digest
-        } catch {
-            return .malformed(error)
-        }
-        return try lookUp(digest, reserving: false)
+        try KeyLookup.of(secret, in: rules.format) { digest throws(KeyStoreError) in try lookUp(digest, reserving: false) }
     }
 
     /// One prepared statement on a held connection: verification's miss.

@@ -432,13 +432,7 @@ public struct SQLiteKeyStorage: KeyStorage {
     }
 
     public func find(secret: String) throws(KeyStoreError) -> KeyLookup {
-        let digest: KeyDigest
-        do {
-            digest = try rules.format.parse(secret).digest
-        } catch {
-            return .malformed(error)
-        }
-        return try match(digest)
+        try KeyLookup.of(secret, in: rules.format, match)
     }
 
     /// Ends ``VerificationReader``'s shared read transaction, if one is open.

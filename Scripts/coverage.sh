@@ -4,7 +4,7 @@
 # its own).
 #
 #   Scripts/coverage.sh                  # the report, file by file, to stdout
-#   Scripts/coverage.sh Sources/KeyStore/Storage/StoreSteps.swift   # its lines run by no test
+#   Scripts/coverage.sh Sources/KeyStore/Steps/KeyValidator+Writes.swift   # its lines run by no test
 #
 # Builds in .build-cov (about 4 min from clean here), then runs the suite
 # with a throwaway PostgreSQL (Scripts/with-postgres.sh), so the

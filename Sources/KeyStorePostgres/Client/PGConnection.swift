@@ -4,63 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-/// A value bound to a statement parameter. Text travels as text and
-/// PostgreSQL casts it to the column's type; bytes travel in binary.
-enum PGValue {
-    case text(String)
-    case integer(Int64)
-    case bytes([UInt8])
-    case null
-}
-
-extension PGValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
-    init(stringLiteral value: String) { self = .text(value) }
-    init(integerLiteral value: Int64) { self = .integer(value) }
-    init(nilLiteral: ()) { self = .null }
-
-    static func of(_ value: String?) -> PGValue { value.map(PGValue.text) ?? .null }
-    static func of(_ value: Int64?) -> PGValue { value.map(PGValue.integer) ?? .null }
-    static func of(_ value: Int) -> PGValue { .integer(Int64(value)) }
-    /// A `boolean`, in the spelling its text input reads.
-    static func of(_ value: Bool) -> PGValue { .text(value ? "true" : "false") }
-}
-
-/// What went wrong talking to PostgreSQL: the server's SQLSTATE when it
-/// answered, and whether the connection itself is gone.
-struct PGError: Error, CustomStringConvertible {
-    /// Five characters (`23505` unique violation, `40001` serialization
-    /// failure, `08006` connection failure…); empty when the server never answered.
-    let sqlState: String
-    let message: String
-    let connectionLost: Bool
-    /// The server did not answer within the connection's
-    /// ``PGConnection/answerTimeout``: the statement was canceled (the
-    /// connection still usable), or, where even that went unanswered, the
-    /// connection closed (``connectionLost`` too).
-    var timedOut = false
-
-    var description: String { "\(sqlState.isEmpty ? "connection" : sqlState): \(message)" }
-
-    /// Neither the statement's answer nor its cancellation came: the server
-    /// is stopped or stuck, not merely slow (``PGConnection/answerTimeout``).
-    var unanswered: Bool { timedOut && connectionLost }
-
-    var isUniqueViolation: Bool { sqlState == "23505" }
-
-    /// `lock_not_available`: a lock wait ran past `lock_timeout`.
-    static let lockNotAvailable = "55P03"
-
-    /// `invalid_sql_statement_name`: a prepared statement the session does not have.
-    static let unknownStatement = "26000"
-
-    /// `insufficient_privilege`: the user may not do what the statement does.
-    static let insufficientPrivilege = "42501"
-
-    /// `invalid_schema_name`: no schema of the `search_path` is one the
-    /// user may use, so there is none to create in.
-    static let invalidSchemaName = "3F000"
-}
-
 /// One libpq connection. Not safe to share: whoever takes it from the
 /// pool (``PGPool``) has it alone until it gives it back.
 ///
@@ -720,53 +663,5 @@ private struct Queued {
         self.sql = sql
         parameters = []
         isControl = true
-    }
-}
-
-/// A query's rows, read in text format.
-final class PGResult {
-    private let result: OpaquePointer
-
-    init(_ result: OpaquePointer) {
-        self.result = result
-    }
-
-    deinit {
-        PQclear(result)
-    }
-
-    var count: Int { Int(PQntuples(result)) }
-    /// Columns a row has.
-    var columns: Int { Int(PQnfields(result)) }
-    /// Rows a command changed (`UPDATE`, `DELETE`, `INSERT`).
-    var changed: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
-
-    func isNull(_ row: Int, _ column: Int) -> Bool {
-        PQgetisnull(result, Int32(row), Int32(column)) == 1
-    }
-
-    func string(_ row: Int, _ column: Int) -> String? {
-        guard !isNull(row, column), let value = PQgetvalue(result, Int32(row), Int32(column)) else { return nil }
-        return String(cString: value)
-    }
-
-    func int64(_ row: Int, _ column: Int) -> Int64? {
-        string(row, column).flatMap { Int64($0) }
-    }
-
-    func int(_ row: Int, _ column: Int) -> Int? {
-        int64(row, column).map(Int.init)
-    }
-
-    func bool(_ row: Int, _ column: Int) -> Bool? {
-        string(row, column).map { $0 == "t" }
-    }
-
-    /// A `bytea` column, which text format sends as `\x` and hex digits.
-    func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
-        guard let text = string(row, column) else { return nil }
-        let digits = Array(text.utf8.dropFirst(2))
-        func nibble(_ byte: UInt8) -> UInt8 { byte <= 57 ? byte - 48 : (byte | 0x20) - 87 }
-        return stride(from: 0, to: digits.count - 1, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
     }
 }

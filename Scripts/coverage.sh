@@ -22,13 +22,14 @@ scratch=.build-cov
 folder="$scratch/debug/codecov"
 
 if [ "${KEYGATE_COVERAGE_SKIP_RUN:-}" != 1 ]; then
+  swift build --build-tests --enable-code-coverage --scratch-path "$scratch" >&2
+  # After the build, which makes the folder again with its own mode.
   rm -rf "$folder"
   mkdir -p "$folder"
   # The end-to-end tests run some keygate processes as `nobody` (when the
   # suite runs as root): they must be able to write their profiles too, or
   # the runtime adds "LLVM Profile Error" to the stderr those tests compare.
   chmod 1777 "$folder"
-  swift build --build-tests --enable-code-coverage --scratch-path "$scratch" >&2
   # A profile per process, named here rather than by `swift test
   # --enable-code-coverage`, whose own merge fails the run on the first
   # truncated profile.

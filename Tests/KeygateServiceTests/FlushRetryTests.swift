@@ -17,6 +17,8 @@ struct LostAcknowledgement: KeygateStorage {
     let probeFailure = Locked<KeyStoreError?>(nil)
     /// What reading the change token throws while set.
     let tokenFailure = Locked<KeyStoreError?>(nil)
+    /// Set as the next flush commits: the server goes away just after.
+    let tokenFailureAfterNextFlush = Locked<KeyStoreError?>(nil)
 
     var rules: KeyRules { base.rules }
     var rateLimits: (any SharedRateLimits)? { base.rateLimits }
@@ -35,6 +37,9 @@ struct LostAcknowledgement: KeygateStorage {
         }
         if refuse { throw KeyStoreError(.storageFailure, ["reason": "full"]) }
         try base.flush(usage: usage, meters: meters, identity: identity, changesSeen: changesSeen)
+        if let failure = tokenFailureAfterNextFlush.withLock({ next in defer { next = nil }; return next }) {
+            tokenFailure.withLock { $0 = failure }
+        }
         if loseNext.withLock({ lose in defer { lose = false }; return lose }) {
             throw KeyStoreError(.storageFailure, ["reason": "unreachable"])
         }
@@ -206,6 +211,24 @@ struct FlushRetryTests {
         flaky.storage.refuseAfter.withLock { $0 = 0 }
         #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
         try flaky.fixture.move(to: "pro", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        try flaky.service.flushUsage()
+        let requests = try flaky.requests()
+        #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))
+    }
+
+    /// A flush that wrote its counts and then could not look at whose
+    /// period moved meanwhile (the server went away just after its
+    /// commit) has the next flush look in its place: requests written
+    /// under a start that billing moved earlier still join the period
+    /// that now holds them, though that flush writes nothing of its own.
+    @Test func aLookAtLateCountsThatFailedIsMadeByTheNextFlush() throws {
+        let flaky = try FlakyStore(periodStart: utc(2026, 11, 20), periodEnd: utc(2026, 12, 20))  // 22 November
+        try flaky.verify(times: 3)
+        try flaky.fixture.move(to: "pro", periodStart: utc(2026, 11, 10), periodEnd: utc(2026, 12, 10))
+        flaky.storage.tokenFailureAfterNextFlush.withLock { $0 = KeyStoreError(.storageFailure, ["reason": "unreachable"]) }
+        #expect(throws: ServiceError.self) { try flaky.service.flushUsage() }
+        #expect(try flaky.usage() == KeyUsage(valid: 3, invalid: 0))  // written before the look failed
+        flaky.storage.tokenFailure.withLock { $0 = nil }
         try flaky.service.flushUsage()
         let requests = try flaky.requests()
         #expect(requests?.used == 3 && requests?.resetsAt == utc(2026, 12, 10))

@@ -310,6 +310,25 @@ struct KeyLifecycleTests {
         }
     }
 
+    /// A revocation's reason goes into the audit trail and the key's event
+    /// as given, less the spaces around it: a blank one, one longer than
+    /// 400 bytes or one hiding characters is refused naming `reason`, and
+    /// the key stays as it was.
+    @Test(arguments: Backend.withPooler) func aRevocationsReasonIsPrintableAndShortOrRefused(_ backend: Backend) throws {
+        let store = try StoreFixture(backend)
+        let key = try store.create().key
+        let refused = KeyStoreError(.invalidName, field: "reason", ["min": "1", "max": "400"])
+        for reason in ["", " \n ", String(repeating: "x", count: 401), "gist\u{202E}txt.md", "line\nbreak"] {
+            #expect(throws: refused) { try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil, reason: reason) }
+        }
+        #expect(try store.storage.key(id: key.id, organizationId: "org_a").revokedAt == nil)
+        let longest = String(repeating: "ł", count: 200)  // 400 bytes
+        let revoked = try store.storage.revoke(id: key.id, organizationId: "org_a", actor: nil, reason: " \(longest) ")
+        #expect(revoked.revokedAt != nil)
+        let entry = try #require(try store.storage.auditLog(organizationId: "org_a", cursor: nil, limit: 1).entries.first)
+        #expect(entry.action == .keyRevoked && entry.details["reason"] == .string(longest))
+    }
+
     @Test(arguments: Backend.withPooler) func revokingTwiceChangesNothingTheSecondTime(_ backend: Backend) throws {
         let store = try StoreFixture(backend)
         let key = try store.create().key

@@ -68,6 +68,20 @@ struct PostgresTests {
         #expect(try pool.withConnection { connection in try connection.query("SELECT $1::int", [2]).int(0, 0) } == 2)
     }
 
+    /// A program that embeds the store and asks for notified freshness
+    /// behind a pooler in transaction mode is told at once, before any
+    /// connection, what to ask for instead: LISTEN needs a session of its own.
+    @Test func notifiedFreshnessBehindATransactionPoolerIsRefusedUpFront() throws {
+        let nowhere = "postgresql://keygate@127.0.0.1:1/keygate"  // nothing listens there
+        #expect {
+            _ = try PostgresKeyStorage(url: nowhere, rules: rules, freshness: .notified(poll: 1), poolMode: .transaction)
+        } throws: { error in
+            let refusal = error as? KeyStoreError
+            return refusal?.code == .storageFailure && refusal?.parameters["reason"] == "other"
+                && refusal?.parameters["detail"]?.contains("use polled or strict") == true
+        }
+    }
+
     /// The change log keeps the last 65,536 events, whatever wrote them: a
     /// change of one key or subscription takes out the one position that
     /// left the window, a batch of imported secrets as many as it added.

@@ -46,11 +46,12 @@ public protocol SubscriptionStorage: Sendable {
     /// file), each remembering the identity: then a failed flush may have
     /// written one part, and sent again it adds the other.
     ///
-    /// `changesSeen` is the change-log position (``ChangeToken/keys``) the
-    /// counting process had caught up with when it took the counts: the
-    /// meters of an organization erased by a later entry were counted
-    /// before the erasure and are not written, nor their thresholds
-    /// announced; `nil` writes every meter. An erasure waits for a flush
+    /// `changesSeen` is the change-log position (``ChangeToken/keys``) up
+    /// to which the counting process knew of erasures when it took the
+    /// counts (where it had caught up, or, if it started over since, where
+    /// it stood before): the meters of an organization erased by a later
+    /// entry the log still holds were counted before the erasure and are
+    /// not written, nor their thresholds announced; `nil` writes every meter. An erasure waits for a flush
     /// under way, or the flush sees the erasure: none of its meters
     /// outlives it.
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)

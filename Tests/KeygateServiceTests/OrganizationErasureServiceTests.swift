@@ -72,4 +72,28 @@ struct OrganizationErasureServiceTests {
         try gateway.service.flushUsage()
         #expect(try requests(admin) == 2)
     }
+
+    /// A process so far behind that the change log no longer reaches back
+    /// to where it stopped forgets all it held, without learning which
+    /// organizations were erased meanwhile. What it had counted of one
+    /// whose erasure is still among the changes the log keeps is dropped
+    /// all the same, not written.
+    @Test(arguments: Backend.available) func aProcessPastTheChangeLogsReachWritesNothingOfAnErasureTheLogStillHolds(
+        _ backend: Backend
+    ) throws {
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (admin, gateway) = (processes[0], processes[1])
+        try admin.move(to: "pro")
+        let key = try admin.create(kind: "owner_integration", capabilities: ["booking.read"])
+        for _ in 0..<5 {
+            #expect(try gateway.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+                    == .valid)
+        }
+
+        try admin.outrunChangeLog()
+        _ = try admin.service.eraseOrganization("org_a", actor: "support")
+        try gateway.service.flushUsage()
+        #expect(try requests(admin) == 0)
+        #expect(try requests(gateway) == 0)
+    }
 }

@@ -21,6 +21,12 @@ extension VerificationState {
         private var organizations: ClockCache<String, CachedOrganization>
         private var counters: [String: KeyCounters] = [:]
         private var meters: [MeterSlot: MeterCounter] = [:]
+        /// Where the change log stood when the cache last learned which
+        /// organizations were erased, if it has since started over (the log
+        /// no longer reached back) while holding meter counts: they were
+        /// counted before erasures it never learned of, so the flush that
+        /// takes them asks the store from here rather than from ``token``.
+        private var erasuresUnknownAfter: Int64?
         /// Verifications answered, for ``KeygateService/verificationStatistics``.
         private(set) var answered = 0
 
@@ -63,6 +69,7 @@ extension VerificationState {
                 forget(changes)
                 subscriptionsChanged.formUnion(changes.subscriptions)
             } else {
+                if !meters.isEmpty { erasuresUnknownAfter = min(erasuresUnknownAfter ?? current.keys, current.keys) }
                 looksAtEverything = 2
                 keys.removeAll()
                 digests.removeAll(keepingCapacity: true)
@@ -304,8 +311,10 @@ extension VerificationState {
                              taken: index)
             }
             // Every count taken was counted at this position of the change
-            // log or an earlier one: an erasure after it was not seen.
-            return (usage, meters, token?.keys)
+            // log or an earlier one: an erasure after it was not seen. All
+            // are taken, so what is counted from now on knows the token.
+            defer { erasuresUnknownAfter = nil }
+            return (usage, meters, erasuresUnknownAfter ?? token?.keys)
         }
 
         /// The meter counters the running flush took counts from, in the

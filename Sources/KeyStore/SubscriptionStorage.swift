@@ -51,9 +51,9 @@ public protocol SubscriptionStorage: Sendable {
     /// counts (where it had caught up, or, if it started over since, where
     /// it stood before): the meters of an organization erased by a later
     /// entry the log still holds were counted before the erasure and are
-    /// not written, nor their thresholds announced; `nil` writes every meter. An erasure waits for a flush
-    /// under way, or the flush sees the erasure: none of its meters
-    /// outlives it.
+    /// not written, nor their thresholds announced; `nil` writes every
+    /// meter. An erasure waits for a flush under way, or the flush sees
+    /// the erasure: none of its meters outlives it.
     func flush(usage: [UsageIncrement], meters: [MeterIncrement], identity: String, changesSeen: Int64?)
         throws(KeyStoreError)
     /// Called once a flush has written all its batches: a store with a

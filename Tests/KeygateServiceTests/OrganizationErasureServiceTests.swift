@@ -16,6 +16,22 @@ struct OrganizationErasureServiceTests {
         return report.quotas.first { $0.meter.rawValue == "api.requests" }?.used
     }
 
+    /// Two processes on one store: `admin` moved `org_a` to Pro and made a
+    /// key, which `gateway` verified five times and has not written.
+    private func fiveVerificationsHeldByAnotherProcess(_ backend: Backend) throws
+        -> (admin: ServiceFixture, gateway: ServiceFixture, key: CreatedKey)
+    {
+        let processes = try ServiceFixture.processes(2, backend: backend)
+        let (admin, gateway) = (processes[0], processes[1])
+        try admin.move(to: "pro")
+        let key = try admin.create(kind: "owner_integration", capabilities: ["booking.read"])
+        for _ in 0..<5 {
+            #expect(try gateway.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
+                    == .valid)
+        }
+        return (admin, gateway, key)
+    }
+
     @Test(arguments: Backend.available) func nothingOfTheOrganizationIsAnsweredFromMemoryAfterIt(_ backend: Backend) throws {
         let fixture = try ServiceFixture(backend: backend)
         try fixture.move(to: "pro")
@@ -46,14 +62,7 @@ struct OrganizationErasureServiceTests {
     @Test(arguments: Backend.available) func anotherProcessWritesNothingItCountedBeforeTheErasure(
         _ backend: Backend
     ) throws {
-        let processes = try ServiceFixture.processes(2, backend: backend)
-        let (admin, gateway) = (processes[0], processes[1])
-        try admin.move(to: "pro")
-        let key = try admin.create(kind: "owner_integration", capabilities: ["booking.read"])
-        for _ in 0..<5 {
-            #expect(try gateway.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
-                    == .valid)
-        }
+        let (admin, gateway, key) = try fiveVerificationsHeldByAnotherProcess(backend)
 
         _ = try admin.service.eraseOrganization("org_a", actor: "support")
         try gateway.service.flushUsage()
@@ -81,14 +90,7 @@ struct OrganizationErasureServiceTests {
     @Test(arguments: Backend.available) func aProcessPastTheChangeLogsReachWritesNothingOfAnErasureTheLogStillHolds(
         _ backend: Backend
     ) throws {
-        let processes = try ServiceFixture.processes(2, backend: backend)
-        let (admin, gateway) = (processes[0], processes[1])
-        try admin.move(to: "pro")
-        let key = try admin.create(kind: "owner_integration", capabilities: ["booking.read"])
-        for _ in 0..<5 {
-            #expect(try gateway.service.verify(VerifyRequest(key: key.secret.unredacted, capability: "booking.read")).outcome
-                    == .valid)
-        }
+        let (admin, gateway, _) = try fiveVerificationsHeldByAnotherProcess(backend)
 
         try admin.outrunChangeLog()
         _ = try admin.service.eraseOrganization("org_a", actor: "support")
